@@ -1,0 +1,41 @@
+# Two entry points a newcomer needs: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo run test lint typecheck bench bench-quick soak clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/cashwatch demo
+
+run: install
+	$(BIN)/cashwatch run
+
+lint: install
+	$(BIN)/ruff check cashwatch tests app.py pages bench
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/python -m pytest -q -rs --durations=15
+
+bench: install
+	$(BIN)/python -m bench.run --full
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
+
+soak: install
+	$(BIN)/python -m tests.soak --minutes 30
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

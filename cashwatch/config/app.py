@@ -1,0 +1,57 @@
+"""The whole installation: global sections plus the cameras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from cashwatch.config.base import StrictModel
+from cashwatch.config.camera import CameraConfig
+from cashwatch.config.detection import ModelConfig
+from cashwatch.config.evidence import RetentionConfig
+
+
+class ManagerConfig(StrictModel):
+    """Supervision of the camera workers."""
+
+    heartbeat_timeout_s: float = Field(default=20.0, gt=1.0, le=600.0,
+                                       title="Heartbeat timeout (s)",
+                                       description="A worker silent this long is restarted.")
+    backoff_initial_s: float = Field(default=1.0, gt=0.0, le=60.0, title="First restart delay (s)",
+                                     description="Delay before the first restart; doubles after.")
+    backoff_max_s: float = Field(default=60.0, gt=0.0, le=3600.0, title="Longest restart delay (s)",
+                                 description="Restart delays never exceed this.")
+    max_restarts_per_minute: int = Field(default=5, ge=1, le=100, title="Restarts per minute",
+                                         description="More crashes than this in a minute "
+                                         "put the camera in error until the next backoff.")
+    stop_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0, title="Stop timeout (s)",
+                                  description="Time a worker gets to stop before it is killed.")
+    live_every_n: int = Field(default=4, ge=1, le=100, title="Live view every Nth frame",
+                              description="How often a worker publishes its frame for live view.")
+    max_cameras: int = Field(default=64, ge=1, le=1024, title="Camera slots",
+                             description="Size of the shared-memory status table.")
+
+
+class DashboardConfig(StrictModel):
+    """Where the Streamlit dashboard listens."""
+
+    host: str = Field(default="127.0.0.1", title="Listen address",
+                      description="Anything but localhost requires login.")
+    port: int = Field(default=8501, ge=1, le=65535, title="Port", description="")
+    require_login: bool = Field(default=False, title="Require login",
+                                description="Always ask for a login, also on localhost.")
+
+
+class AppConfig(StrictModel):
+    """Validated content of `cashwatch.toml`."""
+
+    data_dir: Path | None = Field(default=None, title="Data folder",
+                                  description="Database, clips, snapshots and models. "
+                                  "Relative paths are relative to the config file; "
+                                  "default: the folder holding the config.")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    manager: ManagerConfig = Field(default_factory=ManagerConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    cameras: list[CameraConfig] = Field(default_factory=list)

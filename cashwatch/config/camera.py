@@ -1,0 +1,74 @@
+"""One camera: where its video comes from and how it is analysed."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from cashwatch.config.base import StrictModel
+from cashwatch.config.detection import DetectionConfig
+from cashwatch.config.evidence import ClipConfig
+from cashwatch.config.zones import ZonesConfig
+
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+DEMO_SCENES = ("handover", "scuffle", "fire", "walk")
+_URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+
+
+class CameraSettings(StrictModel):
+    """Everything about a camera except who it is and where it reads from.
+
+    This is also the format of the per-clip camera files used by `cashwatch eval`.
+    """
+
+    site: str = Field(default="default", min_length=1, max_length=64, title="Site",
+                      description="Branch or area the camera belongs to.")
+    enabled: bool = Field(default=True, title="Enabled", description="Run this camera.")
+    cooldown_s: float = Field(default=15.0, ge=0.0, le=3600.0, title="Event cooldown (s)",
+                              description="Minimum time between two events of one type.")
+    pace: bool = Field(default=True, title="Pace file sources",
+                       description="Play files at their frame rate, like a live camera.")
+    open_timeout_s: float = Field(default=5.0, gt=0.0, le=60.0, title="Open timeout (s)",
+                                  description="How long opening a stream may take.")
+    read_timeout_s: float = Field(default=3.0, gt=0.0, le=60.0, title="Read timeout (s)",
+                                  description="A stream silent this long is reconnected.")
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    clip: ClipConfig = Field(default_factory=ClipConfig)
+    zones: ZonesConfig = Field(default_factory=ZonesConfig)
+
+
+class CameraConfig(CameraSettings):
+    """A `[[cameras]]` entry."""
+
+    id: str = Field(pattern=CAMERA_ID_PATTERN, title="Camera id",
+                    description="Letters, digits, '-' and '_', at most 32, unique.")
+    name: str = Field(default="", max_length=80, title="Name", description="Display name.")
+    source: str = Field(
+        min_length=1, title="Source",
+        description="rtsp://, http(s):// URL, a video file path, a webcam index (0, 1, …) "
+        f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}.",
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("demo:"):
+            scene = value.removeprefix("demo:")
+            if scene not in DEMO_SCENES:
+                raise ValueError(
+                    f"unknown demo scene {scene!r}; valid: {', '.join(DEMO_SCENES)}")
+        elif "://" in value and not value.lower().startswith(_URL_SCHEMES):
+            raise ValueError(
+                f"unsupported URL scheme in {value.split('://')[0]!r}; valid: "
+                "rtsp, rtsps, http, https, a file path, a webcam index or demo:<scene>")
+        return value
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+def is_valid_camera_id(value: str) -> bool:
+    return re.fullmatch(CAMERA_ID_PATTERN, value) is not None

@@ -1,0 +1,44 @@
+"""The config written on first run: synthetic demo cameras that need nothing but pip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cashwatch.util.files import atomic_write_text
+
+DEMO_CONFIG = """\
+# CashWatch configuration. Edit while the manager runs: it reloads this file.
+# Every key is documented in docs/configuration.md.
+# The demo cameras below synthesise video from images shipped with Ultralytics.
+
+[model]
+backend = "auto"
+imgsz = 640
+
+[[cameras]]
+id = "demo-counter"
+name = "Demo: cash hand-over at the counter"
+site = "demo-lobby"
+source = "demo:handover"
+
+[cameras.zones]
+cashier = [[0.55, 0.0], [1.0, 0.0], [1.0, 1.0], [0.55, 1.0]]
+counter = [[0.3, 0.2], [0.75, 0.2], [0.75, 0.9], [0.3, 0.9]]
+
+[[cameras]]
+id = "demo-scuffle"
+name = "Demo: scuffle in the lobby"
+site = "demo-lobby"
+source = "demo:scuffle"
+
+[[cameras]]
+id = "demo-fire"
+name = "Demo: fire in the back office"
+site = "demo-office"
+source = "demo:fire"
+"""
+
+
+def write_demo_config(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, DEMO_CONFIG)

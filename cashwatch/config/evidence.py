@@ -1,0 +1,29 @@
+"""Clip, snapshot and retention settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cashwatch.config.base import StrictModel
+
+
+class ClipConfig(StrictModel):
+    """Video kept around each event."""
+
+    pre_seconds: float = Field(default=20.0, ge=0.0, le=120.0, title="Pre-event (s)",
+                               description="Seconds of video kept before the trigger frame.")
+    post_seconds: float = Field(default=10.0, ge=0.0, le=120.0, title="Post-event (s)",
+                                description="Seconds of video recorded after the trigger.")
+    fps: float = Field(default=10.0, gt=0.0, le=60.0, title="Clip frame rate",
+                       description="Frames per second kept in the buffer and the clip.")
+    jpeg_quality: int = Field(default=75, ge=30, le=95, title="Buffer JPEG quality",
+                              description="Quality of the compressed pre-event buffer.")
+
+
+class RetentionConfig(StrictModel):
+    """How long evidence files are kept."""
+
+    days: float = Field(default=30.0, gt=0.0, title="Keep for (days)",
+                        description="Clips and snapshots older than this are deleted.")
+    max_gb: float = Field(default=20.0, gt=0.0, title="Disk budget (GB)",
+                          description="Oldest clips are deleted once evidence exceeds this.")

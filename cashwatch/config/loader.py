@@ -1,0 +1,130 @@
+"""Finding, reading and validating `cashwatch.toml`.
+
+A broken file as a whole raises `ConfigError` (the manager then keeps its last good
+config). A broken camera entry only removes that camera: its error is kept in
+`LoadedConfig.camera_errors` and the other cameras load normally.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cashwatch.config.app import AppConfig
+from cashwatch.config.camera import CameraConfig
+
+ENV_VAR = "CASHWATCH_CONFIG"
+DEFAULT_CONFIG = Path("data") / "cashwatch.toml"
+
+
+class ConfigError(Exception):
+    """The file as a whole cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    path: Path
+    data_dir: Path
+    app: AppConfig
+    camera_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cameras(self) -> dict[str, CameraConfig]:
+        return {camera.id: camera for camera in self.app.cameras}
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        cameras = self.cameras
+        if camera_id not in cameras:
+            known = ", ".join(sorted(cameras)) or "none"
+            raise KeyError(f"no camera {camera_id!r} in {self.path}; cameras: {known}")
+        return cameras[camera_id]
+
+
+def resolve_config_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """`--config`, else `$CASHWATCH_CONFIG`, else `data/cashwatch.toml`."""
+    if cli_value:
+        return Path(cli_value).expanduser().absolute()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser().absolute()
+    return DEFAULT_CONFIG.absolute()
+
+
+def describe_errors(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: where, the bad value, and what is valid."""
+    lines = []
+    for err in exc.errors():
+        location = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        where = f"{prefix}key '{location}'"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key (check the spelling; see docs/configuration.md)")
+        elif err["type"] == "missing":
+            lines.append(f"{where}: required but missing")
+        else:
+            lines.append(f"{where} = {err.get('input')!r}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def _camera_label(raw: Any, index: int) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]:
+        return str(raw["id"])
+    return f"#{index + 1}"
+
+
+def _validate_cameras(raw_cameras: Any) -> tuple[list[CameraConfig], dict[str, str]]:
+    if not isinstance(raw_cameras, list):
+        raise ConfigError(f"'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
+    ids = [_camera_label(raw, i) for i, raw in enumerate(raw_cameras)]
+    duplicates = sorted({cid for cid in ids if ids.count(cid) > 1 and not cid.startswith("#")})
+    if duplicates:
+        raise ConfigError(f"duplicate camera id(s): {', '.join(duplicates)}; every id must be unique")
+    cameras: list[CameraConfig] = []
+    errors: dict[str, str] = {}
+    for index, raw in enumerate(raw_cameras):
+        label = _camera_label(raw, index)
+        try:
+            cameras.append(CameraConfig.model_validate(raw))
+        except ValidationError as exc:
+            errors[label] = describe_errors(exc, prefix=f"camera '{label}': ")
+    return cameras, errors
+
+
+def parse_config(text: str, path: Path) -> LoadedConfig:
+    """Validate TOML text as if it were the file at `path`."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    cameras, camera_errors = _validate_cameras(raw.pop("cameras", []))
+    try:
+        app = AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_errors(exc)}") from exc
+    app = app.model_copy(update={"cameras": cameras})
+    data_dir = app.data_dir if app.data_dir is not None else Path(".")
+    if not data_dir.is_absolute():
+        data_dir = path.parent / data_dir
+    return LoadedConfig(path=path, data_dir=data_dir.resolve(), app=app,
+                        camera_errors=camera_errors)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, create: bool = True) -> LoadedConfig:
+    """Read and validate the config; create the demo config at the default path."""
+    config_path = resolve_config_path(path)
+    if not config_path.exists():
+        if create and path is None and not os.environ.get(ENV_VAR):
+            from cashwatch.config.defaults import write_demo_config
+
+            write_demo_config(config_path)
+        else:
+            raise ConfigError(f"config file {config_path} does not exist "
+                              "(pass --config PATH or set CASHWATCH_CONFIG)")
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {config_path}: {exc.strerror}") from exc
+    return parse_config(text, config_path)

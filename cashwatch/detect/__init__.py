@@ -1,0 +1,1 @@
+"""Finding people and their keypoints, and turning them into events."""

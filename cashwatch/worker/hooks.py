@@ -1,0 +1,78 @@
+"""The seams between the camera worker's loop and what plugs into it.
+
+The worker owns reading, pacing, reconnecting, status and live frames. It calls:
+
+* a `FrameProcessor` on sampled frames (detection: model, gate, tracker, rules);
+* an `EvidenceRecorder` with every frame it reads (pre-event buffer, clips);
+* an `EventSink` with every finished event (the durable journal to the manager).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from cashwatch.events import DetectedEvent, EventRecord
+
+
+@dataclass
+class ProcessResult:
+    """What one call of the processing hook did.
+
+    `skipped_reason` is set (e.g. "motion") when the frame was looked at but the
+    model did not run; `boxes` are normalised [x1, y1, x2, y2, conf, label] rows
+    for the live overlay (label 0 = person).
+    """
+
+    ran_inference: bool
+    inference_ms: float = 0.0
+    skipped_reason: str | None = None
+    events: list[DetectedEvent] = field(default_factory=list)
+    boxes: np.ndarray | None = None
+
+
+class FrameProcessor(Protocol):
+    model_name: str
+
+    def process(self, frame: np.ndarray, ts: float) -> ProcessResult: ...
+
+    def close(self) -> None: ...
+
+
+class EvidenceRecorder(Protocol):
+    def add_frame(self, frame: np.ndarray, ts: float) -> None:
+        """Called from the reading thread for every frame; must return quickly."""
+
+    def request_clip(self, record: EventRecord) -> str:
+        """Start a clip around `record.started_at`; returns its planned relative path.
+
+        Completion (or failure) is reported later through the EventSink as a clip
+        update for `record.event_id`.
+        """
+
+    def close(self) -> None:
+        """Finish pending clips with what has been recorded so far."""
+
+
+class EventSink(Protocol):
+    def emit_event(self, record: EventRecord) -> None:
+        """Durably record a new event (fsync) before returning; never raises."""
+
+    def emit_clip(self, event_id: str, clip_path: str | None, error: str | None) -> None:
+        """Durably record that an event's clip is complete, or why it failed."""
+
+    def close(self) -> None: ...
+
+
+class NullProcessor:
+    """Used when a camera has every rule switched off: frames are only counted."""
+
+    model_name = "none"
+
+    def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
+        return ProcessResult(ran_inference=False, skipped_reason="disabled")
+
+    def close(self) -> None:
+        return None
