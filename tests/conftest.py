@@ -1,0 +1,62 @@
+"""Shared fixtures: where the real test media is, and small videos made at test time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("CASHWATCH_MEDIA", REPO.parent / "shared" / "media"))
+
+
+def require_media(relative: str) -> Path:
+    """Path of a file in ../shared/media; skip without it, fail in CI (CASHWATCH_REQUIRE_MEDIA=1)."""
+    path = MEDIA / relative
+    if not path.exists():
+        message = f"test media {path} is missing (it lives in ../shared/media)"
+        if os.environ.get("CASHWATCH_REQUIRE_MEDIA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def media() -> type:
+    class _Media:
+        root = MEDIA
+        get = staticmethod(require_media)
+
+    return _Media
+
+
+def write_test_video(path: Path, *, seconds: float = 3.0, fps: float = 15.0,
+                     size_wh: tuple[int, int] = (320, 240), marker_frame: int | None = None) -> Path:
+    """A small MJPG/AVI (OpenCV pip wheels write it everywhere): a moving bar and a frame counter.
+
+    With `marker_frame`, that frame is solid magenta so it can be found again in a clip.
+    """
+    width, height = size_wh
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for index in range(round(seconds * fps)):
+        frame = np.full((height, width, 3), 40, np.uint8)
+        x = int(index * 7 % width)
+        frame[:, max(0, x - 10):x + 10] = (0, 200, 0)
+        cv2.putText(frame, str(index), (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+        if marker_frame is not None and index == marker_frame:
+            frame[:] = (255, 0, 255)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def make_video(tmp_path: Path):
+    def _make(name: str = "cam.avi", **kwargs) -> Path:
+        return write_test_video(tmp_path / name, **kwargs)
+
+    return _make
