@@ -1,0 +1,1 @@
+"""One camera's process: capture, live frame, processing hook, events."""
