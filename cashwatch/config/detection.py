@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cashwatch.config.base import StrictModel
 
@@ -50,48 +50,79 @@ class ModelConfig(StrictModel):
 
 
 class MotionConfig(StrictModel):
-    """A cheap gate that skips inference on frames where nothing moves."""
+    """A cheap gate that skips inference on frames where nothing moves.
+
+    It never skips more than `max_skipped_with_people` sampled frames in a row while
+    the tracker still follows someone, so a person standing still stays tracked.
+    """
 
     enabled: bool = Field(default=True, title="Motion gate",
                           description="Skip inference on frames without motion.")
     threshold: int = Field(default=25, ge=1, le=255, title="Pixel threshold",
-                           description="Grey-level change that counts as motion.")
+                           description="Grey-level change (0-255) from the running average "
+                           "that counts as a moving pixel.")
     min_area: float = Field(default=0.002, gt=0.0, lt=1.0, title="Minimum moving area",
                             description="Fraction of the (zone) area that must move.")
+    frame_alpha: float = Field(default=0.1, gt=0.0, le=1.0, title="Background adaptation",
+                               description="Weight of each sampled frame in the running "
+                               "average background; higher forgets faster.")
+    max_skipped_with_people: int = Field(
+        default=1, ge=0, le=30, title="Skips while tracking",
+        description="Sampled frames in a row that may be skipped while someone is tracked; "
+        "0 runs the model on every sampled frame while anyone is in view.",
+    )
 
 
 class CashRuleConfig(StrictModel):
     """Hand-over between a person in the cashier zone and one outside it."""
 
-    enabled: bool = Field(default=True, title="Cash hand-over detection", description="")
+    enabled: bool = Field(default=True, title="Cash hand-over detection",
+                          description="Needs a cashier zone; without one no cash event fires.")
     max_wrist_distance: float = Field(
-        default=0.6, gt=0.0, le=5.0, title="Wrist distance (shoulder widths)",
-        description="Staff and customer wrists closer than this many shoulder widths meet.",
+        default=0.6, gt=0.0, le=5.0, title="Wrist distance (body sizes)",
+        description="Staff and customer wrists closer than this many body sizes (shoulder "
+        "widths) meet.",
     )
     min_hits: int = Field(default=3, ge=1, le=100, title="Hits (k)",
                           description="Detections in the window in which wrists must meet.")
     window: int = Field(default=5, ge=1, le=200, title="Window (n)",
                         description="Number of recent detections looked at.")
     require_drawer: bool = Field(default=False, title="Require drawer visit",
-                                 description="Staff wrist must enter the drawer zone afterwards.")
+                                 description="A staff wrist must also enter the drawer zone "
+                                 "within the drawer window before or after the hand-over.")
     drawer_window_s: float = Field(default=5.0, gt=0.0, le=120.0, title="Drawer window (s)",
                                    description="Seconds within which the drawer visit counts.")
+    min_keypoint_conf: float = Field(default=0.3, ge=0.0, le=1.0, title="Keypoint confidence",
+                                     description="Keypoints below this confidence are ignored.")
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
                                   description="Events below this confidence are not raised.")
+
+    @model_validator(mode="after")
+    def _hits_fit_window(self) -> CashRuleConfig:
+        if self.min_hits > self.window:
+            raise ValueError(f"min_hits ({self.min_hits}) cannot exceed window ({self.window})")
+        return self
 
 
 class ViolenceRuleConfig(StrictModel):
     """Two people close together, both moving their limbs fast."""
 
-    enabled: bool = Field(default=True, title="Violence detection", description="")
+    enabled: bool = Field(default=True, title="Violence detection",
+                          description="Raise an event when two people fight.")
     min_limb_speed: float = Field(
         default=2.0, gt=0.0, le=100.0, title="Limb speed (body sizes/s)",
-        description="Wrist/ankle speed, in torso lengths per second, that counts as fast.",
+        description="Wrist/elbow/knee/ankle speed, in body sizes (shoulder widths) per "
+        "second, that counts as fast.",
     )
     max_gap: float = Field(default=0.5, ge=0.0, le=10.0, title="Proximity (body sizes)",
                            description="Largest gap between the two people's boxes.")
     min_duration_s: float = Field(default=0.6, gt=0.0, le=30.0, title="Sustained for (s)",
                                   description="How long the fast motion must last.")
+    max_pause_s: float = Field(default=0.5, ge=0.0, le=10.0, title="Allowed pause (s)",
+                               description="A pause in fast motion up to this long does not "
+                               "restart the duration.")
+    min_keypoint_conf: float = Field(default=0.3, ge=0.0, le=1.0, title="Keypoint confidence",
+                                     description="Keypoints below this confidence are ignored.")
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
                                   description="Events below this confidence are not raised.")
 
@@ -99,7 +130,8 @@ class ViolenceRuleConfig(StrictModel):
 class FireRuleConfig(StrictModel):
     """Flame colour that flickers and grows; smoke is not required."""
 
-    enabled: bool = Field(default=True, title="Fire/smoke detection", description="")
+    enabled: bool = Field(default=True, title="Fire/smoke detection",
+                          description="Raise an event on flames; needs no person model.")
     min_area: float = Field(default=0.002, gt=0.0, lt=1.0, title="Minimum flame area",
                             description="Fraction of the frame with flame colour.")
     min_flicker: float = Field(default=0.15, ge=0.0, le=1.0, title="Minimum flicker",
@@ -107,7 +139,8 @@ class FireRuleConfig(StrictModel):
     min_duration_s: float = Field(default=1.5, gt=0.0, le=60.0, title="Sustained for (s)",
                                   description="How long flame evidence must persist.")
     model: str | None = Field(default=None, title="Fire model",
-                              description="Optional YOLO fire/smoke weights to confirm.")
+                              description="Optional YOLO fire/smoke weights (.pt) that must "
+                              "confirm a colour detection; loads torch in the worker.")
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
                                   description="Events below this confidence are not raised.")
 

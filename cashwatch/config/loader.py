@@ -77,11 +77,13 @@ def _camera_label(raw: Any, index: int) -> str:
 
 def _validate_cameras(raw_cameras: Any) -> tuple[list[CameraConfig], dict[str, str]]:
     if not isinstance(raw_cameras, list):
-        raise ConfigError(f"'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
+        raise ConfigError(
+            f"'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
     ids = [_camera_label(raw, i) for i, raw in enumerate(raw_cameras)]
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1 and not cid.startswith("#")})
     if duplicates:
-        raise ConfigError(f"duplicate camera id(s): {', '.join(duplicates)}; every id must be unique")
+        raise ConfigError(
+            f"duplicate camera id(s): {', '.join(duplicates)}; every id must be unique")
     cameras: list[CameraConfig] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(raw_cameras):

@@ -123,6 +123,12 @@ class StatusTable:
             self.records[key][slot] = _encode(key, value, RECORD_DTYPE)
         seq[slot] = int(seq[slot]) + 1
 
+    def clear_lock(self, slot: int) -> None:
+        """After a writer died mid-update: make the record readable again."""
+        seq = int(self.records["seq"][slot])
+        if seq % 2:
+            self.records["seq"][slot] = seq + 1
+
     def clear(self, slot: int) -> None:
         seq = int(self.records["seq"][slot])
         self.records[slot] = np.zeros((), dtype=RECORD_DTYPE)

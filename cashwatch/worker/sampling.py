@@ -18,5 +18,6 @@ def detection_stride(source_fps: float, detect_fps: float) -> int:
     1
     """
     if source_fps <= 0 or detect_fps <= 0:
-        raise ValueError(f"frame rates must be positive, got source={source_fps}, detect={detect_fps}")
+        raise ValueError(
+            f"frame rates must be positive, got source={source_fps}, detect={detect_fps}")
     return max(1, round(source_fps / detect_fps))

@@ -1,0 +1,180 @@
+"""The `cashwatch` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cashwatch.config import ConfigError, load_config
+
+STATUS_COLUMNS = ("camera_id", "state", "pid", "core", "camera_fps", "detection_fps",
+                  "frames_read", "frames_processed", "frames_skipped", "events_detected",
+                  "restarts", "reconnects", "uptime", "last_error")
+
+# Sub-commands implemented elsewhere: module with add_arguments(parser) and run(args) -> int
+PLUGGED = {
+    "events": ("cashwatch.store.cli", "list or export events from DuckDB"),
+    "eval": ("cashwatch.detect.evaluate", "evaluate detection on labelled clips"),
+    "users": ("cashwatch.auth", "manage dashboard accounts"),
+}
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $CASHWATCH_CONFIG, else data/cashwatch.toml)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cashwatch.manager.service import run_manager
+
+    return run_manager(args.config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cashwatch.launcher import run_demo
+
+    return run_demo(args.config, port=args.port)
+
+
+def _print_table(workers: dict[str, dict]) -> None:
+    rows = [[_cell(record.get(col)) for col in STATUS_COLUMNS] for record in workers.values()]
+    widths = [max(len(col), *(len(r[i]) for r in rows)) if rows else len(col)
+              for i, col in enumerate(STATUS_COLUMNS)]
+    print("  ".join(col.ljust(w) for col, w in zip(STATUS_COLUMNS, widths, strict=True)))
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value if value is not None else "")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from cashwatch.status import ManagerNotRunning, read_status
+
+    loaded = load_config(args.config)
+    try:
+        status = read_status(loaded.data_dir)
+    except ManagerNotRunning as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"workers": status["workers"]}, indent=2, default=str))
+    else:
+        _print_table(status["workers"])
+        if status["manager"]["config_error"]:
+            print(f"\nconfig error: {status['manager']['config_error']}")
+    return 0
+
+
+def _wait_for(data_dir: Path, camera_id: str, done: Callable[[dict], bool],
+              what: str, timeout_s: float) -> int:
+    from cashwatch.status import ManagerNotRunning, read_status
+
+    deadline = time.monotonic() + timeout_s
+    record: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            record = read_status(data_dir)["workers"].get(camera_id, {})
+        except ManagerNotRunning:
+            print(f"config changed; no manager is running, so {camera_id} will be "
+                  f"{what} when one starts")
+            return 0
+        if record and done(record):
+            print(f"{camera_id}: {record['state']}")
+            return 0
+        time.sleep(0.2)  # polling the status table with a deadline
+    print(f"cashwatch: {camera_id} not {what} after {timeout_s:.0f} s (state "
+          f"{record.get('state', '?')}: {record.get('last_error', '')})", file=sys.stderr)
+    return 1
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    from cashwatch.config.edit import set_camera_enabled
+
+    loaded = load_config(args.config)
+    enable = args.command == "start"
+    set_camera_enabled(loaded.path, args.camera, enable)
+    if enable:
+        return _wait_for(loaded.data_dir, args.camera, lambda r: r["running"], "running",
+                         args.timeout)
+    return _wait_for(loaded.data_dir, args.camera, lambda r: r["state"] == "stopped",
+                     "stopped", args.timeout)
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    from cashwatch.manager.requests import submit_request
+    from cashwatch.status import ManagerNotRunning, read_status
+
+    loaded = load_config(args.config)
+    loaded.camera(args.camera)  # names the known cameras if this one is not among them
+    try:
+        old_pid = read_status(loaded.data_dir)["workers"].get(args.camera, {}).get("pid")
+    except ManagerNotRunning as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 1
+    submit_request(loaded.data_dir, "restart", args.camera)
+    return _wait_for(loaded.data_dir, args.camera,
+                     lambda r: r["running"] and r["pid"] != old_pid, "restarted", args.timeout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cashwatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the manager (camera workers, event store)")
+    _config_arg(run)
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run the manager and the dashboard on demo cameras")
+    _config_arg(demo)
+    demo.add_argument("--port", type=int, default=8501, help="dashboard port")
+    demo.set_defaults(func=cmd_demo)
+    status = sub.add_parser("status", help="show every camera's status")
+    _config_arg(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+    for name, func, help_text in (("start", cmd_enable, "enable a camera and wait until it runs"),
+                                  ("stop", cmd_enable, "disable a camera and wait until it stops"),
+                                  ("restart", cmd_restart, "restart a camera's worker")):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("camera", help="camera id")
+        _config_arg(command)
+        command.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
+        command.set_defaults(func=func)
+    for name, (_module, help_text) in PLUGGED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if argv and argv[0] in PLUGGED:
+        # plugged commands define their own arguments; import them only when used
+        module = importlib.import_module(PLUGGED[argv[0]][0])
+        sub = argparse.ArgumentParser(prog=f"cashwatch {argv[0]}",
+                                      description=PLUGGED[argv[0]][1])
+        module.add_arguments(sub)
+        args = sub.parse_args(argv[1:])
+        runner = module.run
+    else:
+        args = parser.parse_args(argv)
+        runner = args.func
+    try:
+        return int(runner(args))
+    except ConfigError as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"cashwatch: {exc.args[0]}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

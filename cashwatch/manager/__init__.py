@@ -1,0 +1,1 @@
+"""The manager: supervises one worker process per camera and owns DuckDB."""

@@ -1,0 +1,369 @@
+"""`cashwatch run`: the manager's main loop.
+
+Each pass (every LOOP_S): reload the config if it changed and reconcile, supervise the
+workers, carry out requests, ingest journals into DuckDB, publish its own heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from cashwatch.config import CameraConfig, ConfigError, LoadedConfig, load_config
+from cashwatch.manager import requests
+from cashwatch.manager.lock import ManagerLock
+from cashwatch.manager.placement import choose_core, usable_cores
+from cashwatch.manager.supervisor import (
+    MonitoredWorker,
+    describe_exit,
+    heartbeat_stale,
+    record_failure,
+)
+from cashwatch.manager.watcher import ConfigWatcher
+from cashwatch.manager.workers import spawn_worker, stop_workers
+from cashwatch.shm import segments
+from cashwatch.shm.frames import FrameSlot
+from cashwatch.shm.status import StatusTable
+from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.process import _detection_enabled
+
+log = logging.getLogger("cashwatch.manager")
+
+LOOP_S = 0.2
+RESOURCES_EVERY_S = 2.0
+RETENTION_EVERY_S = 3600.0
+
+
+def setup_logging(data_dir: Path) -> None:
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    file_handler = RotatingFileHandler(logs / "manager.log", maxBytes=5_000_000, backupCount=3)
+    stream_handler = logging.StreamHandler()
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in (file_handler, stream_handler):
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+
+
+class Manager:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.data_dir = loaded.data_dir
+        self.config_path = loaded.path
+        self.workers: dict[str, MonitoredWorker] = {}
+        self.broken: dict[str, int] = {}  # cameras that never had a valid entry -> slot
+        self.slots: dict[int, FrameSlot] = {}
+        self._stop = threading.Event()
+        self._processes: dict[int, psutil.Process] = {}
+        self._cores = usable_cores()
+        self._model_ready = threading.Event()
+        self._model_error = ""
+        self.lock = ManagerLock(self.data_dir)
+
+    # lifecycle --------------------------------------------------------------------
+    def request_stop(self, *_: Any) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        from cashwatch.store.ingest import Ingestor
+        from cashwatch.store.journal import JournalWriter
+
+        self.lock.acquire()
+        setup_logging(self.data_dir)
+        stale = segments.remove_stale(self.data_dir)
+        if stale:
+            log.warning("removed %d stale shared-memory segments of a previous manager", len(stale))
+        self.status = StatusTable.create(self.data_dir, self.loaded.app.manager.max_cameras,
+                                         self.config_path)
+        self.status.set_header(manager_pid=os.getpid(), manager_started_ts=time.time(),
+                               manager_heartbeat_ts=time.time())
+        self.journal = JournalWriter(self.data_dir, "_manager")
+        self.ingestor = Ingestor(self.data_dir)
+        replayed = self.ingestor.poll()
+        log.info("manager %d started for %s (%d journal records replayed)", os.getpid(),
+                 self.config_path, replayed)
+        self.watcher = ConfigWatcher(self.config_path)
+        self.watcher.start()
+        threading.Thread(target=self._prepare_model, name="prepare-model", daemon=True).start()
+        self.apply_config(self.loaded)
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _loop(self) -> None:
+        next_resources = next_retention = 0.0
+        while not self._stop.is_set():
+            if self.watcher.changed():
+                self.reload()
+            self.supervise()
+            self._handle_requests()
+            self._ingest()
+            now = time.monotonic()
+            if now >= next_resources:
+                next_resources = now + RESOURCES_EVERY_S
+                self._publish_resources()
+            if now >= next_retention:
+                next_retention = now + RETENTION_EVERY_S
+                self._enforce_retention()
+            self.status.set_header(manager_heartbeat_ts=time.time())
+            self._stop.wait(LOOP_S)
+
+    def _shutdown(self) -> None:
+        log.info("stopping %d workers", sum(w.alive for w in self.workers.values()))
+        stop_workers(self.workers.values(), self.loaded.app.manager.stop_timeout_s)
+        for worker in self.workers.values():
+            self._record_run(worker, "manager stopped")
+            self.status.update(worker.slot, state="stopped", pid=0)
+        self.watcher.stop()
+        self._ingest()
+        self.ingestor.close()
+        self.journal.close()
+        for slot in self.slots.values():
+            slot.close()
+        self.status.close()
+        self.lock.release()
+        log.info("manager stopped")
+
+    # model ------------------------------------------------------------------------
+    def _prepare_model(self) -> None:
+        """Export the model once (in a subprocess) before detection workers start."""
+        if not any(_detection_enabled(c) for c in self.loaded.cameras.values()):
+            self._model_ready.set()
+            return
+        try:
+            from cashwatch.detect.backends import prepare_model
+
+            prepare_model(self.loaded.app.model, self.data_dir)
+        except Exception as exc:  # workers then run without detection and say why
+            self._model_error = f"{type(exc).__name__}: {exc}"
+            log.exception("model preparation failed")
+        self._model_ready.set()
+
+    # config -----------------------------------------------------------------------
+    def reload(self) -> None:
+        try:
+            loaded = load_config(self.config_path, create=False)
+        except ConfigError as exc:
+            log.error("config rejected, keeping the last good one: %s", exc)
+            self.status.set_header(config_error=str(exc))
+            return
+        log.info("config reloaded")
+        if loaded.app.model != self.loaded.app.model:
+            log.warning("[model] changes take effect after a manager restart")
+        self.loaded = loaded
+        self.apply_config(loaded)
+
+    def apply_config(self, loaded: LoadedConfig) -> None:
+        errors = loaded.camera_errors
+        anonymous = [msg for label, msg in errors.items() if label not in self.workers]
+        self.status.set_header(config_error="; ".join(anonymous))
+        desired = loaded.cameras
+        for camera_id in list(self.workers):
+            if camera_id in errors:
+                self._keep_last_good(camera_id, errors[camera_id])
+            elif camera_id not in desired:
+                self._remove(camera_id)
+        for camera in desired.values():
+            self._reconcile_camera(camera)
+        for label, message in errors.items():
+            if label not in self.workers and not label.startswith("#"):
+                self._show_broken(label, message)
+        for label in [b for b in self.broken if b not in errors]:
+            self._release_slot(self.broken.pop(label))
+
+    def _keep_last_good(self, camera_id: str, message: str) -> None:
+        worker = self.workers[camera_id]
+        worker.config_error = message
+        self.status.update(worker.slot, last_error=f"config rejected, running the last "
+                           f"good settings: {message}")
+
+    def _show_broken(self, camera_id: str, message: str) -> None:
+        slot = self.broken.get(camera_id)
+        if slot is None:
+            slot = self.broken[camera_id] = self.status.free_slot()
+        self.status.update(slot, camera_id=camera_id, state="error", last_error=message, pid=0)
+
+    def _reconcile_camera(self, camera: CameraConfig) -> None:
+        worker = self.workers.get(camera.id)
+        if worker is None:
+            if camera.id in self.broken:
+                self._release_slot(self.broken.pop(camera.id))
+            worker = self._add(camera)
+        worker.config_error = ""
+        if camera != worker.camera:
+            log.info("camera %s changed; restarting it", camera.id)
+            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+            self._record_run(worker, "config changed")
+            worker.camera, worker.next_start_mono = camera, 0.0
+            worker.consecutive_failures = 0
+        if not camera.enabled and worker.process is not None:
+            log.info("camera %s disabled; stopping it", camera.id)
+            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+            self._record_run(worker, "disabled")
+        if not camera.enabled:
+            self.status.update(worker.slot, state="stopped", pid=0, last_error="")
+        self._describe(worker)
+
+    def _describe(self, worker: MonitoredWorker) -> None:
+        camera = worker.camera
+        self.status.update(worker.slot, camera_id=camera.id, name=camera.display_name,
+                           site=camera.site, source=mask_credentials(camera.source),
+                           node=os.uname().nodename)
+
+    def _add(self, camera: CameraConfig) -> MonitoredWorker:
+        slot = self.status.free_slot()
+        self.status.update(slot, camera_id=camera.id, state="starting")
+        self.slots[slot] = FrameSlot.create(self.data_dir, slot)
+        worker = self.workers[camera.id] = MonitoredWorker(camera=camera, slot=slot)
+        return worker
+
+    def _remove(self, camera_id: str) -> None:
+        worker = self.workers.pop(camera_id)
+        log.info("camera %s removed; stopping it", camera_id)
+        stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+        self._record_run(worker, "removed")
+        self._release_slot(worker.slot)
+
+    def _release_slot(self, slot: int) -> None:
+        self.status.clear(slot)
+        frame_slot = self.slots.pop(slot, None)
+        if frame_slot is not None:
+            frame_slot.close()
+
+    # supervision ------------------------------------------------------------------
+    def supervise(self) -> None:
+        now_mono = time.monotonic()
+        for worker in self.workers.values():
+            if not worker.camera.enabled:
+                continue
+            if worker.process is None:
+                if now_mono >= worker.next_start_mono and self._may_start(worker):
+                    self._start(worker)
+            elif not worker.process.is_alive():
+                self._on_failure(worker, describe_exit(worker.process.exitcode))
+            else:
+                record = self.status.read(worker.slot) or {}
+                if heartbeat_stale(record.get("heartbeat_ts", 0.0), worker,
+                                   self.loaded.app.manager):
+                    worker.process.kill()
+                    worker.process.join(5)
+                    self._on_failure(worker, "stopped sending heartbeats (hung) and was killed")
+
+    def _may_start(self, worker: MonitoredWorker) -> bool:
+        return self._model_ready.is_set() or not _detection_enabled(worker.camera)
+
+    def _start(self, worker: MonitoredWorker) -> None:
+        assigned = {w.camera.id: w.core for w in self.workers.values()
+                    if w.core is not None and w.process is not None}
+        load = {cid: self._cpu_of(w) for cid, w in self.workers.items()}
+        core = choose_core(self._cores, assigned, load, worker.slot)
+        if worker.run_id:
+            worker.restarts += 1 if worker.last_exit_reason else 0
+            worker.restart_history.append(time.monotonic())
+        manager_cfg = self.loaded.app.manager
+        spawn_worker(worker, core, self.loaded.app.model, self.data_dir, os.getpid(),
+                     manager_cfg.live_every_n)
+        assert worker.process is not None and worker.process.pid is not None
+        self._processes[worker.slot] = psutil.Process(worker.process.pid)
+        worker.last_exit_reason = ""
+        self._describe(worker)
+        error = f"detection disabled: {self._model_error}" if self._model_error else ""
+        self.status.update(worker.slot, state="starting", pid=worker.process.pid, core=core,
+                           restarts=worker.restarts, start_ts=worker.started_at,
+                           heartbeat_ts=time.time(), last_error=error)
+        self._record_run(worker, None)
+        log.info("started %s as pid %d on core %d", worker.camera.id, worker.process.pid, core)
+
+    def _cpu_of(self, worker: MonitoredWorker) -> float:
+        record = self.status.read(worker.slot) or {}
+        return float(record.get("cpu_percent", 0.0))
+
+    def _on_failure(self, worker: MonitoredWorker, reason: str) -> None:
+        assert worker.process is not None
+        worker.process.close()
+        worker.process, worker.stop_event = None, None
+        self._record_run(worker, reason)
+        message = record_failure(worker, reason, self.loaded.app.manager, time.monotonic())
+        log.warning("camera %s: %s", worker.camera.id, message)
+        self.status.clear_lock(worker.slot)
+        self.status.update(worker.slot, state="error", pid=0, last_error=message)
+
+    def _record_run(self, worker: MonitoredWorker, stop_reason: str | None) -> None:
+        if not worker.run_id:
+            return
+        self.journal.append("worker_run", {
+            "run_id": worker.run_id, "camera_id": worker.camera.id,
+            "pid": (worker.process.pid if worker.process is not None else None),
+            "core": worker.core, "started_at": worker.started_at,
+            "stopped_at": None if stop_reason is None else time.time(),
+            "exit_reason": stop_reason, "restarts": worker.restarts,
+        })
+
+    # requests, storage, resources -------------------------------------------------
+    def _handle_requests(self) -> None:
+        for request in requests.take_requests(self.data_dir):
+            worker = self.workers.get(str(request.get("camera_id")))
+            if request.get("action") != "restart" or worker is None:
+                log.warning("ignored request %r (unknown camera or action)", request)
+                continue
+            log.info("restart of %s requested", worker.camera.id)
+            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+            self._record_run(worker, "restart requested")
+            worker.next_start_mono = 0.0
+
+    def _ingest(self) -> None:
+        try:
+            self.ingestor.poll()
+        except Exception:  # the journal keeps everything; the next poll retries
+            log.exception("ingesting journals into DuckDB failed; will retry")
+
+    def _enforce_retention(self) -> None:
+        try:
+            from cashwatch.store.retention import enforce_retention
+
+            enforce_retention(self.data_dir, self.loaded.app.retention, self.journal)
+        except Exception:
+            log.exception("retention pass failed; will retry")
+
+    def _publish_resources(self) -> None:
+        for worker in self.workers.values():
+            process = self._processes.get(worker.slot)
+            if process is None or not worker.alive or process.pid != worker.process.pid:  # type: ignore[union-attr]
+                continue
+            try:
+                cpu = process.cpu_percent(None)
+                rss_mib = process.memory_info().rss / 2**20
+            except psutil.Error:
+                continue
+            self.status.update(worker.slot, cpu_percent=cpu, rss_mib=rss_mib)
+
+
+def run_manager(config: str | None) -> int:
+    """Entry point of `cashwatch run`."""
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        print(f"cashwatch: {exc}")
+        return 2
+    manager = Manager(loaded)
+    signal.signal(signal.SIGTERM, manager.request_stop)
+    signal.signal(signal.SIGINT, manager.request_stop)
+    from cashwatch.manager.lock import AlreadyRunning
+
+    try:
+        return manager.run()
+    except AlreadyRunning as exc:
+        print(f"cashwatch: {exc}")
+        return 1

@@ -1,0 +1,66 @@
+"""Noticing config edits: watchdog events, debounced, with an mtime poll as fallback
+(watchdog misses events on some network filesystems and editors that swap files)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+DEBOUNCE_S = 0.3
+POLL_EVERY_S = 5.0
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, target: Path, flag: threading.Event) -> None:
+        self._target = target
+        self._flag = flag
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        paths = {str(event.src_path), str(getattr(event, "dest_path", "") or "")}
+        if str(self._target) in paths:
+            self._flag.set()
+
+
+class ConfigWatcher:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._flag = threading.Event()
+        self._observer = Observer()
+        self._observer.schedule(_Handler(path, self._flag), str(path.parent), recursive=False)
+        self._stamp = self._read_stamp()
+        self._next_poll = time.monotonic() + POLL_EVERY_S
+        self._changed_at: float | None = None
+
+    def _read_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def start(self) -> None:
+        self._observer.start()
+
+    def changed(self) -> bool:
+        """True once per settled change (no further event for DEBOUNCE_S)."""
+        now = time.monotonic()
+        if self._flag.is_set():
+            self._flag.clear()
+            self._changed_at = now
+        elif now >= self._next_poll:
+            self._next_poll = now + POLL_EVERY_S
+            if self._read_stamp() != self._stamp:
+                self._changed_at = now - DEBOUNCE_S
+        if self._changed_at is not None and now - self._changed_at >= DEBOUNCE_S:
+            self._changed_at = None
+            self._stamp = self._read_stamp()
+            return True
+        return False
+
+    def stop(self) -> None:
+        self._observer.stop()
+        self._observer.join(timeout=5)

@@ -1,0 +1,58 @@
+"""Starting and stopping worker processes (spawn, pin, three-step stop)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from cashwatch.config import ModelConfig
+from cashwatch.manager.placement import pin
+from cashwatch.manager.supervisor import MonitoredWorker
+from cashwatch.worker.process import worker_main
+from cashwatch.worker.spec import WorkerSpec
+
+# spawn: a fresh interpreter per camera, no inherited locks, threads or model state
+_CTX = mp.get_context("spawn")
+
+
+def spawn_worker(worker: MonitoredWorker, core: int, model: ModelConfig, data_dir: Path,
+                 manager_pid: int, live_every_n: int) -> None:
+    worker.run_id = uuid.uuid4().hex
+    spec = WorkerSpec(camera=worker.camera.model_dump(mode="json"),
+                      model=model.model_dump(mode="json"), data_dir=str(data_dir),
+                      slot=worker.slot, manager_pid=manager_pid, live_every_n=live_every_n,
+                      run_id=worker.run_id)
+    stop_event = _CTX.Event()
+    process = _CTX.Process(target=worker_main, args=(spec, stop_event),
+                           name=f"cashwatch.worker:{worker.camera.id}", daemon=False)
+    process.start()
+    worker.process, worker.stop_event, worker.core = process, stop_event, core
+    worker.started_at, worker.started_mono = time.time(), time.monotonic()
+    pin(process.pid or 0, core)
+
+
+def stop_workers(workers: Iterable[MonitoredWorker], timeout_s: float) -> None:
+    """Stop event, then join; terminate the late, then kill the stubborn. All at once,
+    so stopping N cameras takes one timeout, not N."""
+    running = [w for w in workers if w.process is not None]
+    for worker in running:
+        if worker.stop_event is not None:
+            worker.stop_event.set()
+    for escalate in (None, "terminate", "kill"):
+        deadline = time.monotonic() + (timeout_s if escalate is None else 2.0)
+        for worker in running:
+            process = worker.process
+            assert process is not None
+            if escalate and process.is_alive():
+                getattr(process, escalate)()
+            process.join(max(0.0, deadline - time.monotonic()))
+        if not any(w.process is not None and w.process.is_alive() for w in running):
+            break
+    for worker in running:
+        if worker.process is not None:
+            worker.process.close() if not worker.process.is_alive() else None
+        worker.process = None
+        worker.stop_event = None

@@ -1,0 +1,56 @@
+"""Reading the live state of an installation, for the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from cashwatch.shm.status import StatusTable
+
+MANAGER_STALE_S = 5.0
+
+
+class ManagerNotRunning(Exception):
+    pass
+
+
+def format_uptime(seconds: float) -> str:
+    """`HH:MM:SS`; hours keep counting past a day."""
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def manager_alive(header: dict[str, Any], now: float | None = None) -> bool:
+    now = time.time() if now is None else now
+    pid = int(header.get("manager_pid") or 0)
+    fresh = now - float(header.get("manager_heartbeat_ts") or 0.0) < MANAGER_STALE_S
+    return pid > 0 and fresh and psutil.pid_exists(pid)
+
+
+def read_status(data_dir: Path) -> dict[str, Any]:
+    """`{"manager": {...}, "workers": {camera_id: {...fields, running, uptime}}}`.
+
+    Raises ManagerNotRunning when no manager runs for this data_dir.
+    """
+    try:
+        table = StatusTable.attach(data_dir)
+    except FileNotFoundError:
+        raise ManagerNotRunning(f"no manager is running for {data_dir} "
+                                "(start it with `cashwatch run`)") from None
+    try:
+        header = table.read_header()
+        if not manager_alive(header):
+            raise ManagerNotRunning(f"the manager for {data_dir} (pid {header['manager_pid']}) "
+                                    "is not running")
+        workers = table.read_all()
+    finally:
+        table.close()
+    now = time.time()
+    for record in workers.values():
+        running = record["state"] == "running" and record["pid"] > 0
+        record["running"] = running
+        record["uptime"] = format_uptime(now - record["start_ts"]) if running else "00:00:00"
+    return {"manager": header, "workers": workers}

@@ -1,0 +1,140 @@
+"""Opening and reading one camera source: RTSP, HTTP, a file, a webcam or a demo scene.
+
+Everything that can block has a timeout: without `CAP_PROP_READ_TIMEOUT_MSEC` a hung
+RTSP server blocks one `read()` for 30 s (FACTS.md). Files and demo scenes loop and
+are paced at their frame rate so they behave like live cameras.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from cashwatch.util.redact import mask_credentials
+
+# OpenCV's FFmpeg backend reads this when a capture is opened: RTSP over TCP, because
+# UDP loses packets (smeared frames) on busy networks and through NAT.
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+
+DEFAULT_FPS = 15.0
+
+
+class SourceError(Exception):
+    """The source cannot be opened or read; the message is shown to the operator."""
+
+
+class VideoSource(Protocol):
+    def isOpened(self) -> bool: ...  # OpenCV spells it so
+
+    def read(self) -> tuple[bool, Any]: ...
+
+    def get(self, prop: int) -> float: ...
+
+    def release(self) -> None: ...
+
+
+def source_kind(source: str) -> str:
+    """'rtsp', 'http', 'webcam', 'demo' or 'file'."""
+    lowered = source.lower()
+    if lowered.startswith(("rtsp://", "rtsps://")):
+        return "rtsp"
+    if lowered.startswith(("http://", "https://")):
+        return "http"
+    if lowered.startswith("demo:"):
+        return "demo"
+    if source.strip().isdigit():
+        return "webcam"
+    return "file"
+
+
+def open_source(source: str, *, open_timeout_s: float = 5.0,
+                read_timeout_s: float = 3.0) -> VideoSource:
+    """Open a source or raise SourceError saying why (credentials masked)."""
+    kind = source_kind(source)
+    shown = mask_credentials(source)
+    if kind == "demo":
+        from cashwatch.demo.source import open_demo
+
+        return open_demo(source.removeprefix("demo:"))
+    if kind == "file":
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise SourceError(f"file not found: {path}")
+        if not path.is_file():
+            raise SourceError(f"not a file: {path}")
+    if kind == "webcam":
+        capture = cv2.VideoCapture(int(source))
+    else:
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
+        capture = cv2.VideoCapture(str(Path(source).expanduser()) if kind == "file" else source,
+                                   cv2.CAP_FFMPEG, params)
+    if not capture.isOpened():
+        capture.release()
+        if kind == "file":
+            raise SourceError(f"not a readable video: {shown} (OpenCV/FFmpeg cannot decode it)")
+        if kind == "webcam":
+            raise SourceError(f"webcam {source} cannot be opened (no such device?)")
+        raise SourceError(f"cannot open {shown}: connection refused, unknown host, "
+                          f"wrong path or no answer within {open_timeout_s:g} s")
+    return capture
+
+
+@dataclass
+class Pacer:
+    """Sleeps so frames come out at `fps`, as from a live camera.
+
+    Falls back in step after a stall (rather than bursting to catch up), which is what
+    a live camera does too: frames missed while nobody read are gone.
+    """
+
+    fps: float
+    _next: float = 0.0
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if self._next == 0.0 or now - self._next > 1.0:
+            self._next = now
+        delay = self._next - now
+        if delay > 0:
+            time.sleep(delay)  # a timer, not a condition: the frame is due at this time
+        self._next += 1.0 / self.fps
+
+
+class RateMeter:
+    """Exponentially smoothed events per second, from timestamps."""
+
+    def __init__(self, smoothing_s: float = 2.0) -> None:
+        self._smoothing_s = smoothing_s
+        self._last: float | None = None
+        self.rate = 0.0
+
+    def tick(self, ts: float) -> None:
+        if self._last is not None:
+            interval = max(ts - self._last, 1e-6)
+            alpha = min(1.0, interval / self._smoothing_s)
+            self.rate += alpha * (1.0 / interval - self.rate)
+        self._last = ts
+
+    def decayed(self, now: float) -> float:
+        """The rate, falling towards 0 when events stop coming."""
+        if self._last is None:
+            return 0.0
+        idle = now - self._last
+        return self.rate if idle < 2.0 else min(self.rate, 1.0 / idle)
+
+
+def nominal_fps(capture: VideoSource) -> float:
+    """The container's frame rate, used only to pace files; live rates are measured."""
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return float(fps) if 1.0 <= fps <= 120.0 else DEFAULT_FPS
+
+
+def frame_ok(frame: Any) -> bool:
+    return isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.size > 0

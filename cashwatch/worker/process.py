@@ -1,0 +1,234 @@
+"""A camera worker process: reading thread + processing loop + status publishing.
+
+Runs in its own process (spawn), one per camera, pinned to a core by the manager.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from multiprocessing.synchronize import Event as MpEvent
+from pathlib import Path
+
+import numpy as np
+
+from cashwatch.config import CameraConfig, ModelConfig
+from cashwatch.events import DetectedEvent, EventRecord, new_event_id
+from cashwatch.shm.frames import FrameSlot
+from cashwatch.shm.status import StatusTable
+from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
+from cashwatch.worker.reader import FrameReader
+from cashwatch.worker.sampling import detection_stride
+from cashwatch.worker.spec import WorkerSpec
+from cashwatch.worker.stats import WorkerStats
+
+log = logging.getLogger("cashwatch.worker")
+
+STATUS_EVERY_S = 0.5
+# A reader blocked far longer than its own read timeout means OpenCV is stuck in a
+# call we cannot interrupt; exiting lets the manager start a fresh process.
+STUCK_READER_FACTOR = 4.0
+EXIT_STUCK = 3
+
+
+def _detection_enabled(camera: CameraConfig) -> bool:
+    rules = camera.detection
+    return rules.cash.enabled or rules.violence.enabled or rules.fire.enabled
+
+
+def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
+    if not _detection_enabled(camera):
+        return NullProcessor()
+    from cashwatch.detect.pipeline import build_processor as build_detection
+
+    return build_detection(camera, model, data_dir)
+
+
+class CameraWorker:
+    """Owns the reader, the processing hook, evidence and the status record."""
+
+    def __init__(self, spec: WorkerSpec, stop: threading.Event, status: StatusTable,
+                 frames: FrameSlot) -> None:
+        from cashwatch.evidence.recorder import ClipRecorder
+        from cashwatch.store.journal import JournalWriter
+
+        self.spec = spec
+        self.camera = CameraConfig.model_validate(spec.camera)
+        self.model = ModelConfig.model_validate(spec.model)
+        self.data_dir = Path(spec.data_dir)
+        self.stop = stop
+        self.status = status
+        self.frames = frames
+        self.stats = WorkerStats()
+        self.state = "starting"
+        self.error: str | None = None
+        self._pending: tuple[np.ndarray, float] | None = None
+        self._cond = threading.Condition()
+        self._stride = 1
+        self.sink: EventSink = JournalWriter(self.data_dir, self.camera.id)
+        self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink)
+        self.processor: FrameProcessor = NullProcessor()
+        self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
+
+    # reading thread ---------------------------------------------------------------
+    def _on_state(self, state: str, error: str | None) -> None:
+        self.state = state
+        if error is not None or state == "running":
+            self.error = mask_credentials(error) if error else None
+        self._publish()
+
+    def _on_frame(self, frame: np.ndarray, ts: float) -> None:
+        stats = self.stats
+        stats.frames_read += 1
+        stats.camera_rate.tick(ts)
+        stats.last_frame_ts = ts
+        stats.height, stats.width = frame.shape[:2]
+        self.recorder.add_frame(frame, ts)
+        if stats.frames_read % self.spec.live_every_n == 0:
+            self.frames.write(frame, stats.frames_read, ts)
+        if stats.frames_read % self._stride == 0:
+            with self._cond:
+                if self._pending is not None:
+                    stats.skipped_busy += 1
+                self._pending = (frame, ts)
+                self._cond.notify()
+
+    # processing loop --------------------------------------------------------------
+    def _take(self, timeout_s: float) -> tuple[np.ndarray, float] | None:
+        with self._cond:
+            if self._pending is None:
+                self._cond.wait(timeout_s)
+            item, self._pending = self._pending, None
+            return item
+
+    def _update_stride(self) -> None:
+        fps = self.stats.camera_rate.rate or self.reader.source_fps
+        if fps > 0:
+            self._stride = detection_stride(fps, self.camera.detection.fps)
+
+    def _publish(self) -> None:
+        fields = self.stats.as_status()
+        self.status.update(self.spec.slot, state=self.state, last_error=self.error or "",
+                           heartbeat_ts=time.time(), reconnects=self.reader.reconnects,
+                           **fields)
+
+    def _handle_event(self, detected: DetectedEvent, height: int, width: int) -> None:
+        from cashwatch.evidence.snapshots import save_snapshot
+
+        event_id = new_event_id(detected.ts)
+        x1, y1, x2, y2 = detected.bbox_xyxy
+        details = dict(detected.details, frame_wh=[width, height])
+        snapshot_path = None
+        if detected.snapshot_jpeg:
+            try:
+                snapshot_path = save_snapshot(self.data_dir, self.camera.id, event_id,
+                                              detected.ts, detected.snapshot_jpeg)
+            except OSError as exc:  # the event matters more than its picture
+                details["snapshot_error"] = f"{type(exc).__name__}: {exc}"
+        record = EventRecord(
+            event_id=event_id, camera_id=self.camera.id, site=self.camera.site,
+            event_type=detected.event_type, started_at=detected.ts, ended_at=detected.ts,
+            confidence=round(float(detected.confidence), 4),
+            bbox=[round(x1 / width, 4), round(y1 / height, 4),
+                  round(x2 / width, 4), round(y2 / height, 4)],
+            details=details, model=self.processor.model_name, snapshot_path=snapshot_path)
+        self.sink.emit_event(record)  # durable before anything else can fail
+        self.recorder.request_clip(record)
+        self.stats.events_detected += 1
+        log.info("event %s %s on %s (confidence %.2f)", event_id, record.event_type,
+                 self.camera.id, record.confidence)
+
+    def _process(self, frame: np.ndarray, ts: float) -> None:
+        result = self.processor.process(frame, ts)
+        self.stats.frames_processed += 1
+        self.stats.process_rate.tick(ts)
+        if result.ran_inference:
+            self.stats.detection_rate.tick(ts)
+            self.stats.add_inference(result.inference_ms)
+        elif result.skipped_reason == "motion":
+            self.stats.skipped_motion += 1
+        if result.boxes is not None:
+            self.frames.write_boxes(result.boxes, ts)
+        height, width = frame.shape[:2]
+        for detected in result.events:
+            self._handle_event(detected, height, width)
+
+    def _manager_gone(self) -> bool:
+        return os.getppid() != self.spec.manager_pid
+
+    def _reader_stuck(self) -> bool:
+        limit = STUCK_READER_FACTOR * (self.camera.read_timeout_s + self.camera.open_timeout_s)
+        return time.monotonic() - self.reader.last_progress > limit
+
+    def run(self) -> int:
+        self._publish()
+        try:
+            self.processor = build_processor(self.camera, self.model, self.data_dir)
+        except Exception as exc:  # keep the camera live; say why detection is off
+            log.exception("detection unavailable on %s", self.camera.id)
+            self.error = f"detection disabled: {type(exc).__name__}: {exc}"
+        self.reader.start()
+        next_status = 0.0
+        exit_code = 0
+        while not self.stop.is_set():
+            item = self._take(timeout_s=STATUS_EVERY_S)
+            if item is not None:
+                self._process(*item)
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + STATUS_EVERY_S
+                self._update_stride()
+                self._publish()
+                if self._manager_gone():
+                    log.warning("manager %d is gone; %s exits", self.spec.manager_pid,
+                                self.camera.id)
+                    break
+                if self._reader_stuck():
+                    self.error = "reading is stuck inside OpenCV; restarting the worker"
+                    self._publish()
+                    exit_code = EXIT_STUCK
+                    break
+        return exit_code
+
+    def close(self, flush_clips: bool) -> None:
+        self.stop.set()
+        if flush_clips:
+            self.recorder.close()
+        self.processor.close()
+        self.sink.close()
+
+
+def _watch_stop_event(mp_stop: MpEvent, stop: threading.Event) -> None:
+    while not stop.is_set():
+        if mp_stop.wait(0.25):
+            stop.set()
+
+
+def worker_main(spec: WorkerSpec, mp_stop: MpEvent) -> None:
+    """Entry point of the worker process."""
+    faulthandler.enable()
+    camera_id = spec.camera.get("id", "?")
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s worker:{camera_id} %(levelname)s %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threading.Thread(target=_watch_stop_event, args=(mp_stop, stop), daemon=True).start()
+    data_dir = Path(spec.data_dir)
+    status = StatusTable.attach(data_dir)
+    frames = FrameSlot.attach(data_dir, spec.slot)
+    worker = CameraWorker(spec, stop, status, frames)
+    exit_code = 1
+    try:
+        exit_code = worker.run()
+    finally:
+        worker.close(flush_clips=not worker._manager_gone())
+        del worker
+        frames.close()
+        status.close()
+    sys.exit(exit_code)

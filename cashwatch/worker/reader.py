@@ -1,0 +1,99 @@
+"""The reading thread: keeps a source open, reconnecting with back-off, and hands
+every frame to a callback. It never waits on processing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from cashwatch.config import CameraConfig
+from cashwatch.util.backoff import Backoff
+from cashwatch.worker.capture import (
+    Pacer,
+    SourceError,
+    VideoSource,
+    frame_ok,
+    nominal_fps,
+    open_source,
+    source_kind,
+)
+
+log = logging.getLogger(__name__)
+
+OnFrame = Callable[[np.ndarray, float], None]
+OnState = Callable[[str, str | None], None]
+
+
+class FrameReader(threading.Thread):
+    """Reads `camera.source` until `stop` is set.
+
+    States reported through `on_state`: connecting, running, reconnecting (a stream
+    that worked and broke) and error (a source that does not open), each with the
+    cause. File sources loop at their end without a reconnect.
+    """
+
+    def __init__(self, camera: CameraConfig, on_frame: OnFrame, on_state: OnState,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"reader:{camera.id}", daemon=True)
+        self.camera = camera
+        self._on_frame = on_frame
+        self._on_state = on_state
+        self._stop_event = stop
+        self._kind = source_kind(camera.source)
+        self._backoff = Backoff(initial_s=0.5, max_s=30.0)
+        self.reconnects = 0
+        self.last_progress = time.monotonic()  # moves on every read attempt, even a failed one
+        self.source_fps = 0.0
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.last_progress = time.monotonic()
+            self._on_state("connecting", None)
+            try:
+                capture = open_source(self.camera.source,
+                                      open_timeout_s=self.camera.open_timeout_s,
+                                      read_timeout_s=self.camera.read_timeout_s)
+            except SourceError as exc:
+                delay = self._backoff.next_delay()
+                self._on_state("error", f"{exc}; retrying in {delay:.0f} s")
+                self._stop_event.wait(delay)
+                continue
+            try:
+                problem = self._read_until_broken(capture)
+            finally:
+                capture.release()
+            if problem is None or self._stop_event.is_set():
+                continue  # a file ended: loop it without counting a reconnect
+            self.reconnects += 1
+            delay = self._backoff.next_delay()
+            self._on_state("reconnecting", f"{problem}; reconnecting in {delay:.1f} s")
+            self._stop_event.wait(delay)
+
+    def _read_until_broken(self, capture: VideoSource) -> str | None:
+        """Read until the source fails; returns the cause, or None at a file's end."""
+        self.source_fps = nominal_fps(capture)
+        pacer = Pacer(self.source_fps) if self._kind in ("file", "demo") and self.camera.pace \
+            else None
+        frames = 0
+        while not self._stop_event.is_set():
+            if pacer is not None:
+                pacer.wait()
+            ok, frame = capture.read()
+            self.last_progress = time.monotonic()
+            if not ok or not frame_ok(frame):
+                if self._kind == "file" and frames > 0:
+                    return None
+                if self._kind == "file":
+                    return "the file has no readable frames"
+                return (f"no frame from the source (ended, or silent for "
+                        f"{self.camera.read_timeout_s:g} s)")
+            if frames == 0:
+                self._on_state("running", None)
+                self._backoff.reset()
+            frames += 1
+            self._on_frame(frame, time.time())
+        return None
