@@ -1,0 +1,45 @@
+"""A `PoseModel` around any runtime that runs an exported YOLO pose graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from cashwatch.detect.backends.postprocess import postprocess_pose
+from cashwatch.detect.backends.preprocess import letterbox, to_blob
+from cashwatch.detect.poses import Poses
+
+# (1, 3, H, W) float32 → (1, 56, N) float32; may reuse its output buffer on the next call
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+class ExportedPoseModel:
+    """Letterbox → runtime → decode → NMS → scale back, all in numpy/OpenCV.
+
+    Args:
+        name: e.g. "yolo11n-pose@openvino-f32-640".
+        forward: runs the graph on one blob.
+        imgsz: longest input side.
+        static_hw: the fixed input (height, width) of a static-shape export, or None for a
+            dynamic one (padded only to a stride multiple, like Ultralytics does).
+        conf, iou: person score threshold and NMS IoU.
+    """
+
+    def __init__(self, name: str, forward: Forward, imgsz: int,
+                 static_hw: tuple[int, int] | None, conf: float, iou: float) -> None:
+        self.name = name
+        self._forward = forward
+        self._input_hw = static_hw or (imgsz, imgsz)
+        self._auto = static_hw is None
+        self._conf = conf
+        self._iou = iou
+
+    def predict(self, frame_bgr: np.ndarray) -> Poses:
+        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+            raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {frame_bgr.shape} "
+                             f"{frame_bgr.dtype}")
+        image = letterbox(frame_bgr, self._input_hw, auto=self._auto)
+        output = self._forward(to_blob(image))
+        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],  # type: ignore[arg-type]
+                                self._conf, self._iou)

@@ -1,0 +1,29 @@
+"""ONNX Runtime on the CPU (used where OpenVINO is not: ARM, or by choice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from cashwatch.detect.backends.exported import Forward
+
+
+def open_onnxruntime(model_path: Path, threads: int) -> tuple[Forward, tuple[int, int] | None]:
+    """Open an .onnx file; return the forward function and static input (h, w) or None."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Cores are shared by several camera workers: idle threads must sleep, not spin.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only
+    session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    source = session.get_inputs()[0]
+
+    def forward(blob: np.ndarray) -> np.ndarray:
+        return session.run(None, {source.name: blob})[0]
+
+    height, width = source.shape[2:4]
+    static = isinstance(height, int) and isinstance(width, int)
+    return forward, (height, width) if static else None

@@ -1,0 +1,58 @@
+"""OpenVINO on the CPU: compile an exported model with a thread count and precision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import openvino as ov
+import openvino.properties as props
+import openvino.properties.hint as hints
+
+from cashwatch.detect.backends.exported import Forward
+
+Precision = Literal["f32", "bf16"]
+
+
+def resolve_precision(precision: str, core: ov.Core) -> Precision:
+    """`auto` → bf16 where the CPU has it (AMX: ~2.4x faster, keypoints drift ≤2 px), else f32."""
+    capabilities = core.get_property("CPU", props.device.capabilities)
+    if precision == "auto":
+        return "bf16" if "BF16" in capabilities else "f32"
+    if precision == "bf16" and "BF16" not in capabilities:
+        raise ValueError(f"model precision 'bf16' is not supported by this CPU (OpenVINO "
+                         f"reports {', '.join(capabilities)}); use 'auto' or 'f32'")
+    if precision not in ("f32", "bf16"):
+        raise ValueError(f"model precision '{precision}' is not one of auto, f32, bf16")
+    return precision  # type: ignore[return-value]
+
+
+def open_openvino(model_path: Path, threads: int, precision: str
+                  ) -> tuple[Forward, tuple[int, int] | None, Precision]:
+    """Compile for the CPU; return the forward function, static input (h, w) or None, precision.
+
+    `model_path` is an OpenVINO folder or an .onnx file (OpenVINO reads both).
+    """
+    core = ov.Core()
+    chosen = resolve_precision(precision, core)
+    if model_path.is_dir():
+        model_path = next(model_path.glob("*.xml"))
+    compiled = core.compile_model(str(model_path), "CPU", {
+        # Without an explicit hint OpenVINO picks bf16 by itself on AMX CPUs.
+        hints.inference_precision: ov.Type.bf16 if chosen == "bf16" else ov.Type.f32,
+        props.inference_num_threads: threads,
+        props.num_streams: 1,
+        hints.performance_mode: hints.PerformanceMode.LATENCY,
+        # The manager pins each worker with psutil; OpenVINO's own pinning would fight it.
+        hints.enable_cpu_pinning: False,
+    })
+    request = compiled.create_infer_request()
+    output = compiled.output(0)
+
+    def forward(blob: np.ndarray) -> np.ndarray:
+        return request.infer({0: blob})[output]  # shares the request's buffer until next call
+
+    shape = compiled.input(0).get_partial_shape()
+    static_hw = None if shape.is_dynamic else (shape[2].get_length(), shape[3].get_length())
+    return forward, static_hw, chosen
