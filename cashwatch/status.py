@@ -50,6 +50,7 @@ def read_status(data_dir: Path) -> dict[str, Any]:
         table.close()
     now = time.time()
     for record in workers.values():
+        record["status"] = record["state"]  # the name the CLI's JSON documents
         running = record["state"] == "running" and record["pid"] > 0
         record["running"] = running
         record["uptime"] = format_uptime(now - record["start_ts"]) if running else "00:00:00"

@@ -57,9 +57,8 @@ def unlink_quietly(name: str) -> bool:
         shm = shared_memory.SharedMemory(name=name, create=False)
     except FileNotFoundError:
         return False
-    _untrack(shm)
     shm.close()
-    shm.unlink()
+    shm.unlink()  # also unregisters what the attach above registered
     return True
 
 

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cashwatch.config import ConfigError, load_config, parse_config, resolve_config_path
+from cashwatch.config.edit import remove_camera, set_camera_enabled, upsert_camera
+
+GOOD = """
+[[cameras]]
+id = "front"
+source = "rtsp://user:pw@127.0.0.1:8554/front"
+
+[[cameras]]
+id = "back"
+source = "demo:fire"
+[cameras.zones]
+cashier = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0]]
+"""
+
+
+def test_valid_file_loads_all_cameras(tmp_path: Path) -> None:
+    loaded = parse_config(GOOD, tmp_path / "c.toml")
+    assert list(loaded.cameras) == ["front", "back"]
+    assert loaded.data_dir == tmp_path.resolve()
+    assert loaded.camera("back").zones.cashier == [(0.5, 0.0), (1.0, 0.0), (1.0, 1.0)]
+    assert loaded.camera("front").cooldown_s == 15.0
+    assert loaded.camera("front").detection.fps == 7.5
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ('detection = { fps = -3 }', ["camera 'bad'", "detection.fps", "-3", "greater than 0"]),
+    ('colour = "red"', ["camera 'bad'", "colour", "unknown key"]),
+    ('[cameras.zones]\ncounter = [[0.1, 0.1], [1.5, 0.2], [0.3, 0.9]]',
+     ["camera 'bad'", "zones.counter", "1.5", "less than or equal to 1"]),
+    ('enabled = "maybe"', ["camera 'bad'", "enabled", "maybe", "valid boolean"]),
+])
+def test_bad_camera_entry_names_camera_key_value_and_rule(tmp_path: Path, entry: str,
+                                                          expected: list[str]) -> None:
+    text = GOOD + f'\n[[cameras]]\nid = "bad"\nsource = "x.mp4"\n{entry}\n'
+    loaded = parse_config(text, tmp_path / "c.toml")
+    assert list(loaded.cameras) == ["front", "back"], "the good cameras still load"
+    message = loaded.camera_errors["bad"]
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+def test_unknown_demo_scene_lists_valid_ones(tmp_path: Path) -> None:
+    loaded = parse_config('[[cameras]]\nid = "d"\nsource = "demo:party"\n', tmp_path / "c.toml")
+    assert "party" in loaded.camera_errors["d"]
+    assert "handover" in loaded.camera_errors["d"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[[cameras]\nid=", "not valid TOML"),
+    (GOOD + '\n[[cameras]]\nid = "front"\nsource = "y.mp4"\n', "duplicate camera id(s): front"),
+    ("[manager]\nheartbeat_timeout_s = 0\n", "manager.heartbeat_timeout_s"),
+    ("[modle]\nbackend = 'x'\n", "modle"),
+])
+def test_whole_file_errors_raise(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=None) as info:
+        parse_config(text, tmp_path / "c.toml")
+    assert expected in str(info.value)
+
+
+def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASHWATCH_CONFIG", str(tmp_path / "env.toml"))
+    assert resolve_config_path(tmp_path / "cli.toml") == tmp_path / "cli.toml"
+    assert resolve_config_path(None) == tmp_path / "env.toml"
+    monkeypatch.delenv("CASHWATCH_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config_path(None) == tmp_path / "data" / "cashwatch.toml"
+
+
+def test_default_config_is_created_with_demo_cameras(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CASHWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    loaded = load_config()
+    assert (tmp_path / "data" / "cashwatch.toml").exists()
+    assert all(c.source.startswith("demo:") for c in loaded.cameras.values())
+    assert loaded.data_dir == (tmp_path / "data").resolve()
+
+
+def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_data_dir_relative_to_config(tmp_path: Path) -> None:
+    loaded = parse_config('data_dir = "store"\n', tmp_path / "c.toml")
+    assert loaded.data_dir == (tmp_path / "store").resolve()
+
+
+def test_edits_keep_comments_and_validate(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("# my comment\n" + GOOD)
+    set_camera_enabled(path, "front", False)
+    assert "# my comment" in path.read_text()
+    assert load_config(path).camera("front").enabled is False
+    upsert_camera(path, {"id": "new", "source": "demo:walk", "site": "bar"})
+    assert load_config(path).camera("new").site == "bar"
+    with pytest.raises(Exception, match="fps"):
+        upsert_camera(path, {"id": "new", "source": "demo:walk", "detection": {"fps": 0}})
+    assert load_config(path).camera("new").detection.fps == 7.5, "a rejected edit writes nothing"
+    remove_camera(path, "back")
+    assert list(load_config(path).cameras) == ["front", "new"]
+    with pytest.raises(ConfigError, match="no camera 'ghost'"):
+        set_camera_enabled(path, "ghost", True)
