@@ -1,0 +1,206 @@
+"""Dashboard accounts: roles, site limits and argon2 password hashes in `users.json`.
+
+Roles nest by what they may do, not by rank: an analyst may run SQL but not review
+events, an operator may review but not run SQL; an admin may do everything. The
+dashboard checks a permission in every action handler, not only when it draws a
+button, so a forged widget event cannot do more than the account may.
+
+CLI (wired into `cashwatch` by `add_arguments`/`run`):
+
+    cashwatch users add NAME --role admin [--site S ...] [--password-stdin]
+    cashwatch users list
+    cashwatch users remove NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from cashwatch.util.files import atomic_write_text
+
+Role = Literal["admin", "operator", "analyst"]
+ROLES: tuple[Role, ...] = ("admin", "operator", "analyst")
+Permission = Literal[
+    "view_overview", "view_live", "view_events", "review_events", "view_system",
+    "run_sql", "export", "control_cameras", "edit_cameras", "manage_users",
+]
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    "admin": frozenset(Permission.__args__),  # type: ignore[attr-defined]
+    "operator": frozenset({"view_overview", "view_live", "view_events", "review_events",
+                           "view_system"}),
+    "analyst": frozenset({"view_overview", "view_events", "run_sql", "export"}),
+}
+USERS_FILE = "users.json"
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+MIN_PASSWORD_LENGTH = 8
+_HASHER = PasswordHasher()
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
+
+class AuthError(Exception):
+    """A bad account operation; the message names the bad value and what is valid."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+    sites: tuple[str, ...] = ()  # empty: every site
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+    def sees_site(self, site: str) -> bool:
+        return not self.sites or site in self.sites
+
+    @property
+    def limited_to_sites(self) -> bool:
+        return bool(self.sites)
+
+
+# Used when login is not required (dashboard on localhost only).
+LOCAL_ADMIN = User(name="local", role="admin")
+
+
+@dataclass
+class _Account:
+    role: Role
+    password_hash: str
+    sites: list[str] = field(default_factory=list)
+    created_at: float = 0.0
+
+
+def users_path(data_dir: Path) -> Path:
+    return Path(data_dir) / USERS_FILE
+
+
+def _check_role(role: str) -> Role:
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
+    return role  # type: ignore[return-value]
+
+
+class UserStore:
+    """The accounts of one data_dir. Every change rewrites the file atomically."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = users_path(data_dir)
+
+    def _load(self) -> dict[str, _Account]:
+        if not self.path.exists():
+            return {}
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return {name: _Account(role=_check_role(entry["role"]),
+                                   password_hash=entry["password_hash"],
+                                   sites=list(entry.get("sites", [])),
+                                   created_at=float(entry.get("created_at", 0.0)))
+                    for name, entry in raw["users"].items()}
+        except (ValueError, KeyError, TypeError, AuthError) as exc:
+            raise AuthError(f"{self.path} is not a valid users file: {exc}") from exc
+
+    def _save(self, accounts: dict[str, _Account]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = {"version": 1, "users": {name: asdict(acc) for name, acc in sorted(accounts.items())}}
+        atomic_write_text(self.path, json.dumps(body, indent=2) + "\n")
+
+    def users(self) -> list[User]:
+        return [User(name, acc.role, tuple(acc.sites)) for name, acc in sorted(self._load().items())]
+
+    def add(self, name: str, password: str, role: str, sites: list[str] | None = None,
+            *, replace: bool = False) -> User:
+        if not re.fullmatch(USERNAME_PATTERN, name):
+            raise AuthError(f"invalid user name {name!r}: letters, digits and _.@- "
+                            "(at most 64, starting with a letter or digit)")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AuthError(f"password too short ({len(password)} characters); "
+                            f"at least {MIN_PASSWORD_LENGTH}")
+        accounts = self._load()
+        if name in accounts and not replace:
+            raise AuthError(f"user {name!r} already exists (remove it first)")
+        accounts[name] = _Account(role=_check_role(role), password_hash=_HASHER.hash(password),
+                                  sites=sorted(set(sites or [])), created_at=time.time())
+        self._save(accounts)
+        return User(name, accounts[name].role, tuple(accounts[name].sites))
+
+    def remove(self, name: str) -> None:
+        accounts = self._load()
+        if name not in accounts:
+            raise AuthError(f"no user {name!r}; users: {', '.join(sorted(accounts)) or 'none'}")
+        del accounts[name]
+        self._save(accounts)
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user when the password matches, else None (also for unknown names)."""
+        account = self._load().get(name)
+        try:
+            _HASHER.verify(account.password_hash if account else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if account is None:
+            return None
+        return User(name, account.role, tuple(account.sites))
+
+
+# CLI -------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds `add`, `list` and `remove` to the `cashwatch users` parser."""
+    # SUPPRESS: never overwrite a --config the top-level parser already parsed.
+    parser.add_argument("--config", default=argparse.SUPPRESS,
+                        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)")
+    sub = parser.add_subparsers(dest="users_command", required=True)
+    add = sub.add_parser("add", help="create a dashboard account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--site", action="append", default=[], dest="sites",
+                     help="limit the account to this site (repeatable; default: all sites)")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of stdin")
+    add.add_argument("--replace", action="store_true", help="overwrite an existing account")
+    sub.add_parser("list", help="show the accounts")
+    remove = sub.add_parser("remove", help="delete an account")
+    remove.add_argument("name")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise AuthError("the two passwords differ")
+    return first
+
+
+def run(args: argparse.Namespace) -> int:
+    from cashwatch.config import load_config
+
+    data_dir = load_config(getattr(args, "config", None)).data_dir
+    store = UserStore(data_dir)
+    try:
+        if args.users_command == "add":
+            user = store.add(args.name, _read_password(args.password_stdin), args.role,
+                             args.sites, replace=args.replace)
+            print(f"added {user.name} ({user.role}; sites: {', '.join(user.sites) or 'all'})")
+        elif args.users_command == "list":
+            for user in store.users():
+                print(f"{user.name}\t{user.role}\t{','.join(user.sites) or '*'}")
+        elif args.users_command == "remove":
+            store.remove(args.name)
+            print(f"removed {args.name}")
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+

@@ -1,0 +1,61 @@
+"""Everything the dashboard changes, each checked against the account first.
+
+The checks live here, in the handlers, so an action is refused even when a request
+reaches the server for a button the page never drew for this account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cashwatch.config import edit
+from cashwatch.dashboard import data
+from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.manager.requests import submit_request
+
+
+def _site_of(ctx: PageContext, camera_id: str) -> str:
+    return ctx.loaded.camera(camera_id).site
+
+
+def set_enabled(ctx: PageContext, camera_id: str, enabled: bool) -> None:
+    """Start (enabled) or stop a camera: the manager follows the config."""
+    ctx.require("control_cameras", _site_of(ctx, camera_id))
+    edit.set_camera_enabled(ctx.loaded.path, camera_id, enabled)
+
+
+def restart(ctx: PageContext, camera_id: str) -> None:
+    ctx.require("control_cameras", _site_of(ctx, camera_id))
+    submit_request(ctx.data_dir, "restart", camera_id)
+
+
+def set_enabled_all(ctx: PageContext, camera_ids: list[str], enabled: bool) -> list[str]:
+    """Start or stop several cameras; returns those changed."""
+    changed = []
+    for camera_id in camera_ids:
+        if ctx.loaded.camera(camera_id).enabled != enabled:
+            set_enabled(ctx, camera_id, enabled)
+            changed.append(camera_id)
+    return changed
+
+
+def review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | None) -> None:
+    ctx.require("review_events", str(event.get("site")))
+    data.submit_review(ctx.data_dir, str(event["event_id"]), status, notes)
+
+
+def save_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
+    ctx.require("edit_cameras", str(camera.get("site", "default")))
+    existing = ctx.loaded.cameras.get(str(camera.get("id")))
+    if existing is not None:
+        ctx.require("edit_cameras", existing.site)  # cannot move another site's camera
+    edit.upsert_camera(ctx.loaded.path, camera)
+
+
+def remove_camera(ctx: PageContext, camera_id: str) -> None:
+    ctx.require("edit_cameras", _site_of(ctx, camera_id))
+    edit.remove_camera(ctx.loaded.path, camera_id)
+
+
+__all__ = ["PermissionDenied", "remove_camera", "restart", "review", "save_camera",
+           "set_enabled", "set_enabled_all"]

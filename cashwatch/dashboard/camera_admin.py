@@ -1,0 +1,117 @@
+"""The Cameras page's pieces: the settings form, the source test, zones and removal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+from pydantic import ValidationError
+
+from cashwatch.config import CameraConfig, CameraSettings, ConfigError
+from cashwatch.config.loader import describe_errors
+from cashwatch.dashboard import actions, zones_editor
+from cashwatch.dashboard.forms import model_form
+from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.source_probe import probe_source
+from cashwatch.dashboard.status import read_frame, read_status
+from cashwatch.util.redact import mask_credentials
+
+FORM_SKIP = frozenset({"id", "source", "zones"})
+
+
+def _apply(ctx: PageContext, label: str, camera: dict[str, Any]) -> bool:
+    try:
+        actions.save_camera(ctx, camera)
+    except ValidationError as exc:
+        st.error(f"{label} not saved: {describe_errors(exc)}")
+    except (ConfigError, PermissionDenied, OSError) as exc:
+        st.error(f"{label} not saved: {exc}")
+    else:
+        st.success(f"{label} saved; the manager applies it within seconds.")
+        return True
+    return False
+
+
+def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
+    """Add (camera None) or edit a camera. An empty source keeps the current one."""
+    values = camera.model_dump() if camera else CameraSettings().model_dump()
+    form_key = f"camera_form_{camera.id if camera else 'new'}"
+    with st.form(form_key):
+        id_field = CameraConfig.model_fields["id"]
+        camera_id = st.text_input(id_field.title or "id", value=camera.id if camera else "",
+                                  disabled=camera is not None, help=id_field.description,
+                                  key=f"{form_key}.id")
+        source_field = CameraConfig.model_fields["source"]
+        source = st.text_input(
+            source_field.title or "source", type="password" if camera else "default",
+            placeholder=mask_credentials(camera.source) if camera else "rtsp://user:pass@host/path",
+            help=(source_field.description or "") + (" Leave empty to keep the current source."
+                                                     if camera else ""),
+            key=f"{form_key}.source")
+        entered = model_form(CameraConfig, values, form_key, skip=FORM_SKIP)
+        submitted = st.form_submit_button("Save camera", type="primary")
+    if submitted:
+        entered.update(id=camera.id if camera else camera_id.strip(),
+                       source=source.strip() or (camera.source if camera else ""),
+                       zones=camera.zones.model_dump() if camera else {})
+        _apply(ctx, f"Camera {entered['id']!r}", entered)
+
+
+def source_test(camera: CameraConfig) -> None:
+    if st.button("Test source", key=f"probe_{camera.id}"):
+        with st.spinner("Opening the source…"):
+            result = probe_source(camera.source, camera.open_timeout_s, camera.read_timeout_s)
+        st.session_state[f"probe_{camera.id}_result"] = result
+    result = st.session_state.get(f"probe_{camera.id}_result")
+    if result is None:
+        return
+    if result.ok:
+        st.success(result.message)
+        st.image(result.frame, channels="BGR", width=480)
+    else:
+        st.error(result.message)
+
+
+def background_frame(ctx: PageContext, camera: CameraConfig) -> np.ndarray:
+    """The camera's live frame, else the last source test's frame, else a grey canvas."""
+    status = read_status(ctx.data_dir)
+    record = status.records.get(camera.id) if status.manager_running else None
+    if record is not None:
+        frame = read_frame(ctx.data_dir, record["slot"])
+        if frame is not None:
+            return frame.image
+    probe = st.session_state.get(f"probe_{camera.id}_result")
+    if probe is not None and probe.ok:
+        return probe.frame
+    st.caption("No frame available: start the camera or test its source to draw on its image.")
+    return np.full((360, 640, 3), 64, np.uint8)
+
+
+def zones_section(ctx: PageContext, camera: CameraConfig) -> None:
+    key = zones_editor.points_key(camera.id)
+    if key not in st.session_state:
+        st.session_state[key] = {name: [list(p) for p in (getattr(camera.zones, name) or [])]
+                                 for name in zones_editor.ZONE_NAMES}
+    zones = zones_editor.editor(camera.id, background_frame(ctx, camera))
+    if st.button("Save zones", key=f"{key}_save", type="primary"):
+        short = [name for name, pts in zones.items() if 0 < len(pts) < 3]
+        if short:
+            st.error(f"Zones need at least 3 points: {', '.join(short)}")
+            return
+        entry = camera.model_dump()
+        entry["zones"] = {name: pts or None for name, pts in zones.items()}
+        _apply(ctx, f"Zones of {camera.id!r}", entry)
+
+
+def removal(ctx: PageContext, camera: CameraConfig) -> None:
+    confirm = st.checkbox(f"Yes, remove {camera.id} from the config", key=f"rm_ok_{camera.id}")
+    if st.button("Remove camera", key=f"rm_{camera.id}", disabled=not confirm):
+        try:
+            actions.remove_camera(ctx, camera.id)
+        except (ConfigError, PermissionDenied, KeyError, OSError) as exc:
+            st.error(f"Not removed: {exc}")
+        else:
+            st.session_state.pop(zones_editor.points_key(camera.id), None)
+            st.success(f"Removed {camera.id}; its history stays browsable.")
+            st.rerun()

@@ -1,0 +1,54 @@
+"""Altair charts shared by the pages."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+
+def first_numeric_chart(frame: pd.DataFrame) -> alt.Chart | None:
+    """A bar chart of the first numeric column against the first other column (or the row)."""
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    if frame.empty or not numeric:
+        return None
+    value = numeric[0]
+    labels = [c for c in frame.columns if c != value]
+    data = frame.head(200).copy()
+    if labels:
+        category = labels[0]
+        data[category] = data[category].astype(str)
+    else:
+        category = "row"
+        data[category] = range(len(data))
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X(f"{category}:N", sort=None, title=category),
+        y=alt.Y(f"{value}:Q", title=value),
+        tooltip=[category, value])
+
+
+def events_by_hour(events: pd.DataFrame) -> alt.Chart:
+    data = events.assign(hour=pd.to_datetime(events["started_at"]).dt.floor("h"))
+    counts = data.groupby(["hour", "event_type"]).size().reset_index(name="events")
+    return alt.Chart(counts).mark_bar().encode(
+        x=alt.X("hour:T", title="Hour"), y=alt.Y("events:Q", title="Events"),
+        color=alt.Color("event_type:N", title="Type"),
+        tooltip=["hour:T", "event_type", "events"]).properties(height=240)
+
+
+def events_by_camera(events: pd.DataFrame) -> alt.Chart:
+    counts = events.groupby(["camera_id", "event_type"]).size().reset_index(name="events")
+    return alt.Chart(counts).mark_bar().encode(
+        y=alt.Y("camera_id:N", title="Camera", sort="-x"), x=alt.X("events:Q", title="Events"),
+        color=alt.Color("event_type:N", title="Type"),
+        tooltip=["camera_id", "event_type", "events"]).properties(height=240)
+
+
+def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:
+    data = runs.assign(hour=pd.to_datetime(runs["started_at"]).dt.floor("h"),
+                       exit_reason=runs["exit_reason"].fillna("running"))
+    counts = data.groupby(["hour", "camera_id"]).size().reset_index(name="starts")
+    return alt.Chart(counts).mark_bar().encode(
+        x=alt.X("hour:T", title="Hour"), y=alt.Y("starts:Q", title="Worker starts"),
+        color=alt.Color("camera_id:N", title="Camera"),
+        tooltip=["hour:T", "camera_id", "starts"]).properties(height=220)

@@ -1,0 +1,110 @@
+"""The Events page's pieces: filters, the selected event, its review buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cashwatch.dashboard import actions, data
+from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.events import EVENT_TYPES
+
+DEFAULT_DAYS = 7
+
+
+def filters(ctx: PageContext) -> data.EventFilter:
+    """The filter widgets; options come from the history and the config."""
+    try:
+        options = data.filter_options(ctx.data_dir)
+    except data.HistoryUnavailable:
+        options = {"site": [], "camera_id": [], "event_type": []}
+    sites = sorted({*options["site"], *(c.site for c in ctx.loaded.app.cameras)})
+    sites = [s for s in sites if ctx.user.sees_site(s)]
+    cameras = sorted({*options["camera_id"], *ctx.loaded.cameras})
+    types = sorted({*options["event_type"], *EVENT_TYPES})
+    today = dt.date.today()
+    cols = st.columns([2, 2, 2, 2, 3])
+    chosen_sites = cols[0].multiselect("Site", sites, placeholder="All", key="ev_sites")
+    chosen_cams = cols[1].multiselect("Camera", cameras, placeholder="All", key="ev_cams")
+    chosen_types = cols[2].multiselect("Type", types, placeholder="All", key="ev_types")
+    review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All",
+                                 key="ev_review")
+    period = cols[4].date_input("Period", (today - dt.timedelta(days=DEFAULT_DAYS), today),
+                                key="ev_period")
+    start, end = _period(period, today)
+    return data.EventFilter(start=start, end=end, sites=tuple(chosen_sites),
+                            cameras=tuple(chosen_cams), types=tuple(chosen_types),
+                            review=tuple(review), allowed_sites=ctx.user.sites)
+
+
+def _period(value: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Local midnight of the first day to local midnight after the last day."""
+    days = list(value) if isinstance(value, (tuple, list)) else [value]
+    first = days[0] if days else today
+    last = days[-1] if len(days) > 1 else first
+    local = dt.datetime.now().astimezone().tzinfo
+    start = dt.datetime.combine(first, dt.time(), local)
+    return start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), local)
+
+
+def label(row: pd.Series) -> str:
+    when = pd.Timestamp(row["started_at"]).tz_convert(None).strftime("%Y-%m-%d %H:%M:%S") \
+        if pd.Timestamp(row["started_at"]).tzinfo else str(row["started_at"])
+    return f"{when} · {row['event_type']} · {row['camera_id']} · {row['review_status']}"
+
+
+def _review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | None) -> None:
+    try:
+        actions.review(ctx, event, status, notes)
+        st.session_state["ev_flash"] = ("success", "Review sent; the manager records it "
+                                        "in the history within a second.")
+    except (PermissionDenied, ValueError, OSError) as exc:
+        st.session_state["ev_flash"] = ("error", f"Review refused: {exc}")
+
+
+def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
+    if not ctx.user.can("review_events"):
+        return
+    notes = st.text_input("Note", value=event.get("notes") or "", key=f"note_{event['event_id']}")
+    cols = st.columns(3)
+    cols[0].button("Confirm", key="ev_confirm", type="primary", on_click=_review,
+                   args=(ctx, event, "confirmed", notes or None))
+    cols[1].button("False positive", key="ev_false", on_click=_review,
+                   args=(ctx, event, "false_positive", notes or None))
+    cols[2].button("Save note", key="ev_note", on_click=_review,
+                   args=(ctx, event, str(event.get("review_status") or "pending"), notes or None))
+    kind, message = st.session_state.pop("ev_flash", (None, None))
+    if kind == "success":
+        st.success(message)
+    elif kind == "error":
+        st.error(message)
+
+
+def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
+    clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
+    if clip is not None:
+        st.video(str(clip))
+    elif event.get("clip_error"):
+        st.warning(f"No clip: {event['clip_error']}")
+    else:
+        st.info("The clip is not written yet (or was removed by retention).")
+    snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
+    if snapshot is not None:
+        st.image(str(snapshot), caption="Snapshot at the trigger frame")
+
+
+def details(event: dict[str, Any]) -> None:
+    st.markdown(f"**{event['event_type']}** on `{event['camera_id']}` ({event['site']}) · "
+                f"confidence {float(event['confidence']):.2f} · review: "
+                f"**{event.get('review_status') or 'pending'}**")
+    shown = {k: v for k, v in event.items() if k not in ("details",)}
+    st.json({"details": event.get("details"),
+             **{k: str(v) for k, v in shown.items() if v is not None and not _is_nan(v)}},
+            expanded=False)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value

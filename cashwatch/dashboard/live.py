@@ -1,0 +1,61 @@
+"""Drawing the live overlay and encoding frames for the browser."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from cashwatch.config import ZonesConfig
+
+# label index in the frame slot's boxes -> (name, BGR colour)
+BOX_LABELS = {0: ("person", (80, 200, 80)), 1: ("cash", (36, 165, 245)),
+              2: ("violence", (60, 60, 230)), 3: ("fire", (0, 110, 255))}
+ZONE_COLOURS = {"cashier": (245, 165, 36), "counter": (200, 200, 60), "drawer": (200, 80, 200)}
+JPEG_QUALITY = 70
+
+
+def _pixels(points: list[tuple[float, float]], width: int, height: int) -> np.ndarray:
+    return np.array([[round(x * width), round(y * height)] for x, y in points], np.int32)
+
+
+def draw_zones(image: np.ndarray, zones: ZonesConfig) -> np.ndarray:
+    """Zone outlines and names, drawn in place on `image` (pass a copy)."""
+    height, width = image.shape[:2]
+    for name, colour in ZONE_COLOURS.items():
+        polygon = getattr(zones, name)
+        if not polygon:
+            continue
+        points = _pixels(polygon, width, height)
+        cv2.polylines(image, [points], isClosed=True, color=colour, thickness=2)
+        cv2.putText(image, name, tuple(int(v) for v in points[0]), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5, colour, 1, cv2.LINE_AA)
+    return image
+
+
+def draw_boxes(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Detections (normalised x1, y1, x2, y2, confidence, label), drawn in place."""
+    height, width = image.shape[:2]
+    for x1, y1, x2, y2, conf, label in boxes:
+        name, colour = BOX_LABELS.get(int(label), ("?", (255, 255, 255)))
+        top_left = (round(x1 * width), round(y1 * height))
+        cv2.rectangle(image, top_left, (round(x2 * width), round(y2 * height)), colour, 2)
+        cv2.putText(image, f"{name} {conf:.2f}", (top_left[0], max(12, top_left[1] - 4)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
+    return image
+
+
+def annotate(image: np.ndarray, boxes: np.ndarray | None, zones: ZonesConfig | None) -> np.ndarray:
+    """A copy of `image` with the overlay; the original is never drawn on."""
+    out = image.copy()
+    if zones is not None:
+        draw_zones(out, zones)
+    if boxes is not None and len(boxes):
+        draw_boxes(out, boxes)
+    return out
+
+
+def to_jpeg(image_bgr: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"cannot JPEG-encode an image of shape {image_bgr.shape}")
+    return buf.tobytes()

@@ -1,0 +1,136 @@
+"""The overview: one card per camera with its numbers and its controls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from cashwatch.config import ConfigError, load_config
+from cashwatch.dashboard import actions, data
+from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.status import CameraView, LiveStatus, camera_views, read_status
+from cashwatch.dashboard.widgets import manager_banner, status_badge, uptime, visible
+
+_FLASH_KEY = "overview_flash"
+CARDS_PER_ROW = 3
+
+
+def _fresh(ctx: PageContext) -> PageContext:
+    """The context with the config as it is on disk now (another tab may have changed it)."""
+    return PageContext(loaded=load_config(ctx.loaded.path), user=ctx.user)
+
+
+def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: Any) -> None:
+    """Run an action from a button callback; its outcome is shown on the next draw."""
+    try:
+        action(_fresh(ctx), *args)
+        st.session_state[_FLASH_KEY] = ("success", f"{label}: done")
+    except PermissionDenied as exc:
+        st.session_state[_FLASH_KEY] = ("error", f"{label} refused: {exc}")
+    except (ConfigError, ValidationError, KeyError, ValueError, OSError) as exc:
+        st.session_state[_FLASH_KEY] = ("error", f"{label} failed: {exc}")
+
+
+def _flash() -> None:
+    kind, message = st.session_state.pop(_FLASH_KEY, (None, None))
+    if kind == "success":
+        st.success(message)
+    elif kind == "error":
+        st.error(message)
+
+
+def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
+    rec = view.record or {}
+    cols = st.columns(3)
+    cols[0].metric("Camera fps", f"{rec.get('camera_fps', 0.0):.1f}")
+    cols[1].metric("Process fps", f"{rec.get('process_fps', 0.0):.1f}")
+    cols[2].metric("Detect fps", f"{rec.get('detection_fps', 0.0):.1f}")
+    cols = st.columns(3)
+    cols[0].metric("Frames processed", f"{rec.get('frames_processed', 0):,}")
+    cols[1].metric("Events today", "–" if today is None else today.get(view.camera_id, 0))
+    cols[2].metric("Uptime", uptime(view.record))
+    core = rec.get("core", -1)
+    st.caption(f"Core {core if core is not None and core >= 0 else '–'} · "
+               f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
+               f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}")
+
+
+def _controls(ctx: PageContext, view: CameraView) -> None:
+    if not ctx.user.can("control_cameras") or view.config is None:
+        return
+    cols = st.columns(3)
+    cid = view.camera_id
+    cols[0].button("Start", key=f"start_{cid}", disabled=view.enabled,
+                   on_click=do_action, args=(ctx, f"Start {cid}", actions.set_enabled, cid, True))
+    cols[1].button("Stop", key=f"stop_{cid}", disabled=not view.enabled,
+                   on_click=do_action, args=(ctx, f"Stop {cid}", actions.set_enabled, cid, False))
+    cols[2].button("Restart", key=f"restart_{cid}", disabled=not view.enabled,
+                   on_click=do_action, args=(ctx, f"Restart {cid}", actions.restart, cid))
+
+
+def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:
+    with st.container(border=True, key=f"card_{view.camera_id}"):
+        head = st.columns([3, 1])
+        head[0].markdown(f"**{view.name}**  \n`{view.camera_id}` · {view.site}")
+        with head[1]:
+            status_badge(view.state)
+        if view.config_error:
+            st.error(f"Config entry rejected: {view.config_error}")
+            return
+        st.caption(view.source)
+        _numbers(view, today)
+        last_error = (view.record or {}).get("last_error")
+        if last_error and view.state in ("error", "reconnecting", "connecting"):
+            st.error(f"Last error: {last_error}")
+        elif last_error:
+            st.caption(f"Last error: {last_error}")
+        _controls(ctx, view)
+
+
+def _bulk_controls(ctx: PageContext, views: list[CameraView]) -> None:
+    ids = [v.camera_id for v in views if v.config is not None]
+    if not ctx.user.can("control_cameras") or not ids:
+        return
+    cols = st.columns([1, 1, 1, 3])
+    cols[0].button("Start all", key="start_all", on_click=do_action,
+                   args=(ctx, "Start all", actions.set_enabled_all, ids, True))
+    cols[1].button("Stop all", key="stop_all", on_click=do_action,
+                   args=(ctx, "Stop all", actions.set_enabled_all, ids, False))
+    running = [v.camera_id for v in views if v.enabled and v.config is not None]
+    cols[2].button("Restart all", key="restart_all", disabled=not running,
+                   on_click=do_action, args=(ctx, "Restart all", _restart_all, running))
+
+
+def _restart_all(ctx: PageContext, camera_ids: list[str]) -> None:
+    for camera_id in camera_ids:
+        actions.restart(ctx, camera_id)
+
+
+def _events_today(ctx: PageContext) -> dict[str, int] | None:
+    try:
+        return data.events_today(ctx.data_dir)
+    except data.HistoryUnavailable:
+        return None
+
+
+def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
+    """The cards (drawn inside the caller's refreshing fragment)."""
+    ctx = _fresh(ctx)
+    status = read_status(ctx.data_dir)
+    manager_banner(status)
+    _flash()
+    views = visible(ctx, camera_views(ctx.loaded, status), sites)
+    if not views:
+        st.info("No cameras to show. Admins add cameras on the Cameras page.")
+        return status
+    _bulk_controls(ctx, views)
+    today = _events_today(ctx)
+    for start in range(0, len(views), CARDS_PER_ROW):
+        columns = st.columns(CARDS_PER_ROW)
+        for column, view in zip(columns, views[start:start + CARDS_PER_ROW], strict=False):
+            with column:
+                camera_card(ctx, view, today)
+    return status

@@ -1,0 +1,109 @@
+"""What the manager publishes right now, merged with what the config says.
+
+Every read attaches, copies and detaches: a manager restart re-creates the segments,
+and a cached mapping would keep showing the dead manager's last numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from cashwatch.config import CameraConfig, LoadedConfig
+from cashwatch.shm.frames import FrameSlot, LiveFrame
+from cashwatch.shm.status import StatusTable
+from cashwatch.util.redact import mask_credentials
+
+# The manager beats every loop (~0.25 s); silence this long means it is gone or hung.
+MANAGER_STALE_S = 10.0
+
+
+@dataclass
+class LiveStatus:
+    manager_running: bool
+    header: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problem: str = ""  # why the manager counts as not running
+
+
+def read_status(data_dir: Path) -> LiveStatus:
+    try:
+        table = StatusTable.attach(data_dir)
+    except FileNotFoundError:
+        return LiveStatus(False, problem="the manager is not running (start it with "
+                                         "`cashwatch run`); showing history only")
+    try:
+        header, records = table.read_header(), table.read_all()
+    finally:
+        table.close()
+    age = time.time() - float(header.get("manager_heartbeat_ts", 0.0))
+    pid = int(header.get("manager_pid", 0))
+    if pid <= 0 or not psutil.pid_exists(pid):
+        return LiveStatus(False, header, records, "the manager has exited; numbers are stale")
+    if age > MANAGER_STALE_S:
+        return LiveStatus(False, header, records,
+                          f"the manager has not reported for {age:.0f} s; numbers may be stale")
+    return LiveStatus(True, header, records)
+
+
+def read_frame(data_dir: Path, slot: int) -> LiveFrame | None:
+    """A copy of the camera's latest frame, or None when there is none (yet)."""
+    try:
+        frame_slot = FrameSlot.attach(data_dir, slot)
+    except FileNotFoundError:
+        return None
+    try:
+        return frame_slot.read()
+    finally:
+        frame_slot.close()
+
+
+@dataclass(frozen=True)
+class CameraView:
+    """One camera as the dashboard shows it: its config plus its live record, if any."""
+
+    camera_id: str
+    name: str
+    site: str
+    enabled: bool
+    source: str  # credentials masked
+    state: str
+    record: dict[str, Any] | None
+    config: CameraConfig | None
+    config_error: str = ""
+
+
+def _state(camera: CameraConfig, record: dict[str, Any] | None, manager_running: bool) -> str:
+    if record is None or not manager_running:
+        return "stopped" if not camera.enabled else "not running"
+    if not camera.enabled and record["state"] in ("starting", "connecting", "running"):
+        return "stopping"
+    return str(record["state"])
+
+
+def camera_views(loaded: LoadedConfig, status: LiveStatus) -> list[CameraView]:
+    views = []
+    for camera in loaded.app.cameras:
+        record = status.records.get(camera.id)
+        views.append(CameraView(
+            camera_id=camera.id, name=camera.display_name, site=camera.site,
+            enabled=camera.enabled, source=mask_credentials(camera.source),
+            state=_state(camera, record, status.manager_running), record=record, config=camera))
+    for camera_id, error in loaded.camera_errors.items():
+        views.append(CameraView(camera_id=camera_id, name=camera_id, site="?", enabled=False,
+                                source="", state="error", record=None, config=None,
+                                config_error=mask_credentials(error)))
+    return views
+
+
+def masked_record(record: dict[str, Any]) -> dict[str, Any]:
+    out = dict(record)
+    for key in ("source", "last_error"):
+        if key in out:
+            out[key] = mask_credentials(str(out[key]))
+    return out
+

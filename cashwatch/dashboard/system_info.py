@@ -1,0 +1,61 @@
+"""Machine and installation numbers for the System page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cashwatch.util.redact import mask_credentials
+
+LOG_TAIL_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class DiskUse:
+    clips_bytes: int
+    snapshots_bytes: int
+    free_bytes: int
+    total_bytes: int
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue  # deleted by retention while we walked
+    return total
+
+
+def disk_use(data_dir: Path) -> DiskUse:
+    usage = shutil.disk_usage(data_dir)
+    return DiskUse(folder_bytes(Path(data_dir) / "clips"), folder_bytes(Path(data_dir) / "snapshots"),
+                   usage.free, usage.total)
+
+
+def log_tail(path: Path, lines: int = 200) -> list[str]:
+    """The last lines of a log, reading only its end; credentials masked."""
+    if not path.is_file():
+        return []
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - LOG_TAIL_BYTES))
+        text = handle.read().decode("utf-8", "replace")
+    tail = deque(text.splitlines(), maxlen=lines)
+    return [mask_credentials(line) for line in tail]
+
+
+def workers_table(records: dict[str, dict]) -> pd.DataFrame:
+    rows = [{"camera": cid, "state": r["state"], "pid": r["pid"],
+             "core": r["core"], "cpu %": round(r["cpu_percent"], 1),
+             "memory MiB": round(r["rss_mib"]), "inference ms": round(r["inference_ms"], 1),
+             "restarts": r["restarts"], "reconnects": r["reconnects"]}
+            for cid, r in sorted(records.items())]
+    return pd.DataFrame(rows)

@@ -1,0 +1,75 @@
+"""Small pieces several pages draw: the manager banner, status badges, formats."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from cashwatch.dashboard.session import PageContext, sign_out
+from cashwatch.dashboard.status import CameraView, LiveStatus
+
+BADGE_COLOURS: dict[str, Any] = {
+    "running": "green", "starting": "blue", "connecting": "blue", "reconnecting": "orange",
+    "stopping": "gray", "stopped": "gray", "not running": "gray", "error": "red", "empty": "gray",
+}
+
+
+def format_duration(seconds: float) -> str:
+    """`3725` -> `1h 02m`; `59` -> `59s`.
+
+    >>> format_duration(3725)
+    '1h 02m'
+    """
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def status_badge(state: str) -> None:
+    st.badge(state, color=BADGE_COLOURS.get(state, "gray"))
+
+
+def manager_banner(status: LiveStatus) -> None:
+    if not status.manager_running:
+        st.warning(f"Manager offline: {status.problem}.", icon=":material/power_off:")
+    elif status.header.get("config_error"):
+        st.error("The manager rejected the latest config and keeps running the last good one: "
+                 f"{status.header['config_error']}")
+
+
+def uptime(record: dict[str, Any] | None, now: float | None = None) -> str:
+    if not record or not record.get("start_ts"):
+        return "–"
+    return format_duration((now or time.time()) - float(record["start_ts"]))
+
+
+def visible(ctx: PageContext, views: list[CameraView], sites: list[str]) -> list[CameraView]:
+    """Cameras of the account's sites, narrowed to the chosen sites."""
+    return [v for v in views
+            if ctx.user.sees_site(v.site) and (not sites or v.site in sites)]
+
+
+def site_filter(ctx: PageContext, views: list[CameraView], key: str) -> list[str]:
+    sites = sorted({v.site for v in views if ctx.user.sees_site(v.site) and v.site != "?"})
+    return st.multiselect("Sites", sites, key=key, placeholder="All sites")
+
+
+def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
+    with st.sidebar:
+        if login_needed:
+            sites = ", ".join(ctx.user.sites) or "all sites"
+            st.caption(f"Signed in as **{ctx.user.name}** ({ctx.user.role}; {sites})")
+            if st.button("Sign out", key="sign_out"):
+                sign_out()
+                st.rerun()
+        st.caption(f"Config: `{ctx.loaded.path}`")

@@ -1,0 +1,30 @@
+"""Cameras (admins): add, edit and remove cameras, test sources, draw zones."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cashwatch.dashboard import camera_admin
+from cashwatch.dashboard.session import guard_page
+
+NEW = "+ New camera"
+
+ctx = guard_page("edit_cameras")
+st.title("Cameras")
+cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
+for camera_id, error in ctx.loaded.camera_errors.items():
+    st.error(f"Config entry {camera_id} is rejected and not running: {error}")
+choice = st.selectbox("Camera", [NEW, *cameras], key="cam_choice",
+                      format_func=lambda c: c if c == NEW else f"{cameras[c].display_name} ({c})")
+camera = cameras.get(choice)
+if camera is None:
+    camera_admin.settings_form(ctx, None)
+else:
+    settings, zones, remove = st.tabs(["Settings", "Zones", "Remove"])
+    with settings:
+        camera_admin.source_test(camera)
+        camera_admin.settings_form(ctx, camera)
+    with zones:
+        camera_admin.zones_section(ctx, camera)
+    with remove:
+        camera_admin.removal(ctx, camera)

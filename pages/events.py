@@ -1,0 +1,38 @@
+"""Events: browse, watch and review what the detectors raised."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cashwatch.dashboard import charts, data, events_view
+from cashwatch.dashboard.session import guard_page
+
+ctx = guard_page("view_events")
+st.title("Events")
+flt = events_view.filters(ctx)
+try:
+    events = data.list_events(ctx.data_dir, flt)
+except data.HistoryUnavailable as exc:
+    st.info(f"No history to show: {exc}")
+    st.stop()
+if events.empty:
+    st.info("No events match these filters.")
+    st.stop()
+
+st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
+st.dataframe(events.drop(columns=["clip_path", "snapshot_path", "clip_error"]),
+             width="stretch", hide_index=True, height=260)
+labels = {row.event_id: events_view.label(row) for _, row in events.iterrows()}
+selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected")
+event = data.get_event(ctx.data_dir, selected) if selected else None
+if event is not None:
+    left, right = st.columns([3, 2])
+    with left:
+        events_view.evidence(ctx, event)
+    with right:
+        events_view.details(event)
+        events_view.review_controls(ctx, event)
+
+cols = st.columns(2)
+cols[0].altair_chart(charts.events_by_hour(events), width="stretch")
+cols[1].altair_chart(charts.events_by_camera(events), width="stretch")

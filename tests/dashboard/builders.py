@@ -1,0 +1,143 @@
+"""Real state for dashboard tests: a config file, shared memory, a DuckDB file, a clip.
+
+Until the manager runs in these tests, the state it would publish is created here with
+the same modules it uses (StatusTable, FrameSlot) and the documented DuckDB schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import cv2
+import duckdb
+import numpy as np
+
+from cashwatch.shm.frames import FrameSlot
+from cashwatch.shm.status import StatusTable
+
+CONFIG = """\
+[dashboard]
+host = "{host}"
+
+[[cameras]]
+id = "cam-a"
+name = "Front desk"
+site = "lobby"
+source = "{video}"
+
+[cameras.zones]
+cashier = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+
+[[cameras]]
+id = "cam-b"
+name = "Back office"
+site = "office"
+source = "rtsp://admin:hunter2@10.0.0.9/stream"
+"""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events(event_id VARCHAR PRIMARY KEY, camera_id VARCHAR, site VARCHAR,
+  event_type VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, confidence DOUBLE,
+  bbox DOUBLE[], details JSON, clip_path VARCHAR, clip_error VARCHAR, snapshot_path VARCHAR,
+  model VARCHAR, review_status VARCHAR DEFAULT 'pending', notes VARCHAR,
+  reviewed_at TIMESTAMPTZ, ingested_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS worker_runs(run_id VARCHAR PRIMARY KEY, camera_id VARCHAR,
+  pid INTEGER, core INTEGER, started_at TIMESTAMPTZ, stopped_at TIMESTAMPTZ,
+  exit_reason VARCHAR, restarts INTEGER);
+CREATE TABLE IF NOT EXISTS schema_version(version INTEGER, applied_at TIMESTAMPTZ);
+"""
+
+EVENT_ID = "0190000000000aaaabbbbccccdddd01"
+
+
+def write_h264_clip(path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
+    """A small browser-playable MP4 (H.264 yuv420p, faststart), as the worker writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(int(seconds * fps)):
+            image = np.full((240, 320, 3), 30, np.uint8)
+            image[:, index * 20 % 320:index * 20 % 320 + 20] = (0, 200, 255)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def create_history(data_dir: Path, now: float | None = None) -> None:
+    """The documented schema with one cash event (clip + snapshot) and one worker run."""
+    now = time.time() if now is None else now
+    started = dt.datetime.fromtimestamp(now - 60, dt.UTC)
+    day = started.astimezone().strftime("%Y-%m-%d")
+    clip = f"clips/{day}/cam-a/{EVENT_ID}.mp4"
+    snapshot = f"snapshots/{day}/cam-a/{EVENT_ID}.jpg"
+    write_h264_clip(data_dir / clip)
+    (data_dir / snapshot).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(data_dir / snapshot), np.full((120, 160, 3), 90, np.uint8))
+    with duckdb.connect(str(data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute(SCHEMA)
+        conn.execute("INSERT INTO schema_version VALUES (1, ?)", [started])
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, ended_at, "
+            "confidence, bbox, details, clip_path, snapshot_path, model) "
+            "VALUES (?, 'cam-a', 'lobby', 'cash', ?, ?, 0.87, [1.0, 2.0, 3.0, 4.0], ?, ?, ?, "
+            "'yolo11n-pose')",
+            [EVENT_ID, started, started + dt.timedelta(seconds=2),
+             json.dumps({"rule": "cash", "hits": 4}), clip, snapshot])
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, confidence, "
+            "model) VALUES ('office-evt-1', 'cam-b', 'office', 'fire', ?, 0.6, 'x')", [started])
+        conn.execute("INSERT INTO worker_runs VALUES ('run-1', 'cam-a', 123, 0, ?, NULL, NULL, 0)",
+                     [started])
+
+
+@dataclass
+class LiveState:
+    """What a running manager publishes: the status table and the frame slots."""
+
+    table: StatusTable
+    slots: list[FrameSlot] = field(default_factory=list)
+
+    def close(self) -> None:
+        for slot in self.slots:
+            slot.close()
+        self.table.close()
+
+
+def publish_live(data_dir: Path, config_path: Path, *, manager_pid: int | None = None) -> LiveState:
+    table = StatusTable.create(data_dir, capacity=4, config_path=config_path)
+    now = time.time()
+    table.set_header(manager_pid=manager_pid or os.getpid(), manager_started_ts=now - 100,
+                     manager_heartbeat_ts=now)
+    table.update(0, camera_id="cam-a", name="Front desk", site="lobby", state="running",
+                 pid=os.getpid(), core=1, frames_read=1500, frames_processed=1234,
+                 camera_fps=15.0, process_fps=14.9, detection_fps=7.4, inference_ms=12.5,
+                 cpu_percent=31.0, rss_mib=250.0, start_ts=now - 3725, last_frame_ts=now,
+                 heartbeat_ts=now, source="/videos/a.mp4")
+    table.update(1, camera_id="cam-b", name="Back office", site="office", state="error",
+                 pid=0, core=-1, start_ts=now - 10, heartbeat_ts=now,
+                 last_error="cannot open rtsp://admin:***@10.0.0.9/stream: timeout",
+                 source="rtsp://admin:***@10.0.0.9/stream", restarts=3)
+    slot = FrameSlot.create(data_dir, 0)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    frame[60:180, 100:220] = (40, 160, 40)
+    slot.write(frame, frame_no=42, ts=now)
+    slot.write_boxes(np.array([[0.3, 0.25, 0.7, 0.75, 0.9, 0]], np.float32), now)
+    return LiveState(table, [slot])
+
+
+def heartbeat(live: LiveState) -> None:
+    live.table.set_header(manager_heartbeat_ts=time.time())
+
+
+def write_config(path: Path, *, host: str = "127.0.0.1", video: str = "/videos/a.mp4") -> Path:
+    path.write_text(CONFIG.format(host=host, video=video), encoding="utf-8")
+    return path

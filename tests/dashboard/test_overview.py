@@ -1,0 +1,47 @@
+"""Overview page: cards from live shared memory, controls that edit the config."""
+
+from __future__ import annotations
+
+from cashwatch.config import load_config
+from tests.dashboard.conftest import Dashboard
+
+
+def _texts(at) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.warning])
+
+
+def test_cards_show_the_cameras_and_their_numbers(dash: Dashboard) -> None:
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert "Front desk" in text and "Back office" in text
+    processed = [m.value for m in at.metric if m.label == "Frames processed"]
+    assert processed == ["1,234", "0"]
+    assert "1h 02m" in [m.value for m in at.metric if m.label == "Uptime"]
+    assert "hunter2" not in text  # credentials never shown
+    assert "rtsp://admin:***@10.0.0.9/stream" in text
+    assert "Last error" in text
+
+
+def test_stop_changes_the_enabled_flag_in_the_config(dash: Dashboard) -> None:
+    at = dash.app().run()
+    at.button(key="stop_cam-a").click().run()
+    assert not at.exception, at.exception
+    assert load_config(dash.config_path).camera("cam-a").enabled is False
+    assert at.button(key="start_cam-a").disabled is False
+    at.button(key="start_cam-a").click().run()
+    assert load_config(dash.config_path).camera("cam-a").enabled is True
+
+
+def test_restart_writes_a_request_for_the_manager(dash: Dashboard) -> None:
+    at = dash.app().run()
+    at.button(key="restart_cam-a").click().run()
+    requests = list((dash.data_dir / "requests").glob("*.json"))
+    assert len(requests) == 1 and "cam-a" in requests[0].read_text()
+
+
+def test_without_manager_a_banner_and_the_cameras_still_show(offline_dash: Dashboard) -> None:
+    at = offline_dash.app().run()
+    assert not at.exception, at.exception
+    assert any("Manager offline" in w.value for w in at.warning)
+    assert "Front desk" in _texts(at)
