@@ -118,7 +118,7 @@ class RateMeter:
     def tick(self, ts: float) -> None:
         if self._last is not None:
             interval = max(ts - self._last, 1e-6)
-            alpha = min(1.0, interval / self._smoothing_s)
+            alpha = 1.0 if self.rate == 0.0 else min(1.0, interval / self._smoothing_s)
             self.rate += alpha * (1.0 / interval - self.rate)
         self._last = ts
 

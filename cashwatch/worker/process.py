@@ -67,7 +67,8 @@ class CameraWorker:
         self.frames = frames
         self.stats = WorkerStats()
         self.state = "starting"
-        self.error: str | None = None
+        self.error: str | None = None  # the source's problem, cleared once frames flow
+        self.detection_error = ""  # why detection is off, for as long as it is
         self._pending: tuple[np.ndarray, float] | None = None
         self._cond = threading.Condition()
         self._stride = 1
@@ -114,7 +115,8 @@ class CameraWorker:
 
     def _publish(self) -> None:
         fields = self.stats.as_status()
-        self.status.update(self.spec.slot, state=self.state, last_error=self.error or "",
+        self.status.update(self.spec.slot, state=self.state,
+                           last_error=self.error or self.detection_error,
                            heartbeat_ts=time.time(), reconnects=self.reader.reconnects,
                            **fields)
 
@@ -172,7 +174,7 @@ class CameraWorker:
             self.processor = build_processor(self.camera, self.model, self.data_dir)
         except Exception as exc:  # keep the camera live; say why detection is off
             log.exception("detection unavailable on %s", self.camera.id)
-            self.error = f"detection disabled: {type(exc).__name__}: {exc}"
+            self.detection_error = f"detection disabled: {type(exc).__name__}: {exc}"
         self.reader.start()
         next_status = 0.0
         exit_code = 0

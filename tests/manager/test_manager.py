@@ -54,7 +54,8 @@ def test_two_cameras_run_on_different_cores_with_frames_increasing(two_cameras: 
         assert len(cores) == 2, f"both workers on the same core: {workers}"
         for camera_id, record in workers.items():
             assert psutil.Process(record["pid"]).cpu_affinity() == [record["core"]], camera_id
-            assert 10 <= record["camera_fps"] <= 20, (camera_id, record["camera_fps"])
+        wait_for(lambda: all(12 <= r["camera_fps"] <= 18 for r in manager.workers().values()),
+                 10, "camera fps near the files' 15 fps")
         status = status_json(two_cameras)["workers"]
         assert status["cam-a"]["running"] is True
         assert status["cam-a"]["uptime"].count(":") == 2
