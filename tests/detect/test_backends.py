@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from cashwatch.config.detection import ModelConfig
 from cashwatch.detect.backends import ExportError, load_pose_model, prepare_model
 from cashwatch.detect.backends.choice import resolve_backend
 from cashwatch.detect.backends.postprocess import nms_xyxy, unletterbox_xy
-from cashwatch.detect.backends.prepare import export_atomically
+from cashwatch.detect.backends.prepare import EXPORT_TIMEOUT_S, export_atomically
 from cashwatch.detect.backends.preprocess import letterbox
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.weights import WeightsError, resolve_weights
@@ -189,6 +190,10 @@ def test_bf16_is_refused_outside_openvino(model_data_dir: Path) -> None:
 
 def test_failed_export_leaves_no_cache_behind(tmp_path: Path,
                                              capfd: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "models").mkdir()
+    killed_long_ago = tmp_path / "models" / ".export-0123-640-onnxruntime-x"
+    killed_long_ago.mkdir()
+    os.utime(killed_long_ago, (time.time() - EXPORT_TIMEOUT_S - 60,) * 2)
     not_a_model = tmp_path / "broken.pt"
     not_a_model.write_bytes(b"this is not a checkpoint")
     target = tmp_path / "models" / "deadbeef0000-640-onnxruntime"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def export_atomically(weights: Path, fmt: ExportFormat, imgsz: int, folder: Path
     is kept and ours dropped.
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_exports(folder.parent)
     temp = Path(tempfile.mkdtemp(prefix=f".export-{folder.name}-", dir=folder.parent))
     try:
         run_export_subprocess(weights, fmt, imgsz, temp, data_dir)
@@ -88,6 +90,14 @@ def export_atomically(weights: Path, fmt: ExportFormat, imgsz: int, folder: Path
                 raise
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def remove_stale_exports(models_dir: Path) -> None:
+    """Delete `.export-*` folders left by an export killed mid-way (older than its timeout)."""
+    cutoff = time.time() - EXPORT_TIMEOUT_S
+    for leftover in models_dir.glob(".export-*"):
+        if leftover.stat().st_mtime < cutoff:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def run_export_subprocess(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path,
