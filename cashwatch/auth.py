@@ -113,11 +113,13 @@ class UserStore:
 
     def _save(self, accounts: dict[str, _Account]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"version": 1, "users": {name: asdict(acc) for name, acc in sorted(accounts.items())}}
+        users = {name: asdict(acc) for name, acc in sorted(accounts.items())}
+        body = {"version": 1, "users": users}
         atomic_write_text(self.path, json.dumps(body, indent=2) + "\n")
 
     def users(self) -> list[User]:
-        return [User(name, acc.role, tuple(acc.sites)) for name, acc in sorted(self._load().items())]
+        accounts = sorted(self._load().items())
+        return [User(name, acc.role, tuple(acc.sites)) for name, acc in accounts]
 
     def add(self, name: str, password: str, role: str, sites: list[str] | None = None,
             *, replace: bool = False) -> User:

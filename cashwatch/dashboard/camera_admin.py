@@ -13,7 +13,7 @@ from cashwatch.config.loader import describe_errors
 from cashwatch.dashboard import actions, zones_editor
 from cashwatch.dashboard.forms import model_form
 from cashwatch.dashboard.session import PageContext, PermissionDenied
-from cashwatch.dashboard.source_probe import probe_source
+from cashwatch.dashboard.source_probe import ProbeResult, probe_source
 from cashwatch.dashboard.status import read_frame, read_status
 from cashwatch.util.redact import mask_credentials
 
@@ -61,12 +61,12 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
 def source_test(camera: CameraConfig) -> None:
     if st.button("Test source", key=f"probe_{camera.id}"):
         with st.spinner("Opening the source…"):
-            result = probe_source(camera.source, camera.open_timeout_s, camera.read_timeout_s)
-        st.session_state[f"probe_{camera.id}_result"] = result
-    result = st.session_state.get(f"probe_{camera.id}_result")
+            st.session_state[f"probe_{camera.id}_result"] = probe_source(
+                camera.source, camera.open_timeout_s, camera.read_timeout_s)
+    result: ProbeResult | None = st.session_state.get(f"probe_{camera.id}_result")
     if result is None:
         return
-    if result.ok:
+    if result.frame is not None:
         st.success(result.message)
         st.image(result.frame, channels="BGR", width=480)
     else:

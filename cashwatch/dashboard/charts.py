@@ -45,8 +45,7 @@ def events_by_camera(events: pd.DataFrame) -> alt.Chart:
 
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:
-    data = runs.assign(hour=pd.to_datetime(runs["started_at"]).dt.floor("h"),
-                       exit_reason=runs["exit_reason"].fillna("running"))
+    data = runs.assign(hour=pd.to_datetime(runs["started_at"]).dt.floor("h"))
     counts = data.groupby(["hour", "camera_id"]).size().reset_index(name="starts")
     return alt.Chart(counts).mark_bar().encode(
         x=alt.X("hour:T", title="Hour"), y=alt.Y("starts:Q", title="Worker starts"),

@@ -1,9 +1,8 @@
 """History for the dashboard: short read-only DuckDB connections, and review submission.
 
-The manager is the only writer and holds its connection only for short transactions;
-while it does, DuckDB refuses any other opener at once (see FACTS.md), so a reader
-retries for a moment. External file access is off on these connections: the SQL page
-runs analysts' queries here and must not become a way to read the server's files.
+Connections come from the store (`connect_readonly` retries while the manager writes).
+External file access is switched off on each one: the SQL page runs analysts' queries
+here and must not become a way to read the server's files.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,49 +18,28 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-DB_FILE = "cashwatch.duckdb"
-REVIEW_STATUSES = ("pending", "confirmed", "false_positive")
-_LOCK_MARKERS = ("lock", "Conflicting")
+from cashwatch.store import db, journal
+from cashwatch.store.journal import REVIEW_STATUSES
+
+__all__ = ["REVIEW_STATUSES", "EventFilter", "HistoryUnavailable", "connect", "submit_review"]
 
 
 class HistoryUnavailable(Exception):
     """The database cannot be read now (missing, or held by the manager too long)."""
 
 
-def db_path(data_dir: Path) -> Path:
-    return Path(data_dir) / DB_FILE
-
-
-def _connect_with_retry(path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + timeout_s
-    delay = 0.02
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=True,
-                                  config={"enable_external_access": False})
-        except duckdb.Error as exc:
-            if not any(marker in str(exc) for marker in _LOCK_MARKERS):
-                raise HistoryUnavailable(f"cannot open {path}: {exc}") from exc
-            if time.monotonic() >= deadline:
-                raise HistoryUnavailable(
-                    f"{path} stayed locked by the manager for {timeout_s:.1f} s; "
-                    "try again in a moment") from exc
-        time.sleep(delay)  # back-off between attempts to take a lock, not a wait for a result
-        delay = min(delay * 2, 0.2)
-
-
 @contextlib.contextmanager
 def connect(data_dir: Path, timeout_s: float = 2.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, closed on exit. Raises HistoryUnavailable."""
-    path = db_path(data_dir)
-    if not path.exists():
-        raise HistoryUnavailable(f"no history yet ({path} does not exist: "
-                                 "the manager creates it on its first run)")
-    conn = _connect_with_retry(path, timeout_s)
+    """A read-only connection without file access, closed on exit. Raises HistoryUnavailable."""
     try:
-        yield conn
-    finally:
-        conn.close()
+        with db.connect_readonly(data_dir, timeout_s) as conn:
+            # can be switched off but never back on while the connection lives
+            conn.execute("SET enable_external_access = false")
+            yield conn
+    except db.DatabaseMissingError as exc:
+        raise HistoryUnavailable(f"no history yet: {exc}") from exc
+    except db.DatabaseBusyError as exc:
+        raise HistoryUnavailable(f"the history is busy, try again in a moment: {exc}") from exc
 
 
 def query_df(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
@@ -150,28 +126,4 @@ def evidence_file(data_dir: Path, relative: str | None) -> Path | None:
 
 def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str | None) -> None:
     """Hand a review to the manager (the only DuckDB writer) through the `_review` journal."""
-    if review_status not in REVIEW_STATUSES:
-        raise ValueError(f"review status {review_status!r}; valid: {', '.join(REVIEW_STATUSES)}")
-    try:
-        from cashwatch.store import journal  # the store's writer, once it exists
-    except ImportError:
-        journal = None  # type: ignore[assignment]
-    if journal is not None and hasattr(journal, "submit_review"):
-        journal.submit_review(data_dir, event_id, review_status, notes)
-        return
-    _append_review(data_dir, event_id, review_status, notes)
-
-
-def _append_review(data_dir: Path, event_id: str, review_status: str, notes: str | None) -> None:
-    now = time.time()
-    folder = Path(data_dir) / "journal" / "_review"
-    folder.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"kind": "review", "event_id": event_id, "review_status": review_status,
-                       "notes": notes, "reviewed_at": now}) + "\n"
-    path = folder / f"{time.strftime('%Y%m%d', time.localtime(now))}.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode("utf-8"))  # one write: lines never interleave
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    journal.submit_review(data_dir, event_id, review_status, notes or "")

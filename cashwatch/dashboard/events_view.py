@@ -56,7 +56,10 @@ def label(row: pd.Series) -> str:
     return f"{when} · {row['event_type']} · {row['camera_id']} · {row['review_status']}"
 
 
-def _review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | None) -> None:
+def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str) -> None:
+    # the note is read here, not bound when the button was drawn: typing and clicking
+    # arrive in the same rerun, after the button's arguments were fixed
+    notes = str(st.session_state.get(notes_key) or "") or None
     try:
         actions.review(ctx, event, status, notes)
         st.session_state["ev_flash"] = ("success", "Review sent; the manager records it "
@@ -68,14 +71,16 @@ def _review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | N
 def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
     if not ctx.user.can("review_events"):
         return
-    notes = st.text_input("Note", value=event.get("notes") or "", key=f"note_{event['event_id']}")
+    notes_key = f"note_{event['event_id']}"
+    st.text_input("Note", value=event.get("notes") or "", key=notes_key)
+    current = str(event.get("review_status") or "pending")
     cols = st.columns(3)
     cols[0].button("Confirm", key="ev_confirm", type="primary", on_click=_review,
-                   args=(ctx, event, "confirmed", notes or None))
+                   args=(ctx, event, "confirmed", notes_key))
     cols[1].button("False positive", key="ev_false", on_click=_review,
-                   args=(ctx, event, "false_positive", notes or None))
+                   args=(ctx, event, "false_positive", notes_key))
     cols[2].button("Save note", key="ev_note", on_click=_review,
-                   args=(ctx, event, str(event.get("review_status") or "pending"), notes or None))
+                   args=(ctx, event, current, notes_key))
     kind, message = st.session_state.pop("ev_flash", (None, None))
     if kind == "success":
         st.success(message)

@@ -21,7 +21,8 @@ class ProbeResult:
         return self.frame is not None
 
 
-def probe_source(source: str, open_timeout_s: float = 5.0, read_timeout_s: float = 3.0) -> ProbeResult:
+def probe_source(source: str, open_timeout_s: float = 5.0,
+                 read_timeout_s: float = 3.0) -> ProbeResult:
     """Open `source` like a worker would and read one frame."""
     source = source.strip()
     shown = mask_credentials(source)

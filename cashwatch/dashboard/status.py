@@ -11,15 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from cashwatch.config import CameraConfig, LoadedConfig
 from cashwatch.shm.frames import FrameSlot, LiveFrame
 from cashwatch.shm.status import StatusTable
+from cashwatch.status import manager_alive
 from cashwatch.util.redact import mask_credentials
-
-# The manager beats every loop (~0.25 s); silence this long means it is gone or hung.
-MANAGER_STALE_S = 10.0
 
 
 @dataclass
@@ -40,13 +36,10 @@ def read_status(data_dir: Path) -> LiveStatus:
         header, records = table.read_header(), table.read_all()
     finally:
         table.close()
-    age = time.time() - float(header.get("manager_heartbeat_ts", 0.0))
-    pid = int(header.get("manager_pid", 0))
-    if pid <= 0 or not psutil.pid_exists(pid):
-        return LiveStatus(False, header, records, "the manager has exited; numbers are stale")
-    if age > MANAGER_STALE_S:
-        return LiveStatus(False, header, records,
-                          f"the manager has not reported for {age:.0f} s; numbers may be stale")
+    if not manager_alive(header):
+        age = time.time() - float(header.get("manager_heartbeat_ts") or 0.0)
+        return LiveStatus(False, header, records, f"the manager has exited or not reported "
+                                                  f"for {age:.0f} s; numbers are stale")
     return LiveStatus(True, header, records)
 
 

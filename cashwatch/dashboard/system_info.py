@@ -36,7 +36,8 @@ def folder_bytes(folder: Path) -> int:
 
 def disk_use(data_dir: Path) -> DiskUse:
     usage = shutil.disk_usage(data_dir)
-    return DiskUse(folder_bytes(Path(data_dir) / "clips"), folder_bytes(Path(data_dir) / "snapshots"),
+    root = Path(data_dir)
+    return DiskUse(folder_bytes(root / "clips"), folder_bytes(root / "snapshots"),
                    usage.free, usage.total)
 
 

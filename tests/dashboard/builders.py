@@ -1,7 +1,7 @@
 """Real state for dashboard tests: a config file, shared memory, a DuckDB file, a clip.
 
 Until the manager runs in these tests, the state it would publish is created here with
-the same modules it uses (StatusTable, FrameSlot) and the documented DuckDB schema.
+the same modules it uses (StatusTable, FrameSlot) and the store's migrations.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
+from cashwatch.store.schema import migrate
 
 CONFIG = """\
 [dashboard]
@@ -39,18 +40,6 @@ id = "cam-b"
 name = "Back office"
 site = "office"
 source = "rtsp://admin:hunter2@10.0.0.9/stream"
-"""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events(event_id VARCHAR PRIMARY KEY, camera_id VARCHAR, site VARCHAR,
-  event_type VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, confidence DOUBLE,
-  bbox DOUBLE[], details JSON, clip_path VARCHAR, clip_error VARCHAR, snapshot_path VARCHAR,
-  model VARCHAR, review_status VARCHAR DEFAULT 'pending', notes VARCHAR,
-  reviewed_at TIMESTAMPTZ, ingested_at TIMESTAMPTZ);
-CREATE TABLE IF NOT EXISTS worker_runs(run_id VARCHAR PRIMARY KEY, camera_id VARCHAR,
-  pid INTEGER, core INTEGER, started_at TIMESTAMPTZ, stopped_at TIMESTAMPTZ,
-  exit_reason VARCHAR, restarts INTEGER);
-CREATE TABLE IF NOT EXISTS schema_version(version INTEGER, applied_at TIMESTAMPTZ);
 """
 
 EVENT_ID = "0190000000000aaaabbbbccccdddd01"
@@ -83,8 +72,7 @@ def create_history(data_dir: Path, now: float | None = None) -> None:
     (data_dir / snapshot).parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(data_dir / snapshot), np.full((120, 160, 3), 90, np.uint8))
     with duckdb.connect(str(data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute(SCHEMA)
-        conn.execute("INSERT INTO schema_version VALUES (1, ?)", [started])
+        migrate(conn)
         conn.execute(
             "INSERT INTO events (event_id, camera_id, site, event_type, started_at, ended_at, "
             "confidence, bbox, details, clip_path, snapshot_path, model) "

@@ -24,6 +24,8 @@ class Dashboard:
     live: builders.LiveState | None
 
     def app(self, timeout_s: float = 20) -> AppTest:
+        if self.live is not None:
+            builders.heartbeat(self.live)  # the manager would beat every loop
         return AppTest.from_file(str(APP), default_timeout=timeout_s)
 
     def page(self, path: str) -> AppTest:

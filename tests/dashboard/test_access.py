@@ -1,0 +1,87 @@
+"""Access control: login when reachable from other machines, roles, site limits, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cashwatch.auth import AuthError, UserStore
+from cashwatch.config import load_config
+from cashwatch.dashboard import actions
+from cashwatch.dashboard.session import PageContext, PermissionDenied
+from tests.dashboard.builders import EVENT_ID
+from tests.dashboard.conftest import PASSWORD, REPO, Dashboard, sign_in
+
+
+def test_login_is_required_when_listening_on_all_addresses(remote_dash: Dashboard) -> None:
+    at = remote_dash.app().run()
+    assert not at.exception, at.exception
+    assert not at.metric  # nothing but the login form
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    sign_in(at, "ada", "wrong password")
+    assert any("Wrong user name or password" in e.value for e in at.error)
+    sign_in(at, "ada")
+    assert not at.exception, at.exception
+    assert "Front desk" in "\n".join(m.value for m in at.markdown)
+
+
+def test_operator_sees_no_admin_actions_and_is_refused_server_side(remote_dash: Dashboard) -> None:
+    at = sign_in(remote_dash.app().run(), "otto")
+    assert not at.exception, at.exception
+    keys = {b.key for b in at.button}
+    assert not keys & {"stop_cam-a", "start_all", "restart_cam-a"}
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/cameras.py")  # not even registered for an operator
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert "Front desk" in markdown and "Back office" not in markdown  # limited to lobby
+
+    loaded = load_config(remote_dash.config_path)
+    otto = {u.name: u for u in UserStore(remote_dash.data_dir).users()}["otto"]
+    ctx = PageContext(loaded=loaded, user=otto)
+    with pytest.raises(PermissionDenied):
+        actions.set_enabled(ctx, "cam-a", False)  # a forged click is refused too
+    with pytest.raises(PermissionDenied, match="limited to sites"):
+        actions.review(ctx, {"event_id": "office-evt-1", "site": "office"}, "confirmed", None)
+    assert load_config(remote_dash.config_path).camera("cam-a").enabled is True
+
+
+def test_analyst_may_query_but_not_review(remote_dash: Dashboard) -> None:
+    at = sign_in(remote_dash.app().run(), "ana")
+    at.switch_page("pages/events.py").run()
+    assert not at.exception, at.exception
+    assert not {"ev_confirm", "ev_false"} & {b.key for b in at.button}
+    at.switch_page("pages/sql.py").run()
+    assert at.button(key="sql_run")
+    ana = {u.name: u for u in UserStore(remote_dash.data_dir).users()}["ana"]
+    ctx = PageContext(loaded=load_config(remote_dash.config_path), user=ana)
+    with pytest.raises(PermissionDenied):
+        actions.review(ctx, {"event_id": EVENT_ID, "site": "lobby"}, "confirmed", None)
+
+
+def test_users_file_holds_argon2_hashes_only(remote_dash: Dashboard) -> None:
+    text = (remote_dash.data_dir / "users.json").read_text()
+    assert PASSWORD not in text and "$argon2id$" in text
+    store = UserStore(remote_dash.data_dir)
+    assert store.authenticate("ada", PASSWORD) is not None
+    assert store.authenticate("nobody", PASSWORD) is None
+    with pytest.raises(AuthError, match="unknown role 'boss'; valid: admin, operator, analyst"):
+        store.add("bob", PASSWORD, "boss")
+
+
+def test_cli_adds_lists_and_removes_users(offline_dash: Dashboard) -> None:
+    def cashwatch(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cashwatch.cli", "users", "--config",
+                               str(offline_dash.config_path), *args],
+                              input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60)
+
+    added = cashwatch("add", "eve", "--role", "operator", "--site", "lobby", "--password-stdin",
+                      stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    listed = cashwatch("list")
+    assert listed.stdout.strip() == "eve\toperator\tlobby"
+    short = cashwatch("add", "joe", "--role", "admin", "--password-stdin", stdin="abc\n")
+    assert short.returncode == 2 and "password too short" in short.stderr
+    assert cashwatch("remove", "eve").returncode == 0
+    assert cashwatch("list").stdout.strip() == ""
