@@ -15,7 +15,7 @@ import pytest
 from cashwatch.config.detection import ModelConfig
 from cashwatch.detect.backends import ExportError, load_pose_model, prepare_model
 from cashwatch.detect.backends.choice import resolve_backend
-from cashwatch.detect.backends.postprocess import nms_xyxy, unletterbox_xy
+from cashwatch.detect.backends.postprocess import decode_pose_output, nms_xyxy, unletterbox_xy
 from cashwatch.detect.backends.prepare import EXPORT_TIMEOUT_S, export_atomically
 from cashwatch.detect.backends.preprocess import letterbox
 from cashwatch.detect.model import PoseModel
@@ -72,6 +72,12 @@ def test_nms_matches_torchvision(iou: float) -> None:
     kept = nms_xyxy(boxes, scores, iou)
     assert 1 < len(kept) < 300
     np.testing.assert_array_equal(kept, expected.numpy())
+
+
+@pytest.mark.parametrize("shape", [(1, 84, 100), (56, 100), (2, 56, 100)])
+def test_non_pose_output_is_refused(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"pose output of shape \(1, 56, N\)"):
+        decode_pose_output(np.zeros(shape, np.float32), 0.25)
 
 
 @pytest.mark.media

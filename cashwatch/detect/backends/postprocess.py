@@ -19,9 +19,9 @@ MAX_DETECTIONS = 300  # Ultralytics' predict default (max_det)
 def decode_pose_output(output: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray,
                                                                   np.ndarray]:
     """Keep candidates scoring above `conf`; return xyxy boxes, scores and (n, 17, 3) keypoints."""
-    rows = output.shape[1]
-    if output.ndim != 3 or output.shape[0] != 1 or rows != 5 + NUM_KEYPOINTS * 3:
-        raise ValueError(f"expected a pose output of shape (1, 56, N), got {output.shape}")
+    if output.ndim != 3 or output.shape[:2] != (1, 5 + NUM_KEYPOINTS * 3):
+        raise ValueError(f"expected a pose output of shape (1, 56, N), got {output.shape}: "
+                         "are the weights a 17-keypoint YOLO pose model?")
     predictions = output[0].T  # (N, 56)
     candidates = predictions[predictions[:, 4] > conf].astype(np.float32)
     centre, half_size = candidates[:, 0:2], candidates[:, 2:4] / 2
