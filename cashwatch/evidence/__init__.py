@@ -1,0 +1,1 @@
+"""Evidence around an event: the pre-event buffer, clips and snapshots."""

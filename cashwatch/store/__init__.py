@@ -1,0 +1,1 @@
+"""Durable storage: the journal, the DuckDB event store, retention and `cashwatch events`."""

@@ -1,0 +1,272 @@
+"""The manager's side of the journal: replay new lines into DuckDB.
+
+Each `poll()` reads the complete lines appended since the last one, applies them in
+one short transaction (open, write, close: readers get the file in between), and only
+then records how far it got in `journal/offsets.json`. A crash between the commit and
+that write replays the lines, which the idempotent upserts absorb; nothing is skipped.
+When a reader holds the file the lines simply stay where they are until the next poll.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cashwatch.evidence.paths import remove_evidence
+from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
+from cashwatch.store.journal import journal_dir, journal_file_name
+from cashwatch.store.records import BadRecordError, apply_record
+from cashwatch.util.files import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+OFFSETS_FILE = "offsets.json"
+MAX_BYTES_PER_POLL = 256 << 10    # read per poll; what the time budget leaves is read again
+TRANSACTION_BUDGET_S = 0.3        # a write transaction stops taking lines after this
+CLEANUP_EVERY_S = 60.0
+KEEP_INGESTED_FOR_S = 86400.0
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One complete journal line; `record` is None when it could not be parsed."""
+
+    key: str                      # "<source>/<YYYYMMDD>.jsonl"
+    end_offset: int               # where the next line of that file starts
+    record: dict[str, Any] | None
+
+
+def _parse_lines(key: str, start: int, data: bytes) -> list[_Line]:
+    lines = []
+    offset = start
+    for raw in data.splitlines(keepends=True):
+        record: dict[str, Any] | None = None
+        try:
+            parsed = json.loads(raw)
+            if not isinstance(parsed, dict):
+                raise ValueError("not a JSON object")
+            record = parsed
+        except ValueError as exc:
+            log.warning("journal %s at byte %d: skipping unreadable line (%s)", key, offset, exc)
+        offset += len(raw)
+        lines.append(_Line(key, offset, record))
+    return lines
+
+
+def read_complete_lines(path: Path, offset: int, max_bytes: int) -> tuple[bytes, int]:
+    """Bytes from `offset` up to the last newline (a line still being written waits)."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read(max_bytes)
+    end = data.rfind(b"\n") + 1
+    if end == 0 and len(data) == max_bytes:
+        # One line longer than a whole poll's budget: read it alone rather than stall.
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            data = handle.readline()
+        end = len(data) if data.endswith(b"\n") else 0
+    return data[:end], offset + end
+
+
+class Ingestor:
+    """Replays `journal/*/*.jsonl` into `cashwatch.duckdb`; the manager calls `poll()`.
+
+    >>> ingestor = Ingestor(data_dir)          # doctest: +SKIP
+    >>> ingestor.poll()                         # doctest: +SKIP
+    3
+    """
+
+    def __init__(self, data_dir: Path, *, max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
+                 transaction_budget_s: float = TRANSACTION_BUDGET_S) -> None:
+        self.data_dir = Path(data_dir)
+        self.max_bytes_per_poll = max_bytes_per_poll
+        self.transaction_budget_s = transaction_budget_s
+        self.journal = journal_dir(self.data_dir)
+        self.offsets_path = self.journal / OFFSETS_FILE
+        self.offsets: dict[str, int] = self._load_offsets()
+        self.busy_polls = 0           # polls that found the database locked by a reader
+        self._next_cleanup = 0.0
+
+    def poll(self) -> int:
+        """Apply new journal lines; returns how many records were applied (0 if locked)."""
+        lines = self._read_new()
+        if not lines and db_path(self.data_dir).exists():
+            self._maybe_cleanup()
+            return 0
+        try:
+            consumed, applied, doomed_files = self._write(lines)
+        except DatabaseBusyError:
+            self.busy_polls += 1
+            return 0
+        except (duckdb.IOException, OSError) as exc:
+            # Disk full or a damaged file: the lines stay unread and are retried.
+            log.error("cannot write %s: %s", db_path(self.data_dir), exc)
+            return 0
+        for line in lines[:consumed]:
+            self.offsets[line.key] = line.end_offset
+        if consumed:
+            self._save_offsets()
+        remove_evidence(self.data_dir, doomed_files)
+        self._maybe_cleanup()
+        return applied
+
+    def close(self) -> None:
+        """Nothing is held between polls; kept for the manager's symmetry."""
+        return None
+
+    def _write(self, lines: list[_Line]) -> tuple[int, int, list[str]]:
+        con = open_writable(self.data_dir)
+        try:
+            return self._apply(con, lines)
+        finally:
+            con.close()
+
+    def _apply(self, con: duckdb.DuckDBPyConnection,
+               lines: list[_Line]) -> tuple[int, int, list[str]]:
+        """Apply lines in one transaction until the time budget runs out.
+
+        Returns (lines consumed, records applied, evidence files to delete).
+        """
+        con.execute("BEGIN TRANSACTION")
+        try:
+            consumed, applied, doomed = self._apply_within_budget(con, lines)
+            con.execute("COMMIT")
+        except duckdb.IOException:
+            con.execute("ROLLBACK")
+            raise
+        except duckdb.Error as exc:
+            # One line the database refuses must not block every line after it.
+            con.execute("ROLLBACK")
+            log.warning("ingest batch failed (%s); applying its records one by one", exc)
+            return self._apply_one_by_one(con, lines)
+        return consumed, applied, doomed
+
+    def _apply_within_budget(self, con: duckdb.DuckDBPyConnection,
+                             lines: list[_Line]) -> tuple[int, int, list[str]]:
+        # DuckDB upserts cost ~10 ms each here; readers wait for the whole transaction.
+        deadline = time.monotonic() + self.transaction_budget_s
+        doomed: list[str] = []
+        applied = consumed = 0
+        for line in lines:
+            if consumed and time.monotonic() > deadline:
+                break
+            consumed += 1
+            if line.record is None:
+                continue
+            try:
+                doomed += apply_record(con, line.record)
+                applied += 1
+            except BadRecordError as exc:
+                log.warning("skipping journal record %s: %s", _describe(line.record), exc)
+        return consumed, applied, doomed
+
+    @staticmethod
+    def _apply_one_by_one(con: duckdb.DuckDBPyConnection,
+                          lines: list[_Line]) -> tuple[int, int, list[str]]:
+        applied = 0
+        doomed: list[str] = []
+        for line in lines:
+            if line.record is None:
+                continue
+            con.execute("BEGIN TRANSACTION")
+            try:
+                files = apply_record(con, line.record)
+                con.execute("COMMIT")
+            except duckdb.IOException:
+                con.execute("ROLLBACK")
+                raise
+            except (BadRecordError, duckdb.Error) as exc:
+                con.execute("ROLLBACK")
+                log.warning("skipping journal record %s: %s", _describe(line.record), exc)
+                continue
+            applied += 1
+            doomed += files
+        return len(lines), applied, doomed
+
+    def _journal_files(self) -> list[tuple[str, Path]]:
+        if not self.journal.is_dir():
+            return []
+        files = [(f"{path.parent.name}/{path.name}", path)
+                 for path in self.journal.glob("*/*.jsonl") if path.is_file()]
+        # Cameras first, then `_manager` and `_review`: their deletes and reviews refer to
+        # events that must already be there, also when a crash makes everything replay.
+        return sorted(files, key=lambda item: (item[0].startswith("_"), item[0]))
+
+    def _read_new(self) -> list[_Line]:
+        lines: list[_Line] = []
+        budget = self.max_bytes_per_poll
+        for key, path in self._journal_files():
+            if budget <= 0:
+                break
+            offset = self.offsets.get(key, 0)
+            try:
+                size = path.stat().st_size
+                if size < offset:
+                    log.warning("journal %s shrank below its ingested offset; replaying it", key)
+                    offset = 0
+                if size == offset:
+                    continue
+                data, end = read_complete_lines(path, offset, budget)
+            except FileNotFoundError:
+                continue
+            if end > offset:
+                lines += _parse_lines(key, offset, data)
+                budget -= end - offset
+        return lines
+
+    def _maybe_cleanup(self) -> None:
+        now = time.time()
+        if now < self._next_cleanup:
+            return
+        self._next_cleanup = now + CLEANUP_EVERY_S
+        if self.remove_ingested_files(now) or self._forget_missing():
+            self._save_offsets()
+
+    def remove_ingested_files(self, now: float) -> int:
+        """Delete journal files fully ingested and untouched for a day (never today's)."""
+        today = journal_file_name(now)
+        removed = 0
+        for key, path in self._journal_files():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            done = self.offsets.get(key) == stat.st_size
+            if done and path.name != today and now - stat.st_mtime > KEEP_INGESTED_FOR_S:
+                path.unlink(missing_ok=True)
+                self.offsets.pop(key, None)
+                removed += 1
+        return removed
+
+    def _forget_missing(self) -> bool:
+        missing = [key for key in self.offsets if not (self.journal / key).exists()]
+        for key in missing:
+            del self.offsets[key]
+        return bool(missing)
+
+    def _load_offsets(self) -> dict[str, int]:
+        try:
+            raw = json.loads(self.offsets_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            # Replaying everything is safe (idempotent); guessing offsets is not.
+            log.warning("cannot read %s (%s); replaying all journals", self.offsets_path, exc)
+            return {}
+        return {str(key): int(value) for key, value in raw.items()
+                if isinstance(value, int) and value >= 0}
+
+    def _save_offsets(self) -> None:
+        self.journal.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.offsets_path, json.dumps(self.offsets, sort_keys=True, indent=0))
+
+
+def _describe(record: dict[str, Any]) -> str:
+    key = record.get("event_id") or record.get("run_id")
+    return f"{record.get('kind')!r} {key!r}"

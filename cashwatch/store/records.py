@@ -1,0 +1,147 @@
+"""Applying journal records to DuckDB: one function per record kind, all idempotent.
+
+Replaying a record already applied changes nothing, and records merge rather than
+overwrite: an event line replayed after its clip line keeps the clip, a worker_run
+stop line keeps the start line's fields. Values are checked here so a damaged line
+is reported with what is wrong instead of failing inside SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+
+class BadRecordError(ValueError):
+    """A journal line that cannot be applied; it is logged and skipped."""
+
+
+def _text(record: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = record.get(key)
+    if value is None:
+        if required:
+            raise BadRecordError(f"{record.get('kind')} record without {key!r}")
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise BadRecordError(f"{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _number(record: dict[str, Any], key: str) -> float | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRecordError(f"{key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _integer(record: dict[str, Any], key: str) -> int | None:
+    value = _number(record, key)
+    return None if value is None else int(value)
+
+
+def _bbox(record: dict[str, Any]) -> list[float] | None:
+    value = record.get("bbox")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int | float) for v in value):
+        raise BadRecordError(f"bbox must be a list of numbers, got {value!r}")
+    return [float(v) for v in value]
+
+
+_EVENT_FIELDS = ("camera_id", "site", "event_type", "started_at", "ended_at", "confidence",
+                 "bbox", "details", "snapshot_path", "model")
+_UPSERT_EVENT = f"""
+INSERT INTO events (event_id, {', '.join(_EVENT_FIELDS)}, clip_path, clip_error, ingested_at)
+VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?::JSON, ?, ?, ?, ?, now())
+ON CONFLICT (event_id) DO UPDATE SET
+  {', '.join(f'{name} = coalesce(excluded.{name}, events.{name})' for name in _EVENT_FIELDS)},
+  clip_path = CASE WHEN events.clip_path IS NULL AND events.clip_error IS NULL
+                   THEN excluded.clip_path ELSE events.clip_path END,
+  clip_error = CASE WHEN events.clip_path IS NULL AND events.clip_error IS NULL
+                    THEN excluded.clip_error ELSE events.clip_error END,
+  ingested_at = coalesce(events.ingested_at, excluded.ingested_at)
+"""
+
+
+def apply_event(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    details = record.get("details")
+    if details is not None and not isinstance(details, dict):
+        raise BadRecordError(f"details must be an object, got {details!r}")
+    con.execute(_UPSERT_EVENT, [
+        _text(record, "event_id", required=True), _text(record, "camera_id"),
+        _text(record, "site"), _text(record, "event_type"), _number(record, "started_at"),
+        _number(record, "ended_at"), _number(record, "confidence"), _bbox(record),
+        None if details is None else json.dumps(details), _text(record, "snapshot_path"),
+        _text(record, "model"), _text(record, "clip_path"), _text(record, "clip_error"),
+    ])
+    return []
+
+
+def apply_clip(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    # An upsert, not an UPDATE: the clip outcome must survive even if it is applied
+    # before its event line; the event line then fills in the rest (see _UPSERT_EVENT).
+    con.execute("""
+        INSERT INTO events (event_id, clip_path, clip_error, ingested_at) VALUES (?, ?, ?, now())
+        ON CONFLICT (event_id) DO UPDATE SET
+          clip_path = excluded.clip_path, clip_error = excluded.clip_error""",
+                [_text(record, "event_id", required=True), _text(record, "clip_path"),
+                 _text(record, "clip_error")])
+    return []
+
+
+def apply_review(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    # Reviews come from the dashboard, which only shows stored events: a review of an
+    # unknown (e.g. already deleted) event is dropped rather than creating a stub row.
+    con.execute("UPDATE events SET review_status = ?, notes = ?, reviewed_at = to_timestamp(?) "
+                "WHERE event_id = ?",
+                [_text(record, "review_status", required=True), _text(record, "notes"),
+                 _number(record, "reviewed_at"), _text(record, "event_id", required=True)])
+    return []
+
+
+_RUN_FIELDS = ("camera_id", "pid", "core", "started_at", "stopped_at", "exit_reason", "restarts")
+_UPSERT_RUN = f"""
+INSERT INTO worker_runs (run_id, {', '.join(_RUN_FIELDS)})
+VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?, ?)
+ON CONFLICT (run_id) DO UPDATE SET
+  {', '.join(f'{name} = coalesce(excluded.{name}, worker_runs.{name})' for name in _RUN_FIELDS)}
+"""
+
+
+def apply_worker_run(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    con.execute(_UPSERT_RUN, [
+        _text(record, "run_id", required=True), _text(record, "camera_id"),
+        _integer(record, "pid"), _integer(record, "core"), _number(record, "started_at"),
+        _number(record, "stopped_at"), _text(record, "exit_reason"), _integer(record, "restarts"),
+    ])
+    return []
+
+
+def apply_delete(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    """Delete the row; returns its clip/snapshot paths so they are removed after the commit."""
+    event_id = _text(record, "event_id", required=True)
+    row = con.execute("SELECT clip_path, snapshot_path FROM events WHERE event_id = ?",
+                      [event_id]).fetchone()
+    con.execute("DELETE FROM events WHERE event_id = ?", [event_id])
+    return [path for path in (row or ()) if path]
+
+
+Applier = Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], list[str]]
+APPLIERS: dict[str, Applier] = {
+    "event": apply_event, "clip": apply_clip, "review": apply_review,
+    "worker_run": apply_worker_run, "delete": apply_delete,
+}
+
+
+def apply_record(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    """Apply one parsed journal line; returns evidence files to delete once committed."""
+    kind = record.get("kind")
+    applier = APPLIERS.get(kind) if isinstance(kind, str) else None
+    if applier is None:
+        raise BadRecordError(f"unknown record kind {kind!r}; valid: {', '.join(APPLIERS)}")
+    return applier(con, record)

@@ -1,0 +1,98 @@
+"""The journal writer: whole fsync'd lines, in order, nothing lost when the disk refuses."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cashwatch.store.journal import JournalWriter, journal_file_name, submit_review
+from tests.store.builders import journal_lines, make_record
+
+
+def test_events_and_clips_are_journalled_as_json_lines(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1"))
+    writer.emit_clip("e1", "clips/x/cam1/e1.mp4", None)
+    writer.append("worker_run", {"run_id": "r1", "camera_id": "cam1", "pid": 5})
+    writer.close()
+
+    records = [json.loads(line) for line in journal_lines(tmp_path, "cam1")]
+    assert [r["kind"] for r in records] == ["event", "clip", "worker_run"]
+    assert records[0]["event_id"] == "e1" and records[0]["bbox"] == [1.0, 2.0, 30.0, 40.0]
+    assert records[1] == {"kind": "clip", "event_id": "e1", "clip_path": "clips/x/cam1/e1.mp4",
+                          "clip_error": None}
+    files = list((tmp_path / "journal" / "cam1").iterdir())
+    assert [f.name for f in files] == [journal_file_name(records[0]["started_at"])]
+
+
+def test_numpy_values_in_details_are_journalled_as_plain_numbers(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1", details={"score": np.float32(0.5), "kp": np.zeros(2)}))
+    writer.close()
+    assert json.loads(journal_lines(tmp_path, "cam1")[0])["details"] == {"score": 0.5,
+                                                                         "kp": [0.0, 0.0]}
+
+
+def test_unknown_kind_is_refused_with_the_valid_ones(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'evnt'.*event, clip, review, worker_run, delete"):
+        JournalWriter(tmp_path, "cam1").append("evnt", {})
+
+
+def test_records_the_disk_refuses_are_kept_and_written_in_order_later(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    # A directory where the journal folder should be: every open fails with a real OSError.
+    (tmp_path / "journal").write_text("not a folder")
+    assert writer.append("delete", {"event_id": "a"}) is False
+    writer.emit_event(make_record("b"))
+    assert writer.pending_count == 2
+
+    (tmp_path / "journal").unlink()
+    assert writer.flush_pending() is True
+    writer.append("delete", {"event_id": "c"})
+    writer.close()
+    ids = [json.loads(line)["event_id"] for line in journal_lines(tmp_path, "cam1")]
+    assert ids == ["a", "b", "c"]
+    assert writer.pending_count == 0
+
+
+def test_concurrent_threads_never_interleave_lines(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+
+    def emit(prefix: str) -> None:
+        for i in range(50):
+            writer.emit_clip(f"{prefix}{i}", None, "x" * 500)
+
+    threads = [threading.Thread(target=emit, args=(p,)) for p in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    lines = journal_lines(tmp_path, "cam1")
+    assert len(lines) == 150
+    assert {json.loads(line)["event_id"] for line in lines} == {
+        f"{p}{i}" for p in "abc" for i in range(50)}
+
+
+def test_submit_review_validates_the_status(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'ok'; valid: pending, confirmed, false_positive"):
+        submit_review(tmp_path, "e1", "ok", "")
+    submit_review(tmp_path, "e1", "false_positive", "reflection")
+    (record,) = [json.loads(line) for line in journal_lines(tmp_path, "_review")]
+    assert record["kind"] == "review" and record["review_status"] == "false_positive"
+    assert record["notes"] == "reflection" and record["reviewed_at"] > 0
+
+
+def test_submit_review_raises_when_the_disk_refuses(tmp_path: Path) -> None:
+    (tmp_path / "journal").write_text("not a folder")
+    with pytest.raises(OSError):
+        submit_review(tmp_path, "e1", "confirmed", "")
+
+
+def test_source_must_be_a_plain_folder_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'../x'"):
+        JournalWriter(tmp_path, "../x")
