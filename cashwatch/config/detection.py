@@ -132,11 +132,12 @@ class FireRuleConfig(StrictModel):
 
     enabled: bool = Field(default=True, title="Fire/smoke detection",
                           description="Raise an event on flames; needs no person model.")
-    min_area: float = Field(default=0.002, gt=0.0, lt=1.0, title="Minimum flame area",
+    min_area: float = Field(default=0.0005, gt=0.0, lt=1.0, title="Minimum flame area",
                             description="Fraction of the frame with flame colour.")
-    min_flicker: float = Field(default=0.15, ge=0.0, le=1.0, title="Minimum flicker",
-                               description="Relative frame-to-frame change of the flame mask.")
-    min_duration_s: float = Field(default=1.5, gt=0.0, le=60.0, title="Sustained for (s)",
+    min_flicker: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum flicker",
+                               description="Share of flame-coloured pixels that switch on and "
+                               "off at least twice within the last 8 sampled frames.")
+    min_duration_s: float = Field(default=3.0, gt=0.0, le=60.0, title="Sustained for (s)",
                                   description="How long flame evidence must persist.")
     model: str | None = Field(default=None, title="Fire model",
                               description="Optional YOLO fire/smoke weights (.pt) that must "

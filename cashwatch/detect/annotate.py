@@ -1,0 +1,85 @@
+"""The annotated snapshot of an event: drawn on a copy, never on a frame kept for clips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from cashwatch.config.zones import ZonesConfig
+from cashwatch.detect.poses import Poses
+from cashwatch.events import DetectedEvent
+
+# COCO skeleton as keypoint index pairs (Ultralytics' order)
+SKELETON = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+    (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)
+ZONE_COLOURS = {"cashier": (255, 160, 0), "counter": (0, 200, 255), "drawer": (200, 0, 200)}
+PERSON_COLOUR, EVENT_COLOUR, WRIST_COLOUR = (0, 220, 0), (0, 0, 255), (0, 255, 255)
+SNAPSHOT_JPEG_QUALITY = 85
+
+
+def draw_zones(image: np.ndarray, zones: ZonesConfig) -> None:
+    height, width = image.shape[:2]
+    for name, colour in ZONE_COLOURS.items():
+        points = getattr(zones, name)
+        if points:
+            polygon = np.round(np.asarray(points) * (width, height)).astype(np.int32)
+            cv2.polylines(image, [polygon], True, colour, 2)
+            cv2.putText(image, name, tuple(int(v) for v in polygon[0]),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+
+
+def draw_poses(image: np.ndarray, poses: Poses, min_conf: float = 0.3) -> None:
+    for box, keypoints, track in zip(poses.xyxy, poses.keypoints, poses.track_id, strict=True):
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), PERSON_COLOUR, 1)
+        if track >= 0:
+            cv2.putText(image, f"#{track}", (x1, max(12, y1 - 3)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.45, PERSON_COLOUR, 1, cv2.LINE_AA)
+        for a, b in SKELETON:
+            if keypoints[a, 2] >= min_conf and keypoints[b, 2] >= min_conf:
+                cv2.line(image, _xy(keypoints[a]), _xy(keypoints[b]), PERSON_COLOUR, 1,
+                         cv2.LINE_AA)
+
+
+def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
+    x1, y1, x2, y2 = (round(float(v)) for v in event.bbox_xyxy)
+    cv2.rectangle(image, (x1, y1), (x2, y2), EVENT_COLOUR, 2)
+    label = f"{event.event_type} {event.confidence:.2f}"
+    cv2.putText(image, label, (x1, max(14, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
+                EVENT_COLOUR, 2, cv2.LINE_AA)
+    wrists = [event.details.get("staff_wrist"), event.details.get("customer_wrist")]
+    if all(isinstance(w, Sequence) and len(w) == 2 for w in wrists):
+        points = [_xy(w) for w in wrists if w is not None]
+        cv2.line(image, points[0], points[1], WRIST_COLOUR, 2, cv2.LINE_AA)
+        for point in points:
+            cv2.circle(image, point, 6, WRIST_COLOUR, 2, cv2.LINE_AA)
+
+
+def annotated_snapshot(frame_bgr: np.ndarray, events: Sequence[DetectedEvent],
+                       poses: Poses | None, zones: ZonesConfig) -> bytes:
+    """A JPEG of a copy of the frame with zones, people, skeletons and the events.
+
+    >>> from cashwatch.config.zones import ZonesConfig
+    >>> frame = np.zeros((48, 64, 3), np.uint8)
+    >>> jpeg = annotated_snapshot(frame, [], None, ZonesConfig())
+    >>> jpeg[:2] == b"\\xff\\xd8" and not frame.any()
+    True
+    """
+    image = frame_bgr.copy()
+    draw_zones(image, zones)
+    if poses is not None:
+        draw_poses(image, poses)
+    for event in events:
+        draw_event(image, event)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {image.shape} snapshot as JPEG")
+    return encoded.tobytes()
+
+
+def _xy(point: Sequence[float] | np.ndarray) -> tuple[int, int]:
+    return (round(float(point[0])), round(float(point[1])))

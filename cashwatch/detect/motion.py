@@ -1,0 +1,88 @@
+"""A cheap motion gate in front of the pose model, after Frigate's motion detector.
+
+Each sampled frame is shrunk to a small grey image, blurred, and compared with a
+running-average background; pixels that differ by more than `threshold` grey levels
+are dilated into blobs, and the blobs' contour area (inside the camera's zones when any
+are drawn) is compared with `min_area`. The background is updated on every frame the
+gate sees (the sampled frames), so it follows the detection rate, not the source's.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from cashwatch.config.detection import MotionConfig
+from cashwatch.config.zones import ZonesConfig
+from cashwatch.rules.geometry import PolygonZone
+
+# Width of the grey image the gate works on; ~15 px per person at CCTV distances is
+# enough to see a person or an arm move and costs well under a millisecond.
+GATE_WIDTH = 160
+# Blobs smaller than this (in gate pixels) are sensor noise or compression artefacts.
+NOISE_BLOB_PX = 4.0
+_DILATE_KERNEL = np.ones((3, 3), np.uint8)
+
+
+class MotionGate:
+    """`update(frame)` says whether enough of the watched area changed.
+
+    >>> from cashwatch.config.detection import MotionConfig
+    >>> gate = MotionGate(MotionConfig())
+    >>> still = np.zeros((90, 160, 3), np.uint8)
+    >>> gate.update(still), gate.update(still)
+    (True, False)
+    """
+
+    def __init__(self, config: MotionConfig, zones: ZonesConfig | None = None) -> None:
+        self.config = config
+        self._zones = [PolygonZone(points) for points in _zone_points(zones)]
+        self._background: np.ndarray | None = None
+        self._mask: np.ndarray | None = None
+        self.last_fraction = 0.0
+
+    def update(self, frame_bgr: np.ndarray) -> bool:
+        """True when the frame moved (or is the first one); updates the background."""
+        grey = self._prepare(frame_bgr)
+        if self._background is None or self._background.shape != grey.shape:
+            self._background = grey.astype(np.float32)
+            self._mask = self._zone_mask(grey.shape)
+            self.last_fraction = 1.0
+            return True
+        self.last_fraction = self._moving_fraction(grey)
+        cv2.accumulateWeighted(grey, self._background, self.config.frame_alpha)
+        return self.last_fraction >= self.config.min_area
+
+    def _prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        height, width = frame_bgr.shape[:2]
+        size = (GATE_WIDTH, max(1, round(height * GATE_WIDTH / width)))
+        small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        return cv2.GaussianBlur(grey, (3, 3), 0)
+
+    def _zone_mask(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        if not self._zones:
+            return None
+        size_wh = (shape[1], shape[0])
+        mask = np.zeros(shape[:2], np.uint8)
+        for zone in self._zones:
+            mask |= zone.mask(size_wh)
+        return mask if mask.any() else None
+
+    def _moving_fraction(self, grey: np.ndarray) -> float:
+        assert self._background is not None
+        diff = cv2.absdiff(grey, cv2.convertScaleAbs(self._background))
+        _, moving = cv2.threshold(diff, self.config.threshold, 255, cv2.THRESH_BINARY)
+        moving = cv2.dilate(moving, _DILATE_KERNEL, iterations=2)
+        if self._mask is not None:
+            moving = cv2.bitwise_and(moving, self._mask)
+        contours, _ = cv2.findContours(moving, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        area = sum(a for a in (cv2.contourArea(c) for c in contours) if a >= NOISE_BLOB_PX)
+        watched = grey.size if self._mask is None else int(np.count_nonzero(self._mask))
+        return float(area) / max(1, watched)
+
+
+def _zone_points(zones: ZonesConfig | None) -> list[list[tuple[float, float]]]:
+    if zones is None:
+        return []
+    return [list(z) for z in (zones.cashier, zones.counter, zones.drawer) if z is not None]

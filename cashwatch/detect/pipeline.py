@@ -1,0 +1,167 @@
+"""One camera's detection: motion gate → pose model → tracker → rules → events.
+
+The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire needs no
+pose, so it looks at every sampled frame; the pose model runs only for the cash and
+violence rules, and only when the gate sees motion or someone is still being followed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cashwatch.config.camera import CameraConfig, CameraSettings
+from cashwatch.config.detection import ModelConfig
+from cashwatch.detect.annotate import annotated_snapshot
+from cashwatch.detect.model import PoseModel
+from cashwatch.detect.motion import MotionGate
+from cashwatch.detect.poses import Poses
+from cashwatch.detect.tracker import IouTracker
+from cashwatch.events import DetectedEvent
+from cashwatch.rules.cash import CashHandoverRule
+from cashwatch.rules.cooldown import Cooldown
+from cashwatch.rules.fire import FireConfirmer, FireRule
+from cashwatch.rules.violence import ViolenceRule
+from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
+
+
+@dataclass
+class ProcessorCounters:
+    """Frame-level counts since the processor started (the worker keeps its own too)."""
+
+    frames: int = 0
+    inferred: int = 0
+    skipped_motion: int = 0
+    events: int = 0
+    suppressed_by_cooldown: int = 0
+    inference_ms_total: float = 0.0
+
+
+class DetectionProcessor:
+    """A `FrameProcessor` for one camera around an already loaded pose model.
+
+    Args:
+        camera: the camera's settings (rules, zones, cooldown).
+        model: the pose model, or None when neither cash nor violence is enabled.
+        fire_confirmer: optional second opinion for the fire rule.
+    """
+
+    def __init__(self, camera: CameraSettings, model: PoseModel | None,
+                 fire_confirmer: FireConfirmer | None = None) -> None:
+        detection = camera.detection
+        self.camera = camera
+        self.cash = CashHandoverRule(detection.cash, camera.zones)
+        self.violence = ViolenceRule(detection.violence)
+        self.fire = FireRule(detection.fire, fire_confirmer)
+        if (self.cash.active or self.violence.active) and model is None:
+            raise ValueError("the cash and violence rules need a pose model; got None")
+        self.model = model if (self.cash.active or self.violence.active) else None
+        self.model_name = model.name if model is not None else "fire-colour"
+        self.gate = MotionGate(detection.motion, camera.zones) if detection.motion.enabled else None
+        self.tracker = IouTracker()
+        self.cooldown = Cooldown(camera.cooldown_s)
+        self.counters = ProcessorCounters()
+        self._skipped_in_row = 0
+        self._people_in_view = 0
+        self._last_people: np.ndarray | None = None
+
+    def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
+        self.counters.frames += 1
+        moved = self.gate.update(frame) if self.gate is not None else True
+        poses: Poses | None = None
+        inference_ms = 0.0
+        if self.model is not None and self._should_infer(moved):
+            started = time.perf_counter()
+            poses = self.tracker.update(self.model.predict(frame), ts)
+            inference_ms = (time.perf_counter() - started) * 1000.0
+            self.counters.inferred += 1
+            self.counters.inference_ms_total += inference_ms
+            self._people_in_view = len(poses)
+            self._last_people = poses.xyxy if len(poses) else None
+        events = self.fire.update(frame, ts, self._last_people)
+        if poses is not None:
+            height, width = frame.shape[:2]
+            events += self.cash.update(poses, ts, (width, height))
+            events += self.violence.update(poses, ts)
+        events = self._after_cooldown(events, ts)
+        if events:
+            snapshot = annotated_snapshot(frame, events, poses, self.camera.zones)
+            for event in events:
+                event.snapshot_jpeg = snapshot
+        skipped = None
+        if poses is None and self.model is not None:
+            skipped = "motion"
+            self.counters.skipped_motion += 1
+        return ProcessResult(ran_inference=poses is not None, inference_ms=inference_ms,
+                             skipped_reason=skipped, events=events,
+                             boxes=overlay_boxes(poses, frame.shape[:2]))
+
+    def close(self) -> None:
+        return None
+
+    def _should_infer(self, moved: bool) -> bool:
+        """Motion, or someone was in view and the skip budget is spent."""
+        limit = self.camera.detection.motion.max_skipped_with_people
+        if moved or (self._people_in_view and self._skipped_in_row >= limit):
+            self._skipped_in_row = 0
+            return True
+        self._skipped_in_row += 1
+        return False
+
+    def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
+        kept = []
+        for event in sorted(events, key=lambda e: -e.confidence):
+            if self.cooldown.allow(event.event_type, ts):
+                kept.append(event)
+            else:
+                self.counters.suppressed_by_cooldown += 1
+        self.counters.events += len(kept)
+        return kept
+
+
+def overlay_boxes(poses: Poses | None, frame_hw: tuple[int, ...]) -> np.ndarray | None:
+    """Normalised [x1, y1, x2, y2, conf, label] rows (label 0 = person) for the live view.
+
+    >>> p = Poses(np.array([[10, 20, 30, 40]]), [0.9], np.zeros((1, 17, 3)))
+    >>> [round(float(v), 2) for v in overlay_boxes(p, (100, 200))[0]]
+    [0.05, 0.2, 0.15, 0.4, 0.9, 0.0]
+    """
+    if poses is None:
+        return None
+    height, width = frame_hw[:2]
+    rows = np.zeros((len(poses), 6), np.float32)
+    rows[:, :4] = poses.xyxy / np.array([width, height, width, height], np.float32)
+    rows[:, 4] = poses.conf
+    return rows
+
+
+def needs_pose_model(camera: CameraSettings) -> bool:
+    rules = camera.detection
+    return rules.cash.enabled or rules.violence.enabled
+
+
+def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer | None:
+    """The optional YOLO fire model (imports torch: only when a user configured weights)."""
+    weights = camera.detection.fire.model
+    if not camera.detection.fire.enabled or not weights:
+        return None
+    from cashwatch.rules.fire_model import YoloFireConfirmer
+
+    path = Path(weights)
+    return YoloFireConfirmer(path if path.is_absolute() else data_dir / path)
+
+
+def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
+    """The worker's processor for `camera`: loads the pose model only when a rule needs it."""
+    detection = camera.detection
+    if not (detection.cash.enabled or detection.violence.enabled or detection.fire.enabled):
+        return NullProcessor()
+    pose_model: PoseModel | None = None
+    if needs_pose_model(camera):
+        from cashwatch.detect.backends import load_pose_model
+
+        pose_model = load_pose_model(model, data_dir)
+    return DetectionProcessor(camera, pose_model, load_fire_confirmer(camera, data_dir))

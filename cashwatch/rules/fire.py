@@ -1,0 +1,171 @@
+"""Fire: flame-coloured pixels that flicker in place, for a while (no person model needed).
+
+On each sampled frame, shrunk to `ANALYSIS_WIDTH` pixels wide:
+
+* *flame colour*: bright (V >= 220), saturated (S >= 60), red to yellow hue (H <= 35 of
+  180), and strongly red in YCrCb (Cr >= 155). The Cr bound is the skin/wood filter:
+  skin, tan wood and warm walls under bright light reach the same hue and brightness
+  but stay at Cr ~135-155, flames at 160-185;
+* people found by the pose model (when it ran) are left out: red clothes and lit skin
+  are the commonest flame-coloured movers (a person on fire is found by the fire
+  around them);
+* *area*: the flame-coloured fraction of the frame must reach `min_area`;
+* *flicker*: of the pixels flame-coloured at least once in the last `FLICKER_FRAMES`
+  sampled frames, the fraction that switched on/off at least twice. Flames change
+  shape all the time; a neon sign or a lamp is static (0), and an object moving past
+  switches a pixel once;
+* *growth*: the ratio of the current area to the smallest area in the history (kept in
+  the event and the confidence, not required: a steady fire is still a fire).
+
+Frames meeting area and flicker are *evidence*; evidence on most (`MIN_EVIDENCE_SHARE`)
+of the sampled frames of the last `min_duration_s` raises an event. Confidence:
+
+    confidence = 0.5 + 0.25 * min(1, flicker / (2 * min_flicker))
+                     + 0.25 * min(1, area / (4 * min_area))
+
+An optional confirmer (a YOLO fire model a user supplies) must also agree.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from cashwatch.config.detection import FireRuleConfig
+from cashwatch.events import DetectedEvent
+
+ANALYSIS_WIDTH = 320
+FLICKER_FRAMES = 8
+MIN_EVIDENCE_SHARE = 0.6
+MIN_VALUE, MIN_SATURATION, MAX_HUE, MIN_CR = 220, 60, 35, 155
+_OPEN_KERNEL = np.ones((2, 2), np.uint8)
+
+
+class FireConfirmer(Protocol):
+    """A second opinion on a frame, e.g. a YOLO fire model: confidence of fire, 0..1."""
+
+    def confirm(self, frame_bgr: np.ndarray) -> float: ...
+
+
+@dataclass
+class _Sample:
+    ts: float
+    area: float
+    flicker: float
+    evidence: bool
+
+
+def flame_mask(small_bgr: np.ndarray) -> np.ndarray:
+    """Flame-coloured pixels of a BGR image as a bool array (see the module docstring)."""
+    hsv = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2HSV)
+    cr = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2YCrCb)[..., 1]
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    mask = (val >= MIN_VALUE) & (sat >= MIN_SATURATION) & (hue <= MAX_HUE) & (cr >= MIN_CR)
+    # an opening drops scattered pixels that toggle with compression noise; a flame is a blob
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _OPEN_KERNEL)
+    return opened.astype(bool)
+
+
+def flicker_fraction(masks: np.ndarray) -> float:
+    """Of the pixels on in any of `masks` (t, h, w), the share that switched twice or more.
+
+    >>> on, off = np.ones((1, 2, 2), bool), np.zeros((1, 2, 2), bool)
+    >>> flicker_fraction(np.concatenate([on, on, on]))
+    0.0
+    >>> flicker_fraction(np.concatenate([on, off, on]))
+    1.0
+    """
+    ever = masks.any(axis=0)
+    if len(masks) < 3 or not ever.any():
+        return 0.0
+    switches = np.count_nonzero(np.diff(masks.astype(np.int8), axis=0), axis=0)
+    return float(np.count_nonzero(switches >= 2)) / float(np.count_nonzero(ever))
+
+
+class FireRule:
+    """Feed it every sampled frame of one camera with `update`; it returns fire events."""
+
+    def __init__(self, config: FireRuleConfig, confirmer: FireConfirmer | None = None) -> None:
+        self.config = config
+        self.confirmer = confirmer
+        self._masks: deque[np.ndarray] = deque(maxlen=FLICKER_FRAMES)
+        self._samples: deque[_Sample] = deque()
+        self._fired_run = False
+
+    @property
+    def active(self) -> bool:
+        return self.config.enabled
+
+    def update(self, frame_bgr: np.ndarray, ts: float,
+               people_xyxy: np.ndarray | None = None) -> list[DetectedEvent]:
+        """Look at one sampled frame; `people_xyxy` (pixels) are left out of the flame mask."""
+        if not self.active:
+            return []
+        height, width = frame_bgr.shape[:2]
+        scale = ANALYSIS_WIDTH / width
+        small = cv2.resize(frame_bgr, (ANALYSIS_WIDTH, max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+        mask = flame_mask(small)
+        if people_xyxy is not None:
+            _clear_boxes(mask, people_xyxy, scale)
+        if self._masks and self._masks[-1].shape != mask.shape:
+            self._masks.clear()
+        self._masks.append(mask)
+        sample = self._sample(mask, ts)
+        self._samples.append(sample)
+        while ts - self._samples[0].ts > self.config.min_duration_s:
+            self._samples.popleft()
+        if not sample.evidence:
+            self._fired_run = self._fired_run and self._evidence_share() > 0
+            return []
+        if self._fired_run or not self._sustained():
+            return []
+        if self.confirmer is not None and self.confirmer.confirm(frame_bgr) < 0.5:
+            return []
+        self._fired_run = True
+        return self._event(sample, ts, scale)
+
+    def _sample(self, mask: np.ndarray, ts: float) -> _Sample:
+        area = float(np.count_nonzero(mask)) / mask.size
+        flicker = flicker_fraction(np.stack(self._masks))
+        evidence = area >= self.config.min_area and flicker >= self.config.min_flicker
+        return _Sample(ts, area, flicker, evidence)
+
+    def _evidence_share(self) -> float:
+        return sum(s.evidence for s in self._samples) / max(1, len(self._samples))
+
+    def _sustained(self) -> bool:
+        span = self._samples[-1].ts - self._samples[0].ts
+        # the window must be (nearly) full: one sample period short of min_duration_s
+        period = span / max(1, len(self._samples) - 1)
+        return (span + period >= self.config.min_duration_s
+                and self._evidence_share() >= MIN_EVIDENCE_SHARE)
+
+    def _event(self, sample: _Sample, ts: float, scale: float) -> list[DetectedEvent]:
+        areas = [s.area for s in self._samples]
+        growth = sample.area / max(min(areas), 1e-9)
+        confidence = (0.5 + 0.25 * min(1.0, sample.flicker / max(2 * self.config.min_flicker, 1e-9))
+                      + 0.25 * min(1.0, sample.area / (4 * self.config.min_area)))
+        if confidence < self.config.min_confidence:
+            return []
+        recent = np.any(np.stack(self._masks), axis=0).astype(np.uint8)
+        x, y, w, h = cv2.boundingRect(recent)
+        bbox = (x / scale, y / scale, (x + w) / scale, (y + h) / scale)
+        return [DetectedEvent(
+            event_type="fire", ts=ts, confidence=float(min(1.0, confidence)), bbox_xyxy=bbox,
+            details={"area": round(sample.area, 5), "flicker": round(sample.flicker, 3),
+                     "growth": round(growth, 2),
+                     "evidence_share": round(self._evidence_share(), 2)},
+        )]
+
+
+def _clear_boxes(mask: np.ndarray, boxes_xyxy: np.ndarray, scale: float) -> None:
+    """People are the commonest flame-coloured movers (red clothes, lit skin): skip them."""
+    height, width = mask.shape
+    for x1, y1, x2, y2 in np.asarray(boxes_xyxy, np.float64).reshape(-1, 4) * scale:
+        mask[max(0, int(y1)):min(height, int(np.ceil(y2))),
+             max(0, int(x1)):min(width, int(np.ceil(x2)))] = False

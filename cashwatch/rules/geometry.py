@@ -1,0 +1,119 @@
+"""Small geometry on one person's pose, shared by the rules.
+
+All inputs are pixels of the analysed frame. A keypoint counts only when its
+confidence reaches `min_conf`; every helper says what it falls back to without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from cashwatch.detect.poses import L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST
+
+# Shoulder width is about 0.8 torso lengths (shoulder centre to hip centre) for adults
+# (biacromial breadth ~39 cm, torso ~48 cm); used to turn either into the other.
+SHOULDER_PER_TORSO = 0.8
+# A standing person's box is about 4 shoulder widths tall and 1.6 wide. Behind a counter
+# the box is cut at the waist, so the larger of the two estimates is used.
+SHOULDER_PER_BOX_HEIGHT = 0.25
+SHOULDER_PER_BOX_WIDTH = 0.6
+
+WRISTS = (L_WRIST, R_WRIST)
+
+
+def visible(keypoints: np.ndarray, index: int, min_conf: float) -> bool:
+    """Whether keypoint `index` of one person ((17, 3) array) is confidently seen."""
+    return bool(keypoints[index, 2] >= min_conf)
+
+
+def midpoint(keypoints: np.ndarray, a: int, b: int, min_conf: float) -> np.ndarray | None:
+    """Centre of two keypoints, or None unless both are visible."""
+    if visible(keypoints, a, min_conf) and visible(keypoints, b, min_conf):
+        return (keypoints[a, :2] + keypoints[b, :2]) / 2.0
+    return None
+
+
+def box_centre(xyxy: np.ndarray) -> np.ndarray:
+    return np.array([(xyxy[0] + xyxy[2]) / 2.0, (xyxy[1] + xyxy[3]) / 2.0], np.float32)
+
+
+def anchor_point(keypoints: np.ndarray, xyxy: np.ndarray, min_conf: float) -> np.ndarray:
+    """Where a person stands: hip centre, else shoulder centre, else box centre."""
+    for a, b in ((L_HIP, R_HIP), (L_SHOULDER, R_SHOULDER)):
+        centre = midpoint(keypoints, a, b, min_conf)
+        if centre is not None:
+            return centre
+    return box_centre(xyxy)
+
+
+def body_size(keypoints: np.ndarray, xyxy: np.ndarray, min_conf: float) -> float:
+    """A person's size in pixels, in shoulder widths (> 0).
+
+    The larger of the shoulder width and 0.8 torso lengths when either is visible
+    (each shrinks when the person turns sideways or leans towards the camera, so the
+    larger is the less foreshortened); otherwise estimated from the box.
+
+    >>> kps = np.zeros((17, 3), np.float32)
+    >>> body_size(kps, np.array([0, 0, 60, 200], np.float32), 0.3)
+    50.0
+    """
+    estimates: list[float] = []
+    shoulders = midpoint(keypoints, L_SHOULDER, R_SHOULDER, min_conf)
+    if shoulders is not None:
+        shoulder_px = keypoints[L_SHOULDER, :2] - keypoints[R_SHOULDER, :2]
+        estimates.append(float(np.linalg.norm(shoulder_px)))
+        hips = midpoint(keypoints, L_HIP, R_HIP, min_conf)
+        if hips is not None:
+            estimates.append(SHOULDER_PER_TORSO * float(np.linalg.norm(shoulders - hips)))
+    if estimates and max(estimates) > 1.0:
+        return max(estimates)
+    width, height = float(xyxy[2] - xyxy[0]), float(xyxy[3] - xyxy[1])
+    return max(SHOULDER_PER_BOX_HEIGHT * height, SHOULDER_PER_BOX_WIDTH * width, 1.0)
+
+
+def box_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Pixels between two xyxy boxes; 0 when they touch or overlap."""
+    dx = max(0.0, float(max(a[0], b[0]) - min(a[2], b[2])))
+    dy = max(0.0, float(max(a[1], b[1]) - min(a[3], b[3])))
+    return float(np.hypot(dx, dy))
+
+
+def union_box(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
+    return (float(min(a[0], b[0])), float(min(a[1], b[1])),
+            float(max(a[2], b[2])), float(max(a[3], b[3])))
+
+
+class PolygonZone:
+    """A zone polygon given in normalised 0..1 coordinates, tested in pixels.
+
+    >>> zone = PolygonZone([(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)])
+    >>> zone.contains((150.0, 50.0), (200, 100)), zone.contains((10.0, 50.0), (200, 100))
+    (True, False)
+    """
+
+    def __init__(self, points: Sequence[tuple[float, float]]) -> None:
+        if len(points) < 3:
+            raise ValueError(f"a zone needs at least 3 points, got {len(points)}")
+        self.points = np.asarray(points, np.float32).reshape(-1, 2)
+
+    def pixels(self, frame_wh: tuple[int, int]) -> np.ndarray:
+        """The polygon in pixels of a frame of `frame_wh`, as (n, 2) float32."""
+        return self.points * np.asarray(frame_wh, np.float32)
+
+    def contains(self, point_xy: Sequence[float] | np.ndarray, frame_wh: tuple[int, int]) -> bool:
+        x, y = float(point_xy[0]), float(point_xy[1])
+        return cv2.pointPolygonTest(self.pixels(frame_wh), (x, y), False) >= 0
+
+    def mask(self, frame_wh: tuple[int, int]) -> np.ndarray:
+        """A uint8 mask (255 inside) of a frame of `frame_wh`."""
+        width, height = frame_wh
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(mask, [np.round(self.pixels(frame_wh)).astype(np.int32)], 255)
+        return mask
+
+
+def optional_zone(points: Sequence[tuple[float, float]] | None) -> PolygonZone | None:
+    return None if points is None else PolygonZone(points)
