@@ -18,6 +18,9 @@ class ClipConfig(StrictModel):
                        description="Frames per second kept in the buffer and the clip.")
     jpeg_quality: int = Field(default=75, ge=30, le=95, title="Buffer JPEG quality",
                               description="Quality of the compressed pre-event buffer.")
+    buffer_max_mb: float = Field(default=48.0, ge=1.0, le=1024.0, title="Buffer memory cap (MB)",
+                                 description="Upper bound on the pre-event buffer's memory; "
+                                 "the oldest frames go first when busy scenes exceed it.")
 
 
 class RetentionConfig(StrictModel):

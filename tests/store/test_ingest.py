@@ -1,4 +1,4 @@
-"""Replaying journals into DuckDB: idempotent, merge-not-overwrite, no loss under locks or crashes."""
+"""Replaying journals into DuckDB: idempotent, merging, no loss under locks or crashes."""
 
 from __future__ import annotations
 
@@ -199,9 +199,9 @@ def test_fully_ingested_journals_older_than_a_day_are_removed(tmp_path: Path) ->
 
 
 def test_connect_readonly_explains_a_missing_database(tmp_path: Path) -> None:
-    with pytest.raises(DatabaseMissingError, match="cashwatch.duckdb.*cashwatch run"):
-        with connect_readonly(tmp_path):
-            pass
+    with (pytest.raises(DatabaseMissingError, match=r"cashwatch\.duckdb.*cashwatch run"),
+          connect_readonly(tmp_path)):
+        pass
 
 
 def test_connect_readonly_waits_out_a_short_write(tmp_path: Path, spawn_child) -> None:

@@ -38,7 +38,7 @@ def test_numpy_values_in_details_are_journalled_as_plain_numbers(tmp_path: Path)
 
 
 def test_unknown_kind_is_refused_with_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'evnt'.*event, clip, review, worker_run, delete"):
+    with pytest.raises(ValueError, match=r"'evnt'.*event, clip, review, worker_run, delete"):
         JournalWriter(tmp_path, "cam1").append("evnt", {})
 
 
@@ -94,5 +94,5 @@ def test_submit_review_raises_when_the_disk_refuses(tmp_path: Path) -> None:
 
 
 def test_source_must_be_a_plain_folder_name(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'../x'"):
+    with pytest.raises(ValueError, match=r"'\.\./x'"):
         JournalWriter(tmp_path, "../x")

@@ -1,0 +1,102 @@
+"""Encoding buffered JPEG frames into a browser-playable MP4.
+
+H.264 in yuv420p with the index (moov) at the front plays in Chromium and `st.video`;
+OpenCV's pip wheels cannot write H.264, PyAV's bundled FFmpeg can (docs: FACTS.md).
+Frames carry their real capture times as pts, so a clip lasts as long as what it
+shows even when the camera dropped or repeated frames.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from cashwatch.evidence.buffer import BufferedFrame
+
+PTS_TIME_BASE = Fraction(1, 1000)   # milliseconds
+X264_OPTIONS = {"crf": "23", "preset": "veryfast"}
+
+
+@dataclass(frozen=True)
+class ClipStats:
+    frames: int
+    duration_s: float
+    encode_s: float
+    size_bytes: int
+
+
+def _decode(entry: BufferedFrame) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(entry.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"buffered frame at {entry.ts:.3f} is not a readable JPEG")
+    return image
+
+
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Crop to even size (yuv420p needs it) or resize after a mid-clip resolution change."""
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    if image.shape[1] in (width, width + 1) and image.shape[0] in (height, height + 1):
+        return image[:height, :width]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float) -> int:
+    first = _decode(frames[0])
+    height, width = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2
+    t0 = frames[0].ts
+    last_pts = -1
+    with av.open(str(target), mode="w", format="mp4",
+                 options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
+                                      options=X264_OPTIONS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = PTS_TIME_BASE
+        # One thread: the worker is pinned to one core shared with its detector.
+        stream.codec_context.thread_count = 1
+        for index, entry in enumerate(frames):
+            image = first if index == 0 else _decode(entry)
+            frame = av.VideoFrame.from_ndarray(_fit(image, width, height), format="bgr24")
+            # Strictly increasing pts, as the encoder requires, even for equal timestamps.
+            last_pts = max(round((entry.ts - t0) * 1000), last_pts + 1)
+            frame.pts, frame.time_base = last_pts, PTS_TIME_BASE
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return last_pts
+
+
+def write_clip(frames: Sequence[BufferedFrame], path: Path, fps: float) -> ClipStats:
+    """Encode `frames` (time order) to `path` via a temp file and a rename.
+
+    A crash or a full disk leaves no half-written clip under the final name.
+    """
+    if not frames:
+        raise ValueError(f"no frames were recorded for {path.name}")
+    started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        last_pts = _encode(frames, tmp, fps)
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return ClipStats(frames=len(frames), duration_s=last_pts / 1000 + 1.0 / fps,
+                     encode_s=time.perf_counter() - started, size_bytes=path.stat().st_size)

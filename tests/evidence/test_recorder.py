@@ -1,0 +1,195 @@
+"""ClipRecorder fed real footage frame by frame, the way the worker's threads do."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cashwatch.config import CameraConfig
+from cashwatch.evidence.recorder import ClipRecorder
+from cashwatch.store.journal import JournalWriter
+from tests.conftest import require_media
+from tests.evidence.frames import (
+    MAGENTA,
+    marker_times,
+    probe,
+    solid,
+    top_level_atoms,
+    video_frames,
+)
+from tests.store.builders import journal_lines, make_record
+
+FIRE_VIDEO = "video/f3_dollhouse_fire_white_smoke__furg_house6.mp4"
+SOURCE_FPS = 30.0
+T0 = 1_700_000_000.0
+
+
+def _camera(pre_s: float = 4.0, post_s: float = 3.0, fps: float = 10.0) -> CameraConfig:
+    return CameraConfig(id="cam1", source="demo:fire",
+                        clip={"pre_seconds": pre_s, "post_seconds": post_s, "fps": fps})
+
+
+def _clip_results(data_dir: Path) -> dict[str, dict]:
+    return {r["event_id"]: r for r in map(json.loads, journal_lines(data_dir, "cam1"))
+            if r["kind"] == "clip"}
+
+
+def _feed(recorder: ClipRecorder, frames, triggers: dict[int, tuple], data_dir: Path,
+          report_delay: int = 4) -> dict[str, float]:
+    """Feed frames at 30 fps; frame i in `triggers` becomes a solid marker and, like the
+    worker's main thread, is reported `report_delay` frames later while still held."""
+    held: dict[int, tuple[np.ndarray, float]] = {}
+    trigger_ts: dict[str, float] = {}
+    for index, frame in enumerate(frames):
+        ts = T0 + index / SOURCE_FPS
+        if index in triggers:
+            frame = solid(frame, triggers[index][1])
+            held[index] = (frame, ts)
+        recorder.add_frame(frame, ts)
+        for marked, (_kept, marked_ts) in list(held.items()):
+            if index == marked + report_delay:
+                event_id = triggers[marked][0]
+                recorder.request_clip(make_record(event_id, started_at=marked_ts))
+                trigger_ts[event_id] = marked_ts
+                del held[marked]
+    return trigger_ts
+
+
+@pytest.mark.media
+def test_clip_is_browser_ready_h264_with_the_trigger_frame_at_its_time(tmp_path: Path) -> None:
+    marker = 181
+    assert marker % 3 != 0, "the marker must be a frame the 10 fps sampler skips"
+    journal = JournalWriter(tmp_path, "cam1")
+    recorder = ClipRecorder(_camera(), tmp_path, journal)
+    frames = video_frames(require_media(FIRE_VIDEO))
+    _feed(recorder, (f for i, f in enumerate(frames) if i < 320), {marker: ("ev1", MAGENTA)},
+          tmp_path)
+    recorder.close()
+
+    result = _clip_results(tmp_path)["ev1"]
+    assert result["clip_error"] is None
+    clip = tmp_path / result["clip_path"]
+    assert result["clip_path"].startswith("clips/")
+    assert result["clip_path"].endswith("/cam1/ev1.mp4")
+    info = probe(clip)
+    assert (info["codec_name"], info["pix_fmt"]) == ("h264", "yuv420p")
+    assert info["duration"] == pytest.approx(7.0, abs=1.0)
+    atoms = top_level_atoms(clip)
+    assert atoms.index("moov") < atoms.index("mdat")
+    times = marker_times(clip, MAGENTA)
+    assert times and times[0] == pytest.approx(4.0, abs=0.15)
+    assert not list(clip.parent.glob(".*.tmp"))
+
+
+@pytest.mark.media
+def test_overlapping_events_each_get_a_clip_sharing_frames(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path, "cam1")
+    recorder = ClipRecorder(_camera(), tmp_path, journal)
+    frames = list(f for i, f in enumerate(video_frames(require_media(FIRE_VIDEO))) if i < 360)
+    for index, frame in enumerate(frames[:200]):
+        recorder.add_frame(frame, T0 + index / SOURCE_FPS)
+    recorder.request_clip(make_record("a", started_at=T0 + 150 / SOURCE_FPS))
+    recorder.request_clip(make_record("b", started_at=T0 + 195 / SOURCE_FPS))
+    first, second = recorder.collecting()
+    common = {e.ts for e in first.frames} & {e.ts for e in second.frames}
+    assert len(common) > 30
+    by_ts = {e.ts: e for e in first.frames}
+    shared_checked = all(by_ts[e.ts] is e for e in second.frames if e.ts in common)
+    assert shared_checked, "overlapping clips must share the buffered JPEG objects"
+    for index, frame in enumerate(frames[200:], start=200):
+        recorder.add_frame(frame, T0 + index / SOURCE_FPS)
+    recorder.close()
+
+    results = _clip_results(tmp_path)
+    assert set(results) == {"a", "b"}
+    for event_id in ("a", "b"):
+        assert results[event_id]["clip_error"] is None
+        assert probe(tmp_path / results[event_id]["clip_path"])["duration"] == pytest.approx(
+            7.0, abs=1.0)
+
+
+def _synthetic(index: int, size_wh: tuple[int, int] = (320, 240)) -> np.ndarray:
+    width, height = size_wh
+    frame = np.full((height, width, 3), 60, np.uint8)
+    x = index * 9 % width
+    frame[:, max(0, x - 12):x + 12] = (0, 200, 0)
+    return frame
+
+
+def test_a_clip_that_cannot_be_written_is_reported_and_recording_goes_on(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path, "cam1")
+    recorder = ClipRecorder(_camera(pre_s=1.0, post_s=1.0), tmp_path, journal)
+    (tmp_path / "clips").write_text("a file where the clips folder belongs")
+    for index in range(60):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    recorder.request_clip(make_record("bad", started_at=T0 + 59 / SOURCE_FPS))
+    index = 60
+    deadline = time.monotonic() + 20
+    while "bad" not in _clip_results(tmp_path):
+        assert time.monotonic() < deadline
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+        index += 1
+    assert _clip_results(tmp_path)["bad"]["clip_path"] is None
+    assert "clips" in _clip_results(tmp_path)["bad"]["clip_error"]
+
+    (tmp_path / "clips").unlink()
+    recorder.request_clip(make_record("good", started_at=T0 + index / SOURCE_FPS))
+    for offset in range(1, 40):
+        recorder.add_frame(_synthetic(index + offset), T0 + (index + offset) / SOURCE_FPS)
+    recorder.close()
+    good = _clip_results(tmp_path)["good"]
+    assert good["clip_error"] is None and (tmp_path / good["clip_path"]).is_file()
+
+
+def test_close_finishes_pending_clips_with_what_was_recorded(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path, "cam1")
+    recorder = ClipRecorder(_camera(pre_s=2.0, post_s=10.0), tmp_path, journal)
+    for index in range(90):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    recorder.request_clip(make_record("e1", started_at=T0 + 89 / SOURCE_FPS))
+    for index in range(90, 120):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    assert recorder.pending_clips == 1
+    recorder.close()
+    result = _clip_results(tmp_path)["e1"]
+    assert result["clip_error"] is None
+    assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(3.0, abs=0.5)
+
+
+def test_encoding_a_clip_does_not_stall_add_frame(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path, "cam1")
+    recorder = ClipRecorder(_camera(pre_s=4.0, post_s=0.5), tmp_path, journal)
+    frames = [_synthetic(i, (1280, 720)) for i in range(8)]
+    for index in range(130):
+        recorder.add_frame(frames[index % 8], T0 + index / SOURCE_FPS)
+    recorder.request_clip(make_record("e1", started_at=T0 + 129 / SOURCE_FPS))
+    durations = []
+    index = 130
+    deadline = time.monotonic() + 60
+    while "e1" not in _clip_results(tmp_path):
+        assert time.monotonic() < deadline
+        started = time.perf_counter()
+        recorder.add_frame(frames[index % 8], T0 + index / SOURCE_FPS)
+        durations.append(time.perf_counter() - started)
+        index += 1
+        time.sleep(1 / SOURCE_FPS)  # a live camera's pace, leaving the encoder its share
+    recorder.close()
+    print(f"{len(durations)} frames added while encoding, slowest {max(durations) * 1000:.1f} ms")
+    assert len(durations) > 5, "the clip was encoded before we could watch add_frame"
+    assert max(durations) < 0.25, f"add_frame stalled for {max(durations):.2f} s"
+
+
+def test_the_buffer_keeps_clip_fps_and_stays_bounded(tmp_path: Path) -> None:
+    recorder = ClipRecorder(_camera(pre_s=4.0, post_s=1.0), tmp_path, JournalWriter(tmp_path, "c"))
+    for index in range(600):  # 20 s at 30 fps
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    entries = list(recorder.buffer)
+    span = entries[-1].ts - entries[0].ts
+    assert span <= 4.0 + 2.0 + 1e-6
+    assert len(entries) == pytest.approx(span * 10 + 1, abs=1)
+    assert recorder.buffer_bytes == sum(len(e.jpeg) for e in entries)
+    recorder.close()
