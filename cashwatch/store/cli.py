@@ -1,0 +1,170 @@
+"""`cashwatch events`: list stored events as a table, CSV, JSON or Parquet.
+
+Reads the database read-only for a moment, so it works while the manager runs.
+
+    cashwatch events --since 2h --camera lobby --type cash
+    cashwatch events --since 2025-01-31 --format parquet --output events.parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+
+from cashwatch.config.loader import ConfigError, load_config
+from cashwatch.events import EVENT_TYPES
+from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_readonly
+
+FORMATS = ("table", "csv", "json", "parquet")
+COLUMNS = ("started_at", "camera_id", "event_type", "confidence", "review_status", "clip_path",
+           "clip_error", "snapshot_path", "site", "ended_at", "model", "notes", "bbox",
+           "details", "event_id")
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`2h`, `30m`, `7d`, `1w` before now, or an ISO date/time (local time unless it says).
+
+    >>> parse_since("2h", now=datetime(2025, 1, 31, 12, 0).astimezone()).hour
+    10
+    """
+    match = _RELATIVE.match(text)
+    if match:
+        now = now or datetime.now().astimezone()
+        return now - timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--since {text!r} is neither a relative time (30m, 2h, 7d, 1w) nor an ISO "
+            "date/time (2025-01-31, 2025-01-31T08:00, 2025-01-31T08:00+01:00)") from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=parse_since, metavar="WHEN",
+                        help="only events from then on: 30m, 2h, 7d, or an ISO date/time")
+    parser.add_argument("--camera", action="append", metavar="ID",
+                        help="only this camera (repeat for several)")
+    parser.add_argument("--type", choices=EVENT_TYPES, action="append", dest="event_type",
+                        help="only this event type (repeat for several)")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default: table)")
+    parser.add_argument("--output", type=Path, metavar="PATH",
+                        help="write to this file instead of the screen (required for parquet)")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: "
+                        "$CASHWATCH_CONFIG or data/cashwatch.toml)")
+
+
+def build_query(args: argparse.Namespace) -> tuple[str, list[Any]]:
+    where, params = [], []
+    if args.since is not None:
+        where.append("started_at >= ?")
+        params.append(args.since)
+    if args.camera:
+        where.append(f"camera_id IN ({', '.join('?' for _ in args.camera)})")
+        params += args.camera
+    if args.event_type:
+        where.append(f"event_type IN ({', '.join('?' for _ in args.event_type)})")
+        params += args.event_type
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return (f"SELECT {', '.join(COLUMNS)} FROM events {clause} "
+            "ORDER BY started_at DESC NULLS LAST, event_id", params)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone().isoformat(timespec="seconds")
+    return value
+
+
+def _rows_as_dicts(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        item = {name: _plain(value) for name, value in zip(COLUMNS, row, strict=True)}
+        if isinstance(item["details"], str):
+            item["details"] = json.loads(item["details"])
+        out.append(item)
+    return out
+
+
+def _clip_state(item: dict[str, Any]) -> str:
+    if item["clip_path"]:
+        return "yes"
+    return "failed" if item["clip_error"] else "-"
+
+
+def write_table(items: list[dict[str, Any]], out: IO[str]) -> None:
+    header = ("started", "camera", "type", "conf", "review", "clip", "event_id")
+    lines = [header] + [(
+        str(item["started_at"] or "")[:19].replace("T", " "), str(item["camera_id"] or ""),
+        str(item["event_type"] or ""),
+        "" if item["confidence"] is None else f"{item['confidence']:.2f}",
+        str(item["review_status"] or ""), _clip_state(item), item["event_id"],
+    ) for item in items]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+                  .rstrip() + "\n")
+    out.write(f"{len(items)} event(s)\n")
+
+
+def write_csv(items: list[dict[str, Any]], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for item in items:
+        writer.writerow({**item, "details": json.dumps(item["details"]),
+                         "bbox": json.dumps(item["bbox"])})
+
+
+def write_json(items: list[dict[str, Any]], out: IO[str]) -> None:
+    json.dump(items, out, indent=2)
+    out.write("\n")
+
+
+_WRITERS = {"table": write_table, "csv": write_csv, "json": write_json}
+
+
+def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    query, params = build_query(args)
+    if args.format == "parquet":
+        con.sql(query, params=params).write_parquet(str(args.output))
+        return 0
+    items = _rows_as_dicts(con.execute(query, params).fetchall())
+    target = (args.output.open("w", encoding="utf-8", newline="") if args.output
+              else nullcontext(sys.stdout))
+    with target as out:
+        _WRITERS[args.format](items, out)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print or export events; 0 on success, 1 when there is nothing to read, 2 for bad usage."""
+    if args.format == "parquet" and args.output is None:
+        print("error: --format parquet needs --output PATH (Parquet is binary)", file=sys.stderr)
+        return 2
+    try:
+        loaded = load_config(args.config, create=False)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        with connect_readonly(loaded.data_dir) as con:
+            return _export(con, args)
+    except (DatabaseMissingError, DatabaseBusyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,108 @@
+"""`cashwatch events`: filters and every output format, read from a real database."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from cashwatch.store import cli
+from cashwatch.store.ingest import Ingestor
+from cashwatch.store.journal import JournalWriter
+from tests.store.builders import make_record
+
+NOW = time.time()
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp_path = tmp_path_factory.mktemp("events-cli")
+    path = tmp_path / "cashwatch.toml"
+    path.write_text("# events CLI test: data_dir is this folder\n")
+    journal = JournalWriter(tmp_path, "lobby")
+    journal.emit_event(make_record("recent-fire", camera_id="lobby", started_at=NOW - 600))
+    journal.emit_event(make_record("recent-cash", camera_id="lobby", started_at=NOW - 60,
+                                   event_type="cash"))
+    journal.emit_clip("recent-cash", "clips/x/lobby/recent-cash.mp4", None)
+    JournalWriter(tmp_path, "desk").emit_event(
+        make_record("old-fight", camera_id="desk", started_at=NOW - 3 * 86400,
+                    event_type="violence"))
+    assert Ingestor(tmp_path).poll() == 4
+    return path
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="cashwatch events")
+    cli.add_arguments(parser)
+    return cli.run(parser.parse_args(argv))
+
+
+def test_table_lists_newest_first(config: Path, capsys) -> None:
+    assert _run(["--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["started", "camera", "type", "conf", "review", "clip", "event_id"]
+    assert [line.split()[-1] for line in lines[1:4]] == ["recent-cash", "recent-fire", "old-fight"]
+    assert lines[1].split()[3:6] == ["cash", "0.80", "pending"] and "yes" in lines[1]
+    assert lines[-1] == "3 event(s)"
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--since", "2h"], {"recent-cash", "recent-fire"}),
+    (["--since", "5m"], {"recent-cash"}),
+    (["--camera", "desk"], {"old-fight"}),
+    (["--camera", "desk", "--camera", "lobby", "--type", "violence"], {"old-fight"}),
+    (["--type", "fire"], {"recent-fire"}),
+    (["--since", (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")],
+     {"recent-cash", "recent-fire"}),
+])
+def test_filters(config: Path, capsys, argv: list[str], expected: set[str]) -> None:
+    assert _run(["--config", str(config), "--format", "json", *argv]) == 0
+    assert {item["event_id"] for item in json.loads(capsys.readouterr().out)} == expected
+
+
+def test_json_and_csv_carry_every_column(config: Path, capsys, tmp_path: Path) -> None:
+    assert _run(["--config", str(config), "--format", "json", "--type", "cash"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)
+    assert item["details"] == {"frames": 3} and item["bbox"] == [1.0, 2.0, 30.0, 40.0]
+    assert item["clip_path"] == "clips/x/lobby/recent-cash.mp4"
+    assert datetime.fromisoformat(item["started_at"]).timestamp() == pytest.approx(NOW - 60, abs=1)
+
+    out = tmp_path / "events.csv"
+    assert _run(["--config", str(config), "--format", "csv", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 3 and set(rows[0]) == set(cli.COLUMNS)
+    assert json.loads(rows[0]["details"]) == {"frames": 3}
+
+
+def test_parquet_needs_an_output_and_writes_it(config: Path, capsys, tmp_path: Path) -> None:
+    assert _run(["--config", str(config), "--format", "parquet"]) == 2
+    assert "--output" in capsys.readouterr().err
+    out = tmp_path / "events.parquet"
+    assert _run(["--config", str(config), "--format", "parquet", "--output", str(out),
+                 "--camera", "lobby"]) == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 2 and set(table.column("camera_id").to_pylist()) == {"lobby"}
+
+
+def test_bad_since_names_the_value_and_the_valid_forms() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=r"'yesterday'.*2h.*2025-01-31"):
+        cli.parse_since("yesterday")
+
+
+def test_no_database_yet_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "cashwatch.toml"
+    config.write_text("")
+    assert _run(["--config", str(config)]) == 1
+    assert "no event database" in capsys.readouterr().err
+
+
+def test_a_missing_config_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert _run(["--config", str(tmp_path / "nope.toml")]) == 1
+    assert "does not exist" in capsys.readouterr().err
