@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+pytest_plugins = ["tests.support.rtsp"]
+
 REPO = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("CASHWATCH_MEDIA", REPO.parent / "shared" / "media"))
 
@@ -40,7 +42,7 @@ def write_test_video(path: Path, *, seconds: float = 3.0, fps: float = 15.0,
     With `marker_frame`, that frame is solid magenta so it can be found again in a clip.
     """
     width, height = size_wh
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG")  # type: ignore[attr-defined], fps, (width, height))
     assert writer.isOpened(), f"OpenCV cannot write {path}"
     for index in range(round(seconds * fps)):
         frame = np.full((height, width, 3), 40, np.uint8)
@@ -60,3 +62,16 @@ def make_video(tmp_path: Path):
         return write_test_video(tmp_path / name, **kwargs)
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def openvino_model_dir() -> Path:
+    """yolo11n-pose exported to OpenVINO once per test run (git-ignored cache).
+
+    Cameras in end-to-end tests point `[model] weights` at it, so each test's manager
+    does not export again.
+    """
+    from cashwatch.config.detection import ModelConfig
+    from cashwatch.detect.backends import prepare_model
+
+    return prepare_model(ModelConfig(backend="openvino"), REPO / ".pytest_cache" / "cashwatch-models")

@@ -71,8 +71,11 @@ def open_source(source: str, *, open_timeout_s: float = 5.0,
     if kind == "webcam":
         capture = cv2.VideoCapture(int(source))
     else:
+        # One decoder thread: with FFmpeg's default threading a hung stream needs three
+        # timed-out reads (9 s) instead of two before read() gives up (measured here).
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000),
+                  cv2.CAP_PROP_N_THREADS, 1]
         capture = cv2.VideoCapture(str(Path(source).expanduser()) if kind == "file" else source,
                                    cv2.CAP_FFMPEG, params)
     if not capture.isOpened():

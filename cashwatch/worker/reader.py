@@ -24,6 +24,8 @@ from cashwatch.worker.capture import (
 
 log = logging.getLogger(__name__)
 
+STALL_FRACTION = 0.8  # of the read timeout: a read this slow means the stream hung
+
 OnFrame = Callable[[np.ndarray, float], None]
 OnState = Callable[[str, str | None], None]
 
@@ -44,6 +46,7 @@ class FrameReader(threading.Thread):
         self._on_state = on_state
         self._stop_event = stop
         self._kind = source_kind(camera.source)
+        self._live = self._kind in ("rtsp", "http")
         self._backoff = Backoff(initial_s=0.5, max_s=30.0)
         self.reconnects = 0
         self.last_progress = time.monotonic()  # moves on every read attempt, even a failed one
@@ -79,11 +82,17 @@ class FrameReader(threading.Thread):
         pacer = Pacer(self.source_fps) if self._kind in ("file", "demo") and self.camera.pace \
             else None
         frames = 0
+        timeout_s = self.camera.read_timeout_s
         while not self._stop_event.is_set():
             if pacer is not None:
                 pacer.wait()
+            before = time.monotonic()
             ok, frame = capture.read()
             self.last_progress = time.monotonic()
+            if self._live and self.last_progress - before >= STALL_FRACTION * timeout_s:
+                # a hung server makes FFmpeg wait the full read timeout and then hand
+                # back a stale buffered frame; the stall itself is the signal
+                return f"the stream stalled for {self.last_progress - before:.1f} s"
             if not ok or not frame_ok(frame):
                 if self._kind == "file" and frames > 0:
                     return None

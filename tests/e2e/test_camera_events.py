@@ -1,0 +1,99 @@
+"""A real manager and camera process on real footage, through to DuckDB and clip files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from cashwatch.store.db import DatabaseMissingError, connect_readonly
+from tests.harness import ManagerProcess, wait_for, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def _model_section(model_dir: Path) -> dict[str, Any]:
+    return {"weights": str(model_dir), "backend": "openvino", "precision": "f32"}
+
+
+def _events(data_dir: Path) -> list[dict[str, Any]]:
+    try:
+        with connect_readonly(data_dir) as conn:
+            cursor = conn.execute("SELECT * FROM events ORDER BY started_at")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except DatabaseMissingError:
+        return []
+
+
+def _camera(camera_id: str, source: Path, **detection: Any) -> dict[str, Any]:
+    return {"id": camera_id, "source": str(source), "detection": detection,
+            "clip": {"pre_seconds": 3.0, "post_seconds": 2.0}}
+
+
+def test_fight_clip_raises_violence_and_calm_clip_does_not(tmp_path: Path, media,
+                                                           openvino_model_dir: Path) -> None:
+    fight = media.get("video/v1_fight_at_shop_counter__fightsurv_fi082.mp4")
+    calm = media.get("video/a7_shop_counter_calm__fightsurv_nofi005.mp4")
+    off = {"enabled": False}
+    config = write_config(tmp_path / "cashwatch.toml", [
+        _camera("fight", fight, cash=off, fire=off),
+        _camera("calm", calm, cash=off, fire=off),
+    ], model=_model_section(openvino_model_dir))
+    with ManagerProcess(config) as manager:
+        manager.wait_state("fight", "running", 60)
+        manager.wait_state("calm", "running", 60)
+        events = wait_for(lambda: [e for e in _events(tmp_path) if e["camera_id"] == "fight"],
+                          60, "a violence event from the fight clip in DuckDB")
+        assert events[0]["event_type"] == "violence"
+        # let the calm clip (2 s) loop many times through the same pipeline
+        wait_for(lambda: manager.worker("calm")["frames_processed"] > 60, 60,
+                 "60 sampled frames of the calm clip to be processed")
+        assert [e for e in _events(tmp_path) if e["camera_id"] == "calm"] == []
+
+
+def _probe(path: Path) -> dict[str, Any]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format",
+                          "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _moov_before_mdat(path: Path) -> bool:
+    data = path.read_bytes()
+    return 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(tmp_path: Path, media,
+                                                                 openvino_model_dir: Path) -> None:
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe missing: install Debian ffmpeg (.ci/apt-packages.txt)")
+    fire = media.get("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
+    off = {"enabled": False}
+    config = write_config(tmp_path / "cashwatch.toml", [_camera("fire", fire, cash=off,
+                                                                violence=off)],
+                          model=_model_section(openvino_model_dir))
+    with ManagerProcess(config) as manager:
+        started = time.time()
+        manager.wait_state("fire", "running", 60)
+        event = wait_for(lambda: [e for e in _events(tmp_path) if e["clip_path"]], 90,
+                         "a fire event with a finished clip")[0]
+        assert event["event_type"] == "fire"
+        assert event["review_status"] == "pending"
+        assert event["started_at"].timestamp() >= started - 1
+        clip = tmp_path / event["clip_path"]
+        snapshot = tmp_path / event["snapshot_path"]
+        assert clip.name == f"{event['event_id']}.mp4" and clip.parent.name == "fire"
+        assert snapshot.read_bytes()[:2] == b"\xff\xd8"
+        info = _probe(clip)
+        video = info["streams"][0]
+        assert video["codec_name"] == "h264" and video["pix_fmt"] == "yuv420p"
+        assert abs(float(info["format"]["duration"]) - 5.0) <= 1.0
+        assert _moov_before_mdat(clip)
+        with av.open(str(clip)) as container:
+            assert sum(1 for _ in container.decode(video=0)) > 20
