@@ -16,7 +16,10 @@ MEDIA = Path(os.environ.get("CASHWATCH_MEDIA", REPO.parent / "shared" / "media")
 
 
 def require_media(relative: str) -> Path:
-    """Path of a file in ../shared/media; skip without it, fail in CI (CASHWATCH_REQUIRE_MEDIA=1)."""
+    """Path of a file in ../shared/media.
+
+    Skips without it, but fails in CI (CASHWATCH_REQUIRE_MEDIA=1).
+    """
     path = MEDIA / relative
     if not path.exists():
         message = f"test media {path} is missing (it lives in ../shared/media)"
@@ -36,13 +39,15 @@ def media() -> type:
 
 
 def write_test_video(path: Path, *, seconds: float = 3.0, fps: float = 15.0,
-                     size_wh: tuple[int, int] = (320, 240), marker_frame: int | None = None) -> Path:
-    """A small MJPG/AVI (OpenCV pip wheels write it everywhere): a moving bar and a frame counter.
+                     size_wh: tuple[int, int] = (320, 240),
+                     marker_frame: int | None = None) -> Path:
+    """A small MJPG/AVI (OpenCV's pip wheels write it everywhere): a moving bar, a counter.
 
     With `marker_frame`, that frame is solid magenta so it can be found again in a clip.
     """
     width, height = size_wh
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG")  # type: ignore[attr-defined], fps, (width, height))
+    fourcc = cv2.VideoWriter_fourcc(*"MJPG")  # type: ignore[attr-defined]
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
     assert writer.isOpened(), f"OpenCV cannot write {path}"
     for index in range(round(seconds * fps)):
         frame = np.full((height, width, 3), 40, np.uint8)
@@ -74,4 +79,5 @@ def openvino_model_dir() -> Path:
     from cashwatch.config.detection import ModelConfig
     from cashwatch.detect.backends import prepare_model
 
-    return prepare_model(ModelConfig(backend="openvino"), REPO / ".pytest_cache" / "cashwatch-models")
+    cache = REPO / ".pytest_cache" / "cashwatch-models"
+    return prepare_model(ModelConfig(backend="openvino"), cache)
