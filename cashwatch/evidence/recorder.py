@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from cashwatch.config.camera import CameraConfig
@@ -76,6 +77,7 @@ class ClipRecorder:
         self._last_ts: float | None = None
         self._writer = ClipWriter(Path(data_dir), sink, self.fps)
         self._closed = False
+        self.skipped_frames = 0
 
     @property
     def buffer_bytes(self) -> int:
@@ -95,7 +97,7 @@ class ClipRecorder:
 
     def add_frame(self, frame: np.ndarray, ts: float) -> None:
         self._recent.append((ts, weakref.ref(frame)))
-        entry = self.buffer.encode(frame, ts) if self.buffer.wants(ts) else None
+        entry = self._encode_or_skip(frame, ts) if self.buffer.wants(ts) else None
         if entry is None and not self._pending:
             self._last_ts = ts
             return
@@ -139,6 +141,18 @@ class ClipRecorder:
         for clip in finished:
             self._writer.submit(clip)
         self._writer.close(timeout_s)
+
+    def _encode_or_skip(self, frame: np.ndarray, ts: float) -> BufferedFrame | None:
+        # A frame OpenCV cannot encode (empty after a glitch) must not stop the reader.
+        try:
+            return self.buffer.encode(frame, ts)
+        except (cv2.error, ValueError) as exc:
+            self.skipped_frames += 1
+            if self.skipped_frames == 1 or self.skipped_frames % 1000 == 0:
+                log.warning("camera %s: cannot buffer frame %s (%s); %d skipped so far",
+                            self.camera_id, getattr(frame, "shape", None), exc,
+                            self.skipped_frames)
+            return None
 
     def _take_finished(self, now_ts: float | None) -> list[PendingClip]:
         if now_ts is None:

@@ -193,3 +193,11 @@ def test_the_buffer_keeps_clip_fps_and_stays_bounded(tmp_path: Path) -> None:
     assert len(entries) == pytest.approx(span * 10 + 1, abs=1)
     assert recorder.buffer_bytes == sum(len(e.jpeg) for e in entries)
     recorder.close()
+
+
+def test_a_frame_that_cannot_be_encoded_is_skipped_not_raised(tmp_path: Path) -> None:
+    recorder = ClipRecorder(_camera(), tmp_path, JournalWriter(tmp_path, "cam1"))
+    recorder.add_frame(np.zeros((0, 0, 3), np.uint8), T0)
+    recorder.add_frame(_synthetic(1), T0 + 0.2)
+    assert recorder.skipped_frames == 1 and len(recorder.buffer) == 1
+    recorder.close()
