@@ -1,0 +1,91 @@
+"""The largest number of cameras a fleet keeps in real time, found by stepping N.
+
+Short probe windows walk N up (or down) from a guess to the first failure; the best
+N is then confirmed over the full window, stepping down if it no longer holds. The
+fleet is resized in place between windows, so each step costs one worker start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.fleet import Fleet, WindowResult, measure_window
+
+SETTLE_S = 3.0  # after a worker starts, its neighbours' timing needs a moment to settle
+
+
+@dataclass
+class CapacityResult:
+    kind: str
+    cameras: int
+    trail: list[WindowResult] = field(default_factory=list)
+    confirmed: WindowResult | None = None  # the full-length window at `cameras`
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "cameras": self.cameras,
+            "confirm_window_s": self.confirmed.seconds if self.confirmed else None,
+            "trail": [{"n": w.n, "seconds": w.seconds, "realtime": w.realtime,
+                       "cpu_percent": round(w.cpu_percent, 1),
+                       "cpu_s_per_camera_s": round(w.cpu_s_per_camera_s, 4),
+                       "min_camera_fps": round(min((c.camera_fps for c in w.cameras),
+                                                   default=0.0), 2),
+                       "min_served_fps": round(min((c.served_fps for c in w.cameras),
+                                                   default=0.0), 2),
+                       "failures": w.failures[:4]} for w in self.trail],
+        }
+
+
+def _window(fleet: Fleet, n: int, seconds: float, log: Callable[[str], None],
+            settle_s: float = SETTLE_S) -> WindowResult:
+    log(f"[{fleet.kind}] {n} camera(s): starting workers")
+    fleet.resize(n)
+    time.sleep(settle_s)  # a fixed settling time, not a condition: workers already run
+    log(f"[{fleet.kind}] {n} camera(s): measuring {seconds:g} s")
+    result = measure_window(fleet, seconds)
+    log(f"[{fleet.kind}] {result.summary()}")
+    return result
+
+
+def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
+                  log: Callable[[str], None] = print, max_n: int = 40,
+                  max_probes: int = 6, settle_s: float = SETTLE_S) -> CapacityResult:
+    """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`."""
+    if guess < 1 or probe_s <= 0 or confirm_s <= 0:
+        raise ValueError(f"need guess >= 1 and positive windows; got guess={guess}, "
+                         f"probe_s={probe_s}, confirm_s={confirm_s}")
+    result = CapacityResult(fleet.kind, 0)
+    n = guess
+    first = _window(fleet, n, probe_s, log, settle_s)
+    result.trail.append(first)
+    if first.realtime:
+        best = n
+        while n < max_n and len(result.trail) < max_probes:
+            n += 1
+            probe = _window(fleet, n, probe_s, log, settle_s)
+            result.trail.append(probe)
+            if not probe.realtime:
+                break
+            best = n
+    else:
+        best = 0
+        while n > 1 and len(result.trail) < max_probes:
+            n -= 1
+            probe = _window(fleet, n, probe_s, log, settle_s)
+            result.trail.append(probe)
+            if probe.realtime:
+                best = n
+                break
+    while best >= 1:
+        confirm = _window(fleet, best, confirm_s, log, settle_s) if confirm_s > probe_s else \
+            next(w for w in reversed(result.trail) if w.n == best)
+        if confirm is not result.trail[-1]:
+            result.trail.append(confirm)
+        if confirm.realtime:
+            result.confirmed = confirm
+            break
+        best -= 1
+    result.cameras = best
+    return result

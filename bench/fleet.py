@@ -1,0 +1,170 @@
+"""What a benchmark window measures on a fleet of cameras, and when it counts as real time.
+
+A fleet is the baseline's workers or a CashWatch manager with its workers; both expose
+cumulative counters per camera, so a window is two snapshots and their difference.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import psutil
+
+SOURCE_FPS = 15.0
+REALTIME_FRACTION = 0.95
+# Live frame age may wobble by a frame interval or two; more than this is a backlog.
+AGE_GROWTH_LIMIT_S = 0.25
+AGE_SAMPLE_EVERY_S = 0.25
+
+
+@dataclass(frozen=True)
+class CameraCounters:
+    """Cumulative counts of one camera at time `ts` (epoch seconds).
+
+    `served` counts sampled frames the detector dealt with: analysed, or (gating on)
+    found still by the motion gate.
+    """
+
+    frames_read: int
+    served: int
+    inferences: int
+    inference_ms: float  # recent mean per inference
+    ts: float
+
+
+@dataclass(frozen=True)
+class CameraWindow:
+    camera_id: str
+    camera_fps: float
+    served_fps: float
+    inference_fps: float
+    inference_ms: float
+
+
+@dataclass
+class WindowResult:
+    """One measuring window over a fleet of `n` cameras."""
+
+    n: int
+    seconds: float
+    cameras: list[CameraWindow]
+    cpu_percent: float  # whole machine, 100 per core
+    age_growth_s: float = 0.0  # the worst camera's
+    cpu_s_per_camera_s: float = 0.0  # the fleet's own processes (workers), per camera
+    ages_s: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def realtime(self) -> bool:
+        return not self.failures and len(self.cameras) == self.n
+
+    def summary(self) -> str:
+        fps = [c.camera_fps for c in self.cameras] or [0.0]
+        served = [c.served_fps for c in self.cameras] or [0.0]
+        verdict = "real time" if self.realtime else "NOT real time: " + "; ".join(
+            self.failures[:3])
+        return (f"N={self.n}: camera fps min {min(fps):.2f}, served/s min {min(served):.2f}, "
+                f"CPU {self.cpu_percent:.0f}% -> {verdict}")
+
+
+class Fleet(Protocol):
+    kind: str
+    detect_target_fps: float
+
+    @property
+    def size(self) -> int: ...
+
+    def resize(self, n: int) -> None: ...
+
+    def counters(self) -> dict[str, CameraCounters]: ...
+
+    def frame_ages_s(self) -> list[float]: ...
+
+    def pids(self) -> list[int]: ...
+
+    def close(self) -> None: ...
+
+
+def compare(camera_id: str, start: CameraCounters, end: CameraCounters) -> CameraWindow:
+    seconds = max(end.ts - start.ts, 1e-6)
+    inferences = end.inferences - start.inferences
+    return CameraWindow(camera_id, (end.frames_read - start.frames_read) / seconds,
+                        (end.served - start.served) / seconds, inferences / seconds,
+                        end.inference_ms)
+
+
+def age_growth_s(series: list[float]) -> float:
+    """Median age in the last third of a window minus that in the first third."""
+    if len(series) < 6:
+        return 0.0
+    third = len(series) // 3
+    return statistics.median(series[-third:]) - statistics.median(series[:third])
+
+
+def judge(window: CameraWindow, detect_target_fps: float) -> list[str]:
+    """Why a camera is not in real time (empty when it is)."""
+    problems = []
+    if window.camera_fps < REALTIME_FRACTION * SOURCE_FPS:
+        problems.append(f"{window.camera_id} reads {window.camera_fps:.2f} fps "
+                        f"< {REALTIME_FRACTION * SOURCE_FPS:.2f}")
+    if window.served_fps < REALTIME_FRACTION * detect_target_fps:
+        problems.append(f"{window.camera_id} detects {window.served_fps:.2f}/s "
+                        f"< {REALTIME_FRACTION * detect_target_fps:.2f}")
+    return problems
+
+
+def measure_window(fleet: Fleet, seconds: float) -> WindowResult:
+    """Counters at both ends of `seconds`, live frame ages sampled in between."""
+    start = fleet.counters()
+    processes = _processes(fleet.pids())
+    cpu_start = _cpu_s(processes)
+    started = time.monotonic()
+    psutil.cpu_percent(None)
+    per_camera_ages: dict[int, list[float]] = {}
+    all_ages: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ages = fleet.frame_ages_s()
+        for index, age in enumerate(ages):
+            per_camera_ages.setdefault(index, []).append(age)
+        all_ages.extend(ages)
+        time.sleep(AGE_SAMPLE_EVERY_S)  # the sampling period of a viewer, not a condition
+    cpu = psutil.cpu_percent(None) * (psutil.cpu_count() or 1)
+    end = fleet.counters()
+    own_cpu = (_cpu_s(processes) - cpu_start) / max(time.monotonic() - started, 1e-6)
+    growth = max((age_growth_s(s) for s in per_camera_ages.values()), default=0.0)
+    cameras = [compare(cid, start[cid], end[cid]) for cid in end if cid in start]
+    result = WindowResult(fleet.size, seconds, cameras, cpu, growth,
+                          own_cpu / max(1, fleet.size), all_ages)
+    for camera in cameras:
+        result.failures.extend(judge(camera, fleet.detect_target_fps))
+    if growth > AGE_GROWTH_LIMIT_S:
+        result.failures.append(f"live frame age grew {growth:.2f} s over the window")
+    if len(cameras) < fleet.size:
+        result.failures.append(f"only {len(cameras)} of {fleet.size} cameras report")
+    return result
+
+
+def _processes(pids: list[int]) -> list[psutil.Process]:
+    out = []
+    for pid in pids:
+        try:
+            out.append(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    return out
+
+
+def _cpu_s(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds of these processes (a gone process counts 0)."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total

@@ -1,0 +1,149 @@
+"""CashWatch itself as a benchmark fleet: `cashwatch run` with N file cameras.
+
+Cameras are added and removed by rewriting the config while the manager runs (it
+reconciles only what changed), so a capacity search does not restart the fleet.
+Everything is read from shared memory, as the dashboard reads it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.fleet import CameraCounters
+from bench.footage import CACHE
+from cashwatch.shm.frames import FrameSlot
+from tests.harness import ManagerProcess, camera_entry, write_config
+
+DETECT_TARGET_FPS = 7.5
+MODEL = {"backend": "openvino", "imgsz": 640, "threads": 1}
+# Generous: under overload a worker may answer late; the benchmark judges it, not the manager.
+MANAGER = {"heartbeat_timeout_s": 60.0, "stop_timeout_s": 10.0, "max_cameras": 64}
+MODELS_CACHE = CACHE / "models"  # exports survive between runs (one export, ~20 s)
+WARM_FRAMES = 8  # sampled frames a new worker must have processed before it counts
+
+
+class DetectionUnavailable(RuntimeError):
+    """A worker runs without detection (e.g. the pipeline has not landed)."""
+
+
+class ProductFleet:
+    """A real manager plus workers on `source`, motion gating on or off."""
+
+    detect_target_fps = DETECT_TARGET_FPS
+
+    def __init__(self, source: Path | str, gating: bool, work_dir: Path,
+                 detection: bool = True, extra: dict[str, Any] | None = None) -> None:
+        self.kind = "gating_on" if gating else "gating_off"
+        self.source = source
+        self.gating = gating
+        self.detection = detection
+        self.extra = extra or {}
+        self.data_dir = work_dir
+        self.config = work_dir / "cashwatch.toml"
+        self.manager: ManagerProcess | None = None
+        self._n = 0
+        self._slots: dict[int, FrameSlot] = {}
+        self.first_rss_mib: dict[str, float] = {}  # each worker's RSS when first measured
+        share_model_cache(work_dir)
+
+    @property
+    def size(self) -> int:
+        return self._n
+
+    def _camera(self, index: int) -> dict[str, Any]:
+        if not self.detection:
+            return camera_entry(f"cam{index}", self.source, **self.extra)
+        detection = {"motion": {"enabled": self.gating}}
+        return camera_entry(f"cam{index}", self.source, detection=detection, **self.extra)
+
+    def resize(self, n: int, timeout_s: float = 300.0) -> None:
+        write_config(self.config, [self._camera(i) for i in range(n)], model=MODEL,
+                     manager=MANAGER)
+        self._n = n
+        if self.manager is None:
+            self.manager = ManagerProcess(self.config).start()
+        deadline = time.monotonic() + timeout_s
+        while not self._all_warm():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{n} CashWatch cameras not all running after {timeout_s:g} s;"
+                                   f" manager log:\n{self.manager.log()}")
+            time.sleep(0.25)  # polling shared memory with a deadline
+
+    def _all_warm(self) -> bool:
+        workers = self.workers()
+        if len(workers) != self._n:
+            return False
+        for camera_id, record in workers.items():
+            if record["last_error"].startswith("detection disabled"):
+                raise DetectionUnavailable(f"{camera_id}: {record['last_error']}")
+            if record["state"] != "running":
+                return False
+            if self.detection and record["frames_processed"] < WARM_FRAMES:
+                return False
+        return True
+
+    def workers(self) -> dict[str, dict[str, Any]]:
+        assert self.manager is not None, "resize() starts the manager"
+        return self.manager.workers()
+
+    def counters(self) -> dict[str, CameraCounters]:
+        now = time.time()
+        out = {}
+        for camera_id, r in self.workers().items():
+            if r["rss_mib"] > 0:
+                self.first_rss_mib.setdefault(camera_id, r["rss_mib"])
+            inferences = r["frames_processed"] - r["skipped_motion"]
+            out[camera_id] = CameraCounters(r["frames_read"], r["frames_processed"], inferences,
+                                            r["inference_ms"], now)
+        return out
+
+    def _live_headers(self) -> list[tuple[float, int]]:
+        """(ts, frame_no) of each camera's live frame, read from the slot header only:
+        no 2.7 MB copy per read, so sampling does not load the machine."""
+        out = []
+        for record in sorted(self.workers().values(), key=lambda r: r["slot"]):
+            slot = self._slots.get(record["slot"])
+            if slot is None:
+                slot = self._slots[record["slot"]] = FrameSlot.attach(self.data_dir,
+                                                                      record["slot"])
+            out.append((float(slot.header["ts"][0]), int(slot.header["frame_no"][0])))
+        return out
+
+    def frame_ages_s(self) -> list[float]:
+        """Age of each camera's live frame now."""
+        now = time.time()
+        return [now - ts for ts, _ in self._live_headers() if ts]
+
+    def frame_numbers(self) -> list[int]:
+        """Frame counter of each camera's live frame (moves every `live_every_n` frames)."""
+        return [frame_no for _, frame_no in self._live_headers()]
+
+    def pids(self) -> list[int]:
+        return [r["pid"] for r in self.workers().values() if r["pid"] > 0]
+
+    def manager_pid(self) -> int:
+        assert self.manager is not None and self.manager.proc is not None
+        return self.manager.proc.pid
+
+    def close(self) -> None:
+        for slot in self._slots.values():
+            slot.close()
+        self._slots.clear()
+        if self.manager is not None:
+            self.manager.stop()
+            self.manager = None
+
+
+def share_model_cache(data_dir: Path) -> None:
+    """data_dir/models → the bench cache, so the OpenVINO export happens once."""
+    MODELS_CACHE.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    link = data_dir / "models"
+    if link.is_symlink() or link.exists():
+        if link.is_symlink() and link.resolve() == MODELS_CACHE.resolve():
+            return
+        shutil.rmtree(link) if link.is_dir() and not link.is_symlink() else link.unlink()
+    link.symlink_to(MODELS_CACHE, target_is_directory=True)

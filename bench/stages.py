@@ -1,0 +1,107 @@
+"""CPU cost of each stage of a camera's loop, timed one stage at a time on real frames.
+
+Costs are CPU milliseconds per call (`time.process_time`, so decoder threads count),
+turned into CPU seconds per camera per second of video with the rate each design
+calls the stage at.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from bench import baseline
+from bench.footage import SOURCE_FPS
+from cashwatch.config import ClipConfig
+from cashwatch.config.detection import MotionConfig
+from cashwatch.detect.motion import MotionGate
+from cashwatch.evidence.buffer import JpegBuffer
+
+SAMPLED_FPS = 7.5  # CashWatch's detection rate (every 2nd frame at 15 fps)
+LIVE_FPS = SOURCE_FPS / 4  # both designs publish every 4th frame for the live view
+
+
+def read_frames(video: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    frames: list[np.ndarray] = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def decode_ms(video: Path, count: int) -> float:
+    """CPU ms to read and decode one 720p frame with OpenCV, as both designs do."""
+    capture = cv2.VideoCapture(str(video))
+    capture.read()  # opening and the first keyframe are not per-frame costs
+    started = time.process_time()
+    decoded = 0
+    for _ in range(count):
+        ok, _frame = capture.read()
+        if not ok:
+            break
+        decoded += 1
+    capture.release()
+    return (time.process_time() - started) * 1000.0 / max(1, decoded)
+
+
+def cpu_ms(call: Callable[[np.ndarray], Any], frames: list[np.ndarray]) -> float:
+    started = time.process_time()
+    for frame in frames:
+        call(frame)
+    return (time.process_time() - started) * 1000.0 / len(frames)
+
+
+def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
+                gating_inference_fraction: float | None) -> dict[str, dict[str, float]]:
+    """`{design: {stage: cpu_s_per_camera_s}}` for baseline, gating_off and gating_on.
+
+    `inference_ms` holds "torch" and "openvino" ms per frame at 640 px, one thread;
+    `gating_inference_fraction` is the share of sampled frames the gate let through
+    (measured in the capacity run), None when unknown.
+    """
+    frames = read_frames(video, frames_count)
+    if not frames:
+        raise ValueError(f"no frames could be read from {video}")
+    clip = ClipConfig()
+    buffer = JpegBuffer(keep_s=clip.pre_seconds, fps=clip.fps, jpeg_quality=clip.jpeg_quality,
+                        max_bytes=10**12)
+    gate = MotionGate(MotionConfig())
+    ms = {
+        "decode": decode_ms(video, frames_count),
+        "gate": cpu_ms(gate.update, frames),
+        "jpeg_buffer": cpu_ms(lambda f: buffer.encode(f, 0.0), frames),
+        "raw_copy": cpu_ms(lambda f: f.copy(), frames),
+        "live_slot": cpu_ms(lambda f: np.copyto(np.empty_like(f), f), frames),
+        "live_queue": cpu_ms(lambda f: pickle.loads(pickle.dumps((f, 0.0), protocol=-1)),
+                             frames),
+    }
+    decode = ms["decode"] * SOURCE_FPS / 1000.0
+    cashwatch_common = {"decode": decode,
+                        "clip_buffer": ms["jpeg_buffer"] * clip.fps / 1000.0,
+                        "live_view": ms["live_slot"] * LIVE_FPS / 1000.0}
+    ov = inference_ms.get("openvino", 0.0)
+    out = {
+        "baseline": {"decode": decode,
+                     "clip_buffer": ms["raw_copy"] * SOURCE_FPS / baseline.BUFFER_EVERY / 1000.0,
+                     "live_view": ms["live_queue"] * LIVE_FPS / 1000.0,
+                     "inference": inference_ms.get("torch", 0.0) * baseline.DETECT_TARGET_FPS
+                     / 1000.0},
+        "gating_off": dict(cashwatch_common, inference=ov * SAMPLED_FPS / 1000.0),
+        "gating_on": dict(cashwatch_common, gating=ms["gate"] * SAMPLED_FPS / 1000.0),
+    }
+    if gating_inference_fraction is not None:
+        out["gating_on"]["inference"] = ov * SAMPLED_FPS * gating_inference_fraction / 1000.0
+    for costs in out.values():
+        costs["total_of_stages"] = sum(costs.values())
+    out["ms_per_call"] = ms
+    return out

@@ -1,0 +1,89 @@
+"""Smoke tests of the benchmark's own logic: the real-time verdict, the N search, the plot.
+
+The benchmark itself (`make bench`) takes minutes and is not part of the test command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+
+from bench.capacity import find_capacity
+from bench.fleet import CameraCounters, age_growth_s, compare, judge
+from bench.plot import draw_capacity_plot
+
+
+def counters(frames: int, served: int, ts: float) -> CameraCounters:
+    return CameraCounters(frames_read=frames, served=served, inferences=served,
+                          inference_ms=20.0, ts=ts)
+
+
+def test_a_camera_reading_15_fps_and_serving_7_5_is_real_time() -> None:
+    window = compare("cam0", counters(0, 0, 0.0), counters(150, 75, 10.0))
+    assert window.camera_fps == pytest.approx(15.0)
+    assert judge(window, detect_target_fps=7.5) == []
+
+
+@pytest.mark.parametrize(("frames", "served", "needle"),
+                         [(130, 75, "reads 13.00 fps"), (150, 60, "detects 6.00/s")])
+def test_a_slow_camera_says_why_it_is_not_real_time(frames: int, served: int,
+                                                    needle: str) -> None:
+    window = compare("cam0", counters(0, 0, 0.0), counters(frames, served, 10.0))
+    problems = judge(window, detect_target_fps=7.5)
+    assert len(problems) == 1 and needle in problems[0]
+
+
+def test_age_growth_compares_the_ends_of_a_window() -> None:
+    assert age_growth_s([0.1] * 9) == 0.0
+    assert age_growth_s([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.9, 0.9, 0.9]) == pytest.approx(0.8)
+
+
+class PacedCounterFleet:
+    """Counters on a simulated clock (one second per read): real time up to `limit` cameras."""
+
+    kind = "smoke"
+    detect_target_fps = 7.5
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.frames = 0
+        self.clock = 0.0
+
+    def resize(self, n: int) -> None:
+        self.size = n
+
+    def counters(self) -> dict[str, CameraCounters]:
+        self.clock += 1.0
+        self.frames += 16 if self.size <= self.limit else 10
+        return {f"c{i}": counters(self.frames, self.frames // 2, self.clock)
+                for i in range(self.size)}
+
+    def frame_ages_s(self) -> list[float]:
+        return [0.1] * self.size
+
+    def pids(self) -> list[int]:
+        return []
+
+    def close(self) -> None:
+        self.size = 0
+
+
+@pytest.mark.parametrize(("guess", "limit"), [(2, 4), (5, 3)])
+def test_the_search_finds_the_edge_from_above_and_below(guess: int, limit: int) -> None:
+    found = find_capacity(PacedCounterFleet(limit), guess, probe_s=0.3, confirm_s=0.5,
+                          log=lambda _: None, settle_s=0.0)
+    assert found.cameras == limit
+    assert found.confirmed is not None and found.confirmed.n == limit
+    assert any(not w.realtime for w in found.trail) or guess > limit
+
+
+def test_the_capacity_plot_is_a_png(tmp_path: Path) -> None:
+    trail = [{"n": 1, "cpu_percent": 40.0, "realtime": True},
+             {"n": 2, "cpu_percent": 190.0, "realtime": False}]
+    out = tmp_path / "plot.png"
+    draw_capacity_plot({"baseline": {"cameras": 1, "trail": trail}}, 200.0, out)
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[:2] == (540, 900)
