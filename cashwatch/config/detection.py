@@ -110,11 +110,11 @@ class ViolenceRuleConfig(StrictModel):
     enabled: bool = Field(default=True, title="Violence detection",
                           description="Raise an event when two people fight.")
     min_limb_speed: float = Field(
-        default=2.0, gt=0.0, le=100.0, title="Limb speed (body sizes/s)",
+        default=1.5, gt=0.0, le=100.0, title="Limb speed (body sizes/s)",
         description="Wrist/elbow/knee/ankle speed, in body sizes (shoulder widths) per "
         "second, that counts as fast.",
     )
-    max_gap: float = Field(default=0.5, ge=0.0, le=10.0, title="Proximity (body sizes)",
+    max_gap: float = Field(default=1.0, ge=0.0, le=10.0, title="Proximity (body sizes)",
                            description="Largest gap between the two people's boxes.")
     min_duration_s: float = Field(default=0.6, gt=0.0, le=30.0, title="Sustained for (s)",
                                   description="How long the fast motion must last.")

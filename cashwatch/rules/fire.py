@@ -14,6 +14,9 @@ On each sampled frame, shrunk to `ANALYSIS_WIDTH` pixels wide:
   sampled frames, the fraction that switched on/off at least twice. Flames change
   shape all the time; a neon sign or a lamp is static (0), and an object moving past
   switches a pixel once;
+* *no repeats*: a mask that overlaps an earlier one of the window almost exactly
+  (IoU >= `MAX_REPEAT_IOU`) is a blinking sign or a static light, not a flame, whose
+  shape never comes back the same;
 * *growth*: the ratio of the current area to the smallest area in the history (kept in
   the event and the confidence, not required: a steady fire is still a fire).
 
@@ -41,6 +44,7 @@ from cashwatch.events import DetectedEvent
 ANALYSIS_WIDTH = 320
 FLICKER_FRAMES = 8
 MIN_EVIDENCE_SHARE = 0.6
+MAX_REPEAT_IOU = 0.8
 MIN_VALUE, MIN_SATURATION, MAX_HUE, MIN_CR = 220, 60, 35, 155
 _OPEN_KERNEL = np.ones((2, 2), np.uint8)
 
@@ -84,6 +88,21 @@ def flicker_fraction(masks: np.ndarray) -> float:
         return 0.0
     switches = np.count_nonzero(np.diff(masks.astype(np.int8), axis=0), axis=0)
     return float(np.count_nonzero(switches >= 2)) / float(np.count_nonzero(ever))
+
+
+def repeats_earlier_mask(masks: list[np.ndarray]) -> bool:
+    """Whether the last mask matches an earlier one (IoU >= MAX_REPEAT_IOU).
+
+    >>> on = np.ones((2, 2), bool)
+    >>> repeats_earlier_mask([on, ~on, on]), repeats_earlier_mask([~on, on])
+    (True, False)
+    """
+    current = masks[-1]
+    for earlier in masks[:-1]:
+        union = np.count_nonzero(current | earlier)
+        if union and np.count_nonzero(current & earlier) / union >= MAX_REPEAT_IOU:
+            return True
+    return False
 
 
 class FireRule:
@@ -132,7 +151,8 @@ class FireRule:
     def _sample(self, mask: np.ndarray, ts: float) -> _Sample:
         area = float(np.count_nonzero(mask)) / mask.size
         flicker = flicker_fraction(np.stack(self._masks))
-        evidence = area >= self.config.min_area and flicker >= self.config.min_flicker
+        evidence = (area >= self.config.min_area and flicker >= self.config.min_flicker
+                    and not repeats_earlier_mask(list(self._masks)))
         return _Sample(ts, area, flicker, evidence)
 
     def _evidence_share(self) -> float:

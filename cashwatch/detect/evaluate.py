@@ -1,0 +1,269 @@
+"""`cashwatch eval LABELS.csv`: the live pipeline over labelled clips, scored per event type.
+
+Each clip runs exactly as a live camera would (same stride, motion gate, tracker, rules
+and cooldown), only unpaced. LABELS.csv has the columns `path,events[,camera]`: paths
+relative to the CSV, events `;`-separated (empty for none), and an optional TOML file
+(relative to the CSV) holding that clip's camera settings (`CameraSettings`: zones,
+rules, cooldown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import cv2
+from pydantic import ValidationError
+
+from cashwatch.config import CameraSettings, ModelConfig, load_config
+from cashwatch.config.loader import describe_errors
+from cashwatch.detect.model import PoseModel
+from cashwatch.detect.pipeline import DetectionProcessor, needs_pose_model
+from cashwatch.events import EVENT_TYPES
+from cashwatch.worker.sampling import detection_stride
+
+
+class LabelsError(ValueError):
+    """The labels file cannot be used; the message names the row and the bad value."""
+
+
+@dataclass
+class Clip:
+    path: Path
+    expected: set[str]
+    settings: CameraSettings
+    label_path: str
+
+
+@dataclass
+class ClipResult:
+    clip: Clip
+    detected: set[str]
+    frames: int
+    inferred: int
+    seconds: float
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, expected: bool, detected: bool) -> None:
+        if expected and detected:
+            self.tp += 1
+        elif detected:
+            self.fp += 1
+        elif expected:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        total = self.tp + self.fp + self.fn + self.tn
+        return {
+            "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
+            "precision": _ratio(self.tp, self.tp + self.fp),
+            "recall": _ratio(self.tp, self.tp + self.fn),
+            "accuracy": _ratio(self.tp + self.tn, total),
+        }
+
+
+@dataclass
+class Report:
+    results: list[ClipResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def scores(self) -> dict[str, Score]:
+        scores: dict[str, Score] = {event_type: Score() for event_type in EVENT_TYPES}
+        for result in self.results:
+            for event_type, score in scores.items():
+                score.add(event_type in result.clip.expected, event_type in result.detected)
+        return scores
+
+    @property
+    def fps(self) -> float:
+        return sum(r.frames for r in self.results) / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "types": {name: score.as_dict() for name, score in self.scores().items()},
+            "clips": [{"path": r.clip.label_path, "expected": sorted(r.clip.expected),
+                       "detected": sorted(r.detected)} for r in self.results],
+            "fps": round(self.fps, 2),
+        }
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    """None where the ratio is undefined (e.g. precision with nothing detected)."""
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def read_labels(labels_csv: Path, default: CameraSettings) -> list[Clip]:
+    """The clips of a labels file, each with its camera settings."""
+    if not labels_csv.is_file():
+        raise LabelsError(f"labels file {labels_csv} does not exist")
+    base = labels_csv.parent
+    with labels_csv.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or ())
+        if not {"path", "events"} <= columns:
+            raise LabelsError(f"{labels_csv}: header must have 'path,events[,camera]', "
+                              f"got {','.join(reader.fieldnames or [])!r}")
+        cameras: dict[str, CameraSettings] = {}
+        return [_clip(row, line, base, default, cameras, labels_csv)
+                for line, row in enumerate(reader, start=2)]
+
+
+def _clip(row: dict[str, str], line: int, base: Path, default: CameraSettings,
+          cameras: dict[str, CameraSettings], labels_csv: Path) -> Clip:
+    where = f"{labels_csv}:{line}"
+    path = base / row["path"].strip()
+    if not path.is_file():
+        raise LabelsError(f"{where}: clip {row['path']!r} does not exist (paths are relative "
+                          "to the labels file)")
+    expected = {e.strip() for e in (row.get("events") or "").split(";") if e.strip()}
+    unknown = sorted(expected - set(EVENT_TYPES))
+    if unknown:
+        raise LabelsError(f"{where}: unknown event type(s) {', '.join(unknown)}; "
+                          f"valid: {', '.join(EVENT_TYPES)} (separated by ';')")
+    camera = (row.get("camera") or "").strip()
+    if camera and camera not in cameras:
+        cameras[camera] = read_camera_settings(base / camera, where)
+    return Clip(path, expected, cameras[camera] if camera else default, row["path"].strip())
+
+
+def read_camera_settings(path: Path, where: str) -> CameraSettings:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LabelsError(f"{where}: camera file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise LabelsError(f"{where}: camera file {path} is not valid TOML: {exc}") from exc
+    try:
+        return CameraSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise LabelsError(f"{where}: camera file {path}: {describe_errors(exc)}") from exc
+
+
+def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
+    """Run one clip through a fresh processor, like a camera that has just started."""
+    capture = cv2.VideoCapture(str(clip.path))
+    if not capture.isOpened():
+        raise LabelsError(f"OpenCV cannot open clip {clip.path}")
+    source_fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    stride = detection_stride(source_fps, clip.settings.detection.fps)
+    pose_model = model if needs_pose_model(clip.settings) else None
+    processor = DetectionProcessor(clip.settings, pose_model)
+    detected: set[str] = set()
+    started = time.perf_counter()
+    index = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index % stride == 0:
+                result = processor.process(frame, index / source_fps)
+                detected.update(event.event_type for event in result.events)
+            index += 1
+    finally:
+        capture.release()
+        processor.close()
+    return ClipResult(clip, detected, processor.counters.frames, processor.counters.inferred,
+                      time.perf_counter() - started)
+
+
+def evaluate(clips: list[Clip], model: PoseModel | None, progress: TextIO | None) -> Report:
+    report = Report()
+    started = time.perf_counter()
+    for number, clip in enumerate(clips, start=1):
+        if progress is not None:
+            _draw_progress(progress, number - 1, len(clips), clip.label_path)
+        report.results.append(evaluate_clip(clip, model))
+    report.seconds = time.perf_counter() - started
+    if progress is not None:
+        _draw_progress(progress, len(clips), len(clips), "done")
+        progress.write("\n")
+    return report
+
+
+def _draw_progress(stream: TextIO, done: int, total: int, label: str, width: int = 30) -> None:
+    filled = round(width * done / max(1, total))
+    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[-50:]:<50}")
+    stream.flush()
+
+
+def print_table(report: Report, out: TextIO) -> None:
+    out.write(f"{'type':<10}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>5}"
+              f"{'precision':>11}{'recall':>8}{'accuracy':>10}\n")
+    for name, score in report.scores().items():
+        row = score.as_dict()
+        cells = "".join(f"{_pct(row[key]):>{width}}"
+                        for key, width in (("precision", 11), ("recall", 8), ("accuracy", 10)))
+        out.write(f"{name:<10}{score.tp:>5}{score.fp:>5}{score.fn:>5}{score.tn:>5}{cells}\n")
+    frames = sum(r.frames for r in report.results)
+    inferred = sum(r.inferred for r in report.results)
+    out.write(f"{len(report.results)} clips, {frames} sampled frames, pose model on "
+              f"{inferred} ({100 * inferred / max(1, frames):.0f}%), "
+              f"{report.fps:.1f} frames/s processed\n")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("labels", type=Path, metavar="LABELS.csv",
+                        help="CSV with path,events[,camera] (paths relative to it)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--config", metavar="PATH",
+                        help="cashwatch.toml whose [model] (and data folder, for the model "
+                        "cache) are used; without it the defaults and ./data")
+    parser.add_argument("--backend", choices=("auto", "openvino", "onnxruntime", "torch"),
+                        help="override the model backend")
+    parser.add_argument("--precision", choices=("auto", "f32", "bf16"), default="f32",
+                        help="model precision (default f32, the same figures on every CPU)")
+
+
+def run(args: argparse.Namespace) -> int:
+    model_config, data_dir = _model_settings(args)
+    try:
+        clips = read_labels(args.labels.absolute(), CameraSettings())
+    except LabelsError as exc:
+        print(f"cashwatch eval: {exc}", file=sys.stderr)
+        return 2
+    model: PoseModel | None = None
+    if any(needs_pose_model(clip.settings) for clip in clips):
+        from cashwatch.detect.backends import load_pose_model
+
+        model = load_pose_model(model_config, data_dir)
+    report = evaluate(clips, model, sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        if model is not None:
+            print(f"model: {model.name}")
+        print_table(report, sys.stdout)
+    return 0
+
+
+def _model_settings(args: argparse.Namespace) -> tuple[ModelConfig, Path]:
+    if args.config:
+        loaded = load_config(args.config, create=False)
+        model, data_dir = loaded.app.model, loaded.data_dir
+    else:
+        model, data_dir = ModelConfig(), Path("data").absolute()
+    update: dict[str, str] = {"precision": args.precision}
+    if args.backend:
+        update["backend"] = args.backend
+    return model.model_copy(update=update), data_dir

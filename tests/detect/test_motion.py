@@ -1,0 +1,53 @@
+"""The motion gate skips a static scene, passes motion, and can watch only the zones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cashwatch.config.detection import MotionConfig
+from cashwatch.config.zones import ZonesConfig
+from cashwatch.detect.motion import MotionGate
+
+
+def scene(square_x: int | None = None, noise_seed: int | None = None) -> np.ndarray:
+    frame = np.full((360, 640, 3), 90, np.uint8)
+    frame[200:, :] = 140  # a floor
+    if noise_seed is not None:  # sensor noise: a few grey levels
+        rng = np.random.default_rng(noise_seed)
+        frame = np.clip(frame + rng.integers(-4, 5, frame.shape), 0, 255).astype(np.uint8)
+    if square_x is not None:
+        frame[100:220, square_x:square_x + 60] = 230
+    return frame
+
+
+def test_static_scene_is_skipped_after_the_first_frame() -> None:
+    gate = MotionGate(MotionConfig())
+    results = [gate.update(scene(noise_seed=i)) for i in range(20)]
+    assert results[0] is True  # nothing to compare with yet
+    assert not any(results[1:])
+
+
+def test_moving_object_passes() -> None:
+    gate = MotionGate(MotionConfig())
+    for i in range(5):
+        gate.update(scene(noise_seed=i))
+    assert gate.update(scene(square_x=300))
+    assert gate.last_fraction >= MotionConfig().min_area
+
+
+def test_motion_outside_the_zones_is_ignored() -> None:
+    zones = ZonesConfig(cashier=[(0.0, 0.0), (0.2, 0.0), (0.2, 0.3), (0.0, 0.3)])
+    gate = MotionGate(MotionConfig(), zones)
+    gate.update(scene())
+    assert not gate.update(scene(square_x=400))  # right half, the zone is top-left
+    gate = MotionGate(MotionConfig(), zones)
+    gate.update(scene())
+    assert gate.update(scene(square_x=40))
+
+
+def test_a_thing_that_stops_moving_is_absorbed_into_the_background() -> None:
+    gate = MotionGate(MotionConfig(frame_alpha=0.5))
+    gate.update(scene())
+    assert gate.update(scene(square_x=300))
+    results = [gate.update(scene(square_x=300)) for _ in range(10)]
+    assert results[-1] is False

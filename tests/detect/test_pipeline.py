@@ -1,0 +1,113 @@
+"""The detection pipeline on real clips with the OpenVINO model, as a camera worker runs it."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from cashwatch.config import CameraConfig, CameraSettings, ModelConfig
+from cashwatch.detect.backends import load_pose_model
+from cashwatch.detect.model import PoseModel
+from cashwatch.detect.pipeline import DetectionProcessor, build_processor
+from cashwatch.events import DetectedEvent
+from cashwatch.worker.hooks import NullProcessor
+from cashwatch.worker.sampling import detection_stride
+from tests.conftest import require_media
+
+pytestmark = pytest.mark.media
+
+OPENVINO_F32 = ModelConfig(backend="openvino", precision="f32")
+
+
+@pytest.fixture(scope="module")
+def pose_model(model_data_dir: Path) -> PoseModel:
+    return load_pose_model(OPENVINO_F32, model_data_dir)
+
+
+def run_clip(path: Path, processor: DetectionProcessor, stop_on: str | None = None,
+             ) -> list[DetectedEvent]:
+    """Feed the sampled frames of a clip, as the worker does; stop at `stop_on` if given."""
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    stride = detection_stride(fps, processor.camera.detection.fps)
+    events: list[DetectedEvent] = []
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % stride == 0:
+            before = frame.copy()
+            result = processor.process(frame, index / fps)
+            assert np.array_equal(frame, before), "the processor drew on the camera's frame"
+            events += result.events
+            if stop_on and any(e.event_type == stop_on for e in result.events):
+                break
+        index += 1
+    capture.release()
+    return events
+
+
+def test_fight_at_the_counter_raises_violence(pose_model: PoseModel) -> None:
+    clip = require_media("video/v1_fight_at_shop_counter__fightsurv_fi082.mp4")
+    events = run_clip(clip, DetectionProcessor(CameraSettings(), pose_model))
+    violence = [e for e in events if e.event_type == "violence"]
+    assert len(violence) == 1
+    event = violence[0]
+    assert event.snapshot_jpeg is not None and event.snapshot_jpeg[:2] == b"\xff\xd8"
+    assert len(event.details["tracks"]) == 2
+    assert [e.event_type for e in events].count("cash") == 0
+
+
+def test_calm_counter_raises_nothing(pose_model: PoseModel) -> None:
+    clip = require_media("video/a7_shop_counter_calm__fightsurv_nofi005.mp4")
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    assert run_clip(clip, processor) == []
+    assert processor.counters.inferred > 0
+
+
+def test_fire_clip_raises_fire_without_the_pose_model() -> None:
+    clip = require_media("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
+    settings = CameraSettings.model_validate(
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+    processor = DetectionProcessor(settings, None)
+    events = run_clip(clip, processor, stop_on="fire")
+    assert [e.event_type for e in events] == ["fire"]
+    assert processor.counters.inferred == 0
+    assert events[0].snapshot_jpeg is not None
+
+
+def test_motion_gate_skips_a_still_empty_scene(pose_model: PoseModel) -> None:
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    frame = np.full((360, 640, 3), 80, np.uint8)
+    results = [processor.process(frame, i / 7.5) for i in range(10)]
+    assert results[0].ran_inference
+    assert all(not r.ran_inference and r.skipped_reason == "motion" for r in results[1:])
+    assert processor.counters.skipped_motion == 9
+
+
+def test_a_still_person_keeps_being_looked_at(pose_model: PoseModel) -> None:
+    image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    results = [processor.process(image, i / 7.5) for i in range(9)]
+    ran = [r.ran_inference for r in results]
+    # default max_skipped_with_people=1: at most one skip in a row while people are in view
+    assert ran[0] and sum(ran) >= 5
+    assert not any(a is False and b is False for a, b in itertools.pairwise(ran))
+    boxes = next(r.boxes for r in results if r.ran_inference)
+    assert boxes is not None and len(boxes) >= 2
+    assert boxes[:, :4].min() >= 0.0 and boxes[:, :4].max() <= 1.0
+
+
+def test_build_processor_loads_only_what_the_rules_need(tmp_path: Path) -> None:
+    off = {"cash": {"enabled": False}, "violence": {"enabled": False}}
+    fire_only = CameraConfig(id="c1", source="demo:fire", detection=off)
+    processor = build_processor(fire_only, OPENVINO_F32, tmp_path)
+    assert isinstance(processor, DetectionProcessor) and processor.model is None
+    all_off = CameraConfig(id="c2", source="demo:fire",
+                           detection={**off, "fire": {"enabled": False}})
+    assert isinstance(build_processor(all_off, OPENVINO_F32, tmp_path), NullProcessor)

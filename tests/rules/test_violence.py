@@ -1,0 +1,72 @@
+"""Violence rule on constructed sequences: two people, limbs fast or not, near or far."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cashwatch.config.detection import ViolenceRuleConfig
+from cashwatch.detect.poses import L_WRIST, R_WRIST
+from cashwatch.rules.violence import ViolenceRule
+from tests.rules.builders import poses_of, stick_figure, timestamps
+
+SIZE = 40.0
+
+
+def flailing(centre_x: float, ts: float, amplitude: float, phase: float = 0.0) -> np.ndarray:
+    """A person whose wrists swing by `amplitude` body sizes at 2 Hz (0 = still)."""
+    kps = stick_figure(centre_x, 250.0, SIZE)
+    swing = amplitude * SIZE * np.sin(2 * np.pi * 2.0 * ts + phase)
+    kps[L_WRIST, 1] -= 0.8 * SIZE + swing
+    kps[R_WRIST, 1] -= 0.8 * SIZE - swing
+    return kps
+
+
+def run(seconds: float, gap_px: float, amplitude_a: float, amplitude_b: float,
+        fps: float = 7.5, time_scale: float = 1.0, walk_px_s: float = 0.0,
+        drop_limbs: bool = False) -> list:
+    rule = ViolenceRule(ViolenceRuleConfig())
+    events = []
+    for ts in timestamps(seconds, fps):
+        shift = walk_px_s * ts
+        a = flailing(200.0 + shift, ts, amplitude_a)
+        b = flailing(200.0 + shift + 1.4 * SIZE + gap_px, ts, amplitude_b, phase=1.0)
+        if drop_limbs:
+            a[7:11, 2] = 0.0
+        # time_scale > 1 replays the same poses more slowly (timestamps stretched)
+        events += rule.update(poses_of([(1, a), (2, b)]), ts * time_scale)
+    return events
+
+
+def test_two_people_close_both_flailing_is_violence() -> None:
+    events = run(seconds=2.0, gap_px=0.0, amplitude_a=0.8, amplitude_b=0.8)
+    assert len(events) == 1
+    assert events[0].event_type == "violence"
+    assert sorted(events[0].details["tracks"]) == [1, 2]
+    assert events[0].details["duration_s"] >= ViolenceRuleConfig().min_duration_s
+
+
+def test_far_apart_is_not_violence() -> None:
+    assert run(seconds=2.0, gap_px=5 * SIZE, amplitude_a=0.8, amplitude_b=0.8) == []
+
+
+def test_only_one_person_moving_is_not_violence() -> None:
+    assert run(seconds=2.0, gap_px=0.0, amplitude_a=0.8, amplitude_b=0.0) == []
+
+
+def test_a_burst_shorter_than_min_duration_is_not_violence() -> None:
+    assert run(seconds=0.5, gap_px=0.0, amplitude_a=0.8, amplitude_b=0.8) == []
+
+
+def test_speed_uses_timestamps_not_frame_counts() -> None:
+    # the same frames spread over four times the time are four times slower
+    assert run(seconds=2.0, gap_px=0.0, amplitude_a=0.3, amplitude_b=0.3)
+    assert run(seconds=2.0, gap_px=0.0, amplitude_a=0.3, amplitude_b=0.3, time_scale=4.0) == []
+
+
+def test_walking_side_by_side_is_not_violence() -> None:
+    assert run(seconds=3.0, gap_px=0.0, amplitude_a=0.05, amplitude_b=0.05,
+               walk_px_s=3 * SIZE) == []
+
+
+def test_missing_limb_keypoints_raise_nothing() -> None:
+    assert run(seconds=2.0, gap_px=0.0, amplitude_a=0.8, amplitude_b=0.8, drop_limbs=True) == []
