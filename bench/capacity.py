@@ -30,6 +30,7 @@ class CapacityResult:
             "trail": [{"n": w.n, "seconds": w.seconds, "realtime": w.realtime,
                        "cpu_percent": round(w.cpu_percent, 1),
                        "cpu_s_per_camera_s": round(w.cpu_s_per_camera_s, 4),
+                       "fleet_cpu_percent": round(100 * w.cpu_s_per_camera_s * w.n, 1),
                        "min_camera_fps": round(min((c.camera_fps for c in w.cameras),
                                                    default=0.0), 2),
                        "min_served_fps": round(min((c.served_fps for c in w.cameras),

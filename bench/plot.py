@@ -19,7 +19,11 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def draw_capacity_plot(capacity: dict[str, Any], cpu_max: float, out: Path) -> None:
-    """`capacity[kind]` is `CapacityResult.as_dict()`; filled dots held real time, crosses not."""
+    """`capacity[kind]` is `CapacityResult.as_dict()`; filled dots held real time, crosses not.
+
+    CPU is the fleet's own processes (workers; the machine is shared, so its total
+    says little), 100 % per core.
+    """
     image = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
     trails = {kind: data.get("trail", []) for kind, data in capacity.items()}
     max_n = max([4, *(p["n"] for t in trails.values() for p in t)]) + 1
@@ -33,7 +37,7 @@ def draw_capacity_plot(capacity: dict[str, Any], cpu_max: float, out: Path) -> N
     for row, (kind, trail) in enumerate(trails.items()):
         colour = COLOURS.get(kind, (90, 90, 90))
         points = sorted({p["n"]: p for p in trail}.values(), key=lambda p: p["n"])
-        pixels = [to_px(p["n"], p["cpu_percent"]) for p in points]
+        pixels = [to_px(p["n"], p.get("fleet_cpu_percent", p["cpu_percent"])) for p in points]
         for a, b in itertools.pairwise(pixels):
             cv2.line(image, a, b, colour, 2, cv2.LINE_AA)
         for point, pixel in zip(points, pixels, strict=True):
@@ -49,7 +53,8 @@ def draw_capacity_plot(capacity: dict[str, Any], cpu_max: float, out: Path) -> N
     legend_y = MARGIN_T + 30 + 28 * len(trails)
     cv2.putText(image, "dot: real time, x: not", (x1 + 14, legend_y + 10), FONT, 0.4,
                 (90, 90, 90), 1, cv2.LINE_AA)
-    cv2.putText(image, "Cameras kept in real time (720p, 15 fps, walking footage)", (x0, 30),
+    cv2.putText(image, "Cameras kept in real time (720p, 15 fps, walking footage)",
+                (x0 + 80, 28),
                 FONT, 0.6, (20, 20, 20), 1, cv2.LINE_AA)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), image):
@@ -71,7 +76,7 @@ def _axes(image: np.ndarray, max_n: int, cpu_max: float, to_px: Any) -> None:
     cv2.line(image, origin, top, dark, 1)
     cv2.putText(image, "cameras", ((origin[0] + right[0]) // 2 - 30, origin[1] + 45), FONT, 0.5,
                 dark, 1, cv2.LINE_AA)
-    cv2.putText(image, "CPU (all cores)", (8, top[1] - 14), FONT, 0.45, dark, 1, cv2.LINE_AA)
+    cv2.putText(image, "worker CPU", (8, top[1] - 14), FONT, 0.45, dark, 1, cv2.LINE_AA)
 
 
 def _cross(image: np.ndarray, centre: tuple[int, int], colour: tuple[int, int, int]) -> None:

@@ -81,7 +81,8 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
                         ("gating_on", "(c) CashWatch, motion gate on")):
         n = cap.get(kind)
         detail = cap.get("details", {}).get(kind, {})
-        trail = ", ".join(f"{p['n']}{'✓' if p['realtime'] else '✗'}({p['cpu_percent']:.0f}%)"
+        trail = ", ".join(f"{p['n']}{'✓' if p['realtime'] else '✗'}"
+                          f"({p.get('fleet_cpu_percent', 0):.0f}%/{p['cpu_percent']:.0f}%)"
                           for p in detail.get("trail", []))
         ratio = "1.00" if kind == "baseline" else (
             f"{n / base:.2f}" if base and n is not None else "–")
@@ -91,7 +92,8 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
              "its target (seed: every 4th frame = 3.75/s; CashWatch: 7.5/s, frames the motion "
              "gate found still count as served) and live frame age not growing. Steps of N "
              "with short probe windows, the best N confirmed over "
-             f"{_fmt(cap.get('confirm_window_s'), 0)} s. Trail: N ✓/✗ (machine CPU).", ""]
+             f"{_fmt(cap.get('confirm_window_s'), 0)} s. Trail: N ✓/✗ (workers' CPU / whole "
+             "machine's CPU, 100 % per core).", ""]
     lines += _table(["design", "cameras", "ratio to (a)", "trail"], rows)
     lines += [f"Targets: (b)/(a) ≥ 2 — {_verdict(cap.get('ratio_gating_off'), 2.0, True)}; "
               f"(c)/(a) ≥ 3 — {_verdict(cap.get('ratio_gating_on'), 3.0, True)}.", ""]
