@@ -21,7 +21,7 @@ if events.empty:
 
 st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
 st.dataframe(events.drop(columns=["clip_path", "snapshot_path", "clip_error"]),
-             width="stretch", hide_index=True, height=260)
+             width="stretch", hide_index=True, height=min(260, 36 * (len(events) + 1) + 3))
 labels = {row.event_id: events_view.label(row) for _, row in events.iterrows()}
 selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected")
 event = data.get_event(ctx.data_dir, selected) if selected else None

@@ -25,7 +25,8 @@ st.title("System")
 def live_numbers() -> None:
     status = read_status(ctx.data_dir)
     manager_banner(status)
-    per_core = psutil.cpu_percent(percpu=True)  # since the previous call (the last refresh)
+    # a short sample: psutil's "since the last call" is meaningless on a first call
+    per_core = psutil.cpu_percent(interval=0.1, percpu=True)
     cores = pd.DataFrame({"core": [str(i) for i in range(len(per_core))], "cpu %": per_core})
     memory = psutil.virtual_memory()
     cols = st.columns([2, 1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import pandas as pd
 
@@ -27,13 +29,20 @@ def first_numeric_chart(frame: pd.DataFrame) -> alt.Chart | None:
         tooltip=[category, value])
 
 
+def _hour_labels(timestamps: pd.Series) -> pd.Series:
+    """Local 'MM-DD HH:00' labels: ordinal bars stay wide even with a single hour of data."""
+    local = pd.to_datetime(timestamps, utc=True).dt.tz_convert(
+        dt.datetime.now().astimezone().tzinfo)
+    return local.dt.strftime("%m-%d %H:00")
+
+
 def events_by_hour(events: pd.DataFrame) -> alt.Chart:
-    data = events.assign(hour=pd.to_datetime(events["started_at"]).dt.floor("h"))
+    data = events.assign(hour=_hour_labels(events["started_at"]))
     counts = data.groupby(["hour", "event_type"]).size().reset_index(name="events")
     return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("hour:T", title="Hour"), y=alt.Y("events:Q", title="Events"),
+        x=alt.X("hour:O", title="Hour"), y=alt.Y("events:Q", title="Events"),
         color=alt.Color("event_type:N", title="Type"),
-        tooltip=["hour:T", "event_type", "events"]).properties(height=240)
+        tooltip=["hour", "event_type", "events"]).properties(height=240)
 
 
 def events_by_camera(events: pd.DataFrame) -> alt.Chart:
@@ -45,9 +54,9 @@ def events_by_camera(events: pd.DataFrame) -> alt.Chart:
 
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:
-    data = runs.assign(hour=pd.to_datetime(runs["started_at"]).dt.floor("h"))
+    data = runs.assign(hour=_hour_labels(runs["started_at"]))
     counts = data.groupby(["hour", "camera_id"]).size().reset_index(name="starts")
     return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("hour:T", title="Hour"), y=alt.Y("starts:Q", title="Worker starts"),
+        x=alt.X("hour:O", title="Hour"), y=alt.Y("starts:Q", title="Worker starts"),
         color=alt.Color("camera_id:N", title="Camera"),
-        tooltip=["hour:T", "camera_id", "starts"]).properties(height=220)
+        tooltip=["hour", "camera_id", "starts"]).properties(height=220)

@@ -51,8 +51,10 @@ def _period(value: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def label(row: pd.Series) -> str:
-    when = pd.Timestamp(row["started_at"]).tz_convert(None).strftime("%Y-%m-%d %H:%M:%S") \
-        if pd.Timestamp(row["started_at"]).tzinfo else str(row["started_at"])
+    started = pd.Timestamp(row["started_at"])
+    if started.tzinfo is not None:  # shown in the server's local time, like the filters
+        started = started.tz_convert(dt.datetime.now().astimezone().tzinfo)
+    when = started.strftime("%Y-%m-%d %H:%M:%S")
     return f"{when} · {row['event_type']} · {row['camera_id']} · {row['review_status']}"
 
 

@@ -49,10 +49,13 @@ def point_from_selection(state: Any) -> tuple[float, float] | None:
 
 
 def _background(image_bgr: np.ndarray) -> tuple[alt.Chart, int]:
+    """The frame stretched over the 0..1 square by data corners, not pixel sizes, so it
+    lines up with the axes whatever room Streamlit's layout leaves the plot."""
     height = round(CHART_WIDTH * image_bgr.shape[0] / image_bgr.shape[1])
     url = "data:image/jpeg;base64," + base64.b64encode(to_jpeg(image_bgr)).decode()
-    chart = alt.Chart(pd.DataFrame({"x": [0.5], "y": [0.5], "url": [url]})).mark_image(
-        width=CHART_WIDTH, height=height).encode(x="x:Q", y="y:Q", url="url:N")
+    corners = pd.DataFrame({"x": [0.0], "x2": [1.0], "y": [0.0], "y2": [1.0], "url": [url]})
+    chart = alt.Chart(corners).mark_image(aspect=False, align="left", baseline="top").encode(
+        x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q", url="url:N")
     return chart, height
 
 
@@ -63,7 +66,9 @@ def _outlines(zones: dict[str, list[list[float]]]) -> alt.Chart:
         rows += [{"zone": name, "order": i, "x": x, "y": y} for i, (x, y) in enumerate(closed)]
     frame = pd.DataFrame(rows or [{"zone": "cashier", "order": 0, "x": None, "y": None}])
     colour = alt.Color("zone:N", scale=alt.Scale(domain=list(ZONE_COLOURS),
-                                                 range=list(ZONE_COLOURS.values())))
+                                                 range=list(ZONE_COLOURS.values())),
+                       legend=None)  # a legend takes room from the plot, and the image,
+    # sized in pixels, would then no longer line up with the 0..1 axes
     return alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(
         x="x:Q", y="y:Q", order="order:Q", color=colour, detail="zone:N")
 
@@ -78,7 +83,9 @@ def zone_chart(image_bgr: np.ndarray, zones: dict[str, list[list[float]]]) -> al
     y_scale = alt.Scale(domain=[0, 1], nice=False, reverse=True)
     return alt.layer(background, grid, _outlines(zones)).encode(
         x=alt.X("x:Q", scale=x_scale, axis=None), y=alt.Y("y:Q", scale=y_scale, axis=None)
-    ).properties(width=CHART_WIDTH, height=height)
+    ).properties(width=CHART_WIDTH, height=height, padding=0,
+                 # the canvas is exactly the plot: a click's pixel maps straight to 0..1
+                 autosize=alt.AutoSizeParams(type="none"))
 
 
 def _version(camera_id: str) -> int:
@@ -143,5 +150,8 @@ def editor(camera_id: str, image_bgr: np.ndarray) -> dict[str, list[list[float]]
         st.altair_chart(zone_chart(image_bgr, current), key=chart_key,
                         on_select=lambda: _on_click(camera_id, chart_key, zone),
                         selection_mode=SELECTION, width="content")
-        st.caption("Click on the image to add a point to the selected zone (at least 3).")
+        count = len(current.get(zone) or [])
+        st.caption(f"{zone}: {count} point{'s' if count != 1 else ''}. Click on the image "
+                   "to add a point to the selected zone (at least 3). Outlines: cashier "
+                   "orange, counter teal, drawer purple.")
     return current

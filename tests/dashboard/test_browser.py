@@ -1,0 +1,172 @@
+"""End to end in headless Chromium: sign in, live numbers, stop/start, an event's clip.
+
+Screenshots of every page go to test-artifacts/ and are copied to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cashwatch.auth import UserStore
+from cashwatch.config import load_config
+from tests.conftest import require_media
+from tests.dashboard import builders
+from tests.dashboard.conftest import PASSWORD, REPO
+from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+TIMEOUT_MS = 30_000
+CASHIER = [(0.2, 0.2), (0.6, 0.2), (0.6, 0.8)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    video = require_media("video/w1_indoor_people_one_by_one__intel.mp4")
+    config = write_config(tmp_path / "cashwatch.toml",
+                          [camera_entry("cam-a", video, site="lobby", name="Front desk"),
+                           camera_entry("cam-b", "rtsp://admin:hunter2@127.0.0.1:9/none",
+                                        site="office", name="Back office",
+                                        open_timeout_s=1.0)],
+                          dashboard={"require_login": True})
+    builders.create_history(tmp_path)
+    UserStore(tmp_path).add("ada", PASSWORD, "admin")
+    port = _free_port()
+    env = dict(os.environ, CASHWATCH_CONFIG=str(config))
+    log = (tmp_path / "streamlit.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with ManagerProcess(config):
+            wait_for(lambda: _healthy(url), 60, "streamlit to answer")
+            yield url, config
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    shutil.copy(path, SCREENSHOTS / path.name)
+
+
+def _open_page(page, title: str, ready_text: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.get_by_text(ready_text).first.wait_for(timeout=TIMEOUT_MS)
+
+
+def _draw_cashier_zone(page, config: Path) -> None:
+    """Three clicks on the frame become the cashier zone, saved normalised 0..1."""
+    for index, (x, y) in enumerate(CASHIER):
+        canvas = page.locator(".vega-embed canvas").last
+        box = canvas.bounding_box()  # the plot fills the canvas: no axes, no legend
+        assert box is not None
+        # a locator click waits until the redrawn chart is stable and receives events
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+        # each click reruns the page with a fresh chart: wait for its point to count
+        try:
+            page.get_by_text(f"cashier: {index + 1} point").first.wait_for()
+        except Exception:
+            _shot(page, f"zone-click-{index}-failed")
+            raise
+    page.get_by_role("button", name="Save zones").click()
+    page.get_by_text("saved; the manager applies it").first.wait_for()
+    saved = load_config(config).camera("cam-a").zones.cashier
+    assert saved is not None and len(saved) == 3
+    # The frame is drawn in data coordinates, so what a user clicks on is what is stored.
+    # The canvas element is a little taller than Vega's plot area (Streamlit's layout), so
+    # y measured from the element's box is only good to a few percent.
+    for (x, y), (sx, sy) in zip(CASHIER, saved, strict=True):
+        assert abs(x - sx) < 0.03 and abs(y - sy) < 0.07, saved
+
+
+def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        url, config = dashboard
+        page.goto(url)
+        page.get_by_role("textbox", name="User name").fill("ada")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+        expect.set_options(timeout=TIMEOUT_MS)
+        # .last: while a fragment redraws, the old card can linger beside the new one
+        card = page.locator(".st-key-card_cam-a").last
+        expect(card).to_contain_text("Front desk")
+        # live numbers: the frame count grows between refreshes
+        processed = card.locator('[data-testid="stMetric"]', has_text="Frames processed")
+        expect(processed.last).not_to_contain_text("Frames processed0")
+        expect(card).to_contain_text("running")
+        assert "hunter2" not in page.content()
+        _shot(page, "overview")
+
+        card.locator(".st-key-stop_cam-a button").last.click()
+        expect(card).to_contain_text("stopped")
+        card.locator(".st-key-start_cam-a button").last.click()
+        expect(card).to_contain_text("running")
+
+        _open_page(page, "Live", "s old")
+        page.locator('[data-testid="stImage"] img').first.wait_for()
+        _shot(page, "live")
+
+        _open_page(page, "Events", "Snapshot at the trigger frame")
+        video = page.locator("video").first
+        video.wait_for()
+        page.wait_for_function("() => { const v = document.querySelector('video');"
+                               " if (!v) return false; v.muted = true; v.play();"
+                               " return v.currentTime > 0.2; }", timeout=TIMEOUT_MS)
+        _shot(page, "events")
+
+        _open_page(page, "Cameras", "Camera id")
+        page.locator(".st-key-cam_choice").click()
+        page.get_by_role("option", name="Front desk (cam-a)").click()
+        page.get_by_role("tab", name="Zones").click()
+        _draw_cashier_zone(page, config)
+        _shot(page, "cameras")
+        _open_page(page, "System", "Manager log")
+        _shot(page, "system")
+        _open_page(page, "SQL", "Read-only")
+        page.get_by_role("button", name="Run").click()
+        page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        _shot(page, "sql")
+        browser.close()
