@@ -8,10 +8,12 @@ are paced at their frame rate so they behave like live cameras.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -84,9 +86,44 @@ def open_source(source: str, *, open_timeout_s: float = 5.0,
             raise SourceError(f"not a readable video: {shown} (OpenCV/FFmpeg cannot decode it)")
         if kind == "webcam":
             raise SourceError(f"webcam {source} cannot be opened (no such device?)")
-        raise SourceError(f"cannot open {shown}: connection refused, unknown host, "
-                          f"wrong path or no answer within {open_timeout_s:g} s")
+        raise SourceError(f"cannot open {shown}: "
+                          f"{diagnose_network(source, timeout_s=min(open_timeout_s, 3.0))}")
     return capture
+
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
+
+
+def diagnose_network(source: str, *, timeout_s: float) -> str:
+    """Why a network source did not open, as far as DNS and a TCP connect can tell.
+
+    OpenCV only says "not opened"; an operator needs to know whether to fix the name,
+    the camera's power or the path. Runs only after a failed open, so it costs nothing
+    while cameras work.
+    """
+    parts = urlsplit(source)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 554)
+    except ValueError:
+        return f"the URL's port is not a number (in {mask_credentials(source)})"
+    if not host:
+        return "the URL has no host"
+    try:
+        address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4]
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"unknown host {host!r} ({exc})"
+    try:
+        with socket.create_connection(address[:2], timeout=timeout_s):
+            pass
+    except ConnectionRefusedError:
+        return f"connection refused by {host}:{port} (camera off or wrong port?)"
+    except TimeoutError:
+        return f"no answer from {host}:{port} within {timeout_s:g} s"
+    except OSError as exc:
+        return f"cannot reach {host}:{port} ({exc.strerror or exc})"
+    return (f"{host}:{port} accepts connections but the stream does not open "
+            "(wrong path or credentials, or the stream hangs)")
 
 
 @dataclass

@@ -25,6 +25,11 @@ from cashwatch.worker.capture import (
 log = logging.getLogger(__name__)
 
 STALL_FRACTION = 0.8  # of the read timeout: a read this slow means the stream hung
+# Retries of a source that is down are cheap (a refused connect, a failed DNS lookup, a
+# stat), so the back-off stays short: a camera that comes back is read again within
+# RETRY_MAX_S plus the time to open it, not after a long sleep.
+RETRY_INITIAL_S = 0.5
+RETRY_MAX_S = 5.0
 
 OnFrame = Callable[[np.ndarray, float], None]
 OnState = Callable[[str, str | None], None]
@@ -34,8 +39,9 @@ class FrameReader(threading.Thread):
     """Reads `camera.source` until `stop` is set.
 
     States reported through `on_state`: connecting, running, reconnecting (a stream
-    that worked and broke) and error (a source that does not open), each with the
-    cause. File sources loop at their end without a reconnect.
+    that worked and broke, for as long as it stays down) and error (a source that has
+    never opened), each with the cause. File sources loop at their end without a
+    reconnect.
     """
 
     def __init__(self, camera: CameraConfig, on_frame: OnFrame, on_state: OnState,
@@ -47,23 +53,23 @@ class FrameReader(threading.Thread):
         self._stop_event = stop
         self._kind = source_kind(camera.source)
         self._live = self._kind in ("rtsp", "http")
-        self._backoff = Backoff(initial_s=0.5, max_s=30.0)
+        self._backoff = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
         self.reconnects = 0
         self.last_progress = time.monotonic()  # moves on every read attempt, even a failed one
         self.source_fps = 0.0
+        self._has_run = False  # once a source delivered frames, outages are "reconnecting"
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             self.last_progress = time.monotonic()
-            self._on_state("connecting", None)
+            # a broken stream keeps its cause on screen while it is retried
+            self._on_state("reconnecting" if self._has_run else "connecting", None)
             try:
                 capture = open_source(self.camera.source,
                                       open_timeout_s=self.camera.open_timeout_s,
                                       read_timeout_s=self.camera.read_timeout_s)
             except SourceError as exc:
-                delay = self._backoff.next_delay()
-                self._on_state("error", f"{exc}; retrying in {delay:.0f} s")
-                self._stop_event.wait(delay)
+                self._wait_before_retry(f"{exc}; retrying in")
                 continue
             try:
                 problem = self._read_until_broken(capture)
@@ -72,9 +78,15 @@ class FrameReader(threading.Thread):
             if problem is None or self._stop_event.is_set():
                 continue  # a file ended: loop it without counting a reconnect
             self.reconnects += 1
-            delay = self._backoff.next_delay()
-            self._on_state("reconnecting", f"{problem}; reconnecting in {delay:.1f} s")
-            self._stop_event.wait(delay)
+            self._wait_before_retry(f"{problem}; reconnecting in")
+
+    def _wait_before_retry(self, cause: str) -> None:
+        delay = self._backoff.next_delay()
+        self._on_state("reconnecting" if self._has_run else "error", f"{cause} {delay:g} s")
+        # A deliberate wait is progress: the worker's stuck-reader check must not take a
+        # long back-off for a read hung inside OpenCV.
+        self.last_progress = time.monotonic() + delay
+        self._stop_event.wait(delay)
 
     def _read_until_broken(self, capture: VideoSource) -> str | None:
         """Read until the source fails; returns the cause, or None at a file's end."""
@@ -101,6 +113,7 @@ class FrameReader(threading.Thread):
                 return (f"no frame from the source (ended, or silent for "
                         f"{self.camera.read_timeout_s:g} s)")
             if frames == 0:
+                self._has_run = True
                 self._on_state("running", None)
                 self._backoff.reset()
             frames += 1
