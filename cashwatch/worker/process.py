@@ -72,7 +72,8 @@ class CameraWorker:
         self._pending: tuple[np.ndarray, float] | None = None
         self._cond = threading.Condition()
         self._stride = 1
-        self.sink: EventSink = JournalWriter(self.data_dir, self.camera.id)
+        self.journal = JournalWriter(self.data_dir, self.camera.id)
+        self.sink: EventSink = self.journal
         self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink)
         self.processor: FrameProcessor = NullProcessor()
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
@@ -113,10 +114,21 @@ class CameraWorker:
         if fps > 0:
             self._stride = detection_stride(fps, self.camera.detection.fps)
 
+    def _retry_journal(self) -> str:
+        """Write records a full disk refused; says how many are still held in memory."""
+        if self.journal.pending_count and self.journal.flush_pending():
+            log.info("journal of %s written again after a disk error", self.camera.id)
+        held = self.journal.pending_count
+        return (f"{held} journal record(s) held in memory: the disk refuses writes "
+                "(full?); retrying") if held else ""
+
     def _publish(self) -> None:
         fields = self.stats.as_status()
+        # Without a periodic retry, records held after a full disk would wait for the
+        # next event, which may never come before the worker stops.
+        journal_problem = self._retry_journal()
         self.status.update(self.spec.slot, state=self.state,
-                           last_error=self.error or self.detection_error,
+                           last_error=self.error or journal_problem or self.detection_error,
                            heartbeat_ts=time.time(), reconnects=self.reader.reconnects,
                            **fields)
 
@@ -218,6 +230,9 @@ def worker_main(spec: WorkerSpec, mp_stop: MpEvent) -> None:
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s worker:{camera_id} %(levelname)s %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
+    # A file-size limit (ulimit -f) must fail the write with EFBIG, as a full disk fails it
+    # with ENOSPC, so the journal keeps the record in memory; by default SIGXFSZ kills us.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=_watch_stop_event, args=(mp_stop, stop), daemon=True).start()
