@@ -66,7 +66,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"workers": status["workers"]}, indent=2, default=str))
+        print(json.dumps({"manager": status["manager"], "workers": status["workers"]},
+                         indent=2, default=str))
     else:
         _print_table(status["workers"])
         if status["manager"]["config_error"]:

@@ -167,8 +167,9 @@ class Manager:
 
     def apply_config(self, loaded: LoadedConfig) -> None:
         errors = loaded.camera_errors
-        anonymous = [msg for label, msg in errors.items() if label not in self.workers]
-        self.status.set_header(config_error="; ".join(anonymous))
+        # Every rejected entry goes in the header, which only the manager writes: a
+        # running camera's own last_error is rewritten by its worker twice a second.
+        self.status.set_header(config_error="; ".join(errors.values()))
         desired = loaded.cameras
         for camera_id in list(self.workers):
             if camera_id in errors:

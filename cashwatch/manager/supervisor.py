@@ -61,7 +61,7 @@ def restart_delay(worker: MonitoredWorker, policy: ManagerConfig,
     recent = sum(1 for t in worker.restart_history if now_mono - t < 60.0)
     if recent >= policy.max_restarts_per_minute:
         return policy.backoff_max_s, (f"restarted {recent} times in the last minute; "
-                                      f"waiting {policy.backoff_max_s:.0f} s before the next try")
+                                      f"waiting {policy.backoff_max_s:g} s before the next try")
     exponent = max(0, worker.consecutive_failures - 1)
     return min(policy.backoff_initial_s * 2 ** exponent, policy.backoff_max_s), ""
 
@@ -74,7 +74,7 @@ def record_failure(worker: MonitoredWorker, reason: str, policy: ManagerConfig,
     worker.last_exit_reason = reason
     delay, throttled = restart_delay(worker, policy, now_mono)
     worker.next_start_mono = now_mono + delay
-    message = f"worker {reason}; restart in {delay:.0f} s"
+    message = f"worker {reason}; restart in {delay:g} s"  # :g, so 0.5 s does not read "0 s"
     return f"{message} ({throttled})" if throttled else message
 
 
