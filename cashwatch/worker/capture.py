@@ -114,7 +114,7 @@ def diagnose_network(source: str, *, timeout_s: float) -> str:
     except (socket.gaierror, UnicodeError) as exc:
         return f"unknown host {host!r} ({exc})"
     try:
-        with socket.create_connection(address[:2], timeout=timeout_s):
+        with socket.create_connection((str(address[0]), int(address[1])), timeout=timeout_s):
             pass
     except ConnectionRefusedError:
         return f"connection refused by {host}:{port} (camera off or wrong port?)"
