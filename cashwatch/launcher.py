@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from cashwatch.config import load_config
+from cashwatch.config import load_config, resolve_config_path
+from cashwatch.config.defaults import write_demo_config
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -21,7 +22,10 @@ def _dashboard_command(port: int, host: str) -> list[str]:
 
 
 def run_demo(config: str | None, port: int = 8501) -> int:
-    loaded = load_config(config)  # creates data/cashwatch.toml with demo cameras on first run
+    path = resolve_config_path(config)
+    if not path.exists():
+        write_demo_config(path)  # the demo cameras, wherever the config is to live
+    loaded = load_config(path)
     env = dict(os.environ, CASHWATCH_CONFIG=str(loaded.path), PYTHONUNBUFFERED="1")
     manager = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "run", "--config",
                                 str(loaded.path)], env=env)
