@@ -1,0 +1,63 @@
+"""Credentials never leak; config and user files survive an interrupted rewrite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cashwatch.auth import UserStore
+from tests.conftest import REPO
+from tests.faults.helpers import wait_state_in
+from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.slow
+@pytest.mark.rtsp
+def test_rtsp_credentials_stay_out_of_status_logs_and_journal(tmp_path: Path, rtsp_server,
+                                                              rtsp_clip) -> None:
+    server = rtsp_server({"cam": rtsp_clip.path})
+    url = server.url("cam").replace("rtsp://", f"rtsp://admin:{SECRET}@")
+    config = write_config(tmp_path / "cashwatch.toml", [
+        camera_entry("live", url, read_timeout_s=2.0, open_timeout_s=2.0),
+        camera_entry("nohost", f"rtsp://admin:{SECRET}@camera.invalid/x", open_timeout_s=2.0)])
+    with ManagerProcess(config) as manager:
+        manager.wait_state("live", "running", 40)
+        manager.wait_state("nohost", "error", 40)
+        server.stop()  # errors that mention the source
+        wait_state_in(manager, "live", {"reconnecting"}, 10)
+        wait_for(lambda: "refused" in manager.worker("live")["last_error"], 10,
+                 "a reconnect error")
+        status = manager.status()
+        assert SECRET not in json.dumps(status, default=str)
+        assert "admin:***@127.0.0.1" in status["workers"]["live"]["source"]
+        server.start()
+        manager.wait_state("live", "running", 15)
+        deadline = time.monotonic() + 1.0  # let log handlers flush what they hold
+        wait_for(lambda: time.monotonic() > deadline, 2, "a second of log output")
+    leaks = [path for path in tmp_path.rglob("*") if path.is_file()
+             and path.name != "cashwatch.toml" and SECRET.encode() in path.read_bytes()]
+    assert leaks == [], f"the password appears in {leaks}"
+    assert (tmp_path / "logs" / "manager.log").stat().st_size > 0
+    assert list((tmp_path / "journal").glob("_manager/*.jsonl")), "worker runs were journalled"
+
+
+def test_config_and_user_files_survive_a_failed_rewrite(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "cashwatch.toml",
+                          [camera_entry("cam", tmp_path / "video.avi")])
+    UserStore(tmp_path).add("alice", "a long passphrase 41", "admin")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    done = subprocess.run([sys.executable, "-m", "tests.faults.atomic_child", str(config),
+                           str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout)
+    assert outcome["config"].startswith("OSError") and outcome["users"].startswith("OSError"), \
+        outcome
+    after = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert after == before, "a failed rewrite changed a file or left a temp file behind"
