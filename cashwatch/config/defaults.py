@@ -9,7 +9,9 @@ from cashwatch.util.files import atomic_write_text
 DEMO_CONFIG = """\
 # CashWatch configuration. Edit while the manager runs: it reloads this file.
 # Every key is documented in docs/configuration.md.
-# The demo cameras below synthesise video from images shipped with Ultralytics.
+# The demo cameras below synthesise video from images shipped with Ultralytics
+# (docs/demo.md). Each scene loops every 20-30 s; the longer cooldown and shorter
+# clips keep a 2-core machine from spending most of its time encoding demo clips.
 
 [model]
 backend = "auto"
@@ -20,6 +22,8 @@ id = "demo-counter"
 name = "Demo: cash hand-over at the counter"
 site = "demo-lobby"
 source = "demo:handover"
+cooldown_s = 45.0
+clip = { pre_seconds = 10.0, post_seconds = 5.0 }
 
 [cameras.zones]
 cashier = [[0.55, 0.0], [1.0, 0.0], [1.0, 1.0], [0.55, 1.0]]
@@ -30,12 +34,16 @@ id = "demo-scuffle"
 name = "Demo: scuffle in the lobby"
 site = "demo-lobby"
 source = "demo:scuffle"
+cooldown_s = 45.0
+clip = { pre_seconds = 10.0, post_seconds = 5.0 }
 
 [[cameras]]
 id = "demo-fire"
 name = "Demo: fire in the back office"
 site = "demo-office"
 source = "demo:fire"
+cooldown_s = 45.0
+clip = { pre_seconds = 10.0, post_seconds = 5.0 }
 """
 
 
