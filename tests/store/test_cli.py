@@ -18,21 +18,24 @@ from cashwatch.store.ingest import Ingestor
 from cashwatch.store.journal import JournalWriter
 from tests.store.builders import make_record
 
-NOW = time.time()
+MADE_AT: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # "now" when the data is made, not when the module was collected: in a full run
+    # collection happens minutes before these tests, which would age "--since 5m" data
+    now = MADE_AT["now"] = time.time()
     tmp_path = tmp_path_factory.mktemp("events-cli")
     path = tmp_path / "cashwatch.toml"
     path.write_text("# events CLI test: data_dir is this folder\n")
     journal = JournalWriter(tmp_path, "lobby")
-    journal.emit_event(make_record("recent-fire", camera_id="lobby", started_at=NOW - 600))
-    journal.emit_event(make_record("recent-cash", camera_id="lobby", started_at=NOW - 60,
+    journal.emit_event(make_record("recent-fire", camera_id="lobby", started_at=now - 600))
+    journal.emit_event(make_record("recent-cash", camera_id="lobby", started_at=now - 60,
                                    event_type="cash"))
     journal.emit_clip("recent-cash", "clips/x/lobby/recent-cash.mp4", None)
     JournalWriter(tmp_path, "desk").emit_event(
-        make_record("old-fight", camera_id="desk", started_at=NOW - 3 * 86400,
+        make_record("old-fight", camera_id="desk", started_at=now - 3 * 86400,
                     event_type="violence"))
     assert Ingestor(tmp_path).poll() == 4
     return path
@@ -72,7 +75,8 @@ def test_json_and_csv_carry_every_column(config: Path, capsys, tmp_path: Path) -
     (item,) = json.loads(capsys.readouterr().out)
     assert item["details"] == {"frames": 3} and item["bbox"] == [1.0, 2.0, 30.0, 40.0]
     assert item["clip_path"] == "clips/x/lobby/recent-cash.mp4"
-    assert datetime.fromisoformat(item["started_at"]).timestamp() == pytest.approx(NOW - 60, abs=1)
+    started = datetime.fromisoformat(item["started_at"]).timestamp()
+    assert started == pytest.approx(MADE_AT["now"] - 60, abs=1)
 
     out = tmp_path / "events.csv"
     assert _run(["--config", str(config), "--format", "csv", "--output", str(out)]) == 0
