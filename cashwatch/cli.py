@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cashwatch.config import ConfigError, load_config
+from cashwatch.config import ConfigError, load_config, resolve_config_path
 
 STATUS_COLUMNS = ("camera_id", "state", "pid", "core", "camera_fps", "detection_fps",
                   "frames_read", "frames_processed", "frames_skipped", "events_detected",
@@ -59,9 +59,15 @@ def _cell(value: object) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     from cashwatch.status import ManagerNotRunning, read_status
 
-    loaded = load_config(args.config)
     try:
-        status = read_status(loaded.data_dir)
+        data_dir = load_config(args.config).data_dir
+    except ConfigError as exc:
+        # the operator needs status most when the file is broken: the manager keeps its
+        # last good config, so read what it publishes for the default data folder
+        data_dir = resolve_config_path(args.config).parent
+        print(f"cashwatch: warning: {exc}", file=sys.stderr)
+    try:
+        status = read_status(data_dir)
     except ManagerNotRunning as exc:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1

@@ -92,6 +92,7 @@ class Ingestor:
         self.offsets: dict[str, int] = self._load_offsets()
         self.busy_polls = 0           # polls that found the database locked by a reader
         self._next_cleanup = 0.0
+        self._last_write_error = -1e9
 
     def poll(self) -> int:
         """Apply new journal lines; returns how many records were applied (0 if locked)."""
@@ -105,8 +106,14 @@ class Ingestor:
             self.busy_polls += 1
             return 0
         except (duckdb.IOException, OSError) as exc:
-            # Disk full or a damaged file: the lines stay unread and are retried.
-            log.error("cannot write %s: %s", db_path(self.data_dir), exc)
+            # Disk full or a damaged file: the lines stay unread and are retried. Said
+            # once a minute, not on every poll (4 a second would flood the log that
+            # the operator needs to read).
+            now = time.monotonic()
+            if now - self._last_write_error >= 60.0:
+                self._last_write_error = now
+                log.error("cannot write %s: %s (retrying; journal keeps every record)",
+                          db_path(self.data_dir), exc)
             return 0
         for line in lines[:consumed]:
             self.offsets[line.key] = line.end_offset

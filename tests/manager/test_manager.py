@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -151,6 +152,9 @@ def test_config_edits_add_remove_and_change_cameras(two_cameras: Path, make_vide
         wait_for(lambda: "not valid TOML" in manager.status()["manager"]["config_error"], 15,
                  "the config error in status")
         assert manager.worker("cam-a")["running"]
+        result = cli("status", "--json", config=two_cameras)  # still works on a broken file
+        assert result.returncode == 0 and "not valid TOML" in result.stderr
+        assert json.loads(result.stdout)["workers"]["cam-a"]["running"] is True
 
 
 def test_cli_start_stop_restart_and_status_without_manager(two_cameras: Path) -> None:
