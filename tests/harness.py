@@ -126,6 +126,19 @@ class ManagerProcess:
         self.stop()
 
 
+def db_events(data_dir: Path) -> list[dict[str, Any]]:
+    """Every event row, oldest first, through a short read-only connection."""
+    from cashwatch.store.db import DatabaseMissingError, connect_readonly
+
+    try:
+        with connect_readonly(data_dir) as conn:
+            cursor = conn.execute("SELECT * FROM events ORDER BY started_at")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except DatabaseMissingError:
+        return []
+
+
 def shm_segments(data_dir: Path) -> list[str]:
     return segments.existing_segments(data_dir)
 

@@ -12,24 +12,13 @@ from typing import Any
 import av
 import pytest
 
-from cashwatch.store.db import DatabaseMissingError, connect_readonly
-from tests.harness import ManagerProcess, wait_for, write_config
+from tests.harness import ManagerProcess, db_events, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 
 
 def _model_section(model_dir: Path) -> dict[str, Any]:
     return {"weights": str(model_dir), "backend": "openvino", "precision": "f32"}
-
-
-def _events(data_dir: Path) -> list[dict[str, Any]]:
-    try:
-        with connect_readonly(data_dir) as conn:
-            cursor = conn.execute("SELECT * FROM events ORDER BY started_at")
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    except DatabaseMissingError:
-        return []
 
 
 def _camera(camera_id: str, source: Path, **detection: Any) -> dict[str, Any]:
@@ -49,13 +38,13 @@ def test_fight_clip_raises_violence_and_calm_clip_does_not(tmp_path: Path, media
     with ManagerProcess(config) as manager:
         manager.wait_state("fight", "running", 60)
         manager.wait_state("calm", "running", 60)
-        events = wait_for(lambda: [e for e in _events(tmp_path) if e["camera_id"] == "fight"],
+        events = wait_for(lambda: [e for e in db_events(tmp_path) if e["camera_id"] == "fight"],
                           60, "a violence event from the fight clip in DuckDB")
         assert events[0]["event_type"] == "violence"
         # let the calm clip (2 s) loop many times through the same pipeline
         wait_for(lambda: manager.worker("calm")["frames_processed"] > 60, 60,
                  "60 sampled frames of the calm clip to be processed")
-        assert [e for e in _events(tmp_path) if e["camera_id"] == "calm"] == []
+        assert [e for e in db_events(tmp_path) if e["camera_id"] == "calm"] == []
 
 
 def _probe(path: Path) -> dict[str, Any]:
@@ -81,7 +70,7 @@ def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(tmp_path: Path,
     with ManagerProcess(config) as manager:
         started = time.time()
         manager.wait_state("fire", "running", 60)
-        event = wait_for(lambda: [e for e in _events(tmp_path) if e["clip_path"]], 90,
+        event = wait_for(lambda: [e for e in db_events(tmp_path) if e["clip_path"]], 90,
                          "a fire event with a finished clip")[0]
         assert event["event_type"] == "fire"
         assert event["review_status"] == "pending"
