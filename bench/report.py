@@ -89,8 +89,9 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
         rows.append([label, _fmt(n), ratio, trail or "–"])
     lines = ["## Capacity (walking footage, 1280x720 at 15 fps, paced, looping)", "",
              "Largest N with every camera at ≥ 95 % of 15 fps, detection served at ≥ 95 % of "
-             "its target (seed: every 4th frame = 3.75/s; CashWatch: 7.5/s, frames the motion "
-             "gate found still count as served) and live frame age not growing. Steps of N "
+             "its target (3.75/s for both: the seed's every 4th frame; CashWatch is set to the "
+             "same rate here, its default is 7.5/s; frames the motion gate found still count "
+             "as served) and live frame age not growing. Steps of N "
              "with short probe windows, the best N confirmed over "
              f"{_fmt(cap.get('confirm_window_s'), 0)} s. Trail: N ✓/✗ (workers' CPU / whole "
              "machine's CPU, 100 % per core).", ""]

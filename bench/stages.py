@@ -18,12 +18,12 @@ import numpy as np
 
 from bench import baseline
 from bench.footage import SOURCE_FPS
+from bench.product import DETECT_TARGET_FPS as SAMPLED_FPS
 from cashwatch.config import ClipConfig
 from cashwatch.config.detection import MotionConfig
 from cashwatch.detect.motion import MotionGate
 from cashwatch.evidence.buffer import JpegBuffer
 
-SAMPLED_FPS = 7.5  # CashWatch's detection rate (every 2nd frame at 15 fps)
 LIVE_FPS = SOURCE_FPS / 4  # both designs publish every 4th frame for the live view
 
 
