@@ -114,8 +114,9 @@ class ViolenceRuleConfig(StrictModel):
         description="Wrist/elbow/knee/ankle speed, in body sizes (shoulder widths) per "
         "second, that counts as fast.",
     )
-    max_gap: float = Field(default=1.0, ge=0.0, le=10.0, title="Proximity (body sizes)",
-                           description="Largest gap between the two people's boxes.")
+    max_gap: float = Field(default=0.75, ge=0.0, le=10.0, title="Proximity (body sizes)",
+                           description="Largest gap between the two people's boxes (a punch "
+                           "or shove leaves them touching; 0.75 allows for box noise).")
     min_duration_s: float = Field(default=0.6, gt=0.0, le=30.0, title="Sustained for (s)",
                                   description="How long the fast motion must last.")
     max_pause_s: float = Field(default=0.5, ge=0.0, le=10.0, title="Allowed pause (s)",

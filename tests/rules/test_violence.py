@@ -70,3 +70,10 @@ def test_walking_side_by_side_is_not_violence() -> None:
 
 def test_missing_limb_keypoints_raise_nothing() -> None:
     assert run(seconds=2.0, gap_px=0.0, amplitude_a=0.8, amplitude_b=0.8, drop_limbs=True) == []
+
+
+def test_within_reach_means_boxes_almost_touching() -> None:
+    # half a body size between the boxes is a scuffle; a whole body size apart is two
+    # people exercising or gesturing side by side (the gym clip's false alarm)
+    assert run(seconds=2.0, gap_px=0.5 * SIZE, amplitude_a=0.8, amplitude_b=0.8)
+    assert run(seconds=2.0, gap_px=1.0 * SIZE, amplitude_a=0.8, amplitude_b=0.8) == []
