@@ -167,6 +167,24 @@ def inference_section(r: dict[str, Any]) -> list[str]:
     return lines + _table(["backend", "imgsz", "threads", "median ms", "min–max"], rows)
 
 
+GPU_RESULTS = Path(__file__).parent / "results" / "gpu_torch_h100.json"
+
+
+def gpu_section(r: dict[str, Any]) -> list[str]:
+    """The torch backend on a lent GPU machine, measured separately (not by `make bench`)."""
+    if not GPU_RESULTS.exists():
+        return []
+    gpu = json.loads(GPU_RESULTS.read_text())
+    rows = [[row["device"], str(row["imgsz"]), f"{row['median_ms']:.1f}",
+             f"{row['min_ms']:.1f}–{row['max_ms']:.1f}", str(row["persons"])]
+            for row in gpu["rows"]]
+    lines = [f"## Torch backend on a GPU ({gpu['gpu']}, torch {gpu['torch']})", "",
+             f"Measured {gpu['date']} with `{gpu['command']}` on {gpu['image']}, 30 runs after "
+             "5 warm-ups, one frame at a time (full predict: letterbox, model, NMS). The "
+             "'cpu' rows are that machine's 16-core CPU, not the 2-core machine above.", ""]
+    return lines + _table(["device", "imgsz", "median ms", "min–max", "persons"], rows)
+
+
 def latency_section(r: dict[str, Any]) -> list[str]:
     lat = r.get("latency", {})
     rows = [
@@ -208,6 +226,6 @@ def write_markdown(r: dict[str, Any], notes: list[str]) -> None:
              f"- Raw results: `bench/results/latest.json`; took {r['elapsed_s']:.0f} s", ""]
     lines += [f"> {note}" for note in notes] + ([""] if notes else [])
     for section in (capacity_section, cost_section, memory_section, inference_section,
-                    latency_section):
+                    gpu_section, latency_section):
         lines += section(r)
     DOC.write_text("\n".join(lines))
