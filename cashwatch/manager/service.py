@@ -40,6 +40,8 @@ log = logging.getLogger("cashwatch.manager")
 LOOP_S = 0.2
 RESOURCES_EVERY_S = 2.0
 RETENTION_EVERY_S = 3600.0
+HEARTBEAT_S = 0.5
+LOOP_STUCK_S = 60.0  # > stop_timeout_s + kill grace, the longest the loop may block
 
 
 def setup_logging(data_dir: Path) -> None:
@@ -95,12 +97,27 @@ class Manager:
         self.watcher = ConfigWatcher(self.config_path)
         self.watcher.start()
         threading.Thread(target=self._prepare_model, name="prepare-model", daemon=True).start()
+        self._loop_alive = time.monotonic()
+        self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._heartbeat.start()
         self.apply_config(self.loaded)
         try:
             self._loop()
         finally:
             self._shutdown()
         return 0
+
+    def _beat(self) -> None:
+        """Publish the manager's heartbeat from its own thread.
+
+        The main loop may block for seconds while a worker flushes its clips and stops;
+        readers must not take that for a dead manager. A loop stuck for longer than
+        LOOP_STUCK_S does stop the heartbeat, so a hung manager still shows as down.
+        """
+        while not self._stop.is_set():
+            if time.monotonic() - self._loop_alive < LOOP_STUCK_S:
+                self.status.set_header(manager_heartbeat_ts=time.time())
+            self._stop.wait(HEARTBEAT_S)
 
     def _loop(self) -> None:
         next_resources = next_retention = 0.0
@@ -117,7 +134,7 @@ class Manager:
             if now >= next_retention:
                 next_retention = now + RETENTION_EVERY_S
                 self._enforce_retention()
-            self.status.set_header(manager_heartbeat_ts=time.time())
+            self._loop_alive = time.monotonic()
             self._stop.wait(LOOP_S)
 
     def _shutdown(self) -> None:
@@ -132,6 +149,7 @@ class Manager:
         self.journal.close()
         for slot in self.slots.values():
             slot.close()
+        self._heartbeat.join(timeout=2)  # it writes to the table closed next
         self.status.close()
         self.lock.release()
         log.info("manager stopped")
