@@ -48,10 +48,10 @@ class Plan:
 QUICK = Plan("quick", probe_s=6, confirm_s=6, guesses={"baseline": 1, "gating_off": 2,
              "gating_on": 2}, max_probes=2, sizes=(640,), threads=(1,), iterations=5,
              stage_frames=30)
-# Guesses from the prototype (FACTS.md: 6 seed cameras, 10 OpenVINO, 12-14 gated), a
-# little low so the search mostly steps up with short probes.
-FULL = Plan("full", probe_s=15, confirm_s=60, guesses={"baseline": 5, "gating_off": 8,
-            "gating_on": 10}, max_probes=5, sizes=(320, 480, 640), threads=(1, 2),
+# Guesses from the first full runs on this 2-core EPYC (no bf16, so the prototype's
+# FACTS.md figures of 6/10/14 do not carry over); the search steps up or down from them.
+FULL = Plan("full", probe_s=15, confirm_s=60, guesses={"baseline": 2, "gating_off": 4,
+            "gating_on": 5}, max_probes=5, sizes=(320, 480, 640), threads=(1, 2),
             iterations=20, stage_frames=150)
 
 
