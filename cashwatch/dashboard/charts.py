@@ -36,13 +36,19 @@ def _hour_labels(timestamps: pd.Series) -> pd.Series:
     return local.dt.strftime("%m-%d %H:00")
 
 
-def events_by_hour(events: pd.DataFrame) -> alt.Chart:
-    data = events.assign(hour=_hour_labels(events["started_at"]))
-    counts = data.groupby(["hour", "event_type"]).size().reset_index(name="events")
+def _hourly_bars(frame: pd.DataFrame, colour: str, colour_title: str, count: str,
+                 count_title: str, height: int) -> alt.Chart:
+    """Stacked bars of rows per local hour (from `started_at`), coloured by `colour`."""
+    data = frame.assign(hour=_hour_labels(frame["started_at"]))
+    counts = data.groupby(["hour", colour]).size().reset_index(name=count)
     return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("hour:O", title="Hour"), y=alt.Y("events:Q", title="Events"),
-        color=alt.Color("event_type:N", title="Type"),
-        tooltip=["hour", "event_type", "events"]).properties(height=240)
+        x=alt.X("hour:O", title="Hour"), y=alt.Y(f"{count}:Q", title=count_title),
+        color=alt.Color(f"{colour}:N", title=colour_title),
+        tooltip=["hour", colour, count]).properties(height=height)
+
+
+def events_by_hour(events: pd.DataFrame) -> alt.Chart:
+    return _hourly_bars(events, "event_type", "Type", "events", "Events", 240)
 
 
 def events_by_camera(events: pd.DataFrame) -> alt.Chart:
@@ -54,9 +60,4 @@ def events_by_camera(events: pd.DataFrame) -> alt.Chart:
 
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:
-    data = runs.assign(hour=_hour_labels(runs["started_at"]))
-    counts = data.groupby(["hour", "camera_id"]).size().reset_index(name="starts")
-    return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("hour:O", title="Hour"), y=alt.Y("starts:Q", title="Worker starts"),
-        color=alt.Color("camera_id:N", title="Camera"),
-        tooltip=["hour", "camera_id", "starts"]).properties(height=220)
+    return _hourly_bars(runs, "camera_id", "Camera", "starts", "Worker starts", 220)
