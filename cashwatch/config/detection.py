@@ -157,3 +157,8 @@ class DetectionConfig(StrictModel):
     cash: CashRuleConfig = Field(default_factory=CashRuleConfig)
     violence: ViolenceRuleConfig = Field(default_factory=ViolenceRuleConfig)
     fire: FireRuleConfig = Field(default_factory=FireRuleConfig)
+
+    @property
+    def any_rule_enabled(self) -> bool:
+        """False when every rule is off: the camera then only records and streams."""
+        return self.cash.enabled or self.violence.enabled or self.fire.enabled

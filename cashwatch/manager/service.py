@@ -33,7 +33,6 @@ from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.util.redact import mask_credentials
-from cashwatch.worker.process import _detection_enabled
 
 log = logging.getLogger("cashwatch.manager")
 
@@ -157,7 +156,7 @@ class Manager:
     # model ------------------------------------------------------------------------
     def _prepare_model(self) -> None:
         """Export the model once (in a subprocess) before detection workers start."""
-        if not any(_detection_enabled(c) for c in self.loaded.cameras.values()):
+        if not any(c.detection.any_rule_enabled for c in self.loaded.cameras.values()):
             self._model_ready.set()
             return
         try:
@@ -281,7 +280,7 @@ class Manager:
                     self._on_failure(worker, "stopped sending heartbeats (hung) and was killed")
 
     def _may_start(self, worker: MonitoredWorker) -> bool:
-        return self._model_ready.is_set() or not _detection_enabled(worker.camera)
+        return self._model_ready.is_set() or not worker.camera.detection.any_rule_enabled
 
     def _start(self, worker: MonitoredWorker) -> None:
         assigned = {w.camera.id: w.core for w in self.workers.values()

@@ -52,7 +52,7 @@ def stop_workers(workers: Iterable[MonitoredWorker], timeout_s: float) -> None:
         if not any(w.process is not None and w.process.is_alive() for w in running):
             break
     for worker in running:
-        if worker.process is not None:
-            worker.process.close() if not worker.process.is_alive() else None
+        if worker.process is not None and not worker.process.is_alive():
+            worker.process.close()  # frees its pipes now, not at garbage collection
         worker.process = None
         worker.stop_event = None

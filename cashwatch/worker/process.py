@@ -37,13 +37,8 @@ STUCK_READER_FACTOR = 4.0
 EXIT_STUCK = 3
 
 
-def _detection_enabled(camera: CameraConfig) -> bool:
-    rules = camera.detection
-    return rules.cash.enabled or rules.violence.enabled or rules.fire.enabled
-
-
 def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
-    if not _detection_enabled(camera):
+    if not camera.detection.any_rule_enabled:  # spares the worker the pipeline imports
         return NullProcessor()
     from cashwatch.detect.pipeline import build_processor as build_detection
 
