@@ -50,26 +50,24 @@ class ModelConfig(StrictModel):
 
 
 class MotionConfig(StrictModel):
-    """A cheap gate that skips inference on frames where nothing moves.
+    """A cheap gate that skips inference on sampled frames where nothing changed since the
+    frame the model last looked at.
 
-    It never skips more than `max_skipped_with_people` sampled frames in a row while
-    the tracker still follows someone, so a person standing still stays tracked.
+    While someone is in view and nothing changes, their last poses stand (the rules see
+    them again with the new time) and the model looks again every `refresh_s` seconds.
     """
 
     enabled: bool = Field(default=True, title="Motion gate",
-                          description="Skip inference on frames without motion.")
+                          description="Skip inference on frames without change.")
     threshold: int = Field(default=25, ge=1, le=255, title="Pixel threshold",
-                           description="Grey-level change (0-255) from the running average "
-                           "that counts as a moving pixel.")
+                           description="Grey-level change (0-255) from the last inferred "
+                           "frame that counts as a changed pixel.")
     min_area: float = Field(default=0.002, gt=0.0, lt=1.0, title="Minimum moving area",
-                            description="Fraction of the (zone) area that must move.")
-    frame_alpha: float = Field(default=0.1, gt=0.0, le=1.0, title="Background adaptation",
-                               description="Weight of each sampled frame in the running "
-                               "average background; higher forgets faster.")
-    max_skipped_with_people: int = Field(
-        default=1, ge=0, le=30, title="Skips while tracking",
-        description="Sampled frames in a row that may be skipped while someone is tracked; "
-        "0 runs the model on every sampled frame while anyone is in view.",
+                            description="Fraction of the (zone) area that must change.")
+    refresh_s: float = Field(
+        default=1.0, ge=0.0, le=30.0, title="Refresh while tracking (s)",
+        description="Longest time without inference while someone is in view and nothing "
+        "changes; 0 runs the model on every sampled frame while anyone is in view.",
     )
 
 

@@ -2,7 +2,9 @@
 
 The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire needs no
 pose, so it looks at every sampled frame; the pose model runs only for the cash and
-violence rules, and only when the gate sees motion or someone is still being followed.
+violence rules, and only when the gate sees a change since the model last looked, or when
+someone in view has not been looked at for `motion.refresh_s`. In between, the people in
+view have not moved, so the rules get their last poses again at the new time.
 """
 
 from __future__ import annotations
@@ -64,23 +66,24 @@ class DetectionProcessor:
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
         self.counters = ProcessorCounters()
-        self._skipped_in_row = 0
-        self._people_in_view = 0
+        self._last_poses: Poses | None = None
+        self._last_inference_ts = float("-inf")
         self._last_people: np.ndarray | None = None
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         self.counters.frames += 1
         moved = self.gate.update(frame) if self.gate is not None else True
         poses: Poses | None = None
+        inferred = False
         inference_ms = 0.0
-        if self.model is not None and self._should_infer(moved):
+        if self.model is not None and self._should_infer(moved, ts):
             started = time.perf_counter()
             poses = self.tracker.update(self.model.predict(frame), ts)
             inference_ms = (time.perf_counter() - started) * 1000.0
-            self.counters.inferred += 1
-            self.counters.inference_ms_total += inference_ms
-            self._people_in_view = len(poses)
-            self._last_people = poses.xyxy if len(poses) else None
+            inferred = True
+            self._looked(poses, ts, inference_ms)
+        elif self._last_poses is not None and len(self._last_poses):
+            poses = self._last_poses  # nothing changed since: the same people, still
         events = self.fire.update(frame, ts, self._last_people)
         if poses is not None:
             height, width = frame.shape[:2]
@@ -92,24 +95,31 @@ class DetectionProcessor:
             for event in events:
                 event.snapshot_jpeg = snapshot
         skipped = None
-        if poses is None and self.model is not None:
+        if not inferred and self.model is not None:
             skipped = "motion"
             self.counters.skipped_motion += 1
-        return ProcessResult(ran_inference=poses is not None, inference_ms=inference_ms,
+        return ProcessResult(ran_inference=inferred, inference_ms=inference_ms,
                              skipped_reason=skipped, events=events,
                              boxes=overlay_boxes(poses, frame.shape[:2]))
 
     def close(self) -> None:
         return None
 
-    def _should_infer(self, moved: bool) -> bool:
-        """Motion, or someone was in view and the skip budget is spent."""
-        limit = self.camera.detection.motion.max_skipped_with_people
-        if moved or (self._people_in_view and self._skipped_in_row >= limit):
-            self._skipped_in_row = 0
+    def _should_infer(self, moved: bool, ts: float) -> bool:
+        """A change since the last look, or someone in view not looked at for refresh_s."""
+        if moved:
             return True
-        self._skipped_in_row += 1
-        return False
+        people = self._last_poses is not None and len(self._last_poses) > 0
+        refresh_s = self.camera.detection.motion.refresh_s
+        return people and ts - self._last_inference_ts >= refresh_s
+
+    def _looked(self, poses: Poses, ts: float, inference_ms: float) -> None:
+        if self.gate is not None:
+            self.gate.looked()
+        self.counters.inferred += 1
+        self.counters.inference_ms_total += inference_ms
+        self._last_poses, self._last_inference_ts = poses, ts
+        self._last_people = poses.xyxy if len(poses) else None
 
     def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
         kept = []

@@ -45,9 +45,31 @@ def test_motion_outside_the_zones_is_ignored() -> None:
     assert gate.update(scene(square_x=40))
 
 
-def test_a_thing_that_stops_moving_is_absorbed_into_the_background() -> None:
-    gate = MotionGate(MotionConfig(frame_alpha=0.5))
+def test_a_thing_that_stops_moving_is_no_change_once_looked_at() -> None:
+    gate = MotionGate(MotionConfig())
     gate.update(scene())
+    gate.looked()
     assert gate.update(scene(square_x=300))
-    results = [gate.update(scene(square_x=300)) for _ in range(10)]
-    assert results[-1] is False
+    gate.looked()  # the model saw the square where it now stands
+    assert not any(gate.update(scene(square_x=300, noise_seed=i)) for i in range(10))
+
+
+def test_change_is_measured_against_the_last_looked_at_frame() -> None:
+    """Without a look the reference stays: a thing that arrived and stopped still counts."""
+    gate = MotionGate(MotionConfig())
+    gate.update(scene())
+    gate.looked()
+    assert all(gate.update(scene(square_x=300, noise_seed=i)) for i in range(10))
+
+
+def test_slow_change_adds_up_instead_of_being_absorbed() -> None:
+    gate = MotionGate(MotionConfig())
+    base = scene()
+    gate.update(base)
+    gate.looked()
+    results = []
+    for step in range(1, 11):  # the left third brightens by 4 grey levels a frame
+        frame = base.copy()
+        frame[:, :200] = np.clip(frame[:, :200].astype(int) + 4 * step, 0, 255)
+        results.append(gate.update(frame))
+    assert not results[0] and results[-1]
