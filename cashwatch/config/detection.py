@@ -24,7 +24,8 @@ class ModelConfig(StrictModel):
     backend: Literal["auto", "openvino", "onnxruntime", "torch"] = Field(
         default="auto",
         title="Inference backend",
-        description="auto picks OpenVINO on x86 CPUs; torch is for CUDA GPUs.",
+        description="auto picks OpenVINO on x86 CPUs with bf16 (AMX, AVX512-BF16) or for "
+        "OpenVINO folders, ONNX Runtime otherwise; torch is for CUDA GPUs.",
     )
     imgsz: int = Field(default=640, ge=160, le=1280, title="Input size (px)",
                        description="Longest side the model sees; a multiple of 32.")

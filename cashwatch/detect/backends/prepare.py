@@ -47,8 +47,9 @@ def prepare_model(model: ModelConfig, data_dir: Path) -> Path:
         PosixPath('/var/lib/cashwatch/models/3f2c…-640-onnxruntime/model.onnx')
     """
     configure_offline(data_dir)
-    backend = resolve_backend(model.backend)
     weights = resolve_weights(model.weights, base_dir=data_dir)
+    backend = resolve_backend(model.backend, precision=model.precision,
+                              weights_format=weights.format)
     _check_weights_fit_backend(weights, backend)
     if backend == "torch" or weights.format != "pt":
         return weights.path
