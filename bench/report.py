@@ -76,9 +76,10 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
     cap = r["capacity"]
     base = cap.get("baseline") or 0
     rows = []
+    backend = r.get("cashwatch_backend", "auto")
     for kind, label in (("baseline", "(a) seed design (torch, raw buffer)"),
-                        ("gating_off", "(b) CashWatch, motion gate off"),
-                        ("gating_on", "(c) CashWatch, motion gate on")):
+                        ("gating_off", f"(b) CashWatch ({backend}), motion gate off"),
+                        ("gating_on", f"(c) CashWatch ({backend}), motion gate on")):
         n = cap.get(kind)
         detail = cap.get("details", {}).get(kind, {})
         trail = ", ".join(f"{p['n']}{'✓' if p['realtime'] else '✗'}"

@@ -28,6 +28,7 @@ from bench.plot import draw_capacity_plot
 from bench.product import ProductFleet, share_model_cache
 from bench.stages import stage_costs
 from cashwatch.config import ClipConfig
+from cashwatch.detect.backends.choice import resolve_backend
 
 STARTED = time.monotonic()
 
@@ -189,7 +190,12 @@ def _ms_at_640(results: dict[str, Any], backend: str) -> float:
 
 def run_costs(plan: Plan, video: Path, results: dict[str, Any], side: dict[str, Any]) -> None:
     log("[cost] timing stages on real frames")
-    inference_ms = {b: _ms_at_640(results, b) for b in ("torch", "openvino")}
+    # The seed design runs torch; CashWatch whatever its auto backend picks on this CPU.
+    product = resolve_backend("auto")
+    inference_ms = {"torch": _ms_at_640(results, "torch"),
+                    "cashwatch": _ms_at_640(results, product)}
+    results["cashwatch_backend"] = product
+    log(f"[cost] CashWatch's auto backend here: {product}")
     stages = stage_costs(video, plan.stage_frames, inference_ms,
                          side.get("gating_on", {}).get("inference_fraction"))
     results["cost"] = {"stages": stages, "measured_cpu_s_per_camera_s": {

@@ -65,7 +65,8 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
                 gating_inference_fraction: float | None) -> dict[str, dict[str, float]]:
     """`{design: {stage: cpu_s_per_camera_s}}` for baseline, gating_off and gating_on.
 
-    `inference_ms` holds "torch" and "openvino" ms per frame at 640 px, one thread;
+    `inference_ms` holds "torch" (the seed design) and "cashwatch" (its auto backend) ms
+    per frame at 640 px, one thread;
     `gating_inference_fraction` is the share of sampled frames the gate let through
     (measured in the capacity run), None when unknown.
     """
@@ -89,7 +90,7 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
     cashwatch_common = {"decode": decode,
                         "clip_buffer": ms["jpeg_buffer"] * clip.fps / 1000.0,
                         "live_view": ms["live_slot"] * LIVE_FPS / 1000.0}
-    ov = inference_ms.get("openvino", 0.0)
+    ov = inference_ms.get("cashwatch", 0.0)
     out = {
         "baseline": {"decode": decode,
                      "clip_buffer": ms["raw_copy"] * SOURCE_FPS / baseline.BUFFER_EVERY / 1000.0,
