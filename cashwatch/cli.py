@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cashwatch.config import ConfigError, load_config, resolve_config_path
 
-STATUS_COLUMNS = ("camera_id", "state", "pid", "core", "camera_fps", "detection_fps",
+STATUS_COLUMNS = ("camera_id", "state", "node", "pid", "core", "camera_fps", "detection_fps",
                   "frames_read", "frames_processed", "frames_skipped", "events_detected",
                   "restarts", "reconnects", "uptime", "last_error")
 
@@ -32,7 +32,14 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from cashwatch.manager.service import run_manager
 
-    return run_manager(args.config)
+    if args.ray:
+        try:
+            import ray  # noqa: F401 - only to say clearly what is missing
+        except ImportError:
+            print("cashwatch: --ray needs Ray on this machine: pip install 'ray==2.60.0'",
+                  file=sys.stderr)
+            return 2
+    return run_manager(args.config, ray_address=args.ray)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -137,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the manager (camera workers, event store)")
     _config_arg(run)
+    run.add_argument("--ray", metavar="auto|ADDRESS",
+                     help="run the cameras as actors on a Ray cluster: 'auto' (the cluster "
+                     "`ray start` set up on this machine) or the head's host:port; "
+                     "see docs/deployment.md")
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="run the manager and the dashboard on demo cameras")
     _config_arg(demo)

@@ -66,8 +66,10 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str,
 class ManagerProcess:
     """`cashwatch run --config PATH` as a real subprocess."""
 
-    def __init__(self, config: Path, data_dir: Path | None = None) -> None:
+    def __init__(self, config: Path, data_dir: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.config = config
+        self.extra_args = extra_args  # e.g. ("--ray", address)
         self.data_dir = data_dir or config.parent
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = config.parent / "manager-stdout.log"
@@ -76,8 +78,8 @@ class ManagerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "run", "--config",
-                                      str(self.config)], stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=env, cwd=REPO)
+                                      str(self.config), *self.extra_args], stdout=self._log,
+                                     stderr=subprocess.STDOUT, env=env, cwd=REPO)
         if wait:
             wait_for(lambda: self.status() is not None, 60, "the manager to publish status")
         return self

@@ -2,6 +2,7 @@
 
 from cashwatch.config.app import AppConfig, DashboardConfig, ManagerConfig
 from cashwatch.config.camera import CameraConfig, CameraSettings
+from cashwatch.config.cluster import RayConfig, StorageConfig
 from cashwatch.config.detection import DetectionConfig, ModelConfig
 from cashwatch.config.evidence import ClipConfig, RetentionConfig
 from cashwatch.config.loader import (
@@ -16,5 +17,6 @@ from cashwatch.config.zones import ZonesConfig
 __all__ = [
     "AppConfig", "CameraConfig", "CameraSettings", "ClipConfig", "ConfigError",
     "DashboardConfig", "DetectionConfig", "LoadedConfig", "ManagerConfig", "ModelConfig",
-    "RetentionConfig", "ZonesConfig", "load_config", "parse_config", "resolve_config_path",
+    "RayConfig", "RetentionConfig", "StorageConfig", "ZonesConfig", "load_config",
+    "parse_config", "resolve_config_path",
 ]

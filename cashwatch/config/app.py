@@ -8,6 +8,7 @@ from pydantic import Field
 
 from cashwatch.config.base import StrictModel
 from cashwatch.config.camera import CameraConfig
+from cashwatch.config.cluster import RayConfig, StorageConfig
 from cashwatch.config.detection import ModelConfig
 from cashwatch.config.evidence import RetentionConfig
 
@@ -54,4 +55,6 @@ class AppConfig(StrictModel):
     manager: ManagerConfig = Field(default_factory=ManagerConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    ray: RayConfig = Field(default_factory=RayConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from cashwatch.evidence.storage import delete_evidence_url, is_url
+
 log = logging.getLogger(__name__)
 
 CLIPS_DIR = "clips"
@@ -53,6 +55,14 @@ def remove_evidence(data_dir: Path, relpaths: Iterable[str | None]) -> tuple[int
     removed = freed = 0
     for relpath in relpaths:
         if not relpath:
+            continue
+        if is_url(relpath):  # kept in shared storage (see cashwatch.evidence.storage)
+            try:
+                size = delete_evidence_url(relpath)
+            except (OSError, ValueError) as exc:
+                log.warning("not deleting %s: %s", relpath, exc)
+                continue
+            removed, freed = removed + (size > 0), freed + size
             continue
         try:
             path = resolve_evidence(data_dir, relpath)

@@ -26,6 +26,7 @@ from cashwatch.events import EventRecord
 from cashwatch.evidence.buffer import BufferedFrame, JpegBuffer
 from cashwatch.evidence.mp4 import write_clip
 from cashwatch.evidence.paths import clip_relpath
+from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.worker.hooks import EventSink
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ class ClipRecorder:
     'clips/2025-01-31/cam1/0194....mp4'
     """
 
-    def __init__(self, camera: CameraConfig, data_dir: Path, sink: EventSink) -> None:
+    def __init__(self, camera: CameraConfig, data_dir: Path, sink: EventSink,
+                 store: EvidenceStore | None = None) -> None:
         clip = camera.clip
         self.camera_id = camera.id
         self.pre_s = clip.pre_seconds
@@ -75,7 +77,8 @@ class ClipRecorder:
         # can become the trigger frame; all others are freed as usual, never kept raw.
         self._recent: deque[tuple[float, weakref.ref[np.ndarray]]] = deque(maxlen=RECENT_FRAMES)
         self._last_ts: float | None = None
-        self._writer = ClipWriter(Path(data_dir), sink, self.fps)
+        self._writer = ClipWriter(Path(data_dir), sink, self.fps,
+                                  store or EvidenceStore(Path(data_dir)))
         self._closed = False
         self.skipped_frames = 0
 
@@ -182,9 +185,11 @@ class ClipRecorder:
 class ClipWriter:
     """A background thread encoding finished clips one at a time, in request order."""
 
-    def __init__(self, data_dir: Path, sink: EventSink, fps: float) -> None:
+    def __init__(self, data_dir: Path, sink: EventSink, fps: float,
+                 store: EvidenceStore) -> None:
         self.data_dir = data_dir
         self.sink = sink
+        self.store = store
         self.fps = fps
         self._queue: queue.Queue[PendingClip | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -221,6 +226,7 @@ class ClipWriter:
     def _write(self, clip: PendingClip) -> None:
         try:
             stats = write_clip(clip.frames, self.data_dir / clip.relpath, self.fps)
+            stored = self.store.publish(self.data_dir / clip.relpath, clip.relpath)
         except Exception as exc:  # any failure is reported, the worker goes on
             message = f"{type(exc).__name__}: {exc}"
             log.error("clip %s failed: %s", clip.relpath, message)
@@ -228,7 +234,7 @@ class ClipWriter:
             return
         log.info("clip %s: %d frames, %.1f s, encoded in %.2f s", clip.relpath, stats.frames,
                  stats.duration_s, stats.encode_s)
-        self.sink.emit_clip(clip.event_id, clip.relpath, None)
+        self.sink.emit_clip(clip.event_id, stored, None)
 
 
 def _lower_thread_priority() -> None:

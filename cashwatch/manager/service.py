@@ -21,14 +21,15 @@ from cashwatch.config import CameraConfig, ConfigError, LoadedConfig, load_confi
 from cashwatch.manager import requests
 from cashwatch.manager.lock import ManagerLock
 from cashwatch.manager.placement import choose_core, usable_cores
+from cashwatch.manager.runners import WorkerRunner, make_runner
 from cashwatch.manager.supervisor import (
     MonitoredWorker,
-    describe_exit,
+    describe_process_exit,
     heartbeat_stale,
     record_failure,
 )
 from cashwatch.manager.watcher import ConfigWatcher
-from cashwatch.manager.workers import spawn_worker, stop_workers
+from cashwatch.manager.workers import LaunchSettings, stop_workers
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
@@ -57,8 +58,9 @@ def setup_logging(data_dir: Path) -> None:
 
 
 class Manager:
-    def __init__(self, loaded: LoadedConfig) -> None:
+    def __init__(self, loaded: LoadedConfig, ray_address: str | None = None) -> None:
         self.loaded = loaded
+        self.ray_address = ray_address
         self.data_dir = loaded.data_dir
         self.config_path = loaded.path
         self.workers: dict[str, MonitoredWorker] = {}
@@ -81,6 +83,7 @@ class Manager:
 
         self.lock.acquire()
         setup_logging(self.data_dir)
+        self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray)
         stale = segments.remove_stale(self.data_dir)
         if stale:
             log.warning("removed %d stale shared-memory segments of a previous manager", len(stale))
@@ -123,6 +126,7 @@ class Manager:
         while not self._stop.is_set():
             if self.watcher.changed():
                 self.reload()
+            self.runner.relay(self.workers.values(), self.status, self.slots)
             self.supervise()
             self._handle_requests()
             self._ingest()
@@ -149,6 +153,7 @@ class Manager:
         for slot in self.slots.values():
             slot.close()
         self._heartbeat.join(timeout=2)  # it writes to the table closed next
+        self.runner.close()
         self.status.close()
         self.lock.release()
         log.info("manager stopped")
@@ -238,7 +243,7 @@ class Manager:
         camera = worker.camera
         self.status.update(worker.slot, camera_id=camera.id, name=camera.display_name,
                            site=camera.site, source=mask_credentials(camera.source),
-                           node=os.uname().nodename)
+                           node=self.runner.node_of(worker))
 
     def _add(self, camera: CameraConfig) -> MonitoredWorker:
         slot = self.status.free_slot()
@@ -270,7 +275,7 @@ class Manager:
                 if now_mono >= worker.next_start_mono and self._may_start(worker):
                     self._start(worker)
             elif not worker.process.is_alive():
-                self._on_failure(worker, describe_exit(worker.process.exitcode))
+                self._on_failure(worker, describe_process_exit(worker.process))
             else:
                 record = self.status.read(worker.slot) or {}
                 if heartbeat_stale(record.get("heartbeat_ts", 0.0), worker,
@@ -283,26 +288,35 @@ class Manager:
         return self._model_ready.is_set() or not worker.camera.detection.any_rule_enabled
 
     def _start(self, worker: MonitoredWorker) -> None:
-        assigned = {w.camera.id: w.core for w in self.workers.values()
-                    if w.core is not None and w.process is not None}
-        load = {cid: self._cpu_of(w) for cid, w in self.workers.items()}
-        core = choose_core(self._cores, assigned, load, worker.slot)
+        core = self._choose_core(worker) if self.runner.local_processes else None
         if worker.run_id:
             worker.restarts += 1 if worker.last_exit_reason else 0
             worker.restart_history.append(time.monotonic())
-        manager_cfg = self.loaded.app.manager
-        spawn_worker(worker, core, self.loaded.app.model, self.data_dir, os.getpid(),
-                     manager_cfg.live_every_n)
-        assert worker.process is not None and worker.process.pid is not None
-        self._processes[worker.slot] = psutil.Process(worker.process.pid)
+        app = self.loaded.app
+        local = self.runner.local_processes
+        launch = LaunchSettings(model=app.model, data_dir=self.data_dir,
+                                manager_pid=os.getpid() if local else 0,
+                                live_every_n=app.manager.live_every_n,
+                                storage_url=app.storage.url)
+        self.runner.spawn(worker, core, launch)
+        assert worker.process is not None
+        pid = worker.process.pid or 0  # a Ray actor's pid is known once it is placed
+        if local:
+            self._processes[worker.slot] = psutil.Process(pid)
         worker.last_exit_reason = ""
         self._describe(worker)
         error = f"detection disabled: {self._model_error}" if self._model_error else ""
-        self.status.update(worker.slot, state="starting", pid=worker.process.pid, core=core,
-                           restarts=worker.restarts, start_ts=worker.started_at,
+        self.status.update(worker.slot, state="starting", pid=pid, core=-1 if core is None
+                           else core, restarts=worker.restarts, start_ts=worker.started_at,
                            heartbeat_ts=time.time(), last_error=error)
         self._record_run(worker, None)
-        log.info("started %s as pid %d on core %d", worker.camera.id, worker.process.pid, core)
+        log.info("started %s (pid %s, core %s)", worker.camera.id, pid or "pending", core)
+
+    def _choose_core(self, worker: MonitoredWorker) -> int:
+        assigned = {w.camera.id: w.core for w in self.workers.values()
+                    if w.core is not None and w.process is not None}
+        load = {cid: self._cpu_of(w) for cid, w in self.workers.items()}
+        return choose_core(self._cores, assigned, load, worker.slot)
 
     def _cpu_of(self, worker: MonitoredWorker) -> float:
         record = self.status.read(worker.slot) or {}
@@ -368,14 +382,14 @@ class Manager:
             self.status.update(worker.slot, cpu_percent=cpu, rss_mib=rss_mib)
 
 
-def run_manager(config: str | None) -> int:
-    """Entry point of `cashwatch run`."""
+def run_manager(config: str | None, ray_address: str | None = None) -> int:
+    """Entry point of `cashwatch run`; `ray_address` runs the cameras on a Ray cluster."""
     try:
         loaded = load_config(config)
     except ConfigError as exc:
         print(f"cashwatch: {exc}")
         return 2
-    manager = Manager(loaded)
+    manager = Manager(loaded, ray_address)
     signal.signal(signal.SIGTERM, manager.request_stop)
     signal.signal(signal.SIGINT, manager.request_stop)
     from cashwatch.manager.lock import AlreadyRunning

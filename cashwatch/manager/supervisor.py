@@ -10,12 +10,36 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as MpEvent
+from typing import Protocol
 
 from cashwatch.config import CameraConfig, ManagerConfig
 
 HEALTHY_RUN_S = 60.0  # a worker that ran this long resets its back-off
+
+
+class WorkerProcess(Protocol):
+    """What supervision uses of a worker: a local `multiprocessing.Process`, or a Ray
+    actor presented the same way (cashwatch.manager.runners.ray_runner.ActorProcess)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def exitcode(self) -> int | None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class StopSignal(Protocol):
+    def set(self) -> None: ...
 
 
 @dataclass
@@ -23,8 +47,8 @@ class MonitoredWorker:
     camera: CameraConfig
     slot: int
     core: int | None = None
-    process: BaseProcess | None = None
-    stop_event: MpEvent | None = None
+    process: WorkerProcess | None = None
+    stop_event: StopSignal | None = None
     run_id: str = ""
     started_at: float = 0.0  # wall clock, for status and worker_runs
     started_mono: float = 0.0
@@ -49,6 +73,11 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             return f"killed by signal {-exitcode}"
     return "exited normally" if exitcode == 0 else f"exited with code {exitcode}"
+
+
+def describe_process_exit(process: WorkerProcess) -> str:
+    """Why a worker ended; a Ray actor says it itself (e.g. its node was lost)."""
+    return getattr(process, "exit_reason", "") or describe_exit(process.exitcode)
 
 
 def restart_delay(worker: MonitoredWorker, policy: ManagerConfig,

@@ -1,4 +1,4 @@
-"""Starting and stopping worker processes (spawn, pin, three-step stop)."""
+"""Starting and stopping local worker processes (spawn, pin, three-step stop)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import multiprocessing as mp
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cashwatch.config import ModelConfig
@@ -18,13 +19,29 @@ from cashwatch.worker.spec import WorkerSpec
 _CTX = mp.get_context("spawn")
 
 
-def spawn_worker(worker: MonitoredWorker, core: int, model: ModelConfig, data_dir: Path,
-                 manager_pid: int, live_every_n: int) -> None:
+@dataclass(frozen=True)
+class LaunchSettings:
+    """What every worker of this manager gets, wherever it runs."""
+
+    model: ModelConfig
+    data_dir: Path
+    manager_pid: int  # 0 for workers that are not the manager's children (Ray actors)
+    live_every_n: int
+    storage_url: str = ""
+
+
+def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
+    """A fresh run id and the spec of the worker's next run."""
     worker.run_id = uuid.uuid4().hex
-    spec = WorkerSpec(camera=worker.camera.model_dump(mode="json"),
-                      model=model.model_dump(mode="json"), data_dir=str(data_dir),
-                      slot=worker.slot, manager_pid=manager_pid, live_every_n=live_every_n,
-                      run_id=worker.run_id)
+    return WorkerSpec(camera=worker.camera.model_dump(mode="json"),
+                      model=launch.model.model_dump(mode="json"), data_dir=str(launch.data_dir),
+                      slot=worker.slot, manager_pid=launch.manager_pid,
+                      live_every_n=launch.live_every_n, run_id=worker.run_id,
+                      storage_url=launch.storage_url)
+
+
+def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> None:
+    spec = new_spec(worker, launch)
     stop_event = _CTX.Event()
     process = _CTX.Process(target=worker_main, args=(spec, stop_event),
                            name=f"cashwatch.worker:{worker.camera.id}", daemon=False)
@@ -36,7 +53,8 @@ def spawn_worker(worker: MonitoredWorker, core: int, model: ModelConfig, data_di
 
 def stop_workers(workers: Iterable[MonitoredWorker], timeout_s: float) -> None:
     """Stop event, then join; terminate the late, then kill the stubborn. All at once,
-    so stopping N cameras takes one timeout, not N."""
+    so stopping N cameras takes one timeout, not N. Works the same on Ray actors, which
+    the Ray runner presents through the same process interface."""
     running = [w for w in workers if w.process is not None]
     for worker in running:
         if worker.stop_event is not None:

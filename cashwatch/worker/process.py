@@ -19,10 +19,12 @@ import numpy as np
 
 from cashwatch.config import CameraConfig, ModelConfig
 from cashwatch.events import DetectedEvent, EventRecord, new_event_id
+from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.util.redact import mask_credentials
 from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
+from cashwatch.worker.publish import FrameSink, StatusSink
 from cashwatch.worker.reader import FrameReader
 from cashwatch.worker.sampling import detection_stride
 from cashwatch.worker.spec import WorkerSpec
@@ -48,8 +50,8 @@ def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) ->
 class CameraWorker:
     """Owns the reader, the processing hook, evidence and the status record."""
 
-    def __init__(self, spec: WorkerSpec, stop: threading.Event, status: StatusTable,
-                 frames: FrameSlot) -> None:
+    def __init__(self, spec: WorkerSpec, stop: threading.Event, status: StatusSink,
+                 frames: FrameSink) -> None:
         from cashwatch.evidence.recorder import ClipRecorder
         from cashwatch.store.journal import JournalWriter
 
@@ -69,7 +71,9 @@ class CameraWorker:
         self._stride = 1
         self.journal = JournalWriter(self.data_dir, self.camera.id)
         self.sink: EventSink = self.journal
-        self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink)
+        self.store = EvidenceStore(self.data_dir, spec.storage_url)
+        self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink,
+                                                       self.store)
         self.processor: FrameProcessor = NullProcessor()
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
 
@@ -136,9 +140,10 @@ class CameraWorker:
         snapshot_path = None
         if detected.snapshot_jpeg:
             try:
-                snapshot_path = save_snapshot(self.data_dir, self.camera.id, event_id,
-                                              detected.ts, detected.snapshot_jpeg)
-            except OSError as exc:  # the event matters more than its picture
+                relpath = save_snapshot(self.data_dir, self.camera.id, event_id,
+                                        detected.ts, detected.snapshot_jpeg)
+                snapshot_path = self.store.publish(self.data_dir / relpath, relpath)
+            except Exception as exc:  # the event matters more than its picture (any store)
                 details["snapshot_error"] = f"{type(exc).__name__}: {exc}"
         record = EventRecord(
             event_id=event_id, camera_id=self.camera.id, site=self.camera.site,
@@ -169,7 +174,9 @@ class CameraWorker:
             self._handle_event(detected, height, width)
 
     def _manager_gone(self) -> bool:
-        return os.getppid() != self.spec.manager_pid
+        # manager_pid 0: a Ray actor, whose parent is Ray's raylet; Ray ends the actor
+        # when its owner, the manager, is gone.
+        return self.spec.manager_pid != 0 and os.getppid() != self.spec.manager_pid
 
     def _reader_stuck(self) -> bool:
         limit = STUCK_READER_FACTOR * (self.camera.read_timeout_s + self.camera.open_timeout_s)

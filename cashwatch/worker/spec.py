@@ -15,3 +15,4 @@ class WorkerSpec:
     manager_pid: int
     live_every_n: int
     run_id: str
+    storage_url: str = ""  # where clips and snapshots go; empty: the data folder

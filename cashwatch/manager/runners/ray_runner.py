@@ -1,0 +1,240 @@
+"""Camera workers as Ray actors, placed across a cluster (`cashwatch run --ray ADDRESS`).
+
+The only module that imports Ray. Each enabled camera becomes one actor asking for
+`[ray] cpus_per_camera` CPUs (plus `gpus_per_camera` GPUs when the model runs on CUDA),
+placed on the node whose `[ray] site_label` names the camera's site.
+
+Who restarts a dead actor: the manager, never Ray. Actors are created with
+`max_restarts=0`; a crash, a kill or a lost node ends the actor, the next poll raises,
+and the manager's supervisor books the failure and starts a new actor after the same
+back-off as a local worker (Ray places it on a node that is still up). One restart
+policy, one restart count, one status message; Ray restarting on its own as well would
+fight the supervisor's back-off and hide crash loops from it.
+
+Status and frames: the manager keeps at most one `poll` call outstanding per actor;
+each returns the latest status and, if newer than the last one taken, the latest
+frame as a JPEG. A slow actor or link skips frames; nothing queues up.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import ray
+from ray.exceptions import ActorUnavailableError, RayActorError, RayError
+from ray.util.scheduling_strategies import (
+    DoesNotExist,
+    Exists,
+    In,
+    NodeLabelSchedulingStrategy,
+    NotIn,
+)
+
+from cashwatch.config import CameraConfig, ModelConfig, RayConfig
+from cashwatch.manager.supervisor import MonitoredWorker
+from cashwatch.manager.workers import LaunchSettings, new_spec
+from cashwatch.shm.frames import FrameSlot
+from cashwatch.shm.status import StatusTable
+from cashwatch.worker.actor import CameraActor
+from cashwatch.worker.publish import LiveUpdate, decode_live_frame
+from cashwatch.worker.spec import WorkerSpec
+
+log = logging.getLogger("cashwatch.manager.ray")
+
+POLL_WAIT_S = 0.05  # the manager loop waits at most this for replies, then moves on
+ACTOR_STOP_S = 30.0  # the actor's own bound on stopping; the manager kills it sooner
+OBJECT_STORE_MB = 128
+
+
+class _RayCameraActor(CameraActor):
+    """A camera actor that names its Ray node (host/node id), since hosts can repeat."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        node_id = ray.get_runtime_context().get_node_id()
+        super().__init__(spec, node=f"{socket.gethostname()}/{node_id[:8]}")
+
+
+class ActorStop:
+    """`stop_event.set()` for an actor: asks it to stop and flush its clips."""
+
+    def __init__(self, process: ActorProcess) -> None:
+        self.process = process
+
+    def set(self) -> None:
+        self.process.request_stop()
+
+
+class ActorProcess:
+    """A camera actor seen through the part of `multiprocessing.Process` supervision uses.
+
+    Liveness comes from the polls (`RayRunner.relay`), not from extra calls: the actor is
+    alive until a poll says it ended or Ray says it died.
+    """
+
+    def __init__(self, actor: Any, camera_id: str) -> None:
+        self.actor = actor
+        self.camera_id = camera_id
+        self.pid: int | None = None  # learnt from the first poll, once Ray has placed it
+        self.node = ""
+        self.exitcode: int | None = None
+        self.exit_reason = ""
+        self.frame_no = 0
+        self.boxes_ts = 0.0
+        self.poll_ref: Any = None
+        self.stop_ref: Any = None
+
+    def is_alive(self) -> bool:
+        return self.exitcode is None
+
+    def request_stop(self) -> None:
+        if self.exitcode is None and self.stop_ref is None:
+            self.stop_ref = self.actor.stop.remote(ACTOR_STOP_S)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.exitcode is not None or self.stop_ref is None:
+            return
+        ready, _ = ray.wait([self.stop_ref], timeout=timeout)
+        if not ready:
+            return
+        try:
+            code = int(ray.get(ready[0]))
+        except RayError as exc:
+            code, self.exit_reason = 1, f"failed while stopping ({type(exc).__name__})"
+        self.ended(code)
+
+    def ended(self, code: int, reason: str = "") -> None:
+        """The actor is done: remember why and give its resources back to the cluster."""
+        self.exitcode = code
+        self.exit_reason = self.exit_reason or reason
+        ray.kill(self.actor, no_restart=True)
+
+    def terminate(self) -> None:
+        self.kill()
+
+    def kill(self) -> None:
+        if self.exitcode is None:
+            self.ended(-9, "killed by the manager")
+
+    def close(self) -> None:
+        if self.exitcode is None:
+            raise ValueError(f"actor of {self.camera_id} is still running")
+
+
+def actor_options(camera: CameraConfig, model: ModelConfig, config: RayConfig) -> dict[str, Any]:
+    """Ray options of one camera's actor: resources, no Ray restarts, site placement.
+
+    >>> actor_options(camera, model, RayConfig())["num_cpus"]      # doctest: +SKIP
+    1.0
+    """
+    options: dict[str, Any] = {"num_cpus": config.cpus_per_camera, "max_restarts": 0,
+                               "max_task_retries": 0}
+    if model.backend == "torch" and model.device.startswith("cuda"):
+        options["num_gpus"] = config.gpus_per_camera  # decoding still needs the CPUs
+    if config.site_placement != "off" and camera.site:
+        wanted: dict[str, In | NotIn | Exists | DoesNotExist] = {
+            config.site_label: In(camera.site)}
+        options["scheduling_strategy"] = (
+            NodeLabelSchedulingStrategy(hard=wanted) if config.site_placement == "require"
+            else NodeLabelSchedulingStrategy(hard={}, soft=wanted))
+    return options
+
+
+def status_fields(update: LiveUpdate, now: float) -> dict[str, Any]:
+    """A polled status as status-table fields, the heartbeat put on the manager's clock."""
+    fields = dict(update.status)
+    if math.isfinite(update.heartbeat_age_s):
+        fields["heartbeat_ts"] = now - max(0.0, update.heartbeat_age_s)
+    else:
+        fields.pop("heartbeat_ts", None)
+    return fields
+
+
+class RayRunner:
+    local_processes = False
+
+    def __init__(self, address: str, config: RayConfig) -> None:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # stay offline
+        self.config = config
+        # log_to_driver: worker log lines land in the manager's log, as for local workers
+        ray.init(address=address, namespace="cashwatch", logging_level=logging.WARNING,
+                 log_to_driver=True)
+        self._actor_class = ray.remote(_RayCameraActor)
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        log.info("connected to Ray at %s: %d node(s), %s CPUs", address, len(nodes),
+                 ray.cluster_resources().get("CPU", 0))
+
+    def spawn(self, worker: MonitoredWorker, core: int | None, launch: LaunchSettings) -> None:
+        spec = new_spec(worker, launch)
+        options = actor_options(worker.camera, launch.model, self.config)
+        actor = self._actor_class.options(**options).remote(spec)
+        process = ActorProcess(actor, worker.camera.id)
+        worker.process, worker.stop_event, worker.core = process, ActorStop(process), None
+        worker.started_at, worker.started_mono = time.time(), time.monotonic()
+
+    def node_of(self, worker: MonitoredWorker) -> str:
+        process = worker.process
+        return process.node if isinstance(process, ActorProcess) else ""
+
+    def relay(self, workers: Iterable[MonitoredWorker], status: StatusTable,
+              slots: Mapping[int, FrameSlot]) -> None:
+        pending: dict[Any, MonitoredWorker] = {}
+        for worker in workers:
+            process = worker.process
+            if not isinstance(process, ActorProcess) or not process.is_alive() \
+                    or process.stop_ref is not None:
+                continue
+            if process.poll_ref is None:  # one call in flight per actor: latest-only
+                process.poll_ref = process.actor.poll.remote(process.frame_no)
+            pending[process.poll_ref] = worker
+        if not pending:
+            return
+        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=POLL_WAIT_S)
+        now = time.time()
+        for ref in ready:
+            worker = pending[ref]
+            self._take_reply(worker, ref, now, status, slots)
+        for worker in pending.values():
+            process = worker.process
+            if isinstance(process, ActorProcess) and process.pid is None and process.is_alive():
+                # Not placed yet (no node with room): alive, so no hang; say why it waits.
+                status.update(worker.slot, heartbeat_ts=now, state="starting",
+                              last_error="waiting for Ray to place it on a node")
+
+    def _take_reply(self, worker: MonitoredWorker, ref: Any, now: float, status: StatusTable,
+                    slots: Mapping[int, FrameSlot]) -> None:
+        process = worker.process
+        assert isinstance(process, ActorProcess)
+        process.poll_ref = None
+        try:
+            update, exit_code = ray.get(ref)
+        except ActorUnavailableError:
+            return  # a transient network problem; the heartbeat decides if it lasts
+        except RayActorError as exc:
+            process.ended(-9, f"Ray actor died ({type(exc).__name__}: node lost or "
+                          "process killed)")
+            return
+        if exit_code is not None:
+            process.ended(exit_code)
+            return
+        fields = status_fields(update, now)
+        process.pid = int(fields.get("pid") or 0) or process.pid
+        process.node = str(fields.get("node") or process.node)
+        status.update(worker.slot, **fields)
+        slot = slots.get(worker.slot)
+        if slot is None:
+            return
+        if update.frame_jpeg is not None and update.frame_no > process.frame_no:
+            slot.write(decode_live_frame(update.frame_jpeg), update.frame_no, update.frame_ts)
+            process.frame_no = update.frame_no
+        if update.boxes is not None and update.boxes_ts > process.boxes_ts:
+            slot.write_boxes(update.boxes, update.boxes_ts)
+            process.boxes_ts = update.boxes_ts
+
+    def close(self) -> None:
+        ray.shutdown()  # actors the manager owns end with it

@@ -1,0 +1,70 @@
+"""A camera worker hosted inside a Ray actor (see cashwatch.manager.runners.ray_runner).
+
+The same `CameraWorker` as a local process, run on a thread of the actor's process. It
+publishes into a `LatestState` instead of the manager's shared memory; the manager
+polls `poll()` and copies the latest values into its shared memory. This module does
+not import Ray: the runner wraps the class with `ray.remote`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from typing import Any
+
+from cashwatch.worker.publish import LatestState, LiveUpdate
+from cashwatch.worker.spec import WorkerSpec
+
+log = logging.getLogger("cashwatch.worker")
+
+
+class CameraActor:
+    """Runs one camera; `poll` reports it, `stop` ends it cleanly (clips flushed).
+
+    >>> actor = CameraActor(spec, node="lobby-1/3fa2c9d0")   # doctest: +SKIP
+    >>> actor.poll(0).status["state"]
+    'connecting'
+    """
+
+    def __init__(self, spec: WorkerSpec, node: str = "") -> None:
+        from cashwatch.worker.process import CameraWorker
+
+        # A file-size limit must fail a journal write, not kill the actor (as for a
+        # local worker, see worker_main).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        self.node = node or socket.gethostname()
+        self.state = LatestState()
+        self.state.status.update(spec.slot, node=self.node, pid=os.getpid())
+        self._stop = threading.Event()
+        self._exit_code: int | None = None
+        self._worker = CameraWorker(spec, self._stop, self.state.status, self.state.frames)
+        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        code = 1
+        try:
+            code = self._worker.run()
+        except Exception:
+            log.exception("camera worker crashed")
+        finally:
+            # Also when the worker ended by itself (stuck reader): its clips are written
+            # before the manager sees the exit code and replaces the actor.
+            self._worker.close(flush_clips=True)
+            self._exit_code = code
+
+    def poll(self, since_frame_no: int) -> tuple[LiveUpdate, int | None]:
+        """Latest status and frame, and the worker's exit code once it has ended."""
+        return self.state.poll(since_frame_no), self._exit_code
+
+    def where(self) -> dict[str, Any]:
+        return {"node": self.node, "pid": os.getpid()}
+
+    def stop(self, timeout_s: float) -> int:
+        """Stop reading, finish the clips, close the journal; returns the exit code."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        return 0 if self._exit_code is None else self._exit_code
