@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
@@ -58,6 +57,10 @@ def _fsync_file(path: Path) -> None:
 
 
 def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float) -> int:
+    # Imported on the first clip, not with the worker: PyAV and its codec libraries are
+    # ~16 MiB of every camera worker's memory, and most cameras go hours without an event.
+    import av
+
     first = _decode(frames[0])
     height, width = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2
     t0 = frames[0].ts

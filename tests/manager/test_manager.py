@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from cashwatch.worker.memory import WORKER_MALLOC_TUNABLES
 from tests.harness import (
     ManagerProcess,
     camera_entry,
@@ -54,7 +55,13 @@ def test_two_cameras_run_on_different_cores_with_frames_increasing(two_cameras: 
         cores = {workers[c]["core"] for c in first}
         assert len(cores) == 2, f"both workers on the same core: {workers}"
         for camera_id, record in workers.items():
-            assert psutil.Process(record["pid"]).cpu_affinity() == [record["core"]], camera_id
+            process = psutil.Process(record["pid"])
+            assert process.cpu_affinity() == [record["core"]], camera_id
+            # malloc tuned for frame-sized arrays; PyAV not loaded before a clip is needed
+            # (glibc cuts the string at the first ':' in place while parsing it)
+            tunables = process.environ().get("GLIBC_TUNABLES", "")
+            assert tunables and WORKER_MALLOC_TUNABLES.startswith(tunables), tunables
+            assert not [m.path for m in process.memory_maps() if "/av.libs/" in m.path]
         wait_for(lambda: all(12 <= r["camera_fps"] <= 18 for r in manager.workers().values()),
                  10, "camera fps near the files' 15 fps")
         status = status_json(two_cameras)["workers"]
