@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from cashwatch.evidence.storage import is_url, local_evidence, read_evidence
 from cashwatch.store import db, journal
 from cashwatch.store.journal import REVIEW_STATUSES
 
@@ -113,15 +114,27 @@ def worker_runs(data_dir: Path, since: dt.datetime) -> pd.DataFrame:
                               "ORDER BY started_at", [since])
 
 
-def evidence_file(data_dir: Path, relative: str | None) -> Path | None:
-    """An event's clip or snapshot when it exists inside the data_dir, else None."""
+def evidence_file(data_dir: Path, relative: str | None) -> Path | bytes | None:
+    """An event's clip or snapshot: a file inside the data_dir, the bytes of one kept in
+    shared storage (an fsspec URL, see cashwatch.evidence.storage), or None when missing."""
     if not relative or (isinstance(relative, float) and pd.isna(relative)):
         return None
+    if is_url(str(relative)):
+        return _stored_evidence(str(relative))
     root = Path(data_dir).resolve()
     path = (root / str(relative)).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
+
+
+def _stored_evidence(url: str) -> Path | bytes | None:
+    try:
+        if url.startswith("file://"):  # a shared folder mounted here: no copy needed
+            return local_evidence(url)
+        return read_evidence(url)
+    except (OSError, ValueError):  # gone (retention), unreachable, or not evidence
+        return None
 
 
 def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str | None) -> None:

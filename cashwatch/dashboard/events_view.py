@@ -93,14 +93,15 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
 def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
     if clip is not None:
-        st.video(str(clip))
+        st.video(clip if isinstance(clip, bytes) else str(clip))
     elif event.get("clip_error"):
         st.warning(f"No clip: {event['clip_error']}")
     else:
         st.info("The clip is not written yet (or was removed by retention).")
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
-        st.image(str(snapshot), caption="Snapshot at the trigger frame")
+        st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),
+                 caption="Snapshot at the trigger frame")
 
 
 def details(event: dict[str, Any]) -> None:

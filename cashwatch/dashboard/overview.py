@@ -53,7 +53,8 @@ def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
     cols[1].metric("Events today", "–" if today is None else today.get(view.camera_id, 0))
     cols[2].metric("Uptime", uptime(view.record))
     core = rec.get("core", -1)
-    st.caption(f"Core {core if core is not None and core >= 0 else '–'} · "
+    st.caption(f"Node {rec.get('node') or '–'} · "
+               f"Core {core if core is not None and core >= 0 else '–'} · "
                f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
                f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}")
 

@@ -54,7 +54,7 @@ def log_tail(path: Path, lines: int = 200) -> list[str]:
 
 
 def workers_table(records: dict[str, dict]) -> pd.DataFrame:
-    rows = [{"camera": cid, "state": r["state"], "pid": r["pid"],
+    rows = [{"camera": cid, "state": r["state"], "node": r.get("node", ""), "pid": r["pid"],
              "core": r["core"], "cpu %": round(r["cpu_percent"], 1),
              "memory MiB": round(r["rss_mib"]), "inference ms": round(r["inference_ms"], 1),
              "restarts": r["restarts"], "reconnects": r["reconnects"]}

@@ -61,9 +61,25 @@ class EvidenceStore:
         return target
 
 
+def check_evidence_url(stored: str) -> str:
+    """`stored` if it names a clip or snapshot file under a `clips/` or `snapshots/` folder.
+
+    URLs come from journal lines, files on disk: a damaged or hostile one must not make
+    retention delete, or the dashboard serve, anything else.
+    """
+    parts = PurePosixPath(stored.partition("://")[2]).parts
+    if not (set(parts) & {"clips", "snapshots"}) or ".." in parts \
+            or not stored.endswith(EVIDENCE_SUFFIXES):
+        raise ValueError(f"evidence URL {stored!r} is not a clip or snapshot file "
+                         f"(*{' or *'.join(EVIDENCE_SUFFIXES)} under clips/ or snapshots/)")
+    return stored
+
+
 def read_evidence(stored: str) -> bytes:
     """The bytes of evidence stored at a URL (the dashboard plays it from these)."""
     import fsspec
+
+    check_evidence_url(stored)
 
     with fsspec.open(stored, "rb") as handle:
         return bytes(handle.read())
@@ -73,6 +89,7 @@ def local_evidence(stored: str) -> Path | None:
     """The local file behind a `file://` URL, when it exists (no copy needed)."""
     if not stored.startswith("file://"):
         return None
+    check_evidence_url(stored)
     path = Path(stored.removeprefix("file://"))
     return path if path.is_file() else None
 
@@ -80,13 +97,9 @@ def local_evidence(stored: str) -> Path | None:
 def delete_evidence_url(stored: str) -> int:
     """Delete evidence at a URL; returns the bytes freed (0 when already gone).
 
-    Refuses anything but a clip or snapshot file under a `clips/` or `snapshots/` folder,
-    because the URL comes from a journal line, a file on disk.
+    Raises ValueError for anything but a clip or snapshot (`check_evidence_url`).
     """
-    parts = PurePosixPath(stored.partition("://")[2]).parts
-    if not (set(parts) & {"clips", "snapshots"}) or ".." in parts \
-            or not stored.endswith(EVIDENCE_SUFFIXES):
-        raise ValueError(f"evidence URL {stored!r} is not a clip or snapshot file")
+    check_evidence_url(stored)
     import fsspec
 
     fs, path = fsspec.core.url_to_fs(stored)

@@ -21,7 +21,7 @@ from cashwatch.config import CameraConfig, ConfigError, LoadedConfig, load_confi
 from cashwatch.manager import requests
 from cashwatch.manager.lock import ManagerLock
 from cashwatch.manager.placement import choose_core, usable_cores
-from cashwatch.manager.runners import WorkerRunner, make_runner
+from cashwatch.manager.runners import RunnerUnavailable, WorkerRunner, make_runner
 from cashwatch.manager.supervisor import (
     MonitoredWorker,
     describe_process_exit,
@@ -81,9 +81,10 @@ class Manager:
         from cashwatch.store.ingest import Ingestor
         from cashwatch.store.journal import JournalWriter
 
+        # The runner first: an unreachable cluster fails before anything is held.
+        self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray)
         self.lock.acquire()
         setup_logging(self.data_dir)
-        self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray)
         stale = segments.remove_stale(self.data_dir)
         if stale:
             log.warning("removed %d stale shared-memory segments of a previous manager", len(stale))
@@ -396,6 +397,6 @@ def run_manager(config: str | None, ray_address: str | None = None) -> int:
 
     try:
         return manager.run()
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, RunnerUnavailable) as exc:
         print(f"cashwatch: {exc}")
         return 1

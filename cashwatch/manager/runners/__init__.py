@@ -22,6 +22,10 @@ from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 
 
+class RunnerUnavailable(Exception):
+    """The chosen runner cannot start (e.g. the Ray head does not answer)."""
+
+
 class WorkerRunner(Protocol):
     #: True when workers are this machine's processes: the manager then pins them to
     #: cores and measures their CPU itself.

@@ -37,6 +37,7 @@ from ray.util.scheduling_strategies import (
 )
 
 from cashwatch.config import CameraConfig, ModelConfig, RayConfig
+from cashwatch.manager.runners import RunnerUnavailable
 from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
@@ -155,12 +156,28 @@ def status_fields(update: LiveUpdate, now: float) -> dict[str, Any]:
     return fields
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail at once, naming the address, when a host:port head does not answer: ray.init
+    itself retries an unreachable head for minutes while logging only warnings."""
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RunnerUnavailable(f"--ray {address!r}: expected 'auto' or the head's host:port "
+                                "(e.g. 10.0.0.5:6379)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RunnerUnavailable(f"cannot reach the Ray head at {address}: {exc}") from exc
+
+
 class RayRunner:
     local_processes = False
 
     def __init__(self, address: str, config: RayConfig) -> None:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # stay offline
         self.config = config
+        check_reachable(address)
         # log_to_driver: worker log lines land in the manager's log, as for local workers
         ray.init(address=address, namespace="cashwatch", logging_level=logging.WARNING,
                  log_to_driver=True)
