@@ -19,12 +19,13 @@ import numpy as np
 from bench import baseline
 from bench.footage import SOURCE_FPS
 from bench.product import DETECT_TARGET_FPS as SAMPLED_FPS
-from cashwatch.config import ClipConfig
+from cashwatch.config import ClipConfig, ManagerConfig
 from cashwatch.config.detection import MotionConfig
 from cashwatch.detect.motion import MotionGate
 from cashwatch.evidence.buffer import JpegBuffer
 
-LIVE_FPS = SOURCE_FPS / 4  # both designs publish every 4th frame for the live view
+SEED_LIVE_FPS = SOURCE_FPS / 4  # the seed design queues every 4th frame for the live view
+LIVE_FPS = SOURCE_FPS / ManagerConfig().live_every_n  # CashWatch's default
 
 
 def read_frames(video: Path, count: int) -> list[np.ndarray]:
@@ -94,7 +95,7 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
     out = {
         "baseline": {"decode": decode,
                      "clip_buffer": ms["raw_copy"] * SOURCE_FPS / baseline.BUFFER_EVERY / 1000.0,
-                     "live_view": ms["live_queue"] * LIVE_FPS / 1000.0,
+                     "live_view": ms["live_queue"] * SEED_LIVE_FPS / 1000.0,
                      "inference": inference_ms.get("torch", 0.0) * baseline.DETECT_TARGET_FPS
                      / 1000.0},
         "gating_off": dict(cashwatch_common, inference=ov * SAMPLED_FPS / 1000.0),
