@@ -38,12 +38,14 @@ class ProductFleet:
     detect_target_fps = DETECT_TARGET_FPS
 
     def __init__(self, source: Path | str, gating: bool, work_dir: Path,
-                 detection: bool = True, extra: dict[str, Any] | None = None) -> None:
+                 detection: bool = True, extra: dict[str, Any] | None = None,
+                 manager_args: tuple[str, ...] = ()) -> None:
         self.kind = "gating_on" if gating else "gating_off"
         self.source = source
         self.gating = gating
         self.detection = detection
         self.extra = extra or {}
+        self.manager_args = manager_args  # e.g. ("--ray", address): bench/ray_overhead.py
         self.data_dir = work_dir
         self.config = work_dir / "cashwatch.toml"
         self.manager: ManagerProcess | None = None
@@ -67,7 +69,7 @@ class ProductFleet:
                      manager=MANAGER)
         self._n = n
         if self.manager is None:
-            self.manager = ManagerProcess(self.config).start()
+            self.manager = ManagerProcess(self.config, extra_args=self.manager_args).start()
         deadline = time.monotonic() + timeout_s
         while not self._all_warm():
             if time.monotonic() > deadline:

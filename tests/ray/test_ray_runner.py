@@ -7,7 +7,6 @@ the tests run in file order, the node removal last.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ import av
 import pytest
 
 from cashwatch.evidence.storage import local_evidence
-from tests.harness import ManagerProcess, db_events, wait_for, write_config
+from tests.faults.helpers import journalled_event_ids
+from tests.harness import ManagerProcess, cli, db_events, wait_for, write_config
 from tests.ray.conftest import SITE_LABEL, RayTestCluster
 
 pytestmark = pytest.mark.slow
@@ -59,16 +59,6 @@ def _all_running(manager: ManagerProcess) -> dict[str, dict[str, Any]] | None:
     return None
 
 
-def _journalled_event_ids(data_dir: Path) -> set[str]:
-    ids = set()
-    for path in (data_dir / "journal").glob("*/*.jsonl"):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if record.get("kind") == "event":
-                ids.add(record["event_id"])
-    return ids
-
-
 def _assert_playable(clip_url: str) -> None:
     clip = local_evidence(clip_url)
     assert clip is not None, f"clip {clip_url} is not a file"
@@ -85,7 +75,9 @@ def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
         assert workers[camera_id]["node"] == ray_cluster.node_name(site), camera_id
         assert workers[camera_id]["pid"] > 0 and workers[camera_id]["core"] == -1
     # `cashwatch status` shows the node as a column, from the same shared memory
-    assert "node" in manager.status()["workers"]["bar1"]
+    table = cli("status", config=manager.config).stdout
+    assert table.split()[2] == "node", table
+    assert ray_cluster.node_name("lobby") in table and ray_cluster.node_name("bar") in table
 
     def events_with_clips_from_both_sites() -> list[dict[str, Any]]:
         rows = [e for e in db_events(manager.data_dir) if e["clip_path"]]
@@ -108,7 +100,7 @@ def test_a_lost_nodes_cameras_come_back_on_the_other_node_without_losing_events(
     before = manager.workers()
     lobby_restarts = {c: before[c]["restarts"] for c in CAMERAS if CAMERAS[c] == "lobby"}
     ray_cluster.cluster.remove_node(ray_cluster.nodes.pop("lobby"), allow_graceful=False)
-    journalled = _journalled_event_ids(manager.data_dir)
+    journalled = journalled_event_ids(manager.data_dir)
     assert journalled, "the first test left no journalled events"
 
     bar_node = ray_cluster.node_name("bar")
