@@ -169,6 +169,20 @@ def inference_section(r: dict[str, Any]) -> list[str]:
 
 
 GPU_RESULTS = Path(__file__).parent / "results" / "gpu_torch_h100.json"
+RAY_RESULTS = Path(__file__).parent / "results" / "ray_overhead.json"
+
+
+def ray_section(r: dict[str, Any]) -> list[str]:
+    """The Ray runner against local processes (`python -m bench.ray_overhead`, own JSON)."""
+    if not RAY_RESULTS.exists():
+        return []
+    from bench.ray_overhead import render_section
+
+    results = json.loads(RAY_RESULTS.read_text())
+    when = results.get("measured_at", "see the JSON")
+    return [render_section(results), "",
+            f"Measured {when}, by `python -m bench.ray_overhead` (not part of `make bench`); "
+            f"raw results: `bench/results/{RAY_RESULTS.name}`.", ""]
 
 
 def gpu_section(r: dict[str, Any]) -> list[str]:
@@ -227,6 +241,6 @@ def write_markdown(r: dict[str, Any], notes: list[str]) -> None:
              f"- Raw results: `bench/results/latest.json`; took {r['elapsed_s']:.0f} s", ""]
     lines += [f"> {note}" for note in notes] + ([""] if notes else [])
     for section in (capacity_section, cost_section, memory_section, inference_section,
-                    gpu_section, latency_section):
+                    gpu_section, latency_section, ray_section):
         lines += section(r)
     DOC.write_text("\n".join(lines))
