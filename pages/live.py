@@ -23,7 +23,7 @@ overlay = st.toggle("Overlay detections and zones", value=True)
 @st.fragment(run_every=REFRESH_S)
 def grid() -> None:
     status = read_status(ctx.data_dir)
-    manager_banner(status)
+    manager_banner(status, ctx.loaded)
     if not watched:
         st.info("Choose cameras to watch.")
         return

@@ -121,7 +121,7 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     """The cards (drawn inside the caller's refreshing fragment)."""
     ctx = _fresh(ctx)
     status = read_status(ctx.data_dir)
-    manager_banner(status)
+    manager_banner(status, ctx.loaded)
     _flash()
     views = visible(ctx, camera_views(ctx.loaded, status), sites)
     if not views:

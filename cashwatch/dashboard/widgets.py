@@ -7,8 +7,10 @@ from typing import Any
 
 import streamlit as st
 
+from cashwatch.config import LoadedConfig
 from cashwatch.dashboard.session import PageContext, sign_out
 from cashwatch.dashboard.status import CameraView, LiveStatus
+from cashwatch.util.redact import mask_credentials
 
 BADGE_COLOURS: dict[str, Any] = {
     "running": "green", "starting": "blue", "connecting": "blue", "reconnecting": "orange",
@@ -39,12 +41,28 @@ def status_badge(state: str) -> None:
     st.badge(state, color=BADGE_COLOURS.get(state, "gray"))
 
 
-def manager_banner(status: LiveStatus) -> None:
+def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None) -> None:
+    """Manager offline, or the config it rejected.
+
+    When the only rejections are camera entries (the manager joins their messages into
+    the header), each is already shown on its camera's card and on the Cameras page, so
+    the banner just names them instead of repeating every message.
+    """
+    error = status.header.get("config_error")
     if not status.manager_running:
         st.warning(f"Manager offline: {status.problem}.", icon=":material/power_off:")
-    elif status.header.get("config_error"):
+    elif error and loaded is not None and _only_camera_entries(error, loaded):
+        ids = ", ".join(sorted(loaded.camera_errors))
+        st.warning(f"Camera entries rejected in the config: {ids}. The others run; see "
+                   "each card or the Cameras page for why.", icon=":material/error:")
+    elif error:
         st.error("The manager rejected the latest config and keeps running the last good one: "
-                 f"{status.header['config_error']}")
+                 f"{error}")
+
+
+def _only_camera_entries(error: str, loaded: LoadedConfig) -> bool:
+    joined = "; ".join(loaded.camera_errors.values())
+    return bool(joined) and error in (joined, mask_credentials(joined))
 
 
 def uptime(record: dict[str, Any] | None, now: float | None = None) -> str:

@@ -45,3 +45,20 @@ def test_without_manager_a_banner_and_the_cameras_still_show(offline_dash: Dashb
     assert not at.exception, at.exception
     assert any("Manager offline" in w.value for w in at.warning)
     assert "Front desk" in _texts(at)
+
+
+def test_a_rejected_camera_entry_is_explained_once_on_its_card(dash: Dashboard) -> None:
+    with dash.config_path.open("a") as config:
+        config.write('\n[[cameras]]\nid = "cam-bad"\nsource = "/videos/c.mp4"\n'
+                     'detection = { fps = -1 }\n')
+    loaded = load_config(dash.config_path)
+    assert list(loaded.camera_errors) == ["cam-bad"]
+    assert dash.live is not None  # as the manager does: the joined messages in the header
+    dash.live.table.set_header(config_error="; ".join(loaded.camera_errors.values()))
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    message = loaded.camera_errors["cam-bad"]
+    assert [e.value for e in at.error if message in str(e.value)] == \
+        [f"Config entry rejected: {message}"]
+    assert any("cam-bad" in str(w.value) for w in at.warning)
+    assert "Front desk" in _texts(at)  # the good cameras still show
