@@ -104,27 +104,51 @@ class CashRuleConfig(StrictModel):
 
 
 class ViolenceRuleConfig(StrictModel):
-    """Two people close together, both moving their limbs fast."""
+    """Two people within reach moving violently: a learned score or the limb-speed rule."""
 
     enabled: bool = Field(default=True, title="Violence detection",
                           description="Raise an event when two people fight.")
+    method: Literal["pose", "learned"] = Field(
+        default="pose", title="Method",
+        description="'pose': both people's limbs fast for min_duration_s (the thresholds "
+        "below); 'learned': a score fitted on labelled fight clips (min_score, min_hits of "
+        "hit_window). See docs/evaluation.md for what each scores.",
+    )
     min_limb_speed: float = Field(
         default=1.5, gt=0.0, le=100.0, title="Limb speed (body sizes/s)",
-        description="Wrist/elbow/knee/ankle speed, in body sizes (shoulder widths) per "
-        "second, that counts as fast.",
+        description="pose: elbow/wrist speed relative to the torso, in body sizes "
+        "(shoulder widths) per second, that counts as fast.",
     )
     max_gap: float = Field(default=0.75, ge=0.0, le=10.0, title="Proximity (body sizes)",
                            description="Largest gap between the two people's boxes (a punch "
-                           "or shove leaves them touching; 0.75 allows for box noise).")
+                           "or shove leaves them touching; 0.75 allows for box noise). Both "
+                           "methods.")
     min_duration_s: float = Field(default=0.6, gt=0.0, le=30.0, title="Sustained for (s)",
-                                  description="How long the fast motion must last.")
+                                  description="pose: how long the fast motion must last.")
     max_pause_s: float = Field(default=0.5, ge=0.0, le=10.0, title="Allowed pause (s)",
-                               description="A pause in fast motion up to this long does not "
-                               "restart the duration.")
+                               description="pose: a pause in fast motion up to this long "
+                               "does not restart the duration.")
+    min_score: float = Field(
+        default=0.65, gt=0.0, lt=1.0, title="Learned score",
+        description="learned: model score (0-1) that counts as a hit; the default is the "
+        "threshold chosen when the shipped model was trained.",
+    )
+    min_hits: int = Field(default=4, ge=1, le=100, title="Hits (k)",
+                          description="learned: detections among the last hit_window with "
+                          "a hit that raise an event.")
+    hit_window: int = Field(default=5, ge=1, le=200, title="Window (n)",
+                            description="learned: number of recent detections looked at.")
     min_keypoint_conf: float = Field(default=0.3, ge=0.0, le=1.0, title="Keypoint confidence",
                                      description="Keypoints below this confidence are ignored.")
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
                                   description="Events below this confidence are not raised.")
+
+    @model_validator(mode="after")
+    def _hits_fit_window(self) -> ViolenceRuleConfig:
+        if self.min_hits > self.hit_window:
+            raise ValueError(f"min_hits ({self.min_hits}) cannot exceed hit_window "
+                             f"({self.hit_window})")
+        return self
 
 
 class FireRuleConfig(StrictModel):

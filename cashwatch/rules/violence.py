@@ -1,6 +1,9 @@
-"""Violence: two people close together, both moving their limbs fast, for a while.
+"""Violence: two people close together, moving violently, for a while.
 
-*Limb speed* of a tracked person between two detections: for each of the elbows and
+`ViolenceRule` runs the method a camera's config names: `learned` (a score fitted on
+labelled fight clips, `violence_learned.py`) or `pose`, the limb-speed rule below.
+
+The pose rule. *Limb speed* of a tracked person between two detections: for each of the elbows and
 wrists seen in both, its displacement relative to the torso centre (so walking or a
 panning camera does not count), divided by the person's body size and by the seconds
 between the two detections (timestamps, never frame counts); the fastest limb counts.
@@ -21,6 +24,7 @@ as fast and as long about 0.95.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -31,6 +35,8 @@ from cashwatch.detect.poses import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Poses
 from cashwatch.events import DetectedEvent
 from cashwatch.rules.geometry import body_size, box_centre, box_gap, union_box
 from cashwatch.rules.tracks import person_keys
+from cashwatch.rules.violence_learned import LearnedViolenceRule
+from cashwatch.rules.violence_model import ViolenceModel, load_violence_model
 
 LIMBS = (7, 8, 9, 10)  # elbows and wrists
 TORSO = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
@@ -62,7 +68,38 @@ class _Run:
 
 
 class ViolenceRule:
-    """Feed it every detection of one camera with `update`; it returns violence events."""
+    """Feed it every detection of one camera with `update`; it returns violence events.
+
+    Args:
+        config: the camera's violence settings; `config.method` picks the rule.
+        model: the learned model's parameters (default: the shipped ones); only read for
+            the learned method.
+    """
+
+    def __init__(self, config: ViolenceRuleConfig, model: ViolenceModel | None = None) -> None:
+        self.config = config
+        self.rule: PoseViolenceRule | LearnedViolenceRule
+        if config.method == "learned":
+            self.rule = LearnedViolenceRule(config, model or shipped_violence_model())
+        else:
+            self.rule = PoseViolenceRule(config)
+
+    @property
+    def active(self) -> bool:
+        return self.config.enabled
+
+    def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
+        return self.rule.update(poses, ts)
+
+
+@functools.cache
+def shipped_violence_model() -> ViolenceModel:
+    """The packaged parameters, read once per process."""
+    return load_violence_model()
+
+
+class PoseViolenceRule:
+    """Both limbs fast and boxes within reach for `min_duration_s` (thresholds in config)."""
 
     def __init__(self, config: ViolenceRuleConfig) -> None:
         self.config = config
@@ -147,6 +184,7 @@ class ViolenceRule:
             event_type="violence", ts=ts, confidence=confidence,
             bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
             details={
+                "method": "pose",
                 "tracks": [keys[i], keys[j]],
                 "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
                 "limb_speed": round(float(np.mean(run.speeds)), 2),

@@ -1,4 +1,5 @@
-"""Violence rule on constructed sequences: two people, limbs fast or not, near or far."""
+"""The pose (limb-speed) violence rule on constructed sequences: two people, limbs fast or
+not, near or far. The learned rule has its own tests (test_violence_learned.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def flailing(centre_x: float, ts: float, amplitude: float, phase: float = 0.0) -
 def run(seconds: float, gap_px: float, amplitude_a: float, amplitude_b: float,
         fps: float = 7.5, time_scale: float = 1.0, walk_px_s: float = 0.0,
         drop_limbs: bool = False) -> list:
-    rule = ViolenceRule(ViolenceRuleConfig())
+    rule = ViolenceRule(ViolenceRuleConfig(method="pose"))
     events = []
     for ts in timestamps(seconds, fps):
         shift = walk_px_s * ts

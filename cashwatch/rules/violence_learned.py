@@ -1,0 +1,112 @@
+"""Violence by the learned score: two people within reach, and the model sure for a while.
+
+On every detection the scene's last `window_s` seconds become a feature vector
+(`violence_features.SceneWindow`) that the model (`violence_model.ViolenceModel`) scores
+in 0..1. A detection is a *hit* when the closest pair of people is within `max_gap` body
+sizes and the score reaches `min_score`. `min_hits` hits among the last `hit_window`
+detections raise one event; the rule fires again only after a whole `hit_window` without
+hits. Confidence is the mean score of those hits.
+
+Training (`violence_train`) replays recorded clips through these same classes, so the
+figures it reports are the figures of this rule.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from cashwatch.config.detection import ViolenceRuleConfig
+from cashwatch.detect.poses import Poses
+from cashwatch.events import DetectedEvent
+from cashwatch.rules.geometry import union_box
+from cashwatch.rules.tracks import person_keys
+from cashwatch.rules.violence_features import SceneWindow
+from cashwatch.rules.violence_model import ViolenceModel
+
+
+class Persistence:
+    """`min_hits` of the last `window` detections, firing once per run of hits.
+
+    >>> p = Persistence(min_hits=2, window=3)
+    >>> [p.update(hit) for hit in (True, False, True, True, False, False, False, True, True)]
+    [False, False, True, False, False, False, False, False, True]
+    """
+
+    def __init__(self, min_hits: int, window: int) -> None:
+        if not 1 <= min_hits <= window:
+            raise ValueError(f"need 1 <= min_hits <= window, got {min_hits} of {window}")
+        self.min_hits = min_hits
+        self._hits: deque[bool] = deque(maxlen=window)
+        self._armed = True
+
+    def update(self, hit: bool) -> bool:
+        """Add one detection; True on the detection that completes a run."""
+        self._hits.append(hit)
+        count = sum(self._hits)
+        if count == 0 and len(self._hits) == self._hits.maxlen:
+            self._armed = True  # a whole window without hits ends the run
+        if self._armed and count >= self.min_hits:
+            self._armed = False
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class ScoredDetection:
+    """What the rule saw on one detection (also what training replays)."""
+
+    ts: float
+    score: float  # the model's score, 0 when nobody is within reach
+    within_reach: bool
+
+    def hit(self, min_score: float) -> bool:
+        return self.within_reach and self.score >= min_score
+
+
+class LearnedViolenceRule:
+    """Feed it every detection of one camera with `update`; it returns violence events."""
+
+    def __init__(self, config: ViolenceRuleConfig, model: ViolenceModel) -> None:
+        self.config = config
+        self.model = model
+        self.scene = SceneWindow(model.window_s, config.min_keypoint_conf)
+        self.persistence = Persistence(config.min_hits, config.hit_window)
+        self._scores: deque[float] = deque(maxlen=config.hit_window)
+
+    @property
+    def active(self) -> bool:
+        return self.config.enabled
+
+    def score(self, poses: Poses, ts: float) -> ScoredDetection:
+        """Add one detection to the scene and score it (no event logic)."""
+        features = self.scene.update(poses, ts)
+        within = self.scene.people_within(self.config.max_gap)
+        return ScoredDetection(ts, self.model.score(features) if within else 0.0, within)
+
+    def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
+        if not self.active:
+            return []
+        scored = self.score(poses, ts)
+        hit = scored.hit(self.config.min_score)
+        self._scores.append(scored.score if hit else np.nan)
+        if not self.persistence.update(hit):
+            return []
+        confidence = float(np.nanmean(self._scores))
+        if confidence < self.config.min_confidence or self.scene.closest_pair is None:
+            return []
+        keys = person_keys(poses)
+        i, j = (keys.index(k) for k in self.scene.closest_pair)
+        return [DetectedEvent(
+            event_type="violence", ts=ts, confidence=confidence,
+            bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
+            details={
+                "method": "learned",
+                "tracks": [keys[i], keys[j]],
+                "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
+                "score": round(scored.score, 3),
+                "hits": int(np.count_nonzero(~np.isnan(self._scores))),
+            },
+        )]

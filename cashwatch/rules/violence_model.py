@@ -1,0 +1,118 @@
+"""The learned violence score: a logistic regression over `violence_features.FEATURE_NAMES`.
+
+Its parameters are our own, fitted by `cashwatch.rules.violence_train` on tracked poses of
+labelled clips, and ship as `violence_model.json` next to this module. Scoring is a dot
+product in numpy: nothing here imports scikit-learn or torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cashwatch.rules.violence_features import FEATURE_NAMES
+
+SHIPPED_MODEL = Path(__file__).with_name("violence_model.json")
+
+
+class ViolenceModelError(ValueError):
+    """A parameters file that does not fit the feature code; the message says what differs."""
+
+
+@dataclass(frozen=True)
+class ViolenceModel:
+    """Standardise, weigh, squash: `score = 1 / (1 + exp(-(w · (x - mean) / scale + bias)))`.
+
+    Attributes:
+        window_s: seconds of history the features were computed over when it was trained.
+        mean, scale: per-feature standardisation (scale > 0).
+        weights: per-feature weight on the standardised value.
+        bias: the intercept.
+        min_score: the clip-level threshold chosen when it was trained (the config default).
+        provenance: what it was trained on and how it scored, for people, not for code.
+
+    >>> model = ViolenceModel.neutral()
+    >>> model.score(np.zeros(len(FEATURE_NAMES)))
+    0.5
+    """
+
+    window_s: float
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    min_score: float
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(FEATURE_NAMES)
+        for name in ("mean", "scale", "weights"):
+            values = np.asarray(getattr(self, name), np.float64)
+            if values.shape != (n,) or not np.isfinite(values).all():
+                raise ViolenceModelError(f"{name} must be {n} finite numbers (one per feature), "
+                                         f"got shape {values.shape}")
+            object.__setattr__(self, name, values)
+        if (self.scale <= 0).any():
+            raise ViolenceModelError("scale must be > 0 for every feature")
+        if not self.window_s > 0:
+            raise ViolenceModelError(f"window_s must be > 0, got {self.window_s}")
+        if not 0.0 < self.min_score < 1.0:
+            raise ViolenceModelError(f"min_score must be in (0, 1), got {self.min_score}")
+
+    @classmethod
+    def neutral(cls, window_s: float = 1.2) -> ViolenceModel:
+        """A model that scores everything 0.5 (for tests and as a shape reference)."""
+        n = len(FEATURE_NAMES)
+        return cls(window_s, np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5)
+
+    def score(self, features: np.ndarray) -> float:
+        """Score in 0..1 of one feature vector (higher: more like the fights it was shown)."""
+        z = float(np.dot(self.weights, (features - self.mean) / self.scale)) + self.bias
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURE_NAMES),
+            "window_s": self.window_s,
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "weights": [round(float(v), 6) for v in self.weights],
+            "bias": round(self.bias, 6),
+            "min_score": self.min_score,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ViolenceModel:
+        names = raw.get("features")
+        if names != list(FEATURE_NAMES):
+            missing = sorted(set(FEATURE_NAMES) - set(names or []))
+            extra = sorted(set(names or []) - set(FEATURE_NAMES))
+            raise ViolenceModelError(
+                "the model's features do not match this version's feature code "
+                f"(missing {missing or 'none'}, unknown {extra or 'none'}, or another order); "
+                "retrain it with `python -m cashwatch.rules.violence_train fit`")
+        try:
+            return cls(float(raw["window_s"]), np.asarray(raw["mean"], np.float64),
+                       np.asarray(raw["scale"], np.float64),
+                       np.asarray(raw["weights"], np.float64), float(raw["bias"]),
+                       float(raw["min_score"]), dict(raw.get("provenance", {})))
+        except KeyError as exc:
+            raise ViolenceModelError(f"the model file lacks the key {exc.args[0]!r}") from exc
+
+
+def load_violence_model(path: Path = SHIPPED_MODEL) -> ViolenceModel:
+    """Read model parameters (by default the shipped ones); errors name the file."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ViolenceModelError(f"cannot read violence model {path}: {exc}") from exc
+    try:
+        return ViolenceModel.from_json(raw)
+    except ViolenceModelError as exc:
+        raise ViolenceModelError(f"{path}: {exc}") from exc
