@@ -33,8 +33,9 @@ import numpy as np
 from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.detect.poses import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Poses
 from cashwatch.events import DetectedEvent
-from cashwatch.rules.geometry import body_size, box_centre, box_gap, union_box
+from cashwatch.rules.geometry import body_size, box_centre, box_gap
 from cashwatch.rules.tracks import person_keys
+from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_learned import LearnedViolenceRule
 from cashwatch.rules.violence_model import ViolenceModel, load_violence_model
 
@@ -180,18 +181,10 @@ class PoseViolenceRule:
         confidence = violence_confidence(run.speeds, duration, run.keypoint_confs, self.config)
         if confidence < self.config.min_confidence:
             return None
-        return DetectedEvent(
-            event_type="violence", ts=ts, confidence=confidence,
-            bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
-            details={
-                "method": "pose",
-                "tracks": [keys[i], keys[j]],
-                "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
-                "limb_speed": round(float(np.mean(run.speeds)), 2),
-                "duration_s": round(duration, 2),
-                "started_at": run.start_ts,
-            },
-        )
+        return pair_event(poses, i, j, keys, ts, confidence, {
+            "method": "pose", "limb_speed": round(float(np.mean(run.speeds)), 2),
+            "duration_s": round(duration, 2), "started_at": run.start_ts,
+        })
 
     def _forget_old(self, ts: float) -> None:
         horizon = MAX_SPEED_GAP_S + self.config.max_pause_s

@@ -21,8 +21,8 @@ import numpy as np
 from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.detect.poses import Poses
 from cashwatch.events import DetectedEvent
-from cashwatch.rules.geometry import union_box
 from cashwatch.rules.tracks import person_keys
+from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_features import SceneWindow
 from cashwatch.rules.violence_model import ViolenceModel
 
@@ -99,14 +99,7 @@ class LearnedViolenceRule:
             return []
         keys = person_keys(poses)
         i, j = (keys.index(k) for k in self.scene.closest_pair)
-        return [DetectedEvent(
-            event_type="violence", ts=ts, confidence=confidence,
-            bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
-            details={
-                "method": "learned",
-                "tracks": [keys[i], keys[j]],
-                "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
-                "score": round(scored.score, 3),
-                "hits": int(np.count_nonzero(~np.isnan(self._scores))),
-            },
-        )]
+        return [pair_event(poses, i, j, keys, ts, confidence, {
+            "method": "learned", "score": round(scored.score, 3),
+            "hits": int(np.count_nonzero(~np.isnan(self._scores))),
+        })]

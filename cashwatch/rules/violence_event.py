@@ -1,0 +1,29 @@
+"""The violence event both methods raise: a pair of tracked people, boxed together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cashwatch.detect.poses import Poses
+from cashwatch.events import DetectedEvent
+from cashwatch.rules.geometry import union_box
+
+
+def pair_event(poses: Poses, i: int, j: int, keys: list[int], ts: float, confidence: float,
+               details: dict[str, Any]) -> DetectedEvent:
+    """A violence event around people `i` and `j` of `poses`; `details` adds to the
+    tracks and boxes every violence event carries.
+
+    >>> import numpy as np
+    >>> poses = Poses(np.array([[0, 0, 10, 20], [8, 0, 18, 20]]), [0.9, 0.9],
+    ...               np.zeros((2, 17, 3)))
+    >>> pair_event(poses, 0, 1, [4, 7], 1.0, 0.8, {"method": "pose"}).bbox_xyxy
+    (0.0, 0.0, 18.0, 20.0)
+    """
+    return DetectedEvent(
+        event_type="violence", ts=ts, confidence=confidence,
+        bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
+        details={"tracks": [keys[i], keys[j]],
+                 "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
+                 **details},
+    )
