@@ -4,12 +4,14 @@ Each tracked person keeps the detections of the last `window_s` seconds. On ever
 detection the *scene* is summarised in a fixed vector (`FEATURE_NAMES`), computed online
 from that history only, so the live rule and the training code use the same function:
 
-- the closest pair of people (box gap in body sizes): how close they are, how much
-  their boxes overlap, how fast each one's arms and legs move relative to his own torso
-  (the slower and the faster of the two), how fast the distance between them changes;
-- everyone in view: the fastest limbs and torso, how much the boxes jump in size (two
-  people wrestling make one box swell and shrink), how many people there are, how many
-  new tracks appear (entangled fighters break tracks), how sure the keypoints are.
+- the closest pair of people (box gap in body sizes): how close they are and how much
+  their boxes overlap; how fast each one's arms and legs move relative to his own torso
+  (the slower and the faster of the two, and the fastest single arm step); how fast the
+  distance between them changes; torso motion that goes nowhere (shoving) against net
+  travel (walking); how distorted their skeletons are; how sure the detector is of them;
+- everyone in view: the fastest arms and torso, how much the boxes jump in size (two
+  people wrestling make one box swell and shrink), how many people there are and were,
+  how many new tracks appear (entangled fighters break tracks), how sure the keypoints are.
 
 Speeds are in body sizes per second between consecutive detections of a track
 (timestamps, never frame counts), averaged over the window, so a missed detection or a
