@@ -4,7 +4,8 @@ The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire 
 pose, so it looks at every sampled frame; the pose model runs only for the cash and
 violence rules, and only when the gate sees a change since the model last looked, or when
 someone in view has not been looked at for `motion.refresh_s`. In between, the people in
-view have not moved, so the rules get their last poses again at the new time.
+view have not moved, so the cash rule gets their last poses again at the new time (the
+violence rule, which measures speed, only fresh ones).
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ class DetectionProcessor:
         if poses is not None:
             height, width = frame.shape[:2]
             events += self.cash.update(poses, ts, (width, height))
+        if inferred:
+            # Speeds need fresh observations: fed the carried poses, the violence rule would
+            # divide the movement since the last look by the time since the last *carried*
+            # frame and see fast limbs where a person moved slowly (measured: 2 more false
+            # alarms on fightsurv). Cash, a distance, holds while nothing changes.
+            assert poses is not None
             events += self.violence.update(poses, ts)
         events = self._after_cooldown(events, ts)
         if events:

@@ -103,6 +103,28 @@ def test_a_still_person_keeps_being_looked_at(pose_model: PoseModel) -> None:
     assert boxes is not None and boxes[:, :4].min() >= 0.0 and boxes[:, :4].max() <= 1.0
 
 
+def test_carried_poses_reach_the_cash_rule_but_not_the_speed_rule(pose_model: PoseModel) -> None:
+    """Violence measures speed: it must only see fresh detections, never carried poses."""
+    image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    seen: dict[str, list[float]] = {"cash": [], "violence": []}
+    cash_update, violence_update = processor.cash.update, processor.violence.update
+
+    def cash_spy(poses, ts, size):  # type: ignore[no-untyped-def]
+        seen["cash"].append(ts)
+        return cash_update(poses, ts, size)
+
+    def violence_spy(poses, ts):  # type: ignore[no-untyped-def]
+        seen["violence"].append(ts)
+        return violence_update(poses, ts)
+
+    processor.cash.update, processor.violence.update = cash_spy, violence_spy  # type: ignore[method-assign]
+    results = [processor.process(image, i / 7.5) for i in range(17)]
+    fresh = [i / 7.5 for i, r in enumerate(results) if r.ran_inference]
+    assert seen["violence"] == fresh and len(fresh) == 3
+    assert seen["cash"] == [i / 7.5 for i in range(17)]
+
+
 def test_without_the_gate_every_sampled_frame_is_looked_at(pose_model: PoseModel) -> None:
     image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
     settings = CameraSettings.model_validate({"detection": {"motion": {"enabled": False}}})
