@@ -129,7 +129,7 @@ class ViolenceRuleConfig(StrictModel):
                                description="pose: a pause in fast motion up to this long "
                                "does not restart the duration.")
     min_score: float = Field(
-        default=0.65, gt=0.0, lt=1.0, title="Learned score",
+        default=0.7, gt=0.0, lt=1.0, title="Learned score",
         description="learned: model score (0-1) that counts as a hit; the default is the "
         "threshold chosen when the shipped model was trained.",
     )
