@@ -26,12 +26,11 @@ from cashwatch.util.redact import mask_credentials
 from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
 from cashwatch.worker.publish import FrameSink, StatusSink
 from cashwatch.worker.reader import FrameReader
-from cashwatch.worker.sampling import detection_stride
+from cashwatch.worker.sampling import SampleMailbox, detection_stride
 from cashwatch.worker.spec import WorkerSpec
 from cashwatch.worker.stats import WorkerStats
 
 log = logging.getLogger("cashwatch.worker")
-
 STATUS_EVERY_S = 0.5
 # A reader blocked far longer than its own read timeout means OpenCV is stuck in a
 # call we cannot interrupt; exiting lets the manager start a fresh process.
@@ -66,8 +65,7 @@ class CameraWorker:
         self.state = "starting"
         self.error: str | None = None  # the source's problem, cleared once frames flow
         self.detection_error = ""  # why detection is off, for as long as it is
-        self._pending: tuple[np.ndarray, float] | None = None
-        self._cond = threading.Condition()
+        self._samples = SampleMailbox()
         self._stride = 1
         self.journal = JournalWriter(self.data_dir, self.camera.id)
         self.sink: EventSink = self.journal
@@ -94,19 +92,12 @@ class CameraWorker:
         if stats.frames_read % self.spec.live_every_n == 0:
             self.frames.write(frame, stats.frames_read, ts)
         if stats.frames_read % self._stride == 0:
-            with self._cond:
-                if self._pending is not None:
-                    stats.skipped_busy += 1
-                self._pending = (frame, ts)
-                self._cond.notify()
+            dropped = self._samples.put(frame, ts)  # never waits for processing
+            stats.skipped_busy += int(dropped)
 
     # processing loop --------------------------------------------------------------
     def _take(self, timeout_s: float) -> tuple[np.ndarray, float] | None:
-        with self._cond:
-            if self._pending is None:
-                self._cond.wait(timeout_s)
-            item, self._pending = self._pending, None
-            return item
+        return self._samples.take(timeout_s)
 
     def _update_stride(self) -> None:
         fps = self.stats.camera_rate.rate or self.reader.source_fps
