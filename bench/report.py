@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import platform
@@ -179,7 +180,9 @@ def ray_section(r: dict[str, Any]) -> list[str]:
     from bench.ray_overhead import render_section
 
     results = json.loads(RAY_RESULTS.read_text())
-    when = results.get("measured_at", "see the JSON")
+    stamp = results.get("measured_at")
+    when = (dt.datetime.fromtimestamp(float(stamp), dt.UTC).isoformat(timespec="seconds")
+            if isinstance(stamp, (int, float)) else "see the JSON")
     return [render_section(results), "",
             f"Measured {when}, by `python -m bench.ray_overhead` (not part of `make bench`); "
             f"raw results: `bench/results/{RAY_RESULTS.name}`.", ""]
