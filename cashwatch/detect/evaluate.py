@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import cv2
 from pydantic import ValidationError
 
 from cashwatch.config import CameraSettings, ModelConfig, load_config
 from cashwatch.config.loader import describe_errors
+from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor, needs_pose_model
 from cashwatch.events import EVENT_TYPES
-from cashwatch.worker.sampling import detection_stride
 
 
 class LabelsError(ValueError):
@@ -157,27 +156,17 @@ def read_camera_settings(path: Path, where: str) -> CameraSettings:
 
 def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
     """Run one clip through a fresh processor, like a camera that has just started."""
-    capture = cv2.VideoCapture(str(clip.path))
-    if not capture.isOpened():
-        raise LabelsError(f"OpenCV cannot open clip {clip.path}")
-    source_fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    stride = detection_stride(source_fps, clip.settings.detection.fps)
     pose_model = model if needs_pose_model(clip.settings) else None
     processor = DetectionProcessor(clip.settings, pose_model)
     detected: set[str] = set()
     started = time.perf_counter()
-    index = 0
     try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % stride == 0:
-                result = processor.process(frame, index / source_fps)
-                detected.update(event.event_type for event in result.events)
-            index += 1
+        for frame, ts in sampled_frames(clip.path, clip.settings.detection.fps):
+            result = processor.process(frame, ts)
+            detected.update(event.event_type for event in result.events)
+    except ValueError as exc:  # the file cannot be opened
+        raise LabelsError(str(exc)) from exc
     finally:
-        capture.release()
         processor.close()
     return ClipResult(clip, detected, processor.counters.frames, processor.counters.inferred,
                       time.perf_counter() - started)

@@ -98,13 +98,12 @@ class _RecordingRule:
 
 def record_clips(labels_csv: Path, cache_dir: Path, data_dir: Path) -> None:
     """Run every clip through the live pipeline once; skips clips already recorded."""
-    import cv2
 
     from cashwatch.config import CameraSettings, ModelConfig
     from cashwatch.detect.backends import load_pose_model
+    from cashwatch.detect.clips import sampled_frames
     from cashwatch.detect.evaluate import read_labels
     from cashwatch.detect.pipeline import DetectionProcessor
-    from cashwatch.worker.sampling import detection_stride
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     model = load_pose_model(ModelConfig(backend="openvino", precision="f32"), data_dir)
@@ -115,18 +114,8 @@ def record_clips(labels_csv: Path, cache_dir: Path, data_dir: Path) -> None:
         processor = DetectionProcessor(clip.settings, model)
         rule = _RecordingRule()
         processor.violence = rule  # type: ignore[assignment]
-        capture = cv2.VideoCapture(str(clip.path))
-        fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-        stride = detection_stride(fps, clip.settings.detection.fps)
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % stride == 0:
-                processor.process(frame, index / fps)
-            index += 1
-        capture.release()
+        for frame, ts in sampled_frames(clip.path, clip.settings.detection.fps):
+            processor.process(frame, ts)
         Recording(clip.label_path, "violence" in clip.expected, np.array(rule.ts),
                   rule.poses).save(target)
         print(f"{clip.label_path}: {len(rule.ts)} detections", file=sys.stderr, flush=True)

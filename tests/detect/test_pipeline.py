@@ -10,11 +10,11 @@ import pytest
 
 from cashwatch.config import CameraConfig, CameraSettings, ModelConfig
 from cashwatch.detect.backends import load_pose_model
+from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor, build_processor
 from cashwatch.events import DetectedEvent
 from cashwatch.worker.hooks import NullProcessor
-from cashwatch.worker.sampling import detection_stride
 from tests.conftest import require_media
 
 pytestmark = pytest.mark.media
@@ -30,24 +30,14 @@ def pose_model(model_data_dir: Path) -> PoseModel:
 def run_clip(path: Path, processor: DetectionProcessor, stop_on: str | None = None,
              ) -> list[DetectedEvent]:
     """Feed the sampled frames of a clip, as the worker does; stop at `stop_on` if given."""
-    capture = cv2.VideoCapture(str(path))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    stride = detection_stride(fps, processor.camera.detection.fps)
     events: list[DetectedEvent] = []
-    index = 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
+    for frame, ts in sampled_frames(path, processor.camera.detection.fps):
+        before = frame.copy()
+        result = processor.process(frame, ts)
+        assert np.array_equal(frame, before), "the processor drew on the camera's frame"
+        events += result.events
+        if stop_on and any(e.event_type == stop_on for e in result.events):
             break
-        if index % stride == 0:
-            before = frame.copy()
-            result = processor.process(frame, index / fps)
-            assert np.array_equal(frame, before), "the processor drew on the camera's frame"
-            events += result.events
-            if stop_on and any(e.event_type == stop_on for e in result.events):
-                break
-        index += 1
-    capture.release()
     return events
 
 
