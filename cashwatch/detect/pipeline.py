@@ -67,9 +67,8 @@ class DetectionProcessor:
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
         self.counters = ProcessorCounters()
-        self._last_poses: Poses | None = None
+        self._in_view: Poses | None = None  # the last inference's people, None if nobody
         self._last_inference_ts = float("-inf")
-        self._last_people: np.ndarray | None = None
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         self.counters.frames += 1
@@ -83,9 +82,10 @@ class DetectionProcessor:
             inference_ms = (time.perf_counter() - started) * 1000.0
             inferred = True
             self._looked(poses, ts, inference_ms)
-        elif self._last_poses is not None and len(self._last_poses):
-            poses = self._last_poses  # nothing changed since: the same people, still
-        events = self.fire.update(frame, ts, self._last_people)
+        else:
+            poses = self._in_view  # nothing changed since: the same people, still
+        people_boxes = self._in_view.xyxy if self._in_view is not None else None
+        events = self.fire.update(frame, ts, people_boxes)
         if poses is not None:
             height, width = frame.shape[:2]
             events += self.cash.update(poses, ts, (width, height))
@@ -116,17 +116,16 @@ class DetectionProcessor:
         """A change since the last look, or someone in view not looked at for refresh_s."""
         if moved:
             return True
-        people = self._last_poses is not None and len(self._last_poses) > 0
         refresh_s = self.camera.detection.motion.refresh_s
-        return people and ts - self._last_inference_ts >= refresh_s
+        return self._in_view is not None and ts - self._last_inference_ts >= refresh_s
 
     def _looked(self, poses: Poses, ts: float, inference_ms: float) -> None:
         if self.gate is not None:
             self.gate.looked()
         self.counters.inferred += 1
         self.counters.inference_ms_total += inference_ms
-        self._last_poses, self._last_inference_ts = poses, ts
-        self._last_people = poses.xyxy if len(poses) else None
+        self._in_view = poses if len(poses) else None
+        self._last_inference_ts = ts
 
     def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
         kept = []
