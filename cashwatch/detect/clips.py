@@ -17,15 +17,20 @@ from cashwatch.worker.sampling import detection_stride
 FALLBACK_FPS = 25.0  # for files whose container does not say
 
 
+class ClipUnreadable(ValueError):
+    """OpenCV cannot open a video file."""
+
+
 def sampled_frames(path: Path, detect_fps: float) -> Iterator[tuple[np.ndarray, float]]:
     """(frame, seconds since the start) for every frame the detection stride selects.
 
     Raises:
-        ValueError: OpenCV cannot open the file.
+        ClipUnreadable: OpenCV cannot open the file.
     """
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise ValueError(f"OpenCV cannot open clip {path}")
+        raise ClipUnreadable(f"OpenCV cannot open clip {path}: not a video file it can "
+                             "decode, or missing")
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or FALLBACK_FPS
         stride = detection_stride(fps, detect_fps)

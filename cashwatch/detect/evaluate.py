@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from cashwatch.config import CameraSettings, ModelConfig, load_config
 from cashwatch.config.loader import describe_errors
-from cashwatch.detect.clips import sampled_frames
+from cashwatch.detect.clips import ClipUnreadable, sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor, needs_pose_model
 from cashwatch.events import EVENT_TYPES
@@ -164,7 +164,7 @@ def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
         for frame, ts in sampled_frames(clip.path, clip.settings.detection.fps):
             result = processor.process(frame, ts)
             detected.update(event.event_type for event in result.events)
-    except ValueError as exc:  # the file cannot be opened
+    except ClipUnreadable as exc:  # only this: a processing error is not a labels error
         raise LabelsError(str(exc)) from exc
     finally:
         processor.close()
@@ -236,7 +236,11 @@ def run(args: argparse.Namespace) -> int:
         from cashwatch.detect.backends import load_pose_model
 
         model = load_pose_model(model_config, data_dir)
-    report = evaluate(clips, model, sys.stderr)
+    try:
+        report = evaluate(clips, model, sys.stderr)
+    except LabelsError as exc:  # a listed clip that exists but cannot be decoded
+        print(f"\ncashwatch eval: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:

@@ -63,6 +63,18 @@ def test_missing_clip_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert "nope.mp4" in capsys.readouterr().err
 
 
+def test_a_file_that_is_not_a_video_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.mp4").write_text("not a video")
+    labels = tmp_path / "labels.csv"
+    settings = "[detection]\ncash = { enabled = false }\nviolence = { enabled = false }\n"
+    (tmp_path / "fire_only.toml").write_text(settings)
+    labels.write_text("path,events,camera\nnotes.mp4,,fire_only.toml\n")
+    assert main(["eval", str(labels)]) == 2
+    err = capsys.readouterr().err
+    assert "OpenCV cannot open clip" in err and "notes.mp4" in err
+
+
 def test_bad_camera_file_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_test_video(tmp_path / "a.avi", seconds=0.5)
     (tmp_path / "cam.toml").write_text("cooldwn_s = 3\n")
