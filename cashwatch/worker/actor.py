@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import threading
-from typing import Any
 
 from cashwatch.worker.publish import LatestState, LiveUpdate
 from cashwatch.worker.spec import WorkerSpec
@@ -60,11 +59,13 @@ class CameraActor:
         """Latest status and frame, and the worker's exit code once it has ended."""
         return self.state.poll(since_frame_no), self._exit_code
 
-    def where(self) -> dict[str, Any]:
-        return {"node": self.node, "pid": os.getpid()}
-
     def stop(self, timeout_s: float) -> int:
-        """Stop reading, finish the clips, close the journal; returns the exit code."""
+        """Stop reading, finish the clips, close the journal; returns the exit code
+        (EXIT_STUCK when the worker did not end within `timeout_s`: not a clean exit)."""
+        from cashwatch.worker.process import EXIT_STUCK
+
         self._stop.set()
         self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            return EXIT_STUCK
         return 0 if self._exit_code is None else self._exit_code

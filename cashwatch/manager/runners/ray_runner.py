@@ -50,7 +50,6 @@ log = logging.getLogger("cashwatch.manager.ray")
 
 POLL_WAIT_S = 0.05  # the manager loop waits at most this for replies, then moves on
 ACTOR_STOP_S = 30.0  # the actor's own bound on stopping; the manager kills it sooner
-OBJECT_STORE_MB = 128
 
 
 class _RayCameraActor(CameraActor):
