@@ -20,6 +20,9 @@ from cashwatch.rules.violence_features import FEATURE_NAMES
 SHIPPED_MODEL = Path(__file__).with_name("violence_model.json")
 
 
+MODEL_KEYS = ("features", "window_s", "mean", "scale", "weights", "bias", "min_score")
+
+
 class ViolenceModelError(ValueError):
     """A parameters file that does not fit the feature code; the message says what differs."""
 
@@ -58,7 +61,8 @@ class ViolenceModel:
                                          f"got shape {values.shape}")
             object.__setattr__(self, name, values)
         if (self.scale <= 0).any():
-            raise ViolenceModelError("scale must be > 0 for every feature")
+            bad = [FEATURE_NAMES[i] for i in np.flatnonzero(self.scale <= 0)]
+            raise ViolenceModelError(f"scale must be > 0 for every feature; not for {bad}")
         if not self.window_s > 0:
             raise ViolenceModelError(f"window_s must be > 0, got {self.window_s}")
         if not 0.0 < self.min_score < 1.0:
@@ -88,7 +92,11 @@ class ViolenceModel:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> ViolenceModel:
+    def from_json(cls, raw: Any) -> ViolenceModel:
+        if not isinstance(raw, dict):
+            raise ViolenceModelError(
+                f"the model file must hold a JSON object with the keys {', '.join(MODEL_KEYS)};"
+                f" got a JSON {type(raw).__name__}")
         names = raw.get("features")
         if names != list(FEATURE_NAMES):
             missing = sorted(set(FEATURE_NAMES) - set(names or []))
@@ -104,6 +112,9 @@ class ViolenceModel:
                        float(raw["min_score"]), dict(raw.get("provenance", {})))
         except KeyError as exc:
             raise ViolenceModelError(f"the model file lacks the key {exc.args[0]!r}") from exc
+        except (TypeError, ValueError) as exc:  # e.g. "bias": "x"
+            raise ViolenceModelError(f"window_s, bias and min_score must be numbers and mean, "
+                                     f"scale and weights lists of numbers: {exc}") from exc
 
 
 def load_violence_model(path: Path = SHIPPED_MODEL) -> ViolenceModel:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.detect.poses import Poses
@@ -86,12 +87,8 @@ def test_folds_are_stratified_and_seeded() -> None:
 
 
 def test_logistic_fit_refuses_mismatched_labels() -> None:
-    try:
+    with pytest.raises(ValueError, match="3 rows and 2 labels"):
         fit_logistic(np.zeros((3, 2)), np.zeros(2))
-    except ValueError as exc:
-        assert "3 rows and 2 labels" in str(exc)
-    else:
-        raise AssertionError("no error")
 
 
 def test_recordings_round_trip_including_empty_detections(tmp_path: Path) -> None:
