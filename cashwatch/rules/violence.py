@@ -31,18 +31,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Poses
+from cashwatch.detect.poses import Poses
 from cashwatch.events import DetectedEvent
 from cashwatch.rules.geometry import body_size, box_centre, box_gap
 from cashwatch.rules.tracks import person_keys
 from cashwatch.rules.violence_event import pair_event
+from cashwatch.rules.violence_features import ARMS, MAX_STEP_S, TORSO
 from cashwatch.rules.violence_learned import LearnedViolenceRule
 from cashwatch.rules.violence_model import ViolenceModel, load_violence_model
 
-LIMBS = (7, 8, 9, 10)  # elbows and wrists
-TORSO = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
-# Two detections further apart than this say nothing about speed (the person was lost).
-MAX_SPEED_GAP_S = 1.0
+# The same limbs, torso and speed horizon as the learned score's features.
+LIMBS = ARMS
+MAX_SPEED_GAP_S = MAX_STEP_S  # detections further apart say nothing about speed
 
 
 @dataclass

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cashwatch.detect.poses import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Poses
+from cashwatch.detect.tracker import iou_matrix
 from cashwatch.rules.geometry import body_size, box_gap
 from cashwatch.rules.tracks import person_keys
 
@@ -213,14 +214,6 @@ class _Track:
                       travel=travel, in_place=max(0.0, torso - travel))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def pair_gap(a: Observation, b: Observation) -> float:
     """Gap between two people's boxes in (mean) body sizes, capped at FAR_GAP."""
     return min(FAR_GAP, box_gap(a.xyxy, b.xyxy) / ((a.size + b.size) / 2))
@@ -318,7 +311,7 @@ class SceneWindow:
         torsos = sorted((ma.in_place, mb.in_place))
         return {
             "pair_gap": gaps[-1], "pair_gap_min": min(gaps),
-            "pair_iou": _iou(a.seen[-1].xyxy, b.seen[-1].xyxy),
+            "pair_iou": float(iou_matrix(a.seen[-1].xyxy[None], b.seen[-1].xyxy[None])[0, 0]),
             "pair_arm_slow": math.log1p(arms[0]), "pair_arm_fast": math.log1p(arms[1]),
             "pair_arm_peak": math.log1p(max(ma.arm_peak, mb.arm_peak)),
             "pair_leg_fast": math.log1p(max(ma.leg, mb.leg)),
