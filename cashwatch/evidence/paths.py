@@ -11,13 +11,16 @@ import time
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from cashwatch.evidence.storage import delete_evidence_url, is_url
+from cashwatch.evidence.storage import (
+    CLIPS_DIR,
+    EVIDENCE_DIRS,
+    SNAPSHOTS_DIR,
+    delete_evidence_url,
+    is_url,
+)
 
 log = logging.getLogger(__name__)
 
-CLIPS_DIR = "clips"
-SNAPSHOTS_DIR = "snapshots"
-EVIDENCE_DIRS = (CLIPS_DIR, SNAPSHOTS_DIR)
 
 
 def _day(ts: float) -> str:

@@ -16,6 +16,10 @@ from pathlib import Path, PurePosixPath
 log = logging.getLogger(__name__)
 
 EVIDENCE_SUFFIXES = (".mp4", ".jpg")
+# The folders evidence lives in, locally under the data folder and under a storage URL.
+CLIPS_DIR = "clips"
+SNAPSHOTS_DIR = "snapshots"
+EVIDENCE_DIRS = (CLIPS_DIR, SNAPSHOTS_DIR)
 
 
 def is_url(stored: str) -> bool:
@@ -68,10 +72,11 @@ def check_evidence_url(stored: str) -> str:
     retention delete, or the dashboard serve, anything else.
     """
     parts = PurePosixPath(stored.partition("://")[2]).parts
-    if not (set(parts) & {"clips", "snapshots"}) or ".." in parts \
+    if not set(parts) & set(EVIDENCE_DIRS) or ".." in parts \
             or not stored.endswith(EVIDENCE_SUFFIXES):
         raise ValueError(f"evidence URL {stored!r} is not a clip or snapshot file "
-                         f"(*{' or *'.join(EVIDENCE_SUFFIXES)} under clips/ or snapshots/)")
+                         f"(*{' or *'.join(EVIDENCE_SUFFIXES)} under "
+                         f"{'/ or '.join(EVIDENCE_DIRS)}/)")
     return stored
 
 
