@@ -7,11 +7,24 @@ import threading
 import time
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 DEBOUNCE_S = 0.3
 POLL_EVERY_S = 5.0
+# Only events that can change the content. inotify also reports opens and read-only
+# closes: reacting to those, the manager's own reload (and every dashboard run that
+# reads the config) would trigger the next reload, forever.
+CHANGING_EVENTS = frozenset({EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED,
+                             EVENT_TYPE_DELETED, EVENT_TYPE_CLOSED})
 
 
 class _Handler(FileSystemEventHandler):
@@ -20,6 +33,8 @@ class _Handler(FileSystemEventHandler):
         self._flag = flag
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in CHANGING_EVENTS:
+            return
         paths = {str(event.src_path), str(getattr(event, "dest_path", "") or "")}
         if str(self._target) in paths:
             self._flag.set()
