@@ -55,7 +55,8 @@ class MotionConfig(StrictModel):
     frame the model last looked at.
 
     While someone is in view and nothing changes, their last poses stand (the rules see
-    them again with the new time) and the model looks again every `refresh_s` seconds.
+    them again with the new time) and the model looks at each person again every
+    `refresh_s` seconds. When the change is small, the model looks only around it.
     """
 
     enabled: bool = Field(default=True, title="Motion gate",
@@ -69,6 +70,12 @@ class MotionConfig(StrictModel):
         default=1.0, ge=0.0, le=30.0, title="Refresh while tracking (s)",
         description="Longest time without inference while someone is in view and nothing "
         "changes; 0 runs the model on every sampled frame while anyone is in view.",
+    )
+    regions: bool = Field(
+        default=True, title="Look only where it changed",
+        description="Run the model on a crop around the change (and the people in it) when "
+        "that is at most half the frame, at the whole frame's scale; people elsewhere keep "
+        "their last poses until their refresh_s is due.",
     )
 
 

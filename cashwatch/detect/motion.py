@@ -51,6 +51,9 @@ class MotionGate:
         self._latest: np.ndarray | None = None
         self._mask: np.ndarray | None = None
         self.last_fraction = 0.0
+        # Box around the last update's changed blobs, as fractions of the frame's width and
+        # height; None when nothing changed or when there was nothing to compare with.
+        self.changed_box: tuple[float, float, float, float] | None = None
 
     def update(self, frame_bgr: np.ndarray) -> bool:
         """True when the frame differs enough from the reference (or there is none yet)."""
@@ -60,6 +63,7 @@ class MotionGate:
             self._reference = grey
             self._mask = self._zone_mask(grey.shape)
             self.last_fraction = 1.0
+            self.changed_box = None
             return True
         self.last_fraction = self._moving_fraction(grey)
         return self.last_fraction >= self.config.min_area
@@ -93,9 +97,18 @@ class MotionGate:
         if self._mask is not None:
             moving = cv2.bitwise_and(moving, self._mask)
         contours, _ = cv2.findContours(moving, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        area = sum(a for a in (cv2.contourArea(c) for c in contours) if a >= NOISE_BLOB_PX)
+        blobs = [c for c in contours if cv2.contourArea(c) >= NOISE_BLOB_PX]
+        area = sum(cv2.contourArea(c) for c in blobs)
+        self.changed_box = _fraction_box(blobs, grey.shape) if blobs else None
         watched = grey.size if self._mask is None else int(np.count_nonzero(self._mask))
         return float(area) / max(1, watched)
+
+
+def _fraction_box(blobs: list[np.ndarray], shape: tuple[int, ...],
+                  ) -> tuple[float, float, float, float]:
+    x, y, w, h = cv2.boundingRect(np.concatenate(blobs))
+    height, width = shape[:2]
+    return (x / width, y / height, (x + w) / width, (y + h) / height)
 
 
 def _zone_points(zones: ZonesConfig | None) -> list[list[tuple[float, float]]]:

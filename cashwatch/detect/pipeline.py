@@ -3,9 +3,10 @@
 The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire needs no
 pose, so it looks at every sampled frame; the pose model runs only for the cash and
 violence rules, and only when the gate sees a change since the model last looked, or when
-someone in view has not been looked at for `motion.refresh_s`. In between, the people in
-view have not moved, so the cash rule gets their last poses again at the new time (the
-violence rule, which measures speed, only fresh ones).
+someone in view has not been looked at for `motion.refresh_s`. It then looks at a crop
+around the change and those people when that is small (`regions`), else at the whole
+frame. Whoever it did not look at has not moved, so the cash rule gets their last poses
+again at the new time (the violence rule, which measures speed, only fresh ones).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cashwatch.detect.annotate import annotated_snapshot
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.motion import MotionGate
 from cashwatch.detect.poses import Poses
+from cashwatch.detect.regions import Region, choose_region, crop_imgsz, cut_by_edge, overlaps
 from cashwatch.detect.tracker import IouTracker
 from cashwatch.events import DetectedEvent
 from cashwatch.rules.cash import CashHandoverRule
@@ -38,6 +40,7 @@ class ProcessorCounters:
     frames: int = 0
     inferred: int = 0
     skipped_motion: int = 0
+    cropped: int = 0  # inferences on a crop around the change
     events: int = 0
     suppressed_by_cooldown: int = 0
     inference_ms_total: float = 0.0
@@ -64,68 +67,121 @@ class DetectionProcessor:
         self.model = model if (self.cash.active or self.violence.active) else None
         self.model_name = model.name if model is not None else "fire-colour"
         self.gate = MotionGate(detection.motion, camera.zones) if detection.motion.enabled else None
+        self._use_regions = (self.gate is not None and detection.motion.regions
+                             and self.model is not None and self.model.any_size)
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
         self.counters = ProcessorCounters()
-        self._in_view: Poses | None = None  # the last inference's people, None if nobody
-        self._last_inference_ts = float("-inf")
+        self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
+        self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         self.counters.frames += 1
         moved = self.gate.update(frame) if self.gate is not None else True
-        poses: Poses | None = None
-        inferred = False
+        poses: Poses | None = self._in_view  # nobody looked: the same people, still
+        fresh: Poses | None = None
         inference_ms = 0.0
-        if self.model is not None and self._should_infer(moved, ts):
+        look, region = self._plan(moved, frame.shape, ts)
+        if look:
             started = time.perf_counter()
-            poses = self.tracker.update(self.model.predict(frame), ts)
+            poses, fresh = self._look(frame, region, ts)
             inference_ms = (time.perf_counter() - started) * 1000.0
-            inferred = True
-            self._looked(poses, ts, inference_ms)
-        else:
-            poses = self._in_view  # nothing changed since: the same people, still
+            self.counters.inference_ms_total += inference_ms
         people_boxes = self._in_view.xyxy if self._in_view is not None else None
         events = self.fire.update(frame, ts, people_boxes)
         if poses is not None:
             height, width = frame.shape[:2]
             events += self.cash.update(poses, ts, (width, height))
-        if inferred:
+        if fresh is not None:
             # Speeds need fresh observations: fed the carried poses, the violence rule would
             # divide the movement since the last look by the time since the last *carried*
             # frame and see fast limbs where a person moved slowly (measured: 2 more false
             # alarms on fightsurv). Cash, a distance, holds while nothing changes.
-            assert poses is not None
-            events += self.violence.update(poses, ts)
+            events += self.violence.update(fresh, ts)
         events = self._after_cooldown(events, ts)
         if events:
             snapshot = annotated_snapshot(frame, events, poses, self.camera.zones)
             for event in events:
                 event.snapshot_jpeg = snapshot
         skipped = None
-        if not inferred and self.model is not None:
+        if not look and self.model is not None:
             skipped = "motion"
             self.counters.skipped_motion += 1
-        return ProcessResult(ran_inference=inferred, inference_ms=inference_ms,
+        return ProcessResult(ran_inference=look, inference_ms=inference_ms,
                              skipped_reason=skipped, events=events,
                              boxes=overlay_boxes(poses, frame.shape[:2]))
 
     def close(self) -> None:
         return None
 
-    def _should_infer(self, moved: bool, ts: float) -> bool:
-        """A change since the last look, or someone in view not looked at for refresh_s."""
-        if moved:
-            return True
-        refresh_s = self.camera.detection.motion.refresh_s
-        return self._in_view is not None and ts - self._last_inference_ts >= refresh_s
+    def _plan(self, moved: bool, frame_shape: tuple[int, ...], ts: float,
+              ) -> tuple[bool, Region | None]:
+        """Whether the model looks, and at which crop (None: the whole frame).
 
-    def _looked(self, poses: Poses, ts: float, inference_ms: float) -> None:
+        It looks when something changed since it last looked, or when someone in view has
+        not been looked at for refresh_s.
+        """
+        if self.model is None:
+            return False, None
+        people = self._in_view.xyxy if self._in_view is not None else np.zeros((0, 4))
+        due = self._due(ts)
+        if not moved and not due.any():
+            return False, None
+        if not self._use_regions:
+            return True, None
+        assert self.gate is not None
+        height, width = frame_shape[:2]
+        scale = np.array([width, height, width, height], np.float64)
+        boxes = [tuple(box) for box in people[due]]
+        if moved:
+            if self.gate.changed_box is None:  # nothing to compare with: a first look
+                return True, None
+            boxes.append(tuple(np.array(self.gate.changed_box) * scale))
+        stacked = np.array(boxes, np.float64)
+        changed = (*stacked[:, :2].min(axis=0), *stacked[:, 2:].max(axis=0))
+        return True, choose_region(changed, people, (width, height))  # type: ignore[arg-type]
+
+    def _due(self, ts: float) -> np.ndarray:
+        """Which people in view the model has not looked at for refresh_s."""
+        if self._in_view is None:
+            return np.zeros((0,), bool)
+        refresh_s = self.camera.detection.motion.refresh_s
+        last = [self._looked_at.get(int(i), float("-inf")) for i in self._in_view.track_id]
+        return ts - np.array(last, np.float64) >= refresh_s
+
+    def _look(self, frame: np.ndarray, region: Region | None, ts: float,
+              ) -> tuple[Poses, Poses]:
+        """Run the model; return everyone in view (tracked) and the fresh part of them."""
+        assert self.model is not None
+        height, width = frame.shape[:2]
+        found = None
+        if region is not None:
+            found = self.model.predict(region.crop(frame),
+                                       imgsz=crop_imgsz(region, (width, height), self.model.imgsz))
+            found.xyxy = region.to_frame(found.xyxy)
+            found.keypoints[..., :2] = region.to_frame(found.keypoints[..., :2])
+            if cut_by_edge(found.xyxy, region, (width, height)):
+                found, region = None, None  # someone reaches out of the crop: look at all
+            else:
+                self.counters.cropped += 1
+        if found is None:
+            found = self.model.predict(frame)
+        # People the crop did not reach keep their last poses; whoever it reached is either
+        # found again or has left.
+        carried = Poses.empty()
+        if region is not None and self._in_view is not None:
+            area = (region.x1, region.y1, region.x2, region.y2)
+            carried = self._in_view.take(~overlaps(self._in_view.xyxy, area))
+        everyone = self.tracker.update(Poses.concat(found, carried), ts)
+        fresh = everyone.take(slice(0, len(found)))
         if self.gate is not None:
             self.gate.looked()
         self.counters.inferred += 1
-        self.counters.inference_ms_total += inference_ms
-        self._in_view = poses if len(poses) else None
-        self._last_inference_ts = ts
+        self._in_view = everyone if len(everyone) else None
+        self._looked_at = {int(i): self._looked_at.get(int(i), ts)
+                           for i in everyone.track_id}
+        self._looked_at.update({int(i): ts for i in fresh.track_id})
+        return everyone, fresh
 
     def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
         kept = []

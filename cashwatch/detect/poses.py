@@ -43,6 +43,18 @@ class Poses:
     def __len__(self) -> int:
         return len(self.xyxy)
 
+    def take(self, index: slice | np.ndarray) -> Poses:
+        """The people at `index` (a slice, a boolean mask or positions), ids kept."""
+        return Poses(self.xyxy[index], self.conf[index], self.keypoints[index],
+                     self.track_id[index])
+
+    @classmethod
+    def concat(cls, first: Poses, second: Poses) -> Poses:
+        return cls(np.concatenate([first.xyxy, second.xyxy]),
+                   np.concatenate([first.conf, second.conf]),
+                   np.concatenate([first.keypoints, second.keypoints]),
+                   np.concatenate([first.track_id, second.track_id]))
+
     @classmethod
     def empty(cls) -> Poses:
         return cls(np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 17, 3)))

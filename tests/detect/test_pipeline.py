@@ -13,6 +13,7 @@ from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor, build_processor
+from cashwatch.detect.tracker import iou_matrix
 from cashwatch.events import DetectedEvent
 from cashwatch.worker.hooks import NullProcessor
 from tests.conftest import require_media
@@ -130,3 +131,99 @@ def test_build_processor_loads_only_what_the_rules_need(tmp_path: Path) -> None:
     all_off = CameraConfig(id="c2", source="demo:fire",
                            detection={**off, "fire": {"enabled": False}})
     assert isinstance(build_processor(all_off, OPENVINO_F32, tmp_path), NullProcessor)
+
+
+def _quiet_patch(boxes: np.ndarray, frame_hw: tuple[int, int], size: int = 48,
+                 ) -> tuple[int, int]:
+    """Top-left corner of a patch whose crop (with margin) touches no person."""
+    reach = size + 120  # the patch plus the region's margin, generously
+    for y in range(0, frame_hw[0] - size, 16):
+        for x in range(0, frame_hw[1] - size, 16):
+            near = ((boxes[:, 0] < x + reach) & (boxes[:, 2] > x - reach + size)
+                    & (boxes[:, 1] < y + reach) & (boxes[:, 3] > y - reach + size))
+            if not near.any():
+                return x, y
+    raise AssertionError("no quiet place in the test image")
+
+
+def test_a_small_change_away_from_people_is_looked_at_in_a_crop(pose_model: PoseModel) -> None:
+    image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    first = processor.process(image, 0.0)
+    assert first.ran_inference and processor.counters.cropped == 0
+    seen = processor._in_view
+    assert seen is not None and len(seen) >= 2
+    x, y = _quiet_patch(seen.xyxy, image.shape[:2])
+    changed = image.copy()
+    changed[y:y + 48, x:x + 48] = 255 - changed[y:y + 48, x:x + 48]
+    second = processor.process(changed, 0.2)
+    assert second.ran_inference and processor.counters.cropped == 1
+    # nobody was in the crop: everyone keeps their pose and identity
+    after = processor._in_view
+    assert after is not None
+    assert after.track_id.tolist() == seen.track_id.tolist()
+    np.testing.assert_allclose(after.xyxy, seen.xyxy)
+
+
+def _two_people_far_apart(pose_model: PoseModel) -> np.ndarray:
+    """A 720p grey frame with the two people of zidane.jpg, small, at either end."""
+    image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
+    frame = np.full((720, 1280, 3), 110, np.uint8)
+    for x, box in zip((80, 900), pose_model.predict(image).xyxy[:2], strict=True):
+        x1, y1, x2, y2 = box.astype(int)
+        person = cv2.resize(image[y1:y2, x1:x2], None, fx=0.45, fy=0.45)
+        frame[200:200 + person.shape[0], x:x + person.shape[1]] = person
+    return frame
+
+
+def test_a_change_on_a_person_looks_at_that_person_again(pose_model: PoseModel) -> None:
+    image = _two_people_far_apart(pose_model)
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    fresh_counts: list[int] = []
+    violence_update = processor.violence.update
+
+    def violence_spy(poses, ts):  # type: ignore[no-untyped-def]
+        fresh_counts.append(len(poses))
+        return violence_update(poses, ts)
+
+    processor.violence.update = violence_spy  # type: ignore[method-assign]
+    processor.process(image, 0.0)
+    seen = processor._in_view
+    assert seen is not None and len(seen) >= 2
+    one = 0
+    x1, y1, x2, y2 = seen.xyxy[one].astype(int)
+    cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+    changed = image.copy()
+    patch = changed[cy - 32:cy + 32, cx - 32:cx + 32]
+    patch[:] = 255 - patch  # a small change on that person
+    result = processor.process(changed, 0.2)
+    assert result.ran_inference
+    after = processor._in_view
+    assert after is not None and sorted(after.track_id.tolist()) == sorted(seen.track_id.tolist())
+    assert processor.counters.cropped == 1
+    assert fresh_counts[0] == len(seen) and 1 <= fresh_counts[1] < len(seen)
+    index = after.track_id.tolist().index(int(seen.track_id[one]))
+    assert iou_matrix(after.xyxy[index:index + 1], seen.xyxy[one:one + 1])[0, 0] > 0.8
+
+
+def test_crops_on_walking_footage_find_what_the_whole_frame_finds(pose_model: PoseModel) -> None:
+    """Everyone in view after a crop look matches a whole-frame look at the same frame."""
+    clip = require_media("video/w1_indoor_people_one_by_one__intel.mp4")
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    matches: list[float] = []
+    for frame, ts in sampled_frames(clip, processor.camera.detection.fps):
+        cropped = processor.counters.cropped
+        processor.process(frame, ts)
+        if processor.counters.cropped == cropped:
+            continue
+        whole = pose_model.predict(frame)
+        seen = processor._in_view
+        if len(whole) == 0 and seen is None:
+            matches.append(1.0)
+            continue
+        assert seen is not None and len(whole) == len(seen), f"at {ts:.1f} s"
+        matches.append(float(iou_matrix(whole.xyxy, seen.xyxy).max(axis=1).min()))
+        if len(matches) == 25:
+            break
+    assert len(matches) == 25, "the walking clip should give crop looks"
+    assert min(matches) > 0.5 and float(np.median(matches)) > 0.9

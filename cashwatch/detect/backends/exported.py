@@ -29,17 +29,19 @@ class ExportedPoseModel:
     def __init__(self, name: str, forward: Forward, imgsz: int,
                  static_hw: tuple[int, int] | None, conf: float, iou: float) -> None:
         self.name = name
+        self.imgsz = imgsz
+        self.any_size = static_hw is None
         self._forward = forward
         self._input_hw = static_hw or (imgsz, imgsz)
-        self._auto = static_hw is None
         self._conf = conf
         self._iou = iou
 
-    def predict(self, frame_bgr: np.ndarray) -> Poses:
+    def predict(self, frame_bgr: np.ndarray, imgsz: int | None = None) -> Poses:
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {frame_bgr.shape} "
                              f"{frame_bgr.dtype}")
-        image = letterbox(frame_bgr, self._input_hw, auto=self._auto)
+        input_hw = (imgsz, imgsz) if imgsz and self.any_size else self._input_hw
+        image = letterbox(frame_bgr, input_hw, auto=self.any_size)
         output = self._forward(to_blob(image))
         return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],  # type: ignore[arg-type]
                                 self._conf, self._iou)

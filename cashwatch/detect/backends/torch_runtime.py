@@ -30,10 +30,13 @@ class TorchPoseModel:
         disable_ultralytics_sync()
         torch.set_num_threads(threads)
         self.name = name
+        self.imgsz = imgsz
+        self.any_size = True
         self._yolo = YOLO(str(weights), task="pose")
         self._kwargs: dict[str, Any] = {"imgsz": imgsz, "device": device, "conf": conf, "iou": iou,
                         "verbose": False}
 
-    def predict(self, frame_bgr: np.ndarray) -> Poses:
-        results = list(self._yolo.predict(frame_bgr, **self._kwargs))  # one frame, one result
+    def predict(self, frame_bgr: np.ndarray, imgsz: int | None = None) -> Poses:
+        kwargs = {**self._kwargs, "imgsz": imgsz} if imgsz else self._kwargs
+        results = list(self._yolo.predict(frame_bgr, **kwargs))  # one frame, one result
         return poses_from_ultralytics(results[0])
