@@ -102,6 +102,21 @@ def test_exported_backends_agree_with_ultralytics(pose_models: dict[str, PoseMod
 
 
 @pytest.mark.media
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_a_crop_at_a_smaller_input_size_agrees_with_ultralytics(
+        pose_models: dict[str, PoseModel], backend: str) -> None:
+    """The motion gate's crops: a part of the frame, run at its own (smaller) size."""
+    crop = read_image("images/yolov5_bus.jpg")[200:900, 0:560]
+    expected = pose_models["torch"].predict(crop, imgsz=352)
+    got = pose_models[backend].predict(crop, imgsz=352)
+    assert len(expected) >= 2 and len(got) == len(expected)
+    np.testing.assert_allclose(got.xyxy[np.argsort(-got.conf)],
+                               expected.xyxy[np.argsort(-expected.conf)], atol=1.0)
+    whole_size = pose_models[backend].predict(crop)
+    assert not np.allclose(whole_size.xyxy[:1], got.xyxy[:1], atol=0.01)  # 352 really ran
+
+
+@pytest.mark.media
 def test_openvino_worker_imports_neither_torch_nor_ultralytics(model_data_dir: Path) -> None:
     image = _media("images/yolov5_zidane.jpg")
     code = (
