@@ -18,6 +18,10 @@ def open_onnxruntime(model_path: Path, threads: int) -> tuple[Forward, tuple[int
     # Cores are shared by several camera workers: idle threads must sleep, not spin.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only
+    # The memory pattern is planned and kept per input shape, and the motion gate's crops
+    # bring many shapes: measured on yolo11n-pose, without it a worker holds ~25 MiB less
+    # after 60 crop sizes (165 against 192 MiB) and inference is no slower.
+    options.enable_mem_pattern = False
     session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     source = session.get_inputs()[0]
 
