@@ -26,7 +26,7 @@ from bench.latency import measure_event_latency
 from bench.memory import buffer_bytes_30s, dashboard_rss_mib, dashboard_session_rss_mib, rss_mib
 from bench.plot import draw_capacity_plot
 from bench.product import ProductFleet, share_model_cache
-from bench.stages import stage_costs
+from bench.stages import gated_inference, stage_costs
 from cashwatch.config import ClipConfig
 from cashwatch.detect.backends.choice import resolve_backend
 
@@ -196,9 +196,11 @@ def run_costs(plan: Plan, video: Path, results: dict[str, Any], side: dict[str, 
                     "cashwatch": _ms_at_640(results, product)}
     results["cashwatch_backend"] = product
     log(f"[cost] CashWatch's auto backend here: {product}")
-    stages = stage_costs(video, plan.stage_frames, inference_ms,
-                         side.get("gating_on", {}).get("inference_fraction"))
-    results["cost"] = {"stages": stages, "measured_cpu_s_per_camera_s": {
+    gated = gated_inference(video, plan.stage_frames)
+    log(f"[cost] behind the gate: the model looks at {gated['looked_fraction']:.0%} of sampled "
+        f"frames, {gated['crop_fraction']:.0%} of looks on a crop")
+    stages = stage_costs(video, plan.stage_frames, inference_ms, gated)
+    results["cost"] = {"stages": stages, "gated": gated, "measured_cpu_s_per_camera_s": {
         kind: side.get(kind, {}).get("cpu_s_per_camera_s") for kind in side}}
     for kind in ("baseline", "gating_off", "gating_on"):
         log(f"[cost] {kind}: stages {stages[kind]['total_of_stages']:.3f} CPU s per camera-s, "

@@ -7,6 +7,7 @@ calls the stage at.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import time
 from collections.abc import Callable
@@ -19,9 +20,12 @@ import numpy as np
 from bench import baseline
 from bench.footage import SOURCE_FPS
 from bench.product import DETECT_TARGET_FPS as SAMPLED_FPS
-from cashwatch.config import ClipConfig, ManagerConfig
+from bench.product import MODEL, MODELS_CACHE
+from cashwatch.config import CameraSettings, ClipConfig, ManagerConfig, ModelConfig
 from cashwatch.config.detection import MotionConfig
+from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.motion import MotionGate
+from cashwatch.detect.poses import Poses
 from cashwatch.evidence.buffer import JpegBuffer
 
 SEED_LIVE_FPS = SOURCE_FPS / 4  # the seed design queues every 4th frame for the live view
@@ -62,14 +66,49 @@ def cpu_ms(call: Callable[[np.ndarray], Any], frames: list[np.ndarray]) -> float
     return (time.process_time() - started) * 1000.0 / len(frames)
 
 
+class _TimedModel:
+    """The pose model with the CPU time of its calls added up."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.name, self.imgsz, self.any_size = model.name, model.imgsz, model.any_size
+        self.cpu_s = 0.0
+
+    def predict(self, frame_bgr: np.ndarray, imgsz: int | None = None) -> Poses:
+        started = time.process_time()
+        try:
+            return self._model.predict(frame_bgr, imgsz)  # type: ignore[no-any-return]
+        finally:
+            self.cpu_s += time.process_time() - started
+
+
+def gated_inference(video: Path, sampled: int) -> dict[str, float]:
+    """The model's CPU ms per sampled frame behind the motion gate (with its crops), from
+    CashWatch's own pipeline on the footage, plus the shares of looks and of crops."""
+    from cashwatch.detect.backends import load_pose_model
+    from cashwatch.detect.pipeline import DetectionProcessor
+
+    model = _TimedModel(load_pose_model(ModelConfig(**MODEL), MODELS_CACHE.parent))
+    processor = DetectionProcessor(
+        CameraSettings.model_validate({"detection": {"fps": SAMPLED_FPS}}), model)  # type: ignore[arg-type]
+    frames = list(itertools.islice(sampled_frames(video, SAMPLED_FPS), sampled))
+    model.predict(frames[0][0])  # the runtime's first call allocates; not a per-frame cost
+    model.cpu_s = 0.0
+    for frame, ts in frames:
+        processor.process(frame, ts)
+    counters = processor.counters
+    return {"ms_per_sampled_frame": model.cpu_s * 1000.0 / len(frames),
+            "looked_fraction": counters.inferred / len(frames),
+            "crop_fraction": counters.cropped / max(1, counters.inferred)}
+
+
 def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
-                gating_inference_fraction: float | None) -> dict[str, dict[str, float]]:
+                gated: dict[str, float] | None) -> dict[str, dict[str, float]]:
     """`{design: {stage: cpu_s_per_camera_s}}` for baseline, gating_off and gating_on.
 
     `inference_ms` holds "torch" (the seed design) and "cashwatch" (its auto backend) ms
     per frame at 640 px, one thread;
-    `gating_inference_fraction` is the share of sampled frames the gate let through
-    (measured in the capacity run), None when unknown.
+    `gated` is `gated_inference()` on the same footage, None when unknown.
     """
     frames = read_frames(video, frames_count)
     if not frames:
@@ -101,8 +140,8 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
         "gating_off": dict(cashwatch_common, inference=ov * SAMPLED_FPS / 1000.0),
         "gating_on": dict(cashwatch_common, gating=ms["gate"] * SAMPLED_FPS / 1000.0),
     }
-    if gating_inference_fraction is not None:
-        out["gating_on"]["inference"] = ov * SAMPLED_FPS * gating_inference_fraction / 1000.0
+    if gated is not None:
+        out["gating_on"]["inference"] = gated["ms_per_sampled_frame"] * SAMPLED_FPS / 1000.0
     for costs in out.values():
         costs["total_of_stages"] = sum(costs.values())
     out["ms_per_call"] = ms

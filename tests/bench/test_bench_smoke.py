@@ -80,6 +80,34 @@ def test_the_search_finds_the_edge_from_above_and_below(guess: int, limit: int) 
     assert any(not w.realtime for w in found.trail) or guess > limit
 
 
+class StartupHiccupFleet(PacedCounterFleet):
+    """Like `PacedCounterFleet`, but one camera more than `limit` also holds, except in
+    the first window after it started (a worker's start-up slowing its neighbours)."""
+
+    def resize(self, n: int) -> None:
+        if n > self.size:  # only a started worker slows its neighbours
+            self.calls_since_resize = 0
+        super().resize(n)
+
+    def counters(self) -> dict[str, CameraCounters]:
+        self.calls_since_resize += 1
+        hiccup = self.size == self.limit + 1 and self.calls_since_resize <= 2
+        self.clock += 1.0
+        holds = self.size <= self.limit or (self.size == self.limit + 1 and not hiccup)
+        self.frames += 16 if holds else 10
+        return {f"c{i}": counters(self.frames, self.frames // 2, self.clock)
+                for i in range(self.size)}
+
+
+def test_a_failed_probe_is_measured_again_over_the_full_window() -> None:
+    found = find_capacity(StartupHiccupFleet(3), 2, probe_s=0.3, confirm_s=0.5,
+                          log=lambda _: None, settle_s=0.0)
+    assert found.cameras == 4
+    assert [(w.n, w.realtime) for w in found.trail][:4] == [(2, True), (3, True), (4, False),
+                                                            (4, True)]
+    assert found.confirmed is not None and found.confirmed.n == 4
+
+
 def test_the_capacity_plot_is_a_png(tmp_path: Path) -> None:
     trail = [{"n": 1, "cpu_percent": 40.0, "realtime": True},
              {"n": 2, "cpu_percent": 190.0, "realtime": False}]
