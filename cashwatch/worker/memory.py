@@ -9,14 +9,21 @@ against 225-230 MiB, CPU per camera unchanged (0.476 vs 0.470).
 Not a fixed mmap threshold, although it saves more memory (RSS ~210 MiB): every frame
 then comes fresh from the kernel, zeroed and faulted in, and CPU per camera rose by
 ~12 % (0.533-0.590 against 0.475-0.514 in three interleaved pairs), which costs capacity.
+Instead the worker hands freed heap pages back every `TRIM_EVERY_S` (`malloc_trim`): with
+the ONNX Runtime model on whole frames and crops, 166 → 147 MiB at the trim, regrowing to
+~162 over the next 80 inferences, for 2.4 ms per trim.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from collections.abc import MutableMapping
+from functools import cache
 
 WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=2"
+TRIM_EVERY_S = 10.0
 
 
 def set_worker_malloc(environ: MutableMapping[str, str] | None = None) -> None:
@@ -24,3 +31,19 @@ def set_worker_malloc(environ: MutableMapping[str, str] | None = None) -> None:
     process start, so they must be set before the spawn); a value the user set wins."""
     env = os.environ if environ is None else environ
     env.setdefault("GLIBC_TUNABLES", WORKER_MALLOC_TUNABLES)
+
+
+@cache
+def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
+def release_free_heap() -> bool:
+    """Give the heap's free pages back to the kernel (glibc); False where there is no
+    `malloc_trim` (musl, macOS), which is harmless: RSS is then just higher."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True

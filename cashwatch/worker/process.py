@@ -24,6 +24,7 @@ from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.util.redact import mask_credentials
 from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
+from cashwatch.worker.memory import TRIM_EVERY_S, release_free_heap
 from cashwatch.worker.publish import FrameSink, StatusSink
 from cashwatch.worker.reader import FrameReader
 from cashwatch.worker.sampling import SampleMailbox, detection_stride
@@ -182,11 +183,15 @@ class CameraWorker:
             self.detection_error = f"detection disabled: {type(exc).__name__}: {exc}"
         self.reader.start()
         next_status = 0.0
+        next_trim = time.monotonic() + TRIM_EVERY_S
         exit_code = 0
         while not self.stop.is_set():
             item = self._take(timeout_s=STATUS_EVERY_S)
             if item is not None:
                 self._process(*item)
+            if time.monotonic() >= next_trim:
+                next_trim = time.monotonic() + TRIM_EVERY_S
+                release_free_heap()
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + STATUS_EVERY_S
                 self._update_stride()
