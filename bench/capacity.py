@@ -2,11 +2,12 @@
 
 Short probe windows walk N up (or down) from a guess to the first failure; the best
 N is then confirmed over the full window, stepping down if it no longer holds. A probe
-that fails is measured again over the full window before N counts as too many: a short
-window just after a worker started can fail on that start alone (measured: six gated
-cameras failed a 15 s probe with the machine 65 % busy, then held for 60 s with no
-sample dropped). The fleet is resized in place between windows, so each step costs one
-worker start.
+that fails while the machine still has CPU to spare is measured again over the full
+window before N counts as too many: a short window just after a worker started can fail
+on that start alone (measured: six gated cameras failed a 15 s probe with the machine
+65 % busy, then held for 60 s with no sample dropped). A probe that fails with the
+machine saturated is overloaded, and is not measured again. The fleet is resized in
+place between windows, so each step costs one worker start.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psutil
+
 from bench.fleet import Fleet, WindowResult, measure_window
 
 SETTLE_S = 3.0  # after a worker starts, its neighbours' timing needs a moment to settle
+# A failed probe with the whole machine below this share of its CPU is measured again.
+SPARE_CPU_SHARE = 0.9
 
 
 @dataclass
@@ -26,11 +31,13 @@ class CapacityResult:
     cameras: int
     trail: list[WindowResult] = field(default_factory=list)
     confirmed: WindowResult | None = None  # the full-length window at `cameras`
+    edge_found: bool = False  # cameras + 1 was tried and failed (else a lower bound)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "cameras": self.cameras,
             "confirm_window_s": self.confirmed.seconds if self.confirmed else None,
+            "edge_found": self.edge_found,
             "trail": [{"n": w.n, "seconds": w.seconds, "realtime": w.realtime,
                        "cpu_percent": round(w.cpu_percent, 1),
                        "cpu_s_per_camera_s": round(w.cpu_s_per_camera_s, 4),
@@ -56,17 +63,24 @@ def _window(fleet: Fleet, n: int, seconds: float, log: Callable[[str], None],
 
 def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
                   log: Callable[[str], None] = print, max_n: int = 40,
-                  max_probes: int = 8, settle_s: float = SETTLE_S) -> CapacityResult:
-    """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`."""
+                  max_probes: int = 8, settle_s: float = SETTLE_S,
+                  machine_cpu_percent: float | None = None) -> CapacityResult:
+    """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`.
+
+    `machine_cpu_percent` is the whole machine's CPU (100 per core; psutil's count if None).
+    """
     if guess < 1 or probe_s <= 0 or confirm_s <= 0:
         raise ValueError(f"need guess >= 1 and positive windows; got guess={guess}, "
                          f"probe_s={probe_s}, confirm_s={confirm_s}")
     result = CapacityResult(fleet.kind, 0)
+    if machine_cpu_percent is None:
+        machine_cpu_percent = 100.0 * (psutil.cpu_count() or 1)
+    spare_below = SPARE_CPU_SHARE * machine_cpu_percent
 
     def holds(n: int) -> bool:
         probe = _window(fleet, n, probe_s, log, settle_s)
         result.trail.append(probe)
-        if not probe.realtime and confirm_s > probe_s:
+        if not probe.realtime and confirm_s > probe_s and probe.cpu_percent < spare_below:
             probe = _window(fleet, n, confirm_s, log, settle_s)
             result.trail.append(probe)
         return probe.realtime
@@ -87,13 +101,16 @@ def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
                 best = n
                 break
     while best >= 1:
-        confirm = _window(fleet, best, confirm_s, log, settle_s) if confirm_s > probe_s else \
-            next(w for w in reversed(result.trail) if w.n == best)
-        if confirm is not result.trail[-1]:
+        full = [w for w in result.trail if w.n == best and w.seconds >= confirm_s]
+        confirm = full[-1] if full else _window(fleet, best, confirm_s, log, settle_s)
+        if not full:
             result.trail.append(confirm)
         if confirm.realtime:
             result.confirmed = confirm
             break
         best -= 1
+    # Every window at best + 1 failed (one that held would have raised best, or failed
+    # its confirmation), so trying it at all found the edge.
+    result.edge_found = any(w.n == best + 1 for w in result.trail)
     result.cameras = best
     return result

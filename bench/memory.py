@@ -54,6 +54,18 @@ def rss_mib(pids: list[int], children: bool = False) -> float:
     return total / MIB
 
 
+def pss_mib(pids: list[int]) -> float | None:
+    """Mean proportional set size: shared library pages split among the processes mapping
+    them, so N workers' PSS adds up to the physical memory they use together."""
+    sizes = []
+    for pid in pids:
+        try:
+            sizes.append(psutil.Process(pid).memory_full_info().pss)
+        except (psutil.Error, AttributeError):  # AttributeError: no PSS outside Linux
+            continue
+    return sum(sizes) / len(sizes) / MIB if sizes else None
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -23,7 +23,13 @@ from bench.fleet import measure_window
 from bench.footage import prepare_footage
 from bench.inference import run_matrix
 from bench.latency import measure_event_latency
-from bench.memory import buffer_bytes_30s, dashboard_rss_mib, dashboard_session_rss_mib, rss_mib
+from bench.memory import (
+    buffer_bytes_30s,
+    dashboard_rss_mib,
+    dashboard_session_rss_mib,
+    pss_mib,
+    rss_mib,
+)
 from bench.plot import draw_capacity_plot
 from bench.product import ProductFleet, share_model_cache
 from bench.stages import gated_inference, stage_costs
@@ -52,7 +58,7 @@ QUICK = Plan("quick", probe_s=6, confirm_s=6, guesses={"baseline": 1, "gating_of
 # Guesses from the first full runs on this 2-core EPYC (no bf16, so the prototype's
 # FACTS.md figures of 6/10/14 do not carry over); the search steps up or down from them.
 FULL = Plan("full", probe_s=15, confirm_s=60, guesses={"baseline": 2, "gating_off": 4,
-            "gating_on": 5}, max_probes=5, sizes=(320, 480, 640), threads=(1, 2),
+            "gating_on": 5}, max_probes=6, sizes=(320, 480, 640), threads=(1, 2),
             iterations=20, stage_frames=150)
 
 
@@ -111,6 +117,7 @@ def _after_capacity(kind: str, fleet: Any, found: CapacityResult) -> dict[str, A
     else:
         workers = fleet.workers()
         out["worker_busy_mib"] = max((r["rss_mib"] for r in workers.values()), default=None)
+        out["worker_busy_pss_mib"] = pss_mib(fleet.pids())
         out["worker_idle_mib"] = min(fleet.first_rss_mib.values(), default=None)
         out["manager_mib"] = rss_mib([fleet.manager_pid()])
     return out
@@ -211,7 +218,7 @@ def run_memory(video: Path, work: Path, results: dict[str, Any], side: dict[str,
     log("[memory] pre-event buffer for 30 s of 720p")
     buffer = buffer_bytes_30s(video)
     memory: dict[str, Any] = {"buffer": buffer}
-    for key in ("worker_idle_mib", "worker_busy_mib", "manager_mib"):
+    for key in ("worker_idle_mib", "worker_busy_mib", "worker_busy_pss_mib", "manager_mib"):
         values = [side.get(k, {}).get(key) for k in ("gating_off", "gating_on")]
         values = [v for v in values if v]
         memory[key] = max(values) if values else None

@@ -100,12 +100,27 @@ class StartupHiccupFleet(PacedCounterFleet):
 
 
 def test_a_failed_probe_is_measured_again_over_the_full_window() -> None:
+    # a machine with CPU to spare: the simulated fleet uses none
     found = find_capacity(StartupHiccupFleet(3), 2, probe_s=0.3, confirm_s=0.5,
-                          log=lambda _: None, settle_s=0.0)
-    assert found.cameras == 4
+                          log=lambda _: None, settle_s=0.0, machine_cpu_percent=1e9)
+    assert found.cameras == 4 and found.edge_found
     assert [(w.n, w.realtime) for w in found.trail][:4] == [(2, True), (3, True), (4, False),
                                                             (4, True)]
     assert found.confirmed is not None and found.confirmed.n == 4
+    assert found.confirmed.seconds == 0.5 and len([w for w in found.trail if w.n == 4]) == 2
+
+
+def test_a_probe_failing_on_a_saturated_machine_is_not_measured_again() -> None:
+    found = find_capacity(StartupHiccupFleet(3), 2, probe_s=0.3, confirm_s=0.5,
+                          log=lambda _: None, settle_s=0.0, machine_cpu_percent=0.0)
+    assert found.cameras == 3 and found.edge_found
+    assert [w.n for w in found.trail if not w.realtime] == [4]
+
+
+def test_a_search_out_of_probes_is_a_lower_bound() -> None:
+    found = find_capacity(PacedCounterFleet(10), 2, probe_s=0.3, confirm_s=0.5,
+                          log=lambda _: None, settle_s=0.0, max_probes=3)
+    assert found.cameras == 4 and not found.edge_found
 
 
 def test_the_capacity_plot_is_a_png(tmp_path: Path) -> None:
