@@ -2,11 +2,12 @@
 
 Short probe windows walk N up (or down) from a guess to the first failure; the best
 N is then confirmed over the full window, stepping down if it no longer holds. A probe
-that fails while the machine still has CPU to spare is measured again over the full
+that fails while every core still has CPU to spare is measured again over the full
 window before N counts as too many: a short window just after a worker started can fail
 on that start alone (measured: six gated cameras failed a 15 s probe with the machine
-65 % busy, then held for 60 s with no sample dropped). A probe that fails with the
-machine saturated is overloaded, and is not measured again. The fleet is resized in
+65 % busy, then held for 60 s with no sample dropped). A probe that fails with a core
+saturated is overloaded (workers are pinned, so one full core is enough), and is not
+measured again. The fleet is resized in
 place between windows, so each step costs one worker start.
 """
 
@@ -16,13 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import psutil
-
 from bench.fleet import Fleet, WindowResult, measure_window
 
 SETTLE_S = 3.0  # after a worker starts, its neighbours' timing needs a moment to settle
-# A failed probe with the whole machine below this share of its CPU is measured again.
-SPARE_CPU_SHARE = 0.9
+# A failed probe whose busiest core stayed below this (%) is measured again.
+SPARE_CORE_PERCENT = 90.0
 
 
 @dataclass
@@ -40,6 +39,7 @@ class CapacityResult:
             "edge_found": self.edge_found,
             "trail": [{"n": w.n, "seconds": w.seconds, "realtime": w.realtime,
                        "cpu_percent": round(w.cpu_percent, 1),
+                       "busiest_core_percent": round(w.busiest_core_percent, 1),
                        "cpu_s_per_camera_s": round(w.cpu_s_per_camera_s, 4),
                        "fleet_cpu_percent": round(100 * w.cpu_s_per_camera_s * w.n, 1),
                        "min_camera_fps": round(min((c.camera_fps for c in w.cameras),
@@ -64,23 +64,19 @@ def _window(fleet: Fleet, n: int, seconds: float, log: Callable[[str], None],
 def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
                   log: Callable[[str], None] = print, max_n: int = 40,
                   max_probes: int = 8, settle_s: float = SETTLE_S,
-                  machine_cpu_percent: float | None = None) -> CapacityResult:
-    """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`.
-
-    `machine_cpu_percent` is the whole machine's CPU (100 per core; psutil's count if None).
-    """
+                  spare_core_percent: float = SPARE_CORE_PERCENT) -> CapacityResult:
+    """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`;
+    a failed probe whose busiest core stayed below `spare_core_percent` is measured again."""
     if guess < 1 or probe_s <= 0 or confirm_s <= 0:
         raise ValueError(f"need guess >= 1 and positive windows; got guess={guess}, "
                          f"probe_s={probe_s}, confirm_s={confirm_s}")
     result = CapacityResult(fleet.kind, 0)
-    if machine_cpu_percent is None:
-        machine_cpu_percent = 100.0 * (psutil.cpu_count() or 1)
-    spare_below = SPARE_CPU_SHARE * machine_cpu_percent
 
     def holds(n: int) -> bool:
         probe = _window(fleet, n, probe_s, log, settle_s)
         result.trail.append(probe)
-        if not probe.realtime and confirm_s > probe_s and probe.cpu_percent < spare_below:
+        if (not probe.realtime and confirm_s > probe_s
+                and probe.busiest_core_percent < spare_core_percent):
             probe = _window(fleet, n, confirm_s, log, settle_s)
             result.trail.append(probe)
         return probe.realtime

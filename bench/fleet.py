@@ -52,6 +52,7 @@ class WindowResult:
     seconds: float
     cameras: list[CameraWindow]
     cpu_percent: float  # whole machine, 100 per core
+    busiest_core_percent: float = 0.0  # the busiest core's, 0-100
     age_growth_s: float = 0.0  # the worst camera's
     cpu_s_per_camera_s: float = 0.0  # the fleet's own processes (workers), per camera
     ages_s: list[float] = field(default_factory=list)
@@ -123,6 +124,7 @@ def measure_window(fleet: Fleet, seconds: float) -> WindowResult:
     cpu_start = _cpu_s(processes)
     started = time.monotonic()
     psutil.cpu_percent(None)
+    psutil.cpu_percent(None, percpu=True)
     per_camera_ages: dict[int, list[float]] = {}
     all_ages: list[float] = []
     deadline = time.monotonic() + seconds
@@ -133,11 +135,12 @@ def measure_window(fleet: Fleet, seconds: float) -> WindowResult:
         all_ages.extend(ages)
         time.sleep(AGE_SAMPLE_EVERY_S)  # the sampling period of a viewer, not a condition
     cpu = psutil.cpu_percent(None) * (psutil.cpu_count() or 1)
+    busiest = max(psutil.cpu_percent(None, percpu=True), default=0.0)
     end = fleet.counters()
     own_cpu = (_cpu_s(processes) - cpu_start) / max(time.monotonic() - started, 1e-6)
     growth = max((age_growth_s(s) for s in per_camera_ages.values()), default=0.0)
     cameras = [compare(cid, start[cid], end[cid]) for cid in end if cid in start]
-    result = WindowResult(fleet.size, seconds, cameras, cpu, growth,
+    result = WindowResult(fleet.size, seconds, cameras, cpu, busiest, growth,
                           own_cpu / max(1, fleet.size), all_ages)
     for camera in cameras:
         result.failures.extend(judge(camera, fleet.detect_target_fps))

@@ -100,9 +100,9 @@ class StartupHiccupFleet(PacedCounterFleet):
 
 
 def test_a_failed_probe_is_measured_again_over_the_full_window() -> None:
-    # a machine with CPU to spare: the simulated fleet uses none
+    # every core with CPU to spare, whatever else runs on this machine
     found = find_capacity(StartupHiccupFleet(3), 2, probe_s=0.3, confirm_s=0.5,
-                          log=lambda _: None, settle_s=0.0, machine_cpu_percent=1e9)
+                          log=lambda _: None, settle_s=0.0, spare_core_percent=1e9)
     assert found.cameras == 4 and found.edge_found
     assert [(w.n, w.realtime) for w in found.trail][:4] == [(2, True), (3, True), (4, False),
                                                             (4, True)]
@@ -112,7 +112,7 @@ def test_a_failed_probe_is_measured_again_over_the_full_window() -> None:
 
 def test_a_probe_failing_on_a_saturated_machine_is_not_measured_again() -> None:
     found = find_capacity(StartupHiccupFleet(3), 2, probe_s=0.3, confirm_s=0.5,
-                          log=lambda _: None, settle_s=0.0, machine_cpu_percent=0.0)
+                          log=lambda _: None, settle_s=0.0, spare_core_percent=0.0)
     assert found.cameras == 3 and found.edge_found
     assert [w.n for w in found.trail if not w.realtime] == [4]
 
