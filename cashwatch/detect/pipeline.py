@@ -32,6 +32,10 @@ from cashwatch.rules.fire import FireConfirmer, FireRule
 from cashwatch.rules.violence import ViolenceRule
 from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
 
+# Crops only re-examine where something changed, so someone the model missed while they
+# stood still would stay missed; a look due after this long is a whole-frame one.
+WHOLE_FRAME_EVERY_S = 10.0
+
 
 @dataclass
 class ProcessorCounters:
@@ -74,6 +78,7 @@ class DetectionProcessor:
         self.counters = ProcessorCounters()
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
+        self._whole_frame_ts = float("-inf")  # the last look at the whole frame
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         self.counters.frames += 1
@@ -127,7 +132,7 @@ class DetectionProcessor:
         due = self._due(ts)
         if not moved and not due.any():
             return False, None
-        if not self._use_regions:
+        if not self._use_regions or ts - self._whole_frame_ts >= WHOLE_FRAME_EVERY_S:
             return True, None
         assert self.gate is not None
         height, width = frame_shape[:2]
@@ -166,6 +171,7 @@ class DetectionProcessor:
                 self.counters.cropped += 1
         if found is None:
             found = self.model.predict(frame)
+            self._whole_frame_ts = ts
         # People the crop did not reach keep their last poses; whoever it reached is either
         # found again or has left.
         carried = Poses.empty()

@@ -12,7 +12,7 @@ from cashwatch.config import CameraConfig, CameraSettings, ModelConfig
 from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
-from cashwatch.detect.pipeline import DetectionProcessor, build_processor
+from cashwatch.detect.pipeline import WHOLE_FRAME_EVERY_S, DetectionProcessor, build_processor
 from cashwatch.detect.tracker import iou_matrix
 from cashwatch.events import DetectedEvent
 from cashwatch.worker.hooks import NullProcessor
@@ -174,6 +174,20 @@ def _two_people_far_apart(pose_model: PoseModel) -> np.ndarray:
         person = cv2.resize(image[y1:y2, x1:x2], None, fx=0.45, fy=0.45)
         frame[200:200 + person.shape[0], x:x + person.shape[1]] = person
     return frame
+
+
+def test_the_whole_frame_is_looked_at_again_every_so_often(pose_model: PoseModel) -> None:
+    """Crops alone would never find again someone the model missed while they stood still."""
+    empty = np.full((720, 1280, 3), 110, np.uint8)  # nobody the model could look at again
+    changed = empty.copy()
+    changed[100:148, 100:148] = 240
+    processor = DetectionProcessor(CameraSettings(), pose_model)
+    processor.process(empty, 0.0)
+    processor.process(changed, 0.2)
+    processor.process(empty, 0.4)
+    assert processor.counters.inferred == 3 and processor.counters.cropped == 2
+    processor.process(changed, WHOLE_FRAME_EVERY_S)  # the same small change, 10 s on
+    assert processor.counters.inferred == 4 and processor.counters.cropped == 2
 
 
 def test_a_change_on_a_person_looks_at_that_person_again(pose_model: PoseModel) -> None:
