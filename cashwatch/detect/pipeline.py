@@ -23,7 +23,14 @@ from cashwatch.detect.annotate import annotated_snapshot
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.motion import MotionGate
 from cashwatch.detect.poses import Poses
-from cashwatch.detect.regions import Region, choose_region, crop_imgsz, cut_by_edge, overlaps
+from cashwatch.detect.regions import (
+    Region,
+    choose_region,
+    crop_imgsz,
+    cut_by_edge,
+    overlaps,
+    union_box,
+)
 from cashwatch.detect.tracker import IouTracker
 from cashwatch.events import DetectedEvent
 from cashwatch.rules.cash import CashHandoverRule
@@ -142,9 +149,7 @@ class DetectionProcessor:
             if self.gate.changed_box is None:  # nothing to compare with: a first look
                 return True, None
             boxes.append(tuple(np.array(self.gate.changed_box) * scale))
-        stacked = np.array(boxes, np.float64)
-        changed = (*stacked[:, :2].min(axis=0), *stacked[:, 2:].max(axis=0))
-        return True, choose_region(changed, people, (width, height))  # type: ignore[arg-type]
+        return True, choose_region(union_box(boxes), people, (width, height))
 
     def _due(self, ts: float) -> np.ndarray:
         """Which people in view the model has not looked at for refresh_s."""

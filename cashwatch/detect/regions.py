@@ -83,7 +83,7 @@ def choose_region(changed: tuple[float, float, float, float] | None, people: np.
     people = np.asarray(people, np.float64).reshape(-1, 4)
     taken = np.zeros(len(people), bool)
     while True:  # each pass takes in at least one more person, or ends
-        core = _union([changed, *map(tuple, people[taken])])
+        core = union_box([changed, *map(tuple, people[taken])])
         margin = max(MIN_MARGIN_PX, MARGIN_FRACTION * max(core[2] - core[0], core[3] - core[1]))
         area = (max(0.0, core[0] - margin), max(0.0, core[1] - margin),
                 min(float(width), core[2] + margin), min(float(height), core[3] + margin))
@@ -122,7 +122,12 @@ def cut_by_edge(boxes: np.ndarray, region: Region, frame_wh: tuple[int, int]) ->
     return bool(np.any(np.logical_or.reduce(inner))) if len(boxes) else False
 
 
-def _union(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, float]:
+def union_box(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, float]:
+    """The smallest box holding all of `boxes`.
+
+    >>> union_box([(0, 5, 10, 10), (4, 0, 6, 20)])
+    (0.0, 0.0, 10.0, 20.0)
+    """
     stacked = np.asarray(boxes, np.float64).reshape(-1, 4)
     return (float(stacked[:, 0].min()), float(stacked[:, 1].min()),
             float(stacked[:, 2].max()), float(stacked[:, 3].max()))
