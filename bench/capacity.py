@@ -7,8 +7,8 @@ window before N counts as too many: a short window just after a worker started c
 on that start alone (measured: six gated cameras failed a 15 s probe with the machine
 65 % busy, then held for 60 s with no sample dropped). A probe that fails with a core
 saturated is overloaded (workers are pinned, so one full core is enough), and is not
-measured again. The fleet is resized in
-place between windows, so each step costs one worker start.
+measured again. The fleet is resized in place between windows, so each step costs one
+worker start.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
              "its target (3.75/s for both: the seed's every 4th frame; CashWatch is set to the "
              "same rate here, its default is 7.5/s; frames the motion gate found still count "
              "as served) and live frame age not growing. Steps of N "
-             "with short probe windows; a probe that fails while the machine has CPU to "
+             "with short probe windows; a probe that fails while every core has CPU to "
              "spare is measured again over the full window (a worker's start can fail a "
              "short one); the best N confirmed over "
              f"{_fmt(cap.get('confirm_window_s'), 0)} s. Trail: N ✓/✗ (workers' CPU / whole "

@@ -109,9 +109,6 @@ def _after_capacity(kind: str, fleet: Any, found: CapacityResult) -> dict[str, A
         if ages:
             out["age_ms_p50"] = 1000 * statistics.median(ages)
             out["age_ms_p95"] = 1000 * ages[min(len(ages) - 1, int(0.95 * len(ages)))]
-        inferences = sum(c.inference_fps for c in window.cameras)
-        served = sum(c.served_fps for c in window.cameras)
-        out["inference_fraction"] = inferences / served if served else None
     if kind == "baseline":
         out["worker_busy_mib"] = rss_mib(fleet.pids()) / max(1, fleet.size)
     else:

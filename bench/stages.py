@@ -90,7 +90,7 @@ def gated_inference(video: Path, sampled: int) -> dict[str, float]:
 
     model = _TimedModel(load_pose_model(ModelConfig(**MODEL), MODELS_CACHE.parent))
     processor = DetectionProcessor(
-        CameraSettings.model_validate({"detection": {"fps": SAMPLED_FPS}}), model)  # type: ignore[arg-type]
+        CameraSettings.model_validate({"detection": {"fps": SAMPLED_FPS}}), model)
     frames = list(itertools.islice(sampled_frames(video, SAMPLED_FPS), sampled))
     model.predict(frames[0][0])  # the runtime's first call allocates; not a per-frame cost
     model.cpu_s = 0.0
@@ -103,12 +103,12 @@ def gated_inference(video: Path, sampled: int) -> dict[str, float]:
 
 
 def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
-                gated: dict[str, float] | None) -> dict[str, dict[str, float]]:
+                gated: dict[str, float]) -> dict[str, dict[str, float]]:
     """`{design: {stage: cpu_s_per_camera_s}}` for baseline, gating_off and gating_on.
 
     `inference_ms` holds "torch" (the seed design) and "cashwatch" (its auto backend) ms
     per frame at 640 px, one thread;
-    `gated` is `gated_inference()` on the same footage, None when unknown.
+    `gated` is `gated_inference()` on the same footage.
     """
     frames = read_frames(video, frames_count)
     if not frames:
@@ -138,10 +138,9 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
                      "inference": inference_ms.get("torch", 0.0) * baseline.DETECT_TARGET_FPS
                      / 1000.0},
         "gating_off": dict(cashwatch_common, inference=ov * SAMPLED_FPS / 1000.0),
-        "gating_on": dict(cashwatch_common, gating=ms["gate"] * SAMPLED_FPS / 1000.0),
+        "gating_on": dict(cashwatch_common, gating=ms["gate"] * SAMPLED_FPS / 1000.0,
+                          inference=gated["ms_per_sampled_frame"] * SAMPLED_FPS / 1000.0),
     }
-    if gated is not None:
-        out["gating_on"]["inference"] = gated["ms_per_sampled_frame"] * SAMPLED_FPS / 1000.0
     for costs in out.values():
         costs["total_of_stages"] = sum(costs.values())
     out["ms_per_call"] = ms
