@@ -40,16 +40,16 @@ from cashwatch.rules.violence_features import ARMS, MAX_STEP_S, TORSO
 from cashwatch.rules.violence_learned import LearnedViolenceRule
 from cashwatch.rules.violence_model import ViolenceModel, load_violence_model
 
-# The same limbs, torso and speed horizon as the learned score's features.
-LIMBS = ARMS
-MAX_SPEED_GAP_S = MAX_STEP_S  # detections further apart say nothing about speed
+# ARMS (elbows and wrists), TORSO and MAX_STEP_S (detections further apart say nothing
+# about speed) are the learned score's own definitions, so both rules measure alike.
+
 
 
 @dataclass
 class _Seen:
     ts: float
-    relative: np.ndarray  # (len(LIMBS), 2) limb positions relative to the torso centre
-    limb_conf: np.ndarray  # (len(LIMBS),)
+    relative: np.ndarray  # (len(ARMS), 2) limb positions relative to the torso centre
+    limb_conf: np.ndarray  # (len(ARMS),)
 
 
 @dataclass
@@ -142,7 +142,7 @@ class PoseViolenceRule:
             seen = self._observe(poses.keypoints[index], poses.xyxy[index], ts)
             before = self._seen.get(key)
             self._seen[key] = seen
-            if before is None or not 0 < ts - before.ts <= MAX_SPEED_GAP_S:
+            if before is None or not 0 < ts - before.ts <= MAX_STEP_S:
                 continue
             both = (seen.limb_conf >= self.config.min_keypoint_conf) & (
                 before.limb_conf >= self.config.min_keypoint_conf)
@@ -162,7 +162,7 @@ class PoseViolenceRule:
         torso = keypoints[list(TORSO)]
         torso_seen = torso[:, 2] >= self.config.min_keypoint_conf
         centre = torso[torso_seen, :2].mean(axis=0) if torso_seen.any() else box_centre(xyxy)
-        limbs = keypoints[list(LIMBS)]
+        limbs = keypoints[list(ARMS)]
         return _Seen(ts, limbs[:, :2] - centre, limbs[:, 2].copy())
 
     def _extend_run(self, pair: tuple[int, int], evidence_from: float, ts: float) -> _Run:
@@ -187,7 +187,7 @@ class PoseViolenceRule:
         })
 
     def _forget_old(self, ts: float) -> None:
-        horizon = MAX_SPEED_GAP_S + self.config.max_pause_s
+        horizon = MAX_STEP_S + self.config.max_pause_s
         self._seen = {k: s for k, s in self._seen.items() if ts - s.ts <= horizon}
         self._runs = {p: r for p, r in self._runs.items()
                       if ts - r.last_ts <= max(horizon, self.config.max_pause_s)}
