@@ -19,7 +19,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from functools import cache
 
 WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=2"
@@ -36,7 +36,7 @@ def set_worker_malloc(environ: MutableMapping[str, str] | None = None) -> None:
 
 
 @cache
-def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
 
