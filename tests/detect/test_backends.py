@@ -116,6 +116,43 @@ def test_a_crop_at_a_smaller_input_size_agrees_with_ultralytics(
     assert not np.allclose(whole_size.xyxy[:1], got.xyxy[:1], atol=0.01)  # 352 really ran
 
 
+@pytest.mark.parametrize("precision", ["f32", "auto"])
+def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Path,
+                                                             precision: str) -> None:
+    """OpenVINO kept ~5 MiB of kernels per input shape it had seen; crops bring many shapes.
+
+    110 crops of different sizes grew a fresh process by ~590 MiB with that cache (so a
+    camera's worker grew all day), and by ~60 MiB (the largest intermediate buffers) without.
+    """
+    code = (
+        "import ctypes, json\n"
+        "from pathlib import Path\n"
+        "import numpy as np, psutil\n"
+        "from cashwatch.config.detection import ModelConfig\n"
+        "from cashwatch.detect.backends import load_pose_model\n"
+        f"model = load_pose_model(ModelConfig(backend='openvino', precision={precision!r}),\n"
+        f"                        Path({str(model_data_dir)!r}))\n"
+        "trim = ctypes.CDLL('libc.so.6').malloc_trim\n"
+        "def rss():\n"
+        "    trim(0)\n"
+        "    return psutil.Process().memory_info().rss / 2**20\n"
+        "frame = np.random.default_rng(0).integers(0, 255, (720, 1280, 3), np.uint8)\n"
+        "model.predict(frame)\n"
+        "model.predict(frame[:360, :640], imgsz=320)\n"
+        "before = rss()\n"
+        "for height in range(96, 721, 64):\n"
+        "    for width in range(96, 1281, 128):\n"
+        "        imgsz = max(64, round(max(height, width) / 64) * 32)\n"
+        "        model.predict(frame[:height, :width], imgsz=imgsz)\n"
+        "print(json.dumps({'growth_mib': rss() - before}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, timeout=300, check=True,
+                            env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+    growth = json.loads(result.stdout.strip().splitlines()[-1])["growth_mib"]
+    assert growth < 150, f"a process running 110 crop shapes grew by {growth:.0f} MiB"
+
+
 @pytest.mark.media
 def test_openvino_worker_imports_neither_torch_nor_ultralytics(model_data_dir: Path) -> None:
     image = _media("images/yolov5_zidane.jpg")

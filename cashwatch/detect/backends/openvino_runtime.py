@@ -14,6 +14,15 @@ from cashwatch.detect.backends.exported import Forward
 
 Precision = Literal["f32", "bf16"]
 
+# OpenVINO's CPU plugin keeps the kernels it prepared for every input shape it has seen,
+# ~5,000 entries by default. The motion gate's crops bring a new shape now and then, so a
+# worker grew by ~7 MiB a shape: 600 MiB after the benchmark's 60 s, 900 MiB after 150
+# random shapes, and on without end. Without that cache it re-prepares on a change of
+# shape instead: measured on 300 sampled frames of the walking footage (149 crops), 10 %
+# more model time (~4 % more CPU for a gated camera) and 150 MiB less; a
+# capacity of 1,500 entries saved the time but kept growing (+236 MiB).
+RUNTIME_CACHE_CAPACITY = 0
+
 
 def resolve_precision(precision: str, core: ov.Core) -> Precision:
     """`auto` → bf16 where the CPU has it (AMX: ~2.4x faster, keypoints drift ≤2 px), else f32."""
@@ -46,6 +55,7 @@ def open_openvino(model_path: Path, threads: int, precision: str
         hints.performance_mode: hints.PerformanceMode.LATENCY,
         # The manager pins each worker with psutil; OpenVINO's own pinning would fight it.
         hints.enable_cpu_pinning: False,
+        "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_CAPACITY,
     })
     request = compiled.create_infer_request()
     output = compiled.output(0)
