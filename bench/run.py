@@ -74,7 +74,8 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
         fleet: Any = BaselineFleet(video) if kind == "baseline" else \
             ProductFleet(video, gating=kind == "gating_on", work_dir=work / kind)
         try:
-            found = find_capacity(fleet, plan.guesses[kind], plan.probe_s, plan.confirm_s, log,
+            guess = start_guess(plan, kind, capacity.get("baseline"))
+            found = find_capacity(fleet, guess, plan.probe_s, plan.confirm_s, log,
                                   max_probes=plan.max_probes)
             side[kind] = _after_capacity(kind, fleet, found)
         except Exception as exc:  # one design failing must not lose the others' numbers
@@ -93,6 +94,21 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
         capacity[f"ratio_{kind}"] = round(n / base, 2) if base and n is not None else None
     results["capacity"] = capacity
     return side
+
+
+def start_guess(plan: Plan, kind: str, baseline: int | None) -> int:
+    """Where the search for `kind` starts: the plan's guess, or for the full run at least
+    the target multiple of the seed's measured capacity, so the probes go to the target
+    first and then look for the edge above it (from the plan's guess, eight probes ended at
+    N=8 and N=12 on a fast CPU before any failure).
+
+    >>> start_guess(FULL, "gating_on", 4), start_guess(FULL, "gating_off", None)
+    (12, 3)
+    """
+    multiple = report.TARGETS.get(f"ratio_{kind}")
+    if plan.mode != "full" or not baseline or multiple is None:
+        return plan.guesses[kind]
+    return max(plan.guesses[kind], int(multiple * baseline))
 
 
 def _after_capacity(kind: str, fleet: Any, found: CapacityResult) -> dict[str, Any]:

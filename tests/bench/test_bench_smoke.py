@@ -13,6 +13,7 @@ import pytest
 from bench.capacity import find_capacity
 from bench.fleet import CameraCounters, age_growth_s, compare, judge
 from bench.plot import draw_capacity_plot
+from bench.run import FULL, QUICK, start_guess
 
 
 def counters(frames: int, served: int, ts: float) -> CameraCounters:
@@ -121,6 +122,15 @@ def test_a_search_out_of_probes_is_a_lower_bound() -> None:
     found = find_capacity(PacedCounterFleet(10), 2, probe_s=0.3, confirm_s=0.5,
                           log=lambda _: None, settle_s=0.0, max_probes=3)
     assert found.cameras == 4 and not found.edge_found
+
+
+def test_the_full_search_starts_cashwatch_at_its_target_multiple_of_the_seed() -> None:
+    assert start_guess(FULL, "gating_off", 4) == 8
+    assert start_guess(FULL, "gating_on", 4) == 12
+    assert start_guess(FULL, "gating_on", 1) == FULL.guesses["gating_on"]  # never below
+    assert start_guess(FULL, "gating_off", None) == FULL.guesses["gating_off"]  # no seed
+    assert start_guess(FULL, "baseline", None) == FULL.guesses["baseline"]
+    assert start_guess(QUICK, "gating_on", 4) == QUICK.guesses["gating_on"]  # a smoke check
 
 
 def test_the_capacity_plot_is_a_png(tmp_path: Path) -> None:
