@@ -64,9 +64,13 @@ def _window(fleet: Fleet, n: int, seconds: float, log: Callable[[str], None],
 def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
                   log: Callable[[str], None] = print, max_n: int = 40,
                   max_probes: int = 8, settle_s: float = SETTLE_S,
-                  spare_core_percent: float = SPARE_CORE_PERCENT) -> CapacityResult:
+                  spare_core_percent: float = SPARE_CORE_PERCENT,
+                  fallback: int | None = None) -> CapacityResult:
     """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`;
-    a failed probe whose busiest core stayed below `spare_core_percent` is measured again."""
+    a failed probe whose busiest core stayed below `spare_core_percent` is measured again.
+
+    `fallback`, below `guess`: where the search goes on when `guess` (a target tried
+    first) fails, instead of stepping down from it one camera at a time."""
     if guess < 1 or probe_s <= 0 or confirm_s <= 0:
         raise ValueError(f"need guess >= 1 and positive windows; got guess={guess}, "
                          f"probe_s={probe_s}, confirm_s={confirm_s}")
@@ -81,16 +85,24 @@ def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
             result.trail.append(probe)
         return probe.realtime
 
-    n = guess
-    if holds(n):
+    def climb(n: int, failed: int) -> int:
+        """From `n`, which held, one camera up at a time below `failed` (known to fail)."""
         best = n
-        while n < max_n and len(result.trail) < max_probes:
+        while n + 1 < failed and n < max_n and len(result.trail) < max_probes:
             n += 1
             if not holds(n):
                 break
             best = n
+        return best
+
+    start = fallback if fallback is not None and fallback < guess else None
+    best = 0
+    if holds(guess):
+        best = climb(guess, max_n + 1)
+    elif start is not None and holds(start):
+        best = climb(start, guess)
     else:
-        best = 0
+        n = guess if start is None else start
         while n > 1 and len(result.trail) < max_probes:
             n -= 1
             if holds(n):

@@ -76,7 +76,7 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
         try:
             guess = start_guess(plan, kind, capacity.get("baseline"))
             found = find_capacity(fleet, guess, plan.probe_s, plan.confirm_s, log,
-                                  max_probes=plan.max_probes)
+                                  max_probes=plan.max_probes, fallback=plan.guesses[kind])
             side[kind] = _after_capacity(kind, fleet, found)
         except Exception as exc:  # one design failing must not lose the others' numbers
             log(f"[{kind}] capacity not measured: {type(exc).__name__}: {exc}")
@@ -99,8 +99,9 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
 def start_guess(plan: Plan, kind: str, baseline: int | None) -> int:
     """Where the search for `kind` starts: the plan's guess, or for the full run at least
     the target multiple of the seed's measured capacity, so the probes go to the target
-    first and then look for the edge above it (from the plan's guess, eight probes ended at
-    N=8 and N=12 on a fast CPU before any failure).
+    first and then look for the edge above it (from the plan's guess, six probes ended at
+    N=8 and N=12 on a fast CPU before any failure). Where the target fails, the search
+    goes on from the plan's guess (`find_capacity`'s fallback).
 
     >>> start_guess(FULL, "gating_on", 4), start_guess(FULL, "gating_off", None)
     (12, 3)
