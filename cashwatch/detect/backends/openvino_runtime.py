@@ -16,11 +16,11 @@ Precision = Literal["f32", "bf16"]
 
 # OpenVINO's CPU plugin keeps the kernels it prepared for every input shape it has seen,
 # ~5,000 entries by default. The motion gate's crops bring a new shape now and then, so a
-# worker grew by ~7 MiB a shape: 600 MiB after the benchmark's 60 s, 900 MiB after 150
-# random shapes, and on without end. Without that cache it re-prepares on a change of
-# shape instead: measured on 300 sampled frames of the walking footage (149 crops), 10 %
-# more model time (~4 % more CPU for a gated camera) and 150 MiB less; a
-# capacity of 1,500 entries saved the time but kept growing (+236 MiB).
+# worker grew by ~7 MiB a shape, without end: 603 MiB after the benchmark's capacity
+# search, and a bare process 900 MiB after 150 random shapes. Without that cache it
+# re-prepares on a change of shape instead. Measured on 300 sampled frames of the walking
+# footage (149 crops): +108 MiB against +259, for 10 % more model time (~4 % more CPU for
+# a gated camera); a capacity of 1,500 entries kept the time but held +236 MiB.
 RUNTIME_CACHE_CAPACITY = 0
 
 
