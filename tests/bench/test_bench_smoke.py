@@ -128,17 +128,21 @@ def test_a_search_out_of_probes_is_a_lower_bound() -> None:
                                                         (8, [9, 9, 2, 3, 4, 5, 5], 5)])
 def test_a_target_that_fails_sends_the_search_to_the_fallback(limit: int, trail: list[int],
                                                                cameras: int) -> None:
-    """Stepping down from a missed target one camera at a time ran out of probes (0 found)."""
+    """A missed target (9) sends the search on from the fallback (2), not one step down."""
     found = find_capacity(PacedCounterFleet(limit), 9, probe_s=0.3, confirm_s=0.5,
                           log=lambda _: None, settle_s=0.0, spare_core_percent=1e9,
                           max_probes=6, fallback=2)
     assert [w.n for w in found.trail] == trail
     assert found.cameras == cameras
     assert found.edge_found == (limit == cameras)
-    stepping_down = find_capacity(PacedCounterFleet(4), 9, probe_s=0.3, confirm_s=0.5,
-                                  log=lambda _: None, settle_s=0.0, spare_core_percent=1e9,
-                                  max_probes=6)
-    assert stepping_down.cameras == 0  # what the fallback is for
+
+
+def test_without_a_fallback_a_missed_target_can_use_up_every_probe() -> None:
+    """What the fallback is for: stepping down from 9 one camera at a time finds nothing."""
+    found = find_capacity(PacedCounterFleet(4), 9, probe_s=0.3, confirm_s=0.5,
+                          log=lambda _: None, settle_s=0.0, spare_core_percent=1e9,
+                          max_probes=6)
+    assert found.cameras == 0
 
 
 def test_the_full_search_starts_cashwatch_at_its_target_multiple_of_the_seed() -> None:

@@ -20,6 +20,7 @@ from cashwatch.detect.backends.prepare import EXPORT_TIMEOUT_S, export_atomicall
 from cashwatch.detect.backends.preprocess import letterbox
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.weights import WeightsError, resolve_weights
+from cashwatch.worker.memory import set_worker_malloc
 from tests.conftest import REPO
 from tests.conftest import require_media as _media
 from tests.detect.conftest import read_image
@@ -157,16 +158,16 @@ def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Pat
     if precision == "bf16" and not _cpu_has_bf16():
         pytest.skip("this CPU has no bf16 (OpenVINO runs f32 here)")
     code = (
-        "import ctypes, json\n"
+        "import json\n"
         "from pathlib import Path\n"
         "import numpy as np, psutil\n"
         "from cashwatch.config.detection import ModelConfig\n"
         "from cashwatch.detect.backends import load_pose_model\n"
+        "from cashwatch.worker.memory import release_free_heap\n"
         f"model = load_pose_model(ModelConfig(backend='openvino', precision={precision!r}),\n"
         f"                        Path({str(model_data_dir)!r}))\n"
-        "trim = ctypes.CDLL('libc.so.6').malloc_trim\n"
         "def rss():\n"
-        "    trim(0)\n"
+        "    release_free_heap()  # as the worker does every few seconds\n"
         "    return psutil.Process().memory_info().rss / 2**20\n"
         "frame = np.random.default_rng(0).integers(0, 255, (720, 1280, 3), np.uint8)\n"
         "model.predict(frame)\n"
@@ -178,9 +179,10 @@ def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Pat
         "        model.predict(frame[:height, :width], imgsz=imgsz)\n"
         "print(json.dumps({'growth_mib': rss() - before}))\n"
     )
+    env = dict(os.environ)
+    set_worker_malloc(env)  # the malloc settings camera workers are started with
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO, timeout=240,
-                            env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+                            cwd=REPO, timeout=240, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     growth = json.loads(result.stdout.strip().splitlines()[-1])["growth_mib"]
     assert growth < 150, f"a process running 100 crops grew by {growth:.0f} MiB"
