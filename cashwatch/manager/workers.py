@@ -12,7 +12,7 @@ from pathlib import Path
 from cashwatch.config import ModelConfig
 from cashwatch.manager.placement import pin
 from cashwatch.manager.supervisor import MonitoredWorker
-from cashwatch.worker.memory import set_worker_memory_env
+from cashwatch.worker.memory import set_worker_malloc
 from cashwatch.worker.process import worker_main
 from cashwatch.worker.spec import WorkerSpec
 
@@ -43,7 +43,7 @@ def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
 
 def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> None:
     spec = new_spec(worker, launch)
-    set_worker_memory_env()  # inherited by the spawned interpreter
+    set_worker_malloc()  # inherited by the spawned interpreter
     stop_event = _CTX.Event()
     process = _CTX.Process(target=worker_main, args=(spec, stop_event),
                            name=f"cashwatch.worker:{worker.camera.id}", daemon=False)

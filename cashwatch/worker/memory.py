@@ -1,4 +1,4 @@
-"""Memory settings for camera worker processes: glibc malloc and oneDNN's kernel cache.
+"""glibc malloc settings for camera worker processes.
 
 A worker allocates a 2.7 MB array for every 720p frame it decodes, on several threads
 (reading, processing, clip encoding), and glibc gives each thread its own arena that
@@ -12,16 +12,6 @@ then comes fresh from the kernel, zeroed and faulted in, and CPU per camera rose
 Instead the worker hands freed heap pages back every `TRIM_EVERY_S` (`malloc_trim`): with
 the ONNX Runtime model on whole frames and crops, 166 → 147 MiB at the trim, regrowing to
 ~154 after one more inference and ~162 after 80.
-
-oneDNN, which runs the convolutions inside OpenVINO's CPU plugin (and torch), keeps up to
-1,024 compiled kernels by default. Each input shape the model sees needs its own set, and
-the motion gate's crops bring new shapes all day, so a gated worker fills the cache
-within minutes. Workers cap it at `ONEDNN_CACHE_CAPACITY` (512): the whole frame and a few crop
-shapes stay compiled. Measured on the walking footage (450 sampled frames, OpenVINO bf16,
-AVX512-BF16 EPYC): RSS 234 instead of 270 MiB (a running worker: 274 instead of 301), for
-+8 % model time on crops (0.3 % of a core per camera), +0.4 % on the busy gym footage, and
-the same detections. Smaller caps save a little more and cost more time (384: 227 MiB,
-+11 %; 128: 217 MiB, +35 %). Gate off, a camera only ever uses one shape: no change.
 """
 
 from __future__ import annotations
@@ -33,19 +23,16 @@ from collections.abc import Callable, MutableMapping
 from functools import cache
 
 WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=2"
-ONEDNN_CACHE_CAPACITY = "512"  # compiled kernels oneDNN keeps (its default: 1,024)
 # Often enough that a worker's RSS stays near its trimmed size between inferences; each
 # trim costs ~2.4 ms (0.1 % of a core at this period) plus re-faulting what is reused.
 TRIM_EVERY_S = 2.0
 
 
-def set_worker_memory_env(environ: MutableMapping[str, str] | None = None) -> None:
-    """Put the malloc tunables and the oneDNN cache cap in the environment workers are
-    spawned with (glibc and oneDNN read them at process start, so they must be set before
-    the spawn); a value the user set wins."""
+def set_worker_malloc(environ: MutableMapping[str, str] | None = None) -> None:
+    """Put the tunables in the environment workers are spawned with (glibc reads them at
+    process start, so they must be set before the spawn); a value the user set wins."""
     env = os.environ if environ is None else environ
     env.setdefault("GLIBC_TUNABLES", WORKER_MALLOC_TUNABLES)
-    env.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE_CAPACITY)
 
 
 @cache

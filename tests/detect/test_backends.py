@@ -20,7 +20,7 @@ from cashwatch.detect.backends.prepare import EXPORT_TIMEOUT_S, export_atomicall
 from cashwatch.detect.backends.preprocess import letterbox
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.weights import WeightsError, resolve_weights
-from cashwatch.worker.memory import set_worker_memory_env
+from cashwatch.worker.memory import set_worker_malloc
 from tests.conftest import REPO
 from tests.conftest import require_media as _media
 from tests.detect.conftest import read_image
@@ -145,9 +145,18 @@ def test_openvino_is_compiled_without_its_per_shape_kernel_cache(
     assert configs and configs[0]["CPU_RUNTIME_CACHE_CAPACITY"] == 0
 
 
-def _growth_over_crop_shapes_mib(model_data_dir: Path, precision: str,
-                                 env: dict[str, str]) -> float:
-    """RSS growth of a fresh process, started with `env`, running 100 crops (85 shapes)."""
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Path,
+                                                             precision: str) -> None:
+    """OpenVINO kept ~7 MiB of kernels for each input shape it had seen, and the motion
+    gate's crops bring new shapes all day.
+
+    100 crops (85 input shapes) grew a fresh process by ~590 MiB with that cache, in f32
+    and in bf16 (measured on an AVX512-BF16 EPYC), and by ~60 MiB without it: oneDNN's own
+    primitive cache, which stops growing after ~20 shapes.
+    """
+    if precision == "bf16" and not _cpu_has_bf16():
+        pytest.skip("this CPU has no bf16 (OpenVINO runs f32 here)")
     code = (
         "import json\n"
         "from pathlib import Path\n"
@@ -170,44 +179,13 @@ def _growth_over_crop_shapes_mib(model_data_dir: Path, precision: str,
         "        model.predict(frame[:height, :width], imgsz=imgsz)\n"
         "print(json.dumps({'growth_mib': rss() - before}))\n"
     )
+    env = dict(os.environ)
+    set_worker_malloc(env)  # the malloc settings camera workers are started with
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, timeout=240, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    return float(json.loads(result.stdout.strip().splitlines()[-1])["growth_mib"])
-
-
-def _worker_env(**overrides: str) -> dict[str, str]:
-    """The environment camera workers are started with (malloc, oneDNN cache cap)."""
-    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
-    set_worker_memory_env(env)
-    env.update(overrides)
-    return env
-
-
-@pytest.mark.parametrize("precision", ["f32", "bf16"])
-def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Path,
-                                                             precision: str) -> None:
-    """OpenVINO kept ~7 MiB of kernels for each input shape it had seen, and the motion
-    gate's crops bring new shapes all day.
-
-    100 crops (85 input shapes) grew a fresh process by ~590 MiB with that cache, in f32
-    and in bf16 (measured on an AVX512-BF16 EPYC), by ~60 MiB without it (oneDNN's own
-    primitive cache, which stops growing after ~20 shapes), and by ~25-30 MiB with the
-    workers' cap on that cache.
-    """
-    if precision == "bf16" and not _cpu_has_bf16():
-        pytest.skip("this CPU has no bf16 (OpenVINO runs f32 here)")
-    growth = _growth_over_crop_shapes_mib(model_data_dir, precision, _worker_env())
+    growth = json.loads(result.stdout.strip().splitlines()[-1])["growth_mib"]
     assert growth < 150, f"a process running 100 crops grew by {growth:.0f} MiB"
-
-
-def test_workers_cap_onednn_kernel_cache_over_many_crop_shapes(model_data_dir: Path) -> None:
-    """The workers' oneDNN cap is what keeps the crops' kernels small: measured on an
-    AVX512-BF16 EPYC, +30 MiB with it against +65 with oneDNN's default (f32)."""
-    capped = _growth_over_crop_shapes_mib(model_data_dir, "f32", _worker_env())
-    default = _growth_over_crop_shapes_mib(model_data_dir, "f32",
-                                           _worker_env(ONEDNN_PRIMITIVE_CACHE_CAPACITY="1024"))
-    assert capped < default - 15, f"with the cap +{capped:.0f} MiB, without +{default:.0f} MiB"
 
 
 @pytest.mark.media

@@ -1,5 +1,4 @@
-"""Worker memory settings; handing freed heap back to the kernel (real glibc, a real child
-process)."""
+"""Handing a worker's freed heap back to the kernel (real glibc, a real child process)."""
 
 from __future__ import annotations
 
@@ -9,11 +8,6 @@ import sys
 
 import pytest
 
-from cashwatch.worker.memory import (
-    ONEDNN_CACHE_CAPACITY,
-    WORKER_MALLOC_TUNABLES,
-    set_worker_memory_env,
-)
 from tests.conftest import REPO
 
 # 400 arrays of 100 KiB: below glibc's mmap threshold, so they live on the heap. All but
@@ -39,15 +33,3 @@ def test_freed_heap_pages_go_back_to_the_kernel() -> None:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["released"] is True
     assert report["before"] - report["after"] > 20.0, report
-
-
-def test_worker_env_sets_malloc_and_onednn_cache_but_a_users_value_wins() -> None:
-    env: dict[str, str] = {}
-    set_worker_memory_env(env)
-    assert env == {"GLIBC_TUNABLES": WORKER_MALLOC_TUNABLES,
-                   "ONEDNN_PRIMITIVE_CACHE_CAPACITY": ONEDNN_CACHE_CAPACITY}
-    users = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "2048",
-             "GLIBC_TUNABLES": "glibc.malloc.arena_max=1"}
-    chosen = dict(users)
-    set_worker_memory_env(chosen)
-    assert chosen == users
