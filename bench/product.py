@@ -65,6 +65,11 @@ class ProductFleet:
         return camera_entry(f"cam{index}", self.source, detection=detection, **self.extra)
 
     def resize(self, n: int, timeout_s: float = 300.0) -> None:
+        # The manager unlinks a removed camera's frame segment and makes a new one, under
+        # the same name, for the next camera in that slot: an attachment kept from before
+        # would read the old segment's last frame, growing older (a false "age grew"
+        # failure after a search stepped down and up again).
+        self._close_slots()
         write_config(self.config, [self._camera(i) for i in range(n)], model=MODEL,
                      manager=MANAGER)
         self._n = n
@@ -133,10 +138,13 @@ class ProductFleet:
         assert self.manager is not None and self.manager.proc is not None
         return self.manager.proc.pid
 
-    def close(self) -> None:
+    def _close_slots(self) -> None:
         for slot in self._slots.values():
             slot.close()
         self._slots.clear()
+
+    def close(self) -> None:
+        self._close_slots()
         if self.manager is not None:
             self.manager.stop()
             self.manager = None

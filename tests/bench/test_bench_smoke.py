@@ -13,7 +13,9 @@ import pytest
 from bench.capacity import find_capacity
 from bench.fleet import CameraCounters, age_growth_s, compare, judge
 from bench.plot import draw_capacity_plot
+from bench.product import ProductFleet
 from bench.run import FULL, QUICK, start_guess
+from tests.harness import wait_for
 
 
 def counters(frames: int, served: int, ts: float) -> CameraCounters:
@@ -161,3 +163,21 @@ def test_the_capacity_plot_is_a_png(tmp_path: Path) -> None:
     draw_capacity_plot({"baseline": {"cameras": 1, "trail": trail}}, 200.0, out)
     image = cv2.imread(str(out))
     assert image is not None and image.shape[:2] == (540, 900)
+
+
+def test_a_camera_added_again_in_a_freed_slot_shows_its_new_frames(tmp_path: Path,
+                                                                   make_video) -> None:
+    """A search that steps down (a slot's segment unlinked) and up again (a new segment of
+    the same name) must read the new camera's frames, not the old segment's last one."""
+    video = make_video("walk.avi", seconds=4)
+    fleet = ProductFleet(video, gating=False, work_dir=tmp_path / "fleet", detection=False)
+    try:
+        fleet.resize(2)
+        wait_for(lambda: max(fleet.frame_ages_s() or [9.0]) < 1.0 and len(
+            fleet.frame_ages_s()) == 2, 30, "both cameras' live frames fresh")
+        fleet.resize(1)
+        fleet.resize(2)
+        wait_for(lambda: len(fleet.frame_ages_s()) == 2 and max(fleet.frame_ages_s()) < 1.0,
+                 30, "the camera added again in slot 1 to show fresh frames")
+    finally:
+        fleet.close()
