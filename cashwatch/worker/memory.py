@@ -19,7 +19,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from functools import cache
 
 WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=2"
@@ -28,11 +28,21 @@ WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=2"
 TRIM_EVERY_S = 2.0
 
 
+def worker_malloc_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables a worker process must start with: the tunables, or the user's own.
+
+    Ray actors get them through their `runtime_env`, local workers through the
+    environment they are spawned with (`set_worker_malloc`).
+    """
+    env = os.environ if environ is None else environ
+    return {"GLIBC_TUNABLES": env.get("GLIBC_TUNABLES", WORKER_MALLOC_TUNABLES)}
+
+
 def set_worker_malloc(environ: MutableMapping[str, str] | None = None) -> None:
     """Put the tunables in the environment workers are spawned with (glibc reads them at
     process start, so they must be set before the spawn); a value the user set wins."""
     env = os.environ if environ is None else environ
-    env.setdefault("GLIBC_TUNABLES", WORKER_MALLOC_TUNABLES)
+    env.update(worker_malloc_env(env))
 
 
 @cache

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import av
+import psutil
 import pytest
 
 from cashwatch.evidence.storage import local_evidence
+from cashwatch.worker.memory import WORKER_MALLOC_TUNABLES
 from tests.faults.helpers import journalled_event_ids
 from tests.harness import ManagerProcess, cli, db_events, wait_for, write_config
 from tests.ray.conftest import SITE_LABEL, RayTestCluster
@@ -74,6 +76,10 @@ def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
     for camera_id, site in CAMERAS.items():
         assert workers[camera_id]["node"] == ray_cluster.node_name(site), camera_id
         assert workers[camera_id]["pid"] > 0 and workers[camera_id]["core"] == -1
+        # the actor's process started with a local worker's malloc settings (glibc cuts
+        # the string at the first ':' in place while parsing it)
+        tunables = psutil.Process(workers[camera_id]["pid"]).environ().get("GLIBC_TUNABLES")
+        assert tunables and WORKER_MALLOC_TUNABLES.startswith(tunables), (camera_id, tunables)
     # `cashwatch status` shows the node as a column, from the same shared memory
     table = cli("status", config=manager.config).stdout
     assert table.split()[2] == "node", table

@@ -81,12 +81,14 @@ def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(
 def test_actor_options_ask_for_resources_and_prefer_or_require_the_site() -> None:
     require_ray()
     from cashwatch.manager.runners.ray_runner import actor_options
+    from cashwatch.worker.memory import worker_malloc_env
 
     camera = CameraConfig(id="c1", source="demo:fire", site="lobby")
     cpu_model, gpu_model = ModelConfig(), ModelConfig(backend="torch", device="cuda:0")
     prefer = actor_options(camera, cpu_model, RayConfig())
     assert prefer["num_cpus"] == 1.0 and prefer["max_restarts"] == 0
     assert "num_gpus" not in prefer
+    assert prefer["runtime_env"] == {"env_vars": worker_malloc_env()}
     assert prefer["scheduling_strategy"].soft and not prefer["scheduling_strategy"].hard
     require = actor_options(camera, gpu_model, RayConfig(site_placement="require",
                                                           gpus_per_camera=0.5))

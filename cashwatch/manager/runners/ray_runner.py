@@ -43,6 +43,7 @@ from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.worker.actor import CameraActor
+from cashwatch.worker.memory import worker_malloc_env
 from cashwatch.worker.publish import LiveUpdate, decode_live_frame
 from cashwatch.worker.spec import WorkerSpec
 
@@ -127,13 +128,16 @@ class ActorProcess:
 
 
 def actor_options(camera: CameraConfig, model: ModelConfig, config: RayConfig) -> dict[str, Any]:
-    """Ray options of one camera's actor: resources, no Ray restarts, site placement.
+    """Ray options of one camera's actor: resources, no Ray restarts, site placement, and
+    the malloc settings of a local worker.
 
     >>> actor_options(camera, model, RayConfig())["num_cpus"]      # doctest: +SKIP
     1.0
     """
     options: dict[str, Any] = {"num_cpus": config.cpus_per_camera, "max_restarts": 0,
-                               "max_task_retries": 0}
+                               "max_task_retries": 0,
+                               # as a local worker: Ray starts the actor's process with these
+                               "runtime_env": {"env_vars": worker_malloc_env()}}
     if model.backend == "torch" and model.device.startswith("cuda"):
         options["num_gpus"] = config.gpus_per_camera  # decoding still needs the CPUs
     if config.site_placement != "off" and camera.site:
