@@ -171,13 +171,16 @@ def test_a_camera_added_again_in_a_freed_slot_shows_its_new_frames(tmp_path: Pat
     the same name) must read the new camera's frames, not the old segment's last one."""
     video = make_video("walk.avi", seconds=4)
     fleet = ProductFleet(video, gating=False, work_dir=tmp_path / "fleet", detection=False)
+
+    def both_fresh() -> bool:
+        ages = fleet.frame_ages_s()
+        return len(ages) == 2 and max(ages) < 1.0
+
     try:
         fleet.resize(2)
-        wait_for(lambda: max(fleet.frame_ages_s() or [9.0]) < 1.0 and len(
-            fleet.frame_ages_s()) == 2, 30, "both cameras' live frames fresh")
+        wait_for(both_fresh, 30, "both cameras' live frames fresh")
         fleet.resize(1)
         fleet.resize(2)
-        wait_for(lambda: len(fleet.frame_ages_s()) == 2 and max(fleet.frame_ages_s()) < 1.0,
-                 30, "the camera added again in slot 1 to show fresh frames")
+        wait_for(both_fresh, 30, "the camera added again in slot 1 to show fresh frames")
     finally:
         fleet.close()
