@@ -28,6 +28,7 @@ import numpy as np
 import psutil
 
 from bench.fleet import CameraCounters
+from bench.footage import camera_footage
 
 BUFFER_FRAMES = 450  # 60 s at 7.5 kept frames per second, as in the seed design
 BUFFER_EVERY = 2
@@ -149,7 +150,8 @@ class _BaselineCamera:
 
 
 class BaselineFleet:
-    """N seed-design workers on one footage file, cores assigned round-robin as the seed did."""
+    """N seed-design workers on one footage file (each camera its own starting point,
+    as CashWatch's), cores assigned round-robin as the seed did."""
 
     kind = "baseline"
     detect_target_fps = DETECT_TARGET_FPS
@@ -172,7 +174,7 @@ class BaselineFleet:
             self.cameras.pop().close()
         while len(self.cameras) < n:
             index = len(self.cameras)
-            self.cameras.append(_BaselineCamera(index, self.source,
+            self.cameras.append(_BaselineCamera(index, camera_footage(self.source, index),
                                                 self.cores[index % len(self.cores)], self.weights))
         deadline = time.monotonic() + timeout_s
         while not all(c.ready for c in self.cameras):

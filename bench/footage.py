@@ -1,11 +1,16 @@
 """The benchmark footage: real clips transcoded once to 1280x720 at 15 fps, cached.
 
 Every camera in the benchmark loops one of these files, paced at 15 fps, so the
-baseline and CashWatch decode exactly the same H.264 stream.
+baseline and CashWatch decode exactly the same H.264 stream. Camera k loops its own copy
+that starts elsewhere in the clip (`camera_footage`): real cameras are independent, and
+cameras all showing the same second of footage see people arrive at the same moment, so
+with the motion gate on every one of them needs the model at once (both cores at 100 %
+for 3-10 s, then ~50 %). The same copies serve the seed design and CashWatch.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +20,8 @@ MEDIA = REPO.parent / "shared" / "media" / "video"
 CACHE = REPO / "bench" / ".cache"
 SOURCE_FPS = 15.0
 SIZE_WH = (1280, 720)
+KEYFRAME_EVERY_S = 2.0  # the transcoded clips' GOP, like a typical IP camera's
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 CLIPS = {
     # people walk in one by one and often stand still; a person in ~77% of frames
     "walk": "w1_indoor_people_one_by_one__intel.mp4",
@@ -39,6 +46,67 @@ def prepare_footage(names: tuple[str, ...] = ("walk", "gym")) -> dict[str, Path]
             transcode(source, target)
         out[name] = target
     return out
+
+
+def loop_offset_s(index: int, duration_s: float,
+                  keyframe_every_s: float = KEYFRAME_EVERY_S) -> float:
+    """Where camera `index` starts in a clip of `duration_s`: steps of the golden ratio,
+    which spread any first N cameras about evenly over the clip, down to a keyframe.
+
+    >>> [loop_offset_s(i, 139.4) for i in range(5)]
+    [0.0, 86.0, 32.0, 118.0, 64.0]
+    """
+    if index < 0 or duration_s <= 0:
+        raise ValueError(f"need index >= 0 and a positive duration; got index={index}, "
+                         f"duration_s={duration_s}")
+    fraction = (index * GOLDEN) % 1.0
+    return math.floor(fraction * duration_s / keyframe_every_s) * keyframe_every_s
+
+
+def camera_footage(source: Path, index: int) -> Path:
+    """The copy of `source` that camera `index` loops: the same frames, starting at the
+    first keyframe at or after `loop_offset_s` and wrapping round to the clip's start.
+    Camera 0 plays `source` itself; the copies are made once (packets copied, nothing
+    re-encoded) and cached beside it."""
+    import av
+
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        duration_s = float(stream.frames / SOURCE_FPS) if stream.frames else \
+            float((container.duration or 0) / av.time_base)
+    offset = loop_offset_s(index, duration_s)
+    if offset == 0:
+        return source
+    target = source.with_name(f"{source.stem}_from{offset:g}s{source.suffix}")
+    if not target.is_file():
+        partial = target.with_suffix(".part.mp4")
+        _rotate(source, partial, offset)
+        partial.replace(target)
+    return target
+
+
+def _rotate(source: Path, target: Path, offset_s: float) -> None:
+    """Copy `source`'s packets starting at the first keyframe at or after `offset_s`,
+    then those before it, restamped so the timestamps run on without a jump."""
+    import av
+
+    with av.open(str(source)) as src, av.open(str(target), "w") as dst:
+        stream = src.streams.video[0]
+        out = dst.add_stream_from_template(stream)
+        timed = []  # (packet, pts, dts); the demuxer's last, empty packet has neither
+        for packet in src.demux(stream):
+            if packet.pts is not None and packet.dts is not None:
+                timed.append((packet, packet.pts, packet.dts))
+        seconds = float(stream.time_base or 0)
+        cut = next((i for i, (p, pts, _) in enumerate(timed)
+                    if p.is_keyframe and pts * seconds >= offset_s), 0)
+        step = timed[1][2] - timed[0][2]  # one frame: the clips are constant-rate
+        head = len(timed) - cut
+        shifts = [timed[0][2] - timed[cut][2]] * head + [head * step] * cut
+        for (packet, pts, dts), shift in zip(timed[cut:] + timed[:cut], shifts, strict=True):
+            packet.pts, packet.dts = pts + shift, dts + shift
+            packet.stream = out
+            dst.mux(packet)
 
 
 def transcode(source: Path, target: Path) -> None:

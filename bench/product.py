@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fleet import CameraCounters
-from bench.footage import CACHE
+from bench.footage import CACHE, camera_footage
 from cashwatch.shm.frames import FrameSlot
 from tests.harness import ManagerProcess, camera_entry, write_config
 
@@ -39,9 +39,10 @@ class ProductFleet:
 
     def __init__(self, source: Path | str, gating: bool, work_dir: Path,
                  detection: bool = True, extra: dict[str, Any] | None = None,
-                 manager_args: tuple[str, ...] = ()) -> None:
+                 manager_args: tuple[str, ...] = (), in_phase: bool = False) -> None:
         self.kind = "gating_on" if gating else "gating_off"
         self.source = source
+        self.in_phase = in_phase  # every camera from the clip's start: the worst case
         self.gating = gating
         self.detection = detection
         self.extra = extra or {}
@@ -59,10 +60,13 @@ class ProductFleet:
         return self._n
 
     def _camera(self, index: int) -> dict[str, Any]:
+        source = self.source
+        if isinstance(source, Path) and not self.in_phase:
+            source = camera_footage(source, index)
         if not self.detection:
-            return camera_entry(f"cam{index}", self.source, **self.extra)
+            return camera_entry(f"cam{index}", source, **self.extra)
         detection = {"fps": DETECT_TARGET_FPS, "motion": {"enabled": self.gating}}
-        return camera_entry(f"cam{index}", self.source, detection=detection, **self.extra)
+        return camera_entry(f"cam{index}", source, detection=detection, **self.extra)
 
     def resize(self, n: int, timeout_s: float = 300.0) -> None:
         # The manager unlinks a removed camera's frame segment and makes a new one, under

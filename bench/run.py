@@ -137,21 +137,37 @@ def _after_capacity(kind: str, fleet: Any, found: CapacityResult) -> dict[str, A
     return out
 
 
-def run_gym_check(plan: Plan, video: Path, n: int, work: Path, results: dict[str, Any]) -> None:
-    if n < 1:
-        return
-    fleet = ProductFleet(video, gating=True, work_dir=work / "gym")
+def run_fleet_check(key: str, fleet: ProductFleet, n: int, seconds: float,
+                    results: dict[str, Any]) -> None:
+    """One window of `n` cameras on `fleet`, recorded under `results[key]` (and closed)."""
     try:
-        log(f"[gym] {n} camera(s), gate on: measuring {plan.probe_s:g} s")
+        if n < 1:
+            return
+        log(f"[{key}] {n} camera(s), gate on: measuring {seconds:g} s")
         fleet.resize(n)
-        window = measure_window(fleet, plan.probe_s)
-        log(f"[gym] {window.summary()}")
-        results["capacity_gym"] = {"n": n, "realtime": window.realtime,
-                                   "summary": window.summary()}
+        window = measure_window(fleet, seconds)
+        log(f"[{key}] {window.summary()}")
+        results[key] = {"n": n, "realtime": window.realtime, "summary": window.summary(),
+                        "seconds": seconds}
     except Exception as exc:
-        log(f"[gym] not measured: {exc}")
+        log(f"[{key}] not measured: {exc}")
     finally:
         fleet.close()
+
+
+def run_side_checks(plan: Plan, footage: dict[str, Path], work: Path,
+                    results: dict[str, Any]) -> None:
+    """The gate-on capacity on the busy gym (one probe), and the gate-on target with every
+    camera showing the same second of the walking footage, the worst case (a full window:
+    people arrive every 20-30 s)."""
+    capacity = results["capacity"]
+    run_fleet_check("capacity_gym", ProductFleet(footage["gym"], gating=True,
+                                                 work_dir=work / "gym"),
+                    capacity.get("gating_on") or 0, plan.probe_s, results)
+    target = int(report.TARGETS["ratio_gating_on"] * (capacity.get("baseline") or 0))
+    run_fleet_check("capacity_in_phase", ProductFleet(footage["walk"], gating=True,
+                                                      work_dir=work / "in_phase", in_phase=True),
+                    target, plan.confirm_s, results)
 
 
 def run_baseline_idle_rss(video: Path) -> float | None:
@@ -189,8 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                                           plan.threads, plan.iterations, log)
         side = run_capacity(plan, footage["walk"], work, results)
         if plan.mode == "full":
-            run_gym_check(plan, footage["gym"], results["capacity"].get("gating_on") or 0, work,
-                          results)
+            run_side_checks(plan, footage, work, results)
         run_costs(plan, footage["walk"], results, side)
         run_memory(footage["walk"], work, results, side)
         short = ClipConfig(pre_seconds=5.0, post_seconds=3.0)  # a smoke check need not wait
