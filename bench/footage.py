@@ -79,7 +79,7 @@ def camera_footage(source: Path, index: int) -> Path:
         return source
     target = source.with_name(f"{source.stem}_from{offset:g}s{source.suffix}")
     if not target.is_file():
-        partial = target.with_suffix(".part.mp4")
+        partial = target.with_name(f"{target.stem}.part{target.suffix}")  # same container
         _rotate(source, partial, offset)
         partial.replace(target)
     return target
@@ -101,8 +101,8 @@ def _rotate(source: Path, target: Path, offset_s: float) -> None:
         cut = next((i for i, (p, pts, _) in enumerate(timed)
                     if p.is_keyframe and pts * seconds >= offset_s), 0)
         step = timed[1][2] - timed[0][2]  # one frame: the clips are constant-rate
-        head = len(timed) - cut
-        shifts = [timed[0][2] - timed[cut][2]] * head + [head * step] * cut
+        played_first = len(timed) - cut  # from the cut to the end, then the start
+        shifts = [timed[0][2] - timed[cut][2]] * played_first + [played_first * step] * cut
         for (packet, pts, dts), shift in zip(timed[cut:] + timed[:cut], shifts, strict=True):
             packet.pts, packet.dts = pts + shift, dts + shift
             packet.stream = out
