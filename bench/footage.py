@@ -70,10 +70,8 @@ def camera_footage(source: Path, index: int) -> Path:
     re-encoded) and cached beside it."""
     import av
 
-    with av.open(str(source)) as container:
-        stream = container.streams.video[0]
-        duration_s = float(stream.frames / SOURCE_FPS) if stream.frames else \
-            float((container.duration or 0) / av.time_base)
+    with av.open(str(source)) as container:  # the container's own length, any frame rate
+        duration_s = float((container.duration or 0) / av.time_base)
     offset = loop_offset_s(index, duration_s)
     if offset == 0:
         return source
