@@ -115,7 +115,7 @@ class UserStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         users = {name: asdict(acc) for name, acc in sorted(accounts.items())}
         body = {"version": 1, "users": users}
-        atomic_write_text(self.path, json.dumps(body, indent=2) + "\n")
+        atomic_write_text(self.path, json.dumps(body, indent=2) + "\n", private=True)
 
     def users(self) -> list[User]:
         accounts = sorted(self._load().items())
@@ -164,6 +164,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)")
     sub = parser.add_subparsers(dest="users_command", required=True)
     add = sub.add_parser("add", help="create a dashboard account")
+    list_ = sub.add_parser("list", help="show the accounts")
+    remove = sub.add_parser("remove", help="delete an account")
+    for command in (add, list_, remove):  # `users add NAME --config X` reads naturally too
+        command.add_argument("--config", default=argparse.SUPPRESS,
+                             help="config file (default: $CASHWATCH_CONFIG or "
+                             "data/cashwatch.toml)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--site", action="append", default=[], dest="sites",
@@ -171,8 +177,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of stdin")
     add.add_argument("--replace", action="store_true", help="overwrite an existing account")
-    sub.add_parser("list", help="show the accounts")
-    remove = sub.add_parser("remove", help="delete an account")
     remove.add_argument("name")
 
 
@@ -185,13 +189,23 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+def _check_sites(sites: list[str], known: set[str], config: str) -> None:
+    """A misspelt site would give the account an empty dashboard, silently."""
+    unknown = sorted(set(sites) - known)
+    if unknown:
+        raise AuthError(f"no camera in {config} has site {', '.join(map(repr, unknown))}; "
+                        f"sites: {', '.join(sorted(known)) or 'none'}")
+
+
 def run(args: argparse.Namespace) -> int:
     from cashwatch.config import load_config
 
-    data_dir = load_config(getattr(args, "config", None)).data_dir
-    store = UserStore(data_dir)
+    loaded = load_config(getattr(args, "config", None), create=False)
+    store = UserStore(loaded.data_dir)
     try:
         if args.users_command == "add":
+            _check_sites(args.sites, {camera.site for camera in loaded.app.cameras},
+                         str(loaded.path))
             user = store.add(args.name, _read_password(args.password_stdin), args.role,
                              args.sites, replace=args.replace)
             print(f"added {user.name} ({user.role}; sites: {', '.join(user.sites) or 'all'})")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cashwatch.config import ConfigError, load_config, resolve_config_path
+from cashwatch.config.loader import data_dir_of_broken_config
 
 STATUS_COLUMNS = ("camera_id", "state", "node", "pid", "core", "camera_fps", "detection_fps",
                   "frames_read", "frames_processed", "frames_skipped", "events_detected",
@@ -48,6 +49,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.config, port=args.port)
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from cashwatch.launcher import run_dashboard
+
+    return run_dashboard(args.config, port=args.port)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the config as the manager would, without running anything."""
+    loaded = load_config(args.config, create=False)
+    for camera in loaded.app.cameras:
+        state = "ok" if camera.enabled else "ok (disabled)"
+        print(f"{camera.id}: {state}  {camera.source}")
+    for label, message in loaded.camera_errors.items():
+        print(f"{label}: REJECTED  {message}")
+    print(f"{loaded.path}: {len(loaded.app.cameras)} camera(s) valid, "
+          f"{len(loaded.camera_errors)} rejected; data folder {loaded.data_dir}")
+    return 1 if loaded.camera_errors else 0
+
+
 def _print_table(workers: dict[str, dict]) -> None:
     rows = [[_cell(record.get(col)) for col in STATUS_COLUMNS] for record in workers.values()]
     widths = [max(len(col), *(len(r[i]) for r in rows)) if rows else len(col)
@@ -67,11 +87,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from cashwatch.status import ManagerNotRunning, read_status
 
     try:
-        data_dir = load_config(args.config).data_dir
+        data_dir = load_config(args.config, create=False).data_dir
     except ConfigError as exc:
+        if not resolve_config_path(args.config).exists():
+            raise
         # the operator needs status most when the file is broken: the manager keeps its
-        # last good config, so read what it publishes for the default data folder
-        data_dir = resolve_config_path(args.config).parent
+        # last good config, so read what it publishes for the data folder the file names
+        data_dir = data_dir_of_broken_config(args.config)
         print(f"cashwatch: warning: {exc}", file=sys.stderr)
     try:
         status = read_status(data_dir)
@@ -113,7 +135,7 @@ def _wait_for(data_dir: Path, camera_id: str, done: Callable[[dict], bool],
 def cmd_enable(args: argparse.Namespace) -> int:
     from cashwatch.config.edit import set_camera_enabled
 
-    loaded = load_config(args.config)
+    loaded = load_config(args.config, create=False)
     enable = args.command == "start"
     set_camera_enabled(loaded.path, args.camera, enable)
     if enable:
@@ -127,7 +149,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     from cashwatch.manager.requests import submit_request
     from cashwatch.status import ManagerNotRunning, read_status
 
-    loaded = load_config(args.config)
+    loaded = load_config(args.config, create=False)
     loaded.camera(args.camera)  # names the known cameras if this one is not among them
     try:
         old_pid = read_status(loaded.data_dir)["workers"].get(args.camera, {}).get("pid")
@@ -151,8 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="run the manager and the dashboard on demo cameras")
     _config_arg(demo)
-    demo.add_argument("--port", type=int, default=8501, help="dashboard port")
+    demo.add_argument("--port", type=int, help="dashboard port (default: [dashboard] port)")
     demo.set_defaults(func=cmd_demo)
+    dashboard = sub.add_parser("dashboard", help="run the dashboard where [dashboard] says")
+    _config_arg(dashboard)
+    dashboard.add_argument("--port", type=int, help="override [dashboard] port")
+    dashboard.set_defaults(func=cmd_dashboard)
+    check = sub.add_parser("check", help="validate the config; exit 1 if a camera is rejected")
+    _config_arg(check)
+    check.set_defaults(func=cmd_check)
     status = sub.add_parser("status", help="show every camera's status")
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")

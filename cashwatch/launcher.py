@@ -1,4 +1,9 @@
-"""`cashwatch demo`: the manager and the dashboard together, stopped together."""
+"""`cashwatch demo` and `cashwatch dashboard`: start Streamlit where the config says.
+
+`streamlit run app.py` alone knows nothing of `cashwatch.toml`, so it would listen on
+`.streamlit/config.toml`'s loopback address and default port whatever `[dashboard]`
+says; these commands pass the config's `host` and `port` on.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +13,48 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
-from cashwatch.config import load_config, resolve_config_path
+from cashwatch.config import LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.defaults import write_demo_config
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
-def _dashboard_command(port: int, host: str) -> list[str]:
+def dashboard_command(loaded: LoadedConfig, port: int) -> list[str]:
+    """The Streamlit command line for this config, on `port`."""
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-            "--server.address", host, "--server.headless", "true",
+            "--server.address", loaded.app.dashboard.host, "--server.headless", "true",
             "--browser.gatherUsageStats", "false"]
 
 
-def run_demo(config: str | None, port: int = 8501) -> int:
+def _environment(loaded: LoadedConfig) -> dict[str, str]:
+    return dict(os.environ, CASHWATCH_CONFIG=str(loaded.path), PYTHONUNBUFFERED="1")
+
+
+def run_dashboard(config: str | None, port: int | None = None) -> NoReturn:
+    """Become the dashboard: exec Streamlit in this process, so that a service manager's
+    signals and the exit status are Streamlit's own, with no child left behind."""
+    loaded = load_config(config, create=False)
+    port = port or loaded.app.dashboard.port
+    print(f"CashWatch dashboard on http://{loaded.app.dashboard.host}:{port} "
+          f"(config {loaded.path})", flush=True)
+    command = dashboard_command(loaded, port)
+    os.execve(command[0], command, _environment(loaded))
+
+
+def run_demo(config: str | None, port: int | None = None) -> int:
     path = resolve_config_path(config)
     if not path.exists():
         write_demo_config(path)  # the demo cameras, wherever the config is to live
     loaded = load_config(path)
-    env = dict(os.environ, CASHWATCH_CONFIG=str(loaded.path), PYTHONUNBUFFERED="1")
+    env = _environment(loaded)
     manager = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "run", "--config",
                                 str(loaded.path)], env=env)
-    host = loaded.app.dashboard.host
-    dashboard = subprocess.Popen(_dashboard_command(port, host), env=env)
-    print(f"\nCashWatch demo: dashboard on http://{host}:{port}  (config {loaded.path})\n"
+    port = port or loaded.app.dashboard.port
+    dashboard = subprocess.Popen(dashboard_command(loaded, port), env=env)
+    print(f"\nCashWatch demo: dashboard on http://{loaded.app.dashboard.host}:{port}  "
+          f"(config {loaded.path})\n"
           "The demo cameras are synthetic (see docs/demo.md). Ctrl-C stops everything.\n",
           flush=True)
     children = [manager, dashboard]
@@ -53,4 +76,12 @@ def run_demo(config: str | None, port: int = 8501) -> int:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
-    return max(0, manager.returncode or 0)
+    return _demo_status(stopping, manager.returncode, dashboard.returncode)
+
+
+def _demo_status(stopped_by_user: bool, manager: int | None, dashboard: int | None) -> int:
+    """Non-zero when either half failed on its own (a port already taken, a crash);
+    a Ctrl-C is a normal end even though the children then exit by signal."""
+    if stopped_by_user:
+        return max(0, manager or 0)
+    return next((code for code in (manager, dashboard) if code), 1)

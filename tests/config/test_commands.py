@@ -1,0 +1,117 @@
+"""The admin's commands around the config: check, users, dashboard, and no surprise files."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cashwatch.launcher import _demo_status
+from tests.conftest import REPO
+from tests.harness import camera_entry, wait_for, write_config
+
+PASSWORD = "a long passphrase 43"
+
+
+def cashwatch(*args: str, cwd: Path = REPO, stdin: str = "",
+              timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd)}  # no CASHWATCH_CONFIG from outside
+    return subprocess.run([sys.executable, "-m", "cashwatch.cli", *args], cwd=cwd, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=timeout_s)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "cashwatch.toml", [
+        camera_entry("door", "demo:walk", site="lobby"),
+        camera_entry("till", "demo:handover", site="bar"),
+    ])
+
+
+def test_check_lists_cameras_and_fails_on_a_rejected_one(config: Path) -> None:
+    good = cashwatch("check", "--config", str(config))
+    assert good.returncode == 0, good.stderr
+    assert "door: ok" in good.stdout and "2 camera(s) valid, 0 rejected" in good.stdout
+    config.write_text(config.read_text() + '\n[[cameras]]\nid = "bad"\nsource = "ftp://x/y"\n')
+    bad = cashwatch("check", "--config", str(config))
+    assert bad.returncode == 1
+    assert "bad: REJECTED" in bad.stdout and "'ftp'" in bad.stdout and "rtsp" in bad.stdout
+
+
+def test_users_take_config_after_the_subcommand_and_refuse_unknown_sites(config: Path) -> None:
+    typo = cashwatch("users", "add", "bob", "--role", "operator", "--site", "lobbby",
+                     "--password-stdin", "--config", str(config), stdin=PASSWORD + "\n")
+    assert typo.returncode == 2
+    assert "'lobbby'" in typo.stderr and "sites: bar, lobby" in typo.stderr
+    added = cashwatch("users", "add", "bob", "--role", "operator", "--site", "lobby",
+                      "--password-stdin", "--config", str(config), stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    listed = cashwatch("users", "list", "--config", str(config))
+    assert listed.stdout.strip() == "bob\toperator\tlobby"
+    assert (config.parent / "users.json").exists(), "kept beside the config's data folder"
+
+
+@pytest.mark.parametrize("command", [["status"], ["users", "list"], ["events"],
+                                     ["stop", "door"]])
+def test_commands_other_than_run_do_not_create_a_demo_config(tmp_path: Path,
+                                                             command: list[str]) -> None:
+    result = cashwatch(*command, cwd=tmp_path)
+    assert result.returncode in (1, 2)
+    assert "does not exist" in result.stderr and "--config" in result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing written in the working folder"
+
+
+def test_dashboard_listens_where_the_config_says(config: Path) -> None:
+    port = _free_port()
+    config.write_text(config.read_text() + f'\n[dashboard]\nport = {port}\n')
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(config.parent)}
+    proc = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "dashboard", "--config",
+                             str(config)], cwd=config.parent, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                            timeout=2) as response:
+                    return bool(response.status == 200)
+            except OSError:
+                assert proc.poll() is None, "the dashboard exited"
+                return False
+
+        wait_for(healthy, 60, f"the dashboard on port {port}", interval_s=0.3)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}" in output
+
+
+def test_dashboard_on_a_taken_port_exits_non_zero(config: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cashwatch("dashboard", "--config", str(config), "--port", str(port))
+    assert result.returncode != 0
+    assert "not available" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("stopped_by_user", "manager", "dashboard", "expected"), [
+    (True, -15, -15, 0),   # Ctrl-C: both children end by signal, a normal end
+    (True, 3, 0, 3),       # the manager failed while stopping
+    (False, None, 1, 1),   # the dashboard could not start (port taken): not a success
+    (False, 2, None, 2),   # the manager refused its config
+    (False, 0, None, 1),   # a child ended on its own, cleanly: the demo still stopped early
+])
+def test_demo_exit_status(stopped_by_user: bool, manager: int | None, dashboard: int | None,
+                          expected: int) -> None:
+    assert _demo_status(stopped_by_user, manager, dashboard) == expected
