@@ -12,6 +12,8 @@ from cashwatch.config.evidence import ClipConfig
 from cashwatch.config.zones import ZonesConfig
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+CAMERA_ID_RULE = ("1 to 32 characters: letters, digits, '-' and '_', starting with a letter "
+                  "or digit")
 DEMO_SCENES = ("handover", "scuffle", "fire", "walk")
 _URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 
@@ -41,7 +43,7 @@ class CameraSettings(StrictModel):
 class CameraConfig(CameraSettings):
     """A `[[cameras]]` entry."""
 
-    id: str = Field(pattern=CAMERA_ID_PATTERN, title="Camera id",
+    id: str = Field(title="Camera id",
                     description="Letters, digits, '-' and '_', at most 32, unique.")
     name: str = Field(default="", max_length=80, title="Name", description="Display name.")
     source: str = Field(
@@ -50,10 +52,22 @@ class CameraConfig(CameraSettings):
         f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}.",
     )
 
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        # checked here rather than with Field(pattern=…) so that the error says the rule
+        # in words instead of quoting a regular expression
+        if not is_valid_camera_id(value):
+            raise ValueError(f"not a valid camera id; use {CAMERA_ID_RULE}")
+        return value
+
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
         value = value.strip()
+        if not value:
+            raise ValueError("source is empty; give an rtsp:// or http(s):// URL, a video "
+                             "file path, a webcam index or demo:<scene>")
         if value.startswith("demo:"):
             scene = value.removeprefix("demo:")
             if scene not in DEMO_SCENES:
@@ -68,6 +82,20 @@ class CameraConfig(CameraSettings):
     @property
     def display_name(self) -> str:
         return self.name or self.id
+
+
+def source_kind(source: str) -> str:
+    """'rtsp', 'http', 'webcam', 'demo' or 'file'."""
+    lowered = source.lower()
+    if lowered.startswith(("rtsp://", "rtsps://")):
+        return "rtsp"
+    if lowered.startswith(("http://", "https://")):
+        return "http"
+    if lowered.startswith("demo:"):
+        return "demo"
+    if source.strip().isdigit():
+        return "webcam"
+    return "file"
 
 
 def is_valid_camera_id(value: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cashwatch.config.app import AppConfig
-from cashwatch.config.camera import CameraConfig
+from cashwatch.config.camera import CameraConfig, source_kind
 
 ENV_VAR = "CASHWATCH_CONFIG"
 DEFAULT_CONFIG = Path("data") / "cashwatch.toml"
@@ -75,24 +75,49 @@ def _camera_label(raw: Any, index: int) -> str:
     return f"#{index + 1}"
 
 
-def _validate_cameras(raw_cameras: Any) -> tuple[list[CameraConfig], dict[str, str]]:
+def _validate_cameras(raw_cameras: Any, path: Path
+                      ) -> tuple[list[CameraConfig], dict[str, str]]:
     if not isinstance(raw_cameras, list):
         raise ConfigError(
-            f"'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
+            f"{path}: 'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
     ids = [_camera_label(raw, i) for i, raw in enumerate(raw_cameras)]
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1 and not cid.startswith("#")})
     if duplicates:
-        raise ConfigError(
-            f"duplicate camera id(s): {', '.join(duplicates)}; every id must be unique")
+        raise ConfigError(f"{path}: duplicate camera id(s): {', '.join(duplicates)}; "
+                          "every id must be unique")
     cameras: list[CameraConfig] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(raw_cameras):
         label = _camera_label(raw, index)
         try:
-            cameras.append(CameraConfig.model_validate(raw))
+            cameras.append(_with_file_source_resolved(CameraConfig.model_validate(raw),
+                                                      path.parent))
         except ValidationError as exc:
             errors[label] = describe_errors(exc, prefix=f"camera '{label}': ")
     return cameras, errors
+
+
+def _with_file_source_resolved(camera: CameraConfig, config_dir: Path) -> CameraConfig:
+    """A relative file path is relative to the config file, as `data_dir` is, not to
+    whichever folder the manager happened to be started from."""
+    if source_kind(camera.source) != "file":
+        return camera
+    path = Path(camera.source).expanduser()
+    if path.is_absolute():
+        return camera
+    return camera.model_copy(update={"source": str(config_dir / path)})
+
+
+def data_dir_of_broken_config(path: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder a config names even when it does not validate (where the manager,
+    still running its last good settings, publishes status); its folder if unreadable."""
+    config_path = resolve_config_path(path)
+    try:
+        value = tomllib.loads(config_path.read_text(encoding="utf-8")).get("data_dir")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        value = None
+    data_dir = Path(value).expanduser() if isinstance(value, str) and value else Path(".")
+    return (config_path.parent / data_dir).resolve()
 
 
 def parse_config(text: str, path: Path) -> LoadedConfig:
@@ -101,13 +126,13 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    cameras, camera_errors = _validate_cameras(raw.pop("cameras", []))
+    cameras, camera_errors = _validate_cameras(raw.pop("cameras", []), path)
     try:
         app = AppConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_errors(exc)}") from exc
     app = app.model_copy(update={"cameras": cameras})
-    data_dir = app.data_dir if app.data_dir is not None else Path(".")
+    data_dir = app.data_dir.expanduser() if app.data_dir is not None else Path(".")
     if not data_dir.is_absolute():
         data_dir = path.parent / data_dir
     return LoadedConfig(path=path, data_dir=data_dir.resolve(), app=app,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
+from cashwatch.config.camera import source_kind
 from cashwatch.util.redact import mask_credentials
 
 # OpenCV's FFmpeg backend reads this when a capture is opened: RTSP over TCP, because
@@ -39,20 +40,6 @@ class VideoSource(Protocol):
     def get(self, prop: int) -> float: ...
 
     def release(self) -> None: ...
-
-
-def source_kind(source: str) -> str:
-    """'rtsp', 'http', 'webcam', 'demo' or 'file'."""
-    lowered = source.lower()
-    if lowered.startswith(("rtsp://", "rtsps://")):
-        return "rtsp"
-    if lowered.startswith(("http://", "https://")):
-        return "http"
-    if lowered.startswith("demo:"):
-        return "demo"
-    if source.strip().isdigit():
-        return "webcam"
-    return "file"
 
 
 def open_source(source: str, *, open_timeout_s: float = 5.0,

@@ -6,6 +6,7 @@ import pytest
 
 from cashwatch.config import ConfigError, load_config, parse_config, resolve_config_path
 from cashwatch.config.edit import remove_camera, set_camera_enabled, upsert_camera
+from cashwatch.config.loader import data_dir_of_broken_config
 
 GOOD = """
 [[cameras]]
@@ -46,6 +47,31 @@ def test_bad_camera_entry_names_camera_key_value_and_rule(tmp_path: Path, entry:
         assert part in message, f"{part!r} not in {message!r}"
 
 
+@pytest.mark.parametrize(("entry", "expected"), [
+    ('id = "front door"\nsource = "demo:fire"',
+     ["front door", "not a valid camera id", "letters, digits, '-' and '_'"]),
+    ('id = "blank"\nsource = "   "', ["camera 'blank'", "source is empty", "rtsp://"]),
+])
+def test_bad_id_or_blank_source_is_explained_in_words(tmp_path: Path, entry: str,
+                                                      expected: list[str]) -> None:
+    loaded = parse_config(GOOD + f"\n[[cameras]]\n{entry}\n", tmp_path / "c.toml")
+    assert list(loaded.cameras) == ["front", "back"]
+    (message,) = loaded.camera_errors.values()
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+    assert "^[" not in message, "no regular expression in front of an admin"
+
+
+def test_relative_file_source_is_relative_to_the_config(tmp_path: Path) -> None:
+    text = ('[[cameras]]\nid = "a"\nsource = "clips/door.mp4"\n'
+            '[[cameras]]\nid = "b"\nsource = "/srv/door.mp4"\n'
+            '[[cameras]]\nid = "c"\nsource = "0"\n')
+    loaded = parse_config(text, tmp_path / "conf" / "c.toml")
+    assert loaded.camera("a").source == str(tmp_path / "conf" / "clips" / "door.mp4")
+    assert loaded.camera("b").source == "/srv/door.mp4"
+    assert loaded.camera("c").source == "0", "a webcam index is not a path"
+
+
 def test_unknown_demo_scene_lists_valid_ones(tmp_path: Path) -> None:
     loaded = parse_config('[[cameras]]\nid = "d"\nsource = "demo:party"\n', tmp_path / "c.toml")
     assert "party" in loaded.camera_errors["d"]
@@ -54,7 +80,8 @@ def test_unknown_demo_scene_lists_valid_ones(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("[[cameras]\nid=", "not valid TOML"),
-    (GOOD + '\n[[cameras]]\nid = "front"\nsource = "y.mp4"\n', "duplicate camera id(s): front"),
+    (GOOD + '\n[[cameras]]\nid = "front"\nsource = "y.mp4"\n',
+     "c.toml: duplicate camera id(s): front"),
     ("[manager]\nheartbeat_timeout_s = 0\n", "manager.heartbeat_timeout_s"),
     ("[modle]\nbackend = 'x'\n", "modle"),
 ])
@@ -91,6 +118,18 @@ def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
 def test_data_dir_relative_to_config(tmp_path: Path) -> None:
     loaded = parse_config('data_dir = "store"\n', tmp_path / "c.toml")
     assert loaded.data_dir == (tmp_path / "store").resolve()
+
+
+def test_a_broken_config_still_names_its_data_folder(tmp_path: Path) -> None:
+    """`cashwatch status` reads the running manager's status where the file says, even
+    when the file no longer validates."""
+    path = tmp_path / "c.toml"
+    path.write_text('data_dir = "/srv/cw"\n[modle]\nbackend = "x"\n')
+    with pytest.raises(ConfigError):
+        load_config(path)
+    assert data_dir_of_broken_config(path) == Path("/srv/cw")
+    path.write_text('data_dir = "store"\n[[cameras]\n')  # not even TOML
+    assert data_dir_of_broken_config(path) == tmp_path.resolve()
 
 
 def test_edits_keep_comments_and_validate(tmp_path: Path) -> None:
