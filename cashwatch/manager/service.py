@@ -36,6 +36,9 @@ from cashwatch.shm.status import StatusTable
 from cashwatch.util.redact import mask_credentials
 
 log = logging.getLogger("cashwatch.manager")
+# A camera with no process has no rates: its last worker's would read as still running.
+NOT_RUNNING = {"camera_fps": 0.0, "process_fps": 0.0, "detection_fps": 0.0,
+               "cpu_percent": 0.0, "rss_mib": 0.0}
 
 LOOP_S = 0.2
 RESOURCES_EVERY_S = 2.0
@@ -146,7 +149,7 @@ class Manager:
         stop_workers(self.workers.values(), self.loaded.app.manager.stop_timeout_s)
         for worker in self.workers.values():
             self._record_run(worker, "manager stopped")
-            self.status.update(worker.slot, state="stopped", pid=0)
+            self.status.update(worker.slot, state="stopped", pid=0, **NOT_RUNNING)
         self.watcher.stop()
         self._ingest()
         self.ingestor.close()
@@ -193,6 +196,9 @@ class Manager:
         # Every rejected entry goes in the header, which only the manager writes: a
         # running camera's own last_error is rewritten by its worker twice a second.
         self.status.set_header(config_error="; ".join(errors.values()))
+        for message in errors.values():
+            # also in the log: an admin who starts the manager by hand sees nothing else
+            log.warning("config: %s", message)
         desired = loaded.cameras
         for camera_id in list(self.workers):
             if camera_id in errors:
@@ -217,7 +223,8 @@ class Manager:
         slot = self.broken.get(camera_id)
         if slot is None:
             slot = self.broken[camera_id] = self.status.free_slot()
-        self.status.update(slot, camera_id=camera_id, state="error", last_error=message, pid=0)
+        self.status.update(slot, camera_id=camera_id, state="error", last_error=message, pid=0,
+                           **NOT_RUNNING)
 
     def _reconcile_camera(self, camera: CameraConfig) -> None:
         worker = self.workers.get(camera.id)
@@ -237,7 +244,7 @@ class Manager:
             stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
             self._record_run(worker, "disabled")
         if not camera.enabled:
-            self.status.update(worker.slot, state="stopped", pid=0, last_error="")
+            self.status.update(worker.slot, state="stopped", pid=0, last_error="", **NOT_RUNNING)
         self._describe(worker)
 
     def _describe(self, worker: MonitoredWorker) -> None:
@@ -331,7 +338,7 @@ class Manager:
         message = record_failure(worker, reason, self.loaded.app.manager, time.monotonic())
         log.warning("camera %s: %s", worker.camera.id, message)
         self.status.clear_lock(worker.slot)
-        self.status.update(worker.slot, state="error", pid=0, last_error=message)
+        self.status.update(worker.slot, state="error", pid=0, last_error=message, **NOT_RUNNING)
 
     def _record_run(self, worker: MonitoredWorker, stop_reason: str | None) -> None:
         if not worker.run_id:

@@ -17,8 +17,10 @@ On each sampled frame, shrunk to `ANALYSIS_WIDTH` pixels wide:
 * *no repeats*: a mask that overlaps an earlier one of the window almost exactly
   (IoU >= `MAX_REPEAT_IOU`) is a blinking sign or a static light, not a flame, whose
   shape never comes back the same;
-* *growth*: the ratio of the current area to the smallest area in the history (kept in
-  the event and the confidence, not required: a steady fire is still a fire).
+* *growth*: the ratio of the current area to the smallest area in the history, that
+  smallest area taken as at least `min_area` (a window that starts with no fire colour
+  at all would otherwise divide by nothing); kept in the event, not required: a steady
+  fire is still a fire.
 
 Frames meeting area and flicker are *evidence*; evidence on most (`MIN_EVIDENCE_SHARE`)
 of the sampled frames of the last `min_duration_s` raises an event. Confidence:
@@ -167,7 +169,7 @@ class FireRule:
 
     def _event(self, sample: _Sample, ts: float, scale: float) -> list[DetectedEvent]:
         areas = [s.area for s in self._samples]
-        growth = sample.area / max(min(areas), 1e-9)
+        growth = sample.area / max(min(areas), self.config.min_area, 1e-9)
         confidence = (0.5 + 0.25 * min(1.0, sample.flicker / max(2 * self.config.min_flicker, 1e-9))
                       + 0.25 * min(1.0, sample.area / (4 * self.config.min_area)))
         if confidence < self.config.min_confidence:

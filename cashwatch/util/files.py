@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> None:
     """Write to a temp file in the same folder, fsync, then rename over `path`.
 
-    A crash at any point leaves either the old or the new file, never half of one.
+    A crash at any point leaves either the old or the new file, never half of one. The
+    new file keeps the old one's permissions and, where allowed, its owner: a config
+    shared by services running as different users must stay readable to them after
+    `sudo cashwatch stop CAM` rewrites it. A new file, or any `private` one (password
+    hashes), gets mkstemp's 0600.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -18,6 +23,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if not private:
+                _keep_mode_and_owner(path, handle.fileno())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -30,5 +37,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def _keep_mode_and_owner(path: Path, fd: int) -> None:
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, old.st_mode & 0o7777)
+    if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        # only root may give a file away; the mode is kept all the same
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, old.st_uid, old.st_gid)
+
+
+def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), private=private)

@@ -1,8 +1,10 @@
-"""Credentials never leak; config and user files survive an interrupted rewrite."""
+"""Credentials never leak; config and user files survive an interrupted rewrite and keep
+their permissions."""
 
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cashwatch.auth import UserStore
+from cashwatch.config.edit import set_camera_enabled
 from tests.conftest import REPO
 from tests.faults.helpers import wait_state_in
 from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
@@ -61,3 +64,19 @@ def test_config_and_user_files_survive_a_failed_rewrite(tmp_path: Path) -> None:
         outcome
     after = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
     assert after == before, "a failed rewrite changed a file or left a temp file behind"
+
+
+def test_rewrites_keep_the_config_mode_but_users_stay_private(tmp_path: Path) -> None:
+    """A config shared by services running as different users must stay readable to them
+    after `cashwatch stop CAM` rewrites it; the password hashes stay 0600 whatever."""
+    config = write_config(tmp_path / "cashwatch.toml",
+                          [camera_entry("cam", tmp_path / "video.avi")])
+    config.chmod(0o644)
+    set_camera_enabled(config, "cam", False)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o644
+    assert "enabled = false" in config.read_text()
+    users = UserStore(tmp_path)
+    users.add("alice", "a long passphrase 41", "admin")
+    (tmp_path / "users.json").chmod(0o644)
+    users.add("bob", "a long passphrase 42", "analyst")
+    assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600

@@ -119,6 +119,9 @@ def test_bad_sources_and_bad_values_error_while_others_run(tmp_path: Path, make_
         assert "not a readable video" in garbage["last_error"]
         bad = manager.wait_state("badvalue", "error")
         assert "detection.fps" in bad["last_error"] and "-1" in bad["last_error"]
+        # a rejected entry is in the log too: an admin starting the manager by hand sees it
+        wait_for(lambda: "camera 'badvalue': key 'detection.fps'" in manager.log(), 10,
+                 "the rejected camera in the manager's log")
         before = _frames(manager, "good")
         wait_for(lambda: _frames(manager, "good") > before + 15, 10, "the good camera to read")
         # a source that never opens is retried on a back-off, not in a busy loop
@@ -169,9 +172,12 @@ def test_cli_start_stop_restart_and_status_without_manager(two_cameras: Path) ->
     assert result.returncode == 1 and "no manager is running" in result.stderr
     with ManagerProcess(two_cameras) as manager:
         manager.wait_state("cam-a", "running")
+        wait_for(lambda: manager.worker("cam-a")["camera_fps"] > 0, 15, "cam-a's frame rate")
         result = cli("stop", "cam-a", config=two_cameras)
         assert result.returncode == 0, result.stderr
-        assert manager.worker("cam-a")["state"] == "stopped"
+        stopped = manager.worker("cam-a")
+        assert stopped["state"] == "stopped"
+        assert stopped["camera_fps"] == stopped["detection_fps"] == stopped["cpu_percent"] == 0
         result = cli("start", "cam-a", config=two_cameras)
         assert result.returncode == 0, result.stderr
         old_pid = manager.worker("cam-a")["pid"]

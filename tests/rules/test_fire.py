@@ -54,6 +54,16 @@ def test_flickering_flame_raises_one_fire_event() -> None:
     assert event.details["flicker"] >= FireRuleConfig().min_flicker
 
 
+def test_growth_counts_from_the_smallest_area_that_is_fire() -> None:
+    """A window that starts on a clean background has a smallest area of 0; growth is then
+    measured from `min_area`, not from nothing (which gave analysts ratios in the millions)."""
+    rng = np.random.default_rng(1)
+    events = run([background() for _ in range(5)] + [flame_frame(rng) for _ in range(40)])
+    assert len(events) == 1
+    details = events[0].details
+    assert 1.0 <= details["growth"] <= details["area"] / FireRuleConfig().min_area + 0.01
+
+
 def test_static_neon_sign_is_not_fire() -> None:
     assert run([neon_frame() for _ in range(60)]) == []
 
