@@ -24,9 +24,13 @@ class ClipConfig(StrictModel):
 
 
 class RetentionConfig(StrictModel):
-    """How long evidence files are kept."""
+    """How long evidence files (clips and snapshots) are kept; events themselves never expire."""
 
     days: float = Field(default=30.0, gt=0.0, title="Keep for (days)",
-                        description="Clips and snapshots older than this are deleted.")
+                        description="Clips and snapshots of events older than this are "
+                        "deleted. The event and its review stay in the history, marked "
+                        "with when the evidence expired.")
     max_gb: float = Field(default=20.0, gt=0.0, title="Disk budget (GB)",
-                          description="Oldest clips are deleted once evidence exceeds this.")
+                          description="Once clips and snapshots in the data folder exceed "
+                          "this, those of the oldest events are deleted first. The events "
+                          "and their reviews stay in the history.")

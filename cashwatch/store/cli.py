@@ -27,8 +27,8 @@ from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_
 
 FORMATS = ("table", "csv", "json", "parquet")
 COLUMNS = ("started_at", "camera_id", "event_type", "confidence", "review_status", "clip_path",
-           "clip_error", "snapshot_path", "site", "ended_at", "model", "notes", "bbox",
-           "details", "event_id")
+           "clip_error", "snapshot_path", "site", "ended_at", "model", "notes", "reviewed_at",
+           "reviewed_by", "evidence_expired_at", "bbox", "details", "event_id")
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -102,7 +102,10 @@ def _rows_as_dicts(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
 def _clip_state(item: dict[str, Any]) -> str:
     if item["clip_path"]:
         return "yes"
-    return "failed" if item["clip_error"] else "-"
+    if item["clip_error"]:
+        return "failed"
+    # deleted by retention; the event itself is kept
+    return "expired" if item["evidence_expired_at"] else "-"
 
 
 def write_table(items: list[dict[str, Any]], out: IO[str]) -> None:

@@ -201,7 +201,7 @@ class Ingestor:
             return []
         files = [(f"{path.parent.name}/{path.name}", path)
                  for path in self.journal.glob("*/*.jsonl") if path.is_file()]
-        # Cameras first, then `_manager` and `_review`: their deletes and reviews refer to
+        # Cameras first, then `_manager` and `_review`: their expiries and reviews refer to
         # events that must already be there, also when a crash makes everything replay.
         return sorted(files, key=lambda item: (item[0].startswith("_"), item[0]))
 

@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 JOURNAL_DIR = "journal"
 REVIEW_SOURCE = "_review"
 MANAGER_SOURCE = "_manager"
-RECORD_KINDS = ("event", "clip", "review", "worker_run", "delete")
+# What may be written. Ingest also still reads `delete`, which retention wrote before
+# it learnt to keep rows (see cashwatch.store.records).
+RECORD_KINDS = ("event", "clip", "review", "worker_run", "expire")
 REVIEW_STATUSES = ("pending", "confirmed", "false_positive")
 
 
@@ -90,7 +92,7 @@ class JournalWriter:
     journals clip results.
 
     >>> writer = JournalWriter(data_dir, "cam1")            # doctest: +SKIP
-    >>> writer.append("delete", {"event_id": "0193..."})    # doctest: +SKIP
+    >>> writer.append("expire", {"event_id": "0193..."})    # doctest: +SKIP
     """
 
     def __init__(self, data_dir: Path, source: str) -> None:
@@ -172,18 +174,26 @@ class JournalWriter:
                       self.folder, exc, len(self._pending))
 
 
-def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str = "") -> None:
+def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str = "", *,
+                  reviewed_by: str | None = None) -> None:
     """Record a reviewer's verdict (dashboard); the manager applies it to the event.
 
-    Raises ValueError for an unknown status and OSError when the disk refuses the
-    line, so the dashboard can tell the reviewer it was not saved.
+    `reviewed_by` is the signed-in user's name; None (a tool without a user) is stored
+    as NULL. Raises ValueError for an unknown status and OSError when the disk refuses
+    the line, so the dashboard can tell the reviewer it was not saved.
+
+    >>> submit_review(data_dir, "0193...", "confirmed", reviewed_by="alice")  # doctest: +SKIP
     """
     if review_status not in REVIEW_STATUSES:
         raise ValueError(f"review_status {review_status!r}; valid: {', '.join(REVIEW_STATUSES)}")
     if not event_id:
         raise ValueError("event_id is empty")
+    if reviewed_by is not None and not reviewed_by.strip():
+        # an empty name would read as a reviewer called ""; None says "unknown" honestly
+        raise ValueError(f"reviewed_by must be a user name or None, got {reviewed_by!r}")
     line = encode_record("review", {"event_id": event_id, "review_status": review_status,
-                                    "notes": notes, "reviewed_at": time.time()})
+                                    "notes": notes, "reviewed_at": time.time(),
+                                    "reviewed_by": reviewed_by})
     folder = journal_dir(data_dir) / REVIEW_SOURCE
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / journal_file_name(time.time()), os.O_WRONLY | os.O_APPEND | os.O_CREAT,

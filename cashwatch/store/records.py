@@ -2,8 +2,10 @@
 
 Replaying a record already applied changes nothing, and records merge rather than
 overwrite: an event line replayed after its clip line keeps the clip, a worker_run
-stop line keeps the start line's fields. Values are checked here so a damaged line
-is reported with what is wrong instead of failing inside SQL.
+stop line keeps the start line's fields, and once an event's evidence has expired no
+event or clip line puts a path back on its row (the files are gone). Rows are never
+deleted. Values are checked here so a damaged line is reported with what is wrong
+instead of failing inside SQL.
 """
 
 from __future__ import annotations
@@ -54,13 +56,17 @@ def _bbox(record: dict[str, Any]) -> list[float] | None:
 
 
 _EVENT_FIELDS = ("camera_id", "site", "event_type", "started_at", "ended_at", "confidence",
-                 "bbox", "details", "snapshot_path", "model")
+                 "bbox", "details", "model")
 _UPSERT_EVENT = f"""
-INSERT INTO events (event_id, {', '.join(_EVENT_FIELDS)}, clip_path, clip_error, ingested_at)
+INSERT INTO events (event_id, {', '.join(_EVENT_FIELDS)}, snapshot_path, clip_path, clip_error,
+                    ingested_at)
 VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?::JSON, ?, ?, ?, ?, now())
 ON CONFLICT (event_id) DO UPDATE SET
   {', '.join(f'{name} = coalesce(excluded.{name}, events.{name})' for name in _EVENT_FIELDS)},
+  snapshot_path = CASE WHEN events.evidence_expired_at IS NULL
+                       THEN coalesce(excluded.snapshot_path, events.snapshot_path) END,
   clip_path = CASE WHEN events.clip_path IS NULL AND events.clip_error IS NULL
+                        AND events.evidence_expired_at IS NULL
                    THEN excluded.clip_path ELSE events.clip_path END,
   clip_error = CASE WHEN events.clip_path IS NULL AND events.clip_error IS NULL
                     THEN excluded.clip_error ELSE events.clip_error END,
@@ -76,8 +82,8 @@ def apply_event(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[
         _text(record, "event_id", required=True), _text(record, "camera_id"),
         _text(record, "site"), _text(record, "event_type"), _number(record, "started_at"),
         _number(record, "ended_at"), _number(record, "confidence"), _bbox(record),
-        None if details is None else json.dumps(details), _text(record, "snapshot_path"),
-        _text(record, "model"), _text(record, "clip_path"), _text(record, "clip_error"),
+        None if details is None else json.dumps(details), _text(record, "model"),
+        _text(record, "snapshot_path"), _text(record, "clip_path"), _text(record, "clip_error"),
     ])
     return []
 
@@ -85,10 +91,14 @@ def apply_event(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[
 def apply_clip(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
     # An upsert, not an UPDATE: the clip outcome must survive even if it is applied
     # before its event line; the event line then fills in the rest (see _UPSERT_EVENT).
+    # A clip of an expired event is a replayed line (its file is gone) or one finished
+    # after retention took the event; either way the row must not point at it, and
+    # retention's orphan sweep removes a file left behind.
     con.execute("""
         INSERT INTO events (event_id, clip_path, clip_error, ingested_at) VALUES (?, ?, ?, now())
         ON CONFLICT (event_id) DO UPDATE SET
-          clip_path = excluded.clip_path, clip_error = excluded.clip_error""",
+          clip_path = CASE WHEN events.evidence_expired_at IS NULL THEN excluded.clip_path END,
+          clip_error = excluded.clip_error""",
                 [_text(record, "event_id", required=True), _text(record, "clip_path"),
                  _text(record, "clip_error")])
     return []
@@ -96,11 +106,14 @@ def apply_clip(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[s
 
 def apply_review(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
     # Reviews come from the dashboard, which only shows stored events: a review of an
-    # unknown (e.g. already deleted) event is dropped rather than creating a stub row.
-    con.execute("UPDATE events SET review_status = ?, notes = ?, reviewed_at = to_timestamp(?) "
-                "WHERE event_id = ?",
+    # unknown event is dropped rather than creating a stub row. Each review replaces the
+    # last one whole, so a line without `reviewed_by` (older journals, tools) leaves NULL
+    # rather than the previous reviewer's name on a verdict that is not theirs.
+    con.execute("UPDATE events SET review_status = ?, notes = ?, reviewed_at = to_timestamp(?), "
+                "reviewed_by = ? WHERE event_id = ?",
                 [_text(record, "review_status", required=True), _text(record, "notes"),
-                 _number(record, "reviewed_at"), _text(record, "event_id", required=True)])
+                 _number(record, "reviewed_at"), _text(record, "reviewed_by"),
+                 _text(record, "event_id", required=True)])
     return []
 
 
@@ -122,19 +135,30 @@ def apply_worker_run(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> 
     return []
 
 
-def apply_delete(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
-    """Delete the row; returns its clip/snapshot paths so they are removed after the commit."""
+def apply_expire(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    """Retention took the event's evidence: clear its paths and stamp `evidence_expired_at`.
+
+    The row and its review stay. Returns the paths the row still named, so any file of
+    them retention did not get (e.g. a clip stored after it looked) is removed after the
+    commit. The first expiry's time is kept when a line is replayed.
+    """
     event_id = _text(record, "event_id", required=True)
     row = con.execute("SELECT clip_path, snapshot_path FROM events WHERE event_id = ?",
                       [event_id]).fetchone()
-    con.execute("DELETE FROM events WHERE event_id = ?", [event_id])
+    # now(): `delete` lines from before version 2 carry no time; ingest follows within a second.
+    con.execute("UPDATE events SET clip_path = NULL, snapshot_path = NULL, "
+                "evidence_expired_at = coalesce(evidence_expired_at, to_timestamp(?), now()) "
+                "WHERE event_id = ?", [_number(record, "expired_at"), event_id])
     return [path for path in (row or ()) if path]
 
 
 Applier = Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], list[str]]
 APPLIERS: dict[str, Applier] = {
     "event": apply_event, "clip": apply_clip, "review": apply_review,
-    "worker_run": apply_worker_run, "delete": apply_delete,
+    "worker_run": apply_worker_run, "expire": apply_expire,
+    # Retention before schema version 2 journalled `delete` and dropped the row; such
+    # lines still waiting in a journal now only expire the evidence, as retention does.
+    "delete": apply_expire,
 }
 
 

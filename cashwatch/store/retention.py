@@ -1,10 +1,13 @@
-"""Keeping evidence within its age and disk budget.
+"""Keeping evidence within its age and disk budget; the event history is never deleted.
 
-An expired event goes as a whole: its files are deleted at once (the space is what
-matters) and a `delete` record is journalled, so the manager's ingest removes the row
-too (and any file of it still left). Files with no event row are orphans, e.g. from a
-crash between writing a clip and journalling it; they go once older than a grace
-period that covers journal lines not yet ingested.
+Retention deletes an event's clip and snapshot, never its row or its review: analysts
+count and browse every event, however old. The files of an event whose evidence
+expires are deleted at once (the space is what matters) and an `expire` record is
+journalled, so the manager's ingest clears the row's paths and sets
+`evidence_expired_at` (and removes any file of it still left). Files no row with live
+evidence can claim are orphans, e.g. from a crash between writing a clip and
+journalling it, or a clip finished after its event expired; they go once older than a
+grace period that covers journal lines not yet ingested.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ GB = 1_000_000_000
 
 @dataclass
 class RetentionStats:
-    expired_events: int = 0          # older than `days`
-    over_budget_events: int = 0      # oldest, deleted to get under `max_gb`
+    expired_events: int = 0          # evidence older than `days` (rows stay)
+    over_budget_events: int = 0      # oldest evidence, deleted to get under `max_gb`
     files_removed: int = 0
     bytes_freed: int = 0
     orphans_removed: int = 0
@@ -51,9 +54,15 @@ class _EvidenceFile:
 
 
 def _stored_events(data_dir: Path) -> list[_StoredEvent]:
+    """Events whose evidence has not expired, oldest first.
+
+    Expired rows are left out: they name no file any more (ingest clears the paths and
+    never sets them again), so they are neither expired twice nor a claim on a file.
+    """
     with connect_readonly(data_dir) as con:
         rows = con.execute("SELECT event_id, epoch(started_at), clip_path, snapshot_path "
-                           "FROM events ORDER BY started_at NULLS FIRST").fetchall()
+                           "FROM events WHERE evidence_expired_at IS NULL "
+                           "ORDER BY started_at NULLS FIRST").fetchall()
     return [_StoredEvent(str(event_id), float(started or 0.0),
                          tuple(path for path in (clip, snapshot) if path))
             for event_id, started, clip, snapshot in rows]
@@ -81,10 +90,11 @@ def _event_id_of(relpath: str) -> str:
 
 def _choose_doomed(events: list[_StoredEvent], sizes: dict[str, int], total: int,
                    retention: RetentionConfig, now: float) -> tuple[list[_StoredEvent], int]:
-    """Expired events, then the oldest others until the rest fits the budget."""
+    """Events with evidence older than `days`, then the oldest others until the rest fits
+    the budget."""
     cutoff = now - retention.days * 86400.0
     budget = int(retention.max_gb * GB)
-    expired = [event for event in events if event.started_at < cutoff]
+    expired = [event for event in events if event.paths and event.started_at < cutoff]
     doomed_ids = {event.event_id for event in expired}
     remaining = total - sum(sizes.get(path, 0) for event in expired for path in event.paths)
     over_budget = 0
@@ -92,19 +102,23 @@ def _choose_doomed(events: list[_StoredEvent], sizes: dict[str, int], total: int
     for event in events:  # oldest first
         if remaining <= budget:
             break
-        if event.event_id in doomed_ids:
+        freed = sum(sizes.get(path, 0) for path in event.paths)
+        # Nothing of it in the data folder (in shared storage, or not written yet):
+        # taking its evidence would not bring the folder under budget.
+        if event.event_id in doomed_ids or not freed:
             continue
         doomed.append(event)
         over_budget += 1
-        remaining -= sum(sizes.get(path, 0) for path in event.paths)
+        remaining -= freed
     return doomed, over_budget
 
 
 def enforce_retention(data_dir: Path, retention: RetentionConfig, journal: JournalWriter,
                       *, now: float | None = None,
                       orphan_grace_s: float = ORPHAN_GRACE_S) -> RetentionStats:
-    """Delete what is too old or over budget; returns what was done.
+    """Delete evidence files that are too old or over budget; returns what was done.
 
+    Event rows and reviews are kept; each event whose files go gets an `expire` record.
     Does nothing while there is no database yet (without rows every file would look
     like an orphan). Raises DatabaseBusyError if the database stays locked.
     """
@@ -120,10 +134,12 @@ def enforce_retention(data_dir: Path, retention: RetentionConfig, journal: Journ
     doomed, over_budget = _choose_doomed(events, sizes, total, retention, now)
     stats = RetentionStats(expired_events=len(doomed) - over_budget, over_budget_events=over_budget)
     for event in doomed:
-        journal.append("delete", {"event_id": event.event_id})
+        journal.append("expire", {"event_id": event.event_id, "expired_at": now})
         removed, freed = remove_evidence(data_dir, event.paths)
         stats.files_removed += removed
         stats.bytes_freed += freed
+    # A file named after an event whose evidence expired is left over (a clip finished
+    # after the expiry, a delete that failed): no row will ever point at it again.
     known = {event.event_id for event in events} - {event.event_id for event in doomed}
     already_removed = {path for event in doomed for path in event.paths}
     orphans = [file for file in files if file.relpath not in already_removed

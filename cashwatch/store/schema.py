@@ -27,6 +27,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             restarts INTEGER)""",
         "CREATE INDEX worker_runs_camera_started ON worker_runs (camera_id, started_at)",
     )),
+    (2, (
+        # Retention deletes clips and snapshots but keeps the row and its review; this
+        # says when, so an analyst can tell "expired" from "never written".
+        "ALTER TABLE events ADD COLUMN evidence_expired_at TIMESTAMPTZ",
+        # Who gave the verdict; NULL for reviews older than this column or made by a
+        # tool without a signed-in user.
+        "ALTER TABLE events ADD COLUMN reviewed_by VARCHAR",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -15,7 +15,7 @@ import pytest
 
 from cashwatch.store import cli
 from cashwatch.store.ingest import Ingestor
-from cashwatch.store.journal import JournalWriter
+from cashwatch.store.journal import JournalWriter, submit_review
 from tests.store.builders import make_record
 
 MADE_AT: dict[str, float] = {}
@@ -93,6 +93,25 @@ def test_parquet_needs_an_output_and_writes_it(config: Path, capsys, tmp_path: P
                  "--camera", "lobby"]) == 0
     table = pq.read_table(out)
     assert table.num_rows == 2 and set(table.column("camera_id").to_pylist()) == {"lobby"}
+
+
+def test_expired_evidence_and_the_reviewer_are_shown(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "cashwatch.toml"
+    config.write_text("")
+    journal = JournalWriter(tmp_path, "lobby")
+    journal.emit_event(make_record("gone", camera_id="lobby", started_at=time.time() - 600))
+    journal.emit_clip("gone", "clips/x/lobby/gone.mp4", None)
+    JournalWriter(tmp_path, "_manager").append("expire", {"event_id": "gone",
+                                                          "expired_at": time.time()})
+    submit_review(tmp_path, "gone", "confirmed", "", reviewed_by="alice")
+    assert Ingestor(tmp_path).poll() == 4
+
+    assert _run(["--config", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[-2:] == ["expired", "gone"]
+    assert _run(["--config", str(config), "--format", "json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)
+    assert (item["clip_path"], item["reviewed_by"]) == (None, "alice")
+    assert item["evidence_expired_at"] and item["reviewed_at"]
 
 
 def test_bad_since_names_the_value_and_the_valid_forms() -> None:

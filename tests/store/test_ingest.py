@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from cashwatch.store.db import (
@@ -18,7 +19,7 @@ from cashwatch.store.db import (
 )
 from cashwatch.store.ingest import OFFSETS_FILE, Ingestor
 from cashwatch.store.journal import JournalWriter, journal_file_name, submit_review
-from cashwatch.store.schema import LATEST_VERSION
+from cashwatch.store.schema import LATEST_VERSION, MIGRATIONS
 from tests.store.builders import make_old, make_record, query
 
 
@@ -33,7 +34,25 @@ def test_first_poll_creates_the_schema(tmp_path: Path) -> None:
     assert Ingestor(tmp_path).poll() == 0
     assert query(tmp_path, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
     assert Ingestor(tmp_path).poll() == 0  # migrating again is a no-op
-    assert query(tmp_path, "SELECT count(*) FROM schema_version") == [(1,)]
+    assert query(tmp_path, "SELECT count(*) FROM schema_version") == [(len(MIGRATIONS),)]
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    con = duckdb.connect(str(db_path(tmp_path)))  # as CashWatch before version 2 left it
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+    for statement in MIGRATIONS[0][1]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    con.execute("INSERT INTO events (event_id, camera_id, bbox, review_status, notes) "
+                "VALUES ('old', 'cam1', [0.1, 0.2, 0.3, 0.4], 'confirmed', 'kept')")
+    con.close()
+    submit_review(tmp_path, "old", "false_positive", "seen again", reviewed_by="alice")
+
+    assert Ingestor(tmp_path).poll() == 1
+    assert query(tmp_path, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
+    assert query(tmp_path, "SELECT event_id, camera_id, bbox, review_status, notes, reviewed_by, "
+                 "evidence_expired_at FROM events") == [
+        ("old", "cam1", [0.1, 0.2, 0.3, 0.4], "false_positive", "seen again", "alice", None)]
 
 
 def test_every_record_kind_is_applied(tmp_path: Path) -> None:
@@ -47,17 +66,20 @@ def test_every_record_kind_is_applied(tmp_path: Path) -> None:
                                  "exit_reason": None, "restarts": 0})
     writer.append("worker_run", {"run_id": "r1", "stopped_at": 1_700_000_100.0,
                                  "exit_reason": "stopped"})
-    writer.append("delete", {"event_id": "e2"})
+    writer.append("expire", {"event_id": "e2", "expired_at": 1_700_000_200.0})
     writer.close()
-    submit_review(tmp_path, "e1", "confirmed", "cash seen")
+    submit_review(tmp_path, "e1", "confirmed", "cash seen", reviewed_by="alice")
 
     assert Ingestor(tmp_path).poll() == 7
-    (row,) = query(tmp_path, "SELECT event_id, camera_id, event_type, epoch(started_at), bbox, "
-                   "details, clip_path, snapshot_path, review_status, notes, ingested_at "
-                   "FROM events")
+    row, expired = query(tmp_path, "SELECT event_id, camera_id, event_type, epoch(started_at), "
+                         "bbox, details, clip_path, snapshot_path, review_status, notes, "
+                         "reviewed_by, ingested_at, epoch(evidence_expired_at) "
+                         "FROM events ORDER BY event_id")
     assert row[:8] == ("e1", "cam1", "fire", 1_700_000_000.25, [1.0, 2.0, 30.0, 40.0],
                        '{"frames": 3}', "clips/a/cam1/e1.mp4", "snapshots/a/cam1/e1.jpg")
-    assert row[8:10] == ("confirmed", "cash seen") and row[10] is not None
+    assert row[8:11] == ("confirmed", "cash seen", "alice") and row[11] is not None
+    assert row[12] is None
+    assert (expired[0], expired[6], expired[7], expired[12]) == ("e2", None, None, 1_700_000_200.0)
     assert query(tmp_path, "SELECT pid, core, exit_reason, restarts, epoch(stopped_at) "
                  "FROM worker_runs") == [(42, 1, "stopped", 0, 1_700_000_100.0)]
 
@@ -80,6 +102,21 @@ def test_replaying_everything_changes_nothing(tmp_path: Path) -> None:
     assert after == before
     assert [(r[0], r[9], r[10]) for r in after] == [("e1", None, "OSError: disk full"),
                                                    ("e2", "clips/a/cam1/e2.mp4", None)]
+
+
+def test_each_review_replaces_the_last_one_reviewer_included(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1"))
+    writer.close()
+    submit_review(tmp_path, "e1", "confirmed", "till 2", reviewed_by="alice")
+    ingestor = Ingestor(tmp_path)
+    ingestor.poll()
+    assert query(tmp_path, "SELECT review_status, notes, reviewed_by FROM events") == [
+        ("confirmed", "till 2", "alice")]
+    submit_review(tmp_path, "e1", "false_positive", "script")  # a tool without a user
+    ingestor.poll()
+    assert query(tmp_path, "SELECT review_status, notes, reviewed_by FROM events") == [
+        ("false_positive", "script", None)]
 
 
 def test_an_event_line_after_its_clip_line_keeps_the_clip(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def test_numpy_values_in_details_are_journalled_as_plain_numbers(tmp_path: Path)
 
 
 def test_unknown_kind_is_refused_with_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"'evnt'.*event, clip, review, worker_run, delete"):
+    with pytest.raises(ValueError, match=r"'evnt'.*event, clip, review, worker_run, expire"):
         JournalWriter(tmp_path, "cam1").append("evnt", {})
 
 
@@ -46,13 +46,13 @@ def test_records_the_disk_refuses_are_kept_and_written_in_order_later(tmp_path: 
     writer = JournalWriter(tmp_path, "cam1")
     # A directory where the journal folder should be: every open fails with a real OSError.
     (tmp_path / "journal").write_text("not a folder")
-    assert writer.append("delete", {"event_id": "a"}) is False
+    assert writer.append("expire", {"event_id": "a"}) is False
     writer.emit_event(make_record("b"))
     assert writer.pending_count == 2
 
     (tmp_path / "journal").unlink()
     assert writer.flush_pending() is True
-    writer.append("delete", {"event_id": "c"})
+    writer.append("expire", {"event_id": "c"})
     writer.close()
     ids = [json.loads(line)["event_id"] for line in journal_lines(tmp_path, "cam1")]
     assert ids == ["a", "b", "c"]
@@ -85,6 +85,15 @@ def test_submit_review_validates_the_status(tmp_path: Path) -> None:
     (record,) = [json.loads(line) for line in journal_lines(tmp_path, "_review")]
     assert record["kind"] == "review" and record["review_status"] == "false_positive"
     assert record["notes"] == "reflection" and record["reviewed_at"] > 0
+    assert record["reviewed_by"] is None  # no user: the old call still works
+
+
+def test_submit_review_records_who_reviewed(tmp_path: Path) -> None:
+    submit_review(tmp_path, "e1", "confirmed", reviewed_by="alice")
+    (record,) = [json.loads(line) for line in journal_lines(tmp_path, "_review")]
+    assert (record["reviewed_by"], record["notes"]) == ("alice", "")
+    with pytest.raises(ValueError, match="reviewed_by must be a user name or None, got ' '"):
+        submit_review(tmp_path, "e1", "confirmed", reviewed_by=" ")
 
 
 def test_submit_review_raises_when_the_disk_refuses(tmp_path: Path) -> None:
