@@ -25,7 +25,7 @@ PAGES = [
 
 
 def overview() -> None:
-    ctx = page_context()
+    ctx = page_context(banner=False)  # the refreshing cards draw it
     st.title("Overview")
     views = camera_views(ctx.loaded, read_status(ctx.data_dir))
     sites = site_filter(ctx, views, key="overview_sites")
@@ -40,7 +40,7 @@ def overview() -> None:
 def main() -> None:
     st.set_page_config(page_title="CashWatch", page_icon=":material/point_of_sale:",
                        layout="wide")
-    ctx = page_context()  # draws the login form and stops when needed
+    ctx = page_context(banner=False)  # draws the login form and stops when needed
     sidebar_account(ctx, login_required(ctx.loaded.app))
     pages = [st.Page(overview, title="Overview", icon=":material/dashboard:", default=True)]
     pages += [st.Page(path, title=title, icon=icon)

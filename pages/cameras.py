@@ -11,6 +11,13 @@ NEW = "+ New camera"
 
 ctx = guard_page("edit_cameras")
 st.title("Cameras")
+if ctx.config_error:
+    # The forms would show the last config that loaded, not the file being edited: saving
+    # one would drop or overwrite the change in progress there (the actions refuse too).
+    st.warning("Cameras cannot be changed here while the config file does not load (see "
+               "above): saving would overwrite the edit in progress there. Fix the file, "
+               "then reload this page.", icon=":material/edit_off:")
+    st.stop()
 cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
 for camera_id, error in ctx.loaded.camera_errors.items():
     st.error(f"Config entry {camera_id} is rejected and not running: {error}")

@@ -44,7 +44,8 @@ live_numbers()
 
 st.subheader("Worker starts (last 7 days)")
 try:
-    runs = data.worker_runs(ctx.data_dir, dt.datetime.now().astimezone() - dt.timedelta(days=7))
+    runs = data.worker_runs(ctx.data_dir, dt.datetime.now().astimezone() - dt.timedelta(days=7),
+                            cameras=ctx.camera_scope())
     if runs.empty:
         st.caption("No worker runs recorded.")
     else:
@@ -59,5 +60,9 @@ cols[1].metric("Snapshots", f"{disk.snapshots_bytes / GIB:.2f} GiB")
 cols[2].metric("Disk free", f"{disk.free_bytes / GIB:.1f} of {disk.total_bytes / GIB:.0f} GiB")
 
 st.subheader("Manager log")
-lines = system_info.log_tail(ctx.data_dir / "logs" / "manager.log")
-st.code("\n".join(lines) if lines else "(no log yet)", language=None, height=300)
+if system_info.may_read_manager_log(ctx.user):
+    lines = system_info.log_tail(ctx.data_dir / "logs" / "manager.log")
+    st.code("\n".join(lines) if lines else "(no log yet)", language=None, height=300)
+else:
+    st.caption("Shown to admins of all sites only: it covers every camera of the "
+               "installation. The Workers table above shows yours.")

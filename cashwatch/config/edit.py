@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomlkit
+from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 
 from cashwatch.config.loader import ConfigError, LoadedConfig, parse_config
@@ -35,7 +36,11 @@ def _find(doc: tomlkit.TOMLDocument, camera_id: str) -> Table:
 
 
 def _edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> LoadedConfig:
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as exc:  # broken by hand since the caller last read it
+        raise ConfigError(f"{path}: not valid TOML, so not changed: {exc}") from exc
     change(doc)
     text = tomlkit.dumps(doc)
     loaded = parse_config(text, path)  # refuse to write a file the manager would reject
@@ -50,26 +55,68 @@ def set_camera_enabled(path: Path, camera_id: str, enabled: bool) -> LoadedConfi
     return _edit(path, change)
 
 
-def upsert_camera(path: Path, camera: dict[str, Any]) -> LoadedConfig:
-    """Add a camera, or replace the entry with the same id. Raises on invalid input."""
+def _camera_entry(camera: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The validated entry as it goes into the file: only what differs from the defaults."""
     from cashwatch.config.camera import CameraConfig
 
     validated = CameraConfig.model_validate(camera)  # names the bad key before touching the file
     data = validated.model_dump(mode="json", exclude_defaults=True)
     data["id"], data["source"] = validated.id, validated.source
+    return validated.id, data
+
+
+def _index(doc: tomlkit.TOMLDocument, camera_id: str) -> int | None:
+    for index, table in enumerate(_cameras(doc)):
+        if table.get("id") == camera_id:
+            return index
+    return None
+
+
+def _write_camera(path: Path, camera: dict[str, Any],
+                  mode: Literal["add", "update", "upsert"]) -> LoadedConfig:
+    """Add (`add`), replace (`update`) or either (`upsert`) one camera's entry.
+
+    Whether the id exists is decided on the file as read for this write, not on what the
+    caller saw earlier: a camera added by someone else in between is never replaced by
+    an `add`, and one removed in between is not brought back by an `update`.
+    """
+    camera_id, data = _camera_entry(camera)
 
     def change(doc: tomlkit.TOMLDocument) -> None:
-        cameras = _cameras(doc)
-        for index, table in enumerate(cameras):
-            if table.get("id") == validated.id:
-                cameras[index] = tomlkit.item(data)
-                return
-        cameras.append(tomlkit.item(data))
+        cameras, index = _cameras(doc), _index(doc, camera_id)
+        if index is not None and mode == "add":
+            raise ConfigError(f"a camera with id {camera_id!r} already exists; choose another "
+                              "id (or edit that camera to change it)")
+        if index is None and mode == "update":
+            _find(doc, camera_id)  # raises, naming the cameras there are
+        if index is None:
+            cameras.append(tomlkit.item(data))
+        else:
+            cameras[index] = tomlkit.item(data)
 
     loaded = _edit(path, change)
-    if validated.id in loaded.camera_errors:
-        raise ConfigError(loaded.camera_errors[validated.id])
+    if camera_id in loaded.camera_errors:
+        raise ConfigError(loaded.camera_errors[camera_id])
     return loaded
+
+
+def add_camera(path: Path, camera: dict[str, Any]) -> LoadedConfig:
+    """Add a new camera; refuses an id the file already has. Raises on invalid input."""
+    return _write_camera(path, camera, "add")
+
+
+def update_camera(path: Path, camera: dict[str, Any]) -> LoadedConfig:
+    """Replace the entry of an existing camera; refuses an unknown id."""
+    return _write_camera(path, camera, "update")
+
+
+def upsert_camera(path: Path, camera: dict[str, Any]) -> LoadedConfig:
+    """Add a camera, or replace the entry with the same id. Raises on invalid input.
+
+    For scripts that mean "make the file say this"; a person adding a camera wants
+    `add_camera`, which never replaces one.
+    """
+    return _write_camera(path, camera, "upsert")
 
 
 def remove_camera(path: Path, camera_id: str) -> LoadedConfig:

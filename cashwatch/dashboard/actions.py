@@ -21,6 +21,7 @@ def _site_of(ctx: PageContext, camera_id: str) -> str:
 def set_enabled(ctx: PageContext, camera_id: str, enabled: bool) -> None:
     """Start (enabled) or stop a camera: the manager follows the config."""
     ctx.require("control_cameras", _site_of(ctx, camera_id))
+    ctx.require_loadable_config()
     edit.set_camera_enabled(ctx.loaded.path, camera_id, enabled)
 
 
@@ -41,21 +42,30 @@ def set_enabled_all(ctx: PageContext, camera_ids: list[str], enabled: bool) -> l
 
 def review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | None) -> None:
     ctx.require("review_events", str(event.get("site")))
-    data.submit_review(ctx.data_dir, str(event["event_id"]), status, notes)
+    data.submit_review(ctx.data_dir, str(event["event_id"]), status, notes,
+                       reviewed_by=ctx.user.name)
+
+
+def add_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
+    """A new camera; an id already in the file is refused, never replaced."""
+    ctx.require("edit_cameras", str(camera.get("site", "default")))
+    ctx.require_loadable_config()
+    edit.add_camera(ctx.loaded.path, camera)
 
 
 def save_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
+    """Changed settings of an existing camera (refused if it was removed meanwhile)."""
     ctx.require("edit_cameras", str(camera.get("site", "default")))
-    existing = ctx.loaded.cameras.get(str(camera.get("id")))
-    if existing is not None:
-        ctx.require("edit_cameras", existing.site)  # cannot move another site's camera
-    edit.upsert_camera(ctx.loaded.path, camera)
+    ctx.require("edit_cameras", _site_of(ctx, str(camera.get("id"))))  # not another site's
+    ctx.require_loadable_config()
+    edit.update_camera(ctx.loaded.path, camera)
 
 
 def remove_camera(ctx: PageContext, camera_id: str) -> None:
     ctx.require("edit_cameras", _site_of(ctx, camera_id))
+    ctx.require_loadable_config()
     edit.remove_camera(ctx.loaded.path, camera_id)
 
 
-__all__ = ["PermissionDenied", "remove_camera", "restart", "review", "save_camera",
-           "set_enabled", "set_enabled_all"]
+__all__ = ["PermissionDenied", "add_camera", "remove_camera", "restart", "review",
+           "save_camera", "set_enabled", "set_enabled_all"]

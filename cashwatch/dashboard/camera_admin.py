@@ -20,11 +20,15 @@ from cashwatch.util.redact import mask_credentials
 FORM_SKIP = frozenset({"id", "source", "zones"})
 
 
-def _apply(ctx: PageContext, label: str, camera: dict[str, Any]) -> bool:
+def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = False) -> bool:
+    """Save through the action for what the person meant: a new camera must never replace
+    an existing one with the same id, so adding and editing are different actions."""
     try:
-        actions.save_camera(ctx, camera)
+        (actions.add_camera if new else actions.save_camera)(ctx, camera)
     except ValidationError as exc:
         st.error(f"{label} not saved: {describe_errors(exc)}")
+    except KeyError as exc:  # removed since the page was drawn
+        st.error(f"{label} not saved: {exc.args[0]}")
     except (ConfigError, PermissionDenied, OSError) as exc:
         st.error(f"{label} not saved: {exc}")
     else:
@@ -55,7 +59,7 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
         entered.update(id=camera.id if camera else camera_id.strip(),
                        source=source.strip() or (camera.source if camera else ""),
                        zones=camera.zones.model_dump() if camera else {})
-        _apply(ctx, f"Camera {entered['id']!r}", entered)
+        _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None)
 
 
 def source_test(camera: CameraConfig) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,18 +100,28 @@ def events_today(data_dir: Path) -> dict[str, int]:
     return {str(row.camera_id): int(row.n) for row in frame.itertuples()}
 
 
-def filter_options(data_dir: Path) -> dict[str, list[str]]:
-    """Distinct sites, cameras and types present in the history, for the filters."""
+def filter_options(data_dir: Path, allowed_sites: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Distinct sites, cameras and types in the history of the allowed sites (empty: all),
+    for the filters: an option is itself a disclosure (a camera id names a till)."""
+    where, params = "", []
+    if allowed_sites:
+        where, params = "AND list_contains(?::VARCHAR[], site)", [list(allowed_sites)]
     with connect(data_dir) as conn:
         return {column: [str(v[0]) for v in conn.execute(
                     f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL "
-                    f"ORDER BY 1").fetchall()]
+                    f"{where} ORDER BY 1", params).fetchall()]
                 for column in ("site", "camera_id", "event_type")}
 
 
-def worker_runs(data_dir: Path, since: dt.datetime) -> pd.DataFrame:
+def worker_runs(data_dir: Path, since: dt.datetime,
+                cameras: Collection[str] | None = None) -> pd.DataFrame:
+    """Worker starts since `since`, of these cameras only (None: all; empty: none)."""
+    if cameras is None:
+        return query_df(data_dir, "SELECT * FROM worker_runs WHERE started_at >= ? "
+                                  "ORDER BY started_at", [since])
     return query_df(data_dir, "SELECT * FROM worker_runs WHERE started_at >= ? "
-                              "ORDER BY started_at", [since])
+                              "AND list_contains(?::VARCHAR[], camera_id) ORDER BY started_at",
+                    [since, sorted(cameras)])
 
 
 def evidence_file(data_dir: Path, relative: str | None) -> Path | bytes | None:
@@ -137,6 +147,8 @@ def _stored_evidence(url: str) -> Path | bytes | None:
         return None
 
 
-def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str | None) -> None:
+def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str | None,
+                  *, reviewed_by: str | None = None) -> None:
     """Hand a review to the manager (the only DuckDB writer) through the `_review` journal."""
-    journal.submit_review(data_dir, event_id, review_status, notes or "")
+    journal.submit_review(data_dir, event_id, review_status, notes or "",
+                          reviewed_by=reviewed_by)

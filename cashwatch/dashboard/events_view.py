@@ -18,12 +18,13 @@ DEFAULT_DAYS = 7
 def filters(ctx: PageContext) -> data.EventFilter:
     """The filter widgets; options come from the history and the config."""
     try:
-        options = data.filter_options(ctx.data_dir)
+        options = data.filter_options(ctx.data_dir, ctx.user.sites)
     except data.HistoryUnavailable:
         options = {"site": [], "camera_id": [], "event_type": []}
     sites = sorted({*options["site"], *(c.site for c in ctx.loaded.app.cameras)})
     sites = [s for s in sites if ctx.user.sees_site(s)]
-    cameras = sorted({*options["camera_id"], *ctx.loaded.cameras})
+    configured = [c.id for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)]
+    cameras = sorted({*options["camera_id"], *configured})
     types = sorted({*options["event_type"], *EVENT_TYPES})
     today = dt.date.today()
     cols = st.columns([2, 2, 2, 2, 3])
@@ -96,8 +97,12 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         st.video(clip if isinstance(clip, bytes) else str(clip))
     elif event.get("clip_error"):
         st.warning(f"No clip: {event['clip_error']}")
+    elif _is_missing(event.get("evidence_expired_at")):
+        st.info("The clip is not written yet.")
     else:
-        st.info("The clip is not written yet (or was removed by retention).")
+        st.info(f"Clip and snapshot deleted by retention on "
+                f"{pd.Timestamp(event['evidence_expired_at']):%Y-%m-%d}; the event and its "
+                "review are kept.")
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),
@@ -110,9 +115,10 @@ def details(event: dict[str, Any]) -> None:
                 f"**{event.get('review_status') or 'pending'}**")
     shown = {k: v for k, v in event.items() if k not in ("details",)}
     st.json({"details": event.get("details"),
-             **{k: str(v) for k, v in shown.items() if v is not None and not _is_nan(v)}},
+             **{k: str(v) for k, v in shown.items() if not _is_missing(v)}},
             expanded=False)
 
 
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and value != value
+def _is_missing(value: Any) -> bool:
+    """None, NaN or NaT: DuckDB's NULL as pandas hands it over."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))

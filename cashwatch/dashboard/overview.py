@@ -8,9 +8,14 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
-from cashwatch.config import ConfigError, load_config
+from cashwatch.config import ConfigError
 from cashwatch.dashboard import actions, data
-from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.session import (
+    PageContext,
+    PermissionDenied,
+    config_banner,
+    fresh_context,
+)
 from cashwatch.dashboard.status import CameraView, LiveStatus, camera_views, read_status
 from cashwatch.dashboard.widgets import manager_banner, status_badge, uptime, visible
 
@@ -18,15 +23,10 @@ _FLASH_KEY = "overview_flash"
 CARDS_PER_ROW = 3
 
 
-def _fresh(ctx: PageContext) -> PageContext:
-    """The context with the config as it is on disk now (another tab may have changed it)."""
-    return PageContext(loaded=load_config(ctx.loaded.path), user=ctx.user)
-
-
 def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: Any) -> None:
     """Run an action from a button callback; its outcome is shown on the next draw."""
     try:
-        action(_fresh(ctx), *args)
+        action(fresh_context(ctx), *args)
         st.session_state[_FLASH_KEY] = ("success", f"{label}: done")
     except PermissionDenied as exc:
         st.session_state[_FLASH_KEY] = ("error", f"{label} refused: {exc}")
@@ -118,8 +118,14 @@ def _events_today(ctx: PageContext) -> dict[str, int] | None:
 
 
 def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
-    """The cards (drawn inside the caller's refreshing fragment)."""
-    ctx = _fresh(ctx)
+    """The cards (drawn inside the caller's refreshing fragment).
+
+    The config is re-read on every refresh, so this draws the broken-config banner (the
+    page does not): it appears and goes with the file without a full rerun.
+    """
+    ctx = fresh_context(ctx)
+    if ctx.config_error:
+        config_banner(ctx.config_error)
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded)
     _flash()

@@ -3,18 +3,23 @@
 Login is required whenever the dashboard can be reached from another machine: when
 the config's `[dashboard] host` or the address Streamlit actually listens on is not
 loopback, or when `require_login = true`. Otherwise the local user is an admin.
+
+A config file that stops loading (a typo while someone edits it) does not take the
+dashboard down: pages keep the last config that loaded in this process, under a banner
+naming the problem, and nothing writes the file until it loads again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
 
 from cashwatch.auth import LOCAL_ADMIN, AuthError, User, UserStore
-from cashwatch.config import ConfigError, LoadedConfig, load_config
+from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.app import AppConfig
+from cashwatch.util.redact import mask_credentials
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _USER_KEY = "cashwatch_user"
@@ -28,6 +33,9 @@ class PermissionDenied(Exception):
 class PageContext:
     loaded: LoadedConfig
     user: User
+    # why the file cannot be loaded now ("" when it can); `loaded` is then the last config
+    # that did, good for showing but not for writing back
+    config_error: str = ""
 
     @property
     def data_dir(self) -> Path:
@@ -41,14 +49,65 @@ class PageContext:
             raise PermissionDenied(f"{self.user.name} is limited to sites "
                                    f"{', '.join(self.user.sites)}; not {site!r}")
 
+    def require_loadable_config(self) -> None:
+        """Raise ConfigError while the file does not load: a change written now would be
+        made to a file someone is halfway through editing, or to a stale view of it."""
+        if self.config_error:
+            raise ConfigError("the config file cannot be loaded, so it is not changed; fix "
+                              f"it first: {self.config_error}")
 
-def load_config_or_stop() -> LoadedConfig:
+    def camera_scope(self) -> frozenset[str] | None:
+        """Ids of the configured cameras of the user's sites; None when the user sees all.
+
+        The config says where a camera is now; rows that carry no site of their own
+        (worker runs) are shown to a site-limited user only for these cameras.
+        """
+        if not self.user.limited_to_sites:
+            return None
+        return frozenset(c.id for c in self.loaded.app.cameras if self.user.sees_site(c.site))
+
+
+# The last config that loaded, per file, in this dashboard process. Plain dict reads and
+# writes are atomic, so the sessions' script threads share it without a lock.
+_last_good: dict[Path, LoadedConfig] = {}
+
+
+def read_config(path: Path | None = None) -> tuple[LoadedConfig | None, str]:
+    """The config on disk, else the last one that loaded from that file in this process
+    (None if none ever did), with why the file does not load ("" when it does)."""
+    key = resolve_config_path(path)
     try:
-        return load_config()
+        loaded = load_config(path)
     except ConfigError as exc:
-        st.error(f"The configuration cannot be loaded: {exc}")
+        return _last_good.get(key), mask_credentials(str(exc))
+    _last_good[key] = loaded
+    return loaded, ""
+
+
+def load_config_or_stop() -> tuple[LoadedConfig, str]:
+    """The config to draw with and why the file does not load ("" when it does).
+
+    Only when no config ever loaded in this process is there nothing to show: the
+    problem is shown and the run stops.
+    """
+    loaded, error = read_config()
+    if loaded is None:
+        st.error(f"The configuration cannot be loaded: {error}")
         st.stop()
-        raise  # st.stop() raises; this keeps type checkers informed
+        raise AssertionError("unreachable")  # st.stop() raises; this informs type checkers
+    return loaded, error
+
+
+def config_banner(error: str) -> None:
+    st.error(f"The configuration cannot be loaded: {error}  \n"
+             "Showing the last configuration that loaded; changes to cameras are off "
+             "until the file is fixed.", icon=":material/error:")
+
+
+def fresh_context(ctx: PageContext) -> PageContext:
+    """The context with the config as it is on disk now (another tab may have changed it)."""
+    loaded, error = read_config(ctx.loaded.path)
+    return replace(ctx, loaded=loaded or ctx.loaded, config_error=error)
 
 
 def login_required(app: AppConfig) -> bool:
@@ -116,10 +175,14 @@ def sign_out() -> None:
     st.session_state.pop(_USER_KEY, None)
 
 
-def page_context() -> PageContext:
-    """Call at the top of every page."""
-    loaded = load_config_or_stop()
-    return PageContext(loaded=loaded, user=require_login(loaded))
+def page_context(*, banner: bool = True) -> PageContext:
+    """Call at the top of every page. The router passes banner=False: the page it runs
+    draws the banner, once, and only after the login check (the error names the file)."""
+    loaded, error = load_config_or_stop()
+    ctx = PageContext(loaded=loaded, user=require_login(loaded), config_error=error)
+    if error and banner:
+        config_banner(error)
+    return ctx
 
 
 def guard_page(permission: str) -> PageContext:

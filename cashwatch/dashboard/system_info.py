@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cashwatch.auth import User
 from cashwatch.util.redact import mask_credentials
 
 LOG_TAIL_BYTES = 256 * 1024
@@ -51,6 +52,18 @@ def log_tail(path: Path, lines: int = 200) -> list[str]:
         text = handle.read().decode("utf-8", "replace")
     tail = deque(text.splitlines(), maxlen=lines)
     return [mask_credentials(line) for line in tail]
+
+
+def may_read_manager_log(user: User) -> bool:
+    """Only an admin of every site reads the manager's raw log.
+
+    The log tells the whole installation's story: every camera's id, errors and hosts.
+    Keeping only lines that name none of another site's cameras would be a deny list,
+    and a log line can point at a camera in ways no filter knows (its source host, a
+    worker's pid, a clip's path, a camera added since): a security product must fail
+    closed. Everyone else has the Workers table, already limited to their sites.
+    """
+    return user.can("edit_cameras") and not user.limited_to_sites
 
 
 def workers_table(records: dict[str, dict]) -> pd.DataFrame:

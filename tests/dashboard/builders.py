@@ -62,7 +62,8 @@ def write_h264_clip(path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
 
 
 def create_history(data_dir: Path, now: float | None = None) -> None:
-    """The documented schema with one cash event (clip + snapshot) and one worker run."""
+    """The documented schema with a cash event (clip + snapshot) at site lobby, a fire
+    event at site office, and a worker run of each site's camera."""
     now = time.time() if now is None else now
     started = dt.datetime.fromtimestamp(now - 60, dt.UTC)
     day = started.astimezone().strftime("%Y-%m-%d")
@@ -84,6 +85,8 @@ def create_history(data_dir: Path, now: float | None = None) -> None:
             "INSERT INTO events (event_id, camera_id, site, event_type, started_at, confidence, "
             "model) VALUES ('office-evt-1', 'cam-b', 'office', 'fire', ?, 0.6, 'x')", [started])
         conn.execute("INSERT INTO worker_runs VALUES ('run-1', 'cam-a', 123, 0, ?, NULL, NULL, 0)",
+                     [started])
+        conn.execute("INSERT INTO worker_runs VALUES ('run-2', 'cam-b', 124, 1, ?, NULL, NULL, 3)",
                      [started])
 
 

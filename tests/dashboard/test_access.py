@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pyarrow as pa
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cashwatch.auth import AuthError, UserStore
 from cashwatch.config import load_config
@@ -85,3 +87,48 @@ def test_cli_adds_lists_and_removes_users(offline_dash: Dashboard) -> None:
     assert short.returncode == 2 and "password too short" in short.stderr
     assert cashwatch("remove", "eve").returncode == 0
     assert cashwatch("list").stdout.strip() == ""
+
+
+def _worker_start_cameras(at: AppTest) -> set[str]:
+    """Camera ids in the System page's "Worker starts" chart (its Arrow dataset)."""
+    (chart,) = [c for c in at.get("vega_lite_chart") if "Worker starts" in c.proto.spec]
+    frames = [pa.ipc.open_stream(d.data.data).read_all() for d in chart.proto.datasets]
+    return {str(cid) for frame in frames for cid in frame.column("camera_id").to_pylist()}
+
+
+def _system_and_events(board: Dashboard, name: str) -> tuple[AppTest, AppTest]:
+    log = board.data_dir / "logs" / "manager.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(f"INFO started worker cam-a\nERROR cam-b: cannot open source\n"
+                   f"INFO watching {board.config_path}\n")
+    system = sign_in(board.app().run(), name).switch_page("pages/system.py").run()
+    events = sign_in(board.app().run(), name).switch_page("pages/events.py").run()
+    assert not system.exception and not events.exception, (system.exception, events.exception)
+    return system, events
+
+
+def test_site_limited_operator_sees_no_other_sites_cameras(remote_dash: Dashboard) -> None:
+    system, events = _system_and_events(remote_dash, "otto")  # limited to lobby
+    assert _worker_start_cameras(system) == {"cam-a"}
+    # the raw log covers every site: not shown at all, rather than filtered line by line
+    assert not system.code
+    assert "cam-b" not in "\n".join(c.value for c in system.caption)
+    assert events.multiselect(key="ev_cams").options == ["cam-a"]
+    assert events.multiselect(key="ev_sites").options == ["lobby"]
+
+
+def test_admin_of_all_sites_sees_every_camera_and_the_log(remote_dash: Dashboard) -> None:
+    """The other side of the test above: the hidden cameras exist in what it reads."""
+    system, events = _system_and_events(remote_dash, "ada")
+    assert _worker_start_cameras(system) == {"cam-a", "cam-b"}
+    (log,) = system.code
+    assert "cam-b" in log.value and str(remote_dash.config_path) in log.value
+    assert events.multiselect(key="ev_cams").options == ["cam-a", "cam-b"]
+
+
+def test_a_site_limited_admin_does_not_read_the_manager_log(remote_dash: Dashboard) -> None:
+    UserStore(remote_dash.data_dir).add("lia", PASSWORD, "admin", ["lobby"])
+    system, events = _system_and_events(remote_dash, "lia")
+    assert not system.code
+    assert _worker_start_cameras(system) == {"cam-a"}
+    assert events.multiselect(key="ev_cams").options == ["cam-a"]

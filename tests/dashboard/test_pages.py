@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cashwatch.config import load_config
+from cashwatch.auth import LOCAL_ADMIN
+from cashwatch.config import ConfigError, edit, load_config
+from cashwatch.dashboard import actions
+from cashwatch.dashboard.session import PageContext
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import Dashboard
 
@@ -54,6 +58,7 @@ def test_review_buttons_write_the_review_journal(dash: Dashboard) -> None:
     assert lines == [lines[0]] and lines[0]["event_id"] == EVENT_ID
     assert lines[0]["review_status"] == "confirmed"
     assert lines[0]["notes"] == "cash went to the till"
+    assert lines[0]["reviewed_by"] == "local", "the reviewer is on record (local admin here)"
 
 
 def test_live_page_shows_the_latest_frame_with_its_age(dash: Dashboard) -> None:
@@ -115,3 +120,45 @@ def test_a_click_on_the_zone_chart_becomes_a_normalised_point() -> None:
     assert point_from_selection({"selection": {"click": []}}) is None
     grid = grid_frame()
     assert grid["x"].min() == 0.0 and grid["y"].max() == 1.0 and len(grid) == 101 * 101
+
+
+def _add_camera(at: AppTest, camera_id: str, source: str) -> AppTest:
+    at.selectbox(key="cam_choice").select("+ New camera").run()
+    at.text_input(key="camera_form_new.id").input(camera_id)
+    at.text_input(key="camera_form_new.source").input(source)
+    return at.button(key="FormSubmitter:camera_form_new-Save camera").click().run()
+
+
+def test_a_new_camera_never_replaces_one_with_the_same_id(dash: Dashboard) -> None:
+    before = dash.config_path.read_text()
+    at = _add_camera(dash.page("pages/cameras.py"), "cam-a", "demo:fire")
+    assert not at.exception, at.exception
+    assert any("'cam-a' already exists" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.success
+    assert dash.config_path.read_text() == before
+    _add_camera(at, "cam-c", "demo:fire")
+    assert not at.error and any("'cam-c' saved" in s.value for s in at.success)
+    loaded = load_config(dash.config_path)
+    assert list(loaded.cameras) == ["cam-a", "cam-b", "cam-c"]
+    assert loaded.camera("cam-a").name == "Front desk" and loaded.camera("cam-a").zones.cashier
+
+
+def test_adding_checks_the_file_not_the_page(dash: Dashboard) -> None:
+    """A camera added in another tab after this page loaded is not replaced either."""
+    ctx = PageContext(loaded=load_config(dash.config_path), user=LOCAL_ADMIN)
+    edit.add_camera(dash.config_path, {"id": "cam-c", "source": "demo:fire", "site": "bar"})
+    with pytest.raises(ConfigError, match="'cam-c' already exists"):
+        actions.add_camera(ctx, {"id": "cam-c", "source": "demo:walk"})
+    assert load_config(dash.config_path).camera("cam-c").site == "bar"
+
+
+def test_an_event_whose_evidence_expired_is_still_shown_and_says_so(dash: Dashboard) -> None:
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("UPDATE events SET clip_path = NULL, snapshot_path = NULL, "
+                     "evidence_expired_at = TIMESTAMPTZ '2026-11-20 03:00:00+00' "
+                     "WHERE event_id = ?", [EVENT_ID])
+    at = dash.page("pages/events.py")
+    assert not at.exception, at.exception
+    assert any("deleted by retention on 2026-11-2" in i.value for i in at.info), \
+        [i.value for i in at.info]
+    assert not any("NaT" in str(j.value) for j in at.json), "NULL times are left out"

@@ -1,0 +1,82 @@
+"""Adding, updating and replacing camera entries in the file, and refusing what must not be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cashwatch.config import ConfigError, load_config
+from cashwatch.config.edit import add_camera, set_camera_enabled, update_camera, upsert_camera
+
+CONFIG = """\
+# kept by every edit
+[[cameras]]
+id = "front"
+name = "Front till"
+site = "shop"
+source = "demo:fire"
+cooldown_s = 40.0
+enabled = false
+[cameras.zones]
+cashier = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0]]
+
+[[cameras]]
+id = "broken"
+source = "demo:fire"
+detection = { fps = -1 }
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "cashwatch.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.mark.parametrize("camera_id", ["front", "broken"])  # a rejected entry is still there
+def test_add_refuses_an_id_the_file_has_and_writes_nothing(config: Path, camera_id: str) -> None:
+    with pytest.raises(ConfigError, match=f"a camera with id '{camera_id}' already exists"):
+        add_camera(config, {"id": camera_id, "source": "demo:walk"})
+    assert config.read_text() == CONFIG
+
+
+def test_add_appends_a_new_camera_and_keeps_the_others(config: Path) -> None:
+    add_camera(config, {"id": "back", "source": "demo:walk", "site": "shop"})
+    loaded = load_config(config)
+    assert list(loaded.cameras) == ["front", "back"]
+    front = loaded.camera("front")
+    assert (front.name, front.cooldown_s, front.enabled) == ("Front till", 40.0, False)
+    assert front.zones.cashier is not None
+    assert config.read_text().startswith("# kept by every edit\n")
+
+
+def test_update_replaces_an_existing_camera_only(config: Path) -> None:
+    update_camera(config, {"id": "front", "source": "demo:walk", "site": "shop"})
+    assert load_config(config).camera("front").source == "demo:walk"
+    before = config.read_text()
+    with pytest.raises(ConfigError, match="no camera 'ghost' in the config"):
+        update_camera(config, {"id": "ghost", "source": "demo:walk"})
+    assert config.read_text() == before, "an update does not bring back a removed camera"
+
+
+def test_upsert_still_adds_or_replaces(config: Path) -> None:
+    upsert_camera(config, {"id": "front", "source": "demo:walk"})
+    upsert_camera(config, {"id": "back", "source": "demo:walk"})
+    loaded = load_config(config)
+    assert loaded.camera("front").source == "demo:walk" and "back" in loaded.cameras
+
+
+@pytest.mark.parametrize(("typo", "message"), [
+    ("[[cameras]\nid =", "not valid TOML, so not changed"),
+    ("[modle]\nbackend = 'onnx'", "modle"),  # TOML, but not a config
+])
+def test_a_file_broken_by_hand_is_not_rewritten(config: Path, typo: str, message: str) -> None:
+    config.write_text(CONFIG + "\n" + typo + "\n")
+    broken = config.read_text()
+    with pytest.raises(ConfigError, match=message):
+        add_camera(config, {"id": "back", "source": "demo:walk"})
+    with pytest.raises(ConfigError, match=message):
+        set_camera_enabled(config, "front", True)
+    assert config.read_text() == broken
