@@ -19,8 +19,28 @@ Generated from the pydantic models by `python -m cashwatch.config.docs`; do not 
 One TOML file (`--config PATH`, else `$CASHWATCH_CONFIG`, else `data/cashwatch.toml`).
 Unknown keys are errors. The manager reloads the file when it changes: a broken file
 keeps the last good config running; a broken camera entry keeps that camera's last good
-settings (or shows it in error) and never affects the other cameras.
+settings (or shows it in error) and never affects the other cameras. `cashwatch check`
+validates a file without running anything.
+
+Each camera is a `[[cameras]]` entry (an array of tables); its sub-tables follow it as
+`[cameras.detection.cash]`, `[cameras.zones]` and so on, and belong to the entry above
+them. Zones are polygons of at least three `[x, y]` points, each from 0 to 1 as a share
+of the frame's width and height (so they survive a change of resolution):
+
+```toml
+[[cameras]]
+id = "front-desk"
+source = "rtsp://user:password@10.0.0.21:554/stream1"
+site = "lobby"
+
+[cameras.zones]
+cashier = [[0.55, 0.0], [1.0, 0.0], [1.0, 1.0], [0.55, 1.0]]
+counter = [[0.4, 0.3], [0.7, 0.3], [0.7, 0.8], [0.4, 0.8]]
+```
 """
+
+_BOUNDS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"),
+           ("min_length", "length ≥"), ("max_length", "length ≤"))
 
 
 def _model_of(annotation: object) -> type[BaseModel] | None:
@@ -39,6 +59,18 @@ def _default(field: typing.Any) -> str:
     return f"`{field.default!r}`".replace("|", "\\|")
 
 
+def _valid(field: typing.Any) -> str:
+    """What the validation accepts, as far as the field's own constraints say."""
+    annotation = field.annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(f"`{choice}`" for choice in typing.get_args(annotation))
+    if annotation is bool:
+        return "`true`, `false`"
+    bounds = [f"{sign} {getattr(item, attr)}" for item in field.metadata
+              for attr, sign in _BOUNDS if getattr(item, attr, None) is not None]
+    return ", ".join(bounds)
+
+
 def render_model(model: type[BaseModel], section: str, out: list[str]) -> None:
     rows, nested = [], []
     for name, field in model.model_fields.items():
@@ -49,10 +81,12 @@ def render_model(model: type[BaseModel], section: str, out: list[str]) -> None:
         if name == "cameras":
             continue
         text = " ".join(filter(None, [field.title and f"**{field.title}**.", field.description]))
-        rows.append(f"| `{name}` | {_default(field)} | {text} |")
+        rows.append(f"| `{name}` | {_default(field)} | {_valid(field)} | {text} |")
     if rows:
-        out += [f"\n## `[{section}]`" if section else "\n## Top level", "",
-                "| key | default | meaning |", "|---|---|---|", *rows]
+        heading = {"": "Top level", "cameras": "`[[cameras]]` (one entry per camera)"}.get(
+            section, f"`[{section}]`")
+        out += [f"\n## {heading}", "", "| key | default | valid | meaning |",
+                "|---|---|---|---|", *rows]
     for sub_section, sub_model in nested:
         render_model(sub_model, sub_section, out)
 
