@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -168,6 +169,11 @@ def run(args: argparse.Namespace) -> int:
     except (DatabaseMissingError, DatabaseBusyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader stopped reading (`cashwatch events | head`): that is not an error;
+        # point stdout at /dev/null so Python's flush at exit does not complain either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -6,6 +6,8 @@ import argparse
 import csv
 import io
 import json
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from cashwatch.store import cli
 from cashwatch.store.ingest import Ingestor
 from cashwatch.store.journal import JournalWriter, submit_review
+from tests.conftest import REPO
 from tests.store.builders import make_record
 
 MADE_AT: dict[str, float] = {}
@@ -129,3 +132,24 @@ def test_no_database_yet_is_a_clear_error(tmp_path: Path, capsys) -> None:
 def test_a_missing_config_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert _run(["--config", str(tmp_path / "nope.toml")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`cashwatch events | head -1`: the pipe closes after one line, long before the
+    output (well over the pipe's 64 KiB buffer) is written."""
+    path = tmp_path / "cashwatch.toml"
+    path.write_text("")
+    journal = JournalWriter(tmp_path, "lobby")
+    for index in range(1500):
+        journal.emit_event(make_record(f"evt-{index:05d}", camera_id="lobby",
+                                       started_at=time.time() - index))
+    ingestor, ingested = Ingestor(tmp_path), 0
+    while ingested < 1500:  # a poll takes a bounded batch
+        batch = ingestor.poll()
+        assert batch > 0, f"ingest stalled at {ingested}"
+        ingested += batch
+    piped = subprocess.run(f"{sys.executable} -m cashwatch.cli events --format csv "
+                           f"--config {path} | head -1", shell=True, capture_output=True,
+                           text=True, timeout=60, cwd=REPO)
+    assert piped.stdout.startswith("started_at,") and "event_id" in piped.stdout, piped.stdout
+    assert piped.stderr == "", piped.stderr
