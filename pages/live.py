@@ -23,7 +23,7 @@ overlay = st.toggle("Overlay detections and zones", value=True)
 @st.fragment(run_every=REFRESH_S)
 def grid() -> None:
     status = read_status(ctx.data_dir)
-    manager_banner(status, ctx.loaded)
+    manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
     if not watched:
         st.info("Choose cameras to watch.")
         return

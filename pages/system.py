@@ -24,7 +24,7 @@ st.title("System")
 @st.fragment(run_every=REFRESH_S)
 def live_numbers() -> None:
     status = read_status(ctx.data_dir)
-    manager_banner(status, ctx.loaded)
+    manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
     # a short sample: psutil's "since the last call" is meaningless on a first call
     per_core = psutil.cpu_percent(interval=0.1, percpu=True)
     cores = pd.DataFrame({"core": [str(i) for i in range(len(per_core))], "cpu %": per_core})

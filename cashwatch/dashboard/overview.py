@@ -124,10 +124,11 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     page does not): it appears and goes with the file without a full rerun.
     """
     ctx = fresh_context(ctx)
+    detail = not ctx.user.limited_to_sites
     if ctx.config_error:
-        config_banner(ctx.config_error)
+        config_banner(ctx.config_error, detail=detail)
     status = read_status(ctx.data_dir)
-    manager_banner(status, ctx.loaded)
+    manager_banner(status, ctx.loaded, detail=detail)
     _flash()
     views = visible(ctx, camera_views(ctx.loaded, status), sites)
     if not views:

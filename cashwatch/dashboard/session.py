@@ -98,7 +98,11 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
     return loaded, error
 
 
-def config_banner(error: str) -> None:
+def config_banner(error: str, *, detail: bool = True) -> None:
+    """Why the file does not load; without `detail` (a site-limited account) only that
+    it does not, as the message can name other sites' cameras."""
+    if not detail:
+        error = "ask an administrator to fix the file"
     st.error(f"The configuration cannot be loaded: {error}  \n"
              "Showing the last configuration that loaded; changes to cameras are off "
              "until the file is fixed.", icon=":material/error:")
@@ -181,7 +185,7 @@ def page_context(*, banner: bool = True) -> PageContext:
     loaded, error = load_config_or_stop()
     ctx = PageContext(loaded=loaded, user=require_login(loaded), config_error=error)
     if error and banner:
-        config_banner(error)
+        config_banner(error, detail=not ctx.user.limited_to_sites)
     return ctx
 
 

@@ -41,16 +41,25 @@ def status_badge(state: str) -> None:
     st.badge(state, color=BADGE_COLOURS.get(state, "gray"))
 
 
-def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None) -> None:
+CONFIG_PROBLEM_FOR_SITE_USERS = ("The camera configuration has a problem an administrator "
+                                 "must fix; your cameras' cards show any that affects them.")
+
+
+def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None, *,
+                   detail: bool = True) -> None:
     """Manager offline, or the config it rejected.
 
     When the only rejections are camera entries (the manager joins their messages into
     the header), each is already shown on its camera's card and on the Cameras page, so
-    the banner just names them instead of repeating every message.
+    the banner just names them instead of repeating every message. Without `detail`
+    (an account limited to some sites) it says only that there is a problem: the message
+    can name other sites' cameras, and their own cameras' cards show their own errors.
     """
     error = status.header.get("config_error")
     if not status.manager_running:
         st.warning(f"Manager offline: {status.problem}.", icon=":material/power_off:")
+    elif error and not detail:
+        st.warning(CONFIG_PROBLEM_FOR_SITE_USERS, icon=":material/error:")
     elif error and loaded is not None and _only_camera_entries(error, loaded):
         ids = ", ".join(sorted(loaded.camera_errors))
         st.warning(f"Camera entries rejected in the config: {ids}. The others run; see "
@@ -90,4 +99,5 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
             if st.button("Sign out", key="sign_out"):
                 sign_out()
                 st.rerun()
-        st.caption(f"Config: `{ctx.loaded.path}`")
+        if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
+            st.caption(f"Config: `{ctx.loaded.path}`")

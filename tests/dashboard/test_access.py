@@ -13,6 +13,7 @@ from cashwatch.auth import AuthError, UserStore
 from cashwatch.config import load_config
 from cashwatch.dashboard import actions
 from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.widgets import CONFIG_PROBLEM_FOR_SITE_USERS
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import PASSWORD, REPO, Dashboard, sign_in
 
@@ -132,3 +133,35 @@ def test_a_site_limited_admin_does_not_read_the_manager_log(remote_dash: Dashboa
     assert not system.code
     assert _worker_start_cameras(system) == {"cam-a"}
     assert events.multiselect(key="ev_cams").options == ["cam-a"]
+
+
+def test_config_problems_are_told_to_a_site_limited_user_without_other_sites_detail(
+        remote_dash: Dashboard) -> None:
+    """The file's error can name another site's camera; the site's operator is only told
+    that there is one (their own cameras' cards show their own errors)."""
+    config = remote_dash.config_path
+    home = {name: sign_in(remote_dash.app().run(), name) for name in ("otto", "ada")}
+    assert not any(str(config) in c.value for c in home["otto"].sidebar.caption)
+    assert any(str(config) in c.value for c in home["ada"].sidebar.caption)
+    operator = sign_in(remote_dash.app().run(), "otto").switch_page("pages/events.py").run()
+    admin = sign_in(remote_dash.app().run(), "ada").switch_page("pages/events.py").run()
+    config.write_text(config.read_text() + '\n[[cameras]]\nid = "cam-b"\nsource = "x.mp4"\n')
+    operator.run()
+    admin.run()
+    assert not operator.exception and not admin.exception
+    told = [e.value for e in operator.error]
+    assert any("ask an administrator" in text for text in told), told
+    assert not any("cam-b" in text for text in told), told
+    assert any("duplicate camera id(s): cam-b" in e.value for e in admin.error)
+
+
+def test_the_managers_rejection_is_told_to_a_site_limited_user_without_detail(
+        remote_dash: Dashboard) -> None:
+    assert remote_dash.live is not None
+    remote_dash.live.table.set_header(config_error="camera 'cam-b': key 'source': bad")
+    operator = sign_in(remote_dash.app().run(), "otto").switch_page("pages/live.py").run()
+    admin = sign_in(remote_dash.app().run(), "ada").switch_page("pages/live.py").run()
+    assert not operator.exception and not admin.exception
+    told = [w.value for w in operator.warning] + [e.value for e in operator.error]
+    assert CONFIG_PROBLEM_FOR_SITE_USERS in told and not any("cam-b" in t for t in told), told
+    assert any("cam-b" in e.value for e in admin.error), [e.value for e in admin.error]
