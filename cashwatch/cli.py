@@ -44,15 +44,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cashwatch.launcher import run_demo
+    from cashwatch.launcher import DashboardMissing, run_demo
 
-    return run_demo(args.config, port=args.port)
+    try:
+        return run_demo(args.config, port=args.port)
+    except DashboardMissing as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from cashwatch.launcher import run_dashboard
+    from cashwatch.launcher import DashboardMissing, run_dashboard
 
-    return run_dashboard(args.config, port=args.port)
+    try:
+        run_dashboard(args.config, port=args.port)
+    except DashboardMissing as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+    return 2
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -21,6 +21,18 @@ from cashwatch.config.defaults import write_demo_config
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
+class DashboardMissing(Exception):
+    """app.py and pages/ are not beside the package (a wheel install): say so, plainly."""
+
+
+def _require_app(app: Path = APP) -> None:
+    if not app.is_file():
+        raise DashboardMissing(
+            f"the dashboard is not installed here: {app} does not exist. The dashboard "
+            "(app.py, pages/, .streamlit/) runs from a checkout of the repository: clone "
+            "it and run `make install` (an editable install), then this command again")
+
+
 def dashboard_command(loaded: LoadedConfig, port: int) -> list[str]:
     """The Streamlit command line for this config, on `port`."""
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
@@ -35,6 +47,7 @@ def _environment(loaded: LoadedConfig) -> dict[str, str]:
 def run_dashboard(config: str | None, port: int | None = None) -> NoReturn:
     """Become the dashboard: exec Streamlit in this process, so that a service manager's
     signals and the exit status are Streamlit's own, with no child left behind."""
+    _require_app()
     loaded = load_config(config, create=False)
     port = port or loaded.app.dashboard.port
     print(f"CashWatch dashboard on http://{loaded.app.dashboard.host}:{port} "
@@ -44,6 +57,7 @@ def run_dashboard(config: str | None, port: int | None = None) -> NoReturn:
 
 
 def run_demo(config: str | None, port: int | None = None) -> int:
+    _require_app()
     path = resolve_config_path(config)
     if not path.exists():
         write_demo_config(path)  # the demo cameras, wherever the config is to live

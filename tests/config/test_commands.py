@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cashwatch.launcher import _demo_status
+from cashwatch.launcher import DashboardMissing, _demo_status, _require_app
 from tests.conftest import REPO
 from tests.harness import camera_entry, wait_for, write_config
 
@@ -115,3 +115,10 @@ def test_dashboard_on_a_taken_port_exits_non_zero(config: Path) -> None:
 def test_demo_exit_status(stopped_by_user: bool, manager: int | None, dashboard: int | None,
                           expected: int) -> None:
     assert _demo_status(stopped_by_user, manager, dashboard) == expected
+
+
+def test_without_app_py_the_dashboard_says_how_to_get_it(tmp_path: Path) -> None:
+    """A wheel install has the package but not app.py and pages/ beside it."""
+    with pytest.raises(DashboardMissing, match=r"does not exist.*make install"):
+        _require_app(tmp_path / "app.py")
+    _require_app()  # this checkout has it
