@@ -97,6 +97,7 @@ class Manager:
                                manager_heartbeat_ts=time.time())
         self.journal = JournalWriter(self.data_dir, "_manager")
         self.ingestor = Ingestor(self.data_dir)
+        self._upgrade_database()
         replayed = self.ingestor.poll()
         log.info("manager %d started for %s (%d journal records replayed)", os.getpid(),
                  self.config_path, replayed)
@@ -112,6 +113,18 @@ class Manager:
         finally:
             self._shutdown()
         return 0
+
+    def _upgrade_database(self) -> None:
+        """Create or upgrade the schema now, not at the first ingest: the dashboard, the
+        CLI and retention read its newest columns, and a quiet site may ingest nothing
+        for hours."""
+        from cashwatch.store.db import DatabaseBusyError, open_writable
+
+        try:
+            open_writable(self.data_dir).close()
+        except DatabaseBusyError as exc:
+            log.warning("event database busy at start (%s); its schema is brought up to date "
+                        "at the first ingest", exc)
 
     def _beat(self) -> None:
         """Publish the manager's heartbeat from its own thread.

@@ -140,17 +140,21 @@ def write_json(items: list[dict[str, Any]], out: IO[str]) -> None:
 _WRITERS = {"table": write_table, "csv": write_csv, "json": write_json}
 
 
-def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+def _fetch(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
+           ) -> list[dict[str, Any]] | None:
+    """The rows to print, or None once a Parquet file is written (DuckDB writes it)."""
     query, params = build_query(args)
     if args.format == "parquet":
         con.sql(query, params=params).write_parquet(str(args.output))
-        return 0
-    items = _rows_as_dicts(con.execute(query, params).fetchall())
+        return None
+    return _rows_as_dicts(con.execute(query, params).fetchall())
+
+
+def _write(items: list[dict[str, Any]], args: argparse.Namespace) -> None:
     target = (args.output.open("w", encoding="utf-8", newline="") if args.output
               else nullcontext(sys.stdout))
     with target as out:
         _WRITERS[args.format](items, out)
-    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -165,7 +169,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         with connect_readonly(loaded.data_dir) as con:
-            return _export(con, args)
+            items = _fetch(con, args)
+        # written after the connection is closed: a pager (`| less`) can take minutes,
+        # and the manager cannot store events while any reader holds the file
+        if items is not None:
+            _write(items, args)
+        return 0
     except (DatabaseMissingError, DatabaseBusyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

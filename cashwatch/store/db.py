@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from cashwatch.store.schema import migrate
+from cashwatch.store.schema import LATEST_VERSION, migrate
 
 DB_FILE = "cashwatch.duckdb"
 
@@ -26,6 +26,12 @@ class DatabaseMissingError(FileNotFoundError):
 
 class DatabaseBusyError(RuntimeError):
     """Another process holds the DuckDB file lock."""
+
+
+class DatabaseOutdatedError(DatabaseBusyError):
+    """The file's schema is older than this CashWatch reads; the manager upgrades it when
+    it starts (or at its next ingest if the file was locked then). A kind of "busy": the
+    callers that wait out a lock wait this out the same way."""
 
 
 def db_path(data_dir: Path) -> Path:
@@ -83,6 +89,20 @@ def connect_readonly(data_dir: Path, timeout_s: float = 3.0) -> Iterator[duckdb.
                     "(another process holds it read-write)") from exc
             time.sleep(0.02)  # the manager's writes take ~15 ms
     try:
+        _require_current_schema(con, path)
         yield con
     finally:
         con.close()
+
+
+def _require_current_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    try:
+        # fetchall, not fetchone: an unfinished result blocks the caller's next statement
+        rows = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    except duckdb.CatalogException:
+        rows = []
+    version = int(rows[0][0]) if rows and rows[0][0] is not None else 0
+    if version < LATEST_VERSION:
+        raise DatabaseOutdatedError(
+            f"{path} has schema version {version}; this CashWatch reads version "
+            f"{LATEST_VERSION}: start the manager (`cashwatch run`) once to upgrade it")

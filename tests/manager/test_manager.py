@@ -9,9 +9,12 @@ import socket
 import time
 from pathlib import Path
 
+import duckdb
 import psutil
 import pytest
 
+from cashwatch.store.db import DatabaseOutdatedError, connect_readonly
+from cashwatch.store.schema import MIGRATIONS
 from cashwatch.worker.memory import WORKER_MALLOC_TUNABLES
 from tests.harness import (
     ManagerProcess,
@@ -211,3 +214,28 @@ def test_sigterm_and_sigkill_leave_no_shared_memory(two_cameras: Path) -> None:
         again.wait_state("cam-a", "running")
         assert len(shm_segments(data_dir)) == 3  # status + one frame slot per camera
     assert shm_segments(data_dir) == []
+
+
+def test_the_manager_upgrades_an_old_database_when_it_starts(tmp_path: Path) -> None:
+    """Readers select the newest columns; a site with no events for hours must not wait
+    for a first ingest to get them."""
+    with duckdb.connect(str(tmp_path / "cashwatch.duckdb")) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        for statement in MIGRATIONS[0][1]:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (1, now())")
+        con.execute("INSERT INTO events (event_id, camera_id, event_type) VALUES "
+                    "('old-1', 'cam', 'fire')")
+    config = write_config(tmp_path / "cashwatch.toml", [])
+    assert _count_events(tmp_path) is None, "readers refuse the old schema"
+    with ManagerProcess(config):
+        assert wait_for(lambda: _count_events(tmp_path), 20, "the upgraded database") == 1
+
+
+def _count_events(data_dir: Path) -> int | None:
+    try:
+        with connect_readonly(data_dir) as con:
+            row = con.execute("SELECT count(*) FROM events WHERE reviewed_by IS NULL").fetchall()
+    except DatabaseOutdatedError:
+        return None
+    return int(row[0][0])

@@ -6,19 +6,24 @@ import argparse
 import csv
 import io
 import json
+import select
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from cashwatch.store import cli
+from cashwatch.store.db import DatabaseBusyError, open_writable
 from cashwatch.store.ingest import Ingestor
 from cashwatch.store.journal import JournalWriter, submit_review
+from cashwatch.store.schema import MIGRATIONS
 from tests.conftest import REPO
+from tests.harness import wait_for
 from tests.store.builders import make_record
 
 MADE_AT: dict[str, float] = {}
@@ -134,9 +139,10 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
-    """`cashwatch events | head -1`: the pipe closes after one line, long before the
-    output (well over the pipe's 64 KiB buffer) is written."""
+@pytest.fixture(scope="module")
+def many_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,500 events: the CSV (~400 KiB) is far more than a pipe's 64 KiB buffer."""
+    tmp_path = tmp_path_factory.mktemp("many-events")
     path = tmp_path / "cashwatch.toml"
     path.write_text("")
     journal = JournalWriter(tmp_path, "lobby")
@@ -148,8 +154,53 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
         batch = ingestor.poll()
         assert batch > 0, f"ingest stalled at {ingested}"
         ingested += batch
+    return path
+
+
+def test_a_reader_that_stops_early_is_not_an_error(many_events: Path) -> None:
+    """`cashwatch events | head -1`: the pipe closes after one line, long before the
+    output is written."""
     piped = subprocess.run(f"{sys.executable} -m cashwatch.cli events --format csv "
-                           f"--config {path} | head -1", shell=True, capture_output=True,
+                           f"--config {many_events} | head -1; exit ${{PIPESTATUS[0]}}",
+                           shell=True, executable="/bin/bash", capture_output=True,
                            text=True, timeout=60, cwd=REPO)
     assert piped.stdout.startswith("started_at,") and "event_id" in piped.stdout, piped.stdout
     assert piped.stderr == "", piped.stderr
+    assert piped.returncode == 0
+
+
+def test_a_slow_reader_does_not_hold_the_database(many_events: Path) -> None:
+    """`cashwatch events | less`: while the pager waits for a key, the manager must still
+    be able to store events, so the rows are fetched and the file closed before printing."""
+    proc = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "events", "--format", "csv",
+                             "--config", str(many_events)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        # output has started, and the pipe is full long before all of it is written
+        assert select.select([proc.stdout], [], [], 30)[0], "no output within 30 s"
+        wait_for(lambda: _writable(many_events.parent), 5, "the manager's write access")
+        assert proc.poll() is None, "still blocked on the full pipe: the test means something"
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+
+
+def _writable(data_dir: Path) -> bool:
+    try:
+        open_writable(data_dir).close()
+    except DatabaseBusyError:
+        return False
+    return True
+
+
+def test_an_old_schema_is_explained_not_a_traceback(tmp_path: Path, capsys) -> None:
+    with duckdb.connect(str(tmp_path / "cashwatch.duckdb")) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        for statement in MIGRATIONS[0][1]:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (1, now())")
+    (tmp_path / "cashwatch.toml").write_text("")
+    assert _run(["--config", str(tmp_path / "cashwatch.toml")]) == 1
+    error = capsys.readouterr().err
+    assert "schema version 1" in error and "cashwatch run" in error
