@@ -66,11 +66,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config as the manager would, without running anything."""
     loaded = load_config(args.config, create=False)
+    from cashwatch.util.redact import mask_credentials
+
     for camera in loaded.app.cameras:
         state = "ok" if camera.enabled else "ok (disabled)"
-        print(f"{camera.id}: {state}  {camera.source}")
+        print(f"{camera.id}: {state}  {mask_credentials(camera.source)}")
     for label, message in loaded.camera_errors.items():
-        print(f"{label}: REJECTED  {message}")
+        print(f"{label}: REJECTED  {mask_credentials(message)}")
     print(f"{loaded.path}: {len(loaded.app.cameras)} camera(s) valid, "
           f"{len(loaded.camera_errors)} rejected; data folder {loaded.data_dir}")
     return 1 if loaded.camera_errors else 0

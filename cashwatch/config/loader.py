@@ -32,6 +32,9 @@ class LoadedConfig:
     data_dir: Path
     app: AppConfig
     camera_errors: dict[str, str] = field(default_factory=dict)
+    # the `site` each rejected entry names (CameraConfig's default when it names none):
+    # who may be shown why it was rejected
+    camera_error_sites: dict[str, str] = field(default_factory=dict)
 
     @property
     def cameras(self) -> dict[str, CameraConfig]:
@@ -75,8 +78,13 @@ def _camera_label(raw: Any, index: int) -> str:
     return f"#{index + 1}"
 
 
+def _site_of(raw: Any) -> str:
+    site = raw.get("site") if isinstance(raw, dict) else None
+    return site if isinstance(site, str) else str(CameraConfig.model_fields["site"].default)
+
+
 def _validate_cameras(raw_cameras: Any, path: Path
-                      ) -> tuple[list[CameraConfig], dict[str, str]]:
+                      ) -> tuple[list[CameraConfig], dict[str, str], dict[str, str]]:
     if not isinstance(raw_cameras, list):
         raise ConfigError(
             f"{path}: 'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
@@ -87,6 +95,7 @@ def _validate_cameras(raw_cameras: Any, path: Path
                           "every id must be unique")
     cameras: list[CameraConfig] = []
     errors: dict[str, str] = {}
+    sites: dict[str, str] = {}
     for index, raw in enumerate(raw_cameras):
         label = _camera_label(raw, index)
         try:
@@ -94,7 +103,8 @@ def _validate_cameras(raw_cameras: Any, path: Path
                                                       path.parent))
         except ValidationError as exc:
             errors[label] = describe_errors(exc, prefix=f"camera '{label}': ")
-    return cameras, errors
+            sites[label] = _site_of(raw)
+    return cameras, errors, sites
 
 
 def _with_file_source_resolved(camera: CameraConfig, config_dir: Path) -> CameraConfig:
@@ -126,7 +136,7 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    cameras, camera_errors = _validate_cameras(raw.pop("cameras", []), path)
+    cameras, camera_errors, error_sites = _validate_cameras(raw.pop("cameras", []), path)
     try:
         app = AppConfig.model_validate(raw)
     except ValidationError as exc:
@@ -136,7 +146,7 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     if not data_dir.is_absolute():
         data_dir = path.parent / data_dir
     return LoadedConfig(path=path, data_dir=data_dir.resolve(), app=app,
-                        camera_errors=camera_errors)
+                        camera_errors=camera_errors, camera_error_sites=error_sites)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, create: bool = True) -> LoadedConfig:

@@ -53,8 +53,10 @@ class PageContext:
         """Raise ConfigError while the file does not load: a change written now would be
         made to a file someone is halfway through editing, or to a stale view of it."""
         if self.config_error:
-            raise ConfigError("the config file cannot be loaded, so it is not changed; fix "
-                              f"it first: {self.config_error}")
+            why = ("" if self.user.limited_to_sites  # the reason may name other sites
+                   else f": {self.config_error}")
+            raise ConfigError(f"the config file cannot be loaded, so it is not changed; fix "
+                              f"it first{why}")
 
     def camera_scope(self) -> frozenset[str] | None:
         """Ids of the configured cameras of the user's sites; None when the user sees all.
@@ -92,6 +94,10 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
     """
     loaded, error = read_config()
     if loaded is None:
+        # Nobody has signed in yet (the accounts' sites are in the config that failed):
+        # the reason, with its paths and camera sources, only for a loopback dashboard.
+        if not _listening_on_loopback():
+            error = "run `cashwatch check` on the server to see why"
         st.error(f"The configuration cannot be loaded: {error}")
         st.stop()
         raise AssertionError("unreachable")  # st.stop() raises; this informs type checkers
@@ -112,6 +118,10 @@ def fresh_context(ctx: PageContext) -> PageContext:
     """The context with the config as it is on disk now (another tab may have changed it)."""
     loaded, error = read_config(ctx.loaded.path)
     return replace(ctx, loaded=loaded or ctx.loaded, config_error=error)
+
+
+def _listening_on_loopback() -> bool:
+    return str(st.get_option("server.address") or "") in LOOPBACK
 
 
 def login_required(app: AppConfig) -> bool:

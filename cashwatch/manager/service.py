@@ -211,7 +211,7 @@ class Manager:
         self.status.set_header(config_error="; ".join(errors.values()))
         for message in errors.values():
             # also in the log: an admin who starts the manager by hand sees nothing else
-            log.warning("config: %s", message)
+            log.warning("config: %s", mask_credentials(message))
         desired = loaded.cameras
         for camera_id in list(self.workers):
             if camera_id in errors:

@@ -42,10 +42,15 @@ def test_check_lists_cameras_and_fails_on_a_rejected_one(config: Path) -> None:
     good = cashwatch("check", "--config", str(config))
     assert good.returncode == 0, good.stderr
     assert "door: ok" in good.stdout and "2 camera(s) valid, 0 rejected" in good.stdout
-    config.write_text(config.read_text() + '\n[[cameras]]\nid = "bad"\nsource = "ftp://x/y"\n')
+    config.write_text(config.read_text()
+                      + '\n[[cameras]]\nid = "bad"\nsource = "ftp://x/y"\n'
+                      + '\n[[cameras]]\nid = "cam"\nsource = "rtsp://op:s3cret@10.0.0.5/s"\n'
+                      + '\n[[cameras]]\nid = "cam2"\nsource = "rtmp://op:s3cret@10.0.0.6/s"\n')
     bad = cashwatch("check", "--config", str(config))
     assert bad.returncode == 1
     assert "bad: REJECTED" in bad.stdout and "'ftp'" in bad.stdout and "rtsp" in bad.stdout
+    assert "cam: ok  rtsp://op:***@10.0.0.5/s" in bad.stdout and "cam2: REJECTED" in bad.stdout
+    assert "s3cret" not in bad.stdout, "passwords are masked in what an admin may paste"
 
 
 def test_users_take_config_after_the_subcommand_and_refuse_unknown_sites(config: Path) -> None:

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cashwatch.auth import AuthError, UserStore
-from cashwatch.config import load_config
-from cashwatch.dashboard import actions
+from cashwatch.auth import AuthError, User, UserStore
+from cashwatch.config import ConfigError, load_config
+from cashwatch.dashboard import actions, session
 from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.dashboard.widgets import CONFIG_PROBLEM_FOR_SITE_USERS
 from tests.dashboard.builders import EVENT_ID
@@ -165,3 +165,54 @@ def test_the_managers_rejection_is_told_to_a_site_limited_user_without_detail(
     told = [w.value for w in operator.warning] + [e.value for e in operator.error]
     assert CONFIG_PROBLEM_FOR_SITE_USERS in told and not any("cam-b" in t for t in told), told
     assert any("cam-b" in e.value for e in admin.error), [e.value for e in admin.error]
+
+
+def test_a_site_limited_admin_sees_why_only_their_own_entries_are_rejected(
+        remote_dash: Dashboard) -> None:
+    UserStore(remote_dash.data_dir).add("lia", PASSWORD, "admin", ["lobby"])
+    config = remote_dash.config_path
+    config.write_text(config.read_text()
+                      + '\n[[cameras]]\nid = "cam-x"\nsite = "office"\n'
+                      'source = "rtmp://admin:hunter2@10.0.0.9/stream"\n'
+                      '\n[[cameras]]\nid = "cam-y"\nsite = "lobby"\n'
+                      'source = "rtmp://admin:hunter3@10.0.0.8/stream"\n')
+    for name, shown, hidden in (("lia", {"cam-y"}, {"cam-x"}), ("ada", {"cam-x", "cam-y"}, set())):
+        at = sign_in(remote_dash.app().run(), name).switch_page("pages/cameras.py").run()
+        assert not at.exception, at.exception
+        text = " ".join(e.value for e in at.error)
+        assert all(f"entry {c} is rejected" in text for c in shown), text
+        assert not any(c in text for c in hidden), text
+        assert "hunter" not in text and "admin:***@" in text, "passwords are masked"
+
+
+def test_an_action_on_a_broken_file_tells_a_site_limited_user_no_detail(
+        remote_dash: Dashboard) -> None:
+    lia = User("lia", "admin", ("lobby",))
+    ctx = PageContext(loaded=load_config(remote_dash.config_path), user=lia,
+                      config_error="duplicate camera id(s): cam-b")
+    with pytest.raises(ConfigError) as refused:
+        actions.set_enabled(ctx, "cam-a", False)
+    assert "cam-b" not in str(refused.value) and "cannot be loaded" in str(refused.value)
+    ada = PageContext(loaded=ctx.loaded, user=User("ada", "admin"), config_error=ctx.config_error)
+    with pytest.raises(ConfigError, match="cam-b"):
+        actions.set_enabled(ada, "cam-a", False)
+
+
+@pytest.mark.parametrize("loopback", [False, True])
+def test_before_sign_in_a_broken_file_is_not_explained_to_the_network(
+        remote_dash: Dashboard, monkeypatch: pytest.MonkeyPatch, loopback: bool) -> None:
+    """No config ever loaded in this process: nobody is signed in, so a dashboard on a
+    network address says where to look, not what the file holds."""
+    remote_dash.config_path.write_text('[[cameras]]\nid = "cam-b"\nsource = "x.mp4"\n'
+                                       '[[cameras]]\nid = "cam-b"\nsource = "y.mp4"\n')
+    monkeypatch.setattr(session, "_last_good", {})  # as in a freshly started dashboard
+    # AppTest reads this checkout's .streamlit/config.toml (loopback); a real server's
+    # address is set by `cashwatch dashboard` from [dashboard] host
+    monkeypatch.setattr(session, "_listening_on_loopback", lambda: loopback)
+    at = remote_dash.app().run()
+    (error,) = [e.value for e in at.error]
+    assert "cannot be loaded" in error and not at.text_input, "no login form"
+    if loopback:
+        assert "duplicate camera id(s): cam-b" in error
+    else:
+        assert "cashwatch check" in error and "cam-b" not in error, error
