@@ -53,6 +53,9 @@ def run_dashboard(config: str | None, port: int | None = None) -> NoReturn:
     print(f"CashWatch dashboard on http://{loaded.app.dashboard.host}:{port} "
           f"(config {loaded.path})", flush=True)
     command = dashboard_command(loaded, port)
+    # Streamlit reads .streamlit/config.toml (theme, toolbar, file watching) from the
+    # working folder; a service may start in any folder
+    os.chdir(APP.parent)
     os.execve(command[0], command, _environment(loaded))
 
 
@@ -66,7 +69,7 @@ def run_demo(config: str | None, port: int | None = None) -> int:
     manager = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "run", "--config",
                                 str(loaded.path)], env=env)
     port = port or loaded.app.dashboard.port
-    dashboard = subprocess.Popen(dashboard_command(loaded, port), env=env)
+    dashboard = subprocess.Popen(dashboard_command(loaded, port), env=env, cwd=APP.parent)
     print(f"\nCashWatch demo: dashboard on http://{loaded.app.dashboard.host}:{port}  "
           f"(config {loaded.path})\n"
           "The demo cameras are synthetic (see docs/demo.md). Ctrl-C stops everything.\n",

@@ -43,12 +43,13 @@ class CameraSettings(StrictModel):
 class CameraConfig(CameraSettings):
     """A `[[cameras]]` entry."""
 
-    id: str = Field(title="Camera id",
-                    description="Letters, digits, '-' and '_', at most 32, unique.")
+    id: str = Field(title="Camera id", description="Unique among the cameras.",
+                    json_schema_extra={"valid": CAMERA_ID_RULE})
     name: str = Field(default="", max_length=80, title="Name", description="Display name.")
     source: str = Field(
         min_length=1, title="Source",
-        description="rtsp://, http(s):// URL, a video file path, a webcam index (0, 1, …) "
+        description="rtsp://, http(s):// URL, a video file path (a relative one is relative "
+        "to the config file), a webcam index (0, 1, …) "
         f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}.",
     )
 

@@ -62,6 +62,9 @@ def _default(field: typing.Any) -> str:
 def _valid(field: typing.Any) -> str:
     """What the validation accepts, as far as the field's own constraints say."""
     annotation = field.annotation
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("valid"), str):
+        return str(extra["valid"])  # a rule checked in a validator, said in words
     if typing.get_origin(annotation) is typing.Literal:
         return "one of " + ", ".join(f"`{choice}`" for choice in typing.get_args(annotation))
     if annotation is bool:

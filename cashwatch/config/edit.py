@@ -15,7 +15,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 
-from cashwatch.config.loader import ConfigError, LoadedConfig, parse_config
+from cashwatch.config.loader import ConfigError, LoadedConfig, parse_config, resolve_source
 from cashwatch.util.files import atomic_write_text
 
 
@@ -92,12 +92,22 @@ def _write_camera(path: Path, camera: dict[str, Any],
         if index is None:
             cameras.append(tomlkit.item(data))
         else:
+            _keep_source_as_written(cameras[index], data, path.parent)
             cameras[index] = tomlkit.item(data)
 
     loaded = _edit(path, change)
     if camera_id in loaded.camera_errors:
         raise ConfigError(loaded.camera_errors[camera_id])
     return loaded
+
+
+def _keep_source_as_written(old: Any, data: dict[str, Any], config_dir: Path) -> None:
+    """The loader makes a relative file source absolute; an edit that keeps the source
+    (a zone drawn, a setting changed) must not write that absolute path back, or the
+    folder with the config and its videos could no longer be moved."""
+    written = old.get("source")
+    if isinstance(written, str) and resolve_source(written.strip(), config_dir) == data["source"]:
+        data["source"] = written
 
 
 def add_camera(path: Path, camera: dict[str, Any]) -> LoadedConfig:

@@ -107,15 +107,18 @@ def _validate_cameras(raw_cameras: Any, path: Path
     return cameras, errors, sites
 
 
-def _with_file_source_resolved(camera: CameraConfig, config_dir: Path) -> CameraConfig:
+def resolve_source(source: str, config_dir: Path) -> str:
     """A relative file path is relative to the config file, as `data_dir` is, not to
     whichever folder the manager happened to be started from."""
-    if source_kind(camera.source) != "file":
-        return camera
-    path = Path(camera.source).expanduser()
-    if path.is_absolute():
-        return camera
-    return camera.model_copy(update={"source": str(config_dir / path)})
+    if source_kind(source) != "file":
+        return source
+    path = Path(source).expanduser()
+    return source if path.is_absolute() else str(config_dir / path)
+
+
+def _with_file_source_resolved(camera: CameraConfig, config_dir: Path) -> CameraConfig:
+    resolved = resolve_source(camera.source, config_dir)
+    return camera if resolved == camera.source else camera.model_copy(update={"source": resolved})
 
 
 def data_dir_of_broken_config(path: str | os.PathLike[str] | None = None) -> Path:

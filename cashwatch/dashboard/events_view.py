@@ -97,12 +97,15 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         st.video(clip if isinstance(clip, bytes) else str(clip))
     elif event.get("clip_error"):
         st.warning(f"No clip: {event['clip_error']}")
-    elif _is_missing(event.get("evidence_expired_at")):
-        st.info("The clip is not written yet.")
-    else:
+    elif not _is_missing(event.get("evidence_expired_at")):
         st.info(f"Clip and snapshot deleted by retention on "
                 f"{pd.Timestamp(event['evidence_expired_at']):%Y-%m-%d}; the event and its "
                 "review are kept.")
+    elif event.get("clip_path"):
+        st.warning(f"The clip `{event['clip_path']}` cannot be read: it was moved or deleted "
+                   "outside CashWatch, or the evidence store cannot be reached.")
+    else:
+        st.info("The clip is not written yet.")
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),

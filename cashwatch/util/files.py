@@ -17,7 +17,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> Non
     `sudo cashwatch stop CAM` rewrites it. A new file, or any `private` one (password
     hashes), gets mkstemp's 0600.
     """
-    path = Path(path)
+    # through a symlink to the file it names: replacing the link would leave the target
+    # stale and turn the link into a copy
+    path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -44,9 +46,13 @@ def _keep_mode_and_owner(path: Path, fd: int) -> None:
         return
     os.fchmod(fd, old.st_mode & 0o7777)
     if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-        # only root may give a file away; the mode is kept all the same
-        with contextlib.suppress(PermissionError):
+        try:
             os.fchown(fd, old.st_uid, old.st_gid)
+        except PermissionError:
+            # only root may give a file away; a member of the file's group may still
+            # keep the group, which is what lets the other services read it
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, old.st_gid)
 
 
 def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:

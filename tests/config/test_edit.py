@@ -80,3 +80,18 @@ def test_a_file_broken_by_hand_is_not_rewritten(config: Path, typo: str, message
     with pytest.raises(ConfigError, match=message):
         set_camera_enabled(config, "front", True)
     assert config.read_text() == broken
+
+
+def test_an_edit_keeps_a_relative_source_relative(tmp_path: Path) -> None:
+    """The loader resolves `clips/door.mp4` against the config's folder; saving the
+    camera's zones must not write that absolute path back into the file."""
+    path = tmp_path / "cashwatch.toml"
+    path.write_text('[[cameras]]\nid = "door"\nsource = "clips/door.mp4"\n')
+    camera = load_config(path).camera("door")
+    assert camera.source == str(tmp_path / "clips" / "door.mp4")
+    zones = {"cashier": [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0]]}
+    update_camera(path, {**camera.model_dump(mode="json"), "zones": zones})
+    assert 'source = "clips/door.mp4"' in path.read_text()
+    assert load_config(path).camera("door").zones.cashier is not None
+    moved = update_camera(path, {**camera.model_dump(mode="json"), "source": "/srv/door.mp4"})
+    assert moved.camera("door").source == "/srv/door.mp4", "a new source is written as given"

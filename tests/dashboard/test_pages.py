@@ -162,3 +162,12 @@ def test_an_event_whose_evidence_expired_is_still_shown_and_says_so(dash: Dashbo
     assert any("deleted by retention on 2026-11-2" in i.value for i in at.info), \
         [i.value for i in at.info]
     assert not any("NaT" in str(j.value) for j in at.json), "NULL times are left out"
+
+
+def test_a_clip_file_gone_outside_cashwatch_is_called_missing(dash: Dashboard) -> None:
+    for clip in (dash.data_dir / "clips").rglob("*.mp4"):
+        clip.unlink()
+    at = dash.page("pages/events.py")
+    assert not at.exception, at.exception
+    assert any("cannot be read" in w.value and EVENT_ID in w.value for w in at.warning), \
+        [w.value for w in at.warning]

@@ -80,3 +80,14 @@ def test_rewrites_keep_the_config_mode_but_users_stay_private(tmp_path: Path) ->
     (tmp_path / "users.json").chmod(0o644)
     users.add("bob", "a long passphrase 42", "analyst")
     assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600
+
+
+def test_a_rewrite_through_a_symlink_changes_the_file_it_names(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    real = write_config(tmp_path / "etc" / "cashwatch.toml",
+                        [camera_entry("cam", tmp_path / "video.avi")])
+    link = tmp_path / "cashwatch.toml"
+    link.symlink_to(real)
+    set_camera_enabled(link, "cam", False)
+    assert link.is_symlink(), "the link is still a link"
+    assert "enabled = false" in real.read_text()
