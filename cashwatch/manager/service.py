@@ -246,7 +246,11 @@ class Manager:
                 self._release_slot(self.broken.pop(camera.id))
             worker = self._add(camera)
         worker.config_error = ""
-        if camera != worker.camera:
+        if camera.model_copy(update={"enabled": worker.camera.enabled}) == worker.camera:
+            if camera.enabled and not worker.camera.enabled:  # switched on: start it now
+                worker.next_start_mono, worker.consecutive_failures = 0.0, 0
+            worker.camera = camera  # at most switched on or off: handled below, no restart
+        else:
             log.info("camera %s changed; restarting it", camera.id)
             stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
             self._record_run(worker, "config changed")
@@ -354,8 +358,12 @@ class Manager:
         self.status.update(worker.slot, state="error", pid=0, last_error=message, **NOT_RUNNING)
 
     def _record_run(self, worker: MonitoredWorker, stop_reason: str | None) -> None:
-        if not worker.run_id:
+        """Journal a run as started (`stop_reason` None) or as stopped, once: a camera
+        disabled and later changed or removed must keep the time it really stopped."""
+        if not worker.run_id or not worker.run_open:
             return
+        if stop_reason is not None:
+            worker.run_open = False
         self.journal.append("worker_run", {
             "run_id": worker.run_id, "camera_id": worker.camera.id,
             "pid": (worker.process.pid if worker.process is not None else None),

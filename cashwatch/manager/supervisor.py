@@ -50,6 +50,7 @@ class MonitoredWorker:
     process: WorkerProcess | None = None
     stop_event: StopSignal | None = None
     run_id: str = ""
+    run_open: bool = False  # its stop not yet recorded: one stop per run in worker_runs
     started_at: float = 0.0  # wall clock, for status and worker_runs
     started_mono: float = 0.0
     restarts: int = 0

@@ -33,7 +33,7 @@ class LaunchSettings:
 
 def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
     """A fresh run id and the spec of the worker's next run."""
-    worker.run_id = uuid.uuid4().hex
+    worker.run_id, worker.run_open = uuid.uuid4().hex, True
     return WorkerSpec(camera=worker.camera.model_dump(mode="json"),
                       model=launch.model.model_dump(mode="json"), data_dir=str(launch.data_dir),
                       slot=worker.slot, manager_pid=launch.manager_pid,

@@ -13,7 +13,12 @@ import duckdb
 import psutil
 import pytest
 
-from cashwatch.store.db import DatabaseOutdatedError, connect_readonly
+from cashwatch.store.db import (
+    DatabaseBusyError,
+    DatabaseMissingError,
+    DatabaseOutdatedError,
+    connect_readonly,
+)
 from cashwatch.store.schema import MIGRATIONS
 from cashwatch.worker.memory import WORKER_MALLOC_TUNABLES
 from tests.harness import (
@@ -181,8 +186,14 @@ def test_cli_start_stop_restart_and_status_without_manager(two_cameras: Path) ->
         stopped = manager.worker("cam-a")
         assert stopped["state"] == "stopped"
         assert stopped["camera_fps"] == stopped["detection_fps"] == stopped["cpu_percent"] == 0
+        stopped_by = time.time()
         result = cli("start", "cam-a", config=two_cameras)
         assert result.returncode == 0, result.stderr
+        # the stop is on record as such, at the time it happened, and not as a restart
+        runs = wait_for(lambda: _stopped_runs(two_cameras.parent, "cam-a"), 15, "the run")
+        assert [reason for reason, _ in runs] == ["disabled"]
+        assert runs[0][1] < stopped_by, "re-enabling did not move the stop time"
+        assert "camera cam-a changed" not in manager.log()
         old_pid = manager.worker("cam-a")["pid"]
         result = cli("restart", "cam-a", config=two_cameras)
         assert result.returncode == 0, result.stderr
@@ -239,3 +250,14 @@ def _count_events(data_dir: Path) -> int | None:
     except DatabaseOutdatedError:
         return None
     return int(row[0][0])
+
+
+def _stopped_runs(data_dir: Path, camera_id: str) -> list[tuple[str, float]]:
+    try:
+        with connect_readonly(data_dir) as con:
+            rows = con.execute("SELECT exit_reason, epoch(stopped_at) FROM worker_runs "
+                               "WHERE camera_id = ? AND stopped_at IS NOT NULL",
+                               [camera_id]).fetchall()
+    except (DatabaseMissingError, DatabaseBusyError):
+        return []
+    return [(str(reason), float(at)) for reason, at in rows]
