@@ -13,6 +13,13 @@ from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.events import EVENT_TYPES
 
 DEFAULT_DAYS = 7
+# Periods that end now, recomputed on every run: a page left open over midnight (a night
+# shift) keeps showing new events, which a fixed date range chosen at 23:00 would not.
+RECENT = {"Last hour": dt.timedelta(hours=1), "Last 12 hours": dt.timedelta(hours=12),
+          "Last 24 hours": dt.timedelta(days=1),
+          f"Last {DEFAULT_DAYS} days": dt.timedelta(days=DEFAULT_DAYS),
+          "Last 30 days": dt.timedelta(days=30)}
+CUSTOM = "Dates…"
 
 
 def filters(ctx: PageContext) -> data.EventFilter:
@@ -33,12 +40,23 @@ def filters(ctx: PageContext) -> data.EventFilter:
     chosen_types = cols[2].multiselect("Type", types, placeholder="All", key="ev_types")
     review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All",
                                  key="ev_review")
-    period = cols[4].date_input("Period", (today - dt.timedelta(days=DEFAULT_DAYS), today),
-                                key="ev_period")
-    start, end = _period(period, today)
+    start, end = _period_widgets(cols[4], today)
     return data.EventFilter(start=start, end=end, sites=tuple(chosen_sites),
                             cameras=tuple(chosen_cams), types=tuple(chosen_types),
                             review=tuple(review), allowed_sites=ctx.user.sites)
+
+
+def _period_widgets(column: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    choices = [*RECENT, CUSTOM]
+    choice = column.selectbox("Period", choices, index=choices.index(f"Last {DEFAULT_DAYS} days"),
+                              key="ev_recent")
+    if choice != CUSTOM:
+        now = dt.datetime.now().astimezone()
+        # an hour ahead: a worker clock a little ahead of this one must not hide its events
+        return now - RECENT[choice], now + dt.timedelta(hours=1)
+    days = column.date_input("Days", (today - dt.timedelta(days=DEFAULT_DAYS), today),
+                             key="ev_period")
+    return _period(days, today)
 
 
 def _period(value: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -75,7 +75,10 @@ def _only_camera_entries(error: str, loaded: LoadedConfig) -> bool:
 
 
 def uptime(record: dict[str, Any] | None, now: float | None = None) -> str:
-    if not record or not record.get("start_ts"):
+    """How long the worker has run; "–" for a camera stopped or in error, whose last
+    start time would otherwise keep counting (as `cashwatch status` shows it)."""
+    if (not record or not record.get("start_ts") or record.get("state") != "running"
+            or not record.get("pid")):
         return "–"
     return format_duration((now or time.time()) - float(record["start_ts"]))
 

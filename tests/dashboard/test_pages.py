@@ -12,6 +12,7 @@ from cashwatch.auth import LOCAL_ADMIN
 from cashwatch.config import ConfigError, edit, load_config
 from cashwatch.dashboard import actions
 from cashwatch.dashboard.session import PageContext
+from cashwatch.dashboard.widgets import uptime
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import Dashboard
 
@@ -171,3 +172,24 @@ def test_a_clip_file_gone_outside_cashwatch_is_called_missing(dash: Dashboard) -
     assert not at.exception, at.exception
     assert any("cannot be read" in w.value and EVENT_ID in w.value for w in at.warning), \
         [w.value for w in at.warning]
+
+
+def test_recent_periods_end_now_and_follow_the_clock(dash: Dashboard) -> None:
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                     "confidence, model) VALUES ('three-hours-ago', 'cam-a', 'lobby', 'fire', "
+                     "now() - INTERVAL 3 HOUR, 0.5, 'x')")
+    at = dash.page("pages/events.py")
+    assert {EVENT_ID, "three-hours-ago"} <= set(at.dataframe[0].value["event_id"])
+    at.selectbox(key="ev_recent").select("Last hour").run()
+    shown = set(at.dataframe[0].value["event_id"])
+    assert EVENT_ID in shown and "three-hours-ago" not in shown
+    at.selectbox(key="ev_recent").select("Dates…").run()
+    assert at.date_input(key="ev_period") is not None, "exact days can still be chosen"
+
+
+@pytest.mark.parametrize(("state", "pid", "shown"), [
+    ("running", 123, "1m 40s"), ("stopped", 0, "–"), ("error", 0, "–"), ("connecting", 77, "–")])
+def test_uptime_counts_only_while_the_worker_runs(state: str, pid: int, shown: str) -> None:
+    record = {"state": state, "pid": pid, "start_ts": 1000.0}
+    assert uptime(record, now=1100.0) == shown
