@@ -92,6 +92,14 @@ def get_event(data_dir: Path, event_id: str) -> dict[str, Any] | None:
     return row
 
 
+def review_stored_since(data_dir: Path, event_id: str, since: float) -> bool:
+    """Whether the event's latest review was submitted at or after `since` (epoch s)."""
+    frame = query_df(data_dir, "SELECT epoch(reviewed_at) AS at FROM events WHERE event_id = ?",
+                     [event_id])
+    return bool(not frame.empty and pd.notna(frame["at"].iloc[0])
+                and float(frame["at"].iloc[0]) >= since)
+
+
 def events_today(data_dir: Path) -> dict[str, int]:
     """Events per camera since local midnight."""
     midnight = dt.datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,8 @@ from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.events import EVENT_TYPES
 
 DEFAULT_DAYS = 7
+# How long a review click waits for the manager to store the review (it takes < 1 s)
+REVIEW_WAIT_S = 3.0
 # Periods that end now, recomputed on every run: a page left open over midnight (a night
 # shift) keeps showing new events, which a fixed date range chosen at 23:00 would not.
 RECENT = {"Last hour": dt.timedelta(hours=1), "Last 12 hours": dt.timedelta(hours=12),
@@ -81,12 +84,33 @@ def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str
     # the note is read here, not bound when the button was drawn: typing and clicking
     # arrive in the same rerun, after the button's arguments were fixed
     notes = str(st.session_state.get(notes_key) or "") or None
+    sent = time.time()
     try:
         actions.review(ctx, event, status, notes)
-        st.session_state["ev_flash"] = ("success", "Review sent; the manager records it "
-                                        "in the history within a second.")
     except (PermissionDenied, ValueError, OSError) as exc:
         st.session_state["ev_flash"] = ("error", f"Review refused: {exc}")
+        return
+    # The manager, the only writer, stores it within a second; waiting for that here
+    # means the page redrawn after this shows the new status, not "pending" still.
+    shown = status.replace("_", " ")
+    if _wait_for_review(ctx, str(event["event_id"]), sent):
+        st.session_state["ev_flash"] = ("success", f"Marked {shown}.")
+    else:
+        st.session_state["ev_flash"] = ("success", f"Marked {shown}; it shows here once the "
+                                        "manager stores it (it is not running or is busy).")
+
+
+def _wait_for_review(ctx: PageContext, event_id: str, sent: float,
+                     timeout_s: float = REVIEW_WAIT_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if data.review_stored_since(ctx.data_dir, event_id, sent - 0.001):
+                return True
+        except data.HistoryUnavailable:
+            pass  # the manager is writing: try again
+        time.sleep(0.1)  # polling the database, with a deadline
+    return False
 
 
 def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:

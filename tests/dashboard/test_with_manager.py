@@ -72,6 +72,11 @@ def test_a_review_reaches_the_database_through_the_manager(running: ManagerProce
     assert len(at.get("video")) == 1
     at.button(key="ev_false").click().run()
     assert not at.exception, at.exception
+    # the page redrawn after the click already shows the stored verdict, not "pending"
+    assert any(s.value == "Marked false positive." for s in at.success), \
+        [s.value for s in at.success]
+    assert at.selectbox(key="ev_selected").value == builders.EVENT_ID
+    assert "false_positive" in at.selectbox(key="ev_selected").format_func(builders.EVENT_ID)
 
     def stored() -> bool:
         with db.connect_readonly(running.data_dir) as conn:
