@@ -4,20 +4,52 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cashwatch.dashboard.live import annotate, to_jpeg
+from cashwatch.dashboard.live import annotate, grey_out, to_jpeg
 from cashwatch.dashboard.session import guard_page
 from cashwatch.dashboard.status import read_frame, read_status
 from cashwatch.dashboard.widgets import manager_banner
+from cashwatch.util.redact import mask_credentials
 
 REFRESH_S = 0.2
 COLUMNS = 2
+SHOWN_AT_FIRST = 4
+# A running camera whose newest frame is older than this has stalled (a live one is
+# ~0.1 s old); the operator must see that, not a still picture that looks live.
+STALE_S = 3.0
 
 ctx = guard_page("view_live")
 st.title("Live")
 cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
-watched = st.multiselect("Cameras to watch", list(cameras), default=list(cameras)[:4],
+watched = st.multiselect("Cameras to watch", list(cameras),
+                         default=list(cameras)[:SHOWN_AT_FIRST],
                          format_func=lambda cid: f"{cameras[cid].display_name} ({cid})")
+if len(watched) < len(cameras):
+    st.caption(f"Watching {len(watched)} of {len(cameras)} cameras; add others above.")
 overlay = st.toggle("Overlay detections and zones", value=True)
+
+
+def camera_tile(camera_id: str, record: dict | None) -> None:
+    title = cameras[camera_id].display_name
+    state = record["state"] if record else "not running"
+    frame = read_frame(ctx.data_dir, record["slot"]) if record else None
+    problem = mask_credentials(str(record.get("last_error") or "")) if record else ""
+    if frame is None:
+        if state == "error":
+            st.error(f"{title}: error, no live frame. {problem}")
+        else:
+            st.info(f"{title}: no live frame ({state}).")
+        return
+    live = state == "running"
+    image = annotate(frame.image, frame.boxes if overlay else None,
+                     cameras[camera_id].zones if overlay else None)
+    # JPEG for the watched cameras only: encoding is the costly part at 5 fps
+    st.image(to_jpeg(image if live else grey_out(image)), width="stretch",
+             caption=f"{title} · frame {frame.frame_no} · {frame.age_s:.1f} s old")
+    if not live:
+        st.error(f"{title}: {state.upper()}, last frame {frame.age_s:.0f} s ago. {problem}")
+    elif frame.age_s > STALE_S:
+        st.warning(f"{title}: no new frame for {frame.age_s:.0f} s; the stream may have "
+                   "stalled.")
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -30,18 +62,8 @@ def grid() -> None:
     columns = st.columns(COLUMNS)
     for index, camera_id in enumerate(watched):
         with columns[index % COLUMNS]:
-            record = status.records.get(camera_id) if status.manager_running else None
-            frame = read_frame(ctx.data_dir, record["slot"]) if record else None
-            title = cameras[camera_id].display_name
-            if frame is None:
-                state = record["state"] if record else "not running"
-                st.info(f"{title}: no live frame ({state}).")
-                continue
-            image = annotate(frame.image, frame.boxes if overlay else None,
-                             cameras[camera_id].zones if overlay else None)
-            # JPEG for the watched cameras only: encoding is the costly part at 5 fps
-            st.image(to_jpeg(image), width="stretch",
-                     caption=f"{title} · frame {frame.frame_no} · {frame.age_s:.1f} s old")
+            camera_tile(camera_id, status.records.get(camera_id)
+                        if status.manager_running else None)
 
 
 grid()

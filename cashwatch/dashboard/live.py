@@ -59,3 +59,10 @@ def to_jpeg(image_bgr: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     if not ok:
         raise ValueError(f"cannot JPEG-encode an image of shape {image_bgr.shape}")
     return buf.tobytes()
+
+
+def grey_out(image_bgr: np.ndarray) -> np.ndarray:
+    """A dimmed grey copy: the last frame of a camera that is not live any more must not
+    pass for a live picture at a glance."""
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor((grey * 0.45).astype(np.uint8), cv2.COLOR_GRAY2BGR)

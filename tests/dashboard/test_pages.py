@@ -66,7 +66,16 @@ def test_live_page_shows_the_latest_frame_with_its_age(dash: Dashboard) -> None:
     at = dash.page("pages/live.py")
     assert len(at.image) == 1  # cam-a has a frame; cam-b (error) has none
     assert "frame 42" in str(at.image[0].proto.imgs[0].caption)
-    assert any("no live frame (error)" in i.value for i in at.info)
+    assert any("error, no live frame" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_live_page_marks_a_stopped_cameras_last_frame(dash: Dashboard) -> None:
+    assert dash.live is not None
+    dash.live.table.update(0, state="stopped", pid=0)
+    at = dash.page("pages/live.py")
+    assert len(at.image) == 1, "the last frame is still shown, greyed"
+    assert any("cam-a" not in e.value and "STOPPED" in e.value for e in at.error), \
+        [e.value for e in at.error]
 
 
 def test_sql_page_refuses_a_delete(dash: Dashboard) -> None:
