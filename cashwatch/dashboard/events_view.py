@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
+import cv2
 import pandas as pd
 import streamlit as st
 
+from cashwatch.config.evidence import ClipConfig
 from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.events import EVENT_TYPES
 
 DEFAULT_DAYS = 7
+# The clip opens this long before the trigger frame: the operator sees the moment
+# itself at once, with a little context; the whole pre-roll is a drag away.
+LEAD_S = 2.0
 # How long a review click waits for the manager to store the review (it takes < 1 s)
 REVIEW_WAIT_S = 3.0
 # Periods that end now, recomputed on every run: a page left open over midnight (a night
@@ -70,6 +76,20 @@ def _period(value: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
     local = dt.datetime.now().astimezone().tzinfo
     start = dt.datetime.combine(first, dt.time(), local)
     return start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), local)
+
+
+def trigger_offset_s(clip: Path, post_seconds: float) -> int:
+    """Where to start playing: LEAD_S before the trigger frame. The clip ends
+    `post_seconds` after it; its pre-roll may be shorter than configured (a camera just
+    started), so the position is counted back from the end."""
+    capture = cv2.VideoCapture(str(clip))
+    try:
+        frames, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    if fps <= 0 or frames <= 0:
+        return 0
+    return max(0, int(frames / fps - post_seconds - LEAD_S))
 
 
 def label(row: pd.Series) -> str:
@@ -135,8 +155,15 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
 
 def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
-    if clip is not None:
-        st.video(clip if isinstance(clip, bytes) else str(clip))
+    if isinstance(clip, Path):
+        camera = ctx.loaded.cameras.get(str(event.get("camera_id")))
+        start = trigger_offset_s(clip, (camera.clip if camera else ClipConfig()).post_seconds)
+        st.video(str(clip), start_time=start)
+        if start:
+            st.caption(f"Playing from {LEAD_S:.0f} s before the detection; the clip's first "
+                       f"{start} s show what led up to it.")
+    elif clip is not None:
+        st.video(clip)
     elif event.get("clip_error"):
         st.warning(f"No clip: {event['clip_error']}")
     elif not _is_missing(event.get("evidence_expired_at")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -11,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 from cashwatch.auth import LOCAL_ADMIN
 from cashwatch.config import ConfigError, edit, load_config
 from cashwatch.dashboard import actions
+from cashwatch.dashboard.events_view import trigger_offset_s
 from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.widgets import uptime
+from tests.dashboard import builders
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import Dashboard
 
@@ -202,3 +205,12 @@ def test_recent_periods_end_now_and_follow_the_clock(dash: Dashboard) -> None:
 def test_uptime_counts_only_while_the_worker_runs(state: str, pid: int, shown: str) -> None:
     record = {"state": state, "pid": pid, "start_ts": 1000.0}
     assert uptime(record, now=1100.0) == shown
+
+
+@pytest.mark.parametrize(("seconds", "post", "expected"), [(15.0, 5.0, 8), (4.0, 5.0, 0)])
+def test_a_clip_opens_just_before_its_detection(tmp_path: Path, seconds: float, post: float,
+                                                expected: int) -> None:
+    """15 s = 10 s before the trigger + 5 s after: play from 8 s (2 s before it); a clip
+    shorter than its post-roll plays from the start."""
+    clip = builders.write_h264_clip(tmp_path / "clip.mp4", seconds=seconds)
+    assert trigger_offset_s(clip, post) == expected
