@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cashwatch.dashboard import sql
-from cashwatch.dashboard.charts import first_numeric_chart
+from cashwatch.dashboard.charts import result_chart
 from cashwatch.dashboard.data import HistoryUnavailable
 from cashwatch.dashboard.session import PermissionDenied, guard_page
 
@@ -28,7 +28,7 @@ if result is not None:
     st.caption(f"{len(result.frame):,} rows in {result.elapsed_ms:.0f} ms"
                + (" (truncated)" if result.truncated else ""))
     st.dataframe(result.frame, width="stretch", hide_index=True)
-    chart = first_numeric_chart(result.frame)
+    chart = result_chart(result.frame)
     if chart is not None:
         st.altair_chart(chart, width="stretch")
     if ctx.user.can("export"):

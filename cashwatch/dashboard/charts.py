@@ -3,30 +3,58 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import altair as alt
 import pandas as pd
 
+from cashwatch.events import EVENT_TYPES
 
-def first_numeric_chart(frame: pd.DataFrame) -> alt.Chart | None:
-    """A bar chart of the first numeric column against the first other column (or the row)."""
+MAX_CHART_ROWS = 500
+MAX_CATEGORIES = 60
+MAX_COLOURS = 12
+# Colours that mean something at a glance: fire orange, violence red, cash green.
+TYPE_COLOURS = {"cash": "#2ca02c", "violence": "#d62728", "fire": "#ff7f0e"}
+
+
+def _type_scale() -> alt.Scale:
+    return alt.Scale(domain=list(EVENT_TYPES), range=[TYPE_COLOURS[t] for t in EVENT_TYPES])
+
+
+def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
+    """A chart of a query's result where one reads well, else None.
+
+    The first numeric column is the value. Along x: the first time column (a line over
+    time), else the first other column (bars). A further text column with a few values
+    colours the marks, so "per hour per type" shows each type. A result with one row per
+    x value and many rows (`SELECT *`) gets no chart: 200 bars of ids say nothing.
+    """
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])]
     if frame.empty or not numeric:
         return None
     value = numeric[0]
-    labels = [c for c in frame.columns if c != value]
-    data = frame.head(200).copy()
-    if labels:
-        category = labels[0]
-        data[category] = data[category].astype(str)
-    else:
-        category = "row"
-        data[category] = range(len(data))
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X(f"{category}:N", sort=None, title=category),
-        y=alt.Y(f"{value}:Q", title=value),
-        tooltip=[category, value])
+    data = frame.head(MAX_CHART_ROWS).copy()
+    times = [c for c in data.columns if pd.api.types.is_datetime64_any_dtype(data[c])]
+    texts = [c for c in data.columns if c != value and c not in times and c not in numeric]
+    x = times[0] if times else (texts.pop(0) if texts else None)
+    if x is None:
+        return None
+    if not times and data[x].nunique() > MAX_CATEGORIES:
+        return None
+    colour = next((c for c in texts if data[c].nunique() <= MAX_COLOURS), None)
+    for column in (c for c in (x, colour) if c is not None and c not in times):
+        data[column] = data[column].astype(str)
+    mark = alt.Chart(data).mark_line(point=True) if times else alt.Chart(data).mark_bar()
+    encoding: dict[str, Any] = {
+        "x": alt.X(f"{x}:{'T' if times else 'N'}", sort=None, title=x),
+        "y": alt.Y(f"{value}:Q", title=value),
+        "tooltip": [c for c in (x, colour, value) if c is not None]}
+    if colour is not None:
+        encoding["color"] = alt.Color(f"{colour}:N", title=colour,
+                                      scale=_type_scale() if colour == "event_type" else
+                                      alt.Undefined)
+    return mark.encode(**encoding)
 
 
 def _hour_labels(timestamps: pd.Series) -> pd.Series:
@@ -41,9 +69,11 @@ def _hourly_bars(frame: pd.DataFrame, colour: str, colour_title: str, count: str
     """Stacked bars of rows per local hour (from `started_at`), coloured by `colour`."""
     data = frame.assign(hour=_hour_labels(frame["started_at"]))
     counts = data.groupby(["hour", colour]).size().reset_index(name=count)
+    scale = _type_scale() if colour == "event_type" else alt.Undefined
     return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("hour:O", title="Hour"), y=alt.Y(f"{count}:Q", title=count_title),
-        color=alt.Color(f"{colour}:N", title=colour_title),
+        x=alt.X("hour:O", title="Hour"),
+        y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format="d")),
+        color=alt.Color(f"{colour}:N", title=colour_title, scale=scale),
         tooltip=["hour", colour, count]).properties(height=height)
 
 
@@ -54,8 +84,9 @@ def events_by_hour(events: pd.DataFrame) -> alt.Chart:
 def events_by_camera(events: pd.DataFrame) -> alt.Chart:
     counts = events.groupby(["camera_id", "event_type"]).size().reset_index(name="events")
     return alt.Chart(counts).mark_bar().encode(
-        y=alt.Y("camera_id:N", title="Camera", sort="-x"), x=alt.X("events:Q", title="Events"),
-        color=alt.Color("event_type:N", title="Type"),
+        y=alt.Y("camera_id:N", title="Camera", sort="-x"),
+        x=alt.X("events:Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
+        color=alt.Color("event_type:N", title="Type", scale=_type_scale()),
         tooltip=["camera_id", "event_type", "events"]).properties(height=240)
 
 
