@@ -100,6 +100,20 @@ def review_stored_since(data_dir: Path, event_id: str, since: float) -> bool:
                 and float(frame["at"].iloc[0]) >= since)
 
 
+def awaiting_review(data_dir: Path, sites: Sequence[str], hours: float = 24.0,
+                    limit: int = 6) -> tuple[int, pd.DataFrame]:
+    """Unreviewed events of the last `hours` at these sites (empty: all): how many, and
+    the newest `limit` of them, newest first."""
+    where = ("review_status = 'pending' AND started_at >= now() - to_seconds(?)"
+             + (" AND list_contains(?::VARCHAR[], site)" if sites else ""))
+    params: list[Any] = [hours * 3600.0] + ([list(sites)] if sites else [])
+    total = query_df(data_dir, f"SELECT count(*) AS n FROM events WHERE {where}", params)
+    newest = query_df(data_dir, "SELECT event_id, camera_id, site, event_type, started_at, "
+                      f"snapshot_path, confidence FROM events WHERE {where} "
+                      "ORDER BY started_at DESC LIMIT ?", [*params, limit])
+    return int(total["n"].iloc[0]), newest
+
+
 def events_today(data_dir: Path) -> dict[str, int]:
     """Events per camera since local midnight."""
     midnight = dt.datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)

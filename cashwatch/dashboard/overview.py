@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
+import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
@@ -117,6 +119,61 @@ def _events_today(ctx: PageContext) -> dict[str, int] | None:
         return None
 
 
+TYPE_ICONS = {"fire": ":material/local_fire_department:", "violence": ":material/sports_mma:",
+              "cash": ":material/payments:"}
+TYPE_BADGES: dict[str, Literal["orange", "red", "green", "gray"]] = {
+    "fire": "orange", "violence": "red", "cash": "green"}
+_SEEN_KEY = "overview_newest_seen"
+
+
+def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
+    """What an operator must not miss: the unreviewed events of the last day, newest
+    first with their snapshots, and a toast for each one that arrived since the last
+    refresh (none for what was there when the page opened)."""
+    if not ctx.user.can("view_events"):
+        return
+    # no site chosen means all sites: for an account limited to some, all of *its* sites
+    chosen = sites or list(ctx.user.sites)
+    try:
+        total, newest = data.awaiting_review(ctx.data_dir, chosen)
+    except data.HistoryUnavailable:
+        return
+    _toast_new(newest)
+    if not total:
+        st.caption("No event waiting for review in the last 24 hours.")
+        return
+    st.subheader(f"{total} event{'s' if total != 1 else ''} waiting for review (last 24 h)")
+    columns = st.columns(len(newest))
+    for column, event in zip(columns, newest.to_dict("records"), strict=True):
+        with column:
+            _event_tile(ctx, event)
+    st.page_link("pages/events.py", label="Review them on the Events page",
+                 icon=":material/notifications:")
+
+
+def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
+    kind = str(event["event_type"])
+    st.badge(kind, icon=TYPE_ICONS.get(kind), color=TYPE_BADGES.get(kind, "gray"))
+    snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
+    if snapshot is not None:
+        st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot), width="stretch")
+    when = pd.Timestamp(event["started_at"]).tz_convert(
+        dt.datetime.now().astimezone().tzinfo).strftime("%H:%M:%S")
+    st.caption(f"{event['camera_id']} · {when} · {float(event['confidence']):.2f}")
+
+
+def _toast_new(newest: pd.DataFrame) -> None:
+    ids = [str(i) for i in newest["event_id"]]
+    seen: list[str] | None = st.session_state.get(_SEEN_KEY)
+    if seen is not None:
+        fresh = newest[[i not in seen for i in ids]]
+        for event in fresh.head(3).to_dict("records"):
+            st.toast(f"New {event['event_type']} event on {event['camera_id']}",
+                     icon=TYPE_ICONS.get(str(event["event_type"])))
+    # the ids shown lately, enough to cover the newest list as it moves on
+    st.session_state[_SEEN_KEY] = [*ids, *(i for i in seen or [] if i not in ids)][:50]
+
+
 def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     """The cards (drawn inside the caller's refreshing fragment).
 
@@ -134,6 +191,7 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     if not views:
         st.info("No cameras to show. Admins add cameras on the Cameras page.")
         return status
+    awaiting_review(ctx, sites)
     _bulk_controls(ctx, views)
     today = _events_today(ctx)
     for start in range(0, len(views), CARDS_PER_ROW):

@@ -216,3 +216,11 @@ def test_before_sign_in_a_broken_file_is_not_explained_to_the_network(
         assert "duplicate camera id(s): cam-b" in error
     else:
         assert "cashwatch check" in error and "cam-b" not in error, error
+
+
+def test_events_waiting_for_review_are_those_of_the_users_sites(remote_dash: Dashboard) -> None:
+    operator = sign_in(remote_dash.app().run(), "otto")
+    assert any("1 event waiting for review" in h.value for h in operator.subheader), \
+        [h.value for h in operator.subheader]
+    admin = sign_in(remote_dash.app().run(), "ada")
+    assert any("2 events waiting for review" in h.value for h in admin.subheader)

@@ -214,3 +214,21 @@ def test_a_clip_opens_just_before_its_detection(tmp_path: Path, seconds: float, 
     shorter than its post-roll plays from the start."""
     clip = builders.write_h264_clip(tmp_path / "clip.mp4", seconds=seconds)
     assert trigger_offset_s(clip, post) == expected
+
+
+def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dashboard) -> None:
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    assert any("2 events waiting for review" in h.value for h in at.subheader), \
+        [h.value for h in at.subheader]
+    assert len(at.image) >= 1, "the cash event's snapshot"
+    assert not at.toast, "nothing is new when the page opens"
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                     "confidence, model) VALUES ('ffffffffffffffffffffffffffff9', 'cam-a', "
+                     "'lobby', 'violence', now(), 0.7, 'x')")
+    at.run()
+    assert [t.value for t in at.toast] == ["New violence event on cam-a"]
+    assert any("3 events waiting for review" in h.value for h in at.subheader)
+    at.run()
+    assert not at.toast, "each new event is announced once"
