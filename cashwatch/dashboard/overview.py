@@ -124,6 +124,7 @@ TYPE_ICONS = {"fire": ":material/local_fire_department:", "violence": ":material
 TYPE_BADGES: dict[str, Literal["orange", "red", "green", "gray"]] = {
     "fire": "orange", "violence": "red", "cash": "green"}
 _SEEN_KEY = "overview_newest_seen"
+REVIEW_TILES = 6
 
 
 def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
@@ -135,7 +136,7 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
     # no site chosen means all sites: for an account limited to some, all of *its* sites
     chosen = sites or list(ctx.user.sites)
     try:
-        total, newest = data.awaiting_review(ctx.data_dir, chosen)
+        total, newest = data.awaiting_review(ctx.data_dir, chosen, limit=REVIEW_TILES)
     except data.HistoryUnavailable:
         return
     _toast_new(newest)
@@ -143,8 +144,10 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
         st.caption("No event waiting for review in the last 24 hours.")
         return
     st.subheader(f"{total} event{'s' if total != 1 else ''} waiting for review (last 24 h)")
-    columns = st.columns(len(newest))
-    for column, event in zip(columns, newest.to_dict("records"), strict=True):
+    # always six narrow tiles, however many: thumbnails, not pictures that push the
+    # camera cards off the screen
+    columns = st.columns(REVIEW_TILES)
+    for column, event in zip(columns, newest.to_dict("records"), strict=False):
         with column:
             _event_tile(ctx, event)
     st.page_link("pages/events.py", label="Review them on the Events page",
