@@ -20,10 +20,14 @@ if events.empty:
     st.stop()
 
 st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
-st.dataframe(events.drop(columns=["clip_path", "snapshot_path", "clip_error"]),
-             width="stretch", hide_index=True, height=min(260, 36 * (len(events) + 1) + 3))
+picked = st.dataframe(events_view.table(events), width="stretch", hide_index=True,
+                      column_config=events_view.TABLE_COLUMNS, on_select="rerun",
+                      selection_mode="single-row", key="ev_table",
+                      height=min(400, 36 * (len(events) + 1) + 3))
 labels = {row.event_id: events_view.label(row) for _, row in events.iterrows()}
-selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected")
+events_view.follow_table_click(picked, list(labels))
+selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected",
+                        help="Or click a row of the table.")
 event = data.get_event(ctx.data_dir, selected) if selected else None
 if event is not None:
     left, right = st.columns([3, 2])

@@ -71,8 +71,8 @@ class EventFilter:
         return " AND ".join(clauses), params
 
 
-EVENT_COLUMNS = ("event_id, camera_id, site, event_type, started_at, ended_at, confidence, "
-                 "review_status, notes, clip_path, clip_error, snapshot_path")
+EVENT_COLUMNS = ("event_id, camera_id, site, event_type, started_at, confidence, "
+                 "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path")
 
 
 def list_events(data_dir: Path, flt: EventFilter) -> pd.DataFrame:

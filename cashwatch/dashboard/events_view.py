@@ -92,6 +92,44 @@ def trigger_offset_s(clip: Path, post_seconds: float) -> int:
     return max(0, int(frames / fps - post_seconds - LEAD_S))
 
 
+# What an operator reads first, with names for people, not for SQL
+TABLE_COLUMNS: dict[str, Any] = {
+    "started_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+    "event_type": st.column_config.TextColumn("Type"),
+    "camera_id": st.column_config.TextColumn("Camera"),
+    "site": st.column_config.TextColumn("Site"),
+    "confidence": st.column_config.ProgressColumn("Confidence", min_value=0.0, max_value=1.0,
+                                                  format="%.2f"),
+    "review_status": st.column_config.TextColumn("Review"),
+    "reviewed_by": st.column_config.TextColumn("By"),
+    "notes": st.column_config.TextColumn("Note"),
+    "event_id": st.column_config.TextColumn("Event id"),
+}
+
+
+def table(events: pd.DataFrame) -> pd.DataFrame:
+    """The list as shown: local times, the columns above in that order (the event id, a
+    29-digit key for whoever needs to quote it, last)."""
+    shown = events[list(TABLE_COLUMNS)].copy()
+    shown["started_at"] = pd.to_datetime(shown["started_at"], utc=True).dt.tz_convert(
+        dt.datetime.now().astimezone().tzinfo)
+    shown["notes"] = shown["notes"].fillna("")
+    shown["reviewed_by"] = shown["reviewed_by"].fillna("")
+    return shown
+
+
+def follow_table_click(picked: Any, event_ids: list[str]) -> None:
+    """A click on a table row selects that event below, once: the selectbox stays free
+    to choose another until the next click."""
+    rows = list(getattr(getattr(picked, "selection", None), "rows", []) or [])
+    if not rows or rows[0] >= len(event_ids):
+        return
+    clicked = event_ids[rows[0]]
+    if st.session_state.get("ev_clicked") != clicked:
+        st.session_state["ev_clicked"] = clicked
+        st.session_state["ev_selected"] = clicked
+
+
 def label(row: pd.Series) -> str:
     started = pd.Timestamp(row["started_at"])
     if started.tzinfo is not None:  # shown in the server's local time, like the filters

@@ -232,3 +232,20 @@ def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dash
     assert any("3 events waiting for review" in h.value for h in at.subheader)
     at.run()
     assert not at.toast, "each new event is announced once"
+
+
+def test_a_click_on_a_table_row_selects_that_event_once() -> None:
+    at = AppTest.from_string("""
+import streamlit as st
+from types import SimpleNamespace
+from cashwatch.dashboard.events_view import follow_table_click
+ids = ["e1", "e2", "e3"]
+picked = SimpleNamespace(selection=SimpleNamespace(rows=st.session_state.get("rows", [])))
+follow_table_click(picked, ids)
+st.selectbox("Event", ids, key="ev_selected")
+""").run()
+    assert at.selectbox(key="ev_selected").value == "e1"
+    at.session_state["rows"] = [2]
+    assert at.run().selectbox(key="ev_selected").value == "e3", "the clicked row"
+    at.selectbox(key="ev_selected").select("e2").run()
+    assert at.selectbox(key="ev_selected").value == "e2", "the same click does not win again"
