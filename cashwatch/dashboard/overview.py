@@ -20,8 +20,11 @@ from cashwatch.dashboard.session import (
 )
 from cashwatch.dashboard.status import CameraView, LiveStatus, camera_views, read_status
 from cashwatch.dashboard.widgets import manager_banner, status_badge, uptime, visible
+from cashwatch.util.redact import mask_credentials
 
 _FLASH_KEY = "overview_flash"
+# Cameras in these states come first, their error at the top of the card
+TROUBLE = ("error", "reconnecting", "connecting", "not running")
 CARDS_PER_ROW = 3
 
 
@@ -49,7 +52,9 @@ def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
     cols = st.columns(3)
     cols[0].metric("Camera fps", f"{rec.get('camera_fps', 0.0):.1f}")
     cols[1].metric("Process fps", f"{rec.get('process_fps', 0.0):.1f}")
-    cols[2].metric("Detect fps", f"{rec.get('detection_fps', 0.0):.1f}")
+    cols[2].metric("Detect fps", f"{rec.get('detection_fps', 0.0):.1f}",
+                   help="Frames the pose model looked at per second. Near 0 is normal while "
+                   "nothing moves: the motion gate skips still frames.")
     cols = st.columns(3)
     cols[0].metric("Frames processed", f"{rec.get('frames_processed', 0):,}")
     cols[1].metric("Events today", "–" if today is None else today.get(view.camera_id, 0))
@@ -81,14 +86,15 @@ def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None
         with head[1]:
             status_badge(view.state)
         if view.config_error:
-            st.error(f"Config entry rejected: {view.config_error}")
+            st.error(f"Config entry rejected: {mask_credentials(view.config_error)}")
             return
+        # the problem first, where the eye lands, not under the numbers
+        last_error = mask_credentials(str((view.record or {}).get("last_error") or ""))
+        if last_error and view.state in TROUBLE:
+            st.error(f"Last error: {last_error}")
         st.caption(view.source)
         _numbers(view, today)
-        last_error = (view.record or {}).get("last_error")
-        if last_error and view.state in ("error", "reconnecting", "connecting"):
-            st.error(f"Last error: {last_error}")
-        elif last_error:
+        if last_error and view.state not in TROUBLE:
             st.caption(f"Last error: {last_error}")
         _controls(ctx, view)
 
@@ -190,7 +196,8 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=detail)
     _flash()
-    views = visible(ctx, camera_views(ctx.loaded, status), sites)
+    views = sorted(visible(ctx, camera_views(ctx.loaded, status), sites),
+                   key=lambda v: v.state not in TROUBLE and not v.config_error)
     if not views:
         st.info("No cameras to show. Admins add cameras on the Cameras page.")
         return status

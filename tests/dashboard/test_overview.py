@@ -16,7 +16,7 @@ def test_cards_show_the_cameras_and_their_numbers(dash: Dashboard) -> None:
     text = _texts(at)
     assert "Front desk" in text and "Back office" in text
     processed = [m.value for m in at.metric if m.label == "Frames processed"]
-    assert processed == ["1,234", "0"]
+    assert processed == ["0", "1,234"], "the camera in error (cam-b) comes first"
     assert "1h 02m" in [m.value for m in at.metric if m.label == "Uptime"]
     assert "hunter2" not in text  # credentials never shown
     assert "rtsp://admin:***@10.0.0.9/stream" in text
