@@ -7,7 +7,10 @@ written, and written atomically.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +38,31 @@ def _find(doc: tomlkit.TOMLDocument, camera_id: str) -> Table:
     raise ConfigError(f"no camera {camera_id!r} in the config; cameras: {known}")
 
 
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """One writer of the config at a time (dashboard sessions, the CLI): without it two
+    read-change-write rounds that overlap keep only the later change.
+
+    The lock is on the file itself, so nothing is added beside it. A write replaces the
+    file (a new inode), so a writer that waited on the old one looks again.
+    """
+    while True:
+        with open(path, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    yield
+                    return
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> LoadedConfig:
+    with exclusive(path):
+        return _edit_locked(path, change)
+
+
+def _edit_locked(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> LoadedConfig:
     text = path.read_text(encoding="utf-8")
     try:
         doc = tomlkit.parse(text)

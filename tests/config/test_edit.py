@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from cashwatch.config import ConfigError, load_config
-from cashwatch.config.edit import add_camera, set_camera_enabled, update_camera, upsert_camera
+from cashwatch.config.edit import (
+    add_camera,
+    exclusive,
+    set_camera_enabled,
+    update_camera,
+    upsert_camera,
+)
 
 CONFIG = """\
 # kept by every edit
@@ -95,3 +102,24 @@ def test_an_edit_keeps_a_relative_source_relative(tmp_path: Path) -> None:
     assert load_config(path).camera("door").zones.cashier is not None
     moved = update_camera(path, {**camera.model_dump(mode="json"), "source": "/srv/door.mp4"})
     assert moved.camera("door").source == "/srv/door.mp4", "a new source is written as given"
+
+
+def test_a_second_writer_waits_for_the_first(config: Path) -> None:
+    """The dashboard's sessions and the CLI take turns: an edit started while another
+    holds the file waits, then applies to the file as the first left it."""
+    done = threading.Event()
+
+    def start_front() -> None:
+        set_camera_enabled(config, "front", True)
+        done.set()
+
+    with exclusive(config):
+        writer = threading.Thread(target=start_front)
+        writer.start()
+        assert not done.wait(0.5), "the second writer waited"
+        text = config.read_text()
+        config.write_text(text + '\n[[cameras]]\nid = "cam-z"\nsource = "demo:fire"\n')
+    writer.join(10)
+    assert done.is_set()
+    loaded = load_config(config)
+    assert loaded.camera("front").enabled is True and "cam-z" in loaded.cameras
