@@ -7,6 +7,8 @@ import streamlit as st
 from cashwatch.dashboard import charts, data, events_view
 from cashwatch.dashboard.session import guard_page
 
+NEW_EVENTS_CHECK_S = 5.0
+
 ctx = guard_page("view_events")
 st.title("Events")
 flt = events_view.filters(ctx)
@@ -15,6 +17,25 @@ try:
 except data.HistoryUnavailable as exc:
     st.info(f"No history to show: {exc}")
     st.stop()
+
+
+@st.fragment(run_every=NEW_EVENTS_CHECK_S)
+def newer_events() -> None:
+    """The list is drawn once (a redraw would disturb a clip playing below); this says
+    when new events have come in since, and redraws on request."""
+    newest = events["started_at"].max() if not events.empty else None
+    try:
+        count = data.count_newer(ctx.data_dir, flt, newest)
+    except data.HistoryUnavailable:
+        return
+    if count:
+        st.info(f"{count} new event{'s' if count != 1 else ''} since this list was drawn.",
+                icon=":material/notifications_active:")
+        if st.button("Show them", key="ev_show_new"):
+            st.rerun()
+
+
+newer_events()
 if events.empty:
     st.info("No events match these filters.")
     st.stop()

@@ -81,6 +81,15 @@ def list_events(data_dir: Path, flt: EventFilter) -> pd.DataFrame:
                               f"ORDER BY started_at DESC LIMIT {int(flt.limit)}", params)
 
 
+def count_newer(data_dir: Path, flt: EventFilter, after: Any) -> int:
+    """Events matching `flt` that started after `after` (a timestamp; None: all)."""
+    where, params = flt.where()
+    if after is not None:
+        where, params = f"{where} AND started_at > ?", [*params, after]
+    frame = query_df(data_dir, f"SELECT count(*) AS n FROM events WHERE {where}", params)
+    return int(frame["n"].iloc[0])
+
+
 def get_event(data_dir: Path, event_id: str) -> dict[str, Any] | None:
     frame = query_df(data_dir, "SELECT * FROM events WHERE event_id = ?", [event_id])
     if frame.empty:

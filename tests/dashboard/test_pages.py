@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from cashwatch.auth import LOCAL_ADMIN
 from cashwatch.config import ConfigError, edit, load_config
-from cashwatch.dashboard import actions
+from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.events_view import trigger_offset_s
 from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.widgets import uptime
@@ -249,3 +251,19 @@ st.selectbox("Event", ids, key="ev_selected")
     assert at.run().selectbox(key="ev_selected").value == "e3", "the clicked row"
     at.selectbox(key="ev_selected").select("e2").run()
     assert at.selectbox(key="ev_selected").value == "e2", "the same click does not win again"
+
+
+def test_events_newer_than_the_list_are_counted(dash: Dashboard) -> None:
+    now = dt.datetime.now().astimezone()
+    flt = data.EventFilter(start=now - dt.timedelta(days=1), end=now + dt.timedelta(hours=1))
+    events = data.list_events(dash.data_dir, flt)
+    newest = events["started_at"].max()
+    assert data.count_newer(dash.data_dir, flt, newest) == 0
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                     "confidence, model) VALUES ('later', 'cam-a', 'lobby', 'fire', now(), "
+                     "0.5, 'x')")
+    assert data.count_newer(dash.data_dir, flt, newest) == 1
+    assert data.count_newer(dash.data_dir, flt, None) == len(events) + 1
+    office_only = dataclasses.replace(flt, allowed_sites=("office",))
+    assert data.count_newer(dash.data_dir, office_only, newest) == 0, "the account's sites only"
