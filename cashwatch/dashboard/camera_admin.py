@@ -17,7 +17,8 @@ from cashwatch.dashboard.source_probe import ProbeResult, probe_source
 from cashwatch.dashboard.status import read_frame, read_status
 from cashwatch.util.redact import mask_credentials
 
-FORM_SKIP = frozenset({"id", "source", "zones"})
+# drawn by hand at the top of the form (who the camera is comes before how it is tuned)
+FORM_SKIP = frozenset({"id", "name", "source", "zones"})
 
 
 def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = False) -> bool:
@@ -46,6 +47,9 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
         camera_id = st.text_input(id_field.title or "id", value=camera.id if camera else "",
                                   disabled=camera is not None, help=id_field.description,
                                   key=f"{form_key}.id")
+        name_field = CameraConfig.model_fields["name"]
+        name = st.text_input(name_field.title or "name", value=camera.name if camera else "",
+                             help=name_field.description, key=f"{form_key}.name")
         source_field = CameraConfig.model_fields["source"]
         source = st.text_input(
             source_field.title or "source", type="password" if camera else "default",
@@ -56,7 +60,7 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
         entered = model_form(CameraConfig, values, form_key, skip=FORM_SKIP)
         submitted = st.form_submit_button("Save camera", type="primary")
     if submitted:
-        entered.update(id=camera.id if camera else camera_id.strip(),
+        entered.update(id=camera.id if camera else camera_id.strip(), name=name.strip(),
                        source=source.strip() or (camera.source if camera else ""),
                        zones=camera.zones.model_dump() if camera else {})
         _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None)

@@ -106,11 +106,13 @@ def test_sql_cannot_read_server_files(dash: Dashboard) -> None:
 def test_cameras_page_saves_an_edited_setting(dash: Dashboard) -> None:
     at = dash.page("pages/cameras.py")
     at.selectbox(key="cam_choice").select("cam-a").run()
+    assert at.text_input(key="camera_form_cam-a.name").value == "Front desk"
     at.number_input(key="camera_form_cam-a.cooldown_s").set_value(42.0)
+    at.text_input(key="camera_form_cam-a.name").input("Front desk, left till")
     at.button(key="FormSubmitter:camera_form_cam-a-Save camera").click().run()
     assert not at.exception, at.exception
     camera = load_config(dash.config_path).camera("cam-a")
-    assert camera.cooldown_s == 42.0
+    assert camera.cooldown_s == 42.0 and camera.name == "Front desk, left till"
     assert camera.source.endswith("a.mp4")  # an empty source field keeps the source
 
 
