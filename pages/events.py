@@ -47,6 +47,7 @@ picked = st.dataframe(events_view.table(events), width="stretch", hide_index=Tru
                       height=min(400, 36 * (len(events) + 1) + 3))
 labels = {row.event_id: events_view.label(row) for _, row in events.iterrows()}
 events_view.follow_table_click(picked, list(labels))
+events_view.remember_pending(events)
 selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected",
                         help="Or click a row of the table.")
 event = data.get_event(ctx.data_dir, selected) if selected else None

@@ -20,6 +20,7 @@ DEFAULT_DAYS = 7
 # The clip opens this long before the trigger frame: the operator sees the moment
 # itself at once, with a little context; the whole pre-roll is a drag away.
 LEAD_S = 2.0
+PENDING_KEY = "ev_pending_order"
 # How long a review click waits for the manager to store the review (it takes < 1 s)
 REVIEW_WAIT_S = 3.0
 # Periods that end now, recomputed on every run: a page left open over midnight (a night
@@ -151,11 +152,32 @@ def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str
     # The manager, the only writer, stores it within a second; waiting for that here
     # means the page redrawn after this shows the new status, not "pending" still.
     shown = status.replace("_", " ")
+    # a verdict, not a note: on to the next event waiting
+    moved = status != event.get("review_status") and _select_next_pending(str(event["event_id"]))
     if _wait_for_review(ctx, str(event["event_id"]), sent):
-        st.session_state["ev_flash"] = ("success", f"Marked {shown}.")
+        st.session_state["ev_flash"] = ("success", f"Marked {shown}."
+                                        + (" Next event waiting for review:" if moved else ""))
     else:
         st.session_state["ev_flash"] = ("success", f"Marked {shown}; it shows here once the "
                                         "manager stores it (it is not running or is busy).")
+
+
+def remember_pending(events: pd.DataFrame) -> None:
+    """The unreviewed events of the list as shown, newest first, for `_select_next_pending`."""
+    pending = events[events["review_status"] == "pending"]
+    st.session_state[PENDING_KEY] = [str(i) for i in pending["event_id"]]
+
+
+def _select_next_pending(reviewed: str) -> bool:
+    """After a verdict the operator wants the next event still waiting, not the one just
+    done: the next older pending one in the list, else the newest left."""
+    order: list[str] = st.session_state.get(PENDING_KEY, [])
+    rest = [i for i in order if i != reviewed]
+    if not rest:
+        return False
+    older = order[order.index(reviewed) + 1:] if reviewed in order else []
+    st.session_state["ev_selected"] = next(iter(older), rest[0])
+    return True
 
 
 def _wait_for_review(ctx: PageContext, event_id: str, sent: float,
