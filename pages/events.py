@@ -25,7 +25,7 @@ def newer_events() -> None:
     when new events have come in since, and redraws on request."""
     newest = events["started_at"].max() if not events.empty else None
     try:
-        count = data.count_newer(ctx.data_dir, flt, newest)
+        count = data.count_newer(ctx.data_dir, events_view.still_open(flt), newest)
     except data.HistoryUnavailable:
         return
     if count:
@@ -41,11 +41,11 @@ if events.empty:
     st.stop()
 
 st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
+labels = {row.event_id: events_view.label(row) for _, row in events.iterrows()}
 picked = st.dataframe(events_view.table(events), width="stretch", hide_index=True,
                       column_config=events_view.TABLE_COLUMNS, on_select="rerun",
-                      selection_mode="single-row", key="ev_table",
+                      selection_mode="single-row", key=events_view.table_key(list(labels)),
                       height=min(400, 36 * (len(events) + 1) + 3))
-labels = {row.event_id: events_view.label(row) for _, row in events.iterrows()}
 events_view.follow_table_click(picked, list(labels))
 events_view.remember_pending(events)
 selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected",

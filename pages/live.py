@@ -28,6 +28,14 @@ if len(watched) < len(cameras):
 overlay = st.toggle("Overlay detections and zones", value=True)
 
 
+def _stale_after(record: dict | None) -> float:
+    """STALE_S, or three of the camera's own live-frame intervals if that is longer (a
+    slow camera publishing every Nth frame is not stalled)."""
+    fps = float((record or {}).get("camera_fps") or 0.0)
+    interval = ctx.loaded.app.manager.live_every_n / fps if fps > 0 else 0.0
+    return max(STALE_S, 3 * interval)
+
+
 def camera_tile(camera_id: str, record: dict | None) -> None:
     title = cameras[camera_id].display_name
     state = record["state"] if record else "not running"
@@ -47,7 +55,7 @@ def camera_tile(camera_id: str, record: dict | None) -> None:
              caption=f"{title} · frame {frame.frame_no} · {frame.age_s:.1f} s old")
     if not live:
         st.error(f"{title}: {state.upper()}, last frame {frame.age_s:.0f} s ago. {problem}")
-    elif frame.age_s > STALE_S:
+    elif frame.age_s > _stale_after(record):
         st.warning(f"{title}: no new frame for {frame.age_s:.0f} s; the stream may have "
                    "stalled.")
 

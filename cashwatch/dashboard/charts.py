@@ -11,6 +11,7 @@ import pandas as pd
 from cashwatch.events import EVENT_TYPES
 
 MAX_CHART_ROWS = 500
+MAX_CHART_COLUMNS = 4
 MAX_CATEGORIES = 60
 MAX_COLOURS = 12
 # Colours that mean something at a glance: fire orange, violence red, cash green.
@@ -24,24 +25,24 @@ def _type_scale() -> alt.Scale:
 def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
     """A chart of a query's result where one reads well, else None.
 
-    The first numeric column is the value. Along x: the first time column (a line over
-    time), else the first other column (bars). A further text column with a few values
-    colours the marks, so "per hour per type" shows each type. A result with one row per
-    x value and many rows (`SELECT *`) gets no chart: 200 bars of ids say nothing.
+    Only for a summary (at most MAX_CHART_COLUMNS columns): raw rows (`SELECT *`) chart
+    nothing useful. The last numeric column is the value (aggregates come last: `SELECT
+    hour, count(*)`). Along x: the first time column (a line), else the first other
+    column, e.g. a camera or an hour of the day (bars). A further text column with a few
+    values colours the marks, so "per hour per type" shows each type.
     """
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])]
-    if frame.empty or not numeric:
+    if frame.empty or not numeric or len(frame.columns) > MAX_CHART_COLUMNS:
         return None
-    value = numeric[0]
+    value = numeric[-1]
     data = frame.head(MAX_CHART_ROWS).copy()
     times = [c for c in data.columns if pd.api.types.is_datetime64_any_dtype(data[c])]
-    texts = [c for c in data.columns if c != value and c not in times and c not in numeric]
-    x = times[0] if times else (texts.pop(0) if texts else None)
-    if x is None:
+    rest = [c for c in data.columns if c != value]
+    x = times[0] if times else (rest[0] if rest else None)
+    if x is None or (not times and data[x].nunique() > MAX_CATEGORIES):
         return None
-    if not times and data[x].nunique() > MAX_CATEGORIES:
-        return None
+    texts = [c for c in rest if c != x and c not in numeric and c not in times]
     colour = next((c for c in texts if data[c].nunique() <= MAX_COLOURS), None)
     for column in (c for c in (x, colour) if c is not None and c not in times):
         data[column] = data[column].astype(str)

@@ -118,7 +118,8 @@ def awaiting_review(data_dir: Path, sites: Sequence[str], hours: float = 24.0,
     params: list[Any] = [hours * 3600.0] + ([list(sites)] if sites else [])
     total = query_df(data_dir, f"SELECT count(*) AS n FROM events WHERE {where}", params)
     newest = query_df(data_dir, "SELECT event_id, camera_id, site, event_type, started_at, "
-                      f"snapshot_path, confidence FROM events WHERE {where} "
+                      "snapshot_path, confidence, coalesce(ingested_at, started_at) AS arrived "
+                      f"FROM events WHERE {where} "
                       "ORDER BY started_at DESC LIMIT ?", [*params, limit])
     return int(total["n"].iloc[0]), newest
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import streamlit as st
 from cashwatch.config.evidence import ClipConfig
 from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.status import read_status
 from cashwatch.events import EVENT_TYPES
 
 DEFAULT_DAYS = 7
@@ -30,6 +33,9 @@ RECENT = {"Last hour": dt.timedelta(hours=1), "Last 12 hours": dt.timedelta(hour
           f"Last {DEFAULT_DAYS} days": dt.timedelta(days=DEFAULT_DAYS),
           "Last 30 days": dt.timedelta(days=30)}
 CUSTOM = "Dates…"
+# Periods that end now reach this far ahead: a worker clock a little ahead of this one
+# must not hide its events
+FUTURE_SLACK = dt.timedelta(hours=1)
 
 
 def filters(ctx: PageContext) -> data.EventFilter:
@@ -56,14 +62,21 @@ def filters(ctx: PageContext) -> data.EventFilter:
                             review=tuple(review), allowed_sites=ctx.user.sites)
 
 
+def still_open(flt: data.EventFilter) -> data.EventFilter:
+    """The filter as of now: a period that ends now keeps ending now on a page left open
+    for hours (its end was fixed when the list was drawn); exact dates stay as chosen."""
+    if st.session_state.get("ev_recent", "") == CUSTOM:
+        return flt
+    return dataclasses.replace(flt, end=dt.datetime.now().astimezone() + FUTURE_SLACK)
+
+
 def _period_widgets(column: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
     choices = [*RECENT, CUSTOM]
     choice = column.selectbox("Period", choices, index=choices.index(f"Last {DEFAULT_DAYS} days"),
                               key="ev_recent")
     if choice != CUSTOM:
         now = dt.datetime.now().astimezone()
-        # an hour ahead: a worker clock a little ahead of this one must not hide its events
-        return now - RECENT[choice], now + dt.timedelta(hours=1)
+        return now - RECENT[choice], now + FUTURE_SLACK
     days = column.date_input("Days", (today - dt.timedelta(days=DEFAULT_DAYS), today),
                              key="ev_period")
     return _period(days, today)
@@ -119,11 +132,20 @@ def table(events: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def table_key(event_ids: list[str]) -> str:
+    """The table's widget key, one per list of events: Streamlit keeps a selection (a row
+    *position*) for as long as the key lives, so when new events shift the rows a new
+    key drops it, instead of letting it point at another event."""
+    digest = hashlib.blake2s("\n".join(event_ids).encode(), digest_size=6).hexdigest()
+    return f"ev_table_{digest}"
+
+
 def follow_table_click(picked: Any, event_ids: list[str]) -> None:
     """A click on a table row selects that event below, once: the selectbox stays free
-    to choose another until the next click."""
+    to choose another until the next click (also on the same row again)."""
     rows = list(getattr(getattr(picked, "selection", None), "rows", []) or [])
     if not rows or rows[0] >= len(event_ids):
+        st.session_state.pop("ev_clicked", None)
         return
     clicked = event_ids[rows[0]]
     if st.session_state.get("ev_clicked") != clicked:
@@ -151,15 +173,19 @@ def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str
         return
     # The manager, the only writer, stores it within a second; waiting for that here
     # means the page redrawn after this shows the new status, not "pending" still.
+    what = f"{event['event_type']} on {event['camera_id']}"
     shown = status.replace("_", " ")
     # a verdict, not a note: on to the next event waiting
     moved = status != event.get("review_status") and _select_next_pending(str(event["event_id"]))
-    if _wait_for_review(ctx, str(event["event_id"]), sent):
-        st.session_state["ev_flash"] = ("success", f"Marked {shown}."
-                                        + (" Next event waiting for review:" if moved else ""))
+    next_one = " Next event waiting for review:" if moved else ""
+    # Without a manager nothing stores it now: no point waiting for that
+    if (read_status(ctx.data_dir).manager_running
+            and _wait_for_review(ctx, str(event["event_id"]), sent)):
+        st.session_state["ev_flash"] = ("success", f"Marked {what} {shown}.{next_one}")
     else:
-        st.session_state["ev_flash"] = ("success", f"Marked {shown}; it shows here once the "
-                                        "manager stores it (it is not running or is busy).")
+        st.session_state["ev_flash"] = ("success", f"Marked {what} {shown}; the history shows "
+                                        "it once the manager stores it (it is not running or "
+                                        f"is busy).{next_one}")
 
 
 def remember_pending(events: pd.DataFrame) -> None:

@@ -172,15 +172,18 @@ def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
 
 
 def _toast_new(newest: pd.DataFrame) -> None:
-    ids = [str(i) for i in newest["event_id"]]
-    seen: list[str] | None = st.session_state.get(_SEEN_KEY)
-    if seen is not None:
-        fresh = newest[[i not in seen for i in ids]]
-        for event in fresh.head(3).to_dict("records"):
+    """Toast what arrived in the database since the last look (a high-water mark on the
+    time a row was stored): an older event that moves into the list because newer ones
+    were reviewed is not new."""
+    arrived = pd.to_datetime(newest["arrived"], utc=True)
+    mark: pd.Timestamp | None = st.session_state.get(_SEEN_KEY)
+    if mark is not None:
+        for event in newest[arrived > mark].head(3).to_dict("records"):
             st.toast(f"New {event['event_type']} event on {event['camera_id']}",
                      icon=TYPE_ICONS.get(str(event["event_type"])))
-    # the ids shown lately, enough to cover the newest list as it moves on
-    st.session_state[_SEEN_KEY] = [*ids, *(i for i in seen or [] if i not in ids)][:50]
+    latest = arrived.max() if not arrived.empty else None
+    if mark is None or (latest is not None and latest > mark):
+        st.session_state[_SEEN_KEY] = latest if latest is not None else pd.Timestamp.now(tz="UTC")
 
 
 def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:

@@ -30,6 +30,26 @@ def test_a_time_column_gives_a_line_over_time() -> None:
     assert spec["mark"]["type"] == "line" and spec["encoding"]["x"]["type"] == "temporal"
 
 
+def test_the_count_is_the_value_and_an_hour_number_the_axis() -> None:
+    """`SELECT hour(started_at) h, event_type, count(*) n ... GROUP BY ALL`."""
+    frame = pd.DataFrame({"h": [9, 9, 10], "event_type": ["fire", "cash", "fire"],
+                          "n": [3, 1, 2]})
+    spec = _spec(frame)
+    assert spec["encoding"]["y"]["field"] == "n" and spec["encoding"]["x"]["field"] == "h"
+    assert spec["encoding"]["color"]["field"] == "event_type"
+
+
+def test_raw_rows_get_no_chart() -> None:
+    """`SELECT * FROM events`: many columns, a time among them; still nothing to plot."""
+    rows = 50
+    frame = pd.DataFrame({"event_id": [f"e{i}" for i in range(rows)],
+                          "camera_id": ["cam-a"] * rows, "site": ["lobby"] * rows,
+                          "event_type": ["fire"] * rows,
+                          "started_at": pd.date_range("2026-11-29", periods=rows, freq="min"),
+                          "confidence": [0.5] * rows})
+    assert result_chart(frame) is None
+
+
 def test_one_row_per_id_gets_no_chart() -> None:
     frame = pd.DataFrame({"event_id": [f"e{i}" for i in range(100)],
                           "confidence": [0.5] * 100})

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from cashwatch.auth import LOCAL_ADMIN
 from cashwatch.config import ConfigError, edit, load_config
 from cashwatch.dashboard import actions, data
-from cashwatch.dashboard.events_view import trigger_offset_s
+from cashwatch.dashboard.events_view import table_key, trigger_offset_s
 from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.widgets import uptime
 from tests.dashboard import builders
@@ -253,6 +253,17 @@ st.selectbox("Event", ids, key="ev_selected")
     assert at.run().selectbox(key="ev_selected").value == "e3", "the clicked row"
     at.selectbox(key="ev_selected").select("e2").run()
     assert at.selectbox(key="ev_selected").value == "e2", "the same click does not win again"
+    at.session_state["rows"] = []  # the row clicked off ...
+    at.run()
+    at.session_state["rows"] = [2]  # ... and on again: selects it again
+    assert at.run().selectbox(key="ev_selected").value == "e3"
+
+
+def test_the_tables_selection_lives_only_as_long_as_its_rows() -> None:
+    """A selection is a row position: new events at the top must not turn it into a
+    click on another event, so the table's key changes with its rows."""
+    assert table_key(["e3", "e2", "e1"]) == table_key(["e3", "e2", "e1"])
+    assert table_key(["e4", "e3", "e2", "e1"]) != table_key(["e3", "e2", "e1"])
 
 
 def test_events_newer_than_the_list_are_counted(dash: Dashboard) -> None:
@@ -269,3 +280,37 @@ def test_events_newer_than_the_list_are_counted(dash: Dashboard) -> None:
     assert data.count_newer(dash.data_dir, flt, None) == len(events) + 1
     office_only = dataclasses.replace(flt, allowed_sites=("office",))
     assert data.count_newer(dash.data_dir, office_only, newest) == 0, "the account's sites only"
+
+
+def test_reviewing_the_newest_does_not_announce_older_events_as_new(dash: Dashboard) -> None:
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        for index in range(8):
+            conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                         "ingested_at, confidence, model) VALUES (?, 'cam-a', 'lobby', 'fire', "
+                         "now() - to_minutes(?), now() - to_minutes(?), 0.5, 'x')",
+                         [f"old-{index}", 10 + index, 10 + index])
+    at = dash.app().run()
+    assert not at.toast
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("UPDATE events SET review_status = 'confirmed' "
+                     "WHERE event_id IN (?, 'office-evt-1', 'old-0')", [EVENT_ID])
+    at.run()
+    assert not at.toast, [t.value for t in at.toast]
+
+
+def test_a_period_that_ends_now_keeps_ending_now() -> None:
+    """The "new events" notice of a page left open overnight counts with the period as
+    of now, not as of when the list was drawn."""
+    at = AppTest.from_string("""
+import datetime as dt
+import streamlit as st
+from cashwatch.dashboard import data
+from cashwatch.dashboard.events_view import still_open
+drawn = dt.datetime.now().astimezone() - dt.timedelta(hours=3)
+flt = data.EventFilter(start=drawn - dt.timedelta(days=7), end=drawn + dt.timedelta(hours=1))
+st.write(str(still_open(flt).end > dt.datetime.now().astimezone()))
+st.write(str(still_open(flt).start == flt.start))
+""").run()
+    assert [m.value for m in at.markdown] == ["True", "True"]
+    at.session_state["ev_recent"] = "Dates…"
+    assert [m.value for m in at.run().markdown] == ["False", "True"], "exact dates stay"

@@ -73,7 +73,7 @@ def test_a_review_reaches_the_database_through_the_manager(running: ManagerProce
     at.button(key="ev_false").click().run()
     assert not at.exception, at.exception
     # the page redrawn after the click already shows the stored verdict, not "pending"
-    assert any(s.value.startswith("Marked false positive.") for s in at.success), \
+    assert any(s.value.startswith("Marked cash on cam-a false positive.") for s in at.success), \
         [s.value for s in at.success]
     assert "false_positive" in at.selectbox(key="ev_selected").format_func(builders.EVENT_ID)
     # and the next event still waiting is selected, ready for its verdict
