@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -18,6 +19,7 @@ from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.dashboard.status import read_status
 from cashwatch.events import EVENT_TYPES
+from cashwatch.evidence.mp4 import trigger_offset_of
 
 DEFAULT_DAYS = 7
 # The clip opens this long before the trigger frame: the operator sees the moment
@@ -93,9 +95,14 @@ def _period(value: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def trigger_offset_s(clip: Path, post_seconds: float) -> int:
-    """Where to start playing: LEAD_S before the trigger frame. The clip ends
-    `post_seconds` after it; its pre-roll may be shorter than configured (a camera just
-    started), so the position is counted back from the end."""
+    """Where to start playing: LEAD_S before the trigger frame, as the clip notes it
+    (`mp4.trigger_offset_of`). An older clip without the note is taken to end
+    `post_seconds` after it: counted back from the end, since its pre-roll may be
+    shorter than configured (a camera just started)."""
+    with contextlib.suppress(OSError, ValueError):
+        noted = trigger_offset_of(clip)
+        if noted is not None:
+            return max(0, int(noted - LEAD_S))
     capture = cv2.VideoCapture(str(clip))
     try:
         frames, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)

@@ -60,7 +60,27 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float) -> int:
+# The clip's own note of where its trigger frame is, for players that start there: the
+# pre-roll can be shorter than configured, and the post-roll setting can change later.
+TRIGGER_TAG = "cashwatch trigger_offset_s="
+
+
+def trigger_offset_of(path: Path) -> float | None:
+    """Seconds from the clip's start to its trigger frame, as written; None if untold."""
+    import av
+
+    with av.open(str(path)) as container:
+        comment = str(container.metadata.get("comment", ""))
+    if not comment.startswith(TRIGGER_TAG):
+        return None
+    try:
+        return float(comment.removeprefix(TRIGGER_TAG))
+    except ValueError:
+        return None
+
+
+def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float,
+            trigger_ts: float | None = None) -> int:
     # Imported on the first clip, not with the worker: PyAV and its codec libraries are
     # ~16 MiB of every camera worker's memory, and most cameras go hours without an event.
     import av
@@ -71,6 +91,8 @@ def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float) -> int:
     last_pts = -1
     with av.open(str(target), mode="w", format="mp4",
                  options={"movflags": "+faststart"}) as container:
+        if trigger_ts is not None:
+            container.metadata["comment"] = f"{TRIGGER_TAG}{max(0.0, trigger_ts - t0):.3f}"
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
                                       options=X264_OPTIONS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -88,7 +110,8 @@ def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float) -> int:
     return last_pts
 
 
-def write_clip(frames: Sequence[BufferedFrame], path: Path, fps: float) -> ClipStats:
+def write_clip(frames: Sequence[BufferedFrame], path: Path, fps: float,
+               trigger_ts: float | None = None) -> ClipStats:
     """Encode `frames` (time order) to `path` via a temp file and a rename.
 
     A crash or a full disk leaves no half-written clip under the final name.
@@ -99,7 +122,7 @@ def write_clip(frames: Sequence[BufferedFrame], path: Path, fps: float) -> ClipS
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        last_pts = _encode(frames, tmp, fps)
+        last_pts = _encode(frames, tmp, fps, trigger_ts)
         _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:

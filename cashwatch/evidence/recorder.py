@@ -42,6 +42,7 @@ class PendingClip:
     relpath: str
     end_ts: float
     frames: list[BufferedFrame] = field(default_factory=list)
+    trigger_ts: float | None = None
 
     def add(self, entry: BufferedFrame) -> None:
         """Insert in time order (a trigger frame can arrive after later frames)."""
@@ -120,7 +121,8 @@ class ClipRecorder:
         trigger_ts = record.started_at
         relpath = clip_relpath(self.camera_id, record.event_id, trigger_ts)
         trigger = self._trigger_entry(trigger_ts)
-        clip = PendingClip(record.event_id, relpath, trigger_ts + self.post_s)
+        clip = PendingClip(record.event_id, relpath, trigger_ts + self.post_s,
+                           trigger_ts=trigger_ts)
         with self._lock:
             if trigger is not None:
                 self.buffer.insert(trigger)
@@ -225,7 +227,8 @@ class ClipWriter:
 
     def _write(self, clip: PendingClip) -> None:
         try:
-            stats = write_clip(clip.frames, self.data_dir / clip.relpath, self.fps)
+            stats = write_clip(clip.frames, self.data_dir / clip.relpath, self.fps,
+                               trigger_ts=clip.trigger_ts)
             stored = self.store.publish(self.data_dir / clip.relpath, clip.relpath)
         except Exception as exc:  # any failure is reported, the worker goes on
             message = f"{type(exc).__name__}: {exc}"

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import cv2
 import duckdb
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +19,8 @@ from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.events_view import table_key, trigger_offset_s
 from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.widgets import uptime
+from cashwatch.evidence.buffer import BufferedFrame
+from cashwatch.evidence.mp4 import write_clip
 from tests.dashboard import builders
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import Dashboard
@@ -218,6 +222,16 @@ def test_a_clip_opens_just_before_its_detection(tmp_path: Path, seconds: float, 
     shorter than its post-roll plays from the start."""
     clip = builders.write_h264_clip(tmp_path / "clip.mp4", seconds=seconds)
     assert trigger_offset_s(clip, post) == expected
+
+
+def test_a_clip_that_notes_its_trigger_opens_there_whatever_the_settings_now(
+        tmp_path: Path) -> None:
+    """Recorded with 30 s of post-roll, now configured 10: the clip's own note wins."""
+    frames = [BufferedFrame(ts=100.0 + i / 10, jpeg=cv2.imencode(".jpg", np.zeros(
+        (64, 64, 3), np.uint8))[1].tobytes()) for i in range(400)]
+    clip = tmp_path / "clip.mp4"
+    write_clip(frames, clip, fps=10.0, trigger_ts=110.0)
+    assert trigger_offset_s(clip, post_seconds=10.0) == 8
 
 
 def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dashboard) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cashwatch.config import CameraConfig
+from cashwatch.evidence.mp4 import trigger_offset_of
 from cashwatch.evidence.recorder import ClipRecorder
 from cashwatch.store.journal import JournalWriter
 from tests.conftest import require_media
@@ -82,6 +83,8 @@ def test_clip_is_browser_ready_h264_with_the_trigger_frame_at_its_time(tmp_path:
     assert atoms.index("moov") < atoms.index("mdat")
     times = marker_times(clip, MAGENTA)
     assert times and times[0] == pytest.approx(4.0, abs=0.15)
+    # the clip notes where its trigger frame is, for the dashboard's player
+    assert trigger_offset_of(clip) == pytest.approx(times[0], abs=0.15)
     assert not list(clip.parent.glob(".*.tmp"))
 
 
