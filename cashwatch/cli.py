@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cashwatch.config import ConfigError, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
+from cashwatch.launcher import DashboardMissing
 
 STATUS_COLUMNS = ("camera_id", "state", "node", "pid", "core", "camera_fps", "detection_fps",
                   "frames_read", "frames_processed", "frames_skipped", "events_detected",
@@ -44,23 +45,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cashwatch.launcher import DashboardMissing, run_demo
+    from cashwatch.launcher import run_demo
 
-    try:
-        return run_demo(args.config, port=args.port)
-    except DashboardMissing as exc:
-        print(f"cashwatch: {exc}", file=sys.stderr)
-        return 2
+    return run_demo(args.config, port=args.port)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from cashwatch.launcher import DashboardMissing, run_dashboard
+    from cashwatch.launcher import run_dashboard
 
-    try:
-        run_dashboard(args.config, port=args.port)
-    except DashboardMissing as exc:
-        print(f"cashwatch: {exc}", file=sys.stderr)
-    return 2
+    run_dashboard(args.config, port=args.port)  # execs Streamlit: returns only by raising
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -230,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyError as exc:
         print(f"cashwatch: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except DashboardMissing as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
         return 2
 
 

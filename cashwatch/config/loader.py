@@ -129,7 +129,12 @@ def data_dir_of_broken_config(path: str | os.PathLike[str] | None = None) -> Pat
         value = tomllib.loads(config_path.read_text(encoding="utf-8")).get("data_dir")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         value = None
-    data_dir = Path(value).expanduser() if isinstance(value, str) and value else Path(".")
+    return _data_dir(Path(value) if isinstance(value, str) and value else None, config_path)
+
+
+def _data_dir(value: Path | None, config_path: Path) -> Path:
+    """`data_dir` as the file gives it, relative to the file; the file's folder if unset."""
+    data_dir = value.expanduser() if value is not None else Path(".")
     return (config_path.parent / data_dir).resolve()
 
 
@@ -145,10 +150,7 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_errors(exc)}") from exc
     app = app.model_copy(update={"cameras": cameras})
-    data_dir = app.data_dir.expanduser() if app.data_dir is not None else Path(".")
-    if not data_dir.is_absolute():
-        data_dir = path.parent / data_dir
-    return LoadedConfig(path=path, data_dir=data_dir.resolve(), app=app,
+    return LoadedConfig(path=path, data_dir=_data_dir(app.data_dir, path), app=app,
                         camera_errors=camera_errors, camera_error_sites=error_sites)
 
 
