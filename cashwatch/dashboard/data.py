@@ -72,7 +72,8 @@ class EventFilter:
 
 
 EVENT_COLUMNS = ("event_id, camera_id, site, event_type, started_at, confidence, "
-                 "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path")
+                 "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path, "
+                 "round(epoch(ended_at) - epoch(started_at), 1) AS lasted_s")
 
 
 def list_events(data_dir: Path, flt: EventFilter) -> pd.DataFrame:

@@ -117,6 +117,10 @@ def trigger_offset_s(clip: Path, post_seconds: float) -> int:
 TABLE_COLUMNS: dict[str, Any] = {
     "started_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
     "event_type": st.column_config.TextColumn("Type"),
+    "lasted_s": st.column_config.NumberColumn(
+        "Lasted (s)", format="%.1f",
+        help="From the detection to the last moment the behaviour was still seen; empty "
+             "while it goes on (or when the camera stopped before it ended)."),
     "camera_id": st.column_config.TextColumn("Camera"),
     "site": st.column_config.TextColumn("Site"),
     "confidence": st.column_config.ProgressColumn("Confidence", min_value=0.0, max_value=1.0,
@@ -274,9 +278,26 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
                  caption="Snapshot at the trigger frame")
 
 
+def lasted(event: dict[str, Any]) -> str:
+    """How long the behaviour went on after the detection, in words.
+
+    >>> import pandas as pd
+    >>> lasted({"started_at": pd.Timestamp(0, unit="s"), "ended_at": pd.Timestamp(83, unit="s")})
+    'lasted 1 min 23 s'
+    >>> lasted({"started_at": pd.Timestamp(0, unit="s"), "ended_at": None})
+    'still going on, or its camera stopped first'
+    """
+    ended = event.get("ended_at")
+    if _is_missing(ended):
+        return "still going on, or its camera stopped first"
+    seconds = max(0.0, (pd.Timestamp(ended) - pd.Timestamp(event["started_at"])).total_seconds())
+    minutes, rest = divmod(round(seconds), 60)
+    return f"lasted {minutes} min {rest} s" if minutes else f"lasted {seconds:.1f} s"
+
+
 def details(event: dict[str, Any]) -> None:
     st.markdown(f"**{event['event_type']}** on `{event['camera_id']}` ({event['site']}) · "
-                f"confidence {float(event['confidence']):.2f} · review: "
+                f"confidence {float(event['confidence']):.2f} · {lasted(event)} · review: "
                 f"**{event.get('review_status') or 'pending'}**")
     shown = {k: v for k, v in event.items() if k not in ("details",)}
     st.json({"details": event.get("details"),

@@ -36,6 +36,7 @@ from cashwatch.events import DetectedEvent
 from cashwatch.rules.cash import CashHandoverRule
 from cashwatch.rules.cooldown import Cooldown
 from cashwatch.rules.fire import FireConfirmer, FireRule
+from cashwatch.rules.spans import EndedSpan, EventSpans
 from cashwatch.rules.violence import ViolenceRule
 from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
 
@@ -82,6 +83,7 @@ class DetectionProcessor:
                              and self.model is not None and self.model.any_size)
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
+        self.spans = EventSpans()
         self.counters = ProcessorCounters()
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
@@ -111,6 +113,7 @@ class DetectionProcessor:
             # alarms on fightsurv). Cash, a distance, holds while nothing changes.
             events += self.violence.update(fresh, ts)
         events = self._after_cooldown(events, ts)
+        ended = self._follow_spans(events, ts)
         if events:
             snapshot = annotated_snapshot(frame, events, poses, self.camera.zones)
             for event in events:
@@ -121,10 +124,23 @@ class DetectionProcessor:
             self.counters.skipped_motion += 1
         return ProcessResult(ran_inference=look, inference_ms=inference_ms,
                              skipped_reason=skipped, events=events,
-                             boxes=overlay_boxes(poses, frame.shape[:2]))
+                             boxes=overlay_boxes(poses, frame.shape[:2]), ended=ended)
+
+    def end_all(self) -> list[EndedSpan]:
+        return self.spans.end_all()
 
     def close(self) -> None:
         return None
+
+    def _follow_spans(self, raised: list[DetectedEvent], ts: float) -> list[EndedSpan]:
+        """Extend the open events by their rules' evidence; end the quiet ones."""
+        self.spans.evidence("cash", self.cash.last_evidence_ts)
+        self.spans.evidence("violence", self.violence.last_evidence_ts)
+        self.spans.evidence("fire", self.fire.last_evidence_ts)
+        ended = self.spans.due(ts)
+        for event in raised:
+            ended += self.spans.open(event.event_type, event.ts)
+        return ended
 
     def _plan(self, moved: bool, frame_shape: tuple[int, ...], ts: float,
               ) -> tuple[bool, Region | None]:

@@ -92,6 +92,7 @@ class CashHandoverRule:
         self.drawer = optional_zone(zones.drawer)
         self._pairs: dict[tuple[int, int], _PairState] = {}
         self._drawer_visits: dict[int, deque[float]] = {}
+        self.last_evidence_ts: float | None = None  # the last meeting of any pair
 
     @property
     def active(self) -> bool:
@@ -108,6 +109,8 @@ class CashHandoverRule:
             pair = (person.key, other.key)
             seen.add(pair)
             meeting = self._meeting(person, other, ts, frame_wh)
+            if meeting is not None:
+                self.last_evidence_ts = ts
             event = self._advance(pair, meeting, ts)
             if event is not None:
                 events.append(event)

@@ -116,6 +116,7 @@ class FireRule:
         self._masks: deque[np.ndarray] = deque(maxlen=FLICKER_FRAMES)
         self._samples: deque[_Sample] = deque()
         self._fired_run = False
+        self.last_evidence_ts: float | None = None  # the last frame with flame evidence
 
     @property
     def active(self) -> bool:
@@ -138,6 +139,8 @@ class FireRule:
         self._masks.append(mask)
         sample = self._sample(mask, ts)
         self._samples.append(sample)
+        if sample.evidence:
+            self.last_evidence_ts = ts
         while ts - self._samples[0].ts > self.config.min_duration_s:
             self._samples.popleft()
         if not sample.evidence:

@@ -92,6 +92,11 @@ class ViolenceRule:
     def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
         return self.rule.update(poses, ts)
 
+    @property
+    def last_evidence_ts(self) -> float | None:
+        """The last detection on which a pair met the method's condition."""
+        return self.rule.last_evidence_ts
+
 
 @functools.cache
 def shipped_violence_model() -> ViolenceModel:
@@ -106,6 +111,7 @@ class PoseViolenceRule:
         self.config = config
         self._seen: dict[int, _Seen] = {}
         self._runs: dict[tuple[int, int], _Run] = {}
+        self.last_evidence_ts: float | None = None  # a pair within reach, both limbs fast
 
     @property
     def active(self) -> bool:
@@ -126,6 +132,7 @@ class PoseViolenceRule:
                 continue
             if min(a.speed, b.speed) < self.config.min_limb_speed:
                 continue
+            self.last_evidence_ts = ts
             pair = (min(keys[i], keys[j]), max(keys[i], keys[j]))
             run = self._extend_run(pair, max(a.since_ts, b.since_ts), ts)
             run.speeds.append(min(a.speed, b.speed))

@@ -75,6 +75,7 @@ class LearnedViolenceRule:
         self.scene = SceneWindow(model.window_s, config.min_keypoint_conf)
         self.persistence = Persistence(config.min_hits, config.hit_window)
         self._scores: deque[float] = deque(maxlen=config.hit_window)
+        self.last_evidence_ts: float | None = None  # the last hit
 
     @property
     def active(self) -> bool:
@@ -91,6 +92,8 @@ class LearnedViolenceRule:
             return []
         scored = self.score(poses, ts)
         hit = scored.hit(self.config.min_score)
+        if hit:
+            self.last_evidence_ts = ts
         self._scores.append(scored.score if hit else np.nan)
         if not self.persistence.update(hit):
             return []

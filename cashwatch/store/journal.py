@@ -31,7 +31,7 @@ REVIEW_SOURCE = "_review"
 MANAGER_SOURCE = "_manager"
 # What may be written. Ingest also still reads `delete`, which retention wrote before
 # it learnt to keep rows (see cashwatch.store.records).
-RECORD_KINDS = ("event", "clip", "review", "worker_run", "expire")
+RECORD_KINDS = ("event", "clip", "event_end", "review", "worker_run", "expire")
 REVIEW_STATUSES = ("pending", "confirmed", "false_positive")
 
 
@@ -132,6 +132,9 @@ class JournalWriter:
 
     def emit_clip(self, event_id: str, clip_path: str | None, error: str | None) -> None:
         self.append("clip", {"event_id": event_id, "clip_path": clip_path, "clip_error": error})
+
+    def emit_end(self, event_id: str, ended_at: float) -> None:
+        self.append("event_end", {"event_id": event_id, "ended_at": ended_at})
 
     def close(self) -> None:
         with self._lock:

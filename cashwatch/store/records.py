@@ -62,7 +62,10 @@ INSERT INTO events (event_id, {', '.join(_EVENT_FIELDS)}, snapshot_path, clip_pa
                     ingested_at)
 VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?::JSON, ?, ?, ?, ?, now())
 ON CONFLICT (event_id) DO UPDATE SET
-  {', '.join(f'{name} = coalesce(excluded.{name}, events.{name})' for name in _EVENT_FIELDS)},
+  {', '.join(f'{name} = coalesce(excluded.{name}, events.{name})'
+             for name in _EVENT_FIELDS if name != 'ended_at')},
+  -- an event line replayed after its event_end line must not shorten the event
+  ended_at = greatest(excluded.ended_at, events.ended_at),
   snapshot_path = CASE WHEN events.evidence_expired_at IS NULL
                        THEN coalesce(excluded.snapshot_path, events.snapshot_path) END,
   clip_path = CASE WHEN events.clip_path IS NULL AND events.clip_error IS NULL
@@ -101,6 +104,18 @@ def apply_clip(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[s
           clip_error = excluded.clip_error""",
                 [_text(record, "event_id", required=True), _text(record, "clip_path"),
                  _text(record, "clip_error")])
+    return []
+
+
+def apply_event_end(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    # The worker writes an event's end after the event line, into the same journal, so
+    # the row exists; an UPDATE keeps a stray line from creating a stub row. Ends only
+    # move later, so a replayed line changes nothing.
+    ended_at = _number(record, "ended_at")
+    if ended_at is None:
+        raise BadRecordError("event_end record without 'ended_at'")
+    con.execute("UPDATE events SET ended_at = greatest(ended_at, to_timestamp(?)) "
+                "WHERE event_id = ?", [ended_at, _text(record, "event_id", required=True)])
     return []
 
 
@@ -154,7 +169,8 @@ def apply_expire(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list
 
 Applier = Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], list[str]]
 APPLIERS: dict[str, Applier] = {
-    "event": apply_event, "clip": apply_clip, "review": apply_review,
+    "event": apply_event, "clip": apply_clip, "event_end": apply_event_end,
+    "review": apply_review,
     "worker_run": apply_worker_run, "expire": apply_expire,
     # Retention before schema version 2 journalled `delete` and dropped the row; such
     # lines still waiting in a journal now only expire the evidence, as retention does.

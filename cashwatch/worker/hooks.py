@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from cashwatch.events import DetectedEvent, EventRecord
+from cashwatch.rules.spans import EndedSpan
 
 
 @dataclass
@@ -23,7 +24,8 @@ class ProcessResult:
 
     `skipped_reason` is set (e.g. "motion") when the frame was looked at but the
     model did not run; `boxes` are normalised [x1, y1, x2, y2, conf, label] rows
-    for the live overlay (label 0 = person).
+    for the live overlay (label 0 = person); `ended` are earlier events whose
+    behaviour has stopped (see `cashwatch.rules.spans`).
     """
 
     ran_inference: bool
@@ -31,12 +33,16 @@ class ProcessResult:
     skipped_reason: str | None = None
     events: list[DetectedEvent] = field(default_factory=list)
     boxes: np.ndarray | None = None
+    ended: list[EndedSpan] = field(default_factory=list)
 
 
 class FrameProcessor(Protocol):
     model_name: str
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult: ...
+
+    def end_all(self) -> list[EndedSpan]:
+        """The events still going on, ended at their last evidence (the camera stops)."""
 
     def close(self) -> None: ...
 
@@ -63,6 +69,9 @@ class EventSink(Protocol):
     def emit_clip(self, event_id: str, clip_path: str | None, error: str | None) -> None:
         """Durably record that an event's clip is complete, or why it failed."""
 
+    def emit_end(self, event_id: str, ended_at: float) -> None:
+        """Record when an event's behaviour stopped (its row's `ended_at`)."""
+
     def close(self) -> None: ...
 
 
@@ -73,6 +82,9 @@ class NullProcessor:
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         return ProcessResult(ran_inference=False, skipped_reason="disabled")
+
+    def end_all(self) -> list[EndedSpan]:
+        return []
 
     def close(self) -> None:
         return None

@@ -20,6 +20,7 @@ import numpy as np
 from cashwatch.config import CameraConfig, ModelConfig
 from cashwatch.events import DetectedEvent, EventRecord, new_event_id
 from cashwatch.evidence.storage import EvidenceStore
+from cashwatch.rules.spans import EndedSpan
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.util.redact import mask_credentials
@@ -74,6 +75,8 @@ class CameraWorker:
         self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink,
                                                        self.store)
         self.processor: FrameProcessor = NullProcessor()
+        # event type → (trigger time, event id) of the event whose end is still to come
+        self._open_events: dict[str, tuple[float, str]] = {}
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
 
     # reading thread ---------------------------------------------------------------
@@ -139,12 +142,14 @@ class CameraWorker:
                 details["snapshot_error"] = f"{type(exc).__name__}: {exc}"
         record = EventRecord(
             event_id=event_id, camera_id=self.camera.id, site=self.camera.site,
-            event_type=detected.event_type, started_at=detected.ts, ended_at=detected.ts,
+            # ended_at: unknown until the behaviour stops (an event_end record follows)
+            event_type=detected.event_type, started_at=detected.ts, ended_at=None,
             confidence=round(float(detected.confidence), 4),
             bbox=[round(x1 / width, 4), round(y1 / height, 4),
                   round(x2 / width, 4), round(y2 / height, 4)],
             details=details, model=self.processor.model_name, snapshot_path=snapshot_path)
         self.sink.emit_event(record)  # durable before anything else can fail
+        self._open_events[record.event_type] = (detected.ts, event_id)
         self.recorder.request_clip(record)
         self.stats.events_detected += 1
         log.info("event %s %s on %s (confidence %.2f)", event_id, record.event_type,
@@ -161,9 +166,17 @@ class CameraWorker:
             self.stats.skipped_motion += 1
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
+        self._record_ends(result.ended)  # first: a new event may end the last of its type
         height, width = frame.shape[:2]
         for detected in result.events:
             self._handle_event(detected, height, width)
+
+    def _record_ends(self, ended: list[EndedSpan]) -> None:
+        for span in ended:
+            trigger_ts, event_id = self._open_events.get(span.event_type, (None, ""))
+            if trigger_ts == span.started_at:  # else its event was never recorded
+                del self._open_events[span.event_type]
+                self.sink.emit_end(event_id, span.ended_at)
 
     def _manager_gone(self) -> bool:
         # manager_pid 0: a Ray actor, whose parent is Ray's raylet; Ray ends the actor
@@ -209,6 +222,7 @@ class CameraWorker:
 
     def close(self, flush_clips: bool) -> None:
         self.stop.set()
+        self._record_ends(self.processor.end_all())
         if flush_clips:
             self.recorder.close()
         self.processor.close()

@@ -71,6 +71,34 @@ def test_fire_clip_raises_fire_without_the_pose_model() -> None:
     assert events[0].snapshot_jpeg is not None
 
 
+def test_a_fire_event_ends_at_the_last_flame_seen() -> None:
+    clip = require_media("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
+    settings = CameraSettings.model_validate(
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+    processor = DetectionProcessor(settings, None)
+    raised, ended, last_ts, frame = [], [], 0.0, None
+    for frame, last_ts in sampled_frames(clip, settings.detection.fps):
+        result = processor.process(frame, last_ts)
+        raised += result.events
+        ended += result.ended
+    assert [e.event_type for e in raised] == ["fire"]
+    assert ended == []  # the dollhouse burns to the end of the clip
+    assert processor.fire.last_evidence_ts is not None
+    last_flame = processor.fire.last_evidence_ts
+    assert last_flame > raised[0].ts + 5.0  # it burned on well after the detection
+    # the flames go out: a dark room for a few seconds
+    assert frame is not None
+    dark = np.zeros_like(frame)
+    ts = last_ts
+    while not ended:
+        ts += 1.0 / settings.detection.fps
+        assert ts < last_ts + 10.0, "the fire event never ended"
+        ended = processor.process(dark, ts).ended
+    assert [(s.event_type, s.started_at, s.ended_at) for s in ended] == [
+        ("fire", raised[0].ts, last_flame)]
+    assert processor.end_all() == []
+
+
 def test_motion_gate_skips_a_still_empty_scene(pose_model: PoseModel) -> None:
     processor = DetectionProcessor(CameraSettings(), pose_model)
     frame = np.full((360, 640, 3), 80, np.uint8)

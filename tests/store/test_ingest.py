@@ -255,3 +255,28 @@ def test_connect_readonly_waits_out_a_short_write(tmp_path: Path, spawn_child) -
     for _ in range(20):  # each attempt lands on a write now and then; retries hide it
         with connect_readonly(tmp_path, timeout_s=5.0) as con:
             assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+
+def test_an_event_ends_when_its_end_line_says_and_a_replay_never_shortens_it(
+        tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1", started_at=1_000.0))
+    writer.emit_end("e1", 1_042.5)
+    writer.emit_end("e1", 1_010.0)  # an older end (a replayed line) moves nothing back
+    writer.emit_end("unknown", 1_050.0)  # no event of that id: no stub row
+    writer.close()
+    Ingestor(tmp_path).poll()
+    lasted = "SELECT event_id, epoch(ended_at) - epoch(started_at) FROM events"
+    assert query(tmp_path, lasted) == [("e1", 42.5)]
+    # the event line replayed after its end (offsets lost) keeps the end
+    (tmp_path / "journal" / OFFSETS_FILE).unlink()
+    Ingestor(tmp_path).poll()
+    assert query(tmp_path, lasted) == [("e1", 42.5)]
+
+
+def test_an_event_not_yet_ended_has_no_end(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1"))
+    writer.close()
+    Ingestor(tmp_path).poll()
+    assert query(tmp_path, "SELECT ended_at FROM events") == [(None,)]
