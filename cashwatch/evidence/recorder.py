@@ -56,9 +56,11 @@ class PendingClip:
 class ClipRecorder:
     """Pre-event buffer plus clip writing for one camera.
 
+    Frames come in on the reading thread, clip requests on the main thread:
+
     >>> recorder = ClipRecorder(camera, data_dir, journal)     # doctest: +SKIP
-    >>> recorder.add_frame(frame, ts)                           # reading thread
-    >>> recorder.request_clip(record)                           # main thread
+    >>> recorder.add_frame(frame, ts)  # doctest: +SKIP
+    >>> recorder.request_clip(record)  # doctest: +SKIP
     'clips/2025-01-31/cam1/0194....mp4'
     """
 

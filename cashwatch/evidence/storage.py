@@ -35,7 +35,8 @@ class EvidenceStore:
     """Hands finished evidence files to their final location.
 
     >>> store = EvidenceStore(data_dir, "s3://bucket/cashwatch")       # doctest: +SKIP
-    >>> store.publish(data_dir / "clips/2025-01-31/cam1/e1.mp4", "clips/2025-01-31/cam1/e1.mp4")
+    >>> store.publish(data_dir / "clips/2025-01-31/cam1/e1.mp4",  # doctest: +SKIP
+    ...               "clips/2025-01-31/cam1/e1.mp4")
     's3://bucket/cashwatch/clips/2025-01-31/cam1/e1.mp4'
     """
 

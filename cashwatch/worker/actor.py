@@ -24,7 +24,7 @@ class CameraActor:
     """Runs one camera; `poll` reports it, `stop` ends it cleanly (clips flushed).
 
     >>> actor = CameraActor(spec, node="lobby-1/3fa2c9d0")   # doctest: +SKIP
-    >>> actor.poll(0).status["state"]
+    >>> actor.poll(0).status["state"]  # doctest: +SKIP
     'connecting'
     """
 

@@ -23,9 +23,9 @@ def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
 
     The openvino and onnxruntime backends import neither torch nor ultralytics.
 
-    Example:
-        >>> pose_model = load_pose_model(ModelConfig(), Path("/var/lib/cashwatch"))
-        >>> pose_model.predict(frame_bgr).xyxy  # (n, 4) in frame pixels
+    Example (boxes come back as an (n, 4) array in frame pixels):
+        >>> pose_model = load_pose_model(ModelConfig(), Path("/srv/cw"))  # doctest: +SKIP
+        >>> pose_model.predict(frame_bgr).xyxy  # doctest: +SKIP
     """
     configure_offline(data_dir)  # before a runtime (or ultralytics) is imported
     weights = resolve_weights(model.weights, base_dir=data_dir)

@@ -43,7 +43,8 @@ def prepare_model(model: ModelConfig, data_dir: Path) -> Path:
     file or OpenVINO folder given as weights is used as it is.
 
     Example:
-        >>> prepare_model(ModelConfig(backend="onnxruntime"), Path("/var/lib/cashwatch"))
+        >>> prepare_model(ModelConfig(backend="onnxruntime"),  # doctest: +SKIP
+        ...               Path("/var/lib/cashwatch"))
         PosixPath('/var/lib/cashwatch/models/3f2c…-640-onnxruntime/model.onnx')
     """
     configure_offline(data_dir)
