@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
 import json
 import re
 import sys
@@ -143,6 +144,14 @@ class UserStore:
             raise AuthError(f"no user {name!r}; users: {', '.join(sorted(accounts)) or 'none'}")
         del accounts[name]
         self._save(accounts)
+
+    def fingerprint(self, name: str) -> str | None:
+        """A digest of the account's password hash (None: no such account); it changes
+        with the password, which ends the account's remembered sign-ins."""
+        account = self._load().get(name)
+        if account is None:
+            return None
+        return hashlib.sha256(account.password_hash.encode("utf-8")).hexdigest()[:32]
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user when the password matches, else None (also for unknown names)."""

@@ -45,6 +45,11 @@ class DashboardConfig(StrictModel):
     port: int = Field(default=8501, ge=1, le=65535, title="Port", description="")
     require_login: bool = Field(default=False, title="Require login",
                                 description="Always ask for a login, also on localhost.")
+    remember_sign_in_hours: float = Field(
+        default=12.0, ge=0, le=720, title="Stay signed in (hours)",
+        description="How long a browser stays signed in across page reloads (a cookie; "
+        "the server can revoke it). 0: ask for the password on every reload. A password "
+        "change or signing out ends it.")
 
 
 class AppConfig(StrictModel):

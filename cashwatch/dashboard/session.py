@@ -4,6 +4,10 @@ Login is required whenever the dashboard can be reached from another machine: wh
 the config's `[dashboard] host` or the address Streamlit actually listens on is not
 loopback, or when `require_login = true`. Otherwise the local user is an admin.
 
+A sign-in is remembered in the browser (a cookie holding a random token; see
+`cashwatch.sign_ins`) for `[dashboard] remember_sign_in_hours`, so reloading the page
+does not ask for the password again; signing out revokes it on the server.
+
 A config file that stops loading (a typo while someone edits it) does not take the
 dashboard down: pages keep the last config that loaded in this process, under a banner
 naming the problem, and nothing writes the file until it loads again.
@@ -11,6 +15,7 @@ naming the problem, and nothing writes the file until it loads again.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,10 +24,13 @@ import streamlit as st
 from cashwatch.auth import LOCAL_ADMIN, AuthError, User, UserStore
 from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.app import AppConfig
+from cashwatch.sign_ins import SignInStore
 from cashwatch.util.redact import mask_credentials
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _USER_KEY = "cashwatch_user"
+_TOKEN_KEY = "cashwatch_sign_in_token"  # this session's remembered sign-in
+_COOKIE_SCRIPT_KEY = "cashwatch_cookie_script"  # to run in the browser on the next run
 
 
 class PermissionDenied(Exception):
@@ -130,7 +138,7 @@ def login_required(app: AppConfig) -> bool:
     return app.dashboard.require_login or app.dashboard.host not in LOOPBACK or remote_listen
 
 
-def _login_form(store: UserStore) -> None:
+def _login_form(store: UserStore, loaded: LoadedConfig) -> None:
     st.title("CashWatch")
     st.caption("Sign in to continue.")
     with st.form("login"):
@@ -148,7 +156,56 @@ def _login_form(store: UserStore) -> None:
         st.error("Wrong user name or password.")
         return
     st.session_state[_USER_KEY] = user.name
+    _remember(loaded, user.name)
     st.rerun()
+
+
+def _cookie_name() -> str:
+    # Cookies are per host, not per port: two dashboards on one server keep their own.
+    return f"cashwatch_sign_in_{st.get_option('server.port')}"
+
+
+def _cookie_token() -> str | None:
+    token = st.context.cookies.get(_cookie_name())
+    return token if isinstance(token, str) and token else None  # a test run has no browser
+
+
+def _cookie_script(token: str, max_age_s: float) -> str:
+    """Sets (or with max_age_s 0, deletes) the sign-in cookie. Streamlit cannot send a
+    Set-Cookie header from a script run, so the page sets it; `Secure` when served over
+    HTTPS (behind a TLS proxy), SameSite=Strict so no other site's page sends it."""
+    cookie = f"{_cookie_name()}={token}; Max-Age={int(max_age_s)}; Path=/; SameSite=Strict"
+    return (f"<script>document.cookie = {json.dumps(cookie)} + "
+            "(location.protocol === 'https:' ? '; Secure' : '');</script>")
+
+
+def _remember(loaded: LoadedConfig, name: str) -> None:
+    hours = loaded.app.dashboard.remember_sign_in_hours
+    fingerprint = UserStore(loaded.data_dir).fingerprint(name)
+    if hours <= 0 or fingerprint is None:
+        return
+    token = SignInStore(loaded.data_dir).issue(name, fingerprint, hours * 3600)
+    st.session_state[_TOKEN_KEY] = token
+    st.session_state[_COOKIE_SCRIPT_KEY] = _cookie_script(token, hours * 3600)
+
+
+def _run_cookie_script() -> None:
+    script = st.session_state.pop(_COOKIE_SCRIPT_KEY, None)
+    if script:
+        st.html(script, unsafe_allow_javascript=True)
+
+
+def _remembered(loaded: LoadedConfig) -> str | None:
+    """The account this browser's sign-in cookie stands for, if it is still good."""
+    token = _cookie_token()
+    if token is None or loaded.app.dashboard.remember_sign_in_hours <= 0:
+        return None
+    sign_in = SignInStore(loaded.data_dir).resolve(token)
+    if sign_in is None or UserStore(loaded.data_dir).fingerprint(sign_in.user) != sign_in.account:
+        return None  # expired, signed out, or the password changed since
+    st.session_state[_USER_KEY] = sign_in.user
+    st.session_state[_TOKEN_KEY] = token
+    return sign_in.user
 
 
 def signed_in_user(loaded: LoadedConfig) -> User | None:
@@ -156,6 +213,11 @@ def signed_in_user(loaded: LoadedConfig) -> User | None:
     if not login_required(loaded.app):
         return LOCAL_ADMIN
     name = st.session_state.get(_USER_KEY)
+    if not name:
+        try:
+            name = _remembered(loaded)
+        except AuthError:
+            return None
     if not name:
         return None
     try:
@@ -167,6 +229,7 @@ def signed_in_user(loaded: LoadedConfig) -> User | None:
 
 def require_login(loaded: LoadedConfig) -> User:
     """The signed-in user; otherwise draws the login form and stops the run."""
+    _run_cookie_script()  # just signed in or out: the browser keeps or forgets it
     user = signed_in_user(loaded)
     if user is not None:
         return user
@@ -180,13 +243,19 @@ def require_login(loaded: LoadedConfig) -> User:
         st.error("Login is required here but there are no accounts yet. Create one with "
                  "`cashwatch users add NAME --role admin`.")
     else:
-        _login_form(store)
+        _login_form(store, loaded)
     st.stop()
     raise AssertionError("unreachable")
 
 
-def sign_out() -> None:
+def sign_out(data_dir: Path) -> None:
+    """Forget the user in this session, revoke the remembered sign-in on the server (a
+    copy of the cookie anywhere else dies with it) and delete the browser's cookie."""
     st.session_state.pop(_USER_KEY, None)
+    token = st.session_state.pop(_TOKEN_KEY, None) or _cookie_token()
+    if token:
+        SignInStore(data_dir).revoke(token)
+        st.session_state[_COOKIE_SCRIPT_KEY] = _cookie_script("", 0)
 
 
 def page_context(*, banner: bool = True) -> PageContext:

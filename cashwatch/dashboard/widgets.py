@@ -100,7 +100,7 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
             sites = ", ".join(ctx.user.sites) or "all sites"
             st.caption(f"Signed in as **{ctx.user.name}** ({ctx.user.role}; {sites})")
             if st.button("Sign out", key="sign_out"):
-                sign_out()
+                sign_out(ctx.data_dir)
                 st.rerun()
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
             st.caption(f"Config: `{ctx.loaded.path}`")

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,4 +173,18 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
         page.get_by_role("button", name="Run").click()
         page.locator('[data-testid="stDataFrame"]').first.wait_for()
         _shot(page, "sql")
+
+        # A reload (a new Streamlit session) keeps the operator signed in, by the cookie
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        cookie = cookies[f"cashwatch_sign_in_{url.rsplit(':', 1)[1]}"]
+        assert cookie["sameSite"] == "Strict" and cookie["expires"] > time.time() + 11 * 3600
+        page.reload()
+        expect(page.get_by_text("Signed in as").first).to_contain_text("ada")
+        expect(page.get_by_text("Read-only").first).to_be_visible()  # the same page, not a form
+        # Signing out ends it: the browser forgets the cookie and the server the token
+        page.locator(".st-key-sign_out button").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        page.reload()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert cookie["name"] not in {c["name"] for c in page.context.cookies()}
         browser.close()
