@@ -27,7 +27,9 @@ class DetectedEvent:
     """A rule fired on one frame.
 
     `bbox_xyxy` is in pixels of the analysed frame; `snapshot_jpeg` is the annotated
-    frame, encoded (never drawn on a frame kept for clips).
+    frame, encoded (never drawn on a frame kept for clips). `subject` says whom it is
+    about (track ids; `()` for the whole frame), `span_id` which of the camera's spans
+    follows it to its end (`cashwatch.rules.spans`).
     """
 
     event_type: EventType
@@ -36,6 +38,8 @@ class DetectedEvent:
     bbox_xyxy: tuple[float, float, float, float]
     details: dict[str, Any] = field(default_factory=dict)
     snapshot_jpeg: bytes | None = None
+    subject: tuple[int, ...] = ()
+    span_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.event_type not in EVENT_TYPES:

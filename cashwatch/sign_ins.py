@@ -9,27 +9,28 @@ with it): a stolen or left-behind cookie dies with a password change or a sign-o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import secrets
-import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cashwatch.util.files import atomic_write_text
+from cashwatch.util.files import atomic_write_text, exclusive
 
 log = logging.getLogger(__name__)
 SIGN_INS_FILE = "sign_ins.json"
-# Streamlit runs every browser session on a thread of one process: one writer at a time.
-_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class SignIn:
     user: str
     account: str  # fingerprint of the account's password hash when the token was issued
+    issued: float
     expires: float
 
 
@@ -41,12 +42,16 @@ class SignInStore:
     """The remembered sign-ins of one data_dir.
 
     >>> import tempfile
-    >>> store = SignInStore(Path(tempfile.mkdtemp()))
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> store = SignInStore(Path(folder.name))
     >>> token = store.issue("ada", "fp1", lifetime_s=3600, now=0)
     >>> store.resolve(token, now=10)
-    SignIn(user='ada', account='fp1', expires=3600.0)
+    SignIn(user='ada', account='fp1', issued=0.0, expires=3600.0)
     >>> store.resolve(token, now=3600) is None  # expired
     True
+    >>> store.resolve(token, now=1800, max_age_s=1200) is None  # the setting was lowered
+    True
+    >>> folder.cleanup()
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -59,29 +64,50 @@ class SignInStore:
             raise ValueError(f"lifetime_s must be > 0 seconds, got {lifetime_s}")
         now = time.time() if now is None else now
         token = secrets.token_urlsafe(32)
-        with _LOCK:
+        with self._exclusive():
             entries = {k: e for k, e in self._load().items() if e.expires > now}
-            entries[_key(token)] = SignIn(user, account, now + lifetime_s)
+            entries[_key(token)] = SignIn(user, account, now, now + lifetime_s)
             self._save(entries)
         return token
 
-    def resolve(self, token: str, now: float | None = None) -> SignIn | None:
-        """The sign-in `token` stands for, or None (unknown, signed out or expired)."""
+    def resolve(self, token: str, now: float | None = None,
+                max_age_s: float | None = None) -> SignIn | None:
+        """The sign-in `token` stands for, or None (unknown, signed out or expired; also
+        when issued more than `max_age_s` ago, for a lifetime shortened since)."""
         now = time.time() if now is None else now
         entry = self._load().get(_key(token))
-        return entry if entry is not None and entry.expires > now else None
+        if entry is None or entry.expires <= now:
+            return None
+        if max_age_s is not None and now - entry.issued >= max_age_s:
+            return None
+        return entry
 
     def revoke(self, token: str) -> None:
         """Sign out: the token is honoured no more, on any browser holding it."""
-        with _LOCK:
+        with self._exclusive():
             entries = self._load()
             if entries.pop(_key(token), None) is not None:
                 self._save(entries)
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One read-change-write at a time, across the dashboard's sessions (threads)
+        and processes (two dashboards on one data folder): else a sign-in issued while
+        another is revoked could write the revoked token back."""
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.write(fd, b'{"version": 1, "sign_ins": {}}\n')
+                os.close(fd)
+        with exclusive(self.path):
+            yield
+
     def _load(self) -> dict[str, SignIn]:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {key: SignIn(str(e["user"]), str(e["account"]), float(e["expires"]))
+            return {key: SignIn(str(e["user"]), str(e["account"]), float(e["issued"]),
+                                float(e["expires"]))
                     for key, e in raw["sign_ins"].items()}
         except FileNotFoundError:
             return {}

@@ -47,9 +47,10 @@ class DashboardConfig(StrictModel):
                                 description="Always ask for a login, also on localhost.")
     remember_sign_in_hours: float = Field(
         default=12.0, ge=0, le=720, title="Stay signed in (hours)",
-        description="How long a browser stays signed in across page reloads (a cookie; "
-        "the server can revoke it). 0: ask for the password on every reload. A password "
-        "change or signing out ends it.")
+        description="How long a sign-in lasts, across page reloads too (a cookie the "
+        "server can revoke); then the password is asked again. Signing out, or a password "
+        "change, ends it in every tab. 0: no cookie; a reload asks for the password, and "
+        "an open tab stays signed in until signed out.")
 
 
 class AppConfig(StrictModel):

@@ -7,10 +7,7 @@ written, and written atomically.
 
 from __future__ import annotations
 
-import fcntl
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +16,7 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 
 from cashwatch.config.loader import ConfigError, LoadedConfig, parse_config, resolve_source
-from cashwatch.util.files import atomic_write_text
+from cashwatch.util.files import atomic_write_text, exclusive
 
 
 def _cameras(doc: tomlkit.TOMLDocument) -> AoT:
@@ -36,25 +33,6 @@ def _find(doc: tomlkit.TOMLDocument, camera_id: str) -> Table:
             return table
     known = ", ".join(str(t.get("id")) for t in _cameras(doc)) or "none"
     raise ConfigError(f"no camera {camera_id!r} in the config; cameras: {known}")
-
-
-@contextmanager
-def exclusive(path: Path) -> Iterator[None]:
-    """One writer of the config at a time (dashboard sessions, the CLI): without it two
-    read-change-write rounds that overlap keep only the later change.
-
-    The lock is on the file itself, so nothing is added beside it. A write replaces the
-    file (a new inode), so a writer that waited on the old one looks again.
-    """
-    while True:
-        with open(path, "rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
-                    yield
-                    return
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> LoadedConfig:

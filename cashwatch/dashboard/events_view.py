@@ -120,7 +120,8 @@ TABLE_COLUMNS: dict[str, Any] = {
     "lasted_s": st.column_config.NumberColumn(
         "Lasted (s)", format="%.1f",
         help="From the detection to the last moment the behaviour was still seen; empty "
-             "while it goes on (or when the camera stopped before it ended)."),
+             "while it goes on, or when not known (its worker crashed, or the event is "
+             "older than CashWatch's event ends)."),
     "camera_id": st.column_config.TextColumn("Camera"),
     "site": st.column_config.TextColumn("Site"),
     "confidence": st.column_config.ProgressColumn("Confidence", min_value=0.0, max_value=1.0,
@@ -285,11 +286,11 @@ def lasted(event: dict[str, Any]) -> str:
     >>> lasted({"started_at": pd.Timestamp(0, unit="s"), "ended_at": pd.Timestamp(83, unit="s")})
     'lasted 1 min 23 s'
     >>> lasted({"started_at": pd.Timestamp(0, unit="s"), "ended_at": None})
-    'still going on, or its camera stopped first'
+    'still going on, or its end is not known'
     """
     ended = event.get("ended_at")
     if _is_missing(ended):
-        return "still going on, or its camera stopped first"
+        return "still going on, or its end is not known"
     seconds = max(0.0, (pd.Timestamp(ended) - pd.Timestamp(event["started_at"])).total_seconds())
     minutes, rest = divmod(round(seconds), 60)
     return f"lasted {minutes} min {rest} s" if minutes else f"lasted {seconds:.1f} s"

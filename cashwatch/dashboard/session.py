@@ -30,6 +30,7 @@ from cashwatch.util.redact import mask_credentials
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _USER_KEY = "cashwatch_user"
 _TOKEN_KEY = "cashwatch_sign_in_token"  # this session's remembered sign-in
+_FINGERPRINT_KEY = "cashwatch_account"  # the account's password fingerprint at sign-in
 _COOKIE_SCRIPT_KEY = "cashwatch_cookie_script"  # to run in the browser on the next run
 
 
@@ -156,13 +157,16 @@ def _login_form(store: UserStore, loaded: LoadedConfig) -> None:
         st.error("Wrong user name or password.")
         return
     st.session_state[_USER_KEY] = user.name
+    st.session_state[_FINGERPRINT_KEY] = store.fingerprint(user.name)
     _remember(loaded, user.name)
     st.rerun()
 
 
 def _cookie_name() -> str:
-    # Cookies are per host, not per port: two dashboards on one server keep their own.
-    return f"cashwatch_sign_in_{st.get_option('server.port')}"
+    # Cookies are per host, not per port or path: two dashboards on one server (or
+    # behind one proxy under two paths) keep their own.
+    path = "".join(c if c.isalnum() else "_" for c in str(st.get_option("server.baseUrlPath")))
+    return f"cashwatch_sign_in_{st.get_option('server.port')}{'_' + path if path else ''}"
 
 
 def _cookie_token() -> str | None:
@@ -195,17 +199,42 @@ def _run_cookie_script() -> None:
         st.html(script, unsafe_allow_javascript=True)
 
 
+def _valid_sign_in(loaded: LoadedConfig, token: str) -> str | None:
+    """The account `token` signs in, unless it expired (also by a lifetime shortened
+    since), was signed out, or the account's password changed since."""
+    hours = loaded.app.dashboard.remember_sign_in_hours
+    if hours <= 0:
+        return None
+    sign_in = SignInStore(loaded.data_dir).resolve(token, max_age_s=hours * 3600)
+    if sign_in is None or UserStore(loaded.data_dir).fingerprint(sign_in.user) != sign_in.account:
+        return None
+    return sign_in.user
+
+
 def _remembered(loaded: LoadedConfig) -> str | None:
     """The account this browser's sign-in cookie stands for, if it is still good."""
     token = _cookie_token()
-    if token is None or loaded.app.dashboard.remember_sign_in_hours <= 0:
-        return None
-    sign_in = SignInStore(loaded.data_dir).resolve(token)
-    if sign_in is None or UserStore(loaded.data_dir).fingerprint(sign_in.user) != sign_in.account:
-        return None  # expired, signed out, or the password changed since
-    st.session_state[_USER_KEY] = sign_in.user
-    st.session_state[_TOKEN_KEY] = token
-    return sign_in.user
+    name = _valid_sign_in(loaded, token) if token is not None else None
+    if name is not None:
+        st.session_state[_USER_KEY] = name
+        st.session_state[_TOKEN_KEY] = token
+        st.session_state[_FINGERPRINT_KEY] = UserStore(loaded.data_dir).fingerprint(name)
+    return name
+
+
+def _still_signed_in(loaded: LoadedConfig, name: str) -> bool:
+    """An open session ends with its sign-in: signed out in another tab (the same
+    cookie), expired, or the password changed since (also without a remembered one)."""
+    token = st.session_state.get(_TOKEN_KEY)
+    if token is not None:
+        return _valid_sign_in(loaded, token) == name
+    fingerprint = st.session_state.get(_FINGERPRINT_KEY)
+    return fingerprint is None or UserStore(loaded.data_dir).fingerprint(name) == fingerprint
+
+
+def _forget_session() -> None:
+    for key in (_USER_KEY, _TOKEN_KEY, _FINGERPRINT_KEY):
+        st.session_state.pop(key, None)
 
 
 def signed_in_user(loaded: LoadedConfig) -> User | None:
@@ -213,11 +242,14 @@ def signed_in_user(loaded: LoadedConfig) -> User | None:
     if not login_required(loaded.app):
         return LOCAL_ADMIN
     name = st.session_state.get(_USER_KEY)
-    if not name:
-        try:
+    try:
+        if name and not _still_signed_in(loaded, name):
+            _forget_session()
+            name = None
+        if not name:
             name = _remembered(loaded)
-        except AuthError:
-            return None
+    except AuthError:
+        return None
     if not name:
         return None
     try:
@@ -251,8 +283,8 @@ def require_login(loaded: LoadedConfig) -> User:
 def sign_out(data_dir: Path) -> None:
     """Forget the user in this session, revoke the remembered sign-in on the server (a
     copy of the cookie anywhere else dies with it) and delete the browser's cookie."""
-    st.session_state.pop(_USER_KEY, None)
-    token = st.session_state.pop(_TOKEN_KEY, None) or _cookie_token()
+    token = st.session_state.get(_TOKEN_KEY) or _cookie_token()
+    _forget_session()
     if token:
         SignInStore(data_dir).revoke(token)
         st.session_state[_COOKIE_SCRIPT_KEY] = _cookie_script("", 0)

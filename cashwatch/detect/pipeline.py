@@ -126,6 +126,9 @@ class DetectionProcessor:
                              skipped_reason=skipped, events=events,
                              boxes=overlay_boxes(poses, frame.shape[:2]), ended=ended)
 
+    def end_quiet(self, now: float) -> list[EndedSpan]:
+        return self.spans.due(now)
+
     def end_all(self) -> list[EndedSpan]:
         return self.spans.end_all()
 
@@ -133,13 +136,16 @@ class DetectionProcessor:
         return None
 
     def _follow_spans(self, raised: list[DetectedEvent], ts: float) -> list[EndedSpan]:
-        """Extend the open events by their rules' evidence; end the quiet ones."""
-        self.spans.evidence("cash", self.cash.last_evidence_ts)
-        self.spans.evidence("violence", self.violence.last_evidence_ts)
-        self.spans.evidence("fire", self.fire.last_evidence_ts)
-        ended = self.spans.due(ts)
+        """End the quiet events, extend the others by their subjects' evidence, and
+        follow the events just raised."""
+        ended = self.spans.due(ts)  # first: a gap in processing is quiet, whatever comes now
+        rules: dict[str, CashHandoverRule | ViolenceRule | FireRule] = {
+            "cash": self.cash, "violence": self.violence, "fire": self.fire}
+        for span_id, span in self.spans.items():
+            self.spans.evidence(span_id, rules[span.event_type].evidence_ts(span.subject))
         for event in raised:
-            ended += self.spans.open(event.event_type, event.ts)
+            event.span_id, replaced = self.spans.open(event.event_type, event.subject, event.ts)
+            ended += replaced
         return ended
 
     def _plan(self, moved: bool, frame_shape: tuple[int, ...], ts: float,

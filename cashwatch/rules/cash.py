@@ -42,6 +42,7 @@ from cashwatch.rules.geometry import (
     union_box,
     visible,
 )
+from cashwatch.rules.spans import EvidenceLog, Subject
 from cashwatch.rules.tracks import person_keys
 
 W_PERSISTENCE, W_CLOSENESS, W_KEYPOINTS = 0.4, 0.3, 0.3
@@ -92,7 +93,7 @@ class CashHandoverRule:
         self.drawer = optional_zone(zones.drawer)
         self._pairs: dict[tuple[int, int], _PairState] = {}
         self._drawer_visits: dict[int, deque[float]] = {}
-        self.last_evidence_ts: float | None = None  # the last meeting of any pair
+        self.evidence = EvidenceLog()  # per (staff, customer) pair: when wrists last met
 
     @property
     def active(self) -> bool:
@@ -110,7 +111,7 @@ class CashHandoverRule:
             seen.add(pair)
             meeting = self._meeting(person, other, ts, frame_wh)
             if meeting is not None:
-                self.last_evidence_ts = ts
+                self.evidence.saw(pair, ts)
             event = self._advance(pair, meeting, ts)
             if event is not None:
                 events.append(event)
@@ -120,6 +121,10 @@ class CashHandoverRule:
                 if event is not None:
                     events.append(event)
         return events
+
+    def evidence_ts(self, subject: Subject) -> float | None:
+        """When this staff/customer pair's wrists last met (what keeps its event going)."""
+        return self.evidence.last(subject)
 
     def _split_people(self, poses: Poses,
                       frame_wh: tuple[int, int]) -> tuple[list[_Person], list[_Person]]:
@@ -203,7 +208,7 @@ class CashHandoverRule:
         return DetectedEvent(
             event_type="cash", ts=ts, confidence=confidence,
             bbox_xyxy=union_box(np.asarray(meeting.staff_box), np.asarray(meeting.customer_box)),
-            details=details,
+            details=details, subject=(meeting.staff_track, meeting.customer_track),
         )
 
     def _note_drawer_visits(self, staff: list[_Person], ts: float,

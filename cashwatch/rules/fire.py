@@ -42,6 +42,7 @@ import numpy as np
 
 from cashwatch.config.detection import FireRuleConfig
 from cashwatch.events import DetectedEvent
+from cashwatch.rules.spans import EvidenceLog, Subject
 
 ANALYSIS_WIDTH = 320
 FLICKER_FRAMES = 8
@@ -116,7 +117,7 @@ class FireRule:
         self._masks: deque[np.ndarray] = deque(maxlen=FLICKER_FRAMES)
         self._samples: deque[_Sample] = deque()
         self._fired_run = False
-        self.last_evidence_ts: float | None = None  # the last frame with flame evidence
+        self.evidence = EvidenceLog()  # one subject, the frame: when flames were last seen
 
     @property
     def active(self) -> bool:
@@ -140,7 +141,7 @@ class FireRule:
         sample = self._sample(mask, ts)
         self._samples.append(sample)
         if sample.evidence:
-            self.last_evidence_ts = ts
+            self.evidence.saw((), ts)
         while ts - self._samples[0].ts > self.config.min_duration_s:
             self._samples.popleft()
         if not sample.evidence:
@@ -152,6 +153,10 @@ class FireRule:
             return []
         self._fired_run = True
         return self._event(sample, ts, scale)
+
+    def evidence_ts(self, subject: Subject = ()) -> float | None:
+        """When flame evidence was last seen anywhere in the frame."""
+        return self.evidence.last(())
 
     def _sample(self, mask: np.ndarray, ts: float) -> _Sample:
         area = float(np.count_nonzero(mask)) / mask.size

@@ -1,18 +1,20 @@
-"""When an event ends: the last moment its rule still saw evidence.
+"""When an event ends: the last moment its rule still saw the same behaviour.
 
 A rule raises an event once, on the frame where its evidence has lasted long enough
 (the trigger). What an analyst also wants is how long the behaviour went on: a shove or
-a fight that lasted a minute, a fire that burned for ten. Each rule reports the time of
-its latest evidence (a staff and a customer wrist together, two people within reach with
-fast limbs, a flickering flame-coloured area); an event's span runs from its trigger to
-the last evidence of its type before `END_AFTER_QUIET_S` without any.
-
-One span per (camera, event type) is open at a time, as the cooldown allows one event
-per type: a new event of the type ends the previous span.
+a fight that lasted a minute, a fire that burned for ten. Each rule keeps, per
+*subject*, when it last saw its evidence (`EvidenceLog`): for cash the staff/customer
+pair of tracks whose wrists met, for violence the pair of tracks, for fire the frame as
+a whole (subject `()`). An event's span runs from its trigger to the last evidence about
+its own subject, and ends after `END_AFTER_QUIET_S` without any, when a new event about
+the same subject is raised, or when the camera stops. Another pair's hand-over or
+scuffle never lengthens it; for violence a pair sharing one of the two people does (the
+same fight, after the tracker swapped an identity or a third person joined in).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from cashwatch.events import EventType
@@ -22,65 +24,106 @@ from cashwatch.events import EventType
 # frames, a hand-over's wrists drop out of view for a moment. Three seconds is also
 # the fire rule's own confirmation window and six times the violence rule's pause.
 END_AFTER_QUIET_S = 3.0
+# How long a rule remembers a subject's last evidence: longer than any quiet spell.
+EVIDENCE_MEMORY_S = 60.0
+
+Subject = tuple[int, ...]
+
+
+class EvidenceLog:
+    """When each subject last showed a rule's evidence.
+
+    >>> log = EvidenceLog()
+    >>> log.saw((3, 7), 10.0); log.saw((7, 9), 12.0)
+    >>> log.last((3, 7)), log.last((3, 7), shared_person=True), log.last((1, 2))
+    (10.0, 12.0, None)
+    """
+
+    def __init__(self, memory_s: float = EVIDENCE_MEMORY_S) -> None:
+        self.memory_s = memory_s
+        self._last: dict[Subject, float] = {}
+
+    def saw(self, subject: Subject, ts: float) -> None:
+        self._last[subject] = ts
+        if len(self._last) > 1:  # forget subjects long gone (tracks end, pairs change)
+            self._last = {s: t for s, t in self._last.items() if ts - t <= self.memory_s}
+
+    def last(self, subject: Subject, *, shared_person: bool = False) -> float | None:
+        """The subject's last evidence; with `shared_person`, of any subject that has one
+        of its members too."""
+        if not shared_person or not subject:
+            return self._last.get(subject)
+        members = set(subject)
+        times = [t for s, t in self._last.items() if members.intersection(s)]
+        return max(times) if times else None
 
 
 @dataclass(frozen=True)
 class EndedSpan:
-    """An event of `event_type` triggered at `started_at` lasted until `ended_at`."""
+    """The event of span `span_id`, triggered at `started_at`, lasted until `ended_at`."""
 
+    span_id: int
     event_type: EventType
     started_at: float
     ended_at: float
 
 
 @dataclass
-class _Open:
+class OpenSpan:
+    event_type: EventType
+    subject: Subject
     started_at: float
     last_evidence: float
 
 
 class EventSpans:
-    """Follows the open event of each type on one camera.
+    """The events of one camera whose behaviour may still be going on.
 
     >>> spans = EventSpans(quiet_s=3.0)
-    >>> spans.open("violence", 10.0)
-    []
-    >>> spans.evidence("violence", 11.5); spans.evidence("fire", 11.5)  # no fire event open
+    >>> fight, ended = spans.open("violence", (1, 2), 10.0)
+    >>> spans.evidence(fight, 11.5)
     >>> spans.due(14.0)
     []
     >>> spans.due(14.5)
-    [EndedSpan(event_type='violence', started_at=10.0, ended_at=11.5)]
+    [EndedSpan(span_id=1, event_type='violence', started_at=10.0, ended_at=11.5)]
     """
 
     def __init__(self, quiet_s: float = END_AFTER_QUIET_S) -> None:
         if quiet_s <= 0:
             raise ValueError(f"quiet_s must be > 0 seconds, got {quiet_s}")
         self.quiet_s = quiet_s
-        self._open: dict[EventType, _Open] = {}
+        self._open: dict[int, OpenSpan] = {}
+        self._ids = itertools.count(1)
 
-    def open(self, event_type: EventType, ts: float) -> list[EndedSpan]:
-        """An event of `event_type` fired at `ts`; returns the span it ends, if any."""
-        ended = self._close(event_type)
-        self._open[event_type] = _Open(started_at=ts, last_evidence=ts)
-        return ended
+    def open(self, event_type: EventType, subject: Subject,
+             ts: float) -> tuple[int, list[EndedSpan]]:
+        """An event about `subject` fired at `ts`: its span's id, and the span of an
+        earlier event about the same subject, which this one ends."""
+        same = [i for i, s in self._open.items()
+                if s.event_type == event_type and s.subject == subject]
+        ended = [self._close(i) for i in same]
+        span_id = next(self._ids)
+        self._open[span_id] = OpenSpan(event_type, subject, ts, ts)
+        return span_id, ended
 
-    def evidence(self, event_type: EventType, ts: float | None) -> None:
-        """The rule of `event_type` last saw evidence at `ts` (None: never)."""
-        span = self._open.get(event_type)
+    def items(self) -> list[tuple[int, OpenSpan]]:
+        return list(self._open.items())
+
+    def evidence(self, span_id: int, ts: float | None) -> None:
+        """The span's subject last showed evidence at `ts` (None: never); only moves later."""
+        span = self._open.get(span_id)
         if span is not None and ts is not None and ts > span.last_evidence:
             span.last_evidence = ts
 
     def due(self, ts: float) -> list[EndedSpan]:
         """The spans whose evidence stopped `quiet_s` or more before `ts`."""
-        quiet = [t for t, span in self._open.items() if ts - span.last_evidence >= self.quiet_s]
-        return [ended for t in quiet for ended in self._close(t)]
+        quiet = [i for i, s in self._open.items() if ts - s.last_evidence >= self.quiet_s]
+        return [self._close(i) for i in quiet]
 
     def end_all(self) -> list[EndedSpan]:
         """Every open span, ended at its last evidence (the camera stops)."""
-        return [ended for t in list(self._open) for ended in self._close(t)]
+        return [self._close(i) for i in list(self._open)]
 
-    def _close(self, event_type: EventType) -> list[EndedSpan]:
-        span = self._open.pop(event_type, None)
-        if span is None:
-            return []
-        return [EndedSpan(event_type, span.started_at, span.last_evidence)]
+    def _close(self, span_id: int) -> EndedSpan:
+        span = self._open.pop(span_id)
+        return EndedSpan(span_id, span.event_type, span.started_at, span.last_evidence)

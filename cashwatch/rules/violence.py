@@ -34,6 +34,7 @@ from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.detect.poses import Poses
 from cashwatch.events import DetectedEvent
 from cashwatch.rules.geometry import body_size, box_centre, box_gap
+from cashwatch.rules.spans import EvidenceLog, Subject
 from cashwatch.rules.tracks import person_keys
 from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_features import ARMS, MAX_STEP_S, TORSO
@@ -92,10 +93,10 @@ class ViolenceRule:
     def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
         return self.rule.update(poses, ts)
 
-    @property
-    def last_evidence_ts(self) -> float | None:
-        """The last detection on which a pair met the method's condition."""
-        return self.rule.last_evidence_ts
+    def evidence_ts(self, subject: Subject) -> float | None:
+        """When this pair, or a pair sharing one of its people (the same fight after an
+        identity swap, or someone joining in), last met the method's condition."""
+        return self.rule.evidence.last(subject, shared_person=True)
 
 
 @functools.cache
@@ -111,7 +112,7 @@ class PoseViolenceRule:
         self.config = config
         self._seen: dict[int, _Seen] = {}
         self._runs: dict[tuple[int, int], _Run] = {}
-        self.last_evidence_ts: float | None = None  # a pair within reach, both limbs fast
+        self.evidence = EvidenceLog()  # per pair: within reach, both limbs fast
 
     @property
     def active(self) -> bool:
@@ -132,8 +133,8 @@ class PoseViolenceRule:
                 continue
             if min(a.speed, b.speed) < self.config.min_limb_speed:
                 continue
-            self.last_evidence_ts = ts
             pair = (min(keys[i], keys[j]), max(keys[i], keys[j]))
+            self.evidence.saw(pair, ts)
             run = self._extend_run(pair, max(a.since_ts, b.since_ts), ts)
             run.speeds.append(min(a.speed, b.speed))
             run.keypoint_confs.append((a.keypoint_conf + b.keypoint_conf) / 2)

@@ -23,6 +23,7 @@ def pair_event(poses: Poses, i: int, j: int, keys: list[int], ts: float, confide
     return DetectedEvent(
         event_type="violence", ts=ts, confidence=confidence,
         bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
+        subject=(min(keys[i], keys[j]), max(keys[i], keys[j])),
         details={"tracks": [keys[i], keys[j]],
                  "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
                  **details},

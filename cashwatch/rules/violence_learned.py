@@ -21,6 +21,7 @@ import numpy as np
 from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.detect.poses import Poses
 from cashwatch.events import DetectedEvent
+from cashwatch.rules.spans import EvidenceLog
 from cashwatch.rules.tracks import person_keys
 from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_features import SceneWindow
@@ -75,7 +76,7 @@ class LearnedViolenceRule:
         self.scene = SceneWindow(model.window_s, config.min_keypoint_conf)
         self.persistence = Persistence(config.min_hits, config.hit_window)
         self._scores: deque[float] = deque(maxlen=config.hit_window)
-        self.last_evidence_ts: float | None = None  # the last hit
+        self.evidence = EvidenceLog()  # per closest pair: its last hit
 
     @property
     def active(self) -> bool:
@@ -92,8 +93,8 @@ class LearnedViolenceRule:
             return []
         scored = self.score(poses, ts)
         hit = scored.hit(self.config.min_score)
-        if hit:
-            self.last_evidence_ts = ts
+        if hit and self.scene.closest_pair is not None:
+            self.evidence.saw(tuple(sorted(self.scene.closest_pair)), ts)
         self._scores.append(scored.score if hit else np.nan)
         if not self.persistence.update(hit):
             return []

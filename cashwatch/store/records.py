@@ -108,14 +108,18 @@ def apply_clip(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[s
 
 
 def apply_event_end(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
-    # The worker writes an event's end after the event line, into the same journal, so
-    # the row exists; an UPDATE keeps a stray line from creating a stub row. Ends only
+    # An upsert, as for clips: the worker writes the end after its event line, but ingest
+    # can apply a later day's file before the rest of an earlier one (a read budget cut
+    # it short), and the event line then fills in the rest (see _UPSERT_EVENT). Ends only
     # move later, so a replayed line changes nothing.
     ended_at = _number(record, "ended_at")
     if ended_at is None:
         raise BadRecordError("event_end record without 'ended_at'")
-    con.execute("UPDATE events SET ended_at = greatest(ended_at, to_timestamp(?)) "
-                "WHERE event_id = ?", [ended_at, _text(record, "event_id", required=True)])
+    con.execute("""
+        INSERT INTO events (event_id, ended_at, ingested_at) VALUES (?, to_timestamp(?), now())
+        ON CONFLICT (event_id) DO UPDATE SET
+          ended_at = greatest(events.ended_at, excluded.ended_at)""",
+                [_text(record, "event_id", required=True), ended_at])
     return []
 
 

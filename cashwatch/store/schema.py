@@ -35,6 +35,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         # tool without a signed-in user.
         "ALTER TABLE events ADD COLUMN reviewed_by VARCHAR",
     )),
+    (3, (
+        # From version 3 workers journal when an event's behaviour stopped (`event_end`)
+        # and ended_at is NULL until then. Before, it was always a copy of started_at,
+        # which would read as "lasted 0 s": NULL says "not known".
+        "UPDATE events SET ended_at = NULL WHERE ended_at = started_at",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

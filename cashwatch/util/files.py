@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -57,3 +59,23 @@ def _keep_mode_and_owner(path: Path, fd: int) -> None:
 
 def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), private=private)
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """One writer of a file at a time (dashboard sessions, the CLI, other processes):
+    without it two read-change-write rounds that overlap keep only the later change.
+
+    The lock is on the file itself (which must exist), so nothing is added beside it. A
+    write replaces the file (a new inode), so a writer that waited on the old one looks
+    again.
+    """
+    while True:
+        with open(path, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    yield
+                    return
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -41,6 +41,10 @@ class FrameProcessor(Protocol):
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult: ...
 
+    def end_quiet(self, now: float) -> list[EndedSpan]:
+        """The events whose behaviour has not been seen for a while by `now` (called
+        while no frames come: a camera that went dark ends them too)."""
+
     def end_all(self) -> list[EndedSpan]:
         """The events still going on, ended at their last evidence (the camera stops)."""
 
@@ -82,6 +86,9 @@ class NullProcessor:
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         return ProcessResult(ran_inference=False, skipped_reason="disabled")
+
+    def end_quiet(self, now: float) -> list[EndedSpan]:
+        return []
 
     def end_all(self) -> list[EndedSpan]:
         return []

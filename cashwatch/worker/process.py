@@ -75,8 +75,8 @@ class CameraWorker:
         self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink,
                                                        self.store)
         self.processor: FrameProcessor = NullProcessor()
-        # event type → (trigger time, event id) of the event whose end is still to come
-        self._open_events: dict[str, tuple[float, str]] = {}
+        # span id → id of the event whose end is still to come
+        self._open_events: dict[int, str] = {}
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
 
     # reading thread ---------------------------------------------------------------
@@ -149,7 +149,8 @@ class CameraWorker:
                   round(x2 / width, 4), round(y2 / height, 4)],
             details=details, model=self.processor.model_name, snapshot_path=snapshot_path)
         self.sink.emit_event(record)  # durable before anything else can fail
-        self._open_events[record.event_type] = (detected.ts, event_id)
+        if detected.span_id is not None:
+            self._open_events[detected.span_id] = event_id
         self.recorder.request_clip(record)
         self.stats.events_detected += 1
         log.info("event %s %s on %s (confidence %.2f)", event_id, record.event_type,
@@ -173,9 +174,8 @@ class CameraWorker:
 
     def _record_ends(self, ended: list[EndedSpan]) -> None:
         for span in ended:
-            trigger_ts, event_id = self._open_events.get(span.event_type, (None, ""))
-            if trigger_ts == span.started_at:  # else its event was never recorded
-                del self._open_events[span.event_type]
+            event_id = self._open_events.pop(span.span_id, None)
+            if event_id is not None:
                 self.sink.emit_end(event_id, span.ended_at)
 
     def _manager_gone(self) -> bool:
@@ -202,6 +202,8 @@ class CameraWorker:
             item = self._take(timeout_s=STATUS_EVERY_S)
             if item is not None:
                 self._process(*item)
+            elif self._open_events:  # no frames (a camera gone dark): time still ends events
+                self._record_ends(self.processor.end_quiet(time.time()))
             if time.monotonic() >= next_trim:
                 next_trim = time.monotonic() + TRIM_EVERY_S
                 release_free_heap()

@@ -71,3 +71,34 @@ def test_signing_in_remembers_the_browser_and_signing_out_revokes_it(
     at.sidebar.button(key="sign_out").click().run()
     assert [t.label for t in at.text_input] == ["User name", "Password"]
     assert SignInStore(remote_dash.data_dir).resolve(token) is None
+
+
+def test_signing_out_in_another_tab_ends_this_one_too(remote_dash: Dashboard) -> None:
+    at = sign_in(remote_dash.app().run(), "ada")
+    SignInStore(remote_dash.data_dir).revoke(at.session_state["cashwatch_sign_in_token"])
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+
+
+def test_a_password_change_ends_open_sessions(remote_dash: Dashboard) -> None:
+    at = sign_in(remote_dash.app().run(), "ada")
+    UserStore(remote_dash.data_dir).add("ada", "a new password", "admin", replace=True)
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+
+
+def test_without_remembering_no_token_is_kept_but_a_password_change_still_counts(
+        remote_dash: Dashboard) -> None:
+    text = remote_dash.config_path.read_text()
+    assert "[dashboard]\n" in text
+    remote_dash.config_path.write_text(
+        text.replace("[dashboard]\n", "[dashboard]\nremember_sign_in_hours = 0\n"))
+    at = sign_in(remote_dash.app().run(), "otto")
+    assert "cashwatch_sign_in_token" not in at.session_state
+    assert not (remote_dash.data_dir / SIGN_INS_FILE).exists()
+    at.run()
+    assert not at.text_input  # still signed in on the next run
+    UserStore(remote_dash.data_dir).add("otto", "a new password", "operator", ["lobby"],
+                                        replace=True)
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]

@@ -82,10 +82,10 @@ def test_a_fire_event_ends_at_the_last_flame_seen() -> None:
         raised += result.events
         ended += result.ended
     assert [e.event_type for e in raised] == ["fire"]
+    assert raised[0].span_id is not None
     assert ended == []  # the dollhouse burns to the end of the clip
-    assert processor.fire.last_evidence_ts is not None
-    last_flame = processor.fire.last_evidence_ts
-    assert last_flame > raised[0].ts + 5.0  # it burned on well after the detection
+    last_flame = processor.fire.evidence_ts()
+    assert last_flame is not None and last_flame > raised[0].ts + 5.0  # burned on well after
     # the flames go out: a dark room for a few seconds
     assert frame is not None
     dark = np.zeros_like(frame)
@@ -94,9 +94,35 @@ def test_a_fire_event_ends_at_the_last_flame_seen() -> None:
         ts += 1.0 / settings.detection.fps
         assert ts < last_ts + 10.0, "the fire event never ended"
         ended = processor.process(dark, ts).ended
-    assert [(s.event_type, s.started_at, s.ended_at) for s in ended] == [
-        ("fire", raised[0].ts, last_flame)]
+    assert [(s.span_id, s.event_type, s.started_at, s.ended_at) for s in ended] == [
+        (raised[0].span_id, "fire", raised[0].ts, last_flame)]
     assert processor.end_all() == []
+
+
+def test_a_camera_that_goes_dark_ends_its_events_without_frames() -> None:
+    clip = require_media("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
+    settings = CameraSettings.model_validate(
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+    processor = DetectionProcessor(settings, None)
+    raised: list[DetectedEvent] = []
+    for frame, ts in sampled_frames(clip, settings.detection.fps):
+        raised += processor.process(frame, ts).events
+        if raised:
+            break
+    last_flame = processor.fire.evidence_ts()
+    assert last_flame is not None
+    assert processor.end_quiet(last_flame + 2.0) == []
+    assert [s.ended_at for s in processor.end_quiet(last_flame + 3.0)] == [last_flame]
+    # frames after a gap: the gap itself was quiet, whatever the frame shows
+    processor = DetectionProcessor(settings, None)
+    raised = []
+    for frame, ts in sampled_frames(clip, settings.detection.fps):
+        raised += processor.process(frame, ts).events
+        if raised:
+            break
+    flame_before_gap = processor.fire.evidence_ts()
+    ended = processor.process(frame, ts + 60.0).ended  # the same flames, a minute later
+    assert [s.ended_at for s in ended] == [flame_before_gap]
 
 
 def test_motion_gate_skips_a_still_empty_scene(pose_model: PoseModel) -> None:

@@ -35,6 +35,18 @@ def test_handover_raises_one_event_with_both_people() -> None:
         assert x1 <= wx <= x2 and y1 <= wy <= y2
 
 
+def test_the_event_is_about_its_pair_and_only_their_meetings_keep_it_going() -> None:
+    rule = CashHandoverRule(CashRuleConfig(), ZONES)
+    events, met = [], []
+    for ts, poses in handover_frames(Handover(), 0):
+        events += rule.update(poses, ts, FRAME_WH)
+        if rule.evidence_ts((STAFF, CUSTOMER)) == ts:
+            met.append(ts)
+    assert [e.subject for e in events] == [(STAFF, CUSTOMER)]
+    assert met and met[-1] > events[0].ts  # the hand-over goes on after the trigger
+    assert rule.evidence_ts((STAFF, CUSTOMER + 100)) is None  # nobody else met
+
+
 def test_no_cashier_zone_means_no_cash_event() -> None:
     assert run_rule(Handover(), zones=ZonesConfig()) == []
 

@@ -46,6 +46,24 @@ def test_two_people_close_both_flailing_is_violence() -> None:
     assert events[0].details["duration_s"] >= ViolenceRuleConfig().min_duration_s
 
 
+def test_a_fight_goes_on_while_its_pair_or_one_of_them_keeps_fighting() -> None:
+    rule = ViolenceRule(ViolenceRuleConfig(method="pose"))
+    events = []
+    for ts in timestamps(2.0):
+        a, b = flailing(200.0, ts, 0.8), flailing(200.0 + 1.4 * SIZE, ts, 0.8, phase=1.0)
+        events += rule.update(poses_of([(1, a), (2, b)]), ts)
+    assert [e.subject for e in events] == [(1, 2)]
+    fought_until = rule.evidence_ts((1, 2))
+    assert fought_until is not None and fought_until > events[0].ts
+    # person 2 goes on with person 3 (a new track: the tracker lost 1, or 3 joined in)
+    for ts in timestamps(1.0, start=2.0):
+        b, c = flailing(200.0 + 1.4 * SIZE, ts, 0.8, phase=1.0), flailing(200.0, ts, 0.8)
+        rule.update(poses_of([(3, c), (2, b)]), ts)
+    later = rule.evidence_ts((1, 2))
+    assert later is not None and later > fought_until + 0.5
+    assert rule.evidence_ts((4, 5)) is None  # a pair that never fought
+
+
 def test_far_apart_is_not_violence() -> None:
     assert run(seconds=2.0, gap_px=5 * SIZE, amplitude_a=0.8, amplitude_b=0.8) == []
 

@@ -43,16 +43,19 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     for statement in MIGRATIONS[0][1]:
         con.execute(statement)
     con.execute("INSERT INTO schema_version VALUES (1, now())")
-    con.execute("INSERT INTO events (event_id, camera_id, bbox, review_status, notes) "
-                "VALUES ('old', 'cam1', [0.1, 0.2, 0.3, 0.4], 'confirmed', 'kept')")
+    con.execute("INSERT INTO events (event_id, camera_id, bbox, review_status, notes, "
+                "started_at, ended_at) VALUES ('old', 'cam1', [0.1, 0.2, 0.3, 0.4], "
+                "'confirmed', 'kept', to_timestamp(1000), to_timestamp(1000))")
     con.close()
     submit_review(tmp_path, "old", "false_positive", "seen again", reviewed_by="alice")
 
     assert Ingestor(tmp_path).poll() == 1
     assert query(tmp_path, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
+    # ended_at was a copy of started_at before version 3: now "not known"
     assert query(tmp_path, "SELECT event_id, camera_id, bbox, review_status, notes, reviewed_by, "
-                 "evidence_expired_at FROM events") == [
-        ("old", "cam1", [0.1, 0.2, 0.3, 0.4], "false_positive", "seen again", "alice", None)]
+                 "evidence_expired_at, ended_at FROM events") == [
+        ("old", "cam1", [0.1, 0.2, 0.3, 0.4], "false_positive", "seen again", "alice", None,
+         None)]
 
 
 def test_every_record_kind_is_applied(tmp_path: Path) -> None:
@@ -263,7 +266,6 @@ def test_an_event_ends_when_its_end_line_says_and_a_replay_never_shortens_it(
     writer.emit_event(make_record("e1", started_at=1_000.0))
     writer.emit_end("e1", 1_042.5)
     writer.emit_end("e1", 1_010.0)  # an older end (a replayed line) moves nothing back
-    writer.emit_end("unknown", 1_050.0)  # no event of that id: no stub row
     writer.close()
     Ingestor(tmp_path).poll()
     lasted = "SELECT event_id, epoch(ended_at) - epoch(started_at) FROM events"
@@ -280,3 +282,14 @@ def test_an_event_not_yet_ended_has_no_end(tmp_path: Path) -> None:
     writer.close()
     Ingestor(tmp_path).poll()
     assert query(tmp_path, "SELECT ended_at FROM events") == [(None,)]
+
+
+def test_an_end_applied_before_its_event_line_is_kept(tmp_path: Path) -> None:
+    # e.g. ingest cut one day's file short and read the next day's first line
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_end("e1", 1_030.0)
+    writer.emit_event(make_record("e1", started_at=1_000.0))
+    writer.close()
+    Ingestor(tmp_path).poll()
+    assert query(tmp_path, "SELECT camera_id, epoch(ended_at) - epoch(started_at) "
+                 "FROM events") == [("cam1", 30.0)]

@@ -38,7 +38,8 @@ def test_numpy_values_in_details_are_journalled_as_plain_numbers(tmp_path: Path)
 
 
 def test_unknown_kind_is_refused_with_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"'evnt'.*event, clip, event_end, review, worker_run, expire"):
+    valid = "event, clip, event_end, review, worker_run, expire"
+    with pytest.raises(ValueError, match=rf"'evnt'.*{valid}"):
         JournalWriter(tmp_path, "cam1").append("evnt", {})
 
 
