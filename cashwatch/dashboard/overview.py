@@ -19,7 +19,13 @@ from cashwatch.dashboard.session import (
     fresh_context,
 )
 from cashwatch.dashboard.status import CameraView, LiveStatus, camera_views, read_status
-from cashwatch.dashboard.widgets import manager_banner, status_badge, uptime, visible
+from cashwatch.dashboard.widgets import (
+    SOUND_KEY,
+    manager_banner,
+    status_badge,
+    uptime,
+    visible,
+)
 from cashwatch.util.redact import mask_credentials
 
 _FLASH_KEY = "overview_flash"
@@ -130,6 +136,8 @@ TYPE_ICONS = {"fire": ":material/local_fire_department:", "violence": ":material
 TYPE_BADGES: dict[str, Literal["orange", "red", "green", "gray"]] = {
     "fire": "orange", "violence": "red", "cash": "green"}
 _SEEN_KEY = "overview_newest_seen"
+# Beeps per type: fire and fights are urgent, a hand-over is routine review.
+ALERT_BEEPS = {"fire": 3, "violence": 3, "cash": 1}
 REVIEW_TILES = 6
 
 
@@ -178,12 +186,40 @@ def _toast_new(newest: pd.DataFrame) -> None:
     arrived = pd.to_datetime(newest["arrived"], utc=True)
     mark: pd.Timestamp | None = st.session_state.get(_SEEN_KEY)
     if mark is not None:
-        for event in newest[arrived > mark].head(3).to_dict("records"):
+        new = newest[arrived > mark]
+        for event in new.head(3).to_dict("records"):
             st.toast(f"New {event['event_type']} event on {event['camera_id']}",
                      icon=TYPE_ICONS.get(str(event["event_type"])))
+        if not new.empty and st.session_state.get(SOUND_KEY):
+            beeps = max(ALERT_BEEPS.get(str(t), 1) for t in new["event_type"])
+            st.html(alert_script(beeps, key=str(new["event_id"].iloc[0])),
+                    unsafe_allow_javascript=True)
     latest = arrived.max() if not arrived.empty else None
     if mark is None or (latest is not None and latest > mark):
         st.session_state[_SEEN_KEY] = latest if latest is not None else pd.Timestamp.now(tz="UTC")
+
+
+def alert_script(beeps: int, key: str) -> str:
+    """A page script that beeps `beeps` times (Web Audio: no sound file to serve).
+
+    Browsers let a page make sound once the user has clicked on it; switching the sound
+    on is such a click. `key` makes each alert's script differ, so each one runs.
+    """
+    return f"""<script data-alert="{key}">(() => {{
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return;
+  const audio = new Ctx();
+  for (let i = 0; i < {int(beeps)}; i++) {{
+    const tone = audio.createOscillator(), gain = audio.createGain();
+    const start = audio.currentTime + i * 0.35;
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.3, start);
+    gain.gain.exponentialRampToValueAtTime(0.001, start + 0.3);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(start);
+    tone.stop(start + 0.3);
+  }}
+}})();</script>"""
 
 
 def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:

@@ -12,6 +12,8 @@ from cashwatch.dashboard.session import PageContext, sign_out
 from cashwatch.dashboard.status import CameraView, LiveStatus
 from cashwatch.util.redact import mask_credentials
 
+SOUND_KEY = "alert_sound"  # the sidebar's "sound for new events" switch (per browser tab)
+
 BADGE_COLOURS: dict[str, Any] = {
     "running": "green", "starting": "blue", "connecting": "blue", "reconnecting": "orange",
     "stopping": "gray", "stopped": "gray", "not running": "gray", "error": "red", "empty": "gray",
@@ -102,5 +104,9 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
             if st.button("Sign out", key="sign_out"):
                 sign_out(ctx.data_dir)
                 st.rerun()
+        if ctx.user.can("view_events"):
+            st.toggle("Sound for new events", key=SOUND_KEY,
+                      help="Beeps when the Overview shows a new event: three for fire or "
+                           "violence, one for cash. Stays on for this browser tab.")
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
             st.caption(f"Config: `{ctx.loaded.path}`")

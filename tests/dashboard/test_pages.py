@@ -252,6 +252,34 @@ def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dash
     assert not at.toast, "each new event is announced once"
 
 
+def _alert_scripts(at: AppTest) -> list[str]:
+    return [str(e.proto.body) for e in at.get("html") if "AudioContext" in str(e.proto.body)]
+
+
+def test_with_the_sound_on_a_new_event_beeps_once(dash: Dashboard) -> None:
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    at.sidebar.toggle(key="alert_sound").set_value(True).run()
+    assert _alert_scripts(at) == [], "nothing is new when the sound is switched on"
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                     "confidence, model) VALUES ('ffffffffffffffffffffffffffff8', 'cam-a', "
+                     "'lobby', 'fire', now(), 0.9, 'x')")
+    at.run()
+    scripts = _alert_scripts(at)
+    assert len(scripts) == 1 and "i < 3" in scripts[0], "three beeps for a fire"
+    at.run()
+    assert _alert_scripts(at) == [], "each new event beeps once"
+    at.sidebar.toggle(key="alert_sound").set_value(False).run()
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                     "confidence, model) VALUES ('ffffffffffffffffffffffffffff9', 'cam-a', "
+                     "'lobby', 'cash', now(), 0.9, 'x')")
+    at.run()
+    assert [t.value for t in at.toast] == ["New cash event on cam-a"]
+    assert _alert_scripts(at) == [], "silent when switched off"
+
+
 def test_a_click_on_a_table_row_selects_that_event_once() -> None:
     at = AppTest.from_string("""
 import streamlit as st
