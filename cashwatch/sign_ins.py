@@ -84,6 +84,8 @@ class SignInStore:
 
     def revoke(self, token: str) -> None:
         """Sign out: the token is honoured no more, on any browser holding it."""
+        if not self.path.exists():
+            return
         with self._exclusive():
             entries = self._load()
             if entries.pop(_key(token), None) is not None:
@@ -106,7 +108,9 @@ class SignInStore:
     def _load(self) -> dict[str, SignIn]:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {key: SignIn(str(e["user"]), str(e["account"]), float(e["issued"]),
+            # "issued" is missing only in files from the first days of this feature:
+            # such sign-ins count as too old, so the password is asked once more
+            return {key: SignIn(str(e["user"]), str(e["account"]), float(e.get("issued", 0)),
                                 float(e["expires"]))
                     for key, e in raw["sign_ins"].items()}
         except FileNotFoundError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cashwatch.dashboard import charts, data, events_view
-from cashwatch.dashboard.session import guard_page
+from cashwatch.dashboard.session import guard_page, recheck_sign_in
 
 NEW_EVENTS_CHECK_S = 5.0
 
@@ -23,6 +23,7 @@ except data.HistoryUnavailable as exc:
 def newer_events() -> None:
     """The list is drawn once (a redraw would disturb a clip playing below); this says
     when new events have come in since, and redraws on request."""
+    recheck_sign_in(ctx)
     newest = events["started_at"].max() if not events.empty else None
     try:
         count = data.count_newer(ctx.data_dir, events_view.still_open(flt), newest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cashwatch.dashboard.live import annotate, grey_out, to_jpeg
-from cashwatch.dashboard.session import guard_page
+from cashwatch.dashboard.session import guard_page, recheck_sign_in
 from cashwatch.dashboard.status import read_frame, read_status
 from cashwatch.dashboard.widgets import manager_banner
 from cashwatch.util.redact import mask_credentials
@@ -62,6 +62,7 @@ def camera_tile(camera_id: str, record: dict | None) -> None:
 
 @st.fragment(run_every=REFRESH_S)
 def grid() -> None:
+    recheck_sign_in(ctx)
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
     if not watched:

@@ -10,7 +10,7 @@ import psutil
 import streamlit as st
 
 from cashwatch.dashboard import charts, data, system_info
-from cashwatch.dashboard.session import guard_page
+from cashwatch.dashboard.session import guard_page, recheck_sign_in
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import manager_banner
 
@@ -23,6 +23,7 @@ st.title("System")
 
 @st.fragment(run_every=REFRESH_S)
 def live_numbers() -> None:
+    recheck_sign_in(ctx)
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
     # a short sample: psutil's "since the last call" is meaningless on a first call

@@ -49,8 +49,9 @@ class DashboardConfig(StrictModel):
         default=12.0, ge=0, le=720, title="Stay signed in (hours)",
         description="How long a sign-in lasts, across page reloads too (a cookie the "
         "server can revoke); then the password is asked again. Signing out, or a password "
-        "change, ends it in every tab. 0: no cookie; a reload asks for the password, and "
-        "an open tab stays signed in until signed out.")
+        "change, ends it in every tab. 0: no cookie, a reload asks for the password, "
+        "and an open tab stays signed in until signed out (tabs signed in by a cookie "
+        "before are signed out).")
 
 
 class AppConfig(StrictModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from cashwatch.dashboard.session import (
     PermissionDenied,
     config_banner,
     fresh_context,
+    recheck_sign_in,
 )
 from cashwatch.dashboard.status import CameraView, LiveStatus, camera_views, read_status
 from cashwatch.dashboard.widgets import (
@@ -203,12 +205,14 @@ def alert_script(beeps: int, key: str) -> str:
     """A page script that beeps `beeps` times (Web Audio: no sound file to serve).
 
     Browsers let a page make sound once the user has clicked on it; switching the sound
-    on is such a click. `key` makes each alert's script differ, so each one runs.
+    on is such a click. `key` makes each alert's script differ, so each one runs. One
+    audio context serves every alert of the tab (browsers limit how many a page opens).
     """
-    return f"""<script data-alert="{key}">(() => {{
+    return f"""<script data-alert="{html.escape(key, quote=True)}">(() => {{
   const Ctx = window.AudioContext || window.webkitAudioContext;
   if (!Ctx) return;
-  const audio = new Ctx();
+  const audio = window.cashwatchAudio = window.cashwatchAudio || new Ctx();
+  audio.resume();
   for (let i = 0; i < {int(beeps)}; i++) {{
     const tone = audio.createOscillator(), gain = audio.createGain();
     const start = audio.currentTime + i * 0.35;
@@ -228,6 +232,7 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     The config is re-read on every refresh, so this draws the broken-config banner (the
     page does not): it appears and goes with the file without a full rerun.
     """
+    recheck_sign_in(ctx)
     ctx = fresh_context(ctx)
     detail = not ctx.user.limited_to_sites
     if ctx.config_error:

@@ -16,6 +16,7 @@ naming the problem, and nothing writes the file until it loads again.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from cashwatch.config.app import AppConfig
 from cashwatch.sign_ins import SignInStore
 from cashwatch.util.redact import mask_credentials
 
+log = logging.getLogger(__name__)
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _USER_KEY = "cashwatch_user"
 _TOKEN_KEY = "cashwatch_sign_in_token"  # this session's remembered sign-in
@@ -178,7 +180,8 @@ def _cookie_script(token: str, max_age_s: float) -> str:
     """Sets (or with max_age_s 0, deletes) the sign-in cookie. Streamlit cannot send a
     Set-Cookie header from a script run, so the page sets it; `Secure` when served over
     HTTPS (behind a TLS proxy), SameSite=Strict so no other site's page sends it."""
-    cookie = f"{_cookie_name()}={token}; Max-Age={int(max_age_s)}; Path=/; SameSite=Strict"
+    path = "/" + str(st.get_option("server.baseUrlPath") or "").strip("/")
+    cookie = f"{_cookie_name()}={token}; Max-Age={int(max_age_s)}; Path={path}; SameSite=Strict"
     return (f"<script>document.cookie = {json.dumps(cookie)} + "
             "(location.protocol === 'https:' ? '; Secure' : '');</script>")
 
@@ -188,7 +191,11 @@ def _remember(loaded: LoadedConfig, name: str) -> None:
     fingerprint = UserStore(loaded.data_dir).fingerprint(name)
     if hours <= 0 or fingerprint is None:
         return
-    token = SignInStore(loaded.data_dir).issue(name, fingerprint, hours * 3600)
+    try:
+        token = SignInStore(loaded.data_dir).issue(name, fingerprint, hours * 3600)
+    except OSError as exc:  # a read-only data folder: signed in, just not remembered
+        log.warning("cannot remember the sign-in of %s: %s", name, exc)
+        return
     st.session_state[_TOKEN_KEY] = token
     st.session_state[_COOKIE_SCRIPT_KEY] = _cookie_script(token, hours * 3600)
 
@@ -230,6 +237,22 @@ def _still_signed_in(loaded: LoadedConfig, name: str) -> bool:
         return _valid_sign_in(loaded, token) == name
     fingerprint = st.session_state.get(_FINGERPRINT_KEY)
     return fingerprint is None or UserStore(loaded.data_dir).fingerprint(name) == fingerprint
+
+
+def recheck_sign_in(ctx: PageContext) -> None:
+    """For self-refreshing fragments, which reuse their page's context and never pass
+    through `page_context`: a sign-in that ended since (signed out in another tab, the
+    password changed, the account removed) ends the page too, not at the next click."""
+    if not login_required(ctx.loaded.app):
+        return
+    name = st.session_state.get(_USER_KEY)
+    try:
+        still = name == ctx.user.name and _still_signed_in(ctx.loaded, name)
+    except AuthError:
+        still = False
+    if not still:
+        _forget_session()
+        st.rerun(scope="app")
 
 
 def _forget_session() -> None:
@@ -286,7 +309,10 @@ def sign_out(data_dir: Path) -> None:
     token = st.session_state.get(_TOKEN_KEY) or _cookie_token()
     _forget_session()
     if token:
-        SignInStore(data_dir).revoke(token)
+        try:
+            SignInStore(data_dir).revoke(token)
+        except OSError as exc:  # signed out here all the same; the token lives to expiry
+            log.warning("cannot revoke a remembered sign-in: %s", exc)
         st.session_state[_COOKIE_SCRIPT_KEY] = _cookie_script("", 0)
 
 

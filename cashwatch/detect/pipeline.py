@@ -36,7 +36,7 @@ from cashwatch.events import DetectedEvent
 from cashwatch.rules.cash import CashHandoverRule
 from cashwatch.rules.cooldown import Cooldown
 from cashwatch.rules.fire import FireConfirmer, FireRule
-from cashwatch.rules.spans import EndedSpan, EventSpans
+from cashwatch.rules.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
 from cashwatch.rules.violence import ViolenceRule
 from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
 
@@ -83,7 +83,8 @@ class DetectionProcessor:
                              and self.model is not None and self.model.any_size)
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
-        self.spans = EventSpans()
+        # quiet means a few sampled frames without evidence, also at a low detection rate
+        self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
         self.counters = ProcessorCounters()
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them

@@ -73,7 +73,10 @@ ON CONFLICT (event_id) DO UPDATE SET
                    THEN excluded.clip_path ELSE events.clip_path END,
   clip_error = CASE WHEN events.clip_path IS NULL AND events.clip_error IS NULL
                     THEN excluded.clip_error ELSE events.clip_error END,
-  ingested_at = coalesce(events.ingested_at, excluded.ingested_at)
+  -- a row made by a clip or end line that came first is only a placeholder: the event
+  -- arrives now (the Overview announces events by the time they arrive)
+  ingested_at = CASE WHEN events.started_at IS NULL THEN excluded.ingested_at
+                     ELSE coalesce(events.ingested_at, excluded.ingested_at) END
 """
 
 
@@ -81,10 +84,15 @@ def apply_event(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[
     details = record.get("details")
     if details is not None and not isinstance(details, dict):
         raise BadRecordError(f"details must be an object, got {details!r}")
+    ended_at = _number(record, "ended_at")
+    if ended_at is not None and ended_at == _number(record, "started_at"):
+        # Workers before event ends (schema 3) wrote a copy of started_at: not an end.
+        # Today's workers write none here; the end comes in its own event_end line.
+        ended_at = None
     con.execute(_UPSERT_EVENT, [
         _text(record, "event_id", required=True), _text(record, "camera_id"),
         _text(record, "site"), _text(record, "event_type"), _number(record, "started_at"),
-        _number(record, "ended_at"), _number(record, "confidence"), _bbox(record),
+        ended_at, _number(record, "confidence"), _bbox(record),
         None if details is None else json.dumps(details), _text(record, "model"),
         _text(record, "snapshot_path"), _text(record, "clip_path"), _text(record, "clip_error"),
     ])

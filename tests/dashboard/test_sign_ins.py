@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cashwatch.auth import UserStore
 from cashwatch.sign_ins import SIGN_INS_FILE, SignInStore
@@ -102,3 +103,26 @@ def test_without_remembering_no_token_is_kept_but_a_password_change_still_counts
                                         replace=True)
     at.run()
     assert [t.label for t in at.text_input] == ["User name", "Password"]
+
+
+RECHECKING_FRAGMENT = """
+import streamlit as st
+from cashwatch.dashboard import session
+# like a self-refreshing fragment: the context of the run that drew the page is reused
+if "cashwatch_user" not in st.session_state or "ctx" not in st.session_state:
+    st.session_state["ctx"] = session.page_context()  # the login form when signed out
+session.recheck_sign_in(st.session_state["ctx"])
+st.write("still signed in")
+"""
+
+
+def test_a_refreshing_part_of_a_page_notices_the_sign_in_has_ended(
+        remote_dash: Dashboard) -> None:
+    at = sign_in(AppTest.from_string(RECHECKING_FRAGMENT).run(), "ada")
+    assert not at.exception, at.exception
+    at.run()
+    assert [m.value for m in at.markdown] == ["still signed in"]
+    UserStore(remote_dash.data_dir).add("ada", "a new password", "admin", replace=True)
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    assert "still signed in" not in [m.value for m in at.markdown]

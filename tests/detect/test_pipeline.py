@@ -125,6 +125,15 @@ def test_a_camera_that_goes_dark_ends_its_events_without_frames() -> None:
     assert [s.ended_at for s in ended] == [flame_before_gap]
 
 
+def test_at_a_low_detection_rate_quiet_means_a_few_sampled_frames() -> None:
+    slow = CameraSettings.model_validate({"detection": {"fps": 0.2, "cash": {"enabled": False},
+                                                        "violence": {"enabled": False}}})
+    assert DetectionProcessor(slow, None).spans.quiet_s == pytest.approx(15.0)
+    assert DetectionProcessor(CameraSettings.model_validate(
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}),
+        None).spans.quiet_s == 3.0
+
+
 def test_motion_gate_skips_a_still_empty_scene(pose_model: PoseModel) -> None:
     processor = DetectionProcessor(CameraSettings(), pose_model)
     frame = np.full((360, 640, 3), 80, np.uint8)

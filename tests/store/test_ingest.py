@@ -293,3 +293,25 @@ def test_an_end_applied_before_its_event_line_is_kept(tmp_path: Path) -> None:
     Ingestor(tmp_path).poll()
     assert query(tmp_path, "SELECT camera_id, epoch(ended_at) - epoch(started_at) "
                  "FROM events") == [("cam1", 30.0)]
+
+
+def test_an_old_workers_copy_of_started_at_is_not_an_end(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("old", started_at=1_000.0, ended_at=1_000.0))
+    writer.close()
+    Ingestor(tmp_path).poll()
+    assert query(tmp_path, "SELECT ended_at FROM events") == [(None,)]
+
+
+def test_an_event_arrives_when_its_line_does_not_when_its_end_did(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_end("e1", 1_030.0)
+    writer.close()
+    Ingestor(tmp_path).poll()
+    placeholder = query(tmp_path, "SELECT ingested_at FROM events")[0][0]
+    # (an fsync'd journal write and a new transaction lie between the two readings of now())
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1", started_at=1_000.0))
+    writer.close()
+    Ingestor(tmp_path).poll()
+    assert query(tmp_path, "SELECT ingested_at > ? FROM events", [placeholder]) == [(True,)]
