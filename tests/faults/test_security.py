@@ -4,9 +4,12 @@ their permissions."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,6 +83,41 @@ def test_rewrites_keep_the_config_mode_but_users_stay_private(tmp_path: Path) ->
     (tmp_path / "users.json").chmod(0o644)
     users.add("bob", "a long passphrase 42", "analyst")
     assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_rewrite_by_another_member_of_the_group_keeps_the_group() -> None:
+    """A config owned by root:cashwatch (0664) rewritten by a member of that group who is
+    not its owner (the dashboard's service account): the group, and so the access of
+    every other service, is kept; only root could keep the owner too."""
+    gid = 4242  # a group no account has as its own
+    # tmp_path lies under folders only root may enter; the other user must reach this one
+    folder = Path(tempfile.mkdtemp(prefix="cashwatch-group-"))
+    try:
+        folder.chmod(0o775)
+        os.chown(folder, 0, gid)
+        config = write_config(folder / "cashwatch.toml",
+                              [camera_entry("cam", folder / "video.avi")])
+        os.chown(config, 0, gid)
+        config.chmod(0o664)
+        pid = os.fork()
+        if pid == 0:  # the child acts as nobody, in group gid as a supplementary group
+            code = 1
+            try:
+                os.setgroups([gid])
+                os.setgid(65534)
+                os.setuid(65534)
+                set_camera_enabled(config, "cam", False)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the rewrite failed as the other user"
+        assert "enabled = false" in config.read_text()
+        info = config.stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, gid, 0o664)
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_a_rewrite_through_a_symlink_changes_the_file_it_names(tmp_path: Path) -> None:
