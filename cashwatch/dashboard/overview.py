@@ -140,6 +140,11 @@ TYPE_BADGES: dict[str, Literal["orange", "red", "green", "gray"]] = {
 _SEEN_KEY = "overview_newest_seen"
 # Beeps per type: fire and fights are urgent, a hand-over is routine review.
 ALERT_BEEPS = {"fire": 3, "violence": 3, "cash": 1}
+# A camera that was running and is now in one of these states lost its picture (a pulled
+# cable, a switched-off camera, a crash): at a till that can come before a theft.
+LOST = ("error", "reconnecting", "not running")
+LOST_BEEPS = 2
+_RUNNING_KEY = "overview_running"  # the cameras running at the last refresh
 REVIEW_TILES = 6
 
 
@@ -201,6 +206,25 @@ def _toast_new(newest: pd.DataFrame) -> None:
         st.session_state[_SEEN_KEY] = latest if latest is not None else pd.Timestamp.now(tz="UTC")
 
 
+def announce_lost_cameras(views: list[CameraView]) -> None:
+    """A toast (and a beep when the sound is on) for each camera that was running at the
+    last refresh and has lost its picture since; none for what was down when the page
+    opened, nor for a camera someone stopped."""
+    seen: set[str] | None = st.session_state.get(_RUNNING_KEY)
+    st.session_state[_RUNNING_KEY] = {v.camera_id for v in views if v.state == "running"}
+    if seen is None:
+        return
+    lost = [v for v in views if v.camera_id in seen and v.state in LOST]
+    for view in lost[:3]:
+        st.toast(f"Camera {view.name} ({view.camera_id}) lost its picture: {view.state}",
+                 icon=":material/videocam_off:")
+    if len(lost) > 3:
+        st.toast(f"… and {len(lost) - 3} more cameras", icon=":material/videocam_off:")
+    if lost and st.session_state.get(SOUND_KEY):
+        st.html(alert_script(LOST_BEEPS, key="lost-" + "-".join(v.camera_id for v in lost)),
+                unsafe_allow_javascript=True)
+
+
 def alert_script(beeps: int, key: str) -> str:
     """A page script that beeps `beeps` times (Web Audio: no sound file to serve).
 
@@ -242,6 +266,7 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     _flash()
     views = sorted(visible(ctx, camera_views(ctx.loaded, status), sites),
                    key=lambda v: v.state not in TROUBLE and not v.config_error)
+    announce_lost_cameras(views)
     if not views:
         st.info("No cameras to show. Admins add cameras on the Cameras page.")
         return status

@@ -106,7 +106,8 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
                 st.rerun()
         if ctx.user.can("view_events"):
             st.toggle("Sound for new events", key=SOUND_KEY,
-                      help="Beeps when the Overview shows a new event: three for fire or "
-                           "violence, one for cash. Until the page is reloaded.")
+                      help="Beeps when the Overview shows a new event (three for fire or "
+                           "violence, one for cash) or a camera loses its picture (two). "
+                           "Until the page is reloaded.")
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
             st.caption(f"Config: `{ctx.loaded.path}`")

@@ -252,6 +252,28 @@ def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dash
     assert not at.toast, "each new event is announced once"
 
 
+def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> None:
+    assert dash.live is not None
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    assert not at.toast, "cam-b was already down when the page opened"
+    at.sidebar.toggle(key="alert_sound").set_value(True).run()
+    dash.live.table.update(0, state="reconnecting", last_error="connection reset")
+    builders.heartbeat(dash.live)
+    at.run()
+    assert [t.value for t in at.toast] == [
+        "Camera Front desk (cam-a) lost its picture: reconnecting"]
+    scripts = _alert_scripts(at)
+    assert len(scripts) == 1 and "i < 2" in scripts[0]
+    at.run()
+    assert not at.toast and not _alert_scripts(at), "announced once"
+    dash.live.table.update(0, state="running", last_error="")
+    at.run()
+    dash.live.table.update(0, state="stopped")  # someone stopped it: not a loss
+    at.run()
+    assert not at.toast
+
+
 def _alert_scripts(at: AppTest) -> list[str]:
     return [str(e.proto.body) for e in at.get("html") if "AudioContext" in str(e.proto.body)]
 
