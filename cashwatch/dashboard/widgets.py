@@ -12,7 +12,11 @@ from cashwatch.dashboard.session import PageContext, sign_out
 from cashwatch.dashboard.status import CameraView, LiveStatus
 from cashwatch.util.redact import mask_credentials
 
-SOUND_KEY = "alert_sound"  # the sidebar's "sound for new events" switch (per browser tab)
+# Whether this browser tab beeps for news. A plain key flipped by a button, not a toggle
+# widget's value: a toggle clicked while the Overview's refreshing fragment runs can have
+# its new value replaced by the old one the page sends with the next refresh (seen in
+# Chromium); a button's click is an event, which a refresh cannot replay.
+SOUND_KEY = "alert_sound"
 
 BADGE_COLOURS: dict[str, Any] = {
     "running": "green", "starting": "blue", "connecting": "blue", "reconnecting": "orange",
@@ -96,6 +100,10 @@ def site_filter(ctx: PageContext, views: list[CameraView], key: str) -> list[str
     return st.multiselect("Sites", sites, key=key, placeholder="All sites")
 
 
+def _flip_sound() -> None:
+    st.session_state[SOUND_KEY] = not st.session_state.get(SOUND_KEY, False)
+
+
 def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
     with st.sidebar:
         if login_needed:
@@ -105,7 +113,10 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
                 sign_out(ctx.data_dir)
                 st.rerun()
         if ctx.user.can("view_events"):
-            st.toggle("Sound for new events", key=SOUND_KEY,
+            on = bool(st.session_state.get(SOUND_KEY))
+            st.button(f"Sound for new events: {'on' if on else 'off'}", key="alert_sound_button",
+                      icon=":material/volume_up:" if on else ":material/volume_off:",
+                      on_click=_flip_sound,
                       help="Beeps when the Overview shows a new event (three for fire or "
                            "violence, one for cash) or a camera loses its picture (two). "
                            "Until the page is reloaded.")

@@ -19,10 +19,12 @@ import pytest
 
 from cashwatch.auth import UserStore
 from cashwatch.config import load_config
+from cashwatch.store.journal import JournalWriter
 from tests.conftest import require_media
 from tests.dashboard import builders
 from tests.dashboard.conftest import PASSWORD, REPO
 from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
+from tests.store.builders import make_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -143,6 +145,17 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
         expect(card).to_contain_text("running")
         assert "hunter2" not in page.content()
         _shot(page, "overview")
+
+        # With the sound on, a new event is toasted and its alert script runs in the page
+        page.get_by_role("button", name="Sound for new events: off").click()
+        expect(page.get_by_role("button", name="Sound for new events: on")).to_be_visible()
+        writer = JournalWriter(config.parent, "cam-a")
+        # (an hour old, so the Events page below still opens the history's newest event)
+        writer.emit_event(make_record("fffffffffffff0000000000000001", camera_id="cam-a",
+                                      event_type="violence", started_at=time.time() - 3600))
+        writer.close()
+        expect(page.get_by_text("New violence event on cam-a").first).to_be_visible()
+        page.wait_for_function("() => window.cashwatchAudio !== undefined")
 
         card.locator(".st-key-stop_cam-a button").last.click()
         expect(card).to_contain_text("stopped")

@@ -257,7 +257,7 @@ def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> N
     at = dash.app().run()
     assert not at.exception, at.exception
     assert not at.toast, "cam-b was already down when the page opened"
-    at.sidebar.toggle(key="alert_sound").set_value(True).run()
+    at.sidebar.button(key="alert_sound_button").click().run()
     dash.live.table.update(0, state="reconnecting", last_error="connection reset")
     builders.heartbeat(dash.live)
     at.run()
@@ -281,7 +281,8 @@ def _alert_scripts(at: AppTest) -> list[str]:
 def test_with_the_sound_on_a_new_event_beeps_once(dash: Dashboard) -> None:
     at = dash.app().run()
     assert not at.exception, at.exception
-    at.sidebar.toggle(key="alert_sound").set_value(True).run()
+    at.sidebar.button(key="alert_sound_button").click().run()
+    assert "on" in at.sidebar.button(key="alert_sound_button").label
     assert _alert_scripts(at) == [], "nothing is new when the sound is switched on"
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
         conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
@@ -292,7 +293,8 @@ def test_with_the_sound_on_a_new_event_beeps_once(dash: Dashboard) -> None:
     assert len(scripts) == 1 and "i < 3" in scripts[0], "three beeps for a fire"
     at.run()
     assert _alert_scripts(at) == [], "each new event beeps once"
-    at.sidebar.toggle(key="alert_sound").set_value(False).run()
+    at.sidebar.button(key="alert_sound_button").click().run()
+    assert "off" in at.sidebar.button(key="alert_sound_button").label
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
         conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
                      "confidence, model) VALUES ('ffffffffffffffffffffffffffff9', 'cam-a', "
