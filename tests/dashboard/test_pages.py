@@ -234,6 +234,14 @@ def test_a_clip_that_notes_its_trigger_opens_there_whatever_the_settings_now(
     assert trigger_offset_s(clip, post_seconds=10.0) == 8
 
 
+def _new_event(dash: Dashboard, event_id: str, event_type: str) -> None:
+    """An event row stored now, as the manager would store a new one."""
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                     "confidence, model) VALUES (?, 'cam-a', 'lobby', ?, now(), 0.8, 'x')",
+                     [event_id, event_type])
+
+
 def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dashboard) -> None:
     at = dash.app().run()
     assert not at.exception, at.exception
@@ -241,10 +249,7 @@ def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dash
         [h.value for h in at.subheader]
     assert len(at.image) >= 1, "the cash event's snapshot"
     assert not at.toast, "nothing is new when the page opens"
-    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES ('ffffffffffffffffffffffffffff9', 'cam-a', "
-                     "'lobby', 'violence', now(), 0.7, 'x')")
+    _new_event(dash, "ffffffffffffffffffffffffffff9", "violence")
     at.run()
     assert [t.value for t in at.toast] == ["New violence event on cam-a"]
     assert any("3 events waiting for review" in h.value for h in at.subheader)
@@ -284,10 +289,7 @@ def test_with_the_sound_on_a_new_event_beeps_once(dash: Dashboard) -> None:
     at.sidebar.button(key="alert_sound_button").click().run()
     assert "on" in at.sidebar.button(key="alert_sound_button").label
     assert _alert_scripts(at) == [], "nothing is new when the sound is switched on"
-    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES ('ffffffffffffffffffffffffffff8', 'cam-a', "
-                     "'lobby', 'fire', now(), 0.9, 'x')")
+    _new_event(dash, "ffffffffffffffffffffffffffff8", "fire")
     at.run()
     scripts = _alert_scripts(at)
     assert len(scripts) == 1 and "i < 3" in scripts[0], "three beeps for a fire"
@@ -295,10 +297,7 @@ def test_with_the_sound_on_a_new_event_beeps_once(dash: Dashboard) -> None:
     assert _alert_scripts(at) == [], "each new event beeps once"
     at.sidebar.button(key="alert_sound_button").click().run()
     assert "off" in at.sidebar.button(key="alert_sound_button").label
-    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES ('ffffffffffffffffffffffffffff9', 'cam-a', "
-                     "'lobby', 'cash', now(), 0.9, 'x')")
+    _new_event(dash, "ffffffffffffffffffffffffffff9", "cash")
     at.run()
     assert [t.value for t in at.toast] == ["New cash event on cam-a"]
     assert _alert_scripts(at) == [], "silent when switched off"

@@ -276,42 +276,29 @@ def test_an_event_ends_when_its_end_line_says_and_a_replay_never_shortens_it(
     assert query(tmp_path, lasted) == [("e1", 42.5)]
 
 
-def test_an_event_not_yet_ended_has_no_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ended_at", [None, 1_000.0],
+                         ids=["a worker today", "an older worker's copy of started_at"])
+def test_an_event_line_brings_no_end(tmp_path: Path, ended_at: float | None) -> None:
     writer = JournalWriter(tmp_path, "cam1")
-    writer.emit_event(make_record("e1"))
+    writer.emit_event(make_record("e1", started_at=1_000.0, ended_at=ended_at))
     writer.close()
     Ingestor(tmp_path).poll()
     assert query(tmp_path, "SELECT ended_at FROM events") == [(None,)]
 
 
-def test_an_end_applied_before_its_event_line_is_kept(tmp_path: Path) -> None:
+def test_an_end_applied_before_its_event_line_is_kept_and_the_event_arrives_later(
+        tmp_path: Path) -> None:
     # e.g. ingest cut one day's file short and read the next day's first line
-    writer = JournalWriter(tmp_path, "cam1")
-    writer.emit_end("e1", 1_030.0)
-    writer.emit_event(make_record("e1", started_at=1_000.0))
-    writer.close()
-    Ingestor(tmp_path).poll()
-    assert query(tmp_path, "SELECT camera_id, epoch(ended_at) - epoch(started_at) "
-                 "FROM events") == [("cam1", 30.0)]
-
-
-def test_an_old_workers_copy_of_started_at_is_not_an_end(tmp_path: Path) -> None:
-    writer = JournalWriter(tmp_path, "cam1")
-    writer.emit_event(make_record("old", started_at=1_000.0, ended_at=1_000.0))
-    writer.close()
-    Ingestor(tmp_path).poll()
-    assert query(tmp_path, "SELECT ended_at FROM events") == [(None,)]
-
-
-def test_an_event_arrives_when_its_line_does_not_when_its_end_did(tmp_path: Path) -> None:
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_end("e1", 1_030.0)
     writer.close()
     Ingestor(tmp_path).poll()
     placeholder = query(tmp_path, "SELECT ingested_at FROM events")[0][0]
-    # (an fsync'd journal write and a new transaction lie between the two readings of now())
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1", started_at=1_000.0))
     writer.close()
     Ingestor(tmp_path).poll()
-    assert query(tmp_path, "SELECT ingested_at > ? FROM events", [placeholder]) == [(True,)]
+    # the Overview announces events by when they arrive: the event, not its placeholder
+    # (an fsync'd journal write and a new transaction lie between the two readings of now())
+    assert query(tmp_path, "SELECT camera_id, epoch(ended_at) - epoch(started_at), "
+                 "ingested_at > ? FROM events", [placeholder]) == [("cam1", 30.0, True)]
