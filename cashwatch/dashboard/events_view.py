@@ -117,8 +117,8 @@ def trigger_offset_s(clip: Path, post_seconds: float) -> int:
 TABLE_COLUMNS: dict[str, Any] = {
     "started_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
     "event_type": st.column_config.TextColumn("Type"),
-    "lasted_s": st.column_config.NumberColumn(
-        "Lasted (s)", format="%.1f",
+    "lasted_s": st.column_config.TextColumn(
+        "Lasted",
         help="From the detection to the last moment the behaviour was still seen; empty "
              "while it goes on, or when not known (its worker crashed, or the event is "
              "older than CashWatch's event ends)."),
@@ -141,6 +141,8 @@ def table(events: pd.DataFrame) -> pd.DataFrame:
         dt.datetime.now().astimezone().tzinfo)
     shown["notes"] = shown["notes"].fillna("")
     shown["reviewed_by"] = shown["reviewed_by"].fillna("")
+    # words, not a number column: that shows "None" for an event still going on
+    shown["lasted_s"] = [duration_text(s) if not _is_missing(s) else "" for s in shown["lasted_s"]]
     return shown
 
 
@@ -291,9 +293,18 @@ def lasted(event: dict[str, Any]) -> str:
     ended = event.get("ended_at")
     if _is_missing(ended):
         return "still going on, or its end is not known"
-    seconds = max(0.0, (pd.Timestamp(ended) - pd.Timestamp(event["started_at"])).total_seconds())
+    seconds = (pd.Timestamp(ended) - pd.Timestamp(event["started_at"])).total_seconds()
+    return f"lasted {duration_text(seconds)}"
+
+
+def duration_text(seconds: float) -> str:
+    """
+    >>> duration_text(2.04), duration_text(83.4), duration_text(-1)
+    ('2.0 s', '1 min 23 s', '0.0 s')
+    """
+    seconds = max(0.0, float(seconds))
     minutes, rest = divmod(round(seconds), 60)
-    return f"lasted {minutes} min {rest} s" if minutes else f"lasted {seconds:.1f} s"
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
 
 
 def details(event: dict[str, Any]) -> None:

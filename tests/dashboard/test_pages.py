@@ -201,6 +201,9 @@ def test_recent_periods_end_now_and_follow_the_clock(dash: Dashboard) -> None:
                      "now() - INTERVAL 3 HOUR, 0.5, 'x')")
     at = dash.page("pages/events.py")
     assert {EVENT_ID, "three-hours-ago"} <= set(at.dataframe[0].value["event_id"])
+    lasted = dict(zip(at.dataframe[0].value["event_id"], at.dataframe[0].value["lasted_s"],
+                      strict=True))
+    assert (lasted[EVENT_ID], lasted["three-hours-ago"]) == ("2.0 s", ""), "no end: blank"
     at.selectbox(key="ev_recent").select("Last hour").run()
     shown = set(at.dataframe[0].value["event_id"])
     assert EVENT_ID in shown and "three-hours-ago" not in shown
