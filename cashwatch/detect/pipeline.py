@@ -85,6 +85,8 @@ class DetectionProcessor:
         self.cooldown = Cooldown(camera.cooldown_s)
         # quiet means a few sampled frames without evidence, also at a low detection rate
         self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
+        self._rules: dict[str, CashHandoverRule | ViolenceRule | FireRule] = {
+            "cash": self.cash, "violence": self.violence, "fire": self.fire}
         self.counters = ProcessorCounters()
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
@@ -140,10 +142,8 @@ class DetectionProcessor:
         """End the quiet events, extend the others by their subjects' evidence, and
         follow the events just raised."""
         ended = self.spans.due(ts)  # first: a gap in processing is quiet, whatever comes now
-        rules: dict[str, CashHandoverRule | ViolenceRule | FireRule] = {
-            "cash": self.cash, "violence": self.violence, "fire": self.fire}
         for span_id, span in self.spans.items():
-            self.spans.evidence(span_id, rules[span.event_type].evidence_ts(span.subject))
+            self.spans.evidence(span_id, self._rules[span.event_type].evidence_ts(span.subject))
         for event in raised:
             event.span_id, replaced = self.spans.open(event.event_type, event.subject, event.ts)
             ended += replaced

@@ -42,11 +42,15 @@ class EvidenceLog:
     def __init__(self, memory_s: float = EVIDENCE_MEMORY_S) -> None:
         self.memory_s = memory_s
         self._last: dict[Subject, float] = {}
+        self._prune_at = float("-inf")
 
     def saw(self, subject: Subject, ts: float) -> None:
         self._last[subject] = ts
-        if len(self._last) > 1:  # forget subjects long gone (tracks end, pairs change)
+        # forget subjects long gone (tracks end, pairs change); called per detection and
+        # pair, so the sweep runs once per memory span, not on every sighting
+        if ts >= self._prune_at:
             self._last = {s: t for s, t in self._last.items() if ts - t <= self.memory_s}
+            self._prune_at = ts + self.memory_s
 
     def last(self, subject: Subject, *, shared_person: bool = False) -> float | None:
         """The subject's last evidence; with `shared_person`, of any subject that has one

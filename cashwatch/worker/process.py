@@ -167,7 +167,7 @@ class CameraWorker:
             self.stats.skipped_motion += 1
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
-        self._record_ends(result.ended)  # first: a new event may end the last of its type
+        self._record_ends(result.ended)  # first: a new event may end one about the same people
         height, width = frame.shape[:2]
         for detected in result.events:
             self._handle_event(detected, height, width)
