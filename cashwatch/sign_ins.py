@@ -108,9 +108,7 @@ class SignInStore:
     def _load(self) -> dict[str, SignIn]:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            # "issued" is missing only in files from the first days of this feature:
-            # such sign-ins count as too old, so the password is asked once more
-            return {key: SignIn(str(e["user"]), str(e["account"]), float(e.get("issued", 0)),
+            return {key: SignIn(str(e["user"]), str(e["account"]), float(e["issued"]),
                                 float(e["expires"]))
                     for key, e in raw["sign_ins"].items()}
         except FileNotFoundError:

@@ -22,6 +22,11 @@ def _type_scale() -> alt.Scale:
     return alt.Scale(domain=list(EVENT_TYPES), range=[TYPE_COLOURS[t] for t in EVENT_TYPES])
 
 
+def _scale_for(column: str) -> Any:
+    """The event types' own colours when a chart is coloured by type, else Vega's."""
+    return _type_scale() if column == "event_type" else alt.Undefined
+
+
 def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
     """A chart of a query's result where one reads well, else None.
 
@@ -52,9 +57,7 @@ def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
         "y": alt.Y(f"{value}:Q", title=value),
         "tooltip": [c for c in (x, colour, value) if c is not None]}
     if colour is not None:
-        encoding["color"] = alt.Color(f"{colour}:N", title=colour,
-                                      scale=_type_scale() if colour == "event_type" else
-                                      alt.Undefined)
+        encoding["color"] = alt.Color(f"{colour}:N", title=colour, scale=_scale_for(colour))
     return mark.encode(**encoding)
 
 
@@ -70,11 +73,10 @@ def _hourly_bars(frame: pd.DataFrame, colour: str, colour_title: str, count: str
     """Stacked bars of rows per local hour (from `started_at`), coloured by `colour`."""
     data = frame.assign(hour=_hour_labels(frame["started_at"]))
     counts = data.groupby(["hour", colour]).size().reset_index(name=count)
-    scale = _type_scale() if colour == "event_type" else alt.Undefined
     return alt.Chart(counts).mark_bar().encode(
         x=alt.X("hour:O", title="Hour"),
         y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color(f"{colour}:N", title=colour_title, scale=scale),
+        color=alt.Color(f"{colour}:N", title=colour_title, scale=_scale_for(colour)),
         tooltip=["hour", colour, count]).properties(height=height)
 
 

@@ -197,10 +197,9 @@ def _toast_new(newest: pd.DataFrame) -> None:
         for event in new.head(3).to_dict("records"):
             st.toast(f"New {event['event_type']} event on {event['camera_id']}",
                      icon=TYPE_ICONS.get(str(event["event_type"])))
-        if not new.empty and st.session_state.get(SOUND_KEY):
-            beeps = max(ALERT_BEEPS.get(str(t), 1) for t in new["event_type"])
-            st.html(alert_script(beeps, key=str(new["event_id"].iloc[0])),
-                    unsafe_allow_javascript=True)
+        if not new.empty:
+            _beep(max(ALERT_BEEPS.get(str(t), 1) for t in new["event_type"]),
+                  key=str(new["event_id"].iloc[0]))
     latest = arrived.max() if not arrived.empty else None
     if mark is None or (latest is not None and latest > mark):
         st.session_state[_SEEN_KEY] = latest if latest is not None else pd.Timestamp.now(tz="UTC")
@@ -220,9 +219,14 @@ def announce_lost_cameras(views: list[CameraView]) -> None:
                  icon=":material/videocam_off:")
     if len(lost) > 3:
         st.toast(f"… and {len(lost) - 3} more cameras", icon=":material/videocam_off:")
-    if lost and st.session_state.get(SOUND_KEY):
-        st.html(alert_script(LOST_BEEPS, key="lost-" + "-".join(v.camera_id for v in lost)),
-                unsafe_allow_javascript=True)
+    if lost:
+        _beep(LOST_BEEPS, key="lost-" + "-".join(v.camera_id for v in lost))
+
+
+def _beep(beeps: int, key: str) -> None:
+    """Beep in this tab when its sound is switched on (the sidebar's button)."""
+    if st.session_state.get(SOUND_KEY):
+        st.html(alert_script(beeps, key), unsafe_allow_javascript=True)
 
 
 def alert_script(beeps: int, key: str) -> str:

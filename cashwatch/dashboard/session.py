@@ -25,7 +25,7 @@ import streamlit as st
 from cashwatch.auth import LOCAL_ADMIN, AuthError, User, UserStore
 from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.app import AppConfig
-from cashwatch.sign_ins import SignInStore
+from cashwatch.sign_ins import SignIn, SignInStore
 from cashwatch.util.redact import mask_credentials
 
 log = logging.getLogger(__name__)
@@ -206,27 +206,28 @@ def _run_cookie_script() -> None:
         st.html(script, unsafe_allow_javascript=True)
 
 
-def _valid_sign_in(loaded: LoadedConfig, token: str) -> str | None:
-    """The account `token` signs in, unless it expired (also by a lifetime shortened
-    since), was signed out, or the account's password changed since."""
+def _valid_sign_in(loaded: LoadedConfig, token: str) -> SignIn | None:
+    """What `token` signs in, unless it expired (also by a lifetime shortened since), was
+    signed out, or the account's password changed since."""
     hours = loaded.app.dashboard.remember_sign_in_hours
     if hours <= 0:
         return None
     sign_in = SignInStore(loaded.data_dir).resolve(token, max_age_s=hours * 3600)
     if sign_in is None or UserStore(loaded.data_dir).fingerprint(sign_in.user) != sign_in.account:
         return None
-    return sign_in.user
+    return sign_in
 
 
 def _remembered(loaded: LoadedConfig) -> str | None:
     """The account this browser's sign-in cookie stands for, if it is still good."""
     token = _cookie_token()
-    name = _valid_sign_in(loaded, token) if token is not None else None
-    if name is not None:
-        st.session_state[_USER_KEY] = name
-        st.session_state[_TOKEN_KEY] = token
-        st.session_state[_FINGERPRINT_KEY] = UserStore(loaded.data_dir).fingerprint(name)
-    return name
+    sign_in = _valid_sign_in(loaded, token) if token is not None else None
+    if sign_in is None:
+        return None
+    st.session_state[_USER_KEY] = sign_in.user
+    st.session_state[_TOKEN_KEY] = token
+    st.session_state[_FINGERPRINT_KEY] = sign_in.account  # checked equal just now
+    return sign_in.user
 
 
 def _still_signed_in(loaded: LoadedConfig, name: str) -> bool:
@@ -234,7 +235,8 @@ def _still_signed_in(loaded: LoadedConfig, name: str) -> bool:
     cookie), expired, or the password changed since (also without a remembered one)."""
     token = st.session_state.get(_TOKEN_KEY)
     if token is not None:
-        return _valid_sign_in(loaded, token) == name
+        sign_in = _valid_sign_in(loaded, token)
+        return sign_in is not None and sign_in.user == name
     fingerprint = st.session_state.get(_FINGERPRINT_KEY)
     return fingerprint is None or UserStore(loaded.data_dir).fingerprint(name) == fingerprint
 
