@@ -48,7 +48,6 @@ def test_fight_clip_raises_violence_and_calm_clip_does_not(tmp_path: Path, media
     # Stopping the camera ends the fight that was still going on (the clip loops): the
     # row gets the last moment the rule saw it, which is after the detection.
     stored = next(e for e in db_events(tmp_path) if e["event_id"] == events[0]["event_id"])
-    assert events[0]["ended_at"] is None or events[0]["ended_at"] >= events[0]["started_at"]
     assert stored["ended_at"] is not None and stored["ended_at"] >= stored["started_at"]
 
 
