@@ -12,8 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-EventType = Literal["cash", "violence", "fire"]
-EVENT_TYPES: tuple[EventType, ...] = ("cash", "violence", "fire")
+EventType = Literal["cash", "violence", "fire", "tamper"]
+EVENT_TYPES: tuple[EventType, ...] = ("cash", "violence", "fire", "tamper")
 
 
 def new_event_id(ts: float | None = None) -> str:

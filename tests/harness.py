@@ -23,7 +23,7 @@ from cashwatch.status import ManagerNotRunning, read_status
 REPO = Path(__file__).resolve().parents[1]
 
 NO_DETECTION = {"cash": {"enabled": False}, "violence": {"enabled": False},
-                "fire": {"enabled": False}}
+                "fire": {"enabled": False}, "tamper": {"enabled": False}}
 
 
 def camera_entry(camera_id: str, source: str | Path, **extra: Any) -> dict[str, Any]:

@@ -177,6 +177,42 @@ class FireRuleConfig(StrictModel):
                                   description="Events below this confidence are not raised.")
 
 
+class TamperRuleConfig(StrictModel):
+    """The view covered, blurred or changed (a camera turned away) for a while."""
+
+    enabled: bool = Field(default=True, title="Tamper detection",
+                          description="Raise an event when the camera's view is covered, "
+                          "blurred or turned away; needs no person model. Turn it off for "
+                          "cameras that pan or tilt.")
+    max_blocked_share: float = Field(
+        default=0.5, gt=0.0, le=1.0, title="Covered share",
+        description="Share of the view's textured parts that lost their detail (a hand, a "
+        "cloth, paint, darkness) at which the view counts as covered.")
+    min_scene_match: float = Field(
+        default=0.25, ge=0.0, lt=1.0, title="Minimum scene match",
+        description="Share of the usual view's edges still found (above chance) below "
+        "which the view counts as changed: people passing keep 0.7 or more, a camera "
+        "turned away finds almost none.")
+    min_sharpness: float = Field(
+        default=0.55, ge=0.0, lt=1.0, title="Minimum sharpness",
+        description="Fine detail per contrast, relative to the usual view, below which the "
+        "view counts as blurred (defocused or smeared lens).")
+    min_duration_s: float = Field(default=10.0, ge=1.0, le=600.0, title="Sustained for (s)",
+                                  description="How long the view must stay tampered with.")
+    relearn_s: float = Field(
+        default=120.0, ge=10.0, le=86400.0, title="Accept a new view after (s)",
+        description="A changed view (sharp, uncovered) that lasts this long becomes the "
+        "usual one: a re-aimed camera raises one event, not one per cooldown.")
+
+    @model_validator(mode="after")
+    def _relearn_after_event(self) -> TamperRuleConfig:
+        if self.relearn_s <= self.min_duration_s:
+            raise ValueError(f"relearn_s ({self.relearn_s:g}) must be longer than "
+                             f"min_duration_s ({self.min_duration_s:g}), or a changed view "
+                             "would become the usual one before it raised an event")
+        return self
+
+
 class DetectionConfig(StrictModel):
     """Per-camera detection: rate, gate and rules."""
 
@@ -187,8 +223,15 @@ class DetectionConfig(StrictModel):
     cash: CashRuleConfig = Field(default_factory=CashRuleConfig)
     violence: ViolenceRuleConfig = Field(default_factory=ViolenceRuleConfig)
     fire: FireRuleConfig = Field(default_factory=FireRuleConfig)
+    tamper: TamperRuleConfig = Field(default_factory=TamperRuleConfig)
 
     @property
     def any_rule_enabled(self) -> bool:
         """False when every rule is off: the camera then only records and streams."""
-        return self.cash.enabled or self.violence.enabled or self.fire.enabled
+        return (self.cash.enabled or self.violence.enabled or self.fire.enabled
+                or self.tamper.enabled)
+
+    @property
+    def needs_pose_model(self) -> bool:
+        """Only the cash and violence rules look at people; fire and tamper at pixels."""
+        return self.cash.enabled or self.violence.enabled

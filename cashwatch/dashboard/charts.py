@@ -14,8 +14,10 @@ MAX_CHART_ROWS = 500
 MAX_CHART_COLUMNS = 4
 MAX_CATEGORIES = 60
 MAX_COLOURS = 12
-# Colours that mean something at a glance: fire orange, violence red, cash green.
-TYPE_COLOURS = {"cash": "#2ca02c", "violence": "#d62728", "fire": "#ff7f0e"}
+# Colours that mean something at a glance: fire orange, violence red, cash green, tamper
+# violet.
+TYPE_COLOURS = {"cash": "#2ca02c", "violence": "#d62728", "fire": "#ff7f0e",
+                "tamper": "#9467bd"}
 
 
 def _type_scale() -> alt.Scale:

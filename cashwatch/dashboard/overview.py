@@ -134,12 +134,13 @@ def _events_today(ctx: PageContext) -> dict[str, int] | None:
 
 
 TYPE_ICONS = {"fire": ":material/local_fire_department:", "violence": ":material/sports_mma:",
-              "cash": ":material/payments:"}
-TYPE_BADGES: dict[str, Literal["orange", "red", "green", "gray"]] = {
-    "fire": "orange", "violence": "red", "cash": "green"}
+              "cash": ":material/payments:", "tamper": ":material/videocam_off:"}
+TYPE_BADGES: dict[str, Literal["orange", "red", "green", "violet", "gray"]] = {
+    "fire": "orange", "violence": "red", "cash": "green", "tamper": "violet"}
 _SEEN_KEY = "overview_newest_seen"
-# Beeps per type: fire and fights are urgent, a hand-over is routine review.
-ALERT_BEEPS = {"fire": 3, "violence": 3, "cash": 1}
+# Beeps per type: fire and fights are urgent, a hand-over is routine review; a tampered
+# camera beeps like one that lost its picture (two), which is what it amounts to.
+ALERT_BEEPS = {"fire": 3, "violence": 3, "cash": 1, "tamper": 2}
 # A camera that was running and is now in one of these states lost its picture (a pulled
 # cable, a switched-off camera, a crash): at a till that can come before a theft.
 LOST = ("error", "reconnecting", "not running")

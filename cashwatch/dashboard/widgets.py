@@ -118,7 +118,8 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
                       icon=":material/volume_up:" if on else ":material/volume_off:",
                       on_click=_flip_sound,
                       help="Beeps when the Overview shows a new event (three for fire or "
-                           "violence, one for cash) or a camera loses its picture (two). "
+                           "violence, one for cash, two for a tampered camera) or a camera "
+                           "loses its picture (two). "
                            "Until the page is reloaded.")
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
             st.caption(f"Config: `{ctx.loaded.path}`")

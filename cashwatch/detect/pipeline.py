@@ -1,7 +1,8 @@
 """One camera's detection: motion gate → pose model → tracker → rules → events.
 
-The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire needs no
-pose, so it looks at every sampled frame; the pose model runs only for the cash and
+The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire and tamper
+need no pose, so they look at every sampled frame (tamper at most once a second); the
+pose model runs only for the cash and
 violence rules, and only when the gate sees a change since the model last looked, or when
 someone in view has not been looked at for `motion.refresh_s`. It then looks at a crop
 around the change and those people when that is small (`regions`), else at the whole
@@ -37,6 +38,7 @@ from cashwatch.rules.cash import CashHandoverRule
 from cashwatch.rules.cooldown import Cooldown
 from cashwatch.rules.fire import FireConfirmer, FireRule
 from cashwatch.rules.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
+from cashwatch.rules.tamper import TamperRule
 from cashwatch.rules.violence import ViolenceRule
 from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
 
@@ -74,19 +76,23 @@ class DetectionProcessor:
         self.cash = CashHandoverRule(detection.cash, camera.zones)
         self.violence = ViolenceRule(detection.violence)
         self.fire = FireRule(detection.fire, fire_confirmer)
+        self.tamper = TamperRule(detection.tamper)
         if (self.cash.active or self.violence.active) and model is None:
             raise ValueError("the cash and violence rules need a pose model; got None")
         self.model = model if (self.cash.active or self.violence.active) else None
-        self.model_name = model.name if model is not None else "fire-colour"
-        self.gate = MotionGate(detection.motion, camera.zones) if detection.motion.enabled else None
+        # the fire and tamper rules read pixels; a camera running only them has no model
+        self.model_name = model.name if model is not None else "none"
+        self.gate = (MotionGate(detection.motion, camera.zones)
+                     if detection.motion.enabled and self.model is not None else None)
         self._use_regions = (self.gate is not None and detection.motion.regions
                              and self.model is not None and self.model.any_size)
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
         # quiet means a few sampled frames without evidence, also at a low detection rate
         self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
-        self._rules: dict[str, CashHandoverRule | ViolenceRule | FireRule] = {
-            "cash": self.cash, "violence": self.violence, "fire": self.fire}
+        self._rules: dict[str, CashHandoverRule | ViolenceRule | FireRule | TamperRule] = {
+            "cash": self.cash, "violence": self.violence, "fire": self.fire,
+            "tamper": self.tamper}
         self.counters = ProcessorCounters()
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
@@ -105,7 +111,7 @@ class DetectionProcessor:
             inference_ms = (time.perf_counter() - started) * 1000.0
             self.counters.inference_ms_total += inference_ms
         people_boxes = self._in_view.xyxy if self._in_view is not None else None
-        events = self.fire.update(frame, ts, people_boxes)
+        events = self.fire.update(frame, ts, people_boxes) + self.tamper.update(frame, ts)
         if poses is not None:
             height, width = frame.shape[:2]
             events += self.cash.update(poses, ts, (width, height))
@@ -245,8 +251,7 @@ def overlay_boxes(poses: Poses | None, frame_hw: tuple[int, ...]) -> np.ndarray 
 
 
 def needs_pose_model(camera: CameraSettings) -> bool:
-    rules = camera.detection
-    return rules.cash.enabled or rules.violence.enabled
+    return camera.detection.needs_pose_model
 
 
 def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer | None:
@@ -262,8 +267,7 @@ def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer
 
 def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
     """The worker's processor for `camera`: loads the pose model only when a rule needs it."""
-    detection = camera.detection
-    if not (detection.cash.enabled or detection.violence.enabled or detection.fire.enabled):
+    if not camera.detection.any_rule_enabled:
         return NullProcessor()
     pose_model: PoseModel | None = None
     if needs_pose_model(camera):

@@ -178,7 +178,7 @@ class Manager:
     # model ------------------------------------------------------------------------
     def _prepare_model(self) -> None:
         """Export the model once (in a subprocess) before detection workers start."""
-        if not any(c.detection.any_rule_enabled for c in self.loaded.cameras.values()):
+        if not any(c.detection.needs_pose_model for c in self.loaded.cameras.values()):
             self._model_ready.set()
             return
         try:
@@ -310,7 +310,7 @@ class Manager:
                     self._on_failure(worker, "stopped sending heartbeats (hung) and was killed")
 
     def _may_start(self, worker: MonitoredWorker) -> bool:
-        return self._model_ready.is_set() or not worker.camera.detection.any_rule_enabled
+        return self._model_ready.is_set() or not worker.camera.detection.needs_pose_model
 
     def _start(self, worker: MonitoredWorker) -> None:
         core = self._choose_core(worker) if self.runner.local_processes else None

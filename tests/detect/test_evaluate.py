@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from cashwatch.cli import main
@@ -33,7 +35,7 @@ def test_json_report_has_the_documented_shape(tmp_path: Path, model_data_dir: Pa
     assert code == 0
     report = json.loads(captured.out)
     assert set(report) == {"types", "clips", "fps"}
-    assert set(report["types"]) == {"cash", "violence", "fire"}
+    assert set(report["types"]) == {"cash", "violence", "fire", "tamper"}
     for score in report["types"].values():
         assert set(score) == {"tp", "fp", "fn", "tn", "precision", "recall", "accuracy"}
         assert score["tp"] + score["fp"] + score["fn"] + score["tn"] == 3
@@ -53,7 +55,7 @@ def test_unknown_event_type_is_a_clear_error(tmp_path: Path,
     labels.write_text("path,events\na.avi,robbery\n")
     assert main(["eval", str(labels)]) == 2
     err = capsys.readouterr().err
-    assert "robbery" in err and "cash, violence, fire" in err and "labels.csv:2" in err
+    assert "robbery" in err and "cash, violence, fire, tamper" in err and "labels.csv:2" in err
 
 
 def test_missing_clip_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,3 +84,37 @@ def test_bad_camera_file_names_the_key(tmp_path: Path, capsys: pytest.CaptureFix
     labels.write_text("path,events,camera\na.avi,,cam.toml\n")
     assert main(["eval", str(labels)]) == 2
     assert "cooldwn_s" in capsys.readouterr().err
+
+
+def _walk_clip(path: Path, covered: tuple[float, float] | None, seconds: float = 40.0) -> Path:
+    """The walking clip shrunk to 320 px, its lens covered between `covered` seconds."""
+    source = cv2.VideoCapture(str(require_media("video/w1_indoor_people_one_by_one__intel.mp4")))
+    fps = source.get(cv2.CAP_PROP_FPS) or 10.0
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 180))
+    for index in range(round(seconds * fps)):
+        ok, frame = source.read()
+        assert ok, f"{index}: the walking clip is shorter than {seconds} s"
+        frame = cv2.resize(frame, (320, 180), interpolation=cv2.INTER_AREA)
+        if covered and covered[0] <= index / fps < covered[1]:
+            frame = (frame * 0.03 + 8).astype(np.uint8)  # a hand over the lens
+        writer.write(frame)
+    writer.release()
+    source.release()
+    return path
+
+
+@pytest.mark.media
+def test_a_covered_camera_is_scored_as_tamper(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    _walk_clip(tmp_path / "covered.avi", covered=(15.0, 35.0))
+    _walk_clip(tmp_path / "plain.avi", covered=None)
+    (tmp_path / "no_people.toml").write_text(
+        "[detection]\ncash = { enabled = false }\nviolence = { enabled = false }\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,events,camera\ncovered.avi,tamper,no_people.toml\n"
+                      "plain.avi,,no_people.toml\n")
+    assert main(["eval", str(labels), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["types"]["tamper"] == {"tp": 1, "fp": 0, "fn": 0, "tn": 1, "precision": 1.0,
+                                         "recall": 1.0, "accuracy": 1.0}
+    assert [c["detected"] for c in report["clips"]] == [["tamper"], []]

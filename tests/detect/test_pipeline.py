@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from cashwatch.config import CameraConfig, CameraSettings, ModelConfig
+from cashwatch.demo.scenes import TamperScene
+from cashwatch.demo.source import open_demo
 from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
@@ -191,8 +193,15 @@ def test_build_processor_loads_only_what_the_rules_need(tmp_path: Path) -> None:
     fire_only = CameraConfig(id="c1", source="demo:fire", detection=off)
     processor = build_processor(fire_only, OPENVINO_F32, tmp_path)
     assert isinstance(processor, DetectionProcessor) and processor.model is None
-    all_off = CameraConfig(id="c2", source="demo:fire",
-                           detection={**off, "fire": {"enabled": False}})
+    assert processor.gate is None  # nothing for a motion gate to spare
+    tamper_only = CameraConfig(id="c2", source="demo:fire",
+                               detection={**off, "fire": {"enabled": False}})
+    processor = build_processor(tamper_only, OPENVINO_F32, tmp_path)
+    assert isinstance(processor, DetectionProcessor) and processor.model is None
+    assert processor.tamper.active and not processor.fire.active
+    all_off = CameraConfig(id="c3", source="demo:fire",
+                           detection={**off, "fire": {"enabled": False},
+                                      "tamper": {"enabled": False}})
     assert isinstance(build_processor(all_off, OPENVINO_F32, tmp_path), NullProcessor)
 
 
@@ -304,3 +313,27 @@ def test_crops_on_walking_footage_find_what_the_whole_frame_finds(pose_model: Po
             break
     assert len(matches) == 25, "the walking clip should give crop looks"
     assert min(matches) > 0.5 and float(np.median(matches)) > 0.9
+
+
+def test_a_covered_camera_raises_tamper_with_a_snapshot_and_its_end() -> None:
+    """The demo's cash office, covered 12-26 s: one tamper event, annotated, ended when
+    the cloth is gone; no pose model is loaded for it."""
+    settings = CameraSettings.model_validate({"detection": {
+        "cash": {"enabled": False}, "violence": {"enabled": False}}})
+    processor = DetectionProcessor(settings, None)
+    capture = open_demo("tamper", fps=7.5, size_wh=(640, 360))
+    raised, ended = [], []
+    for index in range(round(capture.scene.loop_s * 7.5)):
+        ok, frame = capture.read()
+        assert ok
+        result = processor.process(frame, index / 7.5)
+        raised += result.events
+        ended += result.ended
+    assert [e.event_type for e in raised] == ["tamper"]
+    event = raised[0]
+    assert event.details["reason"] == "covered" and event.span_id is not None
+    snapshot = cv2.imdecode(np.frombuffer(event.snapshot_jpeg or b"", np.uint8), cv2.IMREAD_COLOR)
+    assert snapshot is not None and snapshot.shape == (360, 640, 3)
+    assert [(s.span_id, s.event_type) for s in ended] == [(event.span_id, "tamper")]
+    assert TamperScene.UNCOVER - 1.0 <= ended[0].ended_at <= TamperScene.CLEAR
+    assert processor.model is None and processor.counters.inferred == 0
