@@ -14,7 +14,7 @@ from cashwatch.config.zones import ZonesConfig
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 CAMERA_ID_RULE = ("1 to 32 characters: letters, digits, '-' and '_', starting with a letter "
                   "or digit")
-DEMO_SCENES = ("handover", "scuffle", "fire", "walk")
+DEMO_SCENES = ("handover", "scuffle", "fire", "walk", "tamper")
 _URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 
 

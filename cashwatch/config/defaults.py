@@ -44,6 +44,17 @@ site = "demo-office"
 source = "demo:fire"
 cooldown_s = 45.0
 clip = { pre_seconds = 10.0, post_seconds = 5.0 }
+
+# Someone covers this camera with a cloth for 14 s of every 40. Nobody to watch for in the
+# cash office scene, so no pose model here: only the fire and tamper rules.
+[[cameras]]
+id = "demo-cash-office"
+name = "Demo: cash office camera covered"
+site = "demo-office"
+source = "demo:tamper"
+cooldown_s = 45.0
+clip = { pre_seconds = 10.0, post_seconds = 5.0 }
+detection = { cash = { enabled = false }, violence = { enabled = false } }
 """
 
 

@@ -1,4 +1,4 @@
-"""The four demo scenes: each renders the frame shown at a time `t` within its loop.
+"""The five demo scenes: each renders the frame shown at a time `t` within its loop.
 
 Layout is designed on a 1280x720 reference frame: x positions scale with the frame's
 width, y positions and people with its height, so the zones in the demo config (which
@@ -14,6 +14,8 @@ Timelines (seconds into each loop):
 * fire (30 s): calm room 0–5; a fire catches on a low shelf at 5 and spreads along it
   to ~8, burns, dies down 23–26; calm.
 * walk (20 s): a passer-by crosses the corridor 3–15; nothing should fire.
+* tamper (40 s): a cluttered cash office; a cloth is pulled over the lens 12–13.5, held
+  there, pulled away 26–27.5.
 """
 
 from __future__ import annotations
@@ -296,9 +298,87 @@ class WalkScene(Scene):
         return frame
 
 
+class TamperScene(Scene):
+    """A cash office whose camera someone covers with a cloth, then uncovers.
+
+    The room is cluttered on purpose (shelves of binders, a safe, a notice board, floor
+    tiles): the tamper rule can only judge a view with texture, as a real office has.
+    """
+
+    loop_s = 40.0
+    # covered after the rule's 10-s warm-up, long enough (12.5 s) to pass its 10 s
+    COVER, COVERED, UNCOVER, CLEAR = 12.0, 13.5, 26.0, 27.5
+
+    def __init__(self, size_wh: tuple[int, int]) -> None:
+        super().__init__(size_wh)
+        self.background = self._office()
+        self.cloth = self._cloth()
+
+    def _box(self, frame: np.ndarray, x1: float, y1: float, x2: float, y2: float,
+             colour: tuple[int, int, int], outline: int = 0) -> None:
+        top_left = (round(x1 * self.sx), round(y1 * self.sy))
+        bottom_right = (round(x2 * self.sx), round(y2 * self.sy))
+        cv2.rectangle(frame, top_left, bottom_right, colour, -1)
+        if outline:
+            cv2.rectangle(frame, top_left, bottom_right, (60, 58, 56),
+                          max(1, round(outline * self.sy)))
+
+    def _office(self) -> np.ndarray:
+        frame = self.room(floor_y_ref=560.0)
+        width, height = self.size_wh
+        for tile_x in range(0, width, max(8, round(90 * self.sx))):  # floor tiles
+            cv2.line(frame, (tile_x, round(560 * self.sy)), (tile_x, height), (88, 85, 83), 1)
+        rng = np.random.default_rng(7)  # the same shelves every run
+        self._box(frame, 80, 120, 560, 560, (92, 88, 86), outline=4)
+        for shelf_y in (130, 270, 410):
+            x = 95.0
+            while x < 540:
+                w = float(rng.uniform(18, 40))
+                grey = int(rng.integers(95, 200))
+                tint = (grey, grey - int(rng.integers(0, 30)), grey - int(rng.integers(0, 50)))
+                self._box(frame, x, shelf_y + float(rng.uniform(0, 30)), min(x + w, 545),
+                          shelf_y + 130, tint, outline=1)
+                x += w + 3
+        self._box(frame, 700, 330, 940, 560, (110, 112, 116), outline=4)  # the safe
+        cv2.circle(frame, (round(820 * self.sx), round(445 * self.sy)),
+                   max(4, round(38 * self.sy)), (70, 70, 72), max(1, round(5 * self.sy)))
+        self._box(frame, 760, 90, 1180, 290, (200, 196, 190), outline=3)  # notice board
+        for row, y in enumerate(range(120, 280, 26)):
+            cv2.putText(frame, f"ROTA  WEEK {row + 1}   CASH-UP 22:00   SAFE LOG",
+                        (round(780 * self.sx), round(y * self.sy)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.5 * self.sy, (90, 86, 84), max(1, round(self.sy)), cv2.LINE_AA)
+        return frame
+
+    def _cloth(self) -> np.ndarray:
+        """Dark fabric right in front of the lens: out of focus, so nearly featureless."""
+        width, height = self.size_wh
+        rng = np.random.default_rng(11)
+        noise = cv2.resize(rng.normal(0.0, 9.0, (9, 16)).astype(np.float32), (width, height),
+                           interpolation=cv2.INTER_CUBIC)
+        cloth = np.empty((height, width, 3), np.uint8)
+        for channel, base in enumerate((58, 60, 66)):
+            cloth[..., channel] = np.clip(base + noise, 0, 255).astype(np.uint8)
+        return cloth
+
+    def cover(self, t: float) -> float:
+        """How far down the frame the cloth reaches, 0..1."""
+        return ramp(t, self.COVER, self.COVERED) * (1.0 - ramp(t, self.UNCOVER, self.CLEAR))
+
+    def render(self, t: float) -> np.ndarray:
+        frame = self.background.copy()
+        reach = self.cover(t)
+        if reach > 0.0:
+            height = frame.shape[0]
+            sway = 0.02 * np.sin(2 * np.pi * 0.7 * t)  # a hand holding it moves a little
+            edge = min(height, round(height * min(1.0, reach * (1.04 + sway))))
+            frame[:edge] = self.cloth[height - edge:]
+        return frame
+
+
 SCENES: dict[str, type[Scene]] = {
     "handover": HandoverScene,
     "scuffle": ScuffleScene,
     "fire": FireScene,
     "walk": WalkScene,
+    "tamper": TamperScene,
 }

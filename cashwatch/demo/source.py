@@ -57,7 +57,7 @@ class DemoCapture:
 
 def open_demo(scene: str, *, fps: float = 15.0,
               size_wh: tuple[int, int] = (1280, 720)) -> DemoCapture:
-    """A synthetic camera playing `scene` ('handover', 'scuffle', 'fire' or 'walk').
+    """A synthetic camera playing `scene` ('handover', 'scuffle', 'fire', 'walk' or 'tamper').
 
     Example:
         >>> capture = open_demo("walk", size_wh=(320, 180))

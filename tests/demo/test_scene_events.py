@@ -20,7 +20,7 @@ from tests.demo.conftest import MODEL_DATA_DIR, demo_camera, sampled_frames
 pytestmark = pytest.mark.slow
 
 EXPECTED = [("handover", {"cash"}), ("scuffle", {"violence"}), ("fire", {"fire"}),
-            ("walk", set())]
+            ("walk", set()), ("tamper", {"tamper"})]
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from cashwatch.config.camera import DEMO_SCENES
-from cashwatch.config.detection import FireRuleConfig
+from cashwatch.config.detection import FireRuleConfig, TamperRuleConfig
 from cashwatch.demo.assets import MissingAssetError, load_photo
+from cashwatch.demo.scenes import TamperScene
 from cashwatch.demo.source import open_demo
 from cashwatch.rules.fire import FireRule
+from cashwatch.rules.tamper import TamperRule
 from tests.conftest import REPO
 from tests.demo.conftest import sampled_frames
 
@@ -107,3 +109,23 @@ def test_fire_scene_raises_fire_within_its_first_loop() -> None:
 @pytest.mark.parametrize("scene", ["walk", "scuffle"])
 def test_scenes_without_flames_raise_no_fire(scene: str) -> None:
     assert _fire_events(scene) == []
+
+
+def _tamper_events(scene: str) -> list[tuple[float, str]]:
+    rule = TamperRule(TamperRuleConfig())
+    return [(event.ts, event.details["reason"]) for frame, ts in sampled_frames(scene, loops=2)
+            for event in rule.update(frame, ts)]
+
+
+def test_tamper_scene_is_covered_once_a_loop() -> None:
+    events = _tamper_events("tamper")
+    covered, loop = TamperScene.COVERED, TamperScene.loop_s
+    minimum = TamperRuleConfig().min_duration_s
+    assert [reason for _, reason in events] == ["covered", "covered"]
+    for index, (ts, _) in enumerate(events):
+        assert covered + index * loop <= ts <= covered + index * loop + minimum + 1.0
+
+
+@pytest.mark.parametrize("scene", [s for s in DEMO_SCENES if s != "tamper"])
+def test_other_scenes_are_never_taken_for_tampering(scene: str) -> None:
+    assert _tamper_events(scene) == []
