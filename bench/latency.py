@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.product import ProductFleet
 from cashwatch.config import ClipConfig
+from cashwatch.evidence.mp4 import trigger_offset_of
 from cashwatch.store.db import connect_readonly
 
 EVENT_TIMEOUT_S = 150.0
@@ -85,18 +86,34 @@ def measure_event_latency(work_dir: Path, log: Callable[[str], None] = print,
     return _latencies(row, work_dir, counter, clip)
 
 
+def _clip_end_ts(path: Path, started: float) -> float:
+    """Capture time of the clip's end: the trigger's time, less its offset in the clip,
+    plus the clip's duration."""
+    import av
+
+    with av.open(str(path)) as container:
+        duration = float(container.duration or 0) / av.time_base
+    return started - (trigger_offset_of(path) or 0.0) + duration
+
+
 def _latencies(row: tuple[Any, ...], work_dir: Path, counter: FrameCounter,
                clip: ClipConfig) -> dict[str, Any]:
     event_id, event_type, started, ingested, clip_path, clip_error = row
-    post_end = float(started) + clip.post_seconds
     out: dict[str, Any] = {"measured": True, "event_type": event_type, "event_id": event_id,
                            "event_to_row_s": float(ingested) - float(started),
                            "clip_pre_s": clip.pre_seconds, "clip_post_s": clip.post_seconds}
     if clip_path:
-        done = (work_dir / clip_path).stat().st_mtime
+        path = work_dir / clip_path
+        done = path.stat().st_mtime
+        # The clip follows the event to its end: its last frame, not trigger + post-roll,
+        # is when recording stopped (the demo fire burns on for ~20 s after the trigger).
+        post_end = _clip_end_ts(path, float(started))
+        out["clip_s"] = post_end - (float(started) - (trigger_offset_of(path) or 0.0))
         out["postroll_to_clip_s"] = done - post_end
         before = counter.rate(float(started) - BEFORE_S, float(started))
-        during = counter.rate(post_end, max(done, post_end + 0.6))
+        # written as it is recorded: from the trigger (the pre-roll goes to the encoder at
+        # once) until the file is complete
+        during = counter.rate(float(started), max(done, float(started) + 0.6))
         out["fps_before"], out["fps_while_writing"] = before, during
         if before and during is not None:
             out["stall_percent"] = max(0.0, 100.0 * (1.0 - during / before))

@@ -85,8 +85,9 @@ def _prepare(workdir: Path, minutes: float) -> tuple[Path, list[RtspServer]]:
     fire_detection = {"cash": {"enabled": False}, "violence": {"enabled": False}}
     cameras = [camera_entry(f"rtsp-{i}", server.url("cam"), read_timeout_s=2.0,
                             open_timeout_s=3.0) for i, server in enumerate(servers, 1)]
+    short_clips = {"pre_seconds": 1.0, "post_seconds": 1.0, "max_seconds": 4.0}
     cameras += [camera_entry(f"file-{i}", fire, detection=fire_detection, cooldown_s=1.0,
-                             clip={"pre_seconds": 1.0, "post_seconds": 1.0}) for i in (1, 2)]
+                             clip=short_clips) for i in (1, 2)]
     config = write_config(workdir / "cashwatch.toml", cameras,
                           model={"weights": str(model_dir), "backend": "openvino",
                                  "precision": "f32"})

@@ -25,6 +25,8 @@ DEFAULT_DAYS = 7
 # The clip opens this long before the trigger frame: the operator sees the moment
 # itself at once, with a little context; the whole pre-roll is a drag away.
 LEAD_S = 2.0
+# Encoding the last frames, an fsync, and a storage upload after a clip's end.
+CLIP_WRITE_GRACE_S = 120.0
 PENDING_KEY = "ev_pending_order"
 # How long a review click waits for the manager to store the review (it takes < 1 s)
 REVIEW_WAIT_S = 3.0
@@ -255,9 +257,10 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
 
 def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
+    camera = ctx.loaded.cameras.get(str(event.get("camera_id")))
+    settings = camera.clip if camera else ClipConfig()
     if isinstance(clip, Path):
-        camera = ctx.loaded.cameras.get(str(event.get("camera_id")))
-        start = trigger_offset_s(clip, (camera.clip if camera else ClipConfig()).post_seconds)
+        start = trigger_offset_s(clip, settings.post_seconds)
         st.video(str(clip), start_time=start)
         if start:
             st.caption(f"Playing from {LEAD_S:.0f} s before the detection; the clip's first "
@@ -274,11 +277,25 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         st.warning(f"The clip `{event['clip_path']}` cannot be read: it was moved or deleted "
                    "outside CashWatch, or the evidence store cannot be reached.")
     else:
-        st.info("The clip is not written yet.")
+        st.info(_clip_to_come(event, settings))
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),
                  caption="Snapshot at the trigger frame")
+
+
+def _clip_to_come(event: dict[str, Any], clip: ClipConfig) -> str:
+    """What to say about a clip that has not arrived: recording, or never to come."""
+    started = pd.Timestamp(event["started_at"]).timestamp()
+    # a clip is done at most max_seconds after it starts, plus the time to write it
+    if time.time() - started > clip.max_seconds + CLIP_WRITE_GRACE_S:
+        return ("No clip was recorded: the camera's worker stopped before it could finish "
+                "it (a crash or a power cut).")
+    if _is_missing(event.get("ended_at")):
+        return (f"The clip is still being recorded: it follows the {event['event_type']} event "
+                f"until {clip.post_seconds:g} s after it is last seen (at most "
+                f"{clip.max_seconds:g} s in all) and appears then.")
+    return "The clip is being written."
 
 
 def lasted(event: dict[str, Any]) -> str:

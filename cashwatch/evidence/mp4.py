@@ -8,12 +8,14 @@ shows even when the camera dropped or repeated frames.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -79,54 +81,110 @@ def trigger_offset_of(path: Path) -> float | None:
         return None
 
 
-def _encode(frames: Sequence[BufferedFrame], target: Path, fps: float,
-            trigger_ts: float | None = None) -> int:
-    # Imported on the first clip, not with the worker: PyAV and its codec libraries are
-    # ~16 MiB of every camera worker's memory, and most cameras go hours without an event.
-    import av
+class ClipEncoder:
+    """One MP4 written a few frames at a time, so a long clip never sits in memory.
 
-    first = _decode(frames[0])
-    height, width = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2
-    t0 = frames[0].ts
-    last_pts = -1
-    with av.open(str(target), mode="w", format="mp4",
-                 options={"movflags": "+faststart"}) as container:
-        if trigger_ts is not None:
-            container.metadata["comment"] = f"{TRIGGER_TAG}{max(0.0, trigger_ts - t0):.3f}"
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
+    It is written under a temporary name (`.NAME.tmp`) and renamed by `finish` after an
+    fsync: a crash or a full disk leaves no half-written clip under the final name.
+    Frames must come in time order; their capture times become the pts.
+
+    >>> encoder = ClipEncoder(path, fps=10.0, trigger_ts=record.started_at)  # doctest: +SKIP
+    >>> encoder.add(first_frames); encoder.add(later_frames)  # doctest: +SKIP
+    >>> encoder.finish().duration_s  # doctest: +SKIP
+    31.2
+    """
+
+    def __init__(self, path: Path, fps: float, trigger_ts: float | None = None) -> None:
+        self.path = path
+        self.fps = fps
+        self.trigger_ts = trigger_ts
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.frames = 0
+        self.encode_s = 0.0
+        self._container: Any = None
+        self._stream: Any = None
+        self._size = (0, 0)
+        self._t0 = 0.0
+        self._last_pts = -1
+
+    def add(self, entries: Sequence[BufferedFrame]) -> None:
+        started = time.perf_counter()
+        try:
+            for entry in entries:
+                image = _decode(entry)
+                if self._container is None:
+                    self._open(image, entry.ts)
+                self._write(image, entry.ts)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self.encode_s += time.perf_counter() - started
+
+    def finish(self) -> ClipStats:
+        if self._container is None:
+            raise ValueError(f"no frames were recorded for {self.path.name}")
+        started = time.perf_counter()
+        try:
+            self._container.mux(self._stream.encode(None))
+            self._container.close()
+            self._container = None
+            _fsync_file(self.tmp)
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self.encode_s += time.perf_counter() - started
+        return ClipStats(frames=self.frames, duration_s=self._last_pts / 1000 + 1.0 / self.fps,
+                         encode_s=self.encode_s, size_bytes=self.path.stat().st_size)
+
+    def abort(self) -> None:
+        """Drop what was written (an error, or the worker giving up on the clip)."""
+        if self._container is not None:
+            container, self._container = self._container, None
+            with contextlib.suppress(Exception):  # already failing: the file goes anyway
+                container.close()
+        with contextlib.suppress(OSError):  # its folder gone or unreadable: nothing to see
+            self.tmp.unlink(missing_ok=True)
+
+    def _open(self, first: np.ndarray, t0: float) -> None:
+        # Imported on the first clip, not with the worker: PyAV and its codec libraries are
+        # ~16 MiB of every camera worker's memory, and most cameras go hours without an event.
+        import av
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._t0 = t0
+        self._size = (first.shape[1] // 2 * 2, first.shape[0] // 2 * 2)
+        container = av.open(str(self.tmp), mode="w", format="mp4",
+                            options={"movflags": "+faststart"})
+        self._container = container
+        if self.trigger_ts is not None:
+            container.metadata["comment"] = f"{TRIGGER_TAG}{max(0.0, self.trigger_ts - t0):.3f}"
+        stream = container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001),
                                       options=X264_OPTIONS)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height = self._size
+        stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = PTS_TIME_BASE
         # One thread: the worker is pinned to one core shared with its detector.
         stream.codec_context.thread_count = 1
-        for index, entry in enumerate(frames):
-            image = first if index == 0 else _decode(entry)
-            frame = av.VideoFrame.from_ndarray(_fit(image, width, height), format="bgr24")
-            # Strictly increasing pts, as the encoder requires, even for equal timestamps.
-            last_pts = max(round((entry.ts - t0) * 1000), last_pts + 1)
-            frame.pts, frame.time_base = last_pts, PTS_TIME_BASE
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return last_pts
+        self._stream = stream
+
+    def _write(self, image: np.ndarray, ts: float) -> None:
+        import av
+
+        frame = av.VideoFrame.from_ndarray(_fit(image, *self._size), format="bgr24")
+        # Strictly increasing pts, as the encoder requires, even for equal timestamps.
+        self._last_pts = max(round((ts - self._t0) * 1000), self._last_pts + 1)
+        frame.pts, frame.time_base = self._last_pts, PTS_TIME_BASE
+        self._container.mux(self._stream.encode(frame))
+        self.frames += 1
 
 
 def write_clip(frames: Sequence[BufferedFrame], path: Path, fps: float,
                trigger_ts: float | None = None) -> ClipStats:
-    """Encode `frames` (time order) to `path` via a temp file and a rename.
-
-    A crash or a full disk leaves no half-written clip under the final name.
-    """
+    """Encode `frames` (time order) to `path` in one go (see `ClipEncoder`)."""
     if not frames:
         raise ValueError(f"no frames were recorded for {path.name}")
-    started = time.perf_counter()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        last_pts = _encode(frames, tmp, fps, trigger_ts)
-        _fsync_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return ClipStats(frames=len(frames), duration_s=last_pts / 1000 + 1.0 / fps,
-                     encode_s=time.perf_counter() - started, size_bytes=path.stat().st_size)
+    encoder = ClipEncoder(path, fps, trigger_ts)
+    encoder.add(frames)
+    return encoder.finish()

@@ -2,9 +2,14 @@
 
 The reading thread hands every frame to `add_frame`, which only JPEG-encodes the
 frames the buffer keeps (10 per second by default, ~2.5 ms each at 720p) and appends
-references to the clips still collecting post-roll. A background thread turns a
-finished clip into an MP4 and reports it through the `EventSink`, so a slow disk or
-encoder never holds up reading. Overlapping clips share the same JPEG bytes.
+references to the clips still being recorded. A clip runs from `pre_seconds` before its
+trigger to `post_seconds` after it, and longer while the worker says the event goes on
+(`extend_clip`), up to `max_seconds` in all. Its frames go to a background thread a
+second at a time once they are `SETTLE_S` old (a trigger frame reported late can still
+be put in its place until then), which encodes them into the MP4 as they come: a
+five-minute incident costs the worker no more memory than a short one, and a slow disk
+or encoder never holds up reading. The clip is reported through the `EventSink` when its
+last frame is written. Overlapping clips share the same JPEG bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 from cashwatch.config.camera import CameraConfig
 from cashwatch.events import EventRecord
 from cashwatch.evidence.buffer import BufferedFrame, JpegBuffer
-from cashwatch.evidence.mp4 import write_clip
+from cashwatch.evidence.mp4 import ClipEncoder
 from cashwatch.evidence.paths import clip_relpath
 from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.worker.hooks import EventSink
@@ -34,23 +39,60 @@ log = logging.getLogger(__name__)
 PRE_MARGIN_S = 2.0        # kept beyond pre_seconds, so a late clip request still has it all
 RECENT_FRAMES = 64        # how far back a trigger frame can be found (see _trigger_entry)
 ENCODER_NICENESS = 5      # clip encoding yields to reading and detection
+# A frame this much older than the newest one is final in every clip: a trigger frame
+# is found among the last RECENT_FRAMES frames (~4 s at 15 fps) or not at all.
+SETTLE_S = 5.0
+CHUNK_S = 1.0             # frames go to the encoder about this much at a time
 
 
 @dataclass
 class PendingClip:
+    """A clip still being recorded: the frames not yet handed to the encoder."""
+
     event_id: str
     relpath: str
     end_ts: float
     frames: list[BufferedFrame] = field(default_factory=list)
     trigger_ts: float | None = None
+    limit_ts: float = float("inf")  # end_ts never passes it (max_seconds)
+    sent_until: float = float("-inf")  # frames up to here went to the encoder
 
     def add(self, entry: BufferedFrame) -> None:
         """Insert in time order (a trigger frame can arrive after later frames)."""
+        if entry.ts <= self.sent_until:
+            return  # already encoded past it: the frame is only a duplicate of its time
         index = len(self.frames)
         while index > 0 and self.frames[index - 1].ts > entry.ts:
             index -= 1
         if index == 0 or self.frames[index - 1].ts != entry.ts:
             self.frames.insert(index, entry)
+
+    def covers(self, ts: float) -> bool:
+        """Whether a frame at `ts` belongs in this clip and can still be put in."""
+        begun = self.sent_until > float("-inf") or (bool(self.frames) and self.frames[0].ts <= ts)
+        return begun and self.sent_until < ts <= self.end_ts
+
+    def extend(self, until_ts: float) -> None:
+        self.end_ts = min(self.limit_ts, max(self.end_ts, until_ts))
+
+    def settled(self, now_ts: float) -> list[BufferedFrame]:
+        """Take the frames that can no longer change, when there is a chunk's worth."""
+        if not self.frames or self.frames[0].ts > now_ts - SETTLE_S - CHUNK_S:
+            return []
+        cut = 0
+        while cut < len(self.frames) and self.frames[cut].ts <= now_ts - SETTLE_S:
+            cut += 1
+        chunk, self.frames = self.frames[:cut], self.frames[cut:]
+        if chunk:
+            self.sent_until = chunk[-1].ts
+        return chunk
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    clip: PendingClip
+    frames: list[BufferedFrame]
+    last: bool  # the clip is complete after these frames
 
 
 class ClipRecorder:
@@ -62,6 +104,7 @@ class ClipRecorder:
     >>> recorder.add_frame(frame, ts)  # doctest: +SKIP
     >>> recorder.request_clip(record)  # doctest: +SKIP
     'clips/2025-01-31/cam1/0194....mp4'
+    >>> recorder.extend_clip(record.event_id, ts)  # still going on  # doctest: +SKIP
     """
 
     def __init__(self, camera: CameraConfig, data_dir: Path, sink: EventSink,
@@ -70,6 +113,7 @@ class ClipRecorder:
         self.camera_id = camera.id
         self.pre_s = clip.pre_seconds
         self.post_s = clip.post_seconds
+        self.max_s = clip.max_seconds
         self.fps = clip.fps
         self.buffer = JpegBuffer(keep_s=clip.pre_seconds + PRE_MARGIN_S, fps=clip.fps,
                                  jpeg_quality=clip.jpeg_quality,
@@ -90,13 +134,13 @@ class ClipRecorder:
         return self.buffer.nbytes
 
     def collecting(self) -> tuple[PendingClip, ...]:
-        """Clips still waiting for post-roll (their frame lists share entries)."""
+        """Clips still being recorded (their frame lists share entries)."""
         with self._lock:
             return tuple(self._pending)
 
     @property
     def pending_clips(self) -> int:
-        """Clips still collecting post-roll or waiting for the encoder."""
+        """Clips still being recorded or waiting for the encoder."""
         with self._lock:
             collecting = len(self._pending)
         return collecting + self._writer.backlog
@@ -113,9 +157,8 @@ class ClipRecorder:
                 self.buffer.push(entry)
                 for clip in self._pending:
                     clip.frames.append(entry)
-            finished = self._take_finished(ts)
-        for clip in finished:
-            self._writer.submit(clip)
+            chunks = self._take_chunks(ts)
+        self._writer.submit(chunks)
 
     def request_clip(self, record: EventRecord) -> str:
         if self._closed:
@@ -124,29 +167,36 @@ class ClipRecorder:
         relpath = clip_relpath(self.camera_id, record.event_id, trigger_ts)
         trigger = self._trigger_entry(trigger_ts)
         clip = PendingClip(record.event_id, relpath, trigger_ts + self.post_s,
-                           trigger_ts=trigger_ts)
+                           trigger_ts=trigger_ts,
+                           limit_ts=trigger_ts + max(self.post_s, self.max_s - self.pre_s))
         with self._lock:
             if trigger is not None:
                 self.buffer.insert(trigger)
                 for other in self._pending:
-                    if other.frames and other.frames[0].ts <= trigger.ts <= other.end_ts:
+                    if other.covers(trigger.ts):
                         other.add(trigger)
             clip.frames = self.buffer.between(trigger_ts - self.pre_s, clip.end_ts)
             if trigger is not None:
                 clip.add(trigger)
             self._pending.append(clip)
-            finished = self._take_finished(self._last_ts)
-        for done in finished:
-            self._writer.submit(done)
+            chunks = self._take_chunks(self._last_ts)
+        self._writer.submit(chunks)
         return relpath
+
+    def extend_clip(self, event_id: str, ts: float) -> None:
+        """The event is still going on at `ts`: its clip records `post_seconds` beyond it
+        (up to `max_seconds` in all)."""
+        with self._lock:
+            for clip in self._pending:
+                if clip.event_id == event_id:
+                    clip.extend(ts + self.post_s)
 
     def close(self, timeout_s: float | None = 60.0) -> None:
         """Encode every pending clip with what was recorded, then stop the encoder thread."""
         with self._lock:
             self._closed = True
             finished, self._pending = self._pending, []
-        for clip in finished:
-            self._writer.submit(clip)
+        self._writer.submit([_Chunk(clip, clip.frames, last=True) for clip in finished])
         self._writer.close(timeout_s)
 
     def _encode_or_skip(self, frame: np.ndarray, ts: float) -> BufferedFrame | None:
@@ -161,13 +211,22 @@ class ClipRecorder:
                             self.skipped_frames)
             return None
 
-    def _take_finished(self, now_ts: float | None) -> list[PendingClip]:
+    def _take_chunks(self, now_ts: float | None) -> list[_Chunk]:
+        """Finished clips whole, and the settled frames of the others (under the lock)."""
         if now_ts is None:
             return []
-        finished = [clip for clip in self._pending if now_ts >= clip.end_ts]
-        if finished:
-            self._pending = [clip for clip in self._pending if now_ts < clip.end_ts]
-        return finished
+        chunks, still = [], []
+        for clip in self._pending:
+            if now_ts >= clip.end_ts:
+                chunks.append(_Chunk(clip, clip.frames, last=True))
+                clip.frames = []
+            else:
+                still.append(clip)
+                settled = clip.settled(now_ts)
+                if settled:
+                    chunks.append(_Chunk(clip, settled, last=False))
+        self._pending = still
+        return chunks
 
     def _trigger_entry(self, trigger_ts: float) -> BufferedFrame | None:
         """The trigger frame as JPEG, encoding it now if the sampler skipped it.
@@ -187,7 +246,7 @@ class ClipRecorder:
 
 
 class ClipWriter:
-    """A background thread encoding finished clips one at a time, in request order."""
+    """A background thread encoding clips chunk by chunk, in the order they come."""
 
     def __init__(self, data_dir: Path, sink: EventSink, fps: float,
                  store: EvidenceStore) -> None:
@@ -195,21 +254,29 @@ class ClipWriter:
         self.sink = sink
         self.store = store
         self.fps = fps
-        self._queue: queue.Queue[PendingClip | None] = queue.Queue()
+        self._queue: queue.Queue[_Chunk | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        # writer thread only: the clips being written, and those that failed part-way
+        self._open: dict[str, ClipEncoder] = {}
+        self._failed: dict[str, str] = {}
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize()
+        """Clips whose last chunk waits for the encoder."""
+        with self._queue.mutex:
+            return sum(1 for chunk in self._queue.queue if chunk is not None and chunk.last)
 
-    def submit(self, clip: PendingClip) -> None:
+    def submit(self, chunks: list[_Chunk]) -> None:
+        if not chunks:
+            return
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="clip-writer",
                                                 daemon=True)
                 self._thread.start()
-        self._queue.put(clip)
+        for chunk in chunks:
+            self._queue.put(chunk)
 
     def close(self, timeout_s: float | None) -> None:
         with self._start_lock:
@@ -220,22 +287,44 @@ class ClipWriter:
         thread.join(timeout_s)
         if thread.is_alive():
             log.error("clip writer still busy after %s s; %d clip(s) unfinished",
-                      timeout_s, self._queue.qsize())
+                      timeout_s, self.backlog)
 
     def _run(self) -> None:
         _lower_thread_priority()
-        while (clip := self._queue.get()) is not None:
-            self._write(clip)
+        while (chunk := self._queue.get()) is not None:
+            self._write(chunk)
+        for encoder in self._open.values():  # only after a chunk was lost: never finished
+            encoder.abort()
 
-    def _write(self, clip: PendingClip) -> None:
-        try:
-            stats = write_clip(clip.frames, self.data_dir / clip.relpath, self.fps,
-                               trigger_ts=clip.trigger_ts)
-            stored = self.store.publish(self.data_dir / clip.relpath, clip.relpath)
-        except Exception as exc:  # any failure is reported, the worker goes on
-            message = f"{type(exc).__name__}: {exc}"
-            log.error("clip %s failed: %s", clip.relpath, message)
-            self.sink.emit_clip(clip.event_id, None, message)
+    def _write(self, chunk: _Chunk) -> None:
+        clip = chunk.clip
+        if clip.relpath not in self._failed:
+            try:
+                encoder = self._open.get(clip.relpath)
+                if encoder is None:
+                    encoder = self._open[clip.relpath] = ClipEncoder(
+                        self.data_dir / clip.relpath, self.fps, trigger_ts=clip.trigger_ts)
+                encoder.add(chunk.frames)
+            except Exception as exc:  # any failure is reported at the end, the worker goes on
+                self._open.pop(clip.relpath, None)
+                self._failed[clip.relpath] = f"{type(exc).__name__}: {exc}"
+        if chunk.last:
+            self._finish(clip)
+
+    def _finish(self, clip: PendingClip) -> None:
+        encoder = self._open.pop(clip.relpath, None)
+        error = self._failed.pop(clip.relpath, None)
+        if error is None:
+            try:
+                if encoder is None:
+                    raise ValueError(f"no frames were recorded for {Path(clip.relpath).name}")
+                stats = encoder.finish()
+                stored = self.store.publish(self.data_dir / clip.relpath, clip.relpath)
+            except Exception as exc:  # any failure is reported, the worker goes on
+                error = f"{type(exc).__name__}: {exc}"
+        if error is not None:
+            log.error("clip %s failed: %s", clip.relpath, error)
+            self.sink.emit_clip(clip.event_id, None, error)
             return
         log.info("clip %s: %d frames, %.1f s, encoded in %.2f s", clip.relpath, stats.frames,
                  stats.duration_s, stats.encode_s)

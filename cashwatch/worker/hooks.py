@@ -62,6 +62,9 @@ class EvidenceRecorder(Protocol):
         update for `record.event_id`.
         """
 
+    def extend_clip(self, event_id: str, ts: float) -> None:
+        """The event is still going on at `ts`: record its clip further."""
+
     def close(self) -> None:
         """Finish pending clips with what has been recorded so far."""
 

@@ -168,6 +168,8 @@ class CameraWorker:
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
         self._record_ends(result.ended)  # first: a new event may end one about the same people
+        for event_id in self._open_events.values():  # still going on: their clips go on too
+            self.recorder.extend_clip(event_id, ts)
         height, width = frame.shape[:2]
         for detected in result.events:
             self._handle_event(detected, height, width)

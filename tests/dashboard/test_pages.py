@@ -194,6 +194,25 @@ def test_a_clip_file_gone_outside_cashwatch_is_called_missing(dash: Dashboard) -
         [w.value for w in at.warning]
 
 
+@pytest.mark.parametrize(("age_s", "ended", "says"), [
+    (5.0, False, "still being recorded: it follows the fire event until 10 s after it is "
+                 "last seen (at most 120 s in all)"),
+    (5.0, True, "being written"),
+    (600.0, False, "No clip was recorded: the camera's worker stopped"),
+])
+def test_a_clip_still_to_come_says_why(dash: Dashboard, age_s: float, ended: bool,
+                                       says: str) -> None:
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        conn.execute("DELETE FROM events WHERE event_id <> ?", [EVENT_ID])  # the one shown
+        conn.execute("UPDATE events SET clip_path = NULL, event_type = 'fire', started_at = ?, "
+                     "ended_at = ? WHERE event_id = ?",
+                     [started, started + dt.timedelta(seconds=1) if ended else None, EVENT_ID])
+    at = dash.page("pages/events.py")
+    assert not at.exception, at.exception
+    assert any(says in i.value for i in at.info), [i.value for i in at.info]
+
+
 def test_recent_periods_end_now_and_follow_the_clock(dash: Dashboard) -> None:
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
         conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from cashwatch.config import CameraConfig
 from cashwatch.evidence.mp4 import trigger_offset_of
-from cashwatch.evidence.recorder import ClipRecorder
+from cashwatch.evidence.recorder import CHUNK_S, SETTLE_S, ClipRecorder
 from cashwatch.store.journal import JournalWriter
 from tests.conftest import require_media
 from tests.evidence.frames import (
@@ -204,3 +205,83 @@ def test_a_frame_that_cannot_be_encoded_is_skipped_not_raised(tmp_path: Path) ->
     recorder.add_frame(_synthetic(1), T0 + 0.2)
     assert recorder.skipped_frames == 1 and len(recorder.buffer) == 1
     recorder.close()
+
+
+def _run_incident(tmp_path: Path, camera: CameraConfig, *, trigger_s: float, until_s: float,
+                  total_s: float, fps: float = 30.0) -> tuple[dict, int]:
+    """Feed `total_s` of frames; an event at `trigger_s` said to go on until `until_s`.
+    Returns the clip's journal record and the most frames any clip held at once."""
+    recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
+    most_held = 0
+    requested = False
+    for index in range(round(total_s * fps)):
+        ts = T0 + index / fps
+        recorder.add_frame(_synthetic(index), ts)
+        if not requested and index / fps >= trigger_s:
+            recorder.request_clip(make_record("long", started_at=ts))
+            requested = True
+        elif requested and index / fps <= until_s:
+            recorder.extend_clip("long", ts)
+        most_held = max([most_held, *(len(c.frames) for c in recorder.collecting())])
+    recorder.close()
+    return _clip_results(tmp_path)["long"], most_held
+
+
+def test_a_long_incident_is_recorded_to_its_end_without_holding_it_in_memory(
+        tmp_path: Path) -> None:
+    camera = _camera(pre_s=2.0, post_s=2.0)
+    result, most_held = _run_incident(tmp_path, camera, trigger_s=5.0, until_s=35.0,
+                                      total_s=45.0)
+    assert result["clip_error"] is None
+    clip = tmp_path / result["clip_path"]
+    # from pre_seconds before the trigger to post_seconds after the last "still going on"
+    assert probe(clip)["duration"] == pytest.approx(35.0 + 2.0 - (5.0 - 2.0), abs=0.5)
+    assert trigger_offset_of(clip) == pytest.approx(2.0, abs=0.15)
+    # 34 s at 10 clip frames/s went through, but only the unsettled seconds were held
+    assert most_held <= (SETTLE_S + CHUNK_S + 0.5) * camera.clip.fps
+
+
+def test_max_seconds_caps_a_clip_that_never_ends(tmp_path: Path) -> None:
+    camera = CameraConfig(id="cam1", source="demo:fire", clip={
+        "pre_seconds": 2.0, "post_seconds": 2.0, "fps": 10.0, "max_seconds": 12.0})
+    result, _ = _run_incident(tmp_path, camera, trigger_s=5.0, until_s=60.0, total_s=40.0)
+    assert result["clip_error"] is None
+    assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(12.0, abs=0.5)
+
+
+def test_max_seconds_must_hold_pre_and_post() -> None:
+    with pytest.raises(ValidationError, match=r"max_seconds \(20\) must be at least "
+                                              r"pre_seconds \+ post_seconds \(20 \+ 10\)"):
+        CameraConfig(id="cam1", source="demo:fire", clip={"max_seconds": 20.0})
+
+
+def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path: Path) -> None:
+    """The disk goes away while a long clip is being written: one error, no temp file."""
+    journal = JournalWriter(tmp_path, "cam1")
+    recorder = ClipRecorder(_camera(pre_s=1.0, post_s=1.0), tmp_path, journal)
+    for index in range(60):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    relpath = recorder.request_clip(make_record("cut", started_at=T0 + 59 / SOURCE_FPS))
+    index = 60
+    deadline = time.monotonic() + 30
+    while not (tmp_path / relpath).parent.exists():  # the encoder has begun writing
+        assert time.monotonic() < deadline, "the encoder never started the clip"
+        recorder.extend_clip("cut", T0 + index / SOURCE_FPS)
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+        index += 1
+    folder = (tmp_path / relpath).parent
+    for leftover in folder.iterdir():
+        leftover.unlink()
+    folder.rmdir()
+    folder.write_text("a file where the clip's folder was")  # writing on fails
+    for offset in range(20 * 30):  # 20 s more of the incident, then its end
+        ts = T0 + (index + offset) / SOURCE_FPS
+        recorder.add_frame(_synthetic(index + offset), ts)
+        if offset < 10 * 30:
+            recorder.extend_clip("cut", ts)
+    recorder.close()
+    results = [r for r in map(json.loads, journal_lines(tmp_path, "cam1"))
+               if r["kind"] == "clip"]
+    assert len(results) == 1 and results[0]["clip_path"] is None
+    assert folder.is_file()  # nothing was written under the clip's name
+    assert results[0]["clip_error"]

@@ -31,7 +31,7 @@ ANALYST = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True
 def _fire_camera(camera_id: str, source: Path) -> dict[str, Any]:
     return {"id": camera_id, "source": str(source), "cooldown_s": 1.0,
             "detection": {"cash": OFF, "violence": OFF},
-            "clip": {"pre_seconds": 1.0, "post_seconds": 1.0}}
+            "clip": {"pre_seconds": 1.0, "post_seconds": 1.0, "max_seconds": 4.0}}
 
 
 def _model(model_dir: Path) -> dict[str, Any]:

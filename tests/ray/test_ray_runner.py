@@ -29,7 +29,7 @@ FIRE_ONLY = {"cash": {"enabled": False}, "violence": {"enabled": False}}
 
 def _cameras() -> list[dict[str, Any]]:
     return [{"id": camera_id, "source": "demo:fire", "site": site, "detection": FIRE_ONLY,
-             "clip": {"pre_seconds": 2.0, "post_seconds": 1.0, "fps": 5.0}}
+             "clip": {"pre_seconds": 2.0, "post_seconds": 1.0, "fps": 5.0, "max_seconds": 5.0}}
             for camera_id, site in CAMERAS.items()]
 
 
