@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from cashwatch.config.base import StrictModel
 
@@ -18,8 +18,9 @@ class ClipConfig(StrictModel):
     max_seconds: float = Field(default=120.0, ge=1.0, le=3600.0, title="Longest clip (s)",
                                description="A clip follows a long incident to its end plus "
                                "post_seconds, but runs at most this long in all (pre-event "
-                               "included); it is written as it is recorded, so its length "
-                               "costs disk, not memory.")
+                               "included; never less than pre_seconds + post_seconds); it is "
+                               "written as it is recorded, so its length costs disk, not "
+                               "memory.")
     fps: float = Field(default=10.0, gt=0.0, le=60.0, title="Clip frame rate",
                        description="Frames per second kept in the buffer and the clip.")
     jpeg_quality: int = Field(default=75, ge=30, le=95, title="Buffer JPEG quality",
@@ -27,14 +28,6 @@ class ClipConfig(StrictModel):
     buffer_max_mb: float = Field(default=48.0, ge=1.0, le=1024.0, title="Buffer memory cap (MB)",
                                  description="Upper bound on the pre-event buffer's memory; "
                                  "the oldest frames go first when busy scenes exceed it.")
-
-    @model_validator(mode="after")
-    def _longest_holds_pre_and_post(self) -> ClipConfig:
-        if self.max_seconds < self.pre_seconds + self.post_seconds:
-            raise ValueError(f"max_seconds ({self.max_seconds:g}) must be at least "
-                             f"pre_seconds + post_seconds ({self.pre_seconds:g} + "
-                             f"{self.post_seconds:g})")
-        return self
 
 
 class RetentionConfig(StrictModel):

@@ -295,6 +295,9 @@ def _clip_to_come(event: dict[str, Any], clip: ClipConfig) -> str:
         return (f"The clip is still being recorded: it follows the {event['event_type']} event "
                 f"until {clip.post_seconds:g} s after it is last seen (at most "
                 f"{clip.max_seconds:g} s in all) and appears then.")
+    if time.time() < pd.Timestamp(event["ended_at"]).timestamp() + clip.post_seconds:
+        return (f"The event is over; its clip records {clip.post_seconds:g} s past the end "
+                "and appears then.")
     return "The clip is being written."
 
 

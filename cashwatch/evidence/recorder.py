@@ -3,13 +3,15 @@
 The reading thread hands every frame to `add_frame`, which only JPEG-encodes the
 frames the buffer keeps (10 per second by default, ~2.5 ms each at 720p) and appends
 references to the clips still being recorded. A clip runs from `pre_seconds` before its
-trigger to `post_seconds` after it, and longer while the worker says the event goes on
-(`extend_clip`), up to `max_seconds` in all. Its frames go to a background thread a
-second at a time once they are `SETTLE_S` old (a trigger frame reported late can still
-be put in its place until then), which encodes them into the MP4 as they come: a
-five-minute incident costs the worker no more memory than a short one, and a slow disk
-or encoder never holds up reading. The clip is reported through the `EventSink` when its
-last frame is written. Overlapping clips share the same JPEG bytes.
+trigger to `post_seconds` after it; a clip the worker `follow_clip`s runs until it says
+when the event ended (`end_clip`) and `post_seconds` more, up to `max_seconds` in all.
+Its frames go to a background thread a second at a time once they are `SETTLE_S` old (a
+trigger frame reported late can still be put in its place until then), which encodes
+them into the MP4 as they come: a five-minute incident costs the worker no more memory
+than a short one, and a slow disk or encoder never holds up reading. While the encoder
+is behind by more than the buffer's memory cap, frames of running clips are dropped
+rather than queued (logged). The clip is reported through the `EventSink` when its last
+frame is written. Overlapping clips share the same JPEG bytes.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class PendingClip:
     trigger_ts: float | None = None
     limit_ts: float = float("inf")  # end_ts never passes it (max_seconds)
     sent_until: float = float("-inf")  # frames up to here went to the encoder
+    dropped_frames: int = 0  # not encoded: the encoder was too far behind
 
     def add(self, entry: BufferedFrame) -> None:
         """Insert in time order (a trigger frame can arrive after later frames)."""
@@ -71,9 +74,6 @@ class PendingClip:
         """Whether a frame at `ts` belongs in this clip and can still be put in."""
         begun = self.sent_until > float("-inf") or (bool(self.frames) and self.frames[0].ts <= ts)
         return begun and self.sent_until < ts <= self.end_ts
-
-    def extend(self, until_ts: float) -> None:
-        self.end_ts = min(self.limit_ts, max(self.end_ts, until_ts))
 
     def settled(self, now_ts: float) -> list[BufferedFrame]:
         """Take the frames that can no longer change, when there is a chunk's worth."""
@@ -104,7 +104,8 @@ class ClipRecorder:
     >>> recorder.add_frame(frame, ts)  # doctest: +SKIP
     >>> recorder.request_clip(record)  # doctest: +SKIP
     'clips/2025-01-31/cam1/0194....mp4'
-    >>> recorder.extend_clip(record.event_id, ts)  # still going on  # doctest: +SKIP
+    >>> recorder.follow_clip(record.event_id)  # until end_clip  # doctest: +SKIP
+    >>> recorder.end_clip(record.event_id, ended_at)  # doctest: +SKIP
     """
 
     def __init__(self, camera: CameraConfig, data_dir: Path, sink: EventSink,
@@ -126,6 +127,8 @@ class ClipRecorder:
         self._last_ts: float | None = None
         self._writer = ClipWriter(Path(data_dir), sink, self.fps,
                                   store or EvidenceStore(Path(data_dir)))
+        # JPEGs waiting for the encoder, at most: as much again as the pre-event buffer
+        self.max_queued_bytes = int(clip.buffer_max_mb * 1e6)
         self._closed = False
         self.skipped_frames = 0
 
@@ -157,8 +160,8 @@ class ClipRecorder:
                 self.buffer.push(entry)
                 for clip in self._pending:
                     clip.frames.append(entry)
-            chunks = self._take_chunks(ts)
-        self._writer.submit(chunks)
+            # queued under the lock: chunks of one clip, taken by two threads, stay in order
+            self._writer.submit(self._take_chunks(ts))
 
     def request_clip(self, record: EventRecord) -> str:
         if self._closed:
@@ -179,24 +182,36 @@ class ClipRecorder:
             if trigger is not None:
                 clip.add(trigger)
             self._pending.append(clip)
-            chunks = self._take_chunks(self._last_ts)
-        self._writer.submit(chunks)
+            self._writer.submit(self._take_chunks(self._last_ts))
         return relpath
 
-    def extend_clip(self, event_id: str, ts: float) -> None:
-        """The event is still going on at `ts`: its clip records `post_seconds` beyond it
-        (up to `max_seconds` in all)."""
+    def follow_clip(self, event_id: str) -> None:
+        """The event goes on: its clip records until `end_clip` (or `max_seconds`)."""
         with self._lock:
             for clip in self._pending:
                 if clip.event_id == event_id:
-                    clip.extend(ts + self.post_s)
+                    clip.end_ts = clip.limit_ts
+
+    def end_clip(self, event_id: str, ended_at: float) -> None:
+        """The event was last seen at `ended_at`: its clip stops `post_seconds` later (never
+        before the trigger's own post-roll)."""
+        with self._lock:
+            for clip in self._pending:
+                if clip.event_id == event_id and clip.trigger_ts is not None:
+                    clip.end_ts = min(clip.limit_ts, max(clip.trigger_ts, ended_at) + self.post_s)
+
+    def tick(self, now_ts: float) -> None:
+        """Time passes without frames (a camera gone dark): clips due by now are finished
+        with what they have."""
+        with self._lock:
+            self._writer.submit(self._take_chunks(now_ts))
 
     def close(self, timeout_s: float | None = 60.0) -> None:
         """Encode every pending clip with what was recorded, then stop the encoder thread."""
         with self._lock:
             self._closed = True
             finished, self._pending = self._pending, []
-        self._writer.submit([_Chunk(clip, clip.frames, last=True) for clip in finished])
+            self._writer.submit([_Chunk(clip, clip.frames, last=True) for clip in finished])
         self._writer.close(timeout_s)
 
     def _encode_or_skip(self, frame: np.ndarray, ts: float) -> BufferedFrame | None:
@@ -223,10 +238,20 @@ class ClipRecorder:
             else:
                 still.append(clip)
                 settled = clip.settled(now_ts)
-                if settled:
+                if settled and self._writer.queued_bytes > self.max_queued_bytes:
+                    self._drop(clip, settled)
+                elif settled:
                     chunks.append(_Chunk(clip, settled, last=False))
         self._pending = still
         return chunks
+
+    def _drop(self, clip: PendingClip, frames: list[BufferedFrame]) -> None:
+        """The encoder is far behind (a saturated core): keep memory bounded, lose frames."""
+        clip.dropped_frames += len(frames)
+        if clip.dropped_frames == len(frames):
+            log.warning("camera %s: the clip encoder is %.0f MB behind; clip %s loses frames "
+                        "from %.1f s in", self.camera_id, self._writer.queued_bytes / 1e6,
+                        clip.relpath, frames[0].ts - (clip.trigger_ts or frames[0].ts))
 
     def _trigger_entry(self, trigger_ts: float) -> BufferedFrame | None:
         """The trigger frame as JPEG, encoding it now if the sampler skipped it.
@@ -260,6 +285,8 @@ class ClipWriter:
         # writer thread only: the clips being written, and those that failed part-way
         self._open: dict[str, ClipEncoder] = {}
         self._failed: dict[str, str] = {}
+        self._bytes_lock = threading.Lock()
+        self.queued_bytes = 0  # JPEG bytes submitted and not yet encoded
 
     @property
     def backlog(self) -> int:
@@ -275,6 +302,8 @@ class ClipWriter:
                 self._thread = threading.Thread(target=self._run, name="clip-writer",
                                                 daemon=True)
                 self._thread.start()
+        with self._bytes_lock:
+            self.queued_bytes += sum(len(e.jpeg) for chunk in chunks for e in chunk.frames)
         for chunk in chunks:
             self._queue.put(chunk)
 
@@ -297,6 +326,13 @@ class ClipWriter:
             encoder.abort()
 
     def _write(self, chunk: _Chunk) -> None:
+        try:
+            self._encode(chunk)
+        finally:
+            with self._bytes_lock:
+                self.queued_bytes -= sum(len(e.jpeg) for e in chunk.frames)
+
+    def _encode(self, chunk: _Chunk) -> None:
         clip = chunk.clip
         if clip.relpath not in self._failed:
             try:
@@ -326,8 +362,9 @@ class ClipWriter:
             log.error("clip %s failed: %s", clip.relpath, error)
             self.sink.emit_clip(clip.event_id, None, error)
             return
-        log.info("clip %s: %d frames, %.1f s, encoded in %.2f s", clip.relpath, stats.frames,
-                 stats.duration_s, stats.encode_s)
+        log.info("clip %s: %d frames, %.1f s, encoded in %.2f s%s", clip.relpath, stats.frames,
+                 stats.duration_s, stats.encode_s,
+                 f"; {clip.dropped_frames} frames dropped" if clip.dropped_frames else "")
         self.sink.emit_clip(clip.event_id, stored, None)
 
 

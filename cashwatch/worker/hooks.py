@@ -62,8 +62,14 @@ class EvidenceRecorder(Protocol):
         update for `record.event_id`.
         """
 
-    def extend_clip(self, event_id: str, ts: float) -> None:
-        """The event is still going on at `ts`: record its clip further."""
+    def follow_clip(self, event_id: str) -> None:
+        """The event goes on: record its clip until `end_clip`."""
+
+    def end_clip(self, event_id: str, ended_at: float) -> None:
+        """The event was last seen at `ended_at`: finish its clip post-roll later."""
+
+    def tick(self, now_ts: float) -> None:
+        """Time passes without frames: finish clips due by now."""
 
     def close(self) -> None:
         """Finish pending clips with what has been recorded so far."""

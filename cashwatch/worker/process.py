@@ -152,6 +152,8 @@ class CameraWorker:
         if detected.span_id is not None:
             self._open_events[detected.span_id] = event_id
         self.recorder.request_clip(record)
+        if detected.span_id is not None:  # it goes on until its span ends: so does its clip
+            self.recorder.follow_clip(event_id)
         self.stats.events_detected += 1
         log.info("event %s %s on %s (confidence %.2f)", event_id, record.event_type,
                  self.camera.id, record.confidence)
@@ -168,8 +170,6 @@ class CameraWorker:
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
         self._record_ends(result.ended)  # first: a new event may end one about the same people
-        for event_id in self._open_events.values():  # still going on: their clips go on too
-            self.recorder.extend_clip(event_id, ts)
         height, width = frame.shape[:2]
         for detected in result.events:
             self._handle_event(detected, height, width)
@@ -179,6 +179,7 @@ class CameraWorker:
             event_id = self._open_events.pop(span.span_id, None)
             if event_id is not None:
                 self.sink.emit_end(event_id, span.ended_at)
+                self.recorder.end_clip(event_id, span.ended_at)
 
     def _manager_gone(self) -> bool:
         # manager_pid 0: a Ray actor, whose parent is Ray's raylet; Ray ends the actor
@@ -204,8 +205,10 @@ class CameraWorker:
             item = self._take(timeout_s=STATUS_EVERY_S)
             if item is not None:
                 self._process(*item)
-            elif self._open_events:  # no frames (a camera gone dark): time still ends events
-                self._record_ends(self.processor.end_quiet(time.time()))
+            else:  # no frames (a camera gone dark): time still ends events and clips
+                if self._open_events:
+                    self._record_ends(self.processor.end_quiet(time.time()))
+                self.recorder.tick(time.time())
             if time.monotonic() >= next_trim:
                 next_trim = time.monotonic() + TRIM_EVERY_S
                 release_free_heap()

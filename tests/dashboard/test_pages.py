@@ -197,7 +197,8 @@ def test_a_clip_file_gone_outside_cashwatch_is_called_missing(dash: Dashboard) -
 @pytest.mark.parametrize(("age_s", "ended", "says"), [
     (5.0, False, "still being recorded: it follows the fire event until 10 s after it is "
                  "last seen (at most 120 s in all)"),
-    (5.0, True, "being written"),
+    (5.0, True, "The event is over; its clip records 10 s past the end"),
+    (30.0, True, "being written"),
     (600.0, False, "No clip was recorded: the camera's worker stopped"),
 ])
 def test_a_clip_still_to_come_says_why(dash: Dashboard, age_s: float, ended: bool,

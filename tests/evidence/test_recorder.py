@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 
 from cashwatch.config import CameraConfig
 from cashwatch.evidence.mp4 import trigger_offset_of
@@ -208,20 +207,24 @@ def test_a_frame_that_cannot_be_encoded_is_skipped_not_raised(tmp_path: Path) ->
 
 
 def _run_incident(tmp_path: Path, camera: CameraConfig, *, trigger_s: float, until_s: float,
-                  total_s: float, fps: float = 30.0) -> tuple[dict, int]:
-    """Feed `total_s` of frames; an event at `trigger_s` said to go on until `until_s`.
+                  total_s: float, fps: float = 30.0,
+                  recorder: ClipRecorder | None = None) -> tuple[dict, int]:
+    """Feed `total_s` of frames; an event at `trigger_s` followed until `until_s` (as the
+    worker does: follow_clip at the event, end_clip when its span ends).
     Returns the clip's journal record and the most frames any clip held at once."""
-    recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
+    recorder = recorder or ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
     most_held = 0
-    requested = False
+    requested = ended = False
     for index in range(round(total_s * fps)):
         ts = T0 + index / fps
         recorder.add_frame(_synthetic(index), ts)
         if not requested and index / fps >= trigger_s:
             recorder.request_clip(make_record("long", started_at=ts))
+            recorder.follow_clip("long")
             requested = True
-        elif requested and index / fps <= until_s:
-            recorder.extend_clip("long", ts)
+        elif requested and not ended and index / fps >= until_s:
+            recorder.end_clip("long", T0 + until_s)
+            ended = True
         most_held = max([most_held, *(len(c.frames) for c in recorder.collecting())])
     recorder.close()
     return _clip_results(tmp_path)["long"], most_held
@@ -234,11 +237,17 @@ def test_a_long_incident_is_recorded_to_its_end_without_holding_it_in_memory(
                                       total_s=45.0)
     assert result["clip_error"] is None
     clip = tmp_path / result["clip_path"]
-    # from pre_seconds before the trigger to post_seconds after the last "still going on"
+    # from pre_seconds before the trigger to post_seconds after the event was last seen
     assert probe(clip)["duration"] == pytest.approx(35.0 + 2.0 - (5.0 - 2.0), abs=0.5)
     assert trigger_offset_of(clip) == pytest.approx(2.0, abs=0.15)
     # 34 s at 10 clip frames/s went through, but only the unsettled seconds were held
     assert most_held <= (SETTLE_S + CHUNK_S + 0.5) * camera.clip.fps
+
+
+def test_an_event_that_ends_at_once_keeps_its_trigger_post_roll(tmp_path: Path) -> None:
+    camera = _camera(pre_s=2.0, post_s=3.0)
+    result, _ = _run_incident(tmp_path, camera, trigger_s=5.0, until_s=5.0, total_s=15.0)
+    assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(5.0, abs=0.5)
 
 
 def test_max_seconds_caps_a_clip_that_never_ends(tmp_path: Path) -> None:
@@ -249,10 +258,53 @@ def test_max_seconds_caps_a_clip_that_never_ends(tmp_path: Path) -> None:
     assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(12.0, abs=0.5)
 
 
-def test_max_seconds_must_hold_pre_and_post() -> None:
-    with pytest.raises(ValidationError, match=r"max_seconds \(20\) must be at least "
-                                              r"pre_seconds \+ post_seconds \(20 \+ 10\)"):
-        CameraConfig(id="cam1", source="demo:fire", clip={"max_seconds": 20.0})
+def test_max_seconds_never_cuts_pre_and_post_roll(tmp_path: Path) -> None:
+    """A config from before max_seconds existed, with long pre- and post-rolls, still
+    loads and keeps both (max_seconds is only a cap on following an event)."""
+    camera = CameraConfig(id="cam1", source="demo:fire",
+                          clip={"pre_seconds": 60.0, "post_seconds": 90.0})
+    assert camera.clip.max_seconds < 150.0
+    recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
+    recorder.add_frame(_synthetic(0), T0)
+    recorder.request_clip(make_record("e", started_at=T0))
+    recorder.follow_clip("e")
+    (clip,) = recorder.collecting()
+    assert clip.end_ts == T0 + 90.0  # the limit: the trigger's whole post-roll
+    recorder.close()
+
+
+def test_a_clip_is_finished_when_its_camera_goes_dark(tmp_path: Path) -> None:
+    """No frames come any more: time alone finishes the clip with what it has."""
+    recorder = ClipRecorder(_camera(pre_s=2.0, post_s=2.0), tmp_path,
+                            JournalWriter(tmp_path, "cam1"))
+    for index in range(90):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    recorder.request_clip(make_record("dark", started_at=T0 + 89 / SOURCE_FPS))
+    recorder.tick(T0 + 89 / SOURCE_FPS + 1.0)
+    assert recorder.pending_clips == 1  # not due yet
+    recorder.tick(T0 + 89 / SOURCE_FPS + 2.5)
+    deadline = time.monotonic() + 20
+    while "dark" not in _clip_results(tmp_path):
+        assert time.monotonic() < deadline, "the clip was never finished"
+        time.sleep(0.05)  # the encoder thread writes it; polled with a deadline
+    result = _clip_results(tmp_path)["dark"]
+    assert result["clip_error"] is None
+    assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(2.0, abs=0.5)
+    recorder.close()
+
+
+def test_frames_are_dropped_not_queued_when_the_encoder_is_far_behind(tmp_path: Path) -> None:
+    """Past the cap on bytes waiting for the encoder, running clips lose frames rather
+    than memory growing; the clip still comes, shorter inside."""
+    camera = _camera(pre_s=1.0, post_s=1.0)
+    recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
+    recorder.max_queued_bytes = -1  # "always behind": every settled chunk is over the cap
+    result, _ = _run_incident(tmp_path, camera, trigger_s=2.0, until_s=20.0, total_s=30.0,
+                              recorder=recorder)
+    assert result["clip_error"] is None
+    clip = tmp_path / result["clip_path"]
+    # what was settled while running went; the final seconds (not yet settled) came
+    assert int(probe(clip)["nb_frames"]) <= (SETTLE_S + CHUNK_S + 2.0) * camera.clip.fps
 
 
 def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path: Path) -> None:
@@ -262,11 +314,11 @@ def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path
     for index in range(60):
         recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
     relpath = recorder.request_clip(make_record("cut", started_at=T0 + 59 / SOURCE_FPS))
+    recorder.follow_clip("cut")
     index = 60
     deadline = time.monotonic() + 30
     while not (tmp_path / relpath).parent.exists():  # the encoder has begun writing
         assert time.monotonic() < deadline, "the encoder never started the clip"
-        recorder.extend_clip("cut", T0 + index / SOURCE_FPS)
         recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
         index += 1
     folder = (tmp_path / relpath).parent
@@ -274,11 +326,11 @@ def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path
         leftover.unlink()
     folder.rmdir()
     folder.write_text("a file where the clip's folder was")  # writing on fails
-    for offset in range(20 * 30):  # 20 s more of the incident, then its end
+    for offset in range(20 * 30):  # 20 s more of the incident, which ends after 10
         ts = T0 + (index + offset) / SOURCE_FPS
         recorder.add_frame(_synthetic(index + offset), ts)
-        if offset < 10 * 30:
-            recorder.extend_clip("cut", ts)
+        if offset == 10 * 30:
+            recorder.end_clip("cut", ts)
     recorder.close()
     results = [r for r in map(json.loads, journal_lines(tmp_path, "cam1"))
                if r["kind"] == "clip"]
