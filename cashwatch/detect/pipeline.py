@@ -76,7 +76,9 @@ class DetectionProcessor:
         self.cash = CashHandoverRule(detection.cash, camera.zones)
         self.violence = ViolenceRule(detection.violence)
         self.fire = FireRule(detection.fire, fire_confirmer)
-        self.tamper = TamperRule(detection.tamper)
+        # quiet means a few sampled frames without evidence, also at a low detection rate
+        self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
+        self.tamper = TamperRule(detection.tamper, episode_gap_s=self.spans.quiet_s)
         if (self.cash.active or self.violence.active) and model is None:
             raise ValueError("the cash and violence rules need a pose model; got None")
         self.model = model if (self.cash.active or self.violence.active) else None
@@ -88,8 +90,6 @@ class DetectionProcessor:
                              and self.model is not None and self.model.any_size)
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
-        # quiet means a few sampled frames without evidence, also at a low detection rate
-        self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
         self._rules: dict[str, CashHandoverRule | ViolenceRule | FireRule | TamperRule] = {
             "cash": self.cash, "violence": self.violence, "fire": self.fire,
             "tamper": self.tamper}
@@ -226,7 +226,9 @@ class DetectionProcessor:
     def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
         kept = []
         for event in sorted(events, key=lambda e: -e.confidence):
-            if self.cooldown.allow(event.event_type, ts):
+            # the tamper rule raises one event per episode itself; a cooldown would lose
+            # the second of two coverings close together, and with it the open event
+            if event.event_type == "tamper" or self.cooldown.allow(event.event_type, ts):
                 kept.append(event)
             else:
                 self.counters.suppressed_by_cooldown += 1

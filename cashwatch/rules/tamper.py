@@ -3,34 +3,45 @@
 A cash desk is watched only while its camera sees it, and covering or turning that
 camera is the first thing a thief at the desk would do. The worker keeps "running" all
 the while (frames still arrive), so the rule looks at what the frames show. It compares
-each analysed frame with the camera's *reference view*: a running average of its grey
-frames over about `REFERENCE_S`, in which people who pass fade out and the fixed scene
-stays. Once a second (`ANALYSE_EVERY_S`), on a grey copy `ANALYSIS_WIDTH` pixels wide:
+each analysed frame with the camera's *reference view*: the mean of its first
+`WARMUP_S` of frames, then a running average over about `REFERENCE_S`, in which people
+who pass fade out and the fixed scene stays. Once a second (`ANALYSE_EVERY_S`), on a
+grey copy `ANALYSIS_WIDTH` pixels wide:
 
 * *blocked*: the view cut into cells (`CELL_COLUMNS` across). Of the cells with texture
   in the reference, the share whose mean gradient fell below `LOST_DETAIL` of the
-  reference's: a hand, a cloth, tape, paint or darkness over that part. A person
-  standing in front of the camera is textured and does not count;
+  reference's: a hand, a cloth, tape or paint over that part. A person standing in front
+  of the camera is textured and does not count;
 * *scene match*: of the reference's strongest edges (its top `EDGE_SHARE` of gradients),
   the share found again within a pixel among the frame's own strongest edges, above what
-  chance gives for the frame's edge density: 1 when all are there, 0 when no more than by chance.
-  People passing hide a part of them (the walking and gym footage stay at 0.7 or
-  more); a camera turned, knocked or swapped finds almost none (0.15 or less);
+  chance gives for their density: 1 when all are there, 0 when no more than by chance.
+  People passing hide a part of them (the walking footage stays at 0.62 or more, the gym
+  at 0.84; someone filling most of the view for a moment dips lower); a camera turned,
+  knocked or swapped finds almost none (0.10 or less); dimmed light keeps them all;
 * *sharpness*: fine detail (mean |Laplacian|) per unit of contrast (grey standard
   deviation), against the reference's. A smeared or defocused lens keeps its contrast and
   loses detail; a light turned down loses both and keeps the ratio.
 
-A frame is *evidence* when the blocked share reaches `max_blocked_share`, the scene
-match falls below `min_scene_match` or the sharpness below `min_sharpness`. Evidence
-that began `min_duration_s` ago and holds on `MIN_EVIDENCE_SHARE` of the analyses since
-(a hand moving over the lens lets a few through) raises one event, whose
-`details.reason` says which ("covered", "blurred", "view changed"); it does not fire
-again until the view is back. The reference is frozen while there is evidence (it
-would otherwise learn the tampered view). A view that stays turned away for
-`relearn_s`, sharp and uncovered, becomes the new reference: someone re-aimed the camera
-on purpose, one event, not one per cooldown for ever. A covered or blurred view never
-does. Nothing is judged in the first `WARMUP_S`, nor on a view with too little texture
-to compare (a blank wall, a dark room at start-up).
+A frame is *evidence* when it is covered (the blocked share reaches `max_blocked_share`
+and the scene match is below `COVERED_MAX_MATCH`: the scene gone, not merely darker),
+blurred (sharpness below `min_sharpness`) or changed (scene match below
+`min_scene_match`). Evidence that began `min_duration_s` ago and holds on
+`MIN_EVIDENCE_SHARE` of the analyses since (a hand moving over the lens lets a few
+through) raises one event, whose `details.reason` says which ("covered", "blurred",
+"view changed"). An *episode* ends after `episode_gap_s` of normal view, the same quiet
+that ends the event (`cashwatch.rules.spans`); one episode raises one event, a new one
+another (the pipeline's cooldown does not apply to this rule).
+
+The reference is frozen while there is evidence (it would otherwise learn the tampered
+view). A view that stays changed for `relearn_s`, sharp and uncovered, becomes the new
+reference: someone re-aimed the camera on purpose, one event, not one per episode for
+ever. A covered or blurred view never does; restarting the camera's worker makes its
+view of that moment the usual one. Nothing is judged in the first `WARMUP_S`, nor on a
+view with too little texture to compare (a blank wall, a dark room at start-up).
+
+Known false alarms (docs/evaluation.md): someone standing right in front of the lens,
+out of focus, for `min_duration_s` reads as blurred or changed; a view changed on
+purpose (a camera re-aimed, a room refurnished) raises one event.
 
     confidence = 0.5 + 0.5 * evidence share over the window
 """
@@ -45,7 +56,7 @@ import numpy as np
 
 from cashwatch.config.detection import TamperRuleConfig
 from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EvidenceLog, Subject
+from cashwatch.rules.spans import END_AFTER_QUIET_S, EvidenceLog, Subject
 
 ANALYSIS_WIDTH = 320
 ANALYSE_EVERY_S = 1.0  # 10 analyses in the 10-s window; ~3 ms of CPU each at 720p
@@ -55,6 +66,10 @@ CELL_COLUMNS = 8
 LOST_DETAIL = 0.3        # a cell keeping under 30 % of its gradient has lost its detail
 MIN_CELL_GRADIENT = 4.0  # grey levels per pixel: a cell flatter than this has no texture
 MIN_TEXTURED_SHARE = 0.25  # of the cells: less than this and the view cannot be judged
+# Covered means the scene is gone, not merely darker: a room whose lights go down keeps
+# the shapes of its edges (match 0.98 at a quarter of the light) while every cell's
+# gradient falls below LOST_DETAIL; a hand or a cloth leaves none of them (match ~0).
+COVERED_MAX_MATCH = 0.5
 EDGE_SHARE = 0.10
 MIN_EDGE_GRADIENT = 20.0  # the usual view's edges: real ones, not noise
 MIN_FRAME_GRADIENT = 2.0  # a flat (covered) frame has none: every pixel is not an edge
@@ -72,7 +87,7 @@ class ViewCheck:
 
     def reason(self, config: TamperRuleConfig) -> str | None:
         """Why this frame is evidence of tampering, or None."""
-        if self.blocked >= config.max_blocked_share:
+        if self.blocked >= config.max_blocked_share and self.scene_match < COVERED_MAX_MATCH:
             return "covered"
         if self.sharpness < config.min_sharpness:
             return "blurred"
@@ -150,9 +165,14 @@ class _Sample:
 class TamperRule:
     """Feed it every sampled frame of one camera with `update`; it returns tamper events."""
 
-    def __init__(self, config: TamperRuleConfig) -> None:
+    def __init__(self, config: TamperRuleConfig,
+                 episode_gap_s: float = END_AFTER_QUIET_S) -> None:
         self.config = config
+        # A normal view for this long ends an episode: the same quiet that ends its event
+        # (`EventSpans`), so a camera covered again after that raises a new one.
+        self.episode_gap_s = episode_gap_s
         self._reference: np.ndarray | None = None  # float32 running average
+        self._learned = 0  # frames averaged into the reference during the warm-up
         self._started: float | None = None
         self._next_ts = float("-inf")
         self._samples: deque[_Sample] = deque()
@@ -166,7 +186,11 @@ class TamperRule:
         return self.config.enabled
 
     def update(self, frame_bgr: np.ndarray, ts: float) -> list[DetectedEvent]:
-        if not self.active or ts < self._next_ts:
+        if not self.active:
+            return []
+        if ts < self._next_ts - ANALYSE_EVERY_S:
+            self._clock_set_back(ts)
+        if ts < self._next_ts:
             return []
         self._next_ts = ts + ANALYSE_EVERY_S
         grey = grey_copy(frame_bgr)
@@ -187,7 +211,9 @@ class TamperRule:
         if self._relearn(grey, reason, ts):
             return []
         if reason is None:
-            self._fired_run = self._fired_run and self._evidence_share() > 0
+            last = self.evidence.last(())
+            if last is None or ts - last >= self.episode_gap_s:
+                self._fired_run = False  # the episode (and its event) is over
             return []
         if self._fired_run or not self._sustained():
             return []
@@ -199,16 +225,33 @@ class TamperRule:
         """When the view last looked tampered with."""
         return self.evidence.last(())
 
+    def _clock_set_back(self, ts: float) -> None:
+        """Timestamps are wall-clock: after NTP steps the clock back, go on from the new
+        time with the reference kept (the warm-up done) and the window started afresh."""
+        self._next_ts = ts
+        if self._started is not None:
+            self._started = min(self._started, ts - WARMUP_S)
+        self._samples.clear()
+        self._away_since = None
+        self.evidence = EvidenceLog()
+
     def _reset(self, grey: np.ndarray, ts: float) -> None:
         self._reference = grey.astype(np.float32)
+        self._learned = 1
         self._started = ts
         self._samples.clear()
         self._fired_run = False
         self._away_since = None
 
     def _learn(self, grey: np.ndarray, fast: bool) -> None:
+        """Into the reference: during the warm-up every frame weighs the same (someone who
+        passes early does not dominate it), then each new frame weighs 1/30."""
         assert self._reference is not None
-        weight = 0.5 if fast else min(1.0, ANALYSE_EVERY_S / REFERENCE_S)
+        if fast:
+            self._learned += 1
+            weight = 1.0 / self._learned
+        else:
+            weight = min(1.0, ANALYSE_EVERY_S / REFERENCE_S)
         cv2.accumulateWeighted(grey.astype(np.float32), self._reference, weight)
 
     def _record(self, sample: _Sample) -> None:

@@ -17,6 +17,7 @@ from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import WHOLE_FRAME_EVERY_S, DetectionProcessor, build_processor
 from cashwatch.detect.tracker import iou_matrix
 from cashwatch.events import DetectedEvent
+from cashwatch.rules.spans import EndedSpan
 from cashwatch.worker.hooks import NullProcessor
 from tests.conftest import require_media
 
@@ -315,20 +316,27 @@ def test_crops_on_walking_footage_find_what_the_whole_frame_finds(pose_model: Po
     assert min(matches) > 0.5 and float(np.median(matches)) > 0.9
 
 
-def test_a_covered_camera_raises_tamper_with_a_snapshot_and_its_end() -> None:
-    """The demo's cash office, covered 12-26 s: one tamper event, annotated, ended when
-    the cloth is gone; no pose model is loaded for it."""
-    settings = CameraSettings.model_validate({"detection": {
+def _tamper_scene(loops: int, cooldown_s: float = 15.0,
+                  ) -> tuple[DetectionProcessor, list[DetectedEvent], list[EndedSpan]]:
+    settings = CameraSettings.model_validate({"cooldown_s": cooldown_s, "detection": {
         "cash": {"enabled": False}, "violence": {"enabled": False}}})
     processor = DetectionProcessor(settings, None)
     capture = open_demo("tamper", fps=7.5, size_wh=(640, 360))
-    raised, ended = [], []
-    for index in range(round(capture.scene.loop_s * 7.5)):
+    raised: list[DetectedEvent] = []
+    ended: list[EndedSpan] = []
+    for index in range(round(loops * capture.scene.loop_s * 7.5)):
         ok, frame = capture.read()
         assert ok
         result = processor.process(frame, index / 7.5)
         raised += result.events
         ended += result.ended
+    return processor, raised, ended
+
+
+def test_a_covered_camera_raises_tamper_with_a_snapshot_and_its_end() -> None:
+    """The demo's cash office, covered 12-26 s: one tamper event, annotated, ended when
+    the cloth is gone; no pose model is loaded for it."""
+    processor, raised, ended = _tamper_scene(loops=1)
     assert [e.event_type for e in raised] == ["tamper"]
     event = raised[0]
     assert event.details["reason"] == "covered" and event.span_id is not None
@@ -337,3 +345,12 @@ def test_a_covered_camera_raises_tamper_with_a_snapshot_and_its_end() -> None:
     assert [(s.span_id, s.event_type) for s in ended] == [(event.span_id, "tamper")]
     assert TamperScene.UNCOVER - 1.0 <= ended[0].ended_at <= TamperScene.CLEAR
     assert processor.model is None and processor.counters.inferred == 0
+
+
+def test_every_covering_is_raised_whatever_the_cooldown() -> None:
+    """Two coverings 40 s apart under a 60-s cooldown: the rule raises one event per
+    episode itself, and a second covering must not go unreported (nor its event end)."""
+    _, raised, ended = _tamper_scene(loops=2, cooldown_s=60.0)
+    assert [e.event_type for e in raised] == ["tamper", "tamper"]
+    assert raised[1].ts - raised[0].ts == pytest.approx(TamperScene.loop_s, abs=1.5)
+    assert len(ended) == 2
