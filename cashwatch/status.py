@@ -11,6 +11,18 @@ import psutil
 from cashwatch.shm.status import StatusTable
 
 MANAGER_STALE_S = 5.0
+# A running camera's note while its view is tampered with (the worker's `last_error`):
+# frames still flow, so the state stays "running"; the dashboard shows the note as trouble.
+TAMPERED_NOTE = "view tampered with"
+
+
+def tampered_note(reason: str, since_ts: float) -> str:
+    """`view tampered with: covered since 14:02:11`, in the worker's local time.
+
+    >>> tampered_note("covered", 0.0).startswith(TAMPERED_NOTE + ": covered since ")
+    True
+    """
+    return f"{TAMPERED_NOTE}: {reason} since {time.strftime('%H:%M:%S', time.localtime(since_ts))}"
 
 
 class ManagerNotRunning(Exception):

@@ -28,6 +28,7 @@ from cashwatch.dashboard.widgets import (
     uptime,
     visible,
 )
+from cashwatch.status import TAMPERED_NOTE
 from cashwatch.util.redact import mask_credentials
 
 _FLASH_KEY = "overview_flash"
@@ -87,6 +88,12 @@ def _controls(ctx: PageContext, view: CameraView) -> None:
                    on_click=do_action, args=(ctx, f"Restart {cid}", actions.restart, cid))
 
 
+def tampered(view: CameraView) -> bool:
+    """Running, but its view covered, blurred or turned away (an open tamper event)."""
+    note = str((view.record or {}).get("last_error") or "")
+    return view.state == "running" and note.startswith(TAMPERED_NOTE)
+
+
 def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:
     with st.container(border=True, key=f"card_{view.camera_id}"):
         head = st.columns([3, 1])
@@ -100,9 +107,11 @@ def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None
         last_error = mask_credentials(str((view.record or {}).get("last_error") or ""))
         if last_error and view.state in TROUBLE:
             st.error(f"Last error: {last_error}")
+        elif tampered(view):
+            st.warning(last_error.capitalize(), icon=":material/videocam_off:")
         st.caption(view.source)
         _numbers(view, today)
-        if last_error and view.state not in TROUBLE:
+        if last_error and view.state not in TROUBLE and not tampered(view):
             st.caption(f"Last error: {last_error}")
         _controls(ctx, view)
 
@@ -270,7 +279,8 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     manager_banner(status, ctx.loaded, detail=detail)
     _flash()
     views = sorted(visible(ctx, camera_views(ctx.loaded, status), sites),
-                   key=lambda v: v.state not in TROUBLE and not v.config_error)
+                   key=lambda v: v.state not in TROUBLE and not v.config_error
+                   and not tampered(v))
     announce_lost_cameras(views)
     if not views:
         st.info("No cameras to show. Admins add cameras on the Cameras page.")

@@ -23,6 +23,7 @@ from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.rules.spans import EndedSpan
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
+from cashwatch.status import tampered_note
 from cashwatch.util.redact import mask_credentials
 from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
 from cashwatch.worker.memory import TRIM_EVERY_S, release_free_heap
@@ -77,6 +78,7 @@ class CameraWorker:
         self.processor: FrameProcessor = NullProcessor()
         # span id → id of the event whose end is still to come
         self._open_events: dict[int, str] = {}
+        self._tampered: dict[str, str] = {}  # open tamper event id → the status note
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
 
     # reading thread ---------------------------------------------------------------
@@ -121,8 +123,10 @@ class CameraWorker:
         # Without a periodic retry, records held after a full disk would wait for the
         # next event, which may never come before the worker stops.
         journal_problem = self._retry_journal()
+        tampered = next(iter(self._tampered.values()), "")
         self.status.update(self.spec.slot, state=self.state,
-                           last_error=self.error or journal_problem or self.detection_error,
+                           last_error=(self.error or journal_problem or tampered
+                                       or self.detection_error),
                            heartbeat_ts=time.time(), reconnects=self.reader.reconnects,
                            **fields)
 
@@ -151,6 +155,9 @@ class CameraWorker:
         self.sink.emit_event(record)  # durable before anything else can fail
         if detected.span_id is not None:
             self._open_events[detected.span_id] = event_id
+            if detected.event_type == "tamper":  # said on the camera's card until it ends
+                self._tampered[event_id] = tampered_note(str(detected.details.get("reason")),
+                                                         detected.ts)
         self.recorder.request_clip(record)
         if detected.span_id is not None:  # it goes on until its span ends: so does its clip
             self.recorder.follow_clip(event_id)
@@ -180,6 +187,7 @@ class CameraWorker:
             if event_id is not None:
                 self.sink.emit_end(event_id, span.ended_at)
                 self.recorder.end_clip(event_id, span.ended_at)
+                self._tampered.pop(event_id, None)
 
     def _manager_gone(self) -> bool:
         # manager_pid 0: a Ray actor, whose parent is Ray's raylet; Ray ends the actor

@@ -21,6 +21,7 @@ from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.widgets import uptime
 from cashwatch.evidence.buffer import BufferedFrame
 from cashwatch.evidence.mp4 import write_clip
+from cashwatch.status import TAMPERED_NOTE, tampered_note
 from tests.dashboard import builders
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import Dashboard
@@ -300,6 +301,18 @@ def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> N
     dash.live.table.update(0, state="stopped")  # someone stopped it: not a loss
     at.run()
     assert not at.toast
+
+
+def test_a_tampered_camera_says_so_on_its_card(dash: Dashboard) -> None:
+    assert dash.live is not None
+    note = tampered_note("covered", 1_800_000_000.0)
+    dash.live.table.update(0, state="running", last_error=note)
+    builders.heartbeat(dash.live)
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if TAMPERED_NOTE in w.value.lower()] == [
+        note.capitalize()]
+    assert not any(note in c.value for c in at.caption), "a warning, not a caption"
 
 
 def _alert_scripts(at: AppTest) -> list[str]:

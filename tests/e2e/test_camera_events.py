@@ -12,6 +12,7 @@ from typing import Any
 import av
 import pytest
 
+from cashwatch.status import TAMPERED_NOTE
 from tests.harness import ManagerProcess, db_events, wait_for, write_config
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def _model_section(model_dir: Path) -> dict[str, Any]:
 CLIP = {"pre_seconds": 3.0, "post_seconds": 2.0, "max_seconds": 12.0}
 
 
-def _camera(camera_id: str, source: Path, **detection: Any) -> dict[str, Any]:
+def _camera(camera_id: str, source: Path | str, **detection: Any) -> dict[str, Any]:
     return {"id": camera_id, "source": str(source), "detection": detection, "clip": CLIP}
 
 
@@ -93,3 +94,28 @@ def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(tmp_path: Path,
         assert _moov_before_mdat(clip)
         with av.open(str(clip)) as container:
             assert sum(1 for _ in container.decode(video=0)) > 20
+
+
+def test_a_covered_camera_says_so_while_covered_and_its_event_gets_an_end_and_clip(
+        tmp_path: Path) -> None:
+    """The demo cash office, covered 12-27.5 s into its loop: the running camera's status
+    says so while it lasts, and the event row gets its end and a clip of all of it."""
+    off = {"enabled": False}
+    config = write_config(tmp_path / "cashwatch.toml", [
+        _camera("office", "demo:tamper", cash=off, violence=off, fire=off)])
+    with ManagerProcess(config) as manager:
+        manager.wait_state("office", "running", 60)
+        note = wait_for(lambda: (e := manager.worker("office")["last_error"]).startswith(
+            TAMPERED_NOTE) and e, 60, "the covered camera's status to say so")
+        assert note.startswith(f"{TAMPERED_NOTE}: covered since ")
+        assert manager.worker("office")["state"] == "running"
+        wait_for(lambda: manager.worker("office")["last_error"] == "", 30,
+                 "the note to go once the cloth is gone")
+        event = wait_for(lambda: [e for e in db_events(tmp_path) if e["clip_path"]], 60,
+                         "the tamper event with its clip")[0]
+    assert event["event_type"] == "tamper" and json.loads(event["details"])["reason"] == "covered"
+    assert event["ended_at"] is not None and event["ended_at"] > event["started_at"]
+    lasted = (event["ended_at"] - event["started_at"]).total_seconds()
+    duration = float(_probe(tmp_path / event["clip_path"])["format"]["duration"])
+    # pre-roll, the covered seconds after the trigger, and post-roll after the end
+    assert duration >= CLIP["pre_seconds"] + lasted + CLIP["post_seconds"] - 1.0
