@@ -187,8 +187,8 @@ class TamperRuleConfig(StrictModel):
     max_blocked_share: float = Field(
         default=0.5, gt=0.0, le=1.0, title="Covered share",
         description="Share of the view's textured parts that lost their detail (a hand, a "
-        "cloth, paint) at which the view counts as covered, when the scene's edges are "
-        "gone too (dimmed light keeps them).")
+        "cloth, paint, a room gone fully dark) at which the view counts as covered, when "
+        "the scene's edges are gone too (dimmed light keeps them).")
     min_scene_match: float = Field(
         default=0.25, ge=0.0, lt=1.0, title="Minimum scene match",
         description="Share of the usual view's edges still found (above chance) below "

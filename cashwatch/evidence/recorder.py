@@ -3,14 +3,16 @@
 The reading thread hands every frame to `add_frame`, which only JPEG-encodes the
 frames the buffer keeps (10 per second by default, ~2.5 ms each at 720p) and appends
 references to the clips still being recorded. A clip runs from `pre_seconds` before its
-trigger to `post_seconds` after it; a clip the worker `follow_clip`s runs until it says
-when the event ended (`end_clip`) and `post_seconds` more, up to `max_seconds` in all.
+trigger to `post_seconds` after it; a clip requested with `follow=True` runs until the
+worker says when the event ended (`end_clip`) and `post_seconds` more, up to
+`max_seconds` in all (never less than pre + post).
 Its frames go to a background thread a second at a time once they are `SETTLE_S` old (a
 trigger frame reported late can still be put in its place until then), which encodes
 them into the MP4 as they come: a five-minute incident costs the worker no more memory
 than a short one, and a slow disk or encoder never holds up reading. While the encoder
-is behind by more than the buffer's memory cap, frames of running clips are dropped
-rather than queued (logged). The clip is reported through the `EventSink` when its last
+is behind by more than the buffer's memory cap, the frames a followed clip records past
+its trigger's post-roll are dropped rather than queued (logged); the pre- and post-roll
+around the trigger never are. The clip is reported through the `EventSink` when its last
 frame is written. Overlapping clips share the same JPEG bytes.
 """
 
@@ -104,7 +106,7 @@ class ClipRecorder:
     >>> recorder.add_frame(frame, ts)  # doctest: +SKIP
     >>> recorder.request_clip(record)  # doctest: +SKIP
     'clips/2025-01-31/cam1/0194....mp4'
-    >>> recorder.follow_clip(record.event_id)  # until end_clip  # doctest: +SKIP
+    >>> recorder.request_clip(record, follow=True)  # until end_clip  # doctest: +SKIP
     >>> recorder.end_clip(record.event_id, ended_at)  # doctest: +SKIP
     """
 
@@ -163,15 +165,20 @@ class ClipRecorder:
             # queued under the lock: chunks of one clip, taken by two threads, stay in order
             self._writer.submit(self._take_chunks(ts))
 
-    def request_clip(self, record: EventRecord) -> str:
+    def request_clip(self, record: EventRecord, follow: bool = False) -> str:
+        """A clip around `record.started_at`; with `follow`, recorded until `end_clip` (the
+        event goes on), else `post_seconds` past the trigger."""
         if self._closed:
             raise RuntimeError(f"clip recorder of camera {self.camera_id!r} is closed")
         trigger_ts = record.started_at
         relpath = clip_relpath(self.camera_id, record.event_id, trigger_ts)
         trigger = self._trigger_entry(trigger_ts)
-        clip = PendingClip(record.event_id, relpath, trigger_ts + self.post_s,
-                           trigger_ts=trigger_ts,
-                           limit_ts=trigger_ts + max(self.post_s, self.max_s - self.pre_s))
+        limit_ts = trigger_ts + max(self.post_s, self.max_s - self.pre_s)
+        # followed: open until end_clip, set before any chunk is taken (a short post-roll
+        # would otherwise end it right here, before the worker could say it goes on)
+        clip = PendingClip(record.event_id, relpath,
+                           limit_ts if follow else trigger_ts + self.post_s,
+                           trigger_ts=trigger_ts, limit_ts=limit_ts)
         with self._lock:
             if trigger is not None:
                 self.buffer.insert(trigger)
@@ -184,13 +191,6 @@ class ClipRecorder:
             self._pending.append(clip)
             self._writer.submit(self._take_chunks(self._last_ts))
         return relpath
-
-    def follow_clip(self, event_id: str) -> None:
-        """The event goes on: its clip records until `end_clip` (or `max_seconds`)."""
-        with self._lock:
-            for clip in self._pending:
-                if clip.event_id == event_id:
-                    clip.end_ts = clip.limit_ts
 
     def end_clip(self, event_id: str, ended_at: float) -> None:
         """The event was last seen at `ended_at`: its clip stops `post_seconds` later (never
@@ -239,19 +239,27 @@ class ClipRecorder:
                 still.append(clip)
                 settled = clip.settled(now_ts)
                 if settled and self._writer.queued_bytes > self.max_queued_bytes:
-                    self._drop(clip, settled)
-                elif settled:
+                    settled = self._drop_following(clip, settled)
+                if settled:
                     chunks.append(_Chunk(clip, settled, last=False))
         self._pending = still
         return chunks
 
-    def _drop(self, clip: PendingClip, frames: list[BufferedFrame]) -> None:
-        """The encoder is far behind (a saturated core): keep memory bounded, lose frames."""
-        clip.dropped_frames += len(frames)
-        if clip.dropped_frames == len(frames):
+    def _drop_following(self, clip: PendingClip,
+                        frames: list[BufferedFrame]) -> list[BufferedFrame]:
+        """The encoder is far behind (a saturated core): to keep memory bounded, a followed
+        clip loses what it records past the trigger's post-roll; the seconds around the
+        trigger are always kept. Returns the frames to encode."""
+        keep_until = (clip.trigger_ts if clip.trigger_ts is not None else float("inf")) \
+            + self.post_s
+        kept = [entry for entry in frames if entry.ts <= keep_until]
+        dropped = len(frames) - len(kept)
+        if dropped and not clip.dropped_frames:
             log.warning("camera %s: the clip encoder is %.0f MB behind; clip %s loses frames "
-                        "from %.1f s in", self.camera_id, self._writer.queued_bytes / 1e6,
-                        clip.relpath, frames[0].ts - (clip.trigger_ts or frames[0].ts))
+                        "past its post-roll", self.camera_id, self._writer.queued_bytes / 1e6,
+                        clip.relpath)
+        clip.dropped_frames += dropped
+        return kept
 
     def _trigger_entry(self, trigger_ts: float) -> BufferedFrame | None:
         """The trigger frame as JPEG, encoding it now if the sampler skipped it.

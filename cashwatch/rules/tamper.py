@@ -203,6 +203,8 @@ class TamperRule:
         check = compare_views(self._reference.astype(np.uint8), grey)
         self.last_check = check
         reason = check.reason(self.config) if check is not None else None
+        if self._episode_over(ts):
+            self._fired_run = False
         if reason is None:
             self._learn(grey, fast=False)
         else:
@@ -211,15 +213,19 @@ class TamperRule:
         if self._relearn(grey, reason, ts):
             return []
         if reason is None:
-            last = self.evidence.last(())
-            if last is None or ts - last >= self.episode_gap_s:
-                self._fired_run = False  # the episode (and its event) is over
             return []
         if self._fired_run or not self._sustained():
             return []
         self._fired_run = True
         assert check is not None
         return [self._event(check, reason, frame_bgr.shape, ts)]
+
+    def _episode_over(self, ts: float) -> bool:
+        """No evidence for episode_gap_s before `ts`: the test `EventSpans.due` ends the
+        event by, whether this frame looks normal or tampered with again (covered anew
+        after the quiet, or after frames stopped coming)."""
+        last = self.evidence.last(())
+        return last is None or ts - last >= self.episode_gap_s
 
     def evidence_ts(self, subject: Subject = ()) -> float | None:
         """When the view last looked tampered with."""
@@ -290,10 +296,12 @@ class TamperRule:
                ts: float) -> DetectedEvent:
         height, width = shape[:2]
         share = self._evidence_share()
+        since = self._samples[0].ts  # evidence, by _sustained: when the episode began
         return DetectedEvent(
             event_type="tamper", ts=ts, confidence=min(1.0, 0.5 + 0.5 * share),
             bbox_xyxy=(0.0, 0.0, float(width), float(height)),
-            details={"reason": reason, "blocked": round(float(check.blocked), 3),
+            details={"reason": reason, "since": round(since, 3),
+                     "blocked": round(float(check.blocked), 3),
                      "scene_match": round(float(check.scene_match), 3),
                      "sharpness": round(float(check.sharpness), 3),
                      "evidence_share": round(share, 2)},

@@ -55,15 +55,12 @@ class EvidenceRecorder(Protocol):
     def add_frame(self, frame: np.ndarray, ts: float) -> None:
         """Called from the reading thread for every frame; must return quickly."""
 
-    def request_clip(self, record: EventRecord) -> str:
+    def request_clip(self, record: EventRecord, follow: bool = False) -> str:
         """Start a clip around `record.started_at`; returns its planned relative path.
 
-        Completion (or failure) is reported later through the EventSink as a clip
-        update for `record.event_id`.
+        With `follow`, the clip goes on until `end_clip`. Completion (or failure) is
+        reported later through the EventSink as a clip update for `record.event_id`.
         """
-
-    def follow_clip(self, event_id: str) -> None:
-        """The event goes on: record its clip until `end_clip`."""
 
     def end_clip(self, event_id: str, ended_at: float) -> None:
         """The event was last seen at `ended_at`: finish its clip post-roll later."""

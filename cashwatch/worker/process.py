@@ -78,7 +78,9 @@ class CameraWorker:
         self.processor: FrameProcessor = NullProcessor()
         # span id → id of the event whose end is still to come
         self._open_events: dict[int, str] = {}
-        self._tampered: dict[str, str] = {}  # open tamper event id → the status note
+        # (event id, status note) of the open tamper event: one attribute, replaced whole,
+        # because the reading thread publishes status too
+        self._tampered: tuple[str, str] | None = None
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
 
     # reading thread ---------------------------------------------------------------
@@ -123,9 +125,9 @@ class CameraWorker:
         # Without a periodic retry, records held after a full disk would wait for the
         # next event, which may never come before the worker stops.
         journal_problem = self._retry_journal()
-        tampered = next(iter(self._tampered.values()), "")
+        tampered = self._tampered[1] if self._tampered else ""
         self.status.update(self.spec.slot, state=self.state,
-                           last_error=(self.error or journal_problem or tampered
+                           last_error=(self.error or tampered or journal_problem
                                        or self.detection_error),
                            heartbeat_ts=time.time(), reconnects=self.reader.reconnects,
                            **fields)
@@ -156,11 +158,11 @@ class CameraWorker:
         if detected.span_id is not None:
             self._open_events[detected.span_id] = event_id
             if detected.event_type == "tamper":  # said on the camera's card until it ends
-                self._tampered[event_id] = tampered_note(str(detected.details.get("reason")),
-                                                         detected.ts)
-        self.recorder.request_clip(record)
-        if detected.span_id is not None:  # it goes on until its span ends: so does its clip
-            self.recorder.follow_clip(event_id)
+                since = float(detected.details.get("since", detected.ts))
+                self._tampered = (event_id, tampered_note(str(detected.details.get("reason")),
+                                                          since))
+        # an event that goes on until its span ends is followed by its clip (end_clip)
+        self.recorder.request_clip(record, follow=detected.span_id is not None)
         self.stats.events_detected += 1
         log.info("event %s %s on %s (confidence %.2f)", event_id, record.event_type,
                  self.camera.id, record.confidence)
@@ -187,7 +189,8 @@ class CameraWorker:
             if event_id is not None:
                 self.sink.emit_end(event_id, span.ended_at)
                 self.recorder.end_clip(event_id, span.ended_at)
-                self._tampered.pop(event_id, None)
+                if self._tampered and self._tampered[0] == event_id:
+                    self._tampered = None
 
     def _manager_gone(self) -> bool:
         # manager_pid 0: a Ray actor, whose parent is Ray's raylet; Ray ends the actor

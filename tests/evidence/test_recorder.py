@@ -210,7 +210,7 @@ def _run_incident(tmp_path: Path, camera: CameraConfig, *, trigger_s: float, unt
                   total_s: float, fps: float = 30.0,
                   recorder: ClipRecorder | None = None) -> tuple[dict, int]:
     """Feed `total_s` of frames; an event at `trigger_s` followed until `until_s` (as the
-    worker does: follow_clip at the event, end_clip when its span ends).
+    worker does: a followed clip at the event, end_clip when its span ends).
     Returns the clip's journal record and the most frames any clip held at once."""
     recorder = recorder or ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
     most_held = 0
@@ -219,8 +219,7 @@ def _run_incident(tmp_path: Path, camera: CameraConfig, *, trigger_s: float, unt
         ts = T0 + index / fps
         recorder.add_frame(_synthetic(index), ts)
         if not requested and index / fps >= trigger_s:
-            recorder.request_clip(make_record("long", started_at=ts))
-            recorder.follow_clip("long")
+            recorder.request_clip(make_record("long", started_at=ts), follow=True)
             requested = True
         elif requested and not ended and index / fps >= until_s:
             recorder.end_clip("long", T0 + until_s)
@@ -266,8 +265,7 @@ def test_max_seconds_never_cuts_pre_and_post_roll(tmp_path: Path) -> None:
     assert camera.clip.max_seconds < 150.0
     recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
     recorder.add_frame(_synthetic(0), T0)
-    recorder.request_clip(make_record("e", started_at=T0))
-    recorder.follow_clip("e")
+    recorder.request_clip(make_record("e", started_at=T0), follow=True)
     (clip,) = recorder.collecting()
     assert clip.end_ts == T0 + 90.0  # the limit: the trigger's whole post-roll
     recorder.close()
@@ -294,17 +292,40 @@ def test_a_clip_is_finished_when_its_camera_goes_dark(tmp_path: Path) -> None:
 
 
 def test_frames_are_dropped_not_queued_when_the_encoder_is_far_behind(tmp_path: Path) -> None:
-    """Past the cap on bytes waiting for the encoder, running clips lose frames rather
-    than memory growing; the clip still comes, shorter inside."""
+    """Past the cap on bytes waiting for the encoder, a followed clip loses what it records
+    past the trigger's post-roll rather than memory growing; the seconds around the
+    trigger are kept."""
     camera = _camera(pre_s=1.0, post_s=1.0)
     recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
     recorder.max_queued_bytes = -1  # "always behind": every settled chunk is over the cap
     result, _ = _run_incident(tmp_path, camera, trigger_s=2.0, until_s=20.0, total_s=30.0,
                               recorder=recorder)
     assert result["clip_error"] is None
-    clip = tmp_path / result["clip_path"]
-    # what was settled while running went; the final seconds (not yet settled) came
-    assert int(probe(clip)["nb_frames"]) <= (SETTLE_S + CHUNK_S + 2.0) * camera.clip.fps
+    frames = int(probe(tmp_path / result["clip_path"])["nb_frames"])
+    fps = camera.clip.fps
+    around_trigger = (camera.clip.pre_seconds + camera.clip.post_seconds) * fps
+    # kept: pre- and post-roll, and the final seconds not yet settled when the event ended
+    assert around_trigger - 1 <= frames <= around_trigger + (SETTLE_S + CHUNK_S + 2.0) * fps
+    assert frames < 0.5 * 19 * fps  # most of the 19 s followed were dropped
+
+
+def test_a_followed_clip_with_no_post_roll_stays_open_until_its_end(tmp_path: Path) -> None:
+    """The event is reported a moment after its frame was read (processing); with
+    post_seconds 0 a plain clip would already be due, a followed one must wait."""
+    recorder = ClipRecorder(_camera(pre_s=1.0, post_s=0.0), tmp_path,
+                            JournalWriter(tmp_path, "cam1"))
+    for index in range(60):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    trigger = T0 + 40 / SOURCE_FPS  # 0.6 s before the newest frame
+    recorder.request_clip(make_record("now", started_at=trigger), follow=True)
+    assert [c.event_id for c in recorder.collecting()] == ["now"]
+    recorder.end_clip("now", trigger + 1.0)
+    for index in range(60, 120):
+        recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
+    assert recorder.collecting() == ()
+    recorder.close()
+    result = _clip_results(tmp_path)["now"]
+    assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(2.0, abs=0.3)
 
 
 def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path: Path) -> None:
@@ -313,8 +334,8 @@ def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path
     recorder = ClipRecorder(_camera(pre_s=1.0, post_s=1.0), tmp_path, journal)
     for index in range(60):
         recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
-    relpath = recorder.request_clip(make_record("cut", started_at=T0 + 59 / SOURCE_FPS))
-    recorder.follow_clip("cut")
+    relpath = recorder.request_clip(make_record("cut", started_at=T0 + 59 / SOURCE_FPS),
+                                    follow=True)
     index = 60
     deadline = time.monotonic() + 30
     while not (tmp_path / relpath).parent.exists():  # the encoder has begun writing
