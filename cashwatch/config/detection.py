@@ -203,7 +203,7 @@ class TamperRuleConfig(StrictModel):
     relearn_s: float = Field(
         default=120.0, ge=10.0, le=86400.0, title="Accept a new view after (s)",
         description="A changed view (sharp, uncovered) that lasts this long becomes the "
-        "usual one: a re-aimed camera raises one event, not one per cooldown.")
+        "usual one: a re-aimed camera raises one event and is then watched as it now is.")
 
     @model_validator(mode="after")
     def _relearn_after_event(self) -> TamperRuleConfig:
