@@ -237,8 +237,8 @@ def latency_section(r: dict[str, Any]) -> list[str]:
          _verdict(r.get("frame_age_ms_p95"), 250.0)],
         ["trigger frame → DuckDB row (s)", _fmt(r.get("event_to_row_s"), 2), "–",
          _verdict(r.get("event_to_row_s"), 2.0)],
-        ["end of post-roll → clip complete (s)", _fmt(lat.get("postroll_to_clip_s"), 2), "–",
-         "–"],
+        ["clip's last frame (end of post-roll) → clip complete (s)",
+         _fmt(lat.get("postroll_to_clip_s"), 2), "–", "–"],
         ["reading rate drop while a clip is written (%)", _fmt(lat.get("stall_percent"), 1),
          "–", "–"],
     ]
@@ -251,10 +251,13 @@ def latency_section(r: dict[str, Any]) -> list[str]:
     if not lat.get("measured", False):
         lines += [f"Event latencies not measured: {lat.get('why', 'unknown')}.", ""]
     else:
-        lines += [f"Clip pre/post-roll {lat.get('clip_pre_s')}/{lat.get('clip_post_s')} s. "
+        lasted = (f"; the clip lasted {_fmt(lat.get('clip_s'), 0)} s (it follows the event to "
+                  "its end and is encoded as it is recorded)" if lat.get("clip_s") else "")
+        lines += [f"Clip pre/post-roll {lat.get('clip_pre_s')}/{lat.get('clip_post_s')} s{lasted}. "
                   f"Event {lat.get('event_type')} {lat.get('event_id')}: reading at "
                   f"{_fmt(lat.get('fps_before'))} fps before, "
-                  f"{_fmt(lat.get('fps_while_writing'))} fps while the clip was encoded.", ""]
+                  f"{_fmt(lat.get('fps_while_writing'))} fps from the trigger until the clip "
+                  "was complete.", ""]
     return lines
 
 
