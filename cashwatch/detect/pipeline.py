@@ -226,9 +226,8 @@ class DetectionProcessor:
     def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
         kept = []
         for event in sorted(events, key=lambda e: -e.confidence):
-            # the tamper rule raises one event per episode itself; a cooldown would lose
-            # the second of two coverings close together, and with it the open event
-            if event.event_type == "tamper" or self.cooldown.allow(event.event_type, ts):
+            rule = self._rules[event.event_type]
+            if not rule.cooled_down or self.cooldown.allow(event.event_type, ts):
                 kept.append(event)
             else:
                 self.counters.suppressed_by_cooldown += 1

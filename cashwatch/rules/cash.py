@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -85,6 +86,9 @@ class _Person:
 
 class CashHandoverRule:
     """Feed it every detection of one camera with `update`; it returns cash events."""
+
+    # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
+    cooled_down: ClassVar[bool] = True
 
     def __init__(self, config: CashRuleConfig, zones: ZonesConfig) -> None:
         self.config = config

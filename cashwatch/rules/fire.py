@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import cv2
 import numpy as np
@@ -110,6 +110,9 @@ def repeats_earlier_mask(masks: list[np.ndarray]) -> bool:
 
 class FireRule:
     """Feed it every sampled frame of one camera with `update`; it returns fire events."""
+
+    # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
+    cooled_down: ClassVar[bool] = True
 
     def __init__(self, config: FireRuleConfig, confirmer: FireConfirmer | None = None) -> None:
         self.config = config

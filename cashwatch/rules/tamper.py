@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -164,6 +165,10 @@ class _Sample:
 
 class TamperRule:
     """Feed it every sampled frame of one camera with `update`; it returns tamper events."""
+
+    # one event per episode already: a cooldown would lose the second of two coverings
+    # close together, and with it the open event
+    cooled_down: ClassVar[bool] = False
 
     def __init__(self, config: TamperRuleConfig,
                  episode_gap_s: float = END_AFTER_QUIET_S) -> None:

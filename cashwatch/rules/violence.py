@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -77,6 +78,9 @@ class ViolenceRule:
         model: the learned model's parameters (default: the shipped ones); only read for
             the learned method.
     """
+
+    # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
+    cooled_down: ClassVar[bool] = True
 
     def __init__(self, config: ViolenceRuleConfig, model: ViolenceModel | None = None) -> None:
         self.config = config
