@@ -25,7 +25,7 @@ from cashwatch.config import CameraSettings, ModelConfig, load_config
 from cashwatch.config.loader import describe_errors
 from cashwatch.detect.clips import ClipUnreadable, sampled_frames
 from cashwatch.detect.model import PoseModel
-from cashwatch.detect.pipeline import DetectionProcessor, needs_pose_model
+from cashwatch.detect.pipeline import DetectionProcessor
 from cashwatch.events import EVENT_TYPES
 
 
@@ -156,7 +156,7 @@ def read_camera_settings(path: Path, where: str) -> CameraSettings:
 
 def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
     """Run one clip through a fresh processor, like a camera that has just started."""
-    pose_model = model if needs_pose_model(clip.settings) else None
+    pose_model = model if clip.settings.detection.needs_pose_model else None
     processor = DetectionProcessor(clip.settings, pose_model)
     detected: set[str] = set()
     started = time.perf_counter()
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cashwatch eval: {exc}", file=sys.stderr)
         return 2
     model: PoseModel | None = None
-    if any(needs_pose_model(clip.settings) for clip in clips):
+    if any(clip.settings.detection.needs_pose_model for clip in clips):
         from cashwatch.detect.backends import load_pose_model
 
         model = load_pose_model(model_config, data_dir)

@@ -2,12 +2,12 @@
 
 The worker (and `cashwatch eval`) hands `process` only the sampled frames. Fire and tamper
 need no pose, so they look at every sampled frame (tamper at most once a second); the
-pose model runs only for the cash and
-violence rules, and only when the gate sees a change since the model last looked, or when
-someone in view has not been looked at for `motion.refresh_s`. It then looks at a crop
-around the change and those people when that is small (`regions`), else at the whole
-frame. Whoever it did not look at has not moved, so the cash rule gets their last poses
-again at the new time (the violence rule, which measures speed, only fresh ones).
+pose model runs only for the cash and violence rules, and only when the gate sees a
+change since the model last looked, or when someone in view has not been looked at for
+`motion.refresh_s`. It then looks at a crop around the change and those people when that
+is small (`regions`), else at the whole frame. Whoever it did not look at has not moved,
+so the cash rule gets their last poses again at the new time (the violence rule, which
+measures speed, only fresh ones).
 """
 
 from __future__ import annotations
@@ -251,10 +251,6 @@ def overlay_boxes(poses: Poses | None, frame_hw: tuple[int, ...]) -> np.ndarray 
     return rows
 
 
-def needs_pose_model(camera: CameraSettings) -> bool:
-    return camera.detection.needs_pose_model
-
-
 def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer | None:
     """The optional YOLO fire model (imports torch: only when a user configured weights)."""
     weights = camera.detection.fire.model
@@ -271,7 +267,7 @@ def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) ->
     if not camera.detection.any_rule_enabled:
         return NullProcessor()
     pose_model: PoseModel | None = None
-    if needs_pose_model(camera):
+    if camera.detection.needs_pose_model:
         from cashwatch.detect.backends import load_pose_model
 
         pose_model = load_pose_model(model, data_dir)
