@@ -55,10 +55,10 @@ class PendingClip:
 
     event_id: str
     relpath: str
+    trigger_ts: float
     end_ts: float
+    limit_ts: float  # end_ts never passes it (max_seconds)
     frames: list[BufferedFrame] = field(default_factory=list)
-    trigger_ts: float | None = None
-    limit_ts: float = float("inf")  # end_ts never passes it (max_seconds)
     sent_until: float = float("-inf")  # frames up to here went to the encoder
     dropped_frames: int = 0  # not encoded: the encoder was too far behind
 
@@ -176,9 +176,9 @@ class ClipRecorder:
         limit_ts = trigger_ts + max(self.post_s, self.max_s - self.pre_s)
         # followed: open until end_clip, set before any chunk is taken (a short post-roll
         # would otherwise end it right here, before the worker could say it goes on)
-        clip = PendingClip(record.event_id, relpath,
-                           limit_ts if follow else trigger_ts + self.post_s,
-                           trigger_ts=trigger_ts, limit_ts=limit_ts)
+        clip = PendingClip(record.event_id, relpath, trigger_ts,
+                           end_ts=limit_ts if follow else trigger_ts + self.post_s,
+                           limit_ts=limit_ts)
         with self._lock:
             if trigger is not None:
                 self.buffer.insert(trigger)
@@ -197,7 +197,7 @@ class ClipRecorder:
         before the trigger's own post-roll)."""
         with self._lock:
             for clip in self._pending:
-                if clip.event_id == event_id and clip.trigger_ts is not None:
+                if clip.event_id == event_id:
                     clip.end_ts = min(clip.limit_ts, max(clip.trigger_ts, ended_at) + self.post_s)
 
     def tick(self, now_ts: float) -> None:
@@ -250,9 +250,7 @@ class ClipRecorder:
         """The encoder is far behind (a saturated core): to keep memory bounded, a followed
         clip loses what it records past the trigger's post-roll; the seconds around the
         trigger are always kept. Returns the frames to encode."""
-        keep_until = (clip.trigger_ts if clip.trigger_ts is not None else float("inf")) \
-            + self.post_s
-        kept = [entry for entry in frames if entry.ts <= keep_until]
+        kept = [entry for entry in frames if entry.ts <= clip.trigger_ts + self.post_s]
         dropped = len(frames) - len(kept)
         if dropped and not clip.dropped_frames:
             log.warning("camera %s: the clip encoder is %.0f MB behind; clip %s loses frames "
