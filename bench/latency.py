@@ -86,14 +86,14 @@ def measure_event_latency(work_dir: Path, log: Callable[[str], None] = print,
     return _latencies(row, work_dir, counter, clip)
 
 
-def _clip_end_ts(path: Path, started: float) -> float:
-    """Capture time of the clip's end: the trigger's time, less its offset in the clip,
-    plus the clip's duration."""
+def _clip_span(path: Path, started: float) -> tuple[float, float]:
+    """Capture time of the clip's first frame (the trigger's time, less its offset in the
+    clip) and the clip's duration."""
     import av
 
     with av.open(str(path)) as container:
         duration = float(container.duration or 0) / av.time_base
-    return started - (trigger_offset_of(path) or 0.0) + duration
+    return started - (trigger_offset_of(path) or 0.0), duration
 
 
 def _latencies(row: tuple[Any, ...], work_dir: Path, counter: FrameCounter,
@@ -107,8 +107,8 @@ def _latencies(row: tuple[Any, ...], work_dir: Path, counter: FrameCounter,
         done = path.stat().st_mtime
         # The clip follows the event to its end: its last frame, not trigger + post-roll,
         # is when recording stopped (the demo fire burns on for ~20 s after the trigger).
-        post_end = _clip_end_ts(path, float(started))
-        out["clip_s"] = post_end - (float(started) - (trigger_offset_of(path) or 0.0))
+        clip_start, out["clip_s"] = _clip_span(path, float(started))
+        post_end = clip_start + out["clip_s"]
         out["postroll_to_clip_s"] = done - post_end
         before = counter.rate(float(started) - BEFORE_S, float(started))
         # written as it is recorded: from the trigger (the pre-roll goes to the encoder at
