@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from cashwatch.cli import main
 from tests.conftest import require_media, write_test_video
+from tests.rules.tampering import cover
 
 
 def write_config(tmp_path: Path, model_data_dir: Path) -> Path:
@@ -96,7 +96,7 @@ def _walk_clip(path: Path, covered: tuple[float, float] | None, seconds: float =
         assert ok, f"{index}: the walking clip is shorter than {seconds} s"
         frame = cv2.resize(frame, (320, 180), interpolation=cv2.INTER_AREA)
         if covered and covered[0] <= index / fps < covered[1]:
-            frame = (frame * 0.03 + 8).astype(np.uint8)  # a hand over the lens
+            frame = cover(frame, index)
         writer.write(frame)
     writer.release()
     source.release()

@@ -15,6 +15,7 @@ from cashwatch.config.detection import TamperRuleConfig
 from cashwatch.events import DetectedEvent
 from cashwatch.rules.tamper import WARMUP_S, TamperRule, compare_views
 from tests.conftest import require_media
+from tests.rules.tampering import blur, cloth, cover, dimmed, rotated, shifted
 
 FPS = 2.0  # twice the rule's analyses: it must skip what comes between
 WIDTH = 320  # the rule's own analysis width: smaller frames keep the test's memory low
@@ -65,41 +66,6 @@ def tampered(frames: Frames, change: Callable[[np.ndarray, int], np.ndarray],
     for index in range(round(start * FPS), min(len(out), round(end * FPS))):
         out[index] = change(out[index], index)
     return out
-
-
-def cover(frame: np.ndarray, index: int) -> np.ndarray:
-    """A hand over the lens: dark skin, out of focus, a little light through the fingers."""
-    width = frame.shape[1]
-    light = np.linspace(18, 40, width, dtype=np.float32)[None, :, None]
-    return np.broadcast_to(light * np.array([0.8, 0.9, 1.2], np.float32),
-                           frame.shape).astype(np.uint8)
-
-
-def cloth(frame: np.ndarray, index: int) -> np.ndarray:
-    noise = np.random.default_rng(index).integers(0, 6, frame.shape, np.uint8)
-    return cv2.add(np.full_like(frame, (90, 80, 70)), noise)
-
-
-def blur(frame: np.ndarray, index: int) -> np.ndarray:
-    return cv2.GaussianBlur(frame, (0, 0), 2.0 * WIDTH / 320)  # ~8 px on a 1280-px frame
-
-
-def shifted(frame: np.ndarray, index: int) -> np.ndarray:
-    height, width = frame.shape[:2]
-    move = np.float32([[1, 0, 0.3 * width], [0, 1, 0.1 * height]])
-    return cv2.warpAffine(frame, move, (width, height), borderMode=cv2.BORDER_REFLECT)
-
-
-def rotated(frame: np.ndarray, index: int) -> np.ndarray:
-    height, width = frame.shape[:2]
-    turn = cv2.getRotationMatrix2D((width / 2, height / 2), 20, 1.2)
-    return cv2.warpAffine(frame, turn, (width, height), borderMode=cv2.BORDER_REFLECT)
-
-
-def dimmed(share: float) -> Callable[[np.ndarray, int], np.ndarray]:
-    def change(frame: np.ndarray, index: int) -> np.ndarray:
-        return (frame * share).astype(np.uint8)  # lights turned down: not tampering
-    return change
 
 
 @pytest.mark.media
