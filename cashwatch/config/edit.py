@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from cashwatch.config.loader import ConfigError, LoadedConfig, parse_config, resolve_source
 from cashwatch.util.files import atomic_write_text, exclusive
@@ -55,9 +55,43 @@ def _edit_locked(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> 
 
 def set_camera_enabled(path: Path, camera_id: str, enabled: bool) -> LoadedConfig:
     def change(doc: tomlkit.TOMLDocument) -> None:
-        _find(doc, camera_id)["enabled"] = enabled
+        cameras, index = _cameras(doc), _index(doc, camera_id)
+        if index is None:
+            _find(doc, camera_id)  # raises, naming the cameras there are
+            return
+        if "enabled" in cameras[index]:
+            cameras[index]["enabled"] = enabled  # replaced where it stands
+        else:
+            cameras[index] = _with_key(cameras[index], "enabled", enabled)
 
     return _edit(path, change)
+
+
+def _with_key(table: Table, key: str, value: Any) -> Table:
+    """`table` with `key` added after its last key, before its trailing comments.
+
+    tomlkit counts the comment block above the next `[[cameras]]` as the end of this
+    table's body, and `table[key] = value` appends after it: the key would land under the
+    next camera's comments, looking like part of that camera. tomlkit has no public way
+    to insert at a position, so the table is rebuilt in order with its header's trivia.
+    """
+    body = table.value.body
+    split = len(body)
+    while split and body[split - 1][0] is None and isinstance(body[split - 1][1],
+                                                              Comment | Whitespace):
+        split -= 1
+    rebuilt = tomlkit.table()
+    for field in ("indent", "comment_ws", "comment", "trail"):
+        setattr(rebuilt.trivia, field, getattr(table.trivia, field))
+    for name, item in body[:split]:
+        if name is None:
+            rebuilt.add(item)
+        else:
+            rebuilt.add(name, item)
+    rebuilt.add(key, value)
+    for _, item in body[split:]:
+        rebuilt.add(item)
+    return rebuilt
 
 
 def _camera_entry(camera: dict[str, Any]) -> tuple[str, dict[str, Any]]:

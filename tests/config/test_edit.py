@@ -123,3 +123,24 @@ def test_a_second_writer_waits_for_the_first(config: Path) -> None:
     assert done.is_set()
     loaded = load_config(config)
     assert loaded.camera("front").enabled is True and "cam-z" in loaded.cameras
+
+
+def test_stop_and_start_keep_every_camera_and_comment_where_it_was(tmp_path: Path) -> None:
+    # tomlkit counts the comments above the next [[cameras]] as the end of the previous
+    # table: a new `enabled` key once landed under them, in the next camera's block.
+    from cashwatch.config.defaults import DEMO_CONFIG
+
+    path = tmp_path / "cashwatch.toml"
+    path.write_text(DEMO_CONFIG)
+    cameras = list(load_config(path).cameras)
+    for camera_id in cameras * 2:
+        set_camera_enabled(path, camera_id, False)
+        set_camera_enabled(path, camera_id, True)
+    lines = path.read_text().splitlines()
+    assert [line for line in lines if line != "enabled = true"] == DEMO_CONFIG.splitlines()
+    # each camera's `enabled` ends the run of keys that starts with its id
+    for camera_id in cameras:
+        at = lines.index(f'id = "{camera_id}"')
+        while at + 1 < len(lines) and " = " in lines[at + 1] and not lines[at + 1].startswith("#"):
+            at += 1
+        assert lines[at] == "enabled = true", camera_id
