@@ -308,3 +308,16 @@ def test_failed_export_leaves_no_cache_behind(tmp_path: Path,
     assert not target.exists()
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["ultralytics"]
     assert "[export] exporting" in capfd.readouterr().err  # progress relayed to stderr
+
+
+@pytest.mark.slow
+def test_export_says_what_cashwatch_does_and_nothing_else(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # A first run used to print Ultralytics' banner, a "ProTip", raw colour codes and
+    # torch.jit FutureWarnings among the manager's own lines.
+    weights = resolve_weights(ModelConfig().weights, base_dir=tmp_path).path
+    target = tmp_path / "models" / "quiet-320-onnxruntime"
+    export_atomically(weights, "onnx", 320, target, tmp_path)
+    assert (target / "model.onnx").is_file()
+    relayed = capfd.readouterr().err.splitlines()
+    assert [line.split(" ", 2)[1] for line in relayed] == ["exporting", "export"], relayed

@@ -8,9 +8,11 @@ The result in DIR is `model.onnx`, or `model.xml` + `model.bin` + `metadata.yaml
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from cashwatch.detect.backends.choice import ExportFormat
@@ -30,9 +32,13 @@ def export_weights(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path) 
     # installed package (or the admin's weights folder) stays untouched.
     source = out_dir / "model.pt"
     shutil.copyfile(weights, source)
-    exported = Path(YOLO(str(source), task="pose").export(
-        format=fmt, dynamic=True, imgsz=imgsz, device="cpu", verbose=False,
-    ))
+    with warnings.catch_warnings():
+        # torch.jit.trace's deprecation, raised inside the exporter: nothing an admin
+        # can act on, and the only lines a first run would otherwise print
+        warnings.simplefilter("ignore", FutureWarning)
+        exported = Path(YOLO(str(source), task="pose").export(
+            format=fmt, dynamic=True, imgsz=imgsz, device="cpu", verbose=False,
+        ))
     if fmt == "openvino":
         for item in exported.iterdir():
             item.rename(out_dir / item.name)
@@ -53,6 +59,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     configure_offline(args.data_dir)  # before ultralytics is imported
+    # Ultralytics reads this at import: without it the console gets its banner, a
+    # "ProTip", colour codes and usage hints for its own CLI; errors still print.
+    os.environ["YOLO_VERBOSE"] = "False"
     started = time.monotonic()
     print(f"exporting {args.weights} to {args.format} at {args.imgsz} px…", file=sys.stderr)
     export_weights(args.weights, args.format, args.imgsz, args.out)
