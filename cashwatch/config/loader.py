@@ -8,6 +8,7 @@ config). A broken camera entry only removes that camera: its error is kept in
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from cashwatch.config.app import AppConfig
 from cashwatch.config.camera import CameraConfig, source_kind
+from cashwatch.util.redact import mask_credentials
 
 ENV_VAR = "CASHWATCH_CONFIG"
 DEFAULT_CONFIG = Path("data") / "cashwatch.toml"
@@ -57,23 +59,75 @@ def resolve_config_path(cli_value: str | os.PathLike[str] | None = None) -> Path
     return DEFAULT_CONFIG.absolute()
 
 
+# Keys whose values are never shown in an error, whatever they hold: a source or URL
+# can carry a password, the others are secrets by name.
+_SECRET_KEY_WORDS = frozenset({"source", "sources", "url", "uri", "password", "passwd", "pass",
+                               "pwd", "token", "secret", "key", "apikey", "auth",
+                               "credential", "credentials"})
+_SHOWN_STRING_MAX = 40  # longer strings are not "short enum-like" values any more
+_TYPE_NAMES = {dict: "a table", list: "an array", str: "a string", bool: "a boolean",
+               int: "an integer", float: "a number"}
+
+
 def describe_errors(exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem: where, the bad value, and what is valid."""
+    """One line per problem: where, the bad value when it is harmless, and what is valid.
+
+    Never the raw value of a source, URL or secret, nor of any table, array or long
+    string: these messages reach the log, the status table, `cashwatch status` and every
+    dashboard account, and a value (pydantic's `input`) can hold a camera password.
+    """
     lines = []
     for err in exc.errors():
         location = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        where = f"{prefix}key '{location}'"
+        where = mask_credentials(f"{prefix}key '{location}'")
         if err["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown key (check the spelling; see docs/configuration.md)")
         elif err["type"] == "missing":
             lines.append(f"{where}: required but missing")
         else:
-            lines.append(f"{where} = {err.get('input')!r}: {err['msg']}")
+            value = shown_value(err["loc"], err.get("input"))
+            lines.append(f"{where} {value}: {mask_credentials(err['msg'])}")
     return "; ".join(lines)
 
 
+def shown_value(location: tuple[int | str, ...], value: Any) -> str:
+    """`= <value>` for a harmless value, else `(<its type>, not shown)`.
+
+    >>> shown_value(("detection", "fps"), -3)
+    '= -3'
+    >>> shown_value(("enabled",), "maybe")
+    "= 'maybe'"
+    >>> shown_value(("cameras", 0, "source"), "rtsp://a:b@h/x")
+    '(a string, not shown)'
+    >>> shown_value(("cameras",), {"id": "x", "source": "rtsp://a:b@h/x"})
+    '(a table, not shown)'
+    """
+    if _harmless(location, value):
+        return f"= {value!r}"
+    return f"({_TYPE_NAMES.get(type(value), 'a value')}, not shown)"
+
+
+def _harmless(location: tuple[int | str, ...], value: Any) -> bool:
+    """Numbers, booleans and short plain words under a key that is not a secret's."""
+    words = {word for name in location for word in re.split(r"[^a-z0-9]+", str(name).lower())}
+    if words & _SECRET_KEY_WORDS:  # by word: `min_keypoint_conf` is no key
+        return False
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    return isinstance(value, str) and harmless_text(value)
+
+
+def harmless_text(value: str) -> bool:
+    """Short, one line, nothing URL- or credential-like: fine to quote in an error."""
+    return (len(value) <= _SHOWN_STRING_MAX and value.isprintable() and "://" not in value
+            and "@" not in value and mask_credentials(value) == value)
+
+
 def _camera_label(raw: Any, index: int) -> str:
-    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]:
+    """The entry's id when it is a harmless string (it names the entry in errors and in
+    status), else its position."""
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"] \
+            and harmless_text(raw["id"]):
         return str(raw["id"])
     return f"#{index + 1}"
 
@@ -86,8 +140,12 @@ def _site_of(raw: Any) -> str:
 def _validate_cameras(raw_cameras: Any, path: Path
                       ) -> tuple[list[CameraConfig], dict[str, str], dict[str, str]]:
     if not isinstance(raw_cameras, list):
-        raise ConfigError(
-            f"{path}: 'cameras' must be an array of tables ([[cameras]]), got {raw_cameras!r}")
+        # the value itself is never quoted: it is usually a camera with its source
+        got = _TYPE_NAMES.get(type(raw_cameras), "a value")
+        hint = " (write each camera as [[cameras]], two brackets)" \
+            if isinstance(raw_cameras, dict) else ""
+        raise ConfigError(f"{path}: 'cameras' must be an array of tables ([[cameras]]), "
+                          f"got {got}{hint}")
     ids = [_camera_label(raw, i) for i, raw in enumerate(raw_cameras)]
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1 and not cid.startswith("#")})
     if duplicates:
@@ -143,7 +201,7 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid TOML: {mask_credentials(str(exc))}") from exc
     cameras, camera_errors, error_sites = _validate_cameras(raw.pop("cameras", []), path)
     try:
         app = AppConfig.model_validate(raw)

@@ -147,3 +147,57 @@ def test_edits_keep_comments_and_validate(tmp_path: Path) -> None:
     assert list(load_config(path).cameras) == ["front", "new"]
     with pytest.raises(ConfigError, match="no camera 'ghost'"):
         set_camera_enabled(path, "ghost", True)
+
+
+# A password that a naive masker (first '@', stop at '/') shows at least in part.
+PASSWORD = "Pa@ss/w0rd-9"
+SECRET_SOURCE = f"rtsp://admin:{PASSWORD}@10.0.0.9:554/live"
+
+
+def test_a_single_bracket_cameras_table_is_named_without_its_values(tmp_path: Path) -> None:
+    text = f'[cameras]\nid = "till"\nsource = "{SECRET_SOURCE}"\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, tmp_path / "c.toml")
+    message = str(info.value)
+    assert "got a table" in message and "[[cameras]]" in message
+    assert "w0rd" not in message and "Pa@ss" not in message and "admin" not in message
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    (f'source = "ftp://admin:{PASSWORD}@10.0.0.9/x"', ["key 'source' (a string, not shown)",
+                                                      "unsupported URL scheme in 'ftp'"]),
+    ("source = 554", ["key 'source' (an integer, not shown)", "valid string"]),
+    (f'source = ["{SECRET_SOURCE}"]', ["key 'source' (an array, not shown)"]),
+    (f'source = "{SECRET_SOURCE}"\nname = "{SECRET_SOURCE}{"x" * 80}"',
+     ["key 'name' (a string, not shown)", "at most 80"]),
+    (f'source = "{SECRET_SOURCE}"\nsite = ""', ["key 'site' = ''", "at least 1"]),
+    (f'source = "{SECRET_SOURCE}"\nenabled = "rtsp://u:{PASSWORD}@h"',
+     ["key 'enabled' (a string, not shown)", "valid boolean"]),
+    (f'source = "{SECRET_SOURCE}"\nread_timeout_s = "{PASSWORD}"',
+     ["key 'read_timeout_s' (a string, not shown)"]),
+])
+def test_camera_errors_never_quote_a_source_or_credential_like_value(
+        tmp_path: Path, entry: str, expected: list[str]) -> None:
+    loaded = parse_config(f'[[cameras]]\nid = "till"\n{entry}\n', tmp_path / "c.toml")
+    message = loaded.camera_errors["till"]
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+    assert "w0rd" not in message and "Pa@ss" not in message
+
+
+def test_a_credential_like_id_is_not_used_as_the_entrys_label(tmp_path: Path) -> None:
+    text = f'[[cameras]]\nid = "{SECRET_SOURCE}"\nsource = "demo:fire"\n'
+    loaded = parse_config(text, tmp_path / "c.toml")
+    assert list(loaded.camera_errors) == ["#1"]
+    assert PASSWORD not in loaded.camera_errors["#1"]
+    assert "w0rd" not in loaded.camera_errors["#1"]
+
+
+def test_whole_file_errors_do_not_quote_a_storage_url(tmp_path: Path) -> None:
+    text = f'[storage]\nurl = 5\n[ray]\ncpus_per_camera = "{SECRET_SOURCE}"\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, tmp_path / "c.toml")
+    message = str(info.value)
+    assert "'storage.url' (an integer, not shown)" in message
+    assert "'ray.cpus_per_camera' (a string, not shown)" in message
+    assert "w0rd" not in message
