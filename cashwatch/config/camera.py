@@ -10,6 +10,7 @@ from cashwatch.config.base import StrictModel
 from cashwatch.config.detection import DetectionConfig
 from cashwatch.config.evidence import ClipConfig
 from cashwatch.config.zones import ZonesConfig
+from cashwatch.util.redact import mask_credentials
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 CAMERA_ID_RULE = ("1 to 32 characters: letters, digits, '-' and '_', starting with a letter "
@@ -76,8 +77,14 @@ class CameraConfig(CameraSettings):
                     f"unknown demo scene {scene!r}; valid: {', '.join(DEMO_SCENES)}")
         elif "://" in value and not value.lower().startswith(_URL_SCHEMES):
             raise ValueError(
-                f"unsupported URL scheme in {value.split('://')[0]!r}; valid: "
-                "rtsp, rtsps, http, https, a file path, a webcam index or demo:<scene>")
+                f"unsupported URL scheme in {mask_credentials(value.split('://')[0])!r}; "
+                "valid: rtsp, rtsps, http, https, a file path, a webcam index or "
+                "demo:<scene>")
+        elif "://" in value and any(char.isspace() for char in value):
+            # A URL ends at whitespace, for cameras and for the masker alike: a password
+            # with a space in it would be shown from the space on.
+            raise ValueError("a URL cannot contain spaces or other whitespace; "
+                             "percent-encode them (a space is %20)")
         return value
 
     @property
@@ -94,9 +101,20 @@ def source_kind(source: str) -> str:
         return "http"
     if lowered.startswith("demo:"):
         return "demo"
-    if source.strip().isdigit():
+    if is_webcam_index(source):
         return "webcam"
     return "file"
+
+
+def is_webcam_index(source: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts '²' or '①', which `int` refuses, and
+    a reader that took them for a webcam crashed on them.
+
+    >>> is_webcam_index(" 0 "), is_webcam_index("²"), is_webcam_index("١")
+    (True, False, False)
+    """
+    stripped = source.strip()
+    return stripped.isascii() and stripped.isdigit()
 
 
 def is_valid_camera_id(value: str) -> bool:

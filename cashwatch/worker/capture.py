@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,22 +52,14 @@ def open_source(source: str, *, open_timeout_s: float = 5.0,
         from cashwatch.demo.source import open_demo
 
         return open_demo(source.removeprefix("demo:"))
-    if kind == "file":
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise SourceError(f"file not found: {path}")
-        if not path.is_file():
-            raise SourceError(f"not a file: {path}")
-    if kind == "webcam":
-        capture = cv2.VideoCapture(int(source))
-    else:
-        # One decoder thread: with FFmpeg's default threading a hung stream needs three
-        # timed-out reads (9 s) instead of two before read() gives up (measured here).
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000),
-                  cv2.CAP_PROP_N_THREADS, 1]
-        capture = cv2.VideoCapture(str(Path(source).expanduser()) if kind == "file" else source,
-                                   cv2.CAP_FFMPEG, params)
+    target = str(existing_file(source)) if kind == "file" else source
+    try:
+        capture = _video_capture(kind, target, open_timeout_s, read_timeout_s)
+    except (cv2.error, ValueError, OverflowError, UnicodeError) as exc:
+        # OpenCV refuses some arguments by raising (a huge webcam index, a path it cannot
+        # convert); the reader retries a SourceError and would die on anything else.
+        detail = " ".join(mask_credentials(str(exc)).split())  # OpenCV's run over lines
+        raise SourceError(f"OpenCV cannot open {shown}: {detail}") from None
     if not capture.isOpened():
         capture.release()
         if kind == "file":
@@ -76,6 +69,37 @@ def open_source(source: str, *, open_timeout_s: float = 5.0,
         raise SourceError(f"cannot open {shown}: "
                           f"{diagnose_network(source, timeout_s=min(open_timeout_s, 3.0))}")
     return capture
+
+
+def _video_capture(kind: str, target: str, open_timeout_s: float,
+                   read_timeout_s: float) -> VideoSource:
+    if kind == "webcam":
+        return cv2.VideoCapture(int(target))
+    # One decoder thread: with FFmpeg's default threading a hung stream needs three
+    # timed-out reads (9 s) instead of two before read() gives up (measured here).
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
+              cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000),
+              cv2.CAP_PROP_N_THREADS, 1]
+    return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+
+
+def existing_file(source: str) -> Path:
+    """The video file a file source names, or SourceError saying why not.
+
+    A name typed in the config (NFC, as keyboards on Linux and Windows produce it) and
+    the same name copied from a Mac (NFD: Korean syllables and accents decomposed)
+    look identical but are different bytes, so the file "is not found" although it is
+    listed right there: the other normalisation is tried before giving up.
+    """
+    path = Path(source).expanduser()
+    candidates = [path, *(Path(unicodedata.normalize(form, str(path)))
+                          for form in ("NFC", "NFD"))]
+    found = next((candidate for candidate in candidates if candidate.exists()), None)
+    if found is None:
+        raise SourceError(f"file not found: {path}")
+    if not found.is_file():
+        raise SourceError(f"not a file: {found}")
+    return found
 
 
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}

@@ -175,6 +175,9 @@ def test_a_single_bracket_cameras_table_is_named_without_its_values(tmp_path: Pa
      ["key 'enabled' (a string, not shown)", "valid boolean"]),
     (f'source = "{SECRET_SOURCE}"\nread_timeout_s = "{PASSWORD}"',
      ["key 'read_timeout_s' (a string, not shown)"]),
+    # a masker stops at whitespace, so a URL with a space would show the rest
+    (f'source = "rtsp://admin:x {PASSWORD}@10.0.0.9/live"',
+     ["key 'source' (a string, not shown)", "percent-encode them (a space is %20)"]),
 ])
 def test_camera_errors_never_quote_a_source_or_credential_like_value(
         tmp_path: Path, entry: str, expected: list[str]) -> None:
