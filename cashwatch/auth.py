@@ -18,9 +18,12 @@ import argparse
 import getpass
 import hashlib
 import json
+import logging
 import re
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from cashwatch.util.files import atomic_write_text
 
+log = logging.getLogger(__name__)
 Role = Literal["admin", "operator", "analyst"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "analyst")
 Permission = Literal[
@@ -163,6 +167,114 @@ class UserStore:
         if account is None:
             return None
         return User(name, account.role, tuple(account.sites))
+
+
+class TooManySignIns(Exception):
+    """Sign-ins for this account or from this client are held back after failures."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
+
+
+class SignInBusy(Exception):
+    """Enough password checks are running already; this one was not started."""
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+
+
+class _BackOff:
+    """Failures per key (an account name or a client): after `free` of them in a row,
+    each further try waits twice as long as the one before, up to `max_s`."""
+
+    def __init__(self, free: int, base_s: float, max_s: float) -> None:
+        self.free, self.base_s, self.max_s = free, base_s, max_s
+        self._failures: dict[str, _Failures] = {}
+
+    def retry_after(self, key: str, now: float) -> float:
+        entry = self._failures.get(key)
+        if entry is None or entry.count < self.free:
+            return 0.0
+        delay = min(self.max_s, self.base_s * 2 ** (entry.count - self.free))
+        return max(0.0, entry.last + delay - now)
+
+    def fail(self, key: str, now: float) -> int:
+        if len(self._failures) >= 10_000:  # a spray of made-up names must not grow it forever
+            self._forget_older_than(now - self.max_s)
+        entry = self._failures.setdefault(key, _Failures())
+        entry.count, entry.last = entry.count + 1, now
+        return entry.count
+
+    def succeed(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def _forget_older_than(self, cutoff: float) -> None:
+        self._failures = {k: e for k, e in self._failures.items() if e.last >= cutoff}
+
+
+class SignInGuard:
+    """Password guessing made slow and cheap to refuse.
+
+    Each verification costs ~100 ms of CPU and 64 MiB (argon2), so: after `free` failed
+    tries in a row an account, and separately a client, waits before the next try is
+    even checked (doubling up to `max_s`; a success clears it); at most `concurrent`
+    verifications run at once, and one that cannot start within `queue_s` is refused.
+    Every failure is logged with the account name and the client.
+    """
+
+    def __init__(self, *, account_free: int = 5, client_free: int = 10, base_s: float = 1.0,
+                 max_s: float = 300.0, concurrent: int = 2, queue_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._accounts = _BackOff(account_free, base_s, max_s)
+        self._clients = _BackOff(client_free, base_s, max_s)
+        self._lock = threading.Lock()  # sessions sign in on their own threads
+        self._slots = threading.BoundedSemaphore(concurrent)
+        self._queue_s = queue_s
+        self._clock = clock
+
+    def retry_after(self, name: str, client: str) -> float:
+        """Seconds until `name` may be tried again from `client` (0: now)."""
+        now = self._clock()
+        with self._lock:
+            return max(self._accounts.retry_after(_account_key(name), now),
+                       self._clients.retry_after(client, now))
+
+    def authenticate(self, store: UserStore, name: str, password: str,
+                     client: str) -> User | None:
+        """`store.authenticate`, unless held back (TooManySignIns) or busy (SignInBusy)."""
+        wait = self.retry_after(name, client)
+        if wait > 0:
+            log.warning("sign-in for %r from %s refused: held back %.0f s more", name[:64],
+                        client, wait)
+            raise TooManySignIns(wait)
+        if not self._slots.acquire(timeout=self._queue_s):
+            raise SignInBusy("too many sign-ins being checked at once")
+        try:
+            user = store.authenticate(name, password)
+        finally:
+            self._slots.release()
+        self._record(name, client, user is not None)
+        return user
+
+    def _record(self, name: str, client: str, ok: bool) -> None:
+        now = self._clock()
+        with self._lock:
+            if ok:
+                self._accounts.succeed(_account_key(name))
+                self._clients.succeed(client)
+                return
+            in_a_row = self._accounts.fail(_account_key(name), now)
+            from_client = self._clients.fail(client, now)
+        log.warning("failed sign-in for %r from %s (%d in a row for the account, %d from "
+                    "the client)", name[:64], client, in_a_row, from_client)
+
+
+def _account_key(name: str) -> str:
+    return name[:64]  # longer names are no account (USERNAME_PATTERN), just guesses
 
 
 # CLI -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import streamlit as st
 
 from cashwatch.dashboard import charts, data, events_view
 from cashwatch.dashboard.session import guard_page, recheck_sign_in
+from cashwatch.dashboard.widgets import plain
 
 NEW_EVENTS_CHECK_S = 5.0
 
@@ -15,7 +16,7 @@ flt = events_view.filters(ctx)
 try:
     events = data.list_events(ctx.data_dir, flt)
 except data.HistoryUnavailable as exc:
-    st.info(f"No history to show: {exc}")
+    st.info(f"No history to show: {plain(exc)}")
     st.stop()
 
 

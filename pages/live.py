@@ -7,7 +7,7 @@ import streamlit as st
 from cashwatch.dashboard.live import annotate, grey_out, to_jpeg
 from cashwatch.dashboard.session import guard_page, recheck_sign_in
 from cashwatch.dashboard.status import read_frame, read_status
-from cashwatch.dashboard.widgets import manager_banner
+from cashwatch.dashboard.widgets import manager_banner, plain, source_hidden
 from cashwatch.util.redact import mask_credentials
 
 REFRESH_S = 0.2
@@ -37,10 +37,13 @@ def _stale_after(record: dict | None) -> float:
 
 
 def camera_tile(camera_id: str, record: dict | None) -> None:
-    title = cameras[camera_id].display_name
+    camera = cameras[camera_id]
+    title = plain(camera.display_name)
     state = record["state"] if record else "not running"
     frame = read_frame(ctx.data_dir, record["slot"]) if record else None
-    problem = mask_credentials(str(record.get("last_error") or "")) if record else ""
+    # the error often quotes the source: masked always, for admins only at all
+    masked = mask_credentials(str(record.get("last_error") or "")) if record else ""
+    problem = plain(source_hidden(ctx, masked, mask_credentials(camera.source), camera.source))
     if frame is None:
         if state == "error":
             st.error(f"{title}: error, no live frame. {problem}")

@@ -1,7 +1,9 @@
 """Everything the dashboard changes, each checked against the account first.
 
 The checks live here, in the handlers, so an action is refused even when a request
-reaches the server for a button the page never drew for this account.
+reaches the server for a button the page never drew for this account. Each handler
+first takes the account and the config as they are now (`acting_context`), not as they
+were when the button was drawn: a signed-out, removed or demoted account is refused.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from cashwatch.config import edit
 from cashwatch.dashboard import data
-from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.session import PageContext, PermissionDenied, acting_context
 from cashwatch.manager.requests import submit_request
 
 
@@ -20,18 +22,21 @@ def _site_of(ctx: PageContext, camera_id: str) -> str:
 
 def set_enabled(ctx: PageContext, camera_id: str, enabled: bool) -> None:
     """Start (enabled) or stop a camera: the manager follows the config."""
+    ctx = acting_context(ctx)
     ctx.require("control_cameras", _site_of(ctx, camera_id))
     ctx.require_loadable_config()
     edit.set_camera_enabled(ctx.loaded.path, camera_id, enabled)
 
 
 def restart(ctx: PageContext, camera_id: str) -> None:
+    ctx = acting_context(ctx)
     ctx.require("control_cameras", _site_of(ctx, camera_id))
     submit_request(ctx.data_dir, "restart", camera_id)
 
 
 def set_enabled_all(ctx: PageContext, camera_ids: list[str], enabled: bool) -> list[str]:
     """Start or stop several cameras; returns those changed."""
+    ctx = acting_context(ctx)
     changed = []
     for camera_id in camera_ids:
         if ctx.loaded.camera(camera_id).enabled != enabled:
@@ -41,6 +46,7 @@ def set_enabled_all(ctx: PageContext, camera_ids: list[str], enabled: bool) -> l
 
 
 def review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | None) -> None:
+    ctx = acting_context(ctx)
     ctx.require("review_events", str(event.get("site")))
     data.submit_review(ctx.data_dir, str(event["event_id"]), status, notes,
                        reviewed_by=ctx.user.name)
@@ -48,6 +54,7 @@ def review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | No
 
 def add_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
     """A new camera; an id already in the file is refused, never replaced."""
+    ctx = acting_context(ctx)
     ctx.require("edit_cameras", str(camera.get("site", "default")))
     ctx.require_loadable_config()
     edit.add_camera(ctx.loaded.path, camera)
@@ -55,6 +62,7 @@ def add_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
 
 def save_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
     """Changed settings of an existing camera (refused if it was removed meanwhile)."""
+    ctx = acting_context(ctx)
     ctx.require("edit_cameras", str(camera.get("site", "default")))
     ctx.require("edit_cameras", _site_of(ctx, str(camera.get("id"))))  # not another site's
     ctx.require_loadable_config()
@@ -62,6 +70,7 @@ def save_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
 
 
 def remove_camera(ctx: PageContext, camera_id: str) -> None:
+    ctx = acting_context(ctx)
     ctx.require("edit_cameras", _site_of(ctx, camera_id))
     ctx.require_loadable_config()
     edit.remove_camera(ctx.loaded.path, camera_id)

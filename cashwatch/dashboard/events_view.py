@@ -18,6 +18,7 @@ from cashwatch.config.evidence import ClipConfig
 from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.dashboard.status import read_status
+from cashwatch.dashboard.widgets import plain
 from cashwatch.events import EVENT_TYPES
 from cashwatch.evidence.mp4 import trigger_offset_of
 
@@ -250,12 +251,17 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
                    args=(ctx, event, current, notes_key))
     kind, message = st.session_state.pop("ev_flash", (None, None))
     if kind == "success":
-        st.success(message)
+        st.success(plain(message))
     elif kind == "error":
-        st.error(message)
+        st.error(plain(message))
 
 
 def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
+    """The clip and snapshot, for an account allowed the event's site only: once on the
+    page they are served at `/media/<hash>` to whoever has that URL, while it is shown."""
+    if not ctx.user.sees_site(str(event.get("site"))):
+        st.warning("This event belongs to a site your account does not cover.")
+        return
     clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
     camera = ctx.loaded.cameras.get(str(event.get("camera_id")))
     settings = camera.clip if camera else ClipConfig()
@@ -268,13 +274,13 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     elif clip is not None:
         st.video(clip)
     elif event.get("clip_error"):
-        st.warning(f"No clip: {event['clip_error']}")
+        st.warning(f"No clip: {plain(event['clip_error'])}")
     elif not _is_missing(event.get("evidence_expired_at")):
         st.info(f"Clip and snapshot deleted by retention on "
                 f"{pd.Timestamp(event['evidence_expired_at']):%Y-%m-%d}; the event and its "
                 "review are kept.")
     elif event.get("clip_path"):
-        st.warning(f"The clip `{event['clip_path']}` cannot be read: it was moved or deleted "
+        st.warning(f"The clip {plain(event['clip_path'])} cannot be read: it was moved or deleted "
                    "outside CashWatch, or the evidence store cannot be reached.")
     else:
         st.info(_clip_to_come(event, settings))
@@ -292,8 +298,9 @@ def _clip_to_come(event: dict[str, Any], clip: ClipConfig) -> str:
         return ("No clip was recorded: the camera's worker stopped before it could finish "
                 "it (a crash or a power cut).")
     if _is_missing(event.get("ended_at")):
-        return (f"The clip is still being recorded: it follows the {event['event_type']} event "
-                f"until {clip.post_seconds:g} s after it is last seen (at most "
+        return (f"The clip is still being recorded: it follows the "
+                f"{plain(event['event_type'])} event until {clip.post_seconds:g} s after it "
+                f"is last seen (at most "
                 f"{clip.max_seconds:g} s in all) and appears then.")
     if time.time() < pd.Timestamp(event["ended_at"]).timestamp() + clip.post_seconds:
         return (f"The event is over; its clip records {clip.post_seconds:g} s past the end "
@@ -328,9 +335,9 @@ def duration_text(seconds: float) -> str:
 
 
 def details(event: dict[str, Any]) -> None:
-    st.markdown(f"**{event['event_type']}** on `{event['camera_id']}` ({event['site']}) · "
-                f"confidence {float(event['confidence']):.2f} · {lasted(event)} · review: "
-                f"**{event.get('review_status') or 'pending'}**")
+    st.markdown(f"**{plain(event['event_type'])}** on {plain(event['camera_id'])} "
+                f"({plain(event['site'])}) · confidence {float(event['confidence']):.2f} · "
+                f"{lasted(event)} · review: **{plain(event.get('review_status') or 'pending')}**")
     shown = {k: v for k, v in event.items() if k not in ("details",)}
     st.json({"details": event.get("details"),
              **{k: str(v) for k, v in shown.items() if not _is_missing(v)}},

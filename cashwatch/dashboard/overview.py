@@ -24,6 +24,9 @@ from cashwatch.dashboard.status import CameraView, LiveStatus, camera_views, rea
 from cashwatch.dashboard.widgets import (
     SOUND_KEY,
     manager_banner,
+    plain,
+    sees_sources,
+    source_hidden,
     status_badge,
     uptime,
     visible,
@@ -38,9 +41,10 @@ CARDS_PER_ROW = 3
 
 
 def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: Any) -> None:
-    """Run an action from a button callback; its outcome is shown on the next draw."""
+    """Run an action from a button callback; its outcome is shown on the next draw. The
+    action checks the account as it is now (`actions`), not the `ctx` drawn with."""
     try:
-        action(fresh_context(ctx), *args)
+        action(ctx, *args)
         st.session_state[_FLASH_KEY] = ("success", f"{label}: done")
     except PermissionDenied as exc:
         st.session_state[_FLASH_KEY] = ("error", f"{label} refused: {exc}")
@@ -51,9 +55,9 @@ def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: A
 def _flash() -> None:
     kind, message = st.session_state.pop(_FLASH_KEY, (None, None))
     if kind == "success":
-        st.success(message)
+        st.success(plain(message))
     elif kind == "error":
-        st.error(message)
+        st.error(plain(message))
 
 
 def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
@@ -69,7 +73,7 @@ def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
     cols[1].metric("Events today", "–" if today is None else today.get(view.camera_id, 0))
     cols[2].metric("Uptime", uptime(view.record))
     core = rec.get("core", -1)
-    st.caption(f"Node {rec.get('node') or '–'} · "
+    st.caption(f"Node {plain(rec.get('node') or '–')} · "
                f"Core {core if core is not None and core >= 0 else '–'} · "
                f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
                f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}")
@@ -97,23 +101,31 @@ def tampered(view: CameraView) -> bool:
 def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:
     with st.container(border=True, key=f"card_{view.camera_id}"):
         head = st.columns([3, 1])
-        head[0].markdown(f"**{view.name}**  \n`{view.camera_id}` · {view.site}")
+        head[0].markdown(f"**{plain(view.name)}**  \n{plain(view.camera_id)} · {plain(view.site)}")
         with head[1]:
             status_badge(view.state)
         if view.config_error:
-            st.error(f"Config entry rejected: {mask_credentials(view.config_error)}")
+            st.error(f"Config entry rejected: {plain(_error_text(ctx, view, view.config_error))}")
             return
         # the problem first, where the eye lands, not under the numbers
-        last_error = mask_credentials(str((view.record or {}).get("last_error") or ""))
+        last_error = _error_text(ctx, view, str((view.record or {}).get("last_error") or ""))
         if last_error and view.state in TROUBLE:
-            st.error(f"Last error: {last_error}")
+            st.error(f"Last error: {plain(last_error)}")
         elif tampered(view):
-            st.warning(last_error.capitalize(), icon=":material/videocam_off:")
-        st.caption(view.source)
+            st.warning(plain(last_error.capitalize()), icon=":material/videocam_off:")
+        if sees_sources(ctx):  # an address, a path, a stream name: for admins only
+            st.caption(plain(view.source))
         _numbers(view, today)
         if last_error and view.state not in TROUBLE and not tampered(view):
-            st.caption(f"Last error: {last_error}")
+            st.caption(f"Last error: {plain(last_error)}")
         _controls(ctx, view)
+
+
+def _error_text(ctx: PageContext, view: CameraView, error: str) -> str:
+    """A camera's error as this account may read it: credentials masked always, the
+    source itself (often quoted in the error) only for admins."""
+    raw = view.config.source if view.config is not None else ""
+    return source_hidden(ctx, mask_credentials(error), view.source, raw)
 
 
 def _bulk_controls(ctx: PageContext, views: list[CameraView]) -> None:
@@ -187,13 +199,13 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
 
 def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
     kind = str(event["event_type"])
-    st.badge(kind, icon=TYPE_ICONS.get(kind), color=TYPE_BADGES.get(kind, "gray"))
+    st.badge(plain(kind), icon=TYPE_ICONS.get(kind), color=TYPE_BADGES.get(kind, "gray"))
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot), width="stretch")
     when = pd.Timestamp(event["started_at"]).tz_convert(
         dt.datetime.now().astimezone().tzinfo).strftime("%H:%M:%S")
-    st.caption(f"{event['camera_id']} · {when} · {float(event['confidence']):.2f}")
+    st.caption(f"{plain(event['camera_id'])} · {when} · {float(event['confidence']):.2f}")
 
 
 def _toast_new(newest: pd.DataFrame) -> None:
@@ -205,7 +217,7 @@ def _toast_new(newest: pd.DataFrame) -> None:
     if mark is not None:
         new = newest[arrived > mark]
         for event in new.head(3).to_dict("records"):
-            st.toast(f"New {event['event_type']} event on {event['camera_id']}",
+            st.toast(f"New {plain(event['event_type'])} event on {plain(event['camera_id'])}",
                      icon=TYPE_ICONS.get(str(event["event_type"])))
         if not new.empty:
             _beep(max(ALERT_BEEPS.get(str(t), 1) for t in new["event_type"]),
@@ -225,7 +237,8 @@ def announce_lost_cameras(views: list[CameraView]) -> None:
         return
     lost = [v for v in views if v.camera_id in seen and v.state in LOST]
     for view in lost[:3]:
-        st.toast(f"Camera {view.name} ({view.camera_id}) lost its picture: {view.state}",
+        st.toast(f"Camera {plain(view.name)} ({plain(view.camera_id)}) lost its picture: "
+                 f"{view.state}",
                  icon=":material/videocam_off:")
     if len(lost) > 3:
         st.toast(f"… and {len(lost) - 3} more cameras", icon=":material/videocam_off:")
@@ -270,7 +283,7 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     The config is re-read on every refresh, so this draws the broken-config banner (the
     page does not): it appears and goes with the file without a full rerun.
     """
-    recheck_sign_in(ctx)
+    recheck_sign_in(ctx)  # a demoted account's page is drawn again, with its new rights
     ctx = fresh_context(ctx)
     detail = not ctx.user.limited_to_sites
     if ctx.config_error:

@@ -1,8 +1,16 @@
 """Per-run context of every page: the config, the signed-in user, the login form.
 
-Login is required whenever the dashboard can be reached from another machine: when
-the config's `[dashboard] host` or the address Streamlit actually listens on is not
-loopback, or when `require_login = true`. Otherwise the local user is an admin.
+Login is required unless this very request provably comes from the machine itself, and
+is decided again on every script run (`login_required`). Without a sign-in only when all
+of these hold: `require_login` is off; the config's `[dashboard] host` and the address
+Streamlit listens on are loopback (unset, empty, `0.0.0.0`, `::` and unix sockets count as
+remote: Streamlit then listens on every interface); the websocket's peer is loopback; the
+`Host` header (and the `Origin`, when sent) names a loopback address, so a page whose
+name was rebound to 127.0.0.1 (DNS rebinding) must sign in; and no proxy header
+(`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`...) is present. A reverse proxy on the
+same box that forwards none of them still cannot pass, as a browser always sends
+`Origin` on the websocket; behind a proxy set `require_login = true` all the same.
+That local visitor is an admin.
 
 A sign-in is remembered in the browser (a cookie holding a random token; see
 `cashwatch.sign_ins`) for `[dashboard] remember_sign_in_hours`, so reloading the page
@@ -15,21 +23,39 @@ naming the problem, and nothing writes the file until it loads again.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from cashwatch.auth import LOCAL_ADMIN, AuthError, User, UserStore
+from cashwatch.auth import (
+    LOCAL_ADMIN,
+    AuthError,
+    SignInBusy,
+    SignInGuard,
+    TooManySignIns,
+    User,
+    UserStore,
+)
 from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.app import AppConfig
 from cashwatch.sign_ins import SignIn, SignInStore
 from cashwatch.util.redact import mask_credentials
 
 log = logging.getLogger(__name__)
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+# Headers a proxy adds: a request carrying one came through something else first, so
+# the loopback peer says nothing about who is really asking.
+PROXY_HEADERS = frozenset({"forwarded", "via", "x-real-ip", "true-client-ip", "x-client-ip",
+                           "cf-connecting-ip", "x-original-forwarded-for"})
+# One guard per dashboard process: back-off per account and per client, and a bound on
+# the argon2 verifications (~100 ms, 64 MiB each) running at once.
+SIGN_IN_GUARD = SignInGuard()
 _USER_KEY = "cashwatch_user"
 _TOKEN_KEY = "cashwatch_sign_in_token"  # this session's remembered sign-in
 _FINGERPRINT_KEY = "cashwatch_account"  # the account's password fingerprint at sign-in
@@ -106,10 +132,10 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
     loaded, error = read_config()
     if loaded is None:
         # Nobody has signed in yet (the accounts' sites are in the config that failed):
-        # the reason, with its paths and camera sources, only for a loopback dashboard.
-        if not _listening_on_loopback():
-            error = "run `cashwatch check` on the server to see why"
-        st.error(f"The configuration cannot be loaded: {error}")
+        # the reason, with its paths and camera sources, only for a local visitor.
+        why = (_plain(error) if _trusted_local_visitor()
+               else "run `cashwatch check` on the server to see why")
+        st.error(f"The configuration cannot be loaded: {why}")
         st.stop()
         raise AssertionError("unreachable")  # st.stop() raises; this informs type checkers
     return loaded, error
@@ -118,11 +144,17 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
 def config_banner(error: str, *, detail: bool = True) -> None:
     """Why the file does not load; without `detail` (a site-limited account) only that
     it does not, as the message can name other sites' cameras."""
-    if not detail:
-        error = "ask an administrator to fix the file"
-    st.error(f"The configuration cannot be loaded: {error}  \n"
+    why = _plain(error) if detail else "ask an administrator to fix the file"
+    st.error(f"The configuration cannot be loaded: {why}  \n"
              "Showing the last configuration that loaded; changes to cameras are off "
              "until the file is fixed.", icon=":material/error:")
+
+
+def _plain(text: str) -> str:
+    # widgets imports this module, so its Markdown escaping is imported when used
+    from cashwatch.dashboard.widgets import plain
+
+    return plain(text)
 
 
 def fresh_context(ctx: PageContext) -> PageContext:
@@ -131,14 +163,73 @@ def fresh_context(ctx: PageContext) -> PageContext:
     return replace(ctx, loaded=loaded or ctx.loaded, config_error=error)
 
 
+def loopback_address(address: str) -> bool:
+    """A loopback IP literal or `localhost`; anything else, an empty or wildcard address
+    (every interface) and unix sockets included, is not.
+
+    >>> [loopback_address(a) for a in ("127.0.0.1", "::1", "localhost", "127.3.0.1")]
+    [True, True, True, True]
+    >>> [loopback_address(a) for a in ("", "0.0.0.0", "::", "unix:///tmp/s", "10.0.0.2")]
+    [False, False, False, False, False]
+    """
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def loopback_host(value: str) -> bool:
+    """Whether a `Host` header (`name[:port]`) or an `Origin` (`scheme://name[:port]`)
+    names a loopback address; a name rebound to 127.0.0.1 does not.
+
+    >>> [loopback_host(v) for v in ("127.0.0.1:8501", "[::1]:8501", "http://localhost:1")]
+    [True, True, True]
+    >>> [loopback_host(v) for v in ("evil.example:8501", "null", "", "localhost.evil:80")]
+    [False, False, False, False]
+    """
+    try:
+        host = urlsplit(value if "://" in value else f"//{value}").hostname
+    except ValueError:
+        return False
+    return host is not None and loopback_address(host)
+
+
 def _listening_on_loopback() -> bool:
-    return str(st.get_option("server.address") or "") in LOOPBACK
+    return loopback_address(str(st.get_option("server.address") or ""))
+
+
+def _proxied(headers: dict[str, str]) -> bool:
+    return any(name in PROXY_HEADERS or name.startswith("x-forwarded-") for name in headers)
+
+
+def _local_request() -> bool:
+    """This script run's websocket was opened by a browser on this machine, by a
+    loopback name, with no proxy in between. Read per run: headers are per session.
+    Without a browser (no headers at all, as in AppTest) it is not."""
+    headers = {k.lower(): v for k, v in st.context.headers.to_dict().items()}
+    origin = headers.get("origin")
+    return (st.context.ip_address is None  # None: a loopback peer (or no client at all)
+            and loopback_host(headers.get("host", ""))
+            and (origin is None or loopback_host(origin))
+            and not _proxied(headers))
+
+
+def _trusted_local_visitor() -> bool:
+    """Listening on loopback only, and this request is a local browser's."""
+    return _listening_on_loopback() and _local_request()
 
 
 def login_required(app: AppConfig) -> bool:
-    listen = str(st.get_option("server.address") or "")
-    remote_listen = bool(listen) and listen not in LOOPBACK
-    return app.dashboard.require_login or app.dashboard.host not in LOOPBACK or remote_listen
+    return (app.dashboard.require_login or not loopback_address(app.dashboard.host)
+            or not _trusted_local_visitor())
+
+
+def _client() -> str:
+    """Who is guessing, for the back-off: the websocket's peer (Streamlit's server takes
+    it from `X-Forwarded-For` only when the proxy is on loopback)."""
+    return st.context.ip_address or "loopback"
 
 
 def _login_form(store: UserStore, loaded: LoadedConfig) -> None:
@@ -151,7 +242,13 @@ def _login_form(store: UserStore, loaded: LoadedConfig) -> None:
     if not submitted:
         return
     try:
-        user = store.authenticate(name, password)
+        user = SIGN_IN_GUARD.authenticate(store, name, password, _client())
+    except TooManySignIns as exc:
+        st.error(f"Too many failed sign-ins; try again in {math.ceil(exc.retry_after_s)} s.")
+        return
+    except SignInBusy:
+        st.error("The server is busy checking other sign-ins; try again in a moment.")
+        return
     except AuthError as exc:
         st.error(str(exc))
         return
@@ -244,17 +341,27 @@ def _still_signed_in(loaded: LoadedConfig, name: str) -> bool:
 def recheck_sign_in(ctx: PageContext) -> None:
     """For self-refreshing fragments, which reuse their page's context and never pass
     through `page_context`: a sign-in that ended since (signed out in another tab, the
-    password changed, the account removed) ends the page too, not at the next click."""
-    if not login_required(ctx.loaded.app):
-        return
-    name = st.session_state.get(_USER_KEY)
-    try:
-        still = name == ctx.user.name and _still_signed_in(ctx.loaded, name)
-    except AuthError:
-        still = False
-    if not still:
-        _forget_session()
+    password changed, the account removed) ends the page too, not at the next click; an
+    account whose role or sites changed gets the whole page drawn again for its new
+    rights (the fragment's buttons were drawn for the old ones)."""
+    if signed_in_user(ctx.loaded) != ctx.user:
         st.rerun(scope="app")
+
+
+def acting_context(ctx: PageContext) -> PageContext:
+    """The context to act with, from a button callback: the config as it is now and the
+    account as it is now. Callbacks get the context the page was drawn with; since then
+    the sign-in may have ended or the account lost rights. Outside a script run (Python
+    calling an action directly) there is no browser session to re-check: the caller's
+    context stands."""
+    if get_script_run_ctx() is None:
+        return ctx
+    loaded, error = read_config(ctx.loaded.path)
+    loaded = loaded or ctx.loaded
+    user = signed_in_user(loaded)
+    if user is None or user.name != ctx.user.name:
+        raise PermissionDenied(f"{ctx.user.name} is not signed in any more")
+    return replace(ctx, loaded=loaded, user=user, config_error=error)
 
 
 def _forget_session() -> None:

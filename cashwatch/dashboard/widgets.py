@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -18,10 +19,52 @@ from cashwatch.util.redact import mask_credentials
 # Chromium); a button's click is an event, which a refresh cannot replay.
 SOUND_KEY = "alert_sound"
 
+# Characters that mean something to Streamlit's Markdown anywhere in a line (emphasis,
+# links and images, autolinks, HTML entities, `$` maths, tables): escaped, only text. `[`
+# escaped also defeats its `:colour[...]` directive. Block syntax counts only at the start.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$&!|])")
+_BLOCK_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))")
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
+SOURCE_HIDDEN = "<source hidden>"
+
 BADGE_COLOURS: dict[str, Any] = {
     "running": "green", "starting": "blue", "connecting": "blue", "reconnecting": "orange",
     "stopping": "gray", "stopped": "gray", "not running": "gray", "error": "red", "empty": "gray",
 }
+
+
+def plain(text: object) -> str:
+    r"""`text` as literal text in anything Streamlit renders as Markdown (st.markdown,
+    captions, alerts, toasts, labels): a camera named `![x](http://host/p.png)` must not
+    make every browser showing it fetch that image, nor a link or a colour appear.
+
+    >>> print(plain("![x](http://h/p.png) *a* cam-a"))
+    \!\[x\](http://h/p.png) \*a\* cam-a
+    >>> print(plain("# big"), plain("1. one"))
+    \# big 1\. one
+    """
+    text = _MARKDOWN.sub(r"\\\1", " ".join(str(text).splitlines()))
+    match = _BLOCK_START.match(text)
+    if match is None:
+        return text
+    # escape the marker itself: `\#`, `\-`, and after a number its `.` or `)`
+    at = match.end() if match.group(2)[0].isdigit() else match.start(2)
+    return text[:at] + "\\" + text[at:]
+
+
+def sees_sources(ctx: PageContext) -> bool:
+    """Camera sources (addresses, paths, stream names) are for those who edit cameras."""
+    return ctx.user.can("edit_cameras")
+
+
+def source_hidden(ctx: PageContext, text: str, *sources: str) -> str:
+    """`text` (an error, which often quotes the source) without the camera's source and
+    any URL, unless the account may see sources."""
+    if sees_sources(ctx):
+        return text
+    for source in sorted(filter(None, sources), key=len, reverse=True):
+        text = text.replace(source, SOURCE_HIDDEN)
+    return _URL.sub(SOURCE_HIDDEN, text)
 
 
 def format_duration(seconds: float) -> str:
@@ -68,11 +111,11 @@ def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None, *,
         st.warning(CONFIG_PROBLEM_FOR_SITE_USERS, icon=":material/error:")
     elif error and loaded is not None and _only_camera_entries(error, loaded):
         ids = ", ".join(sorted(loaded.camera_errors))
-        st.warning(f"Camera entries rejected in the config: {ids}. The others run; see "
+        st.warning(f"Camera entries rejected in the config: {plain(ids)}. The others run; see "
                    "each card or the Cameras page for why.", icon=":material/error:")
     elif error:
         st.error("The manager rejected the latest config and keeps running the last good one: "
-                 f"{error}")
+                 f"{plain(error)}")
 
 
 def _only_camera_entries(error: str, loaded: LoadedConfig) -> bool:
@@ -108,7 +151,8 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
     with st.sidebar:
         if login_needed:
             sites = ", ".join(ctx.user.sites) or "all sites"
-            st.caption(f"Signed in as **{ctx.user.name}** ({ctx.user.role}; {sites})")
+            st.caption(f"Signed in as **{plain(ctx.user.name)}** ({ctx.user.role}; "
+                       f"{plain(sites)})")
             if st.button("Sign out", key="sign_out"):
                 sign_out(ctx.data_dir)
                 st.rerun()
@@ -122,4 +166,4 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
                            "loses its picture (two). "
                            "Until the page is reloaded.")
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
-            st.caption(f"Config: `{ctx.loaded.path}`")
+            st.caption(f"Config: {plain(ctx.loaded.path)}")

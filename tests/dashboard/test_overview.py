@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
+from cashwatch.auth import UserStore
 from cashwatch.config import load_config
-from tests.dashboard.conftest import Dashboard
+from tests.dashboard.conftest import PASSWORD, Dashboard
+
+MARKDOWN_NAME = "![pixel](http://127.0.0.1:9/p.png) [click](http://127.0.0.1:9/) **loud**"
+
+
+def _sources(at) -> str:
+    """The Markdown as the page sent it (escapes and all)."""
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.warning])
 
 
 def _texts(at) -> str:
-    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.warning])
+    """The text a reader sees: Markdown escapes undone."""
+    return re.sub(r"\\(.)", r"\1", _sources(at))
 
 
 def test_cards_show_the_cameras_and_their_numbers(dash: Dashboard) -> None:
@@ -58,7 +69,32 @@ def test_a_rejected_camera_entry_is_explained_once_on_its_card(dash: Dashboard) 
     at = dash.app().run()
     assert not at.exception, at.exception
     message = loaded.camera_errors["cam-bad"]
-    assert [e.value for e in at.error if message in str(e.value)] == \
+    assert [e.value for e in at.error if message in re.sub(r"\\(.)", r"\1", e.value)] == \
         [f"Config entry rejected: {message}"]
     assert any("cam-bad" in str(w.value) for w in at.warning)
     assert "Front desk" in _texts(at)  # the good cameras still show
+
+
+def test_camera_names_are_drawn_as_text_not_markdown(dash: Dashboard) -> None:
+    """A camera name with Markdown would make every browser showing it fetch an image."""
+    text = dash.config_path.read_text()
+    dash.config_path.write_text(text.replace('name = "Front desk"', f'name = "{MARKDOWN_NAME}"'))
+    at = dash.app().run()
+    assert not at.exception, at.exception
+    sources = _sources(at)
+    assert MARKDOWN_NAME in _texts(at)  # shown, literally
+    assert "![" not in sources and "](" not in sources.replace("\\](", "")
+    assert "**loud**" not in sources
+
+
+def test_camera_sources_are_shown_to_admins_only(dash: Dashboard) -> None:
+    admin = dash.app().run()
+    assert "/videos/a.mp4" in _texts(admin)
+    assert "10.0.0.9" in _texts(admin)  # in cam-b's error, credentials masked
+    UserStore(dash.data_dir).add("otto", PASSWORD, "operator")
+    dash.signed_in_as = "otto"
+    operator = dash.app().run()
+    assert not operator.exception, operator.exception
+    shown = _texts(operator)
+    assert "Front desk" in shown and "cannot open <source hidden>" in shown
+    assert "/videos/a.mp4" not in shown and "10.0.0.9" not in shown and "rtsp" not in shown

@@ -69,7 +69,7 @@ def test_review_buttons_write_the_review_journal(dash: Dashboard) -> None:
     assert lines == [lines[0]] and lines[0]["event_id"] == EVENT_ID
     assert lines[0]["review_status"] == "confirmed"
     assert lines[0]["notes"] == "cash went to the till"
-    assert lines[0]["reviewed_by"] == "local", "the reviewer is on record (local admin here)"
+    assert lines[0]["reviewed_by"] == "ada", "the reviewer is on record"
 
 
 def test_live_page_shows_the_latest_frame_with_its_age(dash: Dashboard) -> None:
