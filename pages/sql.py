@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from cashwatch.dashboard import sql
@@ -11,11 +16,28 @@ from cashwatch.dashboard.session import PermissionDenied, guard_page
 
 EXAMPLE = ("SELECT camera_id, event_type, count(*) AS events\nFROM events\n"
            "GROUP BY ALL\nORDER BY events DESC")
+# Altair reads `name:Q` as a type and `a.b` / `a[0]` as nested fields
+CHART_UNSAFE = re.compile(r"[:.\[\]\\]")
+
+
+def chart_for(frame: pd.DataFrame) -> alt.Chart | None:
+    """The result's chart, drawn from column names Altair cannot misread; None when there
+    is none, or when the chart cannot be made (the table is what matters)."""
+    safe = frame.rename(columns=lambda c: CHART_UNSAFE.sub("_", str(c)))
+    if safe.columns.duplicated().any():
+        return None  # `a:b` and `a_b` would fold into one column
+    try:
+        return result_chart(safe)
+    except ValueError:
+        return None
+
 
 ctx = guard_page("run_sql")
 st.title("SQL")
 st.caption("Read-only: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE. "
-           f"At most {sql.MAX_ROWS:,} rows, {sql.TIMEOUT_S:.0f} s.")
+           f"At most {sql.MAX_ROWS:,} rows and {sql.MAX_RESULT_MB} MB, "
+           f"{sql.TIMEOUT_S:.0f} s, {sql.MEMORY_LIMIT_MB} MB of memory. Queries read a copy "
+           "of the history taken when it last changed, so they never hold up recording.")
 query = st.text_area("Query", value=EXAMPLE, height=160, key="sql_query")
 if st.button("Run", key="sql_run", type="primary"):
     try:
@@ -25,10 +47,12 @@ if st.button("Run", key="sql_run", type="primary"):
         st.error(str(exc))
 result = st.session_state.get("sql_result")
 if result is not None:
-    st.caption(f"{len(result.frame):,} rows in {result.elapsed_ms:.0f} ms"
-               + (" (truncated)" if result.truncated else ""))
+    as_of = dt.datetime.fromtimestamp(result.as_of).strftime("%H:%M:%S")
+    st.caption(f"{len(result.frame):,} rows in {result.elapsed_ms:.0f} ms, history as of "
+               f"{as_of}" + (f" (cut at {sql.MAX_ROWS:,} rows or {sql.MAX_RESULT_MB} MB)"
+                             if result.truncated else ""))
     st.dataframe(result.frame, width="stretch", hide_index=True)
-    chart = result_chart(result.frame)
+    chart = chart_for(result.frame)
     if chart is not None:
         st.altair_chart(chart, width="stretch")
     if ctx.user.can("export"):

@@ -1,15 +1,25 @@
 """History for the dashboard: short read-only DuckDB connections, and review submission.
 
 Connections come from the store (`connect_readonly` retries while the manager writes).
-External file access is switched off on each one: the SQL page runs analysts' queries
-here and must not become a way to read the server's files.
+External file access is switched off on each one as a second wall.
+
+While any process holds `cashwatch.duckdb` open, even read-only, the manager cannot
+ingest (DuckDB's file lock). The pages' own queries take milliseconds; an analyst's query
+on the SQL page can take seconds, so it runs on a copy instead (`database_copy`), taken
+while holding the lock for only as long as copying the file takes.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
+import itertools
 import json
+import os
+import shutil
+import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +32,10 @@ from cashwatch.evidence.storage import is_url, local_evidence, read_evidence
 from cashwatch.store import db, journal
 from cashwatch.store.journal import REVIEW_STATUSES
 
-__all__ = ["REVIEW_STATUSES", "EventFilter", "HistoryUnavailable", "connect", "submit_review"]
+__all__ = ["REVIEW_STATUSES", "DatabaseCopy", "EventFilter", "HistoryUnavailable", "connect",
+           "database_copy", "submit_review"]
+
+COPY_FOLDER = "sql-copy"  # in the data folder: the same disk, owner-only like the rest
 
 
 class HistoryUnavailable(Exception):
@@ -41,6 +54,118 @@ def connect(data_dir: Path, timeout_s: float = 2.0) -> Iterator[duckdb.DuckDBPyC
         raise HistoryUnavailable(f"no history yet: {exc}") from exc
     except db.DatabaseBusyError as exc:
         raise HistoryUnavailable(f"the history is busy, try again in a moment: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class DatabaseCopy:
+    """A private copy of the database as it was at `as_of` (epoch s)."""
+
+    path: Path
+    as_of: float
+    source_key: tuple[int, ...]  # size and mtime of the file (and WAL) that was copied
+
+
+_copies: dict[Path, DatabaseCopy] = {}   # per data folder, in this dashboard process
+_copy_lock = threading.Lock()           # one copy at a time: sessions share the result
+_generation = itertools.count(1)
+
+
+def database_copy(data_dir: Path) -> DatabaseCopy:
+    """A copy of `cashwatch.duckdb` for long reads, refreshed when the file has changed.
+
+    Raises HistoryUnavailable when there is no database, it stays locked, or the copy
+    cannot be written (disk full).
+    """
+    data_dir = Path(data_dir).resolve()
+    with _copy_lock:
+        current = _copies.get(data_dir)
+        if current is not None and current.path.exists() \
+                and current.source_key == _source_key(data_dir):
+            return current
+        fresh = _make_copy(data_dir)
+        _copies[data_dir] = fresh
+        if current is not None:
+            # a query still reading it keeps its open file (Linux): unlinking is safe
+            _remove_copy(current.path)
+        return fresh
+
+
+def _source_key(data_dir: Path) -> tuple[int, ...]:
+    key: list[int] = []
+    for path in (db.db_path(data_dir), _wal(db.db_path(data_dir))):
+        with contextlib.suppress(FileNotFoundError):
+            stat = path.stat()
+            key += [stat.st_size, stat.st_mtime_ns]
+    return tuple(key)
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _make_copy(data_dir: Path) -> DatabaseCopy:
+    folder = _copy_folder(data_dir)
+    target = folder / f"{os.getpid()}-{next(_generation)}.duckdb"
+    source = db.db_path(data_dir)
+    try:
+        # Holding a read-only connection: the manager cannot write meanwhile, so file and
+        # WAL are one consistent state. It waits only as long as the copy takes.
+        with connect(data_dir):
+            key = _source_key(data_dir)
+            shutil.copyfile(source, target)
+            if _wal(source).exists():  # a manager killed mid-write: its WAL is the rest
+                shutil.copyfile(_wal(source), _wal(target))
+            as_of = time.time()
+    except OSError as exc:
+        _remove_copy(target)
+        raise HistoryUnavailable(f"cannot copy the history to {folder} for queries: "
+                                 f"{exc}") from exc
+    except BaseException:
+        _remove_copy(target)
+        raise
+    return DatabaseCopy(target, as_of, key)
+
+
+def _copy_folder(data_dir: Path) -> Path:
+    folder = data_dir / COPY_FOLDER
+    folder.mkdir(mode=0o700, exist_ok=True)
+    _remove_orphans(folder)
+    return folder
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Copies (and spill folders) left by dashboard processes that are gone (killed
+    before their atexit ran): named `<pid>-<generation>.*`."""
+    for entry in folder.iterdir():
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not ours to judge
+        return True
+    return True
+
+
+def _remove_copy(path: Path) -> None:
+    for leftover in (path, _wal(path)):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+    shutil.rmtree(path.with_suffix(".spill"), ignore_errors=True)
+
+
+@atexit.register
+def _remove_all_copies() -> None:
+    for copy in list(_copies.values()):
+        _remove_copy(copy.path)
 
 
 def query_df(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
