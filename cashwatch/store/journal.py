@@ -7,6 +7,10 @@ returns, so a record a caller was told about survives a crash of either side.
 
 When the disk is full the record is kept in memory and written, in order, on the
 next `append` or `flush_pending()`: the worker goes on and nothing is lost.
+
+A power cut can leave half a line at the end of a file (the write reached the disk, its
+fsync did not). The next write starts on a new line, so the torn piece stays a line of
+its own, which ingest skips with a warning, and the record after it is kept whole.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cashwatch.events import EventRecord
+from cashwatch.util.files import make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +64,35 @@ def encode_record(kind: str, payload: Mapping[str, Any]) -> bytes:
     return line.encode("utf-8") + b"\n"
 
 
+def open_journal_file(path: Path) -> int:
+    """An append descriptor that can also read (to look at the last byte), owner-only."""
+    return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+def _ends_torn(fd: int, size: int) -> bool:
+    """Whether the file's last line lacks its newline (a write cut short by a crash)."""
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
 def write_line(fd: int, line: bytes) -> None:
-    """Append `line` whole or not at all, then fsync.
+    """Append `line` whole or not at all, then fsync; `fd` from `open_journal_file`.
 
     A short write (disk full, file size limit) would leave half a line that the next
-    record glues onto; truncating back to the size before the write removes it. The
-    flock keeps two writers of one file (dashboard sessions) from truncating each
+    record glues onto; truncating back to the size before the write removes it. A torn
+    tail left by a power cut cannot be told from a line being written, except that
+    nobody writes without this flock: so under it, a tail without its newline is torn,
+    and the new line goes after a newline of its own instead of being glued onto it
+    (the glued line would be unreadable and the record, reported durable, lost). The
+    flock also keeps two writers of one file (dashboard sessions) from truncating each
     other's lines.
     """
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         size_before = os.fstat(fd).st_size
+        if _ends_torn(fd, size_before):
+            log.warning("journal: the last line of a file was torn (crash mid-write); "
+                        "starting a new line after it")
+            line = b"\n" + line
         try:
             written = os.write(fd, line)
             if written != len(line):
@@ -158,8 +181,8 @@ class JournalWriter:
         name = journal_file_name(time.time())
         if self._fd is None or name != self._fd_name:
             self._close_fd()
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.folder / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            make_private_dir(self.folder)
+            self._fd = open_journal_file(self.folder / name)
             self._fd_name = name
         return self._fd
 
@@ -198,9 +221,8 @@ def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str 
                                     "notes": notes, "reviewed_at": time.time(),
                                     "reviewed_by": reviewed_by})
     folder = journal_dir(data_dir) / REVIEW_SOURCE
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / journal_file_name(time.time()), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-                 0o644)
+    make_private_dir(folder)
+    fd = open_journal_file(folder / journal_file_name(time.time()))
     try:
         write_line(fd, line)
     finally:

@@ -79,3 +79,31 @@ def exclusive(path: Path) -> Iterator[None]:
                     return
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Clips, snapshots and the event history show people: nothing CashWatch writes in its data
+# folder is for other accounts on the machine. The manager sets this umask before it
+# creates anything, and its camera workers inherit it.
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) owner-only; tighten it if it already exists.
+
+    Only for folders CashWatch owns (journal/, logs/, clips/ …): the admin's own folders,
+    such as the data folder itself, are left as they are (see `readable_by_others`).
+    """
+    path = Path(path)
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether accounts other than the owner may list or read `path` (group or other)."""
+    try:
+        return bool(Path(path).stat().st_mode & 0o044)
+    except FileNotFoundError:
+        return False

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cashwatch.store.ingest import Ingestor
 from cashwatch.store.journal import JournalWriter, journal_file_name, submit_review
-from tests.store.builders import journal_lines, make_record
+from tests.store.builders import journal_events, journal_lines, make_record, query
 
 
 def test_events_and_clips_are_journalled_as_json_lines(tmp_path: Path) -> None:
@@ -106,3 +109,60 @@ def test_submit_review_raises_when_the_disk_refuses(tmp_path: Path) -> None:
 def test_source_must_be_a_plain_folder_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"'\.\./x'"):
         JournalWriter(tmp_path, "../x")
+
+
+def _cut_power_mid_line(path: Path, keep_of_last: int) -> None:
+    """What a power cut leaves: the last line's first bytes reached the disk, the rest
+    (and its newline) did not."""
+    data = path.read_bytes()
+    last_start = data.rstrip(b"\n").rfind(b"\n") + 1
+    os.truncate(path, last_start + keep_of_last)
+
+
+def test_a_record_appended_after_a_torn_tail_is_kept(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1"))
+    writer.emit_event(make_record("torn"))
+    writer.close()
+    path = next((tmp_path / "journal" / "cam1").glob("*.jsonl"))
+    _cut_power_mid_line(path, keep_of_last=37)
+
+    after = JournalWriter(tmp_path, "cam1")  # the restarted worker
+    assert after.append("clip", {"event_id": "e1", "clip_path": "c.mp4", "clip_error": None})
+    after.emit_event(make_record("e2"))
+    after.close()
+
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines[1]) == 37  # the torn piece is a line of its own
+    assert Ingestor(tmp_path).poll() == 3
+    assert query(tmp_path, "SELECT event_id, clip_path FROM events ORDER BY 1") == [
+        ("e1", "c.mp4"), ("e2", None)]
+
+
+def test_a_torn_line_in_the_middle_is_skipped_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1"))
+    writer.emit_event(make_record("torn"))
+    writer.close()
+    path = next((tmp_path / "journal" / "cam1").glob("*.jsonl"))
+    _cut_power_mid_line(path, keep_of_last=60)
+    ingestor = Ingestor(tmp_path)
+    assert ingestor.poll() == 1  # the torn tail waits: it may be a line being written
+    journal_events(tmp_path, "cam1", ["e2", "e3"])
+
+    with caplog.at_level(logging.WARNING, logger="cashwatch.store.ingest"):
+        assert ingestor.poll() == 2
+    assert any("skipping unreadable line" in r.getMessage() for r in caplog.records)
+    assert [r[0] for r in query(tmp_path, "SELECT event_id FROM events ORDER BY 1")] == [
+        "e1", "e2", "e3"]
+    assert ingestor.poll() == 0  # and it blocks nothing after it
+
+
+def test_journal_files_and_folders_are_owner_only(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, "cam1")
+    writer.emit_event(make_record("e1"))
+    writer.close()
+    submit_review(tmp_path, "e1", "confirmed")
+    for path in [*(tmp_path / "journal").glob("*"), *(tmp_path / "journal").glob("*/*")]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
