@@ -41,3 +41,9 @@ class RetentionConfig(StrictModel):
                           description="Once clips and snapshots in the data folder exceed "
                           "this, those of the oldest events are deleted first. The events "
                           "and their reviews stay in the history.")
+    journal_days: float = Field(default=30.0, gt=0.0, title="Keep journals for (days)",
+                                description="Journal files are kept this long after the "
+                                "manager stored their events, so that `cashwatch db recover` "
+                                "can rebuild a damaged database from them; events older than "
+                                "this cannot be rebuilt. A day of journal is small (about 1 KB "
+                                "an event).")

@@ -5,6 +5,14 @@ one short transaction (open, write, close: readers get the file in between), and
 then records how far it got in `journal/offsets.json`. A crash between the commit and
 that write replays the lines, which the idempotent upserts absorb; nothing is skipped.
 When a reader holds the file the lines simply stay where they are until the next poll.
+
+When the file cannot be written for any other reason (damaged, disk full, unreadable)
+the lines stay too, `db_error` says why, and the next tries come after 1, 2, 4 … 60 s
+instead of every poll. Only a record the database refuses as data (a wrong type, a
+value out of range) is skipped; an error of the file itself never consumes a line.
+
+Ingested journal files are kept `keep_days` (default 30, `[retention] journal_days`):
+`cashwatch db recover` rebuilds a damaged database from them (cashwatch/store/recover.py).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from cashwatch.evidence.paths import remove_evidence
 from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
 from cashwatch.store.journal import journal_dir, journal_file_name
 from cashwatch.store.records import BadRecordError, apply_record
-from cashwatch.util.files import atomic_write_text
+from cashwatch.util.backoff import Backoff
+from cashwatch.util.files import atomic_write_text, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +39,23 @@ OFFSETS_FILE = "offsets.json"
 MAX_BYTES_PER_POLL = 256 << 10    # read per poll; what the time budget leaves is read again
 TRANSACTION_BUDGET_S = 0.3        # a write transaction stops taking lines after this
 CLEANUP_EVERY_S = 60.0
-KEEP_INGESTED_FOR_S = 86400.0
+DEFAULT_KEEP_DAYS = 30.0
+RETRY_INITIAL_S = 1.0             # after a write the file itself refused (not a reader's lock)
+RETRY_MAX_S = 60.0
+DB_ERROR_CHARS = 240              # the reason as status shows it: one short line
+
+# What a record's own bad data raises: that record is skipped, the others applied. Any
+# other error (the file corrupt, an I/O failure) is the database's, and skips nothing.
+RECORD_ERRORS: tuple[type[Exception], ...] = (
+    duckdb.DataError, duckdb.IntegrityError, duckdb.BinderException,
+    duckdb.InvalidInputException)
+SKIPPED_RECORD_ERRORS: tuple[type[Exception], ...] = (BadRecordError, *RECORD_ERRORS)
+
+
+def short_reason(exc: BaseException) -> str:
+    """The first line of an error, at most DB_ERROR_CHARS: a status field, not a trace."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= DB_ERROR_CHARS else text[:DB_ERROR_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -83,21 +108,33 @@ class Ingestor:
     """
 
     def __init__(self, data_dir: Path, *, max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
-                 transaction_budget_s: float = TRANSACTION_BUDGET_S) -> None:
+                 transaction_budget_s: float = TRANSACTION_BUDGET_S,
+                 keep_days: float = DEFAULT_KEEP_DAYS) -> None:
         self.data_dir = Path(data_dir)
+        self.keep_s = keep_days * 86400.0
         self.max_bytes_per_poll = max_bytes_per_poll
         self.transaction_budget_s = transaction_budget_s
         self.journal = journal_dir(self.data_dir)
         self.offsets_path = self.journal / OFFSETS_FILE
         self.offsets: dict[str, int] = self._load_offsets()
         self.busy_polls = 0           # polls that found the database locked by a reader
+        self.failed_writes = 0        # tries the file itself refused (damaged, disk full)
         self._next_cleanup = 0.0
         self._last_write_error = -1e9
+        self.db_error = ""            # why the database cannot be written; "" when it can
+        self._retry = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
+        self._next_try = 0.0          # monotonic; no write before it after a failure
 
     def poll(self) -> int:
-        """Apply new journal lines; returns how many records were applied (0 if locked)."""
+        """Apply new journal lines; returns how many records were applied (0 if locked).
+
+        Never raises for the database's sake: a failure sets `db_error` and leaves the
+        lines for a later try.
+        """
+        if time.monotonic() < self._next_try:
+            return 0
         lines = self._read_new()
-        if not lines and db_path(self.data_dir).exists():
+        if not lines and db_path(self.data_dir).exists() and not self.db_error:
             self._maybe_cleanup()
             return 0
         try:
@@ -105,16 +142,10 @@ class Ingestor:
         except DatabaseBusyError:
             self.busy_polls += 1
             return 0
-        except (duckdb.IOException, OSError) as exc:
-            # Disk full or a damaged file: the lines stay unread and are retried. Said
-            # once a minute, not on every poll (4 a second would flood the log that
-            # the operator needs to read).
-            now = time.monotonic()
-            if now - self._last_write_error >= 60.0:
-                self._last_write_error = now
-                log.error("cannot write %s: %s (retrying; journal keeps every record)",
-                          db_path(self.data_dir), exc)
+        except (duckdb.Error, OSError) as exc:
+            self._write_failed(exc)
             return 0
+        self._write_succeeded()
         for line in lines[:consumed]:
             self.offsets[line.key] = line.end_offset
         if consumed:
@@ -123,9 +154,53 @@ class Ingestor:
         self._maybe_cleanup()
         return applied
 
+    def drain(self) -> int:
+        """Apply every line not yet applied (a rebuild); raises if the database fails.
+
+        >>> Ingestor(data_dir).drain()              # doctest: +SKIP
+        1234
+        """
+        applied = 0
+        while lines := self._read_new():
+            consumed, count, doomed = self._write(lines)
+            for line in lines[:consumed]:
+                self.offsets[line.key] = line.end_offset
+            self._save_offsets()
+            remove_evidence(self.data_dir, doomed)
+            applied += count
+        if not db_path(self.data_dir).exists():
+            self._write([])  # no journal at all: still leave an empty, current database
+        return applied
+
     def close(self) -> None:
         """Nothing is held between polls; kept for the manager's symmetry."""
         return None
+
+    def _write_failed(self, exc: BaseException) -> None:
+        """The file itself refused (damaged, disk full): keep the lines, wait, say why.
+
+        Said in the log when the reason changes and then once a minute, not on every
+        try: the operator needs to read that log.
+        """
+        self.failed_writes += 1
+        delay = self._retry.next_delay()
+        self._next_try = time.monotonic() + delay
+        reason = short_reason(exc)
+        now = time.monotonic()
+        if reason != self.db_error or now - self._last_write_error >= 60.0:
+            self._last_write_error = now
+            log.error("cannot write %s: %s (journal keeps every record; retrying in %.0f s, "
+                      "then up to every %.0f s)", db_path(self.data_dir), reason, delay,
+                      RETRY_MAX_S)
+        self.db_error = reason
+
+    def _write_succeeded(self) -> None:
+        if self.db_error:
+            log.info("%s is writable again; catching up from the journal",
+                     db_path(self.data_dir))
+        self.db_error = ""
+        self._retry.reset()
+        self._next_try = 0.0
 
     def _write(self, lines: list[_Line]) -> tuple[int, int, list[str]]:
         con = open_writable(self.data_dir)
@@ -144,14 +219,14 @@ class Ingestor:
         try:
             consumed, applied, doomed = self._apply_within_budget(con, lines)
             con.execute("COMMIT")
-        except duckdb.IOException:
-            con.execute("ROLLBACK")
-            raise
-        except duckdb.Error as exc:
+        except RECORD_ERRORS as exc:
             # One line the database refuses must not block every line after it.
             con.execute("ROLLBACK")
             log.warning("ingest batch failed (%s); applying its records one by one", exc)
             return self._apply_one_by_one(con, lines)
+        except duckdb.Error:
+            _rollback_quietly(con)  # a damaged file may refuse the rollback too
+            raise
         return consumed, applied, doomed
 
     def _apply_within_budget(self, con: duckdb.DuckDBPyConnection,
@@ -185,18 +260,18 @@ class Ingestor:
             try:
                 files = apply_record(con, line.record)
                 con.execute("COMMIT")
-            except duckdb.IOException:
-                con.execute("ROLLBACK")
-                raise
-            except (BadRecordError, duckdb.Error) as exc:
+            except SKIPPED_RECORD_ERRORS as exc:
                 con.execute("ROLLBACK")
                 log.warning("skipping journal record %s: %s", _describe(line.record), exc)
                 continue
+            except duckdb.Error:
+                _rollback_quietly(con)
+                raise
             applied += 1
             doomed += files
         return len(lines), applied, doomed
 
-    def _journal_files(self) -> list[tuple[str, Path]]:
+    def journal_files(self) -> list[tuple[str, Path]]:
         if not self.journal.is_dir():
             return []
         files = [(f"{path.parent.name}/{path.name}", path)
@@ -208,7 +283,7 @@ class Ingestor:
     def _read_new(self) -> list[_Line]:
         lines: list[_Line] = []
         budget = self.max_bytes_per_poll
-        for key, path in self._journal_files():
+        for key, path in self.journal_files():
             if budget <= 0:
                 break
             offset = self.offsets.get(key, 0)
@@ -236,16 +311,20 @@ class Ingestor:
             self._save_offsets()
 
     def remove_ingested_files(self, now: float) -> int:
-        """Delete journal files fully ingested and untouched for a day (never today's)."""
+        """Delete journal files fully ingested and untouched for `keep_days` (never today's).
+
+        Kept that long, not deleted once ingested: they are what `cashwatch db recover`
+        rebuilds a damaged database from.
+        """
         today = journal_file_name(now)
         removed = 0
-        for key, path in self._journal_files():
+        for key, path in self.journal_files():
             try:
                 stat = path.stat()
             except FileNotFoundError:
                 continue
             done = self.offsets.get(key) == stat.st_size
-            if done and path.name != today and now - stat.st_mtime > KEEP_INGESTED_FOR_S:
+            if done and path.name != today and now - stat.st_mtime > self.keep_s:
                 path.unlink(missing_ok=True)
                 self.offsets.pop(key, None)
                 removed += 1
@@ -270,8 +349,15 @@ class Ingestor:
                 if isinstance(value, int) and value >= 0}
 
     def _save_offsets(self) -> None:
-        self.journal.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.journal)
         atomic_write_text(self.offsets_path, json.dumps(self.offsets, sort_keys=True, indent=0))
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error as exc:
+        log.debug("rollback failed too: %s", exc)
 
 
 def _describe(record: dict[str, Any]) -> str:

@@ -225,20 +225,23 @@ def test_sigkilled_ingestor_restarts_and_stores_every_event_exactly_once(
     assert all(r[1] == f"clips/a/cam1/{r[0]}.mp4" for r in rows)
 
 
-def test_fully_ingested_journals_older_than_a_day_are_removed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("keep_days", "age_days", "removed"),
+                         [(30.0, 2, 0), (30.0, 29, 0), (30.0, 31, 1), (1.0, 2, 1)])
+def test_ingested_journals_are_kept_for_keep_days_to_rebuild_from(
+        tmp_path: Path, keep_days: float, age_days: float, removed: int) -> None:
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1"))
     writer.close()
     today = next((tmp_path / "journal" / "cam1").glob("*.jsonl"))
     old = today.with_name("20000101.jsonl")
     old.write_text(today.read_text().replace("e1", "e0"))
-    ingestor = Ingestor(tmp_path)
+    ingestor = Ingestor(tmp_path, keep_days=keep_days)
     ingestor.poll()
-    make_old(old, 2 * 86400)
-    make_old(today, 2 * 86400)
-    assert ingestor.remove_ingested_files(time.time()) == 1
-    assert not old.exists() and today.exists()
-    assert "cam1/20000101.jsonl" not in ingestor.offsets
+    make_old(old, age_days * 86400)
+    make_old(today, age_days * 86400)
+    assert ingestor.remove_ingested_files(time.time()) == removed
+    assert old.exists() == (not removed) and today.exists()  # today's is never removed
+    assert ("cam1/20000101.jsonl" in ingestor.offsets) == (not removed)
 
 
 def test_connect_readonly_explains_a_missing_database(tmp_path: Path) -> None:

@@ -1,0 +1,171 @@
+"""`cashwatch db recover`: move a damaged event database aside and rebuild it from the journals.
+
+The journal is the record of truth: every event, clip, end, review, expiry and worker run
+went through it before DuckDB, and ingest is idempotent by key. So a fresh database with
+every kept journal replayed (offsets reset) holds everything those journals hold. Journal
+files are kept `[retention] journal_days` (default 30) after ingest; older events are
+only in the damaged file, which is kept beside the new one.
+
+Only the manager writes the database, so this refuses while a manager runs for the data
+folder, unless that manager is the caller (it passes the lock it holds).
+
+    cashwatch db recover --config /etc/cashwatch/cashwatch.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from cashwatch.manager.lock import AlreadyRunning, ManagerLock
+from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
+from cashwatch.store.ingest import Ingestor, short_reason
+
+DAMAGED_SUFFIX = ".damaged-"
+
+
+class RecoveryRefused(RuntimeError):
+    """Recovery would be unsafe now (a manager runs) or unneeded (the file is fine)."""
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover_database` did."""
+
+    moved_to: Path | None      # where the old file went; None when there was none
+    records: int               # journal records applied
+    events: int                # events in the rebuilt database
+    journal_files: int
+
+    def describe(self) -> str:
+        moved = (f"moved the old database to {self.moved_to}" if self.moved_to
+                 else "there was no database file")
+        return (f"{moved}; rebuilt {self.events} event(s) from {self.journal_files} journal "
+                f"file(s) ({self.records} record(s) replayed)")
+
+
+def database_problem(data_dir: Path) -> str:
+    """Why the database cannot be used ("" when it opens and every row reads back).
+
+    Reads every row of every table: DuckDB checks a block's checksum only when it reads
+    the block, so opening alone does not find damage in the middle of the file.
+    """
+    if not db_path(data_dir).exists():
+        return ""
+    try:
+        con = open_writable(data_dir)
+    except DatabaseBusyError:
+        raise
+    except (duckdb.Error, OSError) as exc:
+        return short_reason(exc)
+    try:
+        for table in ("events", "worker_runs", "schema_version"):
+            # hashing each whole row reads every column of every row, materialising none
+            con.execute(f"SELECT max(hash(t)) FROM {table} t").fetchall()
+    except duckdb.Error as exc:
+        return short_reason(exc)
+    finally:
+        con.close()
+    return ""
+
+
+def move_aside(data_dir: Path, now: float | None = None) -> Path | None:
+    """Rename the database (and its write-ahead log, which belongs to it) out of the way.
+
+    The WAL must go with it: DuckDB would replay a stale WAL into the new file.
+    """
+    path = db_path(data_dir)
+    if not path.exists():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}{stamp}")
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        wal.rename(target.with_name(target.name + ".wal"))
+    path.rename(target)
+    return target
+
+
+def rebuild(data_dir: Path) -> tuple[int, int, int]:
+    """Replay every kept journal into the (new) database; (records, events, files)."""
+    ingestor = Ingestor(data_dir)
+    ingestor.offsets = {}  # everything again: offsets.json describes the old file
+    files = len(ingestor.journal_files())
+    records = ingestor.drain()
+    con = open_writable(data_dir)
+    try:
+        rows = con.execute("SELECT count(*) FROM events").fetchall()
+    finally:
+        con.close()
+    return records, int(rows[0][0]), files
+
+
+def recover_database(data_dir: Path, *, force: bool = False, lock: ManagerLock | None = None,
+                     now: float | None = None) -> Recovery:
+    """Move the database aside and rebuild it from the journals.
+
+    `lock`: the manager lock the caller already holds (the manager itself); without it
+    the lock is taken here, and RecoveryRefused says which manager holds it. A database
+    that reads back whole is left alone unless `force`.
+    """
+    own = lock is None
+    held = ManagerLock(data_dir) if lock is None else lock
+    if own:
+        try:
+            held.acquire()
+        except AlreadyRunning as exc:
+            raise RecoveryRefused(f"{exc}: it writes the database; stop it first (e.g. "
+                                  "`systemctl stop cashwatch`), then run this again") from None
+    try:
+        if not force and db_path(data_dir).exists() and not database_problem(data_dir):
+            raise RecoveryRefused(f"{db_path(data_dir)} reads back without error; nothing to "
+                                  "recover (--force rebuilds it from the journals anyway)")
+        moved = move_aside(data_dir, now)
+        records, events, files = rebuild(data_dir)
+        return Recovery(moved, records, events, files)
+    finally:
+        if own:
+            held.release()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    recover = sub.add_parser("recover", help="move a damaged cashwatch.duckdb aside and "
+                             "rebuild it from the journals (stop the manager first)")
+    recover.add_argument("--force", action="store_true",
+                         help="rebuild even when the database reads back without error")
+    recover.add_argument("--config", metavar="PATH", help="config file (default: "
+                         "$CASHWATCH_CONFIG or data/cashwatch.toml)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """0 when rebuilt, 1 when refused or failed (the reason on stderr)."""
+    from cashwatch.config.loader import ConfigError, load_config
+    from cashwatch.util.files import PRIVATE_UMASK
+
+    os.umask(PRIVATE_UMASK)  # the new database is as private as the manager's
+    try:
+        data_dir = load_config(args.config, create=False).data_dir
+    except ConfigError as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(recover_database(data_dir, force=args.force).describe())
+    except RecoveryRefused as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseBusyError as exc:
+        print(f"cashwatch: another process holds {db_path(data_dir)} ({exc}); close it (an "
+              "analyst's session?) and run this again", file=sys.stderr)
+        return 1
+    except (duckdb.Error, OSError) as exc:
+        print(f"cashwatch: rebuilding {db_path(data_dir)} failed: {short_reason(exc)} (the "
+              "journals are untouched; fix the cause and run this again)", file=sys.stderr)
+        return 1
+    return 0
