@@ -8,7 +8,7 @@ from typing import Any
 
 import psutil
 
-from cashwatch.shm.status import StatusTable
+from cashwatch.shm.status import StatusLayoutError, StatusTable
 
 MANAGER_STALE_S = 5.0
 # A running camera's note while its view is tampered with (the worker's `last_error`):
@@ -49,6 +49,8 @@ def read_status(data_dir: Path) -> dict[str, Any]:
     """
     try:
         table = StatusTable.attach(data_dir)
+    except StatusLayoutError as exc:
+        raise ManagerNotRunning(f"cannot read the manager's status for {data_dir}: {exc}") from None
     except FileNotFoundError:
         raise ManagerNotRunning(f"no manager is running for {data_dir} "
                                 "(start it with `cashwatch run`)") from None

@@ -16,13 +16,16 @@ import numpy as np
 from cashwatch.shm import segments
 
 MAGIC = 0xC5A5_3A7C
-VERSION = 2
+# 3: the header's db_error (why events cannot be stored). A reader of another version
+# would read every field after the change at the wrong offset: it refuses instead.
+VERSION = 3
 STATES = ("empty", "starting", "connecting", "running", "reconnecting", "stopped", "error")
 
 HEADER_DTYPE = np.dtype([
     ("magic", "<u4"), ("version", "<u4"), ("capacity", "<u4"), ("manager_pid", "<i4"),
     ("manager_started_ts", "<f8"), ("manager_heartbeat_ts", "<f8"),
     ("config_error", "S1024"), ("config_path", "S512"),
+    ("db_error", "S512"),
 ])
 
 RECORD_DTYPE = np.dtype([
@@ -41,6 +44,15 @@ RECORD_DTYPE = np.dtype([
 
 _STRING_FIELDS = {name for name in RECORD_DTYPE.names or () if RECORD_DTYPE[name].kind == "S"}
 _STRING_FIELDS |= {name for name in HEADER_DTYPE.names or () if HEADER_DTYPE[name].kind == "S"}
+
+
+class NoFreeSlot(RuntimeError):
+    """Every record is taken: the table was sized by `[manager] max_cameras` at start."""
+
+
+class StatusLayoutError(FileNotFoundError):
+    """The table was made by a CashWatch of another version (a FileNotFoundError, so
+    callers that treat a missing table as "no manager" keep working)."""
 
 
 def _encode(field: str, value: Any, dtype: np.dtype) -> Any:
@@ -100,10 +112,17 @@ class StatusTable:
     def attach(cls, data_dir: Path) -> StatusTable:
         """Raises FileNotFoundError when no manager has created the table."""
         shm = segments.attach(segments.status_name(data_dir))
-        header = np.ndarray((1,), dtype=HEADER_DTYPE, buffer=shm.buf, offset=0)
-        if int(header["magic"][0]) != MAGIC or int(header["version"][0]) != VERSION:
+        # magic and version sit first in every layout, so they can be read from any
+        magic, version = np.ndarray((2,), dtype="<u4", buffer=shm.buf, offset=0).tolist()
+        if magic != MAGIC:
             shm.close()
             raise FileNotFoundError("status table is not initialised (manager starting?)")
+        if version != VERSION:
+            shm.close()
+            raise StatusLayoutError(
+                f"the running manager publishes status layout version {version}; this "
+                f"CashWatch reads version {VERSION}: restart the manager (`cashwatch run`) "
+                "so that it and this program are the same version")
         return cls(shm, owner=False)
 
     # header -----------------------------------------------------------------------
@@ -165,11 +184,12 @@ class StatusTable:
         return None
 
     def free_slot(self) -> int:
+        """An empty record's slot; NoFreeSlot when all `capacity` are taken."""
         for slot in range(self.capacity):
             if not self.records["camera_id"][slot]:
                 return slot
-        raise RuntimeError(f"all {self.capacity} camera slots are in use "
-                           "(raise [manager] max_cameras)")
+        raise NoFreeSlot(f"all {self.capacity} camera slots are in use "
+                         "(raise [manager] max_cameras and restart the manager)")
 
     def close(self) -> None:
         # numpy views must go before the buffer can be released

@@ -9,7 +9,8 @@ import pytest
 
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
-from cashwatch.shm.status import StatusTable
+from cashwatch.shm.status import MAGIC, VERSION, NoFreeSlot, StatusLayoutError, StatusTable
+from cashwatch.status import ManagerNotRunning, read_status
 
 
 @pytest.fixture
@@ -52,8 +53,35 @@ def test_torn_record_is_not_returned_while_writer_is_mid_update(table: StatusTab
 def test_free_slot_and_capacity_error(table: StatusTable) -> None:
     for slot in range(4):
         table.update(table.free_slot(), camera_id=f"c{slot}")
-    with pytest.raises(RuntimeError, match="max_cameras"):
+    with pytest.raises(NoFreeSlot, match=r"all 4 camera slots.*max_cameras.*restart"):
         table.free_slot()
+
+
+def test_the_database_error_travels_in_the_header(tmp_path: Path, table: StatusTable) -> None:
+    table.set_header(db_error="events cannot be stored: Corrupt database file")
+    reader = StatusTable.attach(tmp_path)
+    try:
+        header = reader.read_header()
+    finally:
+        reader.close()
+    assert header["db_error"] == "events cannot be stored: Corrupt database file"
+    assert header["version"] == VERSION == 3
+
+
+def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -> None:
+    """A dashboard upgraded beside a manager still running the old code must not read
+    every header field after the change at the wrong offset."""
+    old = segments.create(segments.status_name(tmp_path), 4096)
+    try:
+        np.ndarray((2,), dtype="<u4", buffer=old.buf)[:] = [MAGIC, 2]
+        with pytest.raises(StatusLayoutError, match=r"layout version 2.*reads version 3.*"
+                           r"restart the manager"):
+            StatusTable.attach(tmp_path)
+        with pytest.raises(ManagerNotRunning, match="layout version 2"):
+            read_status(tmp_path)
+    finally:
+        old.close()
+        segments.unlink_quietly(old.name)
 
 
 def test_frame_slot_downscales_and_returns_consistent_copy(tmp_path: Path) -> None:
