@@ -1,0 +1,133 @@
+"""Password guessing: back-off per account and per client, bounded argon2 work, logs;
+and accounts that end or lose rights while their page is open."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from cashwatch.auth import SignInBusy, SignInGuard, TooManySignIns, UserStore
+from cashwatch.config import load_config
+from cashwatch.dashboard import session
+from tests.dashboard.conftest import PASSWORD, Dashboard, sign_in
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> UserStore:
+    users = UserStore(tmp_path)
+    users.add("ada", PASSWORD, "admin")
+    return users
+
+
+def test_an_account_is_held_back_after_failures_and_freed_by_time(
+        store: UserStore, caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    guard = SignInGuard(account_free=2, client_free=100, base_s=1.0, max_s=8.0, clock=clock)
+    for _ in range(2):
+        assert guard.authenticate(store, "ada", "wrong password", "10.0.0.5") is None
+    with pytest.raises(TooManySignIns) as held:  # even the right password is not checked
+        guard.authenticate(store, "ada", PASSWORD, "10.0.0.6")
+    assert held.value.retry_after_s == pytest.approx(1.0)
+    clock.now += 1.0
+    assert guard.authenticate(store, "ada", "wrong again", "10.0.0.6") is None
+    assert guard.retry_after("ada", "10.0.0.7") == pytest.approx(2.0)  # doubling
+    for _ in range(10):
+        clock.now += 60
+        guard.authenticate(store, "ada", "wrong", "10.0.0.6")
+    assert guard.retry_after("ada", "x") == pytest.approx(8.0)  # capped
+    clock.now += 8
+    assert guard.authenticate(store, "ada", PASSWORD, "10.0.0.6") is not None
+    assert guard.retry_after("ada", "10.0.0.6") == 0  # a success clears it
+    assert "failed sign-in for 'ada' from 10.0.0.5" in caplog.text
+    assert PASSWORD not in caplog.text and "wrong" not in caplog.text
+
+
+def test_a_client_guessing_many_accounts_is_held_back(store: UserStore) -> None:
+    guard = SignInGuard(account_free=100, client_free=3, clock=Clock())
+    for name in ("ada", "bob", "carl"):
+        assert guard.authenticate(store, name, "guess", "10.0.0.5") is None
+    with pytest.raises(TooManySignIns):
+        guard.authenticate(store, "dora", "guess", "10.0.0.5")
+    assert guard.authenticate(store, "ada", PASSWORD, "10.0.0.9") is not None  # others not
+
+
+def test_password_checks_run_a_bounded_number_at_a_time(store: UserStore) -> None:
+    guard = SignInGuard(concurrent=1, queue_s=0.05)
+    started, release = threading.Event(), threading.Event()
+
+    class SlowStore(UserStore):
+        def authenticate(self, name: str, password: str):  # type: ignore[no-untyped-def]
+            started.set()
+            release.wait(10)
+            return super().authenticate(name, password)
+
+    slow = SlowStore(store.path.parent)
+    first = threading.Thread(target=guard.authenticate, args=(slow, "ada", PASSWORD, "a"))
+    first.start()
+    assert started.wait(10)
+    with pytest.raises(SignInBusy):
+        guard.authenticate(store, "ada", PASSWORD, "b")
+    release.set()
+    first.join(10)
+    assert guard.authenticate(store, "ada", PASSWORD, "b") is not None
+
+
+def test_the_login_form_refuses_while_held_back(remote_dash: Dashboard,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "SIGN_IN_GUARD", SignInGuard(account_free=2, clock=Clock()))
+    at = remote_dash.app().run()
+    for _ in range(2):
+        sign_in(at, "ada", "wrong password")
+    sign_in(at, "ada")
+    assert any("Too many failed sign-ins; try again in 1 s" in e.value for e in at.error)
+    assert [t.label for t in at.text_input] == ["User name", "Password"]  # not signed in
+
+
+def test_a_button_drawn_before_sign_out_does_nothing_after(dash: Dashboard) -> None:
+    at = dash.app().run()
+    stop = at.button(key="stop_cam-a")
+    UserStore(dash.data_dir).remove("ada")  # the account ends while the page is open
+    stop.click().run()
+    assert load_config(dash.config_path).camera("cam-a").enabled is True
+    assert not at.metric  # and the page is gone with the sign-in
+
+
+def _change_account(data_dir: Path, name: str, **fields: object) -> None:
+    """Role or sites changed in place, the password (and so the sign-in) kept: what a
+    role-editing tool would do, and what `recheck_sign_in` checked no more than names."""
+    path = data_dir / "users.json"
+    users = json.loads(path.read_text())
+    users["users"][name].update(fields)
+    path.write_text(json.dumps(users))
+
+
+def test_a_demoted_account_cannot_use_the_buttons_it_was_drawn(dash: Dashboard) -> None:
+    at = dash.app().run()
+    stop, restart = at.button(key="stop_cam-a"), at.button(key="restart_cam-a")
+    _change_account(dash.data_dir, "ada", role="operator")
+    stop.click().run()
+    assert load_config(dash.config_path).camera("cam-a").enabled is True
+    assert any("Stop cam-a refused" in e.value for e in at.error), [e.value for e in at.error]
+    assert not {"stop_cam-a", "restart_cam-a"} & {b.key for b in at.button}  # redrawn
+    restart.click().run()
+    assert not list((dash.data_dir / "requests").glob("*.json"))
+
+
+def test_a_narrowed_site_list_takes_effect_on_the_open_page(dash: Dashboard) -> None:
+    at = dash.app().run()
+    assert at.button(key="stop_cam-b")
+    _change_account(dash.data_dir, "ada", sites=["lobby"])
+    at.run()  # the fragment's refresh, reusing the page's old context
+    assert not at.exception, at.exception
+    assert "stop_cam-b" not in {b.key for b in at.button}
