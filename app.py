@@ -38,8 +38,9 @@ def overview() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="CashWatch", page_icon=":material/point_of_sale:",
-                       layout="wide")
+    # not a :material/...: icon: Streamlit fetches those favicons from fonts.gstatic.com on
+    # every load, and a CCTV box is often offline; an emoji is drawn by the browser itself
+    st.set_page_config(page_title="CashWatch", page_icon="💵", layout="wide")
     ctx = page_context(banner=False)  # draws the login form and stops when needed
     sidebar_account(ctx, login_required(ctx.loaded.app))
     pages = [st.Page(overview, title="Overview", icon=":material/dashboard:", default=True)]
