@@ -33,11 +33,17 @@ def _require_app(app: Path = APP) -> None:
             "it and run `make install` (an editable install), then this command again")
 
 
+# Settings that matter for safety, not looks: passed on the command line too, because
+# Streamlit reads .streamlit/config.toml only from the folder it is started in.
+SAFETY_OPTIONS = ["--client.showErrorDetails", "none",  # no tracebacks in the browser
+                  "--browser.gatherUsageStats", "false"]
+
+
 def dashboard_command(loaded: LoadedConfig, port: int) -> list[str]:
     """The Streamlit command line for this config, on `port`."""
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
             "--server.address", loaded.app.dashboard.host, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
+            *SAFETY_OPTIONS]
 
 
 def _environment(loaded: LoadedConfig) -> dict[str, str]:
