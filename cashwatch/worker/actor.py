@@ -13,11 +13,16 @@ import os
 import signal
 import socket
 import threading
+import time
 
 from cashwatch.worker.publish import LatestState, LiveUpdate
-from cashwatch.worker.spec import WorkerSpec
+from cashwatch.worker.spec import CredentialsUnavailable, WorkerSpec, unseal_source
 
 log = logging.getLogger("cashwatch.worker")
+
+# The actor could not find its camera's real source on its node (sysexits' EX_CONFIG);
+# its status' last_error says why, and the runner passes that on as the exit reason.
+EXIT_NO_CREDENTIALS = 78
 
 
 class CameraActor:
@@ -39,6 +44,16 @@ class CameraActor:
         self.state.status.update(spec.slot, node=self.node, pid=os.getpid())
         self._stop = threading.Event()
         self._exit_code: int | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            spec = unseal_source(spec)  # the real source, from this node's own files
+        except CredentialsUnavailable as exc:
+            # Alive, so the manager's poll learns why instead of a bare "actor died";
+            # it then restarts with back-off (the admin may be fixing the file).
+            self.state.status.update(spec.slot, state="error", last_error=str(exc),
+                                     heartbeat_ts=time.time())
+            self._exit_code = EXIT_NO_CREDENTIALS
+            return
         self._worker = CameraWorker(spec, self._stop, self.state.status, self.state.frames)
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._thread.start()
@@ -65,6 +80,8 @@ class CameraActor:
         from cashwatch.worker.process import EXIT_STUCK
 
         self._stop.set()
+        if self._thread is None:  # never started (no credentials on this node)
+            return self._exit_code or 0
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             return EXIT_STUCK

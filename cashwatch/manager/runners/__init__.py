@@ -44,11 +44,13 @@ class WorkerRunner(Protocol):
     def close(self) -> None: ...
 
 
-def make_runner(ray_address: str | None, ray_config: RayConfig) -> WorkerRunner:
+def make_runner(ray_address: str | None, ray_config: RayConfig,
+                config_path: str = "") -> WorkerRunner:
     """The local runner, or the Ray runner connected to `ray_address` ('auto' or host:port).
 
     Ray is imported only here and only with an address, so a manager without `--ray`
-    never loads it.
+    never loads it. `config_path` is where Ray nodes look first for a camera's
+    credentials, which stay out of what is sent to them (cashwatch.worker.spec).
     """
     if not ray_address:
         from cashwatch.manager.runners.local import LocalRunner
@@ -56,4 +58,4 @@ def make_runner(ray_address: str | None, ray_config: RayConfig) -> WorkerRunner:
         return LocalRunner()
     from cashwatch.manager.runners.ray_runner import RayRunner
 
-    return RayRunner(ray_address, ray_config)
+    return RayRunner(ray_address, ray_config, config_path)

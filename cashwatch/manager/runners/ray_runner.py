@@ -42,10 +42,10 @@ from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
-from cashwatch.worker.actor import CameraActor
+from cashwatch.worker.actor import EXIT_NO_CREDENTIALS, CameraActor
 from cashwatch.worker.memory import worker_malloc_env
 from cashwatch.worker.publish import LiveUpdate, decode_live_frame
-from cashwatch.worker.spec import WorkerSpec
+from cashwatch.worker.spec import WorkerSpec, seal_source
 
 log = logging.getLogger("cashwatch.manager.ray")
 
@@ -177,9 +177,10 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
 class RayRunner:
     local_processes = False
 
-    def __init__(self, address: str, config: RayConfig) -> None:
+    def __init__(self, address: str, config: RayConfig, config_path: str = "") -> None:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # stay offline
         self.config = config
+        self.config_path = config_path  # where nodes look first for a camera's source
         check_reachable(address)
         # log_to_driver: worker log lines land in the manager's log, as for local workers
         ray.init(address=address, namespace="cashwatch", logging_level=logging.WARNING,
@@ -190,7 +191,8 @@ class RayRunner:
                  ray.cluster_resources().get("CPU", 0))
 
     def spawn(self, worker: MonitoredWorker, core: int | None, launch: LaunchSettings) -> None:
-        spec = new_spec(worker, launch)
+        # credentials stay out of the pickled spec: the node reads them (worker/spec.py)
+        spec = seal_source(new_spec(worker, launch), self.config_path)
         options = actor_options(worker.camera, launch.model, self.config)
         actor = self._actor_class.options(**options).remote(spec)
         process = ActorProcess(actor, worker.camera.id)
@@ -240,7 +242,9 @@ class RayRunner:
                           "process killed)")
             return
         if exit_code is not None:
-            process.ended(exit_code)
+            reason = str(update.status.get("last_error") or "") \
+                if exit_code == EXIT_NO_CREDENTIALS else ""
+            process.ended(exit_code, reason)
             return
         fields = status_fields(update, now)
         process.pid = int(fields.get("pid") or 0) or process.pid
