@@ -21,6 +21,8 @@ STATUS_COLUMNS = ("camera_id", "state", "node", "pid", "core", "camera_fps", "de
 # Sub-commands implemented elsewhere: module with add_arguments(parser) and run(args) -> int
 PLUGGED = {
     "events": ("cashwatch.store.cli", "list or export events from DuckDB"),
+    "db": ("cashwatch.store.recover", "event database upkeep: `db recover` rebuilds a "
+           "damaged one from the journals"),
     "eval": ("cashwatch.detect.evaluate", "evaluate detection on labelled clips"),
     "users": ("cashwatch.auth", "manage dashboard accounts"),
 }
@@ -110,6 +112,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_table(status["workers"])
         if status["manager"]["config_error"]:
             print(f"\nconfig error: {status['manager']['config_error']}")
+        if status["manager"]["db_error"]:
+            print(f"\ndatabase error: {status['manager']['db_error']}")
     return 0
 
 

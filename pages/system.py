@@ -26,6 +26,8 @@ def live_numbers() -> None:
     recheck_sign_in(ctx)
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
+    if alert := system_info.database_alert(status.header):
+        st.error(alert, icon=":material/database:")
     # a short sample: psutil's "since the last call" is meaningless on a first call
     per_core = psutil.cpu_percent(interval=0.1, percpu=True)
     cores = pd.DataFrame({"core": [str(i) for i in range(len(per_core))], "cpu %": per_core})

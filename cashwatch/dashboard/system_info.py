@@ -66,6 +66,16 @@ def may_read_manager_log(user: User) -> bool:
     return user.can("edit_cameras") and not user.limited_to_sites
 
 
+def database_alert(header: dict[str, object]) -> str:
+    """What to say about the event database, "" when the manager stores events fine.
+
+    The manager publishes why it cannot store events (a damaged or full file) in its
+    status header; the cameras go on and their events wait in the journal.
+    """
+    reason = str(header.get("db_error") or "")
+    return f"Event database: {mask_credentials(reason)}" if reason else ""
+
+
 def workers_table(records: dict[str, dict]) -> pd.DataFrame:
     rows = [{"camera": cid, "state": r["state"], "node": r.get("node", ""), "pid": r["pid"],
              "core": r["core"], "cpu %": round(r["cpu_percent"], 1),

@@ -34,6 +34,14 @@ class DatabaseOutdatedError(DatabaseBusyError):
     callers that wait out a lock wait this out the same way."""
 
 
+class DatabaseDamagedError(DatabaseBusyError):
+    """The file cannot be opened for another reason than a lock (damaged, unreadable).
+
+    A kind of "busy" for readers: what they do for a lock held too long (show the error,
+    try again later) is right here too, and the manager keeps events in the journal
+    until `cashwatch db recover` has rebuilt the file."""
+
+
 def db_path(data_dir: Path) -> Path:
     return Path(data_dir) / DB_FILE
 
@@ -64,8 +72,8 @@ def connect_readonly(data_dir: Path, timeout_s: float = 3.0) -> Iterator[duckdb.
     """A read-only connection, closed on exit; hold it briefly, the manager waits on it.
 
     Retries for up to `timeout_s` while the manager is writing. Raises
-    DatabaseMissingError when no database exists and DatabaseBusyError when the lock
-    stays taken.
+    DatabaseMissingError when no database exists, DatabaseBusyError when the lock
+    stays taken and DatabaseDamagedError (a DatabaseBusyError) when the file is damaged.
 
     >>> with connect_readonly(data_dir) as con:                  # doctest: +SKIP
     ...     con.execute("SELECT count(*) FROM events").fetchone()
@@ -80,9 +88,11 @@ def connect_readonly(data_dir: Path, timeout_s: float = 3.0) -> Iterator[duckdb.
         try:
             con = duckdb.connect(str(path), read_only=True)
             break
-        except duckdb.IOException as exc:
+        except duckdb.Error as exc:
             if not is_lock_error(exc):
-                raise
+                raise DatabaseDamagedError(
+                    f"{path} cannot be read: {str(exc).strip().splitlines()[0]} (events are "
+                    "kept in the journal; `cashwatch db recover` rebuilds the file)") from exc
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
                     f"{path} stayed locked for {timeout_s:.1f} s "
