@@ -32,7 +32,8 @@ from cashwatch.manager.watcher import ConfigWatcher
 from cashwatch.manager.workers import LaunchSettings, stop_workers
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
-from cashwatch.shm.status import StatusTable
+from cashwatch.shm.status import NoFreeSlot, StatusTable
+from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
 from cashwatch.util.redact import mask_credentials
 
 log = logging.getLogger("cashwatch.manager")
@@ -45,11 +46,13 @@ RESOURCES_EVERY_S = 2.0
 RETENTION_EVERY_S = 3600.0
 HEARTBEAT_S = 0.5
 LOOP_STUCK_S = 60.0  # > stop_timeout_s + kill grace, the longest the loop may block
+# The folders of the data folder that are CashWatch's own, tightened to owner-only at
+# start (clips and snapshots show people; the journal and logs say who did what).
+PRIVATE_FOLDERS = ("journal", "logs", "clips", "snapshots", "models", "requests")
 
 
 def setup_logging(data_dir: Path) -> None:
-    logs = data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    logs = make_private_dir(data_dir / "logs")
     fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
     file_handler = RotatingFileHandler(logs / "manager.log", maxBytes=5_000_000, backupCount=3)
     stream_handler = logging.StreamHandler()
@@ -75,30 +78,49 @@ class Manager:
         self._model_ready = threading.Event()
         self._model_error = ""
         self.lock = ManagerLock(self.data_dir)
+        self.unplaced: dict[str, str] = {}  # cameras without a status slot -> why
+        self._db_error_since = 0.0
 
     # lifecycle --------------------------------------------------------------------
     def request_stop(self, *_: Any) -> None:
         self._stop.set()
 
     def run(self) -> int:
-        from cashwatch.store.ingest import Ingestor
-        from cashwatch.store.journal import JournalWriter
-
         # The runner first: an unreachable cluster fails before anything is held.
         self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray)
         self.lock.acquire()
-        setup_logging(self.data_dir)
-        stale = segments.remove_stale(self.data_dir)
-        if stale:
-            log.warning("removed %d stale shared-memory segments of a previous manager", len(stale))
-        self.status = StatusTable.create(self.data_dir, self.loaded.app.manager.max_cameras,
-                                         self.config_path)
+        try:
+            setup_logging(self.data_dir)
+            self._secure_data_dir()
+            stale = segments.remove_stale(self.data_dir)
+            if stale:
+                log.warning("removed %d stale shared-memory segments of a previous manager",
+                            len(stale))
+            self.status = StatusTable.create(self.data_dir, self.loaded.app.manager.max_cameras,
+                                             self.config_path)
+        except BaseException:
+            self.runner.close()
+            self.lock.release()
+            raise
+        try:
+            self._start_services()
+            self._loop()
+        finally:
+            # whatever ended the run (a signal, a bug): workers stopped, segments unlinked
+            self._shutdown()
+        return 0
+
+    def _start_services(self) -> None:
+        from cashwatch.store.ingest import Ingestor
+        from cashwatch.store.journal import JournalWriter
+
         self.status.set_header(manager_pid=os.getpid(), manager_started_ts=time.time(),
                                manager_heartbeat_ts=time.time())
         self.journal = JournalWriter(self.data_dir, "_manager")
-        self.ingestor = Ingestor(self.data_dir)
+        self.ingestor = Ingestor(self.data_dir, keep_days=self.loaded.app.retention.journal_days)
         self._upgrade_database()
         replayed = self.ingestor.poll()
+        self._publish_db_error()
         log.info("manager %d started for %s (%d journal records replayed)", os.getpid(),
                  self.config_path, replayed)
         self.watcher = ConfigWatcher(self.config_path)
@@ -108,16 +130,31 @@ class Manager:
         self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
         self._heartbeat.start()
         self.apply_config(self.loaded)
-        try:
-            self._loop()
-        finally:
-            self._shutdown()
-        return 0
+
+    def _secure_data_dir(self) -> None:
+        """Owner-only folders for what CashWatch writes; a warning for the data folder.
+
+        The data folder itself is the admin's (by default the folder holding the config,
+        which may be /etc/cashwatch, read by other services): it is not chmod-ed behind
+        the admin's back. Everything in it that holds evidence or history is in the
+        folders tightened here or in owner-only files (the manager's umask).
+        """
+        for name in PRIVATE_FOLDERS:
+            make_private_dir(self.data_dir / name)
+        if readable_by_others(self.data_dir):
+            log.warning("the data folder %s can be read by other accounts on this machine; "
+                        "CashWatch keeps its clips, snapshots, journal and logs in owner-only "
+                        "folders inside it, but `chmod 700 %s` keeps out the rest (the event "
+                        "database, the config with camera passwords) too", self.data_dir,
+                        self.data_dir)
 
     def _upgrade_database(self) -> None:
         """Create or upgrade the schema now, not at the first ingest: the dashboard, the
         CLI and retention read its newest columns, and a quiet site may ingest nothing
-        for hours."""
+        for hours. A damaged file must not keep the cameras from starting: its error
+        goes in the log and the status header, and the ingest loop keeps retrying."""
+        import duckdb
+
         from cashwatch.store.db import DatabaseBusyError, open_writable
 
         try:
@@ -125,6 +162,9 @@ class Manager:
         except DatabaseBusyError as exc:
             log.warning("event database busy at start (%s); its schema is brought up to date "
                         "at the first ingest", exc)
+        except (duckdb.Error, OSError) as exc:
+            log.error("event database unusable at start: %s; the cameras run and their events "
+                      "wait in the journal (`cashwatch db recover` rebuilds it)", exc)
 
     def _beat(self) -> None:
         """Publish the manager's heartbeat from its own thread.
@@ -158,22 +198,34 @@ class Manager:
             self._stop.wait(LOOP_S)
 
     def _shutdown(self) -> None:
+        """Stop everything `_start` got to; the segments and the lock go in any case."""
+        self._stop.set()
+        try:
+            self._stop_workers_and_journal()
+        finally:
+            for slot in self.slots.values():
+                slot.close()
+            heartbeat = getattr(self, "_heartbeat", None)
+            if heartbeat is not None:
+                heartbeat.join(timeout=2)  # it writes to the table closed next
+            self.runner.close()
+            self.status.close()
+            self.lock.release()
+            log.info("manager stopped")
+
+    def _stop_workers_and_journal(self) -> None:
         log.info("stopping %d workers", sum(w.alive for w in self.workers.values()))
         stop_workers(self.workers.values(), self.loaded.app.manager.stop_timeout_s)
         for worker in self.workers.values():
             self._record_run(worker, "manager stopped")
             self.status.update(worker.slot, state="stopped", pid=0, **NOT_RUNNING)
-        self.watcher.stop()
-        self._ingest()
-        self.ingestor.close()
-        self.journal.close()
-        for slot in self.slots.values():
-            slot.close()
-        self._heartbeat.join(timeout=2)  # it writes to the table closed next
-        self.runner.close()
-        self.status.close()
-        self.lock.release()
-        log.info("manager stopped")
+        if hasattr(self, "watcher"):
+            self.watcher.stop()
+        if hasattr(self, "ingestor"):
+            self._ingest()
+            self.ingestor.close()
+        if hasattr(self, "journal"):
+            self.journal.close()
 
     # model ------------------------------------------------------------------------
     def _prepare_model(self) -> None:
@@ -201,30 +253,66 @@ class Manager:
         log.info("config reloaded")
         if loaded.app.model != self.loaded.app.model:
             log.warning("[model] changes take effect after a manager restart")
+        if loaded.app.manager.max_cameras != self.status.capacity:
+            log.warning("[manager] max_cameras = %d takes effect after a manager restart "
+                        "(the status table has %d slots)", loaded.app.manager.max_cameras,
+                        self.status.capacity)
         self.loaded = loaded
         self.apply_config(loaded)
 
     def apply_config(self, loaded: LoadedConfig) -> None:
+        """Make the workers match `loaded`, camera by camera.
+
+        One entry that fails here (no status slot left, no shared memory for its frame)
+        becomes that camera's error; the others are reconciled and the loop goes on.
+        """
         errors = loaded.camera_errors
-        # Every rejected entry goes in the header, which only the manager writes: a
-        # running camera's own last_error is rewritten by its worker twice a second.
-        self.status.set_header(config_error="; ".join(errors.values()))
         for message in errors.values():
             # also in the log: an admin who starts the manager by hand sees nothing else
             log.warning("config: %s", mask_credentials(message))
+        self.unplaced = {}
         desired = loaded.cameras
         for camera_id in list(self.workers):
             if camera_id in errors:
                 self._keep_last_good(camera_id, errors[camera_id])
             elif camera_id not in desired:
-                self._remove(camera_id)
+                self._guarded(camera_id, self._remove, camera_id)
         for camera in desired.values():
-            self._reconcile_camera(camera)
+            self._guarded(camera.id, self._reconcile_camera, camera)
         for label, message in errors.items():
             if label not in self.workers and not label.startswith("#"):
-                self._show_broken(label, message)
+                self._guarded(label, self._show_broken, label, message)
         for label in [b for b in self.broken if b not in errors]:
             self._release_slot(self.broken.pop(label))
+        # Every rejected or unplaced entry goes in the header, which only the manager
+        # writes: a running camera's own last_error is rewritten by its worker twice a
+        # second, and an unplaced camera has no record at all.
+        self.status.set_header(config_error="; ".join([*errors.values(),
+                                                       *self._unplaced_summary()]))
+
+    def _guarded(self, camera_id: str, step: Any, *args: Any) -> None:
+        """Run one camera's reconcile step; its failure is that camera's, not the loop's."""
+        try:
+            step(*args)
+        except NoFreeSlot:
+            self.unplaced[camera_id] = (
+                f"not started: all {self.status.capacity} camera slots are in use "
+                f"([manager] max_cameras = {self.status.capacity}); raise max_cameras in "
+                f"{self.config_path.name} and restart the manager")
+            log.error("camera %s: %s", camera_id, self.unplaced[camera_id])
+        except Exception as exc:
+            log.exception("camera %s: reconciling its config entry failed", camera_id)
+            self.unplaced[camera_id] = (f"not started: {type(exc).__name__}: "
+                                        f"{mask_credentials(str(exc))}")
+
+    def _unplaced_summary(self) -> list[str]:
+        """One message per reason, naming its cameras: ten cameras past the limit must
+        not push everything else out of the header's 1 KB."""
+        by_reason: dict[str, list[str]] = {}
+        for camera_id, reason in self.unplaced.items():
+            by_reason.setdefault(reason, []).append(camera_id)
+        return [f"camera{'s' if len(ids) > 1 else ''} {', '.join(ids)}: {reason}"
+                for reason, ids in by_reason.items()]
 
     def _keep_last_good(self, camera_id: str, message: str) -> None:
         worker = self.workers[camera_id]
@@ -272,8 +360,12 @@ class Manager:
 
     def _add(self, camera: CameraConfig) -> MonitoredWorker:
         slot = self.status.free_slot()
+        try:
+            self.slots[slot] = FrameSlot.create(self.data_dir, slot)
+        except BaseException:
+            self.status.clear(slot)
+            raise
         self.status.update(slot, camera_id=camera.id, state="starting")
-        self.slots[slot] = FrameSlot.create(self.data_dir, slot)
         worker = self.workers[camera.id] = MonitoredWorker(camera=camera, slot=slot)
         return worker
 
@@ -389,6 +481,22 @@ class Manager:
             self.ingestor.poll()
         except Exception:  # the journal keeps everything; the next poll retries
             log.exception("ingesting journals into DuckDB failed; will retry")
+        self._publish_db_error()
+
+    def _publish_db_error(self) -> None:
+        """The ingest's reason, masked and short, in the header while it lasts."""
+        reason = self.ingestor.db_error
+        if not reason:
+            if self._db_error_since:
+                self._db_error_since = 0.0
+                self.status.set_header(db_error="")
+            return
+        if not self._db_error_since:
+            self._db_error_since = time.time()
+        since = time.strftime("%H:%M:%S", time.localtime(self._db_error_since))
+        self.status.set_header(db_error=mask_credentials(
+            f"events cannot be stored since {since}: {reason}. They wait in the journal; "
+            "retried until it works, or stop the manager and run `cashwatch db recover`"))
 
     def _enforce_retention(self) -> None:
         try:
@@ -413,6 +521,9 @@ class Manager:
 
 def run_manager(config: str | None, ray_address: str | None = None) -> int:
     """Entry point of `cashwatch run`; `ray_address` runs the cameras on a Ray cluster."""
+    # before anything is created (the first run's data folder and config too): every
+    # file and folder the manager and its workers (who inherit it) make is owner-only
+    os.umask(PRIVATE_UMASK)
     try:
         loaded = load_config(config)
     except ConfigError as exc:
@@ -427,4 +538,7 @@ def run_manager(config: str | None, ray_address: str | None = None) -> int:
         return manager.run()
     except (AlreadyRunning, RunnerUnavailable) as exc:
         print(f"cashwatch: {exc}")
+        return 1
+    except OSError as exc:  # the data folder refused (read-only, a file where a folder goes)
+        print(f"cashwatch: cannot use the data folder {loaded.data_dir}: {exc}")
         return 1

@@ -67,3 +67,43 @@ def test_bad_edits_keep_the_last_good_config_running(tmp_path: Path, make_video)
             wait_for(lambda e=expected: e not in _visible_error(manager), 15,
                      f"the {name} error to clear once the file is fixed")
         assert manager.worker("cam")["pid"] == pid, "no edit restarted the camera"
+
+
+def _header_error(manager: ManagerProcess) -> str:
+    return str(manager.status()["manager"]["config_error"])
+
+
+def test_a_camera_past_max_cameras_is_its_error_and_the_others_keep_running(
+        tmp_path: Path, make_video) -> None:
+    video = make_video()
+    config = tmp_path / "cashwatch.toml"
+    cams = {name: camera_entry(name, video) for name in ("cam1", "cam2", "cam3")}
+    limit = {"manager": {"max_cameras": 2}}
+
+    def configure(*names: str) -> None:
+        write_config(config, [cams[name] for name in names], **limit)
+
+    configure("cam1", "cam2")
+    with ManagerProcess(config) as manager:
+        pids = {name: manager.wait_state(name, "running")["pid"] for name in ("cam1", "cam2")}
+        configure("cam1", "cam2", "cam3")  # one beyond the limit, while it runs
+        error = wait_for(lambda: "cam3" in (e := _header_error(manager)) and e, 15,
+                         "cam3's error in the status header")
+        assert "all 2 camera slots are in use ([manager] max_cameras = 2)" in error
+        assert "raise max_cameras in cashwatch.toml and restart the manager" in error
+        assert status_json(config)["manager"]["config_error"] == error  # `cashwatch status`
+        for name, pid in pids.items():  # the loop went on: nothing stopped or restarted
+            wait_frames_grow(manager, name, 5, 15)
+            assert manager.worker(name)["pid"] == pid
+        assert "cam3" not in manager.workers()
+
+        configure("cam2", "cam3")  # a slot freed: the camera past the limit gets it
+        manager.wait_state("cam3", "running", 30)
+        wait_for(lambda: _header_error(manager) == "", 10, "the slot error to clear")
+        assert manager.worker("cam2")["pid"] == pids["cam2"]
+
+    configure("cam1", "cam2", "cam3")  # and a restart on such a config starts the others
+    with ManagerProcess(config) as manager:
+        for name in ("cam1", "cam2"):
+            manager.wait_state(name, "running", 30)
+        assert "cam3" in _header_error(manager)
