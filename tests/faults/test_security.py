@@ -19,7 +19,7 @@ from cashwatch.auth import UserStore
 from cashwatch.config.edit import set_camera_enabled
 from tests.conftest import REPO
 from tests.faults.helpers import wait_state_in
-from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
+from tests.harness import ManagerProcess, camera_entry, cli, wait_for, write_config
 
 SECRET = "s3cr3t-Pa55"
 
@@ -129,3 +129,52 @@ def test_a_rewrite_through_a_symlink_changes_the_file_it_names(tmp_path: Path) -
     set_camera_enabled(link, "cam", False)
     assert link.is_symlink(), "the link is still a link"
     assert "enabled = false" in real.read_text()
+
+
+# '@' and '/' in the password: a masker that stops at the first '@' or at a '/' shows
+# part of it; the whole `[cameras]` table used to be quoted in the error.
+TYPO_PASSWORD = "Ty@po/Pa55-word"
+TYPO_CONFIG = ('[cameras]\nid = "till"\n'
+               f'source = "rtsp://admin:{TYPO_PASSWORD}@127.0.0.1:8554/till"\n')
+TYPO_PIECES = (TYPO_PASSWORD, "Ty@po", "Pa55-word")
+
+
+def _leaked(text: str) -> list[str]:
+    return [piece for piece in TYPO_PIECES if piece in text]
+
+
+def test_check_on_a_single_bracket_cameras_typo_names_it_without_the_password(
+        tmp_path: Path) -> None:
+    config = tmp_path / "cashwatch.toml"
+    config.write_text(TYPO_CONFIG)
+    done = subprocess.run([sys.executable, "-m", "cashwatch.cli", "check", "--config",
+                           str(config)], capture_output=True, text=True, timeout=60, cwd=REPO)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "[[cameras]]" in output, output
+    assert _leaked(output) == [], output
+
+
+@pytest.mark.slow
+def test_a_reloaded_cameras_typo_reaches_status_and_log_without_the_password(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path / "cashwatch.toml", [])
+    with ManagerProcess(config) as manager:
+        # The manager publishes status before it starts watching the config; its
+        # heartbeat thread starts after the watcher, so a beat means an edit is seen.
+        first_beat = manager.status()["manager"]["manager_heartbeat_ts"]
+        wait_for(lambda: manager.status()["manager"]["manager_heartbeat_ts"] > first_beat, 20,
+                 "the manager's heartbeat thread (started after its config watcher)")
+        config.write_text(TYPO_CONFIG)  # the manager's reload keeps its last good config
+        header = wait_for(lambda: "[[cameras]]" in (e := manager.status()["manager"]
+                                                    ["config_error"]) and e, 20,
+                          "the typo in the status header")
+        assert _leaked(header) == [], header
+        for args in (("status",), ("status", "--json")):
+            shown = cli(*args, config=config)
+            assert _leaked(shown.stdout + shown.stderr) == [], shown.stdout
+        wait_for(lambda: "[[cameras]]" in (tmp_path / "logs" / "manager.log").read_text(), 10,
+                 "the typo in the manager's log")
+    leaks = [path for path in tmp_path.rglob("*") if path.is_file()
+             and path.name != "cashwatch.toml" and _leaked(path.read_text(errors="replace"))]
+    assert leaks == [], f"the password appears in {leaks}"
