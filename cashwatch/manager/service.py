@@ -140,7 +140,10 @@ class Manager:
         folders tightened here or in owner-only files (the manager's umask).
         """
         for name in PRIVATE_FOLDERS:
-            make_private_dir(self.data_dir / name)
+            try:
+                make_private_dir(self.data_dir / name)
+            except OSError as exc:  # the cameras can still run; what needs it says so
+                log.error("cannot make %s an owner-only folder: %s", self.data_dir / name, exc)
         if readable_by_others(self.data_dir):
             log.warning("the data folder %s can be read by other accounts on this machine; "
                         "CashWatch keeps its clips, snapshots, journal and logs in owner-only "

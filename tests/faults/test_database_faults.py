@@ -84,14 +84,3 @@ def test_cameras_run_beside_a_damaged_database_and_recover_rebuilds_every_event(
         wait_for(lambda: "after-1" in {e["event_id"] for e in db_events(tmp_path)}, 15,
                  "an event journalled after the rebuild in DuckDB")
 
-
-def test_a_manager_that_cannot_prepare_its_data_folder_exits_cleanly(
-        tmp_path: Path, make_video) -> None:
-    """Exit 1 with the reason, the lock released, nothing left in /dev/shm."""
-    (tmp_path / "journal").write_text("not a folder")
-    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam", make_video())])
-    result = cli("run", config=config, timeout_s=60)
-    assert result.returncode == 1
-    assert "cannot use the data folder" in result.stdout + result.stderr
-    assert shm_segments(tmp_path) == []
-    assert not (tmp_path / "journal").is_dir()
