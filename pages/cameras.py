@@ -34,7 +34,7 @@ if camera is None:
 else:
     settings, zones, remove = st.tabs(["Settings", "Zones", "Remove"])
     with settings:
-        camera_admin.source_test(camera)
+        camera_admin.source_test(ctx, camera)
         camera_admin.settings_form(ctx, camera)
     with zones:
         camera_admin.zones_section(ctx, camera)

@@ -9,11 +9,12 @@ import streamlit as st
 from pydantic import ValidationError
 
 from cashwatch.config import CameraConfig, CameraSettings, ConfigError
+from cashwatch.config.camera import source_kind
 from cashwatch.config.loader import describe_errors
 from cashwatch.dashboard import actions, zones_editor
 from cashwatch.dashboard.forms import model_form
 from cashwatch.dashboard.session import PageContext, PermissionDenied
-from cashwatch.dashboard.source_probe import ProbeResult, probe_source
+from cashwatch.dashboard.source_probe import ProbeResult, SourceRefused, check_source, probe_source
 from cashwatch.dashboard.status import read_frame, read_status
 from cashwatch.util.redact import mask_credentials
 
@@ -21,11 +22,15 @@ from cashwatch.util.redact import mask_credentials
 FORM_SKIP = frozenset({"id", "name", "source", "zones"})
 
 
-def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = False) -> bool:
+def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = False,
+           entered_source: str = "") -> bool:
     """Save through the action for what the person meant: a new camera must never replace
     an existing one with the same id, so adding and editing are different actions."""
     try:
+        _check_file_source(ctx, entered_source)
         (actions.add_camera if new else actions.save_camera)(ctx, camera)
+    except SourceRefused as exc:
+        st.error(f"{label} not saved: {exc}")
     except ValidationError as exc:
         st.error(f"{label} not saved: {describe_errors(exc)}")
     except KeyError as exc:  # removed since the page was drawn
@@ -36,6 +41,15 @@ def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = 
         st.success(f"{label} saved; the manager applies it within seconds.")
         return True
     return False
+
+
+def _check_file_source(ctx: PageContext, source: str) -> None:
+    """A video file only from the allowed folders, as for the source test: a camera whose
+    source is another site's snapshot would show that evidence on the Live page. URLs are
+    checked when tested, not here: a camera may be offline or unresolvable while set up.
+    Only a source entered now: sources already in the file were put there by its writer."""
+    if source_kind(source.strip()) == "file":
+        check_source(source, ctx.loaded)
 
 
 def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
@@ -63,14 +77,22 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
         entered.update(id=camera.id if camera else camera_id.strip(), name=name.strip(),
                        source=source.strip() or (camera.source if camera else ""),
                        zones=camera.zones.model_dump() if camera else {})
-        _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None)
+        _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None,
+               entered_source=source.strip())
 
 
-def source_test(camera: CameraConfig) -> None:
+def source_test(ctx: PageContext, camera: CameraConfig) -> None:
     if st.button("Test source", key=f"probe_{camera.id}"):
+        try:
+            # the server opens it with its own rights: only for who may edit this camera
+            ctx.require("edit_cameras", site=camera.site)
+        except PermissionDenied as exc:
+            st.session_state.pop(f"probe_{camera.id}_result", None)
+            st.error(f"Not tested: {exc}")
+            return
         with st.spinner("Opening the source…"):
             st.session_state[f"probe_{camera.id}_result"] = probe_source(
-                camera.source, camera.open_timeout_s, camera.read_timeout_s)
+                camera.source, ctx.loaded, camera.open_timeout_s, camera.read_timeout_s)
     result: ProbeResult | None = st.session_state.get(f"probe_{camera.id}_result")
     if result is None:
         return

@@ -1,0 +1,84 @@
+""""Test source" opens only what a camera may be: video files in the allowed folders,
+never the data folder's evidence; camera URLs, never cloud metadata or this box's own
+web services; and only for an account allowed to edit that camera's site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cashwatch.auth import UserStore
+from cashwatch.config import LoadedConfig, load_config
+from cashwatch.dashboard.source_probe import SourceRefused, check_source, probe_source
+from tests.conftest import write_test_video
+from tests.dashboard.conftest import PASSWORD, sign_in
+from tests.harness import camera_entry, write_config
+
+
+@pytest.fixture
+def loaded(tmp_path: Path) -> LoadedConfig:
+    (tmp_path / "media").mkdir()
+    video = write_test_video(tmp_path / "media" / "desk.avi", seconds=1.0)
+    snapshot = tmp_path / "snapshots" / "2026-01-01" / "cam-b" / "evt.jpg"
+    snapshot.parent.mkdir(parents=True)
+    snapshot.write_bytes(video.read_bytes())  # what it is does not matter: where it is
+    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam-a", video)],
+                          dashboard={"source_folders": ["media"]})
+    return load_config(config)
+
+
+def test_a_video_in_an_allowed_folder_is_probed(loaded: LoadedConfig) -> None:
+    result = probe_source("media/desk.avi", loaded)
+    assert result.ok, result.message
+    assert "320x240" in result.message
+
+
+@pytest.mark.parametrize("source, says", [
+    ("snapshots/2026-01-01/cam-b/evt.jpg", "outside the folders"),
+    ("media/../snapshots/2026-01-01/cam-b/evt.jpg", "outside the folders"),
+    ("/etc/hostname", "outside the folders"),
+    ("file:///etc/hostname", "file scheme is not a camera's"),
+    ("ftp://10.0.0.9/a.mp4", "ftp scheme is not a camera's"),
+    ("http://169.254.169.254/latest/meta-data", "link-local"),
+    ("http://127.0.0.1:8501/", "this server"),
+])
+def test_what_no_camera_is_is_refused_by_name(loaded: LoadedConfig, source: str,
+                                              says: str) -> None:
+    with pytest.raises(SourceRefused, match=says):
+        check_source(source, loaded)
+    result = probe_source(source, loaded)
+    assert not result.ok and result.message.startswith("not tested:"), result.message
+
+
+def test_the_data_folder_stays_private_even_inside_an_allowed_folder(
+        tmp_path: Path, loaded: LoadedConfig) -> None:
+    """Default folders: the config's own, which is often the data folder too."""
+    config = write_config(tmp_path / "cashwatch.toml", [])  # no source_folders
+    default = load_config(config)
+    assert check_source("media/desk.avi", default) == str(tmp_path / "media" / "desk.avi")
+    for private in ("snapshots/2026-01-01/cam-b/evt.jpg", "users.json", "cashwatch.duckdb"):
+        with pytest.raises(SourceRefused, match="never a camera source"):
+            check_source(private, default)
+
+
+def test_a_relay_on_this_box_is_probed_over_rtsp(loaded: LoadedConfig) -> None:
+    assert check_source("rtsp://127.0.0.1:9/relay", loaded) == "rtsp://127.0.0.1:9/relay"
+    assert check_source("0", loaded) == 0  # a webcam
+
+
+def test_a_site_admin_cannot_point_a_camera_at_evidence(remote_dash: Any) -> None:
+    """The hole: edit your own site's camera to read another site's snapshot."""
+    UserStore(remote_dash.data_dir).add("sam", PASSWORD, "admin", ["lobby"])
+    at = sign_in(remote_dash.app().run(), "sam")
+    at = at.switch_page("pages/cameras.py").run()
+    at.selectbox(key="cam_choice").select("cam-a").run()
+    snapshot = next((remote_dash.data_dir / "snapshots").rglob("*.jpg"))
+    at.text_input(key="camera_form_cam-a.source").input(str(snapshot))
+    submit: Any = next(b for b in at.get("form_submit_button")
+                       if getattr(b, "label", "") == "Save camera")
+    submit.click().run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any("not saved" in e and "never a camera source" in e for e in errors), errors
