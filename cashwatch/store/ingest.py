@@ -7,9 +7,10 @@ that write replays the lines, which the idempotent upserts absorb; nothing is sk
 When a reader holds the file the lines simply stay where they are until the next poll.
 
 When the file cannot be written for any other reason (damaged, disk full, unreadable)
-the lines stay too, `db_error` says why, and the next tries come after 1, 2, 4 … 60 s
-instead of every poll. Only a record the database refuses as data (a wrong type, a
-value out of range) is skipped; an error of the file itself never consumes a line.
+the lines stay too, `db_error` says why, and the next tries come after 1, 2, 4, 8, 10,
+10 … s instead of every poll (5 a second). Only a record the database refuses as data
+(a wrong type, a value out of range) is skipped; an error of the file itself never
+consumes a line.
 
 Ingested journal files are kept `keep_days` (default 30, `[retention] journal_days`):
 `cashwatch db recover` rebuilds a damaged database from them (cashwatch/store/recover.py).
@@ -41,7 +42,9 @@ TRANSACTION_BUDGET_S = 0.3        # a write transaction stops taking lines after
 CLEANUP_EVERY_S = 60.0
 DEFAULT_KEEP_DAYS = 30.0
 RETRY_INITIAL_S = 1.0             # after a write the file itself refused (not a reader's lock)
-RETRY_MAX_S = 60.0
+# 10 s, not minutes: a disk that was full is caught up within ~10 s of space returning,
+# and a try on a damaged file costs one failed open (milliseconds) and no log line.
+RETRY_MAX_S = 10.0
 DB_ERROR_CHARS = 240              # the reason as status shows it: one short line
 
 # What a record's own bad data raises: that record is skipped, the others applied. Any
