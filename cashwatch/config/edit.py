@@ -83,14 +83,8 @@ def _with_key(table: Table, key: str, value: Any) -> Table:
     rebuilt = tomlkit.table()
     for field in ("indent", "comment_ws", "comment", "trail"):
         setattr(rebuilt.trivia, field, getattr(table.trivia, field))
-    for name, item in body[:split]:
-        if name is None:
-            rebuilt.add(item)
-        else:
-            rebuilt.add(name, item)
-    rebuilt.add(key, value)
-    for _, item in body[split:]:
-        rebuilt.add(item)
+    for name, item in [*body[:split], (key, value), *body[split:]]:
+        rebuilt.append(name, item)  # a None name: a comment or blank line
     return rebuilt
 
 
