@@ -45,5 +45,5 @@ class RetentionConfig(StrictModel):
                                 description="Journal files are kept this long after the "
                                 "manager stored their events, so that `cashwatch db recover` "
                                 "can rebuild a damaged database from them; events older than "
-                                "this cannot be rebuilt. A day of journal is small (about 1 KB "
-                                "an event).")
+                                "this cannot be rebuilt. Journals are small: an event's line "
+                                "is a few hundred bytes.")
