@@ -52,6 +52,11 @@ class DashboardConfig(StrictModel):
         "change, ends it in every tab. 0: no cookie, a reload asks for the password, "
         "and an open tab stays signed in until signed out (tabs signed in by a cookie "
         "before are signed out).")
+    source_folders: list[Path] = Field(
+        default_factory=list, title="Folders for video-file sources",
+        description="The folders whose video files the Cameras page may test as a camera "
+        "source (relative to the config file). Empty: the config file's folder. The data "
+        "folder's clips, snapshots, database, journal and accounts are never allowed.")
 
 
 class AppConfig(StrictModel):
