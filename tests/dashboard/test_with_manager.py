@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cashwatch.auth import UserStore
 from cashwatch.config import load_config
 from cashwatch.store import db
 from tests.conftest import require_media
 from tests.dashboard import builders
-from tests.dashboard.conftest import APP, REPO
+from tests.dashboard.conftest import APP, REPO, signed_in
 from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
 
 pytestmark = pytest.mark.slow
@@ -24,6 +25,7 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Manager
     config = write_config(tmp_path / "cashwatch.toml",
                           [camera_entry("cam-a", video, site="lobby", name="Front desk")])
     builders.create_history(tmp_path)  # an event with a clip, as an earlier run left it
+    UserStore(tmp_path).add("ada", "correct horse battery", "admin")
     monkeypatch.setenv("CASHWATCH_CONFIG", str(config))
     monkeypatch.chdir(REPO)
     with ManagerProcess(config) as manager:
@@ -31,8 +33,9 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Manager
         yield manager
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=30)
+def _app(data_dir: Path) -> AppTest:
+    # AppTest has no browser, so no request is provably local: sign in as an admin
+    return signed_in(AppTest.from_file(str(APP), default_timeout=30), data_dir, "ada")
 
 
 def _card_state(at: AppTest) -> str:
@@ -41,7 +44,7 @@ def _card_state(at: AppTest) -> str:
 
 
 def test_cards_follow_the_manager_and_stop_start_reach_the_worker(running: ManagerProcess) -> None:
-    at = _app().run()
+    at = _app(running.data_dir).run()
     assert not at.exception, at.exception
     assert not at.warning  # the manager is up: no offline banner
     wait_for(lambda: running.worker("cam-a")["frames_processed"] > 0, 20, "frames processed")
@@ -59,14 +62,14 @@ def test_cards_follow_the_manager_and_stop_start_reach_the_worker(running: Manag
 
 
 def test_live_page_shows_the_workers_frame(running: ManagerProcess) -> None:
-    at = _app().run()
+    at = _app(running.data_dir).run()
     at.switch_page("pages/live.py").run()
     wait_for(lambda: at.run().image, 20, "a live frame")
     assert "s old" in str(at.image[0].proto.imgs[0].caption)
 
 
 def test_a_review_reaches_the_database_through_the_manager(running: ManagerProcess) -> None:
-    at = _app().run()
+    at = _app(running.data_dir).run()
     at.switch_page("pages/events.py").run()
     assert at.selectbox(key="ev_selected").value == builders.EVENT_ID
     assert len(at.get("video")) == 1
