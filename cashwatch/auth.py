@@ -15,15 +15,17 @@ CLI (wired into `cashwatch` by `add_arguments`/`run`):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import hashlib
 import json
 import logging
+import os
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,7 +33,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from cashwatch.util.files import atomic_write_text
+from cashwatch.util.files import atomic_write_text, exclusive
 
 log = logging.getLogger(__name__)
 Role = Literal["admin", "operator", "analyst"]
@@ -98,7 +100,10 @@ def _check_role(role: str) -> Role:
 
 
 class UserStore:
-    """The accounts of one data_dir. Every change rewrites the file atomically."""
+    """The accounts of one data_dir. Every change rewrites the file atomically, under
+    the file's lock (`exclusive`, as `SignInStore` takes on its file): the dashboard and
+    `cashwatch users` can edit accounts at the same moment, and without it the later of
+    two overlapping read-change-writes drops the other's account."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = users_path(data_dir)
@@ -134,20 +139,42 @@ class UserStore:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AuthError(f"password too short ({len(password)} characters); "
                             f"at least {MIN_PASSWORD_LENGTH}")
-        accounts = self._load()
-        if name in accounts and not replace:
-            raise AuthError(f"user {name!r} already exists (remove it first)")
-        accounts[name] = _Account(role=_check_role(role), password_hash=_HASHER.hash(password),
-                                  sites=sorted(set(sites or [])), created_at=time.time())
-        self._save(accounts)
-        return User(name, accounts[name].role, tuple(accounts[name].sites))
+        # hashed before the lock: argon2 takes ~100 ms that other writers need not wait
+        account = _Account(role=_check_role(role), password_hash=_HASHER.hash(password),
+                           sites=sorted(set(sites or [])), created_at=time.time())
+        with self._exclusive():
+            accounts = self._load()
+            if name in accounts and not replace:
+                raise AuthError(f"user {name!r} already exists (remove it first)")
+            accounts[name] = account
+            self._save(accounts)
+        return User(name, account.role, tuple(account.sites))
 
     def remove(self, name: str) -> None:
-        accounts = self._load()
-        if name not in accounts:
-            raise AuthError(f"no user {name!r}; users: {', '.join(sorted(accounts)) or 'none'}")
-        del accounts[name]
-        self._save(accounts)
+        if not self.path.exists():  # nothing to lock, nor to remove
+            raise AuthError(f"no user {name!r}; users: none")
+        with self._exclusive():
+            accounts = self._load()
+            if name not in accounts:
+                raise AuthError(f"no user {name!r}; users: "
+                                f"{', '.join(sorted(accounts)) or 'none'}")
+            del accounts[name]
+            self._save(accounts)
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One account edit at a time across threads and processes. The lock lives on
+        the file itself, so a first edit creates it (empty, owner-only) to lock it."""
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # another writer made it first
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    os.write(fd, b'{"version": 1, "users": {}}\n')
+                finally:
+                    os.close(fd)
+        with exclusive(self.path):
+            yield
 
     def fingerprint(self, name: str) -> str | None:
         """A digest of the account's password hash (None: no such account); it changes
