@@ -201,7 +201,7 @@ class Manager:
             self._stop.wait(LOOP_S)
 
     def _shutdown(self) -> None:
-        """Stop everything `_start` got to; the segments and the lock go in any case."""
+        """Stop everything `_start_services` got to; segments and lock go in any case."""
         self._stop.set()
         try:
             self._stop_workers_and_journal()
