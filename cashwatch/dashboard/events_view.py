@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from cashwatch.config.evidence import ClipConfig
-from cashwatch.dashboard import actions, data
+from cashwatch.dashboard import actions, data, event_details
 from cashwatch.dashboard.session import PageContext, PermissionDenied
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import plain
@@ -335,13 +335,20 @@ def duration_text(seconds: float) -> str:
 
 
 def details(event: dict[str, Any]) -> None:
+    """The event in a line, what its rule measured as labelled values (who met whom, how
+    close, the score, the reason), and the whole row as JSON, folded, for analysts."""
     st.markdown(f"**{plain(event['event_type'])}** on {plain(event['camera_id'])} "
                 f"({plain(event['site'])}) · confidence {float(event['confidence']):.2f} · "
                 f"{lasted(event)} · review: **{plain(event.get('review_status') or 'pending')}**")
+    trigger = pd.Timestamp(event["started_at"]).timestamp()
+    rows = event_details.detail_rows(str(event["event_type"]), event.get("details"), trigger)
+    if rows:
+        # one Markdown block, a line per value; names and values are text, never Markdown
+        st.markdown("  \n".join(f"**{plain(name)}:** {plain(value)}" for name, value in rows))
     shown = {k: v for k, v in event.items() if k not in ("details",)}
-    st.json({"details": event.get("details"),
-             **{k: str(v) for k, v in shown.items() if not _is_missing(v)}},
-            expanded=False)
+    with st.expander("Raw event data (JSON)"):
+        st.json({"details": event.get("details"),
+                 **{k: str(v) for k, v in shown.items() if not _is_missing(v)}})
 
 
 def _is_missing(value: Any) -> bool:
