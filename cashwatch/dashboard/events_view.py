@@ -170,12 +170,45 @@ def follow_table_click(picked: Any, event_ids: list[str]) -> None:
         st.session_state["ev_selected"] = clicked
 
 
-def label(row: pd.Series) -> str:
+def label(row: pd.Series, *, recording: bool = False) -> str:
     started = pd.Timestamp(row["started_at"])
     if started.tzinfo is not None:  # shown in the server's local time, like the filters
         started = started.tz_convert(dt.datetime.now().astimezone().tzinfo)
     when = started.strftime("%Y-%m-%d %H:%M:%S")
-    return f"{when} · {row['event_type']} · {row['camera_id']} · {row['review_status']}"
+    text = f"{when} · {row['event_type']} · {row['camera_id']} · {row['review_status']}"
+    return text + (f" · {RECORDING_MARK}" if recording else "")
+
+
+RECORDING_MARK = "clip still recording"
+
+
+def clips_coming(ctx: PageContext, events: pd.DataFrame, now: float | None = None) -> set[str]:
+    """The listed events whose clip is still on its way (recording, post-roll, being
+    written): at the moment of a detection that is usually the newest ones."""
+    now = time.time() if now is None else now
+    coming = set()
+    for row in events.to_dict("records"):
+        if clip_arrived(row):
+            continue
+        # the list carries how long an event lasted, not when it ended
+        lasted_s = row.get("lasted_s")
+        ended = (None if _is_missing(lasted_s)
+                 else pd.Timestamp(row["started_at"]) + pd.Timedelta(seconds=float(lasted_s)))
+        state, _ = clip_state({**row, "ended_at": ended},
+                              clip_settings(ctx, row.get("camera_id")), now)
+        if state != LOST:
+            coming.add(str(row["event_id"]))
+    return coming
+
+
+def open_on(event_ids: list[str], coming: set[str]) -> None:
+    """The event the page opens on: the newest whose clip is no longer on its way (it
+    plays at once), not the newest, whose clip is usually still being recorded. A
+    choice already made stands; a recording one can still be picked in the list."""
+    if st.session_state.get("ev_selected") in event_ids:
+        return
+    settled = [i for i in event_ids if i not in coming]
+    st.session_state["ev_selected"] = next(iter(settled), event_ids[0])
 
 
 def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str) -> None:
@@ -256,6 +289,11 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
         st.error(plain(message))
 
 
+def clip_settings(ctx: PageContext, camera_id: Any) -> ClipConfig:
+    camera = ctx.loaded.cameras.get(str(camera_id))
+    return camera.clip if camera else ClipConfig()
+
+
 def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     """The clip and snapshot, for an account allowed the event's site only: once on the
     page they are served at `/media/<hash>` to whoever has that URL, while it is shown."""
@@ -263,8 +301,7 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         st.warning("This event belongs to a site your account does not cover.")
         return
     clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
-    camera = ctx.loaded.cameras.get(str(event.get("camera_id")))
-    settings = camera.clip if camera else ClipConfig()
+    settings = clip_settings(ctx, event.get("camera_id"))
     if isinstance(clip, Path):
         start = trigger_offset_s(clip, settings.post_seconds)
         st.video(str(clip), start_time=start)
@@ -282,30 +319,106 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     elif event.get("clip_path"):
         st.warning(f"The clip {plain(event['clip_path'])} cannot be read: it was moved or deleted "
                    "outside CashWatch, or the evidence store cannot be reached.")
+    elif clip_state(event, settings, time.time())[0] == LOST:
+        st.info(_clip_to_come(event, settings, time.time()))
     else:
-        st.info(_clip_to_come(event, settings))
+        _clip_countdown(ctx, str(event["event_id"]), settings)
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
+        # with no clip to play yet, the snapshot is the picture: as wide as the column
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),
-                 caption="Snapshot at the trigger frame")
+                 caption="Snapshot at the trigger frame", width="stretch")
 
 
-def _clip_to_come(event: dict[str, Any], clip: ClipConfig) -> str:
-    """What to say about a clip that has not arrived: recording, or never to come."""
+# How a clip that has not arrived stands (`clip_state`)
+RECORDING, POST_ROLL, WRITING, LOST = "recording", "post-roll", "being written", "never coming"
+COUNTDOWN_S = 1.0  # the countdown ticks every second…
+RECHECK_S = 5.0    # …and looks for the clip in the database every 5 s, or once it is due
+_CHECKED_KEY = "ev_clip_checked"
+
+
+def clip_state(event: dict[str, Any], clip: ClipConfig, now: float) -> tuple[str, float | None]:
+    """Where a clip not yet stored stands, and the seconds until it should appear (None:
+    not known, while the event goes on, or never).
+
+    >>> import pandas as pd
+    >>> at = pd.Timestamp(1000, unit="s", tz="UTC")
+    >>> clip_state({"started_at": at, "ended_at": None}, ClipConfig(), 1030)
+    ('recording', None)
+    >>> clip_state({"started_at": at, "ended_at": at + pd.Timedelta(seconds=2)}, ClipConfig(), 1004)
+    ('post-roll', 8.0)
+    >>> clip_state({"started_at": at, "ended_at": at}, ClipConfig(), 1000 + 500)
+    ('never coming', None)
+    """
     started = pd.Timestamp(event["started_at"]).timestamp()
     # a clip is done at most max_seconds after it starts, plus the time to write it
-    if time.time() - started > clip.max_seconds + CLIP_WRITE_GRACE_S:
+    if now - started > clip.max_seconds + CLIP_WRITE_GRACE_S:
+        return LOST, None
+    if _is_missing(event.get("ended_at")):
+        return RECORDING, None
+    due = pd.Timestamp(event["ended_at"]).timestamp() + clip.post_seconds
+    if now < due:
+        return POST_ROLL, due - now
+    return WRITING, None
+
+
+def _clip_to_come(event: dict[str, Any], clip: ClipConfig, now: float) -> str:
+    """What to say about a clip that has not arrived: recording, or never to come."""
+    state, left = clip_state(event, clip, now)
+    if state == LOST:
         return ("No clip was recorded: the camera's worker stopped before it could finish "
                 "it (a crash or a power cut).")
-    if _is_missing(event.get("ended_at")):
+    if state == RECORDING:
+        started = pd.Timestamp(event["started_at"]).timestamp()
+        latest = dt.datetime.fromtimestamp(started + clip.max_seconds).astimezone()
         return (f"The clip is still being recorded: it follows the "
                 f"{plain(event['event_type'])} event until {clip.post_seconds:g} s after it "
                 f"is last seen (at most "
-                f"{clip.max_seconds:g} s in all) and appears then.")
-    if time.time() < pd.Timestamp(event["ended_at"]).timestamp() + clip.post_seconds:
+                f"{clip.max_seconds:g} s in all) and appears then. Going on for "
+                f"{duration_text(now - started)}; the clip appears by {latest:%H:%M:%S} at "
+                "the latest.")
+    if state == POST_ROLL:
         return (f"The event is over; its clip records {clip.post_seconds:g} s past the end "
-                "and appears then.")
-    return "The clip is being written."
+                f"and appears then, in about {duration_text(left or 0.0)}.")
+    return "The clip is being written; it appears in a moment."
+
+
+@st.fragment(run_every=COUNTDOWN_S)
+def _clip_countdown(ctx: PageContext, event_id: str, settings: ClipConfig) -> None:
+    """A clip still to come, counted down live; once it is stored (or will never come)
+    the page is drawn again, with the video."""
+    event = _recent_look(ctx, event_id)
+    if event is None:
+        return
+    now = time.time()
+    if clip_arrived(event) or clip_state(event, settings, now)[0] == LOST:
+        st.session_state.pop(_CHECKED_KEY, None)
+        st.rerun()  # the whole page: it draws the clip (or says it never came)
+    st.info(_clip_to_come(event, settings, now), icon=":material/radio_button_checked:")
+
+
+def clip_arrived(event: dict[str, Any]) -> bool:
+    """Stored as done: a clip, a reason there is none, or evidence already expired."""
+    return any(not _is_missing(event.get(key)) and event.get(key) != ""
+               for key in ("clip_path", "clip_error", "evidence_expired_at"))
+
+
+def _recent_look(ctx: PageContext, event_id: str) -> dict[str, Any] | None:
+    """The event as last read from the database, read again every RECHECK_S or once its
+    clip is due: a countdown ticking every second needs no query every second (each one
+    holds the file the manager writes to)."""
+    now = time.time()
+    checked_at, event = st.session_state.get(_CHECKED_KEY, (0.0, None))
+    stale = event is None or event.get("event_id") != event_id or now - checked_at >= RECHECK_S
+    due = event is not None and clip_state(
+        event, clip_settings(ctx, event.get("camera_id")), now)[0] == WRITING
+    if stale or due:
+        with contextlib.suppress(data.HistoryUnavailable):  # busy: the last look will do
+            fresh = data.get_event(ctx.data_dir, event_id)
+            if fresh is not None:
+                event = fresh
+                st.session_state[_CHECKED_KEY] = (now, event)
+    return event if event is not None and event.get("event_id") == event_id else None
 
 
 def lasted(event: dict[str, Any]) -> str:
