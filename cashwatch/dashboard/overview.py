@@ -37,7 +37,9 @@ from cashwatch.util.redact import mask_credentials
 _FLASH_KEY = "overview_flash"
 # Cameras in these states come first, their error at the top of the card
 TROUBLE = ("error", "reconnecting", "connecting", "not running")
-CARDS_PER_ROW = 3
+# Two cards side by side on a 1280 px laptop screen (beside the sidebar), six numbers
+# in two rows of three each
+CARD_WIDTH_PX = 380
 
 
 def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: Any) -> None:
@@ -61,22 +63,58 @@ def _flash() -> None:
 
 
 def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
+    """The card's numbers, each as wide as its text: they wrap onto another line where the
+    card is narrow (a laptop), instead of being cut to "2,7…" in a fixed column."""
     rec = view.record or {}
-    cols = st.columns(3)
-    cols[0].metric("Camera fps", f"{rec.get('camera_fps', 0.0):.1f}")
-    cols[1].metric("Process fps", f"{rec.get('process_fps', 0.0):.1f}")
-    cols[2].metric("Detect fps", f"{rec.get('detection_fps', 0.0):.1f}",
-                   help="Frames the pose model looked at per second. Near 0 is normal while "
-                   "nothing moves: the motion gate skips still frames.")
-    cols = st.columns(3)
-    cols[0].metric("Frames processed", f"{rec.get('frames_processed', 0):,}")
-    cols[1].metric("Events today", "–" if today is None else today.get(view.camera_id, 0))
-    cols[2].metric("Uptime", uptime(view.record))
+    with st.container(horizontal=True, gap="medium", key=f"numbers_{view.camera_id}"):
+        for label, value, help_text in card_numbers(rec, view.camera_id, today):
+            st.metric(label, value, help=help_text, width="content")
     core = rec.get("core", -1)
     st.caption(f"Node {plain(rec.get('node') or '–')} · "
                f"Core {core if core is not None and core >= 0 else '–'} · "
                f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
                f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}")
+
+
+def card_numbers(rec: dict[str, Any], camera_id: str,
+                 today: dict[str, int] | None) -> list[tuple[str, str, str | None]]:
+    """(label, value, help) of each number on a camera's card; long counts compact
+    (2.73M), the exact figure in the help.
+
+    >>> [v for _, v, _ in card_numbers({"frames_processed": 2734112, "camera_fps": 15},
+    ...                               "cam", {"cam": 3})]
+    ['15.0', '0.0', '0.0', '2.73M', '3', '–']
+    """
+    frames = int(rec.get("frames_processed", 0) or 0)
+    return [
+        ("Camera fps", f"{rec.get('camera_fps', 0.0):.1f}", None),
+        ("Process fps", f"{rec.get('process_fps', 0.0):.1f}", None),
+        ("Detect fps", f"{rec.get('detection_fps', 0.0):.1f}",
+         "Frames the pose model looked at per second. Near 0 is normal while nothing "
+         "moves: the motion gate skips still frames."),
+        ("Frames", compact_count(frames), f"{frames:,} frames processed since the worker "
+                                          "started."),
+        ("Events today", "–" if today is None else str(today.get(camera_id, 0)), None),
+        ("Uptime", uptime(rec or None), "How long the camera's worker has run."),
+    ]
+
+
+def compact_count(count: float) -> str:
+    """A count an operator reads at a glance: three digits and a unit.
+
+    >>> [compact_count(n) for n in (0, 999, 1234, 27345, 999_999, 2_734_112, 1.5e9)]
+    ['0', '999', '1.23k', '27.3k', '1.00M', '2.73M', '1.50G']
+    """
+    count = int(count)
+    if abs(count) < 1000:
+        return str(count)
+    for unit, size in (("k", 1e3), ("M", 1e6), ("G", 1e9)):
+        scaled = abs(count) / size
+        # 999,999 is "1.00M", not "1000k": the unit goes up once the digits round to 1000
+        if scaled < 999.5 or unit == "G":
+            digits = 2 if scaled < 9.995 else 1 if scaled < 99.95 else 0
+            return f"{'-' if count < 0 else ''}{scaled:.{digits}f}{unit}"
+    raise AssertionError("unreachable: G takes any size")
 
 
 def _controls(ctx: PageContext, view: CameraView) -> None:
@@ -99,7 +137,7 @@ def tampered(view: CameraView) -> bool:
 
 
 def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:
-    with st.container(border=True, key=f"card_{view.camera_id}"):
+    with st.container(border=True, key=f"card_{view.camera_id}", width=CARD_WIDTH_PX):
         head = st.columns([3, 1])
         head[0].markdown(f"**{plain(view.name)}**  \n{plain(view.camera_id)} · {plain(view.site)}")
         with head[1]:
@@ -301,9 +339,9 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     awaiting_review(ctx, sites)
     _bulk_controls(ctx, views)
     today = _events_today(ctx)
-    for start in range(0, len(views), CARDS_PER_ROW):
-        columns = st.columns(CARDS_PER_ROW)
-        for column, view in zip(columns, views[start:start + CARDS_PER_ROW], strict=False):
-            with column:
-                camera_card(ctx, view, today)
+    # cards of a fixed width that wrap: as many per row as the screen holds (two on a
+    # laptop, four on a wide monitor), never squeezed until their numbers are cut
+    with st.container(horizontal=True, gap="medium", key="cards"):
+        for view in views:
+            camera_card(ctx, view, today)
     return status

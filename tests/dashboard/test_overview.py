@@ -26,8 +26,10 @@ def test_cards_show_the_cameras_and_their_numbers(dash: Dashboard) -> None:
     assert not at.exception, at.exception
     text = _texts(at)
     assert "Front desk" in text and "Back office" in text
-    processed = [m.value for m in at.metric if m.label == "Frames processed"]
-    assert processed == ["0", "1,234"], "the camera in error (cam-b) comes first"
+    processed = [(m.value, m.help) for m in at.metric if m.label == "Frames"]
+    assert [value for value, _ in processed] == ["0", "1.23k"], \
+        "the camera in error (cam-b) comes first; counts compact"
+    assert "1,234 frames processed" in processed[1][1], "the exact count in the help"
     assert "1h 02m" in [m.value for m in at.metric if m.label == "Uptime"]
     assert "hunter2" not in text  # credentials never shown
     assert "rtsp://admin:***@10.0.0.9/stream" in text
