@@ -27,6 +27,12 @@ class RayConfig(StrictModel):
     gpus_per_camera: float = Field(default=1.0, gt=0.0, le=8.0, title="GPUs per camera",
                                    description="Ray GPUs an actor asks for when the model "
                                    "runs on a CUDA device (torch backend); fractions share.")
+    require_token: bool = Field(
+        default=True, title="Require Ray token authentication",
+        description="The manager joins a Ray cluster only with token authentication on "
+        "(RAY_AUTH_MODE=token in its environment; docs/deployment.md): without it anyone "
+        "who reaches the head's port runs code on every node. false: only for a cluster "
+        "on one machine, or on a network nobody else reaches.")
 
 
 class StorageConfig(StrictModel):

@@ -130,3 +130,21 @@ def test_a_ray_head_that_cannot_be_used_is_named_at_once(tmp_path: Path, address
     assert result.returncode == 1
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "logs").exists()  # it failed before taking the data folder
+
+
+
+def test_a_cluster_without_token_authentication_is_refused(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # fail closed: anyone who reaches an unauthenticated head runs code on every node
+    require_ray()
+    monkeypatch.delenv("RAY_AUTH_MODE")
+    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("a", "demo:walk")])
+    result = cli("run", "--ray", "127.0.0.1:9", config=config, timeout_s=60)
+    assert result.returncode == 1
+    assert "--ray needs Ray token authentication" in result.stdout + result.stderr
+    assert not (tmp_path / "logs").exists()
+
+    with config.open("a") as file:  # an admin's deliberate choice for a closed network
+        file.write("\n[ray]\nrequire_token = false\n")
+    result = cli("run", "--ray", "127.0.0.1:9", config=config, timeout_s=60)
+    assert "cannot reach the Ray head at 127.0.0.1:9" in result.stdout + result.stderr

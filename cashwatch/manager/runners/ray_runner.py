@@ -174,6 +174,17 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         raise RunnerUnavailable(f"cannot reach the Ray head at {address}: {exc}") from exc
 
 
+def check_token_auth(config: RayConfig) -> None:
+    """Fail closed: a cluster without token authentication runs whatever anyone who
+    reaches its port sends, the cameras' sources included."""
+    if config.require_token and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        raise RunnerUnavailable(
+            "--ray needs Ray token authentication: start every node and the manager with "
+            "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN_PATH), see "
+            "docs/deployment.md, 'Securing the cluster'; only for a cluster nobody else "
+            "reaches, set [ray] require_token = false")
+
+
 class RayRunner:
     local_processes = False
 
@@ -181,6 +192,7 @@ class RayRunner:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # stay offline
         self.config = config
         self.config_path = config_path  # where nodes look first for a camera's source
+        check_token_auth(config)
         check_reachable(address)
         # log_to_driver: worker log lines land in the manager's log, as for local workers
         ray.init(address=address, namespace="cashwatch", logging_level=logging.WARNING,
