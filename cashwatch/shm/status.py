@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from cashwatch.shm import segments
+from cashwatch.util.redact import mask_credentials
 
 MAGIC = 0xC5A5_3A7C
 # 3: the header's db_error (why events cannot be stored). A reader of another version
@@ -59,7 +60,9 @@ def _encode(field: str, value: Any, dtype: np.dtype) -> Any:
     if field == "state":
         return STATES.index(value) if isinstance(value, str) else int(value)
     if field in _STRING_FIELDS:
-        raw = str(value).encode("utf-8")[: dtype[field].itemsize]
+        # Masked before the cut, whoever wrote the text: a URL cut before its `@` no
+        # longer looks like one, and its password would then be shown as it is.
+        raw = mask_credentials(str(value)).encode("utf-8")[: dtype[field].itemsize]
         return raw.decode("utf-8", "ignore").encode("utf-8")  # never cut a character in half
     return value
 

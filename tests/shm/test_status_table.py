@@ -101,3 +101,23 @@ def test_frame_slot_downscales_and_returns_consistent_copy(tmp_path: Path) -> No
     finally:
         slot.close()
     assert segments.existing_segments(tmp_path) == []
+
+
+@pytest.mark.parametrize("field", ["last_error", "source"])
+def test_a_password_is_masked_before_a_long_text_is_cut(table: StatusTable, field: str) -> None:
+    # The cut falls inside the password, before the `@` that marks it: masked after the
+    # cut, the remnant would not look like a URL's credentials and would be shown.
+    size = table.records.dtype[field].itemsize
+    prefix = "x" * (size - len("rtsp://admin:") - 4)
+    table.update(0, camera_id="cam", **{field: f"{prefix}rtsp://admin:pa/ss@w0rd@10.0.0.9/live"})
+    shown = table.read(0)[field]  # type: ignore[index]
+    assert "pa/s" not in shown and "w0rd" not in shown
+    assert "rtsp://admin:***" in shown
+
+
+def test_header_texts_are_masked_before_they_are_cut(table: StatusTable) -> None:
+    size = table.header.dtype["config_error"].itemsize
+    text = "y" * (size - 16) + "http://u:hunter2-long@cam.example/snap"
+    table.set_header(config_error=text, db_error="see rtsp://u:hunter2@cam/x")
+    header = table.read_header()
+    assert "hunter" not in header["config_error"] + header["db_error"]
