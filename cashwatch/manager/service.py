@@ -35,6 +35,7 @@ from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import NoFreeSlot, StatusTable
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
 from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.process import MaskingFormatter
 
 log = logging.getLogger("cashwatch.manager")
 # A camera with no process has no rates: its last worker's would read as still running.
@@ -53,7 +54,8 @@ PRIVATE_FOLDERS = ("journal", "logs", "clips", "snapshots", "models", "requests"
 
 def setup_logging(data_dir: Path) -> None:
     logs = make_private_dir(data_dir / "logs")
-    fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    # masked as a whole line: messages and tracebacks may quote a camera URL
+    fmt = MaskingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s")
     file_handler = RotatingFileHandler(logs / "manager.log", maxBytes=5_000_000, backupCount=3)
     stream_handler = logging.StreamHandler()
     root = logging.getLogger()
@@ -87,7 +89,10 @@ class Manager:
 
     def run(self) -> int:
         # The runner first: an unreachable cluster fails before anything is held.
-        self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray)
+        # The config path: Ray nodes read the cameras' credentials there, since they no
+        # longer travel in the worker spec.
+        self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray,
+                                                str(self.config_path))
         self.lock.acquire()
         try:
             setup_logging(self.data_dir)
@@ -250,8 +255,9 @@ class Manager:
         try:
             loaded = load_config(self.config_path, create=False)
         except ConfigError as exc:
-            log.error("config rejected, keeping the last good one: %s", exc)
-            self.status.set_header(config_error=str(exc))
+            message = mask_credentials(str(exc))  # a TOML error quotes the line it failed on
+            log.error("config rejected, keeping the last good one: %s", message)
+            self.status.set_header(config_error=message)
             return
         log.info("config reloaded")
         if loaded.app.model != self.loaded.app.model:
@@ -290,8 +296,8 @@ class Manager:
         # Every rejected or unplaced entry goes in the header, which only the manager
         # writes: a running camera's own last_error is rewritten by its worker twice a
         # second, and an unplaced camera has no record at all.
-        self.status.set_header(config_error="; ".join([*errors.values(),
-                                                       *self._unplaced_summary()]))
+        self.status.set_header(config_error=mask_credentials(
+            "; ".join([*errors.values(), *self._unplaced_summary()])))
 
     def _guarded(self, camera_id: str, step: Any, *args: Any) -> None:
         """Run one camera's reconcile step; its failure is that camera's, not the loop's."""
@@ -320,15 +326,15 @@ class Manager:
     def _keep_last_good(self, camera_id: str, message: str) -> None:
         worker = self.workers[camera_id]
         worker.config_error = message
-        self.status.update(worker.slot, last_error=f"config rejected, running the last "
-                           f"good settings: {message}")
+        self.status.update(worker.slot, last_error=mask_credentials(
+            f"config rejected, running the last good settings: {message}"))
 
     def _show_broken(self, camera_id: str, message: str) -> None:
         slot = self.broken.get(camera_id)
         if slot is None:
             slot = self.broken[camera_id] = self.status.free_slot()
-        self.status.update(slot, camera_id=camera_id, state="error", last_error=message, pid=0,
-                           **NOT_RUNNING)
+        self.status.update(slot, camera_id=camera_id, state="error",
+                           last_error=mask_credentials(message), pid=0, **NOT_RUNNING)
 
     def _reconcile_camera(self, camera: CameraConfig) -> None:
         worker = self.workers.get(camera.id)
@@ -447,7 +453,8 @@ class Manager:
         worker.process.close()
         worker.process, worker.stop_event = None, None
         self._record_run(worker, reason)
-        message = record_failure(worker, reason, self.loaded.app.manager, time.monotonic())
+        message = mask_credentials(record_failure(worker, reason, self.loaded.app.manager,
+                                                  time.monotonic()))
         log.warning("camera %s: %s", worker.camera.id, message)
         self.status.clear_lock(worker.slot)
         self.status.update(worker.slot, state="error", pid=0, last_error=message, **NOT_RUNNING)
@@ -464,7 +471,8 @@ class Manager:
             "pid": (worker.process.pid if worker.process is not None else None),
             "core": worker.core, "started_at": worker.started_at,
             "stopped_at": None if stop_reason is None else time.time(),
-            "exit_reason": stop_reason, "restarts": worker.restarts,
+            "exit_reason": None if stop_reason is None else mask_credentials(stop_reason),
+            "restarts": worker.restarts,
         })
 
     # requests, storage, resources -------------------------------------------------

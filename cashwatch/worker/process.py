@@ -41,6 +41,14 @@ STUCK_READER_FACTOR = 4.0
 EXIT_STUCK = 3
 
 
+class MaskingFormatter(logging.Formatter):
+    """Masks credentials in the whole formatted line, traceback included: an exception's
+    message (an OpenCV error, a failed open) can quote a camera URL with its password."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_credentials(super().format(record))
+
+
 def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
     if not camera.detection.any_rule_enabled:  # spares the worker the pipeline imports
         return NullProcessor()
@@ -257,8 +265,10 @@ def worker_main(spec: WorkerSpec, mp_stop: MpEvent) -> None:
     """Entry point of the worker process."""
     faulthandler.enable()
     camera_id = spec.camera.get("id", "?")
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s worker:{camera_id} %(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter(
+        f"%(asctime)s worker:{camera_id} %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
     # A file-size limit (ulimit -f) must fail the write with EFBIG, as a full disk fails it
     # with ENOSPC, so the journal keeps the record in memory; by default SIGXFSZ kills us.
