@@ -6,8 +6,9 @@ import argparse
 import importlib
 import json
 import sys
+import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cashwatch.config import ConfigError, load_config, resolve_config_path
@@ -17,6 +18,14 @@ from cashwatch.launcher import DashboardMissing
 STATUS_COLUMNS = ("camera_id", "state", "node", "pid", "core", "camera_fps", "detection_fps",
                   "frames_read", "frames_processed", "frames_skipped", "events_detected",
                   "restarts", "reconnects", "uptime", "last_error")
+# `cashwatch status` without --wide fits an 80-100 column terminal: the columns an
+# operator acts on, short headings, and each camera's error on its own wrapped line
+# below its row (with a 32-character camera id the widest row is ~98 characters).
+NARROW_COLUMNS = (("camera_id", "camera"), ("state", "state"), ("pid", "pid"),
+                  ("camera_fps", "fps"), ("detection_fps", "det/s"),
+                  ("events_detected", "events"), ("restarts", "restarts"),
+                  ("uptime", "uptime"))
+NARROW_WIDTH = 100
 
 # Sub-commands implemented elsewhere: module with add_arguments(parser) and run(args) -> int
 PLUGGED = {
@@ -73,19 +82,51 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if loaded.camera_errors else 0
 
 
-def _print_table(workers: dict[str, dict]) -> None:
+def _table_lines(headings: Sequence[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headings)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in [list(headings), *rows]]
+
+
+def _print_wide_table(workers: dict[str, dict]) -> None:
     rows = [[_cell(record.get(col)) for col in STATUS_COLUMNS] for record in workers.values()]
-    widths = [max(len(col), *(len(r[i]) for r in rows)) if rows else len(col)
-              for i, col in enumerate(STATUS_COLUMNS)]
-    print("  ".join(col.ljust(w) for col, w in zip(STATUS_COLUMNS, widths, strict=True)))
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print("\n".join(_table_lines(STATUS_COLUMNS, rows)))
+
+
+def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
+    """`label text`, wrapped to NARROW_WIDTH; long words (URLs) are broken too."""
+    return textwrap.wrap(text, NARROW_WIDTH, initial_indent=f"{indent}{label} ",
+                         subsequent_indent=indent + " " * (len(label) + 1)) or [indent + label]
+
+
+def _print_table(workers: dict[str, dict]) -> None:
+    rows = [[_cell(record.get(key)) for key, _heading in NARROW_COLUMNS]
+            for record in workers.values()]
+    header, *lines = _table_lines([heading for _key, heading in NARROW_COLUMNS], rows)
+    print(header)
+    for line, record in zip(lines, workers.values(), strict=True):
+        print(line)
+        if record.get("last_error"):
+            print("\n".join(_wrapped("error:", str(record["last_error"]), indent="  ")))
 
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value if value is not None else "")
+
+
+def _mask_texts(status: dict) -> None:
+    """Mask what may quote a camera URL, whatever manager wrote it (an older one did not
+    mask, and a terminal's scroll-back or a pasted `--json` outlives the fix)."""
+    from cashwatch.util.redact import mask_credentials
+
+    for key in ("config_error", "db_error"):
+        status["manager"][key] = mask_credentials(str(status["manager"].get(key) or ""))
+    for record in status["workers"].values():
+        for key in ("last_error", "source"):
+            record[key] = mask_credentials(str(record.get(key) or ""))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -105,15 +146,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     except ManagerNotRunning as exc:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
+    _mask_texts(status)
     if args.json:
         print(json.dumps({"manager": status["manager"], "workers": status["workers"]},
                          indent=2, default=str))
     else:
-        _print_table(status["workers"])
-        if status["manager"]["config_error"]:
-            print(f"\nconfig error: {status['manager']['config_error']}")
-        if status["manager"]["db_error"]:
-            print(f"\ndatabase error: {status['manager']['db_error']}")
+        (_print_wide_table if args.wide else _print_table)(status["workers"])
+        for label, key in (("config error:", "config_error"), ("database error:", "db_error")):
+            if status["manager"][key]:
+                print()
+                print("\n".join(_wrapped(label, status["manager"][key])))
     return 0
 
 
@@ -192,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show every camera's status")
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--wide", action="store_true",
+                        help="every column, errors in the last one (wider than 100 columns)")
     status.set_defaults(func=cmd_status)
     for name, func, help_text in (("start", cmd_enable, "enable a camera and wait until it runs"),
                                   ("stop", cmd_enable, "disable a camera and wait until it stops"),

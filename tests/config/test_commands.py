@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,82 @@ def test_without_app_py_the_dashboard_says_how_to_get_it(tmp_path: Path) -> None
     with pytest.raises(DashboardMissing, match=r"does not exist.*make install"):
         _require_app(tmp_path / "app.py")
     _require_app()  # this checkout has it
+
+
+LONG_ID = "front-desk-east-entrance-cam-042"  # 32 characters, the most a status record holds
+SECRET = "pa/ss@w0rd"
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Iterator[Path]:
+    """A real status table as a manager publishes it: this process stands in for the
+    manager (its pid, a heartbeat kept fresh), with realistic long values, and texts
+    holding a password written raw, as a manager that did not mask them would."""
+    import os
+    import threading
+    import time
+
+    from cashwatch.shm.status import StatusTable
+
+    config = write_config(tmp_path / "cashwatch.toml", [camera_entry(LONG_ID, "demo:walk")])
+    table = StatusTable.create(tmp_path, 4, config)
+    table.set_header(manager_pid=os.getpid(), manager_started_ts=time.time())
+    url = f"rtsp://admin:{SECRET}@192.0.2.7:554/Streaming/Channels/101"
+    table.update(0, camera_id=LONG_ID, state="running", pid=4194304, core=1,
+                 camera_fps=25.0, detection_fps=2.0, frames_read=123456789,
+                 events_detected=1234567, restarts=12345, reconnects=678,
+                 start_ts=time.time() - 400_000, node="rack-7-node-with-a-long-hostname")
+    raw = f"connection refused by 192.0.2.7:554 while reading {url} after 3 tries; " * 3
+    table.records["last_error"][0] = raw.encode()[:512]
+    table.records["source"][0] = url.encode()
+    table.header["config_error"] = f"camera x: cannot parse {url}".encode()
+    table.header["db_error"] = f"events cannot be stored: {url}".encode()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            table.set_header(manager_heartbeat_ts=time.time())
+            stop.wait(0.5)
+
+    beater = threading.Thread(target=beat, daemon=True)
+    beater.start()
+    yield config
+    stop.set()
+    beater.join()
+    table.close()
+
+
+def test_status_fits_100_columns_and_wide_shows_every_column(published: Path) -> None:
+    narrow = cashwatch("status", "--config", str(published))
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100, "\n".join(lines)
+    assert lines[0].split() == ["camera", "state", "pid", "fps", "det/s", "events",
+                                "restarts", "uptime"]
+    assert LONG_ID in lines[1] and "running" in lines[1] and "111:06:4" in lines[1]
+    assert lines[2].startswith("  error: connection refused by 192.0.2.7:554")
+    assert any(line.startswith("config error: camera x") for line in lines)
+    assert any(line.startswith("database error: events cannot") for line in lines)
+
+    wide = cashwatch("status", "--wide", "--config", str(published))
+    assert wide.returncode == 0, wide.stderr
+    from cashwatch.cli import STATUS_COLUMNS
+
+    assert wide.stdout.splitlines()[0].split() == list(STATUS_COLUMNS)
+    assert "rack-7-node-with-a-long-hostname" in wide.stdout and "123456789" in wide.stdout
+
+
+def test_status_masks_errors_whoever_wrote_them(published: Path) -> None:
+    import json
+
+    for args in (("status",), ("status", "--wide"), ("status", "--json")):
+        shown = cashwatch(*args, "--config", str(published))
+        assert shown.returncode == 0, shown.stderr
+        assert "w0rd" not in shown.stdout and "pa/ss" not in shown.stdout, shown.stdout
+    document = json.loads(shown.stdout)  # --json: same keys as before, values masked
+    assert set(document) == {"manager", "workers"}
+    record = document["workers"][LONG_ID]
+    assert "admin:***@192.0.2.7:554" in record["last_error"]
+    assert record["source"] == "rtsp://admin:***@192.0.2.7:554/Streaming/Channels/101"
+    assert "admin:***@" in document["manager"]["config_error"]
+    assert "admin:***@" in document["manager"]["db_error"]
