@@ -49,11 +49,31 @@ def connect(data_dir: Path, timeout_s: float = 2.0) -> Iterator[duckdb.DuckDBPyC
         with db.connect_readonly(data_dir, timeout_s) as conn:
             # can be switched off but never back on while the connection lives
             conn.execute("SET enable_external_access = false")
-            yield conn
+            try:
+                yield conn
+            except duckdb.Error as exc:
+                if not _damage(exc):
+                    raise
+                raise db.DatabaseDamagedError(
+                    f"{db.db_path(data_dir)} cannot be read: {_first_line(exc)} (events are "
+                    "kept in the journal; `cashwatch db recover` rebuilds the file)") from exc
     except db.DatabaseMissingError as exc:
         raise HistoryUnavailable(f"no history yet: {exc}") from exc
+    except db.DatabaseDamagedError as exc:
+        # the cameras go on: their events wait in the journal until the file is rebuilt
+        raise HistoryUnavailable(f"the event database is damaged: {exc}") from exc
     except db.DatabaseBusyError as exc:
         raise HistoryUnavailable(f"the history is busy, try again in a moment: {exc}") from exc
+
+
+def _damage(exc: duckdb.Error) -> bool:
+    """Damage that opening the file did not notice, found by a query that read the block
+    (DuckDB checks each block's checksum as it reads it)."""
+    return isinstance(exc, duckdb.IOException) or "corrupt database file" in str(exc).lower()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 @dataclass(frozen=True)
