@@ -325,9 +325,10 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         _clip_countdown(ctx, str(event["event_id"]), settings)
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
-        # with no clip to play yet, the snapshot is the picture: as wide as the column
+        # with no clip to play, the snapshot is the picture: as wide as the column
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),
-                 caption="Snapshot at the trigger frame", width="stretch")
+                 caption="Snapshot at the trigger frame",
+                 width="content" if clip is not None else "stretch")
 
 
 # How a clip that has not arrived stands (`clip_state`)

@@ -43,6 +43,11 @@ source = "rtsp://admin:hunter2@10.0.0.9/stream"
 """
 
 EVENT_ID = "0190000000000aaaabbbbccccdddd01"
+# What the cash rule stores (docs/events.md), in pixels of a 1280x720 frame
+CASH_DETAILS = {"staff_track": 3, "customer_track": 7, "staff_box": [700.0, 80.0, 1010.0, 700.0],
+                "customer_box": [300.0, 90.0, 640.0, 710.0], "staff_wrist": [705.0, 402.0],
+                "customer_wrist": [664.0, 395.0], "wrist_distance_px": 41.6,
+                "wrist_distance_body": 0.094, "hits": 4, "window": 6, "frame_wh": [1280, 720]}
 
 
 def write_h264_clip(path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
@@ -80,7 +85,7 @@ def create_history(data_dir: Path, now: float | None = None) -> None:
             "VALUES (?, 'cam-a', 'lobby', 'cash', ?, ?, 0.87, [1.0, 2.0, 3.0, 4.0], ?, ?, ?, "
             "'yolo11n-pose')",
             [EVENT_ID, started, started + dt.timedelta(seconds=2),
-             json.dumps({"rule": "cash", "hits": 4}), clip, snapshot])
+             json.dumps(CASH_DETAILS | {"met_at": now - 61.0}), clip, snapshot])
         conn.execute(
             "INSERT INTO events (event_id, camera_id, site, event_type, started_at, confidence, "
             "model) VALUES ('office-evt-1', 'cam-b', 'office', 'fire', ?, 0.6, 'x')", [started])
