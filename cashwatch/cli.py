@@ -27,6 +27,11 @@ NARROW_COLUMNS = (("camera_id", "camera"), ("state", "state"), ("pid", "pid"),
                   ("uptime", "uptime"))
 NARROW_WIDTH = 100
 
+# A stop is written into the config: an operator must know it outlives the manager.
+STOP_DESCRIPTION = ("Disable the camera and wait until it stops. The stop lasts across "
+                    "manager restarts and reboots: it sets `enabled = false` for the camera "
+                    "in the config file. Undo it with `cashwatch start CAMERA`.")
+
 # Sub-commands implemented elsewhere: module with add_arguments(parser) and run(args) -> int
 PLUGGED = {
     "events": ("cashwatch.store.cli", "list or export events from DuckDB"),
@@ -49,8 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             import ray  # noqa: F401 - only to say clearly what is missing
         except ImportError:
-            print("cashwatch: --ray needs Ray on this machine: pip install 'ray==2.60.0'",
-                  file=sys.stderr)
+            # Ray is the optional extra `ray` (pyproject.toml), pinned by constraints.txt
+            print("cashwatch: --ray needs Ray on this machine: pip install 'cashwatch[ray]' "
+                  "(with -c constraints.txt for the tested version)", file=sys.stderr)
             return 2
     return run_manager(args.config, ray_address=args.ray)
 
@@ -237,10 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--wide", action="store_true",
                         help="every column, errors in the last one (wider than 100 columns)")
     status.set_defaults(func=cmd_status)
-    for name, func, help_text in (("start", cmd_enable, "enable a camera and wait until it runs"),
-                                  ("stop", cmd_enable, "disable a camera and wait until it stops"),
-                                  ("restart", cmd_restart, "restart a camera's worker")):
-        command = sub.add_parser(name, help=help_text)
+    for name, func, help_text, description in (
+            ("start", cmd_enable, "enable a camera and wait until it runs",
+             "Set `enabled = true` for the camera in the config and wait until it runs."),
+            ("stop", cmd_enable, "disable a camera and wait until it stops",
+             STOP_DESCRIPTION),
+            ("restart", cmd_restart, "restart a camera's worker",
+             "Restart the camera's worker process now; the config is not changed.")):
+        command = sub.add_parser(name, help=help_text, description=description)
         command.add_argument("camera", help="camera id")
         _config_arg(command)
         command.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")

@@ -207,3 +207,22 @@ def test_status_masks_errors_whoever_wrote_them(published: Path) -> None:
     assert record["source"] == "rtsp://admin:***@192.0.2.7:554/Streaming/Channels/101"
     assert "admin:***@" in document["manager"]["config_error"]
     assert "admin:***@" in document["manager"]["db_error"]
+
+
+def test_stop_help_says_the_stop_outlives_the_manager_and_how_to_undo_it() -> None:
+    shown = cashwatch("stop", "--help")
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.split())  # argparse wraps to the terminal's width
+    assert "lasts across manager restarts" in text and "enabled = false" in text
+    assert "cashwatch start CAMERA" in text
+
+
+def test_run_with_ray_but_without_ray_installed_names_the_extra(config: Path) -> None:
+    # A machine without Ray: its import fails as it would there (None in sys.modules).
+    code = ("import sys; sys.modules['ray'] = None; from cashwatch.cli import main; "
+            f"sys.exit(main(['run', '--ray', 'auto', '--config', {str(config)!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+    assert done.returncode == 2
+    assert "pip install 'cashwatch[ray]'" in done.stderr, done.stderr
+    assert not (config.parent / "logs").exists(), "nothing started"
