@@ -278,7 +278,8 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
     cols = st.columns(3)
     cols[0].button("Confirm", key="ev_confirm", type="primary", on_click=_review,
                    args=(ctx, event, "confirmed", notes_key))
-    cols[1].button("False positive", key="ev_false", on_click=_review,
+    cols[1].button("False alarm", key="ev_false", on_click=_review,
+                   help="Not what the rule says it is: stored as false_positive",
                    args=(ctx, event, "false_positive", notes_key))
     cols[2].button("Save note", key="ev_note", on_click=_review,
                    args=(ctx, event, current, notes_key))

@@ -13,7 +13,7 @@ from typing import Any
 
 from cashwatch.config import CameraConfig, LoadedConfig
 from cashwatch.shm.frames import FrameSlot, LiveFrame
-from cashwatch.shm.status import StatusTable
+from cashwatch.shm.status import StatusLayoutError, StatusTable
 from cashwatch.status import manager_alive
 from cashwatch.util.redact import mask_credentials
 
@@ -29,6 +29,8 @@ class LiveStatus:
 def read_status(data_dir: Path) -> LiveStatus:
     try:
         table = StatusTable.attach(data_dir)
+    except StatusLayoutError as exc:  # a manager of another version (mid-upgrade)
+        return LiveStatus(False, problem=f"{exc}; showing history only")
     except FileNotFoundError:
         return LiveStatus(False, problem="the manager is not running (start it with "
                                          "`cashwatch run`); showing history only")
