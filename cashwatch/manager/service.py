@@ -24,9 +24,10 @@ from cashwatch.manager.placement import choose_core, usable_cores
 from cashwatch.manager.runners import RunnerUnavailable, WorkerRunner, make_runner
 from cashwatch.manager.supervisor import (
     MonitoredWorker,
-    describe_process_exit,
     heartbeat_stale,
     record_failure,
+    take_exit_note,
+    worker_exit_reason,
 )
 from cashwatch.manager.watcher import ConfigWatcher
 from cashwatch.manager.workers import LaunchSettings, stop_workers
@@ -35,6 +36,7 @@ from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import NoFreeSlot, StatusTable
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
 from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.memory import set_worker_malloc
 from cashwatch.worker.process import MaskingFormatter
 
 log = logging.getLogger("cashwatch.manager")
@@ -130,6 +132,7 @@ class Manager:
                  self.config_path, replayed)
         self.watcher = ConfigWatcher(self.config_path)
         self.watcher.start()
+        self._prepare_environment()  # before the first spawn and the export thread
         threading.Thread(target=self._prepare_model, name="prepare-model", daemon=True).start()
         self._loop_alive = time.monotonic()
         self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
@@ -236,9 +239,31 @@ class Manager:
             self.journal.close()
 
     # model ------------------------------------------------------------------------
+    def _needs_pose_model(self) -> bool:
+        return any(c.detection.needs_pose_model for c in self.loaded.cameras.values())
+
+    def _prepare_environment(self) -> None:
+        """Set every variable the workers and the model export add to the environment,
+        from this thread, before any worker is spawned.
+
+        A spawn forks and execs with this process's environment while other threads
+        run (CPython releases the GIL around vfork and exec). A thread that *adds* a
+        variable then can make glibc move the environment array under the child, whose
+        exec fails: it exits with code 255 before running any Python, so it says nothing.
+        That was the demo's failure at every first start: the export thread added the
+        YOLO_* variables (configure_offline) while the camera without a pose model was
+        being spawned. Set here first, the thread's own call only replaces values, which
+        leaves the array where it is.
+        """
+        set_worker_malloc()
+        if self._needs_pose_model():
+            from cashwatch.detect.offline import configure_offline
+
+            configure_offline(self.data_dir)
+
     def _prepare_model(self) -> None:
         """Export the model once (in a subprocess) before detection workers start."""
-        if not any(c.detection.needs_pose_model for c in self.loaded.cameras.values()):
+        if not self._needs_pose_model():
             self._model_ready.set()
             return
         try:
@@ -401,13 +426,14 @@ class Manager:
                 if now_mono >= worker.next_start_mono and self._may_start(worker):
                     self._start(worker)
             elif not worker.process.is_alive():
-                self._on_failure(worker, describe_process_exit(worker.process))
+                self._on_failure(worker, worker_exit_reason(worker))
             else:
                 record = self.status.read(worker.slot) or {}
                 if heartbeat_stale(record.get("heartbeat_ts", 0.0), worker,
                                    self.loaded.app.manager):
                     worker.process.kill()
                     worker.process.join(5)
+                    take_exit_note(worker)  # closes its pipe: a killed worker left none
                     self._on_failure(worker, "stopped sending heartbeats (hung) and was killed")
 
     def _may_start(self, worker: MonitoredWorker) -> bool:

@@ -42,6 +42,16 @@ class StopSignal(Protocol):
     def set(self) -> None: ...
 
 
+class ExitNote(Protocol):
+    """The manager's end of the pipe a local worker leaves its exit reason in."""
+
+    def poll(self, timeout: float | None = 0.0) -> bool: ...
+
+    def recv(self) -> object: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class MonitoredWorker:
     camera: CameraConfig
@@ -49,6 +59,7 @@ class MonitoredWorker:
     core: int | None = None
     process: WorkerProcess | None = None
     stop_event: StopSignal | None = None
+    exit_note: ExitNote | None = None  # local workers only; Ray actors report exit_reason
     run_id: str = ""
     run_open: bool = False  # its stop not yet recorded: one stop per run in worker_runs
     started_at: float = 0.0  # wall clock, for status and worker_runs
@@ -79,6 +90,37 @@ def describe_exit(exitcode: int | None) -> str:
 def describe_process_exit(process: WorkerProcess) -> str:
     """Why a worker ended; a Ray actor says it itself (e.g. its node was lost)."""
     return getattr(process, "exit_reason", "") or describe_exit(process.exitcode)
+
+
+# A worker that exits non-zero without a note never ran its own code to the point of
+# saying why: the interpreter could not start, or it died while starting up.
+NO_NOTE = "without giving a reason (it ended before the worker's code could report one)"
+
+
+def take_exit_note(worker: MonitoredWorker) -> str:
+    """The reason the worker left in its pipe ("" if none), and the pipe closed."""
+    note, worker.exit_note = worker.exit_note, None
+    if note is None:
+        return ""
+    try:
+        return str(note.recv()) if note.poll(0) else ""
+    except (EOFError, OSError):  # exited without writing: the pipe just closed
+        return ""
+    finally:
+        note.close()
+
+
+def worker_exit_reason(worker: MonitoredWorker) -> str:
+    """`exited with code 1: FileNotFoundError: …`: how the process ended and, for a
+    non-zero exit, why, as the worker reported it."""
+    assert worker.process is not None
+    how = describe_process_exit(worker.process)
+    local = worker.exit_note is not None  # a Ray actor's exit_reason says it itself
+    note = take_exit_note(worker)
+    if note:
+        return f"{how}: {note}"
+    code = worker.process.exitcode
+    return f"{how} {NO_NOTE}" if local and code is not None and code > 0 else how
 
 
 def restart_delay(worker: MonitoredWorker, policy: ManagerConfig,

@@ -45,10 +45,19 @@ def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> 
     spec = new_spec(worker, launch)
     set_worker_malloc()  # inherited by the spawned interpreter
     stop_event = _CTX.Event()
-    process = _CTX.Process(target=worker_main, args=(spec, stop_event),
+    # a one-way pipe for the worker's exit reason: its own output never reaches our log
+    note_reader, note_writer = _CTX.Pipe(duplex=False)
+    process = _CTX.Process(target=worker_main, args=(spec, stop_event, note_writer),
                            name=f"cashwatch.worker:{worker.camera.id}", daemon=False)
-    process.start()
+    try:
+        process.start()
+    except BaseException:
+        note_reader.close()
+        raise
+    finally:
+        note_writer.close()  # the child has its copy
     worker.process, worker.stop_event, worker.core = process, stop_event, core
+    worker.exit_note = note_reader
     worker.started_at, worker.started_mono = time.time(), time.monotonic()
     pin(process.pid or 0, core)
 
@@ -76,3 +85,6 @@ def stop_workers(workers: Iterable[MonitoredWorker], timeout_s: float) -> None:
             worker.process.close()  # frees its pipes now, not at garbage collection
         worker.process = None
         worker.stop_event = None
+        if worker.exit_note is not None:  # a stop asked for needs no reason
+            worker.exit_note.close()
+            worker.exit_note = None

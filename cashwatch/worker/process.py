@@ -12,8 +12,10 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from cashwatch.rules.spans import EndedSpan
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.status import tampered_note
-from cashwatch.util.redact import mask_credentials
+from cashwatch.util.redact import mask_and_cut, mask_credentials
 from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
 from cashwatch.worker.memory import TRIM_EVERY_S, release_free_heap
 from cashwatch.worker.publish import FrameSink, StatusSink
@@ -261,8 +263,42 @@ def _watch_stop_event(mp_stop: MpEvent, stop: threading.Event) -> None:
             stop.set()
 
 
-def worker_main(spec: WorkerSpec, mp_stop: MpEvent) -> None:
-    """Entry point of the worker process."""
+class ExitNoteWriter(Protocol):
+    def send(self, obj: object) -> None: ...
+
+    def close(self) -> None: ...
+
+
+EXIT_NOTE_CHARS = 400  # the reason goes in a 512-byte status field with its prefix
+
+
+def exception_summary(exc: BaseException) -> str:
+    """The exception's last line (`FileNotFoundError: [Errno 2] …`), masked and short.
+
+    >>> exception_summary(ValueError("cannot open rtsp://u:pw@cam/live"))
+    'ValueError: cannot open rtsp://u:***@cam/live'
+    """
+    last_line = traceback.format_exception_only(exc)[-1].strip()
+    return mask_and_cut(last_line, EXIT_NOTE_CHARS)
+
+
+def leave_exit_note(note: ExitNoteWriter | None, reason: str) -> None:
+    """Tell the manager why this worker exits non-zero, before it exits; the manager
+    logs it with the exit code and shows it in the camera's status."""
+    if note is None or not reason:
+        return
+    try:
+        note.send(mask_and_cut(reason, EXIT_NOTE_CHARS))
+        note.close()
+    except OSError:  # the manager is gone: nobody to tell
+        pass
+
+
+def worker_main(spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | None = None
+                ) -> None:
+    """Entry point of the worker process. `exit_note`: where a non-zero exit leaves its
+    reason for the manager (the write end of a pipe), since the worker's own output
+    does not reach the manager's log."""
     faulthandler.enable()
     camera_id = spec.camera.get("id", "?")
     handler = logging.StreamHandler()
@@ -276,16 +312,34 @@ def worker_main(spec: WorkerSpec, mp_stop: MpEvent) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=_watch_stop_event, args=(mp_stop, stop), daemon=True).start()
+    try:
+        exit_code, reason = _run_worker(spec, stop)
+    except Exception as exc:
+        leave_exit_note(exit_note, exception_summary(exc))
+        raise  # the traceback still goes to stderr
+    if exit_code:
+        leave_exit_note(exit_note, reason)
+    sys.exit(exit_code)
+
+
+def _run_worker(spec: WorkerSpec, stop: threading.Event) -> tuple[int, str]:
+    """Attach to the manager's shared memory and run the camera; (exit code, why)."""
     data_dir = Path(spec.data_dir)
     status = StatusTable.attach(data_dir)
-    frames = FrameSlot.attach(data_dir, spec.slot)
-    worker = CameraWorker(spec, stop, status, frames)
-    exit_code = 1
     try:
-        exit_code = worker.run()
+        frames = FrameSlot.attach(data_dir, spec.slot)
+    except BaseException:
+        status.close()
+        raise
+    try:
+        worker = CameraWorker(spec, stop, status, frames)
+        try:
+            exit_code = worker.run()
+            reason = worker.error or ""
+        finally:
+            worker.close(flush_clips=not worker._manager_gone())
+            del worker  # its numpy views of the segments must go before they close
     finally:
-        worker.close(flush_clips=not worker._manager_gone())
-        del worker
         frames.close()
         status.close()
-    sys.exit(exit_code)
+    return exit_code, reason
