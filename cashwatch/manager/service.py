@@ -13,11 +13,17 @@ import threading
 import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 
-from cashwatch.config import CameraConfig, ConfigError, LoadedConfig, load_config
+from cashwatch.config import (
+    CameraConfig,
+    ConfigError,
+    LoadedConfig,
+    load_config,
+    resolve_config_path,
+)
 from cashwatch.manager import requests
 from cashwatch.manager.lock import ManagerLock
 from cashwatch.manager.placement import choose_core, usable_cores
@@ -29,7 +35,7 @@ from cashwatch.manager.supervisor import (
     take_exit_note,
     worker_exit_reason,
 )
-from cashwatch.manager.watcher import ConfigWatcher
+from cashwatch.manager.watcher import ConfigWatcher, Stamp, file_stamp
 from cashwatch.manager.workers import LaunchSettings, stop_workers
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
@@ -68,8 +74,10 @@ def setup_logging(data_dir: Path) -> None:
 
 
 class Manager:
-    def __init__(self, loaded: LoadedConfig, ray_address: str | None = None) -> None:
+    def __init__(self, loaded: LoadedConfig, ray_address: str | None = None,
+                 config_stamp: Stamp | Literal["now"] = "now") -> None:
         self.loaded = loaded
+        self._config_stamp = config_stamp  # the file as it was when `loaded` was read
         self.ray_address = ray_address
         self.data_dir = loaded.data_dir
         self.config_path = loaded.path
@@ -130,7 +138,7 @@ class Manager:
         self._publish_db_error()
         log.info("manager %d started for %s (%d journal records replayed)", os.getpid(),
                  self.config_path, replayed)
-        self.watcher = ConfigWatcher(self.config_path)
+        self.watcher = ConfigWatcher(self.config_path, since=self._config_stamp)
         self.watcher.start()
         self._prepare_environment()  # before the first spawn and the export thread
         threading.Thread(target=self._prepare_model, name="prepare-model", daemon=True).start()
@@ -561,12 +569,17 @@ def run_manager(config: str | None, ray_address: str | None = None) -> int:
     # before anything is created (the first run's data folder and config too): every
     # file and folder the manager and its workers (who inherit it) make is owner-only
     os.umask(PRIVATE_UMASK)
+    # Stamped before it is read: an edit from now on, also one made before the watcher
+    # starts, is a change (at worst one reload too many, never one missed).
+    stamp = file_stamp(resolve_config_path(config))
     try:
         loaded = load_config(config)
     except ConfigError as exc:
         print(f"cashwatch: {exc}")
         return 2
-    manager = Manager(loaded, ray_address)
+    if stamp is None:  # the first run wrote the demo config just now
+        stamp = file_stamp(loaded.path)
+    manager = Manager(loaded, ray_address, config_stamp=stamp)
     signal.signal(signal.SIGTERM, manager.request_stop)
     signal.signal(signal.SIGINT, manager.request_stop)
     from cashwatch.manager.lock import AlreadyRunning

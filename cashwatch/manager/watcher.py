@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 from watchdog.events import (
     EVENT_TYPE_CLOSED,
@@ -40,22 +41,36 @@ class _Handler(FileSystemEventHandler):
             self._flag.set()
 
 
+Stamp = tuple[int, int] | None  # (mtime_ns, size); None: no file
+
+
+def file_stamp(path: Path) -> Stamp:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
 class ConfigWatcher:
-    def __init__(self, path: Path) -> None:
+    """`since`: the file's stamp when the running config was read (taken before
+    reading). The manager loads the config well before it starts watching (lock, data
+    folder, database): an edit in between would otherwise never be noticed. With it, the
+    first `changed()` compares at once; without it, the file as it is now counts as seen.
+    """
+
+    def __init__(self, path: Path, since: Stamp | Literal["now"] = "now") -> None:
         self.path = path
         self._flag = threading.Event()
         self._observer = Observer()
         self._observer.schedule(_Handler(path, self._flag), str(path.parent), recursive=False)
-        self._stamp = self._read_stamp()
-        self._next_poll = time.monotonic() + POLL_EVERY_S
+        known = since != "now"
+        self._stamp = self._read_stamp() if since == "now" else since
+        self._next_poll = time.monotonic() + (0.0 if known else POLL_EVERY_S)
         self._changed_at: float | None = None
 
-    def _read_stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size)
+    def _read_stamp(self) -> Stamp:
+        return file_stamp(self.path)
 
     def start(self) -> None:
         self._observer.start()
