@@ -30,6 +30,9 @@ STALL_FRACTION = 0.8  # of the read timeout: a read this slow means the stream h
 # RETRY_MAX_S plus the time to open it, not after a long sleep.
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 5.0
+# Up to a quarter off each retry delay, at random: cameras that lost one recorder or
+# switch together spread their reconnects instead of hitting it in lockstep.
+RETRY_JITTER = 0.25
 
 OnFrame = Callable[[np.ndarray, float], None]
 OnState = Callable[[str, str | None], None]
@@ -53,7 +56,8 @@ class FrameReader(threading.Thread):
         self._stop_event = stop
         self._kind = source_kind(camera.source)
         self._live = self._kind in ("rtsp", "http")
-        self._backoff = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
+        self._backoff = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S,
+                                jitter=RETRY_JITTER)
         self.reconnects = 0
         self.last_progress = time.monotonic()  # moves on every read attempt, even a failed one
         self.source_fps = 0.0
@@ -81,7 +85,7 @@ class FrameReader(threading.Thread):
             self._wait_before_retry(f"{problem}; reconnecting in")
 
     def _wait_before_retry(self, cause: str) -> None:
-        delay = self._backoff.next_delay()
+        delay = round(self._backoff.next_delay(), 2)  # shown: "retrying in 0.43 s"
         self._on_state("reconnecting" if self._has_run else "error", f"{cause} {delay:g} s")
         # A deliberate wait is progress: the worker's stuck-reader check must not take a
         # long back-off for a read hung inside OpenCV.
