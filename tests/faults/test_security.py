@@ -17,9 +17,11 @@ import pytest
 
 from cashwatch.auth import UserStore
 from cashwatch.config.edit import set_camera_enabled
+from cashwatch.store.ingest import Ingestor
 from tests.conftest import REPO
 from tests.faults.helpers import wait_state_in
-from tests.harness import ManagerProcess, camera_entry, cli, wait_for, write_config
+from tests.harness import ManagerProcess, camera_entry, cli, status_json, wait_for, write_config
+from tests.store.builders import damage_database, journal_events
 
 SECRET = "s3cr3t-Pa55"
 
@@ -178,3 +180,59 @@ def test_a_reloaded_cameras_typo_reaches_status_and_log_without_the_password(
     leaks = [path for path in tmp_path.rglob("*") if path.is_file()
              and path.name != "cashwatch.toml" and _leaked(path.read_text(errors="replace"))]
     assert leaks == [], f"the password appears in {leaks}"
+
+
+# Issue 21's acceptance check. The password holds '@' and '/'; in a URL it must be
+# percent-encoded to reach the camera (FFmpeg ends the host at the first '/'), and
+# typed raw it still must not leak. Raw, this one makes FFmpeg try 127.0.0.1 port 1:
+# the test never leaves loopback.
+AT_SLASH_PASSWORD = "k3y@127.0.0.1:1/s3cr3t"
+AT_SLASH_ENCODED = "k3y%40127.0.0.1%3A1%2Fs3cr3t"
+
+
+def _password_pieces_in(text: str) -> list[str]:
+    return [piece for piece in (AT_SLASH_PASSWORD, AT_SLASH_ENCODED, "k3y", "s3cr3t")
+            if piece in text]
+
+
+@pytest.mark.slow
+@pytest.mark.rtsp
+def test_a_password_with_at_and_slash_beside_a_damaged_database_shows_nowhere(
+        tmp_path: Path, rtsp_server, rtsp_clip) -> None:
+    journal_events(tmp_path, "live", ["before-1"])
+    Ingestor(tmp_path).drain()
+    damage_database(tmp_path)
+    server = rtsp_server({"cam": rtsp_clip.path})
+    encoded = server.url("cam").replace("rtsp://", f"rtsp://admin:{AT_SLASH_ENCODED}@")
+    raw = server.url("cam").replace("rtsp://", f"rtsp://admin:{AT_SLASH_PASSWORD}@")
+    config = write_config(tmp_path / "cashwatch.toml", [
+        camera_entry("live", encoded, read_timeout_s=2.0, open_timeout_s=2.0),
+        camera_entry("typed-raw", raw, read_timeout_s=2.0, open_timeout_s=2.0)])
+    with ManagerProcess(config) as manager:
+        manager.wait_state("live", "running", 40)
+        raw_error = wait_state_in(manager, "typed-raw", {"error"}, 40)["last_error"]
+        header = wait_for(lambda: (h := status_json(config)["manager"])["db_error"] and h, 15,
+                          "the damaged database in the status header")
+        assert "Corrupt database file" in header["db_error"]
+        server.stop()  # errors that quote the source, on the camera that ran
+        wait_for(lambda: "refused" in manager.worker("live")["last_error"], 15,
+                 "a reconnect error on the live camera")
+        shown = {args: cli(*args, config=config) for args in (("status",), ("status", "--json"),
+                                                              ("status", "--wide"))}
+        for args, result in shown.items():
+            assert result.returncode == 0, result.stderr
+            assert _password_pieces_in(result.stdout + result.stderr) == [], (args, result.stdout)
+        workers = json.loads(shown[("status", "--json")].stdout)["workers"]
+        assert workers["live"]["source"].startswith("rtsp://admin:***@127.0.0.1:")
+        assert workers["typed-raw"]["source"].startswith("rtsp://admin:***@127.0.0.1:")
+        assert _password_pieces_in(raw_error) == [], raw_error
+        server.start()
+        manager.wait_state("live", "running", 20)
+        log = tmp_path / "logs" / "manager.log"
+        wait_for(lambda: "started live" in log.read_text(), 10, "the manager's log")
+    assert manager.proc is not None and manager.proc.returncode == 0
+    leaks = {str(path.relative_to(tmp_path)): found for path in tmp_path.rglob("*")
+             if path.is_file() and path.name != "cashwatch.toml"
+             and (found := _password_pieces_in(path.read_bytes().decode("utf-8", "replace")))}
+    assert leaks == {}, f"the password appears in {leaks}"
+    assert list((tmp_path / "journal").glob("live/*.jsonl")), "the journal was searched too"
