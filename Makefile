@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo run test lint typecheck bench bench-quick soak clean lock licences
+.PHONY: install demo run test lint typecheck bench bench-quick soak clean lock licences package-check
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,10 @@ lock: install
 
 licences: install
 	$(BIN)/python -m tests.licences --write
+
+# `pip install .` alone in a new virtualenv, then a demo camera to an event (~5 min, 7 GB)
+package-check: install
+	$(BIN)/python -m tests.package_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
