@@ -51,7 +51,9 @@ class CameraConfig(CameraSettings):
         min_length=1, title="Source",
         description="rtsp://, http(s):// URL, a video file path (a relative one is relative "
         "to the config file), a webcam index (0, 1, …) "
-        f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}.",
+        f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}. In a URL, write "
+        "@, /, :, ? and # inside a user name or password percent-encoded (%40, %2F, %3A, "
+        "%3F, %23), as in any URL: FFmpeg ends the host at the first / after ://.",
     )
 
     @field_validator("id")
