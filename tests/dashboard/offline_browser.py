@@ -1,5 +1,6 @@
-"""A real Streamlit server and headless Chromium that records every request leaving
-loopback (this machine has no internet: such requests fail, they are only recorded)."""
+"""What the real-browser tests share: a real Streamlit server on loopback, headless
+Chromium, and a page that records every request leaving loopback (this machine has no
+internet: such requests fail, they are only recorded)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
             return bool(response.status == 200)
@@ -55,7 +56,7 @@ def streamlit_server(command: Sequence[str], *, cwd: Path, env: dict[str, str],
                                   stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(lambda: _healthy(url) or server.poll() is not None, 60,
+            wait_for(lambda: healthy(url) or server.poll() is not None, 60,
                      "streamlit to answer")
             assert server.poll() is None, log.read_text(errors="replace")
             yield url

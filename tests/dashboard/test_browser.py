@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,41 +20,27 @@ from cashwatch.store.journal import JournalWriter
 from tests.conftest import require_media
 from tests.dashboard import builders
 from tests.dashboard.conftest import PASSWORD, REPO
-from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
+from tests.dashboard.offline_browser import (
+    CHROMIUM,
+    FLAGS,
+    TIMEOUT_MS,
+    free_port,
+    require_chromium,
+    streamlit_server,
+)
+from tests.harness import ManagerProcess, camera_entry, write_config
 from tests.store.builders import make_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = REPO / "docs" / "screenshots"
-TIMEOUT_MS = 30_000
 CASHIER = [(0.2, 0.2), (0.6, 0.2), (0.6, 0.8)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture
 def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        if os.environ.get("CASHWATCH_REQUIRE_BROWSER") == "1":  # CI must not skip it
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     video = require_media("video/w1_indoor_people_one_by_one__intel.mp4")
     config = write_config(tmp_path / "cashwatch.toml",
                           [camera_entry("cam-a", video, site="lobby", name="Front desk"),
@@ -67,21 +50,12 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                           dashboard={"require_login": True})
     builders.create_history(tmp_path)
     UserStore(tmp_path).add("ada", PASSWORD, "admin")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, CASHWATCH_CONFIG=str(config))
-    log = (tmp_path / "streamlit.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with ManagerProcess(config):
-            wait_for(lambda: _healthy(url), 60, "streamlit to answer")
-            yield url, config
-    finally:
-        server.terminate()
-        server.wait(15)
-        log.close()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    with ManagerProcess(config), streamlit_server(command, cwd=REPO, env=env, port=port,
+                                                  log=tmp_path / "streamlit.log") as url:
+        yield url, config
 
 
 def _shot(page, name: str) -> None:

@@ -4,16 +4,15 @@ traceback; damage found only when a query reads the block says the same."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from cashwatch.dashboard import data
-from cashwatch.store.db import db_path, open_writable
+from cashwatch.store.db import open_writable
 from tests.dashboard.conftest import Dashboard
-from tests.store.builders import BLOCK_BYTES, bulk_database, damage_database
+from tests.store.builders import bulk_database, damage_a_block_until, damage_database
 
 DAMAGED = "the event database is damaged"
 
@@ -30,29 +29,23 @@ def test_history_pages_say_the_database_is_damaged(offline_dash: Dashboard, page
     assert DAMAGED in shown and "cashwatch db recover" in shown, shown
 
 
-def _damage_a_block_that_opening_misses(data_dir: Path) -> None:
-    """Overwrite 2 KiB inside one storage block after another until the file still opens
-    read-only but reading the events table meets the damage."""
-    path = db_path(data_dir)
-    sound = path.read_bytes()
-    for block in range(1, len(sound) // BLOCK_BYTES):
-        start = 3 * 4096 + block * BLOCK_BYTES + 1000
-        damaged = bytearray(sound)
-        damaged[start:start + 2048] = os.urandom(2048)
-        path.write_bytes(bytes(damaged))
+def _opens_but_a_read_fails(path: Path) -> bool:
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            con.execute("SELECT sum(length(details)) FROM events").fetchall()
+    except duckdb.Error:
         try:
-            with duckdb.connect(str(path), read_only=True) as con:
-                con.execute("SELECT sum(length(details)) FROM events").fetchall()
+            duckdb.connect(str(path), read_only=True).close()
         except duckdb.Error:
-            with duckdb.connect(str(path), read_only=True):
-                return  # opens, but the read fails: what this test needs
-    raise AssertionError("no block found whose damage only a read notices")
+            return False  # opening notices it: not the damage this test is about
+        return True
+    return False
 
 
 def test_damage_a_query_meets_is_reported_as_damage(tmp_path: Path) -> None:
     open_writable(tmp_path).close()
     bulk_database(tmp_path, 20_000)
-    _damage_a_block_that_opening_misses(tmp_path)
+    damage_a_block_until(tmp_path, _opens_but_a_read_fails, "only a read notices")
     everything = data.EventFilter(start=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
                                   end=dt.datetime(2100, 1, 1, tzinfo=dt.UTC), limit=100_000)
     with pytest.raises(data.HistoryUnavailable, match=DAMAGED):

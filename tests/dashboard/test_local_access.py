@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +16,15 @@ import pytest
 from cashwatch.auth import UserStore
 from tests.dashboard import builders
 from tests.dashboard.conftest import PASSWORD, REPO
-from tests.dashboard.test_browser import CHROMIUM, FLAGS, TIMEOUT_MS, _free_port, _healthy
-from tests.harness import camera_entry, wait_for, write_config
+from tests.dashboard.offline_browser import (
+    CHROMIUM,
+    FLAGS,
+    TIMEOUT_MS,
+    free_port,
+    require_chromium,
+    streamlit_server,
+)
+from tests.harness import camera_entry, write_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REBOUND = "evil.example"
@@ -29,30 +35,21 @@ def _streamlit(tmp_path: Path, cwd: Path, *args: str) -> Iterator[str]:
     """`streamlit run app.py` from `cwd`, with an admin account and no manager. The app
     is run as it lies in `cwd` when it has one there, else from this checkout (whose
     .streamlit/config.toml, beside app.py, Streamlit reads wherever it is started)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CASHWATCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    require_chromium()
     config = write_config(tmp_path / "cashwatch.toml",
                           [camera_entry("cam-a", "/videos/a.mp4", site="lobby",
                                         name="Front desk")])
     builders.create_history(tmp_path)
     UserStore(tmp_path).add("ada", PASSWORD, "admin")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, CASHWATCH_CONFIG=str(config), PYTHONPATH=str(REPO))
-    log = (tmp_path / "streamlit.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run",
-         str(cwd / "app.py" if (cwd / "app.py").exists() else REPO / "app.py"), "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         *args], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for(lambda: _healthy(f"http://127.0.0.1:{port}"), 60, "streamlit to answer")
+    command = [sys.executable, "-m", "streamlit", "run",
+               str(cwd / "app.py" if (cwd / "app.py").exists() else REPO / "app.py"),
+               "--server.port", str(port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", *args]
+    with streamlit_server(command, cwd=cwd, env=env, port=port,
+                          log=tmp_path / "streamlit.log"):
         yield str(port)
-    finally:
-        server.terminate()
-        server.wait(15)
-        log.close()
 
 
 def _first_screen(port: str, host: str) -> str:

@@ -4,11 +4,8 @@ loopback that is given a user and password, a real Ray cluster, a real manager).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import pickle
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from cashwatch.worker.spec import (
 from tests.conftest import write_test_video
 from tests.harness import NO_DETECTION, ManagerProcess, camera_entry, wait_for, write_config
 from tests.ray.conftest import SITE_LABEL, RayTestCluster
+from tests.support.http_folder import serve_folder
 
 PASSWORD = "N0de/Pa@ss-71"  # '/' and '@': a naive masker shows part of it
 # A camera that really runs: FFmpeg takes the last '@' before the first '/', so an
@@ -52,21 +50,8 @@ def http_camera(tmp_path: Path) -> Iterator[str]:
     folder = tmp_path / "www"
     folder.mkdir()
     write_test_video(folder / "till.avi", seconds=2.0)
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}/till.avi"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """No request log on the test output."""
+    with serve_folder(folder) as base:
+        yield f"{base.removeprefix('http://')}/till.avi"
 
 
 def _secret_url(host_path: str = "10.0.0.9/live", password: str = PASSWORD) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,15 @@ def bulk_database(data_dir: Path, count: int) -> None:
 
 
 def damage_a_block_that_opening_misses(data_dir: Path, event_id: str) -> Path:
-    """Overwrite 2 KiB inside one storage block after another until the file still opens
-    but changing `event_id`'s row reads the damage ("Corrupt database file"): damage
-    DuckDB only finds when a write touches it, as ingest's upserts do."""
+    """Damage DuckDB only finds when a write touches it, as ingest's upserts do: the file
+    still opens but changing `event_id`'s row reads the damage ("Corrupt database file")."""
+    return damage_a_block_until(data_dir, lambda path: _opens_but_update_fails(path, event_id),
+                                "only an update notices")
+
+
+def damage_a_block_until(data_dir: Path, noticed: Callable[[Path], bool], what: str) -> Path:
+    """Overwrite 2 KiB inside one storage block after another until `noticed(path)` (the
+    damage is where the caller wants it); the file is left so damaged."""
     path = db_path(data_dir)
     sound = path.read_bytes()
     for block in range(1, len(sound) // BLOCK_BYTES):
@@ -94,10 +101,10 @@ def damage_a_block_that_opening_misses(data_dir: Path, event_id: str) -> Path:
         damaged = bytearray(sound)
         damaged[start:start + 2048] = os.urandom(2048)
         path.write_bytes(bytes(damaged))
-        if _opens_but_update_fails(path, event_id):
+        if noticed(path):
             return path
     path.write_bytes(sound)
-    raise AssertionError("no block found whose damage only an update notices")
+    raise AssertionError(f"no block found whose damage {what}")
 
 
 def _opens_but_update_fails(path: Path, event_id: str) -> bool:

@@ -119,13 +119,19 @@ def _cut_power_mid_line(path: Path, keep_of_last: int) -> None:
     os.truncate(path, last_start + keep_of_last)
 
 
-def test_a_record_appended_after_a_torn_tail_is_kept(tmp_path: Path) -> None:
+def _journal_torn_in_its_last_line(tmp_path: Path, keep_of_last: int) -> Path:
+    """Camera cam1's journal: event e1, then an event whose line a power cut tore."""
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1"))
     writer.emit_event(make_record("torn"))
     writer.close()
     path = next((tmp_path / "journal" / "cam1").glob("*.jsonl"))
-    _cut_power_mid_line(path, keep_of_last=37)
+    _cut_power_mid_line(path, keep_of_last=keep_of_last)
+    return path
+
+
+def test_a_record_appended_after_a_torn_tail_is_kept(tmp_path: Path) -> None:
+    path = _journal_torn_in_its_last_line(tmp_path, keep_of_last=37)
 
     after = JournalWriter(tmp_path, "cam1")  # the restarted worker
     assert after.append("clip", {"event_id": "e1", "clip_path": "c.mp4", "clip_error": None})
@@ -141,12 +147,7 @@ def test_a_record_appended_after_a_torn_tail_is_kept(tmp_path: Path) -> None:
 
 def test_a_torn_line_in_the_middle_is_skipped_with_a_warning(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    writer = JournalWriter(tmp_path, "cam1")
-    writer.emit_event(make_record("e1"))
-    writer.emit_event(make_record("torn"))
-    writer.close()
-    path = next((tmp_path / "journal" / "cam1").glob("*.jsonl"))
-    _cut_power_mid_line(path, keep_of_last=60)
+    _journal_torn_in_its_last_line(tmp_path, keep_of_last=60)
     ingestor = Ingestor(tmp_path)
     assert ingestor.poll() == 1  # the torn tail waits: it may be a line being written
     journal_events(tmp_path, "cam1", ["e2", "e3"])

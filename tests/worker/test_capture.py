@@ -3,8 +3,6 @@ reports a clear error and keeps retrying; it never dies on them."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from cashwatch.config import CameraConfig
 from cashwatch.worker.capture import SourceError, open_source
 from cashwatch.worker.reader import FrameReader
 from tests.conftest import write_test_video
+from tests.support.http_folder import serve_folder
 
 KOREAN_NAME = "입구 카메라 é"  # Hangul syllables and an accent: NFC and NFD differ
 
@@ -101,21 +100,8 @@ def test_a_source_opencv_refuses_is_an_error_the_reader_survives(source: str,
 @pytest.fixture
 def http_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A plain HTTP server on loopback serving `tmp_path`."""
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """No request log on the test output."""
+    with serve_folder(tmp_path) as base:
+        yield tmp_path, base
 
 
 def test_an_http_url_with_a_korean_path_is_read(http_folder: tuple[Path, str]) -> None:
