@@ -5,11 +5,11 @@ is decided again on every script run (`login_required`). Without a sign-in only 
 of these hold: `require_login` is off; the config's `[dashboard] host` and the address
 Streamlit listens on are loopback (unset, empty, `0.0.0.0`, `::` and unix sockets count as
 remote: Streamlit then listens on every interface); the websocket's peer is loopback; the
-`Host` header (and the `Origin`, when sent) names a loopback address, so a page whose
-name was rebound to 127.0.0.1 (DNS rebinding) must sign in; and no proxy header
-(`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`...) is present. A reverse proxy on the
-same box that forwards none of them still cannot pass, as a browser always sends
-`Origin` on the websocket; behind a proxy set `require_login = true` all the same.
+`Host` header and the `Origin` both name a loopback address, so a page whose name was
+rebound to 127.0.0.1 (DNS rebinding) must sign in; and no proxy header (`Forwarded`,
+`X-Forwarded-*`, `X-Real-IP`, `Via`...) is present. A websocket without `Origin` (no
+browser sends one without; a script behind a local forwarder does) must sign in too.
+Behind a proxy set `require_login = true` all the same.
 That local visitor is an admin.
 
 A sign-in is remembered in the browser (a cookie holding a random token; see
@@ -209,11 +209,19 @@ def _local_request() -> bool:
     loopback name, with no proxy in between. Read per run: headers are per session.
     Without a browser (no headers at all, as in AppTest) it is not."""
     headers = {k.lower(): v for k, v in st.context.headers.to_dict().items()}
-    origin = headers.get("origin")
     return (st.context.ip_address is None  # None: a loopback peer (or no client at all)
             and loopback_host(headers.get("host", ""))
-            and (origin is None or loopback_host(origin))
+            and _local_origin(headers.get("origin"))
             and not _proxied(headers))
+
+
+def _local_origin(origin: str | None) -> bool:
+    """The websocket handshake's `Origin` (the headers Streamlit keeps are that
+    request's) names a loopback address. A browser always sends one on a websocket;
+    none means a script or a tool (websocat, curl) that may sit behind a local
+    forwarder (nginx `proxy_pass`, socat, `ssh -L`, kubectl port-forward) adding no
+    header of its own, and Streamlit lets such a client in: so none is remote."""
+    return origin is not None and loopback_host(origin)
 
 
 def _trusted_local_visitor() -> bool:
