@@ -4,13 +4,20 @@ web services; and only for an account allowed to edit that camera's site."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from cashwatch.auth import UserStore
 from cashwatch.config import LoadedConfig, load_config
+from cashwatch.dashboard import source_probe
 from cashwatch.dashboard.source_probe import SourceRefused, check_source, probe_source
 from tests.conftest import write_test_video
 from tests.dashboard.conftest import PASSWORD, sign_in
@@ -43,6 +50,12 @@ def test_a_video_in_an_allowed_folder_is_probed(loaded: LoadedConfig) -> None:
     ("ftp://10.0.0.9/a.mp4", "ftp scheme is not a camera's"),
     ("http://169.254.169.254/latest/meta-data", "link-local"),
     ("http://127.0.0.1:8501/", "this server"),
+    # IPv6 spellings of IPv4 addresses: Python calls none of them loopback or link-local
+    ("http://[::ffff:127.0.0.1]:8501/", "this server"),
+    ("http://[::ffff:169.254.169.254]/latest/meta-data", "link-local"),
+    ("http://[::ffff:0.0.0.0]:8501/", "unspecified"),
+    ("rtsp://[64:ff9b::a9fe:a9fe]/", "link-local"),  # NAT64 169.254.169.254
+    ("http://[2002:7f00:1::]:8501/", "this server"),  # 6to4 127.0.0.1
 ])
 def test_what_no_camera_is_is_refused_by_name(loaded: LoadedConfig, source: str,
                                               says: str) -> None:
@@ -66,6 +79,73 @@ def test_the_data_folder_stays_private_even_inside_an_allowed_folder(
 def test_a_relay_on_this_box_is_probed_over_rtsp(loaded: LoadedConfig) -> None:
     assert check_source("rtsp://127.0.0.1:9/relay", loaded) == "rtsp://127.0.0.1:9/relay"
     assert check_source("0", loaded) == 0  # a webcam
+
+
+def _own_address() -> str | None:
+    """A non-loopback address of this machine's interfaces (compared, never contacted)."""
+    for entries in psutil.net_if_addrs().values():
+        for entry in entries:
+            if entry.family == socket.AF_INET and not ipaddress.ip_address(
+                    entry.address).is_loopback:
+                return str(entry.address)
+    return None
+
+
+def test_this_box_is_refused_by_its_interface_address_too(loaded: LoadedConfig) -> None:
+    own = _own_address()
+    if own is None:
+        pytest.skip("this machine has no IPv4 address besides loopback")
+    with pytest.raises(SourceRefused, match="this server"):
+        check_source(f"http://{own}:8501/", loaded)
+    assert check_source(f"rtsp://{own}:9/relay", loaded) == f"rtsp://{own}:9/relay"
+
+
+class _Redirecting(BaseHTTPRequestHandler):
+    """/camera answers 302 to the URL in `server.target`; anything else is a secret."""
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        server.hits.append(self.path)
+        if self.path == "/camera":
+            self.send_response(302)
+            self.send_header("Location", server.target)
+            self.end_headers()
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"secret")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    server.hits, server.target = [], ""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_redirect_to_this_box_is_not_followed(
+        loaded: LoadedConfig, loopback_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A camera URL that is allowed answers 302 to one that is not (here: http on this
+    box). The "camera" must itself be on loopback for the test to send traffic nowhere
+    else, so only for it is this box's http allowed; the redirect target is not checked
+    by the rules at all: FFmpeg is told to follow no redirect."""
+    port = loopback_server.server_address[1]
+    loopback_server.target = f"http://127.0.0.1:{port}/internal-secret"
+    camera = f"http://127.0.0.1:{port}/camera"
+    with pytest.raises(SourceRefused, match="this server"):
+        check_source(loopback_server.target, loaded)
+    monkeypatch.setattr(source_probe, "_this_box", lambda address: False)
+    result = probe_source(camera, loaded, open_timeout_s=3.0, read_timeout_s=2.0)
+    assert not result.ok
+    assert loopback_server.hits == ["/camera"], "the redirect was followed"
 
 
 def test_a_site_admin_cannot_point_a_camera_at_evidence(remote_dash: Any) -> None:
