@@ -68,6 +68,37 @@ def check_read_only(query: str) -> None:
         name = getattr(kind, "name", str(kind))
         raise QueryRefused(f"{name} statements are refused: this page only reads "
                            "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE)")
+    if kind == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE executes what it explains: `EXPLAIN ANALYZE CHECKPOINT` would
+        # write. The explained statement must itself be one this page runs.
+        try:
+            check_read_only(_explained(statements[0].query))
+        except QueryRefused as exc:
+            raise QueryRefused(f"EXPLAIN of a statement this page does not run: {exc}") \
+                from exc
+
+
+def _explained(statement: str) -> str:
+    """The statement an EXPLAIN [ANALYZE] [(options)] explains, found by DuckDB's own
+    tokenizer (comments are tokens of their own, so they cannot hide a keyword)."""
+    tokens = duckdb.tokenize(statement)
+    ends = [offset for offset, _ in tokens[1:]] + [len(statement)]
+    kept = [(offset, statement[offset:end].strip().upper())
+            for (offset, kind), end in zip(tokens, ends, strict=True)
+            if kind != duckdb.token_type.comment]
+    offsets, words = [offset for offset, _ in kept], [word for _, word in kept]
+    position = 1  # words[0] is EXPLAIN
+    if position < len(words) and words[position] in ("ANALYZE", "ANALYSE"):
+        position += 1
+    if position < len(words) and words[position] == "(":  # an option list
+        depth = 1
+        while depth and position + 1 < len(words):
+            position += 1
+            depth += {"(": 1, ")": -1}.get(words[position], 0)
+        position += 1
+    if position >= len(words):
+        raise QueryRefused("EXPLAIN of nothing: write EXPLAIN [ANALYZE] SELECT ...")
+    return statement[offsets[position]:]
 
 
 def run_query(ctx: PageContext, query: str) -> QueryResult:

@@ -145,6 +145,24 @@ def test_the_limits_hold_and_cannot_be_lifted(ctx: PageContext) -> None:
         sql.run_query(ctx, "SET memory_limit = '100GB'")
 
 
+@pytest.mark.parametrize("query", [
+    "EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1",
+    "EXPLAIN ANALYZE CHECKPOINT",
+    "EXPLAIN ANALYSE CALL pragma_version()",
+    "/* a */ EXPLAIN /* b */ ANALYZE /* c */ CHECKPOINT",
+    "EXPLAIN (FORMAT json) DELETE FROM events",
+])
+def test_explain_analyze_never_runs_what_the_page_refuses(ctx: PageContext, query: str) -> None:
+    """EXPLAIN ANALYZE executes the statement it explains."""
+    with pytest.raises(sql.QueryRefused, match="EXPLAIN of a statement this page does not run"):
+        sql.run_query(ctx, query)
+
+
+def test_explain_analyze_of_a_select_runs(ctx: PageContext) -> None:
+    result = sql.run_query(ctx, "EXPLAIN ANALYZE /* why */ SELECT count(*) FROM events")
+    assert len(result.frame) == 1
+
+
 def test_a_query_needing_too_much_memory_is_refused_clearly(
         ctx: PageContext, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sql, "MEMORY_LIMIT_MB", 64)
