@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from cashwatch.config import edit
+from cashwatch.config.camera import source_kind
 from cashwatch.dashboard import data
 from cashwatch.dashboard.session import PageContext, PermissionDenied, acting_context
+from cashwatch.dashboard.source_probe import check_source
 from cashwatch.manager.requests import submit_request
 
 
@@ -57,6 +59,7 @@ def add_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
     ctx = acting_context(ctx)
     ctx.require("edit_cameras", str(camera.get("site", "default")))
     ctx.require_loadable_config()
+    _check_file_source(ctx, camera, current=None)
     edit.add_camera(ctx.loaded.path, camera)
 
 
@@ -66,7 +69,19 @@ def save_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
     ctx.require("edit_cameras", str(camera.get("site", "default")))
     ctx.require("edit_cameras", _site_of(ctx, str(camera.get("id"))))  # not another site's
     ctx.require_loadable_config()
+    _check_file_source(ctx, camera, current=ctx.loaded.camera(str(camera.get("id"))).source)
     edit.update_camera(ctx.loaded.path, camera)
+
+
+def _check_file_source(ctx: PageContext, camera: dict[str, Any], current: str | None) -> None:
+    """A video file only from the folders "Test source" may open (SourceRefused, naming
+    them): a camera whose source is another site's snapshot would show that evidence on
+    the Live page. URLs are checked when tested, not here: a camera may be offline or
+    unresolvable while it is set up. An unchanged source is not re-judged: it was put in
+    the file by its writer, maybe before the folders were narrowed."""
+    source = str(camera.get("source", "")).strip()
+    if source_kind(source) == "file" and source != (current or "").strip():
+        check_source(source, ctx.loaded)
 
 
 def remove_camera(ctx: PageContext, camera_id: str) -> None:

@@ -9,12 +9,11 @@ import streamlit as st
 from pydantic import ValidationError
 
 from cashwatch.config import CameraConfig, CameraSettings, ConfigError
-from cashwatch.config.camera import source_kind
 from cashwatch.config.loader import describe_errors
 from cashwatch.dashboard import actions, zones_editor
 from cashwatch.dashboard.forms import model_form
 from cashwatch.dashboard.session import PageContext, PermissionDenied
-from cashwatch.dashboard.source_probe import ProbeResult, SourceRefused, check_source, probe_source
+from cashwatch.dashboard.source_probe import ProbeResult, SourceRefused, probe_source
 from cashwatch.dashboard.status import read_frame, read_status
 from cashwatch.util.redact import mask_credentials
 
@@ -22,12 +21,11 @@ from cashwatch.util.redact import mask_credentials
 FORM_SKIP = frozenset({"id", "name", "source", "zones"})
 
 
-def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = False,
-           entered_source: str = "") -> bool:
+def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = False) -> bool:
     """Save through the action for what the person meant: a new camera must never replace
-    an existing one with the same id, so adding and editing are different actions."""
+    an existing one with the same id, so adding and editing are different actions. The
+    actions check a file source's folder (SourceRefused)."""
     try:
-        _check_file_source(ctx, entered_source)
         (actions.add_camera if new else actions.save_camera)(ctx, camera)
     except SourceRefused as exc:
         st.error(f"{label} not saved: {exc}")
@@ -41,15 +39,6 @@ def _apply(ctx: PageContext, label: str, camera: dict[str, Any], *, new: bool = 
         st.success(f"{label} saved; the manager applies it within seconds.")
         return True
     return False
-
-
-def _check_file_source(ctx: PageContext, source: str) -> None:
-    """A video file only from the allowed folders, as for the source test: a camera whose
-    source is another site's snapshot would show that evidence on the Live page. URLs are
-    checked when tested, not here: a camera may be offline or unresolvable while set up.
-    Only a source entered now: sources already in the file were put there by its writer."""
-    if source_kind(source.strip()) == "file":
-        check_source(source, ctx.loaded)
 
 
 def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
@@ -77,8 +66,7 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
         entered.update(id=camera.id if camera else camera_id.strip(), name=name.strip(),
                        source=source.strip() or (camera.source if camera else ""),
                        zones=camera.zones.model_dump() if camera else {})
-        _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None,
-               entered_source=source.strip())
+        _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None)
 
 
 def source_test(ctx: PageContext, camera: CameraConfig) -> None:
