@@ -17,6 +17,14 @@ CAMERA_ID_RULE = ("1 to 32 characters: letters, digits, '-' and '_', starting wi
                   "or digit")
 DEMO_SCENES = ("handover", "scuffle", "fire", "walk", "tamper")
 _URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+# A "file" that is a URL typed wrong: `rtsp:/u:p@h` (one slash), `rtsp//u:p@h` (no colon),
+# `u:p@h/x` or `//u:p@h` (no scheme). Taken for a path, it would be shown, logged and
+# sent to Ray unmasked; refused instead. (Sources are Linux paths: no `C:/` drives.)
+_MISTYPED_URL = re.compile(
+    r"^(?:[A-Za-z][\w+.-]*:/(?!/)"  # scheme:/ without the second slash
+    r"|(?:rtsps?|https?)//"  # a URL scheme without its colon
+    r"|/{0,2}[^/\s:@]+:\S*@)",  # user:pass@host with no scheme
+    re.IGNORECASE)
 
 
 class CameraSettings(StrictModel):
@@ -82,6 +90,12 @@ class CameraConfig(CameraSettings):
                 f"unsupported URL scheme in {mask_credentials(value.split('://')[0])!r}; "
                 "valid: rtsp, rtsps, http, https, a file path, a webcam index or "
                 "demo:<scene>")
+        elif "://" not in value and _MISTYPED_URL.match(value):
+            # the value is not quoted: it may hold a password
+            # (nor an example `user:pass@host`: error messages are masked as a whole)
+            raise ValueError("looks like a mistyped URL; a camera URL starts with rtsp://, "
+                             "rtsps://, http:// or https://, then the user name, ':', the "
+                             "password and '@' before the host")
         elif "://" in value and any(char.isspace() for char in value):
             # A URL ends at whitespace, for cameras and for the masker alike: a password
             # with a space in it would be shown from the space on.

@@ -188,6 +188,28 @@ def test_camera_errors_never_quote_a_source_or_credential_like_value(
     assert "w0rd" not in message and "Pa@ss" not in message
 
 
+@pytest.mark.parametrize("source", [
+    f"rtsp:/admin:{PASSWORD}@10.0.0.9/live", f"RTSP:/admin:{PASSWORD}@10.0.0.9/live",
+    f"rtsp//admin:{PASSWORD}@host/x", f"https//admin:{PASSWORD}@host/x",
+    f"admin:{PASSWORD}@host/x", f"//admin:{PASSWORD}@host/x", "rtsp:/10.0.0.9/live",
+])
+def test_a_mistyped_url_is_refused_as_a_file_without_being_quoted(tmp_path: Path,
+                                                                  source: str) -> None:
+    loaded = parse_config(f'[[cameras]]\nid = "till"\nsource = "{source}"\n',
+                          tmp_path / "c.toml")
+    message = loaded.camera_errors["till"]
+    assert "mistyped URL" in message and "starts with rtsp://" in message
+    assert "w0rd" not in message and "Pa@ss" not in message and "10.0.0.9" not in message
+
+
+@pytest.mark.parametrize("source", ["videos/door.mp4", "/srv/cam/a@b.mp4", "/srv/x:y@z.mp4",
+                                    "clip 12:30.mp4", "0", "demo:fire", "C.mp4"])
+def test_file_paths_that_are_no_url_are_still_files(tmp_path: Path, source: str) -> None:
+    loaded = parse_config(f'[[cameras]]\nid = "till"\nsource = "{source}"\n',
+                          tmp_path / "c.toml")
+    assert not loaded.camera_errors
+
+
 def test_a_credential_like_id_is_not_used_as_the_entrys_label(tmp_path: Path) -> None:
     text = f'[[cameras]]\nid = "{SECRET_SOURCE}"\nsource = "demo:fire"\n'
     loaded = parse_config(text, tmp_path / "c.toml")
