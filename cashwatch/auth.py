@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import getpass
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ import re
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -215,49 +217,78 @@ class _Failures:
 
 
 class _BackOff:
-    """Failures per key (an account name or a client): after `free` of them in a row,
-    each further try waits twice as long as the one before, up to `max_s`."""
+    """Failures per key (an account name or a client): after `free` of them, each
+    further try waits twice as long as the one before, up to `max_s`. A key's failures
+    are forgotten `forget_s` after its last one; at most `capacity` keys are kept, the
+    one whose last failure is oldest making room (a spray of made-up names or addresses
+    must not grow the table without end)."""
 
-    def __init__(self, free: int, base_s: float, max_s: float) -> None:
+    def __init__(self, free: int, base_s: float, max_s: float, forget_s: float,
+                 capacity: int) -> None:
         self.free, self.base_s, self.max_s = free, base_s, max_s
-        self._failures: dict[str, _Failures] = {}
+        self.forget_s, self.capacity = forget_s, capacity
+        # oldest last failure first: `fail` moves a key to the end
+        self._failures: OrderedDict[str, _Failures] = OrderedDict()
 
     def retry_after(self, key: str, now: float) -> float:
-        entry = self._failures.get(key)
+        entry = self._entry(key, now)
         if entry is None or entry.count < self.free:
             return 0.0
         delay = min(self.max_s, self.base_s * 2 ** (entry.count - self.free))
         return max(0.0, entry.last + delay - now)
 
     def fail(self, key: str, now: float) -> int:
-        if len(self._failures) >= 10_000:  # a spray of made-up names must not grow it forever
-            self._forget_older_than(now - self.max_s)
-        entry = self._failures.setdefault(key, _Failures())
+        entry = self._entry(key, now) or _Failures()
         entry.count, entry.last = entry.count + 1, now
+        self._failures[key] = entry
+        self._failures.move_to_end(key)
+        while len(self._failures) > self.capacity:
+            self._failures.popitem(last=False)
         return entry.count
 
-    def succeed(self, key: str) -> None:
+    def undo(self, key: str) -> None:
+        """Takes back one failure counted up front for a try that did not fail."""
+        entry = self._failures.get(key)
+        if entry is not None:
+            entry.count -= 1
+            if entry.count <= 0:
+                del self._failures[key]
+
+    def clear(self, key: str) -> None:
         self._failures.pop(key, None)
 
-    def _forget_older_than(self, cutoff: float) -> None:
-        self._failures = {k: e for k, e in self._failures.items() if e.last >= cutoff}
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def _entry(self, key: str, now: float) -> _Failures | None:
+        entry = self._failures.get(key)
+        if entry is not None and now - entry.last > self.forget_s:
+            del self._failures[key]
+            return None
+        return entry
 
 
 class SignInGuard:
     """Password guessing made slow and cheap to refuse.
 
     Each verification costs ~100 ms of CPU and 64 MiB (argon2), so: after `free` failed
-    tries in a row an account, and separately a client, waits before the next try is
-    even checked (doubling up to `max_s`; a success clears it); at most `concurrent`
-    verifications run at once, and one that cannot start within `queue_s` is refused.
-    Every failure is logged with the account name and the client.
+    tries an account, and separately a client, waits before the next try is even
+    checked (doubling up to `max_s`; failures are forgotten `forget_s` after the last).
+    A try counts as failed from before its check starts and is taken back if the
+    password matches, so tries running in parallel cannot all slip in before the first
+    failure is recorded. A success clears the account's failures but not the client's:
+    one account of one's own must not reset the count of guesses at everyone else's.
+    IPv6 clients are counted per /64 (one machine commonly holds a whole /64). At most
+    `concurrent` verifications run at once, and one that cannot start within `queue_s`
+    is refused. Every failure is logged with the account name and the client.
     """
 
     def __init__(self, *, account_free: int = 5, client_free: int = 10, base_s: float = 1.0,
-                 max_s: float = 300.0, concurrent: int = 2, queue_s: float = 5.0,
+                 max_s: float = 300.0, forget_s: float = 86_400.0, capacity: int = 10_000,
+                 concurrent: int = 2, queue_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._accounts = _BackOff(account_free, base_s, max_s)
-        self._clients = _BackOff(client_free, base_s, max_s)
+        self._accounts = _BackOff(account_free, base_s, max_s, forget_s, capacity)
+        self._clients = _BackOff(client_free, base_s, max_s, forget_s, capacity)
         self._lock = threading.Lock()  # sessions sign in on their own threads
         self._slots = threading.BoundedSemaphore(concurrent)
         self._queue_s = queue_s
@@ -265,43 +296,78 @@ class SignInGuard:
 
     def retry_after(self, name: str, client: str) -> float:
         """Seconds until `name` may be tried again from `client` (0: now)."""
-        now = self._clock()
         with self._lock:
-            return max(self._accounts.retry_after(_account_key(name), now),
-                       self._clients.retry_after(client, now))
+            return self._retry_after(_account_key(name), client_key(client), self._clock())
 
     def authenticate(self, store: UserStore, name: str, password: str,
                      client: str) -> User | None:
         """`store.authenticate`, unless held back (TooManySignIns) or busy (SignInBusy)."""
-        wait = self.retry_after(name, client)
-        if wait > 0:
-            log.warning("sign-in for %r from %s refused: held back %.0f s more", name[:64],
-                        client, wait)
-            raise TooManySignIns(wait)
+        account, source = _account_key(name), client_key(client)
+        in_a_row, from_client = self._reserve(name, client, account, source)
         if not self._slots.acquire(timeout=self._queue_s):
+            self._undo(account, source)  # never checked: no failure
             raise SignInBusy("too many sign-ins being checked at once")
         try:
             user = store.authenticate(name, password)
+        except BaseException:
+            self._undo(account, source)  # no verdict (a broken users file): no failure
+            raise
         finally:
             self._slots.release()
-        self._record(name, client, user is not None)
-        return user
-
-    def _record(self, name: str, client: str, ok: bool) -> None:
-        now = self._clock()
-        with self._lock:
-            if ok:
-                self._accounts.succeed(_account_key(name))
-                self._clients.succeed(client)
-                return
-            in_a_row = self._accounts.fail(_account_key(name), now)
-            from_client = self._clients.fail(client, now)
+        if user is not None:
+            with self._lock:
+                self._accounts.clear(account)
+                self._clients.undo(source)
+            return user
         log.warning("failed sign-in for %r from %s (%d in a row for the account, %d from "
                     "the client)", name[:64], client, in_a_row, from_client)
+        return None
+
+    def _retry_after(self, account: str, source: str, now: float) -> float:
+        return max(self._accounts.retry_after(account, now),
+                   self._clients.retry_after(source, now))
+
+    def _reserve(self, name: str, client: str, account: str,
+                 source: str) -> tuple[int, int]:
+        """Refuses a held-back try, else counts it as failed now, in one step under the
+        lock: checking first and counting after the ~100 ms check let every parallel
+        guess through before any of them was counted."""
+        with self._lock:
+            now = self._clock()
+            wait = self._retry_after(account, source, now)
+            if wait <= 0:
+                return self._accounts.fail(account, now), self._clients.fail(source, now)
+        log.warning("sign-in for %r from %s refused: held back %.0f s more", name[:64],
+                    client, wait)
+        raise TooManySignIns(wait)
+
+    def _undo(self, account: str, source: str) -> None:
+        with self._lock:
+            self._accounts.undo(account)
+            self._clients.undo(source)
 
 
 def _account_key(name: str) -> str:
     return name[:64]  # longer names are no account (USERNAME_PATTERN), just guesses
+
+
+def client_key(client: str) -> str:
+    """Whom the per-client back-off counts: an IPv6 client by its /64 (a host commonly
+    holds a whole /64 and can pick a new address per try), an IPv4-mapped IPv6 address
+    as the IPv4 one, anything else as given.
+
+    >>> [client_key(c) for c in ("10.0.0.5", "2001:db8::1", "::ffff:10.0.0.5", "loopback")]
+    ['10.0.0.5', '2001:db8::/64', '10.0.0.5', 'loopback']
+    """
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
 
 
 # CLI -------------------------------------------------------------------------------

@@ -236,7 +236,9 @@ def login_required(app: AppConfig) -> bool:
 
 def _client() -> str:
     """Who is guessing, for the back-off: the websocket's peer (Streamlit's server takes
-    it from `X-Forwarded-For` only when the proxy is on loopback)."""
+    it from `X-Forwarded-For` only when the proxy is on loopback; `SignInGuard` counts
+    an IPv6 peer by its /64). Behind a proxy that sends no `X-Forwarded-For`, or one on
+    another machine, every client is the proxy: one count for all of them."""
     return st.context.ip_address or "loopback"
 
 

@@ -13,6 +13,7 @@ from cashwatch.auth import SignInBusy, SignInGuard, TooManySignIns, UserStore
 from cashwatch.config import load_config
 from cashwatch.dashboard import session
 from tests.dashboard.conftest import PASSWORD, Dashboard, sign_in
+from tests.harness import wait_for
 
 
 class Clock:
@@ -81,6 +82,104 @@ def test_password_checks_run_a_bounded_number_at_a_time(store: UserStore) -> Non
     release.set()
     first.join(10)
     assert guard.authenticate(store, "ada", PASSWORD, "b") is not None
+
+
+def test_parallel_guesses_run_no_more_checks_than_the_free_tries(store: UserStore) -> None:
+    """Thirty guesses at once, each check held open until every guess has either
+    started its check or been refused: only the account's free tries get checked."""
+    guesses, free = 30, 5
+    guard = SignInGuard(account_free=free, client_free=1000, concurrent=guesses, queue_s=30)
+    checked, held, lock, release = [0], [0], threading.Lock(), threading.Event()
+
+    class SlowStore(UserStore):
+        def authenticate(self, name: str, password: str):  # type: ignore[no-untyped-def]
+            with lock:
+                checked[0] += 1
+            release.wait(30)  # an argon2 check that lasts until every guess is in
+            return None
+
+    def guess(i: int) -> None:
+        try:
+            guard.authenticate(SlowStore(store.path.parent), "ada", f"guess {i}", f"10.0.1.{i}")
+        except TooManySignIns:
+            with lock:
+                held[0] += 1
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(guesses)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: checked[0] + held[0] == guesses, 30, "every guess to start or stop")
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    assert (checked[0], held[0]) == (free, guesses - free)
+
+
+def test_a_sign_in_of_ones_own_does_not_clear_the_guesses_at_others(store: UserStore) -> None:
+    guard = SignInGuard(account_free=100, client_free=3, clock=Clock())
+    for name in ("bob", "carl"):
+        assert guard.authenticate(store, name, "guess", "10.0.0.5") is None
+    assert guard.authenticate(store, "ada", PASSWORD, "10.0.0.5") is not None
+    assert guard.authenticate(store, "dora", "guess", "10.0.0.5") is None  # the 3rd
+    with pytest.raises(TooManySignIns):
+        guard.authenticate(store, "erin", "guess", "10.0.0.5")
+
+
+def test_client_failures_are_forgotten_a_while_after_the_last(store: UserStore) -> None:
+    """Two clients with two failures each; an hour on, one more from each: the one
+    whose last failure is just over the hour old starts counting afresh."""
+    clock = Clock()
+    guard = SignInGuard(account_free=100, client_free=2, forget_s=3600, clock=clock)
+    for client in ("10.0.0.5", "10.0.0.5", "10.0.0.6"):
+        guard.authenticate(store, "bob", "guess", client)
+    clock.now += 1
+    guard.authenticate(store, "bob", "guess", "10.0.0.6")
+    clock.now += 3600
+    for client in ("10.0.0.5", "10.0.0.6"):
+        guard.authenticate(store, "carl", "guess", client)
+    assert guard.retry_after("dora", "10.0.0.5") == 0  # forgotten: 1 failure now
+    assert guard.retry_after("dora", "10.0.0.6") > 0  # kept: 3 failures
+
+
+def test_ipv6_clients_are_counted_per_64(store: UserStore) -> None:
+    guard = SignInGuard(account_free=100, client_free=2, clock=Clock())
+    for address in ("2001:db8::1", "2001:db8::2:3"):  # one host, a new address per guess
+        assert guard.authenticate(store, "bob", "guess", address) is None
+    with pytest.raises(TooManySignIns):
+        guard.authenticate(store, "carl", "guess", "2001:db8::ffff:1")
+    assert guard.retry_after("carl", "2001:db8:0:1::1") == 0  # the next /64 is another
+
+
+def test_the_failure_table_is_bounded_keeping_the_latest(store: UserStore) -> None:
+    """Made-up names, all recent, beyond the cap: the oldest failure makes room."""
+    guard = SignInGuard(account_free=1, client_free=1000, capacity=3, clock=Clock())
+    for i in range(10):
+        guard.authenticate(store, f"made-up-{i}", "guess", "10.0.0.5")
+    assert [guard.retry_after(f"made-up-{i}", "x") > 0 for i in range(10)] == [False] * 7 + [
+        True] * 3
+
+
+def test_a_busy_refusal_counts_as_no_failure(store: UserStore) -> None:
+    guard = SignInGuard(account_free=1, concurrent=1, queue_s=0.05, clock=Clock())
+    started, release = threading.Event(), threading.Event()
+
+    class SlowStore(UserStore):
+        def authenticate(self, name: str, password: str):  # type: ignore[no-untyped-def]
+            started.set()
+            release.wait(10)
+            return super().authenticate(name, password)
+
+    first = threading.Thread(target=guard.authenticate,
+                             args=(SlowStore(store.path.parent), "bob", "guess", "a"))
+    first.start()
+    assert started.wait(10)
+    with pytest.raises(SignInBusy):
+        guard.authenticate(store, "ada", "wrong", "b")
+    release.set()
+    first.join(10)
+    assert guard.authenticate(store, "ada", PASSWORD, "b") is not None  # not held back
 
 
 def test_the_login_form_refuses_while_held_back(remote_dash: Dashboard,
