@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from cashwatch.store.errors import short_reason
 from cashwatch.store.schema import LATEST_VERSION, migrate
 
 DB_FILE = "cashwatch.duckdb"
@@ -91,7 +92,7 @@ def connect_readonly(data_dir: Path, timeout_s: float = 3.0) -> Iterator[duckdb.
         except duckdb.Error as exc:
             if not is_lock_error(exc):
                 raise DatabaseDamagedError(
-                    f"{path} cannot be read: {str(exc).strip().splitlines()[0]} (events are "
+                    f"{path} cannot be read: {short_reason(exc)} (events are "
                     "kept in the journal; `cashwatch db recover` rebuilds the file)") from exc
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(

@@ -29,6 +29,7 @@ import duckdb
 
 from cashwatch.evidence.paths import remove_evidence
 from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
+from cashwatch.store.errors import short_reason
 from cashwatch.store.journal import journal_dir, journal_file_name
 from cashwatch.store.records import BadRecordError, apply_record
 from cashwatch.util.backoff import Backoff
@@ -45,20 +46,19 @@ RETRY_INITIAL_S = 1.0             # after a write the file itself refused (not a
 # 10 s, not minutes: a disk that was full is caught up within ~10 s of space returning,
 # and a try on a damaged file costs one failed open (milliseconds) and no log line.
 RETRY_MAX_S = 10.0
-DB_ERROR_CHARS = 240              # the reason as status shows it: one short line
+REBUILD_MARKER = "rebuild-in-progress"  # in journal/: offsets.json may not describe the file
 
-# What a record's own bad data raises: that record is skipped, the others applied. Any
-# other error (the file corrupt, an I/O failure) is the database's, and skips nothing.
-RECORD_ERRORS: tuple[type[Exception], ...] = (
-    duckdb.DataError, duckdb.IntegrityError, duckdb.BinderException,
-    duckdb.InvalidInputException)
-SKIPPED_RECORD_ERRORS: tuple[type[Exception], ...] = (BadRecordError, *RECORD_ERRORS)
-
-
-def short_reason(exc: BaseException) -> str:
-    """The first line of an error, at most DB_ERROR_CHARS: a status field, not a trace."""
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return text if len(text) <= DB_ERROR_CHARS else text[:DB_ERROR_CHARS - 1] + "…"
+# Errors that make a whole batch go through one record at a time. DataError (a value the
+# column cannot take: ConversionException, OutOfRange …) is a record's own. IntegrityError
+# too, in a batch: DuckDB refuses a second upsert of one key inside a transaction.
+BATCH_FALLBACK_ERRORS: tuple[type[Exception], ...] = (duckdb.DataError, duckdb.IntegrityError)
+# What skips (and so consumes) one line: only a record's own values. Not IntegrityError:
+# every table has just its key as constraint and every write is an upsert, so alone in
+# its transaction a record cannot violate one; the schema (a NOT NULL added by hand) can.
+# Nor Binder/Catalog/InvalidInput errors: those come from the schema or the catalog and
+# would fail every record the same way. Those errors are the database's: they skip
+# nothing, set `db_error` and are retried.
+RECORD_ERRORS: tuple[type[Exception], ...] = (BadRecordError, duckdb.DataError)
 
 
 @dataclass(frozen=True)
@@ -112,14 +112,17 @@ class Ingestor:
 
     def __init__(self, data_dir: Path, *, max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
                  transaction_budget_s: float = TRANSACTION_BUDGET_S,
-                 keep_days: float = DEFAULT_KEEP_DAYS) -> None:
+                 keep_days: float = DEFAULT_KEEP_DAYS, replay_all: bool = False) -> None:
+        """`replay_all`: start every journal at offset 0 (`db recover`'s rebuild)."""
         self.data_dir = Path(data_dir)
         self.keep_s = keep_days * 86400.0
         self.max_bytes_per_poll = max_bytes_per_poll
         self.transaction_budget_s = transaction_budget_s
         self.journal = journal_dir(self.data_dir)
         self.offsets_path = self.journal / OFFSETS_FILE
-        self.offsets: dict[str, int] = self._load_offsets()
+        self.marker_path = self.journal / REBUILD_MARKER
+        self.rebuilding = self.marker_path.exists()
+        self.offsets: dict[str, int] = {} if replay_all else self._load_offsets()
         self.busy_polls = 0           # polls that found the database locked by a reader
         self.failed_writes = 0        # tries the file itself refused (damaged, disk full)
         self._next_cleanup = 0.0
@@ -136,18 +139,24 @@ class Ingestor:
         """
         if time.monotonic() < self._next_try:
             return 0
-        lines = self._read_new()
-        if not lines and db_path(self.data_dir).exists() and not self.db_error:
-            self._maybe_cleanup()
-            return 0
         try:
-            consumed, applied, doomed_files = self._write(lines)
+            return self._poll()
         except DatabaseBusyError:
             self.busy_polls += 1
             return 0
         except (duckdb.Error, OSError) as exc:
+            # The database, or the journal folder (unreadable file, offsets not saved):
+            # either way the lines stay, the reason shows, and the next try waits.
             self._write_failed(exc)
             return 0
+
+    def _poll(self) -> int:
+        lines = self._read_new()
+        if not lines and db_path(self.data_dir).exists() and not self.db_error:
+            self._rebuild_done()
+            self._maybe_cleanup()
+            return 0
+        consumed, applied, doomed_files = self._write(lines)
         self._write_succeeded()
         for line in lines[:consumed]:
             self.offsets[line.key] = line.end_offset
@@ -173,6 +182,7 @@ class Ingestor:
             applied += count
         if not db_path(self.data_dir).exists():
             self._write([])  # no journal at all: still leave an empty, current database
+        self._rebuild_done()
         return applied
 
     def close(self) -> None:
@@ -192,7 +202,7 @@ class Ingestor:
         now = time.monotonic()
         if reason != self.db_error or now - self._last_write_error >= 60.0:
             self._last_write_error = now
-            log.error("cannot write %s: %s (journal keeps every record; retrying in %.0f s, "
+            log.error("cannot ingest into %s: %s (journal keeps every record; retrying in %.0f s, "
                       "then up to every %.0f s)", db_path(self.data_dir), reason, delay,
                       RETRY_MAX_S)
         self.db_error = reason
@@ -222,11 +232,12 @@ class Ingestor:
         try:
             consumed, applied, doomed = self._apply_within_budget(con, lines)
             con.execute("COMMIT")
-        except RECORD_ERRORS as exc:
+        except BATCH_FALLBACK_ERRORS as exc:
             # One line the database refuses must not block every line after it.
             con.execute("ROLLBACK")
-            log.warning("ingest batch failed (%s); applying its records one by one", exc)
-            return self._apply_one_by_one(con, lines)
+            log.warning("ingest batch failed (%s); applying its records one by one",
+                        short_reason(exc))
+            return _apply_one_by_one(con, lines)
         except duckdb.Error:
             _rollback_quietly(con)  # a damaged file may refuse the rollback too
             raise
@@ -250,29 +261,6 @@ class Ingestor:
             except BadRecordError as exc:
                 log.warning("skipping journal record %s: %s", _describe(line.record), exc)
         return consumed, applied, doomed
-
-    @staticmethod
-    def _apply_one_by_one(con: duckdb.DuckDBPyConnection,
-                          lines: list[_Line]) -> tuple[int, int, list[str]]:
-        applied = 0
-        doomed: list[str] = []
-        for line in lines:
-            if line.record is None:
-                continue
-            con.execute("BEGIN TRANSACTION")
-            try:
-                files = apply_record(con, line.record)
-                con.execute("COMMIT")
-            except SKIPPED_RECORD_ERRORS as exc:
-                con.execute("ROLLBACK")
-                log.warning("skipping journal record %s: %s", _describe(line.record), exc)
-                continue
-            except duckdb.Error:
-                _rollback_quietly(con)
-                raise
-            applied += 1
-            doomed += files
-        return len(lines), applied, doomed
 
     def journal_files(self) -> list[tuple[str, Path]]:
         if not self.journal.is_dir():
@@ -339,7 +327,20 @@ class Ingestor:
             del self.offsets[key]
         return bool(missing)
 
+    def _rebuild_done(self) -> None:
+        """Every journal line is in the database: offsets.json describes it again."""
+        if self.rebuilding:
+            self.marker_path.unlink(missing_ok=True)
+            self.rebuilding = False
+            log.info("rebuild of %s from the journals finished", db_path(self.data_dir))
+
     def _load_offsets(self) -> dict[str, int]:
+        if self.rebuilding:
+            # An interrupted `db recover`: offsets.json may still describe the old file,
+            # whose lines the new one lacks. Replaying everything (idempotent) loses none.
+            log.warning("%s exists: an earlier `cashwatch db recover` did not finish; "
+                        "replaying every journal from the start", self.marker_path)
+            return {}
         try:
             raw = json.loads(self.offsets_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -354,6 +355,65 @@ class Ingestor:
     def _save_offsets(self) -> None:
         make_private_dir(self.journal)
         atomic_write_text(self.offsets_path, json.dumps(self.offsets, sort_keys=True, indent=0))
+
+
+def start_rebuild(data_dir: Path) -> None:
+    """Before the database is moved aside: mark a rebuild as under way, offsets empty.
+
+    Both durable (fsync'd) before the file moves: if the rebuild then stops (Ctrl-C, a
+    full disk, a kill), a second `db recover` runs again, and the manager replays every
+    journal instead of trusting offsets that described the old file.
+    """
+    journal = make_private_dir(journal_dir(Path(data_dir)))
+    atomic_write_text(journal / REBUILD_MARKER, f"started {time.time():.0f}\n")
+    atomic_write_text(journal / OFFSETS_FILE, json.dumps({}))
+
+
+def _apply_one_by_one(con: duckdb.DuckDBPyConnection,
+                      lines: list[_Line]) -> tuple[int, int, list[str]]:
+    """Each record in its own transaction; a record whose own values fail is skipped.
+
+    When every record fails, and with one same error, that error is the database's (a
+    column changed under us), not theirs: it is raised, and nothing is consumed.
+    """
+    applied = 0
+    doomed: list[str] = []
+    skipped: list[tuple[str, BaseException]] = []
+    for line in lines:
+        if line.record is None:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            files = apply_record(con, line.record)
+            con.execute("COMMIT")
+        except RECORD_ERRORS as exc:
+            con.execute("ROLLBACK")
+            skipped.append((_describe(line.record), exc))
+            continue
+        except duckdb.Error:
+            _rollback_quietly(con)
+            raise
+        applied += 1
+        doomed += files
+    _raise_if_the_database_failed(skipped, applied)
+    for what, error in skipped:
+        log.warning("skipping journal record %s: %s", what, short_reason(error))
+    return len(lines), applied, doomed
+
+
+def _raise_if_the_database_failed(skipped: list[tuple[str, BaseException]],
+                                  applied: int) -> None:
+    """Raise the shared error when 2+ distinct records all failed with the same one.
+
+    One record alone proves nothing either way and is skipped (it would otherwise block
+    every later line for good); two different records refused with the very same
+    message (which for a bad value names the value) point at the table instead.
+    """
+    if applied or len({what for what, _ in skipped}) < 2:
+        return
+    kinds = {(type(exc), str(exc)) for _, exc in skipped if isinstance(exc, duckdb.Error)}
+    if len(kinds) == 1 and len(skipped) == sum(isinstance(e, duckdb.Error) for _, e in skipped):
+        raise skipped[0][1]
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

@@ -25,7 +25,9 @@ import duckdb
 
 from cashwatch.manager.lock import AlreadyRunning, ManagerLock
 from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
-from cashwatch.store.ingest import Ingestor, short_reason
+from cashwatch.store.errors import short_reason
+from cashwatch.store.ingest import REBUILD_MARKER, Ingestor, start_rebuild
+from cashwatch.store.journal import journal_dir
 
 DAMAGED_SUFFIX = ".damaged-"
 
@@ -42,9 +44,11 @@ class Recovery:
     records: int               # journal records applied
     events: int                # events in the rebuilt database
     journal_files: int
+    resumed: bool = False      # an interrupted rebuild's file was filled up in place
 
     def describe(self) -> str:
         moved = (f"moved the old database to {self.moved_to}" if self.moved_to
+                 else "finished the interrupted rebuild of the database" if self.resumed
                  else "there was no database file")
         return (f"{moved}; rebuilt {self.events} event(s) from {self.journal_files} journal "
                 f"file(s) ({self.records} record(s) replayed)")
@@ -78,24 +82,43 @@ def database_problem(data_dir: Path) -> str:
 def move_aside(data_dir: Path, now: float | None = None) -> Path | None:
     """Rename the database (and its write-ahead log, which belongs to it) out of the way.
 
-    The WAL must go with it: DuckDB would replay a stale WAL into the new file.
+    Never over an earlier damaged file: the name gets `-2`, `-3` … when the second's
+    name is taken (only one recover runs at a time: it holds the manager lock). The
+    database goes first, then its WAL: DuckDB would replay a stale WAL into a new file,
+    so a WAL left alone by a crash in between is moved on the next run (the rebuild
+    marker, written before, makes that run happen).
     """
     path = db_path(data_dir)
-    if not path.exists():
-        return None
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
-    target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}{stamp}")
     wal = path.with_name(path.name + ".wal")
+    if not path.exists() and not wal.exists():
+        return None
+    target = _free_name(path, now)
+    if path.exists():
+        path.rename(target)
     if wal.exists():
         wal.rename(target.with_name(target.name + ".wal"))
-    path.rename(target)
-    return target
+    return target if target.exists() else target.with_name(target.name + ".wal")
+
+
+def _free_name(path: Path, now: float | None) -> Path:
+    """`cashwatch.duckdb.damaged-<time>[-N]`, with neither it nor its `.wal` existing."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    base = f"{path.name}{DAMAGED_SUFFIX}{stamp}"
+    counter = 1
+    while True:
+        target = path.with_name(base if counter == 1 else f"{base}-{counter}")
+        if not target.exists() and not target.with_name(target.name + ".wal").exists():
+            return target
+        counter += 1
 
 
 def rebuild(data_dir: Path) -> tuple[int, int, int]:
-    """Replay every kept journal into the (new) database; (records, events, files)."""
-    ingestor = Ingestor(data_dir)
-    ingestor.offsets = {}  # everything again: offsets.json describes the old file
+    """Replay every kept journal into the (new) database; (records, events, files).
+
+    The rebuild marker makes the Ingestor start from offset 0; `drain()` removes it
+    once every line is in.
+    """
+    ingestor = Ingestor(data_dir, replay_all=True)
     files = len(ingestor.journal_files())
     records = ingestor.drain()
     con = open_writable(data_dir)
@@ -104,6 +127,11 @@ def rebuild(data_dir: Path) -> tuple[int, int, int]:
     finally:
         con.close()
     return records, int(rows[0][0]), files
+
+
+def rebuild_unfinished(data_dir: Path) -> bool:
+    """An earlier recover moved the file and stopped before every line was back in."""
+    return (journal_dir(Path(data_dir)) / REBUILD_MARKER).exists()
 
 
 def recover_database(data_dir: Path, *, force: bool = False, lock: ManagerLock | None = None,
@@ -123,12 +151,18 @@ def recover_database(data_dir: Path, *, force: bool = False, lock: ManagerLock |
             raise RecoveryRefused(f"{exc}: it writes the database; stop it first (e.g. "
                                   "`systemctl stop cashwatch`), then run this again") from None
     try:
-        if not force and db_path(data_dir).exists() and not database_problem(data_dir):
+        unfinished = rebuild_unfinished(data_dir)
+        problem = database_problem(data_dir) if db_path(data_dir).exists() else "missing"
+        if not (force or unfinished or problem):
             raise RecoveryRefused(f"{db_path(data_dir)} reads back without error; nothing to "
                                   "recover (--force rebuilds it from the journals anyway)")
-        moved = move_aside(data_dir, now)
+        start_rebuild(data_dir)  # durable before the file moves; removed when drained
+        # An unfinished rebuild's file that reads back whole is the new one, half filled:
+        # it is filled up in place, not moved aside beside the damaged original.
+        resumed = unfinished and not problem and not force
+        moved = None if resumed else move_aside(data_dir, now)
         records, events, files = rebuild(data_dir)
-        return Recovery(moved, records, events, files)
+        return Recovery(moved, records, events, files, resumed)
     finally:
         if own:
             held.release()

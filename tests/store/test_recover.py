@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -173,3 +174,119 @@ def test_reviews_and_worker_runs_come_back_too(tmp_path: Path) -> None:
     assert query(tmp_path, "SELECT review_status, reviewed_by FROM events") == [("confirmed",
                                                                                  "ada")]
     assert query(tmp_path, "SELECT run_id FROM worker_runs") == [("r1",)]
+
+
+def _disk_full_at_first_batch() -> object:
+    """Ingestor._write that creates the new file, then fails its first batch (ENOSPC)."""
+    real = Ingestor._write
+    failed: list[bool] = []
+
+    def write(ingestor: Ingestor, lines: list) -> tuple[int, int, list[str]]:
+        if lines and not failed:
+            failed.append(True)
+            from cashwatch.store.db import open_writable
+
+            open_writable(ingestor.data_dir).close()  # the new, still empty database
+            raise OSError(28, "No space left on device")
+        return real(ingestor, lines)
+
+    return write
+
+
+def _interrupted_recover(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _ingested(data_dir, ["e1", "e2", "e3"])
+    damage_database(data_dir)
+    journal_events(data_dir, "cam1", ["e4"])
+    monkeypatch.setattr(Ingestor, "_write", _disk_full_at_first_batch())
+    with pytest.raises(OSError, match="No space"):
+        recover_database(data_dir)
+    monkeypatch.undo()
+    assert db_path(data_dir).exists() and _event_ids(data_dir) == []
+
+
+def test_a_recover_interrupted_at_its_first_batch_runs_again_without_force(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _interrupted_recover(tmp_path, monkeypatch)
+    done = recover_database(tmp_path)  # before: "reads back without error; nothing to recover"
+    assert _event_ids(tmp_path) == ["e1", "e2", "e3", "e4"]
+    assert done.moved_to is None and "finished the interrupted rebuild" in done.describe()
+    assert len(list(tmp_path.glob("cashwatch.duckdb.damaged-*"))) == 1  # the original only
+    assert not (tmp_path / "journal" / "rebuild-in-progress").exists()
+    with pytest.raises(RecoveryRefused):  # finished: a third run has nothing to do
+        recover_database(tmp_path)
+
+
+def test_after_an_interrupted_recover_the_manager_replays_every_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _interrupted_recover(tmp_path, monkeypatch)
+    ingestor = Ingestor(tmp_path)  # what the manager does at start
+    assert ingestor.offsets == {}  # before: the old file's offsets, so e1-e3 were skipped
+    while ingestor.poll():
+        pass
+    ingestor.poll()  # nothing new: the rebuild is complete
+    assert _event_ids(tmp_path) == ["e1", "e2", "e3", "e4"]
+    assert not (tmp_path / "journal" / "rebuild-in-progress").exists()
+    assert Ingestor(tmp_path).offsets  # trusted again from now on
+
+
+def test_offsets_are_emptied_on_disk_before_the_file_moves(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from cashwatch.store import recover
+
+    _ingested(tmp_path, ["e1"])
+    damage_database(tmp_path)
+    seen: list[str] = []
+
+    def moving(data_dir: Path, now: float | None = None) -> None:
+        seen.append(_offsets(data_dir))
+        raise KeyboardInterrupt  # Ctrl-C just as the file would move
+
+    monkeypatch.setattr(recover, "move_aside", moving)
+    with pytest.raises(KeyboardInterrupt):
+        recover_database(tmp_path)
+    assert seen and json.loads(seen[0]) == {}
+    assert (tmp_path / "journal" / "rebuild-in-progress").exists()
+
+
+def test_a_second_recover_in_the_same_second_keeps_the_first_damaged_file(
+        tmp_path: Path) -> None:
+    _ingested(tmp_path, ["e1"])
+    original = damage_database(tmp_path).read_bytes()
+    first = recover_database(tmp_path, now=1_700_000_000)
+    second = recover_database(tmp_path, force=True, now=1_700_000_000)
+    assert first.moved_to != second.moved_to
+    assert second.moved_to is not None and second.moved_to.name.endswith("-2")
+    assert first.moved_to is not None and first.moved_to.read_bytes() == original
+
+
+def test_a_wal_left_behind_by_a_crash_is_moved_aside_not_replayed(tmp_path: Path) -> None:
+    from cashwatch.store.ingest import start_rebuild
+
+    _ingested(tmp_path, ["e1"])
+    start_rebuild(tmp_path)  # a recover that moved the database and died before its WAL
+    db_path(tmp_path).rename(tmp_path / "cashwatch.duckdb.damaged-20260101-000000")
+    stale_wal = db_path(tmp_path).with_name("cashwatch.duckdb.wal")
+    stale_wal.write_bytes(b"stale write-ahead log of the old file")
+    done = recover_database(tmp_path, now=1_700_000_000)
+    assert not stale_wal.exists()
+    assert done.moved_to is not None and done.moved_to.name.endswith(".wal")
+    assert _event_ids(tmp_path) == ["e1"]
+
+
+def test_recover_prints_a_failure_masked_and_on_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from cashwatch.store import recover
+    from tests.harness import write_config
+
+    config = write_config(tmp_path / "cashwatch.toml", [])
+
+    def failing(*_: object, **__: object) -> None:
+        raise OSError("cannot read rtsp://admin:hunter2@cam/live\nsecond line")
+
+    monkeypatch.setattr(recover, "recover_database", failing)
+    assert recover.run(argparse.Namespace(config=str(config), force=False)) == 1
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "admin:***@cam" in err and "second line" not in err
