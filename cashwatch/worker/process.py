@@ -15,6 +15,7 @@ import time
 import traceback
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
+from types import TracebackType
 from typing import Protocol
 
 import numpy as np
@@ -41,6 +42,9 @@ STATUS_EVERY_S = 0.5
 # call we cannot interrupt; exiting lets the manager start a fresh process.
 STUCK_READER_FACTOR = 4.0
 EXIT_STUCK = 3
+# What multiprocessing gives an uncaught exception, kept now that the worker catches it
+# (the manager books it as a crash, with the exit note as its reason).
+EXIT_CRASHED = 1
 
 
 class MaskingFormatter(logging.Formatter):
@@ -299,12 +303,8 @@ def worker_main(spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | 
     """Entry point of the worker process. `exit_note`: where a non-zero exit leaves its
     reason for the manager (the write end of a pipe), since the worker's own output
     does not reach the manager's log."""
-    faulthandler.enable()
-    camera_id = spec.camera.get("id", "?")
-    handler = logging.StreamHandler()
-    handler.setFormatter(MaskingFormatter(
-        f"%(asctime)s worker:{camera_id} %(levelname)s %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    faulthandler.enable()  # prints frames (file, line, function), never values
+    install_masking_log(f"worker:{spec.camera.get('id', '?')}")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
     # A file-size limit (ulimit -f) must fail the write with EFBIG, as a full disk fails it
     # with ENOSPC, so the journal keeps the record in memory; by default SIGXFSZ kills us.
@@ -315,11 +315,37 @@ def worker_main(spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | 
     try:
         exit_code, reason = _run_worker(spec, stop)
     except Exception as exc:
-        leave_exit_note(exit_note, exception_summary(exc))
-        raise  # the traceback still goes to stderr
+        # Not re-raised: multiprocessing would print the traceback to stderr unmasked,
+        # and an exception's message may quote the camera's URL with its password.
+        log.exception("worker crashed")
+        exit_code, reason = EXIT_CRASHED, exception_summary(exc)
     if exit_code:
         leave_exit_note(exit_note, reason)
     sys.exit(exit_code)
+
+
+def install_masking_log(who: str) -> None:
+    """This process' log lines, and the tracebacks Python prints by itself (an uncaught
+    exception, in any thread), go through `MaskingFormatter` to stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter(f"%(asctime)s {who} %(levelname)s %(message)s"))
+    # force: a handler already there (a library's) would write unmasked
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException,
+                  tb: TracebackType | None) -> None:
+    log.critical("uncaught exception", exc_info=(kind, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:  # as the default hook: a thread's exit, not an error
+        return
+    name = args.thread.name if args.thread else "?"
+    log.critical("uncaught exception in thread %s", name,
+                 exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback))
 
 
 def _run_worker(spec: WorkerSpec, stop: threading.Event) -> tuple[int, str]:
