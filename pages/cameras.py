@@ -6,6 +6,7 @@ import streamlit as st
 
 from cashwatch.dashboard import camera_admin
 from cashwatch.dashboard.session import guard_page
+from cashwatch.dashboard.widgets import plain
 from cashwatch.util.redact import mask_credentials
 
 NEW = "+ New camera"
@@ -24,8 +25,8 @@ for camera_id, error in ctx.loaded.camera_errors.items():
     # an entry of another site is none of a site-limited admin's business; a source URL
     # in the message may carry a password
     if ctx.user.sees_site(ctx.loaded.camera_error_sites.get(camera_id, "")):
-        st.error(f"Config entry {camera_id} is rejected and not running: "
-                 f"{mask_credentials(error)}")
+        st.error(f"Config entry {plain(camera_id)} is rejected and not running: "
+                 f"{plain(mask_credentials(error))}")
 choice = st.selectbox("Camera", [NEW, *cameras], key="cam_choice",
                       format_func=lambda c: c if c == NEW else f"{cameras[c].display_name} ({c})")
 camera = cameras.get(choice)

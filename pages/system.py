@@ -12,7 +12,7 @@ import streamlit as st
 from cashwatch.dashboard import charts, data, system_info
 from cashwatch.dashboard.session import guard_page, recheck_sign_in
 from cashwatch.dashboard.status import read_status
-from cashwatch.dashboard.widgets import manager_banner
+from cashwatch.dashboard.widgets import manager_banner, plain
 
 REFRESH_S = 2.0
 GIB = 2**30
@@ -27,7 +27,7 @@ def live_numbers() -> None:
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
     if alert := system_info.database_alert(status.header):
-        st.error(alert, icon=":material/database:")
+        st.error(plain(alert), icon=":material/database:")  # it quotes the manager
     # a short sample: psutil's "since the last call" is meaningless on a first call
     per_core = psutil.cpu_percent(interval=0.1, percpu=True)
     cores = pd.DataFrame({"core": [str(i) for i in range(len(per_core))], "cpu %": per_core})

@@ -106,7 +106,7 @@ def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None, *,
     """
     error = status.header.get("config_error")
     if not status.manager_running:
-        st.warning(f"Manager offline: {status.problem}.", icon=":material/power_off:")
+        st.warning(f"Manager offline: {plain(status.problem)}.", icon=":material/power_off:")
     elif error and not detail:
         st.warning(CONFIG_PROBLEM_FOR_SITE_USERS, icon=":material/error:")
     elif error and loaded is not None and _only_camera_entries(error, loaded):

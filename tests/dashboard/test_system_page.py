@@ -30,3 +30,14 @@ def test_an_operator_sees_the_workers_but_no_source(dash: Dashboard) -> None:
     text = _page_text(at)
     assert "cam-a" in text and "cam-b" in text, "the Workers table is there"
     assert [piece for piece in SOURCE_PIECES if piece in text] == [], text
+
+
+def test_the_database_alert_is_shown_as_plain_text(dash: Dashboard) -> None:
+    """The manager's reason quotes a file name or a driver's message: Markdown in it
+    must not make browsers fetch an image nor draw a link."""
+    assert dash.live is not None
+    dash.live.table.set_header(db_error="cannot store to ![x](http://10.9.9.9/p.png)")
+    at = dash.page("pages/system.py")
+    assert not at.exception, at.exception
+    alerts = [e.value for e in at.error if "Event database" in e.value]
+    assert alerts == [r"Event database: cannot store to \!\[x\](http://10.9.9.9/p.png)"], alerts
