@@ -9,31 +9,49 @@ dashboard's copy of the file (`data.database_copy`, refreshed when the file chan
 ingest waits at most for the copy. The copy is opened read-only, without external file
 access, with a memory, thread and temp-disk limit, and the configuration locked so that
 no statement can lift them; what comes back is capped in rows and in bytes.
+
+DuckDB's memory_limit does not count the strings of the vector being returned
+(`SELECT repeat('x', 20_000_000) FROM range(20)` took 600 MB under a 64 MB limit), so
+the query runs in a child process (`python -m cashwatch.dashboard.sql`) whose address
+space is capped (RLIMIT_AS): a query that builds huge values fails there, and the
+dashboard, which serves every other session, never grows. The child is killed when it
+outlives the timeout; it hands back at most the capped bytes as an Arrow IPC stream.
+This module imports only duckdb and pyarrow at the top so the child starts in ~0.5 s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import resource
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
-from cashwatch.dashboard.data import DatabaseCopy, database_copy
-from cashwatch.dashboard.session import PageContext, PermissionDenied
+if TYPE_CHECKING:  # the child process must not import pandas, Streamlit and the store
+    import pandas as pd
+
+    from cashwatch.dashboard.data import DatabaseCopy
+    from cashwatch.dashboard.session import PageContext
 
 # DESCRIBE, SHOW and SUMMARIZE parse as SELECT statements in DuckDB.
 ALLOWED = {duckdb.StatementType.SELECT: "SELECT", duckdb.StatementType.EXPLAIN: "EXPLAIN"}
 MAX_ROWS = 10_000
 MAX_RESULT_MB = 32     # what reaches pandas and the browser; 10 rows could be 200 MB
-# DuckDB's memory_limit bounds hash tables, sorts and lists, not the strings of the
-# vector being returned: those are bounded by the byte cap only once they are built.
 TIMEOUT_S = 30.0
+# The child's address space beyond what Python, DuckDB and pyarrow take once loaded:
+# DuckDB's memory limit, the result being capped, and thread stacks and allocator slack.
+CHILD_HEADROOM_MB = 512
+CHILD_GRACE_S = 5.0    # after TIMEOUT_S the child interrupts itself; this long, it is killed
 # Shared by every query of this dashboard process (one DuckDB instance per copy): a
 # query can use a core and half a GB, never the box the cameras run on.
 MEMORY_LIMIT_MB = 512
@@ -102,6 +120,9 @@ def _explained(statement: str) -> str:
 
 
 def run_query(ctx: PageContext, query: str) -> QueryResult:
+    from cashwatch.dashboard.data import database_copy
+    from cashwatch.dashboard.session import PermissionDenied
+
     ctx.require("run_sql")
     if ctx.user.limited_to_sites:
         raise PermissionDenied("SQL reads every site; accounts limited to sites "
@@ -109,22 +130,94 @@ def run_query(ctx: PageContext, query: str) -> QueryResult:
     check_read_only(query)
     started = time.perf_counter()
     copy = database_copy(ctx.data_dir)
-    with analyst_connection(copy) as conn:
-        table, truncated = _execute(conn, query)
+    table, truncated = run_in_child(copy.path, query)
     return QueryResult(_to_frame(table), truncated, (time.perf_counter() - started) * 1000,
                        copy.as_of)
 
 
+def _limits() -> dict[str, Any]:
+    """Read when each query starts (tests and the page may change them)."""
+    return {"timeout_s": TIMEOUT_S, "memory_mb": MEMORY_LIMIT_MB, "temp_mb": MAX_TEMP_MB,
+            "rows": MAX_ROWS, "result_mb": MAX_RESULT_MB, "headroom_mb": CHILD_HEADROOM_MB}
+
+
+def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
+    """The query run by a child process on the copy at `path`: its capped result, and
+    whether more was left. QueryRefused when it failed, ran out of memory or time."""
+    request = json.dumps({"path": str(path), "query": query, "limits": _limits()})
+    child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = child.communicate(request.encode(), timeout=TIMEOUT_S + CHILD_GRACE_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") \
+            from None
+    finally:
+        if child.poll() is None:  # an exception of our own (KeyboardInterrupt): no orphan
+            child.kill()
+            child.wait()
+    return _answer(child.returncode, out, err)
+
+
+def _answer(returncode: int, out: bytes, err: bytes) -> tuple[pa.Table, bool]:
+    header, _, body = out.partition(b"\n")
+    if returncode != 0 or not header:
+        # killed by the address-space cap (std::bad_alloc aborts), or crashed
+        detail = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {returncode}"]
+        raise QueryRefused(
+            f"the query needs more than the {MEMORY_LIMIT_MB} MB of memory this page "
+            f"allows, or failed ({detail[0][:200]}): aggregate or filter more, or select "
+            "fewer or shorter values")
+    answer = json.loads(header)
+    if "error" in answer:
+        raise QueryRefused(answer["error"])
+    with pa.ipc.open_stream(body) as reader:
+        return reader.read_all(), bool(answer["truncated"])
+
+
+def _child_main() -> None:
+    """In the child: cap the address space, run the query, write a JSON header line and
+    the Arrow IPC stream (or the error) to stdout."""
+    global TIMEOUT_S, MEMORY_LIMIT_MB, MAX_TEMP_MB, MAX_ROWS, MAX_RESULT_MB
+    request = json.loads(sys.stdin.buffer.read())
+    limits = request["limits"]
+    TIMEOUT_S, MEMORY_LIMIT_MB, MAX_TEMP_MB = (limits["timeout_s"], limits["memory_mb"],
+                                               limits["temp_mb"])
+    MAX_ROWS, MAX_RESULT_MB = limits["rows"], limits["result_mb"]
+    _cap_address_space(limits["memory_mb"] + limits["result_mb"] + limits["headroom_mb"])
+    out = sys.stdout.buffer
+    try:
+        with analyst_connection(Path(request["path"])) as conn:
+            table, truncated = _execute(conn, request["query"])
+    except QueryRefused as exc:
+        out.write(json.dumps({"error": str(exc)}).encode() + b"\n")
+        return
+    out.write(json.dumps({"truncated": truncated}).encode() + b"\n")
+    with pa.ipc.new_stream(out, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _cap_address_space(extra_mb: int) -> None:
+    """What is mapped now (the interpreter and its libraries) plus `extra_mb`."""
+    with open("/proc/self/status") as status:
+        size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    cap = size_kb * 1024 + extra_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 @contextlib.contextmanager
-def analyst_connection(copy: DatabaseCopy) -> Iterator[duckdb.DuckDBPyConnection]:
+def analyst_connection(copy: DatabaseCopy | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the copy with the limits on, locked; closed on exit."""
-    spill = copy.path.with_suffix(".spill")
+    path = copy if isinstance(copy, Path) else copy.path
+    spill = path.with_suffix(".spill")
     config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": f"{MEMORY_LIMIT_MB}MB", "threads": THREADS,
         "max_temp_directory_size": f"{MAX_TEMP_MB}MB", "temp_directory": str(spill)}
     with _open_lock:
         try:
-            conn = duckdb.connect(str(copy.path), read_only=True, config=config)
+            conn = duckdb.connect(str(path), read_only=True, config=config)
         except duckdb.Error as exc:
             raise QueryRefused(f"the copy of the history cannot be opened: {exc}") from exc
         try:
@@ -160,6 +253,13 @@ def _execute(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[pa.Table, boo
     timer.start()
     try:
         return _read_capped(conn.sql(query).to_arrow_reader(BATCH_ROWS))
+    except (pa.ArrowException, OSError) as exc:
+        # an error while streaming comes through pyarrow's reader, not as duckdb.Error:
+        # an interrupt as OSError("INTERRUPT Error: Interrupted!")
+        if "INTERRUPT" in str(exc):
+            raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was "
+                               "stopped") from exc
+        raise QueryRefused(f"the query failed while its rows were read: {exc}") from exc
     except duckdb.InterruptException as exc:
         raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") \
             from exc
@@ -233,3 +333,7 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
     safe = frame.apply(lambda col: col.astype(str) if col.dtype == object else col)
     safe.to_parquet(buffer, index=False)
     return buffer.getvalue()
+
+
+if __name__ == "__main__":
+    _child_main()
