@@ -132,9 +132,9 @@ def _make_copy(data_dir: Path) -> DatabaseCopy:
         # WAL are one consistent state. It waits only as long as the copy takes.
         with connect(data_dir):
             key = _source_key(data_dir)
-            shutil.copyfile(source, target)
+            _private_copy(source, target)
             if _wal(source).exists():  # a manager killed mid-write: its WAL is the rest
-                shutil.copyfile(_wal(source), _wal(target))
+                _private_copy(_wal(source), _wal(target))
             as_of = time.time()
     except OSError as exc:
         _remove_copy(target)
@@ -146,9 +146,18 @@ def _make_copy(data_dir: Path) -> DatabaseCopy:
     return DatabaseCopy(target, as_of, key)
 
 
+def _private_copy(source: Path, target: Path) -> None:
+    """Owner-only from its creation: copyfile would leave it as the umask says (0644 in
+    a dashboard started without one), readable by every local user."""
+    with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out, \
+            open(source, "rb") as src:
+        shutil.copyfileobj(src, out, 2**20)
+
+
 def _copy_folder(data_dir: Path) -> Path:
     folder = data_dir / COPY_FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)  # mkdir's mode is not applied to a folder that already exists
     _remove_orphans(folder)
     return folder
 
