@@ -16,7 +16,7 @@ import streamlit as st
 
 from cashwatch.config.evidence import ClipConfig
 from cashwatch.dashboard import actions, data, event_details
-from cashwatch.dashboard.session import PageContext, PermissionDenied
+from cashwatch.dashboard.session import PageContext, PermissionDenied, recheck_sign_in
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import plain
 from cashwatch.events import EVENT_TYPES
@@ -388,7 +388,9 @@ def _clip_to_come(event: dict[str, Any], clip: ClipConfig, now: float) -> str:
 @st.fragment(run_every=COUNTDOWN_S)
 def _clip_countdown(ctx: PageContext, event_id: str, settings: ClipConfig) -> None:
     """A clip still to come, counted down live; once it is stored (or will never come)
-    the page is drawn again, with the video."""
+    the page is drawn again, with the video. It ticks on with the page's context, so it
+    re-checks the sign-in first: signed out elsewhere, it must not go on showing."""
+    recheck_sign_in(ctx)
     event = _recent_look(ctx, event_id)
     if event is None:
         return

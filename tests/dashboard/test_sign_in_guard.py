@@ -12,7 +12,7 @@ import pytest
 from cashwatch.auth import SignInBusy, SignInGuard, TooManySignIns, UserStore
 from cashwatch.config import load_config
 from cashwatch.dashboard import session
-from tests.dashboard.conftest import PASSWORD, Dashboard, sign_in
+from tests.dashboard.conftest import PASSWORD, Dashboard, sign_in, signed_in
 from tests.harness import wait_for
 
 
@@ -212,6 +212,8 @@ def _change_account(data_dir: Path, name: str, **fields: object) -> None:
 
 
 def test_a_demoted_account_cannot_use_the_buttons_it_was_drawn(dash: Dashboard) -> None:
+    """The click's handler re-reads the account (`acting_context`); the redraw after it
+    is the whole script's (a fragment's own re-check is tested below)."""
     at = dash.app().run()
     stop, restart = at.button(key="stop_cam-a"), at.button(key="restart_cam-a")
     _change_account(dash.data_dir, "ada", role="operator")
@@ -223,10 +225,66 @@ def test_a_demoted_account_cannot_use_the_buttons_it_was_drawn(dash: Dashboard) 
     assert not list((dash.data_dir / "requests").glob("*.json"))
 
 
-def test_a_narrowed_site_list_takes_effect_on_the_open_page(dash: Dashboard) -> None:
-    at = dash.app().run()
-    assert at.button(key="stop_cam-b")
-    _change_account(dash.data_dir, "ada", sites=["lobby"])
-    at.run()  # the fragment's refresh, reusing the page's old context
+def _stale_fragment_script(fragment: str) -> None:
+    """A page whose first run draws its context and keeps it; the next run is a
+    fragment's tick: only `fragment` runs, with that context, as Streamlit reruns a
+    fragment alone with the arguments of the run that drew it (AppTest cannot run a
+    fragment alone, so this script stands in for it). When the fragment asks for the
+    whole page, the page is drawn again from the top, with a fresh context."""
+    import streamlit as st
+
+    from cashwatch.config.evidence import ClipConfig
+    from cashwatch.dashboard import events_view, session
+
+    stale = st.session_state.pop("stale_ctx", None)
+    if stale is None:
+        ctx = session.page_context()
+        st.session_state["stale_ctx"] = ctx
+        st.markdown(f"page drawn for {ctx.user.role} of {ctx.user.sites or 'all sites'}")
+        return
+    if fragment == "recheck":
+        session.recheck_sign_in(stale)
+    else:  # the clip countdown of an event not (or no longer) in the history
+        events_view._clip_countdown(stale, "no-such-event", ClipConfig())
+    st.markdown("fragment kept the old page")
+
+
+def _tick(dash: Dashboard, fragment: str, change: dict[str, object] | None) -> list[str]:
+    """What a page shows after one fragment tick, the account changed in between."""
+    from streamlit.testing.v1 import AppTest
+
+    at = signed_in(AppTest.from_function(_stale_fragment_script, args=(fragment,),
+                                         default_timeout=20), dash.data_dir, "ada")
+    at.run()
+    assert [m.value for m in at.markdown] == ["page drawn for admin of all sites"]
+    if change is None:
+        UserStore(dash.data_dir).remove("ada")
+    elif change:
+        _change_account(dash.data_dir, "ada", **change)
+    at.run()
     assert not at.exception, at.exception
-    assert "stop_cam-b" not in {b.key for b in at.button}
+    return [m.value for m in at.markdown] + [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("fragment", ["recheck", "countdown"])
+def test_a_fragment_tick_keeps_the_page_while_the_account_is_unchanged(
+        dash: Dashboard, fragment: str) -> None:
+    assert _tick(dash, fragment, {}) == ["fragment kept the old page"]
+
+
+@pytest.mark.parametrize("fragment", ["recheck", "countdown"])
+@pytest.mark.parametrize(("change", "drawn"), [
+    ({"sites": ["lobby"]}, "page drawn for admin of ('lobby',)"),
+    ({"role": "operator"}, "page drawn for operator of all sites"),
+])
+def test_a_fragment_tick_redraws_the_page_for_changed_rights(
+        dash: Dashboard, fragment: str, change: dict[str, object], drawn: str) -> None:
+    assert _tick(dash, fragment, change) == [drawn]
+
+
+@pytest.mark.parametrize("fragment", ["recheck", "countdown"])
+def test_a_fragment_tick_ends_the_page_of_a_removed_account(dash: Dashboard,
+                                                            fragment: str) -> None:
+    shown = _tick(dash, fragment, None)
+    assert "fragment kept the old page" not in shown and not any("page drawn" in s
+                                                                 for s in shown), shown
