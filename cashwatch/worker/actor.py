@@ -34,7 +34,7 @@ class CameraActor:
     """
 
     def __init__(self, spec: WorkerSpec, node: str = "") -> None:
-        from cashwatch.worker.process import CameraWorker
+        from cashwatch.worker.process import EXIT_CRASHED, CameraWorker, exception_summary
 
         # A file-size limit must fail a journal write, not kill the actor (as for a
         # local worker, see worker_main).
@@ -54,7 +54,16 @@ class CameraActor:
                                      heartbeat_ts=time.time())
             self._exit_code = EXIT_NO_CREDENTIALS
             return
-        self._worker = CameraWorker(spec, self._stop, self.state.status, self.state.frames)
+        try:
+            self._worker = CameraWorker(spec, self._stop, self.state.status,
+                                        self.state.frames)
+        except Exception as exc:  # raised, Ray would print the traceback itself, unmasked
+            log.exception("camera worker could not start")
+            self.state.status.update(spec.slot, state="error",
+                                     last_error=exception_summary(exc),
+                                     heartbeat_ts=time.time())
+            self._exit_code = EXIT_CRASHED
+            return
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._thread.start()
 

@@ -4,6 +4,7 @@ loopback that is given a user and password, a real Ray cluster, a real manager).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from cashwatch.config import CameraConfig, ModelConfig
 from cashwatch.worker.actor import EXIT_NO_CREDENTIALS, CameraActor
+from cashwatch.worker.process import EXIT_CRASHED
 from cashwatch.worker.spec import (
     SOURCES_FILE_ENV,
     CredentialsUnavailable,
@@ -114,6 +116,21 @@ def test_an_actor_without_credentials_reports_why_and_exits(
     assert update.status["state"] == "error"
     assert "credentials are not on this node" in update.status["last_error"]
     assert actor.stop(timeout_s=5) == EXIT_NO_CREDENTIALS
+
+
+def test_an_actor_whose_camera_cannot_start_says_why_masked_and_exits(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    spec = _spec(tmp_path, _secret_url())
+    # as a source error would: the worker refuses the camera, quoting the source
+    broken = dataclasses.replace(spec, camera={**spec.camera,
+                                               "source": spec.camera["source"] + " x"})
+    actor = CameraActor(broken, node="n")
+    update, exit_code = actor.poll(0)
+    assert exit_code == EXIT_CRASHED  # instead of an exception Ray prints unmasked
+    assert update.status["state"] == "error" and "ValidationError" in update.status["last_error"]
+    assert actor.stop(timeout_s=5) == EXIT_CRASHED
+    output = capfd.readouterr()
+    assert _leaked(f"{update.status['last_error']} {output.out} {output.err}".encode()) == []
 
 
 def test_an_actor_runs_a_camera_whose_source_it_read_on_its_node(tmp_path: Path,

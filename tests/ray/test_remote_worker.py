@@ -144,7 +144,47 @@ def test_a_cluster_without_token_authentication_is_refused(tmp_path: Path,
     assert "--ray needs Ray token authentication" in result.stdout + result.stderr
     assert not (tmp_path / "logs").exists()
 
+    # the mode without a token to present is no authentication either
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "no-such-token"))
+    result = cli("run", "--ray", "127.0.0.1:9", config=config, timeout_s=60)
+    assert result.returncode == 1
+    assert "no token readable" in result.stdout + result.stderr
+    assert not (tmp_path / "logs").exists()
+    monkeypatch.delenv("RAY_AUTH_MODE")
+
     with config.open("a") as file:  # an admin's deliberate choice for a closed network
         file.write("\n[ray]\nrequire_token = false\n")
     result = cli("run", "--ray", "127.0.0.1:9", config=config, timeout_s=60)
     assert "cannot reach the Ray head at 127.0.0.1:9" in result.stdout + result.stderr
+
+
+def test_the_token_check_wants_the_mode_and_a_token_to_present(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_ray()
+    from cashwatch.manager.runners import RunnerUnavailable
+    from cashwatch.manager.runners.ray_runner import check_token_auth
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ray/auth_token
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RunnerUnavailable, match="no token readable"):
+        check_token_auth(RayConfig())
+    token = tmp_path / ".ray" / "auth_token"
+    token.parent.mkdir()
+    token.write_text("")
+    with pytest.raises(RunnerUnavailable, match="is empty"):
+        check_token_auth(RayConfig())
+    token.write_text("t0ken\n")
+    check_token_auth(RayConfig())  # the default file
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "elsewhere"))
+    with pytest.raises(RunnerUnavailable, match="no token readable"):
+        check_token_auth(RayConfig())  # a path set wrong does not fall back
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "t0ken")
+    check_token_auth(RayConfig())
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    with pytest.raises(RunnerUnavailable, match="RAY_AUTH_MODE is not token"):
+        check_token_auth(RayConfig())
+    check_token_auth(RayConfig(require_token=False))

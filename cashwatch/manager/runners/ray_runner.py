@@ -24,6 +24,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -42,8 +43,9 @@ from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
-from cashwatch.worker.actor import EXIT_NO_CREDENTIALS, CameraActor
+from cashwatch.worker.actor import CameraActor
 from cashwatch.worker.memory import worker_malloc_env
+from cashwatch.worker.process import install_masking_log
 from cashwatch.worker.publish import LiveUpdate, decode_live_frame
 from cashwatch.worker.spec import WorkerSpec, seal_source
 
@@ -57,6 +59,9 @@ class _RayCameraActor(CameraActor):
     """A camera actor that names its Ray node (host/node id), since hosts can repeat."""
 
     def __init__(self, spec: WorkerSpec) -> None:
+        # log_to_driver copies this process' stderr into the manager's output as it is:
+        # every log line and traceback (an uncaught one too) is masked before it leaves.
+        install_masking_log(f"actor:{spec.camera.get('id', '?')}")
         node_id = ray.get_runtime_context().get_node_id()
         super().__init__(spec, node=f"{socket.gethostname()}/{node_id[:8]}")
 
@@ -176,13 +181,35 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 def check_token_auth(config: RayConfig) -> None:
     """Fail closed: a cluster without token authentication runs whatever anyone who
-    reaches its port sends, the cameras' sources included."""
-    if config.require_token and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+    reaches its port sends, the cameras' sources included. The mode alone is not
+    enough: without a token to present, the manager is not the one authenticated."""
+    if not config.require_token:
+        return
+    problem = ("RAY_AUTH_MODE is not token"
+               if os.environ.get("RAY_AUTH_MODE", "").lower() != "token" else token_problem())
+    if problem:
         raise RunnerUnavailable(
-            "--ray needs Ray token authentication: start every node and the manager with "
-            "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN_PATH), see "
+            f"--ray needs Ray token authentication ({problem}): start every node and the "
+            "manager with RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or "
+            "a file named by RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token), see "
             "docs/deployment.md, 'Securing the cluster'; only for a cluster nobody else "
             "reaches, set [ray] require_token = false")
+
+
+def token_problem() -> str:
+    """Why this process has no token to present ('' when it has one), in Ray's order:
+    RAY_AUTH_TOKEN, then the file RAY_AUTH_TOKEN_PATH names, then ~/.ray/auth_token.
+    A path that is set but unreadable does not fall back: it is a mistake to report."""
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return ""
+    named = os.environ.get("RAY_AUTH_TOKEN_PATH", "")
+    path = Path(named).expanduser() if named else Path.home() / ".ray" / "auth_token"
+    try:
+        if path.read_text(encoding="utf-8").strip():
+            return ""
+        return f"the token file {path} is empty"
+    except (OSError, UnicodeDecodeError) as exc:  # the path is no secret, its text is
+        return f"no token readable: {path} ({type(exc).__name__})"
 
 
 class RayRunner:
@@ -254,8 +281,8 @@ class RayRunner:
                           "process killed)")
             return
         if exit_code is not None:
-            reason = str(update.status.get("last_error") or "") \
-                if exit_code == EXIT_NO_CREDENTIALS else ""
+            # the actor's own last word (masked there): missing credentials, a crash
+            reason = str(update.status.get("last_error") or "") if exit_code else ""
             process.ended(exit_code, reason)
             return
         fields = status_fields(update, now)
