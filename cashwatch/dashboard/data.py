@@ -33,7 +33,7 @@ from cashwatch.store import db, journal
 from cashwatch.store.journal import REVIEW_STATUSES
 
 __all__ = ["REVIEW_STATUSES", "DatabaseCopy", "EventFilter", "HistoryUnavailable", "connect",
-           "database_copy", "submit_review"]
+           "database_copy", "leased_copy", "submit_review"]
 
 COPY_FOLDER = "sql-copy"  # in the data folder: the same disk, owner-only like the rest
 
@@ -87,6 +87,8 @@ class DatabaseCopy:
 
 _copies: dict[Path, DatabaseCopy] = {}   # per data folder, in this dashboard process
 _copy_lock = threading.Lock()           # one copy at a time: sessions share the result
+_readers: dict[Path, int] = {}          # copy -> queries reading it now (leased_copy)
+_replaced: set[Path] = set()            # copies replaced while read: removed by the last
 _generation = itertools.count(1)
 
 
@@ -96,18 +98,45 @@ def database_copy(data_dir: Path) -> DatabaseCopy:
     Raises HistoryUnavailable when there is no database, it stays locked, or the copy
     cannot be written (disk full).
     """
-    data_dir = Path(data_dir).resolve()
     with _copy_lock:
-        current = _copies.get(data_dir)
-        if current is not None and current.path.exists() \
-                and current.source_key == _source_key(data_dir):
-            return current
-        fresh = _make_copy(data_dir)
-        _copies[data_dir] = fresh
-        if current is not None:
-            # a query still reading it keeps its open file (Linux): unlinking is safe
+        return _current_copy(Path(data_dir).resolve())
+
+
+@contextlib.contextmanager
+def leased_copy(data_dir: Path) -> Iterator[DatabaseCopy]:
+    """`database_copy` held for one query: a refresh by another session meanwhile
+    replaces it for later queries but removes it (and its spill folder) only when the
+    last query reading it has ended. The query runs in a child process that opens the
+    copy by path, so the copy must still be there when the child starts."""
+    with _copy_lock:
+        copy = _current_copy(Path(data_dir).resolve())
+        _readers[copy.path] = _readers.get(copy.path, 0) + 1
+    try:
+        yield copy
+    finally:
+        with _copy_lock:
+            _readers[copy.path] -= 1
+            if not _readers[copy.path]:
+                del _readers[copy.path]
+                if copy.path in _replaced:
+                    _replaced.discard(copy.path)
+                    _remove_copy(copy.path)
+
+
+def _current_copy(data_dir: Path) -> DatabaseCopy:
+    """Under `_copy_lock`: this process's copy, made anew when the file has changed."""
+    current = _copies.get(data_dir)
+    if current is not None and current.path.exists() \
+            and current.source_key == _source_key(data_dir):
+        return current
+    fresh = _make_copy(data_dir)
+    _copies[data_dir] = fresh
+    if current is not None:
+        if _readers.get(current.path):
+            _replaced.add(current.path)  # removed by its last reader
+        else:
             _remove_copy(current.path)
-        return fresh
+    return fresh
 
 
 def _source_key(data_dir: Path) -> tuple[int, ...]:

@@ -120,7 +120,7 @@ def _explained(statement: str) -> str:
 
 
 def run_query(ctx: PageContext, query: str) -> QueryResult:
-    from cashwatch.dashboard.data import database_copy
+    from cashwatch.dashboard.data import leased_copy
     from cashwatch.dashboard.session import PermissionDenied
 
     ctx.require("run_sql")
@@ -129,8 +129,8 @@ def run_query(ctx: PageContext, query: str) -> QueryResult:
                                f"({', '.join(ctx.user.sites)}) use the Events page")
     check_read_only(query)
     started = time.perf_counter()
-    copy = database_copy(ctx.data_dir)
-    table, truncated = run_in_child(copy.path, query)
+    with leased_copy(ctx.data_dir) as copy:
+        table, truncated = run_in_child(copy.path, query)
     return QueryResult(_to_frame(table), truncated, (time.perf_counter() - started) * 1000,
                        copy.as_of)
 
@@ -145,8 +145,11 @@ def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
     """The query run by a child process on the copy at `path`: its capped result, and
     whether more was left. QueryRefused when it failed, ran out of memory or time."""
     request = json.dumps({"path": str(path), "query": query, "limits": _limits()})
-    child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:  # no process left to start (ulimit, memory): say so, no traceback
+        raise QueryRefused(f"the query could not be started: {exc}") from exc
     try:
         out, err = child.communicate(request.encode(), timeout=TIMEOUT_S + CHILD_GRACE_S)
     except subprocess.TimeoutExpired:
