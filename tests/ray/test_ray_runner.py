@@ -80,8 +80,8 @@ def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
         # the string at the first ':' in place while parsing it)
         tunables = psutil.Process(workers[camera_id]["pid"]).environ().get("GLIBC_TUNABLES")
         assert tunables and WORKER_MALLOC_TUNABLES.startswith(tunables), (camera_id, tunables)
-    # `cashwatch status` shows the node as a column, from the same shared memory
-    table = cli("status", config=manager.config).stdout
+    # `cashwatch status --wide` shows the node as a column, from the same shared memory
+    table = cli("status", "--wide", config=manager.config).stdout
     assert table.split()[2] == "node", table
     assert ray_cluster.node_name("lobby") in table and ray_cluster.node_name("bar") in table
 
