@@ -91,6 +91,7 @@ class Manager:
         self._model_error = ""
         self.lock = ManagerLock(self.data_dir)
         self.unplaced: dict[str, str] = {}  # cameras without a status slot -> why
+        self._slot_freed = False  # since the last placement: unplaced cameras may fit now
         self._db_error_since = 0.0
 
     # lifecycle --------------------------------------------------------------------
@@ -134,8 +135,7 @@ class Manager:
         self.journal = JournalWriter(self.data_dir, "_manager")
         self.ingestor = Ingestor(self.data_dir, keep_days=self.loaded.app.retention.journal_days)
         self._upgrade_database()
-        replayed = self.ingestor.poll()
-        self._publish_db_error()
+        replayed = self._ingest()  # guarded: an unreadable journal must not stop the start
         log.info("manager %d started for %s (%d journal records replayed)", os.getpid(),
                  self.config_path, replayed)
         self.watcher = ConfigWatcher(self.config_path, since=self._config_stamp)
@@ -203,6 +203,7 @@ class Manager:
             if self.watcher.changed():
                 self.reload()
             self.runner.relay(self.workers.values(), self.status, self.slots)
+            self._place_unplaced()
             self.supervise()
             self._handle_requests()
             self._ingest()
@@ -314,6 +315,10 @@ class Manager:
             log.warning("config: %s", mask_credentials(message))
         self.unplaced = {}
         desired = loaded.cameras
+        # Slots first freed, then taken: a broken entry that is gone, or a removed
+        # camera, must not hold the slot a new camera of the same edit needs.
+        for label in [b for b in self.broken if b not in errors]:
+            self._release_slot(self.broken.pop(label))
         for camera_id in list(self.workers):
             if camera_id in errors:
                 self._keep_last_good(camera_id, errors[camera_id])
@@ -324,13 +329,33 @@ class Manager:
         for label, message in errors.items():
             if label not in self.workers and not label.startswith("#"):
                 self._guarded(label, self._show_broken, label, message)
-        for label in [b for b in self.broken if b not in errors]:
-            self._release_slot(self.broken.pop(label))
+        self._slot_freed = False
+        self._publish_config_errors()
+
+    def _publish_config_errors(self) -> None:
         # Every rejected or unplaced entry goes in the header, which only the manager
         # writes: a running camera's own last_error is rewritten by its worker twice a
         # second, and an unplaced camera has no record at all.
         self.status.set_header(config_error=mask_credentials(
-            "; ".join([*errors.values(), *self._unplaced_summary()])))
+            "; ".join([*self.loaded.camera_errors.values(), *self._unplaced_summary()])))
+
+    def _place_unplaced(self) -> None:
+        """Try again the cameras that found no slot, once one has been freed.
+
+        Only after a release: retrying every loop would log "all slots in use" 5 times
+        a second for a site simply over its max_cameras.
+        """
+        if not (self.unplaced and self._slot_freed):
+            return
+        self._slot_freed = False
+        waiting, self.unplaced = self.unplaced, {}
+        errors = self.loaded.camera_errors
+        for camera_id in waiting:
+            if camera_id in self.loaded.cameras:
+                self._guarded(camera_id, self._reconcile_camera, self.loaded.cameras[camera_id])
+            elif camera_id in errors and camera_id not in self.workers:
+                self._guarded(camera_id, self._show_broken, camera_id, errors[camera_id])
+        self._publish_config_errors()
 
     def _guarded(self, camera_id: str, step: Any, *args: Any) -> None:
         """Run one camera's reconcile step; its failure is that camera's, not the loop's."""
@@ -414,11 +439,18 @@ class Manager:
     def _remove(self, camera_id: str) -> None:
         worker = self.workers.pop(camera_id)
         log.info("camera %s removed; stopping it", camera_id)
-        stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
-        self._record_run(worker, "removed")
-        self._release_slot(worker.slot)
+        try:
+            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+        except BaseException:
+            _kill_quietly(worker)  # no longer in self.workers: nothing else would stop it
+            raise
+        finally:
+            # popped above, so nothing else would ever free its slot
+            self._record_run(worker, "removed")
+            self._release_slot(worker.slot)
 
     def _release_slot(self, slot: int) -> None:
+        self._slot_freed = True
         self.status.clear(slot)
         frame_slot = self.slots.pop(slot, None)
         if frame_slot is not None:
@@ -521,12 +553,16 @@ class Manager:
             self._record_run(worker, "restart requested")
             worker.next_start_mono = 0.0
 
-    def _ingest(self) -> None:
+    def _ingest(self) -> int:
+        """One ingest poll; its OSError and database errors set `db_error` and back off
+        inside the Ingestor. Anything else is a bug: logged, retried next loop."""
+        applied = 0
         try:
-            self.ingestor.poll()
+            applied = self.ingestor.poll()
         except Exception:  # the journal keeps everything; the next poll retries
             log.exception("ingesting journals into DuckDB failed; will retry")
         self._publish_db_error()
+        return applied
 
     def _publish_db_error(self) -> None:
         """The ingest's reason, masked and short, in the header while it lasts."""
@@ -562,6 +598,19 @@ class Manager:
             except psutil.Error:
                 continue
             self.status.update(worker.slot, cpu_percent=cpu, rss_mib=rss_mib)
+
+
+def _kill_quietly(worker: MonitoredWorker) -> None:
+    """Best effort, for a worker whose orderly stop failed."""
+    process = worker.process
+    if process is None:
+        return
+    try:
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+    except Exception:
+        log.exception("camera %s: killing its worker failed too", worker.camera.id)
 
 
 def run_manager(config: str | None, ray_address: str | None = None) -> int:
