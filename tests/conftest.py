@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -13,6 +15,19 @@ pytest_plugins = ["tests.support.rtsp"]
 
 REPO = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("CASHWATCH_MEDIA", REPO.parent / "shared" / "media"))
+
+
+_PYTEST_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored() -> Iterator[None]:
+    """Streamlit's script runner (AppTest) installs each page script as
+    sys.modules["__main__"] and never puts the real one back; a child started with
+    multiprocessing's spawn re-runs __main__ first, so after a page test it ran the
+    dashboard's app.py instead of its target."""
+    yield
+    sys.modules["__main__"] = _PYTEST_MAIN
 
 
 def require_media(relative: str) -> Path:
