@@ -137,3 +137,21 @@ def heartbeat(live: LiveState) -> None:
 def write_config(path: Path, *, host: str = "127.0.0.1", video: str = "/videos/a.mp4") -> Path:
     path.write_text(CONFIG.format(host=host, video=video), encoding="utf-8")
     return path
+
+
+def config_with_media_and_evidence(data_dir: Path) -> Path:
+    """A config whose camera plays media/desk.avi, with media/ the allowed source folder,
+    and a snapshot of another site's event in the data folder (what Test source and the
+    camera actions must never open)."""
+    from tests.conftest import write_test_video
+    from tests.harness import camera_entry
+    from tests.harness import write_config as write_harness_config
+
+    (data_dir / "media").mkdir()
+    video = write_test_video(data_dir / "media" / "desk.avi", seconds=0.5)
+    snapshot = data_dir / "snapshots" / "2026-01-01" / "cam-b" / "evt.jpg"
+    snapshot.parent.mkdir(parents=True)
+    # a real video: only where it lies may refuse it, not what it is
+    snapshot.write_bytes(video.read_bytes())
+    return write_harness_config(data_dir / "cashwatch.toml", [camera_entry("cam-a", video)],
+                                dashboard={"source_folders": ["media"]})

@@ -12,20 +12,13 @@ from cashwatch.config import load_config
 from cashwatch.dashboard import actions
 from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.source_probe import SourceRefused
-from tests.conftest import write_test_video
-from tests.harness import camera_entry, write_config
+from tests.dashboard import builders
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> PageContext:
-    (tmp_path / "media").mkdir()
-    video = write_test_video(tmp_path / "media" / "desk.avi", seconds=0.5)
-    snapshot = tmp_path / "snapshots" / "2026-01-01" / "cam-b" / "evt.jpg"
-    snapshot.parent.mkdir(parents=True)
-    snapshot.write_bytes(b"evidence")
-    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam-a", video)],
-                          dashboard={"source_folders": ["media"]})
-    return PageContext(load_config(config), LOCAL_ADMIN)
+    return PageContext(load_config(builders.config_with_media_and_evidence(tmp_path)),
+                       LOCAL_ADMIN)
 
 
 def _cameras(ctx: PageContext) -> dict[str, str]:

@@ -19,21 +19,14 @@ from cashwatch.auth import UserStore
 from cashwatch.config import LoadedConfig, load_config
 from cashwatch.dashboard import source_probe
 from cashwatch.dashboard.source_probe import SourceRefused, check_source, probe_source
-from tests.conftest import write_test_video
+from tests.dashboard import builders
 from tests.dashboard.conftest import PASSWORD, sign_in
-from tests.harness import camera_entry, write_config
+from tests.harness import write_config
 
 
 @pytest.fixture
 def loaded(tmp_path: Path) -> LoadedConfig:
-    (tmp_path / "media").mkdir()
-    video = write_test_video(tmp_path / "media" / "desk.avi", seconds=1.0)
-    snapshot = tmp_path / "snapshots" / "2026-01-01" / "cam-b" / "evt.jpg"
-    snapshot.parent.mkdir(parents=True)
-    snapshot.write_bytes(video.read_bytes())  # what it is does not matter: where it is
-    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam-a", video)],
-                          dashboard={"source_folders": ["media"]})
-    return load_config(config)
+    return load_config(builders.config_with_media_and_evidence(tmp_path))
 
 
 def test_a_video_in_an_allowed_folder_is_probed(loaded: LoadedConfig) -> None:

@@ -63,17 +63,26 @@ def test_a_client_guessing_many_accounts_is_held_back(store: UserStore) -> None:
     assert guard.authenticate(store, "ada", PASSWORD, "10.0.0.9") is not None  # others not
 
 
+class _SlowStore(UserStore):
+    """An account store whose password check says when it starts and lasts until
+    released (an argon2 check held open)."""
+
+    def __init__(self, data_dir: Path, started: threading.Event,
+                 release: threading.Event) -> None:
+        super().__init__(data_dir)
+        self.started, self.release = started, release
+
+    def authenticate(self, name: str, password: str):  # type: ignore[no-untyped-def]
+        self.started.set()
+        self.release.wait(10)
+        return super().authenticate(name, password)
+
+
 def test_password_checks_run_a_bounded_number_at_a_time(store: UserStore) -> None:
     guard = SignInGuard(concurrent=1, queue_s=0.05)
     started, release = threading.Event(), threading.Event()
 
-    class SlowStore(UserStore):
-        def authenticate(self, name: str, password: str):  # type: ignore[no-untyped-def]
-            started.set()
-            release.wait(10)
-            return super().authenticate(name, password)
-
-    slow = SlowStore(store.path.parent)
+    slow = _SlowStore(store.path.parent, started, release)
     first = threading.Thread(target=guard.authenticate, args=(slow, "ada", PASSWORD, "a"))
     first.start()
     assert started.wait(10)
@@ -165,14 +174,8 @@ def test_a_busy_refusal_counts_as_no_failure(store: UserStore) -> None:
     guard = SignInGuard(account_free=1, concurrent=1, queue_s=0.05, clock=Clock())
     started, release = threading.Event(), threading.Event()
 
-    class SlowStore(UserStore):
-        def authenticate(self, name: str, password: str):  # type: ignore[no-untyped-def]
-            started.set()
-            release.wait(10)
-            return super().authenticate(name, password)
-
-    first = threading.Thread(target=guard.authenticate,
-                             args=(SlowStore(store.path.parent), "bob", "guess", "a"))
+    slow = _SlowStore(store.path.parent, started, release)
+    first = threading.Thread(target=guard.authenticate, args=(slow, "bob", "guess", "a"))
     first.start()
     assert started.wait(10)
     with pytest.raises(SignInBusy):
