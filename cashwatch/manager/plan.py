@@ -183,8 +183,8 @@ def plan_config(wanted: Wanted, running: Running) -> list[Action]:
             actions.append(KeepLastGood(camera_id, errors[camera_id]))
         elif camera_id not in wanted.cameras:
             actions.append(Remove(camera_id))
-    workers = [cid for cid in running.workers if cid in errors or cid in wanted.cameras]
-    in_use = len(workers) + len(broken)
+    kept = [cid for cid in running.workers if cid in errors or cid in wanted.cameras]
+    in_use = len(kept) + len(broken)
     for camera in wanted.cameras.values():
         action = _reconcile_or_unplace(camera, running, in_use)
         in_use += _new_slots(action, broken)

@@ -2,6 +2,8 @@
 
 Each pass (every LOOP_S): reload the config if it changed and reconcile, supervise the
 workers, carry out requests, ingest journals into DuckDB, publish its own heartbeat.
+What to start, stop, restart or leave unplaced is decided in cashwatch.manager.plan
+from a snapshot; the Manager gathers the snapshot and carries the actions out.
 """
 
 from __future__ import annotations
@@ -401,6 +403,7 @@ class Manager:
                            last_error=mask_credentials(message), pid=0, **NOT_RUNNING)
 
     def _reconcile_camera(self, step: Reconcile) -> None:
+        """Carry out one camera's reconcile, as the plan classified its change."""
         camera = step.camera
         worker = self._add(camera) if step.change is Change.ADDED else self.workers[camera.id]
         worker.config_error = ""
