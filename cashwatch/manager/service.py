@@ -2,6 +2,8 @@
 
 Each pass (every LOOP_S): reload the config if it changed and reconcile, supervise the
 workers, carry out requests, ingest journals into DuckDB, publish its own heartbeat.
+What to start, stop, restart or leave unplaced is decided in cashwatch.manager.plan
+from a snapshot; the Manager gathers the snapshot and carries the actions out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 import psutil
 
@@ -27,11 +29,32 @@ from cashwatch.config import (
 from cashwatch.manager import requests
 from cashwatch.manager.lock import ManagerLock
 from cashwatch.manager.placement import choose_core, usable_cores
+from cashwatch.manager.plan import (
+    Action,
+    Change,
+    Clock,
+    Failed,
+    KeepLastGood,
+    KillHung,
+    Process,
+    Reconcile,
+    ReleaseBroken,
+    Remove,
+    Running,
+    ShowBroken,
+    Start,
+    Unplaced,
+    Wanted,
+    WorkerState,
+    plan_config,
+    plan_placement,
+    plan_supervision,
+)
 from cashwatch.manager.runners import RunnerUnavailable, WorkerRunner, make_runner
 from cashwatch.manager.supervisor import (
     MonitoredWorker,
-    heartbeat_stale,
-    record_failure,
+    RestartSchedule,
+    book_failure,
     take_exit_note,
     worker_exit_reason,
 )
@@ -314,21 +337,7 @@ class Manager:
             # also in the log: an admin who starts the manager by hand sees nothing else
             log.warning("config: %s", mask_credentials(message))
         self.unplaced = {}
-        desired = loaded.cameras
-        # Slots first freed, then taken: a broken entry that is gone, or a removed
-        # camera, must not hold the slot a new camera of the same edit needs.
-        for label in [b for b in self.broken if b not in errors]:
-            self._release_slot(self.broken.pop(label))
-        for camera_id in list(self.workers):
-            if camera_id in errors:
-                self._keep_last_good(camera_id, errors[camera_id])
-            elif camera_id not in desired:
-                self._guarded(camera_id, self._remove, camera_id)
-        for camera in desired.values():
-            self._guarded(camera.id, self._reconcile_camera, camera)
-        for label, message in errors.items():
-            if label not in self.workers and not label.startswith("#"):
-                self._guarded(label, self._show_broken, label, message)
+        self._execute(plan_config(self._wanted(loaded), self._running()))
         self._slot_freed = False
         self._publish_config_errors()
 
@@ -345,16 +354,12 @@ class Manager:
         Only after a release: retrying every loop would log "all slots in use" 5 times
         a second for a site simply over its max_cameras.
         """
-        if not (self.unplaced and self._slot_freed):
+        actions = plan_placement(self._wanted(self.loaded), self._running())
+        if actions is None:
             return
         self._slot_freed = False
-        waiting, self.unplaced = self.unplaced, {}
-        errors = self.loaded.camera_errors
-        for camera_id in waiting:
-            if camera_id in self.loaded.cameras:
-                self._guarded(camera_id, self._reconcile_camera, self.loaded.cameras[camera_id])
-            elif camera_id in errors and camera_id not in self.workers:
-                self._guarded(camera_id, self._show_broken, camera_id, errors[camera_id])
+        self.unplaced = {}
+        self._execute(actions)
         self._publish_config_errors()
 
     def _guarded(self, camera_id: str, step: Any, *args: Any) -> None:
@@ -362,15 +367,18 @@ class Manager:
         try:
             step(*args)
         except NoFreeSlot:
-            self.unplaced[camera_id] = (
-                f"not started: all {self.status.capacity} camera slots are in use "
-                f"([manager] max_cameras = {self.status.capacity}); raise max_cameras in "
-                f"{self.config_path.name} and restart the manager")
-            log.error("camera %s: %s", camera_id, self.unplaced[camera_id])
+            self._no_slot_left(camera_id)
         except Exception as exc:
             log.exception("camera %s: reconciling its config entry failed", camera_id)
             self.unplaced[camera_id] = (f"not started: {type(exc).__name__}: "
                                         f"{mask_credentials(str(exc))}")
+
+    def _no_slot_left(self, camera_id: str) -> None:
+        self.unplaced[camera_id] = (
+            f"not started: all {self.status.capacity} camera slots are in use "
+            f"([manager] max_cameras = {self.status.capacity}); raise max_cameras in "
+            f"{self.config_path.name} and restart the manager")
+        log.error("camera %s: %s", camera_id, self.unplaced[camera_id])
 
     def _unplaced_summary(self) -> list[str]:
         """One message per reason, naming its cameras: ten cameras past the limit must
@@ -394,15 +402,13 @@ class Manager:
         self.status.update(slot, camera_id=camera_id, state="error",
                            last_error=mask_credentials(message), pid=0, **NOT_RUNNING)
 
-    def _reconcile_camera(self, camera: CameraConfig) -> None:
-        worker = self.workers.get(camera.id)
-        if worker is None:
-            if camera.id in self.broken:
-                self._release_slot(self.broken.pop(camera.id))
-            worker = self._add(camera)
+    def _reconcile_camera(self, step: Reconcile) -> None:
+        """Carry out one camera's reconcile, as the plan classified its change."""
+        camera = step.camera
+        worker = self._add(camera) if step.change is Change.ADDED else self.workers[camera.id]
         worker.config_error = ""
-        if camera.model_copy(update={"enabled": worker.camera.enabled}) == worker.camera:
-            if camera.enabled and not worker.camera.enabled:  # switched on: start it now
+        if step.change is not Change.CHANGED:
+            if step.change is Change.SWITCHED_ON:  # switched on: start it now
                 worker.next_start_mono, worker.consecutive_failures = 0.0, 0
             worker.camera = camera  # at most switched on or off: handled below, no restart
         else:
@@ -411,7 +417,7 @@ class Manager:
             self._record_run(worker, "config changed")
             worker.camera, worker.next_start_mono = camera, 0.0
             worker.consecutive_failures = 0
-        if not camera.enabled and worker.process is not None:
+        if step.stop:
             log.info("camera %s disabled; stopping it", camera.id)
             stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
             self._record_run(worker, "disabled")
@@ -456,28 +462,71 @@ class Manager:
         if frame_slot is not None:
             frame_slot.close()
 
+    # plan and carry out -------------------------------------------------------------
+    def _wanted(self, loaded: LoadedConfig) -> Wanted:
+        return Wanted(cameras=loaded.cameras, errors=loaded.camera_errors,
+                      policy=loaded.app.manager)
+
+    def _running(self) -> Running:
+        return Running(workers={cid: self._snapshot(w) for cid, w in self.workers.items()},
+                       capacity=self.status.capacity, broken=tuple(self.broken),
+                       unplaced=tuple(self.unplaced), slot_freed=self._slot_freed,
+                       model_ready=self._model_ready.is_set())
+
+    def _snapshot(self, worker: MonitoredWorker) -> WorkerState:
+        process, heartbeat_ts = Process.NONE, 0.0
+        if worker.process is not None:
+            process = Process.ALIVE if worker.process.is_alive() else Process.EXITED
+        if process is Process.ALIVE and worker.camera.enabled:  # what staleness needs
+            record = self.status.read(worker.slot) or {}
+            heartbeat_ts = record.get("heartbeat_ts", 0.0)
+        return WorkerState(camera=worker.camera, process=process, heartbeat_ts=heartbeat_ts,
+                           started_at=worker.started_at, started_mono=worker.started_mono,
+                           consecutive_failures=worker.consecutive_failures,
+                           next_start_mono=worker.next_start_mono,
+                           restart_history=tuple(worker.restart_history))
+
+    def _execute(self, actions: list[Action]) -> None:
+        """Carry out a plan in its order; a camera's config step that fails is that
+        camera's error (`_guarded`), a supervision step that fails ends the loop."""
+        for action in actions:
+            self._carry_out(action)
+
+    def _carry_out(self, action: Action) -> None:
+        match action:
+            case Reconcile():
+                self._guarded(action.camera.id, self._reconcile_camera, action)
+            case Remove():
+                self._guarded(action.camera_id, self._remove, action.camera_id)
+            case KeepLastGood():
+                self._keep_last_good(action.camera_id, action.message)
+            case ShowBroken():
+                self._guarded(action.label, self._show_broken, action.label, action.message)
+            case ReleaseBroken():
+                self._release_slot(self.broken.pop(action.label))
+            case Unplaced():
+                self._no_slot_left(action.camera_id)
+            case Start():
+                self._start(self.workers[action.camera_id])
+            case Failed():
+                worker = self.workers[action.camera_id]
+                self._on_failure(worker, worker_exit_reason(worker), action.schedule)
+            case KillHung():
+                self._kill_hung(self.workers[action.camera_id], action.schedule)
+            case _:
+                assert_never(action)
+
     # supervision ------------------------------------------------------------------
     def supervise(self) -> None:
-        now_mono = time.monotonic()
-        for worker in self.workers.values():
-            if not worker.camera.enabled:
-                continue
-            if worker.process is None:
-                if now_mono >= worker.next_start_mono and self._may_start(worker):
-                    self._start(worker)
-            elif not worker.process.is_alive():
-                self._on_failure(worker, worker_exit_reason(worker))
-            else:
-                record = self.status.read(worker.slot) or {}
-                if heartbeat_stale(record.get("heartbeat_ts", 0.0), worker,
-                                   self.loaded.app.manager):
-                    worker.process.kill()
-                    worker.process.join(5)
-                    take_exit_note(worker)  # closes its pipe: a killed worker left none
-                    self._on_failure(worker, "stopped sending heartbeats (hung) and was killed")
+        now = Clock(mono=time.monotonic(), wall=time.time())
+        self._execute(plan_supervision(self._wanted(self.loaded), self._running(), now))
 
-    def _may_start(self, worker: MonitoredWorker) -> bool:
-        return self._model_ready.is_set() or not worker.camera.detection.needs_pose_model
+    def _kill_hung(self, worker: MonitoredWorker, schedule: RestartSchedule) -> None:
+        assert worker.process is not None
+        worker.process.kill()
+        worker.process.join(5)
+        take_exit_note(worker)  # closes its pipe: a killed worker left none
+        self._on_failure(worker, "stopped sending heartbeats (hung) and was killed", schedule)
 
     def _start(self, worker: MonitoredWorker) -> None:
         core = self._choose_core(worker) if self.runner.local_processes else None
@@ -514,13 +563,13 @@ class Manager:
         record = self.status.read(worker.slot) or {}
         return float(record.get("cpu_percent", 0.0))
 
-    def _on_failure(self, worker: MonitoredWorker, reason: str) -> None:
+    def _on_failure(self, worker: MonitoredWorker, reason: str,
+                    schedule: RestartSchedule) -> None:
         assert worker.process is not None
         worker.process.close()
         worker.process, worker.stop_event = None, None
         self._record_run(worker, reason)
-        message = mask_credentials(record_failure(worker, reason, self.loaded.app.manager,
-                                                  time.monotonic()))
+        message = mask_credentials(book_failure(worker, reason, schedule))
         log.warning("camera %s: %s", worker.camera.id, message)
         self.status.clear_lock(worker.slot)
         self.status.update(worker.slot, state="error", pid=0, last_error=message, **NOT_RUNNING)

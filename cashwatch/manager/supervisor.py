@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -123,34 +124,73 @@ def worker_exit_reason(worker: MonitoredWorker) -> str:
     return f"{how} {NO_NOTE}" if local and code is not None and code > 0 else how
 
 
-def restart_delay(worker: MonitoredWorker, policy: ManagerConfig,
-                  now_mono: float) -> tuple[float, str]:
+@dataclass(frozen=True)
+class RestartSchedule:
+    """What a failure does to a worker's back-off: when it may start again, and why
+    restarts are being throttled ("" when they are not)."""
+
+    consecutive_failures: int
+    delay_s: float
+    next_start_mono: float
+    throttled: str = ""
+
+
+def restart_delay(consecutive_failures: int, restart_history: Iterable[float],
+                  policy: ManagerConfig, now_mono: float) -> tuple[float, str]:
     """Back-off before the next start, and a note when restarts are being throttled.
 
     Exponential (1, 2, 4 … backoff_max_s) on consecutive failures; more than
     `max_restarts_per_minute` restarts in the last minute waits the full maximum.
     """
-    recent = sum(1 for t in worker.restart_history if now_mono - t < 60.0)
+    recent = sum(1 for t in restart_history if now_mono - t < 60.0)
     if recent >= policy.max_restarts_per_minute:
         return policy.backoff_max_s, (f"restarted {recent} times in the last minute; "
                                       f"waiting {policy.backoff_max_s:g} s before the next try")
-    exponent = max(0, worker.consecutive_failures - 1)
+    exponent = max(0, consecutive_failures - 1)
     return min(policy.backoff_initial_s * 2 ** exponent, policy.backoff_max_s), ""
+
+
+def schedule_restart(started_mono: float, consecutive_failures: int,
+                     restart_history: Iterable[float], policy: ManagerConfig,
+                     now_mono: float) -> RestartSchedule:
+    """The back-off after a crash or hang at `now_mono` of a run started at `started_mono`.
+
+    A run of HEALTHY_RUN_S or more counts as a recovery: the back-off starts over.
+    """
+    ran_for = now_mono - started_mono
+    failures = 1 if ran_for >= HEALTHY_RUN_S else consecutive_failures + 1
+    delay, throttled = restart_delay(failures, restart_history, policy, now_mono)
+    return RestartSchedule(consecutive_failures=failures, delay_s=delay,
+                           next_start_mono=now_mono + delay, throttled=throttled)
+
+
+def book_failure(worker: MonitoredWorker, reason: str, schedule: RestartSchedule) -> str:
+    """Put a decided back-off on the worker's record; returns the status message."""
+    worker.consecutive_failures = schedule.consecutive_failures
+    worker.last_exit_reason = reason
+    worker.next_start_mono = schedule.next_start_mono
+    # :g, so 0.5 s does not read "0 s"
+    message = f"worker {reason}; restart in {schedule.delay_s:g} s"
+    return f"{message} ({schedule.throttled})" if schedule.throttled else message
 
 
 def record_failure(worker: MonitoredWorker, reason: str, policy: ManagerConfig,
                    now_mono: float) -> str:
-    """Book a crash or hang; schedules the restart and returns the status message."""
-    ran_for = now_mono - worker.started_mono
-    worker.consecutive_failures = 1 if ran_for >= HEALTHY_RUN_S else worker.consecutive_failures + 1
-    worker.last_exit_reason = reason
-    delay, throttled = restart_delay(worker, policy, now_mono)
-    worker.next_start_mono = now_mono + delay
-    message = f"worker {reason}; restart in {delay:g} s"  # :g, so 0.5 s does not read "0 s"
-    return f"{message} ({throttled})" if throttled else message
+    """Book a crash or hang at `now_mono`; schedules the restart and returns the status
+    message."""
+    schedule = schedule_restart(worker.started_mono, worker.consecutive_failures,
+                                worker.restart_history, policy, now_mono)
+    return book_failure(worker, reason, schedule)
 
 
-def heartbeat_stale(heartbeat_ts: float, worker: MonitoredWorker, policy: ManagerConfig,
+class Started(Protocol):
+    """A worker's run as staleness sees it: a MonitoredWorker or a snapshot of one."""
+
+    @property
+    def started_at(self) -> float: ...
+
+
+def heartbeat_stale(heartbeat_ts: float, worker: Started, policy: ManagerConfig,
                     now: float | None = None) -> bool:
     """A live process whose heartbeat stopped (hung, or SIGSTOPped)."""
     now = time.time() if now is None else now
