@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import get_args
 
 import pytest
@@ -63,3 +64,16 @@ def test_colour_channel_orders(text: str, rgb: tuple[int, int, int],
 def test_a_colour_that_is_not_lower_case_hex_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="hex"):
         Colour(text)
+
+
+def test_the_sound_button_tells_the_beeps_of_the_table() -> None:
+    from cashwatch.dashboard.overview import LOST_BEEPS
+    from cashwatch.dashboard.widgets import SOUND_HELP
+
+    words = {1: "one", 2: "two", 3: "three"}
+    said = {"fire": "fire", "violence": "violence", "cash": "cash", "tamper": "tampered camera"}
+    assert set(said) == set(EVENT_TYPE_TABLE)
+    for name, phrase in said.items():
+        beeps = words[event_type(name).alert_beeps]
+        assert re.search(rf"\b{beeps} for [^(),]*\b{phrase}\b", SOUND_HELP), (name, beeps)
+    assert f"loses its picture ({words[LOST_BEEPS]})" in SOUND_HELP
