@@ -8,20 +8,18 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from cashwatch.events import EVENT_TYPES
+from cashwatch.core.event_types import EVENT_TYPE_TABLE
 
 MAX_CHART_ROWS = 500
 MAX_CHART_COLUMNS = 4
 MAX_CATEGORIES = 60
 MAX_COLOURS = 12
-# Colours that mean something at a glance: fire orange, violence red, cash green, tamper
-# violet.
-TYPE_COLOURS = {"cash": "#2ca02c", "violence": "#d62728", "fire": "#ff7f0e",
-                "tamper": "#9467bd"}
 
 
 def _type_scale() -> alt.Scale:
-    return alt.Scale(domain=list(EVENT_TYPES), range=[TYPE_COLOURS[t] for t in EVENT_TYPES])
+    """The event types' own colours (`cashwatch.core.event_types`), as on the Overview."""
+    return alt.Scale(domain=list(EVENT_TYPE_TABLE),
+                     range=[t.colour.hex for t in EVENT_TYPE_TABLE.values()])
 
 
 def _scale_for(column: str) -> Any:

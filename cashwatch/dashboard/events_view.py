@@ -15,11 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from cashwatch.config.evidence import ClipConfig
+from cashwatch.core.event_types import EVENT_TYPE_TABLE
 from cashwatch.dashboard import actions, data, event_details
 from cashwatch.dashboard.session import PageContext, PermissionDenied, recheck_sign_in
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import plain
-from cashwatch.events import EVENT_TYPES
 from cashwatch.evidence.mp4 import trigger_offset_of
 
 DEFAULT_DAYS = 7
@@ -53,7 +53,7 @@ def filters(ctx: PageContext) -> data.EventFilter:
     sites = [s for s in sites if ctx.user.sees_site(s)]
     configured = [c.id for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)]
     cameras = sorted({*options["camera_id"], *configured})
-    types = sorted({*options["event_type"], *EVENT_TYPES})
+    types = sorted({*options["event_type"], *EVENT_TYPE_TABLE})
     today = dt.date.today()
     cols = st.columns([2, 2, 2, 2, 3])
     chosen_sites = cols[0].multiselect("Site", sites, placeholder="All", key="ev_sites")

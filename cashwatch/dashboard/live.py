@@ -6,30 +6,16 @@ import cv2
 import numpy as np
 
 from cashwatch.config import ZonesConfig
+from cashwatch.core.event_types import event_type
+from cashwatch.detect.annotate import draw_zones
 
-# label index in the frame slot's boxes -> (name, BGR colour)
-BOX_LABELS = {0: ("person", (80, 200, 80)), 1: ("cash", (36, 165, 245)),
-              2: ("violence", (60, 60, 230)), 3: ("fire", (0, 110, 255))}
-ZONE_COLOURS = {"cashier": (245, 165, 36), "counter": (200, 200, 60), "drawer": (200, 80, 200)}
+PERSON_BOX_COLOUR = (80, 200, 80)  # BGR
+# label index in the frame slot's boxes -> (name, BGR colour); an event type's box takes
+# the type's colour (today the worker writes person boxes only, `overlay_boxes`)
+BOX_LABELS = {0: ("person", PERSON_BOX_COLOUR),
+              **{label: (name, event_type(name).colour.bgr)
+                 for label, name in ((1, "cash"), (2, "violence"), (3, "fire"))}}
 JPEG_QUALITY = 70
-
-
-def _pixels(points: list[tuple[float, float]], width: int, height: int) -> np.ndarray:
-    return np.array([[round(x * width), round(y * height)] for x, y in points], np.int32)
-
-
-def draw_zones(image: np.ndarray, zones: ZonesConfig) -> np.ndarray:
-    """Zone outlines and names, drawn in place on `image` (pass a copy)."""
-    height, width = image.shape[:2]
-    for name, colour in ZONE_COLOURS.items():
-        polygon = getattr(zones, name)
-        if not polygon:
-            continue
-        points = _pixels(polygon, width, height)
-        cv2.polylines(image, [points], isClosed=True, color=colour, thickness=2)
-        cv2.putText(image, name, tuple(int(v) for v in points[0]), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.5, colour, 1, cv2.LINE_AA)
-    return image
 
 
 def draw_boxes(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
 from cashwatch.config import ConfigError
+from cashwatch.core.event_types import event_type
 from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.session import (
     PageContext,
@@ -192,14 +193,7 @@ def _events_today(ctx: PageContext) -> dict[str, int] | None:
         return None
 
 
-TYPE_ICONS = {"fire": ":material/local_fire_department:", "violence": ":material/sports_mma:",
-              "cash": ":material/payments:", "tamper": ":material/videocam_off:"}
-TYPE_BADGES: dict[str, Literal["orange", "red", "green", "violet", "gray"]] = {
-    "fire": "orange", "violence": "red", "cash": "green", "tamper": "violet"}
 _SEEN_KEY = "overview_newest_seen"
-# Beeps per type: fire and fights are urgent, a hand-over is routine review; a tampered
-# camera beeps like one that lost its picture (two), which is what it amounts to.
-ALERT_BEEPS = {"fire": 3, "violence": 3, "cash": 1, "tamper": 2}
 # A camera that was running and is now in one of these states lost its picture (a pulled
 # cable, a switched-off camera, a crash): at a till that can come before a theft.
 LOST = ("error", "reconnecting", "not running")
@@ -236,8 +230,8 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
 
 
 def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
-    kind = str(event["event_type"])
-    st.badge(plain(kind), icon=TYPE_ICONS.get(kind), color=TYPE_BADGES.get(kind, "gray"))
+    kind = event_type(str(event["event_type"]))
+    st.badge(plain(kind.name), icon=kind.icon, color=kind.badge)
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot), width="stretch")
@@ -256,9 +250,9 @@ def _toast_new(newest: pd.DataFrame) -> None:
         new = newest[arrived > mark]
         for event in new.head(3).to_dict("records"):
             st.toast(f"New {plain(event['event_type'])} event on {plain(event['camera_id'])}",
-                     icon=TYPE_ICONS.get(str(event["event_type"])))
+                     icon=event_type(str(event["event_type"])).icon)
         if not new.empty:
-            _beep(max(ALERT_BEEPS.get(str(t), 1) for t in new["event_type"]),
+            _beep(max(event_type(str(t)).alert_beeps for t in new["event_type"]),
                   key=str(new["event_id"].iloc[0]))
     latest = arrived.max() if not arrived.empty else None
     if mark is None or (latest is not None and latest > mark):

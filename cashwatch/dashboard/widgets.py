@@ -18,6 +18,10 @@ from cashwatch.util.redact import mask_credentials
 # its new value replaced by the old one the page sends with the next refresh (seen in
 # Chromium); a button's click is an event, which a refresh cannot replay.
 SOUND_KEY = "alert_sound"
+# the beeps per type of `cashwatch.core.event_types` (a test holds the two together)
+SOUND_HELP = ("Beeps when the Overview shows a new event (three for fire or violence, one "
+              "for cash, two for a tampered camera) or a camera loses its picture (two). "
+              "Until the page is reloaded.")
 
 # Characters that mean something to Streamlit's Markdown anywhere in a line (emphasis,
 # links and images, autolinks, HTML entities, `$` maths, tables): escaped, only text. `[`
@@ -161,9 +165,6 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
             st.button(f"Sound for new events: {'on' if on else 'off'}", key="alert_sound_button",
                       icon=":material/volume_up:" if on else ":material/volume_off:",
                       on_click=_flip_sound,
-                      help="Beeps when the Overview shows a new event (three for fire or "
-                           "violence, one for cash, two for a tampered camera) or a camera "
-                           "loses its picture (two). "
-                           "Until the page is reloaded.")
+                      help=SOUND_HELP)
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
             st.caption(f"Config: {plain(ctx.loaded.path)}")

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from cashwatch.core.event_types import ZONE_STYLES
 from cashwatch.dashboard.live import to_jpeg
 
-ZONE_NAMES = ("cashier", "counter", "drawer")
-ZONE_COLOURS = {"cashier": "#f5a524", "counter": "#3cc8c8", "drawer": "#c850c8"}
+ZONE_NAMES = tuple(ZONE_STYLES)
 GRID_STEP = 0.01
 CHART_WIDTH = 640
 SELECTION = "click"
@@ -65,8 +65,10 @@ def _outlines(zones: dict[str, list[list[float]]]) -> alt.Chart:
         closed = [*points, points[0]] if len(points) >= 3 else points
         rows += [{"zone": name, "order": i, "x": x, "y": y} for i, (x, y) in enumerate(closed)]
     frame = pd.DataFrame(rows or [{"zone": "cashier", "order": 0, "x": None, "y": None}])
-    colour = alt.Color("zone:N", scale=alt.Scale(domain=list(ZONE_COLOURS),
-                                                 range=list(ZONE_COLOURS.values())),
+    # the colours of the snapshot's and the live view's outlines
+    colour = alt.Color("zone:N", scale=alt.Scale(domain=list(ZONE_STYLES),
+                                                 range=[z.colour.hex for z in
+                                                        ZONE_STYLES.values()]),
                        legend=None)  # a legend takes room from the plot, and the image,
     # sized in pixels, would then no longer line up with the 0..1 axes
     return alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(

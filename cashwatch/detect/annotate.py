@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from cashwatch.config.zones import ZonesConfig
+from cashwatch.core.event_types import ZONE_STYLES
 from cashwatch.detect.poses import Poses
 from cashwatch.events import DetectedEvent
 
@@ -16,19 +17,37 @@ SKELETON = (
     (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
     (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
 )
-ZONE_COLOURS = {"cashier": (255, 160, 0), "counter": (0, 200, 255), "drawer": (200, 0, 200)}
 PERSON_COLOUR, EVENT_COLOUR, WRIST_COLOUR = (0, 220, 0), (0, 0, 255), (0, 255, 255)
 SNAPSHOT_JPEG_QUALITY = 85
 
 
 def draw_zones(image: np.ndarray, zones: ZonesConfig) -> None:
+    """Zone outlines and labels, drawn in place, as `ZONE_STYLES` says.
+
+    The snapshot and the live view both draw zones with this function, so a zone looks
+    the same in both.
+
+    Args:
+        image: a BGR frame, drawn on in place (pass a copy of a frame kept elsewhere).
+        zones: the camera's zones, normalised 0..1; a zone not set is not drawn.
+
+    Returns:
+        None; `image` holds the drawing.
+
+    >>> from cashwatch.config.zones import ZonesConfig
+    >>> image = np.zeros((40, 40, 3), np.uint8)
+    >>> draw_zones(image, ZonesConfig(cashier=[(0.1, 0.1), (0.9, 0.1), (0.9, 0.9)]))
+    >>> tuple(int(v) for v in image[4, 20]) == ZONE_STYLES["cashier"].colour.bgr
+    True
+    """
     height, width = image.shape[:2]
-    for name, colour in ZONE_COLOURS.items():
-        points = getattr(zones, name)
+    for style in ZONE_STYLES.values():
+        points = getattr(zones, style.name)
         if points:
+            colour = style.colour.bgr
             polygon = np.round(np.asarray(points) * (width, height)).astype(np.int32)
-            cv2.polylines(image, [polygon], True, colour, 2)
-            cv2.putText(image, name, tuple(int(v) for v in polygon[0]),
+            cv2.polylines(image, [polygon], True, colour, style.thickness_px)
+            cv2.putText(image, style.label, tuple(int(v) for v in polygon[0]),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cashwatch.dashboard.charts import TYPE_COLOURS, result_chart
+from cashwatch.dashboard.charts import events_by_camera, events_by_hour, result_chart
+
+# the event types' colours (cashwatch.core.event_types), as the Overview's badges show them
+TYPE_SCALE = {"domain": ["cash", "violence", "fire", "tamper"],
+              "range": ["#2ca02c", "#d62728", "#ff7f0e", "#9467bd"]}
 
 
 def _spec(frame: pd.DataFrame) -> dict:
@@ -20,7 +24,7 @@ def test_counts_per_hour_and_type_are_bars_coloured_by_type() -> None:
     assert spec["mark"]["type"] == "bar"
     assert spec["encoding"]["x"]["field"] == "hour"
     assert spec["encoding"]["color"]["field"] == "event_type"
-    assert spec["encoding"]["color"]["scale"]["range"] == list(TYPE_COLOURS.values())
+    assert spec["encoding"]["color"]["scale"] == TYPE_SCALE
 
 
 def test_a_time_column_gives_a_line_over_time() -> None:
@@ -55,3 +59,11 @@ def test_one_row_per_id_gets_no_chart() -> None:
                           "confidence": [0.5] * 100})
     assert result_chart(frame) is None
     assert result_chart(pd.DataFrame({"n": [1, 2]})) is None, "nothing to put along x"
+
+
+def test_the_events_charts_colour_each_type_as_the_overview_does() -> None:
+    events = pd.DataFrame({"camera_id": ["till-1", "till-1", "door"],
+                           "event_type": ["fire", "cash", "tamper"],
+                           "started_at": pd.to_datetime(["2026-11-29 10:00"] * 3, utc=True)})
+    for chart in (events_by_hour(events), events_by_camera(events)):
+        assert dict(chart.to_dict())["encoding"]["color"]["scale"] == TYPE_SCALE
