@@ -44,8 +44,8 @@ from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.worker.actor import CameraActor
+from cashwatch.worker.base import install_masking_log
 from cashwatch.worker.memory import worker_malloc_env
-from cashwatch.worker.process import install_masking_log
 from cashwatch.worker.publish import LiveUpdate, decode_live_frame
 from cashwatch.worker.spec import WorkerSpec, seal_source
 
