@@ -43,6 +43,7 @@ from cashwatch.shm.status import NoFreeSlot, StatusTable
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
 from cashwatch.util.log_lines import LOG_FORMAT, MaskingFormatter, tag_manager_records
 from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.base import set_spawn_environment
 from cashwatch.worker.memory import set_worker_malloc
 
 log = logging.getLogger("cashwatch.manager")
@@ -268,6 +269,7 @@ class Manager:
         leaves the array where it is.
         """
         set_worker_malloc()
+        set_spawn_environment()
         if self._needs_pose_model():
             from cashwatch.detect.offline import configure_offline
 

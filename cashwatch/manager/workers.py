@@ -13,7 +13,7 @@ from cashwatch.config import ModelConfig
 from cashwatch.manager.placement import pin
 from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.util.log_lines import camera_origin
-from cashwatch.worker.base import worker_main
+from cashwatch.worker.base import set_spawn_environment, worker_main
 from cashwatch.worker.log_pipe import LogRelay
 from cashwatch.worker.memory import set_worker_malloc
 from cashwatch.worker.spec import WorkerSpec
@@ -47,6 +47,7 @@ def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> 
     """Start the worker's next run; returns the thread relaying its log lines to ours."""
     spec = new_spec(worker, launch)
     set_worker_malloc()  # inherited by the spawned interpreter
+    set_spawn_environment()
     stop_event = _CTX.Event()
     # one-way pipes: the worker's exit reason, and its log records (cashwatch.worker.log_pipe)
     note_reader, note_writer = _CTX.Pipe(duplex=False)

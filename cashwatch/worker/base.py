@@ -23,7 +23,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -45,6 +45,11 @@ log = logging.getLogger("cashwatch.worker")
 # packets (smeared frames) on busy networks and through NAT. A value the user set wins.
 # cashwatch.worker.capture sets the same for the other processes that open sources.
 WORKER_ENV_DEFAULTS: Mapping[str, str] = {"OPENCV_FFMPEG_CAPTURE_OPTIONS": "rtsp_transport;tcp"}
+# What a worker must find in its environment from its start, so set by the manager
+# before spawning: setproctitle then writes the title over the arguments only. By
+# default it also takes the environment's memory for a long title, which empties
+# /proc/<pid>/environ, where an admin (and tests) check what a worker started with.
+SPAWN_ENV: Mapping[str, str] = {"SPT_NOENV": "1"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,14 @@ class ProcessSetup:
     # the write end of the worker's log pipe; None: log lines go to stderr
     log_pipe: PipeEnd | None = None
     nice_increment: int = 0  # added to the manager's niceness; 0 keeps it
+
+
+def set_spawn_environment(environ: MutableMapping[str, str] | None = None) -> None:
+    """Put `SPAWN_ENV` in the environment workers are spawned with (a value already
+    there wins)."""
+    env = os.environ if environ is None else environ
+    for name, value in SPAWN_ENV.items():
+        env.setdefault(name, value)
 
 
 def process_title(camera_id: str) -> str:
@@ -70,8 +83,11 @@ def enter_worker_process(setup: ProcessSetup) -> None:
     """Set this process up as the camera's worker (the steps of the module's docstring)."""
     for name, value in WORKER_ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)  # before any thread: nothing reads it meanwhile
-    # also /proc/self/comm (ps -o comm, psutil's name()), cut there to 15 bytes
-    setproctitle.setproctitle(process_title(setup.camera_id))
+    title = process_title(setup.camera_id)
+    setproctitle.setproctitle(title)  # ps -o args, top
+    # /proc/self/comm (ps -o comm, psutil's name()), cut there to 15 bytes; set on its
+    # own because setproctitle gives up silently where it cannot find the arguments
+    setproctitle.setthreadtitle(title)
     if setup.nice_increment:
         os.nice(setup.nice_increment)
     if setup.log_pipe is None:
