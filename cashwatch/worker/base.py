@@ -109,17 +109,17 @@ def stderr_handler(who: str) -> logging.Handler:
     return handler
 
 
-def install_masking_log(who: str) -> None:
+def install_masking_log(who: str, *more: logging.Handler) -> None:
     """This process' log lines, and the tracebacks Python prints by itself (an uncaught
     exception, in any thread), masked to stderr (a Ray actor: Ray copies its stderr to
-    the manager's console)."""
-    install_log_handler(stderr_handler(who))
+    the manager's console), and to `more` handlers."""
+    install_log_handler(stderr_handler(who), *more)
 
 
-def install_log_handler(handler: logging.Handler) -> None:
-    """`handler` as this process' only log handler; uncaught exceptions logged through it."""
+def install_log_handler(*handlers: logging.Handler) -> None:
+    """`handlers` as this process' only log handlers; uncaught exceptions logged there."""
     # force: a handler already there (a library's) would write unmasked
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.basicConfig(level=logging.INFO, handlers=list(handlers), force=True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
 

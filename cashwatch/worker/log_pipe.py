@@ -23,13 +23,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from cashwatch.util.redact import mask_credentials
 
 # The logger of a worker's lines that are no record: a fault dump, or a record cut short.
 OUTPUT_LOGGER = "cashwatch.worker.output"
+# Lines a Ray actor keeps between two polls of the manager (5 a second): beyond, the
+# oldest go, and the manager is told how many.
+BUFFERED_LINES = 1000
 # A line longer than this (no newline in sight) is relayed in pieces, so a worker writing
 # without newlines cannot make the manager hold its output without bound.
 MAX_LINE_BYTES = 1 << 20
@@ -157,12 +161,56 @@ class LogRelay:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        root = logging.getLogger()
         try:
-            for line in read_lines(self.reader.fileno()):
-                if line.strip():
-                    # the root logger's handlers, whatever the record's name: a library's
-                    # logger configured in the manager must not swallow a worker's lines
-                    root.handle(decode_line(line, self.origin, self.pid))
+            hand_on(read_lines(self.reader.fileno()), self.origin, self.pid)
         finally:
             self.reader.close()
+
+
+def hand_on(lines: Iterable[bytes], origin: str, pid: int) -> None:
+    """A worker's lines to this process' log handlers, as its records."""
+    root = logging.getLogger()
+    for line in lines:
+        if line.strip():
+            # the root logger's handlers, whatever the record's name: a library's logger
+            # configured in the manager must not swallow a worker's lines
+            root.handle(decode_line(line, origin, pid))
+
+
+class LineBuffer(logging.Handler):
+    """A Ray actor's records as lines, kept until the manager's next poll takes them
+    (an actor has no pipe to the manager: it may run on another machine)."""
+
+    def __init__(self, max_lines: int = BUFFERED_LINES) -> None:
+        super().__init__()
+        self._lines: deque[bytes] = deque(maxlen=max_lines)
+        self._dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = encode_record(record).rstrip(b"\n")
+        except Exception:
+            self.handleError(record)
+            return
+        with self._guard:
+            self._dropped += len(self._lines) == self._lines.maxlen
+            self._lines.append(line)
+
+    @property
+    def _guard(self) -> threading.RLock:
+        assert self.lock is not None  # made by Handler.__init__
+        return self.lock
+
+    def take(self) -> list[bytes]:
+        """The lines kept since the last take, oldest first; a note first where some
+        were dropped."""
+        with self._guard:
+            lines, dropped = list(self._lines), self._dropped
+            self._lines.clear()
+            self._dropped = 0
+        if dropped:
+            note = logging.makeLogRecord({"name": "cashwatch.worker", "levelno": logging.WARNING,
+                                          "msg": f"{dropped} log line(s) dropped: more than "
+                                                 f"{self._lines.maxlen} between two polls"})
+            lines.insert(0, encode_record(note).rstrip(b"\n"))
+        return lines

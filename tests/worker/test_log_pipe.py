@@ -19,7 +19,13 @@ from multiprocessing.synchronize import Event as MpEvent
 import pytest
 
 from cashwatch.worker.base import ProcessSetup, enter_worker_process
-from cashwatch.worker.log_pipe import OUTPUT_LOGGER, LogRelay, decode_line, encode_record
+from cashwatch.worker.log_pipe import (
+    OUTPUT_LOGGER,
+    LineBuffer,
+    LogRelay,
+    decode_line,
+    encode_record,
+)
 from tests.harness import wait_for
 
 PASSWORD = "hunter2"
@@ -152,3 +158,20 @@ def test_a_record_crosses_the_pipe_as_it_was_logged_masked() -> None:
     assert back.origin == "camera:c"  # type: ignore[attr-defined]
     plain = decode_line(b"Fatal Python error: Aborted", "camera:c", 42)
     assert (plain.name, plain.getMessage()) == (OUTPUT_LOGGER, "Fatal Python error: Aborted")
+
+
+def test_a_ray_actors_lines_wait_for_the_next_poll_and_say_what_was_dropped() -> None:
+    buffer = LineBuffer(max_lines=3)
+    logger = logging.getLogger("tests.worker.actor")
+    logger.addHandler(buffer)
+    logger.propagate = False
+    try:
+        for n in range(5):
+            logger.warning("line %d via rtsp://u:%s@h/x", n, PASSWORD)
+    finally:
+        logger.removeHandler(buffer)
+        logger.propagate = True
+    taken = [decode_line(line, "camera:c", 7).getMessage() for line in buffer.take()]
+    assert taken == ["2 log line(s) dropped: more than 3 between two polls",
+                     *(f"line {n} via rtsp://u:***@h/x" for n in (2, 3, 4))]
+    assert buffer.take() == []
