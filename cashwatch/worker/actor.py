@@ -39,7 +39,7 @@ class CameraActor:
         from cashwatch.worker.process import EXIT_CRASHED, CameraWorker, exception_summary
 
         # A file-size limit must fail a journal write, not kill the actor (as for a
-        # local worker, see worker_main).
+        # local worker, see run_worker_process).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         self.node = node or socket.gethostname()
         # this process' log lines, for the manager's log (None: not sent)
