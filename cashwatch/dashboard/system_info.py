@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -109,7 +110,7 @@ def database_alert(header: dict[str, object]) -> str:
     return f"Event database: {mask_credentials(reason)}" if reason else ""
 
 
-def workers_table(records: dict[str, dict]) -> pd.DataFrame:
+def workers_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = [{"camera": cid, "state": r["state"], "node": r.get("node", ""), "pid": r["pid"],
              "core": r["core"], "cpu %": round(r["cpu_percent"], 1),
              "memory MiB": round(r["rss_mib"]), "inference ms": round(r["inference_ms"], 1),
