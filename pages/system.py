@@ -64,7 +64,12 @@ cols[2].metric("Disk free", f"{disk.free_bytes / GIB:.1f} of {disk.total_bytes /
 
 st.subheader("Manager log")
 if system_info.may_read_manager_log(ctx.user):
-    lines = system_info.log_tail(ctx.data_dir / "logs" / "manager.log")
+    log_path = ctx.data_dir / "logs" / "manager.log"
+    # the manager's own lines and every camera worker's, which the manager relays
+    origin = st.selectbox("Lines of", [system_info.ALL_ORIGINS,
+                                       *system_info.log_origins(log_path)],
+                          key="system_log_origin")
+    lines = system_info.log_tail(log_path, origin=origin or system_info.ALL_ORIGINS)
     st.code("\n".join(lines) if lines else "(no log yet)", language=None, height=300)
 else:
     st.caption("Shown to admins of all sites only: it covers every camera of the "

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from cashwatch.auth import User
+from cashwatch.util.log_lines import MANAGER_ORIGIN, line_origin
 from cashwatch.util.redact import mask_credentials
 
 LOG_TAIL_BYTES = 256 * 1024
+ALL_ORIGINS = "all"  # the System page's choice of every process' lines
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,46 @@ def disk_use(data_dir: Path) -> DiskUse:
                    usage.free, usage.total)
 
 
-def log_tail(path: Path, lines: int = 200) -> list[str]:
-    """The last lines of a log, reading only its end; credentials masked."""
+def log_tail(path: Path, lines: int = 200, origin: str = ALL_ORIGINS) -> list[str]:
+    """The last lines of a log, reading only its end; credentials masked. `origin`:
+    only the lines of that process (`manager`, `camera:<id>`, see `log_origins`)."""
+    tagged = tag_origins(_read_end(path))
+    chosen = (line for who, line in tagged if origin in (ALL_ORIGINS, who))
+    return [mask_credentials(line) for line in deque(chosen, maxlen=lines)]
+
+
+def log_origins(path: Path) -> list[str]:
+    """The processes with lines at the end of the log: the manager first, then the
+    cameras (`camera:<id>`) in order of their ids."""
+    found = {who for who, _line in tag_origins(_read_end(path))}
+    cameras = sorted(found - {MANAGER_ORIGIN})
+    return [MANAGER_ORIGIN, *cameras]
+
+
+def tag_origins(lines: Iterable[str]) -> list[tuple[str, str]]:
+    """Each line with the process that wrote it. A line that starts no record (a
+    traceback's) belongs to the record above it; lines of a log written before lines
+    named their process were the manager's, the only writer then.
+
+    >>> tag_origins(["2026-12-06 13:50:01,123 camera:a[7] w ERROR boom", "Traceback …"])
+    [('camera:a', '2026-12-06 13:50:01,123 camera:a[7] w ERROR boom'), ('camera:a', 'Traceback …')]
+    """
+    tagged: list[tuple[str, str]] = []
+    current = MANAGER_ORIGIN
+    for line in lines:
+        current = line_origin(line) or current
+        tagged.append((current, line))
+    return tagged
+
+
+def _read_end(path: Path) -> list[str]:
     if not path.is_file():
         return []
     with path.open("rb") as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(max(0, size - LOG_TAIL_BYTES))
         text = handle.read().decode("utf-8", "replace")
-    tail = deque(text.splitlines(), maxlen=lines)
-    return [mask_credentials(line) for line in tail]
+    return text.splitlines()
 
 
 def may_read_manager_log(user: User) -> bool:
@@ -76,7 +110,7 @@ def database_alert(header: dict[str, object]) -> str:
     return f"Event database: {mask_credentials(reason)}" if reason else ""
 
 
-def workers_table(records: dict[str, dict]) -> pd.DataFrame:
+def workers_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = [{"camera": cid, "state": r["state"], "node": r.get("node", ""), "pid": r["pid"],
              "core": r["core"], "cpu %": round(r["cpu_percent"], 1),
              "memory MiB": round(r["rss_mib"]), "inference ms": round(r["inference_ms"], 1),

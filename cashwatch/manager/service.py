@@ -64,9 +64,10 @@ from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import NoFreeSlot, StatusTable
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
+from cashwatch.util.log_lines import LOG_FORMAT, MaskingFormatter, tag_manager_records
 from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.base import set_spawn_environment
 from cashwatch.worker.memory import set_worker_malloc
-from cashwatch.worker.process import MaskingFormatter
 
 log = logging.getLogger("cashwatch.manager")
 # A camera with no process has no rates: its last worker's would read as still running.
@@ -85,14 +86,17 @@ PRIVATE_FOLDERS = ("journal", "logs", "clips", "snapshots", "models", "requests"
 
 def setup_logging(data_dir: Path) -> None:
     logs = make_private_dir(data_dir / "logs")
-    # masked as a whole line: messages and tracebacks may quote a camera URL
-    fmt = MaskingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    # masked as a whole line: messages and tracebacks may quote a camera URL. Each line
+    # names its process: the manager, or the camera whose worker's line the manager
+    # relays (cashwatch.worker.log_pipe), so the System page can show one camera's.
+    fmt = MaskingFormatter(LOG_FORMAT)
     file_handler = RotatingFileHandler(logs / "manager.log", maxBytes=5_000_000, backupCount=3)
     stream_handler = logging.StreamHandler()
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     for handler in (file_handler, stream_handler):
         handler.setFormatter(fmt)
+        handler.addFilter(tag_manager_records)
         root.addHandler(handler)
 
 
@@ -288,6 +292,7 @@ class Manager:
         leaves the array where it is.
         """
         set_worker_malloc()
+        set_spawn_environment()
         if self._needs_pose_model():
             from cashwatch.detect.offline import configure_offline
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from cashwatch.config import ModelConfig
 from cashwatch.manager.placement import pin
 from cashwatch.manager.supervisor import MonitoredWorker
+from cashwatch.util.log_lines import camera_origin
+from cashwatch.worker.base import set_spawn_environment, worker_main
+from cashwatch.worker.log_pipe import LogRelay
 from cashwatch.worker.memory import set_worker_malloc
-from cashwatch.worker.process import worker_main
 from cashwatch.worker.spec import WorkerSpec
 
 # spawn: a fresh interpreter per camera, no inherited locks, threads or model state
@@ -41,25 +43,33 @@ def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
                       storage_url=launch.storage_url)
 
 
-def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> None:
+def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> LogRelay:
+    """Start the worker's next run; returns the thread relaying its log lines to ours."""
     spec = new_spec(worker, launch)
     set_worker_malloc()  # inherited by the spawned interpreter
+    set_spawn_environment()
     stop_event = _CTX.Event()
-    # a one-way pipe for the worker's exit reason: its own output never reaches our log
+    # one-way pipes: the worker's exit reason, and its log records (cashwatch.worker.log_pipe)
     note_reader, note_writer = _CTX.Pipe(duplex=False)
-    process = _CTX.Process(target=worker_main, args=(spec, stop_event, note_writer),
+    log_reader, log_writer = _CTX.Pipe(duplex=False)
+    process = _CTX.Process(target=worker_main,
+                           args=(spec, stop_event, note_writer, log_writer),
                            name=f"cashwatch.worker:{worker.camera.id}", daemon=False)
     try:
         process.start()
     except BaseException:
         note_reader.close()
+        log_reader.close()
         raise
     finally:
-        note_writer.close()  # the child has its copy
+        note_writer.close()  # the child has its copies: their ends come with its exit
+        log_writer.close()
+    relay = LogRelay(log_reader, camera_origin(worker.camera.id), process.pid or 0).start()
     worker.process, worker.stop_event, worker.core = process, stop_event, core
     worker.exit_note = note_reader
     worker.started_at, worker.started_mono = time.time(), time.monotonic()
     pin(process.pid or 0, core)
+    return relay
 
 
 def stop_workers(workers: Iterable[MonitoredWorker], timeout_s: float) -> None:

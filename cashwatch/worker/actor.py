@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 
+from cashwatch.worker.log_pipe import LineBuffer
 from cashwatch.worker.publish import LatestState, LiveUpdate
 from cashwatch.worker.spec import CredentialsUnavailable, WorkerSpec, unseal_source
 
@@ -33,13 +34,16 @@ class CameraActor:
     'connecting'
     """
 
-    def __init__(self, spec: WorkerSpec, node: str = "") -> None:
+    def __init__(self, spec: WorkerSpec, node: str = "",
+                 log_lines: LineBuffer | None = None) -> None:
         from cashwatch.worker.process import EXIT_CRASHED, CameraWorker, exception_summary
 
         # A file-size limit must fail a journal write, not kill the actor (as for a
-        # local worker, see worker_main).
+        # local worker, see run_worker_process).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         self.node = node or socket.gethostname()
+        # this process' log lines, for the manager's log (None: not sent)
+        self.log_lines = log_lines
         self.state = LatestState()
         self.state.status.update(spec.slot, node=self.node, pid=os.getpid())
         self._stop = threading.Event()
@@ -79,9 +83,11 @@ class CameraActor:
             self._worker.close(flush_clips=True)
             self._exit_code = code
 
-    def poll(self, since_frame_no: int) -> tuple[LiveUpdate, int | None]:
-        """Latest status and frame, and the worker's exit code once it has ended."""
-        return self.state.poll(since_frame_no), self._exit_code
+    def poll(self, since_frame_no: int) -> tuple[LiveUpdate, int | None, list[bytes]]:
+        """Latest status and frame, the worker's exit code once it has ended, and the
+        log lines since the last poll (cashwatch.worker.log_pipe)."""
+        lines = self.log_lines.take() if self.log_lines is not None else []
+        return self.state.poll(since_frame_no), self._exit_code, lines
 
     def stop(self, timeout_s: float) -> int:
         """Stop reading, finish the clips, close the journal; returns the exit code

@@ -21,10 +21,12 @@ import numpy as np
 
 from cashwatch.config.camera import source_kind
 from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.base import WORKER_ENV_DEFAULTS
 
-# OpenCV's FFmpeg backend reads this when a capture is opened: RTSP over TCP, because
-# UDP loses packets (smeared frames) on busy networks and through NAT.
-os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+# Also for the processes that open a source without being a camera worker (the
+# dashboard's probe); a worker has them from its start (cashwatch.worker.base).
+for _name, _value in WORKER_ENV_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
 
 DEFAULT_FPS = 15.0
 

@@ -5,7 +5,6 @@ Runs in its own process (spawn), one per camera, pinned to a core by the manager
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import os
 import signal
@@ -15,7 +14,6 @@ import time
 import traceback
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 import numpy as np
@@ -45,14 +43,6 @@ EXIT_STUCK = 3
 # What multiprocessing gives an uncaught exception, kept now that the worker catches it
 # (the manager books it as a crash, with the exit note as its reason).
 EXIT_CRASHED = 1
-
-
-class MaskingFormatter(logging.Formatter):
-    """Masks credentials in the whole formatted line, traceback included: an exception's
-    message (an OpenCV error, a failed open) can quote a camera URL with its password."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_credentials(super().format(record))
 
 
 def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
@@ -298,13 +288,11 @@ def leave_exit_note(note: ExitNoteWriter | None, reason: str) -> None:
         pass
 
 
-def worker_main(spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | None = None
-                ) -> None:
-    """Entry point of the worker process. `exit_note`: where a non-zero exit leaves its
-    reason for the manager (the write end of a pipe), since the worker's own output
-    does not reach the manager's log."""
-    faulthandler.enable()  # prints frames (file, line, function), never values
-    install_masking_log(f"worker:{spec.camera.get('id', '?')}")
+def run_worker_process(spec: WorkerSpec, mp_stop: MpEvent,
+                       exit_note: ExitNoteWriter | None = None) -> None:
+    """The camera's run in a process set up by `worker_main` (cashwatch.worker.base).
+    `exit_note`: where a non-zero exit leaves its reason for the manager (the write end
+    of a pipe), which logs it with the exit code and shows it in the camera's status."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
     # A file-size limit (ulimit -f) must fail the write with EFBIG, as a full disk fails it
     # with ENOSPC, so the journal keeps the record in memory; by default SIGXFSZ kills us.
@@ -322,30 +310,6 @@ def worker_main(spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | 
     if exit_code:
         leave_exit_note(exit_note, reason)
     sys.exit(exit_code)
-
-
-def install_masking_log(who: str) -> None:
-    """This process' log lines, and the tracebacks Python prints by itself (an uncaught
-    exception, in any thread), go through `MaskingFormatter` to stderr."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(MaskingFormatter(f"%(asctime)s {who} %(levelname)s %(message)s"))
-    # force: a handler already there (a library's) would write unmasked
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    sys.excepthook = _log_uncaught
-    threading.excepthook = _log_uncaught_in_thread
-
-
-def _log_uncaught(kind: type[BaseException], exc: BaseException,
-                  tb: TracebackType | None) -> None:
-    log.critical("uncaught exception", exc_info=(kind, exc, tb))
-
-
-def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
-    if args.exc_type is SystemExit:  # as the default hook: a thread's exit, not an error
-        return
-    name = args.thread.name if args.thread else "?"
-    log.critical("uncaught exception in thread %s", name,
-                 exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback))
 
 
 def _run_worker(spec: WorkerSpec, stop: threading.Event) -> tuple[int, str]:

@@ -1,5 +1,6 @@
 """The System page shows no camera source to an account that may not edit cameras: a
-source names a recorder's address, a stream path or a file, which only admins see."""
+source names a recorder's address, a stream path or a file, which only admins see. An
+admin reads the manager's log whole or one process' lines (the manager's, a camera's)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,35 @@ def test_the_database_alert_is_shown_as_plain_text(dash: Dashboard) -> None:
     assert not at.exception, at.exception
     alerts = [e.value for e in at.error if "Event database" in e.value]
     assert alerts == [r"Event database: cannot store to \!\[x\](http://10.9.9.9/p.png)"], alerts
+
+
+MANAGER_LOG = """\
+INFO started worker cam-a (a line of a log from before lines named their process)
+2026-12-06 13:50:01,001 manager[100] cashwatch.manager INFO started cam-a (pid 201, core 1)
+2026-12-06 13:50:01,500 camera:cam-a[201] cashwatch.worker INFO camera cam-a: worker started
+2026-12-06 13:50:02,000 camera:cam-b[202] cashwatch.worker ERROR detection unavailable on cam-b
+Traceback (most recent call last):
+ValueError: no model
+2026-12-06 13:50:03,000 camera:cam-a[201] cashwatch.worker INFO event e1 cash on cam-a
+2026-12-06 13:50:04,000 manager[100] cashwatch.manager WARNING camera cam-b: restart in 1 s
+"""
+
+
+def test_the_manager_log_shows_one_process_lines_at_a_time(dash: Dashboard) -> None:
+    log = dash.data_dir / "logs" / "manager.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(MANAGER_LOG)
+    at = dash.page("pages/system.py")
+    assert not at.exception, at.exception
+    choice = at.selectbox(key="system_log_origin")
+    assert choice.options == ["all", "manager", "camera:cam-a", "camera:cam-b"]
+    assert at.code[0].value == MANAGER_LOG.rstrip("\n"), "every line by default"
+    shown = {}
+    for origin in ("camera:cam-a", "camera:cam-b", "manager"):
+        at = at.selectbox(key="system_log_origin").select(origin).run()
+        assert not at.exception, at.exception
+        shown[origin] = at.code[0].value.splitlines()
+    assert shown["camera:cam-a"] == [line for line in MANAGER_LOG.splitlines()
+                                     if "camera:cam-a[201]" in line]
+    assert shown["camera:cam-b"] == MANAGER_LOG.splitlines()[3:6], "with its traceback"
+    assert shown["manager"] == [MANAGER_LOG.splitlines()[i] for i in (0, 1, 7)]

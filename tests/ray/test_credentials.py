@@ -111,7 +111,7 @@ def test_an_actor_without_credentials_reports_why_and_exits(
     monkeypatch.delenv("CASHWATCH_CONFIG", raising=False)
     monkeypatch.delenv(SOURCES_FILE_ENV, raising=False)
     actor = CameraActor(seal_source(_spec(tmp_path, _secret_url())), node="test-node")
-    update, exit_code = actor.poll(0)
+    update, exit_code, _lines = actor.poll(0)
     assert exit_code == EXIT_NO_CREDENTIALS
     assert update.status["state"] == "error"
     assert "credentials are not on this node" in update.status["last_error"]
@@ -125,7 +125,7 @@ def test_an_actor_whose_camera_cannot_start_says_why_masked_and_exits(
     broken = dataclasses.replace(spec, camera={**spec.camera,
                                                "source": spec.camera["source"] + " x"})
     actor = CameraActor(broken, node="n")
-    update, exit_code = actor.poll(0)
+    update, exit_code, _lines = actor.poll(0)
     assert exit_code == EXIT_CRASHED  # instead of an exception Ray prints unmasked
     assert update.status["state"] == "error" and "ValidationError" in update.status["last_error"]
     assert actor.stop(timeout_s=5) == EXIT_CRASHED

@@ -92,6 +92,11 @@ def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
 
     rows = wait_for(events_with_clips_from_both_sites, 90,
                     "fire events with clips from cameras on both nodes")
+    # the actors' own log lines, relayed with the polls, name the camera and the actor's pid
+    log = manager.data_dir / "logs" / "manager.log"
+    wait_for(lambda: all(f"camera:{c}[{workers[c]['pid']}] cashwatch.worker INFO event "
+                         in log.read_text() for c in {r["camera_id"] for r in rows}), 20,
+             "the event lines of the actors in the manager's log")
     for row in rows:
         assert row["event_type"] == "fire"
         assert row["clip_path"].startswith(f"file://{evidence_dir}/clips/"), row["clip_path"]

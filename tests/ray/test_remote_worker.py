@@ -65,7 +65,7 @@ def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(
     actor = CameraActor(spec, node="test-node")
 
     def running_with_a_frame() -> LiveUpdate | None:
-        update, exit_code = actor.poll(0)
+        update, exit_code, _lines = actor.poll(0)
         assert exit_code is None
         return update if update.status.get("state") == "running" and update.frame_jpeg \
             else None

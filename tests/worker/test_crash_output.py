@@ -14,7 +14,8 @@ from cashwatch.config import CameraConfig, ModelConfig
 from cashwatch.manager.supervisor import MonitoredWorker, worker_exit_reason
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
-from cashwatch.worker.process import EXIT_CRASHED, install_masking_log, worker_main
+from cashwatch.worker.base import install_masking_log, worker_main
+from cashwatch.worker.process import EXIT_CRASHED
 from cashwatch.worker.spec import WorkerSpec
 
 PASSWORD = "hunter2"

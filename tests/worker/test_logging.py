@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from cashwatch.worker.process import MaskingFormatter
+from cashwatch.util.log_lines import MaskingFormatter
 
 
 def test_a_logged_traceback_is_masked_as_a_whole() -> None:

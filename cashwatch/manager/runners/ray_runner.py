@@ -43,9 +43,11 @@ from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
+from cashwatch.util.log_lines import camera_origin
 from cashwatch.worker.actor import CameraActor
+from cashwatch.worker.base import install_masking_log
+from cashwatch.worker.log_pipe import LineBuffer, hand_on
 from cashwatch.worker.memory import worker_malloc_env
-from cashwatch.worker.process import install_masking_log
 from cashwatch.worker.publish import LiveUpdate, decode_live_frame
 from cashwatch.worker.spec import WorkerSpec, seal_source
 
@@ -61,9 +63,15 @@ class _RayCameraActor(CameraActor):
     def __init__(self, spec: WorkerSpec) -> None:
         # log_to_driver copies this process' stderr into the manager's output as it is:
         # every log line and traceback (an uncaught one too) is masked before it leaves.
-        install_masking_log(f"actor:{spec.camera.get('id', '?')}")
+        # The same lines, kept for the polls, reach the manager's log file.
+        lines = LineBuffer()
+        install_masking_log(f"actor:{spec.camera.get('id', '?')}", lines)
         node_id = ray.get_runtime_context().get_node_id()
-        super().__init__(spec, node=f"{socket.gethostname()}/{node_id[:8]}")
+        super().__init__(spec, node=f"{socket.gethostname()}/{node_id[:8]}",
+                         log_lines=lines)
+        logging.getLogger("cashwatch.worker").info("camera %s: actor started (pid %d) on %s",
+                                                   spec.camera.get("id", "?"), os.getpid(),
+                                                   self.node)
 
 
 class ActorStop:
@@ -221,7 +229,8 @@ class RayRunner:
         self.config_path = config_path  # where nodes look first for a camera's source
         check_token_auth(config)
         check_reachable(address)
-        # log_to_driver: worker log lines land in the manager's log, as for local workers
+        # log_to_driver: actors' stderr lands in the manager's console; their log lines
+        # reach its log file with the polls (_take_reply)
         ray.init(address=address, namespace="cashwatch", logging_level=logging.WARNING,
                  log_to_driver=True)
         self._actor_class = ray.remote(_RayCameraActor)
@@ -273,13 +282,15 @@ class RayRunner:
         assert isinstance(process, ActorProcess)
         process.poll_ref = None
         try:
-            update, exit_code = ray.get(ref)
+            update, exit_code, log_lines = ray.get(ref)
         except ActorUnavailableError:
             return  # a transient network problem; the heartbeat decides if it lasts
         except RayActorError as exc:
             process.ended(-9, f"Ray actor died ({type(exc).__name__}: node lost or "
                           "process killed)")
             return
+        hand_on(log_lines, camera_origin(worker.camera.id),
+                int(update.status.get("pid") or process.pid or 0))
         if exit_code is not None:
             # the actor's own last word (masked there): missing credentials, a crash
             reason = str(update.status.get("last_error") or "") if exit_code else ""
