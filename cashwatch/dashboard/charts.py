@@ -8,7 +8,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from cashwatch.events import EVENT_TYPES
+from cashwatch.core.events import EVENT_TYPES
 
 MAX_CHART_ROWS = 500
 MAX_CHART_COLUMNS = 4

@@ -15,11 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from cashwatch.config.evidence import ClipConfig
+from cashwatch.core.events import EVENT_TYPES
 from cashwatch.dashboard import actions, data, event_details
 from cashwatch.dashboard.session import PageContext, PermissionDenied, recheck_sign_in
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import plain
-from cashwatch.events import EVENT_TYPES
 from cashwatch.evidence.mp4 import trigger_offset_of
 
 DEFAULT_DAYS = 7

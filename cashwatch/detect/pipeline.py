@@ -20,10 +20,13 @@ import numpy as np
 
 from cashwatch.config.camera import CameraConfig, CameraSettings
 from cashwatch.config.detection import ModelConfig
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.hooks import FrameProcessor, NullProcessor, ProcessResult
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
 from cashwatch.detect.annotate import annotated_snapshot
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.motion import MotionGate
-from cashwatch.detect.poses import Poses
 from cashwatch.detect.regions import (
     Region,
     choose_region,
@@ -33,14 +36,11 @@ from cashwatch.detect.regions import (
     union_box,
 )
 from cashwatch.detect.tracker import IouTracker
-from cashwatch.events import DetectedEvent
 from cashwatch.rules.cash import CashHandoverRule
 from cashwatch.rules.cooldown import Cooldown
 from cashwatch.rules.fire import FireConfirmer, FireRule
-from cashwatch.rules.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
 from cashwatch.rules.tamper import TamperRule
 from cashwatch.rules.violence import ViolenceRule
-from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
 
 # Crops only re-examine where something changed, so someone the model missed while they
 # stood still would stay missed; a look due after this long is a whole-frame one.
@@ -256,7 +256,7 @@ def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer
     weights = camera.detection.fire.model
     if not camera.detection.fire.enabled or not weights:
         return None
-    from cashwatch.rules.fire_model import YoloFireConfirmer
+    from cashwatch.detect.fire_model import YoloFireConfirmer
 
     path = Path(weights)
     return YoloFireConfirmer(path if path.is_absolute() else data_dir / path)

@@ -33,9 +33,8 @@ import numpy as np
 
 from cashwatch.config.detection import CashRuleConfig
 from cashwatch.config.zones import ZonesConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.geometry import (
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.geometry import (
     WRISTS,
     anchor_point,
     body_size,
@@ -43,8 +42,9 @@ from cashwatch.rules.geometry import (
     union_box,
     visible,
 )
-from cashwatch.rules.spans import EvidenceLog, Subject
-from cashwatch.rules.tracks import person_keys
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import EvidenceLog, Subject
+from cashwatch.core.tracks import person_keys
 
 W_PERSISTENCE, W_CLOSENESS, W_KEYPOINTS = 0.4, 0.3, 0.3
 # How many past drawer visits per staff member are remembered; only recent ones matter.

@@ -41,8 +41,8 @@ import cv2
 import numpy as np
 
 from cashwatch.config.detection import FireRuleConfig
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EvidenceLog, Subject
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.spans import EvidenceLog, Subject
 
 ANALYSIS_WIDTH = 320
 FLICKER_FRAMES = 8

@@ -29,7 +29,7 @@ blurred (sharpness below `min_sharpness`) or changed (scene match below
 `MIN_EVIDENCE_SHARE` of the analyses since (a hand moving over the lens lets a few
 through) raises one event, whose `details.reason` says which ("covered", "blurred",
 "view changed"). An *episode* ends after `episode_gap_s` of normal view, the same quiet
-that ends the event (`cashwatch.rules.spans`); one episode raises one event, a new one
+that ends the event (`cashwatch.core.spans`); one episode raises one event, a new one
 another (the pipeline's cooldown does not apply to this rule).
 
 The reference is frozen while there is evidence (it would otherwise learn the tampered
@@ -56,8 +56,8 @@ import cv2
 import numpy as np
 
 from cashwatch.config.detection import TamperRuleConfig
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import END_AFTER_QUIET_S, EvidenceLog, Subject
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.spans import END_AFTER_QUIET_S, EvidenceLog, Subject
 
 ANALYSIS_WIDTH = 320
 ANALYSE_EVERY_S = 1.0  # 10 analyses in the 10-s window; ~3 ms of CPU each at 720p

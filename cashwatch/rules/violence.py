@@ -32,11 +32,11 @@ from typing import ClassVar
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.geometry import body_size, box_centre, box_gap
-from cashwatch.rules.spans import EvidenceLog, Subject
-from cashwatch.rules.tracks import person_keys
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.geometry import body_size, box_centre, box_gap
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import EvidenceLog, Subject
+from cashwatch.core.tracks import person_keys
 from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_features import ARMS, MAX_STEP_S, TORSO
 from cashwatch.rules.violence_learned import LearnedViolenceRule

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EvidenceLog
-from cashwatch.rules.tracks import person_keys
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import EvidenceLog
+from cashwatch.core.tracks import person_keys
 from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_features import SceneWindow
 from cashwatch.rules.violence_model import ViolenceModel

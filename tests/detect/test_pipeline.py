@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from cashwatch.config import CameraConfig, CameraSettings, ModelConfig
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.geometry import iou_matrix
+from cashwatch.core.hooks import NullProcessor
+from cashwatch.core.spans import EndedSpan
 from cashwatch.demo.scenes import TamperScene
 from cashwatch.demo.source import open_demo
 from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import WHOLE_FRAME_EVERY_S, DetectionProcessor, build_processor
-from cashwatch.detect.tracker import iou_matrix
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EndedSpan
-from cashwatch.worker.hooks import NullProcessor
 from tests.conftest import require_media
 
 pytestmark = pytest.mark.media

@@ -1,6 +1,6 @@
 """Train and cross-validate the learned violence score (development only; workers never import it).
 
-Three steps, each a subcommand of `python -m cashwatch.rules.violence_train`:
+Three steps, each a subcommand of `python -m cashwatch.training.violence_train`:
 
 1. `record LABELS.csv CACHE_DIR`: every clip of a labels file goes once through the live
    pipeline (`DetectionProcessor`: sampling, motion gate, pose model, tracker) and the
@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.poses import Poses
 from cashwatch.rules.violence_features import FEATURE_NAMES, SceneWindow
 from cashwatch.rules.violence_learned import Persistence
 from cashwatch.rules.violence_model import ViolenceModel
@@ -286,7 +286,7 @@ def _windows(cache_dir: Path, window_s: float, config: ViolenceRuleConfig,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cashwatch.rules.violence_train",
+    parser = argparse.ArgumentParser(prog="python -m cashwatch.training.violence_train",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record", help="run clips through the live pipeline once")
