@@ -23,6 +23,7 @@ run: install
 lint: install
 	$(BIN)/ruff check cashwatch tests app.py pages bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install lint
 	$(BIN)/python -m pytest -q -rs --durations=15
@@ -50,4 +51,4 @@ package-check: install
 	$(BIN)/python -m tests.package_check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -23,9 +23,9 @@ from bench.product import DETECT_TARGET_FPS as SAMPLED_FPS
 from bench.product import MODEL, MODELS_CACHE
 from cashwatch.config import CameraSettings, ClipConfig, ManagerConfig, ModelConfig
 from cashwatch.config.detection import MotionConfig
+from cashwatch.core.poses import Poses
 from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.motion import MotionGate
-from cashwatch.detect.poses import Poses
 from cashwatch.evidence.buffer import JpegBuffer
 
 SEED_LIVE_FPS = SOURCE_FPS / 4  # the seed design queues every 4th frame for the live view

@@ -20,7 +20,7 @@ MODULES = sorted(
 
 
 def test_the_examples_are_found() -> None:
-    assert "cashwatch.rules.spans" in MODULES and len(MODULES) > 30
+    assert "cashwatch.core.spans" in MODULES and len(MODULES) > 30
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,8 +9,8 @@ import numpy as np
 
 from cashwatch.config.zones import ZonesConfig
 from cashwatch.core.event_types import ZONE_STYLES
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.poses import Poses
 
 # COCO skeleton as keypoint index pairs (Ultralytics' order)
 SKELETON = (

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cashwatch.worker.sampling import detection_stride
+from cashwatch.core.sampling import detection_stride
 
 FALLBACK_FPS = 25.0  # for files whose container does not say
 

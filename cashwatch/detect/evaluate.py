@@ -23,10 +23,10 @@ from pydantic import ValidationError
 
 from cashwatch.config import CameraSettings, ModelConfig, load_config
 from cashwatch.config.loader import describe_errors
+from cashwatch.core.events import EVENT_TYPES
 from cashwatch.detect.clips import ClipUnreadable, sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor
-from cashwatch.events import EVENT_TYPES
 
 
 class LabelsError(ValueError):

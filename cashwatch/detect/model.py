@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from cashwatch.detect.poses import Poses
+from cashwatch.core.poses import Poses
 
 
 class PoseModel(Protocol):

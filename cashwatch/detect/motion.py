@@ -21,7 +21,7 @@ import numpy as np
 
 from cashwatch.config.detection import MotionConfig
 from cashwatch.config.zones import ZonesConfig
-from cashwatch.rules.geometry import PolygonZone
+from cashwatch.core.geometry import PolygonZone
 
 # Width of the grey image the gate works on; ~15 px per person at CCTV distances is
 # enough to see a person or an arm move and costs well under a millisecond.

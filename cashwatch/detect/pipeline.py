@@ -20,10 +20,16 @@ import numpy as np
 
 from cashwatch.config.camera import CameraConfig, CameraSettings
 from cashwatch.config.detection import ModelConfig
+from cashwatch.core.event_types import event_type
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.hooks import FrameProcessor, NullProcessor, ProcessResult
+from cashwatch.core.observation import Observation
+from cashwatch.core.poses import Poses
+from cashwatch.core.rule import Rule
+from cashwatch.core.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
 from cashwatch.detect.annotate import annotated_snapshot
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.motion import MotionGate
-from cashwatch.detect.poses import Poses
 from cashwatch.detect.regions import (
     Region,
     choose_region,
@@ -33,14 +39,9 @@ from cashwatch.detect.regions import (
     union_box,
 )
 from cashwatch.detect.tracker import IouTracker
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.cash import CashHandoverRule
 from cashwatch.rules.cooldown import Cooldown
-from cashwatch.rules.fire import FireConfirmer, FireRule
-from cashwatch.rules.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
-from cashwatch.rules.tamper import TamperRule
-from cashwatch.rules.violence import ViolenceRule
-from cashwatch.worker.hooks import FrameProcessor, NullProcessor, ProcessResult
+from cashwatch.rules.fire import FireConfirmer
+from cashwatch.rules.registry import camera_rules
 
 # Crops only re-examine where something changed, so someone the model missed while they
 # stood still would stay missed; a look due after this long is a whole-frame one.
@@ -73,15 +74,16 @@ class DetectionProcessor:
                  fire_confirmer: FireConfirmer | None = None) -> None:
         detection = camera.detection
         self.camera = camera
-        self.cash = CashHandoverRule(detection.cash, camera.zones)
-        self.violence = ViolenceRule(detection.violence)
-        self.fire = FireRule(detection.fire, fire_confirmer)
         # quiet means a few sampled frames without evidence, also at a low detection rate
         self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
-        self.tamper = TamperRule(detection.tamper, episode_gap_s=self.spans.quiet_s)
-        if (self.cash.active or self.violence.active) and model is None:
+        # by event type, in the registry's order (the order a frame's events are listed)
+        self.rules: dict[str, Rule] = {
+            rule.event_type: rule
+            for rule in camera_rules(camera, fire_confirmer, self.spans.quiet_s)}
+        needs_poses = any(rule.active and rule.uses_poses for rule in self.rules.values())
+        if needs_poses and model is None:
             raise ValueError("the cash and violence rules need a pose model; got None")
-        self.model = model if (self.cash.active or self.violence.active) else None
+        self.model = model if needs_poses else None
         # the fire and tamper rules read pixels; a camera running only them has no model
         self.model_name = model.name if model is not None else "none"
         self.gate = (MotionGate(detection.motion, camera.zones)
@@ -90,9 +92,6 @@ class DetectionProcessor:
                              and self.model is not None and self.model.any_size)
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
-        self._rules: dict[str, CashHandoverRule | ViolenceRule | FireRule | TamperRule] = {
-            "cash": self.cash, "violence": self.violence, "fire": self.fire,
-            "tamper": self.tamper}
         self.counters = ProcessorCounters()
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
@@ -110,17 +109,8 @@ class DetectionProcessor:
             poses, fresh = self._look(frame, region, ts)
             inference_ms = (time.perf_counter() - started) * 1000.0
             self.counters.inference_ms_total += inference_ms
-        people_boxes = self._in_view.xyxy if self._in_view is not None else None
-        events = self.fire.update(frame, ts, people_boxes) + self.tamper.update(frame, ts)
-        if poses is not None:
-            height, width = frame.shape[:2]
-            events += self.cash.update(poses, ts, (width, height))
-        if fresh is not None:
-            # Speeds need fresh observations: fed the carried poses, the violence rule would
-            # divide the movement since the last look by the time since the last *carried*
-            # frame and see fast limbs where a person moved slowly (measured: 2 more false
-            # alarms on fightsurv). Cash, a distance, holds while nothing changes.
-            events += self.violence.update(fresh, ts)
+        observation = Observation(ts, frame, poses, fresh)
+        events = [event for rule in self.rules.values() for event in rule.observe(observation)]
         events = self._after_cooldown(events, ts)
         ended = self._follow_spans(events, ts)
         if events:
@@ -149,7 +139,7 @@ class DetectionProcessor:
         follow the events just raised."""
         ended = self.spans.due(ts)  # first: a gap in processing is quiet, whatever comes now
         for span_id, span in self.spans.items():
-            self.spans.evidence(span_id, self._rules[span.event_type].evidence_ts(span.subject))
+            self.spans.evidence(span_id, self.rules[span.event_type].evidence_ts(span.subject))
         for event in raised:
             event.span_id, replaced = self.spans.open(event.event_type, event.subject, event.ts)
             ended += replaced
@@ -226,8 +216,10 @@ class DetectionProcessor:
     def _after_cooldown(self, events: list[DetectedEvent], ts: float) -> list[DetectedEvent]:
         kept = []
         for event in sorted(events, key=lambda e: -e.confidence):
-            rule = self._rules[event.event_type]
-            if not rule.cooled_down or self.cooldown.allow(event.event_type, ts):
+            # the type table says whether repeats are held back (tamper: one event per
+            # episode already, a cooldown would lose the second of two close episodes)
+            policy = event_type(event.event_type).cooldown
+            if policy == "none" or self.cooldown.allow(event.event_type, ts):
                 kept.append(event)
             else:
                 self.counters.suppressed_by_cooldown += 1
@@ -256,7 +248,7 @@ def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer
     weights = camera.detection.fire.model
     if not camera.detection.fire.enabled or not weights:
         return None
-    from cashwatch.rules.fire_model import YoloFireConfirmer
+    from cashwatch.detect.fire_model import YoloFireConfirmer
 
     path = Path(weights)
     return YoloFireConfirmer(path if path.is_absolute() else data_dir / path)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
-from cashwatch.detect.poses import Poses
+from cashwatch.core.geometry import iou_matrix
+from cashwatch.core.poses import Poses
 
 # Weight of the newest displacement in a track's velocity; lower smooths pose jitter.
 VELOCITY_ALPHA = 0.5
@@ -28,25 +29,6 @@ class Track:
 
     def predicted(self, ts: float) -> np.ndarray:
         return self.xyxy + self.velocity * max(0.0, ts - self.last_ts)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in `a` (n, 4) with every box in `b` (m, 4), shape (n, m).
-
-    >>> iou_matrix(np.array([[0, 0, 2, 2]]), np.array([[1, 0, 3, 2], [5, 5, 6, 6]])).round(3)
-    array([[0.333, 0.   ]])
-    """
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 class IouTracker:

@@ -31,12 +31,12 @@ import cv2
 import numpy as np
 
 from cashwatch.config.camera import CameraConfig
-from cashwatch.events import EventRecord
+from cashwatch.core.events import EventRecord
+from cashwatch.core.hooks import EventSink
 from cashwatch.evidence.buffer import BufferedFrame, JpegBuffer
 from cashwatch.evidence.mp4 import ClipEncoder
 from cashwatch.evidence.paths import clip_relpath
 from cashwatch.evidence.storage import EvidenceStore
-from cashwatch.worker.hooks import EventSink
 
 log = logging.getLogger(__name__)
 

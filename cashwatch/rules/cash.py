@@ -33,9 +33,8 @@ import numpy as np
 
 from cashwatch.config.detection import CashRuleConfig
 from cashwatch.config.zones import ZonesConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.geometry import (
+from cashwatch.core.events import DetectedEvent, EventType
+from cashwatch.core.geometry import (
     WRISTS,
     anchor_point,
     body_size,
@@ -43,8 +42,11 @@ from cashwatch.rules.geometry import (
     union_box,
     visible,
 )
-from cashwatch.rules.spans import EvidenceLog, Subject
-from cashwatch.rules.tracks import person_keys
+from cashwatch.core.observation import Observation
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import EvidenceLog, Subject
+from cashwatch.core.sustained import HitCount, SustainedEvidence
+from cashwatch.core.tracks import person_keys
 
 W_PERSISTENCE, W_CLOSENESS, W_KEYPOINTS = 0.4, 0.3, 0.3
 # How many past drawer visits per staff member are remembered; only recent ones matter.
@@ -69,8 +71,8 @@ class Meeting:
 
 @dataclass
 class _PairState:
-    meetings: deque[Meeting | None]
-    armed: bool = True
+    # a meeting or None per detection; the pair fires once per run of meetings
+    meetings: SustainedEvidence[Meeting | None]
     # the window's meetings once the pair qualified, kept while waiting for a drawer visit
     pending: list[Meeting] = field(default_factory=list)
 
@@ -87,8 +89,9 @@ class _Person:
 class CashHandoverRule:
     """Feed it every detection of one camera with `update`; it returns cash events."""
 
+    event_type: ClassVar[EventType] = "cash"
     # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
-    cooled_down: ClassVar[bool] = True
+    uses_poses: ClassVar[bool] = True
 
     def __init__(self, config: CashRuleConfig, zones: ZonesConfig) -> None:
         self.config = config
@@ -102,6 +105,19 @@ class CashHandoverRule:
     @property
     def active(self) -> bool:
         return self.config.enabled and self.cashier is not None
+
+    def observe(self, observation: Observation) -> list[DetectedEvent]:
+        """Look at everyone in view, fresh or carried: a distance holds while nobody moves.
+
+        Args:
+            observation: the frame's time and people (nothing before anyone was found).
+
+        Returns:
+            The cash events raised on this detection.
+        """
+        if observation.poses is None:
+            return []
+        return self.update(observation.poses, observation.ts, observation.frame_wh)
 
     def update(self, poses: Poses, ts: float, frame_wh: tuple[int, int]) -> list[DetectedEvent]:
         if not self.active:
@@ -171,17 +187,17 @@ class CashHandoverRule:
         if state is None:
             if meeting is None:
                 return None
-            state = self._pairs[pair] = _PairState(deque(maxlen=self.config.window))
-        state.meetings.append(meeting)
-        met = [m for m in state.meetings if m is not None]
-        if not met:
-            state.armed = True
-            if not state.pending or ts - state.pending[-1].ts > self.config.drawer_window_s:
-                del self._pairs[pair]
-                return None
-        if state.armed and len(met) >= self.config.min_hits:
-            state.armed = False
-            state.pending = met
+            window = HitCount(self.config.min_hits, self.config.window)
+            state = self._pairs[pair] = _PairState(SustainedEvidence(window))
+        due = state.meetings.add(ts, meeting, meeting is not None)
+        if not state.meetings.has_evidence and (
+                not state.pending or ts - state.pending[-1].ts > self.config.drawer_window_s):
+            del self._pairs[pair]
+            return None
+        if due:
+            state.meetings.fired()
+            state.pending = [m for m in state.meetings.values(evidence_only=True)
+                             if m is not None]
         return self._fire_if_ready(state, ts)
 
     def _fire_if_ready(self, state: _PairState, ts: float) -> DetectedEvent | None:

@@ -41,8 +41,10 @@ import cv2
 import numpy as np
 
 from cashwatch.config.detection import FireRuleConfig
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EvidenceLog, Subject
+from cashwatch.core.events import DetectedEvent, EventType
+from cashwatch.core.observation import Observation
+from cashwatch.core.spans import EvidenceLog, Subject
+from cashwatch.core.sustained import EvidenceShare, SustainedEvidence
 
 ANALYSIS_WIDTH = 320
 FLICKER_FRAMES = 8
@@ -60,7 +62,6 @@ class FireConfirmer(Protocol):
 
 @dataclass
 class _Sample:
-    ts: float
     area: float
     flicker: float
     evidence: bool
@@ -111,20 +112,36 @@ def repeats_earlier_mask(masks: list[np.ndarray]) -> bool:
 class FireRule:
     """Feed it every sampled frame of one camera with `update`; it returns fire events."""
 
+    event_type: ClassVar[EventType] = "fire"
     # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
-    cooled_down: ClassVar[bool] = True
+    uses_poses: ClassVar[bool] = False  # people found anyway are left out of the mask
 
     def __init__(self, config: FireRuleConfig, confirmer: FireConfirmer | None = None) -> None:
         self.config = config
         self.confirmer = confirmer
         self._masks: deque[np.ndarray] = deque(maxlen=FLICKER_FRAMES)
-        self._samples: deque[_Sample] = deque()
-        self._fired_run = False
+        # the window fills while the fire is still young: sustained once it spans
+        # min_duration_s (its mean sample period included) with evidence on most frames
+        self.window = SustainedEvidence[_Sample](
+            EvidenceShare(config.min_duration_s, MIN_EVIDENCE_SHARE))
         self.evidence = EvidenceLog()  # one subject, the frame: when flames were last seen
 
     @property
     def active(self) -> bool:
         return self.config.enabled
+
+    def observe(self, observation: Observation) -> list[DetectedEvent]:
+        """Look at one sampled frame, leaving out the people in view.
+
+        Args:
+            observation: the frame, its time and the people in it.
+
+        Returns:
+            The fire event raised on this frame, if any.
+        """
+        poses = observation.poses
+        return self.update(observation.frame, observation.ts,
+                           poses.xyxy if poses is not None else None)
 
     def update(self, frame_bgr: np.ndarray, ts: float,
                people_xyxy: np.ndarray | None = None) -> list[DetectedEvent]:
@@ -141,45 +158,29 @@ class FireRule:
         if self._masks and self._masks[-1].shape != mask.shape:
             self._masks.clear()
         self._masks.append(mask)
-        sample = self._sample(mask, ts)
-        self._samples.append(sample)
+        sample = self._sample(mask)
         if sample.evidence:
             self.evidence.saw((), ts)
-        while ts - self._samples[0].ts > self.config.min_duration_s:
-            self._samples.popleft()
-        if not sample.evidence:
-            self._fired_run = self._fired_run and self._evidence_share() > 0
-            return []
-        if self._fired_run or not self._sustained():
+        if not self.window.add(ts, sample, sample.evidence):
             return []
         if self.confirmer is not None and self.confirmer.confirm(frame_bgr) < 0.5:
-            return []
-        self._fired_run = True
+            return []  # still due on the next evidence: the confirmer may agree then
+        self.window.fired()
         return self._event(sample, ts, scale)
 
     def evidence_ts(self, subject: Subject = ()) -> float | None:
         """When flame evidence was last seen anywhere in the frame."""
         return self.evidence.last(())
 
-    def _sample(self, mask: np.ndarray, ts: float) -> _Sample:
+    def _sample(self, mask: np.ndarray) -> _Sample:
         area = float(np.count_nonzero(mask)) / mask.size
         flicker = flicker_fraction(np.stack(self._masks))
         evidence = (area >= self.config.min_area and flicker >= self.config.min_flicker
                     and not repeats_earlier_mask(list(self._masks)))
-        return _Sample(ts, area, flicker, evidence)
-
-    def _evidence_share(self) -> float:
-        return sum(s.evidence for s in self._samples) / max(1, len(self._samples))
-
-    def _sustained(self) -> bool:
-        span = self._samples[-1].ts - self._samples[0].ts
-        # the window must be (nearly) full: one sample period short of min_duration_s
-        period = span / max(1, len(self._samples) - 1)
-        return (span + period >= self.config.min_duration_s
-                and self._evidence_share() >= MIN_EVIDENCE_SHARE)
+        return _Sample(area, flicker, evidence)
 
     def _event(self, sample: _Sample, ts: float, scale: float) -> list[DetectedEvent]:
-        areas = [s.area for s in self._samples]
+        areas = [s.area for s in self.window.values()]
         growth = sample.area / max(min(areas), self.config.min_area, 1e-9)
         confidence = (0.5 + 0.25 * min(1.0, sample.flicker / max(2 * self.config.min_flicker, 1e-9))
                       + 0.25 * min(1.0, sample.area / (4 * self.config.min_area)))
@@ -192,7 +193,7 @@ class FireRule:
             event_type="fire", ts=ts, confidence=float(min(1.0, confidence)), bbox_xyxy=bbox,
             details={"area": round(sample.area, 5), "flicker": round(sample.flicker, 3),
                      "growth": round(growth, 2),
-                     "evidence_share": round(self._evidence_share(), 2)},
+                     "evidence_share": round(self.window.share(), 2)},
         )]
 
 

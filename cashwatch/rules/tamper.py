@@ -6,7 +6,7 @@ the while (frames still arrive), so the rule looks at what the frames show. It c
 each analysed frame with the camera's *reference view*: the mean of its first
 `WARMUP_S` of frames, then a running average over about `REFERENCE_S`, in which people
 who pass fade out and the fixed scene stays. Once a second (`ANALYSE_EVERY_S`), on a
-grey copy `ANALYSIS_WIDTH` pixels wide:
+grey copy `GREY_WIDTH` pixels wide (`cashwatch.core.observation`):
 
 * *blocked*: the view cut into cells (`CELL_COLUMNS` across). Of the cells with texture
   in the reference, the share whose mean gradient fell below `LOST_DETAIL` of the
@@ -29,7 +29,7 @@ blurred (sharpness below `min_sharpness`) or changed (scene match below
 `MIN_EVIDENCE_SHARE` of the analyses since (a hand moving over the lens lets a few
 through) raises one event, whose `details.reason` says which ("covered", "blurred",
 "view changed"). An *episode* ends after `episode_gap_s` of normal view, the same quiet
-that ends the event (`cashwatch.rules.spans`); one episode raises one event, a new one
+that ends the event (`cashwatch.core.spans`); one episode raises one event, a new one
 another (the pipeline's cooldown does not apply to this rule).
 
 The reference is frozen while there is evidence (it would otherwise learn the tampered
@@ -48,7 +48,6 @@ purpose (a camera re-aimed, a room refurnished) raises one event.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -56,10 +55,11 @@ import cv2
 import numpy as np
 
 from cashwatch.config.detection import TamperRuleConfig
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import END_AFTER_QUIET_S, EvidenceLog, Subject
+from cashwatch.core.events import DetectedEvent, EventType
+from cashwatch.core.observation import Observation
+from cashwatch.core.spans import END_AFTER_QUIET_S, EvidenceLog, Subject
+from cashwatch.core.sustained import EvidenceShare, SustainedEvidence
 
-ANALYSIS_WIDTH = 320
 ANALYSE_EVERY_S = 1.0  # 10 analyses in the 10-s window; ~3 ms of CPU each at 720p
 REFERENCE_S = 30.0       # time constant of the reference view's running average
 WARMUP_S = 10.0          # the reference forms (fast) before anything is judged
@@ -95,16 +95,6 @@ class ViewCheck:
         if self.scene_match < config.min_scene_match:
             return "view changed"
         return None
-
-
-def grey_copy(frame_bgr: np.ndarray) -> np.ndarray:
-    """The small, lightly blurred grey frame the rule compares (compression noise off)."""
-    height, width = frame_bgr.shape[:2]
-    size = (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width)))
-    # grey first: one channel to shrink instead of three (0.4 ms instead of 1 at 720p)
-    grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if frame_bgr.ndim == 3 else frame_bgr
-    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(small, (3, 3), 0)
 
 
 def _gradient(grey: np.ndarray) -> np.ndarray:
@@ -157,18 +147,13 @@ def compare_views(reference: np.ndarray, grey: np.ndarray) -> ViewCheck | None:
     return ViewCheck(blocked, scene_match, sharpness)
 
 
-@dataclass
-class _Sample:
-    ts: float
-    reason: str | None
-
-
 class TamperRule:
     """Feed it every sampled frame of one camera with `update`; it returns tamper events."""
 
+    event_type: ClassVar[EventType] = "tamper"
     # one event per episode already: a cooldown would lose the second of two coverings
     # close together, and with it the open event
-    cooled_down: ClassVar[bool] = False
+    uses_poses: ClassVar[bool] = False
 
     def __init__(self, config: TamperRuleConfig,
                  episode_gap_s: float = END_AFTER_QUIET_S) -> None:
@@ -180,8 +165,13 @@ class TamperRule:
         self._learned = 0  # frames averaged into the reference during the warm-up
         self._started: float | None = None
         self._next_ts = float("-inf")
-        self._samples: deque[_Sample] = deque()
-        self._fired_run = False
+        # each analysis's reason (None: a normal view); the window's oldest must be
+        # evidence, so the view has been tampered with for min_duration_s, and a hand
+        # moving over the lens may leave a few analyses in between looking normal
+        self.window = SustainedEvidence[str | None](
+            EvidenceShare(config.min_duration_s, MIN_EVIDENCE_SHARE, period_s=ANALYSE_EVERY_S,
+                          starts_with_evidence=True),
+            episode_gap_s=episode_gap_s)
         self._away_since: float | None = None  # turned away, sharp and uncovered, since
         self.last_check: ViewCheck | None = None
         self.evidence = EvidenceLog()  # one subject, the view
@@ -191,14 +181,27 @@ class TamperRule:
         return self.config.enabled
 
     def update(self, frame_bgr: np.ndarray, ts: float) -> list[DetectedEvent]:
+        """`observe` for a frame alone (the rule reads no people)."""
+        return self.observe(Observation(ts, frame_bgr))
+
+    def observe(self, observation: Observation) -> list[DetectedEvent]:
+        """Analyse the frame, at most once every `ANALYSE_EVERY_S`.
+
+        Args:
+            observation: the frame and its time; its small grey copy is what is compared.
+
+        Returns:
+            The tamper event raised on this frame, if any.
+        """
         if not self.active:
             return []
+        ts = observation.ts
         if ts < self._next_ts - ANALYSE_EVERY_S:
             self._clock_set_back(ts)
         if ts < self._next_ts:
             return []
         self._next_ts = ts + ANALYSE_EVERY_S
-        grey = grey_copy(frame_bgr)
+        grey = observation.small_grey
         if self._reference is None or self._reference.shape != grey.shape:
             self._reset(grey, ts)  # first frame, or the source changed resolution
             return []
@@ -208,29 +211,18 @@ class TamperRule:
         check = compare_views(self._reference.astype(np.uint8), grey)
         self.last_check = check
         reason = check.reason(self.config) if check is not None else None
-        if self._episode_over(ts):
-            self._fired_run = False
         if reason is None:
             self._learn(grey, fast=False)
         else:
             self.evidence.saw((), ts)
-        self._record(_Sample(ts, reason))
-        if self._relearn(grey, reason, ts):
+        # an episode ends after episode_gap_s without evidence: the test `EventSpans.due`
+        # ends the event by, whether this frame looks normal or tampered with again
+        due = self.window.add(ts, reason, reason is not None)
+        if self._relearn(grey, reason, ts) or not due:
             return []
-        if reason is None:
-            return []
-        if self._fired_run or not self._sustained():
-            return []
-        self._fired_run = True
-        assert check is not None
-        return [self._event(check, reason, frame_bgr.shape, ts)]
-
-    def _episode_over(self, ts: float) -> bool:
-        """No evidence for episode_gap_s before `ts`: the test `EventSpans.due` ends the
-        event by, whether this frame looks normal or tampered with again (covered anew
-        after the quiet, or after frames stopped coming)."""
-        last = self.evidence.last(())
-        return last is None or ts - last >= self.episode_gap_s
+        self.window.fired()
+        assert check is not None and reason is not None
+        return [self._event(check, reason, observation.frame.shape, ts)]
 
     def evidence_ts(self, subject: Subject = ()) -> float | None:
         """When the view last looked tampered with."""
@@ -242,7 +234,7 @@ class TamperRule:
         self._next_ts = ts
         if self._started is not None:
             self._started = min(self._started, ts - WARMUP_S)
-        self._samples.clear()
+        self.window.clear()
         self._away_since = None
         self.evidence = EvidenceLog()
 
@@ -250,8 +242,7 @@ class TamperRule:
         self._reference = grey.astype(np.float32)
         self._learned = 1
         self._started = ts
-        self._samples.clear()
-        self._fired_run = False
+        self.window.restart()
         self._away_since = None
 
     def _learn(self, grey: np.ndarray, fast: bool) -> None:
@@ -265,11 +256,6 @@ class TamperRule:
             weight = min(1.0, ANALYSE_EVERY_S / REFERENCE_S)
         cv2.accumulateWeighted(grey.astype(np.float32), self._reference, weight)
 
-    def _record(self, sample: _Sample) -> None:
-        self._samples.append(sample)
-        while sample.ts - self._samples[0].ts > self.config.min_duration_s:
-            self._samples.popleft()
-
     def _relearn(self, grey: np.ndarray, reason: str | None, ts: float) -> bool:
         """Adopt a view that has stayed turned away (and sharp, uncovered) for relearn_s."""
         if reason != "view changed":
@@ -280,28 +266,15 @@ class TamperRule:
         if ts - self._away_since < self.config.relearn_s:
             return False
         self._reference = grey.astype(np.float32)
-        self._samples.clear()
+        self.window.restart()
         self._away_since = None
-        self._fired_run = False
         return True
-
-    def _evidence_share(self) -> float:
-        return sum(s.reason is not None for s in self._samples) / max(1, len(self._samples))
-
-    def _sustained(self) -> bool:
-        # The window's oldest analysis must already be evidence, so the view has been
-        # tampered with for min_duration_s; a hand moving over the lens may leave a few
-        # analyses in between looking normal.
-        first = self._samples[0]
-        span = self._samples[-1].ts - first.ts
-        return (first.reason is not None and span + ANALYSE_EVERY_S >= self.config.min_duration_s
-                and self._evidence_share() >= MIN_EVIDENCE_SHARE)
 
     def _event(self, check: ViewCheck, reason: str, shape: tuple[int, ...],
                ts: float) -> DetectedEvent:
         height, width = shape[:2]
-        share = self._evidence_share()
-        since = self._samples[0].ts  # evidence, by _sustained: when the episode began
+        share = self.window.share()
+        since = self.window.observations[0].ts  # evidence, as sustained: when it began
         return DetectedEvent(
             event_type="tamper", ts=ts, confidence=min(1.0, 0.5 + 0.5 * share),
             bbox_xyxy=(0.0, 0.0, float(width), float(height)),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.geometry import union_box
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.geometry import union_box
+from cashwatch.core.poses import Poses
 
 
 def pair_event(poses: Poses, i: int, j: int, keys: list[int], ts: float, confidence: float,

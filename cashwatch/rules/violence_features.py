@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cashwatch.detect.poses import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Poses
-from cashwatch.detect.tracker import iou_matrix
-from cashwatch.rules.geometry import body_size, box_gap
-from cashwatch.rules.tracks import person_keys
+from cashwatch.core.geometry import body_size, box_gap, iou_matrix
+from cashwatch.core.poses import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Poses
+from cashwatch.core.tracks import person_keys
 
 ARMS = (7, 8, 9, 10)  # elbows and wrists
 LEGS = (13, 14, 15, 16)  # knees and ankles
@@ -226,7 +225,7 @@ class SceneWindow:
         window_s: how much history the features summarise.
         min_keypoint_conf: keypoints below this confidence are treated as unseen.
 
-    >>> from cashwatch.detect.poses import Poses
+    >>> from cashwatch.core.poses import Poses
     >>> window = SceneWindow(1.2, 0.3)
     >>> features = window.update(Poses.empty(), 0.0)
     >>> features.shape == (N_FEATURES,), window.people_within(1.0)

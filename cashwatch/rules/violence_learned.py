@@ -7,52 +7,25 @@ sizes and the score reaches `min_score`. `min_hits` hits among the last `hit_win
 detections raise one event; the rule fires again only after a whole `hit_window` without
 hits. Confidence is the mean score of those hits.
 
-Training (`violence_train`) replays recorded clips through these same classes, so the
-figures it reports are the figures of this rule.
+Training (`cashwatch.training.violence_train`) replays recorded clips through these same
+classes, so the figures it reports are the figures of this rule.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EvidenceLog
-from cashwatch.rules.tracks import person_keys
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import EvidenceLog
+from cashwatch.core.sustained import HitCount, SustainedEvidence
+from cashwatch.core.tracks import person_keys
 from cashwatch.rules.violence_event import pair_event
 from cashwatch.rules.violence_features import SceneWindow
 from cashwatch.rules.violence_model import ViolenceModel
-
-
-class Persistence:
-    """`min_hits` of the last `window` detections, firing once per run of hits.
-
-    >>> p = Persistence(min_hits=2, window=3)
-    >>> [p.update(hit) for hit in (True, False, True, True, False, False, False, True, True)]
-    [False, False, True, False, False, False, False, False, True]
-    """
-
-    def __init__(self, min_hits: int, window: int) -> None:
-        if not 1 <= min_hits <= window:
-            raise ValueError(f"need 1 <= min_hits <= window, got {min_hits} of {window}")
-        self.min_hits = min_hits
-        self._hits: deque[bool] = deque(maxlen=window)
-        self._armed = True
-
-    def update(self, hit: bool) -> bool:
-        """Add one detection; True on the detection that completes a run."""
-        self._hits.append(hit)
-        count = sum(self._hits)
-        if count == 0 and len(self._hits) == self._hits.maxlen:
-            self._armed = True  # a whole window without hits ends the run
-        if self._armed and count >= self.min_hits:
-            self._armed = False
-            return True
-        return False
 
 
 @dataclass(frozen=True)
@@ -74,8 +47,8 @@ class LearnedViolenceRule:
         self.config = config
         self.model = model
         self.scene = SceneWindow(model.window_s, config.min_keypoint_conf)
-        self.persistence = Persistence(config.min_hits, config.hit_window)
-        self._scores: deque[float] = deque(maxlen=config.hit_window)
+        # each detection's score when it was a hit; one event per run of hits
+        self.hits = SustainedEvidence[float](hit_window(config))
         self.evidence = EvidenceLog()  # per closest pair: its last hit
 
     @property
@@ -95,15 +68,28 @@ class LearnedViolenceRule:
         hit = scored.hit(self.config.min_score)
         if hit and self.scene.closest_pair is not None:
             self.evidence.saw(tuple(sorted(self.scene.closest_pair)), ts)
-        self._scores.append(scored.score if hit else np.nan)
-        if not self.persistence.update(hit):
+        if not self.hits.add(ts, scored.score, hit):
             return []
-        confidence = float(np.nanmean(self._scores))
+        self.hits.fired()
+        scores = [o.value if o.evidence else np.nan for o in self.hits.observations]
+        confidence = float(np.nanmean(scores))
         if confidence < self.config.min_confidence or self.scene.closest_pair is None:
             return []
         keys = person_keys(poses)
         i, j = (keys.index(k) for k in self.scene.closest_pair)
         return [pair_event(poses, i, j, keys, ts, confidence, {
             "method": "learned", "score": round(scored.score, 3),
-            "hits": int(np.count_nonzero(~np.isnan(self._scores))),
+            "hits": int(np.count_nonzero(~np.isnan(scores))),
         })]
+
+
+def hit_window(config: ViolenceRuleConfig) -> HitCount:
+    """`min_hits` hits among the last `hit_window` detections (also what training replays).
+
+    Args:
+        config: the camera's violence settings.
+
+    Returns:
+        The window the learned rule's hits must fill.
+    """
+    return HitCount(config.min_hits, config.hit_window)

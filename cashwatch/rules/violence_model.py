@@ -1,6 +1,6 @@
 """The learned violence score: a logistic regression over `violence_features.FEATURE_NAMES`.
 
-Its parameters are our own, fitted by `cashwatch.rules.violence_train` on tracked poses of
+Its parameters are our own, fitted by `cashwatch.training.violence_train` on tracked poses of
 labelled clips, and ship as `violence_model.json` next to this module. Scoring is a dot
 product in numpy: nothing here imports scikit-learn or torch.
 """
@@ -104,7 +104,7 @@ class ViolenceModel:
             raise ViolenceModelError(
                 "the model's features do not match this version's feature code "
                 f"(missing {missing or 'none'}, unknown {extra or 'none'}, or another order); "
-                "retrain it with `python -m cashwatch.rules.violence_train fit`")
+                "retrain it with `python -m cashwatch.training.violence_train fit`")
         try:
             return cls(float(raw["window_s"]), np.asarray(raw["mean"], np.float64),
                        np.asarray(raw["scale"], np.float64),

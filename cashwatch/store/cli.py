@@ -23,7 +23,7 @@ from typing import IO, Any
 import duckdb
 
 from cashwatch.config.loader import ConfigError, load_config
-from cashwatch.events import EVENT_TYPES
+from cashwatch.core.events import EVENT_TYPES
 from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_readonly
 
 FORMATS = ("table", "csv", "json", "parquet")

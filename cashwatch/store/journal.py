@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cashwatch.events import EventRecord
+from cashwatch.core.events import EventRecord
 from cashwatch.util.files import make_private_dir
 
 log = logging.getLogger(__name__)

@@ -19,18 +19,19 @@ from typing import Protocol
 import numpy as np
 
 from cashwatch.config import CameraConfig, ModelConfig
-from cashwatch.events import DetectedEvent, EventRecord, new_event_id
+from cashwatch.core.events import DetectedEvent, EventRecord, new_event_id
+from cashwatch.core.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
+from cashwatch.core.sampling import detection_stride
+from cashwatch.core.spans import EndedSpan
 from cashwatch.evidence.storage import EvidenceStore
-from cashwatch.rules.spans import EndedSpan
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import StatusTable
 from cashwatch.status import tampered_note
 from cashwatch.util.redact import mask_and_cut, mask_credentials
-from cashwatch.worker.hooks import EventSink, EvidenceRecorder, FrameProcessor, NullProcessor
+from cashwatch.worker.mailbox import SampleMailbox
 from cashwatch.worker.memory import TRIM_EVERY_S, release_free_heap
 from cashwatch.worker.publish import FrameSink, StatusSink
 from cashwatch.worker.reader import FrameReader
-from cashwatch.worker.sampling import SampleMailbox, detection_stride
 from cashwatch.worker.spec import WorkerSpec
 from cashwatch.worker.stats import WorkerStats
 

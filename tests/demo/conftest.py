@@ -9,8 +9,8 @@ import numpy as np
 from cashwatch.config.camera import CameraConfig
 from cashwatch.config.defaults import DEMO_CONFIG
 from cashwatch.config.loader import parse_config
+from cashwatch.core.sampling import detection_stride
 from cashwatch.demo.source import open_demo
-from cashwatch.worker.sampling import detection_stride
 from tests.conftest import REPO
 
 DEMO_FPS = 15.0

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from cashwatch.config import CameraConfig, CameraSettings, ModelConfig
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.geometry import iou_matrix
+from cashwatch.core.hooks import NullProcessor
+from cashwatch.core.spans import EndedSpan
 from cashwatch.demo.scenes import TamperScene
 from cashwatch.demo.source import open_demo
 from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.clips import sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import WHOLE_FRAME_EVERY_S, DetectionProcessor, build_processor
-from cashwatch.detect.tracker import iou_matrix
-from cashwatch.events import DetectedEvent
-from cashwatch.rules.spans import EndedSpan
-from cashwatch.worker.hooks import NullProcessor
 from tests.conftest import require_media
 
 pytestmark = pytest.mark.media
@@ -87,7 +87,7 @@ def test_a_fire_event_ends_at_the_last_flame_seen() -> None:
     assert [e.event_type for e in raised] == ["fire"]
     assert raised[0].span_id is not None
     assert ended == []  # the dollhouse burns to the end of the clip
-    last_flame = processor.fire.evidence_ts()
+    last_flame = processor.rules["fire"].evidence_ts(())
     assert last_flame is not None and last_flame > raised[0].ts + 5.0  # burned on well after
     # the flames go out: a dark room for a few seconds
     assert frame is not None
@@ -112,7 +112,7 @@ def test_a_camera_that_goes_dark_ends_its_events_without_frames() -> None:
         raised += processor.process(frame, ts).events
         if raised:
             break
-    last_flame = processor.fire.evidence_ts()
+    last_flame = processor.rules["fire"].evidence_ts(())
     assert last_flame is not None
     assert processor.end_quiet(last_flame + 2.0) == []
     assert [s.ended_at for s in processor.end_quiet(last_flame + 3.0)] == [last_flame]
@@ -123,7 +123,7 @@ def test_a_camera_that_goes_dark_ends_its_events_without_frames() -> None:
         raised += processor.process(frame, ts).events
         if raised:
             break
-    flame_before_gap = processor.fire.evidence_ts()
+    flame_before_gap = processor.rules["fire"].evidence_ts(())
     ended = processor.process(frame, ts + 60.0).ended  # the same flames, a minute later
     assert [s.ended_at for s in ended] == [flame_before_gap]
 
@@ -165,7 +165,8 @@ def test_carried_poses_reach_the_cash_rule_but_not_the_speed_rule(pose_model: Po
     image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
     processor = DetectionProcessor(CameraSettings(), pose_model)
     seen: dict[str, list[float]] = {"cash": [], "violence": []}
-    cash_update, violence_update = processor.cash.update, processor.violence.update
+    cash_update = processor.rules["cash"].update  # type: ignore[attr-defined]
+    violence_update = processor.rules["violence"].update  # type: ignore[attr-defined]
 
     def cash_spy(poses, ts, size):  # type: ignore[no-untyped-def]
         seen["cash"].append(ts)
@@ -175,7 +176,8 @@ def test_carried_poses_reach_the_cash_rule_but_not_the_speed_rule(pose_model: Po
         seen["violence"].append(ts)
         return violence_update(poses, ts)
 
-    processor.cash.update, processor.violence.update = cash_spy, violence_spy  # type: ignore[method-assign]
+    processor.rules["cash"].update = cash_spy  # type: ignore[attr-defined]
+    processor.rules["violence"].update = violence_spy  # type: ignore[attr-defined]
     results = [processor.process(image, i / 7.5) for i in range(17)]
     fresh = [i / 7.5 for i, r in enumerate(results) if r.ran_inference]
     assert seen["violence"] == fresh and len(fresh) == 3
@@ -199,7 +201,7 @@ def test_build_processor_loads_only_what_the_rules_need(tmp_path: Path) -> None:
                                detection={**off, "fire": {"enabled": False}})
     processor = build_processor(tamper_only, OPENVINO_F32, tmp_path)
     assert isinstance(processor, DetectionProcessor) and processor.model is None
-    assert processor.tamper.active and not processor.fire.active
+    assert processor.rules["tamper"].active and not processor.rules["fire"].active
     all_off = CameraConfig(id="c3", source="demo:fire",
                            detection={**off, "fire": {"enabled": False},
                                       "tamper": {"enabled": False}})
@@ -267,13 +269,13 @@ def test_a_change_on_a_person_looks_at_that_person_again(pose_model: PoseModel) 
     image = _two_people_far_apart(pose_model)
     processor = DetectionProcessor(CameraSettings(), pose_model)
     fresh_counts: list[int] = []
-    violence_update = processor.violence.update
+    violence_update = processor.rules["violence"].update  # type: ignore[attr-defined]
 
     def violence_spy(poses, ts):  # type: ignore[no-untyped-def]
         fresh_counts.append(len(poses))
         return violence_update(poses, ts)
 
-    processor.violence.update = violence_spy  # type: ignore[method-assign]
+    processor.rules["violence"].update = violence_spy  # type: ignore[attr-defined]
     processor.process(image, 0.0)
     seen = processor._in_view
     assert seen is not None and len(seen) >= 2

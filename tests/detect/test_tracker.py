@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cashwatch.detect.poses import Poses
-from cashwatch.detect.tracker import IouTracker, iou_matrix
+from cashwatch.core.geometry import iou_matrix
+from cashwatch.core.poses import Poses
+from cashwatch.detect.tracker import IouTracker
 
 
 def people(boxes: list[list[float]]) -> Poses:

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from cashwatch.events import new_event_id
+from cashwatch.core.events import new_event_id
 from cashwatch.store.journal import JournalWriter
 from tests.faults.helpers import event_rows
 from tests.harness import ManagerProcess, camera_entry, shm_segments, wait_for, write_config

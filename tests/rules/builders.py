@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cashwatch.detect.poses import L_WRIST, R_WRIST, Poses
+from cashwatch.core.poses import L_WRIST, R_WRIST, Poses
 
 FRAME_WH = (640, 360)
 

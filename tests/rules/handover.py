@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashwatch.config.zones import ZonesConfig
-from cashwatch.detect.poses import L_WRIST, R_WRIST, Poses
+from cashwatch.core.poses import L_WRIST, R_WRIST, Poses
 from tests.rules.builders import FRAME_WH, poses_of, stick_figure, timestamps
 
 STAFF, CUSTOMER = 1, 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cashwatch.rules.spans import EndedSpan, EventSpans, EvidenceLog
+from cashwatch.core.spans import EndedSpan, EventSpans, EvidenceLog
 
 PAIR, OTHER_PAIR = (3, 7), (4, 8)
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from cashwatch.config.detection import TamperRuleConfig
-from cashwatch.events import DetectedEvent
+from cashwatch.core.events import DetectedEvent
 from cashwatch.rules.tamper import WARMUP_S, TamperRule, compare_views
 from tests.conftest import require_media
 from tests.rules.tampering import blur, cloth, cover, dimmed, rotated, shifted

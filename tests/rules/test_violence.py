@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import L_WRIST, R_WRIST
+from cashwatch.core.poses import L_WRIST, R_WRIST
 from cashwatch.rules.violence import ViolenceRule
 from tests.rules.builders import poses_of, stick_figure, timestamps
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from cashwatch.config.detection import ViolenceRuleConfig
+from cashwatch.core.sustained import HitCount, SustainedEvidence
 from cashwatch.rules.violence import ViolenceRule
 from cashwatch.rules.violence_features import FEATURE_NAMES, SceneWindow
-from cashwatch.rules.violence_learned import LearnedViolenceRule, Persistence
+from cashwatch.rules.violence_learned import LearnedViolenceRule
 from cashwatch.rules.violence_model import (
     ViolenceModel,
     ViolenceModelError,
@@ -113,10 +114,17 @@ def test_fewer_hits_than_min_hits_raise_nothing() -> None:
 
 
 def test_persistence_fires_once_per_run_and_rearms_after_a_quiet_window() -> None:
-    persistence = Persistence(min_hits=2, window=3)
-    fired = [persistence.update(hit) for hit in [True] * 6 + [False] * 2 + [True] * 2]
+    window = SustainedEvidence[None](HitCount(min_hits=2, window=3))
+
+    def fires(hit: bool) -> bool:
+        due = window.add(0.0, None, hit)
+        if due:
+            window.fired()
+        return due
+
+    fired = [fires(hit) for hit in [True] * 6 + [False] * 2 + [True] * 2]
     assert fired.count(True) == 1  # two quiet detections are not a whole window
-    fired = [persistence.update(hit) for hit in [False] * 3 + [True] * 2]
+    fired = [fires(hit) for hit in [False] * 3 + [True] * 2]
     assert fired == [False, False, False, False, True]
 
 

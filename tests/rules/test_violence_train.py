@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import Poses
+from cashwatch.core.poses import Poses
 from cashwatch.rules.violence_model import ViolenceModel, load_violence_model
-from cashwatch.rules.violence_train import (
+from cashwatch.training.violence_train import (
     Recording,
     clip_fires,
     clip_windows,

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from cashwatch.events import EventRecord
+from cashwatch.core.events import EventRecord
 from cashwatch.store.db import db_path
 
 

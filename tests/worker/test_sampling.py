@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from cashwatch.worker.sampling import SampleMailbox, detection_stride
+from cashwatch.core.sampling import detection_stride
+from cashwatch.worker.mailbox import SampleMailbox
 
 
 def test_one_slow_frame_loses_no_sample_but_a_stall_drops_the_oldest() -> None:

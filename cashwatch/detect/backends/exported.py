@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cashwatch.core.poses import Poses
 from cashwatch.detect.backends.postprocess import postprocess_pose
 from cashwatch.detect.backends.preprocess import letterbox, to_blob
-from cashwatch.detect.poses import Poses
 
 # (1, 3, H, W) float32 → (1, 56, N) float32; may reuse its output buffer on the next call
 Forward = Callable[[np.ndarray], np.ndarray]

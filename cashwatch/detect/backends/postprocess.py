@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cashwatch.detect.poses import Poses
+from cashwatch.core.poses import Poses
 
 NUM_KEYPOINTS = 17
 MAX_DETECTIONS = 300  # Ultralytics' predict default (max_det)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from cashwatch.core.poses import Poses
 from cashwatch.detect.offline import disable_ultralytics_sync
-from cashwatch.detect.poses import Poses
 
 
 def poses_from_ultralytics(result: Any) -> Poses:

@@ -1,6 +1,6 @@
 """Train and cross-validate the learned violence score (development only; workers never import it).
 
-Three steps, each a subcommand of `python -m cashwatch.rules.violence_train`:
+Three steps, each a subcommand of `python -m cashwatch.training.violence_train`:
 
 1. `record LABELS.csv CACHE_DIR`: every clip of a labels file goes once through the live
    pipeline (`DetectionProcessor`: sampling, motion gate, pose model, tracker) and the
@@ -27,15 +27,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
-from cashwatch.detect.poses import Poses
-from cashwatch.events import DetectedEvent
+from cashwatch.core.events import DetectedEvent, EventType
+from cashwatch.core.observation import Observation
+from cashwatch.core.poses import Poses
+from cashwatch.core.spans import Subject
+from cashwatch.core.sustained import SustainedEvidence
 from cashwatch.rules.violence_features import FEATURE_NAMES, SceneWindow
-from cashwatch.rules.violence_learned import Persistence
+from cashwatch.rules.violence_learned import hit_window
 from cashwatch.rules.violence_model import ViolenceModel
 
 # Thresholds tried for min_score; the middle of the best plateau on the training clips wins.
@@ -80,20 +83,29 @@ class Recording:
 
 
 class _RecordingRule:
-    """Stands in for the pipeline's violence rule and keeps copies of what it is handed."""
+    """Stands in for the pipeline's violence rule and keeps copies of what it is handed:
+    the fresh poses, as the live rule is fed them."""
 
+    event_type: ClassVar[EventType] = "violence"
+    uses_poses: ClassVar[bool] = True
     active = True
 
     def __init__(self) -> None:
         self.ts: list[float] = []
         self.poses: list[Poses] = []
 
-    def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
+    def observe(self, observation: Observation) -> list[DetectedEvent]:
+        poses = observation.fresh
+        if poses is None:
+            return []
         copy = Poses(poses.xyxy.copy(), poses.conf.copy(), poses.keypoints.copy())
         copy.track_id = poses.track_id.copy()
-        self.ts.append(ts)
+        self.ts.append(observation.ts)
         self.poses.append(copy)
         return []
+
+    def evidence_ts(self, subject: Subject) -> float | None:
+        return None
 
 
 def record_clips(labels_csv: Path, cache_dir: Path, data_dir: Path) -> None:
@@ -113,7 +125,7 @@ def record_clips(labels_csv: Path, cache_dir: Path, data_dir: Path) -> None:
             continue
         processor = DetectionProcessor(clip.settings, model)
         rule = _RecordingRule()
-        processor.violence = rule  # type: ignore[assignment]
+        processor.rules["violence"] = rule
         for frame, ts in sampled_frames(clip.path, clip.settings.detection.fps):
             processor.process(frame, ts)
         Recording(clip.label_path, "violence" in clip.expected, np.array(rule.ts),
@@ -185,9 +197,9 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = DEFAULT_L
 def clip_fires(scores: np.ndarray, within_reach: np.ndarray, min_score: float,
                config: ViolenceRuleConfig) -> bool:
     """Whether the live rule's hits and persistence raise an event on this clip."""
-    persistence = Persistence(config.min_hits, config.hit_window)
+    window = SustainedEvidence[None](hit_window(config))
     hits = within_reach & (scores >= min_score)
-    return any(persistence.update(bool(hit)) for hit in hits)
+    return any(window.add(float(index), None, bool(hit)) for index, hit in enumerate(hits))
 
 
 def model_scores(model: ViolenceModel, clip: ClipWindows) -> np.ndarray:
@@ -286,7 +298,7 @@ def _windows(cache_dir: Path, window_s: float, config: ViolenceRuleConfig,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cashwatch.rules.violence_train",
+    parser = argparse.ArgumentParser(prog="python -m cashwatch.training.violence_train",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record", help="run clips through the live pipeline once")

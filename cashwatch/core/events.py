@@ -29,7 +29,7 @@ class DetectedEvent:
     `bbox_xyxy` is in pixels of the analysed frame; `snapshot_jpeg` is the annotated
     frame, encoded (never drawn on a frame kept for clips). `subject` says whom it is
     about (track ids; `()` for the whole frame), `span_id` which of the camera's spans
-    follows it to its end (`cashwatch.rules.spans`).
+    follows it to its end (`cashwatch.core.spans`).
     """
 
     event_type: EventType

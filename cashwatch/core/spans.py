@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from cashwatch.events import EventType
+from cashwatch.core.events import EventType
 
 # Evidence pauses shorter than this belong to the same incident: the model misses a
 # fighter's arm for a few detections, a flame's flicker passes its threshold on 60 % of

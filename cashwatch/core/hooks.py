@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from cashwatch.events import DetectedEvent, EventRecord
-from cashwatch.rules.spans import EndedSpan
+from cashwatch.core.events import DetectedEvent, EventRecord
+from cashwatch.core.spans import EndedSpan
 
 
 @dataclass
@@ -25,7 +25,7 @@ class ProcessResult:
     `skipped_reason` is set (e.g. "motion") when the frame was looked at but the
     model did not run; `boxes` are normalised [x1, y1, x2, y2, conf, label] rows
     for the live overlay (label 0 = person); `ended` are earlier events whose
-    behaviour has stopped (see `cashwatch.rules.spans`).
+    behaviour has stopped (see `cashwatch.core.spans`).
     """
 
     ran_inference: bool

@@ -1,4 +1,4 @@
-"""Small geometry on one person's pose, shared by the rules.
+"""Small geometry on poses, boxes and zones, shared by the rules and the detection.
 
 All inputs are pixels of the analysed frame. A keypoint counts only when its
 confidence reaches `min_conf`; every helper says what it falls back to without it.
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from cashwatch.detect.poses import L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST
+from cashwatch.core.poses import L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST
 
 # Shoulder width is about 0.8 torso lengths (shoulder centre to hip centre) for adults
 # (biacromial breadth ~39 cm, torso ~48 cm); used to turn either into the other.
@@ -84,6 +84,25 @@ def box_gap(a: np.ndarray, b: np.ndarray) -> float:
 def union_box(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
     return (float(min(a[0], b[0])), float(min(a[1], b[1])),
             float(max(a[2], b[2])), float(max(a[3], b[3])))
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in `a` (n, 4) with every box in `b` (m, 4), shape (n, m).
+
+    >>> iou_matrix(np.array([[0, 0, 2, 2]]), np.array([[1, 0, 3, 2], [5, 5, 6, 6]])).round(3)
+    array([[0.333, 0.   ]])
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 class PolygonZone:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cashwatch.detect.poses import Poses
+from cashwatch.core.poses import Poses
 
 
 def person_keys(poses: Poses) -> list[int]:
