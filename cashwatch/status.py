@@ -27,6 +27,12 @@ def tampered_note(reason: str, since_ts: float) -> str:
     return f"{TAMPERED_NOTE}: {reason} since {time.strftime('%H:%M:%S', time.localtime(since_ts))}"
 
 
+# The texts of a camera's record that may quote its source's URL: readers mask them
+# again, whatever manager or worker wrote them (an older one did not mask)
+RECORD_TEXTS = ("last_error", "source", "source_error", "journal_error", "detection_error",
+                "tamper_reason", "manager_error")
+
+
 def last_error(camera: CameraStatus) -> str:
     """The one problem shown for a camera, in the order the worker has always put them:
     the source's, an open tamper event, the journal's, detection's; the manager's own
