@@ -46,8 +46,8 @@ from cashwatch.worker.memory import set_worker_malloc
 from cashwatch.worker.process import MaskingFormatter
 
 log = logging.getLogger("cashwatch.manager")
-# A camera with no process has no rates: its last worker's would read as still running.
-# the manager's numbers of a camera that no longer runs (readers zero the worker's rates)
+# A camera with no process has no rates: its last worker's would read as still running
+# (the worker's own rates are zeroed by readers, CameraStatus.counters).
 NOT_RUNNING = {"cpu_percent": 0.0, "rss_mib": 0.0}
 
 LOOP_S = 0.2
