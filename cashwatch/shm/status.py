@@ -237,7 +237,7 @@ def _read(records: np.ndarray, slot: int, retries: int) -> np.void:
     microseconds; only one that died (or was stopped) mid-write holds it past
     READ_PATIENCE_S, and then its half-written record is returned, so that a dead
     writer cannot hang readers."""
-    record = records[slot].copy()
+    record: np.void = records[slot].copy()
     deadline = time.monotonic() + READ_PATIENCE_S
     attempt = 0
     while attempt < retries or time.monotonic() < deadline:
