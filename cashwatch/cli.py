@@ -126,12 +126,13 @@ def _cell(value: object) -> str:
 def _mask_texts(status: dict) -> None:
     """Mask what may quote a camera URL, whatever manager wrote it (an older one did not
     mask, and a terminal's scroll-back or a pasted `--json` outlives the fix)."""
+    from cashwatch.status import RECORD_TEXTS
     from cashwatch.util.redact import mask_credentials
 
     for key in ("config_error", "db_error"):
         status["manager"][key] = mask_credentials(str(status["manager"].get(key) or ""))
     for record in status["workers"].values():
-        for key in ("last_error", "source"):
+        for key in RECORD_TEXTS:
             record[key] = mask_credentials(str(record.get(key) or ""))
 
 

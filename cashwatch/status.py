@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from cashwatch.shm.status import StatusLayoutError, StatusTable
+from cashwatch.shm.status import CameraStatus, HeaderStatus, StatusLayoutError, StatusTable
 
 MANAGER_STALE_S = 5.0
-# A running camera's note while its view is tampered with (the worker's `last_error`):
-# frames still flow, so the state stays "running"; the dashboard shows the note as trouble.
+# A running camera's note while its view is tampered with (the worker's `tamper_reason`,
+# shown as its `last_error`): frames still flow, so the state stays "running"; the
+# dashboard shows the note as trouble. A display text: it lives here, on the readers' side.
 TAMPERED_NOTE = "view tampered with"
 
 
@@ -23,6 +25,45 @@ def tampered_note(reason: str, since_ts: float) -> str:
     True
     """
     return f"{TAMPERED_NOTE}: {reason} since {time.strftime('%H:%M:%S', time.localtime(since_ts))}"
+
+
+# The texts of a camera's record that may quote its source's URL: readers mask them
+# again, whatever manager or worker wrote them (an older one did not mask)
+RECORD_TEXTS = ("last_error", "source", "source_error", "journal_error", "detection_error",
+                "tamper_reason", "manager_error")
+
+
+def last_error(camera: CameraStatus) -> str:
+    """The one problem shown for a camera, in the order the worker has always put them:
+    the source's, an open tamper event, the journal's, detection's; the manager's own
+    once the worker no longer speaks for the camera."""
+    if not camera.live:
+        return camera.manager.error
+    worker = camera.worker
+    tamper = tampered_note(worker.tamper_reason, worker.tamper_since_ts) \
+        if worker.tamper_reason else ""
+    return (worker.source_error or tamper or worker.journal_error
+            or worker.detection_error)
+
+
+def camera_record(camera: CameraStatus) -> dict[str, Any]:
+    """One camera as the CLI's JSON and the dashboard read it: the fields of the status
+    record before it was split by writer, plus the explicit troubles and `slot`."""
+    manager, counters = camera.manager, camera.counters
+    record: dict[str, Any] = dataclasses.asdict(counters)
+    record.update(dataclasses.asdict(manager))
+    for merged in ("run_id", "error"):  # kept apart below, under names that say whose
+        record.pop(merged)
+    record.update(
+        state=camera.state, heartbeat_ts=camera.heartbeat_ts, last_error=last_error(camera),
+        tamper_reason=camera.tamper_reason,
+        tamper_since_ts=counters.tamper_since_ts if camera.tamper_reason else 0.0,
+        manager_error=manager.error, slot=camera.slot)
+    return record
+
+
+def header_record(header: HeaderStatus) -> dict[str, Any]:
+    return dataclasses.asdict(header)
 
 
 class ManagerNotRunning(Exception):
@@ -55,11 +96,12 @@ def read_status(data_dir: Path) -> dict[str, Any]:
         raise ManagerNotRunning(f"no manager is running for {data_dir} "
                                 "(start it with `cashwatch run`)") from None
     try:
-        header = table.read_header()
+        header = header_record(table.read_header())
         if not manager_alive(header):
             raise ManagerNotRunning(f"the manager for {data_dir} (pid {header['manager_pid']}) "
                                     "is not running")
-        workers = table.read_all()
+        workers = {camera_id: camera_record(camera)
+                   for camera_id, camera in table.read_all().items()}
     finally:
         table.close()
     now = time.time()

@@ -32,7 +32,6 @@ from cashwatch.dashboard.widgets import (
     uptime,
     visible,
 )
-from cashwatch.status import TAMPERED_NOTE
 from cashwatch.util.redact import mask_credentials
 
 _FLASH_KEY = "overview_flash"
@@ -133,8 +132,10 @@ def _controls(ctx: PageContext, view: CameraView) -> None:
 
 def tampered(view: CameraView) -> bool:
     """Running, but its view covered, blurred or turned away (an open tamper event)."""
-    note = str((view.record or {}).get("last_error") or "")
-    return view.state == "running" and note.startswith(TAMPERED_NOTE)
+    record = view.record or {}
+    # the source's own trouble comes first on the card, as in `last_error`
+    return (view.state == "running" and bool(record.get("tamper_reason"))
+            and not record.get("source_error"))
 
 
 def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from cashwatch.config import CameraConfig, LoadedConfig
 from cashwatch.shm.frames import FrameSlot, LiveFrame
 from cashwatch.shm.status import StatusLayoutError, StatusTable
-from cashwatch.status import manager_alive
+from cashwatch.status import RECORD_TEXTS, camera_record, header_record, manager_alive
 from cashwatch.util.redact import mask_credentials
 
 
@@ -35,7 +35,9 @@ def read_status(data_dir: Path) -> LiveStatus:
         return LiveStatus(False, problem="the manager is not running (start it with "
                                          "`cashwatch run`); showing history only")
     try:
-        header, records = table.read_header(), table.read_all()
+        header = header_record(table.read_header())
+        records = {camera_id: camera_record(camera)
+                   for camera_id, camera in table.read_all().items()}
     finally:
         table.close()
     if not manager_alive(header):
@@ -97,7 +99,7 @@ def camera_views(loaded: LoadedConfig, status: LiveStatus) -> list[CameraView]:
 
 def masked_record(record: dict[str, Any]) -> dict[str, Any]:
     out = dict(record)
-    for key in ("source", "last_error"):
+    for key in RECORD_TEXTS:
         if key in out:
             out[key] = mask_credentials(str(out[key]))
     return out

@@ -70,9 +70,9 @@ from cashwatch.worker.base import set_spawn_environment
 from cashwatch.worker.memory import set_worker_malloc
 
 log = logging.getLogger("cashwatch.manager")
-# A camera with no process has no rates: its last worker's would read as still running.
-NOT_RUNNING = {"camera_fps": 0.0, "process_fps": 0.0, "detection_fps": 0.0,
-               "cpu_percent": 0.0, "rss_mib": 0.0}
+# A camera with no process has no rates: its last worker's would read as still running
+# (the worker's own rates are zeroed by readers, CameraStatus.counters).
+NOT_RUNNING = {"cpu_percent": 0.0, "rss_mib": 0.0}
 
 LOOP_S = 0.2
 RESOURCES_EVERY_S = 2.0
@@ -265,7 +265,7 @@ class Manager:
         stop_workers(self.workers.values(), self.loaded.app.manager.stop_timeout_s)
         for worker in self.workers.values():
             self._record_run(worker, "manager stopped")
-            self.status.update(worker.slot, state="stopped", pid=0, **NOT_RUNNING)
+            self.status.update_manager(worker.slot, state="stopped", pid=0, **NOT_RUNNING)
         if hasattr(self, "watcher"):
             self.watcher.stop()
         if hasattr(self, "ingestor"):
@@ -397,15 +397,15 @@ class Manager:
     def _keep_last_good(self, camera_id: str, message: str) -> None:
         worker = self.workers[camera_id]
         worker.config_error = message
-        self.status.update(worker.slot, last_error=mask_credentials(
+        self.status.update_manager(worker.slot, error=mask_credentials(
             f"config rejected, running the last good settings: {message}"))
 
     def _show_broken(self, camera_id: str, message: str) -> None:
         slot = self.broken.get(camera_id)
         if slot is None:
             slot = self.broken[camera_id] = self.status.free_slot()
-        self.status.update(slot, camera_id=camera_id, state="error",
-                           last_error=mask_credentials(message), pid=0, **NOT_RUNNING)
+        self.status.update_manager(slot, camera_id=camera_id, state="error",
+                                   error=mask_credentials(message), pid=0, **NOT_RUNNING)
 
     def _reconcile_camera(self, step: Reconcile) -> None:
         """Carry out one camera's reconcile, as the plan classified its change."""
@@ -427,14 +427,15 @@ class Manager:
             stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
             self._record_run(worker, "disabled")
         if not camera.enabled:
-            self.status.update(worker.slot, state="stopped", pid=0, last_error="", **NOT_RUNNING)
+            self.status.update_manager(worker.slot, state="stopped", pid=0, error="",
+                                       **NOT_RUNNING)
         self._describe(worker)
 
     def _describe(self, worker: MonitoredWorker) -> None:
         camera = worker.camera
-        self.status.update(worker.slot, camera_id=camera.id, name=camera.display_name,
-                           site=camera.site, source=mask_credentials(camera.source),
-                           node=self.runner.node_of(worker))
+        self.status.update_manager(worker.slot, camera_id=camera.id, name=camera.display_name,
+                                   site=camera.site, source=mask_credentials(camera.source),
+                                   node=self.runner.node_of(worker))
 
     def _add(self, camera: CameraConfig) -> MonitoredWorker:
         slot = self.status.free_slot()
@@ -443,7 +444,7 @@ class Manager:
         except BaseException:
             self.status.clear(slot)
             raise
-        self.status.update(slot, camera_id=camera.id, state="starting")
+        self.status.update_manager(slot, camera_id=camera.id, state="starting")
         worker = self.workers[camera.id] = MonitoredWorker(camera=camera, slot=slot)
         return worker
 
@@ -483,8 +484,8 @@ class Manager:
         if worker.process is not None:
             process = Process.ALIVE if worker.process.is_alive() else Process.EXITED
         if process is Process.ALIVE and worker.camera.enabled:  # what staleness needs
-            record = self.status.read(worker.slot) or {}
-            heartbeat_ts = record.get("heartbeat_ts", 0.0)
+            record = self.status.read(worker.slot)
+            heartbeat_ts = record.heartbeat_ts if record else 0.0
         return WorkerState(camera=worker.camera, process=process, heartbeat_ts=heartbeat_ts,
                            started_at=worker.started_at, started_mono=worker.started_mono,
                            consecutive_failures=worker.consecutive_failures,
@@ -552,9 +553,11 @@ class Manager:
         worker.last_exit_reason = ""
         self._describe(worker)
         error = f"detection disabled: {self._model_error}" if self._model_error else ""
-        self.status.update(worker.slot, state="starting", pid=pid, core=-1 if core is None
-                           else core, restarts=worker.restarts, start_ts=worker.started_at,
-                           heartbeat_ts=time.time(), last_error=error)
+        # a new run_id: the previous run's worker record no longer speaks for the camera
+        self.status.update_manager(worker.slot, state="starting", pid=pid,
+                                   core=-1 if core is None else core, run_id=worker.run_id,
+                                   restarts=worker.restarts, start_ts=worker.started_at,
+                                   heartbeat_ts=time.time(), error=error)
         self._record_run(worker, None)
         log.info("started %s (pid %s, core %s)", worker.camera.id, pid or "pending", core)
 
@@ -565,8 +568,7 @@ class Manager:
         return choose_core(self._cores, assigned, load, worker.slot)
 
     def _cpu_of(self, worker: MonitoredWorker) -> float:
-        record = self.status.read(worker.slot) or {}
-        return float(record.get("cpu_percent", 0.0))
+        return self.status.read_manager(worker.slot).cpu_percent
 
     def _on_failure(self, worker: MonitoredWorker, reason: str,
                     schedule: RestartSchedule) -> None:
@@ -577,7 +579,8 @@ class Manager:
         message = mask_credentials(book_failure(worker, reason, schedule))
         log.warning("camera %s: %s", worker.camera.id, message)
         self.status.clear_lock(worker.slot)
-        self.status.update(worker.slot, state="error", pid=0, last_error=message, **NOT_RUNNING)
+        self.status.update_manager(worker.slot, state="error", pid=0, error=message,
+                                   **NOT_RUNNING)
 
     def _record_run(self, worker: MonitoredWorker, stop_reason: str | None) -> None:
         """Journal a run as started (`stop_reason` None) or as stopped, once: a camera
@@ -651,7 +654,7 @@ class Manager:
                 rss_mib = process.memory_info().rss / 2**20
             except psutil.Error:
                 continue
-            self.status.update(worker.slot, cpu_percent=cpu, rss_mib=rss_mib)
+            self.status.update_manager(worker.slot, cpu_percent=cpu, rss_mib=rss_mib)
 
 
 def _kill_quietly(worker: MonitoredWorker) -> None:

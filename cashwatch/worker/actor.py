@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 
+from cashwatch.shm.status import WorkerStatus
 from cashwatch.worker.log_pipe import LineBuffer
 from cashwatch.worker.publish import LatestState, LiveUpdate
 from cashwatch.worker.spec import CredentialsUnavailable, WorkerSpec, unseal_source
@@ -22,7 +23,7 @@ from cashwatch.worker.spec import CredentialsUnavailable, WorkerSpec, unseal_sou
 log = logging.getLogger("cashwatch.worker")
 
 # The actor could not find its camera's real source on its node (sysexits' EX_CONFIG);
-# its status' last_error says why, and the runner passes that on as the exit reason.
+# its status' source_error says why, and the runner passes that on as the exit reason.
 EXIT_NO_CREDENTIALS = 78
 
 
@@ -30,7 +31,7 @@ class CameraActor:
     """Runs one camera; `poll` reports it, `stop` ends it cleanly (clips flushed).
 
     >>> actor = CameraActor(spec, node="lobby-1/3fa2c9d0")   # doctest: +SKIP
-    >>> actor.poll(0).status["state"]  # doctest: +SKIP
+    >>> actor.poll(0)[0].status.state  # doctest: +SKIP
     'connecting'
     """
 
@@ -44,8 +45,7 @@ class CameraActor:
         self.node = node or socket.gethostname()
         # this process' log lines, for the manager's log (None: not sent)
         self.log_lines = log_lines
-        self.state = LatestState()
-        self.state.status.update(spec.slot, node=self.node, pid=os.getpid())
+        self.state = LatestState(node=self.node, pid=os.getpid())
         self._stop = threading.Event()
         self._exit_code: int | None = None
         self._thread: threading.Thread | None = None
@@ -54,8 +54,7 @@ class CameraActor:
         except CredentialsUnavailable as exc:
             # Alive, so the manager's poll learns why instead of a bare "actor died";
             # it then restarts with back-off (the admin may be fixing the file).
-            self.state.status.update(spec.slot, state="error", last_error=str(exc),
-                                     heartbeat_ts=time.time())
+            self._failed(spec, str(exc))
             self._exit_code = EXIT_NO_CREDENTIALS
             return
         try:
@@ -63,13 +62,15 @@ class CameraActor:
                                         self.state.frames)
         except Exception as exc:  # raised, Ray would print the traceback itself, unmasked
             log.exception("camera worker could not start")
-            self.state.status.update(spec.slot, state="error",
-                                     last_error=exception_summary(exc),
-                                     heartbeat_ts=time.time())
+            self._failed(spec, exception_summary(exc))
             self._exit_code = EXIT_CRASHED
             return
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._thread.start()
+
+    def _failed(self, spec: WorkerSpec, why: str) -> None:
+        self.state.status.write_worker(spec.slot, WorkerStatus(
+            run_id=spec.run_id, state="error", source_error=why, heartbeat_ts=time.time()))
 
     def _run(self) -> None:
         code = 1

@@ -5,6 +5,7 @@ Runs in its own process (spawn), one per camera, pinned to a core by the manager
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -14,7 +15,7 @@ import time
 import traceback
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -25,12 +26,11 @@ from cashwatch.core.sampling import detection_stride
 from cashwatch.core.spans import EndedSpan
 from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.shm.frames import FrameSlot
-from cashwatch.shm.status import StatusTable
-from cashwatch.status import tampered_note
+from cashwatch.shm.status import StatusTable, WorkerStatus
 from cashwatch.util.redact import mask_and_cut, mask_credentials
 from cashwatch.worker.mailbox import SampleMailbox
 from cashwatch.worker.memory import TRIM_EVERY_S, release_free_heap
-from cashwatch.worker.publish import FrameSink, StatusSink
+from cashwatch.worker.publish import FrameSink, SerialFrameSink, StatusSink
 from cashwatch.worker.reader import FrameReader
 from cashwatch.worker.spec import WorkerSpec
 from cashwatch.worker.stats import WorkerStats
@@ -54,6 +54,14 @@ def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) ->
     return build_detection(camera, model, data_dir)
 
 
+class OpenTamper(NamedTuple):
+    """The open tamper event, said in the camera's status until it ends."""
+
+    event_id: str
+    reason: str
+    since_ts: float
+
+
 class CameraWorker:
     """Owns the reader, the processing hook, evidence and the status record."""
 
@@ -68,7 +76,16 @@ class CameraWorker:
         self.data_dir = Path(spec.data_dir)
         self.stop = stop
         self.status = status
-        self.frames = frames
+        # The reading thread writes frames and the main loop boxes: one owner serialises them.
+        self.frames = SerialFrameSink(frames)
+        # One owner of the status record, too: the reading thread publishes a state change
+        # at once and the main loop every STATUS_EVERY_S; they take turns under this lock,
+        # since the record's sequence lock assumes one writer at a time (interleaved, its
+        # counter can be even mid-write and a reader would take a torn record). A lock
+        # rather than a hand-over to the main loop: a state change shows as promptly as
+        # before, even while the main loop is busy with a slow inference.
+        self._status_lock = threading.Lock()
+        self.journal_error = ""  # records held after a full disk (main loop only)
         self.stats = WorkerStats()
         self.state = "starting"
         self.error: str | None = None  # the source's problem, cleared once frames flow
@@ -83,9 +100,8 @@ class CameraWorker:
         self.processor: FrameProcessor = NullProcessor()
         # span id → id of the event whose end is still to come
         self._open_events: dict[int, str] = {}
-        # (event id, status note) of the open tamper event: one attribute, replaced whole,
-        # because the reading thread publishes status too
-        self._tampered: tuple[str, str] | None = None
+        # one attribute, replaced whole, because the reading thread publishes status too
+        self._tampered: OpenTamper | None = None
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
 
     # reading thread ---------------------------------------------------------------
@@ -93,7 +109,7 @@ class CameraWorker:
         self.state = state
         if error is not None or state == "running":
             self.error = mask_credentials(error) if error else None
-        self._publish()
+        self._write_status()
 
     def _on_frame(self, frame: np.ndarray, ts: float) -> None:
         stats = self.stats
@@ -126,16 +142,25 @@ class CameraWorker:
                 "(full?); retrying") if held else ""
 
     def _publish(self) -> None:
-        fields = self.stats.as_status()
         # Without a periodic retry, records held after a full disk would wait for the
-        # next event, which may never come before the worker stops.
-        journal_problem = self._retry_journal()
-        tampered = self._tampered[1] if self._tampered else ""
-        self.status.update(self.spec.slot, state=self.state,
-                           last_error=(self.error or tampered or journal_problem
-                                       or self.detection_error),
-                           heartbeat_ts=time.time(), reconnects=self.reader.reconnects,
-                           **fields)
+        # next event, which may never come before the worker stops. Main loop only: the
+        # journal is the main loop's.
+        self.journal_error = self._retry_journal()
+        self._write_status()
+
+    def _write_status(self) -> None:
+        with self._status_lock:  # composed inside: the later write has the later state
+            self.status.write_worker(self.spec.slot, self._status_record())
+
+    def _status_record(self) -> WorkerStatus:
+        tamper = self._tampered
+        return dataclasses.replace(
+            self.stats.as_status(),
+            run_id=self.spec.run_id, state=self.state, heartbeat_ts=time.time(),
+            reconnects=self.reader.reconnects, source_error=self.error or "",
+            tamper_reason=tamper.reason if tamper else "",
+            tamper_since_ts=tamper.since_ts if tamper else 0.0,
+            journal_error=self.journal_error, detection_error=self.detection_error)
 
     def _handle_event(self, detected: DetectedEvent, height: int, width: int) -> None:
         from cashwatch.evidence.snapshots import save_snapshot
@@ -164,8 +189,7 @@ class CameraWorker:
             self._open_events[detected.span_id] = event_id
             if detected.event_type == "tamper":  # said on the camera's card until it ends
                 since = float(detected.details.get("since", detected.ts))
-                self._tampered = (event_id, tampered_note(str(detected.details.get("reason")),
-                                                          since))
+                self._tampered = OpenTamper(event_id, str(detected.details.get("reason")), since)
         # an event that goes on until its span ends is followed by its clip (end_clip)
         self.recorder.request_clip(record, follow=detected.span_id is not None)
         self.stats.events_detected += 1
@@ -194,7 +218,7 @@ class CameraWorker:
             if event_id is not None:
                 self.sink.emit_end(event_id, span.ended_at)
                 self.recorder.end_clip(event_id, span.ended_at)
-                if self._tampered and self._tampered[0] == event_id:
+                if self._tampered and self._tampered.event_id == event_id:
                     self._tampered = None
 
     def _manager_gone(self) -> bool:

@@ -1,10 +1,10 @@
 """Where a camera worker publishes its status and live frame.
 
 A local worker writes straight into the manager's shared memory (`StatusTable`,
-`FrameSlot`, which satisfy these protocols as they are). A worker on another machine has
-no such memory: it keeps only the latest status and frame in a `LatestState`, which the
-manager polls and copies into its own shared memory. Latest-only on both paths: a slow
-reader skips frames, it never makes a queue grow.
+`FrameSlot`, which satisfy these protocols as they are), its own record only. A worker
+on another machine has no such memory: it keeps only the latest status and frame in a
+`LatestState`, which the manager polls and copies into its own shared memory.
+Latest-only on both paths: a slow reader skips frames, it never makes a queue grow.
 """
 
 from __future__ import annotations
@@ -12,25 +12,45 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 import psutil
 
 from cashwatch.shm.frames import fit_for_live
+from cashwatch.shm.status import WorkerStatus
 
 LIVE_JPEG_QUALITY = 80
 
 
 class StatusSink(Protocol):
-    def update(self, slot: int, **fields: Any) -> None: ...
+    def write_worker(self, slot: int, status: WorkerStatus) -> None: ...
 
 
 class FrameSink(Protocol):
     def write(self, frame: np.ndarray, frame_no: int, ts: float) -> None: ...
 
     def write_boxes(self, boxes: np.ndarray, ts: float) -> None: ...
+
+
+class SerialFrameSink:
+    """One owner of a worker's live frame slot: the reading thread writes frames, the
+    main loop writes boxes, and the slot's sequence lock assumes one writer at a time
+    (two interleaved writes can leave its counter even mid-write, and a reader would
+    take a torn frame). The lock makes them take turns."""
+
+    def __init__(self, sink: FrameSink) -> None:
+        self._sink = sink
+        self._lock = threading.Lock()
+
+    def write(self, frame: np.ndarray, frame_no: int, ts: float) -> None:
+        with self._lock:
+            self._sink.write(frame, frame_no, ts)
+
+    def write_boxes(self, boxes: np.ndarray, ts: float) -> None:
+        with self._lock:
+            self._sink.write_boxes(boxes, ts)
 
 
 @dataclass(frozen=True)
@@ -41,8 +61,12 @@ class LiveUpdate:
     heartbeat on its own clock and a skewed node clock cannot fake a hang.
     """
 
-    status: dict[str, Any]
+    status: WorkerStatus
     heartbeat_age_s: float
+    node: str = ""
+    pid: int = 0
+    cpu_percent: float = 0.0
+    rss_mib: float = 0.0
     frame_jpeg: bytes | None = None
     frame_no: int = 0
     frame_ts: float = 0.0
@@ -52,19 +76,19 @@ class LiveUpdate:
 
 @dataclass
 class LatestStatus:
-    """The status record of one worker, merged field by field like `StatusTable.update`."""
+    """The latest status record of one worker (replaced whole, as in `StatusTable`)."""
 
-    fields: dict[str, Any] = field(default_factory=dict)
+    worker: WorkerStatus = field(default_factory=WorkerStatus)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def update(self, slot: int, **fields: Any) -> None:
+    def write_worker(self, slot: int, status: WorkerStatus) -> None:
         del slot  # one worker, one record
         with self.lock:
-            self.fields.update(fields)
+            self.worker = status
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> WorkerStatus:
         with self.lock:
-            return dict(self.fields)
+            return self.worker
 
 
 @dataclass
@@ -99,12 +123,13 @@ class LatestState:
     """Status and live frame of a remote worker, read by `poll`.
 
     >>> state = LatestState()
-    >>> state.status.update(0, state="running", heartbeat_ts=time.time())
-    >>> state.poll(0).status["state"]
+    >>> state.status.write_worker(0, WorkerStatus(state="running", heartbeat_ts=time.time()))
+    >>> state.poll(0).status.state
     'running'
     """
 
-    def __init__(self) -> None:
+    def __init__(self, node: str = "", pid: int = 0) -> None:
+        self.node, self.pid = node, pid  # where the actor runs, for the manager's record
         self.status = LatestStatus()
         self.frames = LatestFrame()
         self._process = psutil.Process()
@@ -113,10 +138,7 @@ class LatestState:
     def poll(self, since_frame_no: int, jpeg_quality: int = LIVE_JPEG_QUALITY) -> LiveUpdate:
         """The latest status; the frame only if it is newer than `since_frame_no`."""
         status = self.status.snapshot()
-        # The manager cannot measure a process on another machine: report our own.
-        status["cpu_percent"] = self._process.cpu_percent(None)
-        status["rss_mib"] = self._process.memory_info().rss / 2**20
-        heartbeat = float(status.get("heartbeat_ts", 0.0))
+        heartbeat = status.heartbeat_ts
         age = time.time() - heartbeat if heartbeat else float("inf")
         frame, frame_no, ts = self.frames.take_newer(since_frame_no)
         jpeg = None
@@ -126,7 +148,10 @@ class LatestState:
             jpeg = encoded.tobytes() if ok else None
         with self.frames.lock:
             boxes, boxes_ts = self.frames.boxes, self.frames.boxes_ts
-        return LiveUpdate(status=status, heartbeat_age_s=age, frame_jpeg=jpeg,
+        # The manager cannot measure a process on another machine: report our own.
+        return LiveUpdate(status=status, heartbeat_age_s=age, node=self.node, pid=self.pid,
+                          cpu_percent=self._process.cpu_percent(None),
+                          rss_mib=self._process.memory_info().rss / 2**20, frame_jpeg=jpeg,
                           frame_no=frame_no, frame_ts=ts, boxes=boxes, boxes_ts=boxes_ts)
 
 

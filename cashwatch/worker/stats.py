@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from cashwatch.shm.status import WorkerStatus
 from cashwatch.worker.capture import RateMeter
 
 
@@ -28,20 +29,21 @@ class WorkerStats:
     def add_inference(self, ms: float) -> None:
         self.inference_ms = ms if self.inference_ms == 0 else 0.9 * self.inference_ms + 0.1 * ms
 
-    def as_status(self) -> dict[str, float | int]:
+    def as_status(self) -> WorkerStatus:
+        """The counters as a worker record; the worker adds its state and troubles."""
         now = time.time()
-        return {
-            "frames_read": self.frames_read,
-            "frames_processed": self.frames_processed,
-            "frames_skipped": self.skipped_busy + self.skipped_motion,
-            "skipped_busy": self.skipped_busy,
-            "skipped_motion": self.skipped_motion,
-            "events_detected": self.events_detected,
-            "camera_fps": self.camera_rate.decayed(now),
-            "process_fps": self.process_rate.decayed(now),
-            "detection_fps": self.detection_rate.decayed(now),
-            "inference_ms": self.inference_ms,
-            "last_frame_ts": self.last_frame_ts,
-            "width": self.width,
-            "height": self.height,
-        }
+        return WorkerStatus(
+            frames_read=self.frames_read,
+            frames_processed=self.frames_processed,
+            frames_skipped=self.skipped_busy + self.skipped_motion,
+            skipped_busy=self.skipped_busy,
+            skipped_motion=self.skipped_motion,
+            events_detected=self.events_detected,
+            camera_fps=self.camera_rate.decayed(now),
+            process_fps=self.process_rate.decayed(now),
+            detection_fps=self.detection_rate.decayed(now),
+            inference_ms=self.inference_ms,
+            last_frame_ts=self.last_frame_ts,
+            width=self.width,
+            height=self.height,
+        )

@@ -143,19 +143,21 @@ def published(tmp_path: Path) -> Iterator[Path]:
     import threading
     import time
 
-    from cashwatch.shm.status import StatusTable
+    from cashwatch.shm.status import StatusTable, WorkerStatus
 
     config = write_config(tmp_path / "cashwatch.toml", [camera_entry(LONG_ID, "demo:walk")])
     table = StatusTable.create(tmp_path, 4, config)
     table.set_header(manager_pid=os.getpid(), manager_started_ts=time.time())
     url = f"rtsp://admin:{SECRET}@192.0.2.7:554/Streaming/Channels/101"
-    table.update(0, camera_id=LONG_ID, state="running", pid=4194304, core=1,
-                 camera_fps=25.0, detection_fps=2.0, frames_read=123456789,
-                 events_detected=1234567, restarts=12345, reconnects=678,
-                 start_ts=time.time() - 400_000, node="rack-7-node-with-a-long-hostname")
+    table.update_manager(0, camera_id=LONG_ID, state="starting", run_id="run", pid=4194304,
+                         core=1, restarts=12345, start_ts=time.time() - 400_000,
+                         node="rack-7-node-with-a-long-hostname")
+    table.write_worker(0, WorkerStatus(run_id="run", state="running", camera_fps=25.0,
+                                       detection_fps=2.0, frames_read=123456789,
+                                       events_detected=1234567, reconnects=678))
     raw = f"connection refused by 192.0.2.7:554 while reading {url} after 3 tries; " * 3
-    table.records["last_error"][0] = raw.encode()[:512]
-    table.records["source"][0] = url.encode()
+    table.workers["source_error"][0] = raw.encode()[:512]
+    table.managers["source"][0] = url.encode()
     table.header["config_error"] = f"camera x: cannot parse {url}".encode()
     table.header["db_error"] = f"events cannot be stored: {url}".encode()
     stop = threading.Event()

@@ -6,12 +6,14 @@ the same modules it uses (StatusTable, FrameSlot) and the store's migrations.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -19,7 +21,7 @@ import duckdb
 import numpy as np
 
 from cashwatch.shm.frames import FrameSlot
-from cashwatch.shm.status import StatusTable
+from cashwatch.shm.status import StatusTable, WorkerStatus
 from cashwatch.store.schema import migrate
 
 CONFIG = """\
@@ -108,20 +110,36 @@ class LiveState:
         self.table.close()
 
 
+RUN_A = "run-a"  # the run the manager started for cam-a, which its worker reports
+
+
+def worker_status(**fields: Any) -> WorkerStatus:
+    """cam-a's worker record (of run RUN_A), as its worker would write it."""
+    return WorkerStatus(run_id=RUN_A, **fields)
+
+
+def set_worker(live: LiveState, slot: int = 0, **fields: Any) -> None:
+    """Change fields of a worker's record, as its worker does: the whole record replaced."""
+    live.table.write_worker(slot, dataclasses.replace(live.table.read_worker(slot), **fields))
+
+
 def publish_live(data_dir: Path, config_path: Path, *, manager_pid: int | None = None) -> LiveState:
     table = StatusTable.create(data_dir, capacity=4, config_path=config_path)
     now = time.time()
     table.set_header(manager_pid=manager_pid or os.getpid(), manager_started_ts=now - 100,
                      manager_heartbeat_ts=now)
-    table.update(0, camera_id="cam-a", name="Front desk", site="lobby", state="running",
-                 pid=os.getpid(), core=1, frames_read=1500, frames_processed=1234,
-                 camera_fps=15.0, process_fps=14.9, detection_fps=7.4, inference_ms=12.5,
-                 cpu_percent=31.0, rss_mib=250.0, start_ts=now - 3725, last_frame_ts=now,
-                 heartbeat_ts=now, source="/videos/a.mp4")
-    table.update(1, camera_id="cam-b", name="Back office", site="office", state="error",
-                 pid=0, core=-1, start_ts=now - 10, heartbeat_ts=now,
-                 last_error="cannot open rtsp://admin:***@10.0.0.9/stream: timeout",
-                 source="rtsp://admin:***@10.0.0.9/stream", restarts=3)
+    table.update_manager(0, camera_id="cam-a", name="Front desk", site="lobby",
+                         state="starting", run_id=RUN_A, pid=os.getpid(), core=1,
+                         cpu_percent=31.0, rss_mib=250.0, start_ts=now - 3725,
+                         heartbeat_ts=now, source="/videos/a.mp4")
+    table.write_worker(0, worker_status(state="running", frames_read=1500,
+                                        frames_processed=1234, camera_fps=15.0,
+                                        process_fps=14.9, detection_fps=7.4, inference_ms=12.5,
+                                        last_frame_ts=now, heartbeat_ts=now))
+    table.update_manager(1, camera_id="cam-b", name="Back office", site="office",
+                         state="error", pid=0, core=-1, start_ts=now - 10, heartbeat_ts=now,
+                         error="cannot open rtsp://admin:***@10.0.0.9/stream: timeout",
+                         source="rtsp://admin:***@10.0.0.9/stream", restarts=3)
     slot = FrameSlot.create(data_dir, 0)
     frame = np.zeros((240, 320, 3), np.uint8)
     frame[60:180, 100:220] = (40, 160, 40)

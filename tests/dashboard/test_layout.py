@@ -58,8 +58,9 @@ def live_dashboard(tmp_path: Path) -> Iterator[tuple[str, builders.LiveState]]:
     config = builders.write_config(data_dir / "cashwatch.toml")
     builders.create_history(data_dir)
     live = builders.publish_live(data_dir, config)
-    live.table.update(0, frames_processed=FRAMES_PROCESSED, start_ts=time.time() - UPTIME_S,
-                      camera_fps=14.96, process_fps=14.9, detection_fps=7.4)
+    live.table.update_manager(0, start_ts=time.time() - UPTIME_S)
+    builders.set_worker(live, frames_processed=FRAMES_PROCESSED, camera_fps=14.96,
+                        process_fps=14.9, detection_fps=7.4)
     stop = threading.Event()
     beating = threading.Thread(target=_beat, args=(live, stop), daemon=True)
     beating.start()

@@ -81,7 +81,7 @@ def test_live_page_shows_the_latest_frame_with_its_age(dash: Dashboard) -> None:
 
 def test_live_page_marks_a_stopped_cameras_last_frame(dash: Dashboard) -> None:
     assert dash.live is not None
-    dash.live.table.update(0, state="stopped", pid=0)
+    dash.live.table.update_manager(0, state="stopped", pid=0)
     at = dash.page("pages/live.py")
     assert len(at.image) == 1, "the last frame is still shown, greyed"
     assert any("cam-a" not in e.value and "STOPPED" in e.value for e in at.error), \
@@ -287,7 +287,7 @@ def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> N
     assert not at.exception, at.exception
     assert not at.toast, "cam-b was already down when the page opened"
     at.sidebar.button(key="alert_sound_button").click().run()
-    dash.live.table.update(0, state="reconnecting", last_error="connection reset")
+    builders.set_worker(dash.live, state="reconnecting", source_error="connection reset")
     builders.heartbeat(dash.live)
     at.run()
     assert [t.value for t in at.toast] == [
@@ -296,9 +296,9 @@ def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> N
     assert len(scripts) == 1 and "i < 2" in scripts[0]
     at.run()
     assert not at.toast and not _alert_scripts(at), "announced once"
-    dash.live.table.update(0, state="running", last_error="")
+    builders.set_worker(dash.live, state="running", source_error="")
     at.run()
-    dash.live.table.update(0, state="stopped")  # someone stopped it: not a loss
+    dash.live.table.update_manager(0, state="stopped")  # someone stopped it: not a loss
     at.run()
     assert not at.toast
 
@@ -306,7 +306,9 @@ def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> N
 def test_a_tampered_camera_says_so_on_its_card(dash: Dashboard) -> None:
     assert dash.live is not None
     note = tampered_note("covered", 1_800_000_000.0)
-    dash.live.table.update(0, state="running", last_error=note)
+    # the worker says it in explicit fields; the card composes the note
+    builders.set_worker(dash.live, state="running", tamper_reason="covered",
+                        tamper_since_ts=1_800_000_000.0)
     builders.heartbeat(dash.live)
     at = dash.app().run()
     assert not at.exception, at.exception

@@ -48,7 +48,7 @@ def test_an_unplaced_camera_is_placed_once_a_slot_frees_between_edits(tmp_path: 
         manager._guarded("a", manager._remove, "a")
         manager._place_unplaced()
         assert list(manager.workers) == ["c"] and not manager.unplaced
-        assert manager.status.read_header()["config_error"] == ""
+        assert manager.status.read_header().config_error == ""
     finally:
         for slot in manager.slots.values():
             slot.close()

@@ -113,8 +113,8 @@ def test_an_actor_without_credentials_reports_why_and_exits(
     actor = CameraActor(seal_source(_spec(tmp_path, _secret_url())), node="test-node")
     update, exit_code, _lines = actor.poll(0)
     assert exit_code == EXIT_NO_CREDENTIALS
-    assert update.status["state"] == "error"
-    assert "credentials are not on this node" in update.status["last_error"]
+    assert update.status.state == "error"
+    assert "credentials are not on this node" in update.status.source_error
     assert actor.stop(timeout_s=5) == EXIT_NO_CREDENTIALS
 
 
@@ -127,10 +127,10 @@ def test_an_actor_whose_camera_cannot_start_says_why_masked_and_exits(
     actor = CameraActor(broken, node="n")
     update, exit_code, _lines = actor.poll(0)
     assert exit_code == EXIT_CRASHED  # instead of an exception Ray prints unmasked
-    assert update.status["state"] == "error" and "ValidationError" in update.status["last_error"]
+    assert update.status.state == "error" and "ValidationError" in update.status.source_error
     assert actor.stop(timeout_s=5) == EXIT_CRASHED
     output = capfd.readouterr()
-    assert _leaked(f"{update.status['last_error']} {output.out} {output.err}".encode()) == []
+    assert _leaked(f"{update.status.source_error} {output.out} {output.err}".encode()) == []
 
 
 def test_an_actor_runs_a_camera_whose_source_it_read_on_its_node(tmp_path: Path,
@@ -139,7 +139,7 @@ def test_an_actor_runs_a_camera_whose_source_it_read_on_its_node(tmp_path: Path,
     write_config(tmp_path / "cashwatch.toml", [camera_entry("till", url)])
     actor = CameraActor(seal_source(_spec(tmp_path, url)), node="n")
     try:
-        wait_for(lambda: actor.poll(0)[0].status.get("state") == "running", 30,
+        wait_for(lambda: actor.poll(0)[0].status.state == "running", 30,
                  "the camera to run from the source its node read")
     finally:
         assert actor.stop(timeout_s=10) == 0

@@ -15,6 +15,7 @@ import pytest
 
 from cashwatch.config import CameraConfig, ModelConfig, RayConfig
 from cashwatch.shm.frames import MAX_SIDE
+from cashwatch.shm.status import WorkerStatus
 from cashwatch.worker.actor import CameraActor
 from cashwatch.worker.publish import LatestState, LiveUpdate, decode_live_frame
 from cashwatch.worker.spec import WorkerSpec
@@ -27,16 +28,18 @@ def _frame(value: int, size_wh: tuple[int, int] = (1920, 1080)) -> np.ndarray:
 
 
 def test_a_poll_returns_the_latest_status_and_only_a_newer_frame() -> None:
-    state = LatestState()
-    state.status.update(0, state="running", heartbeat_ts=time.time() - 2.0)
-    state.status.update(0, frames_read=7)
+    state = LatestState(node="n1", pid=1234)
+    state.status.write_worker(0, WorkerStatus(state="starting", heartbeat_ts=time.time()))
+    state.status.write_worker(0, WorkerStatus(state="running", heartbeat_ts=time.time() - 2.0,
+                                              frames_read=7))  # the latest record, whole
     for frame_no in (4, 8):  # a slow reader never sees frame 4: latest only
         state.frames.write(_frame(frame_no * 10), frame_no, 1000.0 + frame_no)
     state.frames.write_boxes(np.array([[0.1, 0.2, 0.3, 0.4, 0.9, 3]], np.float32), 1008.0)
     update = state.poll(since_frame_no=0)
-    assert update.status["state"] == "running" and update.status["frames_read"] == 7
+    assert update.status.state == "running" and update.status.frames_read == 7
     assert 1.5 < update.heartbeat_age_s < 5.0
-    assert update.status["rss_mib"] > 10  # measured in the worker's own process
+    assert (update.node, update.pid) == ("n1", 1234)
+    assert update.rss_mib > 10  # measured in the worker's own process
     assert (update.frame_no, update.frame_ts) == (8, 1008.0)
     assert update.frame_jpeg is not None
     image = decode_live_frame(update.frame_jpeg)
@@ -67,12 +70,11 @@ def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(
     def running_with_a_frame() -> LiveUpdate | None:
         update, exit_code, _lines = actor.poll(0)
         assert exit_code is None
-        return update if update.status.get("state") == "running" and update.frame_jpeg \
-            else None
+        return update if update.status.state == "running" and update.frame_jpeg else None
 
     update = wait_for(running_with_a_frame, 30, "the actor's camera to run and show a frame")
-    assert update.status["node"] == "test-node" and update.status["pid"] > 0
-    assert update.status["frames_read"] > 0
+    assert update.node == "test-node" and update.pid > 0
+    assert update.status.frames_read > 0 and update.status.run_id == "r1"
     assert actor.stop(timeout_s=10) == 0
     assert actor.poll(0)[1] == 0  # the exit code tells the manager it ended
     assert not [t for t in threading.enumerate() if t.name == "camera"]
@@ -99,12 +101,14 @@ def test_actor_options_ask_for_resources_and_prefer_or_require_the_site() -> Non
 
 def test_a_polled_heartbeat_is_placed_on_the_managers_clock() -> None:
     require_ray()
-    from cashwatch.manager.runners.ray_runner import status_fields
+    from cashwatch.manager.runners.ray_runner import relayed_status
 
-    fresh = LiveUpdate(status={"state": "running", "heartbeat_ts": 1.0}, heartbeat_age_s=0.5)
-    assert status_fields(fresh, now=100.0)["heartbeat_ts"] == 99.5
-    silent = LiveUpdate(status={"state": "starting"}, heartbeat_age_s=float("inf"))
-    assert "heartbeat_ts" not in status_fields(silent, now=100.0)
+    fresh = LiveUpdate(status=WorkerStatus(state="running", heartbeat_ts=1.0),
+                       heartbeat_age_s=0.5)
+    assert relayed_status(fresh, now=100.0).heartbeat_ts == 99.5
+    silent = LiveUpdate(status=WorkerStatus(state="starting"), heartbeat_age_s=float("inf"))
+    # none: readers keep the manager's own sign of the run (its start)
+    assert relayed_status(silent, now=100.0).heartbeat_ts == 0.0
 
 
 def test_a_manager_without_ray_never_imports_it() -> None:

@@ -9,8 +9,17 @@ import pytest
 
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
-from cashwatch.shm.status import MAGIC, VERSION, NoFreeSlot, StatusLayoutError, StatusTable
-from cashwatch.status import ManagerNotRunning, read_status
+from cashwatch.shm.status import (
+    MAGIC,
+    VERSION,
+    NoFreeSlot,
+    StatusLayoutError,
+    StatusTable,
+    WorkerStatus,
+)
+from cashwatch.status import TAMPERED_NOTE, ManagerNotRunning, read_status, tampered_note
+from cashwatch.status import camera_record as record_of
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -21,13 +30,16 @@ def table(tmp_path: Path):
 
 
 def test_round_trip_and_reader_sees_writes(tmp_path: Path, table: StatusTable) -> None:
-    table.update(1, camera_id="cam", state="running", frames_read=42, last_error="é" * 300)
+    table.update_manager(1, camera_id="cam", state="starting", run_id="r1")
+    table.write_worker(1, WorkerStatus(run_id="r1", state="running", frames_read=42,
+                                       source_error="é" * 300))
     reader = StatusTable.attach(tmp_path)
-    record = reader.read_all()["cam"]
-    assert record["state"] == "running"
-    assert record["frames_read"] == 42
-    assert record["slot"] == 1
-    assert record["last_error"].startswith("éé")  # cut at a character boundary
+    camera = reader.read_all()["cam"]
+    assert camera.state == "running"
+    assert camera.counters.frames_read == 42
+    assert camera.slot == 1
+    assert camera.worker.source_error.startswith("éé")  # cut at a character boundary
+    assert len(camera.worker.source_error.encode()) <= 512
     reader.close()
     assert segments.status_name(tmp_path) in segments.existing_segments(tmp_path), \
         "a reader's close must never unlink"
@@ -43,16 +55,17 @@ def test_attaching_process_exit_does_not_unlink(tmp_path: Path, table: StatusTab
 
 
 def test_torn_record_is_not_returned_while_writer_is_mid_update(table: StatusTable) -> None:
-    table.update(0, camera_id="cam", frames_read=1)
-    table.records["seq"][0] += 1  # a writer that is half way through
+    table.update_manager(0, camera_id="cam")
+    table.write_worker(0, WorkerStatus(frames_read=1))
+    table.workers["seq"][0] += 1  # a worker that died half way through
     assert table.read(0, retries=3) is not None  # bounded: a dead writer cannot hang readers
     table.clear_lock(0)
-    assert int(table.records["seq"][0]) % 2 == 0
+    assert int(table.workers["seq"][0]) % 2 == 0
 
 
 def test_free_slot_and_capacity_error(table: StatusTable) -> None:
     for slot in range(4):
-        table.update(table.free_slot(), camera_id=f"c{slot}")
+        table.update_manager(table.free_slot(), camera_id=f"c{slot}")
     with pytest.raises(NoFreeSlot, match=r"all 4 camera slots.*max_cameras.*restart"):
         table.free_slot()
 
@@ -64,8 +77,8 @@ def test_the_database_error_travels_in_the_header(tmp_path: Path, table: StatusT
         header = reader.read_header()
     finally:
         reader.close()
-    assert header["db_error"] == "events cannot be stored: Corrupt database file"
-    assert header["version"] == VERSION == 3
+    assert header.db_error == "events cannot be stored: Corrupt database file"
+    assert header.version == VERSION == 4
 
 
 def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -> None:
@@ -73,12 +86,15 @@ def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -
     every header field after the change at the wrong offset."""
     old = segments.create(segments.status_name(tmp_path), 4096)
     try:
-        np.ndarray((2,), dtype="<u4", buffer=old.buf)[:] = [MAGIC, 2]
-        with pytest.raises(StatusLayoutError, match=r"layout version 2.*reads version 3.*"
-                           r"restart the manager"):
-            StatusTable.attach(tmp_path)
-        with pytest.raises(ManagerNotRunning, match="layout version 2"):
-            read_status(tmp_path)
+        for old_version in (2, 3):  # 3: one record per camera, written by two processes
+            np.ndarray((2,), dtype="<u4", buffer=old.buf)[:] = [MAGIC, old_version]
+            with pytest.raises(StatusLayoutError, match=rf"layout version {old_version}; "
+                               r"this CashWatch reads version 4: restart the manager "
+                               r"\(`cashwatch run`\), or this dashboard or CLI, so that "
+                               r"both run the same CashWatch version"):
+                StatusTable.attach(tmp_path)
+            with pytest.raises(ManagerNotRunning, match=f"layout version {old_version}"):
+                read_status(tmp_path)
     finally:
         old.close()
         segments.unlink_quietly(old.name)
@@ -103,14 +119,21 @@ def test_frame_slot_downscales_and_returns_consistent_copy(tmp_path: Path) -> No
     assert segments.existing_segments(tmp_path) == []
 
 
-@pytest.mark.parametrize("field", ["last_error", "source"])
+@pytest.mark.parametrize("field", ["error", "source", "source_error", "journal_error",
+                                   "detection_error"])
 def test_a_password_is_masked_before_a_long_text_is_cut(table: StatusTable, field: str) -> None:
     # The cut falls inside the password, before the `@` that marks it: masked after the
     # cut, the remnant would not look like a URL's credentials and would be shown.
-    size = table.records.dtype[field].itemsize
+    in_manager = field in table.managers.dtype.names
+    size = (table.managers if in_manager else table.workers).dtype[field].itemsize
     prefix = "x" * (size - len("rtsp://admin:") - 4)
-    table.update(0, camera_id="cam", **{field: f"{prefix}rtsp://admin:pa/ss@w0rd@10.0.0.9/live"})
-    shown = table.read(0)[field]  # type: ignore[index]
+    text = f"{prefix}rtsp://admin:pa/ss@w0rd@10.0.0.9/live"
+    table.update_manager(0, camera_id="cam", **({field: text} if in_manager else {}))
+    if not in_manager:
+        table.write_worker(0, WorkerStatus(**{field: text}))
+    camera = table.read(0)
+    assert camera is not None
+    shown = getattr(camera.manager if in_manager else camera.worker, field)
     assert "pa/s" not in shown and "w0rd" not in shown
     assert "rtsp://admin:***" in shown
 
@@ -120,4 +143,88 @@ def test_header_texts_are_masked_before_they_are_cut(table: StatusTable) -> None
     text = "y" * (size - 16) + "http://u:hunter2-long@cam.example/snap"
     table.set_header(config_error=text, db_error="see rtsp://u:hunter2@cam/x")
     header = table.read_header()
-    assert "hunter" not in header["config_error"] + header["db_error"]
+    assert "hunter" not in header.config_error + header.db_error
+
+
+def test_two_processes_write_their_own_record_and_a_reader_never_sees_a_torn_one(
+        tmp_path: Path, table: StatusTable) -> None:
+    """The manager and the worker write the same slot at once, each its own record
+    under its own sequence lock: every record read is whole, all of one write."""
+    table.update_manager(0, camera_id="cam", state="starting", run_id="run")
+    writers = [subprocess.Popen([sys.executable, "-m", "tests.shm.writers", role,
+                                 str(tmp_path), "3"], cwd=REPO, stdout=subprocess.PIPE,
+                                text=True) for role in ("manager", "worker")]
+    seen_manager, seen_worker, reads = set(), set(), 0
+    try:
+        while any(writer.poll() is None for writer in writers):
+            camera = table.read(0)
+            assert camera is not None
+            reads += 1
+            manager, worker = camera.manager, camera.worker
+            if manager.pid:
+                n = manager.pid
+                assert (manager.name, manager.node, manager.restarts, manager.start_ts,
+                        manager.error) == (f"n{n}", f"node-{n}", n, float(n),
+                                           f"{n}:" + "m" * 400), manager
+                seen_manager.add(n)
+            if worker.frames_read:
+                n = worker.frames_read
+                assert (worker.frames_processed, worker.events_detected, worker.heartbeat_ts,
+                        worker.reconnects, worker.source_error, worker.journal_error) == (
+                    n, n, float(n), n, f"{n}:" + "w" * 400, f"{n}"), worker
+                seen_worker.add(n)
+    finally:
+        for writer in writers:
+            writer.wait(30)
+    outputs = [writer.communicate()[0] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], outputs
+    rounds = [int(out) for out in outputs]
+    assert min(rounds) > 1000, rounds  # both wrote all along, not one after the other
+    assert len(seen_manager) > 10 and len(seen_worker) > 10, (reads, rounds)
+    assert camera.manager.camera_id == "cam", "the worker never writes the manager's fields"
+
+
+def _live(table: StatusTable, **worker: object) -> None:
+    table.update_manager(0, camera_id="cam", state="starting", run_id="r2", pid=7)
+    table.write_worker(0, WorkerStatus(run_id="r2", state="running", camera_fps=15.0,
+                                       frames_read=99, **worker))  # type: ignore[arg-type]
+
+
+def test_the_worker_speaks_for_the_camera_only_during_the_run_the_manager_started(
+        table: StatusTable) -> None:
+    _live(table, source_error="")
+    camera = table.read(0)
+    assert camera is not None and camera.live and camera.state == "running"
+    assert record_of(camera)["camera_fps"] == 15.0
+    table.update_manager(0, state="error", pid=0, error="exited with code 1; restart in 1 s")
+    camera = table.read(0)
+    assert camera is not None and not camera.live
+    record = record_of(camera)
+    assert (record["state"], record["last_error"]) == (
+        "error", "exited with code 1; restart in 1 s")
+    assert record["camera_fps"] == 0.0 and record["frames_read"] == 99, "last numbers kept"
+    table.update_manager(0, state="starting", run_id="r3", error="")
+    camera = table.read(0)
+    assert camera is not None and camera.state == "starting", "the old run's record is ignored"
+    assert record_of(camera)["frames_read"] == 0
+
+
+def test_tamper_is_an_explicit_field_and_readers_compose_the_note(table: StatusTable) -> None:
+    _live(table, tamper_reason="covered", tamper_since_ts=1_800_000_000.0)
+    camera = table.read(0)
+    assert camera is not None and camera.tamper_reason == "covered"
+    record = record_of(camera)
+    assert record["tamper_reason"] == "covered"
+    assert record["last_error"] == tampered_note("covered", 1_800_000_000.0)
+    assert record["last_error"].startswith(TAMPERED_NOTE)
+    # the source's trouble comes first, as the worker has always ordered them
+    _live(table, tamper_reason="covered", source_error="the stream stalled for 9.0 s",
+          journal_error="2 journal record(s) held in memory")
+    camera = table.read(0)
+    assert camera is not None
+    assert record_of(camera)["last_error"] == "the stream stalled for 9.0 s"
+    _live(table, journal_error="2 journal record(s) held in memory",
+          detection_error="detection disabled: x")
+    camera = table.read(0)
+    assert camera is not None
+    assert record_of(camera)["last_error"] == "2 journal record(s) held in memory"

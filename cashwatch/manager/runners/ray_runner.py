@@ -18,6 +18,7 @@ frame as a JPEG. A slow actor or link skips frames; nothing queues up.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -42,7 +43,7 @@ from cashwatch.manager.runners import RunnerUnavailable
 from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.manager.workers import LaunchSettings, new_spec
 from cashwatch.shm.frames import FrameSlot
-from cashwatch.shm.status import StatusTable
+from cashwatch.shm.status import StatusTable, WorkerStatus
 from cashwatch.util.log_lines import camera_origin
 from cashwatch.worker.actor import CameraActor
 from cashwatch.worker.base import install_masking_log
@@ -162,14 +163,12 @@ def actor_options(camera: CameraConfig, model: ModelConfig, config: RayConfig) -
     return options
 
 
-def status_fields(update: LiveUpdate, now: float) -> dict[str, Any]:
-    """A polled status as status-table fields, the heartbeat put on the manager's clock."""
-    fields = dict(update.status)
-    if math.isfinite(update.heartbeat_age_s):
-        fields["heartbeat_ts"] = now - max(0.0, update.heartbeat_age_s)
-    else:
-        fields.pop("heartbeat_ts", None)
-    return fields
+def relayed_status(update: LiveUpdate, now: float) -> WorkerStatus:
+    """A polled worker record, its heartbeat put on the manager's clock (none yet: 0, so
+    readers keep the manager's own sign of the run)."""
+    heartbeat = now - max(0.0, update.heartbeat_age_s) \
+        if math.isfinite(update.heartbeat_age_s) else 0.0
+    return dataclasses.replace(update.status, heartbeat_ts=heartbeat)
 
 
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
@@ -273,8 +272,8 @@ class RayRunner:
             process = worker.process
             if isinstance(process, ActorProcess) and process.pid is None and process.is_alive():
                 # Not placed yet (no node with room): alive, so no hang; say why it waits.
-                status.update(worker.slot, heartbeat_ts=now, state="starting",
-                              last_error="waiting for Ray to place it on a node")
+                status.update_manager(worker.slot, heartbeat_ts=now, state="starting",
+                                      error="waiting for Ray to place it on a node")
 
     def _take_reply(self, worker: MonitoredWorker, ref: Any, now: float, status: StatusTable,
                     slots: Mapping[int, FrameSlot]) -> None:
@@ -293,13 +292,15 @@ class RayRunner:
                 int(update.status.get("pid") or process.pid or 0))
         if exit_code is not None:
             # the actor's own last word (masked there): missing credentials, a crash
-            reason = str(update.status.get("last_error") or "") if exit_code else ""
+            reason = update.status.source_error if exit_code else ""
             process.ended(exit_code, reason)
             return
-        fields = status_fields(update, now)
-        process.pid = int(fields.get("pid") or 0) or process.pid
-        process.node = str(fields.get("node") or process.node)
-        status.update(worker.slot, **fields)
+        process.pid = update.pid or process.pid
+        process.node = update.node or process.node
+        # both records from the manager's one loop: for a Ray actor it writes the worker's too
+        status.write_worker(worker.slot, relayed_status(update, now))
+        status.update_manager(worker.slot, pid=process.pid or 0, node=process.node,
+                              cpu_percent=update.cpu_percent, rss_mib=update.rss_mib)
         slot = slots.get(worker.slot)
         if slot is None:
             return
