@@ -62,6 +62,9 @@ class FrameReader(threading.Thread):
         self.last_progress = time.monotonic()  # moves on every read attempt, even a failed one
         self.source_fps = 0.0
         self._has_run = False  # once a source delivered frames, outages are "reconnecting"
+        # when the source last stopped giving frames: an outage is logged once when it
+        # starts and once when it ends, not at every retry (a dead camera retries for days)
+        self._outage_since: float | None = None
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -86,11 +89,24 @@ class FrameReader(threading.Thread):
 
     def _wait_before_retry(self, cause: str) -> None:
         delay = round(self._backoff.next_delay(), 2)  # shown: "retrying in 0.43 s"
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.warning("camera %s: %s %g s", self.camera.id, cause, delay)
+        else:
+            log.debug("camera %s: %s %g s", self.camera.id, cause, delay)
         self._on_state("reconnecting" if self._has_run else "error", f"{cause} {delay:g} s")
         # A deliberate wait is progress: the worker's stuck-reader check must not take a
         # long back-off for a read hung inside OpenCV.
         self.last_progress = time.monotonic() + delay
         self._stop_event.wait(delay)
+
+    def _log_reading(self) -> None:
+        if self._outage_since is None:
+            log.info("camera %s: reading (%s fps)", self.camera.id, f"{self.source_fps:.3g}")
+        else:
+            log.info("camera %s: reading again after %.0f s without frames (%d reconnects)",
+                     self.camera.id, time.monotonic() - self._outage_since, self.reconnects)
+        self._outage_since = None
 
     def _read_until_broken(self, capture: VideoSource) -> str | None:
         """Read until the source fails; returns the cause, or None at a file's end."""
@@ -117,6 +133,8 @@ class FrameReader(threading.Thread):
                 return (f"no frame from the source (ended, or silent for "
                         f"{self.camera.read_timeout_s:g} s)")
             if frames == 0:
+                if not self._has_run or self._outage_since is not None:
+                    self._log_reading()  # a looping file restarts quietly
                 self._has_run = True
                 self._on_state("running", None)
                 self._backoff.reset()

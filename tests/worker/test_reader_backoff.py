@@ -74,3 +74,35 @@ def test_two_readers_of_one_dead_recorder_do_not_retry_in_lockstep() -> None:
         for delay, nominal in zip(delays, _nominal(3), strict=True):
             assert (1 - RETRY_JITTER) * nominal - 0.01 <= delay <= nominal, delays
     assert first != second, "each reader draws its own delays"
+
+
+def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+        tmp_path, make_video, caplog: pytest.LogCaptureFixture) -> None:
+    # a file that is not there yet: the reader retries; once it appears, frames flow
+    target = tmp_path / "late.avi"
+    camera = CameraConfig(id="late", source=str(target), open_timeout_s=1.0, read_timeout_s=1.0)
+    stop = threading.Event()
+    states: list[str] = []
+    reader = FrameReader(camera, lambda *_: None, lambda state, _e: states.append(state), stop)
+    caplog.set_level("DEBUG", logger="cashwatch.worker.reader")
+    reader.start()
+    try:
+        _wait(lambda: states.count("error") >= 2, "two failed opens")
+        make_video("ready.avi", seconds=0.4).rename(target)
+        _wait(lambda: "again" in caplog.text, "the reading-again line")
+        # the file loops from here on: each loop restarts reading without a line
+        _wait(lambda: states.count("running") >= 3, "the file looped twice")
+    finally:
+        stop.set()
+        reader.join(10)
+    lines = [r for r in caplog.records if r.levelname in ("WARNING", "INFO")]
+    assert [r.levelname for r in lines] == ["WARNING", "INFO"], caplog.text
+    assert "camera late:" in lines[0].getMessage() and "retrying in" in lines[0].getMessage()
+    assert "reading again after" in lines[1].getMessage(), lines[1].getMessage()
+
+
+def _wait(condition, what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
