@@ -1,74 +1,8 @@
-"""Events: browse, watch and review what the detectors raised."""
+"""Events: browse, watch and review what the detectors raised.
 
-from __future__ import annotations
+The code is in cashwatch.dashboard.views.events.
+"""
 
-import streamlit as st
+from cashwatch.dashboard.views.events import render
 
-from cashwatch.dashboard import charts, data, events_view
-from cashwatch.dashboard.session import guard_page, recheck_sign_in
-from cashwatch.dashboard.widgets import plain
-
-NEW_EVENTS_CHECK_S = 5.0
-
-ctx = guard_page("view_events")
-st.title("Events")
-flt = events_view.filters(ctx)
-try:
-    events = data.list_events(ctx.data_dir, flt)
-except data.HistoryUnavailable as exc:
-    st.info(f"No history to show: {plain(exc)}")
-    st.stop()
-
-
-@st.fragment(run_every=NEW_EVENTS_CHECK_S)
-def newer_events() -> None:
-    """The list is drawn once (a redraw would disturb a clip playing below); this says
-    when new events have come in since, and redraws on request."""
-    recheck_sign_in(ctx)
-    newest = events["started_at"].max() if not events.empty else None
-    try:
-        count = data.count_newer(ctx.data_dir, events_view.still_open(flt), newest)
-    except data.HistoryUnavailable:
-        return
-    if count:
-        st.info(f"{count} new event{'s' if count != 1 else ''} since this list was drawn.",
-                icon=":material/notifications_active:")
-        if st.button("Show them", key="ev_show_new"):
-            st.rerun()
-
-
-newer_events()
-if events.empty:
-    st.info("No events match these filters.")
-    st.stop()
-
-st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
-coming = events_view.clips_coming(ctx, events)
-labels = {row.event_id: events_view.label(row, recording=row.event_id in coming)
-          for _, row in events.iterrows()}
-picked = st.dataframe(events_view.table(events), width="stretch", hide_index=True,
-                      column_config=events_view.TABLE_COLUMNS, on_select="rerun",
-                      selection_mode="single-row", key=events_view.table_key(list(labels)),
-                      height=min(400, 36 * (len(events) + 1) + 3))
-events_view.follow_table_click(picked, list(labels))
-events_view.remember_pending(events)
-events_view.open_on(list(labels), coming)
-selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__, key="ev_selected",
-                        help="Or click a row of the table.")
-if coming:
-    whose = "1 event's clip is" if len(coming) == 1 else f"{len(coming)} events' clips are"
-    st.caption(f"{whose} still being recorded (marked "
-               f"“{events_view.RECORDING_MARK}” in the list): pick one to watch its snapshot "
-               "and a countdown until the clip appears.")
-event = data.get_event(ctx.data_dir, selected) if selected else None
-if event is not None:
-    left, right = st.columns([3, 2])
-    with left:
-        events_view.evidence(ctx, event)
-    with right:
-        events_view.details(event)
-        events_view.review_controls(ctx, event)
-
-cols = st.columns(2)
-cols[0].altair_chart(charts.events_by_hour(events), width="stretch")
-cols[1].altair_chart(charts.events_by_camera(events), width="stretch")
+render()
