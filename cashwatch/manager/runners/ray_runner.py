@@ -281,7 +281,8 @@ class RayRunner:
         assert isinstance(process, ActorProcess)
         process.poll_ref = None
         try:
-            update, exit_code, log_lines = ray.get(ref)
+            reply: tuple[LiveUpdate, int | None, list[bytes]] = ray.get(ref)
+            update, exit_code, log_lines = reply
         except ActorUnavailableError:
             return  # a transient network problem; the heartbeat decides if it lasts
         except RayActorError as exc:
@@ -289,7 +290,7 @@ class RayRunner:
                           "process killed)")
             return
         hand_on(log_lines, camera_origin(worker.camera.id),
-                int(update.status.get("pid") or process.pid or 0))
+                int(update.pid or process.pid or 0))
         if exit_code is not None:
             # the actor's own last word (masked there): missing credentials, a crash
             reason = update.status.source_error if exit_code else ""
