@@ -1,0 +1,86 @@
+"""The System page: the machine, the workers, restarts over time, disk and the manager's log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+import psutil
+import streamlit as st
+
+from cashwatch.dashboard import charts, data, system_info
+from cashwatch.dashboard.session import PageContext, guard_page, recheck_sign_in
+from cashwatch.dashboard.status import read_status
+from cashwatch.dashboard.widgets import manager_banner, plain
+
+REFRESH_S = 2.0
+GIB = 2**30
+
+
+@st.fragment(run_every=REFRESH_S)
+def _live_numbers(ctx: PageContext) -> None:
+    recheck_sign_in(ctx)
+    status = read_status(ctx.data_dir)
+    manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
+    if alert := system_info.database_alert(status.header):
+        st.error(plain(alert), icon=":material/database:")  # it quotes the manager
+    # a short sample: psutil's "since the last call" is meaningless on a first call
+    per_core = psutil.cpu_percent(interval=0.1, percpu=True)
+    cores = pd.DataFrame({"core": [str(i) for i in range(len(per_core))], "cpu %": per_core})
+    memory = psutil.virtual_memory()
+    cols = st.columns([2, 1])
+    cols[0].altair_chart(alt.Chart(cores).mark_bar().encode(
+        x=alt.X("core:N", title="Core"), y=alt.Y("cpu %:Q", scale=alt.Scale(domain=[0, 100]))
+    ).properties(height=180), width="stretch")
+    cols[1].metric("Memory used", f"{memory.used / GIB:.1f} / {memory.total / GIB:.1f} GiB")
+    visible = {cid: r for cid, r in status.records.items() if ctx.user.sees_site(r["site"])}
+    if visible:
+        st.subheader("Workers")
+        st.dataframe(system_info.workers_table(visible), hide_index=True, width="stretch")
+
+
+
+def _worker_starts(ctx: PageContext) -> None:
+    st.subheader("Worker starts (last 7 days)")
+    try:
+        runs = data.worker_runs(ctx.data_dir, dt.datetime.now().astimezone() - dt.timedelta(days=7),
+                                cameras=ctx.camera_scope())
+        if runs.empty:
+            st.caption("No worker runs recorded.")
+        else:
+            st.altair_chart(charts.worker_runs_chart(runs), width="stretch")
+    except data.HistoryUnavailable as exc:
+        st.info(str(exc))
+
+
+def _disk(ctx: PageContext) -> None:
+    disk = system_info.disk_use(ctx.data_dir)
+    cols = st.columns(3)
+    cols[0].metric("Clips", f"{disk.clips_bytes / GIB:.2f} GiB")
+    cols[1].metric("Snapshots", f"{disk.snapshots_bytes / GIB:.2f} GiB")
+    cols[2].metric("Disk free", f"{disk.free_bytes / GIB:.1f} of {disk.total_bytes / GIB:.0f} GiB")
+
+
+def _manager_log(ctx: PageContext) -> None:
+    st.subheader("Manager log")
+    if system_info.may_read_manager_log(ctx.user):
+        log_path = ctx.data_dir / "logs" / "manager.log"
+        # the manager's own lines and every camera worker's, which the manager relays
+        origin = st.selectbox("Lines of", [system_info.ALL_ORIGINS,
+                                           *system_info.log_origins(log_path)],
+                              key="system_log_origin")
+        lines = system_info.log_tail(log_path, origin=origin or system_info.ALL_ORIGINS)
+        st.code("\n".join(lines) if lines else "(no log yet)", language=None, height=300)
+    else:
+        st.caption("Shown to admins of all sites only: it covers every camera of the "
+                   "installation. The Workers table above shows yours.")
+
+
+def render() -> None:
+    ctx = guard_page("view_system")
+    st.title("System")
+    _live_numbers(ctx)
+    _worker_starts(ctx)
+    _disk(ctx)
+    _manager_log(ctx)
