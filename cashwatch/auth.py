@@ -98,7 +98,7 @@ def users_path(data_dir: Path) -> Path:
 def _check_role(role: str) -> Role:
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 class UserStore:
@@ -235,7 +235,7 @@ class _BackOff:
         if entry is None or entry.count < self.free:
             return 0.0
         delay = min(self.max_s, self.base_s * 2 ** (entry.count - self.free))
-        return max(0.0, entry.last + delay - now)
+        return float(max(0.0, entry.last + delay - now))
 
     def fail(self, key: str, now: float) -> int:
         entry = self._entry(key, now) or _Failures()

@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cashwatch.config import ConfigError, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
@@ -95,7 +96,7 @@ def _table_lines(headings: Sequence[str], rows: list[list[str]]) -> list[str]:
             for row in [list(headings), *rows]]
 
 
-def _print_wide_table(workers: dict[str, dict]) -> None:
+def _print_wide_table(workers: dict[str, dict[str, Any]]) -> None:
     rows = [[_cell(record.get(col)) for col in STATUS_COLUMNS] for record in workers.values()]
     print("\n".join(_table_lines(STATUS_COLUMNS, rows)))
 
@@ -106,7 +107,7 @@ def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
                          subsequent_indent=indent + " " * (len(label) + 1)) or [indent + label]
 
 
-def _print_table(workers: dict[str, dict]) -> None:
+def _print_table(workers: dict[str, dict[str, Any]]) -> None:
     rows = [[_cell(record.get(key)) for key, _heading in NARROW_COLUMNS]
             for record in workers.values()]
     header, *lines = _table_lines([heading for _key, heading in NARROW_COLUMNS], rows)
@@ -123,7 +124,7 @@ def _cell(value: object) -> str:
     return str(value if value is not None else "")
 
 
-def _mask_texts(status: dict) -> None:
+def _mask_texts(status: dict[str, Any]) -> None:
     """Mask what may quote a camera URL, whatever manager wrote it (an older one did not
     mask, and a terminal's scroll-back or a pasted `--json` outlives the fix)."""
     from cashwatch.status import RECORD_TEXTS
@@ -166,12 +167,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for(data_dir: Path, camera_id: str, done: Callable[[dict], bool],
+def _wait_for(data_dir: Path, camera_id: str, done: Callable[[dict[str, Any]], bool],
               what: str, timeout_s: float) -> int:
     from cashwatch.status import ManagerNotRunning, read_status
 
     deadline = time.monotonic() + timeout_s
-    record: dict = {}
+    record: dict[str, Any] = {}
     while time.monotonic() < deadline:
         try:
             record = read_status(data_dir)["workers"].get(camera_id, {})

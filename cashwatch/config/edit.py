@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
@@ -30,7 +30,7 @@ def _cameras(doc: tomlkit.TOMLDocument) -> AoT:
 def _find(doc: tomlkit.TOMLDocument, camera_id: str) -> Table:
     for table in _cameras(doc):
         if table.get("id") == camera_id:
-            return table
+            return cast(Table, table)
     known = ", ".join(str(t.get("id")) for t in _cameras(doc)) or "none"
     raise ConfigError(f"no camera {camera_id!r} in the config; cameras: {known}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import streamlit as st
@@ -101,7 +101,7 @@ def background_frame(ctx: PageContext, camera: CameraConfig) -> np.ndarray:
             return frame.image
     probe = st.session_state.get(f"probe_{camera.id}_result")
     if probe is not None and probe.ok:
-        return probe.frame
+        return cast(np.ndarray, probe.frame)
     st.caption("No frame available: start the camera or test its source to draw on its image.")
     return np.full((360, 640, 3), 64, np.uint8)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import pandas as pd
@@ -58,7 +58,7 @@ def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
         "tooltip": [c for c in (x, colour, value) if c is not None]}
     if colour is not None:
         encoding["color"] = alt.Color(f"{colour}:N", title=colour, scale=_scale_for(colour))
-    return mark.encode(**encoding)
+    return cast(alt.Chart, mark.encode(**encoding))
 
 
 def _hour_labels(timestamps: pd.Series) -> pd.Series:
@@ -73,11 +73,11 @@ def _hourly_bars(frame: pd.DataFrame, colour: str, colour_title: str, count: str
     """Stacked bars of rows per local hour (from `started_at`), coloured by `colour`."""
     data = frame.assign(hour=_hour_labels(frame["started_at"]))
     counts = data.groupby(["hour", colour]).size().reset_index(name=count)
-    return alt.Chart(counts).mark_bar().encode(
+    return cast(alt.Chart, alt.Chart(counts).mark_bar().encode(
         x=alt.X("hour:O", title="Hour"),
         y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color(f"{colour}:N", title=colour_title, scale=_scale_for(colour)),
-        tooltip=["hour", colour, count]).properties(height=height)
+        tooltip=["hour", colour, count]).properties(height=height))
 
 
 def events_by_hour(events: pd.DataFrame) -> alt.Chart:
@@ -86,11 +86,11 @@ def events_by_hour(events: pd.DataFrame) -> alt.Chart:
 
 def events_by_camera(events: pd.DataFrame) -> alt.Chart:
     counts = events.groupby(["camera_id", "event_type"]).size().reset_index(name="events")
-    return alt.Chart(counts).mark_bar().encode(
+    return cast(alt.Chart, alt.Chart(counts).mark_bar().encode(
         y=alt.Y("camera_id:N", title="Camera", sort="-x"),
         x=alt.X("events:Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("event_type:N", title="Type", scale=_type_scale()),
-        tooltip=["camera_id", "event_type", "events"]).properties(height=240)
+        tooltip=["camera_id", "event_type", "events"]).properties(height=240))
 
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -282,7 +282,7 @@ def get_event(data_dir: Path, event_id: str) -> dict[str, Any] | None:
     if isinstance(row.get("details"), str):
         with contextlib.suppress(ValueError):
             row["details"] = json.loads(row["details"])
-    return row
+    return cast(dict[str, Any] | None, row)
 
 
 def review_stored_since(data_dir: Path, event_id: str, since: float) -> bool:

@@ -327,7 +327,7 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode("utf-8")
+    return str(frame.to_csv(index=False)).encode("utf-8")
 
 
 def to_parquet(frame: pd.DataFrame) -> bytes:

@@ -9,7 +9,7 @@ Points can also be typed in a table. Coordinates are normalised 0..1 (x right, y
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import numpy as np
@@ -71,8 +71,8 @@ def _outlines(zones: dict[str, list[list[float]]]) -> alt.Chart:
                                                         ZONE_STYLES.values()]),
                        legend=None)  # a legend takes room from the plot, and the image,
     # sized in pixels, would then no longer line up with the 0..1 axes
-    return alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(
-        x="x:Q", y="y:Q", order="order:Q", color=colour, detail="zone:N")
+    return cast(alt.Chart, alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(
+        x="x:Q", y="y:Q", order="order:Q", color=colour, detail="zone:N"))
 
 
 def zone_chart(image_bgr: np.ndarray, zones: dict[str, list[list[float]]]) -> alt.LayerChart:

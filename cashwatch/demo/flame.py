@@ -111,7 +111,8 @@ class FlameRenderer:
         coarse = _scrolled(self._coarse, int(t * rows * 1.6))
         fine = _scrolled(self._fine, int(t * rows * 2.9))
         field = shape * (0.175 + 0.9 * coarse + 0.35 * fine)
-        return np.clip((field - 0.3) * np.float32(1 / 0.7), 0.0, 1.0)
+        clipped: np.ndarray = np.clip((field - 0.3) * np.float32(1 / 0.7), 0.0, 1.0)
+        return clipped
 
 
 class _Smoke:

@@ -125,7 +125,7 @@ class HandoverScene(Scene):
             return self.offstage_dx * (1.0 - ramp(t, self.ENTER, self.ARRIVE))
         if t < self.DEPART:
             # a slight lean in and out keeps the hands together but the picture alive
-            return -12.0 * self.sx * (1.0 - np.cos(2 * np.pi * 0.6 * (t - self.ARRIVE)))
+            return float(-12.0 * self.sx * (1.0 - np.cos(2 * np.pi * 0.6 * (t - self.ARRIVE))))
         return self.offstage_dx * ramp(t, self.DEPART, self.GONE)
 
     def render(self, t: float) -> np.ndarray:

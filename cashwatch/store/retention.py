@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cashwatch.config.evidence import RetentionConfig
-from cashwatch.evidence.paths import EVIDENCE_DIRS, prune_empty_dirs, remove_evidence
+from cashwatch.evidence.paths import prune_empty_dirs, remove_evidence
+from cashwatch.evidence.storage import EVIDENCE_DIRS
 from cashwatch.store.db import DatabaseMissingError, connect_readonly
 from cashwatch.store.journal import JournalWriter
 

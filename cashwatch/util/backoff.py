@@ -38,7 +38,7 @@ class Backoff:
         self.failures += 1
         if self.jitter:
             delay *= 1.0 - self.jitter * self.rng.random()
-        return delay
+        return float(delay)
 
     def reset(self) -> None:
         self.failures = 0

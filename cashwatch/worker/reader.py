@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cashwatch.config import CameraConfig
+from cashwatch.config.camera import source_kind
 from cashwatch.util.backoff import Backoff
 from cashwatch.worker.capture import (
     Pacer,
@@ -19,7 +20,6 @@ from cashwatch.worker.capture import (
     frame_ok,
     nominal_fps,
     open_source,
-    source_kind,
 )
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
@@ -52,7 +52,7 @@ def _pick_event(ctx: PageContext, events: pd.DataFrame, flt: data.EventFilter) -
         st.caption(f"{whose} still being recorded (marked "
                    f"“{events_view.RECORDING_MARK}” in the list): pick one to watch its "
                    "snapshot and a countdown until the clip appears.")
-    return selected
+    return cast(str | None, selected)
 
 
 def _event_panel(ctx: PageContext, event: dict[str, Any]) -> None:
