@@ -21,7 +21,7 @@ class YoloFireConfirmer:
         if not weights.exists():
             raise FileNotFoundError(f"fire model weights {weights} do not exist "
                                     "(detection.fire.model: a .pt file you supply)")
-        from ultralytics import YOLO
+        from ultralytics.models import YOLO
 
         self._model = YOLO(str(weights))
         self._imgsz = imgsz

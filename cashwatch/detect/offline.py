@@ -71,4 +71,4 @@ def disable_ultralytics_sync() -> None:
     from ultralytics.utils import SETTINGS
 
     if SETTINGS.get("sync"):
-        SETTINGS.update(sync=False)
+        SETTINGS.update(sync=False)  # type: ignore[no-untyped-call]  # unannotated upstream

@@ -112,7 +112,8 @@ class Observation:
     @property
     def area(self) -> float:
         x1, y1, x2, y2 = self.xyxy.tolist()
-        return max(1.0, (x2 - x1) * (y2 - y1))
+        area: float = max(1.0, (x2 - x1) * (y2 - y1))
+        return area
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def export_weights(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path) 
     Dynamic shapes let the predictor pad only to a multiple of the stride instead of a
     square: a 16:9 frame costs 640x384 instead of 640x640 (FACTS.md: ~2x faster).
     """
-    from ultralytics import YOLO  # heavy (torch); only in this subprocess
+    from ultralytics.models import YOLO  # heavy (torch); only in this subprocess
 
     disable_ultralytics_sync()
     # Ultralytics writes the export next to its input: work on a copy in out_dir so the

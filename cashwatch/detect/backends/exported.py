@@ -43,5 +43,5 @@ class ExportedPoseModel:
         input_hw = (imgsz, imgsz) if imgsz and self.any_size else self._input_hw
         image = letterbox(frame_bgr, input_hw, auto=self.any_size)
         output = self._forward(to_blob(image))
-        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],  # type: ignore[arg-type]
+        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],
                                 self._conf, self._iou)

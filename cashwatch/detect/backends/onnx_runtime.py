@@ -26,7 +26,8 @@ def open_onnxruntime(model_path: Path, threads: int) -> tuple[Forward, tuple[int
     source = session.get_inputs()[0]
 
     def forward(blob: np.ndarray) -> np.ndarray:
-        return session.run(None, {source.name: blob})[0]
+        result: np.ndarray = session.run(None, {source.name: blob})[0]
+        return result
 
     height, width = source.shape[2:4]
     static = isinstance(height, int) and isinstance(width, int)

@@ -61,7 +61,8 @@ def open_openvino(model_path: Path, threads: int, precision: str
     output = compiled.output(0)
 
     def forward(blob: np.ndarray) -> np.ndarray:
-        return request.infer({0: blob})[output]  # shares the request's buffer until next call
+        result: np.ndarray = request.infer({0: blob})[output]  # the request's buffer, until next call
+        return result
 
     shape = compiled.input(0).get_partial_shape()
     static_hw = None if shape.is_dynamic else (shape[2].get_length(), shape[3].get_length())

@@ -25,7 +25,7 @@ class TorchPoseModel:
     def __init__(self, name: str, weights: Path, imgsz: int, device: str, threads: int,
                  conf: float, iou: float) -> None:
         import torch
-        from ultralytics import YOLO
+        from ultralytics.models import YOLO
 
         disable_ultralytics_sync()
         torch.set_num_threads(threads)
