@@ -28,7 +28,7 @@ class Track:
         xyxy: The last matched box, float64 pixels.
         last_ts: When it was last matched, seconds.
         velocity: The smoothed change of `xyxy`, pixels per second.
-        hits: How many detections it has been matched in.
+        hits: How many detections it has been seen in, the first included.
     """
 
     track_id: int

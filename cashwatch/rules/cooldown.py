@@ -9,8 +9,8 @@ class Cooldown:
     Types are independent: a cash event does not hold back a fire event.
 
     Args:
-        cooldown_s: The least time between two events of a type, seconds; 0 lets every
-            event through.
+        cooldown_s: The least time between two events of a type, seconds; 0 holds
+            nothing back.
 
     Raises:
         ValueError: When `cooldown_s` is negative.

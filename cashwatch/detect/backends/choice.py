@@ -28,7 +28,7 @@ def resolve_backend(backend: str, machine: str | None = None, *, precision: str 
     Args:
         backend: The configured backend: "auto", "openvino", "onnxruntime" or "torch".
         machine: The CPU architecture as `platform.machine()` names it; None for this one.
-        precision: The configured precision; "bf16" makes `auto` pick OpenVINO.
+        precision: The configured precision; "bf16" makes `auto` pick OpenVINO on x86.
         weights_format: The weights' format ("openvino" for an OpenVINO folder); None
             for .pt or .onnx weights.
         cpu_flags: The CPU's feature flags; None reads this machine's /proc/cpuinfo.

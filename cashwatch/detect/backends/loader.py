@@ -42,6 +42,8 @@ def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
         The model, ready to `predict`.
 
     Raises:
+        WeightsError: When the weights cannot be found or the backend cannot run them.
+        ExportError: When exporting .pt weights fails.
         ValueError: When the backend or precision is unknown, or a precision other than
             f32 is asked of a backend other than OpenVINO.
 
