@@ -17,7 +17,14 @@ EVENT_TYPES: tuple[EventType, ...] = ("cash", "violence", "fire", "tamper")
 
 
 def new_event_id(ts: float | None = None) -> str:
-    """Unique and sortable by time: milliseconds since epoch + 64 random bits."""
+    """A new event id, unique and sortable by time.
+
+    Args:
+        ts: The event's time, Unix seconds; None for now.
+
+    Returns:
+        29 hex digits: 13 of milliseconds since the epoch, then 64 random bits.
+    """
     millis = int((time.time() if ts is None else ts) * 1000)
     return f"{millis:013x}{os.urandom(8).hex()}"
 
@@ -70,4 +77,9 @@ class EventRecord:
     clip_error: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-serialisable values.
+
+        Returns:
+            Each field by name (a deep copy of `bbox` and `details`).
+        """
         return asdict(self)

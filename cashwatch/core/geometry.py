@@ -25,23 +25,60 @@ WRISTS = (L_WRIST, R_WRIST)
 
 
 def visible(keypoints: np.ndarray, index: int, min_conf: float) -> bool:
-    """Whether keypoint `index` of one person ((17, 3) array) is confidently seen."""
+    """Whether one keypoint of a person is confidently seen.
+
+    Args:
+        keypoints: One person's (17, 3) COCO keypoints: x, y in pixels and confidence 0..1.
+        index: The keypoint's COCO index (`cashwatch.core.poses`).
+        min_conf: The least confidence, 0..1, that counts as seen.
+
+    Returns:
+        True when the keypoint's confidence reaches `min_conf`.
+    """
     return bool(keypoints[index, 2] >= min_conf)
 
 
 def midpoint(keypoints: np.ndarray, a: int, b: int, min_conf: float) -> np.ndarray | None:
-    """Centre of two keypoints, or None unless both are visible."""
+    """The centre of two keypoints of one person.
+
+    Args:
+        keypoints: One person's (17, 3) keypoints (pixels, confidence 0..1).
+        a: The first keypoint's COCO index.
+        b: The second keypoint's COCO index.
+        min_conf: The least confidence, 0..1, that counts as seen.
+
+    Returns:
+        The (2,) x, y centre in pixels; None unless both keypoints are visible.
+    """
     if visible(keypoints, a, min_conf) and visible(keypoints, b, min_conf):
-        return (keypoints[a, :2] + keypoints[b, :2]) / 2.0
+        centre: np.ndarray = (keypoints[a, :2] + keypoints[b, :2]) / 2.0
+        return centre
     return None
 
 
 def box_centre(xyxy: np.ndarray) -> np.ndarray:
+    """The centre of a box.
+
+    Args:
+        xyxy: The box's x1, y1, x2, y2 in pixels (extra trailing values are ignored).
+
+    Returns:
+        The (2,) float32 x, y centre in pixels.
+    """
     return np.array([(xyxy[0] + xyxy[2]) / 2.0, (xyxy[1] + xyxy[3]) / 2.0], np.float32)
 
 
 def anchor_point(keypoints: np.ndarray, xyxy: np.ndarray, min_conf: float) -> np.ndarray:
-    """Where a person stands: hip centre, else shoulder centre, else box centre."""
+    """Where a person stands: hip centre, else shoulder centre, else box centre.
+
+    Args:
+        keypoints: The person's (17, 3) keypoints (pixels, confidence 0..1).
+        xyxy: The person's box in pixels, the fallback when neither pair is visible.
+        min_conf: The least keypoint confidence, 0..1, that counts as seen.
+
+    Returns:
+        The (2,) x, y point in pixels.
+    """
     for a, b in ((L_HIP, R_HIP), (L_SHOULDER, R_SHOULDER)):
         centre = midpoint(keypoints, a, b, min_conf)
         if centre is not None:
@@ -55,6 +92,14 @@ def body_size(keypoints: np.ndarray, xyxy: np.ndarray, min_conf: float) -> float
     The larger of the shoulder width and 0.8 torso lengths when either is visible
     (each shrinks when the person turns sideways or leans towards the camera, so the
     larger is the less foreshortened); otherwise estimated from the box.
+
+    Args:
+        keypoints: The person's (17, 3) keypoints (pixels, confidence 0..1).
+        xyxy: The person's box in pixels.
+        min_conf: The least keypoint confidence, 0..1, that counts as seen.
+
+    Returns:
+        One shoulder width in pixels, at least 1.0.
 
     >>> kps = np.zeros((17, 3), np.float32)
     >>> body_size(kps, np.array([0, 0, 60, 200], np.float32), 0.3)
@@ -75,19 +120,43 @@ def body_size(keypoints: np.ndarray, xyxy: np.ndarray, min_conf: float) -> float
 
 
 def box_gap(a: np.ndarray, b: np.ndarray) -> float:
-    """Pixels between two xyxy boxes; 0 when they touch or overlap."""
+    """The distance between two boxes.
+
+    Args:
+        a: One box, x1, y1, x2, y2 in pixels.
+        b: The other box, in the same pixels.
+
+    Returns:
+        The pixels between their nearest edges; 0.0 when they touch or overlap.
+    """
     dx = max(0.0, float(max(a[0], b[0]) - min(a[2], b[2])))
     dy = max(0.0, float(max(a[1], b[1]) - min(a[3], b[3])))
     return float(np.hypot(dx, dy))
 
 
 def union_box(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
+    """The smallest box holding two boxes.
+
+    Args:
+        a: One box, x1, y1, x2, y2 in pixels.
+        b: The other box, in the same pixels.
+
+    Returns:
+        The enclosing box's x1, y1, x2, y2.
+    """
     return (float(min(a[0], b[0])), float(min(a[1], b[1])),
             float(max(a[2], b[2])), float(max(a[3], b[3])))
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in `a` (n, 4) with every box in `b` (m, 4), shape (n, m).
+    """The intersection over union of every box of one set with every box of another.
+
+    Args:
+        a: (n, 4) x1, y1, x2, y2 boxes (anything reshapeable to that; n may be 0).
+        b: (m, 4) boxes in the same units.
+
+    Returns:
+        An (n, m) float64 array of IoU 0..1; 0 where both boxes have no area.
 
     >>> iou_matrix(np.array([[0, 0, 2, 2]]), np.array([[1, 0, 3, 2], [5, 5, 6, 6]])).round(3)
     array([[0.333, 0.   ]])
@@ -108,6 +177,15 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class PolygonZone:
     """A zone polygon given in normalised 0..1 coordinates, tested in pixels.
 
+    Args:
+        points: The polygon's x, y corners, each 0..1 of the frame's width and height.
+
+    Attributes:
+        points: The corners as an (n, 2) float32 array, 0..1.
+
+    Raises:
+        ValueError: With fewer than 3 points.
+
     >>> zone = PolygonZone([(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)])
     >>> zone.contains((150.0, 50.0), (200, 100)), zone.contains((10.0, 50.0), (200, 100))
     (True, False)
@@ -119,15 +197,38 @@ class PolygonZone:
         self.points = np.asarray(points, np.float32).reshape(-1, 2)
 
     def pixels(self, frame_wh: tuple[int, int]) -> np.ndarray:
-        """The polygon in pixels of a frame of `frame_wh`, as (n, 2) float32."""
+        """The polygon in pixels.
+
+        Args:
+            frame_wh: The frame's width and height in pixels.
+
+        Returns:
+            The corners as (n, 2) float32 pixels.
+        """
         return self.points * np.asarray(frame_wh, np.float32)
 
     def contains(self, point_xy: Sequence[float] | np.ndarray, frame_wh: tuple[int, int]) -> bool:
+        """Whether a point lies in the zone.
+
+        Args:
+            point_xy: The point's x, y in pixels.
+            frame_wh: The frame's width and height in pixels.
+
+        Returns:
+            True inside the polygon or on its edge.
+        """
         x, y = float(point_xy[0]), float(point_xy[1])
         return cv2.pointPolygonTest(self.pixels(frame_wh), (x, y), False) >= 0
 
     def mask(self, frame_wh: tuple[int, int]) -> np.ndarray:
-        """A uint8 mask (255 inside) of a frame of `frame_wh`."""
+        """The zone as a mask.
+
+        Args:
+            frame_wh: The frame's width and height in pixels.
+
+        Returns:
+            A (height, width) uint8 mask, 255 inside the zone and 0 outside.
+        """
         width, height = frame_wh
         mask = np.zeros((height, width), np.uint8)
         cv2.fillPoly(mask, [np.round(self.pixels(frame_wh)).astype(np.int32)], 255)
@@ -135,4 +236,15 @@ class PolygonZone:
 
 
 def optional_zone(points: Sequence[tuple[float, float]] | None) -> PolygonZone | None:
+    """A zone from optional settings.
+
+    Args:
+        points: The zone's corners, 0..1 of the frame; None when no zone is set.
+
+    Returns:
+        The zone, or None when `points` is None.
+
+    Raises:
+        ValueError: With fewer than 3 points.
+    """
     return None if points is None else PolygonZone(points)

@@ -44,12 +44,28 @@ class Poses:
         return len(self.xyxy)
 
     def take(self, index: slice | np.ndarray) -> Poses:
-        """The people at `index` (a slice, a boolean mask or positions), ids kept."""
+        """Select some of the people.
+
+        Args:
+            index: A slice, a boolean mask or an array of positions.
+
+        Returns:
+            The selected people, track ids kept.
+        """
         return Poses(self.xyxy[index], self.conf[index], self.keypoints[index],
                      self.track_id[index])
 
     @classmethod
     def concat(cls, first: Poses, second: Poses) -> Poses:
+        """Join the people of two detections of the same frame.
+
+        Args:
+            first: People that come first.
+            second: People that follow them.
+
+        Returns:
+            All of them, in that order, track ids kept.
+        """
         return cls(np.concatenate([first.xyxy, second.xyxy]),
                    np.concatenate([first.conf, second.conf]),
                    np.concatenate([first.keypoints, second.keypoints]),
@@ -57,4 +73,9 @@ class Poses:
 
     @classmethod
     def empty(cls) -> Poses:
+        """No people.
+
+        Returns:
+            Poses of length 0 with correctly shaped arrays.
+        """
         return cls(np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 17, 3)))

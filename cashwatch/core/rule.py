@@ -43,6 +43,12 @@ class Rule(Protocol):
         ...
 
     def evidence_ts(self, subject: Subject) -> float | None:
-        """When this rule last saw its evidence about `subject` (what keeps an event
-        going), or None."""
+        """When this rule last saw its evidence about a subject (what keeps an event going).
+
+        Args:
+            subject: The event's subject: the track ids it concerns, `()` for the frame.
+
+        Returns:
+            The last evidence's time, Unix seconds; None when the rule has none about it.
+        """
         ...

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 
 def detection_stride(source_fps: float, detect_fps: float) -> int:
-    """Every how many frames one is analysed; at least 1.
+    """Every how many frames of a source one is analysed.
+
+    Args:
+        source_fps: The source's frame rate, frames per second.
+        detect_fps: The wanted detection rate, frames per second.
+
+    Returns:
+        The stride, the nearest whole ratio and at least 1.
+
+    Raises:
+        ValueError: When either rate is not positive.
 
     >>> detection_stride(15.0, 7.5)
     2

@@ -33,6 +33,10 @@ Subject = tuple[int, ...]
 class EvidenceLog:
     """When each subject last showed a rule's evidence.
 
+    Args:
+        memory_s: How long a subject's last evidence is kept, seconds; a subject unseen
+            for longer is forgotten.
+
     >>> log = EvidenceLog()
     >>> log.saw((3, 7), 10.0); log.saw((7, 9), 12.0)
     >>> log.last((3, 7)), log.last((3, 7), shared_person=True), log.last((1, 2))
@@ -45,6 +49,12 @@ class EvidenceLog:
         self._prune_at = float("-inf")
 
     def saw(self, subject: Subject, ts: float) -> None:
+        """Note that a subject showed the rule's evidence.
+
+        Args:
+            subject: The track ids concerned, `()` for the whole frame.
+            ts: When, Unix seconds.
+        """
         self._last[subject] = ts
         # forget subjects long gone (tracks end, pairs change); called per detection and
         # pair, so the sweep runs once per memory span, not on every sighting
@@ -53,8 +63,15 @@ class EvidenceLog:
             self._prune_at = ts + self.memory_s
 
     def last(self, subject: Subject, *, shared_person: bool = False) -> float | None:
-        """The subject's last evidence; with `shared_person`, of any subject that has one
-        of its members too."""
+        """When a subject last showed the rule's evidence.
+
+        Args:
+            subject: The track ids concerned, `()` for the whole frame.
+            shared_person: Also count any subject that shares one of its members.
+
+        Returns:
+            The latest such time, Unix seconds; None when there is none in memory.
+        """
         if not shared_person or not subject:
             return self._last.get(subject)
         members = set(subject)
@@ -74,6 +91,15 @@ class EndedSpan:
 
 @dataclass
 class OpenSpan:
+    """An event whose behaviour may still be going on.
+
+    Attributes:
+        event_type: The event's type.
+        subject: The track ids it concerns, `()` for the whole frame.
+        started_at: When it was triggered, Unix seconds.
+        last_evidence: When its subject last showed evidence, Unix seconds.
+    """
+
     event_type: EventType
     subject: Subject
     started_at: float
@@ -82,6 +108,13 @@ class OpenSpan:
 
 class EventSpans:
     """The events of one camera whose behaviour may still be going on.
+
+    Args:
+        quiet_s: How long, in seconds, a span's subject may show no evidence before the
+            span ends.
+
+    Raises:
+        ValueError: When `quiet_s` is not positive.
 
     >>> spans = EventSpans(quiet_s=3.0)
     >>> fight, ended = spans.open("violence", (1, 2), 10.0)
@@ -101,8 +134,17 @@ class EventSpans:
 
     def open(self, event_type: EventType, subject: Subject,
              ts: float) -> tuple[int, list[EndedSpan]]:
-        """An event about `subject` fired at `ts`: its span's id, and the span of an
-        earlier event about the same subject, which this one ends."""
+        """Open the span of a new event.
+
+        Args:
+            event_type: The event's type.
+            subject: The track ids it concerns, `()` for the whole frame.
+            ts: When it was triggered, Unix seconds.
+
+        Returns:
+            The new span's id, and the spans of earlier events of the same type about
+            the same subject, which this one ends (usually empty).
+        """
         same = [i for i, s in self._open.items()
                 if s.event_type == event_type and s.subject == subject]
         ended = [self._close(i) for i in same]
@@ -111,21 +153,43 @@ class EventSpans:
         return span_id, ended
 
     def items(self) -> list[tuple[int, OpenSpan]]:
+        """The open spans.
+
+        Returns:
+            (span id, span) pairs, oldest first.
+        """
         return list(self._open.items())
 
     def evidence(self, span_id: int, ts: float | None) -> None:
-        """The span's subject last showed evidence at `ts` (None: never); only moves later."""
+        """Note that a span's subject showed evidence; the span's end only moves later.
+
+        Args:
+            span_id: The span, as `open` returned it; an ended one is ignored.
+            ts: When, Unix seconds; None (no evidence) changes nothing.
+        """
         span = self._open.get(span_id)
         if span is not None and ts is not None and ts > span.last_evidence:
             span.last_evidence = ts
 
     def due(self, ts: float) -> list[EndedSpan]:
-        """The spans whose evidence stopped `quiet_s` or more before `ts`."""
+        """End the spans that have gone quiet.
+
+        Args:
+            ts: The current time, Unix seconds.
+
+        Returns:
+            The spans whose evidence stopped `quiet_s` or more before `ts`, each ended at
+            its last evidence; empty when none.
+        """
         quiet = [i for i, s in self._open.items() if ts - s.last_evidence >= self.quiet_s]
         return [self._close(i) for i in quiet]
 
     def end_all(self) -> list[EndedSpan]:
-        """Every open span, ended at its last evidence (the camera stops)."""
+        """End every open span at its last evidence (the camera stops).
+
+        Returns:
+            The spans that were open; empty when none was.
+        """
         return [self._close(i) for i in list(self._open)]
 
     def _close(self, span_id: int) -> EndedSpan:

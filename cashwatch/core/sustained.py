@@ -39,8 +39,10 @@ class HitCount:
 
 @dataclass(frozen=True)
 class EvidenceShare:
-    """Sustained when the observations of the last `duration_s` span that time and at
-    least `min_share` of them are evidence.
+    """Sustained when the last `duration_s` is covered and enough of it is evidence.
+
+    The observations of the last `duration_s` must span that time, and at least
+    `min_share` of them must be evidence.
 
     Attributes:
         duration_s: how long evidence must last; older observations leave the window.
@@ -59,8 +61,13 @@ class EvidenceShare:
 
 @dataclass(frozen=True)
 class Observed(Generic[T]):
-    """One observation in the window: when, what the rule keeps of it, and whether it
-    was evidence."""
+    """One observation in the window.
+
+    Attributes:
+        ts: When it was made, Unix seconds.
+        value: What the rule keeps of it.
+        evidence: Whether it was evidence.
+    """
 
     ts: float
     value: T
@@ -120,8 +127,11 @@ class SustainedEvidence(Generic[T]):
 
     @property
     def due(self) -> bool:
-        """The last observation is evidence, sustained over the window, in an episode
-        that has not raised its event yet."""
+        """Whether the rule should raise its event now.
+
+        True when the last observation is evidence, sustained over the window, in an
+        episode that has not raised its event yet.
+        """
         return (self._armed and bool(self._observed) and self._observed[-1].evidence
                 and self.sustained())
 
@@ -153,11 +163,20 @@ class SustainedEvidence(Generic[T]):
         return any(o.evidence for o in self._observed)
 
     def hits(self) -> int:
-        """How many of the window's observations are evidence."""
+        """Count the window's evidence.
+
+        Returns:
+            How many of the window's observations are evidence (0 when empty).
+        """
         return sum(o.evidence for o in self._observed)
 
     def share(self) -> float:
-        """The share of the window's observations that are evidence (0 when empty)."""
+        """Measure the window's evidence.
+
+        Returns:
+            The share, 0..1, of the window's observations that are evidence; 0.0 when the
+            window is empty.
+        """
         return self.hits() / max(1, len(self._observed))
 
     @property
@@ -177,8 +196,10 @@ class SustainedEvidence(Generic[T]):
         return [o.value for o in self._observed if o.evidence or not evidence_only]
 
     def clear(self) -> None:
-        """Forget the observations and the last evidence (the clock went back); the next
-        observation starts the window afresh."""
+        """Forget the observations and the last evidence (the clock went back).
+
+        The next observation starts the window afresh; the episode is kept.
+        """
         self._observed.clear()
         self._last_evidence_ts = None
 

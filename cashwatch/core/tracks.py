@@ -12,6 +12,12 @@ def person_keys(poses: Poses) -> list[int]:
     person while the list order does, so rules work untracked but are meant to be fed
     tracked poses.
 
+    Args:
+        poses: The people of one frame.
+
+    Returns:
+        One key per person, in the order of `poses`.
+
     >>> import numpy as np
     >>> poses = Poses(np.zeros((2, 4)), np.ones(2), np.zeros((2, 17, 3)))
     >>> person_keys(poses)

@@ -52,6 +52,13 @@ def draw_zones(image: np.ndarray, zones: ZonesConfig) -> None:
 
 
 def draw_poses(image: np.ndarray, poses: Poses, min_conf: float = 0.3) -> None:
+    """Draw each person's box, track number and skeleton, in place.
+
+    Args:
+        image: The HxWx3 uint8 BGR image the poses were found on; drawn on.
+        poses: The people, in pixels of `image`.
+        min_conf: The least confidence, 0..1, of both ends of a drawn bone.
+    """
     for box, keypoints, track in zip(poses.xyxy, poses.keypoints, poses.track_id, strict=True):
         x1, y1, x2, y2 = (round(float(v)) for v in box)
         cv2.rectangle(image, (x1, y1), (x2, y2), PERSON_COLOUR, 1)
@@ -65,6 +72,12 @@ def draw_poses(image: np.ndarray, poses: Poses, min_conf: float = 0.3) -> None:
 
 
 def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
+    """Draw an event's box and label, and a hand-over's two wrists, in place.
+
+    Args:
+        image: The HxWx3 uint8 BGR image the event was raised on; drawn on.
+        event: The event, its box in pixels of `image`.
+    """
     x1, y1, x2, y2 = (round(float(v)) for v in event.bbox_xyxy)
     cv2.rectangle(image, (x1, y1), (x2, y2), EVENT_COLOUR, 2)
     label = f"{event.event_type} {event.confidence:.2f}"
@@ -80,12 +93,24 @@ def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
 
 def annotated_snapshot(frame_bgr: np.ndarray, events: Sequence[DetectedEvent],
                        poses: Poses | None, zones: ZonesConfig) -> bytes:
-    """A JPEG of a copy of the frame with zones, people, skeletons and the events.
+    r"""A JPEG of a copy of the frame with zones, people, skeletons and the events.
+
+    Args:
+        frame_bgr: The HxWx3 uint8 BGR frame; left unchanged.
+        events: The events to draw (may be empty).
+        poses: The people to draw, in pixels of the frame; None draws none.
+        zones: The camera's zones, 0..1 of the frame.
+
+    Returns:
+        The JPEG's bytes.
+
+    Raises:
+        RuntimeError: When OpenCV cannot encode the image.
 
     >>> from cashwatch.config.zones import ZonesConfig
     >>> frame = np.zeros((48, 64, 3), np.uint8)
     >>> jpeg = annotated_snapshot(frame, [], None, ZonesConfig())
-    >>> jpeg[:2] == b"\\xff\\xd8" and not frame.any()
+    >>> jpeg[:2] == b"\xff\xd8" and not frame.any()
     True
     """
     image = frame_bgr.copy()

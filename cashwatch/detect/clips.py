@@ -22,7 +22,15 @@ class ClipUnreadable(ValueError):
 
 
 def sampled_frames(path: Path, detect_fps: float) -> Iterator[tuple[np.ndarray, float]]:
-    """(frame, seconds since the start) for every frame the detection stride selects.
+    """The frames of a video file that the detection stride selects.
+
+    Args:
+        path: The video file.
+        detect_fps: The detection rate, frames per second (the file's own rate, 25 when
+            it has none, sets the stride).
+
+    Yields:
+        Each selected HxWx3 uint8 BGR frame and its time, seconds since the start.
 
     Raises:
         ClipUnreadable: OpenCV cannot open the file.

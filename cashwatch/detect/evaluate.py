@@ -35,6 +35,16 @@ class LabelsError(ValueError):
 
 @dataclass
 class Clip:
+    """One row of the labels file.
+
+    Attributes:
+        path: The clip's video file.
+        expected: The event types labelled in it; empty for none.
+        settings: The camera settings it runs under (the row's camera file, or the
+            defaults).
+        label_path: The path as the labels file spells it (what reports show).
+    """
+
     path: Path
     expected: set[str]
     settings: CameraSettings
@@ -43,6 +53,16 @@ class Clip:
 
 @dataclass
 class ClipResult:
+    """What one clip gave.
+
+    Attributes:
+        clip: The clip.
+        detected: The event types raised on it; empty for none.
+        frames: The frames the detection stride sampled.
+        inferred: Of those, the frames the pose model ran on.
+        seconds: The wall-clock time its processing took.
+    """
+
     clip: Clip
     detected: set[str]
     frames: int
@@ -52,12 +72,20 @@ class ClipResult:
 
 @dataclass
 class Score:
+    """Clip counts of one event type: true and false positives and negatives."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
     tn: int = 0
 
     def add(self, expected: bool, detected: bool) -> None:
+        """Count one clip.
+
+        Args:
+            expected: Whether the clip is labelled with the event type.
+            detected: Whether the pipeline raised it.
+        """
         if expected and detected:
             self.tp += 1
         elif detected:
@@ -68,6 +96,12 @@ class Score:
             self.tn += 1
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts and the ratios made from them.
+
+        Returns:
+            tp, fp, fn, tn, and precision, recall and accuracy (0..1, 4 places; None
+            where undefined, e.g. precision with nothing detected).
+        """
         total = self.tp + self.fp + self.fn + self.tn
         return {
             "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
@@ -79,10 +113,22 @@ class Score:
 
 @dataclass
 class Report:
+    """The results of an evaluation run.
+
+    Attributes:
+        results: One result per clip, in the labels file's order.
+        seconds: The wall-clock time of the whole run.
+    """
+
     results: list[ClipResult] = field(default_factory=list)
     seconds: float = 0.0
 
     def scores(self) -> dict[str, Score]:
+        """Score every event type over the clips.
+
+        Returns:
+            One score per event type, every type present (all zero without clips).
+        """
         scores: dict[str, Score] = {event_type: Score() for event_type in EVENT_TYPES}
         for result in self.results:
             for event_type, score in scores.items():
@@ -91,9 +137,16 @@ class Report:
 
     @property
     def fps(self) -> float:
+        """Sampled frames processed per second of the run; 0.0 before it has run."""
         return sum(r.frames for r in self.results) / self.seconds if self.seconds > 0 else 0.0
 
     def as_json(self) -> dict[str, Any]:
+        """The report as `cashwatch eval --json` prints it.
+
+        Returns:
+            "types" (each type's `Score.as_dict`), "clips" (path, expected, detected)
+            and "fps".
+        """
         return {
             "types": {name: score.as_dict() for name, score in self.scores().items()},
             "clips": [{"path": r.clip.label_path, "expected": sorted(r.clip.expected),
@@ -108,7 +161,19 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 
 def read_labels(labels_csv: Path, default: CameraSettings) -> list[Clip]:
-    """The clips of a labels file, each with its camera settings."""
+    """The clips of a labels file, each with its camera settings.
+
+    Args:
+        labels_csv: The labels file (`path,events[,camera]`; see the module docstring).
+        default: The settings of rows that name no camera file.
+
+    Returns:
+        One clip per row, in order.
+
+    Raises:
+        LabelsError: When the file, a clip or a camera file is missing or invalid; the
+            message names the row.
+    """
     if not labels_csv.is_file():
         raise LabelsError(f"labels file {labels_csv} does not exist")
     base = labels_csv.parent
@@ -142,6 +207,18 @@ def _clip(row: dict[str, str], line: int, base: Path, default: CameraSettings,
 
 
 def read_camera_settings(path: Path, where: str) -> CameraSettings:
+    """Read a clip's camera settings from a TOML file.
+
+    Args:
+        path: The TOML file.
+        where: The labels file and line that name it, for the error message.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        LabelsError: When the file is missing, not TOML, or not valid settings.
+    """
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -155,7 +232,18 @@ def read_camera_settings(path: Path, where: str) -> CameraSettings:
 
 
 def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
-    """Run one clip through a fresh processor, like a camera that has just started."""
+    """Run one clip through a fresh processor, like a camera that has just started.
+
+    Args:
+        clip: The clip and its settings.
+        model: The pose model; None when no clip's rules need one (then unused).
+
+    Returns:
+        The event types raised and the frame counts.
+
+    Raises:
+        LabelsError: When OpenCV cannot open the clip.
+    """
     pose_model = model if clip.settings.detection.needs_pose_model else None
     processor = DetectionProcessor(clip.settings, pose_model)
     detected: set[str] = set()
@@ -173,6 +261,19 @@ def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
 
 
 def evaluate(clips: list[Clip], model: PoseModel | None, progress: TextIO | None) -> Report:
+    """Run every clip, in order.
+
+    Args:
+        clips: The clips (`read_labels`).
+        model: The pose model; None when no clip's rules need one.
+        progress: Where a progress bar is drawn; None draws none.
+
+    Returns:
+        The per-clip results and the run's time.
+
+    Raises:
+        LabelsError: When OpenCV cannot open a clip.
+    """
     report = Report()
     started = time.perf_counter()
     for number, clip in enumerate(clips, start=1):
@@ -193,6 +294,12 @@ def _draw_progress(stream: TextIO, done: int, total: int, label: str, width: int
 
 
 def print_table(report: Report, out: TextIO) -> None:
+    """Write the scores as a table, with a line of frame counts and speed.
+
+    Args:
+        report: The evaluation's report.
+        out: Where to write it.
+    """
     out.write(f"{'type':<10}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>5}"
               f"{'precision':>11}{'recall':>8}{'accuracy':>10}\n")
     for name, score in report.scores().items():
@@ -212,6 +319,11 @@ def _pct(value: float | None) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `cashwatch eval`'s arguments.
+
+    Args:
+        parser: The `eval` subcommand's parser.
+    """
     parser.add_argument("labels", type=Path, metavar="LABELS.csv",
                         help="CSV with path,events[,camera] (paths relative to it)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -225,6 +337,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run `cashwatch eval`: print the table, or the JSON report with `--json`.
+
+    Args:
+        args: The parsed arguments (`add_arguments`).
+
+    Returns:
+        The exit status: 0, or 2 when the labels or a clip cannot be used.
+    """
     model_config, data_dir = _model_settings(args)
     try:
         clips = read_labels(args.labels.absolute(), CameraSettings())

@@ -15,13 +15,22 @@ FIRE_LABELS = ("fire", "flame", "smoke")
 
 
 class YoloFireConfirmer:
-    """Highest confidence of a fire/flame/smoke box in the frame, 0 when none."""
+    """Highest confidence of a fire/flame/smoke box in the frame, 0 when none.
+
+    Args:
+        weights: A YOLO detection model's .pt file with a fire, flame or smoke class.
+        imgsz: The input's longest side, pixels.
+
+    Raises:
+        FileNotFoundError: When `weights` does not exist.
+        ValueError: When the model has no fire, flame or smoke class.
+    """
 
     def __init__(self, weights: Path, imgsz: int = 320) -> None:
         if not weights.exists():
             raise FileNotFoundError(f"fire model weights {weights} do not exist "
                                     "(detection.fire.model: a .pt file you supply)")
-        from ultralytics import YOLO
+        from ultralytics.models import YOLO
 
         self._model = YOLO(str(weights))
         self._imgsz = imgsz
@@ -32,6 +41,14 @@ class YoloFireConfirmer:
                              f"its classes: {', '.join(sorted(names.values()))}")
 
     def confirm(self, frame_bgr: np.ndarray) -> float:
+        """Judge whether a frame shows fire.
+
+        Args:
+            frame_bgr: The whole HxWx3 uint8 BGR frame.
+
+        Returns:
+            The highest confidence, 0..1, of a fire, flame or smoke box; 0.0 when none.
+        """
         results: Any = self._model.predict(frame_bgr, imgsz=self._imgsz,
                                            classes=self._classes, verbose=False)
         boxes = results[0].boxes

@@ -42,6 +42,18 @@ class MotionGate:
 
     Call `looked()` after running the model on the frame last passed to `update`: it
     becomes the reference the next frames are compared with.
+
+    Args:
+        config: The gate's settings (`min_area`: the least changed share, 0..1, of the
+            watched area).
+        zones: The camera's zones; when any is set, only change inside them counts. None
+            (or no zone) watches the whole frame.
+
+    Attributes:
+        last_fraction: The changed share, 0..1, found by the last `update`.
+        changed_box: The box around the last update's changed blobs, as 0..1 of the
+            frame's width and height; None when nothing changed or there was nothing to
+            compare with.
     """
 
     def __init__(self, config: MotionConfig, zones: ZonesConfig | None = None) -> None:
@@ -56,7 +68,15 @@ class MotionGate:
         self.changed_box: tuple[float, float, float, float] | None = None
 
     def update(self, frame_bgr: np.ndarray) -> bool:
-        """True when the frame differs enough from the reference (or there is none yet)."""
+        """Compare a frame with the reference.
+
+        Args:
+            frame_bgr: The HxWx3 uint8 BGR frame.
+
+        Returns:
+            True when enough of the watched area changed, or there is no reference (of
+            this size) yet.
+        """
         grey = self._prepare(frame_bgr)
         self._latest = grey
         if self._reference is None or self._reference.shape != grey.shape:

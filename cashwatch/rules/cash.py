@@ -87,7 +87,14 @@ class _Person:
 
 
 class CashHandoverRule:
-    """Feed it every detection of one camera with `update`; it returns cash events."""
+    """Feed it every detection of one camera with `update`; it returns cash events.
+
+    Args:
+        config: The cash rule's settings (distances in shoulder widths, windows in
+            detections or seconds).
+        zones: The camera's zones; without a cashier zone the rule is inactive, without
+            a drawer zone drawer visits are not looked for.
+    """
 
     event_type: ClassVar[EventType] = "cash"
     # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
@@ -104,6 +111,7 @@ class CashHandoverRule:
 
     @property
     def active(self) -> bool:
+        """Whether the rule runs: enabled, and the camera has a cashier zone."""
         return self.config.enabled and self.cashier is not None
 
     def observe(self, observation: Observation) -> list[DetectedEvent]:
@@ -120,6 +128,17 @@ class CashHandoverRule:
         return self.update(observation.poses, observation.ts, observation.frame_wh)
 
     def update(self, poses: Poses, ts: float, frame_wh: tuple[int, int]) -> list[DetectedEvent]:
+        """Pair staff in the cashier zone with customers and advance each pair's window.
+
+        Args:
+            poses: The people of one detection, tracked, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+            frame_wh: The frame's width and height in pixels (for the 0..1 zones).
+
+        Returns:
+            The cash events raised on this detection; empty when the rule is inactive or
+            no pair's wrists met long enough.
+        """
         if not self.active:
             return []
         staff, customers = self._split_people(poses, frame_wh)
@@ -143,7 +162,14 @@ class CashHandoverRule:
         return events
 
     def evidence_ts(self, subject: Subject) -> float | None:
-        """When this staff/customer pair's wrists last met (what keeps its event going)."""
+        """When a staff/customer pair's wrists last met (what keeps its event going).
+
+        Args:
+            subject: The (staff track, customer track) pair.
+
+        Returns:
+            The last meeting's time, Unix seconds; None when none is remembered.
+        """
         return self.evidence.last(subject)
 
     def _split_people(self, poses: Poses,
@@ -250,6 +276,16 @@ class CashHandoverRule:
 
 def handover_confidence(meetings: list[Meeting], config: CashRuleConfig) -> float:
     """The documented confidence of a hand-over from the meetings in its window.
+
+    A weighted sum of persistence (meetings per window), closeness (wrist distance
+    against the maximum) and keypoint confidence.
+
+    Args:
+        meetings: The meetings of the pair's window; may be empty.
+        config: The cash rule's settings (`window`, `max_wrist_distance`).
+
+    Returns:
+        The confidence, 0..1; 0.0 without meetings.
 
     >>> from cashwatch.config.detection import CashRuleConfig
     >>> m = Meeting(0.0, 1, 2, (0, 0, 1, 1), (0, 0, 1, 1), (0, 0), (0, 0), 0.0, 0.0, 1.0)

@@ -57,7 +57,16 @@ _OPEN_KERNEL = np.ones((2, 2), np.uint8)
 class FireConfirmer(Protocol):
     """A second opinion on a frame, e.g. a YOLO fire model: confidence of fire, 0..1."""
 
-    def confirm(self, frame_bgr: np.ndarray) -> float: ...
+    def confirm(self, frame_bgr: np.ndarray) -> float:
+        """Judge whether a frame shows fire.
+
+        Args:
+            frame_bgr: The whole HxWx3 uint8 BGR frame.
+
+        Returns:
+            The confidence of fire, 0..1; the rule raises its event from 0.5.
+        """
+        ...
 
 
 @dataclass
@@ -68,7 +77,14 @@ class _Sample:
 
 
 def flame_mask(small_bgr: np.ndarray) -> np.ndarray:
-    """Flame-coloured pixels of a BGR image as a bool array (see the module docstring)."""
+    """The flame-coloured pixels of an image (thresholds in the module docstring).
+
+    Args:
+        small_bgr: An HxWx3 uint8 BGR image, usually the frame shrunk for analysis.
+
+    Returns:
+        An HxW bool mask, True on flame-coloured pixels, scattered single pixels removed.
+    """
     hsv = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2HSV)
     cr = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2YCrCb)[..., 1]
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
@@ -79,7 +95,14 @@ def flame_mask(small_bgr: np.ndarray) -> np.ndarray:
 
 
 def flicker_fraction(masks: np.ndarray) -> float:
-    """Of the pixels on in any of `masks` (t, h, w), the share that switched twice or more.
+    """The share of the flame pixels that flicker.
+
+    Args:
+        masks: (t, h, w) bool flame masks of consecutive samples, oldest first.
+
+    Returns:
+        Of the pixels on in any mask, the share, 0..1, that switched twice or more;
+        0.0 with fewer than 3 masks or no pixel ever on.
 
     >>> on, off = np.ones((1, 2, 2), bool), np.zeros((1, 2, 2), bool)
     >>> flicker_fraction(np.concatenate([on, on, on]))
@@ -95,7 +118,13 @@ def flicker_fraction(masks: np.ndarray) -> float:
 
 
 def repeats_earlier_mask(masks: list[np.ndarray]) -> bool:
-    """Whether the last mask matches an earlier one (IoU >= MAX_REPEAT_IOU).
+    """Whether the last mask matches an earlier one (a steady light, not a flame).
+
+    Args:
+        masks: Bool flame masks of the same shape, oldest first; at least one.
+
+    Returns:
+        True when the last mask's IoU with an earlier one is `MAX_REPEAT_IOU` or more.
 
     >>> on = np.ones((2, 2), bool)
     >>> repeats_earlier_mask([on, ~on, on]), repeats_earlier_mask([~on, on])
@@ -110,7 +139,14 @@ def repeats_earlier_mask(masks: list[np.ndarray]) -> bool:
 
 
 class FireRule:
-    """Feed it every sampled frame of one camera with `update`; it returns fire events."""
+    """Feed it every sampled frame of one camera with `update`; it returns fire events.
+
+    Args:
+        config: The fire rule's settings (areas as 0..1 of the analysed frame, durations
+            in seconds).
+        confirmer: A second opinion asked before each event (e.g. a YOLO fire model);
+            None raises events on the colour and flicker evidence alone.
+    """
 
     event_type: ClassVar[EventType] = "fire"
     # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
@@ -128,6 +164,7 @@ class FireRule:
 
     @property
     def active(self) -> bool:
+        """Whether the rule runs (enabled in the settings)."""
         return self.config.enabled
 
     def observe(self, observation: Observation) -> list[DetectedEvent]:
@@ -145,7 +182,17 @@ class FireRule:
 
     def update(self, frame_bgr: np.ndarray, ts: float,
                people_xyxy: np.ndarray | None = None) -> list[DetectedEvent]:
-        """Look at one sampled frame; `people_xyxy` (pixels) are left out of the flame mask."""
+        """Look at one sampled frame for sustained, flickering flame colours.
+
+        Args:
+            frame_bgr: The HxWx3 uint8 BGR frame.
+            ts: The frame's time, Unix seconds.
+            people_xyxy: (n, 4) boxes of the people in view, pixels of the frame, left out
+                of the flame mask; None when no detection ran.
+
+        Returns:
+            The fire event raised on this frame, if any (at most one).
+        """
         if not self.active:
             return []
         height, width = frame_bgr.shape[:2]
@@ -169,7 +216,14 @@ class FireRule:
         return self._event(sample, ts, scale)
 
     def evidence_ts(self, subject: Subject = ()) -> float | None:
-        """When flame evidence was last seen anywhere in the frame."""
+        """When flame evidence was last seen anywhere in the frame.
+
+        Args:
+            subject: Ignored: the fire rule's one subject is the frame, `()`.
+
+        Returns:
+            The last evidence's time, Unix seconds; None when none is remembered.
+        """
         return self.evidence.last(())
 
     def _sample(self, mask: np.ndarray) -> _Sample:

@@ -80,14 +80,27 @@ _NEAR = np.ones((3, 3), np.uint8)
 
 @dataclass(frozen=True)
 class ViewCheck:
-    """One analysed frame against the reference view."""
+    """One analysed frame against the reference view.
 
-    blocked: float     # share of the textured cells that lost their detail, 0..1
-    scene_match: float  # reference edges found again, above chance: 1 all, 0 chance
-    sharpness: float    # fine detail per contrast, relative to the reference's
+    Attributes:
+        blocked: The share, 0..1, of the reference's textured cells that lost their detail.
+        scene_match: The reference's edges found again, above chance: 1 all, 0 chance.
+        sharpness: Fine detail per contrast, relative to the reference's (1 the same).
+    """
+
+    blocked: float
+    scene_match: float
+    sharpness: float
 
     def reason(self, config: TamperRuleConfig) -> str | None:
-        """Why this frame is evidence of tampering, or None."""
+        """Why this frame is evidence of tampering.
+
+        Args:
+            config: The tamper rule's thresholds.
+
+        Returns:
+            "covered", "blurred" or "view changed"; None when the view looks normal.
+        """
         if self.blocked >= config.max_blocked_share and self.scene_match < COVERED_MAX_MATCH:
             return "covered"
         if self.sharpness < config.min_sharpness:
@@ -117,8 +130,14 @@ def _top_gradient(gradient: np.ndarray) -> float:
 
 
 def compare_views(reference: np.ndarray, grey: np.ndarray) -> ViewCheck | None:
-    """`grey` against `reference` (uint8, same shape); None when the reference has too
-    little texture to tell.
+    """Compare a frame's small grey copy with the reference view.
+
+    Args:
+        reference: The reference view, a uint8 grey image.
+        grey: The frame's uint8 grey copy, of the same shape.
+
+    Returns:
+        The comparison; None when the reference has too little texture to tell.
 
     >>> rng = np.random.default_rng(0)
     >>> scene = cv2.GaussianBlur(rng.integers(0, 255, (90, 160), np.uint8), (5, 5), 0)
@@ -148,7 +167,13 @@ def compare_views(reference: np.ndarray, grey: np.ndarray) -> ViewCheck | None:
 
 
 class TamperRule:
-    """Feed it every sampled frame of one camera with `update`; it returns tamper events."""
+    """Feed it every sampled frame of one camera with `update`; it returns tamper events.
+
+    Args:
+        config: The tamper rule's settings (durations in seconds, shares 0..1).
+        episode_gap_s: How long, in seconds, a normal view ends an episode, so that a
+            camera tampered with again afterwards raises a new event.
+    """
 
     event_type: ClassVar[EventType] = "tamper"
     # one event per episode already: a cooldown would lose the second of two coverings
@@ -178,10 +203,19 @@ class TamperRule:
 
     @property
     def active(self) -> bool:
+        """Whether the rule runs (enabled in the settings)."""
         return self.config.enabled
 
     def update(self, frame_bgr: np.ndarray, ts: float) -> list[DetectedEvent]:
-        """`observe` for a frame alone (the rule reads no people)."""
+        """`observe` for a frame alone (the rule reads no people).
+
+        Args:
+            frame_bgr: The HxWx3 uint8 BGR frame.
+            ts: The frame's time, Unix seconds.
+
+        Returns:
+            The tamper event raised on this frame, if any (at most one).
+        """
         return self.observe(Observation(ts, frame_bgr))
 
     def observe(self, observation: Observation) -> list[DetectedEvent]:
@@ -225,12 +259,21 @@ class TamperRule:
         return [self._event(check, reason, observation.frame.shape, ts)]
 
     def evidence_ts(self, subject: Subject = ()) -> float | None:
-        """When the view last looked tampered with."""
+        """When the view last looked tampered with.
+
+        Args:
+            subject: Ignored: the tamper rule's one subject is the view, `()`.
+
+        Returns:
+            The last evidence's time, Unix seconds; None when none is remembered.
+        """
         return self.evidence.last(())
 
     def _clock_set_back(self, ts: float) -> None:
-        """Timestamps are wall-clock: after NTP steps the clock back, go on from the new
-        time with the reference kept (the warm-up done) and the window started afresh."""
+        """Go on from a clock set back, the reference kept and the window started afresh.
+
+        Timestamps are wall-clock: NTP may step the clock back. The warm-up stays done.
+        """
         self._next_ts = ts
         if self._started is not None:
             self._started = min(self._started, ts - WARMUP_S)
@@ -246,8 +289,11 @@ class TamperRule:
         self._away_since = None
 
     def _learn(self, grey: np.ndarray, fast: bool) -> None:
-        """Into the reference: during the warm-up every frame weighs the same (someone who
-        passes early does not dominate it), then each new frame weighs 1/30."""
+        """Average a frame into the reference.
+
+        During the warm-up every frame weighs the same (someone who passes early does not
+        dominate it), then each new frame weighs 1/30.
+        """
         assert self._reference is not None
         if fast:
             self._learned += 1

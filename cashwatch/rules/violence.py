@@ -94,6 +94,7 @@ class ViolenceRule:
 
     @property
     def active(self) -> bool:
+        """Whether the rule runs (enabled in the settings)."""
         return self.config.enabled
 
     def observe(self, observation: Observation) -> list[DetectedEvent]:
@@ -115,22 +116,49 @@ class ViolenceRule:
         return self.update(observation.fresh, observation.ts)
 
     def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
+        """Measure the people of one fresh detection with the configured method.
+
+        Args:
+            poses: The people just found, tracked, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+
+        Returns:
+            The violence events raised on this detection (usually none).
+        """
         return self.rule.update(poses, ts)
 
     def evidence_ts(self, subject: Subject) -> float | None:
-        """When this pair, or a pair sharing one of its people (the same fight after an
-        identity swap, or someone joining in), last met the method's condition."""
+        """When a pair, or a pair sharing one of its people, last met the method's condition.
+
+        A pair sharing a person is the same fight after an identity swap, or with someone
+        joining in.
+
+        Args:
+            subject: The pair of track ids, smaller first.
+
+        Returns:
+            The last evidence's time, Unix seconds; None when none is remembered.
+        """
         return self.rule.evidence.last(subject, shared_person=True)
 
 
 @functools.cache
 def shipped_violence_model() -> ViolenceModel:
-    """The packaged parameters, read once per process."""
+    """The packaged parameters, read once per process.
+
+    Returns:
+        The learned violence score's parameters shipped with the package.
+    """
     return load_violence_model()
 
 
 class PoseViolenceRule:
-    """Both limbs fast and boxes within reach for `min_duration_s` (thresholds in config)."""
+    """Both limbs fast and boxes within reach for `min_duration_s` (thresholds in config).
+
+    Args:
+        config: The violence settings (limb speeds in body sizes per second, gaps in body
+            sizes, durations in seconds).
+    """
 
     def __init__(self, config: ViolenceRuleConfig) -> None:
         self.config = config
@@ -140,9 +168,20 @@ class PoseViolenceRule:
 
     @property
     def active(self) -> bool:
+        """Whether the rule runs (enabled in the settings)."""
         return self.config.enabled
 
     def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
+        """Compare each person's limbs with the previous detection and pair the fast ones.
+
+        Args:
+            poses: The people just found, tracked, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+
+        Returns:
+            The violence events raised on this detection; one per pair whose run has
+            lasted `min_duration_s`, at most once per run.
+        """
         if not self.active:
             return []
         motions = self._limb_motions(poses, ts)
@@ -228,6 +267,18 @@ class PoseViolenceRule:
 def violence_confidence(speeds: list[float], duration_s: float, keypoint_confs: list[float],
                         config: ViolenceRuleConfig) -> float:
     """The documented confidence of a fight from its run.
+
+    Half the mean limb speed against twice the threshold, a quarter the duration against
+    twice the minimum, a quarter the keypoint confidence.
+
+    Args:
+        speeds: The slower limb speed of the pair at each detection, body sizes per second.
+        duration_s: How long the run has lasted, seconds.
+        keypoint_confs: The pair's mean limb keypoint confidence per detection, 0..1.
+        config: The violence settings (`min_limb_speed`, `min_duration_s`).
+
+    Returns:
+        The confidence, 0..1; 0.0 without speeds.
 
     >>> from cashwatch.config.detection import ViolenceRuleConfig
     >>> round(violence_confidence([4.0], 1.2, [1.0], ViolenceRuleConfig()), 2)

@@ -11,8 +11,20 @@ from cashwatch.core.poses import Poses
 
 def pair_event(poses: Poses, i: int, j: int, keys: list[int], ts: float, confidence: float,
                details: dict[str, Any]) -> DetectedEvent:
-    """A violence event around people `i` and `j` of `poses`; `details` adds to the
-    tracks and boxes every violence event carries.
+    """A violence event around two people of one detection.
+
+    Args:
+        poses: The people of the detection, in pixels of the frame.
+        i: The first person's position in `poses`.
+        j: The second person's position in `poses`.
+        keys: Every person's key (`person_keys`), in the order of `poses`.
+        ts: The event's time, Unix seconds.
+        confidence: The event's confidence, 0..1.
+        details: Method-specific details, added to the tracks and boxes every violence
+            event carries.
+
+    Returns:
+        The event, boxed around both people, its subject the pair of keys, smaller first.
 
     >>> import numpy as np
     >>> poses = Poses(np.array([[0, 0, 10, 20], [8, 0, 18, 20]]), [0.9, 0.9],

@@ -75,19 +75,38 @@ _ARM_ROWS, _LEG_ROWS, _TORSO_ROWS = slice(0, 4), slice(4, 8), slice(8, 12)
 
 @dataclass(frozen=True)
 class Observation:
-    """One detection of one tracked person, reduced to what the features need."""
+    """One detection of one tracked person, reduced to what the features need.
+
+    Attributes:
+        ts: The detection's time, Unix seconds.
+        xyxy: The (4,) box in pixels.
+        size: The body size in pixels (one shoulder width, `body_size`).
+        centre: The (2,) torso centre in pixels (the box centre when the torso is unseen).
+        relative: (12, 2) arm, leg and torso points minus the centre, pixels; NaN unseen.
+        limb_conf: The mean confidence, 0..1, of the elbow and wrist keypoints.
+        person_conf: The detector's confidence in the person, 0..1.
+    """
 
     ts: float
-    xyxy: np.ndarray  # (4,)
-    size: float  # body size in pixels
-    centre: np.ndarray  # (2,) torso centre (box centre when the torso is not seen)
-    relative: np.ndarray  # (12, 2) arms, legs, torso points minus the centre; NaN unseen
-    limb_conf: float  # mean confidence of the elbow and wrist keypoints
-    person_conf: float  # the detector's confidence in the person
+    xyxy: np.ndarray
+    size: float
+    centre: np.ndarray
+    relative: np.ndarray
+    limb_conf: float
+    person_conf: float
 
     @classmethod
     def from_poses(cls, poses: Poses, ts: float, min_conf: float) -> list[Observation]:
-        """One observation per person of a detection (vectorised: this runs per frame)."""
+        """One observation per person of a detection (vectorised: this runs per frame).
+
+        Args:
+            poses: The people of the detection, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+            min_conf: The least keypoint confidence, 0..1, that counts as seen.
+
+        Returns:
+            One observation per person, in the order of `poses`; empty without people.
+        """
         if not len(poses):
             return []
         keypoints = poses.keypoints.astype(np.float64)
@@ -111,8 +130,10 @@ class Observation:
 
     @property
     def area(self) -> float:
+        """The box's area in square pixels, at least 1.0."""
         x1, y1, x2, y2 = self.xyxy.tolist()
-        return max(1.0, (x2 - x1) * (y2 - y1))
+        area: float = max(1.0, (x2 - x1) * (y2 - y1))
+        return area
 
 
 @dataclass(frozen=True)
@@ -214,7 +235,15 @@ class _Track:
 
 
 def pair_gap(a: Observation, b: Observation) -> float:
-    """Gap between two people's boxes in (mean) body sizes, capped at FAR_GAP."""
+    """The gap between two people's boxes.
+
+    Args:
+        a: One person's observation.
+        b: The other's, of the same detection.
+
+    Returns:
+        The gap in their mean body size, 0.0 when the boxes touch, at most `FAR_GAP`.
+    """
     return min(FAR_GAP, box_gap(a.xyxy, b.xyxy) / ((a.size + b.size) / 2))
 
 
@@ -224,6 +253,13 @@ class SceneWindow:
     Args:
         window_s: how much history the features summarise.
         min_keypoint_conf: keypoints below this confidence are treated as unseen.
+
+    Attributes:
+        closest_pair: The keys of the last detection's two nearest people; None with
+            fewer than two.
+
+    Raises:
+        ValueError: When `window_s` is not positive.
 
     >>> from cashwatch.core.poses import Poses
     >>> window = SceneWindow(1.2, 0.3)
@@ -244,7 +280,15 @@ class SceneWindow:
         self.closest_pair: tuple[int, int] | None = None
 
     def update(self, poses: Poses, ts: float) -> np.ndarray:
-        """Add one detection (tracked poses at `ts`) and return the window's features."""
+        """Add one detection and summarise the window.
+
+        Args:
+            poses: The people of the detection, tracked, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+
+        Returns:
+            The window's (N_FEATURES,) feature vector; it also sets `closest_pair`.
+        """
         self._ts = ts
         keys = person_keys(poses)
         observations = Observation.from_poses(poses, ts, self.min_keypoint_conf)
@@ -259,7 +303,14 @@ class SceneWindow:
         return self._features()
 
     def people_within(self, max_gap: float) -> bool:
-        """Whether the closest pair now is at most `max_gap` body sizes apart."""
+        """Whether the closest pair of the last detection is within reach.
+
+        Args:
+            max_gap: The largest gap between their boxes, in body sizes.
+
+        Returns:
+            True when they are at most `max_gap` apart; False with fewer than two people.
+        """
         pair = self.closest_pair
         if pair is None:
             return False

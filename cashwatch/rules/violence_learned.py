@@ -30,18 +30,37 @@ from cashwatch.rules.violence_model import ViolenceModel
 
 @dataclass(frozen=True)
 class ScoredDetection:
-    """What the rule saw on one detection (also what training replays)."""
+    """What the rule saw on one detection (also what training replays).
+
+    Attributes:
+        ts: The detection's time, Unix seconds.
+        score: The model's score, 0..1; 0.0 when nobody is within reach.
+        within_reach: Whether two people were within `max_gap` body sizes.
+    """
 
     ts: float
-    score: float  # the model's score, 0 when nobody is within reach
+    score: float
     within_reach: bool
 
     def hit(self, min_score: float) -> bool:
+        """Whether the detection counts as evidence.
+
+        Args:
+            min_score: The least score, 0..1, that counts.
+
+        Returns:
+            True when people were within reach and the score reaches `min_score`.
+        """
         return self.within_reach and self.score >= min_score
 
 
 class LearnedViolenceRule:
-    """Feed it every detection of one camera with `update`; it returns violence events."""
+    """Feed it every detection of one camera with `update`; it returns violence events.
+
+    Args:
+        config: The violence settings (`min_score`, `min_hits` of `hit_window`, `max_gap`).
+        model: The learned score's parameters; its `window_s` sets the scene's window.
+    """
 
     def __init__(self, config: ViolenceRuleConfig, model: ViolenceModel) -> None:
         self.config = config
@@ -53,15 +72,34 @@ class LearnedViolenceRule:
 
     @property
     def active(self) -> bool:
+        """Whether the rule runs (enabled in the settings)."""
         return self.config.enabled
 
     def score(self, poses: Poses, ts: float) -> ScoredDetection:
-        """Add one detection to the scene and score it (no event logic)."""
+        """Add one detection to the scene and score it (no event logic).
+
+        Args:
+            poses: The people just found, tracked, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+
+        Returns:
+            The detection's score and whether anyone was within reach.
+        """
         features = self.scene.update(poses, ts)
         within = self.scene.people_within(self.config.max_gap)
         return ScoredDetection(ts, self.model.score(features) if within else 0.0, within)
 
     def update(self, poses: Poses, ts: float) -> list[DetectedEvent]:
+        """Score one detection and raise an event once enough of the window are hits.
+
+        Args:
+            poses: The people just found, tracked, in pixels of the frame.
+            ts: The detection's time, Unix seconds.
+
+        Returns:
+            The violence event raised on this detection, if any (at most one, about the
+            closest pair).
+        """
         if not self.active:
             return []
         scored = self.score(poses, ts)

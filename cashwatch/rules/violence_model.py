@@ -70,16 +70,35 @@ class ViolenceModel:
 
     @classmethod
     def neutral(cls, window_s: float = 1.2) -> ViolenceModel:
-        """A model that scores everything 0.5 (for tests and as a shape reference)."""
+        """A model that scores everything 0.5 (for tests and as a shape reference).
+
+        Args:
+            window_s: The seconds of history its features summarise.
+
+        Returns:
+            The model, with zero weights and bias.
+        """
         n = len(FEATURE_NAMES)
         return cls(window_s, np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5)
 
     def score(self, features: np.ndarray) -> float:
-        """Score in 0..1 of one feature vector (higher: more like the fights it was shown)."""
+        """Score one feature vector.
+
+        Args:
+            features: The (N_FEATURES,) vector of a scene window (`SceneWindow.update`).
+
+        Returns:
+            The score, 0..1; higher is more like the fights it was trained on.
+        """
         z = float(np.dot(self.weights, (features - self.mean) / self.scale)) + self.bias
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def to_json(self) -> dict[str, Any]:
+        """The parameters as the model file holds them (`from_json` reads them back).
+
+        Returns:
+            A JSON-serialisable dict, with the feature names and numbers rounded to 6 places.
+        """
         return {
             "features": list(FEATURE_NAMES),
             "window_s": self.window_s,
@@ -93,6 +112,18 @@ class ViolenceModel:
 
     @classmethod
     def from_json(cls, raw: Any) -> ViolenceModel:
+        """Build a model from a model file's parsed JSON.
+
+        Args:
+            raw: The parsed JSON, as `to_json` writes it.
+
+        Returns:
+            The model.
+
+        Raises:
+            ViolenceModelError: When `raw` is not an object, its features are not this
+                version's, a key is missing, or a value is not a (list of) number(s).
+        """
         if not isinstance(raw, dict):
             raise ViolenceModelError(
                 f"the model file must hold a JSON object with the keys {', '.join(MODEL_KEYS)};"
@@ -118,7 +149,18 @@ class ViolenceModel:
 
 
 def load_violence_model(path: Path = SHIPPED_MODEL) -> ViolenceModel:
-    """Read model parameters (by default the shipped ones); errors name the file."""
+    """Read model parameters from a model file.
+
+    Args:
+        path: The JSON model file; by default the one shipped with the package.
+
+    Returns:
+        The model.
+
+    Raises:
+        ViolenceModelError: When the file cannot be read or holds no valid model; the
+            message names the file.
+    """
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

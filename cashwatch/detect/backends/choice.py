@@ -25,6 +25,20 @@ def resolve_backend(backend: str, machine: str | None = None, *, precision: str 
     keeps a worker ~30 MiB smaller. OpenVINO folders as weights need OpenVINO; ARM gets
     ONNX Runtime.
 
+    Args:
+        backend: The configured backend: "auto", "openvino", "onnxruntime" or "torch".
+        machine: The CPU architecture as `platform.machine()` names it; None for this one.
+        precision: The configured precision; "bf16" makes `auto` pick OpenVINO on x86.
+        weights_format: The weights' format ("openvino" for an OpenVINO folder); None
+            for .pt or .onnx weights.
+        cpu_flags: The CPU's feature flags; None reads this machine's /proc/cpuinfo.
+
+    Returns:
+        The backend to run.
+
+    Raises:
+        ValueError: When `backend` is not one of the four names.
+
     Example:
         >>> resolve_backend("auto", machine="aarch64")
         'onnxruntime'
@@ -59,17 +73,45 @@ def _cpu_flags() -> frozenset[str]:
 
 
 def export_format(backend: Backend) -> ExportFormat:
-    """What .pt weights are exported to for a backend (torch runs the .pt itself)."""
+    """What .pt weights are exported to for a backend.
+
+    Args:
+        backend: The resolved backend, not "torch".
+
+    Returns:
+        "openvino" for OpenVINO, "onnx" for ONNX Runtime.
+
+    Raises:
+        ValueError: For the torch backend, which runs the .pt itself.
+    """
     if backend == "torch":
         raise ValueError("the torch backend runs .pt weights directly; nothing to export")
     return "openvino" if backend == "openvino" else "onnx"
 
 
 def cache_dir(data_dir: Path, weights_sha256: str, imgsz: int, backend: Backend) -> Path:
-    """data_dir/models/<weights sha256[:12]>-<imgsz>-<backend>: new weights or size, new export."""
+    """The folder an export is cached in: new weights or size, new export.
+
+    Args:
+        data_dir: CashWatch's data folder.
+        weights_sha256: The .pt weights' SHA-256, hex.
+        imgsz: The model's input size, pixels of the longest side.
+        backend: The resolved backend.
+
+    Returns:
+        data_dir/models/<sha256[:12]>-<imgsz>-<backend>.
+    """
     return Path(data_dir) / "models" / f"{weights_sha256[:12]}-{imgsz}-{backend}"
 
 
 def exported_model_path(folder: Path, fmt: ExportFormat) -> Path:
-    """The file a backend opens inside an export folder: model.onnx, or the folder (OpenVINO)."""
+    """What a backend opens in an export folder.
+
+    Args:
+        folder: The export folder (`cache_dir`).
+        fmt: The export's format.
+
+    Returns:
+        folder/model.onnx for ONNX; the folder itself for OpenVINO.
+    """
     return folder / "model.onnx" if fmt == "onnx" else folder

@@ -24,8 +24,14 @@ def export_weights(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path) 
 
     Dynamic shapes let the predictor pad only to a multiple of the stride instead of a
     square: a 16:9 frame costs 640x384 instead of 640x640 (FACTS.md: ~2x faster).
+
+    Args:
+        weights: The .pt pose weights; left untouched (a copy is exported).
+        fmt: The format to export to.
+        imgsz: The input size, pixels of the longest side.
+        out_dir: An existing folder that receives model.onnx, or the OpenVINO files.
     """
-    from ultralytics import YOLO  # heavy (torch); only in this subprocess
+    from ultralytics.models import YOLO  # heavy (torch); only in this subprocess
 
     disable_ultralytics_sync()
     # Ultralytics writes the export next to its input: work on a copy in out_dir so the
@@ -57,6 +63,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one export from the command line (the module docstring names the options).
+
+    Args:
+        argv: The arguments without the program name; None reads `sys.argv`.
+
+    Returns:
+        The exit status, 0; a failed export raises instead.
+    """
     args = _parse_args(argv)
     configure_offline(args.data_dir)  # before ultralytics is imported
     # Ultralytics reads this at import: without it the console gets its banner, a

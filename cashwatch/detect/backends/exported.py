@@ -37,11 +37,24 @@ class ExportedPoseModel:
         self._iou = iou
 
     def predict(self, frame_bgr: np.ndarray, imgsz: int | None = None) -> Poses:
+        """Find the people in a frame or a crop of one.
+
+        Args:
+            frame_bgr: An HxWx3 uint8 BGR image.
+            imgsz: The input's longest side, pixels, for a dynamic-shape export (a small
+                crop runs smaller); None, or a static export, uses the model's own.
+
+        Returns:
+            The people found, in pixels of `frame_bgr`, untracked.
+
+        Raises:
+            ValueError: When `frame_bgr` is not an HxWx3 uint8 image.
+        """
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {frame_bgr.shape} "
                              f"{frame_bgr.dtype}")
         input_hw = (imgsz, imgsz) if imgsz and self.any_size else self._input_hw
         image = letterbox(frame_bgr, input_hw, auto=self.any_size)
         output = self._forward(to_blob(image))
-        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],  # type: ignore[arg-type]
+        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],
                                 self._conf, self._iou)

@@ -14,7 +14,17 @@ from cashwatch.detect.weights import resolve_weights
 
 
 def model_name(stem: str, backend: str, precision: str, imgsz: int) -> str:
-    """The name stored with every event, e.g. "yolo11n-pose@openvino-f32-640"."""
+    """The model's name stored with every event.
+
+    Args:
+        stem: The weights' file name without its suffix, e.g. "yolo11n-pose".
+        backend: The resolved backend.
+        precision: The precision it runs at ("f32", "f16", "bf16").
+        imgsz: The input size, pixels of the longest side.
+
+    Returns:
+        E.g. "yolo11n-pose@openvino-f32-640".
+    """
     return f"{stem}@{backend}-{precision}-{imgsz}"
 
 
@@ -22,6 +32,20 @@ def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
     """Open the configured model on its backend; exports first if the manager has not.
 
     The openvino and onnxruntime backends import neither torch nor ultralytics.
+
+    Args:
+        model: The model settings (weights, backend, precision, size, thresholds).
+        data_dir: CashWatch's data folder (relative weights, export cache, runtime
+            settings).
+
+    Returns:
+        The model, ready to `predict`.
+
+    Raises:
+        WeightsError: When the weights cannot be found or the backend cannot run them.
+        ExportError: When exporting .pt weights fails.
+        ValueError: When the backend or precision is unknown, or a precision other than
+            f32 is asked of a backend other than OpenVINO.
 
     Example (boxes come back as an (n, 4) array in frame pixels):
         >>> pose_model = load_pose_model(ModelConfig(), Path("/srv/cw"))  # doctest: +SKIP

@@ -11,7 +11,16 @@ from cashwatch.detect.backends.exported import Forward
 
 
 def open_onnxruntime(model_path: Path, threads: int) -> tuple[Forward, tuple[int, int] | None]:
-    """Open an .onnx file; return the forward function and static input (h, w) or None."""
+    """Open an .onnx file on the CPU.
+
+    Args:
+        model_path: The .onnx file.
+        threads: The intra-op threads the session may use.
+
+    Returns:
+        The forward function, and the static input's (height, width) in pixels; None
+        for a dynamic-shape export.
+    """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -26,7 +35,8 @@ def open_onnxruntime(model_path: Path, threads: int) -> tuple[Forward, tuple[int
     source = session.get_inputs()[0]
 
     def forward(blob: np.ndarray) -> np.ndarray:
-        return session.run(None, {source.name: blob})[0]
+        result: np.ndarray = session.run(None, {source.name: blob})[0]
+        return result
 
     height, width = source.shape[2:4]
     static = isinstance(height, int) and isinstance(width, int)

@@ -25,7 +25,18 @@ RUNTIME_CACHE_CAPACITY = 0
 
 
 def resolve_precision(precision: str, core: ov.Core) -> Precision:
-    """`auto` → bf16 where the CPU has it (AMX: ~2.4x faster, keypoints drift ≤2 px), else f32."""
+    """`auto` → bf16 where the CPU has it (AMX: ~2.4x faster, keypoints drift ≤2 px), else f32.
+
+    Args:
+        precision: The configured precision: "auto", "f32" or "bf16".
+        core: The OpenVINO core whose CPU capabilities decide.
+
+    Returns:
+        "bf16" or "f32".
+
+    Raises:
+        ValueError: When `precision` is unknown, or bf16 on a CPU without it.
+    """
     capabilities = core.get_property("CPU", props.device.capabilities)
     if precision == "auto":
         return "bf16" if "BF16" in capabilities else "f32"
@@ -39,9 +50,19 @@ def resolve_precision(precision: str, core: ov.Core) -> Precision:
 
 def open_openvino(model_path: Path, threads: int, precision: str
                   ) -> tuple[Forward, tuple[int, int] | None, Precision]:
-    """Compile for the CPU; return the forward function, static input (h, w) or None, precision.
+    """Compile a model for the CPU.
 
-    `model_path` is an OpenVINO folder or an .onnx file (OpenVINO reads both).
+    Args:
+        model_path: An OpenVINO folder or an .onnx file (OpenVINO reads both).
+        threads: The inference threads it may use.
+        precision: The configured precision: "auto", "f32" or "bf16".
+
+    Returns:
+        The forward function; the static input's (height, width) in pixels, None for a
+        dynamic-shape export; and the precision chosen.
+
+    Raises:
+        ValueError: When `precision` is unknown, or bf16 on a CPU without it.
     """
     core = ov.Core()
     chosen = resolve_precision(precision, core)
@@ -61,7 +82,9 @@ def open_openvino(model_path: Path, threads: int, precision: str
     output = compiled.output(0)
 
     def forward(blob: np.ndarray) -> np.ndarray:
-        return request.infer({0: blob})[output]  # shares the request's buffer until next call
+        # shares the request's buffer until the next call
+        result: np.ndarray = request.infer({0: blob})[output]
+        return result
 
     shape = compiled.input(0).get_partial_shape()
     static_hw = None if shape.is_dynamic else (shape[2].get_length(), shape[3].get_length())

@@ -18,7 +18,19 @@ MAX_DETECTIONS = 300  # Ultralytics' predict default (max_det)
 
 def decode_pose_output(output: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray,
                                                                   np.ndarray]:
-    """Keep candidates scoring above `conf`; return xyxy boxes, scores and (n, 17, 3) keypoints."""
+    """Keep the candidates scoring above a threshold.
+
+    Args:
+        output: The pose head's raw (1, 56, N) output, in input pixels.
+        conf: The least person score, 0..1 (exclusive).
+
+    Returns:
+        The kept candidates' (n, 4) xyxy boxes, (n,) scores and (n, 17, 3) keypoints,
+        float32, still in input pixels.
+
+    Raises:
+        ValueError: When `output` is not of shape (1, 56, N).
+    """
     if output.ndim != 3 or output.shape[:2] != (1, 5 + NUM_KEYPOINTS * 3):
         raise ValueError(f"expected a pose output of shape (1, 56, N), got {output.shape}: "
                          "are the weights a 17-keypoint YOLO pose model?")
@@ -32,7 +44,16 @@ def decode_pose_output(output: np.ndarray, conf: float) -> tuple[np.ndarray, np.
 
 def nms_xyxy(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
              max_det: int = MAX_DETECTIONS) -> np.ndarray:
-    """Greedy NMS like `torchvision.ops.nms`: indices kept, best score first.
+    """Greedy NMS like `torchvision.ops.nms`.
+
+    Args:
+        boxes: (n, 4) xyxy boxes.
+        scores: (n,) scores.
+        iou_threshold: A box overlapping a better one by more than this IoU is dropped.
+        max_det: The most boxes kept.
+
+    Returns:
+        The kept boxes' indices, int64, best score first.
 
     Example:
         >>> nms_xyxy(np.array([[0, 0, 10, 10], [1, 1, 10, 10.]]), np.array([.9, .8]), .5)
@@ -54,8 +75,17 @@ def nms_xyxy(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
 
 def letterbox_gain_pad(input_hw: tuple[int, int], frame_hw: tuple[int, int]
                        ) -> tuple[tuple[float, float], tuple[int, int]]:
-    """(gain_x, gain_y), (pad_x, pad_y) of a letterboxed input, derived from the two shapes only,
-    as `scale_boxes` does when no ratio_pad is given."""
+    """The scale and padding of a letterboxed input, from the two shapes only.
+
+    As Ultralytics' `scale_boxes` does when no ratio_pad is given.
+
+    Args:
+        input_hw: The model input's (height, width), pixels.
+        frame_hw: The frame's (height, width), pixels.
+
+    Returns:
+        (gain_x, gain_y), input pixels per frame pixel, and (pad_x, pad_y), input pixels.
+    """
     gain = min(input_hw[0] / frame_hw[0], input_hw[1] / frame_hw[1])
     new_h, new_w = (max(round(side * gain), 1) for side in frame_hw)
     pad_x = round((input_hw[1] - new_w) / 2 - 0.1)
@@ -65,7 +95,14 @@ def letterbox_gain_pad(input_hw: tuple[int, int], frame_hw: tuple[int, int]
 
 def unletterbox_xy(xs: np.ndarray, ys: np.ndarray, input_hw: tuple[int, int],
                    frame_hw: tuple[int, int]) -> None:
-    """Map x and y coordinate views from input pixels to frame pixels, clipped; in place."""
+    """Map coordinates from input pixels to frame pixels, clipped to the frame; in place.
+
+    Args:
+        xs: A float view of x coordinates, changed in place.
+        ys: A float view of y coordinates, changed in place.
+        input_hw: The model input's (height, width), pixels.
+        frame_hw: The frame's (height, width), pixels.
+    """
     (gain_x, gain_y), (pad_x, pad_y) = letterbox_gain_pad(input_hw, frame_hw)
     xs -= pad_x
     ys -= pad_y
@@ -77,7 +114,21 @@ def unletterbox_xy(xs: np.ndarray, ys: np.ndarray, input_hw: tuple[int, int],
 
 def postprocess_pose(output: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int],
                      conf: float, iou: float) -> Poses:
-    """Decode, suppress overlaps and scale back: the whole tail of one prediction."""
+    """Decode, suppress overlaps and scale back: the whole tail of one prediction.
+
+    Args:
+        output: The pose head's raw (1, 56, N) output.
+        input_hw: The model input's (height, width), pixels.
+        frame_hw: The frame's (height, width), pixels.
+        conf: The least person score, 0..1.
+        iou: The NMS IoU threshold, 0..1.
+
+    Returns:
+        The people found, in frame pixels, untracked; empty when none scores above `conf`.
+
+    Raises:
+        ValueError: When `output` is not of shape (1, 56, N).
+    """
     xyxy, scores, keypoints = decode_pose_output(output, conf)
     if not len(scores):
         return Poses.empty()

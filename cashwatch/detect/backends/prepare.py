@@ -42,6 +42,17 @@ def prepare_model(model: ModelConfig, data_dir: Path) -> Path:
     Exports are cached under data_dir/models/<sha256[:12]>-<imgsz>-<backend>/; an .onnx
     file or OpenVINO folder given as weights is used as it is.
 
+    Args:
+        model: The model settings (weights, backend, precision, imgsz).
+        data_dir: CashWatch's data folder (relative weights, export cache).
+
+    Returns:
+        The .pt, .onnx file or OpenVINO folder the backend opens.
+
+    Raises:
+        WeightsError: When the weights cannot be found or the backend cannot run them.
+        ExportError: When the export fails or runs past `EXPORT_TIMEOUT_S`.
+
     Example:
         >>> prepare_model(ModelConfig(backend="onnxruntime"),  # doctest: +SKIP
         ...               Path("/var/lib/cashwatch"))
@@ -79,6 +90,16 @@ def export_atomically(weights: Path, fmt: ExportFormat, imgsz: int, folder: Path
     A crash mid-export leaves only a `.export-*` folder, never a half-written cache that a
     later start would trust. If another process finished the same export first, its result
     is kept and ours dropped.
+
+    Args:
+        weights: The .pt weights.
+        fmt: The format to export to.
+        imgsz: The input size, pixels of the longest side.
+        folder: The cache folder the export ends in (`cache_dir`).
+        data_dir: CashWatch's data folder, passed to the exporter.
+
+    Raises:
+        ExportError: When the export fails or runs past `EXPORT_TIMEOUT_S`.
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_exports(folder.parent)
@@ -95,7 +116,11 @@ def export_atomically(weights: Path, fmt: ExportFormat, imgsz: int, folder: Path
 
 
 def remove_stale_exports(models_dir: Path) -> None:
-    """Delete `.export-*` folders left by an export killed mid-way (older than its timeout)."""
+    """Delete `.export-*` folders left by an export killed mid-way (older than its timeout).
+
+    Args:
+        models_dir: The folder of cached exports, data_dir/models.
+    """
     cutoff = time.time() - EXPORT_TIMEOUT_S
     for leftover in models_dir.glob(".export-*"):
         if leftover.stat().st_mtime < cutoff:
@@ -104,7 +129,19 @@ def remove_stale_exports(models_dir: Path) -> None:
 
 def run_export_subprocess(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path,
                           data_dir: Path) -> None:
-    """Run the exporter in a fresh interpreter, relaying its output to our stderr as progress."""
+    """Run the exporter in a fresh interpreter, relaying its output to our stderr as progress.
+
+    Args:
+        weights: The .pt weights.
+        fmt: The format to export to.
+        imgsz: The input size, pixels of the longest side.
+        out_dir: An existing, empty folder that receives the export.
+        data_dir: CashWatch's data folder (the exporter's offline settings).
+
+    Raises:
+        ExportError: When the exporter exits non-zero (killed after `EXPORT_TIMEOUT_S`);
+            the message ends with its last 30 lines of output.
+    """
     command = [sys.executable, "-m", "cashwatch.detect.backends.export", "--weights",
                str(weights), "--format", fmt, "--imgsz", str(imgsz), "--out", str(out_dir),
                "--data-dir", str(data_dir)]

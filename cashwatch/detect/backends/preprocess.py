@@ -19,6 +19,16 @@ def letterbox(frame_bgr: np.ndarray, new_hw: tuple[int, int], *, auto: bool,
               stride: int = STRIDE) -> np.ndarray:
     """Resize keeping the aspect ratio, then pad with grey, centred (Ultralytics `LetterBox`).
 
+    Args:
+        frame_bgr: An HxWx3 uint8 BGR image.
+        new_hw: The target (height, width), pixels.
+        auto: Pad only up to the next multiple of `stride` (dynamic-shape models), not to
+            `new_hw`.
+        stride: The multiple the padded sides reach with `auto`.
+
+    Returns:
+        The letterboxed uint8 BGR image.
+
     Example:
         >>> letterbox(np.zeros((720, 1280, 3), np.uint8), (640, 640), auto=True).shape
         (384, 640, 3)
@@ -40,6 +50,13 @@ def letterbox(frame_bgr: np.ndarray, new_hw: tuple[int, int], *, auto: bool,
 
 
 def to_blob(image_bgr: np.ndarray) -> np.ndarray:
-    """HWC BGR uint8 → (1, 3, H, W) float32 RGB in 0..1, contiguous for the runtime."""
+    """Turn an image into the runtime's input.
+
+    Args:
+        image_bgr: An HxWx3 uint8 BGR image (letterboxed).
+
+    Returns:
+        A contiguous (1, 3, H, W) float32 RGB array in 0..1.
+    """
     rgb_chw = image_bgr[:, :, ::-1].transpose(2, 0, 1)
     return np.ascontiguousarray(rgb_chw, dtype=np.float32)[None] / np.float32(255.0)

@@ -12,7 +12,17 @@ from cashwatch.detect.offline import disable_ultralytics_sync
 
 
 def poses_from_ultralytics(result: Any) -> Poses:
-    """One `ultralytics.engine.results.Results` of a pose model → `Poses`."""
+    """Convert one Ultralytics pose result.
+
+    Args:
+        result: One `ultralytics.engine.results.Results` of a pose model.
+
+    Returns:
+        Its people, in pixels of the frame, untracked.
+
+    Raises:
+        ValueError: When the result has no keypoints (not a pose model).
+    """
     if result.keypoints is None:
         raise ValueError("the Ultralytics result has no keypoints: not a pose model")
     return Poses(result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy(),
@@ -20,12 +30,22 @@ def poses_from_ultralytics(result: Any) -> Poses:
 
 
 class TorchPoseModel:
-    """`YOLO(weights).predict` on one frame; import cost ~5 s and ~770 MiB (FACTS.md)."""
+    """`YOLO(weights).predict` on one frame; import cost ~5 s and ~770 MiB (FACTS.md).
+
+    Args:
+        name: The model's name stored with events, e.g. "yolo11n-pose@torch-f32-640".
+        weights: The .pt pose weights.
+        imgsz: The input's longest side, pixels.
+        device: The torch device, e.g. "cpu" or "cuda:0".
+        threads: Torch's intra-op threads.
+        conf: The least person score, 0..1.
+        iou: The NMS IoU threshold, 0..1.
+    """
 
     def __init__(self, name: str, weights: Path, imgsz: int, device: str, threads: int,
                  conf: float, iou: float) -> None:
         import torch
-        from ultralytics import YOLO
+        from ultralytics.models import YOLO
 
         disable_ultralytics_sync()
         torch.set_num_threads(threads)
@@ -37,6 +57,15 @@ class TorchPoseModel:
                         "verbose": False}
 
     def predict(self, frame_bgr: np.ndarray, imgsz: int | None = None) -> Poses:
+        """Find the people in a frame or a crop of one.
+
+        Args:
+            frame_bgr: An HxWx3 uint8 BGR image.
+            imgsz: The input's longest side, pixels; None for the model's own.
+
+        Returns:
+            The people found, in pixels of `frame_bgr`, untracked.
+        """
         kwargs = {**self._kwargs, "imgsz": imgsz} if imgsz else self._kwargs
         results = list(self._yolo.predict(frame_bgr, **kwargs))  # one frame, one result
         return poses_from_ultralytics(results[0])
