@@ -22,6 +22,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check cashwatch tests app.py pages bench
+	$(BIN)/ruff format --check cashwatch tests app.py pages bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

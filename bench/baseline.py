@@ -64,8 +64,9 @@ def _load_model(weights: Path) -> Any:
     return model
 
 
-def baseline_worker(source: str, core: int, counters: Any, live: Any, stop: MpEvent,
-                    weights: str) -> None:
+def baseline_worker(
+    source: str, core: int, counters: Any, live: Any, stop: MpEvent, weights: str
+) -> None:
     """The seed loop; runs until `stop` is set."""
     psutil.Process().cpu_affinity([core])
     model = _load_model(Path(weights))
@@ -112,8 +113,11 @@ class _BaselineCamera:
         self.live: Any = _ctx.Queue(LIVE_QUEUE_FRAMES)
         self.stop = _ctx.Event()
         self.process = _ctx.Process(
-            target=baseline_worker, name=f"bench-baseline:{index}", daemon=True,
-            args=(str(source), core, self.counters, self.live, self.stop, str(weights)))
+            target=baseline_worker,
+            name=f"bench-baseline:{index}",
+            daemon=True,
+            args=(str(source), core, self.counters, self.live, self.stop, str(weights)),
+        )
         self.process.start()
         self.shown_ts = 0.0  # timestamp of the newest live frame taken from the queue
 
@@ -133,10 +137,13 @@ class _BaselineCamera:
     def counters_now(self) -> CameraCounters:
         c = self.counters
         inferences = int(c[INFERENCES])
-        return CameraCounters(frames_read=int(c[FRAMES_READ]), served=inferences,
-                              inferences=inferences,
-                              inference_ms=c[INFERENCE_MS_SUM] / max(1, inferences),
-                              ts=time.time())
+        return CameraCounters(
+            frames_read=int(c[FRAMES_READ]),
+            served=inferences,
+            inferences=inferences,
+            inference_ms=c[INFERENCE_MS_SUM] / max(1, inferences),
+            ts=time.time(),
+        )
 
     def close(self) -> None:
         self.stop.set()
@@ -174,15 +181,23 @@ class BaselineFleet:
             self.cameras.pop().close()
         while len(self.cameras) < n:
             index = len(self.cameras)
-            self.cameras.append(_BaselineCamera(index, camera_footage(self.source, index),
-                                                self.cores[index % len(self.cores)], self.weights))
+            self.cameras.append(
+                _BaselineCamera(
+                    index,
+                    camera_footage(self.source, index),
+                    self.cores[index % len(self.cores)],
+                    self.weights,
+                )
+            )
         deadline = time.monotonic() + timeout_s
         while not all(c.ready for c in self.cameras):
             for camera in self.cameras:
                 camera.drain_live()
                 if not camera.process.is_alive():
-                    raise RuntimeError(f"baseline worker {camera.camera_id} exited with "
-                                       f"{camera.process.exitcode} while loading its model")
+                    raise RuntimeError(
+                        f"baseline worker {camera.camera_id} exited with "
+                        f"{camera.process.exitcode} while loading its model"
+                    )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"baseline workers not ready after {timeout_s:g} s")
             time.sleep(0.2)  # polling shared counters with a deadline

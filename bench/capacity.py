@@ -37,21 +37,27 @@ class CapacityResult:
             "cameras": self.cameras,
             "confirm_window_s": self.confirmed.seconds if self.confirmed else None,
             "edge_found": self.edge_found,
-            "trail": [{"n": w.n, "seconds": w.seconds, "realtime": w.realtime,
-                       "cpu_percent": round(w.cpu_percent, 1),
-                       "busiest_core_percent": round(w.busiest_core_percent, 1),
-                       "cpu_s_per_camera_s": round(w.cpu_s_per_camera_s, 4),
-                       "fleet_cpu_percent": round(100 * w.cpu_s_per_camera_s * w.n, 1),
-                       "min_camera_fps": round(min((c.camera_fps for c in w.cameras),
-                                                   default=0.0), 2),
-                       "min_served_fps": round(min((c.served_fps for c in w.cameras),
-                                                   default=0.0), 2),
-                       "failures": w.failures[:4]} for w in self.trail],
+            "trail": [
+                {
+                    "n": w.n,
+                    "seconds": w.seconds,
+                    "realtime": w.realtime,
+                    "cpu_percent": round(w.cpu_percent, 1),
+                    "busiest_core_percent": round(w.busiest_core_percent, 1),
+                    "cpu_s_per_camera_s": round(w.cpu_s_per_camera_s, 4),
+                    "fleet_cpu_percent": round(100 * w.cpu_s_per_camera_s * w.n, 1),
+                    "min_camera_fps": round(min((c.camera_fps for c in w.cameras), default=0.0), 2),
+                    "min_served_fps": round(min((c.served_fps for c in w.cameras), default=0.0), 2),
+                    "failures": w.failures[:4],
+                }
+                for w in self.trail
+            ],
         }
 
 
-def _window(fleet: Fleet, n: int, seconds: float, log: Callable[[str], None],
-            settle_s: float = SETTLE_S) -> WindowResult:
+def _window(
+    fleet: Fleet, n: int, seconds: float, log: Callable[[str], None], settle_s: float = SETTLE_S
+) -> WindowResult:
     log(f"[{fleet.kind}] {n} camera(s): starting workers")
     fleet.resize(n)
     time.sleep(settle_s)  # a fixed settling time, not a condition: workers already run
@@ -61,26 +67,38 @@ def _window(fleet: Fleet, n: int, seconds: float, log: Callable[[str], None],
     return result
 
 
-def find_capacity(fleet: Fleet, guess: int, probe_s: float, confirm_s: float,
-                  log: Callable[[str], None] = print, max_n: int = 40,
-                  max_probes: int = 8, settle_s: float = SETTLE_S,
-                  spare_core_percent: float = SPARE_CORE_PERCENT,
-                  fallback: int | None = None) -> CapacityResult:
+def find_capacity(
+    fleet: Fleet,
+    guess: int,
+    probe_s: float,
+    confirm_s: float,
+    log: Callable[[str], None] = print,
+    max_n: int = 40,
+    max_probes: int = 8,
+    settle_s: float = SETTLE_S,
+    spare_core_percent: float = SPARE_CORE_PERCENT,
+    fallback: int | None = None,
+) -> CapacityResult:
     """Step from `guess` to the edge with `probe_s` windows, confirm with `confirm_s`;
     a failed probe whose busiest core stayed below `spare_core_percent` is measured again.
 
     `fallback`, below `guess`: where the search goes on when `guess` (a target tried
     first) fails, instead of stepping down from it one camera at a time."""
     if guess < 1 or probe_s <= 0 or confirm_s <= 0:
-        raise ValueError(f"need guess >= 1 and positive windows; got guess={guess}, "
-                         f"probe_s={probe_s}, confirm_s={confirm_s}")
+        raise ValueError(
+            f"need guess >= 1 and positive windows; got guess={guess}, "
+            f"probe_s={probe_s}, confirm_s={confirm_s}"
+        )
     result = CapacityResult(fleet.kind, 0)
 
     def holds(n: int) -> bool:
         probe = _window(fleet, n, probe_s, log, settle_s)
         result.trail.append(probe)
-        if (not probe.realtime and confirm_s > probe_s
-                and probe.busiest_core_percent < spare_core_percent):
+        if (
+            not probe.realtime
+            and confirm_s > probe_s
+            and probe.busiest_core_percent < spare_core_percent
+        ):
             probe = _window(fleet, n, confirm_s, log, settle_s)
             result.trail.append(probe)
         return probe.realtime

@@ -65,10 +65,11 @@ class WindowResult:
     def summary(self) -> str:
         fps = [c.camera_fps for c in self.cameras] or [0.0]
         served = [c.served_fps for c in self.cameras] or [0.0]
-        verdict = "real time" if self.realtime else "NOT real time: " + "; ".join(
-            self.failures[:3])
-        return (f"N={self.n}: camera fps min {min(fps):.2f}, served/s min {min(served):.2f}, "
-                f"CPU {self.cpu_percent:.0f}% -> {verdict}")
+        verdict = "real time" if self.realtime else "NOT real time: " + "; ".join(self.failures[:3])
+        return (
+            f"N={self.n}: camera fps min {min(fps):.2f}, served/s min {min(served):.2f}, "
+            f"CPU {self.cpu_percent:.0f}% -> {verdict}"
+        )
 
 
 class Fleet(Protocol):
@@ -92,9 +93,13 @@ class Fleet(Protocol):
 def compare(camera_id: str, start: CameraCounters, end: CameraCounters) -> CameraWindow:
     seconds = max(end.ts - start.ts, 1e-6)
     inferences = end.inferences - start.inferences
-    return CameraWindow(camera_id, (end.frames_read - start.frames_read) / seconds,
-                        (end.served - start.served) / seconds, inferences / seconds,
-                        end.inference_ms)
+    return CameraWindow(
+        camera_id,
+        (end.frames_read - start.frames_read) / seconds,
+        (end.served - start.served) / seconds,
+        inferences / seconds,
+        end.inference_ms,
+    )
 
 
 def age_growth_s(series: list[float]) -> float:
@@ -109,11 +114,15 @@ def judge(window: CameraWindow, detect_target_fps: float) -> list[str]:
     """Why a camera is not in real time (empty when it is)."""
     problems = []
     if window.camera_fps < REALTIME_FRACTION * SOURCE_FPS:
-        problems.append(f"{window.camera_id} reads {window.camera_fps:.2f} fps "
-                        f"< {REALTIME_FRACTION * SOURCE_FPS:.2f}")
+        problems.append(
+            f"{window.camera_id} reads {window.camera_fps:.2f} fps "
+            f"< {REALTIME_FRACTION * SOURCE_FPS:.2f}"
+        )
     if window.served_fps < REALTIME_FRACTION * detect_target_fps:
-        problems.append(f"{window.camera_id} detects {window.served_fps:.2f}/s "
-                        f"< {REALTIME_FRACTION * detect_target_fps:.2f}")
+        problems.append(
+            f"{window.camera_id} detects {window.served_fps:.2f}/s "
+            f"< {REALTIME_FRACTION * detect_target_fps:.2f}"
+        )
     return problems
 
 
@@ -140,8 +149,9 @@ def measure_window(fleet: Fleet, seconds: float) -> WindowResult:
     own_cpu = (_cpu_s(processes) - cpu_start) / max(time.monotonic() - started, 1e-6)
     growth = max((age_growth_s(s) for s in per_camera_ages.values()), default=0.0)
     cameras = [compare(cid, start[cid], end[cid]) for cid in end if cid in start]
-    result = WindowResult(fleet.size, seconds, cameras, cpu, busiest, growth,
-                          own_cpu / max(1, fleet.size), all_ages)
+    result = WindowResult(
+        fleet.size, seconds, cameras, cpu, busiest, growth, own_cpu / max(1, fleet.size), all_ages
+    )
     for camera in cameras:
         result.failures.extend(judge(camera, fleet.detect_target_fps))
     if growth > AGE_GROWTH_LIMIT_S:

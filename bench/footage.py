@@ -38,8 +38,10 @@ def prepare_footage(names: tuple[str, ...] = ("walk", "gym")) -> dict[str, Path]
             raise ValueError(f"unknown footage {name!r}; valid: {', '.join(CLIPS)}")
         source = MEDIA / CLIPS[name]
         if not source.is_file():
-            raise FileNotFoundError(f"benchmark footage missing: {source} "
-                                    "(the shared media folder is needed for `make bench`)")
+            raise FileNotFoundError(
+                f"benchmark footage missing: {source} "
+                "(the shared media folder is needed for `make bench`)"
+            )
         target = CACHE / f"{name}_{SIZE_WH[0]}x{SIZE_WH[1]}_{SOURCE_FPS:g}fps.mp4"
         if not target.is_file():
             print(f"[bench] transcoding {source.name} to {target.name} (once)", flush=True)
@@ -48,8 +50,9 @@ def prepare_footage(names: tuple[str, ...] = ("walk", "gym")) -> dict[str, Path]
     return out
 
 
-def loop_offset_s(index: int, duration_s: float,
-                  keyframe_every_s: float = KEYFRAME_EVERY_S) -> float:
+def loop_offset_s(
+    index: int, duration_s: float, keyframe_every_s: float = KEYFRAME_EVERY_S
+) -> float:
     """Where camera `index` starts in a clip of `duration_s`: steps of the golden ratio,
     which spread any first N cameras about evenly over the clip, down to a keyframe.
 
@@ -57,8 +60,9 @@ def loop_offset_s(index: int, duration_s: float,
     [0.0, 86.0, 32.0, 118.0, 64.0]
     """
     if index < 0 or duration_s <= 0:
-        raise ValueError(f"need index >= 0 and a positive duration; got index={index}, "
-                         f"duration_s={duration_s}")
+        raise ValueError(
+            f"need index >= 0 and a positive duration; got index={index}, duration_s={duration_s}"
+        )
     fraction = (index * GOLDEN) % 1.0
     return math.floor(fraction * duration_s / keyframe_every_s) * keyframe_every_s
 
@@ -96,8 +100,14 @@ def _rotate(source: Path, target: Path, offset_s: float) -> None:
             if packet.pts is not None and packet.dts is not None:
                 timed.append((packet, packet.pts, packet.dts))
         seconds = float(stream.time_base or 0)
-        cut = next((i for i, (p, pts, _) in enumerate(timed)
-                    if p.is_keyframe and pts * seconds >= offset_s), 0)
+        cut = next(
+            (
+                i
+                for i, (p, pts, _) in enumerate(timed)
+                if p.is_keyframe and pts * seconds >= offset_s
+            ),
+            0,
+        )
         step = timed[1][2] - timed[0][2]  # one frame: the clips are constant-rate
         played_first = len(timed) - cut  # from the cut to the end, then the start
         shifts = [timed[0][2] - timed[cut][2]] * played_first + [played_first * step] * cut
@@ -113,10 +123,31 @@ def transcode(source: Path, target: Path) -> None:
     partial = target.with_suffix(".part.mp4")
     if shutil.which("ffmpeg"):
         width, height = SIZE_WH
-        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(source), "-an",
-                        "-vf", f"scale={width}:{height},fps={SOURCE_FPS:g}", "-c:v", "libx264",
-                        "-preset", "veryfast", "-crf", "23", "-g", str(int(2 * SOURCE_FPS)),
-                        "-pix_fmt", "yuv420p", str(partial)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-y",
+                "-loglevel",
+                "error",
+                "-i",
+                str(source),
+                "-an",
+                "-vf",
+                f"scale={width}:{height},fps={SOURCE_FPS:g}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-g",
+                str(int(2 * SOURCE_FPS)),
+                "-pix_fmt",
+                "yuv420p",
+                str(partial),
+            ],
+            check=True,
+        )
     else:
         _transcode_pyav(source, partial)
     partial.replace(target)

@@ -42,14 +42,17 @@ def sample_frames(video: Path, count: int = 8) -> list[np.ndarray]:
     return frames
 
 
-def time_backend(backend: str, imgsz: int, threads: int, video: Path, data_dir: Path,
-                 iterations: int) -> dict[str, float]:
+def time_backend(
+    backend: str, imgsz: int, threads: int, video: Path, data_dir: Path, iterations: int
+) -> dict[str, float]:
     """Median, min and max ms of `PoseModel.predict` (pre- and post-processing included)."""
     from cashwatch.config import ModelConfig
     from cashwatch.detect.backends import load_pose_model
 
-    model = load_pose_model(ModelConfig(backend=backend, imgsz=imgsz, threads=threads),  # type: ignore[arg-type]
-                            data_dir)
+    model = load_pose_model(
+        ModelConfig(backend=backend, imgsz=imgsz, threads=threads),  # type: ignore[arg-type]
+        data_dir,
+    )
     frames = sample_frames(video)
     for i in range(WARMUP):
         model.predict(frames[i % len(frames)])
@@ -58,31 +61,56 @@ def time_backend(backend: str, imgsz: int, threads: int, video: Path, data_dir: 
         started = time.perf_counter()
         model.predict(frames[i % len(frames)])
         times.append((time.perf_counter() - started) * 1000.0)
-    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),
-            "runs": iterations}
+    return {
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "max_ms": max(times),
+        "runs": iterations,
+    }
 
 
-def run_matrix(video: Path, data_dir: Path, sizes: tuple[int, ...], threads: tuple[int, ...],
-               iterations: int, log: Callable[[str], None] = print,
-               backends: tuple[str, ...] = BACKENDS) -> list[dict[str, object]]:
+def run_matrix(
+    video: Path,
+    data_dir: Path,
+    sizes: tuple[int, ...],
+    threads: tuple[int, ...],
+    iterations: int,
+    log: Callable[[str], None] = print,
+    backends: tuple[str, ...] = BACKENDS,
+) -> list[dict[str, object]]:
     """Every combination in its own interpreter; a failing backend is reported, not fatal."""
     rows: list[dict[str, object]] = []
     for backend in backends:
         for imgsz in sizes:
             for n_threads in threads:
-                row: dict[str, object] = {"backend": backend, "imgsz": imgsz,
-                                          "threads": n_threads}
-                command = [sys.executable, "-m", "bench.inference", "--backend", backend,
-                           "--imgsz", str(imgsz), "--threads", str(n_threads), "--video",
-                           str(video), "--data-dir", str(data_dir), "--iterations",
-                           str(iterations)]
-                done = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
-                                      timeout=900)
+                row: dict[str, object] = {"backend": backend, "imgsz": imgsz, "threads": n_threads}
+                command = [
+                    sys.executable,
+                    "-m",
+                    "bench.inference",
+                    "--backend",
+                    backend,
+                    "--imgsz",
+                    str(imgsz),
+                    "--threads",
+                    str(n_threads),
+                    "--video",
+                    str(video),
+                    "--data-dir",
+                    str(data_dir),
+                    "--iterations",
+                    str(iterations),
+                ]
+                done = subprocess.run(
+                    command, capture_output=True, text=True, cwd=REPO, timeout=900
+                )
                 if done.returncode == 0:
                     row.update(json.loads(done.stdout.strip().splitlines()[-1]))
-                    log(f"[inference] {backend} {imgsz} px, {n_threads} thread(s): "
+                    log(
+                        f"[inference] {backend} {imgsz} px, {n_threads} thread(s): "
                         f"{row['median_ms']:.1f} ms (min {row['min_ms']:.1f}, "
-                        f"max {row['max_ms']:.1f})")
+                        f"max {row['max_ms']:.1f})"
+                    )
                 else:
                     row["error"] = (done.stderr or done.stdout).strip().splitlines()[-1:]
                     log(f"[inference] {backend} {imgsz} px failed: {row['error']}")
@@ -99,8 +127,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--iterations", type=int, default=20)
     args = parser.parse_args()
-    result = time_backend(args.backend, args.imgsz, args.threads, args.video, args.data_dir,
-                          args.iterations)
+    result = time_backend(
+        args.backend, args.imgsz, args.threads, args.video, args.data_dir, args.iterations
+    )
     print(json.dumps(result))
 
 

@@ -52,14 +52,18 @@ def _first_clipped_event(data_dir: Path) -> tuple[Any, ...] | None:
             return con.execute(
                 "SELECT event_id, event_type, epoch(started_at), epoch(ingested_at), clip_path, "
                 "clip_error FROM events WHERE clip_path IS NOT NULL OR clip_error IS NOT NULL "
-                "ORDER BY started_at LIMIT 1").fetchone()
+                "ORDER BY started_at LIMIT 1"
+            ).fetchone()
     except Exception:  # no database yet, or the manager holds it this instant
         return None
 
 
-def measure_event_latency(work_dir: Path, log: Callable[[str], None] = print,
-                          clip: ClipConfig | None = None,
-                          timeout_s: float = EVENT_TIMEOUT_S) -> dict[str, Any]:
+def measure_event_latency(
+    work_dir: Path,
+    log: Callable[[str], None] = print,
+    clip: ClipConfig | None = None,
+    timeout_s: float = EVENT_TIMEOUT_S,
+) -> dict[str, Any]:
     """Run one demo:fire camera until its first event has a clip; return the latencies.
 
     `clip` shortens pre- and post-roll for a quick run; the default is the product's.
@@ -67,8 +71,9 @@ def measure_event_latency(work_dir: Path, log: Callable[[str], None] = print,
     if not pipeline_available():
         return {"measured": False, "why": "cashwatch/detect/pipeline.py has not landed yet"}
     clip = clip or ClipConfig()
-    fleet = ProductFleet("demo:fire", gating=True, work_dir=work_dir,
-                         extra={"clip": clip.model_dump()})
+    fleet = ProductFleet(
+        "demo:fire", gating=True, work_dir=work_dir, extra={"clip": clip.model_dump()}
+    )
     counter = FrameCounter()
     try:
         log("[latency] starting a demo:fire camera and waiting for its first event + clip")
@@ -96,12 +101,18 @@ def _clip_span(path: Path, started: float) -> tuple[float, float]:
     return started - (trigger_offset_of(path) or 0.0), duration
 
 
-def _latencies(row: tuple[Any, ...], work_dir: Path, counter: FrameCounter,
-               clip: ClipConfig) -> dict[str, Any]:
+def _latencies(
+    row: tuple[Any, ...], work_dir: Path, counter: FrameCounter, clip: ClipConfig
+) -> dict[str, Any]:
     event_id, event_type, started, ingested, clip_path, clip_error = row
-    out: dict[str, Any] = {"measured": True, "event_type": event_type, "event_id": event_id,
-                           "event_to_row_s": float(ingested) - float(started),
-                           "clip_pre_s": clip.pre_seconds, "clip_post_s": clip.post_seconds}
+    out: dict[str, Any] = {
+        "measured": True,
+        "event_type": event_type,
+        "event_id": event_id,
+        "event_to_row_s": float(ingested) - float(started),
+        "clip_pre_s": clip.pre_seconds,
+        "clip_post_s": clip.post_seconds,
+    }
     if clip_path:
         path = work_dir / clip_path
         done = path.stat().st_mtime

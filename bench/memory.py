@@ -28,8 +28,9 @@ MIB = 2**20
 def buffer_bytes_30s(video: Path, seconds: float = 30.0) -> dict[str, float]:
     """Bytes CashWatch's JPEG buffer and the seed's raw list hold for `seconds` of 720p."""
     clip = ClipConfig()
-    buffer = JpegBuffer(keep_s=seconds, fps=clip.fps, jpeg_quality=clip.jpeg_quality,
-                        max_bytes=10**12)  # uncapped: we want what 30 s costs
+    buffer = JpegBuffer(
+        keep_s=seconds, fps=clip.fps, jpeg_quality=clip.jpeg_quality, max_bytes=10**12
+    )  # uncapped: we want what 30 s costs
     frames = read_frames(video, int(seconds * SOURCE_FPS))
     for index, frame in enumerate(frames):
         ts = index / SOURCE_FPS
@@ -37,9 +38,15 @@ def buffer_bytes_30s(video: Path, seconds: float = 30.0) -> dict[str, float]:
             buffer.push(buffer.encode(frame, ts))
     raw_frames = min(baseline.BUFFER_FRAMES, int(seconds * SOURCE_FPS / baseline.BUFFER_EVERY))
     frame_bytes = frames[0].nbytes if frames else 1280 * 720 * 3
-    return {"cashwatch_mb": buffer.nbytes / 1e6, "cashwatch_frames": len(buffer),
-            "baseline_mb": raw_frames * frame_bytes / 1e6, "baseline_frames": raw_frames,
-            "seconds": seconds, "clip_fps": clip.fps, "jpeg_quality": clip.jpeg_quality}
+    return {
+        "cashwatch_mb": buffer.nbytes / 1e6,
+        "cashwatch_frames": len(buffer),
+        "baseline_mb": raw_frames * frame_bytes / 1e6,
+        "baseline_frames": raw_frames,
+        "seconds": seconds,
+        "clip_fps": clip.fps,
+        "jpeg_quality": clip.jpeg_quality,
+    }
 
 
 def rss_mib(pids: list[int], children: bool = False) -> float:
@@ -80,17 +87,31 @@ def dashboard_rss_mib(config: Path, timeout_s: float = 90.0) -> dict[str, float]
     """
     port = _free_port()
     env = dict(os.environ, CASHWATCH_CONFIG=str(config), PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    process = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + timeout_s
         while not _healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not come up on port {port} "
-                                   f"(exit {process.poll()})")
+                raise RuntimeError(
+                    f"the dashboard did not come up on port {port} (exit {process.poll()})"
+                )
             time.sleep(0.25)  # polling the health endpoint with a deadline
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             response.read()
@@ -119,8 +140,14 @@ def dashboard_session_rss_mib(config: Path) -> float:
     the data the page loads.
     """
     env = dict(os.environ, CASHWATCH_CONFIG=str(config))
-    done = subprocess.run([sys.executable, "-c", _APPTEST, str(REPO / "app.py")], env=env,
-                          cwd=REPO, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", _APPTEST, str(REPO / "app.py")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"running app.py under AppTest failed: {done.stderr[-500:]}")
     return int(done.stdout.split()[-2]) / MIB
@@ -128,8 +155,9 @@ def dashboard_session_rss_mib(config: Path) -> float:
 
 def _healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                    timeout=2) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+        ) as response:
             return bool(response.status == 200)
     except OSError:
         return False

@@ -17,8 +17,11 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
 COLOURS = {"baseline": "#d62728", "gating_off": "#1f77b4", "gating_on": "#2ca02c"}
-LABELS = {"baseline": "(a) seed design", "gating_off": "(b) CashWatch, gate off",
-          "gating_on": "(c) CashWatch, gate on"}
+LABELS = {
+    "baseline": "(a) seed design",
+    "gating_off": "(b) CashWatch, gate off",
+    "gating_on": "(c) CashWatch, gate on",
+}
 SIZE_IN, DPI = (9.0, 5.4), 100  # 900 x 540 px
 
 
@@ -40,10 +43,11 @@ def draw_capacity_plot(capacity: dict[str, Any], cpu_max: float, out: Path) -> N
         axes.set_ylabel(f"worker CPU, % (100 % per core, {cpu_max:.0f} % = every core)")
         axes.set_title("How many cameras each design keeps in real time")
         axes.grid(True, color="#e4e4e4")
-        handles = [*axes.get_legend_handles_labels()[0],
-                   Line2D([], [], color="#555555", marker="o", linestyle="", label="real time"),
-                   Line2D([], [], color="#555555", marker="x", linestyle="",
-                          label="fell behind")]
+        handles = [
+            *axes.get_legend_handles_labels()[0],
+            Line2D([], [], color="#555555", marker="o", linestyle="", label="real time"),
+            Line2D([], [], color="#555555", marker="x", linestyle="", label="fell behind"),
+        ]
         axes.legend(handles=handles, loc="lower right", fontsize=9)
         figure.tight_layout()
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -58,9 +62,20 @@ def _draw_design(axes: Any, kind: str, data: dict[str, Any]) -> list[int]:
     points = sorted({p["n"]: p for p in data.get("trail", [])}.values(), key=lambda p: p["n"])
     n = [p["n"] for p in points]
     cpu = [p.get("fleet_cpu_percent", p["cpu_percent"]) for p in points]
-    axes.plot(n, cpu, color=colour, linewidth=2,
-              label=f"{LABELS.get(kind, kind)}: {data.get('cameras', 0)} cameras")
+    axes.plot(
+        n,
+        cpu,
+        color=colour,
+        linewidth=2,
+        label=f"{LABELS.get(kind, kind)}: {data.get('cameras', 0)} cameras",
+    )
     for point, value in zip(points, cpu, strict=True):
-        axes.plot(point["n"], value, color=colour, markersize=8,
-                  marker="o" if point["realtime"] else "x", markeredgewidth=2)
+        axes.plot(
+            point["n"],
+            value,
+            color=colour,
+            markersize=8,
+            marker="o" if point["realtime"] else "x",
+            markeredgewidth=2,
+        )
     return n

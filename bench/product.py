@@ -37,9 +37,16 @@ class ProductFleet:
 
     detect_target_fps = DETECT_TARGET_FPS
 
-    def __init__(self, source: Path | str, gating: bool, work_dir: Path,
-                 detection: bool = True, extra: dict[str, Any] | None = None,
-                 manager_args: tuple[str, ...] = (), in_phase: bool = False) -> None:
+    def __init__(
+        self,
+        source: Path | str,
+        gating: bool,
+        work_dir: Path,
+        detection: bool = True,
+        extra: dict[str, Any] | None = None,
+        manager_args: tuple[str, ...] = (),
+        in_phase: bool = False,
+    ) -> None:
         self.kind = "gating_on" if gating else "gating_off"
         self.source = source
         self.in_phase = in_phase  # every camera from the clip's start: the worst case
@@ -74,16 +81,17 @@ class ProductFleet:
         # would read the old segment's last frame, growing older (a false "age grew"
         # failure after a search stepped down and up again).
         self._close_slots()
-        write_config(self.config, [self._camera(i) for i in range(n)], model=MODEL,
-                     manager=MANAGER)
+        write_config(self.config, [self._camera(i) for i in range(n)], model=MODEL, manager=MANAGER)
         self._n = n
         if self.manager is None:
             self.manager = ManagerProcess(self.config, extra_args=self.manager_args).start()
         deadline = time.monotonic() + timeout_s
         while not self._all_warm():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{n} CashWatch cameras not all running after {timeout_s:g} s;"
-                                   f" manager log:\n{self.manager.log()}")
+                raise TimeoutError(
+                    f"{n} CashWatch cameras not all running after {timeout_s:g} s;"
+                    f" manager log:\n{self.manager.log()}"
+                )
             time.sleep(0.25)  # polling shared memory with a deadline
 
     def _all_warm(self) -> bool:
@@ -110,8 +118,9 @@ class ProductFleet:
             if r["rss_mib"] > 0:
                 self.first_rss_mib.setdefault(camera_id, r["rss_mib"])
             inferences = r["frames_processed"] - r["skipped_motion"]
-            out[camera_id] = CameraCounters(r["frames_read"], r["frames_processed"], inferences,
-                                            r["inference_ms"], now)
+            out[camera_id] = CameraCounters(
+                r["frames_read"], r["frames_processed"], inferences, r["inference_ms"], now
+            )
         return out
 
     def _live_headers(self) -> list[tuple[float, int]]:
@@ -121,8 +130,7 @@ class ProductFleet:
         for record in sorted(self.workers().values(), key=lambda r: r["slot"]):
             slot = self._slots.get(record["slot"])
             if slot is None:
-                slot = self._slots[record["slot"]] = FrameSlot.attach(self.data_dir,
-                                                                      record["slot"])
+                slot = self._slots[record["slot"]] = FrameSlot.attach(self.data_dir, record["slot"])
             out.append((float(slot.header["ts"][0]), int(slot.header["frame_no"][0])))
         return out
 

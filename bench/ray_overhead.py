@@ -43,8 +43,14 @@ def one_machine_cluster(cameras: int) -> Iterator[str]:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "include_dashboard": False, "object_store_memory": OBJECT_STORE_BYTES})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": False,
+            "object_store_memory": OBJECT_STORE_BYTES,
+        },
+    )
     cluster.add_node(num_cpus=cameras, object_store_memory=OBJECT_STORE_BYTES)
     try:
         yield str(cluster.address)
@@ -66,12 +72,16 @@ def _cpu_s(processes: list[psutil.Process]) -> float:
 def _ray_system_processes(manager_pid: int, worker_pids: list[int]) -> list[psutil.Process]:
     """This benchmark's descendants that are neither the manager's tree nor a camera."""
     try:
-        manager_tree = {manager_pid} | {p.pid for p in psutil.Process(manager_pid).children(
-            recursive=True)}
+        manager_tree = {manager_pid} | {
+            p.pid for p in psutil.Process(manager_pid).children(recursive=True)
+        }
     except psutil.Error:
         manager_tree = {manager_pid}
-    return [p for p in psutil.Process().children(recursive=True)
-            if p.pid not in manager_tree and p.pid not in worker_pids]
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.pid not in manager_tree and p.pid not in worker_pids
+    ]
 
 
 def measure(fleet: ProductFleet, cameras: int, seconds: float) -> dict[str, Any]:
@@ -84,25 +94,33 @@ def measure(fleet: ProductFleet, cameras: int, seconds: float) -> dict[str, Any]
     ages = sorted(window.ages_s) or [float("nan")]
     nodes = sorted({r["node"] for r in fleet.workers().values()})
     return {
-        "cameras": cameras, "seconds": round(elapsed, 1), "nodes": nodes,
+        "cameras": cameras,
+        "seconds": round(elapsed, 1),
+        "nodes": nodes,
         "worker_cpu_pct_per_camera": round(100 * window.cpu_s_per_camera_s, 1),
         "manager_cpu_pct_per_camera": round(
-            100 * (_cpu_s(manager) - manager_start) / elapsed / cameras, 1),
+            100 * (_cpu_s(manager) - manager_start) / elapsed / cameras, 1
+        ),
         "ray_system_cpu_pct_per_camera": round(
-            100 * (_cpu_s(ray_system) - system_start) / elapsed / cameras, 1),
+            100 * (_cpu_s(ray_system) - system_start) / elapsed / cameras, 1
+        ),
         "frame_age_median_s": round(statistics.median(ages), 3),
         "frame_age_p95_s": round(ages[int(0.95 * (len(ages) - 1))], 3),
         "camera_fps_min": round(min((c.camera_fps for c in window.cameras), default=0.0), 2),
-        "detections_per_s_min": round(min((c.served_fps for c in window.cameras),
-                                          default=0.0), 2),
-        "realtime": window.realtime, "failures": window.failures[:3],
+        "detections_per_s_min": round(min((c.served_fps for c in window.cameras), default=0.0), 2),
+        "realtime": window.realtime,
+        "failures": window.failures[:3],
     }
 
 
 def run(cameras: int, seconds: float) -> dict[str, Any]:
     video = prepare_footage(("walk",))["walk"]
-    results: dict[str, Any] = {"cameras": cameras, "footage": video.name,
-                               "cpu_count": psutil.cpu_count(), "measured_at": time.time()}
+    results: dict[str, Any] = {
+        "cameras": cameras,
+        "footage": video.name,
+        "cpu_count": psutil.cpu_count(),
+        "measured_at": time.time(),
+    }
     with tempfile.TemporaryDirectory(prefix="cw-ray-bench-") as tmp:
         work = Path(tmp)
         local = ProductFleet(video, gating=True, work_dir=work / "local")
@@ -111,8 +129,9 @@ def run(cameras: int, seconds: float) -> dict[str, Any]:
         finally:
             local.close()
         with one_machine_cluster(cameras) as address:
-            remote = ProductFleet(video, gating=True, work_dir=work / "ray",
-                                  manager_args=("--ray", address))
+            remote = ProductFleet(
+                video, gating=True, work_dir=work / "ray", manager_args=("--ray", address)
+            )
             try:
                 results["ray"] = measure(remote, cameras, seconds)
             finally:
@@ -121,8 +140,11 @@ def run(cameras: int, seconds: float) -> dict[str, Any]:
 
 
 def _total(row: dict[str, Any]) -> float:
-    return float(row["worker_cpu_pct_per_camera"] + row["manager_cpu_pct_per_camera"]
-                 + row["ray_system_cpu_pct_per_camera"])
+    return float(
+        row["worker_cpu_pct_per_camera"]
+        + row["manager_cpu_pct_per_camera"]
+        + row["ray_system_cpu_pct_per_camera"]
+    )
 
 
 def render_section(results: dict[str, Any]) -> str:
@@ -130,31 +152,35 @@ def render_section(results: dict[str, Any]) -> str:
     local, ray = results["local"], results["ray"]
     rows = []
     for name, row in (("local processes", local), ("Ray actors", ray)):
-        rows.append(f"| {name} | {row['worker_cpu_pct_per_camera']:.1f} | "
-                    f"{row['manager_cpu_pct_per_camera']:.1f} | "
-                    f"{row['ray_system_cpu_pct_per_camera']:.1f} | {_total(row):.1f} | "
-                    f"{row['frame_age_median_s']:.3f} / {row['frame_age_p95_s']:.3f} | "
-                    f"{row['camera_fps_min']:.1f} | {'yes' if row['realtime'] else 'no'} |")
+        rows.append(
+            f"| {name} | {row['worker_cpu_pct_per_camera']:.1f} | "
+            f"{row['manager_cpu_pct_per_camera']:.1f} | "
+            f"{row['ray_system_cpu_pct_per_camera']:.1f} | {_total(row):.1f} | "
+            f"{row['frame_age_median_s']:.3f} / {row['frame_age_p95_s']:.3f} | "
+            f"{row['camera_fps_min']:.1f} | {'yes' if row['realtime'] else 'no'} |"
+        )
     overhead = _total(ray) - _total(local)
     age = ray["frame_age_median_s"] - local["frame_age_median_s"]
-    return "\n".join([
-        "## Ray runner overhead",
-        "",
-        f"{results['cameras']} paced 720p/15 fps file cameras ({results['footage']}), "
-        "detection on with motion gating, measured one after the other in the same run "
-        f"on this {results['cpu_count']}-core machine: local pinned worker processes, then "
-        "Ray actors on a one-machine cluster (`python -m bench.ray_overhead`). CPU is % "
-        "of one core per camera; frame age is the dashboard's live frame, median / p95.",
-        "",
-        "| runner | worker CPU | manager CPU | Ray's processes | total | frame age (s) | "
-        "camera fps (min) | real time |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        f"Overhead of the Ray runner: {overhead:+.1f} % of a core per camera and "
-        f"{age * 1000:+.0f} ms of median live frame age (polling every 0.2 s, JPEG q80 "
-        "frames through Ray).",
-    ])
+    return "\n".join(
+        [
+            "## Ray runner overhead",
+            "",
+            f"{results['cameras']} paced 720p/15 fps file cameras ({results['footage']}), "
+            "detection on with motion gating, measured one after the other in the same run "
+            f"on this {results['cpu_count']}-core machine: local pinned worker processes, then "
+            "Ray actors on a one-machine cluster (`python -m bench.ray_overhead`). CPU is % "
+            "of one core per camera; frame age is the dashboard's live frame, median / p95.",
+            "",
+            "| runner | worker CPU | manager CPU | Ray's processes | total | frame age (s) | "
+            "camera fps (min) | real time |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Overhead of the Ray runner: {overhead:+.1f} % of a core per camera and "
+            f"{age * 1000:+.0f} ms of median live frame age (polling every 0.2 s, JPEG q80 "
+            "frames through Ray).",
+        ]
+    )
 
 
 def main() -> None:

@@ -52,17 +52,33 @@ class Plan:
     stage_frames: int
 
 
-QUICK = Plan("quick", probe_s=6, confirm_s=6, guesses={"baseline": 1, "gating_off": 2,
-             "gating_on": 2}, max_probes=2, sizes=(640,), threads=(1,), iterations=5,
-             stage_frames=30)
+QUICK = Plan(
+    "quick",
+    probe_s=6,
+    confirm_s=6,
+    guesses={"baseline": 1, "gating_off": 2, "gating_on": 2},
+    max_probes=2,
+    sizes=(640,),
+    threads=(1,),
+    iterations=5,
+    stage_frames=30,
+)
 # Guesses from the first full runs on this 2-core EPYC (no bf16, so the prototype's
 # FACTS.md figures of 6/10/14 do not carry over); the search steps up or down from them.
 # The seed design kept 4 cameras in every full run since (both CPUs): starting it at 3
 # spares a probe, which the run needs to stay within 15 minutes now that independent
 # cameras take the gated search to 14-16.
-FULL = Plan("full", probe_s=15, confirm_s=60, guesses={"baseline": 3, "gating_off": 3,
-            "gating_on": 7}, max_probes=6, sizes=(320, 480, 640), threads=(1, 2),
-            iterations=20, stage_frames=150)
+FULL = Plan(
+    "full",
+    probe_s=15,
+    confirm_s=60,
+    guesses={"baseline": 3, "gating_off": 3, "gating_on": 7},
+    max_probes=6,
+    sizes=(320, 480, 640),
+    threads=(1, 2),
+    iterations=20,
+    stage_frames=150,
+)
 
 
 def log(message: str) -> None:
@@ -74,12 +90,22 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
     side: dict[str, Any] = {}
     capacity: dict[str, Any] = {"details": {}}
     for kind in ("baseline", "gating_off", "gating_on"):
-        fleet: Any = BaselineFleet(video) if kind == "baseline" else \
-            ProductFleet(video, gating=kind == "gating_on", work_dir=work / kind)
+        fleet: Any = (
+            BaselineFleet(video)
+            if kind == "baseline"
+            else ProductFleet(video, gating=kind == "gating_on", work_dir=work / kind)
+        )
         try:
             guess = start_guess(plan, kind, capacity.get("baseline"))
-            found = find_capacity(fleet, guess, plan.probe_s, plan.confirm_s, log,
-                                  max_probes=plan.max_probes, fallback=plan.guesses[kind])
+            found = find_capacity(
+                fleet,
+                guess,
+                plan.probe_s,
+                plan.confirm_s,
+                log,
+                max_probes=plan.max_probes,
+                fallback=plan.guesses[kind],
+            )
             side[kind] = _after_capacity(kind, fleet, found)
         except Exception as exc:  # one design failing must not lose the others' numbers
             log(f"[{kind}] capacity not measured: {type(exc).__name__}: {exc}")
@@ -140,8 +166,9 @@ def _after_capacity(kind: str, fleet: Any, found: CapacityResult) -> dict[str, A
     return out
 
 
-def run_fleet_check(key: str, fleet: ProductFleet, n: int, seconds: float,
-                    results: dict[str, Any]) -> None:
+def run_fleet_check(
+    key: str, fleet: ProductFleet, n: int, seconds: float, results: dict[str, Any]
+) -> None:
     """One window of `n` cameras on `fleet`, recorded under `results[key]` (and closed)."""
     try:
         if n < 1:
@@ -150,27 +177,40 @@ def run_fleet_check(key: str, fleet: ProductFleet, n: int, seconds: float,
         fleet.resize(n)
         window = measure_window(fleet, seconds)
         log(f"[{key}] {window.summary()}")
-        results[key] = {"n": n, "realtime": window.realtime, "summary": window.summary(),
-                        "seconds": seconds}
+        results[key] = {
+            "n": n,
+            "realtime": window.realtime,
+            "summary": window.summary(),
+            "seconds": seconds,
+        }
     except Exception as exc:
         log(f"[{key}] not measured: {exc}")
     finally:
         fleet.close()
 
 
-def run_side_checks(plan: Plan, footage: dict[str, Path], work: Path,
-                    results: dict[str, Any]) -> None:
+def run_side_checks(
+    plan: Plan, footage: dict[str, Path], work: Path, results: dict[str, Any]
+) -> None:
     """The gate-on capacity on the busy gym (one probe), and the gate-on target with every
     camera showing the same second of the walking footage, the worst case (a full window:
     people arrive every 20-30 s)."""
     capacity = results["capacity"]
-    run_fleet_check("capacity_gym", ProductFleet(footage["gym"], gating=True,
-                                                 work_dir=work / "gym"),
-                    capacity.get("gating_on") or 0, plan.probe_s, results)
+    run_fleet_check(
+        "capacity_gym",
+        ProductFleet(footage["gym"], gating=True, work_dir=work / "gym"),
+        capacity.get("gating_on") or 0,
+        plan.probe_s,
+        results,
+    )
     target = int(report.TARGETS["ratio_gating_on"] * (capacity.get("baseline") or 0))
-    run_fleet_check("capacity_in_phase", ProductFleet(footage["walk"], gating=True,
-                                                      work_dir=work / "in_phase", in_phase=True),
-                    target, plan.confirm_s, results)
+    run_fleet_check(
+        "capacity_in_phase",
+        ProductFleet(footage["walk"], gating=True, work_dir=work / "in_phase", in_phase=True),
+        target,
+        plan.confirm_s,
+        results,
+    )
 
 
 def run_baseline_idle_rss(video: Path) -> float | None:
@@ -190,22 +230,31 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--quick", action="store_true", help="smoke check, ~3 min")
     group.add_argument("--full", action="store_true", help="the real benchmark, ~15 min")
-    parser.add_argument("--note", action="append", default=[],
-                        help="a line to print at the top of docs/benchmarks.md")
+    parser.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a line to print at the top of docs/benchmarks.md",
+    )
     args = parser.parse_args(argv)
     plan = FULL if args.full else QUICK
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "mode": plan.mode, "command": f"make bench{'' if args.full else '-quick'}",
-        "machine": report.machine_info()}
-    log(f"bench {plan.mode} on {results['machine']['cpu']} "
-        f"({results['machine']['cores']} cores, load {results['machine']['load_avg_at_start']})")
+        "mode": plan.mode,
+        "command": f"make bench{'' if args.full else '-quick'}",
+        "machine": report.machine_info(),
+    }
+    log(
+        f"bench {plan.mode} on {results['machine']['cpu']} "
+        f"({results['machine']['cores']} cores, load {results['machine']['load_avg_at_start']})"
+    )
     footage = prepare_footage()
     with tempfile.TemporaryDirectory(prefix="cashwatch-bench-") as tmp:
         work = Path(tmp)
         share_model_cache(work / "infer")
-        results["inference"] = run_matrix(footage["walk"], work / "infer", plan.sizes,
-                                          plan.threads, plan.iterations, log)
+        results["inference"] = run_matrix(
+            footage["walk"], work / "infer", plan.sizes, plan.threads, plan.iterations, log
+        )
         side = run_capacity(plan, footage["walk"], work, results)
         if plan.mode == "full":
             run_side_checks(plan, footage, work, results)
@@ -213,16 +262,23 @@ def main(argv: list[str] | None = None) -> int:
         run_memory(footage["walk"], work, results, side)
         short = ClipConfig(pre_seconds=5.0, post_seconds=3.0)  # a smoke check need not wait
         results["latency"] = measure_event_latency(
-            work / "latency", log, clip=None if plan.mode == "full" else short,
-            timeout_s=150.0 if plan.mode == "full" else 75.0)
+            work / "latency",
+            log,
+            clip=None if plan.mode == "full" else short,
+            timeout_s=150.0 if plan.mode == "full" else 75.0,
+        )
     finish(results, side, args.note)
     return 0
 
 
 def _ms_at_640(results: dict[str, Any], backend: str) -> float:
     for row in results["inference"]:
-        if row["backend"] == backend and row["imgsz"] == 640 and row["threads"] == 1 \
-                and "median_ms" in row:
+        if (
+            row["backend"] == backend
+            and row["imgsz"] == 640
+            and row["threads"] == 1
+            and "median_ms" in row
+        ):
             return float(row["median_ms"])
     return 0.0
 
@@ -231,19 +287,30 @@ def run_costs(plan: Plan, video: Path, results: dict[str, Any], side: dict[str, 
     log("[cost] timing stages on real frames")
     # The seed design runs torch; CashWatch whatever its auto backend picks on this CPU.
     product = resolve_backend("auto")
-    inference_ms = {"torch": _ms_at_640(results, "torch"),
-                    "cashwatch": _ms_at_640(results, product)}
+    inference_ms = {
+        "torch": _ms_at_640(results, "torch"),
+        "cashwatch": _ms_at_640(results, product),
+    }
     results["cashwatch_backend"] = product
     log(f"[cost] CashWatch's auto backend here: {product}")
     gated = gated_inference(video, plan.stage_frames)
-    log(f"[cost] behind the gate: the model looks at {gated['looked_fraction']:.0%} of sampled "
-        f"frames, {gated['crop_fraction']:.0%} of looks on a crop")
+    log(
+        f"[cost] behind the gate: the model looks at {gated['looked_fraction']:.0%} of sampled "
+        f"frames, {gated['crop_fraction']:.0%} of looks on a crop"
+    )
     stages = stage_costs(video, plan.stage_frames, inference_ms, gated)
-    results["cost"] = {"stages": stages, "gated": gated, "measured_cpu_s_per_camera_s": {
-        kind: side.get(kind, {}).get("cpu_s_per_camera_s") for kind in side}}
+    results["cost"] = {
+        "stages": stages,
+        "gated": gated,
+        "measured_cpu_s_per_camera_s": {
+            kind: side.get(kind, {}).get("cpu_s_per_camera_s") for kind in side
+        },
+    }
     for kind in ("baseline", "gating_off", "gating_on"):
-        log(f"[cost] {kind}: stages {stages[kind]['total_of_stages']:.3f} CPU s per camera-s, "
-            f"measured {results['cost']['measured_cpu_s_per_camera_s'].get(kind)}")
+        log(
+            f"[cost] {kind}: stages {stages[kind]['total_of_stages']:.3f} CPU s per camera-s, "
+            f"measured {results['cost']['measured_cpu_s_per_camera_s'].get(kind)}"
+        )
 
 
 def run_memory(video: Path, work: Path, results: dict[str, Any], side: dict[str, Any]) -> None:
@@ -265,8 +332,10 @@ def run_memory(video: Path, work: Path, results: dict[str, Any], side: dict[str,
         except Exception as exc:
             log(f"[memory] dashboard not measured: {exc}")
     results["memory"] = memory
-    log(f"[memory] buffer {buffer['cashwatch_mb']:.1f} MB (seed {buffer['baseline_mb']:.0f} MB);"
-        f" worker busy {memory['worker_busy_mib']} MiB")
+    log(
+        f"[memory] buffer {buffer['cashwatch_mb']:.1f} MB (seed {buffer['baseline_mb']:.0f} MB);"
+        f" worker busy {memory['worker_busy_mib']} MiB"
+    )
 
 
 def finish(results: dict[str, Any], side: dict[str, Any], notes: list[str]) -> None:
@@ -282,16 +351,22 @@ def finish(results: dict[str, Any], side: dict[str, Any], notes: list[str]) -> N
     results["buffer_mb_30s_720p"] = results["memory"]["buffer"]["cashwatch_mb"]
     results["elapsed_s"] = time.monotonic() - STARTED
     load_now = report.machine_info()["load_avg_at_start"]
-    notes = [*notes, f"Load average at the end: {load_now}. Other work on this shared machine "
-             "lowers every capacity figure; compare ratios, not absolute numbers, across runs."]
+    notes = [
+        *notes,
+        f"Load average at the end: {load_now}. Other work on this shared machine "
+        "lowers every capacity figure; compare ratios, not absolute numbers, across runs.",
+    ]
     path = report.write_json(results)
-    draw_capacity_plot(results["capacity"]["details"],
-                       100.0 * max(1, results["machine"]["cores"]), report.PLOT)
+    draw_capacity_plot(
+        results["capacity"]["details"], 100.0 * max(1, results["machine"]["cores"]), report.PLOT
+    )
     report.write_markdown(results, notes)
     cap = results["capacity"]
-    log(f"capacity: baseline {cap.get('baseline')}, gate off {cap.get('gating_off')} "
+    log(
+        f"capacity: baseline {cap.get('baseline')}, gate off {cap.get('gating_off')} "
         f"(x{cap.get('ratio_gating_off')}), gate on {cap.get('gating_on')} "
-        f"(x{cap.get('ratio_gating_on')})")
+        f"(x{cap.get('ratio_gating_on')})"
+    )
     log(f"wrote {path}, {report.DOC} and {report.PLOT}")
 
 

@@ -90,20 +90,24 @@ def gated_inference(video: Path, sampled: int) -> dict[str, float]:
 
     model = _TimedModel(load_pose_model(ModelConfig(**MODEL), MODELS_CACHE.parent))
     processor = DetectionProcessor(
-        CameraSettings.model_validate({"detection": {"fps": SAMPLED_FPS}}), model)
+        CameraSettings.model_validate({"detection": {"fps": SAMPLED_FPS}}), model
+    )
     frames = list(itertools.islice(sampled_frames(video, SAMPLED_FPS), sampled))
     model.predict(frames[0][0])  # the runtime's first call allocates; not a per-frame cost
     model.cpu_s = 0.0
     for frame, ts in frames:
         processor.process(frame, ts)
     counters = processor.counters
-    return {"ms_per_sampled_frame": model.cpu_s * 1000.0 / len(frames),
-            "looked_fraction": counters.inferred / len(frames),
-            "crop_fraction": counters.cropped / max(1, counters.inferred)}
+    return {
+        "ms_per_sampled_frame": model.cpu_s * 1000.0 / len(frames),
+        "looked_fraction": counters.inferred / len(frames),
+        "crop_fraction": counters.cropped / max(1, counters.inferred),
+    }
 
 
-def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
-                gated: dict[str, float]) -> dict[str, dict[str, float]]:
+def stage_costs(
+    video: Path, frames_count: int, inference_ms: dict[str, float], gated: dict[str, float]
+) -> dict[str, dict[str, float]]:
     """`{design: {stage: cpu_s_per_camera_s}}` for baseline, gating_off and gating_on.
 
     `inference_ms` holds "torch" (the seed design) and "cashwatch" (its auto backend) ms
@@ -114,8 +118,9 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
     if not frames:
         raise ValueError(f"no frames could be read from {video}")
     clip = ClipConfig()
-    buffer = JpegBuffer(keep_s=clip.pre_seconds, fps=clip.fps, jpeg_quality=clip.jpeg_quality,
-                        max_bytes=10**12)
+    buffer = JpegBuffer(
+        keep_s=clip.pre_seconds, fps=clip.fps, jpeg_quality=clip.jpeg_quality, max_bytes=10**12
+    )
     gate = MotionGate(MotionConfig())
     ms = {
         "decode": decode_ms(video, frames_count),
@@ -123,23 +128,28 @@ def stage_costs(video: Path, frames_count: int, inference_ms: dict[str, float],
         "jpeg_buffer": cpu_ms(lambda f: buffer.encode(f, 0.0), frames),
         "raw_copy": cpu_ms(lambda f: f.copy(), frames),
         "live_slot": cpu_ms(lambda f: np.copyto(np.empty_like(f), f), frames),
-        "live_queue": cpu_ms(lambda f: pickle.loads(pickle.dumps((f, 0.0), protocol=-1)),
-                             frames),
+        "live_queue": cpu_ms(lambda f: pickle.loads(pickle.dumps((f, 0.0), protocol=-1)), frames),
     }
     decode = ms["decode"] * SOURCE_FPS / 1000.0
-    cashwatch_common = {"decode": decode,
-                        "clip_buffer": ms["jpeg_buffer"] * clip.fps / 1000.0,
-                        "live_view": ms["live_slot"] * LIVE_FPS / 1000.0}
+    cashwatch_common = {
+        "decode": decode,
+        "clip_buffer": ms["jpeg_buffer"] * clip.fps / 1000.0,
+        "live_view": ms["live_slot"] * LIVE_FPS / 1000.0,
+    }
     ov = inference_ms.get("cashwatch", 0.0)
     out = {
-        "baseline": {"decode": decode,
-                     "clip_buffer": ms["raw_copy"] * SOURCE_FPS / baseline.BUFFER_EVERY / 1000.0,
-                     "live_view": ms["live_queue"] * SEED_LIVE_FPS / 1000.0,
-                     "inference": inference_ms.get("torch", 0.0) * baseline.DETECT_TARGET_FPS
-                     / 1000.0},
+        "baseline": {
+            "decode": decode,
+            "clip_buffer": ms["raw_copy"] * SOURCE_FPS / baseline.BUFFER_EVERY / 1000.0,
+            "live_view": ms["live_queue"] * SEED_LIVE_FPS / 1000.0,
+            "inference": inference_ms.get("torch", 0.0) * baseline.DETECT_TARGET_FPS / 1000.0,
+        },
         "gating_off": dict(cashwatch_common, inference=ov * SAMPLED_FPS / 1000.0),
-        "gating_on": dict(cashwatch_common, gating=ms["gate"] * SAMPLED_FPS / 1000.0,
-                          inference=gated["ms_per_sampled_frame"] * SAMPLED_FPS / 1000.0),
+        "gating_on": dict(
+            cashwatch_common,
+            gating=ms["gate"] * SAMPLED_FPS / 1000.0,
+            inference=gated["ms_per_sampled_frame"] * SAMPLED_FPS / 1000.0,
+        ),
     }
     for costs in out.values():
         costs["total_of_stages"] = sum(costs.values())

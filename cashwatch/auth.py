@@ -41,13 +41,22 @@ log = logging.getLogger(__name__)
 Role = Literal["admin", "operator", "analyst"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "analyst")
 Permission = Literal[
-    "view_overview", "view_live", "view_events", "review_events", "view_system",
-    "run_sql", "export", "control_cameras", "edit_cameras", "manage_users",
+    "view_overview",
+    "view_live",
+    "view_events",
+    "review_events",
+    "view_system",
+    "run_sql",
+    "export",
+    "control_cameras",
+    "edit_cameras",
+    "manage_users",
 ]
 PERMISSIONS: dict[Role, frozenset[str]] = {
     "admin": frozenset(Permission.__args__),  # type: ignore[attr-defined]
-    "operator": frozenset({"view_overview", "view_live", "view_events", "review_events",
-                           "view_system"}),
+    "operator": frozenset(
+        {"view_overview", "view_live", "view_events", "review_events", "view_system"}
+    ),
     "analyst": frozenset({"view_overview", "view_events", "run_sql", "export"}),
 }
 USERS_FILE = "users.json"
@@ -115,11 +124,15 @@ class UserStore:
             return {}
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {name: _Account(role=_check_role(entry["role"]),
-                                   password_hash=entry["password_hash"],
-                                   sites=list(entry.get("sites", [])),
-                                   created_at=float(entry.get("created_at", 0.0)))
-                    for name, entry in raw["users"].items()}
+            return {
+                name: _Account(
+                    role=_check_role(entry["role"]),
+                    password_hash=entry["password_hash"],
+                    sites=list(entry.get("sites", [])),
+                    created_at=float(entry.get("created_at", 0.0)),
+                )
+                for name, entry in raw["users"].items()
+            }
         except (ValueError, KeyError, TypeError, AuthError) as exc:
             raise AuthError(f"{self.path} is not a valid users file: {exc}") from exc
 
@@ -133,17 +146,31 @@ class UserStore:
         accounts = sorted(self._load().items())
         return [User(name, acc.role, tuple(acc.sites)) for name, acc in accounts]
 
-    def add(self, name: str, password: str, role: str, sites: list[str] | None = None,
-            *, replace: bool = False) -> User:
+    def add(
+        self,
+        name: str,
+        password: str,
+        role: str,
+        sites: list[str] | None = None,
+        *,
+        replace: bool = False,
+    ) -> User:
         if not re.fullmatch(USERNAME_PATTERN, name):
-            raise AuthError(f"invalid user name {name!r}: letters, digits and _.@- "
-                            "(at most 64, starting with a letter or digit)")
+            raise AuthError(
+                f"invalid user name {name!r}: letters, digits and _.@- "
+                "(at most 64, starting with a letter or digit)"
+            )
         if len(password) < MIN_PASSWORD_LENGTH:
-            raise AuthError(f"password too short ({len(password)} characters); "
-                            f"at least {MIN_PASSWORD_LENGTH}")
+            raise AuthError(
+                f"password too short ({len(password)} characters); at least {MIN_PASSWORD_LENGTH}"
+            )
         # hashed before the lock: argon2 takes ~100 ms that other writers need not wait
-        account = _Account(role=_check_role(role), password_hash=_HASHER.hash(password),
-                           sites=sorted(set(sites or [])), created_at=time.time())
+        account = _Account(
+            role=_check_role(role),
+            password_hash=_HASHER.hash(password),
+            sites=sorted(set(sites or [])),
+            created_at=time.time(),
+        )
         with self._exclusive():
             accounts = self._load()
             if name in accounts and not replace:
@@ -158,8 +185,7 @@ class UserStore:
         with self._exclusive():
             accounts = self._load()
             if name not in accounts:
-                raise AuthError(f"no user {name!r}; users: "
-                                f"{', '.join(sorted(accounts)) or 'none'}")
+                raise AuthError(f"no user {name!r}; users: {', '.join(sorted(accounts)) or 'none'}")
             del accounts[name]
             self._save(accounts)
 
@@ -223,8 +249,9 @@ class _BackOff:
     one whose last failure is oldest making room (a spray of made-up names or addresses
     must not grow the table without end)."""
 
-    def __init__(self, free: int, base_s: float, max_s: float, forget_s: float,
-                 capacity: int) -> None:
+    def __init__(
+        self, free: int, base_s: float, max_s: float, forget_s: float, capacity: int
+    ) -> None:
         self.free, self.base_s, self.max_s = free, base_s, max_s
         self.forget_s, self.capacity = forget_s, capacity
         # oldest last failure first: `fail` moves a key to the end
@@ -283,10 +310,19 @@ class SignInGuard:
     is refused. Every failure is logged with the account name and the client.
     """
 
-    def __init__(self, *, account_free: int = 5, client_free: int = 10, base_s: float = 1.0,
-                 max_s: float = 300.0, forget_s: float = 86_400.0, capacity: int = 10_000,
-                 concurrent: int = 2, queue_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        account_free: int = 5,
+        client_free: int = 10,
+        base_s: float = 1.0,
+        max_s: float = 300.0,
+        forget_s: float = 86_400.0,
+        capacity: int = 10_000,
+        concurrent: int = 2,
+        queue_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._accounts = _BackOff(account_free, base_s, max_s, forget_s, capacity)
         self._clients = _BackOff(client_free, base_s, max_s, forget_s, capacity)
         self._lock = threading.Lock()  # sessions sign in on their own threads
@@ -299,8 +335,7 @@ class SignInGuard:
         with self._lock:
             return self._retry_after(_account_key(name), client_key(client), self._clock())
 
-    def authenticate(self, store: UserStore, name: str, password: str,
-                     client: str) -> User | None:
+    def authenticate(self, store: UserStore, name: str, password: str, client: str) -> User | None:
         """`store.authenticate`, unless held back (TooManySignIns) or busy (SignInBusy)."""
         account, source = _account_key(name), client_key(client)
         in_a_row, from_client = self._reserve(name, client, account, source)
@@ -319,16 +354,19 @@ class SignInGuard:
                 self._accounts.clear(account)
                 self._clients.undo(source)
             return user
-        log.warning("failed sign-in for %r from %s (%d in a row for the account, %d from "
-                    "the client)", name[:64], client, in_a_row, from_client)
+        log.warning(
+            "failed sign-in for %r from %s (%d in a row for the account, %d from the client)",
+            name[:64],
+            client,
+            in_a_row,
+            from_client,
+        )
         return None
 
     def _retry_after(self, account: str, source: str, now: float) -> float:
-        return max(self._accounts.retry_after(account, now),
-                   self._clients.retry_after(source, now))
+        return max(self._accounts.retry_after(account, now), self._clients.retry_after(source, now))
 
-    def _reserve(self, name: str, client: str, account: str,
-                 source: str) -> tuple[int, int]:
+    def _reserve(self, name: str, client: str, account: str, source: str) -> tuple[int, int]:
         """Refuses a held-back try, else counts it as failed now, in one step under the
         lock: checking first and counting after the ~100 ms check let every parallel
         guess through before any of them was counted."""
@@ -337,8 +375,9 @@ class SignInGuard:
             wait = self._retry_after(account, source, now)
             if wait <= 0:
                 return self._accounts.fail(account, now), self._clients.fail(source, now)
-        log.warning("sign-in for %r from %s refused: held back %.0f s more", name[:64],
-                    client, wait)
+        log.warning(
+            "sign-in for %r from %s refused: held back %.0f s more", name[:64], client, wait
+        )
         raise TooManySignIns(wait)
 
     def _undo(self, account: str, source: str) -> None:
@@ -374,22 +413,35 @@ def client_key(client: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds `add`, `list` and `remove` to the `cashwatch users` parser."""
     # SUPPRESS: never overwrite a --config the top-level parser already parsed.
-    parser.add_argument("--config", default=argparse.SUPPRESS,
-                        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)")
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
+    )
     sub = parser.add_subparsers(dest="users_command", required=True)
     add = sub.add_parser("add", help="create a dashboard account")
     list_ = sub.add_parser("list", help="show the accounts")
     remove = sub.add_parser("remove", help="delete an account")
     for command in (add, list_, remove):  # `users add NAME --config X` reads naturally too
-        command.add_argument("--config", default=argparse.SUPPRESS,
-                             help="config file (default: $CASHWATCH_CONFIG or "
-                             "data/cashwatch.toml)")
+        command.add_argument(
+            "--config",
+            default=argparse.SUPPRESS,
+            help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
+        )
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--site", action="append", default=[], dest="sites",
-                     help="limit the account to this site (repeatable; default: all sites)")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of stdin")
+    add.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        dest="sites",
+        help="limit the account to this site (repeatable; default: all sites)",
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
     add.add_argument("--replace", action="store_true", help="overwrite an existing account")
     remove.add_argument("name")
 
@@ -407,8 +459,10 @@ def _check_sites(sites: list[str], known: set[str], config: str) -> None:
     """A misspelt site would give the account an empty dashboard, silently."""
     unknown = sorted(set(sites) - known)
     if unknown:
-        raise AuthError(f"no camera in {config} has site {', '.join(map(repr, unknown))}; "
-                        f"sites: {', '.join(sorted(known)) or 'none'}")
+        raise AuthError(
+            f"no camera in {config} has site {', '.join(map(repr, unknown))}; "
+            f"sites: {', '.join(sorted(known)) or 'none'}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -418,10 +472,16 @@ def run(args: argparse.Namespace) -> int:
     store = UserStore(loaded.data_dir)
     try:
         if args.users_command == "add":
-            _check_sites(args.sites, {camera.site for camera in loaded.app.cameras},
-                         str(loaded.path))
-            user = store.add(args.name, _read_password(args.password_stdin), args.role,
-                             args.sites, replace=args.replace)
+            _check_sites(
+                args.sites, {camera.site for camera in loaded.app.cameras}, str(loaded.path)
+            )
+            user = store.add(
+                args.name,
+                _read_password(args.password_stdin),
+                args.role,
+                args.sites,
+                replace=args.replace,
+            )
             print(f"added {user.name} ({user.role}; sites: {', '.join(user.sites) or 'all'})")
         elif args.users_command == "list":
             for user in store.users():
@@ -433,4 +493,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
-

@@ -16,36 +16,63 @@ from cashwatch.config import ConfigError, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
 from cashwatch.launcher import DashboardMissing
 
-STATUS_COLUMNS = ("camera_id", "state", "node", "pid", "core", "camera_fps", "detection_fps",
-                  "frames_read", "frames_processed", "frames_skipped", "events_detected",
-                  "restarts", "reconnects", "uptime", "last_error")
+STATUS_COLUMNS = (
+    "camera_id",
+    "state",
+    "node",
+    "pid",
+    "core",
+    "camera_fps",
+    "detection_fps",
+    "frames_read",
+    "frames_processed",
+    "frames_skipped",
+    "events_detected",
+    "restarts",
+    "reconnects",
+    "uptime",
+    "last_error",
+)
 # `cashwatch status` without --wide fits an 80-100 column terminal: the columns an
 # operator acts on, short headings, and each camera's error on its own wrapped line
 # below its row (with a 32-character camera id the widest row is ~98 characters).
-NARROW_COLUMNS = (("camera_id", "camera"), ("state", "state"), ("pid", "pid"),
-                  ("camera_fps", "fps"), ("detection_fps", "det/s"),
-                  ("events_detected", "events"), ("restarts", "restarts"),
-                  ("uptime", "uptime"))
+NARROW_COLUMNS = (
+    ("camera_id", "camera"),
+    ("state", "state"),
+    ("pid", "pid"),
+    ("camera_fps", "fps"),
+    ("detection_fps", "det/s"),
+    ("events_detected", "events"),
+    ("restarts", "restarts"),
+    ("uptime", "uptime"),
+)
 NARROW_WIDTH = 100
 
 # A stop is written into the config: an operator must know it outlives the manager.
-STOP_DESCRIPTION = ("Disable the camera and wait until it stops. The stop lasts across "
-                    "manager restarts and reboots: it sets `enabled = false` for the camera "
-                    "in the config file. Undo it with `cashwatch start CAMERA`.")
+STOP_DESCRIPTION = (
+    "Disable the camera and wait until it stops. The stop lasts across "
+    "manager restarts and reboots: it sets `enabled = false` for the camera "
+    "in the config file. Undo it with `cashwatch start CAMERA`."
+)
 
 # Sub-commands implemented elsewhere: module with add_arguments(parser) and run(args) -> int
 PLUGGED = {
     "events": ("cashwatch.store.cli", "list or export events from DuckDB"),
-    "db": ("cashwatch.store.recover", "event database upkeep: `db recover` rebuilds a "
-           "damaged one from the journals"),
+    "db": (
+        "cashwatch.store.recover",
+        "event database upkeep: `db recover` rebuilds a damaged one from the journals",
+    ),
     "eval": ("cashwatch.detect.evaluate", "evaluate detection on labelled clips"),
     "users": ("cashwatch.auth", "manage dashboard accounts"),
 }
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH",
-                        help="config file (default: $CASHWATCH_CONFIG, else data/cashwatch.toml)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $CASHWATCH_CONFIG, else data/cashwatch.toml)",
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -56,8 +83,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             import ray  # noqa: F401 - only to say clearly what is missing
         except ImportError:
             # Ray is the optional extra `ray` (pyproject.toml), pinned by constraints.txt
-            print("cashwatch: --ray needs Ray on this machine: pip install 'cashwatch[ray]' "
-                  "(with -c constraints.txt for the tested version)", file=sys.stderr)
+            print(
+                "cashwatch: --ray needs Ray on this machine: pip install 'cashwatch[ray]' "
+                "(with -c constraints.txt for the tested version)",
+                file=sys.stderr,
+            )
             return 2
     return run_manager(args.config, ray_address=args.ray)
 
@@ -84,16 +114,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{camera.id}: {state}  {mask_credentials(camera.source)}")
     for label, message in loaded.camera_errors.items():
         print(f"{label}: REJECTED  {mask_credentials(message)}")
-    print(f"{loaded.path}: {len(loaded.app.cameras)} camera(s) valid, "
-          f"{len(loaded.camera_errors)} rejected; data folder {loaded.data_dir}")
+    print(
+        f"{loaded.path}: {len(loaded.app.cameras)} camera(s) valid, "
+        f"{len(loaded.camera_errors)} rejected; data folder {loaded.data_dir}"
+    )
     return 1 if loaded.camera_errors else 0
 
 
 def _table_lines(headings: Sequence[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headings)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in [list(headings), *rows]]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headings)
+    ]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [list(headings), *rows]
+    ]
 
 
 def _print_wide_table(workers: dict[str, dict[str, Any]]) -> None:
@@ -103,13 +138,18 @@ def _print_wide_table(workers: dict[str, dict[str, Any]]) -> None:
 
 def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
     """`label text`, wrapped to NARROW_WIDTH; long words (URLs) are broken too."""
-    return textwrap.wrap(text, NARROW_WIDTH, initial_indent=f"{indent}{label} ",
-                         subsequent_indent=indent + " " * (len(label) + 1)) or [indent + label]
+    return textwrap.wrap(
+        text,
+        NARROW_WIDTH,
+        initial_indent=f"{indent}{label} ",
+        subsequent_indent=indent + " " * (len(label) + 1),
+    ) or [indent + label]
 
 
 def _print_table(workers: dict[str, dict[str, Any]]) -> None:
-    rows = [[_cell(record.get(key)) for key, _heading in NARROW_COLUMNS]
-            for record in workers.values()]
+    rows = [
+        [_cell(record.get(key)) for key, _heading in NARROW_COLUMNS] for record in workers.values()
+    ]
     header, *lines = _table_lines([heading for _key, heading in NARROW_COLUMNS], rows)
     print(header)
     for line, record in zip(lines, workers.values(), strict=True):
@@ -156,8 +196,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     _mask_texts(status)
     if args.json:
-        print(json.dumps({"manager": status["manager"], "workers": status["workers"]},
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                {"manager": status["manager"], "workers": status["workers"]}, indent=2, default=str
+            )
+        )
     else:
         (_print_wide_table if args.wide else _print_table)(status["workers"])
         for label, key in (("config error:", "config_error"), ("database error:", "db_error")):
@@ -167,8 +210,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for(data_dir: Path, camera_id: str, done: Callable[[dict[str, Any]], bool],
-              what: str, timeout_s: float) -> int:
+def _wait_for(
+    data_dir: Path,
+    camera_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout_s: float,
+) -> int:
     from cashwatch.status import ManagerNotRunning, read_status
 
     deadline = time.monotonic() + timeout_s
@@ -177,15 +225,20 @@ def _wait_for(data_dir: Path, camera_id: str, done: Callable[[dict[str, Any]], b
         try:
             record = read_status(data_dir)["workers"].get(camera_id, {})
         except ManagerNotRunning:
-            print(f"config changed; no manager is running, so {camera_id} will be "
-                  f"{what} when one starts")
+            print(
+                f"config changed; no manager is running, so {camera_id} will be "
+                f"{what} when one starts"
+            )
             return 0
         if record and done(record):
             print(f"{camera_id}: {record['state']}")
             return 0
         time.sleep(0.2)  # polling the status table with a deadline
-    print(f"cashwatch: {camera_id} not {what} after {timeout_s:.0f} s (state "
-          f"{record.get('state', '?')}: {record.get('last_error', '')})", file=sys.stderr)
+    print(
+        f"cashwatch: {camera_id} not {what} after {timeout_s:.0f} s (state "
+        f"{record.get('state', '?')}: {record.get('last_error', '')})",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -196,10 +249,12 @@ def cmd_enable(args: argparse.Namespace) -> int:
     enable = args.command == "start"
     set_camera_enabled(loaded.path, args.camera, enable)
     if enable:
-        return _wait_for(loaded.data_dir, args.camera, lambda r: r["running"], "running",
-                         args.timeout)
-    return _wait_for(loaded.data_dir, args.camera, lambda r: r["state"] == "stopped",
-                     "stopped", args.timeout)
+        return _wait_for(
+            loaded.data_dir, args.camera, lambda r: r["running"], "running", args.timeout
+        )
+    return _wait_for(
+        loaded.data_dir, args.camera, lambda r: r["state"] == "stopped", "stopped", args.timeout
+    )
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
@@ -214,8 +269,13 @@ def cmd_restart(args: argparse.Namespace) -> int:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
     submit_request(loaded.data_dir, "restart", args.camera)
-    return _wait_for(loaded.data_dir, args.camera,
-                     lambda r: r["running"] and r["pid"] != old_pid, "restarted", args.timeout)
+    return _wait_for(
+        loaded.data_dir,
+        args.camera,
+        lambda r: r["running"] and r["pid"] != old_pid,
+        "restarted",
+        args.timeout,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,10 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the manager (camera workers, event store)")
     _config_arg(run)
-    run.add_argument("--ray", metavar="auto|ADDRESS",
-                     help="run the cameras as actors on a Ray cluster: 'auto' (the cluster "
-                     "`ray start` set up on this machine) or the head's host:port; "
-                     "see docs/deployment.md")
+    run.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="run the cameras as actors on a Ray cluster: 'auto' (the cluster "
+        "`ray start` set up on this machine) or the head's host:port; "
+        "see docs/deployment.md",
+    )
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="run the manager and the dashboard on demo cameras")
     _config_arg(demo)
@@ -242,16 +305,27 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show every camera's status")
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.add_argument("--wide", action="store_true",
-                        help="every column, errors in the last one (wider than 100 columns)")
+    status.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column, errors in the last one (wider than 100 columns)",
+    )
     status.set_defaults(func=cmd_status)
     for name, func, help_text, description in (
-            ("start", cmd_enable, "enable a camera and wait until it runs",
-             "Set `enabled = true` for the camera in the config and wait until it runs."),
-            ("stop", cmd_enable, "disable a camera and wait until it stops",
-             STOP_DESCRIPTION),
-            ("restart", cmd_restart, "restart a camera's worker",
-             "Restart the camera's worker process now; the config is not changed.")):
+        (
+            "start",
+            cmd_enable,
+            "enable a camera and wait until it runs",
+            "Set `enabled = true` for the camera in the config and wait until it runs.",
+        ),
+        ("stop", cmd_enable, "disable a camera and wait until it stops", STOP_DESCRIPTION),
+        (
+            "restart",
+            cmd_restart,
+            "restart a camera's worker",
+            "Restart the camera's worker process now; the config is not changed.",
+        ),
+    ):
         command = sub.add_parser(name, help=help_text, description=description)
         command.add_argument("camera", help="camera id")
         _config_arg(command)
@@ -268,8 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in PLUGGED:
         # plugged commands define their own arguments; import them only when used
         module = importlib.import_module(PLUGGED[argv[0]][0])
-        sub = argparse.ArgumentParser(prog=f"cashwatch {argv[0]}",
-                                      description=PLUGGED[argv[0]][1])
+        sub = argparse.ArgumentParser(prog=f"cashwatch {argv[0]}", description=PLUGGED[argv[0]][1])
         module.add_arguments(sub)
         args = sub.parse_args(argv[1:])
         runner = module.run

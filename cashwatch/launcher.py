@@ -30,20 +30,36 @@ def _require_app(app: Path = APP) -> None:
         raise DashboardMissing(
             f"the dashboard is not installed here: {app} does not exist. The dashboard "
             "(app.py, pages/, .streamlit/) runs from a checkout of the repository: clone "
-            "it and run `make install` (an editable install), then this command again")
+            "it and run `make install` (an editable install), then this command again"
+        )
 
 
 # Settings that matter for safety, not looks: passed on the command line too, because
 # Streamlit reads .streamlit/config.toml only from the folder it is started in.
-SAFETY_OPTIONS = ["--client.showErrorDetails", "none",  # no tracebacks in the browser
-                  "--browser.gatherUsageStats", "false"]
+SAFETY_OPTIONS = [
+    "--client.showErrorDetails",
+    "none",  # no tracebacks in the browser
+    "--browser.gatherUsageStats",
+    "false",
+]
 
 
 def dashboard_command(loaded: LoadedConfig, port: int) -> list[str]:
     """The Streamlit command line for this config, on `port`."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-            "--server.address", loaded.app.dashboard.host, "--server.headless", "true",
-            *SAFETY_OPTIONS]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        loaded.app.dashboard.host,
+        "--server.headless",
+        "true",
+        *SAFETY_OPTIONS,
+    ]
 
 
 def _environment(loaded: LoadedConfig) -> dict[str, str]:
@@ -56,8 +72,10 @@ def run_dashboard(config: str | None, port: int | None = None) -> NoReturn:
     _require_app()
     loaded = load_config(config, create=False)
     port = port or loaded.app.dashboard.port
-    print(f"CashWatch dashboard on http://{loaded.app.dashboard.host}:{port} "
-          f"(config {loaded.path})", flush=True)
+    print(
+        f"CashWatch dashboard on http://{loaded.app.dashboard.host}:{port} (config {loaded.path})",
+        flush=True,
+    )
     command = dashboard_command(loaded, port)
     # Streamlit reads .streamlit/config.toml (theme, toolbar, file watching) from the
     # working folder; a service may start in any folder
@@ -72,14 +90,17 @@ def run_demo(config: str | None, port: int | None = None) -> int:
         write_demo_config(path)  # the demo cameras, wherever the config is to live
     loaded = load_config(path)
     env = _environment(loaded)
-    manager = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "run", "--config",
-                                str(loaded.path)], env=env)
+    manager = subprocess.Popen(
+        [sys.executable, "-m", "cashwatch.cli", "run", "--config", str(loaded.path)], env=env
+    )
     port = port or loaded.app.dashboard.port
     dashboard = subprocess.Popen(dashboard_command(loaded, port), env=env, cwd=APP.parent)
-    print(f"\nCashWatch demo: dashboard on http://{loaded.app.dashboard.host}:{port}  "
-          f"(config {loaded.path})\n"
-          "The demo cameras are synthetic (see docs/demo.md). Ctrl-C stops everything.\n",
-          flush=True)
+    print(
+        f"\nCashWatch demo: dashboard on http://{loaded.app.dashboard.host}:{port}  "
+        f"(config {loaded.path})\n"
+        "The demo cameras are synthetic (see docs/demo.md). Ctrl-C stops everything.\n",
+        flush=True,
+    )
     children = [manager, dashboard]
     stopping = False
 

@@ -57,8 +57,7 @@ class SignInStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / SIGN_INS_FILE
 
-    def issue(self, user: str, account: str, lifetime_s: float,
-              now: float | None = None) -> str:
+    def issue(self, user: str, account: str, lifetime_s: float, now: float | None = None) -> str:
         """A new token for `user`, good for `lifetime_s` seconds."""
         if lifetime_s <= 0:
             raise ValueError(f"lifetime_s must be > 0 seconds, got {lifetime_s}")
@@ -70,8 +69,9 @@ class SignInStore:
             self._save(entries)
         return token
 
-    def resolve(self, token: str, now: float | None = None,
-                max_age_s: float | None = None) -> SignIn | None:
+    def resolve(
+        self, token: str, now: float | None = None, max_age_s: float | None = None
+    ) -> SignIn | None:
         """The sign-in `token` stands for, or None (unknown, signed out or expired; also
         when issued more than `max_age_s` ago, for a lifetime shortened since)."""
         now = time.time() if now is None else now
@@ -108,16 +108,18 @@ class SignInStore:
     def _load(self) -> dict[str, SignIn]:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {key: SignIn(str(e["user"]), str(e["account"]), float(e["issued"]),
-                                float(e["expires"]))
-                    for key, e in raw["sign_ins"].items()}
+            return {
+                key: SignIn(
+                    str(e["user"]), str(e["account"]), float(e["issued"]), float(e["expires"])
+                )
+                for key, e in raw["sign_ins"].items()
+            }
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             # Nobody is locked out by this: everyone can still sign in with a password,
             # and the next sign-in writes a good file.
-            log.warning("%s is unreadable (%s); remembered sign-ins are forgotten",
-                        self.path, exc)
+            log.warning("%s is unreadable (%s); remembered sign-ins are forgotten", self.path, exc)
             return {}
 
     def _save(self, entries: dict[str, SignIn]) -> None:

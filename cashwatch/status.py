@@ -29,8 +29,15 @@ def tampered_note(reason: str, since_ts: float) -> str:
 
 # The texts of a camera's record that may quote its source's URL: readers mask them
 # again, whatever manager or worker wrote them (an older one did not mask)
-RECORD_TEXTS = ("last_error", "source", "source_error", "journal_error", "detection_error",
-                "tamper_reason", "manager_error")
+RECORD_TEXTS = (
+    "last_error",
+    "source",
+    "source_error",
+    "journal_error",
+    "detection_error",
+    "tamper_reason",
+    "manager_error",
+)
 
 
 def last_error(camera: CameraStatus) -> str:
@@ -40,10 +47,10 @@ def last_error(camera: CameraStatus) -> str:
     if not camera.live:
         return camera.manager.error
     worker = camera.worker
-    tamper = tampered_note(worker.tamper_reason, worker.tamper_since_ts) \
-        if worker.tamper_reason else ""
-    return (worker.source_error or tamper or worker.journal_error
-            or worker.detection_error)
+    tamper = (
+        tampered_note(worker.tamper_reason, worker.tamper_since_ts) if worker.tamper_reason else ""
+    )
+    return worker.source_error or tamper or worker.journal_error or worker.detection_error
 
 
 def camera_record(camera: CameraStatus) -> dict[str, Any]:
@@ -55,10 +62,14 @@ def camera_record(camera: CameraStatus) -> dict[str, Any]:
     for merged in ("run_id", "error"):  # kept apart below, under names that say whose
         record.pop(merged)
     record.update(
-        state=camera.state, heartbeat_ts=camera.heartbeat_ts, last_error=last_error(camera),
+        state=camera.state,
+        heartbeat_ts=camera.heartbeat_ts,
+        last_error=last_error(camera),
         tamper_reason=camera.tamper_reason,
         tamper_since_ts=counters.tamper_since_ts if camera.tamper_reason else 0.0,
-        manager_error=manager.error, slot=camera.slot)
+        manager_error=manager.error,
+        slot=camera.slot,
+    )
     return record
 
 
@@ -93,15 +104,18 @@ def read_status(data_dir: Path) -> dict[str, Any]:
     except StatusLayoutError as exc:
         raise ManagerNotRunning(f"cannot read the manager's status for {data_dir}: {exc}") from None
     except FileNotFoundError:
-        raise ManagerNotRunning(f"no manager is running for {data_dir} "
-                                "(start it with `cashwatch run`)") from None
+        raise ManagerNotRunning(
+            f"no manager is running for {data_dir} (start it with `cashwatch run`)"
+        ) from None
     try:
         header = header_record(table.read_header())
         if not manager_alive(header):
-            raise ManagerNotRunning(f"the manager for {data_dir} (pid {header['manager_pid']}) "
-                                    "is not running")
-        workers = {camera_id: camera_record(camera)
-                   for camera_id, camera in table.read_all().items()}
+            raise ManagerNotRunning(
+                f"the manager for {data_dir} (pid {header['manager_pid']}) is not running"
+            )
+        workers = {
+            camera_id: camera_record(camera) for camera_id, camera in table.read_all().items()
+        }
     finally:
         table.close()
     now = time.time()

@@ -53,9 +53,14 @@ def media() -> type:
     return _Media
 
 
-def write_test_video(path: Path, *, seconds: float = 3.0, fps: float = 15.0,
-                     size_wh: tuple[int, int] = (320, 240),
-                     marker_frame: int | None = None) -> Path:
+def write_test_video(
+    path: Path,
+    *,
+    seconds: float = 3.0,
+    fps: float = 15.0,
+    size_wh: tuple[int, int] = (320, 240),
+    marker_frame: int | None = None,
+) -> Path:
     """A small MJPG/AVI (OpenCV's pip wheels write it everywhere): a moving bar, a counter.
 
     With `marker_frame`, that frame is solid magenta so it can be found again in a clip.
@@ -67,7 +72,7 @@ def write_test_video(path: Path, *, seconds: float = 3.0, fps: float = 15.0,
     for index in range(round(seconds * fps)):
         frame = np.full((height, width, 3), 40, np.uint8)
         x = int(index * 7 % width)
-        frame[:, max(0, x - 10):x + 10] = (0, 200, 0)
+        frame[:, max(0, x - 10) : x + 10] = (0, 200, 0)
         cv2.putText(frame, str(index), (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
         if marker_frame is not None and index == marker_frame:
             frame[:] = (255, 0, 255)

@@ -22,8 +22,12 @@ from cashwatch.status import ManagerNotRunning, read_status
 
 REPO = Path(__file__).resolve().parents[1]
 
-NO_DETECTION = {"cash": {"enabled": False}, "violence": {"enabled": False},
-                "fire": {"enabled": False}, "tamper": {"enabled": False}}
+NO_DETECTION = {
+    "cash": {"enabled": False},
+    "violence": {"enabled": False},
+    "fire": {"enabled": False},
+    "tamper": {"enabled": False},
+}
 
 
 def camera_entry(camera_id: str, source: str | Path, **extra: Any) -> dict[str, Any]:
@@ -34,8 +38,9 @@ def camera_entry(camera_id: str, source: str | Path, **extra: Any) -> dict[str, 
 
 
 def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> Path:
-    doc: dict[str, Any] = {"manager": {"heartbeat_timeout_s": 8.0, "backoff_initial_s": 1.0,
-                                       "stop_timeout_s": 5.0}}
+    doc: dict[str, Any] = {
+        "manager": {"heartbeat_timeout_s": 8.0, "backoff_initial_s": 1.0, "stop_timeout_s": 5.0}
+    }
     for key, value in sections.items():
         doc.setdefault(key, {}).update(value)
     doc["cameras"] = cameras
@@ -46,8 +51,9 @@ def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> 
     return path
 
 
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str,
-             interval_s: float = 0.1) -> Any:
+def wait_for(
+    condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.1
+) -> Any:
     """Poll `condition` until it returns something truthy; fail with `what`."""
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None
@@ -59,15 +65,18 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str,
         except (ManagerNotRunning, KeyError, FileNotFoundError) as exc:
             last_error = exc
         time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}"
-                         + (f" (last error: {last_error})" if last_error else ""))
+    raise AssertionError(
+        f"timed out after {timeout_s} s waiting for {what}"
+        + (f" (last error: {last_error})" if last_error else "")
+    )
 
 
 class ManagerProcess:
     """`cashwatch run --config PATH` as a real subprocess."""
 
-    def __init__(self, config: Path, data_dir: Path | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, config: Path, data_dir: Path | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.config = config
         self.extra_args = extra_args  # e.g. ("--ray", address)
         self.data_dir = data_dir or config.parent
@@ -77,9 +86,21 @@ class ManagerProcess:
     def start(self, wait: bool = True) -> ManagerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "run", "--config",
-                                      str(self.config), *self.extra_args], stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cashwatch.cli",
+                "run",
+                "--config",
+                str(self.config),
+                *self.extra_args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+        )
         if wait:
             wait_for(lambda: self.status() is not None, 60, "the manager to publish status")
         return self
@@ -97,8 +118,11 @@ class ManagerProcess:
         return self.workers()[camera_id]
 
     def wait_state(self, camera_id: str, state: str, timeout_s: float = 30) -> dict[str, Any]:
-        return wait_for(lambda: (r := self.workers().get(camera_id)) and r["state"] == state
-                        and r, timeout_s, f"{camera_id} to be {state}")
+        return wait_for(
+            lambda: (r := self.workers().get(camera_id)) and r["state"] == state and r,
+            timeout_s,
+            f"{camera_id} to be {state}",
+        )
 
     def log(self) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -146,8 +170,13 @@ def shm_segments(data_dir: Path) -> list[str]:
 
 
 def cli(*args: str, config: Path, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cashwatch.cli", *args, "--config", str(config)],
-                          capture_output=True, text=True, timeout=timeout_s, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "cashwatch.cli", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=REPO,
+    )
 
 
 def status_json(config: Path) -> dict[str, Any]:

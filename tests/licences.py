@@ -25,10 +25,17 @@ What the AGPL-3.0 of Ultralytics and the YOLO11 weights means for a deployment: 
 
 def listing() -> str:
     """The table pip-licenses prints for this interpreter's packages, CashWatch excepted."""
-    command = [sys.executable, "-m", "piplicenses", "--from=mixed", "--format=markdown",
-               "--order=name", "--ignore-packages", "cashwatch"]
-    return subprocess.run(command, capture_output=True, text=True, check=True,
-                          timeout=120).stdout
+    command = [
+        sys.executable,
+        "-m",
+        "piplicenses",
+        "--from=mixed",
+        "--format=markdown",
+        "--order=name",
+        "--ignore-packages",
+        "cashwatch",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=120).stdout
 
 
 def expected() -> str:

@@ -22,18 +22,25 @@ CAMERA = '[[cameras]]\nid = "scuffle"\nsource = "demo:scuffle"\n'
 
 def _run(*command: str | Path, timeout_s: float = 1800) -> str:
     print("$", " ".join(map(str, command)), flush=True)
-    return subprocess.run(list(map(str, command)), check=True, capture_output=True, text=True,
-                          timeout=timeout_s).stdout
+    return subprocess.run(
+        list(map(str, command)), check=True, capture_output=True, text=True, timeout=timeout_s
+    ).stdout
 
 
 def _manager_raises_an_event(cashwatch: Path, config: Path, deadline_s: float = 300) -> None:
-    manager = subprocess.Popen([str(cashwatch), "run", "--config", str(config)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manager = subprocess.Popen(
+        [str(cashwatch), "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
-            events = subprocess.run([str(cashwatch), "events", "--config", str(config),
-                                     "--format", "json"], capture_output=True, text=True)
+            events = subprocess.run(
+                [str(cashwatch), "events", "--config", str(config), "--format", "json"],
+                capture_output=True,
+                text=True,
+            )
             if events.returncode == 0 and json.loads(events.stdout or "[]"):
                 print("an event was stored: the installed package works", flush=True)
                 return

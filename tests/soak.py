@@ -80,22 +80,34 @@ def _prepare(workdir: Path, minutes: float) -> tuple[Path, list[RtspServer]]:
     clip = make_h264_clip(MEDIA / CLIP_SOURCE, workdir / "clip.mp4")
     fire = write_fire_loop(MEDIA / FIRE_CLIP, workdir / "fire_loop.ts")
     model_dir = prepare_model(ModelConfig(backend="openvino"), MODEL_CACHE)
-    servers = [RtspServer({"cam": clip.path}, log_path=workdir / f"rtsp-{i}.log").start()
-               for i in (1, 2)]
+    servers = [
+        RtspServer({"cam": clip.path}, log_path=workdir / f"rtsp-{i}.log").start() for i in (1, 2)
+    ]
     fire_detection = {"cash": {"enabled": False}, "violence": {"enabled": False}}
-    cameras = [camera_entry(f"rtsp-{i}", server.url("cam"), read_timeout_s=2.0,
-                            open_timeout_s=3.0) for i, server in enumerate(servers, 1)]
+    cameras = [
+        camera_entry(f"rtsp-{i}", server.url("cam"), read_timeout_s=2.0, open_timeout_s=3.0)
+        for i, server in enumerate(servers, 1)
+    ]
     short_clips = {"pre_seconds": 1.0, "post_seconds": 1.0, "max_seconds": 4.0}
-    cameras += [camera_entry(f"file-{i}", fire, detection=fire_detection, cooldown_s=1.0,
-                             clip=short_clips) for i in (1, 2)]
-    config = write_config(workdir / "cashwatch.toml", cameras,
-                          model={"weights": str(model_dir), "backend": "openvino",
-                                 "precision": "f32"})
+    cameras += [
+        camera_entry(f"file-{i}", fire, detection=fire_detection, cooldown_s=1.0, clip=short_clips)
+        for i in (1, 2)
+    ]
+    config = write_config(
+        workdir / "cashwatch.toml",
+        cameras,
+        model={"weights": str(model_dir), "backend": "openvino", "precision": "f32"},
+    )
     return config, servers
 
 
-def _inject_faults(manager: ManagerProcess, servers: list[RtspServer], end: float,
-                   restart_every_s: float, log: list[str]) -> None:
+def _inject_faults(
+    manager: ManagerProcess,
+    servers: list[RtspServer],
+    end: float,
+    restart_every_s: float,
+    log: list[str],
+) -> None:
     """Server restarts in turn; one worker kill half-way. Returns at `end`."""
     start = time.monotonic()
     kill_at = start + (end - start) / 2
@@ -105,8 +117,11 @@ def _inject_faults(manager: ManagerProcess, servers: list[RtspServer], end: floa
         if now >= next_restart:
             server = servers[turn % len(servers)]
             server.stop()
-            wait_for(lambda s=f"rtsp-{turn % 2 + 1}":
-                     manager.worker(s)["state"] == "reconnecting", 10, "a reconnect")
+            wait_for(
+                lambda s=f"rtsp-{turn % 2 + 1}": manager.worker(s)["state"] == "reconnecting",
+                10,
+                "a reconnect",
+            )
             server.start()
             log.append(f"{now - start:.0f}s restarted rtsp server {turn % 2 + 1}")
             next_restart, turn = now + restart_every_s, turn + 1
@@ -130,8 +145,9 @@ def run_soak(minutes: float, workdir: Path, restart_every_s: float) -> dict[str,
         warm_until = time.monotonic() + WARMUP_S
         wait_for(lambda: time.monotonic() >= warm_until, WARMUP_S + 5, "warm-up", 1.0)
         first = _sample(manager)
-        _inject_faults(manager, servers, time.monotonic() + minutes * 60 - WARMUP_S,
-                       restart_every_s, faults)
+        _inject_faults(
+            manager, servers, time.monotonic() + minutes * 60 - WARMUP_S, restart_every_s, faults
+        )
         for camera_id in CAMERAS:
             manager.wait_state(camera_id, "running", 30)
         last = _sample(manager)
@@ -140,25 +156,47 @@ def run_soak(minutes: float, workdir: Path, restart_every_s: float) -> dict[str,
         # an event journalled after the wait is not counted as lost before it could land).
         journalled = journalled_event_ids(workdir)
         with contextlib.suppress(AssertionError):  # what is missing is reported as lost
-            wait_for(lambda: journalled <= set(event_rows(workdir)), 10,
-                     "every journalled event in DuckDB")
+            wait_for(
+                lambda: journalled <= set(event_rows(workdir)),
+                10,
+                "every journalled event in DuckDB",
+            )
         lost = sorted(journalled - set(event_rows(workdir)))
         segments_running = len(shm_segments(workdir))
     finally:
         manager.stop()
         for server in servers:
             server.stop()
-    return _report(minutes, first, last, workers, journalled, lost, segments_running,
-                   shm_segments(workdir), faults)
+    return _report(
+        minutes,
+        first,
+        last,
+        workers,
+        journalled,
+        lost,
+        segments_running,
+        shm_segments(workdir),
+        faults,
+    )
 
 
-def _report(minutes: float, first: Sample, last: Sample, workers: dict[str, Any],
-            journalled: set[str], lost: list[str], segments_running: int,
-            segments_after: list[str], faults: list[str]) -> dict[str, Any]:
-    growth = {name: round(last.rss_mib[name] / first.rss_mib[name] - 1, 3)
-              for name in first.rss_mib if name in last.rss_mib}
-    fd_growth = {name: last.fds[name] - first.fds[name] for name in first.fds
-                 if name in last.fds}
+def _report(
+    minutes: float,
+    first: Sample,
+    last: Sample,
+    workers: dict[str, Any],
+    journalled: set[str],
+    lost: list[str],
+    segments_running: int,
+    segments_after: list[str],
+    faults: list[str],
+) -> dict[str, Any]:
+    growth = {
+        name: round(last.rss_mib[name] / first.rss_mib[name] - 1, 3)
+        for name in first.rss_mib
+        if name in last.rss_mib
+    }
+    fd_growth = {name: last.fds[name] - first.fds[name] for name in first.fds if name in last.fds}
     restarted = {c: int(w["restarts"]) for c, w in workers.items()}
     failures = []
     if lost:
@@ -166,22 +204,35 @@ def _report(minutes: float, first: Sample, last: Sample, workers: dict[str, Any]
     if not journalled:
         failures.append("no events at all: the soak did not exercise the event path")
     # a killed worker is a new process: its RSS is not comparable across the kill
-    failures += [f"{name} RSS grew {g:.0%}" for name, g in growth.items()
-                 if g > RSS_GROWTH_LIMIT and not restarted.get(name)]
-    failures += [f"{name} gained {n} file descriptors" for name, n in fd_growth.items()
-                 if n > FD_GROWTH_LIMIT and not restarted.get(name)]
+    failures += [
+        f"{name} RSS grew {g:.0%}"
+        for name, g in growth.items()
+        if g > RSS_GROWTH_LIMIT and not restarted.get(name)
+    ]
+    failures += [
+        f"{name} gained {n} file descriptors"
+        for name, n in fd_growth.items()
+        if n > FD_GROWTH_LIMIT and not restarted.get(name)
+    ]
     if segments_after:
         failures.append(f"/dev/shm segments left: {segments_after}")
     if segments_running != 1 + len(CAMERAS):
         failures.append(f"{segments_running} segments while running, expected {1 + len(CAMERAS)}")
     return {
-        "minutes": minutes, "passed": not failures, "failures": failures,
-        "events_journalled": len(journalled), "events_lost": len(lost),
+        "minutes": minutes,
+        "passed": not failures,
+        "failures": failures,
+        "events_journalled": len(journalled),
+        "events_lost": len(lost),
         "restarts": restarted,
         "reconnects": {c: int(w["reconnects"]) for c, w in workers.items()},
-        "rss_mib_start": first.rss_mib, "rss_mib_end": last.rss_mib, "rss_growth": growth,
-        "fds_start": first.fds, "fds_end": last.fds,
-        "shm_segments_running": segments_running, "shm_segments_after_stop": segments_after,
+        "rss_mib_start": first.rss_mib,
+        "rss_mib_end": last.rss_mib,
+        "rss_growth": growth,
+        "fds_start": first.fds,
+        "fds_end": last.fds,
+        "shm_segments_running": segments_running,
+        "shm_segments_after_stop": segments_after,
         "faults": faults,
     }
 
@@ -189,8 +240,12 @@ def _report(minutes: float, first: Sample, last: Sample, workers: dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--restart-every", type=float, default=None,
-                        help="seconds between RTSP server restarts (default: minutes*60/6)")
+    parser.add_argument(
+        "--restart-every",
+        type=float,
+        default=None,
+        help="seconds between RTSP server restarts (default: minutes*60/6)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--report", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)

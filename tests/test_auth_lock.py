@@ -39,10 +39,15 @@ ADDER = textwrap.dedent("""
 def test_two_processes_adding_accounts_at_once_keep_every_account(tmp_path: Path) -> None:
     UserStore(tmp_path).add("ada", PASSWORD, "admin")
     go = tmp_path / "go"
-    adders = [subprocess.Popen([sys.executable, "-c", ADDER, str(tmp_path), prefix,
-                                str(PER_PROCESS), str(go)], cwd=REPO, stderr=subprocess.PIPE,
-                               text=True)
-              for prefix in ("dash", "cli")]
+    adders = [
+        subprocess.Popen(
+            [sys.executable, "-c", ADDER, str(tmp_path), prefix, str(PER_PROCESS), str(go)],
+            cwd=REPO,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for prefix in ("dash", "cli")
+    ]
     go.touch()
     for adder in adders:
         _, errors = adder.communicate(timeout=120)
@@ -73,13 +78,32 @@ def test_the_cli_waits_while_another_process_edits_the_accounts(tmp_path: Path) 
     password = tmp_path / "password"
     password.write_text(PASSWORD + "\n")
     with exclusive(path), password.open() as stdin:
-        cli = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "users", "add", "bob",
-                                "--role", "analyst", "--password-stdin", "--config", str(config)],
-                               cwd=REPO, stdin=stdin, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+        cli = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cashwatch.cli",
+                "users",
+                "add",
+                "bob",
+                "--role",
+                "analyst",
+                "--password-stdin",
+                "--config",
+                str(config),
+            ],
+            cwd=REPO,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            wait_for(lambda: cli.poll() is not None or _waits_for_lock(cli.pid, path), 60,
-                     "the CLI to reach the lock")
+            wait_for(
+                lambda: cli.poll() is not None or _waits_for_lock(cli.pid, path),
+                60,
+                "the CLI to reach the lock",
+            )
             assert cli.poll() is None, "the CLI wrote without waiting for the lock"
             assert "bob" not in path.read_text()
         except BaseException:

@@ -17,8 +17,7 @@ PROPERTY_DECORATORS = {"property", "cached_property", "functools.cached_property
 NO_RESULT = {"None", "NoReturn", "Never"}
 
 
-def missing_sections(function: ast.FunctionDef | ast.AsyncFunctionDef,
-                     method: bool) -> list[str]:
+def missing_sections(function: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> list[str]:
     """The docstring sections a public function or method lacks (empty: none)."""
     doc = ast.get_docstring(function) or ""
     if not doc:
@@ -47,11 +46,17 @@ def undocumented(source: str) -> list[str]:
     """`name: sections` for each public function or method of a module missing some."""
     found = []
     for node in ast.parse(source).body:
-        members: list[tuple[str, ast.AST, bool]] = [(node.name, node, False)] if isinstance(
-            node, ast.FunctionDef | ast.AsyncFunctionDef) else []
+        members: list[tuple[str, ast.AST, bool]] = (
+            [(node.name, node, False)]
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            else []
+        )
         if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
-            members = [(f"{node.name}.{sub.name}", sub, True) for sub in node.body
-                       if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)]
+            members = [
+                (f"{node.name}.{sub.name}", sub, True)
+                for sub in node.body
+                if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
         for name, function, method in members:
             assert isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
             if function.name.startswith("_"):
@@ -111,5 +116,8 @@ class Thing:
         """The size."""
         return 1
 '''
-    assert undocumented(source) == ["bare: Args, Returns", "Thing.method: docstring",
-                                    "Thing.gen: Yields"]
+    assert undocumented(source) == [
+        "bare: Args, Returns",
+        "Thing.method: docstring",
+        "Thing.gen: Yields",
+    ]

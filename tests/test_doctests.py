@@ -11,12 +11,24 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cashwatch"
 # numpy's own defaults: a library imported by other tests (ultralytics) changes them
-NUMPY_PRINT_DEFAULTS = dict(precision=8, threshold=1000, edgeitems=3, linewidth=75,
-                            suppress=False, nanstr="nan", infstr="inf", formatter=None,
-                            sign="-", floatmode="maxprec", legacy=False)
+NUMPY_PRINT_DEFAULTS = dict(
+    precision=8,
+    threshold=1000,
+    edgeitems=3,
+    linewidth=75,
+    suppress=False,
+    nanstr="nan",
+    infstr="inf",
+    formatter=None,
+    sign="-",
+    floatmode="maxprec",
+    legacy=False,
+)
 MODULES = sorted(
     ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    for path in PACKAGE.rglob("*.py") if ">>>" in path.read_text(encoding="utf-8"))
+    for path in PACKAGE.rglob("*.py")
+    if ">>>" in path.read_text(encoding="utf-8")
+)
 
 
 def test_the_examples_are_found() -> None:

@@ -27,8 +27,14 @@ def test_lint_imports_keeps_every_contract() -> None:
     lint_imports = Path(sys.executable).with_name("lint-imports")
     # this checkout's code, not the editable install's
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([str(lint_imports), "--no-cache"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     counts = re.search(r"Contracts: (\d+) kept, (\d+) broken", done.stdout)
     assert counts is not None, done.stdout

@@ -48,11 +48,15 @@ def test_every_module_the_package_imports_is_a_declared_dependency() -> None:
 
 
 def test_every_declared_dependency_is_pinned_in_the_constraints() -> None:
-    pinned = {_name(line) for line in (REPO / "constraints.txt").read_text().splitlines()
-              if line and not line.startswith("#")}
+    pinned = {
+        _name(line)
+        for line in (REPO / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert _declared() - pinned == set()
 
 
 def test_the_licence_list_matches_the_installed_packages() -> None:
     assert licences.DOC.read_text(encoding="utf-8") == licences.expected(), (
-        "docs/licences.md is out of date: run `make licences`")
+        "docs/licences.md is out of date: run `make licences`"
+    )

@@ -15,8 +15,21 @@ from cashwatch.config.loader import (
 from cashwatch.config.zones import ZonesConfig
 
 __all__ = [
-    "AppConfig", "CameraConfig", "CameraSettings", "ClipConfig", "ConfigError",
-    "DashboardConfig", "DetectionConfig", "LoadedConfig", "ManagerConfig", "ModelConfig",
-    "RayConfig", "RetentionConfig", "StorageConfig", "ZonesConfig", "load_config",
-    "parse_config", "resolve_config_path",
+    "AppConfig",
+    "CameraConfig",
+    "CameraSettings",
+    "ClipConfig",
+    "ConfigError",
+    "DashboardConfig",
+    "DetectionConfig",
+    "LoadedConfig",
+    "ManagerConfig",
+    "ModelConfig",
+    "RayConfig",
+    "RetentionConfig",
+    "StorageConfig",
+    "ZonesConfig",
+    "load_config",
+    "parse_config",
+    "resolve_config_path",
 ]

@@ -13,8 +13,7 @@ from cashwatch.config.zones import ZonesConfig
 from cashwatch.util.redact import mask_credentials
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
-CAMERA_ID_RULE = ("1 to 32 characters: letters, digits, '-' and '_', starting with a letter "
-                  "or digit")
+CAMERA_ID_RULE = "1 to 32 characters: letters, digits, '-' and '_', starting with a letter or digit"
 DEMO_SCENES = ("handover", "scuffle", "fire", "walk", "tamper")
 _URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 # A "file" that is a URL typed wrong: `rtsp:/u:p@h` (one slash), `rtsp//u:p@h` (no colon),
@@ -24,7 +23,8 @@ _MISTYPED_URL = re.compile(
     r"^(?:[A-Za-z][\w+.-]*:/(?!/)"  # scheme:/ without the second slash
     r"|(?:rtsps?|https?)//"  # a URL scheme without its colon
     r"|/{0,2}[^/\s:@]+:\S*@)",  # user:pass@host with no scheme
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 class CameraSettings(StrictModel):
@@ -33,17 +33,40 @@ class CameraSettings(StrictModel):
     This is also the format of the per-clip camera files used by `cashwatch eval`.
     """
 
-    site: str = Field(default="default", min_length=1, max_length=64, title="Site",
-                      description="Branch or area the camera belongs to.")
+    site: str = Field(
+        default="default",
+        min_length=1,
+        max_length=64,
+        title="Site",
+        description="Branch or area the camera belongs to.",
+    )
     enabled: bool = Field(default=True, title="Enabled", description="Run this camera.")
-    cooldown_s: float = Field(default=15.0, ge=0.0, le=3600.0, title="Event cooldown (s)",
-                              description="Minimum time between two events of one type.")
-    pace: bool = Field(default=True, title="Pace file sources",
-                       description="Play files at their frame rate, like a live camera.")
-    open_timeout_s: float = Field(default=5.0, gt=0.0, le=60.0, title="Open timeout (s)",
-                                  description="How long opening a stream may take.")
-    read_timeout_s: float = Field(default=3.0, gt=0.0, le=60.0, title="Read timeout (s)",
-                                  description="A stream silent this long is reconnected.")
+    cooldown_s: float = Field(
+        default=15.0,
+        ge=0.0,
+        le=3600.0,
+        title="Event cooldown (s)",
+        description="Minimum time between two events of one type.",
+    )
+    pace: bool = Field(
+        default=True,
+        title="Pace file sources",
+        description="Play files at their frame rate, like a live camera.",
+    )
+    open_timeout_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=60.0,
+        title="Open timeout (s)",
+        description="How long opening a stream may take.",
+    )
+    read_timeout_s: float = Field(
+        default=3.0,
+        gt=0.0,
+        le=60.0,
+        title="Read timeout (s)",
+        description="A stream silent this long is reconnected.",
+    )
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     clip: ClipConfig = Field(default_factory=ClipConfig)
     zones: ZonesConfig = Field(default_factory=ZonesConfig)
@@ -52,11 +75,15 @@ class CameraSettings(StrictModel):
 class CameraConfig(CameraSettings):
     """A `[[cameras]]` entry."""
 
-    id: str = Field(title="Camera id", description="Unique among the cameras.",
-                    json_schema_extra={"valid": CAMERA_ID_RULE})
+    id: str = Field(
+        title="Camera id",
+        description="Unique among the cameras.",
+        json_schema_extra={"valid": CAMERA_ID_RULE},
+    )
     name: str = Field(default="", max_length=80, title="Name", description="Display name.")
     source: str = Field(
-        min_length=1, title="Source",
+        min_length=1,
+        title="Source",
         description="rtsp://, http(s):// URL, a video file path (a relative one is relative "
         "to the config file), a webcam index (0, 1, …) "
         f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}. In a URL, write "
@@ -78,29 +105,35 @@ class CameraConfig(CameraSettings):
     def _known_source(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("source is empty; give an rtsp:// or http(s):// URL, a video "
-                             "file path, a webcam index or demo:<scene>")
+            raise ValueError(
+                "source is empty; give an rtsp:// or http(s):// URL, a video "
+                "file path, a webcam index or demo:<scene>"
+            )
         if value.startswith("demo:"):
             scene = value.removeprefix("demo:")
             if scene not in DEMO_SCENES:
-                raise ValueError(
-                    f"unknown demo scene {scene!r}; valid: {', '.join(DEMO_SCENES)}")
+                raise ValueError(f"unknown demo scene {scene!r}; valid: {', '.join(DEMO_SCENES)}")
         elif "://" in value and not value.lower().startswith(_URL_SCHEMES):
             raise ValueError(
                 f"unsupported URL scheme in {mask_credentials(value.split('://')[0])!r}; "
                 "valid: rtsp, rtsps, http, https, a file path, a webcam index or "
-                "demo:<scene>")
+                "demo:<scene>"
+            )
         elif "://" not in value and _MISTYPED_URL.match(value):
             # the value is not quoted: it may hold a password
             # (nor an example `user:pass@host`: error messages are masked as a whole)
-            raise ValueError("looks like a mistyped URL; a camera URL starts with rtsp://, "
-                             "rtsps://, http:// or https://, then the user name, ':', the "
-                             "password and '@' before the host")
+            raise ValueError(
+                "looks like a mistyped URL; a camera URL starts with rtsp://, "
+                "rtsps://, http:// or https://, then the user name, ':', the "
+                "password and '@' before the host"
+            )
         elif "://" in value and any(char.isspace() for char in value):
             # A URL ends at whitespace, for cameras and for the masker alike: a password
             # with a space in it would be shown from the space on.
-            raise ValueError("a URL cannot contain spaces or other whitespace; "
-                             "percent-encode them (a space is %20)")
+            raise ValueError(
+                "a URL cannot contain spaces or other whitespace; "
+                "percent-encode them (a space is %20)"
+            )
         return value
 
     @property

@@ -27,20 +27,44 @@ class ModelConfig(StrictModel):
         description="auto picks OpenVINO on x86 CPUs with bf16 (AMX, AVX512-BF16) or for "
         "OpenVINO folders, ONNX Runtime otherwise; torch is for CUDA GPUs.",
     )
-    imgsz: int = Field(default=640, ge=160, le=1280, title="Input size (px)",
-                       description="Longest side the model sees; a multiple of 32.")
+    imgsz: int = Field(
+        default=640,
+        ge=160,
+        le=1280,
+        title="Input size (px)",
+        description="Longest side the model sees; a multiple of 32.",
+    )
     precision: Literal["auto", "f32", "bf16"] = Field(
-        default="auto", title="Precision",
+        default="auto",
+        title="Precision",
         description="OpenVINO inference precision; auto uses bf16 where the CPU has it.",
     )
-    threads: int = Field(default=1, ge=1, le=64, title="Threads per worker",
-                         description="Inference threads in each camera worker.")
-    device: str = Field(default="cpu", title="Device",
-                        description="Torch device for the torch backend ('cpu', 'cuda:0').")
-    conf: float = Field(default=0.25, gt=0.0, lt=1.0, title="Person confidence",
-                        description="Minimum person box confidence.")
-    iou: float = Field(default=0.7, gt=0.0, lt=1.0, title="NMS IoU",
-                       description="IoU above which overlapping person boxes are merged.")
+    threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        title="Threads per worker",
+        description="Inference threads in each camera worker.",
+    )
+    device: str = Field(
+        default="cpu",
+        title="Device",
+        description="Torch device for the torch backend ('cpu', 'cuda:0').",
+    )
+    conf: float = Field(
+        default=0.25,
+        gt=0.0,
+        lt=1.0,
+        title="Person confidence",
+        description="Minimum person box confidence.",
+    )
+    iou: float = Field(
+        default=0.7,
+        gt=0.0,
+        lt=1.0,
+        title="NMS IoU",
+        description="IoU above which overlapping person boxes are merged.",
+    )
 
     @field_validator("imgsz")
     @classmethod
@@ -59,20 +83,35 @@ class MotionConfig(StrictModel):
     `refresh_s` seconds. When the change is small, the model looks only around it.
     """
 
-    enabled: bool = Field(default=True, title="Motion gate",
-                          description="Skip inference on frames without change.")
-    threshold: int = Field(default=25, ge=1, le=255, title="Pixel threshold",
-                           description="Grey-level change (0-255) from the last inferred "
-                           "frame that counts as a changed pixel.")
-    min_area: float = Field(default=0.002, gt=0.0, lt=1.0, title="Minimum moving area",
-                            description="Fraction of the (zone) area that must change.")
+    enabled: bool = Field(
+        default=True, title="Motion gate", description="Skip inference on frames without change."
+    )
+    threshold: int = Field(
+        default=25,
+        ge=1,
+        le=255,
+        title="Pixel threshold",
+        description="Grey-level change (0-255) from the last inferred "
+        "frame that counts as a changed pixel.",
+    )
+    min_area: float = Field(
+        default=0.002,
+        gt=0.0,
+        lt=1.0,
+        title="Minimum moving area",
+        description="Fraction of the (zone) area that must change.",
+    )
     refresh_s: float = Field(
-        default=1.0, ge=0.0, le=30.0, title="Refresh while tracking (s)",
+        default=1.0,
+        ge=0.0,
+        le=30.0,
+        title="Refresh while tracking (s)",
         description="Longest time without inference while someone is in view and nothing "
         "changes; 0 runs the model on every sampled frame while anyone is in view.",
     )
     regions: bool = Field(
-        default=True, title="Look only where it changed",
+        default=True,
+        title="Look only where it changed",
         description="Run the model on a crop around the change (and the people in it) when "
         "that is at most half the frame, at the whole frame's scale; people elsewhere keep "
         "their last poses until their refresh_s is due.",
@@ -82,26 +121,60 @@ class MotionConfig(StrictModel):
 class CashRuleConfig(StrictModel):
     """Hand-over between a person in the cashier zone and one outside it."""
 
-    enabled: bool = Field(default=True, title="Cash hand-over detection",
-                          description="Needs a cashier zone; without one no cash event fires.")
+    enabled: bool = Field(
+        default=True,
+        title="Cash hand-over detection",
+        description="Needs a cashier zone; without one no cash event fires.",
+    )
     max_wrist_distance: float = Field(
-        default=0.6, gt=0.0, le=5.0, title="Wrist distance (body sizes)",
+        default=0.6,
+        gt=0.0,
+        le=5.0,
+        title="Wrist distance (body sizes)",
         description="Staff and customer wrists closer than this many body sizes (shoulder "
         "widths) meet.",
     )
-    min_hits: int = Field(default=3, ge=1, le=100, title="Hits (k)",
-                          description="Detections in the window in which wrists must meet.")
-    window: int = Field(default=5, ge=1, le=200, title="Window (n)",
-                        description="Number of recent detections looked at.")
-    require_drawer: bool = Field(default=False, title="Require drawer visit",
-                                 description="A staff wrist must also enter the drawer zone "
-                                 "within the drawer window before or after the hand-over.")
-    drawer_window_s: float = Field(default=5.0, gt=0.0, le=120.0, title="Drawer window (s)",
-                                   description="Seconds within which the drawer visit counts.")
-    min_keypoint_conf: float = Field(default=0.3, ge=0.0, le=1.0, title="Keypoint confidence",
-                                     description="Keypoints below this confidence are ignored.")
-    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
-                                  description="Events below this confidence are not raised.")
+    min_hits: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        title="Hits (k)",
+        description="Detections in the window in which wrists must meet.",
+    )
+    window: int = Field(
+        default=5,
+        ge=1,
+        le=200,
+        title="Window (n)",
+        description="Number of recent detections looked at.",
+    )
+    require_drawer: bool = Field(
+        default=False,
+        title="Require drawer visit",
+        description="A staff wrist must also enter the drawer zone "
+        "within the drawer window before or after the hand-over.",
+    )
+    drawer_window_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=120.0,
+        title="Drawer window (s)",
+        description="Seconds within which the drawer visit counts.",
+    )
+    min_keypoint_conf: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        title="Keypoint confidence",
+        description="Keypoints below this confidence are ignored.",
+    )
+    min_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        title="Minimum confidence",
+        description="Events below this confidence are not raised.",
+    )
 
     @model_validator(mode="after")
     def _hits_fit_window(self) -> CashRuleConfig:
@@ -113,113 +186,214 @@ class CashRuleConfig(StrictModel):
 class ViolenceRuleConfig(StrictModel):
     """Two people within reach moving violently: a learned score or the limb-speed rule."""
 
-    enabled: bool = Field(default=True, title="Violence detection",
-                          description="Raise an event when two people fight.")
+    enabled: bool = Field(
+        default=True,
+        title="Violence detection",
+        description="Raise an event when two people fight.",
+    )
     method: Literal["pose", "learned"] = Field(
-        default="pose", title="Method",
+        default="pose",
+        title="Method",
         description="'pose': both people's limbs fast for min_duration_s (the thresholds "
         "below); 'learned': a score fitted on labelled fight clips (min_score, min_hits of "
         "hit_window). See docs/evaluation.md for what each scores.",
     )
     min_limb_speed: float = Field(
-        default=1.5, gt=0.0, le=100.0, title="Limb speed (body sizes/s)",
+        default=1.5,
+        gt=0.0,
+        le=100.0,
+        title="Limb speed (body sizes/s)",
         description="pose: elbow/wrist speed relative to the torso, in body sizes "
         "(shoulder widths) per second, that counts as fast.",
     )
-    max_gap: float = Field(default=0.75, ge=0.0, le=10.0, title="Proximity (body sizes)",
-                           description="Largest gap between the two people's boxes (a punch "
-                           "or shove leaves them touching; 0.75 allows for box noise). Both "
-                           "methods.")
-    min_duration_s: float = Field(default=0.6, gt=0.0, le=30.0, title="Sustained for (s)",
-                                  description="pose: how long the fast motion must last.")
-    max_pause_s: float = Field(default=0.5, ge=0.0, le=10.0, title="Allowed pause (s)",
-                               description="pose: a pause in fast motion up to this long "
-                               "does not restart the duration.")
+    max_gap: float = Field(
+        default=0.75,
+        ge=0.0,
+        le=10.0,
+        title="Proximity (body sizes)",
+        description="Largest gap between the two people's boxes (a punch "
+        "or shove leaves them touching; 0.75 allows for box noise). Both "
+        "methods.",
+    )
+    min_duration_s: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=30.0,
+        title="Sustained for (s)",
+        description="pose: how long the fast motion must last.",
+    )
+    max_pause_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=10.0,
+        title="Allowed pause (s)",
+        description="pose: a pause in fast motion up to this long does not restart the duration.",
+    )
     min_score: float = Field(
-        default=0.7, gt=0.0, lt=1.0, title="Learned score",
+        default=0.7,
+        gt=0.0,
+        lt=1.0,
+        title="Learned score",
         description="learned: model score (0-1) that counts as a hit; the default is the "
         "threshold chosen when the shipped model was trained.",
     )
-    min_hits: int = Field(default=4, ge=1, le=100, title="Hits (k)",
-                          description="learned: detections among the last hit_window with "
-                          "a hit that raise an event.")
-    hit_window: int = Field(default=5, ge=1, le=200, title="Window (n)",
-                            description="learned: number of recent detections looked at.")
-    min_keypoint_conf: float = Field(default=0.3, ge=0.0, le=1.0, title="Keypoint confidence",
-                                     description="Keypoints below this confidence are ignored.")
-    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
-                                  description="Events below this confidence are not raised.")
+    min_hits: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        title="Hits (k)",
+        description="learned: detections among the last hit_window with a hit that raise an event.",
+    )
+    hit_window: int = Field(
+        default=5,
+        ge=1,
+        le=200,
+        title="Window (n)",
+        description="learned: number of recent detections looked at.",
+    )
+    min_keypoint_conf: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        title="Keypoint confidence",
+        description="Keypoints below this confidence are ignored.",
+    )
+    min_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        title="Minimum confidence",
+        description="Events below this confidence are not raised.",
+    )
 
     @model_validator(mode="after")
     def _hits_fit_window(self) -> ViolenceRuleConfig:
         if self.min_hits > self.hit_window:
-            raise ValueError(f"min_hits ({self.min_hits}) cannot exceed hit_window "
-                             f"({self.hit_window})")
+            raise ValueError(
+                f"min_hits ({self.min_hits}) cannot exceed hit_window ({self.hit_window})"
+            )
         return self
 
 
 class FireRuleConfig(StrictModel):
     """Flame colour that flickers and grows; smoke is not required."""
 
-    enabled: bool = Field(default=True, title="Fire/smoke detection",
-                          description="Raise an event on flames; needs no person model.")
-    min_area: float = Field(default=0.0005, gt=0.0, lt=1.0, title="Minimum flame area",
-                            description="Fraction of the frame with flame colour.")
-    min_flicker: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum flicker",
-                               description="Share of flame-coloured pixels that switch on and "
-                               "off at least twice within the last 8 sampled frames.")
-    min_duration_s: float = Field(default=3.0, gt=0.0, le=60.0, title="Sustained for (s)",
-                                  description="How long flame evidence must persist.")
-    model: str | None = Field(default=None, title="Fire model",
-                              description="Optional YOLO fire/smoke weights (.pt) that must "
-                              "confirm a colour detection; loads torch in the worker.")
-    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, title="Minimum confidence",
-                                  description="Events below this confidence are not raised.")
+    enabled: bool = Field(
+        default=True,
+        title="Fire/smoke detection",
+        description="Raise an event on flames; needs no person model.",
+    )
+    min_area: float = Field(
+        default=0.0005,
+        gt=0.0,
+        lt=1.0,
+        title="Minimum flame area",
+        description="Fraction of the frame with flame colour.",
+    )
+    min_flicker: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        title="Minimum flicker",
+        description="Share of flame-coloured pixels that switch on and "
+        "off at least twice within the last 8 sampled frames.",
+    )
+    min_duration_s: float = Field(
+        default=3.0,
+        gt=0.0,
+        le=60.0,
+        title="Sustained for (s)",
+        description="How long flame evidence must persist.",
+    )
+    model: str | None = Field(
+        default=None,
+        title="Fire model",
+        description="Optional YOLO fire/smoke weights (.pt) that must "
+        "confirm a colour detection; loads torch in the worker.",
+    )
+    min_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        title="Minimum confidence",
+        description="Events below this confidence are not raised.",
+    )
 
 
 class TamperRuleConfig(StrictModel):
     """The view covered, blurred or changed (a camera turned away) for a while."""
 
-    enabled: bool = Field(default=True, title="Tamper detection",
-                          description="Raise an event when the camera's view is covered, "
-                          "blurred or turned away; needs no person model. Turn it off for "
-                          "cameras that pan or tilt.")
+    enabled: bool = Field(
+        default=True,
+        title="Tamper detection",
+        description="Raise an event when the camera's view is covered, "
+        "blurred or turned away; needs no person model. Turn it off for "
+        "cameras that pan or tilt.",
+    )
     max_blocked_share: float = Field(
-        default=0.5, gt=0.0, le=1.0, title="Covered share",
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        title="Covered share",
         description="Share of the view's textured parts that lost their detail (a hand, a "
         "cloth, paint, a room gone fully dark) at which the view counts as covered, when "
-        "the scene's edges are gone too (dimmed light keeps them).")
+        "the scene's edges are gone too (dimmed light keeps them).",
+    )
     min_scene_match: float = Field(
-        default=0.25, ge=0.0, lt=1.0, title="Minimum scene match",
+        default=0.25,
+        ge=0.0,
+        lt=1.0,
+        title="Minimum scene match",
         description="Share of the usual view's edges still found (above chance) below "
         "which the view counts as changed: people passing keep about 0.6 or more, a camera "
-        "turned away finds almost none.")
+        "turned away finds almost none.",
+    )
     min_sharpness: float = Field(
-        default=0.55, ge=0.0, lt=1.0, title="Minimum sharpness",
+        default=0.55,
+        ge=0.0,
+        lt=1.0,
+        title="Minimum sharpness",
         description="Fine detail per contrast, relative to the usual view, below which the "
-        "view counts as blurred (defocused or smeared lens).")
-    min_duration_s: float = Field(default=10.0, ge=1.0, le=600.0, title="Sustained for (s)",
-                                  description="How long the view must stay tampered with.")
+        "view counts as blurred (defocused or smeared lens).",
+    )
+    min_duration_s: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=600.0,
+        title="Sustained for (s)",
+        description="How long the view must stay tampered with.",
+    )
     relearn_s: float = Field(
-        default=120.0, ge=10.0, le=86400.0, title="Accept a new view after (s)",
+        default=120.0,
+        ge=10.0,
+        le=86400.0,
+        title="Accept a new view after (s)",
         description="A changed view (sharp, uncovered) that lasts this long becomes the "
-        "usual one: a re-aimed camera raises one event and is then watched as it now is.")
+        "usual one: a re-aimed camera raises one event and is then watched as it now is.",
+    )
 
     @model_validator(mode="after")
     def _relearn_after_event(self) -> TamperRuleConfig:
         if self.relearn_s <= self.min_duration_s:
-            raise ValueError(f"relearn_s ({self.relearn_s:g}) must be longer than "
-                             f"min_duration_s ({self.min_duration_s:g}), or a changed view "
-                             "would become the usual one before it raised an event")
+            raise ValueError(
+                f"relearn_s ({self.relearn_s:g}) must be longer than "
+                f"min_duration_s ({self.min_duration_s:g}), or a changed view "
+                "would become the usual one before it raised an event"
+            )
         return self
 
 
 class DetectionConfig(StrictModel):
     """Per-camera detection: rate, gate and rules."""
 
-    fps: float = Field(default=7.5, gt=0.0, le=60.0, title="Detection rate (frames/s)",
-                       description="Frames per second sent to the model; turned into a "
-                       "stride for the source's measured frame rate.")
+    fps: float = Field(
+        default=7.5,
+        gt=0.0,
+        le=60.0,
+        title="Detection rate (frames/s)",
+        description="Frames per second sent to the model; turned into a "
+        "stride for the source's measured frame rate.",
+    )
     motion: MotionConfig = Field(default_factory=MotionConfig)
     cash: CashRuleConfig = Field(default_factory=CashRuleConfig)
     violence: ViolenceRuleConfig = Field(default_factory=ViolenceRuleConfig)
@@ -229,8 +403,9 @@ class DetectionConfig(StrictModel):
     @property
     def any_rule_enabled(self) -> bool:
         """False when every rule is off: the camera then only records and streams."""
-        return (self.cash.enabled or self.violence.enabled or self.fire.enabled
-                or self.tamper.enabled)
+        return (
+            self.cash.enabled or self.violence.enabled or self.fire.enabled or self.tamper.enabled
+        )
 
     @property
     def needs_pose_model(self) -> bool:

@@ -39,8 +39,14 @@ counter = [[0.4, 0.3], [0.7, 0.3], [0.7, 0.8], [0.4, 0.8]]
 ```
 """
 
-_BOUNDS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"),
-           ("min_length", "length ≥"), ("max_length", "length ≤"))
+_BOUNDS = (
+    ("ge", "≥"),
+    ("gt", ">"),
+    ("le", "≤"),
+    ("lt", "<"),
+    ("min_length", "length ≥"),
+    ("max_length", "length ≤"),
+)
 
 
 def _model_of(annotation: object) -> type[BaseModel] | None:
@@ -69,8 +75,12 @@ def _valid(field: typing.Any) -> str:
         return "one of " + ", ".join(f"`{choice}`" for choice in typing.get_args(annotation))
     if annotation is bool:
         return "`true`, `false`"
-    bounds = [f"{sign} {getattr(item, attr)}" for item in field.metadata
-              for attr, sign in _BOUNDS if getattr(item, attr, None) is not None]
+    bounds = [
+        f"{sign} {getattr(item, attr)}"
+        for item in field.metadata
+        for attr, sign in _BOUNDS
+        if getattr(item, attr, None) is not None
+    ]
     return ", ".join(bounds)
 
 
@@ -87,9 +97,15 @@ def render_model(model: type[BaseModel], section: str, out: list[str]) -> None:
         rows.append(f"| `{name}` | {_default(field)} | {_valid(field)} | {text} |")
     if rows:
         heading = {"": "Top level", "cameras": "`[[cameras]]` (one entry per camera)"}.get(
-            section, f"`[{section}]`")
-        out += [f"\n## {heading}", "", "| key | default | valid | meaning |",
-                "|---|---|---|---|", *rows]
+            section, f"`[{section}]`"
+        )
+        out += [
+            f"\n## {heading}",
+            "",
+            "| key | default | valid | meaning |",
+            "|---|---|---|---|",
+            *rows,
+        ]
     for sub_section, sub_model in nested:
         render_model(sub_model, sub_section, out)
 

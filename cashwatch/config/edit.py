@@ -77,8 +77,11 @@ def _with_key(table: Table, key: str, value: Any) -> Table:
     """
     body = table.value.body
     split = len(body)
-    while split and body[split - 1][0] is None and isinstance(body[split - 1][1],
-                                                              Comment | Whitespace):
+    while (
+        split
+        and body[split - 1][0] is None
+        and isinstance(body[split - 1][1], Comment | Whitespace)
+    ):
         split -= 1
     rebuilt = tomlkit.table()
     for field in ("indent", "comment_ws", "comment", "trail"):
@@ -105,8 +108,9 @@ def _index(doc: tomlkit.TOMLDocument, camera_id: str) -> int | None:
     return None
 
 
-def _write_camera(path: Path, camera: dict[str, Any],
-                  mode: Literal["add", "update", "upsert"]) -> LoadedConfig:
+def _write_camera(
+    path: Path, camera: dict[str, Any], mode: Literal["add", "update", "upsert"]
+) -> LoadedConfig:
     """Add (`add`), replace (`update`) or either (`upsert`) one camera's entry.
 
     Whether the id exists is decided on the file as read for this write, not on what the
@@ -118,8 +122,10 @@ def _write_camera(path: Path, camera: dict[str, Any],
     def change(doc: tomlkit.TOMLDocument) -> None:
         cameras, index = _cameras(doc), _index(doc, camera_id)
         if index is not None and mode == "add":
-            raise ConfigError(f"a camera with id {camera_id!r} already exists; choose another "
-                              "id (or edit that camera to change it)")
+            raise ConfigError(
+                f"a camera with id {camera_id!r} already exists; choose another "
+                "id (or edit that camera to change it)"
+            )
         if index is None and mode == "update":
             _find(doc, camera_id)  # raises, naming the cameras there are
         if index is None:

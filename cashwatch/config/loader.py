@@ -61,12 +61,34 @@ def resolve_config_path(cli_value: str | os.PathLike[str] | None = None) -> Path
 
 # Keys whose values are never shown in an error, whatever they hold: a source or URL
 # can carry a password, the others are secrets by name.
-_SECRET_KEY_WORDS = frozenset({"source", "sources", "url", "uri", "password", "passwd", "pass",
-                               "pwd", "token", "secret", "key", "apikey", "auth",
-                               "credential", "credentials"})
+_SECRET_KEY_WORDS = frozenset(
+    {
+        "source",
+        "sources",
+        "url",
+        "uri",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "token",
+        "secret",
+        "key",
+        "apikey",
+        "auth",
+        "credential",
+        "credentials",
+    }
+)
 _SHOWN_STRING_MAX = 40  # longer strings are not "short enum-like" values any more
-_TYPE_NAMES = {dict: "a table", list: "an array", str: "a string", bool: "a boolean",
-               int: "an integer", float: "a number"}
+_TYPE_NAMES = {
+    dict: "a table",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+}
 
 
 def describe_errors(exc: ValidationError, prefix: str = "") -> str:
@@ -119,15 +141,24 @@ def _harmless(location: tuple[int | str, ...], value: Any) -> bool:
 
 def harmless_text(value: str) -> bool:
     """Short, one line, nothing URL- or credential-like: fine to quote in an error."""
-    return (len(value) <= _SHOWN_STRING_MAX and value.isprintable() and "://" not in value
-            and "@" not in value and mask_credentials(value) == value)
+    return (
+        len(value) <= _SHOWN_STRING_MAX
+        and value.isprintable()
+        and "://" not in value
+        and "@" not in value
+        and mask_credentials(value) == value
+    )
 
 
 def _camera_label(raw: Any, index: int) -> str:
     """The entry's id when it is a harmless string (it names the entry in errors and in
     status), else its position."""
-    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"] \
-            and harmless_text(raw["id"]):
+    if (
+        isinstance(raw, dict)
+        and isinstance(raw.get("id"), str)
+        and raw["id"]
+        and harmless_text(raw["id"])
+    ):
         return str(raw["id"])
     return f"#{index + 1}"
 
@@ -137,28 +168,35 @@ def _site_of(raw: Any) -> str:
     return site if isinstance(site, str) else str(CameraConfig.model_fields["site"].default)
 
 
-def _validate_cameras(raw_cameras: Any, path: Path
-                      ) -> tuple[list[CameraConfig], dict[str, str], dict[str, str]]:
+def _validate_cameras(
+    raw_cameras: Any, path: Path
+) -> tuple[list[CameraConfig], dict[str, str], dict[str, str]]:
     if not isinstance(raw_cameras, list):
         # the value itself is never quoted: it is usually a camera with its source
         got = _TYPE_NAMES.get(type(raw_cameras), "a value")
-        hint = " (write each camera as [[cameras]], two brackets)" \
-            if isinstance(raw_cameras, dict) else ""
-        raise ConfigError(f"{path}: 'cameras' must be an array of tables ([[cameras]]), "
-                          f"got {got}{hint}")
+        hint = (
+            " (write each camera as [[cameras]], two brackets)"
+            if isinstance(raw_cameras, dict)
+            else ""
+        )
+        raise ConfigError(
+            f"{path}: 'cameras' must be an array of tables ([[cameras]]), got {got}{hint}"
+        )
     ids = [_camera_label(raw, i) for i, raw in enumerate(raw_cameras)]
     duplicates = sorted({cid for cid in ids if ids.count(cid) > 1 and not cid.startswith("#")})
     if duplicates:
-        raise ConfigError(f"{path}: duplicate camera id(s): {', '.join(duplicates)}; "
-                          "every id must be unique")
+        raise ConfigError(
+            f"{path}: duplicate camera id(s): {', '.join(duplicates)}; every id must be unique"
+        )
     cameras: list[CameraConfig] = []
     errors: dict[str, str] = {}
     sites: dict[str, str] = {}
     for index, raw in enumerate(raw_cameras):
         label = _camera_label(raw, index)
         try:
-            cameras.append(_with_file_source_resolved(CameraConfig.model_validate(raw),
-                                                      path.parent))
+            cameras.append(
+                _with_file_source_resolved(CameraConfig.model_validate(raw), path.parent)
+            )
         except ValidationError as exc:
             errors[label] = describe_errors(exc, prefix=f"camera '{label}': ")
             sites[label] = _site_of(raw)
@@ -208,8 +246,13 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_errors(exc)}") from exc
     app = app.model_copy(update={"cameras": cameras})
-    return LoadedConfig(path=path, data_dir=_data_dir(app.data_dir, path), app=app,
-                        camera_errors=camera_errors, camera_error_sites=error_sites)
+    return LoadedConfig(
+        path=path,
+        data_dir=_data_dir(app.data_dir, path),
+        app=app,
+        camera_errors=camera_errors,
+        camera_error_sites=error_sites,
+    )
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, create: bool = True) -> LoadedConfig:
@@ -221,8 +264,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, create: bool = Tr
 
             write_demo_config(config_path)
         else:
-            raise ConfigError(f"config file {config_path} does not exist "
-                              "(pass --config PATH or set CASHWATCH_CONFIG)")
+            raise ConfigError(
+                f"config file {config_path} does not exist "
+                "(pass --config PATH or set CASHWATCH_CONFIG)"
+            )
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as exc:

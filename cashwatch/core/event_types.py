@@ -104,14 +104,42 @@ class ZoneStyle:
 # violet. Beeps: fire and fights are urgent, a hand-over is routine review; a tampered
 # camera beeps like one that lost its picture (two), which is what it amounts to.
 _EVENT_TYPES = (
-    EventType("cash", "Cash hand-over", ":material/payments:", Colour("#2ca02c"), "green",
-              alert_beeps=1, cooldown="per_type"),
-    EventType("violence", "Violence", ":material/sports_mma:", Colour("#d62728"), "red",
-              alert_beeps=3, cooldown="per_type"),
-    EventType("fire", "Fire", ":material/local_fire_department:", Colour("#ff7f0e"),
-              "orange", alert_beeps=3, cooldown="per_type"),
-    EventType("tamper", "Camera tampered", ":material/videocam_off:", Colour("#9467bd"),
-              "violet", alert_beeps=2, cooldown="none"),
+    EventType(
+        "cash",
+        "Cash hand-over",
+        ":material/payments:",
+        Colour("#2ca02c"),
+        "green",
+        alert_beeps=1,
+        cooldown="per_type",
+    ),
+    EventType(
+        "violence",
+        "Violence",
+        ":material/sports_mma:",
+        Colour("#d62728"),
+        "red",
+        alert_beeps=3,
+        cooldown="per_type",
+    ),
+    EventType(
+        "fire",
+        "Fire",
+        ":material/local_fire_department:",
+        Colour("#ff7f0e"),
+        "orange",
+        alert_beeps=3,
+        cooldown="per_type",
+    ),
+    EventType(
+        "tamper",
+        "Camera tampered",
+        ":material/videocam_off:",
+        Colour("#9467bd"),
+        "violet",
+        alert_beeps=2,
+        cooldown="none",
+    ),
 )
 EVENT_TYPE_TABLE: Mapping[str, EventType] = MappingProxyType({t.name: t for t in _EVENT_TYPES})
 
@@ -139,8 +167,7 @@ def event_type(name: str) -> EventType:
     known = EVENT_TYPE_TABLE.get(name)
     if known is not None:
         return known
-    return EventType(name, name, None, UNKNOWN_COLOUR, "gray", alert_beeps=1,
-                     cooldown="per_type")
+    return EventType(name, name, None, UNKNOWN_COLOUR, "gray", alert_beeps=1, cooldown="per_type")
 
 
 # Bright on dark footage; the zone editor has always shown these (the live view meant

@@ -144,8 +144,12 @@ def union_box(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]
     Returns:
         The enclosing box's x1, y1, x2, y2.
     """
-    return (float(min(a[0], b[0])), float(min(a[1], b[1])),
-            float(max(a[2], b[2])), float(max(a[3], b[3])))
+    return (
+        float(min(a[0], b[0])),
+        float(min(a[1], b[1])),
+        float(max(a[2], b[2])),
+        float(max(a[3], b[3])),
+    )
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

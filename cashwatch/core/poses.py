@@ -8,10 +8,23 @@ import numpy as np
 
 # COCO keypoint order used by every Ultralytics pose model
 KEYPOINT_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP = 5, 6, 9, 10, 11, 12
 
@@ -52,8 +65,9 @@ class Poses:
         Returns:
             The selected people, track ids kept.
         """
-        return Poses(self.xyxy[index], self.conf[index], self.keypoints[index],
-                     self.track_id[index])
+        return Poses(
+            self.xyxy[index], self.conf[index], self.keypoints[index], self.track_id[index]
+        )
 
     @classmethod
     def concat(cls, first: Poses, second: Poses) -> Poses:
@@ -66,10 +80,12 @@ class Poses:
         Returns:
             All of them, in that order, track ids kept.
         """
-        return cls(np.concatenate([first.xyxy, second.xyxy]),
-                   np.concatenate([first.conf, second.conf]),
-                   np.concatenate([first.keypoints, second.keypoints]),
-                   np.concatenate([first.track_id, second.track_id]))
+        return cls(
+            np.concatenate([first.xyxy, second.xyxy]),
+            np.concatenate([first.conf, second.conf]),
+            np.concatenate([first.keypoints, second.keypoints]),
+            np.concatenate([first.track_id, second.track_id]),
+        )
 
     @classmethod
     def empty(cls) -> Poses:

@@ -29,5 +29,6 @@ def detection_stride(source_fps: float, detect_fps: float) -> int:
     """
     if source_fps <= 0 or detect_fps <= 0:
         raise ValueError(
-            f"frame rates must be positive, got source={source_fps}, detect={detect_fps}")
+            f"frame rates must be positive, got source={source_fps}, detect={detect_fps}"
+        )
     return max(1, round(source_fps / detect_fps))

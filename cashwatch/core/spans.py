@@ -132,8 +132,9 @@ class EventSpans:
         self._open: dict[int, OpenSpan] = {}
         self._ids = itertools.count(1)
 
-    def open(self, event_type: EventType, subject: Subject,
-             ts: float) -> tuple[int, list[EndedSpan]]:
+    def open(
+        self, event_type: EventType, subject: Subject, ts: float
+    ) -> tuple[int, list[EndedSpan]]:
         """Open the span of a new event.
 
         Args:
@@ -145,8 +146,9 @@ class EventSpans:
             The new span's id, and the spans of earlier events of the same type about
             the same subject, which this one ends (usually empty).
         """
-        same = [i for i, s in self._open.items()
-                if s.event_type == event_type and s.subject == subject]
+        same = [
+            i for i, s in self._open.items() if s.event_type == event_type and s.subject == subject
+        ]
         ended = [self._close(i) for i in same]
         span_id = next(self._ids)
         self._open[span_id] = OpenSpan(event_type, subject, ts, ts)

@@ -33,8 +33,7 @@ class HitCount:
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_hits <= self.window:
-            raise ValueError(f"need 1 <= min_hits <= window, got {self.min_hits} of "
-                             f"{self.window}")
+            raise ValueError(f"need 1 <= min_hits <= window, got {self.min_hits} of {self.window}")
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,9 @@ class SustainedEvidence(Generic[T]):
     [False, False, True, False, False, False, False, False, True]
     """
 
-    def __init__(self, window: HitCount | EvidenceShare,
-                 episode_gap_s: float | None = None) -> None:
+    def __init__(
+        self, window: HitCount | EvidenceShare, episode_gap_s: float | None = None
+    ) -> None:
         self.window = window
         self.episode_gap_s = episode_gap_s
         size = window.window if isinstance(window, HitCount) else None
@@ -132,8 +132,12 @@ class SustainedEvidence(Generic[T]):
         True when the last observation is evidence, sustained over the window, in an
         episode that has not raised its event yet.
         """
-        return (self._armed and bool(self._observed) and self._observed[-1].evidence
-                and self.sustained())
+        return (
+            self._armed
+            and bool(self._observed)
+            and self._observed[-1].evidence
+            and self.sustained()
+        )
 
     def fired(self) -> None:
         """The rule raised (or chose not to raise) the episode's event: none until it ends."""
@@ -152,10 +156,16 @@ class SustainedEvidence(Generic[T]):
             return self.hits() >= window.min_hits
         first = self._observed[0]
         span = self._observed[-1].ts - first.ts
-        period = (window.period_s if window.period_s is not None
-                  else span / max(1, len(self._observed) - 1))
-        return ((first.evidence or not window.starts_with_evidence)
-                and span + period >= window.duration_s and self.share() >= window.min_share)
+        period = (
+            window.period_s
+            if window.period_s is not None
+            else span / max(1, len(self._observed) - 1)
+        )
+        return (
+            (first.evidence or not window.starts_with_evidence)
+            and span + period >= window.duration_s
+            and self.share() >= window.min_share
+        )
 
     @property
     def has_evidence(self) -> bool:

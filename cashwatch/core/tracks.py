@@ -23,5 +23,6 @@ def person_keys(poses: Poses) -> list[int]:
     >>> person_keys(poses)
     [-1, -2]
     """
-    return [int(track) if track >= 0 else -(index + 1)
-            for index, track in enumerate(poses.track_id)]
+    return [
+        int(track) if track >= 0 else -(index + 1) for index, track in enumerate(poses.track_id)
+    ]

@@ -50,8 +50,9 @@ def set_enabled_all(ctx: PageContext, camera_ids: list[str], enabled: bool) -> l
 def review(ctx: PageContext, event: dict[str, Any], status: str, notes: str | None) -> None:
     ctx = acting_context(ctx)
     ctx.require("review_events", str(event.get("site")))
-    data.submit_review(ctx.data_dir, str(event["event_id"]), status, notes,
-                       reviewed_by=ctx.user.name)
+    data.submit_review(
+        ctx.data_dir, str(event["event_id"]), status, notes, reviewed_by=ctx.user.name
+    )
 
 
 def add_camera(ctx: PageContext, camera: dict[str, Any]) -> None:
@@ -91,5 +92,13 @@ def remove_camera(ctx: PageContext, camera_id: str) -> None:
     edit.remove_camera(ctx.loaded.path, camera_id)
 
 
-__all__ = ["PermissionDenied", "add_camera", "remove_camera", "restart", "review",
-           "save_camera", "set_enabled", "set_enabled_all"]
+__all__ = [
+    "PermissionDenied",
+    "add_camera",
+    "remove_camera",
+    "restart",
+    "review",
+    "save_camera",
+    "set_enabled",
+    "set_enabled_all",
+]

@@ -47,25 +47,38 @@ def settings_form(ctx: PageContext, camera: CameraConfig | None) -> None:
     form_key = f"camera_form_{camera.id if camera else 'new'}"
     with st.form(form_key):
         id_field = CameraConfig.model_fields["id"]
-        camera_id = st.text_input(id_field.title or "id", value=camera.id if camera else "",
-                                  disabled=camera is not None, help=id_field.description,
-                                  key=f"{form_key}.id")
+        camera_id = st.text_input(
+            id_field.title or "id",
+            value=camera.id if camera else "",
+            disabled=camera is not None,
+            help=id_field.description,
+            key=f"{form_key}.id",
+        )
         name_field = CameraConfig.model_fields["name"]
-        name = st.text_input(name_field.title or "name", value=camera.name if camera else "",
-                             help=name_field.description, key=f"{form_key}.name")
+        name = st.text_input(
+            name_field.title or "name",
+            value=camera.name if camera else "",
+            help=name_field.description,
+            key=f"{form_key}.name",
+        )
         source_field = CameraConfig.model_fields["source"]
         source = st.text_input(
-            source_field.title or "source", type="password" if camera else "default",
+            source_field.title or "source",
+            type="password" if camera else "default",
             placeholder=mask_credentials(camera.source) if camera else "rtsp://user:pass@host/path",
-            help=(source_field.description or "") + (" Leave empty to keep the current source."
-                                                     if camera else ""),
-            key=f"{form_key}.source")
+            help=(source_field.description or "")
+            + (" Leave empty to keep the current source." if camera else ""),
+            key=f"{form_key}.source",
+        )
         entered = model_form(CameraConfig, values, form_key, skip=FORM_SKIP)
         submitted = st.form_submit_button("Save camera", type="primary")
     if submitted:
-        entered.update(id=camera.id if camera else camera_id.strip(), name=name.strip(),
-                       source=source.strip() or (camera.source if camera else ""),
-                       zones=camera.zones.model_dump() if camera else {})
+        entered.update(
+            id=camera.id if camera else camera_id.strip(),
+            name=name.strip(),
+            source=source.strip() or (camera.source if camera else ""),
+            zones=camera.zones.model_dump() if camera else {},
+        )
         _apply(ctx, f"Camera {entered['id']!r}", entered, new=camera is None)
 
 
@@ -80,7 +93,8 @@ def source_test(ctx: PageContext, camera: CameraConfig) -> None:
             return
         with st.spinner("Opening the source…"):
             st.session_state[f"probe_{camera.id}_result"] = probe_source(
-                camera.source, ctx.loaded, camera.open_timeout_s, camera.read_timeout_s)
+                camera.source, ctx.loaded, camera.open_timeout_s, camera.read_timeout_s
+            )
     result: ProbeResult | None = st.session_state.get(f"probe_{camera.id}_result")
     if result is None:
         return
@@ -109,8 +123,10 @@ def background_frame(ctx: PageContext, camera: CameraConfig) -> np.ndarray:
 def zones_section(ctx: PageContext, camera: CameraConfig) -> None:
     key = zones_editor.points_key(camera.id)
     if key not in st.session_state:
-        st.session_state[key] = {name: [list(p) for p in (getattr(camera.zones, name) or [])]
-                                 for name in zones_editor.ZONE_NAMES}
+        st.session_state[key] = {
+            name: [list(p) for p in (getattr(camera.zones, name) or [])]
+            for name in zones_editor.ZONE_NAMES
+        }
     zones = zones_editor.editor(camera.id, background_frame(ctx, camera))
     if st.button("Save zones", key=f"{key}_save", type="primary"):
         short = [name for name, pts in zones.items() if 0 < len(pts) < 3]

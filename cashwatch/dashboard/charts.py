@@ -18,8 +18,9 @@ MAX_COLOURS = 12
 
 def _type_scale() -> alt.Scale:
     """The event types' own colours (`cashwatch.core.event_types`), as on the Overview."""
-    return alt.Scale(domain=list(EVENT_TYPE_TABLE),
-                     range=[t.colour.hex for t in EVENT_TYPE_TABLE.values()])
+    return alt.Scale(
+        domain=list(EVENT_TYPE_TABLE), range=[t.colour.hex for t in EVENT_TYPE_TABLE.values()]
+    )
 
 
 def _scale_for(column: str) -> Any:
@@ -36,8 +37,11 @@ def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
     column, e.g. a camera or an hour of the day (bars). A further text column with a few
     values colours the marks, so "per hour per type" shows each type.
     """
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     if frame.empty or not numeric or len(frame.columns) > MAX_CHART_COLUMNS:
         return None
     value = numeric[-1]
@@ -55,7 +59,8 @@ def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
     encoding: dict[str, Any] = {
         "x": alt.X(f"{x}:{'T' if times else 'N'}", sort=None, title=x),
         "y": alt.Y(f"{value}:Q", title=value),
-        "tooltip": [c for c in (x, colour, value) if c is not None]}
+        "tooltip": [c for c in (x, colour, value) if c is not None],
+    }
     if colour is not None:
         encoding["color"] = alt.Color(f"{colour}:N", title=colour, scale=_scale_for(colour))
     return cast(alt.Chart, mark.encode(**encoding))
@@ -64,20 +69,29 @@ def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
 def _hour_labels(timestamps: pd.Series) -> pd.Series:
     """Local 'MM-DD HH:00' labels: ordinal bars stay wide even with a single hour of data."""
     local = pd.to_datetime(timestamps, utc=True).dt.tz_convert(
-        dt.datetime.now().astimezone().tzinfo)
+        dt.datetime.now().astimezone().tzinfo
+    )
     return local.dt.strftime("%m-%d %H:00")
 
 
-def _hourly_bars(frame: pd.DataFrame, colour: str, colour_title: str, count: str,
-                 count_title: str, height: int) -> alt.Chart:
+def _hourly_bars(
+    frame: pd.DataFrame, colour: str, colour_title: str, count: str, count_title: str, height: int
+) -> alt.Chart:
     """Stacked bars of rows per local hour (from `started_at`), coloured by `colour`."""
     data = frame.assign(hour=_hour_labels(frame["started_at"]))
     counts = data.groupby(["hour", colour]).size().reset_index(name=count)
-    return cast(alt.Chart, alt.Chart(counts).mark_bar().encode(
-        x=alt.X("hour:O", title="Hour"),
-        y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color(f"{colour}:N", title=colour_title, scale=_scale_for(colour)),
-        tooltip=["hour", colour, count]).properties(height=height))
+    return cast(
+        alt.Chart,
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("hour:O", title="Hour"),
+            y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color(f"{colour}:N", title=colour_title, scale=_scale_for(colour)),
+            tooltip=["hour", colour, count],
+        )
+        .properties(height=height),
+    )
 
 
 def events_by_hour(events: pd.DataFrame) -> alt.Chart:
@@ -86,11 +100,18 @@ def events_by_hour(events: pd.DataFrame) -> alt.Chart:
 
 def events_by_camera(events: pd.DataFrame) -> alt.Chart:
     counts = events.groupby(["camera_id", "event_type"]).size().reset_index(name="events")
-    return cast(alt.Chart, alt.Chart(counts).mark_bar().encode(
-        y=alt.Y("camera_id:N", title="Camera", sort="-x"),
-        x=alt.X("events:Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color("event_type:N", title="Type", scale=_type_scale()),
-        tooltip=["camera_id", "event_type", "events"]).properties(height=240))
+    return cast(
+        alt.Chart,
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            y=alt.Y("camera_id:N", title="Camera", sort="-x"),
+            x=alt.X("events:Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color("event_type:N", title="Type", scale=_type_scale()),
+            tooltip=["camera_id", "event_type", "events"],
+        )
+        .properties(height=240),
+    )
 
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:

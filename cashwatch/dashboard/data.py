@@ -32,8 +32,16 @@ from cashwatch.evidence.storage import is_url, local_evidence, read_evidence
 from cashwatch.store import db, journal
 from cashwatch.store.journal import REVIEW_STATUSES
 
-__all__ = ["REVIEW_STATUSES", "DatabaseCopy", "EventFilter", "HistoryUnavailable", "connect",
-           "database_copy", "leased_copy", "submit_review"]
+__all__ = [
+    "REVIEW_STATUSES",
+    "DatabaseCopy",
+    "EventFilter",
+    "HistoryUnavailable",
+    "connect",
+    "database_copy",
+    "leased_copy",
+    "submit_review",
+]
 
 COPY_FOLDER = "sql-copy"  # in the data folder: the same disk, owner-only like the rest
 
@@ -56,7 +64,8 @@ def connect(data_dir: Path, timeout_s: float = 2.0) -> Iterator[duckdb.DuckDBPyC
                     raise
                 raise db.DatabaseDamagedError(
                     f"{db.db_path(data_dir)} cannot be read: {_first_line(exc)} (events are "
-                    "kept in the journal; `cashwatch db recover` rebuilds the file)") from exc
+                    "kept in the journal; `cashwatch db recover` rebuilds the file)"
+                ) from exc
     except db.DatabaseMissingError as exc:
         raise HistoryUnavailable(f"no history yet: {exc}") from exc
     except db.DatabaseDamagedError as exc:
@@ -85,10 +94,10 @@ class DatabaseCopy:
     source_key: tuple[int, ...]  # size and mtime of the file (and WAL) that was copied
 
 
-_copies: dict[Path, DatabaseCopy] = {}   # per data folder, in this dashboard process
-_copy_lock = threading.Lock()           # one copy at a time: sessions share the result
-_readers: dict[Path, int] = {}          # copy -> queries reading it now (leased_copy)
-_replaced: set[Path] = set()            # copies replaced while read: removed by the last
+_copies: dict[Path, DatabaseCopy] = {}  # per data folder, in this dashboard process
+_copy_lock = threading.Lock()  # one copy at a time: sessions share the result
+_readers: dict[Path, int] = {}  # copy -> queries reading it now (leased_copy)
+_replaced: set[Path] = set()  # copies replaced while read: removed by the last
 _generation = itertools.count(1)
 
 
@@ -126,8 +135,11 @@ def leased_copy(data_dir: Path) -> Iterator[DatabaseCopy]:
 def _current_copy(data_dir: Path) -> DatabaseCopy:
     """Under `_copy_lock`: this process's copy, made anew when the file has changed."""
     current = _copies.get(data_dir)
-    if current is not None and current.path.exists() \
-            and current.source_key == _source_key(data_dir):
+    if (
+        current is not None
+        and current.path.exists()
+        and current.source_key == _source_key(data_dir)
+    ):
         return current
     fresh = _make_copy(data_dir)
     _copies[data_dir] = fresh
@@ -167,8 +179,7 @@ def _make_copy(data_dir: Path) -> DatabaseCopy:
             as_of = time.time()
     except OSError as exc:
         _remove_copy(target)
-        raise HistoryUnavailable(f"cannot copy the history to {folder} for queries: "
-                                 f"{exc}") from exc
+        raise HistoryUnavailable(f"cannot copy the history to {folder} for queries: {exc}") from exc
     except BaseException:
         _remove_copy(target)
         raise
@@ -178,8 +189,10 @@ def _make_copy(data_dir: Path) -> DatabaseCopy:
 def _private_copy(source: Path, target: Path) -> None:
     """Owner-only from its creation: copyfile would leave it as the umask says (0644 in
     a dashboard started without one), readable by every local user."""
-    with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out, \
-            open(source, "rb") as src:
+    with (
+        open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out,
+        open(source, "rb") as src,
+    ):
         shutil.copyfileobj(src, out, 2**20)
 
 
@@ -235,7 +248,7 @@ def query_df(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFra
 class EventFilter:
     start: dt.datetime
     end: dt.datetime
-    sites: tuple[str, ...] = ()          # empty: all
+    sites: tuple[str, ...] = ()  # empty: all
     cameras: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     review: tuple[str, ...] = ()
@@ -245,24 +258,34 @@ class EventFilter:
     def where(self) -> tuple[str, list[Any]]:
         clauses = ["started_at >= ?", "started_at < ?"]
         params: list[Any] = [self.start, self.end]
-        for column, values in (("site", self.sites), ("camera_id", self.cameras),
-                               ("event_type", self.types), ("review_status", self.review),
-                               ("site", self.allowed_sites)):
+        for column, values in (
+            ("site", self.sites),
+            ("camera_id", self.cameras),
+            ("event_type", self.types),
+            ("review_status", self.review),
+            ("site", self.allowed_sites),
+        ):
             if values:
                 clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
                 params.extend(values)
         return " AND ".join(clauses), params
 
 
-EVENT_COLUMNS = ("event_id, camera_id, site, event_type, started_at, confidence, "
-                 "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path, "
-                 "round(epoch(ended_at) - epoch(started_at), 1) AS lasted_s")
+EVENT_COLUMNS = (
+    "event_id, camera_id, site, event_type, started_at, confidence, "
+    "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path, "
+    "round(epoch(ended_at) - epoch(started_at), 1) AS lasted_s"
+)
 
 
 def list_events(data_dir: Path, flt: EventFilter) -> pd.DataFrame:
     where, params = flt.where()
-    return query_df(data_dir, f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} "
-                              f"ORDER BY started_at DESC LIMIT {int(flt.limit)}", params)
+    return query_df(
+        data_dir,
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} "
+        f"ORDER BY started_at DESC LIMIT {int(flt.limit)}",
+        params,
+    )
 
 
 def count_newer(data_dir: Path, flt: EventFilter, after: Any) -> int:
@@ -287,32 +310,43 @@ def get_event(data_dir: Path, event_id: str) -> dict[str, Any] | None:
 
 def review_stored_since(data_dir: Path, event_id: str, since: float) -> bool:
     """Whether the event's latest review was submitted at or after `since` (epoch s)."""
-    frame = query_df(data_dir, "SELECT epoch(reviewed_at) AS at FROM events WHERE event_id = ?",
-                     [event_id])
-    return bool(not frame.empty and pd.notna(frame["at"].iloc[0])
-                and float(frame["at"].iloc[0]) >= since)
+    frame = query_df(
+        data_dir, "SELECT epoch(reviewed_at) AS at FROM events WHERE event_id = ?", [event_id]
+    )
+    return bool(
+        not frame.empty and pd.notna(frame["at"].iloc[0]) and float(frame["at"].iloc[0]) >= since
+    )
 
 
-def awaiting_review(data_dir: Path, sites: Sequence[str], hours: float = 24.0,
-                    limit: int = 6) -> tuple[int, pd.DataFrame]:
+def awaiting_review(
+    data_dir: Path, sites: Sequence[str], hours: float = 24.0, limit: int = 6
+) -> tuple[int, pd.DataFrame]:
     """Unreviewed events of the last `hours` at these sites (empty: all): how many, and
     the newest `limit` of them, newest first."""
-    where = ("review_status = 'pending' AND started_at >= now() - to_seconds(?)"
-             + (" AND list_contains(?::VARCHAR[], site)" if sites else ""))
+    where = "review_status = 'pending' AND started_at >= now() - to_seconds(?)" + (
+        " AND list_contains(?::VARCHAR[], site)" if sites else ""
+    )
     params: list[Any] = [hours * 3600.0] + ([list(sites)] if sites else [])
     total = query_df(data_dir, f"SELECT count(*) AS n FROM events WHERE {where}", params)
-    newest = query_df(data_dir, "SELECT event_id, camera_id, site, event_type, started_at, "
-                      "snapshot_path, confidence, coalesce(ingested_at, started_at) AS arrived "
-                      f"FROM events WHERE {where} "
-                      "ORDER BY started_at DESC LIMIT ?", [*params, limit])
+    newest = query_df(
+        data_dir,
+        "SELECT event_id, camera_id, site, event_type, started_at, "
+        "snapshot_path, confidence, coalesce(ingested_at, started_at) AS arrived "
+        f"FROM events WHERE {where} "
+        "ORDER BY started_at DESC LIMIT ?",
+        [*params, limit],
+    )
     return int(total["n"].iloc[0]), newest
 
 
 def events_today(data_dir: Path) -> dict[str, int]:
     """Events per camera since local midnight."""
     midnight = dt.datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    frame = query_df(data_dir, "SELECT camera_id, count(*) AS n FROM events "
-                               "WHERE started_at >= ? GROUP BY camera_id", [midnight])
+    frame = query_df(
+        data_dir,
+        "SELECT camera_id, count(*) AS n FROM events WHERE started_at >= ? GROUP BY camera_id",
+        [midnight],
+    )
     return {str(row.camera_id): int(row.n) for row in frame.itertuples()}
 
 
@@ -323,21 +357,33 @@ def filter_options(data_dir: Path, allowed_sites: Sequence[str] = ()) -> dict[st
     if allowed_sites:
         where, params = "AND list_contains(?::VARCHAR[], site)", [list(allowed_sites)]
     with connect(data_dir) as conn:
-        return {column: [str(v[0]) for v in conn.execute(
+        return {
+            column: [
+                str(v[0])
+                for v in conn.execute(
                     f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL "
-                    f"{where} ORDER BY 1", params).fetchall()]
-                for column in ("site", "camera_id", "event_type")}
+                    f"{where} ORDER BY 1",
+                    params,
+                ).fetchall()
+            ]
+            for column in ("site", "camera_id", "event_type")
+        }
 
 
-def worker_runs(data_dir: Path, since: dt.datetime,
-                cameras: Collection[str] | None = None) -> pd.DataFrame:
+def worker_runs(
+    data_dir: Path, since: dt.datetime, cameras: Collection[str] | None = None
+) -> pd.DataFrame:
     """Worker starts since `since`, of these cameras only (None: all; empty: none)."""
     if cameras is None:
-        return query_df(data_dir, "SELECT * FROM worker_runs WHERE started_at >= ? "
-                                  "ORDER BY started_at", [since])
-    return query_df(data_dir, "SELECT * FROM worker_runs WHERE started_at >= ? "
-                              "AND list_contains(?::VARCHAR[], camera_id) ORDER BY started_at",
-                    [since, sorted(cameras)])
+        return query_df(
+            data_dir, "SELECT * FROM worker_runs WHERE started_at >= ? ORDER BY started_at", [since]
+        )
+    return query_df(
+        data_dir,
+        "SELECT * FROM worker_runs WHERE started_at >= ? "
+        "AND list_contains(?::VARCHAR[], camera_id) ORDER BY started_at",
+        [since, sorted(cameras)],
+    )
 
 
 def evidence_file(data_dir: Path, relative: str | None) -> Path | bytes | None:
@@ -363,8 +409,13 @@ def _stored_evidence(url: str) -> Path | bytes | None:
         return None
 
 
-def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str | None,
-                  *, reviewed_by: str | None = None) -> None:
+def submit_review(
+    data_dir: Path,
+    event_id: str,
+    review_status: str,
+    notes: str | None,
+    *,
+    reviewed_by: str | None = None,
+) -> None:
     """Hand a review to the manager (the only DuckDB writer) through the `_review` journal."""
-    journal.submit_review(data_dir, event_id, review_status, notes or "",
-                          reviewed_by=reviewed_by)
+    journal.submit_review(data_dir, event_id, review_status, notes or "", reviewed_by=reviewed_by)

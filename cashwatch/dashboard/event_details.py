@@ -19,8 +19,9 @@ Row = tuple[str, str]  # (label, value), both plain text: the caller escapes the
 Formatter = Callable[[dict[str, Any], float | None], "Row | None"]
 
 # Pixel coordinates and the frame size: for analysts, in the raw JSON
-COORDINATES = frozenset({"staff_box", "customer_box", "staff_wrist", "customer_wrist",
-                         "boxes", "frame_wh"})
+COORDINATES = frozenset(
+    {"staff_box", "customer_box", "staff_wrist", "customer_wrist", "boxes", "frame_wh"}
+)
 
 
 def _number(value: Any) -> float | None:
@@ -75,14 +76,17 @@ def clock(epoch: Any, trigger: float | None) -> str | None:
 def _who_met_whom(d: dict[str, Any], _: float | None) -> Row | None:
     if "staff_track" not in d and "customer_track" not in d:
         return None
-    return ("Who met whom", f"staff {_person(d.get('staff_track'))} and customer "
-                            f"{_person(d.get('customer_track'))}")
+    return (
+        "Who met whom",
+        f"staff {_person(d.get('staff_track'))} and customer {_person(d.get('customer_track'))}",
+    )
 
 
 def _wrist_distance(d: dict[str, Any], _: float | None) -> Row | None:
     px, body = _number(d.get("wrist_distance_px")), _number(d.get("wrist_distance_body"))
     parts = ([f"{px:.0f} px"] if px is not None else []) + (
-        [f"{body:.2f} body sizes"] if body is not None else [])
+        [f"{body:.2f} body sizes"] if body is not None else []
+    )
     if not parts:
         return None
     return ("Wrist distance", parts[0] + (f" ({parts[1]})" if len(parts) > 1 else ""))
@@ -100,6 +104,7 @@ def _at(key: str, label: str) -> Formatter:
     def row(d: dict[str, Any], trigger: float | None) -> Row | None:
         text = clock(d.get(key), trigger)
         return None if text is None else (label, text)
+
     return row
 
 
@@ -107,6 +112,7 @@ def _scaled(key: str, label: str, fmt: Callable[[float], str]) -> Formatter:
     def row(d: dict[str, Any], _: float | None) -> Row | None:
         value = _number(d.get(key))
         return None if value is None else (label, fmt(value))
+
     return row
 
 
@@ -114,6 +120,7 @@ def _share(key: str, label: str, of_what: str) -> Formatter:
     def row(d: dict[str, Any], _: float | None) -> Row | None:
         text = _percent(d.get(key))
         return None if text is None else (label, f"{text} {of_what}")
+
     return row
 
 
@@ -124,6 +131,7 @@ def _text(key: str, label: str, meanings: dict[str, str] | None = None) -> Forma
         value = str(d[key])
         meaning = (meanings or {}).get(value)
         return (label, f"{value}: {meaning}" if meaning else value)
+
     return row
 
 
@@ -134,12 +142,12 @@ def _pair(d: dict[str, Any], _: float | None) -> Row | None:
     return ("Who", " and ".join(f"person {_person(t)}" for t in tracks))
 
 
-METHODS = {"pose": "limb speed of the two people's poses",
-           "learned": "the learned violence score"}
-TAMPER_REASONS = {"covered": "most of the view lost its detail (a hand, cloth, paint, "
-                             "or the room gone dark)",
-                  "blurred": "the lens is defocused or smeared",
-                  "view changed": "turned away, knocked, or something large in front of it"}
+METHODS = {"pose": "limb speed of the two people's poses", "learned": "the learned violence score"}
+TAMPER_REASONS = {
+    "covered": "most of the view lost its detail (a hand, cloth, paint, or the room gone dark)",
+    "blurred": "the lens is defocused or smeared",
+    "view changed": "turned away, knocked, or something large in front of it",
+}
 
 # Per event type, (key or keys it reads, formatter), in reading order
 FIELDS: dict[str, list[tuple[tuple[str, ...], Formatter]]] = {
@@ -154,31 +162,36 @@ FIELDS: dict[str, list[tuple[tuple[str, ...], Formatter]]] = {
         (("tracks",), _pair),
         (("method",), _text("method", "Detected by", METHODS)),
         (("score",), _scaled("score", "Score", lambda v: f"{v:.2f} (0 to 1)")),
-        (("limb_speed",), _scaled("limb_speed", "Limb speed",
-                                  lambda v: f"{v:.2f} body sizes/s")),
+        (("limb_speed",), _scaled("limb_speed", "Limb speed", lambda v: f"{v:.2f} body sizes/s")),
         (("duration_s",), _scaled("duration_s", "Fight lasted", lambda v: f"{v:.1f} s")),
         (("started_at",), _at("started_at", "Fight began")),
-        (("hits",), _scaled("hits", "Hits", lambda v: f"{v:.0f} recent detections over "
-                                                      "the threshold")),
+        (
+            ("hits",),
+            _scaled("hits", "Hits", lambda v: f"{v:.0f} recent detections over the threshold"),
+        ),
     ],
     "fire": [
         (("area",), _share("area", "Flame-coloured area", "of the frame")),
         (("flicker",), _share("flicker", "Flicker", "of those pixels switch on and off")),
-        (("growth",), _scaled("growth", "Growth", lambda v: f"×{v:.1f} its smallest "
-                                                            "recent size")),
-        (("evidence_share",), _share("evidence_share", "Evidence",
-                                     "of recent frames looked like fire")),
+        (("growth",), _scaled("growth", "Growth", lambda v: f"×{v:.1f} its smallest recent size")),
+        (
+            ("evidence_share",),
+            _share("evidence_share", "Evidence", "of recent frames looked like fire"),
+        ),
     ],
     "tamper": [
         (("reason",), _text("reason", "Reason", TAMPER_REASONS)),
         (("since",), _at("since", "Looked tampered since")),
         (("blocked",), _share("blocked", "Blocked", "of the usual view's detail lost")),
-        (("scene_match",), _share("scene_match", "Scene match",
-                                  "of the usual view's edges still found")),
-        (("sharpness",), _scaled("sharpness", "Sharpness", lambda v: f"×{v:.2f} the usual "
-                                                                     "view's")),
-        (("evidence_share",), _share("evidence_share", "Evidence",
-                                     "of recent checks looked tampered")),
+        (
+            ("scene_match",),
+            _share("scene_match", "Scene match", "of the usual view's edges still found"),
+        ),
+        (("sharpness",), _scaled("sharpness", "Sharpness", lambda v: f"×{v:.2f} the usual view's")),
+        (
+            ("evidence_share",),
+            _share("evidence_share", "Evidence", "of recent checks looked tampered"),
+        ),
     ],
 }
 COMMON: list[tuple[tuple[str, ...], Formatter]] = [
@@ -210,8 +223,9 @@ def detail_rows(event_type: str, details: Any, trigger: float | None = None) -> 
         if row is not None:
             rows.append(row)
         used.update(keys)
-    rows.extend(generic_row(key, value, trigger)
-                for key, value in details.items() if key not in used)
+    rows.extend(
+        generic_row(key, value, trigger) for key, value in details.items() if key not in used
+    )
     return rows
 
 
@@ -224,7 +238,7 @@ def generic_row(key: str, value: Any, trigger: float | None = None) -> Row:
     name, unit = key, ""
     for suffix in ("_s", "_px"):
         if key.endswith(suffix) and len(key) > len(suffix):
-            name, unit = key[:-len(suffix)], suffix[1:]
+            name, unit = key[: -len(suffix)], suffix[1:]
     label = name.replace("_", " ").strip().capitalize() or key
     number = _number(value)
     if key.endswith("_at") and number is not None:

@@ -33,10 +33,13 @@ PENDING_KEY = "ev_pending_order"
 REVIEW_WAIT_S = 3.0
 # Periods that end now, recomputed on every run: a page left open over midnight (a night
 # shift) keeps showing new events, which a fixed date range chosen at 23:00 would not.
-RECENT = {"Last hour": dt.timedelta(hours=1), "Last 12 hours": dt.timedelta(hours=12),
-          "Last 24 hours": dt.timedelta(days=1),
-          f"Last {DEFAULT_DAYS} days": dt.timedelta(days=DEFAULT_DAYS),
-          "Last 30 days": dt.timedelta(days=30)}
+RECENT = {
+    "Last hour": dt.timedelta(hours=1),
+    "Last 12 hours": dt.timedelta(hours=12),
+    "Last 24 hours": dt.timedelta(days=1),
+    f"Last {DEFAULT_DAYS} days": dt.timedelta(days=DEFAULT_DAYS),
+    "Last 30 days": dt.timedelta(days=30),
+}
 CUSTOM = "Dates…"
 # Periods that end now reach this far ahead: a worker clock a little ahead of this one
 # must not hide its events
@@ -59,12 +62,17 @@ def filters(ctx: PageContext) -> data.EventFilter:
     chosen_sites = cols[0].multiselect("Site", sites, placeholder="All", key="ev_sites")
     chosen_cams = cols[1].multiselect("Camera", cameras, placeholder="All", key="ev_cams")
     chosen_types = cols[2].multiselect("Type", types, placeholder="All", key="ev_types")
-    review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All",
-                                 key="ev_review")
+    review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All", key="ev_review")
     start, end = _period_widgets(cols[4], today)
-    return data.EventFilter(start=start, end=end, sites=tuple(chosen_sites),
-                            cameras=tuple(chosen_cams), types=tuple(chosen_types),
-                            review=tuple(review), allowed_sites=ctx.user.sites)
+    return data.EventFilter(
+        start=start,
+        end=end,
+        sites=tuple(chosen_sites),
+        cameras=tuple(chosen_cams),
+        types=tuple(chosen_types),
+        review=tuple(review),
+        allowed_sites=ctx.user.sites,
+    )
 
 
 def still_open(flt: data.EventFilter) -> data.EventFilter:
@@ -77,13 +85,15 @@ def still_open(flt: data.EventFilter) -> data.EventFilter:
 
 def _period_widgets(column: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
     choices = [*RECENT, CUSTOM]
-    choice = column.selectbox("Period", choices, index=choices.index(f"Last {DEFAULT_DAYS} days"),
-                              key="ev_recent")
+    choice = column.selectbox(
+        "Period", choices, index=choices.index(f"Last {DEFAULT_DAYS} days"), key="ev_recent"
+    )
     if choice != CUSTOM:
         now = dt.datetime.now().astimezone()
         return now - RECENT[choice], now + FUTURE_SLACK
-    days = column.date_input("Days", (today - dt.timedelta(days=DEFAULT_DAYS), today),
-                             key="ev_period")
+    days = column.date_input(
+        "Days", (today - dt.timedelta(days=DEFAULT_DAYS), today), key="ev_period"
+    )
     return _period(days, today)
 
 
@@ -123,12 +133,14 @@ TABLE_COLUMNS: dict[str, Any] = {
     "lasted_s": st.column_config.TextColumn(
         "Lasted",
         help="From the detection to the last moment the behaviour was still seen; empty "
-             "while it goes on, or when not known (its worker crashed, or the event is "
-             "older than CashWatch's event ends)."),
+        "while it goes on, or when not known (its worker crashed, or the event is "
+        "older than CashWatch's event ends).",
+    ),
     "camera_id": st.column_config.TextColumn("Camera"),
     "site": st.column_config.TextColumn("Site"),
-    "confidence": st.column_config.ProgressColumn("Confidence", min_value=0.0, max_value=1.0,
-                                                  format="%.2f"),
+    "confidence": st.column_config.ProgressColumn(
+        "Confidence", min_value=0.0, max_value=1.0, format="%.2f"
+    ),
     "review_status": st.column_config.TextColumn("Review"),
     "reviewed_by": st.column_config.TextColumn("By"),
     "notes": st.column_config.TextColumn("Note"),
@@ -141,7 +153,8 @@ def table(events: pd.DataFrame) -> pd.DataFrame:
     29-digit key for whoever needs to quote it, last)."""
     shown = events[list(TABLE_COLUMNS)].copy()
     shown["started_at"] = pd.to_datetime(shown["started_at"], utc=True).dt.tz_convert(
-        dt.datetime.now().astimezone().tzinfo)
+        dt.datetime.now().astimezone().tzinfo
+    )
     shown["notes"] = shown["notes"].fillna("")
     shown["reviewed_by"] = shown["reviewed_by"].fillna("")
     # words, not a number column: that shows "None" for an event still going on
@@ -192,10 +205,14 @@ def clips_coming(ctx: PageContext, events: pd.DataFrame, now: float | None = Non
             continue
         # the list carries how long an event lasted, not when it ended
         lasted_s = row.get("lasted_s")
-        ended = (None if _is_missing(lasted_s)
-                 else pd.Timestamp(row["started_at"]) + pd.Timedelta(seconds=float(lasted_s)))
-        state, _ = clip_state({**row, "ended_at": ended},
-                              clip_settings(ctx, row.get("camera_id")), now)
+        ended = (
+            None
+            if _is_missing(lasted_s)
+            else pd.Timestamp(row["started_at"]) + pd.Timedelta(seconds=float(lasted_s))
+        )
+        state, _ = clip_state(
+            {**row, "ended_at": ended}, clip_settings(ctx, row.get("camera_id")), now
+        )
         if state != LOST:
             coming.add(str(row["event_id"]))
     return coming
@@ -229,13 +246,17 @@ def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str
     moved = status != event.get("review_status") and _select_next_pending(str(event["event_id"]))
     next_one = " Next event waiting for review:" if moved else ""
     # Without a manager nothing stores it now: no point waiting for that
-    if (read_status(ctx.data_dir).manager_running
-            and _wait_for_review(ctx, str(event["event_id"]), sent)):
+    if read_status(ctx.data_dir).manager_running and _wait_for_review(
+        ctx, str(event["event_id"]), sent
+    ):
         st.session_state["ev_flash"] = ("success", f"Marked {what} {shown}.{next_one}")
     else:
-        st.session_state["ev_flash"] = ("success", f"Marked {what} {shown}; the history shows "
-                                        "it once the manager stores it (it is not running or "
-                                        f"is busy).{next_one}")
+        st.session_state["ev_flash"] = (
+            "success",
+            f"Marked {what} {shown}; the history shows "
+            "it once the manager stores it (it is not running or "
+            f"is busy).{next_one}",
+        )
 
 
 def remember_pending(events: pd.DataFrame) -> None:
@@ -251,13 +272,14 @@ def _select_next_pending(reviewed: str) -> bool:
     rest = [i for i in order if i != reviewed]
     if not rest:
         return False
-    older = order[order.index(reviewed) + 1:] if reviewed in order else []
+    older = order[order.index(reviewed) + 1 :] if reviewed in order else []
     st.session_state["ev_selected"] = next(iter(older), rest[0])
     return True
 
 
-def _wait_for_review(ctx: PageContext, event_id: str, sent: float,
-                     timeout_s: float = REVIEW_WAIT_S) -> bool:
+def _wait_for_review(
+    ctx: PageContext, event_id: str, sent: float, timeout_s: float = REVIEW_WAIT_S
+) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -276,13 +298,23 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
     st.text_input("Note", value=event.get("notes") or "", key=notes_key)
     current = str(event.get("review_status") or "pending")
     cols = st.columns(3)
-    cols[0].button("Confirm", key="ev_confirm", type="primary", on_click=_review,
-                   args=(ctx, event, "confirmed", notes_key))
-    cols[1].button("False alarm", key="ev_false", on_click=_review,
-                   help="Not what the rule says it is: stored as false_positive",
-                   args=(ctx, event, "false_positive", notes_key))
-    cols[2].button("Save note", key="ev_note", on_click=_review,
-                   args=(ctx, event, current, notes_key))
+    cols[0].button(
+        "Confirm",
+        key="ev_confirm",
+        type="primary",
+        on_click=_review,
+        args=(ctx, event, "confirmed", notes_key),
+    )
+    cols[1].button(
+        "False alarm",
+        key="ev_false",
+        on_click=_review,
+        help="Not what the rule says it is: stored as false_positive",
+        args=(ctx, event, "false_positive", notes_key),
+    )
+    cols[2].button(
+        "Save note", key="ev_note", on_click=_review, args=(ctx, event, current, notes_key)
+    )
     kind, message = st.session_state.pop("ev_flash", (None, None))
     if kind == "success":
         st.success(plain(message))
@@ -307,19 +339,25 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         start = trigger_offset_s(clip, settings.post_seconds)
         st.video(str(clip), start_time=start)
         if start:
-            st.caption(f"Playing from {LEAD_S:.0f} s before the detection; the clip's first "
-                       f"{start} s show what led up to it.")
+            st.caption(
+                f"Playing from {LEAD_S:.0f} s before the detection; the clip's first "
+                f"{start} s show what led up to it."
+            )
     elif clip is not None:
         st.video(clip)
     elif event.get("clip_error"):
         st.warning(f"No clip: {plain(event['clip_error'])}")
     elif not _is_missing(event.get("evidence_expired_at")):
-        st.info(f"Clip and snapshot deleted by retention on "
-                f"{pd.Timestamp(event['evidence_expired_at']):%Y-%m-%d}; the event and its "
-                "review are kept.")
+        st.info(
+            f"Clip and snapshot deleted by retention on "
+            f"{pd.Timestamp(event['evidence_expired_at']):%Y-%m-%d}; the event and its "
+            "review are kept."
+        )
     elif event.get("clip_path"):
-        st.warning(f"The clip {plain(event['clip_path'])} cannot be read: it was moved or deleted "
-                   "outside CashWatch, or the evidence store cannot be reached.")
+        st.warning(
+            f"The clip {plain(event['clip_path'])} cannot be read: it was moved or deleted "
+            "outside CashWatch, or the evidence store cannot be reached."
+        )
     elif clip_state(event, settings, time.time())[0] == LOST:
         st.info(_clip_to_come(event, settings, time.time()))
     else:
@@ -327,15 +365,17 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         # with no clip to play, the snapshot is the picture: as wide as the column
-        st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot),
-                 caption="Snapshot at the trigger frame",
-                 width="content" if clip is not None else "stretch")
+        st.image(
+            snapshot if isinstance(snapshot, bytes) else str(snapshot),
+            caption="Snapshot at the trigger frame",
+            width="content" if clip is not None else "stretch",
+        )
 
 
 # How a clip that has not arrived stands (`clip_state`)
 RECORDING, POST_ROLL, WRITING, LOST = "recording", "post-roll", "being written", "never coming"
 COUNTDOWN_S = 1.0  # the countdown ticks every second…
-RECHECK_S = 5.0    # …and looks for the clip in the database every 5 s, or once it is due
+RECHECK_S = 5.0  # …and looks for the clip in the database every 5 s, or once it is due
 _CHECKED_KEY = "ev_clip_checked"
 
 
@@ -368,20 +408,26 @@ def _clip_to_come(event: dict[str, Any], clip: ClipConfig, now: float) -> str:
     """What to say about a clip that has not arrived: recording, or never to come."""
     state, left = clip_state(event, clip, now)
     if state == LOST:
-        return ("No clip was recorded: the camera's worker stopped before it could finish "
-                "it (a crash or a power cut).")
+        return (
+            "No clip was recorded: the camera's worker stopped before it could finish "
+            "it (a crash or a power cut)."
+        )
     if state == RECORDING:
         started = pd.Timestamp(event["started_at"]).timestamp()
         latest = dt.datetime.fromtimestamp(started + clip.max_seconds).astimezone()
-        return (f"The clip is still being recorded: it follows the "
-                f"{plain(event['event_type'])} event until {clip.post_seconds:g} s after it "
-                f"is last seen (at most "
-                f"{clip.max_seconds:g} s in all) and appears then. Going on for "
-                f"{duration_text(now - started)}; the clip appears by {latest:%H:%M:%S} at "
-                "the latest.")
+        return (
+            f"The clip is still being recorded: it follows the "
+            f"{plain(event['event_type'])} event until {clip.post_seconds:g} s after it "
+            f"is last seen (at most "
+            f"{clip.max_seconds:g} s in all) and appears then. Going on for "
+            f"{duration_text(now - started)}; the clip appears by {latest:%H:%M:%S} at "
+            "the latest."
+        )
     if state == POST_ROLL:
-        return (f"The event is over; its clip records {clip.post_seconds:g} s past the end "
-                f"and appears then, in about {duration_text(left or 0.0)}.")
+        return (
+            f"The event is over; its clip records {clip.post_seconds:g} s past the end "
+            f"and appears then, in about {duration_text(left or 0.0)}."
+        )
     return "The clip is being written; it appears in a moment."
 
 
@@ -403,8 +449,10 @@ def _clip_countdown(ctx: PageContext, event_id: str, settings: ClipConfig) -> No
 
 def clip_arrived(event: dict[str, Any]) -> bool:
     """Stored as done: a clip, a reason there is none, or evidence already expired."""
-    return any(not _is_missing(event.get(key)) and event.get(key) != ""
-               for key in ("clip_path", "clip_error", "evidence_expired_at"))
+    return any(
+        not _is_missing(event.get(key)) and event.get(key) != ""
+        for key in ("clip_path", "clip_error", "evidence_expired_at")
+    )
 
 
 def _recent_look(ctx: PageContext, event_id: str) -> dict[str, Any] | None:
@@ -414,8 +462,10 @@ def _recent_look(ctx: PageContext, event_id: str) -> dict[str, Any] | None:
     now = time.time()
     checked_at, event = st.session_state.get(_CHECKED_KEY, (0.0, None))
     stale = event is None or event.get("event_id") != event_id or now - checked_at >= RECHECK_S
-    due = event is not None and clip_state(
-        event, clip_settings(ctx, event.get("camera_id")), now)[0] == WRITING
+    due = (
+        event is not None
+        and clip_state(event, clip_settings(ctx, event.get("camera_id")), now)[0] == WRITING
+    )
     if stale or due:
         with contextlib.suppress(data.HistoryUnavailable):  # busy: the last look will do
             fresh = data.get_event(ctx.data_dir, event_id)
@@ -454,9 +504,11 @@ def duration_text(seconds: float) -> str:
 def details(event: dict[str, Any]) -> None:
     """The event in a line, what its rule measured as labelled values (who met whom, how
     close, the score, the reason), and the whole row as JSON, folded, for analysts."""
-    st.markdown(f"**{plain(event['event_type'])}** on {plain(event['camera_id'])} "
-                f"({plain(event['site'])}) · confidence {float(event['confidence']):.2f} · "
-                f"{lasted(event)} · review: **{plain(event.get('review_status') or 'pending')}**")
+    st.markdown(
+        f"**{plain(event['event_type'])}** on {plain(event['camera_id'])} "
+        f"({plain(event['site'])}) · confidence {float(event['confidence']):.2f} · "
+        f"{lasted(event)} · review: **{plain(event.get('review_status') or 'pending')}**"
+    )
     trigger = pd.Timestamp(event["started_at"]).timestamp()
     rows = event_details.detail_rows(str(event["event_type"]), event.get("details"), trigger)
     if rows:
@@ -464,8 +516,12 @@ def details(event: dict[str, Any]) -> None:
         st.markdown("  \n".join(f"**{plain(name)}:** {plain(value)}" for name, value in rows))
     shown = {k: v for k, v in event.items() if k not in ("details",)}
     with st.expander("Raw event data (JSON)"):
-        st.json({"details": event.get("details"),
-                 **{k: str(v) for k, v in shown.items() if not _is_missing(v)}})
+        st.json(
+            {
+                "details": event.get("details"),
+                **{k: str(v) for k, v in shown.items() if not _is_missing(v)},
+            }
+        )
 
 
 def _is_missing(value: Any) -> bool:

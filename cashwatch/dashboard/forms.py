@@ -39,11 +39,15 @@ def _number(label: str, value: Any, field: FieldInfo, key: str, integer: bool) -
     low, high = _bounds(field)
     cast = int if integer else float
     return st.number_input(
-        label, value=cast(value),
+        label,
+        value=cast(value),
         min_value=cast(low) if low is not None else None,
         max_value=cast(high) if high is not None else None,
-        step=1 if integer else None, format=None if integer else "%g",
-        help=field.description or None, key=key)
+        step=1 if integer else None,
+        format=None if integer else "%g",
+        help=field.description or None,
+        key=key,
+    )
 
 
 def field_widget(name: str, field: FieldInfo, value: Any, key: str) -> Any:
@@ -58,15 +62,22 @@ def field_widget(name: str, field: FieldInfo, value: Any, key: str) -> Any:
         return _number(label, value, field, key, integer=False)
     if typing.get_origin(annotation) is typing.Literal:
         options = list(typing.get_args(annotation))
-        return st.selectbox(label, options, index=options.index(value),
-                            help=field.description or None, key=key)
-    text = st.text_input(label, value="" if value is None else str(value),
-                         help=field.description or None, key=key)
+        return st.selectbox(
+            label, options, index=options.index(value), help=field.description or None, key=key
+        )
+    text = st.text_input(
+        label, value="" if value is None else str(value), help=field.description or None, key=key
+    )
     return (text or None) if optional else text
 
 
-def model_form(model: type[BaseModel], values: dict[str, Any], key: str,
-               skip: frozenset[str] = frozenset(), depth: int = 0) -> dict[str, Any]:
+def model_form(
+    model: type[BaseModel],
+    values: dict[str, Any],
+    key: str,
+    skip: frozenset[str] = frozenset(),
+    depth: int = 0,
+) -> dict[str, Any]:
     """Widgets for every field of `model`; returns the values.
 
     Nested models go in an expander at the first level and under a heading below it
@@ -82,12 +93,10 @@ def model_form(model: type[BaseModel], values: dict[str, Any], key: str,
             title = f"{name.title()}: {(annotation.__doc__ or name).strip().splitlines()[0]}"
             if depth == 0:
                 with st.expander(title):
-                    out[name] = model_form(annotation, current or {}, f"{key}.{name}",
-                                           depth=1)
+                    out[name] = model_form(annotation, current or {}, f"{key}.{name}", depth=1)
             else:
                 st.markdown(f"**{title}**")
-                out[name] = model_form(annotation, current or {}, f"{key}.{name}",
-                                       depth=depth + 1)
+                out[name] = model_form(annotation, current or {}, f"{key}.{name}", depth=depth + 1)
         elif typing.get_origin(annotation) is list:
             continue  # lists (zones, cameras) have their own editors
         else:

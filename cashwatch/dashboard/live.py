@@ -12,9 +12,13 @@ from cashwatch.detect.annotate import draw_zones
 PERSON_BOX_COLOUR = (80, 200, 80)  # BGR
 # label index in the frame slot's boxes -> (name, BGR colour); an event type's box takes
 # the type's colour (today the worker writes person boxes only, `overlay_boxes`)
-BOX_LABELS = {0: ("person", PERSON_BOX_COLOUR),
-              **{label: (name, event_type(name).colour.bgr)
-                 for label, name in ((1, "cash"), (2, "violence"), (3, "fire"))}}
+BOX_LABELS = {
+    0: ("person", PERSON_BOX_COLOUR),
+    **{
+        label: (name, event_type(name).colour.bgr)
+        for label, name in ((1, "cash"), (2, "violence"), (3, "fire"))
+    },
+}
 JPEG_QUALITY = 70
 
 
@@ -25,8 +29,16 @@ def draw_boxes(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         name, colour = BOX_LABELS.get(int(label), ("?", (255, 255, 255)))
         top_left = (round(x1 * width), round(y1 * height))
         cv2.rectangle(image, top_left, (round(x2 * width), round(y2 * height)), colour, 2)
-        cv2.putText(image, f"{name} {conf:.2f}", (top_left[0], max(12, top_left[1] - 4)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            f"{name} {conf:.2f}",
+            (top_left[0], max(12, top_left[1] - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            colour,
+            1,
+            cv2.LINE_AA,
+        )
     return image
 
 

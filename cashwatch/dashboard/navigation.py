@@ -31,8 +31,18 @@ def run() -> None:
     sidebar_account(ctx, login_required(ctx.loaded.app))
     # url_path: a page's identity (its script hash) comes from it, and it was inferred
     # from the function's name, `overview`, when the function lived in app.py
-    pages = [st.Page(overview.render, title="Overview", icon=":material/dashboard:",
-                     url_path="overview", default=True)]
-    pages += [st.Page(path, title=title, icon=icon)
-              for path, title, icon, permission in PAGES if ctx.user.can(permission)]
+    pages = [
+        st.Page(
+            overview.render,
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        )
+    ]
+    pages += [
+        st.Page(path, title=title, icon=icon)
+        for path, title, icon, permission in PAGES
+        if ctx.user.can(permission)
+    ]
     st.navigation(pages).run()

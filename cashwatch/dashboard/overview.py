@@ -70,14 +70,17 @@ def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
         for label, value, help_text in card_numbers(rec, view.camera_id, today):
             st.metric(label, value, help=help_text, width="content")
     core = rec.get("core", -1)
-    st.caption(f"Node {plain(rec.get('node') or '–')} · "
-               f"Core {core if core is not None and core >= 0 else '–'} · "
-               f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
-               f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}")
+    st.caption(
+        f"Node {plain(rec.get('node') or '–')} · "
+        f"Core {core if core is not None and core >= 0 else '–'} · "
+        f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
+        f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}"
+    )
 
 
-def card_numbers(rec: dict[str, Any], camera_id: str,
-                 today: dict[str, int] | None) -> list[tuple[str, str, str | None]]:
+def card_numbers(
+    rec: dict[str, Any], camera_id: str, today: dict[str, int] | None
+) -> list[tuple[str, str, str | None]]:
     """(label, value, help) of each number on a camera's card; long counts compact
     (2.73M), the exact figure in the help.
 
@@ -89,11 +92,13 @@ def card_numbers(rec: dict[str, Any], camera_id: str,
     return [
         ("Camera fps", f"{rec.get('camera_fps', 0.0):.1f}", None),
         ("Process fps", f"{rec.get('process_fps', 0.0):.1f}", None),
-        ("Detect fps", f"{rec.get('detection_fps', 0.0):.1f}",
-         "Frames the pose model looked at per second. Near 0 is normal while nothing "
-         "moves: the motion gate skips still frames."),
-        ("Frames", compact_count(frames), f"{frames:,} frames processed since the worker "
-                                          "started."),
+        (
+            "Detect fps",
+            f"{rec.get('detection_fps', 0.0):.1f}",
+            "Frames the pose model looked at per second. Near 0 is normal while nothing "
+            "moves: the motion gate skips still frames.",
+        ),
+        ("Frames", compact_count(frames), f"{frames:,} frames processed since the worker started."),
         ("Events today", "–" if today is None else str(today.get(camera_id, 0)), None),
         ("Uptime", uptime(rec or None), "How long the camera's worker has run."),
     ]
@@ -122,20 +127,38 @@ def _controls(ctx: PageContext, view: CameraView) -> None:
         return
     cols = st.columns(3)
     cid = view.camera_id
-    cols[0].button("Start", key=f"start_{cid}", disabled=view.enabled,
-                   on_click=do_action, args=(ctx, f"Start {cid}", actions.set_enabled, cid, True))
-    cols[1].button("Stop", key=f"stop_{cid}", disabled=not view.enabled,
-                   on_click=do_action, args=(ctx, f"Stop {cid}", actions.set_enabled, cid, False))
-    cols[2].button("Restart", key=f"restart_{cid}", disabled=not view.enabled,
-                   on_click=do_action, args=(ctx, f"Restart {cid}", actions.restart, cid))
+    cols[0].button(
+        "Start",
+        key=f"start_{cid}",
+        disabled=view.enabled,
+        on_click=do_action,
+        args=(ctx, f"Start {cid}", actions.set_enabled, cid, True),
+    )
+    cols[1].button(
+        "Stop",
+        key=f"stop_{cid}",
+        disabled=not view.enabled,
+        on_click=do_action,
+        args=(ctx, f"Stop {cid}", actions.set_enabled, cid, False),
+    )
+    cols[2].button(
+        "Restart",
+        key=f"restart_{cid}",
+        disabled=not view.enabled,
+        on_click=do_action,
+        args=(ctx, f"Restart {cid}", actions.restart, cid),
+    )
 
 
 def tampered(view: CameraView) -> bool:
     """Running, but its view covered, blurred or turned away (an open tamper event)."""
     record = view.record or {}
     # the source's own trouble comes first on the card, as in `last_error`
-    return (view.state == "running" and bool(record.get("tamper_reason"))
-            and not record.get("source_error"))
+    return (
+        view.state == "running"
+        and bool(record.get("tamper_reason"))
+        and not record.get("source_error")
+    )
 
 
 def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:
@@ -173,13 +196,26 @@ def _bulk_controls(ctx: PageContext, views: list[CameraView]) -> None:
     if not ctx.user.can("control_cameras") or not ids:
         return
     cols = st.columns([1, 1, 1, 3])
-    cols[0].button("Start all", key="start_all", on_click=do_action,
-                   args=(ctx, "Start all", actions.set_enabled_all, ids, True))
-    cols[1].button("Stop all", key="stop_all", on_click=do_action,
-                   args=(ctx, "Stop all", actions.set_enabled_all, ids, False))
+    cols[0].button(
+        "Start all",
+        key="start_all",
+        on_click=do_action,
+        args=(ctx, "Start all", actions.set_enabled_all, ids, True),
+    )
+    cols[1].button(
+        "Stop all",
+        key="stop_all",
+        on_click=do_action,
+        args=(ctx, "Stop all", actions.set_enabled_all, ids, False),
+    )
     running = [v.camera_id for v in views if v.enabled and v.config is not None]
-    cols[2].button("Restart all", key="restart_all", disabled=not running,
-                   on_click=do_action, args=(ctx, "Restart all", _restart_all, running))
+    cols[2].button(
+        "Restart all",
+        key="restart_all",
+        disabled=not running,
+        on_click=do_action,
+        args=(ctx, "Restart all", _restart_all, running),
+    )
 
 
 def _restart_all(ctx: PageContext, camera_ids: list[str]) -> None:
@@ -226,8 +262,9 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
     for column, event in zip(columns, newest.to_dict("records"), strict=False):
         with column:
             _event_tile(ctx, event)
-    st.page_link("pages/events.py", label="Review them on the Events page",
-                 icon=":material/notifications:")
+    st.page_link(
+        "pages/events.py", label="Review them on the Events page", icon=":material/notifications:"
+    )
 
 
 def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
@@ -236,8 +273,11 @@ def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot), width="stretch")
-    when = pd.Timestamp(event["started_at"]).tz_convert(
-        dt.datetime.now().astimezone().tzinfo).strftime("%H:%M:%S")
+    when = (
+        pd.Timestamp(event["started_at"])
+        .tz_convert(dt.datetime.now().astimezone().tzinfo)
+        .strftime("%H:%M:%S")
+    )
     st.caption(f"{plain(event['camera_id'])} · {when} · {float(event['confidence']):.2f}")
 
 
@@ -250,11 +290,15 @@ def _toast_new(newest: pd.DataFrame) -> None:
     if mark is not None:
         new = newest[arrived > mark]
         for event in new.head(3).to_dict("records"):
-            st.toast(f"New {plain(event['event_type'])} event on {plain(event['camera_id'])}",
-                     icon=event_type(str(event["event_type"])).icon)
+            st.toast(
+                f"New {plain(event['event_type'])} event on {plain(event['camera_id'])}",
+                icon=event_type(str(event["event_type"])).icon,
+            )
         if not new.empty:
-            _beep(max(event_type(str(t)).alert_beeps for t in new["event_type"]),
-                  key=str(new["event_id"].iloc[0]))
+            _beep(
+                max(event_type(str(t)).alert_beeps for t in new["event_type"]),
+                key=str(new["event_id"].iloc[0]),
+            )
     latest = arrived.max() if not arrived.empty else None
     if mark is None or (latest is not None and latest > mark):
         st.session_state[_SEEN_KEY] = latest if latest is not None else pd.Timestamp.now(tz="UTC")
@@ -270,9 +314,10 @@ def announce_lost_cameras(views: list[CameraView]) -> None:
         return
     lost = [v for v in views if v.camera_id in seen and v.state in LOST]
     for view in lost[:3]:
-        st.toast(f"Camera {plain(view.name)} ({plain(view.camera_id)}) lost its picture: "
-                 f"{view.state}",
-                 icon=":material/videocam_off:")
+        st.toast(
+            f"Camera {plain(view.name)} ({plain(view.camera_id)}) lost its picture: {view.state}",
+            icon=":material/videocam_off:",
+        )
     if len(lost) > 3:
         st.toast(f"… and {len(lost) - 3} more cameras", icon=":material/videocam_off:")
     if lost:
@@ -324,9 +369,10 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=detail)
     _flash()
-    views = sorted(visible(ctx, camera_views(ctx.loaded, status), sites),
-                   key=lambda v: v.state not in TROUBLE and not v.config_error
-                   and not tampered(v))
+    views = sorted(
+        visible(ctx, camera_views(ctx.loaded, status), sites),
+        key=lambda v: v.state not in TROUBLE and not v.config_error and not tampered(v),
+    )
     announce_lost_cameras(views)
     if not views:
         st.info("No cameras to show. Admins add cameras on the Cameras page.")

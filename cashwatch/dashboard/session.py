@@ -51,8 +51,17 @@ from cashwatch.util.redact import mask_credentials
 log = logging.getLogger(__name__)
 # Headers a proxy adds: a request carrying one came through something else first, so
 # the loopback peer says nothing about who is really asking.
-PROXY_HEADERS = frozenset({"forwarded", "via", "x-real-ip", "true-client-ip", "x-client-ip",
-                           "cf-connecting-ip", "x-original-forwarded-for"})
+PROXY_HEADERS = frozenset(
+    {
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "true-client-ip",
+        "x-client-ip",
+        "cf-connecting-ip",
+        "x-original-forwarded-for",
+    }
+)
 # One guard per dashboard process: back-off per account and per client, and a bound on
 # the argon2 verifications (~100 ms, 64 MiB each) running at once.
 SIGN_IN_GUARD = SignInGuard()
@@ -83,17 +92,22 @@ class PageContext:
         if not self.user.can(permission):
             raise PermissionDenied(f"{self.user.name} ({self.user.role}) may not {permission}")
         if site is not None and not self.user.sees_site(site):
-            raise PermissionDenied(f"{self.user.name} is limited to sites "
-                                   f"{', '.join(self.user.sites)}; not {site!r}")
+            raise PermissionDenied(
+                f"{self.user.name} is limited to sites {', '.join(self.user.sites)}; not {site!r}"
+            )
 
     def require_loadable_config(self) -> None:
         """Raise ConfigError while the file does not load: a change written now would be
         made to a file someone is halfway through editing, or to a stale view of it."""
         if self.config_error:
-            why = ("" if self.user.limited_to_sites  # the reason may name other sites
-                   else f": {self.config_error}")
-            raise ConfigError(f"the config file cannot be loaded, so it is not changed; fix "
-                              f"it first{why}")
+            why = (
+                ""
+                if self.user.limited_to_sites  # the reason may name other sites
+                else f": {self.config_error}"
+            )
+            raise ConfigError(
+                f"the config file cannot be loaded, so it is not changed; fix it first{why}"
+            )
 
     def camera_scope(self) -> frozenset[str] | None:
         """Ids of the configured cameras of the user's sites; None when the user sees all.
@@ -133,8 +147,11 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
     if loaded is None:
         # Nobody has signed in yet (the accounts' sites are in the config that failed):
         # the reason, with its paths and camera sources, only for a local visitor.
-        why = (_plain(error) if _trusted_local_visitor()
-               else "run `cashwatch check` on the server to see why")
+        why = (
+            _plain(error)
+            if _trusted_local_visitor()
+            else "run `cashwatch check` on the server to see why"
+        )
         st.error(f"The configuration cannot be loaded: {why}")
         st.stop()
         raise AssertionError("unreachable")  # st.stop() raises; this informs type checkers
@@ -145,9 +162,12 @@ def config_banner(error: str, *, detail: bool = True) -> None:
     """Why the file does not load; without `detail` (a site-limited account) only that
     it does not, as the message can name other sites' cameras."""
     why = _plain(error) if detail else "ask an administrator to fix the file"
-    st.error(f"The configuration cannot be loaded: {why}  \n"
-             "Showing the last configuration that loaded; changes to cameras are off "
-             "until the file is fixed.", icon=":material/error:")
+    st.error(
+        f"The configuration cannot be loaded: {why}  \n"
+        "Showing the last configuration that loaded; changes to cameras are off "
+        "until the file is fixed.",
+        icon=":material/error:",
+    )
 
 
 def _plain(text: str) -> str:
@@ -209,10 +229,12 @@ def _local_request() -> bool:
     loopback name, with no proxy in between. Read per run: headers are per session.
     Without a browser (no headers at all, as in AppTest) it is not."""
     headers = {k.lower(): v for k, v in st.context.headers.to_dict().items()}
-    return (st.context.ip_address is None  # None: a loopback peer (or no client at all)
-            and loopback_host(headers.get("host", ""))
-            and _local_origin(headers.get("origin"))
-            and not _proxied(headers))
+    return (
+        st.context.ip_address is None  # None: a loopback peer (or no client at all)
+        and loopback_host(headers.get("host", ""))
+        and _local_origin(headers.get("origin"))
+        and not _proxied(headers)
+    )
 
 
 def _local_origin(origin: str | None) -> bool:
@@ -230,8 +252,11 @@ def _trusted_local_visitor() -> bool:
 
 
 def login_required(app: AppConfig) -> bool:
-    return (app.dashboard.require_login or not loopback_address(app.dashboard.host)
-            or not _trusted_local_visitor())
+    return (
+        app.dashboard.require_login
+        or not loopback_address(app.dashboard.host)
+        or not _trusted_local_visitor()
+    )
 
 
 def _client() -> str:
@@ -289,8 +314,10 @@ def _cookie_script(token: str, max_age_s: float) -> str:
     HTTPS (behind a TLS proxy), SameSite=Strict so no other site's page sends it."""
     path = "/" + str(st.get_option("server.baseUrlPath") or "").strip("/")
     cookie = f"{_cookie_name()}={token}; Max-Age={int(max_age_s)}; Path={path}; SameSite=Strict"
-    return (f"<script>document.cookie = {json.dumps(cookie)} + "
-            "(location.protocol === 'https:' ? '; Secure' : '');</script>")
+    return (
+        f"<script>document.cookie = {json.dumps(cookie)} + "
+        "(location.protocol === 'https:' ? '; Secure' : '');</script>"
+    )
 
 
 def _remember(loaded: LoadedConfig, name: str) -> None:
@@ -414,8 +441,10 @@ def require_login(loaded: LoadedConfig) -> User:
         st.error(str(exc))
         st.stop()
     if not has_users:
-        st.error("Login is required here but there are no accounts yet. Create one with "
-                 "`cashwatch users add NAME --role admin`.")
+        st.error(
+            "Login is required here but there are no accounts yet. Create one with "
+            "`cashwatch users add NAME --role admin`."
+        )
     else:
         _login_form(store, loaded)
     st.stop()

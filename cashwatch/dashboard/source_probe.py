@@ -42,9 +42,20 @@ from cashwatch.util.redact import mask_credentials
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https")
 # What the data folder holds that no camera source may name: evidence of people,
 # the history, and the accounts.
-PRIVATE_IN_DATA = ("clips", "snapshots", "journal", "requests", "logs", "models",
-                   "sql-copy", "users.json", "sign_ins.json", "cashwatch.duckdb",
-                   "cashwatch.duckdb.wal", "manager.lock")
+PRIVATE_IN_DATA = (
+    "clips",
+    "snapshots",
+    "journal",
+    "requests",
+    "logs",
+    "models",
+    "sql-copy",
+    "users.json",
+    "sign_ins.json",
+    "cashwatch.duckdb",
+    "cashwatch.duckdb.wal",
+    "manager.lock",
+)
 
 
 class SourceRefused(ValueError):
@@ -73,13 +84,15 @@ def _check_file(source: str, loaded: LoadedConfig) -> Path:
     if not any(path.is_relative_to(folder) for folder in folders):
         raise SourceRefused(
             f"file {str(path)!r} is outside the folders video files may come from: "
-            f"{', '.join(map(str, folders))} (`[dashboard] source_folders`)")
+            f"{', '.join(map(str, folders))} (`[dashboard] source_folders`)"
+        )
     data = loaded.data_dir.resolve()
     for name in PRIVATE_IN_DATA:
         if path.is_relative_to(data / name):
             raise SourceRefused(
                 f"file {str(path)!r} is the data folder's {name}, never a camera source: "
-                f"put video files elsewhere in {', '.join(map(str, folders))}")
+                f"put video files elsewhere in {', '.join(map(str, folders))}"
+            )
     return path
 
 
@@ -88,8 +101,10 @@ def _check_url(source: str) -> str:
     parts = urlsplit(source)
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:
-        raise SourceRefused(f"{shown}: {scheme or 'no'} scheme is not a camera's; use "
-                            + ", ".join(f"{s}://" for s in URL_SCHEMES))
+        raise SourceRefused(
+            f"{shown}: {scheme or 'no'} scheme is not a camera's; use "
+            + ", ".join(f"{s}://" for s in URL_SCHEMES)
+        )
     host = parts.hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -120,12 +135,16 @@ def as_ipv4(address: Address) -> Address:
 def _check_address(shown: str, host: str, address: Address, scheme: str) -> None:
     address = as_ipv4(address)
     if address.is_link_local or address.is_multicast or address.is_unspecified:
-        raise SourceRefused(f"{shown}: {host!r} is {address}, a link-local, multicast or "
-                            "unspecified address (cloud metadata lives there), not a camera")
+        raise SourceRefused(
+            f"{shown}: {host!r} is {address}, a link-local, multicast or "
+            "unspecified address (cloud metadata lives there), not a camera"
+        )
     if scheme in ("http", "https") and _this_box(address):
-        raise SourceRefused(f"{shown}: {host!r} is this server ({address}); over http(s) "
-                            "that reaches its own web services, not a camera. A relay on "
-                            "this box is probed over rtsp://")
+        raise SourceRefused(
+            f"{shown}: {host!r} is this server ({address}); over http(s) "
+            "that reaches its own web services, not a camera. A relay on "
+            "this box is probed over rtsp://"
+        )
 
 
 def _this_box(address: Address) -> bool:
@@ -145,21 +164,24 @@ def _this_box(address: Address) -> bool:
 @dataclass(frozen=True)
 class ProbeResult:
     frame: np.ndarray | None  # BGR
-    message: str              # what happened, credentials masked
+    message: str  # what happened, credentials masked
 
     @property
     def ok(self) -> bool:
         return self.frame is not None
 
 
-def probe_source(source: str, loaded: LoadedConfig, open_timeout_s: float = 5.0,
-                 read_timeout_s: float = 3.0) -> ProbeResult:
+def probe_source(
+    source: str, loaded: LoadedConfig, open_timeout_s: float = 5.0, read_timeout_s: float = 3.0
+) -> ProbeResult:
     """Open `source` like a worker would and read one frame, if it may be opened."""
     source = source.strip()
     shown = mask_credentials(source)
     if source.startswith("demo:"):
-        return ProbeResult(None, f"{shown} is synthesised by the worker; start the camera "
-                                 "to see it on the Live page")
+        return ProbeResult(
+            None,
+            f"{shown} is synthesised by the worker; start the camera to see it on the Live page",
+        )
     try:
         target = check_source(source, loaded)
     except SourceRefused as exc:
@@ -174,8 +196,9 @@ NO_REDIRECTS = "max_redirects;0"
 CHILD_GRACE_S = 10.0  # starting Python and importing OpenCV, on a busy box
 
 
-def _probe_in_child(target: str | int, shown: str, open_timeout_s: float,
-                    read_timeout_s: float) -> ProbeResult:
+def _probe_in_child(
+    target: str | int, shown: str, open_timeout_s: float, read_timeout_s: float
+) -> ProbeResult:
     """Run `_open_and_read` in a child process. The source goes through stdin, never
     argv: a URL's password would be readable by any local user in /proc/<pid>/cmdline."""
     env = dict(os.environ)
@@ -184,39 +207,55 @@ def _probe_in_child(target: str | int, shown: str, open_timeout_s: float,
     request = json.dumps({"target": target, "open_s": open_timeout_s, "read_s": read_timeout_s})
     limit_s = open_timeout_s + read_timeout_s + CHILD_GRACE_S
     try:
-        done = subprocess.run([sys.executable, "-m", __name__], input=request.encode(),
-                              capture_output=True, env=env, timeout=limit_s, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", __name__],
+            input=request.encode(),
+            capture_output=True,
+            env=env,
+            timeout=limit_s,
+            check=False,
+        )
     except subprocess.TimeoutExpired:  # run() has killed it
-        return ProbeResult(None, f"{shown}: no answer within {limit_s:g} s; the test was "
-                                 "stopped")
+        return ProbeResult(None, f"{shown}: no answer within {limit_s:g} s; the test was stopped")
     header, _, body = done.stdout.partition(b"\n")
     if done.returncode != 0 or not header:
-        return ProbeResult(None, f"testing {shown} failed (exit {done.returncode}): "
-                                 + done.stderr.decode(errors="replace")[-300:].strip())
+        return ProbeResult(
+            None,
+            f"testing {shown} failed (exit {done.returncode}): "
+            + done.stderr.decode(errors="replace")[-300:].strip(),
+        )
     answer = json.loads(header)
     frame = np.load(io.BytesIO(body), allow_pickle=False) if answer["frame"] else None
     return ProbeResult(frame, answer["message"].replace("{shown}", shown))
 
 
-def _open_and_read(target: str | int, open_timeout_s: float,
-                   read_timeout_s: float) -> tuple[np.ndarray | None, str]:
+def _open_and_read(
+    target: str | int, open_timeout_s: float, read_timeout_s: float
+) -> tuple[np.ndarray | None, str]:
     """In the child: one frame and what happened; `{shown}` stands for the masked source
     (the parent fills it in, so the child never prints a password)."""
     # Without these a hung RTSP server blocks each read for 30 s (FACTS.md).
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
-              cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        int(open_timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        int(read_timeout_s * 1000),
+    ]
     capture = cv2.VideoCapture(target, cv2.CAP_ANY, params)
     try:
         if not capture.isOpened():
-            return None, ("cannot open {shown} (unreachable, wrong path or credentials, a "
-                          f"redirect, or no answer within {open_timeout_s:g} s)")
+            return None, (
+                "cannot open {shown} (unreachable, wrong path or credentials, a "
+                f"redirect, or no answer within {open_timeout_s:g} s)"
+            )
         ok, frame = capture.read()
         if not ok or frame is None:
             return None, f"{{shown}} opened but sent no frame within {read_timeout_s:g} s"
         height, width = frame.shape[:2]
         fps = capture.get(cv2.CAP_PROP_FPS)
-        return frame, (f"{{shown}}: {width}x{height}"
-                       + (f", {fps:.1f} fps" if fps and fps > 0 else ""))
+        return frame, (
+            f"{{shown}}: {width}x{height}" + (f", {fps:.1f} fps" if fps and fps > 0 else "")
+        )
     finally:
         capture.release()
 

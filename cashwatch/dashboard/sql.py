@@ -46,18 +46,18 @@ if TYPE_CHECKING:  # the child process must not import pandas, Streamlit and the
 # DESCRIBE, SHOW and SUMMARIZE parse as SELECT statements in DuckDB.
 ALLOWED = {duckdb.StatementType.SELECT: "SELECT", duckdb.StatementType.EXPLAIN: "EXPLAIN"}
 MAX_ROWS = 10_000
-MAX_RESULT_MB = 32     # what reaches pandas and the browser; 10 rows could be 200 MB
+MAX_RESULT_MB = 32  # what reaches pandas and the browser; 10 rows could be 200 MB
 TIMEOUT_S = 30.0
 # The child's address space beyond what Python, DuckDB and pyarrow take once loaded:
 # DuckDB's memory limit, the result being capped, and thread stacks and allocator slack.
 CHILD_HEADROOM_MB = 512
-CHILD_GRACE_S = 5.0    # after TIMEOUT_S the child interrupts itself; this long, it is killed
+CHILD_GRACE_S = 5.0  # after TIMEOUT_S the child interrupts itself; this long, it is killed
 # Shared by every query of this dashboard process (one DuckDB instance per copy): a
 # query can use a core and half a GB, never the box the cameras run on.
 MEMORY_LIMIT_MB = 512
 THREADS = 1
-MAX_TEMP_MB = 2048     # spilled sorts and joins, in the copy's own folder
-BATCH_ROWS = 64        # the byte cap is checked this often
+MAX_TEMP_MB = 2048  # spilled sorts and joins, in the copy's own folder
+BATCH_ROWS = 64  # the byte cap is checked this often
 _open_lock = threading.Lock()  # the first connection to a copy configures its instance
 
 
@@ -84,16 +84,17 @@ def check_read_only(query: str) -> None:
     kind = statements[0].type
     if kind not in ALLOWED:
         name = getattr(kind, "name", str(kind))
-        raise QueryRefused(f"{name} statements are refused: this page only reads "
-                           "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE)")
+        raise QueryRefused(
+            f"{name} statements are refused: this page only reads "
+            "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE)"
+        )
     if kind == duckdb.StatementType.EXPLAIN:
         # EXPLAIN ANALYZE executes what it explains: `EXPLAIN ANALYZE CHECKPOINT` would
         # write. The explained statement must itself be one this page runs.
         try:
             check_read_only(_explained(statements[0].query))
         except QueryRefused as exc:
-            raise QueryRefused(f"EXPLAIN of a statement this page does not run: {exc}") \
-                from exc
+            raise QueryRefused(f"EXPLAIN of a statement this page does not run: {exc}") from exc
 
 
 def _explained(statement: str) -> str:
@@ -101,9 +102,11 @@ def _explained(statement: str) -> str:
     tokenizer (comments are tokens of their own, so they cannot hide a keyword)."""
     tokens = duckdb.tokenize(statement)
     ends = [offset for offset, _ in tokens[1:]] + [len(statement)]
-    kept = [(offset, statement[offset:end].strip().upper())
-            for (offset, kind), end in zip(tokens, ends, strict=True)
-            if kind != duckdb.token_type.comment]
+    kept = [
+        (offset, statement[offset:end].strip().upper())
+        for (offset, kind), end in zip(tokens, ends, strict=True)
+        if kind != duckdb.token_type.comment
+    ]
     offsets, words = [offset for offset, _ in kept], [word for _, word in kept]
     position = 1  # words[0] is EXPLAIN
     if position < len(words) and words[position] in ("ANALYZE", "ANALYSE"):
@@ -116,7 +119,7 @@ def _explained(statement: str) -> str:
         position += 1
     if position >= len(words):
         raise QueryRefused("EXPLAIN of nothing: write EXPLAIN [ANALYZE] SELECT ...")
-    return statement[offsets[position]:]
+    return statement[offsets[position] :]
 
 
 def run_query(ctx: PageContext, query: str) -> QueryResult:
@@ -125,20 +128,29 @@ def run_query(ctx: PageContext, query: str) -> QueryResult:
 
     ctx.require("run_sql")
     if ctx.user.limited_to_sites:
-        raise PermissionDenied("SQL reads every site; accounts limited to sites "
-                               f"({', '.join(ctx.user.sites)}) use the Events page")
+        raise PermissionDenied(
+            "SQL reads every site; accounts limited to sites "
+            f"({', '.join(ctx.user.sites)}) use the Events page"
+        )
     check_read_only(query)
     started = time.perf_counter()
     with leased_copy(ctx.data_dir) as copy:
         table, truncated = run_in_child(copy.path, query)
-    return QueryResult(_to_frame(table), truncated, (time.perf_counter() - started) * 1000,
-                       copy.as_of)
+    return QueryResult(
+        _to_frame(table), truncated, (time.perf_counter() - started) * 1000, copy.as_of
+    )
 
 
 def _limits() -> dict[str, Any]:
     """Read when each query starts (tests and the page may change them)."""
-    return {"timeout_s": TIMEOUT_S, "memory_mb": MEMORY_LIMIT_MB, "temp_mb": MAX_TEMP_MB,
-            "rows": MAX_ROWS, "result_mb": MAX_RESULT_MB, "headroom_mb": CHILD_HEADROOM_MB}
+    return {
+        "timeout_s": TIMEOUT_S,
+        "memory_mb": MEMORY_LIMIT_MB,
+        "temp_mb": MAX_TEMP_MB,
+        "rows": MAX_ROWS,
+        "result_mb": MAX_RESULT_MB,
+        "headroom_mb": CHILD_HEADROOM_MB,
+    }
 
 
 def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
@@ -146,8 +158,12 @@ def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
     whether more was left. QueryRefused when it failed, ran out of memory or time."""
     request = json.dumps({"path": str(path), "query": query, "limits": _limits()})
     try:
-        child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     except OSError as exc:  # no process left to start (ulimit, memory): say so, no traceback
         raise QueryRefused(f"the query could not be started: {exc}") from exc
     try:
@@ -155,8 +171,7 @@ def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") \
-            from None
+        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") from None
     finally:
         if child.poll() is None:  # an exception of our own (KeyboardInterrupt): no orphan
             child.kill()
@@ -172,7 +187,8 @@ def _answer(returncode: int, out: bytes, err: bytes) -> tuple[pa.Table, bool]:
         raise QueryRefused(
             f"the query needs more than the {MEMORY_LIMIT_MB} MB of memory this page "
             f"allows, or failed ({detail[0][:200]}): aggregate or filter more, or select "
-            "fewer or shorter values")
+            "fewer or shorter values"
+        )
     answer = json.loads(header)
     if "error" in answer:
         raise QueryRefused(answer["error"])
@@ -186,8 +202,11 @@ def _child_main() -> None:
     global TIMEOUT_S, MEMORY_LIMIT_MB, MAX_TEMP_MB, MAX_ROWS, MAX_RESULT_MB
     request = json.loads(sys.stdin.buffer.read())
     limits = request["limits"]
-    TIMEOUT_S, MEMORY_LIMIT_MB, MAX_TEMP_MB = (limits["timeout_s"], limits["memory_mb"],
-                                               limits["temp_mb"])
+    TIMEOUT_S, MEMORY_LIMIT_MB, MAX_TEMP_MB = (
+        limits["timeout_s"],
+        limits["memory_mb"],
+        limits["temp_mb"],
+    )
     MAX_ROWS, MAX_RESULT_MB = limits["rows"], limits["result_mb"]
     _cap_address_space(limits["memory_mb"] + limits["result_mb"] + limits["headroom_mb"])
     out = sys.stdout.buffer
@@ -216,8 +235,11 @@ def analyst_connection(copy: DatabaseCopy | Path) -> Iterator[duckdb.DuckDBPyCon
     path = copy if isinstance(copy, Path) else copy.path
     spill = path.with_suffix(".spill")
     config: dict[str, str | bool | int | float | list[str]] = {
-        "memory_limit": f"{MEMORY_LIMIT_MB}MB", "threads": THREADS,
-        "max_temp_directory_size": f"{MAX_TEMP_MB}MB", "temp_directory": str(spill)}
+        "memory_limit": f"{MEMORY_LIMIT_MB}MB",
+        "threads": THREADS,
+        "max_temp_directory_size": f"{MAX_TEMP_MB}MB",
+        "temp_directory": str(spill),
+    }
     with _open_lock:
         try:
             conn = duckdb.connect(str(path), read_only=True, config=config)
@@ -260,17 +282,18 @@ def _execute(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[pa.Table, boo
         # an error while streaming comes through pyarrow's reader, not as duckdb.Error:
         # an interrupt as OSError("INTERRUPT Error: Interrupted!")
         if "INTERRUPT" in str(exc):
-            raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was "
-                               "stopped") from exc
+            raise QueryRefused(
+                f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped"
+            ) from exc
         raise QueryRefused(f"the query failed while its rows were read: {exc}") from exc
     except duckdb.InterruptException as exc:
-        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") \
-            from exc
+        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") from exc
     except duckdb.OutOfMemoryException as exc:
         raise QueryRefused(
             f"the query needs more than the {MEMORY_LIMIT_MB} MB of memory and "
             f"{MAX_TEMP_MB} MB of temporary disk this page allows: aggregate or filter "
-            "more (GROUP BY, WHERE), or select fewer columns") from exc
+            "more (GROUP BY, WHERE), or select fewer columns"
+        ) from exc
     except duckdb.Error as exc:
         raise QueryRefused(f"the query failed: {exc}") from exc
     finally:

@@ -32,18 +32,26 @@ def read_status(data_dir: Path) -> LiveStatus:
     except StatusLayoutError as exc:  # a manager of another version (mid-upgrade)
         return LiveStatus(False, problem=f"{exc}; showing history only")
     except FileNotFoundError:
-        return LiveStatus(False, problem="the manager is not running (start it with "
-                                         "`cashwatch run`); showing history only")
+        return LiveStatus(
+            False,
+            problem="the manager is not running (start it with "
+            "`cashwatch run`); showing history only",
+        )
     try:
         header = header_record(table.read_header())
-        records = {camera_id: camera_record(camera)
-                   for camera_id, camera in table.read_all().items()}
+        records = {
+            camera_id: camera_record(camera) for camera_id, camera in table.read_all().items()
+        }
     finally:
         table.close()
     if not manager_alive(header):
         age = time.time() - float(header.get("manager_heartbeat_ts") or 0.0)
-        return LiveStatus(False, header, records, f"the manager has exited or not reported "
-                                                  f"for {age:.0f} s; numbers are stale")
+        return LiveStatus(
+            False,
+            header,
+            records,
+            f"the manager has exited or not reported for {age:.0f} s; numbers are stale",
+        )
     return LiveStatus(True, header, records)
 
 
@@ -86,14 +94,32 @@ def camera_views(loaded: LoadedConfig, status: LiveStatus) -> list[CameraView]:
     views = []
     for camera in loaded.app.cameras:
         record = status.records.get(camera.id)
-        views.append(CameraView(
-            camera_id=camera.id, name=camera.display_name, site=camera.site,
-            enabled=camera.enabled, source=mask_credentials(camera.source),
-            state=_state(camera, record, status.manager_running), record=record, config=camera))
+        views.append(
+            CameraView(
+                camera_id=camera.id,
+                name=camera.display_name,
+                site=camera.site,
+                enabled=camera.enabled,
+                source=mask_credentials(camera.source),
+                state=_state(camera, record, status.manager_running),
+                record=record,
+                config=camera,
+            )
+        )
     for camera_id, error in loaded.camera_errors.items():
-        views.append(CameraView(camera_id=camera_id, name=camera_id, site="?", enabled=False,
-                                source="", state="error", record=None, config=None,
-                                config_error=mask_credentials(error)))
+        views.append(
+            CameraView(
+                camera_id=camera_id,
+                name=camera_id,
+                site="?",
+                enabled=False,
+                source="",
+                state="error",
+                record=None,
+                config=None,
+                config_error=mask_credentials(error),
+            )
+        )
     return views
 
 
@@ -103,4 +129,3 @@ def masked_record(record: dict[str, Any]) -> dict[str, Any]:
         if key in out:
             out[key] = mask_credentials(str(out[key]))
     return out
-

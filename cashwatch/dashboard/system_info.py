@@ -42,8 +42,9 @@ def folder_bytes(folder: Path) -> int:
 def disk_use(data_dir: Path) -> DiskUse:
     usage = shutil.disk_usage(data_dir)
     root = Path(data_dir)
-    return DiskUse(folder_bytes(root / "clips"), folder_bytes(root / "snapshots"),
-                   usage.free, usage.total)
+    return DiskUse(
+        folder_bytes(root / "clips"), folder_bytes(root / "snapshots"), usage.free, usage.total
+    )
 
 
 def log_tail(path: Path, lines: int = 200, origin: str = ALL_ORIGINS) -> list[str]:
@@ -111,9 +112,19 @@ def database_alert(header: dict[str, object]) -> str:
 
 
 def workers_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    rows = [{"camera": cid, "state": r["state"], "node": r.get("node", ""), "pid": r["pid"],
-             "core": r["core"], "cpu %": round(r["cpu_percent"], 1),
-             "memory MiB": round(r["rss_mib"]), "inference ms": round(r["inference_ms"], 1),
-             "restarts": r["restarts"], "reconnects": r["reconnects"]}
-            for cid, r in sorted(records.items())]
+    rows = [
+        {
+            "camera": cid,
+            "state": r["state"],
+            "node": r.get("node", ""),
+            "pid": r["pid"],
+            "core": r["core"],
+            "cpu %": round(r["cpu_percent"], 1),
+            "memory MiB": round(r["rss_mib"]),
+            "inference ms": round(r["inference_ms"], 1),
+            "restarts": r["restarts"],
+            "reconnects": r["reconnects"],
+        }
+        for cid, r in sorted(records.items())
+    ]
     return pd.DataFrame(rows)

@@ -19,9 +19,11 @@ from cashwatch.util.redact import mask_credentials
 # Chromium); a button's click is an event, which a refresh cannot replay.
 SOUND_KEY = "alert_sound"
 # the beeps per type of `cashwatch.core.event_types` (a test holds the two together)
-SOUND_HELP = ("Beeps when the Overview shows a new event (three for fire or violence, one "
-              "for cash, two for a tampered camera) or a camera loses its picture (two). "
-              "Until the page is reloaded.")
+SOUND_HELP = (
+    "Beeps when the Overview shows a new event (three for fire or violence, one "
+    "for cash, two for a tampered camera) or a camera loses its picture (two). "
+    "Until the page is reloaded."
+)
 
 # Characters that mean something to Streamlit's Markdown anywhere in a line (emphasis,
 # links and images, autolinks, HTML entities, `$` maths, tables): escaped, only text. `[`
@@ -32,8 +34,15 @@ _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
 SOURCE_HIDDEN = "<source hidden>"
 
 BADGE_COLOURS: dict[str, Any] = {
-    "running": "green", "starting": "blue", "connecting": "blue", "reconnecting": "orange",
-    "stopping": "gray", "stopped": "gray", "not running": "gray", "error": "red", "empty": "gray",
+    "running": "green",
+    "starting": "blue",
+    "connecting": "blue",
+    "reconnecting": "orange",
+    "stopping": "gray",
+    "stopped": "gray",
+    "not running": "gray",
+    "error": "red",
+    "empty": "gray",
 }
 
 
@@ -94,12 +103,15 @@ def status_badge(state: str) -> None:
     st.badge(state, color=BADGE_COLOURS.get(state, "gray"))
 
 
-CONFIG_PROBLEM_FOR_SITE_USERS = ("The camera configuration has a problem an administrator "
-                                 "must fix; your cameras' cards show any that affects them.")
+CONFIG_PROBLEM_FOR_SITE_USERS = (
+    "The camera configuration has a problem an administrator "
+    "must fix; your cameras' cards show any that affects them."
+)
 
 
-def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None, *,
-                   detail: bool = True) -> None:
+def manager_banner(
+    status: LiveStatus, loaded: LoadedConfig | None = None, *, detail: bool = True
+) -> None:
     """Manager offline, or the config it rejected.
 
     When the only rejections are camera entries (the manager joins their messages into
@@ -115,11 +127,16 @@ def manager_banner(status: LiveStatus, loaded: LoadedConfig | None = None, *,
         st.warning(CONFIG_PROBLEM_FOR_SITE_USERS, icon=":material/error:")
     elif error and loaded is not None and _only_camera_entries(error, loaded):
         ids = ", ".join(sorted(loaded.camera_errors))
-        st.warning(f"Camera entries rejected in the config: {plain(ids)}. The others run; see "
-                   "each card or the Cameras page for why.", icon=":material/error:")
+        st.warning(
+            f"Camera entries rejected in the config: {plain(ids)}. The others run; see "
+            "each card or the Cameras page for why.",
+            icon=":material/error:",
+        )
     elif error:
-        st.error("The manager rejected the latest config and keeps running the last good one: "
-                 f"{plain(error)}")
+        st.error(
+            "The manager rejected the latest config and keeps running the last good one: "
+            f"{plain(error)}"
+        )
 
 
 def _only_camera_entries(error: str, loaded: LoadedConfig) -> bool:
@@ -130,16 +147,19 @@ def _only_camera_entries(error: str, loaded: LoadedConfig) -> bool:
 def uptime(record: dict[str, Any] | None, now: float | None = None) -> str:
     """How long the worker has run; "–" for a camera stopped or in error, whose last
     start time would otherwise keep counting (as `cashwatch status` shows it)."""
-    if (not record or not record.get("start_ts") or record.get("state") != "running"
-            or not record.get("pid")):
+    if (
+        not record
+        or not record.get("start_ts")
+        or record.get("state") != "running"
+        or not record.get("pid")
+    ):
         return "–"
     return format_duration((now or time.time()) - float(record["start_ts"]))
 
 
 def visible(ctx: PageContext, views: list[CameraView], sites: list[str]) -> list[CameraView]:
     """Cameras of the account's sites, narrowed to the chosen sites."""
-    return [v for v in views
-            if ctx.user.sees_site(v.site) and (not sites or v.site in sites)]
+    return [v for v in views if ctx.user.sees_site(v.site) and (not sites or v.site in sites)]
 
 
 def site_filter(ctx: PageContext, views: list[CameraView], key: str) -> list[str]:
@@ -155,16 +175,18 @@ def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
     with st.sidebar:
         if login_needed:
             sites = ", ".join(ctx.user.sites) or "all sites"
-            st.caption(f"Signed in as **{plain(ctx.user.name)}** ({ctx.user.role}; "
-                       f"{plain(sites)})")
+            st.caption(f"Signed in as **{plain(ctx.user.name)}** ({ctx.user.role}; {plain(sites)})")
             if st.button("Sign out", key="sign_out"):
                 sign_out(ctx.data_dir)
                 st.rerun()
         if ctx.user.can("view_events"):
             on = bool(st.session_state.get(SOUND_KEY))
-            st.button(f"Sound for new events: {'on' if on else 'off'}", key="alert_sound_button",
-                      icon=":material/volume_up:" if on else ":material/volume_off:",
-                      on_click=_flip_sound,
-                      help=SOUND_HELP)
+            st.button(
+                f"Sound for new events: {'on' if on else 'off'}",
+                key="alert_sound_button",
+                icon=":material/volume_up:" if on else ":material/volume_off:",
+                on_click=_flip_sound,
+                help=SOUND_HELP,
+            )
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
             st.caption(f"Config: {plain(ctx.loaded.path)}")

@@ -44,8 +44,10 @@ def point_from_selection(state: Any) -> tuple[float, float] | None:
     if not chosen:
         return None
     first = chosen[0]
-    return (min(1.0, max(0.0, round(float(first["x"]), 4))),
-            min(1.0, max(0.0, round(float(first["y"]), 4))))
+    return (
+        min(1.0, max(0.0, round(float(first["x"]), 4))),
+        min(1.0, max(0.0, round(float(first["y"]), 4))),
+    )
 
 
 def _background(image_bgr: np.ndarray) -> tuple[alt.Chart, int]:
@@ -54,8 +56,11 @@ def _background(image_bgr: np.ndarray) -> tuple[alt.Chart, int]:
     height = round(CHART_WIDTH * image_bgr.shape[0] / image_bgr.shape[1])
     url = "data:image/jpeg;base64," + base64.b64encode(to_jpeg(image_bgr)).decode()
     corners = pd.DataFrame({"x": [0.0], "x2": [1.0], "y": [0.0], "y2": [1.0], "url": [url]})
-    chart = alt.Chart(corners).mark_image(aspect=False, align="left", baseline="top").encode(
-        x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q", url="url:N")
+    chart = (
+        alt.Chart(corners)
+        .mark_image(aspect=False, align="left", baseline="top")
+        .encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q", url="url:N")
+    )
     return chart, height
 
 
@@ -66,28 +71,46 @@ def _outlines(zones: dict[str, list[list[float]]]) -> alt.Chart:
         rows += [{"zone": name, "order": i, "x": x, "y": y} for i, (x, y) in enumerate(closed)]
     frame = pd.DataFrame(rows or [{"zone": "cashier", "order": 0, "x": None, "y": None}])
     # the colours of the snapshot's and the live view's outlines
-    colour = alt.Color("zone:N", scale=alt.Scale(domain=list(ZONE_STYLES),
-                                                 range=[z.colour.hex for z in
-                                                        ZONE_STYLES.values()]),
-                       legend=None)  # a legend takes room from the plot, and the image,
+    colour = alt.Color(
+        "zone:N",
+        scale=alt.Scale(
+            domain=list(ZONE_STYLES), range=[z.colour.hex for z in ZONE_STYLES.values()]
+        ),
+        legend=None,
+    )  # a legend takes room from the plot, and the image,
     # sized in pixels, would then no longer line up with the 0..1 axes
-    return cast(alt.Chart, alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(
-        x="x:Q", y="y:Q", order="order:Q", color=colour, detail="zone:N"))
+    return cast(
+        alt.Chart,
+        alt.Chart(frame)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(x="x:Q", y="y:Q", order="order:Q", color=colour, detail="zone:N"),
+    )
 
 
 def zone_chart(image_bgr: np.ndarray, zones: dict[str, list[list[float]]]) -> alt.LayerChart:
     background, height = _background(image_bgr)
-    click = alt.selection_point(name=SELECTION, on="click", nearest=True, fields=["x", "y"],
-                                clear=False, toggle=False)
-    grid = alt.Chart(grid_frame()).mark_point(opacity=0, size=4).encode(
-        x="x:Q", y="y:Q").add_params(click)
+    click = alt.selection_point(
+        name=SELECTION, on="click", nearest=True, fields=["x", "y"], clear=False, toggle=False
+    )
+    grid = (
+        alt.Chart(grid_frame())
+        .mark_point(opacity=0, size=4)
+        .encode(x="x:Q", y="y:Q")
+        .add_params(click)
+    )
     x_scale = alt.Scale(domain=[0, 1], nice=False)
     y_scale = alt.Scale(domain=[0, 1], nice=False, reverse=True)
-    return alt.layer(background, grid, _outlines(zones)).encode(
-        x=alt.X("x:Q", scale=x_scale, axis=None), y=alt.Y("y:Q", scale=y_scale, axis=None)
-    ).properties(width=CHART_WIDTH, height=height, padding=0,
-                 # the canvas is exactly the plot: a click's pixel maps straight to 0..1
-                 autosize=alt.AutoSizeParams(type="none"))
+    return (
+        alt.layer(background, grid, _outlines(zones))
+        .encode(x=alt.X("x:Q", scale=x_scale, axis=None), y=alt.Y("y:Q", scale=y_scale, axis=None))
+        .properties(
+            width=CHART_WIDTH,
+            height=height,
+            padding=0,
+            # the canvas is exactly the plot: a click's pixel maps straight to 0..1
+            autosize=alt.AutoSizeParams(type="none"),
+        )
+    )
 
 
 def _version(camera_id: str) -> int:
@@ -131,29 +154,47 @@ def editor(camera_id: str, image_bgr: np.ndarray) -> dict[str, list[list[float]]
     """Draws the editor; returns the zones as edited so far (name -> points)."""
     key = points_key(camera_id)
     version = _version(camera_id)
-    zone = st.radio("Zone to draw", ZONE_NAMES, horizontal=True, key=f"{key}_zone",
-                    on_change=lambda: _commit(camera_id, _current(camera_id)))
+    zone = st.radio(
+        "Zone to draw",
+        ZONE_NAMES,
+        horizontal=True,
+        key=f"{key}_zone",
+        on_change=lambda: _commit(camera_id, _current(camera_id)),
+    )
     base: dict[str, list[list[float]]] = st.session_state[key]
     table = pd.DataFrame(base.get(zone) or [], columns=["x", "y"], dtype=float)
     left, right = st.columns([3, 1])
     with right:
         st.caption("Points (0..1)")
         edited = st.data_editor(
-            table, num_rows="dynamic", key=f"{key}_table_{zone}_{version}", hide_index=True,
-            column_config={c: st.column_config.NumberColumn(c, min_value=0.0, max_value=1.0,
-                                                            step=0.01, format="%.3f")
-                           for c in ("x", "y")})
+            table,
+            num_rows="dynamic",
+            key=f"{key}_table_{zone}_{version}",
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(
+                    c, min_value=0.0, max_value=1.0, step=0.01, format="%.3f"
+                )
+                for c in ("x", "y")
+            },
+        )
         st.button("Undo last point", key=f"{key}_undo", on_click=_undo, args=(camera_id, zone))
         st.button("Clear zone", key=f"{key}_clear", on_click=_clear, args=(camera_id, zone))
     current = {**base, zone: [[float(r.x), float(r.y)] for r in edited.dropna().itertuples()]}
     st.session_state[f"{key}_current"] = current
     chart_key = f"{key}_chart_{version}"
     with left:
-        st.altair_chart(zone_chart(image_bgr, current), key=chart_key,
-                        on_select=lambda: _on_click(camera_id, chart_key, zone),
-                        selection_mode=SELECTION, width="content")
+        st.altair_chart(
+            zone_chart(image_bgr, current),
+            key=chart_key,
+            on_select=lambda: _on_click(camera_id, chart_key, zone),
+            selection_mode=SELECTION,
+            width="content",
+        )
         count = len(current.get(zone) or [])
-        st.caption(f"{zone}: {count} point{'s' if count != 1 else ''}. Click on the image "
-                   "to add a point to the selected zone (at least 3). Outlines: cashier "
-                   "orange, counter teal, drawer purple.")
+        st.caption(
+            f"{zone}: {count} point{'s' if count != 1 else ''}. Click on the image "
+            "to add a point to the selected zone (at least 3). Outlines: cashier "
+            "orange, counter teal, drawer purple."
+        )
     return current

@@ -32,11 +32,14 @@ class Cutout:
 
     def __post_init__(self) -> None:
         if self.bgr.shape[:2] != self.mask.shape or self.bgr.ndim != 3:
-            raise ValueError(f"cut-out pixels {self.bgr.shape} and mask {self.mask.shape} "
-                             "must be (h, w, 3) and (h, w)")
+            raise ValueError(
+                f"cut-out pixels {self.bgr.shape} and mask {self.mask.shape} "
+                "must be (h, w, 3) and (h, w)"
+            )
         if self.bgr.dtype != np.uint8 or self.mask.dtype != np.uint8:
-            raise ValueError(f"cut-out arrays must be uint8, got {self.bgr.dtype} and "
-                             f"{self.mask.dtype}")
+            raise ValueError(
+                f"cut-out arrays must be uint8, got {self.bgr.dtype} and {self.mask.dtype}"
+            )
 
     @cached_property
     def bgra(self) -> np.ndarray:
@@ -59,15 +62,18 @@ class Cutout:
     def mirrored(self) -> Cutout:
         """Flipped left-right; its photo coordinates become (-x, y) (see `mirror_x`)."""
         w, _ = self.size_wh
-        return Cutout(np.ascontiguousarray(self.bgr[:, ::-1]),
-                      np.ascontiguousarray(self.mask[:, ::-1]),
-                      (-(self.origin_xy[0] + w), self.origin_xy[1]), self.scale)
+        return Cutout(
+            np.ascontiguousarray(self.bgr[:, ::-1]),
+            np.ascontiguousarray(self.mask[:, ::-1]),
+            (-(self.origin_xy[0] + w), self.origin_xy[1]),
+            self.scale,
+        )
 
-    def offset_for(self, photo_xy: tuple[float, float], canvas_xy: tuple[float, float]
-                   ) -> tuple[float, float]:
+    def offset_for(
+        self, photo_xy: tuple[float, float], canvas_xy: tuple[float, float]
+    ) -> tuple[float, float]:
         """The translation that puts the photo point `photo_xy` at `canvas_xy`."""
-        return (canvas_xy[0] - photo_xy[0] * self.scale,
-                canvas_xy[1] - photo_xy[1] * self.scale)
+        return (canvas_xy[0] - photo_xy[0] * self.scale, canvas_xy[1] - photo_xy[1] * self.scale)
 
 
 def mirror_x(photo_xy: tuple[float, float]) -> tuple[float, float]:
@@ -82,8 +88,13 @@ def paste(canvas: np.ndarray, cutout: Cutout, offset_xy: tuple[float, float]) ->
     _paste_at(canvas, cutout.bgr, cutout.mask, x0, y0)
 
 
-def paste_rotated(canvas: np.ndarray, cutout: Cutout, offset_xy: tuple[float, float],
-                  angle_deg: float, pivot_photo_xy: tuple[float, float] | None = None) -> None:
+def paste_rotated(
+    canvas: np.ndarray,
+    cutout: Cutout,
+    offset_xy: tuple[float, float],
+    angle_deg: float,
+    pivot_photo_xy: tuple[float, float] | None = None,
+) -> None:
     """Like `paste`, with the cut-out turned by `angle_deg` (counter-clockwise on screen).
 
     It turns about `pivot_photo_xy` (a point in photo pixels, e.g. a shoulder), or about
@@ -93,8 +104,10 @@ def paste_rotated(canvas: np.ndarray, cutout: Cutout, offset_xy: tuple[float, fl
     if pivot_photo_xy is None:
         pivot = (w / 2.0, h / 2.0)
     else:
-        pivot = (pivot_photo_xy[0] * cutout.scale - cutout.origin_xy[0],
-                 pivot_photo_xy[1] * cutout.scale - cutout.origin_xy[1])
+        pivot = (
+            pivot_photo_xy[0] * cutout.scale - cutout.origin_xy[0],
+            pivot_photo_xy[1] * cutout.scale - cutout.origin_xy[1],
+        )
     matrix = cv2.getRotationMatrix2D(pivot, angle_deg, 1.0)
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T
     # warp into the turned cut-out's bounding box only: no more pixels than needed
@@ -120,15 +133,18 @@ def _paste_at(canvas: np.ndarray, bgr: np.ndarray, mask: np.ndarray, x0: int, y0
     cv2.copyTo(np.ascontiguousarray(bgr[src]), mask[src], canvas[top:bottom, left:right])
 
 
-def vertical_gradient(size_wh: tuple[int, int], top_bgr: tuple[int, int, int],
-                      bottom_bgr: tuple[int, int, int]) -> np.ndarray:
+def vertical_gradient(
+    size_wh: tuple[int, int], top_bgr: tuple[int, int, int], bottom_bgr: tuple[int, int, int]
+) -> np.ndarray:
     """A (h, w, 3) uint8 image fading from `top_bgr` to `bottom_bgr`."""
     width, height = size_wh
     ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    column = (1 - ramp) * np.asarray(top_bgr, np.float32) + ramp * np.asarray(bottom_bgr,
-                                                                             np.float32)
+    column = (1 - ramp) * np.asarray(top_bgr, np.float32) + ramp * np.asarray(
+        bottom_bgr, np.float32
+    )
     return np.ascontiguousarray(
-        np.broadcast_to(column[:, None, :], (height, width, 3)).astype(np.uint8))
+        np.broadcast_to(column[:, None, :], (height, width, 3)).astype(np.uint8)
+    )
 
 
 def draw_caption(frame: np.ndarray, text: str) -> None:
@@ -138,5 +154,13 @@ def draw_caption(frame: np.ndarray, text: str) -> None:
     (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     pad = max(4, round(8 * scale))
     cv2.rectangle(frame, (0, 0), (tw + 2 * pad, th + baseline + 2 * pad), (20, 20, 20), -1)
-    cv2.putText(frame, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        frame,
+        text,
+        (pad, pad + th),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )

@@ -31,9 +31,8 @@ def _noise(shape: tuple[int, int], sigma: float, rng: np.random.Generator) -> np
     height, width = shape
     pad = int(np.ceil(3 * sigma))
     # blurring a vertically wrapped copy makes the top and bottom rows meet seamlessly
-    raw = np.pad(rng.random((height, width), dtype=np.float32), ((pad, pad), (0, 0)),
-                 mode="wrap")
-    tile = cv2.GaussianBlur(raw, (0, 0), sigma)[pad:pad + height]
+    raw = np.pad(rng.random((height, width), dtype=np.float32), ((pad, pad), (0, 0)), mode="wrap")
+    tile = cv2.GaussianBlur(raw, (0, 0), sigma)[pad : pad + height]
     low, high = float(tile.min()), float(tile.max())
     return (tile - low) / max(high - low, 1e-6)
 
@@ -51,7 +50,7 @@ def _scrolled(texture: np.ndarray, shift: int) -> np.ndarray:
     """`texture` (stored twice over, stacked) scrolled up by `shift` rows, without a copy."""
     rows = texture.shape[0] // 2
     start = shift % rows
-    return texture[start:start + rows]
+    return texture[start : start + rows]
 
 
 class FlameRenderer:
@@ -80,12 +79,10 @@ class FlameRenderer:
         self._lut = _colour_lut()
         self._u = np.tile(np.linspace(-1.0, 1.0, small_w, dtype=np.float32), (small_h, 1))
         # v: 0 at the base (bottom row), 1 at the top of the full-grown flame
-        self._v = np.tile(np.linspace(1.0, 0.0, small_h, dtype=np.float32)[:, None],
-                          (1, small_w))
+        self._v = np.tile(np.linspace(1.0, 0.0, small_h, dtype=np.float32)[:, None], (1, small_w))
         self._smoke = _Smoke((width * 2, height), rng)
 
-    def draw(self, frame: np.ndarray, base_xy: tuple[int, int], t: float,
-             growth: float) -> None:
+    def draw(self, frame: np.ndarray, base_xy: tuple[int, int], t: float, growth: float) -> None:
         """Draw smoke then flame on `frame` in place; `growth` 0 draws nothing, 1 full size."""
         if growth <= 0.0:
             return
@@ -106,7 +103,7 @@ class FlameRenderer:
         sway = np.float32(0.12 * np.sin(2 * np.pi * 1.3 * t)) * v
         half_width = np.sqrt(below_top) * np.float32(0.85 * min(1.0, 0.4 + growth)) + 1e-3
         shape = np.clip(1.0 - ((self._u - sway) / half_width) ** 2, 0.0, 1.0)
-        shape *= below_top ** 0.35
+        shape *= below_top**0.35
         rows = self._v.shape[0]
         coarse = _scrolled(self._coarse, int(t * rows * 1.6))
         fine = _scrolled(self._fine, int(t * rows * 2.9))
@@ -127,17 +124,23 @@ class _Smoke:
         self._envelope = (0.9 * fade_y * fade_x).astype(np.float32)
         self._colour = np.full((height, width, 3), _SMOKE_BGR, np.uint8)
 
-    def draw(self, frame: np.ndarray, bottom_centre_xy: tuple[int, int], t: float,
-             growth: float) -> None:
+    def draw(
+        self, frame: np.ndarray, bottom_centre_xy: tuple[int, int], t: float, growth: float
+    ) -> None:
         width, height = self.size_wh
         texture = _scrolled(self._texture, -int(t * height * 0.35))
         alpha = np.clip(texture - 0.35, 0.0, 1.0) * self._envelope * np.float32(growth)
-        _blend(frame, self._colour, alpha,
-               (bottom_centre_xy[0] - width // 2, bottom_centre_xy[1] - height))
+        _blend(
+            frame,
+            self._colour,
+            alpha,
+            (bottom_centre_xy[0] - width // 2, bottom_centre_xy[1] - height),
+        )
 
 
-def _blend(frame: np.ndarray, colour: np.ndarray, alpha: np.ndarray,
-           top_left: tuple[int, int]) -> None:
+def _blend(
+    frame: np.ndarray, colour: np.ndarray, alpha: np.ndarray, top_left: tuple[int, int]
+) -> None:
     """frame = frame * (1 - alpha) + colour * alpha over a region, clipped at the edges."""
     x0, y0 = top_left
     h, w = alpha.shape[:2]

@@ -77,8 +77,9 @@ class Scene(ABC):
         floor_y = round(floor_y_ref * self.sy)
         if floor_y < height:
             frame[floor_y:] = vertical_gradient((width, height - floor_y), FLOOR_FAR, FLOOR_NEAR)
-            cv2.line(frame, (0, floor_y), (width, floor_y), (90, 86, 84),
-                     max(1, round(3 * self.sy)))
+            cv2.line(
+                frame, (0, floor_y), (width, floor_y), (90, 86, 84), max(1, round(3 * self.sy))
+            )
         return frame
 
     @abstractmethod
@@ -112,9 +113,16 @@ class HandoverScene(Scene):
         band = vertical_gradient((width, height - self.counter_y), (96, 88, 82), (70, 64, 60))
         edge = max(2, round(12 * self.sy))
         band[:edge] = (150, 146, 140)
-        cv2.putText(band, "FRONT DESK", (round(width * 0.42), round(band.shape[0] * 0.6)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 1.1 * self.sy, (180, 176, 170),
-                    max(1, round(2 * self.sy)), cv2.LINE_AA)
+        cv2.putText(
+            band,
+            "FRONT DESK",
+            (round(width * 0.42), round(band.shape[0] * 0.6)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.1 * self.sy,
+            (180, 176, 170),
+            max(1, round(2 * self.sy)),
+            cv2.LINE_AA,
+        )
         return band
 
     def guest_dx(self, t: float) -> float:
@@ -138,7 +146,7 @@ class HandoverScene(Scene):
             walking = self.ENTER < t < self.ARRIVE or self.DEPART < t < self.GONE
             bob = 6.0 * self.sy * abs(np.sin(2 * np.pi * 1.0 * t)) if walking else 0.0
             paste(frame, self.guest, (ox + dx + cashier_sway, oy - bob))
-        frame[self.counter_y:] = self.counter
+        frame[self.counter_y :] = self.counter
         return frame
 
 
@@ -165,8 +173,9 @@ class Fighter:
             return cls(body.mirrored(), arm.mirrored(), mirror_x(feet), mirror_x(shoulder), 1.0)
         return cls(body, arm, feet, shoulder, -1.0)
 
-    def draw(self, frame: np.ndarray, feet_canvas_xy: tuple[float, float],
-             arm_raise_deg: float) -> None:
+    def draw(
+        self, frame: np.ndarray, feet_canvas_xy: tuple[float, float], arm_raise_deg: float
+    ) -> None:
         offset = self.body.offset_for(self.feet_xy, feet_canvas_xy)
         paste(frame, self.body, offset)
         paste_rotated(frame, self.arm, offset, self.outward * arm_raise_deg, self.shoulder_xy)
@@ -203,7 +212,8 @@ class ScuffleScene(Scene):
         frame = self.background.copy()
         fighting = self.START <= t < self.STOP
         for seed, (fighter, x_ref) in enumerate(
-                ((self.left, self.LEFT_X), (self.right, self.right_x(t)))):
+            ((self.left, self.LEFT_X), (self.right, self.right_x(t)))
+        ):
             x, y = self.xy(x_ref, self.FEET_REF_Y)
             if fighting:
                 # a fresh random jolt and swing every frame: fast at any detection stride
@@ -236,10 +246,13 @@ class FireScene(Scene):
         self.background = self._office()
         x, y, w, _ = self.SHELF_REF_XYWH
         first = x + w / 2 - self.TONGUE_GAP_REF * (self.TONGUES - 1) / 2
-        self.bases = [self._point(first + k * self.TONGUE_GAP_REF, y + 4)
-                      for k in range(self.TONGUES)]
-        tongue_wh = (max(8, round(self.TONGUE_REF_WH[0] * self.sy)),
-                     max(8, round(self.TONGUE_REF_WH[1] * self.sy)))
+        self.bases = [
+            self._point(first + k * self.TONGUE_GAP_REF, y + 4) for k in range(self.TONGUES)
+        ]
+        tongue_wh = (
+            max(8, round(self.TONGUE_REF_WH[0] * self.sy)),
+            max(8, round(self.TONGUE_REF_WH[1] * self.sy)),
+        )
         self.flames = [FlameRenderer(tongue_wh, seed=k) for k in range(self.TONGUES)]
 
     def _office(self) -> np.ndarray:
@@ -247,12 +260,22 @@ class FireScene(Scene):
         cv2.rectangle(frame, self._point(150, 430), self._point(550, 600), (78, 74, 72), -1)
         cv2.rectangle(frame, self._point(150, 420), self._point(550, 432), (110, 106, 104), -1)
         cv2.rectangle(frame, self._point(960, 150), self._point(1180, 330), (150, 120, 100), -1)
-        cv2.rectangle(frame, self._point(960, 150), self._point(1180, 330), (80, 76, 74),
-                      max(1, round(4 * self.sy)))
+        cv2.rectangle(
+            frame,
+            self._point(960, 150),
+            self._point(1180, 330),
+            (80, 76, 74),
+            max(1, round(4 * self.sy)),
+        )
         x, y, w, h = self.SHELF_REF_XYWH
         cv2.rectangle(frame, self._point(x, y), self._point(x + w, y + h), (112, 110, 108), -1)
-        cv2.rectangle(frame, self._point(x, y), self._point(x + w, y + h), (70, 68, 66),
-                      max(1, round(3 * self.sy)))
+        cv2.rectangle(
+            frame,
+            self._point(x, y),
+            self._point(x + w, y + h),
+            (70, 68, 66),
+            max(1, round(3 * self.sy)),
+        )
         return frame
 
     def _point(self, x_ref: float, y_ref: float) -> tuple[int, int]:
@@ -263,8 +286,7 @@ class FireScene(Scene):
         lit = self.IGNITE + tongue * self.SPREAD_S
         if t < lit or t >= self.OUT:
             return 0.0
-        return (0.2 + 0.8 * ramp(t, lit, lit + self.FULL_S)) * (1.0 - ramp(t, self.FADE,
-                                                                            self.OUT))
+        return (0.2 + 0.8 * ramp(t, lit, lit + self.FULL_S)) * (1.0 - ramp(t, self.FADE, self.OUT))
 
     def render(self, t: float) -> np.ndarray:
         frame = self.background.copy()
@@ -314,14 +336,23 @@ class TamperScene(Scene):
         self.background = self._office()
         self.cloth = self._cloth()
 
-    def _box(self, frame: np.ndarray, x1: float, y1: float, x2: float, y2: float,
-             colour: tuple[int, int, int], outline: int = 0) -> None:
+    def _box(
+        self,
+        frame: np.ndarray,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        colour: tuple[int, int, int],
+        outline: int = 0,
+    ) -> None:
         top_left = (round(x1 * self.sx), round(y1 * self.sy))
         bottom_right = (round(x2 * self.sx), round(y2 * self.sy))
         cv2.rectangle(frame, top_left, bottom_right, colour, -1)
         if outline:
-            cv2.rectangle(frame, top_left, bottom_right, (60, 58, 56),
-                          max(1, round(outline * self.sy)))
+            cv2.rectangle(
+                frame, top_left, bottom_right, (60, 58, 56), max(1, round(outline * self.sy))
+            )
 
     def _office(self) -> np.ndarray:
         frame = self.room(floor_y_ref=560.0)
@@ -336,25 +367,47 @@ class TamperScene(Scene):
                 w = float(rng.uniform(18, 40))
                 grey = int(rng.integers(95, 200))
                 tint = (grey, grey - int(rng.integers(0, 30)), grey - int(rng.integers(0, 50)))
-                self._box(frame, x, shelf_y + float(rng.uniform(0, 30)), min(x + w, 545),
-                          shelf_y + 130, tint, outline=1)
+                self._box(
+                    frame,
+                    x,
+                    shelf_y + float(rng.uniform(0, 30)),
+                    min(x + w, 545),
+                    shelf_y + 130,
+                    tint,
+                    outline=1,
+                )
                 x += w + 3
         self._box(frame, 700, 330, 940, 560, (110, 112, 116), outline=4)  # the safe
-        cv2.circle(frame, (round(820 * self.sx), round(445 * self.sy)),
-                   max(4, round(38 * self.sy)), (70, 70, 72), max(1, round(5 * self.sy)))
+        cv2.circle(
+            frame,
+            (round(820 * self.sx), round(445 * self.sy)),
+            max(4, round(38 * self.sy)),
+            (70, 70, 72),
+            max(1, round(5 * self.sy)),
+        )
         self._box(frame, 760, 90, 1180, 290, (200, 196, 190), outline=3)  # notice board
         for row, y in enumerate(range(120, 280, 26)):
-            cv2.putText(frame, f"ROTA  WEEK {row + 1}   CASH-UP 22:00   SAFE LOG",
-                        (round(780 * self.sx), round(y * self.sy)), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.5 * self.sy, (90, 86, 84), max(1, round(self.sy)), cv2.LINE_AA)
+            cv2.putText(
+                frame,
+                f"ROTA  WEEK {row + 1}   CASH-UP 22:00   SAFE LOG",
+                (round(780 * self.sx), round(y * self.sy)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5 * self.sy,
+                (90, 86, 84),
+                max(1, round(self.sy)),
+                cv2.LINE_AA,
+            )
         return frame
 
     def _cloth(self) -> np.ndarray:
         """Dark fabric right in front of the lens: out of focus, so nearly featureless."""
         width, height = self.size_wh
         rng = np.random.default_rng(11)
-        noise = cv2.resize(rng.normal(0.0, 9.0, (9, 16)).astype(np.float32), (width, height),
-                           interpolation=cv2.INTER_CUBIC)
+        noise = cv2.resize(
+            rng.normal(0.0, 9.0, (9, 16)).astype(np.float32),
+            (width, height),
+            interpolation=cv2.INTER_CUBIC,
+        )
         cloth = np.empty((height, width, 3), np.uint8)
         for channel, base in enumerate((58, 60, 66)):
             cloth[..., channel] = np.clip(base + noise, 0, 255).astype(np.uint8)
@@ -371,7 +424,7 @@ class TamperScene(Scene):
             height = frame.shape[0]
             sway = 0.02 * np.sin(2 * np.pi * 0.7 * t)  # a hand holding it moves a little
             edge = min(height, round(height * min(1.0, reach * (1.04 + sway))))
-            frame[:edge] = self.cloth[height - edge:]
+            frame[:edge] = self.cloth[height - edge :]
         return frame
 
 

@@ -55,8 +55,9 @@ class DemoCapture:
         self._open = False
 
 
-def open_demo(scene: str, *, fps: float = 15.0,
-              size_wh: tuple[int, int] = (1280, 720)) -> DemoCapture:
+def open_demo(
+    scene: str, *, fps: float = 15.0, size_wh: tuple[int, int] = (1280, 720)
+) -> DemoCapture:
     """A synthetic camera playing `scene` ('handover', 'scuffle', 'fire', 'walk' or 'tamper').
 
     Example:

@@ -14,8 +14,25 @@ from cashwatch.core.poses import Poses
 
 # COCO skeleton as keypoint index pairs (Ultralytics' order)
 SKELETON = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
-    (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+    (15, 13),
+    (13, 11),
+    (16, 14),
+    (14, 12),
+    (11, 12),
+    (5, 11),
+    (6, 12),
+    (5, 6),
+    (5, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (1, 2),
+    (0, 1),
+    (0, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
 )
 PERSON_COLOUR, EVENT_COLOUR, WRIST_COLOUR = (0, 220, 0), (0, 0, 255), (0, 255, 255)
 SNAPSHOT_JPEG_QUALITY = 85
@@ -47,8 +64,16 @@ def draw_zones(image: np.ndarray, zones: ZonesConfig) -> None:
             colour = style.colour.bgr
             polygon = np.round(np.asarray(points) * (width, height)).astype(np.int32)
             cv2.polylines(image, [polygon], True, colour, style.thickness_px)
-            cv2.putText(image, style.label, tuple(int(v) for v in polygon[0]),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+            cv2.putText(
+                image,
+                style.label,
+                tuple(int(v) for v in polygon[0]),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5,
+                colour,
+                1,
+                cv2.LINE_AA,
+            )
 
 
 def draw_poses(image: np.ndarray, poses: Poses, min_conf: float = 0.3) -> None:
@@ -63,12 +88,19 @@ def draw_poses(image: np.ndarray, poses: Poses, min_conf: float = 0.3) -> None:
         x1, y1, x2, y2 = (round(float(v)) for v in box)
         cv2.rectangle(image, (x1, y1), (x2, y2), PERSON_COLOUR, 1)
         if track >= 0:
-            cv2.putText(image, f"#{track}", (x1, max(12, y1 - 3)), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.45, PERSON_COLOUR, 1, cv2.LINE_AA)
+            cv2.putText(
+                image,
+                f"#{track}",
+                (x1, max(12, y1 - 3)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                PERSON_COLOUR,
+                1,
+                cv2.LINE_AA,
+            )
         for a, b in SKELETON:
             if keypoints[a, 2] >= min_conf and keypoints[b, 2] >= min_conf:
-                cv2.line(image, _xy(keypoints[a]), _xy(keypoints[b]), PERSON_COLOUR, 1,
-                         cv2.LINE_AA)
+                cv2.line(image, _xy(keypoints[a]), _xy(keypoints[b]), PERSON_COLOUR, 1, cv2.LINE_AA)
 
 
 def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
@@ -81,8 +113,16 @@ def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
     x1, y1, x2, y2 = (round(float(v)) for v in event.bbox_xyxy)
     cv2.rectangle(image, (x1, y1), (x2, y2), EVENT_COLOUR, 2)
     label = f"{event.event_type} {event.confidence:.2f}"
-    cv2.putText(image, label, (x1, max(14, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
-                EVENT_COLOUR, 2, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        label,
+        (x1, max(14, y1 - 4)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.55,
+        EVENT_COLOUR,
+        2,
+        cv2.LINE_AA,
+    )
     wrists = [event.details.get("staff_wrist"), event.details.get("customer_wrist")]
     if all(isinstance(w, Sequence) and len(w) == 2 for w in wrists):
         points = [_xy(w) for w in wrists if w is not None]
@@ -91,8 +131,9 @@ def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
             cv2.circle(image, point, 6, WRIST_COLOUR, 2, cv2.LINE_AA)
 
 
-def annotated_snapshot(frame_bgr: np.ndarray, events: Sequence[DetectedEvent],
-                       poses: Poses | None, zones: ZonesConfig) -> bytes:
+def annotated_snapshot(
+    frame_bgr: np.ndarray, events: Sequence[DetectedEvent], poses: Poses | None, zones: ZonesConfig
+) -> bytes:
     r"""A JPEG of a copy of the frame with zones, people, skeletons and the events.
 
     Args:

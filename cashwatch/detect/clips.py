@@ -37,8 +37,9 @@ def sampled_frames(path: Path, detect_fps: float) -> Iterator[tuple[np.ndarray, 
     """
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise ClipUnreadable(f"OpenCV cannot open clip {path}: not a video file it can "
-                             "decode, or missing")
+        raise ClipUnreadable(
+            f"OpenCV cannot open clip {path}: not a video file it can decode, or missing"
+        )
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or FALLBACK_FPS
         stride = detection_stride(fps, detect_fps)

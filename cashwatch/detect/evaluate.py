@@ -104,7 +104,10 @@ class Score:
         """
         total = self.tp + self.fp + self.fn + self.tn
         return {
-            "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
             "precision": _ratio(self.tp, self.tp + self.fp),
             "recall": _ratio(self.tp, self.tp + self.fn),
             "accuracy": _ratio(self.tp + self.tn, total),
@@ -149,8 +152,14 @@ class Report:
         """
         return {
             "types": {name: score.as_dict() for name, score in self.scores().items()},
-            "clips": [{"path": r.clip.label_path, "expected": sorted(r.clip.expected),
-                       "detected": sorted(r.detected)} for r in self.results],
+            "clips": [
+                {
+                    "path": r.clip.label_path,
+                    "expected": sorted(r.clip.expected),
+                    "detected": sorted(r.detected),
+                }
+                for r in self.results
+            ],
             "fps": round(self.fps, 2),
         }
 
@@ -181,25 +190,38 @@ def read_labels(labels_csv: Path, default: CameraSettings) -> list[Clip]:
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or ())
         if not {"path", "events"} <= columns:
-            raise LabelsError(f"{labels_csv}: header must have 'path,events[,camera]', "
-                              f"got {','.join(reader.fieldnames or [])!r}")
+            raise LabelsError(
+                f"{labels_csv}: header must have 'path,events[,camera]', "
+                f"got {','.join(reader.fieldnames or [])!r}"
+            )
         cameras: dict[str, CameraSettings] = {}
-        return [_clip(row, line, base, default, cameras, labels_csv)
-                for line, row in enumerate(reader, start=2)]
+        return [
+            _clip(row, line, base, default, cameras, labels_csv)
+            for line, row in enumerate(reader, start=2)
+        ]
 
 
-def _clip(row: dict[str, str], line: int, base: Path, default: CameraSettings,
-          cameras: dict[str, CameraSettings], labels_csv: Path) -> Clip:
+def _clip(
+    row: dict[str, str],
+    line: int,
+    base: Path,
+    default: CameraSettings,
+    cameras: dict[str, CameraSettings],
+    labels_csv: Path,
+) -> Clip:
     where = f"{labels_csv}:{line}"
     path = base / row["path"].strip()
     if not path.is_file():
-        raise LabelsError(f"{where}: clip {row['path']!r} does not exist (paths are relative "
-                          "to the labels file)")
+        raise LabelsError(
+            f"{where}: clip {row['path']!r} does not exist (paths are relative to the labels file)"
+        )
     expected = {e.strip() for e in (row.get("events") or "").split(";") if e.strip()}
     unknown = sorted(expected - set(EVENT_TYPES))
     if unknown:
-        raise LabelsError(f"{where}: unknown event type(s) {', '.join(unknown)}; "
-                          f"valid: {', '.join(EVENT_TYPES)} (separated by ';')")
+        raise LabelsError(
+            f"{where}: unknown event type(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(EVENT_TYPES)} (separated by ';')"
+        )
     camera = (row.get("camera") or "").strip()
     if camera and camera not in cameras:
         cameras[camera] = read_camera_settings(base / camera, where)
@@ -256,8 +278,13 @@ def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
         raise LabelsError(str(exc)) from exc
     finally:
         processor.close()
-    return ClipResult(clip, detected, processor.counters.frames, processor.counters.inferred,
-                      time.perf_counter() - started)
+    return ClipResult(
+        clip,
+        detected,
+        processor.counters.frames,
+        processor.counters.inferred,
+        time.perf_counter() - started,
+    )
 
 
 def evaluate(clips: list[Clip], model: PoseModel | None, progress: TextIO | None) -> Report:
@@ -300,18 +327,24 @@ def print_table(report: Report, out: TextIO) -> None:
         report: The evaluation's report.
         out: Where to write it.
     """
-    out.write(f"{'type':<10}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>5}"
-              f"{'precision':>11}{'recall':>8}{'accuracy':>10}\n")
+    out.write(
+        f"{'type':<10}{'tp':>5}{'fp':>5}{'fn':>5}{'tn':>5}"
+        f"{'precision':>11}{'recall':>8}{'accuracy':>10}\n"
+    )
     for name, score in report.scores().items():
         row = score.as_dict()
-        cells = "".join(f"{_pct(row[key]):>{width}}"
-                        for key, width in (("precision", 11), ("recall", 8), ("accuracy", 10)))
+        cells = "".join(
+            f"{_pct(row[key]):>{width}}"
+            for key, width in (("precision", 11), ("recall", 8), ("accuracy", 10))
+        )
         out.write(f"{name:<10}{score.tp:>5}{score.fp:>5}{score.fn:>5}{score.tn:>5}{cells}\n")
     frames = sum(r.frames for r in report.results)
     inferred = sum(r.inferred for r in report.results)
-    out.write(f"{len(report.results)} clips, {frames} sampled frames, pose model on "
-              f"{inferred} ({100 * inferred / max(1, frames):.0f}%), "
-              f"{report.fps:.1f} frames/s processed\n")
+    out.write(
+        f"{len(report.results)} clips, {frames} sampled frames, pose model on "
+        f"{inferred} ({100 * inferred / max(1, frames):.0f}%), "
+        f"{report.fps:.1f} frames/s processed\n"
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -324,16 +357,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The `eval` subcommand's parser.
     """
-    parser.add_argument("labels", type=Path, metavar="LABELS.csv",
-                        help="CSV with path,events[,camera] (paths relative to it)")
+    parser.add_argument(
+        "labels",
+        type=Path,
+        metavar="LABELS.csv",
+        help="CSV with path,events[,camera] (paths relative to it)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--config", metavar="PATH",
-                        help="cashwatch.toml whose [model] (and data folder, for the model "
-                        "cache) are used; without it the defaults and ./data")
-    parser.add_argument("--backend", choices=("auto", "openvino", "onnxruntime", "torch"),
-                        help="override the model backend")
-    parser.add_argument("--precision", choices=("auto", "f32", "bf16"), default="f32",
-                        help="model precision (default f32, the same figures on every CPU)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="cashwatch.toml whose [model] (and data folder, for the model "
+        "cache) are used; without it the defaults and ./data",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "openvino", "onnxruntime", "torch"),
+        help="override the model backend",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "f32", "bf16"),
+        default="f32",
+        help="model precision (default f32, the same figures on every CPU)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

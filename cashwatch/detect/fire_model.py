@@ -28,8 +28,10 @@ class YoloFireConfirmer:
 
     def __init__(self, weights: Path, imgsz: int = 320) -> None:
         if not weights.exists():
-            raise FileNotFoundError(f"fire model weights {weights} do not exist "
-                                    "(detection.fire.model: a .pt file you supply)")
+            raise FileNotFoundError(
+                f"fire model weights {weights} do not exist "
+                "(detection.fire.model: a .pt file you supply)"
+            )
         from ultralytics.models import YOLO
 
         self._model = YOLO(str(weights))
@@ -37,8 +39,10 @@ class YoloFireConfirmer:
         names = {int(k): str(v).lower() for k, v in self._model.names.items()}
         self._classes = [k for k, name in names.items() if any(f in name for f in FIRE_LABELS)]
         if not self._classes:
-            raise ValueError(f"fire model {weights} has no fire/flame/smoke class; "
-                             f"its classes: {', '.join(sorted(names.values()))}")
+            raise ValueError(
+                f"fire model {weights} has no fire/flame/smoke class; "
+                f"its classes: {', '.join(sorted(names.values()))}"
+            )
 
     def confirm(self, frame_bgr: np.ndarray) -> float:
         """Judge whether a frame shows fire.
@@ -49,8 +53,9 @@ class YoloFireConfirmer:
         Returns:
             The highest confidence, 0..1, of a fire, flame or smoke box; 0.0 when none.
         """
-        results: Any = self._model.predict(frame_bgr, imgsz=self._imgsz,
-                                           classes=self._classes, verbose=False)
+        results: Any = self._model.predict(
+            frame_bgr, imgsz=self._imgsz, classes=self._classes, verbose=False
+        )
         boxes = results[0].boxes
         confs = np.asarray(boxes.conf.cpu()) if boxes is not None else np.zeros(0)
         return float(confs.max()) if len(confs) else 0.0

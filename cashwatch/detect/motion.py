@@ -124,8 +124,10 @@ class MotionGate:
         return float(area) / max(1, watched)
 
 
-def _fraction_box(blobs: list[np.ndarray], shape: tuple[int, ...],
-                  ) -> tuple[float, float, float, float]:
+def _fraction_box(
+    blobs: list[np.ndarray],
+    shape: tuple[int, ...],
+) -> tuple[float, float, float, float]:
     x, y, w, h = cv2.boundingRect(np.concatenate(blobs))
     height, width = shape[:2]
     return (x / width, y / height, (x + w) / width, (y + h) / height)

@@ -83,8 +83,12 @@ class DetectionProcessor:
         ValueError: When a rule that needs poses is enabled and `model` is None.
     """
 
-    def __init__(self, camera: CameraSettings, model: PoseModel | None,
-                 fire_confirmer: FireConfirmer | None = None) -> None:
+    def __init__(
+        self,
+        camera: CameraSettings,
+        model: PoseModel | None,
+        fire_confirmer: FireConfirmer | None = None,
+    ) -> None:
         detection = camera.detection
         self.camera = camera
         # quiet means a few sampled frames without evidence, also at a low detection rate
@@ -92,17 +96,25 @@ class DetectionProcessor:
         # by event type, in the registry's order (the order a frame's events are listed)
         self.rules: dict[str, Rule] = {
             rule.event_type: rule
-            for rule in camera_rules(camera, fire_confirmer, self.spans.quiet_s)}
+            for rule in camera_rules(camera, fire_confirmer, self.spans.quiet_s)
+        }
         needs_poses = any(rule.active and rule.uses_poses for rule in self.rules.values())
         if needs_poses and model is None:
             raise ValueError("the cash and violence rules need a pose model; got None")
         self.model = model if needs_poses else None
         # the fire and tamper rules read pixels; a camera running only them has no model
         self.model_name = model.name if model is not None else "none"
-        self.gate = (MotionGate(detection.motion, camera.zones)
-                     if detection.motion.enabled and self.model is not None else None)
-        self._use_regions = (self.gate is not None and detection.motion.regions
-                             and self.model is not None and self.model.any_size)
+        self.gate = (
+            MotionGate(detection.motion, camera.zones)
+            if detection.motion.enabled and self.model is not None
+            else None
+        )
+        self._use_regions = (
+            self.gate is not None
+            and detection.motion.regions
+            and self.model is not None
+            and self.model.any_size
+        )
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
         self.counters = ProcessorCounters()
@@ -145,9 +157,14 @@ class DetectionProcessor:
         if not look and self.model is not None:
             skipped = "motion"
             self.counters.skipped_motion += 1
-        return ProcessResult(ran_inference=look, inference_ms=inference_ms,
-                             skipped_reason=skipped, events=events,
-                             boxes=overlay_boxes(poses, frame.shape[:2]), ended=ended)
+        return ProcessResult(
+            ran_inference=look,
+            inference_ms=inference_ms,
+            skipped_reason=skipped,
+            events=events,
+            boxes=overlay_boxes(poses, frame.shape[:2]),
+            ended=ended,
+        )
 
     def end_quiet(self, now: float) -> list[EndedSpan]:
         """End the events whose evidence stopped a while ago (no frames come).
@@ -185,8 +202,12 @@ class DetectionProcessor:
             ended += replaced
         return ended
 
-    def _plan(self, moved: bool, frame_shape: tuple[int, ...], ts: float,
-              ) -> tuple[bool, Region | None]:
+    def _plan(
+        self,
+        moved: bool,
+        frame_shape: tuple[int, ...],
+        ts: float,
+    ) -> tuple[bool, Region | None]:
         """Whether the model looks, and at which crop (None: the whole frame).
 
         It looks when something changed since it last looked, or when someone in view has
@@ -218,15 +239,20 @@ class DetectionProcessor:
         last = [self._looked_at.get(int(i), float("-inf")) for i in self._in_view.track_id]
         return ts - np.array(last, np.float64) >= refresh_s
 
-    def _look(self, frame: np.ndarray, region: Region | None, ts: float,
-              ) -> tuple[Poses, Poses]:
+    def _look(
+        self,
+        frame: np.ndarray,
+        region: Region | None,
+        ts: float,
+    ) -> tuple[Poses, Poses]:
         """Run the model; return everyone in view (tracked) and the fresh part of them."""
         assert self.model is not None
         height, width = frame.shape[:2]
         found = None
         if region is not None:
-            found = self.model.predict(region.crop(frame),
-                                       imgsz=crop_imgsz(region, (width, height), self.model.imgsz))
+            found = self.model.predict(
+                region.crop(frame), imgsz=crop_imgsz(region, (width, height), self.model.imgsz)
+            )
             found.xyxy = region.to_frame(found.xyxy)
             found.keypoints[..., :2] = region.to_frame(found.keypoints[..., :2])
             if cut_by_edge(found.xyxy, region, (width, height)):
@@ -248,8 +274,7 @@ class DetectionProcessor:
             self.gate.looked()
         self.counters.inferred += 1
         self._in_view = everyone if len(everyone) else None
-        self._looked_at = {int(i): self._looked_at.get(int(i), ts)
-                           for i in everyone.track_id}
+        self._looked_at = {int(i): self._looked_at.get(int(i), ts) for i in everyone.track_id}
         self._looked_at.update({int(i): ts for i in fresh.track_id})
         return everyone, fresh
 

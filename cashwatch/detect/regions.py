@@ -58,7 +58,7 @@ class Region:
         Returns:
             The crop, a view of `frame` (not a copy).
         """
-        return frame[self.y1:self.y2, self.x1:self.x2]
+        return frame[self.y1 : self.y2, self.x1 : self.x2]
 
     def to_frame(self, xyxy: np.ndarray) -> np.ndarray:
         """Move boxes or points found in the crop into frame pixels.
@@ -84,12 +84,17 @@ def overlaps(boxes: np.ndarray, area: tuple[float, float, float, float]) -> np.n
         An (n,) bool array; touching edges do not count.
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return ((boxes[:, 0] < area[2]) & (boxes[:, 2] > area[0])
-            & (boxes[:, 1] < area[3]) & (boxes[:, 3] > area[1]))
+    return (
+        (boxes[:, 0] < area[2])
+        & (boxes[:, 2] > area[0])
+        & (boxes[:, 1] < area[3])
+        & (boxes[:, 3] > area[1])
+    )
 
 
-def choose_region(changed: tuple[float, float, float, float] | None, people: np.ndarray,
-                  frame_wh: tuple[int, int]) -> Region | None:
+def choose_region(
+    changed: tuple[float, float, float, float] | None, people: np.ndarray, frame_wh: tuple[int, int]
+) -> Region | None:
     """The crop covering `changed` and every person in it, or None for the whole frame.
 
     Args:
@@ -115,14 +120,19 @@ def choose_region(changed: tuple[float, float, float, float] | None, people: np.
     while True:  # each pass takes in at least one more person, or ends
         core = union_box([changed, *map(tuple, people[taken])])
         margin = max(MIN_MARGIN_PX, MARGIN_FRACTION * max(core[2] - core[0], core[3] - core[1]))
-        area = (max(0.0, core[0] - margin), max(0.0, core[1] - margin),
-                min(float(width), core[2] + margin), min(float(height), core[3] + margin))
+        area = (
+            max(0.0, core[0] - margin),
+            max(0.0, core[1] - margin),
+            min(float(width), core[2] + margin),
+            min(float(height), core[3] + margin),
+        )
         now_taken = taken | overlaps(people, area)
         if (now_taken == taken).all():
             break
         taken = now_taken
-    region = Region(math.floor(area[0]), math.floor(area[1]), math.ceil(area[2]),
-                    math.ceil(area[3]))
+    region = Region(
+        math.floor(area[0]), math.floor(area[1]), math.ceil(area[2]), math.ceil(area[3])
+    )
     if region.width * region.height > MAX_AREA_FRACTION * width * height:
         return None
     return region
@@ -144,8 +154,9 @@ def crop_imgsz(region: Region, frame_wh: tuple[int, int], imgsz: int) -> int:
     160
     """
     scale = imgsz / max(frame_wh)
-    return min(imgsz, max(STRIDE, math.ceil(max(region.width, region.height) * scale / STRIDE)
-                          * STRIDE))
+    return min(
+        imgsz, max(STRIDE, math.ceil(max(region.width, region.height) * scale / STRIDE) * STRIDE)
+    )
 
 
 def cut_by_edge(boxes: np.ndarray, region: Region, frame_wh: tuple[int, int]) -> bool:
@@ -184,5 +195,9 @@ def union_box(boxes: list[tuple[float, ...]]) -> tuple[float, float, float, floa
     (0.0, 0.0, 10.0, 20.0)
     """
     stacked = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return (float(stacked[:, 0].min()), float(stacked[:, 1].min()),
-            float(stacked[:, 2].max()), float(stacked[:, 3].max()))
+    return (
+        float(stacked[:, 0].min()),
+        float(stacked[:, 1].min()),
+        float(stacked[:, 2].max()),
+        float(stacked[:, 3].max()),
+    )

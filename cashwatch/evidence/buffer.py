@@ -47,8 +47,10 @@ class JpegBuffer:
 
     def __init__(self, keep_s: float, fps: float, jpeg_quality: int, max_bytes: int) -> None:
         if keep_s < 0 or fps <= 0 or max_bytes <= 0:
-            raise ValueError(f"buffer needs keep_s >= 0, fps > 0, max_bytes > 0; got "
-                             f"keep_s={keep_s}, fps={fps}, max_bytes={max_bytes}")
+            raise ValueError(
+                f"buffer needs keep_s >= 0, fps > 0, max_bytes > 0; got "
+                f"keep_s={keep_s}, fps={fps}, max_bytes={max_bytes}"
+            )
         self.keep_s = keep_s
         self.interval_s = 1.0 / fps
         self.jpeg_quality = jpeg_quality
@@ -118,6 +120,7 @@ class JpegBuffer:
 
     def _trim(self) -> None:
         newest = self._frames[-1].ts
-        while len(self._frames) > 1 and (newest - self._frames[0].ts > self.keep_s
-                                         or self._nbytes > self.max_bytes):
+        while len(self._frames) > 1 and (
+            newest - self._frames[0].ts > self.keep_s or self._nbytes > self.max_bytes
+        ):
             self._nbytes -= len(self._frames.popleft().jpeg)

@@ -22,7 +22,7 @@ import numpy as np
 
 from cashwatch.evidence.buffer import BufferedFrame
 
-PTS_TIME_BASE = Fraction(1, 1000)   # milliseconds
+PTS_TIME_BASE = Fraction(1, 1000)  # milliseconds
 # superfast, not veryfast: a clip is encoded on the core its camera's detector uses. On
 # 720p walking footage (one thread) veryfast costs 24.4 ms of CPU a frame, superfast 15.7
 # ms and ultrafast 8.7 ms, for 4, 8 and 14 KiB a frame: a 30 s clip at 10 fps is still
@@ -135,8 +135,12 @@ class ClipEncoder:
             self.abort()
             raise
         self.encode_s += time.perf_counter() - started
-        return ClipStats(frames=self.frames, duration_s=self._last_pts / 1000 + 1.0 / self.fps,
-                         encode_s=self.encode_s, size_bytes=self.path.stat().st_size)
+        return ClipStats(
+            frames=self.frames,
+            duration_s=self._last_pts / 1000 + 1.0 / self.fps,
+            encode_s=self.encode_s,
+            size_bytes=self.path.stat().st_size,
+        )
 
     def abort(self) -> None:
         """Drop what was written (an error, or the worker giving up on the clip)."""
@@ -155,13 +159,15 @@ class ClipEncoder:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._t0 = t0
         self._size = (first.shape[1] // 2 * 2, first.shape[0] // 2 * 2)
-        container = av.open(str(self.tmp), mode="w", format="mp4",
-                            options={"movflags": "+faststart"})
+        container = av.open(
+            str(self.tmp), mode="w", format="mp4", options={"movflags": "+faststart"}
+        )
         self._container = container
         if self.trigger_ts is not None:
             container.metadata["comment"] = f"{TRIGGER_TAG}{max(0.0, self.trigger_ts - t0):.3f}"
-        stream = container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001),
-                                      options=X264_OPTIONS)
+        stream = container.add_stream(
+            "libx264", rate=Fraction(self.fps).limit_denominator(1001), options=X264_OPTIONS
+        )
         stream.width, stream.height = self._size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = PTS_TIME_BASE
@@ -180,8 +186,9 @@ class ClipEncoder:
         self.frames += 1
 
 
-def write_clip(frames: Sequence[BufferedFrame], path: Path, fps: float,
-               trigger_ts: float | None = None) -> ClipStats:
+def write_clip(
+    frames: Sequence[BufferedFrame], path: Path, fps: float, trigger_ts: float | None = None
+) -> ClipStats:
     """Encode `frames` (time order) to `path` in one go (see `ClipEncoder`)."""
     if not frames:
         raise ValueError(f"no frames were recorded for {path.name}")

@@ -22,7 +22,6 @@ from cashwatch.evidence.storage import (
 log = logging.getLogger(__name__)
 
 
-
 def _day(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(ts))
 

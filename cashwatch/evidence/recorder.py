@@ -40,13 +40,13 @@ from cashwatch.evidence.storage import EvidenceStore
 
 log = logging.getLogger(__name__)
 
-PRE_MARGIN_S = 2.0        # kept beyond pre_seconds, so a late clip request still has it all
-RECENT_FRAMES = 64        # how far back a trigger frame can be found (see _trigger_entry)
-ENCODER_NICENESS = 5      # clip encoding yields to reading and detection
+PRE_MARGIN_S = 2.0  # kept beyond pre_seconds, so a late clip request still has it all
+RECENT_FRAMES = 64  # how far back a trigger frame can be found (see _trigger_entry)
+ENCODER_NICENESS = 5  # clip encoding yields to reading and detection
 # A frame this much older than the newest one is final in every clip: a trigger frame
 # is found among the last RECENT_FRAMES frames (~4 s at 15 fps) or not at all.
 SETTLE_S = 5.0
-CHUNK_S = 1.0             # frames go to the encoder about this much at a time
+CHUNK_S = 1.0  # frames go to the encoder about this much at a time
 
 
 @dataclass
@@ -110,25 +110,34 @@ class ClipRecorder:
     >>> recorder.end_clip(record.event_id, ended_at)  # doctest: +SKIP
     """
 
-    def __init__(self, camera: CameraConfig, data_dir: Path, sink: EventSink,
-                 store: EvidenceStore | None = None) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        data_dir: Path,
+        sink: EventSink,
+        store: EvidenceStore | None = None,
+    ) -> None:
         clip = camera.clip
         self.camera_id = camera.id
         self.pre_s = clip.pre_seconds
         self.post_s = clip.post_seconds
         self.max_s = clip.max_seconds
         self.fps = clip.fps
-        self.buffer = JpegBuffer(keep_s=clip.pre_seconds + PRE_MARGIN_S, fps=clip.fps,
-                                 jpeg_quality=clip.jpeg_quality,
-                                 max_bytes=int(clip.buffer_max_mb * 1e6))
+        self.buffer = JpegBuffer(
+            keep_s=clip.pre_seconds + PRE_MARGIN_S,
+            fps=clip.fps,
+            jpeg_quality=clip.jpeg_quality,
+            max_bytes=int(clip.buffer_max_mb * 1e6),
+        )
         self._lock = threading.Lock()
         self._pending: list[PendingClip] = []
         # Weak references only: a frame the worker still holds (the one being analysed)
         # can become the trigger frame; all others are freed as usual, never kept raw.
         self._recent: deque[tuple[float, weakref.ref[np.ndarray]]] = deque(maxlen=RECENT_FRAMES)
         self._last_ts: float | None = None
-        self._writer = ClipWriter(Path(data_dir), sink, self.fps,
-                                  store or EvidenceStore(Path(data_dir)))
+        self._writer = ClipWriter(
+            Path(data_dir), sink, self.fps, store or EvidenceStore(Path(data_dir))
+        )
         # JPEGs waiting for the encoder, at most: as much again as the pre-event buffer
         self.max_queued_bytes = int(clip.buffer_max_mb * 1e6)
         self._closed = False
@@ -176,9 +185,13 @@ class ClipRecorder:
         limit_ts = trigger_ts + max(self.post_s, self.max_s - self.pre_s)
         # followed: open until end_clip, set before any chunk is taken (a short post-roll
         # would otherwise end it right here, before the worker could say it goes on)
-        clip = PendingClip(record.event_id, relpath, trigger_ts,
-                           end_ts=limit_ts if follow else trigger_ts + self.post_s,
-                           limit_ts=limit_ts)
+        clip = PendingClip(
+            record.event_id,
+            relpath,
+            trigger_ts,
+            end_ts=limit_ts if follow else trigger_ts + self.post_s,
+            limit_ts=limit_ts,
+        )
         with self._lock:
             if trigger is not None:
                 self.buffer.insert(trigger)
@@ -221,9 +234,13 @@ class ClipRecorder:
         except (cv2.error, ValueError) as exc:
             self.skipped_frames += 1
             if self.skipped_frames == 1 or self.skipped_frames % 1000 == 0:
-                log.warning("camera %s: cannot buffer frame %s (%s); %d skipped so far",
-                            self.camera_id, getattr(frame, "shape", None), exc,
-                            self.skipped_frames)
+                log.warning(
+                    "camera %s: cannot buffer frame %s (%s); %d skipped so far",
+                    self.camera_id,
+                    getattr(frame, "shape", None),
+                    exc,
+                    self.skipped_frames,
+                )
             return None
 
     def _take_chunks(self, now_ts: float | None) -> list[_Chunk]:
@@ -245,17 +262,22 @@ class ClipRecorder:
         self._pending = still
         return chunks
 
-    def _drop_following(self, clip: PendingClip,
-                        frames: list[BufferedFrame]) -> list[BufferedFrame]:
+    def _drop_following(
+        self, clip: PendingClip, frames: list[BufferedFrame]
+    ) -> list[BufferedFrame]:
         """The encoder is far behind (a saturated core): to keep memory bounded, a followed
         clip loses what it records past the trigger's post-roll; the seconds around the
         trigger are always kept. Returns the frames to encode."""
         kept = [entry for entry in frames if entry.ts <= clip.trigger_ts + self.post_s]
         dropped = len(frames) - len(kept)
         if dropped and not clip.dropped_frames:
-            log.warning("camera %s: the clip encoder is %.0f MB behind; clip %s loses frames "
-                        "past its post-roll", self.camera_id, self._writer.queued_bytes / 1e6,
-                        clip.relpath)
+            log.warning(
+                "camera %s: the clip encoder is %.0f MB behind; clip %s loses frames "
+                "past its post-roll",
+                self.camera_id,
+                self._writer.queued_bytes / 1e6,
+                clip.relpath,
+            )
         clip.dropped_frames += dropped
         return kept
 
@@ -279,8 +301,7 @@ class ClipRecorder:
 class ClipWriter:
     """A background thread encoding clips chunk by chunk, in the order they come."""
 
-    def __init__(self, data_dir: Path, sink: EventSink, fps: float,
-                 store: EvidenceStore) -> None:
+    def __init__(self, data_dir: Path, sink: EventSink, fps: float, store: EvidenceStore) -> None:
         self.data_dir = data_dir
         self.sink = sink
         self.store = store
@@ -305,8 +326,7 @@ class ClipWriter:
             return
         with self._start_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="clip-writer",
-                                                daemon=True)
+                self._thread = threading.Thread(target=self._run, name="clip-writer", daemon=True)
                 self._thread.start()
         with self._bytes_lock:
             self.queued_bytes += sum(len(e.jpeg) for chunk in chunks for e in chunk.frames)
@@ -321,8 +341,9 @@ class ClipWriter:
         self._queue.put(None)
         thread.join(timeout_s)
         if thread.is_alive():
-            log.error("clip writer still busy after %s s; %d clip(s) unfinished",
-                      timeout_s, self.backlog)
+            log.error(
+                "clip writer still busy after %s s; %d clip(s) unfinished", timeout_s, self.backlog
+            )
 
     def _run(self) -> None:
         _lower_thread_priority()
@@ -345,7 +366,8 @@ class ClipWriter:
                 encoder = self._open.get(clip.relpath)
                 if encoder is None:
                     encoder = self._open[clip.relpath] = ClipEncoder(
-                        self.data_dir / clip.relpath, self.fps, trigger_ts=clip.trigger_ts)
+                        self.data_dir / clip.relpath, self.fps, trigger_ts=clip.trigger_ts
+                    )
                 encoder.add(chunk.frames)
             except Exception as exc:  # any failure is reported at the end, the worker goes on
                 self._open.pop(clip.relpath, None)
@@ -368,9 +390,14 @@ class ClipWriter:
             log.error("clip %s failed: %s", clip.relpath, error)
             self.sink.emit_clip(clip.event_id, None, error)
             return
-        log.info("clip %s: %d frames, %.1f s, encoded in %.2f s%s", clip.relpath, stats.frames,
-                 stats.duration_s, stats.encode_s,
-                 f"; {clip.dropped_frames} frames dropped" if clip.dropped_frames else "")
+        log.info(
+            "clip %s: %d frames, %.1f s, encoded in %.2f s%s",
+            clip.relpath,
+            stats.frames,
+            stats.duration_s,
+            stats.encode_s,
+            f"; {clip.dropped_frames} frames dropped" if clip.dropped_frames else "",
+        )
         self.sink.emit_clip(clip.event_id, stored, None)
 
 
@@ -378,7 +405,8 @@ def _lower_thread_priority() -> None:
     # On Linux a thread id is accepted by setpriority, lowering only this thread.
     try:
         tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid)
-                       + ENCODER_NICENESS)
+        os.setpriority(
+            os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + ENCODER_NICENESS
+        )
     except OSError:
         pass

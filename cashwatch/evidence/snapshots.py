@@ -29,6 +29,7 @@ def save_snapshot(data_dir: Path, camera_id: str, event_id: str, ts: float, jpeg
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, jpeg)
     except OSError as exc:
-        raise EvidenceWriteError(exc.errno, f"cannot write snapshot {path}: "
-                                 f"{exc.strerror or exc}") from exc
+        raise EvidenceWriteError(
+            exc.errno, f"cannot write snapshot {path}: {exc.strerror or exc}"
+        ) from exc
     return relpath

@@ -73,11 +73,16 @@ def check_evidence_url(stored: str) -> str:
     retention delete, or the dashboard serve, anything else.
     """
     parts = PurePosixPath(stored.partition("://")[2]).parts
-    if not set(parts) & set(EVIDENCE_DIRS) or ".." in parts \
-            or not stored.endswith(EVIDENCE_SUFFIXES):
-        raise ValueError(f"evidence URL {stored!r} is not a clip or snapshot file "
-                         f"(*{' or *'.join(EVIDENCE_SUFFIXES)} under "
-                         f"{'/ or '.join(EVIDENCE_DIRS)}/)")
+    if (
+        not set(parts) & set(EVIDENCE_DIRS)
+        or ".." in parts
+        or not stored.endswith(EVIDENCE_SUFFIXES)
+    ):
+        raise ValueError(
+            f"evidence URL {stored!r} is not a clip or snapshot file "
+            f"(*{' or *'.join(EVIDENCE_SUFFIXES)} under "
+            f"{'/ or '.join(EVIDENCE_DIRS)}/)"
+        )
     return stored
 
 

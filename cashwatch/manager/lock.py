@@ -26,8 +26,9 @@ class ManagerLock:
         except BlockingIOError:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise AlreadyRunning(f"another manager (pid {holder}) is already running "
-                                 f"for {self.path.parent}") from None
+            raise AlreadyRunning(
+                f"another manager (pid {holder}) is already running for {self.path.parent}"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

@@ -21,8 +21,9 @@ def usable_cores() -> list[int]:
     return cores[1:] if len(cores) >= 3 else cores
 
 
-def choose_core(cores: list[int], assigned: Mapping[str, int],
-                load_percent: Mapping[str, float], slot: int) -> int:
+def choose_core(
+    cores: list[int], assigned: Mapping[str, int], load_percent: Mapping[str, float], slot: int
+) -> int:
     """The core with the least measured worker CPU, then the fewest workers.
 
     `assigned` maps camera id to core, `load_percent` camera id to its worker's CPU %.

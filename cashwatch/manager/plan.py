@@ -157,8 +157,17 @@ class KillHung:
     schedule: RestartSchedule
 
 
-Action = (Reconcile | Remove | KeepLastGood | ShowBroken | ReleaseBroken | Unplaced | Start
-          | Failed | KillHung)
+Action = (
+    Reconcile
+    | Remove
+    | KeepLastGood
+    | ShowBroken
+    | ReleaseBroken
+    | Unplaced
+    | Start
+    | Failed
+    | KillHung
+)
 
 
 # decisions ---------------------------------------------------------------------------
@@ -175,8 +184,9 @@ def plan_config(wanted: Wanted, running: Running) -> list[Action]:
     loads, so a broken entry's slot is released before the fixed camera takes one.
     """
     errors = wanted.errors
-    actions: list[Action] = [ReleaseBroken(label) for label in running.broken
-                             if label not in errors]
+    actions: list[Action] = [
+        ReleaseBroken(label) for label in running.broken if label not in errors
+    ]
     broken = [label for label in running.broken if label in errors]
     for camera_id in running.workers:
         if camera_id in errors:
@@ -214,8 +224,9 @@ def plan_placement(wanted: Wanted, running: Running) -> list[Action] | None:
         if camera_id in wanted.cameras:
             action = _reconcile_or_unplace(wanted.cameras[camera_id], running, in_use)
         elif camera_id in wanted.errors and camera_id not in running.workers:
-            action = _show_or_unplace(camera_id, wanted.errors[camera_id], running.broken,
-                                      in_use, running.capacity)
+            action = _show_or_unplace(
+                camera_id, wanted.errors[camera_id], running.broken, in_use, running.capacity
+            )
         else:
             continue
         in_use += _new_slots(action, running.broken)
@@ -255,17 +266,18 @@ def classify_change(camera: CameraConfig, running: CameraConfig) -> Change:
 def _reconcile_or_unplace(camera: CameraConfig, running: Running, in_use: int) -> Action:
     worker = running.workers.get(camera.id)
     if worker is None:
-        return Reconcile(camera, Change.ADDED) if in_use < running.capacity \
-            else Unplaced(camera.id)
+        return Reconcile(camera, Change.ADDED) if in_use < running.capacity else Unplaced(camera.id)
     change = classify_change(camera, worker.camera)
     # a changed camera's worker is stopped for the change already
-    stop = (not camera.enabled and worker.process is not Process.NONE
-            and change is not Change.CHANGED)
+    stop = (
+        not camera.enabled and worker.process is not Process.NONE and change is not Change.CHANGED
+    )
     return Reconcile(camera, change, stop)
 
 
-def _show_or_unplace(label: str, message: str, broken: Collection[str], in_use: int,
-                     capacity: int) -> Action:
+def _show_or_unplace(
+    label: str, message: str, broken: Collection[str], in_use: int, capacity: int
+) -> Action:
     """A rejected entry keeps the slot it shows its error in, or needs a free one."""
     fits = label in broken or in_use < capacity
     return ShowBroken(label, message) if fits else Unplaced(label)
@@ -279,5 +291,6 @@ def _new_slots(action: Action, broken: Collection[str]) -> int:
 
 
 def _backoff(worker: WorkerState, policy: ManagerConfig, now: Clock) -> RestartSchedule:
-    return schedule_restart(worker.started_mono, worker.consecutive_failures,
-                            worker.restart_history, policy, now.mono)
+    return schedule_restart(
+        worker.started_mono, worker.consecutive_failures, worker.restart_history, policy, now.mono
+    )

@@ -101,8 +101,12 @@ def setup_logging(data_dir: Path) -> None:
 
 
 class Manager:
-    def __init__(self, loaded: LoadedConfig, ray_address: str | None = None,
-                 config_stamp: Stamp | Literal["now"] = "now") -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        ray_address: str | None = None,
+        config_stamp: Stamp | Literal["now"] = "now",
+    ) -> None:
         self.loaded = loaded
         self._config_stamp = config_stamp  # the file as it was when `loaded` was read
         self.ray_address = ray_address
@@ -129,18 +133,21 @@ class Manager:
         # The runner first: an unreachable cluster fails before anything is held.
         # The config path: Ray nodes read the cameras' credentials there, since they no
         # longer travel in the worker spec.
-        self.runner: WorkerRunner = make_runner(self.ray_address, self.loaded.app.ray,
-                                                str(self.config_path))
+        self.runner: WorkerRunner = make_runner(
+            self.ray_address, self.loaded.app.ray, str(self.config_path)
+        )
         self.lock.acquire()
         try:
             setup_logging(self.data_dir)
             self._secure_data_dir()
             stale = segments.remove_stale(self.data_dir)
             if stale:
-                log.warning("removed %d stale shared-memory segments of a previous manager",
-                            len(stale))
-            self.status = StatusTable.create(self.data_dir, self.loaded.app.manager.max_cameras,
-                                             self.config_path)
+                log.warning(
+                    "removed %d stale shared-memory segments of a previous manager", len(stale)
+                )
+            self.status = StatusTable.create(
+                self.data_dir, self.loaded.app.manager.max_cameras, self.config_path
+            )
         except BaseException:
             self.runner.close()
             self.lock.release()
@@ -157,14 +164,21 @@ class Manager:
         from cashwatch.store.ingest import Ingestor
         from cashwatch.store.journal import JournalWriter
 
-        self.status.set_header(manager_pid=os.getpid(), manager_started_ts=time.time(),
-                               manager_heartbeat_ts=time.time())
+        self.status.set_header(
+            manager_pid=os.getpid(),
+            manager_started_ts=time.time(),
+            manager_heartbeat_ts=time.time(),
+        )
         self.journal = JournalWriter(self.data_dir, "_manager")
         self.ingestor = Ingestor(self.data_dir, keep_days=self.loaded.app.retention.journal_days)
         self._upgrade_database()
         replayed = self._ingest()  # guarded: an unreadable journal must not stop the start
-        log.info("manager %d started for %s (%d journal records replayed)", os.getpid(),
-                 self.config_path, replayed)
+        log.info(
+            "manager %d started for %s (%d journal records replayed)",
+            os.getpid(),
+            self.config_path,
+            replayed,
+        )
         self.watcher = ConfigWatcher(self.config_path, since=self._config_stamp)
         self.watcher.start()
         self._prepare_environment()  # before the first spawn and the export thread
@@ -188,11 +202,14 @@ class Manager:
             except OSError as exc:  # the cameras can still run; what needs it says so
                 log.error("cannot make %s an owner-only folder: %s", self.data_dir / name, exc)
         if readable_by_others(self.data_dir):
-            log.warning("the data folder %s can be read by other accounts on this machine; "
-                        "CashWatch keeps its clips, snapshots, journal and logs in owner-only "
-                        "folders inside it, but `chmod 700 %s` keeps out the rest (the event "
-                        "database, the config with camera passwords) too", self.data_dir,
-                        self.data_dir)
+            log.warning(
+                "the data folder %s can be read by other accounts on this machine; "
+                "CashWatch keeps its clips, snapshots, journal and logs in owner-only "
+                "folders inside it, but `chmod 700 %s` keeps out the rest (the event "
+                "database, the config with camera passwords) too",
+                self.data_dir,
+                self.data_dir,
+            )
 
     def _upgrade_database(self) -> None:
         """Create or upgrade the schema now, not at the first ingest: the dashboard, the
@@ -206,11 +223,17 @@ class Manager:
         try:
             open_writable(self.data_dir).close()
         except DatabaseBusyError as exc:
-            log.warning("event database busy at start (%s); its schema is brought up to date "
-                        "at the first ingest", exc)
+            log.warning(
+                "event database busy at start (%s); its schema is brought up to date "
+                "at the first ingest",
+                exc,
+            )
         except (duckdb.Error, OSError) as exc:
-            log.error("event database unusable at start: %s; the cameras run and their events "
-                      "wait in the journal (`cashwatch db recover` rebuilds it)", exc)
+            log.error(
+                "event database unusable at start: %s; the cameras run and their events "
+                "wait in the journal (`cashwatch db recover` rebuilds it)",
+                exc,
+            )
 
     def _beat(self) -> None:
         """Publish the manager's heartbeat from its own thread.
@@ -325,9 +348,12 @@ class Manager:
         if loaded.app.model != self.loaded.app.model:
             log.warning("[model] changes take effect after a manager restart")
         if loaded.app.manager.max_cameras != self.status.capacity:
-            log.warning("[manager] max_cameras = %d takes effect after a manager restart "
-                        "(the status table has %d slots)", loaded.app.manager.max_cameras,
-                        self.status.capacity)
+            log.warning(
+                "[manager] max_cameras = %d takes effect after a manager restart "
+                "(the status table has %d slots)",
+                loaded.app.manager.max_cameras,
+                self.status.capacity,
+            )
         self.loaded = loaded
         self.apply_config(loaded)
 
@@ -350,8 +376,11 @@ class Manager:
         # Every rejected or unplaced entry goes in the header, which only the manager
         # writes: a running camera's own last_error is rewritten by its worker twice a
         # second, and an unplaced camera has no record at all.
-        self.status.set_header(config_error=mask_credentials(
-            "; ".join([*self.loaded.camera_errors.values(), *self._unplaced_summary()])))
+        self.status.set_header(
+            config_error=mask_credentials(
+                "; ".join([*self.loaded.camera_errors.values(), *self._unplaced_summary()])
+            )
+        )
 
     def _place_unplaced(self) -> None:
         """Try again the cameras that found no slot, once one has been freed.
@@ -375,14 +404,16 @@ class Manager:
             self._no_slot_left(camera_id)
         except Exception as exc:
             log.exception("camera %s: reconciling its config entry failed", camera_id)
-            self.unplaced[camera_id] = (f"not started: {type(exc).__name__}: "
-                                        f"{mask_credentials(str(exc))}")
+            self.unplaced[camera_id] = (
+                f"not started: {type(exc).__name__}: {mask_credentials(str(exc))}"
+            )
 
     def _no_slot_left(self, camera_id: str) -> None:
         self.unplaced[camera_id] = (
             f"not started: all {self.status.capacity} camera slots are in use "
             f"([manager] max_cameras = {self.status.capacity}); raise max_cameras in "
-            f"{self.config_path.name} and restart the manager")
+            f"{self.config_path.name} and restart the manager"
+        )
         log.error("camera %s: %s", camera_id, self.unplaced[camera_id])
 
     def _unplaced_summary(self) -> list[str]:
@@ -391,21 +422,31 @@ class Manager:
         by_reason: dict[str, list[str]] = {}
         for camera_id, reason in self.unplaced.items():
             by_reason.setdefault(reason, []).append(camera_id)
-        return [f"camera{'s' if len(ids) > 1 else ''} {', '.join(ids)}: {reason}"
-                for reason, ids in by_reason.items()]
+        return [
+            f"camera{'s' if len(ids) > 1 else ''} {', '.join(ids)}: {reason}"
+            for reason, ids in by_reason.items()
+        ]
 
     def _keep_last_good(self, camera_id: str, message: str) -> None:
         worker = self.workers[camera_id]
         worker.config_error = message
-        self.status.update_manager(worker.slot, error=mask_credentials(
-            f"config rejected, running the last good settings: {message}"))
+        self.status.update_manager(
+            worker.slot,
+            error=mask_credentials(f"config rejected, running the last good settings: {message}"),
+        )
 
     def _show_broken(self, camera_id: str, message: str) -> None:
         slot = self.broken.get(camera_id)
         if slot is None:
             slot = self.broken[camera_id] = self.status.free_slot()
-        self.status.update_manager(slot, camera_id=camera_id, state="error",
-                                   error=mask_credentials(message), pid=0, **NOT_RUNNING)
+        self.status.update_manager(
+            slot,
+            camera_id=camera_id,
+            state="error",
+            error=mask_credentials(message),
+            pid=0,
+            **NOT_RUNNING,
+        )
 
     def _reconcile_camera(self, step: Reconcile) -> None:
         """Carry out one camera's reconcile, as the plan classified its change."""
@@ -427,15 +468,19 @@ class Manager:
             stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
             self._record_run(worker, "disabled")
         if not camera.enabled:
-            self.status.update_manager(worker.slot, state="stopped", pid=0, error="",
-                                       **NOT_RUNNING)
+            self.status.update_manager(worker.slot, state="stopped", pid=0, error="", **NOT_RUNNING)
         self._describe(worker)
 
     def _describe(self, worker: MonitoredWorker) -> None:
         camera = worker.camera
-        self.status.update_manager(worker.slot, camera_id=camera.id, name=camera.display_name,
-                                   site=camera.site, source=mask_credentials(camera.source),
-                                   node=self.runner.node_of(worker))
+        self.status.update_manager(
+            worker.slot,
+            camera_id=camera.id,
+            name=camera.display_name,
+            site=camera.site,
+            source=mask_credentials(camera.source),
+            node=self.runner.node_of(worker),
+        )
 
     def _add(self, camera: CameraConfig) -> MonitoredWorker:
         slot = self.status.free_slot()
@@ -470,14 +515,19 @@ class Manager:
 
     # plan and carry out -------------------------------------------------------------
     def _wanted(self, loaded: LoadedConfig) -> Wanted:
-        return Wanted(cameras=loaded.cameras, errors=loaded.camera_errors,
-                      policy=loaded.app.manager)
+        return Wanted(
+            cameras=loaded.cameras, errors=loaded.camera_errors, policy=loaded.app.manager
+        )
 
     def _running(self) -> Running:
-        return Running(workers={cid: self._snapshot(w) for cid, w in self.workers.items()},
-                       capacity=self.status.capacity, broken=tuple(self.broken),
-                       unplaced=tuple(self.unplaced), slot_freed=self._slot_freed,
-                       model_ready=self._model_ready.is_set())
+        return Running(
+            workers={cid: self._snapshot(w) for cid, w in self.workers.items()},
+            capacity=self.status.capacity,
+            broken=tuple(self.broken),
+            unplaced=tuple(self.unplaced),
+            slot_freed=self._slot_freed,
+            model_ready=self._model_ready.is_set(),
+        )
 
     def _snapshot(self, worker: MonitoredWorker) -> WorkerState:
         process, heartbeat_ts = Process.NONE, 0.0
@@ -486,11 +536,16 @@ class Manager:
         if process is Process.ALIVE and worker.camera.enabled:  # what staleness needs
             record = self.status.read(worker.slot)
             heartbeat_ts = record.heartbeat_ts if record else 0.0
-        return WorkerState(camera=worker.camera, process=process, heartbeat_ts=heartbeat_ts,
-                           started_at=worker.started_at, started_mono=worker.started_mono,
-                           consecutive_failures=worker.consecutive_failures,
-                           next_start_mono=worker.next_start_mono,
-                           restart_history=tuple(worker.restart_history))
+        return WorkerState(
+            camera=worker.camera,
+            process=process,
+            heartbeat_ts=heartbeat_ts,
+            started_at=worker.started_at,
+            started_mono=worker.started_mono,
+            consecutive_failures=worker.consecutive_failures,
+            next_start_mono=worker.next_start_mono,
+            restart_history=tuple(worker.restart_history),
+        )
 
     def _execute(self, actions: list[Action]) -> None:
         """Carry out a plan in its order; a camera's config step that fails is that
@@ -541,10 +596,13 @@ class Manager:
             worker.restart_history.append(time.monotonic())
         app = self.loaded.app
         local = self.runner.local_processes
-        launch = LaunchSettings(model=app.model, data_dir=self.data_dir,
-                                manager_pid=os.getpid() if local else 0,
-                                live_every_n=app.manager.live_every_n,
-                                storage_url=app.storage.url)
+        launch = LaunchSettings(
+            model=app.model,
+            data_dir=self.data_dir,
+            manager_pid=os.getpid() if local else 0,
+            live_every_n=app.manager.live_every_n,
+            storage_url=app.storage.url,
+        )
         self.runner.spawn(worker, core, launch)
         assert worker.process is not None
         pid = worker.process.pid or 0  # a Ray actor's pid is known once it is placed
@@ -554,24 +612,33 @@ class Manager:
         self._describe(worker)
         error = f"detection disabled: {self._model_error}" if self._model_error else ""
         # a new run_id: the previous run's worker record no longer speaks for the camera
-        self.status.update_manager(worker.slot, state="starting", pid=pid,
-                                   core=-1 if core is None else core, run_id=worker.run_id,
-                                   restarts=worker.restarts, start_ts=worker.started_at,
-                                   heartbeat_ts=time.time(), error=error)
+        self.status.update_manager(
+            worker.slot,
+            state="starting",
+            pid=pid,
+            core=-1 if core is None else core,
+            run_id=worker.run_id,
+            restarts=worker.restarts,
+            start_ts=worker.started_at,
+            heartbeat_ts=time.time(),
+            error=error,
+        )
         self._record_run(worker, None)
         log.info("started %s (pid %s, core %s)", worker.camera.id, pid or "pending", core)
 
     def _choose_core(self, worker: MonitoredWorker) -> int:
-        assigned = {w.camera.id: w.core for w in self.workers.values()
-                    if w.core is not None and w.process is not None}
+        assigned = {
+            w.camera.id: w.core
+            for w in self.workers.values()
+            if w.core is not None and w.process is not None
+        }
         load = {cid: self._cpu_of(w) for cid, w in self.workers.items()}
         return choose_core(self._cores, assigned, load, worker.slot)
 
     def _cpu_of(self, worker: MonitoredWorker) -> float:
         return self.status.read_manager(worker.slot).cpu_percent
 
-    def _on_failure(self, worker: MonitoredWorker, reason: str,
-                    schedule: RestartSchedule) -> None:
+    def _on_failure(self, worker: MonitoredWorker, reason: str, schedule: RestartSchedule) -> None:
         assert worker.process is not None
         worker.process.close()
         worker.process, worker.stop_event = None, None
@@ -579,8 +646,7 @@ class Manager:
         message = mask_credentials(book_failure(worker, reason, schedule))
         log.warning("camera %s: %s", worker.camera.id, message)
         self.status.clear_lock(worker.slot)
-        self.status.update_manager(worker.slot, state="error", pid=0, error=message,
-                                   **NOT_RUNNING)
+        self.status.update_manager(worker.slot, state="error", pid=0, error=message, **NOT_RUNNING)
 
     def _record_run(self, worker: MonitoredWorker, stop_reason: str | None) -> None:
         """Journal a run as started (`stop_reason` None) or as stopped, once: a camera
@@ -589,14 +655,19 @@ class Manager:
             return
         if stop_reason is not None:
             worker.run_open = False
-        self.journal.append("worker_run", {
-            "run_id": worker.run_id, "camera_id": worker.camera.id,
-            "pid": (worker.process.pid if worker.process is not None else None),
-            "core": worker.core, "started_at": worker.started_at,
-            "stopped_at": None if stop_reason is None else time.time(),
-            "exit_reason": None if stop_reason is None else mask_credentials(stop_reason),
-            "restarts": worker.restarts,
-        })
+        self.journal.append(
+            "worker_run",
+            {
+                "run_id": worker.run_id,
+                "camera_id": worker.camera.id,
+                "pid": (worker.process.pid if worker.process is not None else None),
+                "core": worker.core,
+                "started_at": worker.started_at,
+                "stopped_at": None if stop_reason is None else time.time(),
+                "exit_reason": None if stop_reason is None else mask_credentials(stop_reason),
+                "restarts": worker.restarts,
+            },
+        )
 
     # requests, storage, resources -------------------------------------------------
     def _handle_requests(self) -> None:
@@ -632,9 +703,12 @@ class Manager:
         if not self._db_error_since:
             self._db_error_since = time.time()
         since = time.strftime("%H:%M:%S", time.localtime(self._db_error_since))
-        self.status.set_header(db_error=mask_credentials(
-            f"events cannot be stored since {since}: {reason}. They wait in the journal; "
-            "retried until it works, or stop the manager and run `cashwatch db recover`"))
+        self.status.set_header(
+            db_error=mask_credentials(
+                f"events cannot be stored since {since}: {reason}. They wait in the journal; "
+                "retried until it works, or stop the manager and run `cashwatch db recover`"
+            )
+        )
 
     def _enforce_retention(self) -> None:
         try:

@@ -135,8 +135,12 @@ class RestartSchedule:
     throttled: str = ""
 
 
-def restart_delay(consecutive_failures: int, restart_history: Iterable[float],
-                  policy: ManagerConfig, now_mono: float) -> tuple[float, str]:
+def restart_delay(
+    consecutive_failures: int,
+    restart_history: Iterable[float],
+    policy: ManagerConfig,
+    now_mono: float,
+) -> tuple[float, str]:
     """Back-off before the next start, and a note when restarts are being throttled.
 
     Exponential (1, 2, 4 … backoff_max_s) on consecutive failures; more than
@@ -144,15 +148,21 @@ def restart_delay(consecutive_failures: int, restart_history: Iterable[float],
     """
     recent = sum(1 for t in restart_history if now_mono - t < 60.0)
     if recent >= policy.max_restarts_per_minute:
-        return policy.backoff_max_s, (f"restarted {recent} times in the last minute; "
-                                      f"waiting {policy.backoff_max_s:g} s before the next try")
+        return policy.backoff_max_s, (
+            f"restarted {recent} times in the last minute; "
+            f"waiting {policy.backoff_max_s:g} s before the next try"
+        )
     exponent = max(0, consecutive_failures - 1)
-    return min(policy.backoff_initial_s * 2 ** exponent, policy.backoff_max_s), ""
+    return min(policy.backoff_initial_s * 2**exponent, policy.backoff_max_s), ""
 
 
-def schedule_restart(started_mono: float, consecutive_failures: int,
-                     restart_history: Iterable[float], policy: ManagerConfig,
-                     now_mono: float) -> RestartSchedule:
+def schedule_restart(
+    started_mono: float,
+    consecutive_failures: int,
+    restart_history: Iterable[float],
+    policy: ManagerConfig,
+    now_mono: float,
+) -> RestartSchedule:
     """The back-off after a crash or hang at `now_mono` of a run started at `started_mono`.
 
     A run of HEALTHY_RUN_S or more counts as a recovery: the back-off starts over.
@@ -160,8 +170,12 @@ def schedule_restart(started_mono: float, consecutive_failures: int,
     ran_for = now_mono - started_mono
     failures = 1 if ran_for >= HEALTHY_RUN_S else consecutive_failures + 1
     delay, throttled = restart_delay(failures, restart_history, policy, now_mono)
-    return RestartSchedule(consecutive_failures=failures, delay_s=delay,
-                           next_start_mono=now_mono + delay, throttled=throttled)
+    return RestartSchedule(
+        consecutive_failures=failures,
+        delay_s=delay,
+        next_start_mono=now_mono + delay,
+        throttled=throttled,
+    )
 
 
 def book_failure(worker: MonitoredWorker, reason: str, schedule: RestartSchedule) -> str:
@@ -174,12 +188,14 @@ def book_failure(worker: MonitoredWorker, reason: str, schedule: RestartSchedule
     return f"{message} ({schedule.throttled})" if schedule.throttled else message
 
 
-def record_failure(worker: MonitoredWorker, reason: str, policy: ManagerConfig,
-                   now_mono: float) -> str:
+def record_failure(
+    worker: MonitoredWorker, reason: str, policy: ManagerConfig, now_mono: float
+) -> str:
     """Book a crash or hang at `now_mono`; schedules the restart and returns the status
     message."""
-    schedule = schedule_restart(worker.started_mono, worker.consecutive_failures,
-                                worker.restart_history, policy, now_mono)
+    schedule = schedule_restart(
+        worker.started_mono, worker.consecutive_failures, worker.restart_history, policy, now_mono
+    )
     return book_failure(worker, reason, schedule)
 
 
@@ -190,8 +206,9 @@ class Started(Protocol):
     def started_at(self) -> float: ...
 
 
-def heartbeat_stale(heartbeat_ts: float, worker: Started, policy: ManagerConfig,
-                    now: float | None = None) -> bool:
+def heartbeat_stale(
+    heartbeat_ts: float, worker: Started, policy: ManagerConfig, now: float | None = None
+) -> bool:
     """A live process whose heartbeat stopped (hung, or SIGSTOPped)."""
     now = time.time() if now is None else now
     last_sign = max(heartbeat_ts, worker.started_at)

@@ -24,8 +24,15 @@ POLL_EVERY_S = 5.0
 # Only events that can change the content. inotify also reports opens and read-only
 # closes: reacting to those, the manager's own reload (and every dashboard run that
 # reads the config) would trigger the next reload, forever.
-CHANGING_EVENTS = frozenset({EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED,
-                             EVENT_TYPE_DELETED, EVENT_TYPE_CLOSED})
+CHANGING_EVENTS = frozenset(
+    {
+        EVENT_TYPE_CREATED,
+        EVENT_TYPE_MODIFIED,
+        EVENT_TYPE_MOVED,
+        EVENT_TYPE_DELETED,
+        EVENT_TYPE_CLOSED,
+    }
+)
 
 
 class _Handler(FileSystemEventHandler):

@@ -36,11 +36,16 @@ class LaunchSettings:
 def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
     """A fresh run id and the spec of the worker's next run."""
     worker.run_id, worker.run_open = uuid.uuid4().hex, True
-    return WorkerSpec(camera=worker.camera.model_dump(mode="json"),
-                      model=launch.model.model_dump(mode="json"), data_dir=str(launch.data_dir),
-                      slot=worker.slot, manager_pid=launch.manager_pid,
-                      live_every_n=launch.live_every_n, run_id=worker.run_id,
-                      storage_url=launch.storage_url)
+    return WorkerSpec(
+        camera=worker.camera.model_dump(mode="json"),
+        model=launch.model.model_dump(mode="json"),
+        data_dir=str(launch.data_dir),
+        slot=worker.slot,
+        manager_pid=launch.manager_pid,
+        live_every_n=launch.live_every_n,
+        run_id=worker.run_id,
+        storage_url=launch.storage_url,
+    )
 
 
 def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> LogRelay:
@@ -52,9 +57,12 @@ def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> 
     # one-way pipes: the worker's exit reason, and its log records (cashwatch.worker.log_pipe)
     note_reader, note_writer = _CTX.Pipe(duplex=False)
     log_reader, log_writer = _CTX.Pipe(duplex=False)
-    process = _CTX.Process(target=worker_main,
-                           args=(spec, stop_event, note_writer, log_writer),
-                           name=f"cashwatch.worker:{worker.camera.id}", daemon=False)
+    process = _CTX.Process(
+        target=worker_main,
+        args=(spec, stop_event, note_writer, log_writer),
+        name=f"cashwatch.worker:{worker.camera.id}",
+        daemon=False,
+    )
     try:
         process.start()
     except BaseException:

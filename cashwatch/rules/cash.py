@@ -172,8 +172,9 @@ class CashHandoverRule:
         """
         return self.evidence.last(subject)
 
-    def _split_people(self, poses: Poses,
-                      frame_wh: tuple[int, int]) -> tuple[list[_Person], list[_Person]]:
+    def _split_people(
+        self, poses: Poses, frame_wh: tuple[int, int]
+    ) -> tuple[list[_Person], list[_Person]]:
         assert self.cashier is not None
         min_conf = self.config.min_keypoint_conf
         staff: list[_Person] = []
@@ -181,14 +182,16 @@ class CashHandoverRule:
         for index, key in enumerate(person_keys(poses)):
             kps, box = poses.keypoints[index], poses.xyxy[index]
             person = _Person(key, box, kps, body_size(kps, box, min_conf))
-            person.wrists = [(kps[w, :2], float(kps[w, 2])) for w in WRISTS
-                             if visible(kps, w, min_conf)]
+            person.wrists = [
+                (kps[w, :2], float(kps[w, 2])) for w in WRISTS if visible(kps, w, min_conf)
+            ]
             inside = self.cashier.contains(anchor_point(kps, box, min_conf), frame_wh)
             (staff if inside else customers).append(person)
         return staff, customers
 
-    def _meeting(self, staff: _Person, customer: _Person, ts: float,
-                 frame_wh: tuple[int, int]) -> Meeting | None:
+    def _meeting(
+        self, staff: _Person, customer: _Person, ts: float, frame_wh: tuple[int, int]
+    ) -> Meeting | None:
         scale = (staff.size + customer.size) / 2.0
         best: Meeting | None = None
         for (s_xy, s_conf), (c_xy, c_conf) in itertools.product(staff.wrists, customer.wrists):
@@ -199,16 +202,22 @@ class CashHandoverRule:
                 continue
             if best is None or distance < best.distance_px:
                 best = Meeting(
-                    ts=ts, staff_track=staff.key, customer_track=customer.key,
-                    staff_box=_box(staff.box), customer_box=_box(customer.box),
-                    staff_wrist=_point(s_xy), customer_wrist=_point(c_xy),
-                    distance_px=distance, distance_body=distance / scale,
+                    ts=ts,
+                    staff_track=staff.key,
+                    customer_track=customer.key,
+                    staff_box=_box(staff.box),
+                    customer_box=_box(customer.box),
+                    staff_wrist=_point(s_xy),
+                    customer_wrist=_point(c_xy),
+                    distance_px=distance,
+                    distance_body=distance / scale,
                     keypoint_conf=min(s_conf, c_conf),
                 )
         return best
 
-    def _advance(self, pair: tuple[int, int], meeting: Meeting | None,
-                 ts: float) -> DetectedEvent | None:
+    def _advance(
+        self, pair: tuple[int, int], meeting: Meeting | None, ts: float
+    ) -> DetectedEvent | None:
         state = self._pairs.get(pair)
         if state is None:
             if meeting is None:
@@ -217,13 +226,13 @@ class CashHandoverRule:
             state = self._pairs[pair] = _PairState(SustainedEvidence(window))
         due = state.meetings.add(ts, meeting, meeting is not None)
         if not state.meetings.has_evidence and (
-                not state.pending or ts - state.pending[-1].ts > self.config.drawer_window_s):
+            not state.pending or ts - state.pending[-1].ts > self.config.drawer_window_s
+        ):
             del self._pairs[pair]
             return None
         if due:
             state.meetings.fired()
-            state.pending = [m for m in state.meetings.values(evidence_only=True)
-                             if m is not None]
+            state.pending = [m for m in state.meetings.values(evidence_only=True) if m is not None]
         return self._fire_if_ready(state, ts)
 
     def _fire_if_ready(self, state: _PairState, ts: float) -> DetectedEvent | None:
@@ -240,25 +249,32 @@ class CashHandoverRule:
         if confidence < self.config.min_confidence:
             return None
         details = {
-            "staff_track": meeting.staff_track, "customer_track": meeting.customer_track,
-            "staff_box": list(meeting.staff_box), "customer_box": list(meeting.customer_box),
+            "staff_track": meeting.staff_track,
+            "customer_track": meeting.customer_track,
+            "staff_box": list(meeting.staff_box),
+            "customer_box": list(meeting.customer_box),
             "staff_wrist": list(meeting.staff_wrist),
             "customer_wrist": list(meeting.customer_wrist),
             "wrist_distance_px": round(meeting.distance_px, 1),
             "wrist_distance_body": round(meeting.distance_body, 3),
-            "hits": len(met), "window": self.config.window,
+            "hits": len(met),
+            "window": self.config.window,
             "met_at": meeting.ts,
         }
         if drawer_ts is not None:
             details["drawer_visit_at"] = drawer_ts
         return DetectedEvent(
-            event_type="cash", ts=ts, confidence=confidence,
+            event_type="cash",
+            ts=ts,
+            confidence=confidence,
             bbox_xyxy=union_box(np.asarray(meeting.staff_box), np.asarray(meeting.customer_box)),
-            details=details, subject=(meeting.staff_track, meeting.customer_track),
+            details=details,
+            subject=(meeting.staff_track, meeting.customer_track),
         )
 
-    def _note_drawer_visits(self, staff: list[_Person], ts: float,
-                            frame_wh: tuple[int, int]) -> None:
+    def _note_drawer_visits(
+        self, staff: list[_Person], ts: float, frame_wh: tuple[int, int]
+    ) -> None:
         if self.drawer is None:
             return
         for person in staff:
@@ -295,8 +311,9 @@ def handover_confidence(meetings: list[Meeting], config: CashRuleConfig) -> floa
     if not meetings:
         return 0.0
     persistence = min(1.0, len(meetings) / config.window)
-    closeness = float(np.mean([1.0 - m.distance_body / config.max_wrist_distance
-                               for m in meetings]))
+    closeness = float(
+        np.mean([1.0 - m.distance_body / config.max_wrist_distance for m in meetings])
+    )
     keypoints = float(np.mean([m.keypoint_conf for m in meetings]))
     score = W_PERSISTENCE * persistence + W_CLOSENESS * closeness + W_KEYPOINTS * keypoints
     return float(np.clip(score, 0.0, 1.0))

@@ -159,7 +159,8 @@ class FireRule:
         # the window fills while the fire is still young: sustained once it spans
         # min_duration_s (its mean sample period included) with evidence on most frames
         self.window = SustainedEvidence[_Sample](
-            EvidenceShare(config.min_duration_s, MIN_EVIDENCE_SHARE))
+            EvidenceShare(config.min_duration_s, MIN_EVIDENCE_SHARE)
+        )
         self.evidence = EvidenceLog()  # one subject, the frame: when flames were last seen
 
     @property
@@ -177,11 +178,13 @@ class FireRule:
             The fire event raised on this frame, if any.
         """
         poses = observation.poses
-        return self.update(observation.frame, observation.ts,
-                           poses.xyxy if poses is not None else None)
+        return self.update(
+            observation.frame, observation.ts, poses.xyxy if poses is not None else None
+        )
 
-    def update(self, frame_bgr: np.ndarray, ts: float,
-               people_xyxy: np.ndarray | None = None) -> list[DetectedEvent]:
+    def update(
+        self, frame_bgr: np.ndarray, ts: float, people_xyxy: np.ndarray | None = None
+    ) -> list[DetectedEvent]:
         """Look at one sampled frame for sustained, flickering flame colours.
 
         Args:
@@ -197,8 +200,9 @@ class FireRule:
             return []
         height, width = frame_bgr.shape[:2]
         scale = ANALYSIS_WIDTH / width
-        small = cv2.resize(frame_bgr, (ANALYSIS_WIDTH, max(1, round(height * scale))),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            frame_bgr, (ANALYSIS_WIDTH, max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
         mask = flame_mask(small)
         if people_xyxy is not None:
             _clear_boxes(mask, people_xyxy, scale)
@@ -229,31 +233,47 @@ class FireRule:
     def _sample(self, mask: np.ndarray) -> _Sample:
         area = float(np.count_nonzero(mask)) / mask.size
         flicker = flicker_fraction(np.stack(self._masks))
-        evidence = (area >= self.config.min_area and flicker >= self.config.min_flicker
-                    and not repeats_earlier_mask(list(self._masks)))
+        evidence = (
+            area >= self.config.min_area
+            and flicker >= self.config.min_flicker
+            and not repeats_earlier_mask(list(self._masks))
+        )
         return _Sample(area, flicker, evidence)
 
     def _event(self, sample: _Sample, ts: float, scale: float) -> list[DetectedEvent]:
         areas = [s.area for s in self.window.values()]
         growth = sample.area / max(min(areas), self.config.min_area, 1e-9)
-        confidence = (0.5 + 0.25 * min(1.0, sample.flicker / max(2 * self.config.min_flicker, 1e-9))
-                      + 0.25 * min(1.0, sample.area / (4 * self.config.min_area)))
+        confidence = (
+            0.5
+            + 0.25 * min(1.0, sample.flicker / max(2 * self.config.min_flicker, 1e-9))
+            + 0.25 * min(1.0, sample.area / (4 * self.config.min_area))
+        )
         if confidence < self.config.min_confidence:
             return []
         recent = np.any(np.stack(self._masks), axis=0).astype(np.uint8)
         x, y, w, h = cv2.boundingRect(recent)
         bbox = (x / scale, y / scale, (x + w) / scale, (y + h) / scale)
-        return [DetectedEvent(
-            event_type="fire", ts=ts, confidence=float(min(1.0, confidence)), bbox_xyxy=bbox,
-            details={"area": round(sample.area, 5), "flicker": round(sample.flicker, 3),
-                     "growth": round(growth, 2),
-                     "evidence_share": round(self.window.share(), 2)},
-        )]
+        return [
+            DetectedEvent(
+                event_type="fire",
+                ts=ts,
+                confidence=float(min(1.0, confidence)),
+                bbox_xyxy=bbox,
+                details={
+                    "area": round(sample.area, 5),
+                    "flicker": round(sample.flicker, 3),
+                    "growth": round(growth, 2),
+                    "evidence_share": round(self.window.share(), 2),
+                },
+            )
+        ]
 
 
 def _clear_boxes(mask: np.ndarray, boxes_xyxy: np.ndarray, scale: float) -> None:
     """People are the commonest flame-coloured movers (red clothes, lit skin): skip them."""
     height, width = mask.shape
     for x1, y1, x2, y2 in np.asarray(boxes_xyxy, np.float64).reshape(-1, 4) * scale:
-        mask[max(0, int(y1)):min(height, int(np.ceil(y2))),
-             max(0, int(x1)):min(width, int(np.ceil(x2)))] = False
+        mask[
+            max(0, int(y1)) : min(height, int(np.ceil(y2))),
+            max(0, int(x1)) : min(width, int(np.ceil(x2))),
+        ] = False

@@ -10,8 +10,9 @@ from cashwatch.rules.tamper import TamperRule
 from cashwatch.rules.violence import ViolenceRule
 
 
-def camera_rules(camera: CameraSettings, fire_confirmer: FireConfirmer | None,
-                 quiet_s: float) -> list[Rule]:
+def camera_rules(
+    camera: CameraSettings, fire_confirmer: FireConfirmer | None, quiet_s: float
+) -> list[Rule]:
     """One camera's rules, each fed every sampled frame.
 
     The order is the order in which a frame's events are listed before the cooldown sorts

@@ -61,10 +61,10 @@ from cashwatch.core.spans import END_AFTER_QUIET_S, EvidenceLog, Subject
 from cashwatch.core.sustained import EvidenceShare, SustainedEvidence
 
 ANALYSE_EVERY_S = 1.0  # 10 analyses in the 10-s window; ~3 ms of CPU each at 720p
-REFERENCE_S = 30.0       # time constant of the reference view's running average
-WARMUP_S = 10.0          # the reference forms (fast) before anything is judged
+REFERENCE_S = 30.0  # time constant of the reference view's running average
+WARMUP_S = 10.0  # the reference forms (fast) before anything is judged
 CELL_COLUMNS = 8
-LOST_DETAIL = 0.3        # a cell keeping under 30 % of its gradient has lost its detail
+LOST_DETAIL = 0.3  # a cell keeping under 30 % of its gradient has lost its detail
 MIN_CELL_GRADIENT = 4.0  # grey levels per pixel: a cell flatter than this has no texture
 MIN_TEXTURED_SHARE = 0.25  # of the cells: less than this and the view cannot be judged
 # Covered means the scene is gone, not merely darker: a room whose lights go down keeps
@@ -180,8 +180,7 @@ class TamperRule:
     # close together, and with it the open event
     uses_poses: ClassVar[bool] = False
 
-    def __init__(self, config: TamperRuleConfig,
-                 episode_gap_s: float = END_AFTER_QUIET_S) -> None:
+    def __init__(self, config: TamperRuleConfig, episode_gap_s: float = END_AFTER_QUIET_S) -> None:
         self.config = config
         # A normal view for this long ends an episode: the same quiet that ends its event
         # (`EventSpans`), so a camera covered again after that raises a new one.
@@ -194,9 +193,14 @@ class TamperRule:
         # evidence, so the view has been tampered with for min_duration_s, and a hand
         # moving over the lens may leave a few analyses in between looking normal
         self.window = SustainedEvidence[str | None](
-            EvidenceShare(config.min_duration_s, MIN_EVIDENCE_SHARE, period_s=ANALYSE_EVERY_S,
-                          starts_with_evidence=True),
-            episode_gap_s=episode_gap_s)
+            EvidenceShare(
+                config.min_duration_s,
+                MIN_EVIDENCE_SHARE,
+                period_s=ANALYSE_EVERY_S,
+                starts_with_evidence=True,
+            ),
+            episode_gap_s=episode_gap_s,
+        )
         self._away_since: float | None = None  # turned away, sharp and uncovered, since
         self.last_check: ViewCheck | None = None
         self.evidence = EvidenceLog()  # one subject, the view
@@ -316,17 +320,23 @@ class TamperRule:
         self._away_since = None
         return True
 
-    def _event(self, check: ViewCheck, reason: str, shape: tuple[int, ...],
-               ts: float) -> DetectedEvent:
+    def _event(
+        self, check: ViewCheck, reason: str, shape: tuple[int, ...], ts: float
+    ) -> DetectedEvent:
         height, width = shape[:2]
         share = self.window.share()
         since = self.window.observations[0].ts  # evidence, as sustained: when it began
         return DetectedEvent(
-            event_type="tamper", ts=ts, confidence=min(1.0, 0.5 + 0.5 * share),
+            event_type="tamper",
+            ts=ts,
+            confidence=min(1.0, 0.5 + 0.5 * share),
             bbox_xyxy=(0.0, 0.0, float(width), float(height)),
-            details={"reason": reason, "since": round(since, 3),
-                     "blocked": round(float(check.blocked), 3),
-                     "scene_match": round(float(check.scene_match), 3),
-                     "sharpness": round(float(check.sharpness), 3),
-                     "evidence_share": round(share, 2)},
+            details={
+                "reason": reason,
+                "since": round(since, 3),
+                "blocked": round(float(check.blocked), 3),
+                "scene_match": round(float(check.scene_match), 3),
+                "sharpness": round(float(check.sharpness), 3),
+                "evidence_share": round(share, 2),
+            },
         )

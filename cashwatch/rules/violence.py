@@ -47,7 +47,6 @@ from cashwatch.rules.violence_model import ViolenceModel, load_violence_model
 # about speed) are the learned score's own definitions, so both rules measure alike.
 
 
-
 @dataclass
 class _Seen:
     ts: float
@@ -185,8 +184,10 @@ class PoseViolenceRule:
         if not self.active:
             return []
         motions = self._limb_motions(poses, ts)
-        sizes = [body_size(poses.keypoints[i], poses.xyxy[i], self.config.min_keypoint_conf)
-                 for i in range(len(poses))]
+        sizes = [
+            body_size(poses.keypoints[i], poses.xyxy[i], self.config.min_keypoint_conf)
+            for i in range(len(poses))
+        ]
         keys = person_keys(poses)
         events: list[DetectedEvent] = []
         for i, j in itertools.combinations(range(len(poses)), 2):
@@ -216,11 +217,13 @@ class PoseViolenceRule:
             if before is None or not 0 < ts - before.ts <= MAX_STEP_S:
                 continue
             both = (seen.limb_conf >= self.config.min_keypoint_conf) & (
-                before.limb_conf >= self.config.min_keypoint_conf)
+                before.limb_conf >= self.config.min_keypoint_conf
+            )
             if not both.any():
                 continue
-            size = body_size(poses.keypoints[index], poses.xyxy[index],
-                             self.config.min_keypoint_conf)
+            size = body_size(
+                poses.keypoints[index], poses.xyxy[index], self.config.min_keypoint_conf
+            )
             moved = np.linalg.norm(seen.relative[both] - before.relative[both], axis=1)
             motions[key] = _Motion(
                 speed=float(moved.max()) / size / (ts - before.ts),
@@ -243,8 +246,9 @@ class PoseViolenceRule:
         run.last_ts = ts
         return run
 
-    def _fire_if_sustained(self, run: _Run, poses: Poses, i: int, j: int, keys: list[int],
-                           ts: float) -> DetectedEvent | None:
+    def _fire_if_sustained(
+        self, run: _Run, poses: Poses, i: int, j: int, keys: list[int], ts: float
+    ) -> DetectedEvent | None:
         duration = run.last_ts - run.start_ts
         if run.fired or duration < self.config.min_duration_s:
             return None
@@ -252,20 +256,34 @@ class PoseViolenceRule:
         confidence = violence_confidence(run.speeds, duration, run.keypoint_confs, self.config)
         if confidence < self.config.min_confidence:
             return None
-        return pair_event(poses, i, j, keys, ts, confidence, {
-            "method": "pose", "limb_speed": round(float(np.mean(run.speeds)), 2),
-            "duration_s": round(duration, 2), "started_at": run.start_ts,
-        })
+        return pair_event(
+            poses,
+            i,
+            j,
+            keys,
+            ts,
+            confidence,
+            {
+                "method": "pose",
+                "limb_speed": round(float(np.mean(run.speeds)), 2),
+                "duration_s": round(duration, 2),
+                "started_at": run.start_ts,
+            },
+        )
 
     def _forget_old(self, ts: float) -> None:
         horizon = MAX_STEP_S + self.config.max_pause_s
         self._seen = {k: s for k, s in self._seen.items() if ts - s.ts <= horizon}
-        self._runs = {p: r for p, r in self._runs.items()
-                      if ts - r.last_ts <= max(horizon, self.config.max_pause_s)}
+        self._runs = {
+            p: r
+            for p, r in self._runs.items()
+            if ts - r.last_ts <= max(horizon, self.config.max_pause_s)
+        }
 
 
-def violence_confidence(speeds: list[float], duration_s: float, keypoint_confs: list[float],
-                        config: ViolenceRuleConfig) -> float:
+def violence_confidence(
+    speeds: list[float], duration_s: float, keypoint_confs: list[float], config: ViolenceRuleConfig
+) -> float:
     """The documented confidence of a fight from its run.
 
     Half the mean limb speed against twice the threshold, a quarter the duration against

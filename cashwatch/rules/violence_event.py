@@ -9,8 +9,15 @@ from cashwatch.core.geometry import union_box
 from cashwatch.core.poses import Poses
 
 
-def pair_event(poses: Poses, i: int, j: int, keys: list[int], ts: float, confidence: float,
-               details: dict[str, Any]) -> DetectedEvent:
+def pair_event(
+    poses: Poses,
+    i: int,
+    j: int,
+    keys: list[int],
+    ts: float,
+    confidence: float,
+    details: dict[str, Any],
+) -> DetectedEvent:
     """A violence event around two people of one detection.
 
     Args:
@@ -33,10 +40,14 @@ def pair_event(poses: Poses, i: int, j: int, keys: list[int], ts: float, confide
     (0.0, 0.0, 18.0, 20.0)
     """
     return DetectedEvent(
-        event_type="violence", ts=ts, confidence=confidence,
+        event_type="violence",
+        ts=ts,
+        confidence=confidence,
         bbox_xyxy=union_box(poses.xyxy[i], poses.xyxy[j]),
         subject=(min(keys[i], keys[j]), max(keys[i], keys[j])),
-        details={"tracks": [keys[i], keys[j]],
-                 "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
-                 **details},
+        details={
+            "tracks": [keys[i], keys[j]],
+            "boxes": [[round(float(v), 1) for v in poses.xyxy[k]] for k in (i, j)],
+            **details,
+        },
     )

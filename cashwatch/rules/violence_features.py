@@ -114,7 +114,8 @@ class Observation:
         seen = torso[:, :, 2] >= min_conf
         count = seen.sum(axis=1)
         torso_centre = (torso[:, :, :2] * seen[:, :, None]).sum(axis=1) / np.maximum(count, 1)[
-            :, None]
+            :, None
+        ]
         boxes = poses.xyxy.astype(np.float64)
         box_centres = (boxes[:, :2] + boxes[:, 2:]) / 2
         centres = np.where(count[:, None] > 0, torso_centre, box_centres)
@@ -123,10 +124,18 @@ class Observation:
         relative[parts[:, :, 2] < min_conf] = np.nan
         limb_conf = parts[:, _ARM_ROWS, 2].mean(axis=1).tolist()
         person_conf = poses.conf.tolist()
-        return [cls(ts=ts, xyxy=boxes[i], size=body_size(poses.keypoints[i], poses.xyxy[i],
-                                                         min_conf),
-                    centre=centres[i], relative=relative[i], limb_conf=limb_conf[i],
-                    person_conf=person_conf[i]) for i in range(len(poses))]
+        return [
+            cls(
+                ts=ts,
+                xyxy=boxes[i],
+                size=body_size(poses.keypoints[i], poses.xyxy[i], min_conf),
+                centre=centres[i],
+                relative=relative[i],
+                limb_conf=limb_conf[i],
+                person_conf=person_conf[i],
+            )
+            for i in range(len(poses))
+        ]
 
     @property
     def area(self) -> float:
@@ -161,10 +170,14 @@ def _step(now: Observation, before: Observation) -> _Step | None:
     delta = now.relative - before.relative
     moved = (np.hypot(delta[:, 0], delta[:, 1]) / scale).tolist()
     centre = now.centre - before.centre
-    return _Step(ts=now.ts, arm=_fastest(moved[_ARM_ROWS]), leg=_fastest(moved[_LEG_ROWS]),
-                 torso=math.hypot(float(centre[0]), float(centre[1])) / scale,
-                 jitter=_fastest(moved[_TORSO_ROWS]),
-                 box_jump=abs(math.log(now.area / before.area)) / dt)
+    return _Step(
+        ts=now.ts,
+        arm=_fastest(moved[_ARM_ROWS]),
+        leg=_fastest(moved[_LEG_ROWS]),
+        torso=math.hypot(float(centre[0]), float(centre[1])) / scale,
+        jitter=_fastest(moved[_TORSO_ROWS]),
+        box_jump=abs(math.log(now.area / before.area)) / dt,
+    )
 
 
 def _mean(values: list[float]) -> float:
@@ -222,16 +235,25 @@ class _Track:
         velocity = (0.0, 0.0)
         if last.ts > first.ts:
             shift = (last.centre - first.centre) / ((first.size + last.size) / 2)
-            velocity = (float(shift[0]) / (last.ts - first.ts),
-                        float(shift[1]) / (last.ts - first.ts))
+            velocity = (
+                float(shift[0]) / (last.ts - first.ts),
+                float(shift[1]) / (last.ts - first.ts),
+            )
         travel = math.hypot(*velocity)
         torso = _mean([s.torso for s in steps])
         jerks = [abs(b - a) for a, b in itertools.pairwise(arms)]
-        return Motion(arm=_mean(arms), arm_peak=max(arms, default=0.0),
-                      arm_jerk=_mean(jerks), leg=_mean([s.leg for s in steps]), torso=torso,
-                      jitter=_mean([s.jitter for s in steps]),
-                      box_jump=_mean([s.box_jump for s in steps]), velocity=velocity,
-                      travel=travel, in_place=max(0.0, torso - travel))
+        return Motion(
+            arm=_mean(arms),
+            arm_peak=max(arms, default=0.0),
+            arm_jerk=_mean(jerks),
+            leg=_mean([s.leg for s in steps]),
+            torso=torso,
+            jitter=_mean([s.jitter for s in steps]),
+            box_jump=_mean([s.box_jump for s in steps]),
+            velocity=velocity,
+            travel=travel,
+            in_place=max(0.0, torso - travel),
+        )
 
 
 def pair_gap(a: Observation, b: Observation) -> float:
@@ -331,9 +353,11 @@ class SceneWindow:
                 keypoint_conf=_mean([t.seen[-1].limb_conf for t in now]),
             )
         born = sum(1 for t in self._tracks.values() if t.first_ts > self._ts - self.window_s)
-        values.update(people=min(6, len(now)),
-                      people_max=min(6, max((n for _, n in self._counts), default=0)),
-                      new_tracks=min(6.0, born / self.window_s))
+        values.update(
+            people=min(6, len(now)),
+            people_max=min(6, max((n for _, n in self._counts), default=0)),
+            new_tracks=min(6.0, born / self.window_s),
+        )
         return np.array([values.get(name, 0.0) for name in FEATURE_NAMES], np.float64)
 
     def _closest_pair(self) -> tuple[int, int] | None:
@@ -353,21 +377,29 @@ class SceneWindow:
         by_ts = {o.ts: o for o in b.seen}
         together = [(o, by_ts[o.ts]) for o in a.seen if o.ts in by_ts]
         gaps = [pair_gap(x, y) for x, y in together]
-        distances = [(math.hypot(*(x.centre - y.centre).tolist()) / ((x.size + y.size) / 2),
-                      x.ts) for x, y in together]
-        approach = [abs(d1 - d0) / (t1 - t0) for (d0, t0), (d1, t1)
-                    in itertools.pairwise(distances) if 0 < t1 - t0 <= MAX_STEP_S]
+        distances = [
+            (math.hypot(*(x.centre - y.centre).tolist()) / ((x.size + y.size) / 2), x.ts)
+            for x, y in together
+        ]
+        approach = [
+            abs(d1 - d0) / (t1 - t0)
+            for (d0, t0), (d1, t1) in itertools.pairwise(distances)
+            if 0 < t1 - t0 <= MAX_STEP_S
+        ]
         arms = sorted((ma.arm, mb.arm))
         torsos = sorted((ma.in_place, mb.in_place))
         return {
-            "pair_gap": gaps[-1], "pair_gap_min": min(gaps),
+            "pair_gap": gaps[-1],
+            "pair_gap_min": min(gaps),
             "pair_iou": float(iou_matrix(a.seen[-1].xyxy[None], b.seen[-1].xyxy[None])[0, 0]),
-            "pair_arm_slow": math.log1p(arms[0]), "pair_arm_fast": math.log1p(arms[1]),
+            "pair_arm_slow": math.log1p(arms[0]),
+            "pair_arm_fast": math.log1p(arms[1]),
             "pair_arm_peak": math.log1p(max(ma.arm_peak, mb.arm_peak)),
             "pair_leg_fast": math.log1p(max(ma.leg, mb.leg)),
             "pair_approach": math.log1p(_mean(approach)),
             "pair_seen": len(together) / max(1, len(self._counts)),
-            "pair_torso_slow": math.log1p(torsos[0]), "pair_torso_fast": math.log1p(torsos[1]),
+            "pair_torso_slow": math.log1p(torsos[0]),
+            "pair_torso_fast": math.log1p(torsos[1]),
             "pair_jitter": math.log1p((ma.jitter + mb.jitter) / 2),
             "pair_travel": math.log1p(max(ma.travel, mb.travel)),
             "pair_conf": min(a.seen[-1].person_conf, b.seen[-1].person_conf),

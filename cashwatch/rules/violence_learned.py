@@ -115,10 +115,21 @@ class LearnedViolenceRule:
             return []
         keys = person_keys(poses)
         i, j = (keys.index(k) for k in self.scene.closest_pair)
-        return [pair_event(poses, i, j, keys, ts, confidence, {
-            "method": "learned", "score": round(scored.score, 3),
-            "hits": int(np.count_nonzero(~np.isnan(scores))),
-        })]
+        return [
+            pair_event(
+                poses,
+                i,
+                j,
+                keys,
+                ts,
+                confidence,
+                {
+                    "method": "learned",
+                    "score": round(scored.score, 3),
+                    "hits": int(np.count_nonzero(~np.isnan(scores))),
+                },
+            )
+        ]
 
 
 def hit_window(config: ViolenceRuleConfig) -> HitCount:

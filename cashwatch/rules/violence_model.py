@@ -57,8 +57,9 @@ class ViolenceModel:
         for name in ("mean", "scale", "weights"):
             values = np.asarray(getattr(self, name), np.float64)
             if values.shape != (n,) or not np.isfinite(values).all():
-                raise ViolenceModelError(f"{name} must be {n} finite numbers (one per feature), "
-                                         f"got shape {values.shape}")
+                raise ViolenceModelError(
+                    f"{name} must be {n} finite numbers (one per feature), got shape {values.shape}"
+                )
             object.__setattr__(self, name, values)
         if (self.scale <= 0).any():
             bad = [FEATURE_NAMES[i] for i in np.flatnonzero(self.scale <= 0)]
@@ -127,7 +128,8 @@ class ViolenceModel:
         if not isinstance(raw, dict):
             raise ViolenceModelError(
                 f"the model file must hold a JSON object with the keys {', '.join(MODEL_KEYS)};"
-                f" got a JSON {type(raw).__name__}")
+                f" got a JSON {type(raw).__name__}"
+            )
         names = raw.get("features")
         if names != list(FEATURE_NAMES):
             missing = sorted(set(FEATURE_NAMES) - set(names or []))
@@ -135,17 +137,25 @@ class ViolenceModel:
             raise ViolenceModelError(
                 "the model's features do not match this version's feature code "
                 f"(missing {missing or 'none'}, unknown {extra or 'none'}, or another order); "
-                "retrain it with `python -m cashwatch.training.violence_train fit`")
+                "retrain it with `python -m cashwatch.training.violence_train fit`"
+            )
         try:
-            return cls(float(raw["window_s"]), np.asarray(raw["mean"], np.float64),
-                       np.asarray(raw["scale"], np.float64),
-                       np.asarray(raw["weights"], np.float64), float(raw["bias"]),
-                       float(raw["min_score"]), dict(raw.get("provenance", {})))
+            return cls(
+                float(raw["window_s"]),
+                np.asarray(raw["mean"], np.float64),
+                np.asarray(raw["scale"], np.float64),
+                np.asarray(raw["weights"], np.float64),
+                float(raw["bias"]),
+                float(raw["min_score"]),
+                dict(raw.get("provenance", {})),
+            )
         except KeyError as exc:
             raise ViolenceModelError(f"the model file lacks the key {exc.args[0]!r}") from exc
         except (TypeError, ValueError) as exc:  # e.g. "bias": "x"
-            raise ViolenceModelError(f"window_s, bias and min_score must be numbers and mean, "
-                                     f"scale and weights lists of numbers: {exc}") from exc
+            raise ViolenceModelError(
+                f"window_s, bias and min_score must be numbers and mean, "
+                f"scale and weights lists of numbers: {exc}"
+            ) from exc
 
 
 def load_violence_model(path: Path = SHIPPED_MODEL) -> ViolenceModel:

@@ -18,12 +18,20 @@ from cashwatch.shm import segments
 
 MAX_SIDE = 1280
 MAX_BOXES = 32
-FRAME_HEADER_DTYPE = np.dtype([
-    ("seq", "<u8"), ("frame_no", "<u8"), ("ts", "<f8"),
-    ("width", "<u4"), ("height", "<u4"), ("n_boxes", "<u4"), ("_pad", "<u4"),
-    # normalised x1, y1, x2, y2, confidence, label (0 person, 1 cash, 2 violence, 3 fire)
-    ("boxes", "<f4", (MAX_BOXES, 6)), ("boxes_ts", "<f8"),
-])
+FRAME_HEADER_DTYPE = np.dtype(
+    [
+        ("seq", "<u8"),
+        ("frame_no", "<u8"),
+        ("ts", "<f8"),
+        ("width", "<u4"),
+        ("height", "<u4"),
+        ("n_boxes", "<u4"),
+        ("_pad", "<u4"),
+        # normalised x1, y1, x2, y2, confidence, label (0 person, 1 cash, 2 violence, 3 fire)
+        ("boxes", "<f4", (MAX_BOXES, 6)),
+        ("boxes_ts", "<f8"),
+    ]
+)
 DATA_OFFSET = 1024
 SLOT_SIZE = DATA_OFFSET + MAX_SIDE * MAX_SIDE * 3
 assert FRAME_HEADER_DTYPE.itemsize <= DATA_OFFSET
@@ -58,8 +66,9 @@ class FrameSlot:
         self._owner = owner
         buf = shm.buf  # type: ignore[attr-defined]
         self.header = np.ndarray((1,), dtype=FRAME_HEADER_DTYPE, buffer=buf, offset=0)
-        self.data = np.ndarray((SLOT_SIZE - DATA_OFFSET,), dtype=np.uint8, buffer=buf,
-                               offset=DATA_OFFSET)
+        self.data = np.ndarray(
+            (SLOT_SIZE - DATA_OFFSET,), dtype=np.uint8, buffer=buf, offset=DATA_OFFSET
+        )
 
     @classmethod
     def create(cls, data_dir: Path, slot: int) -> FrameSlot:
@@ -103,8 +112,13 @@ class FrameSlot:
             image = self.data[: width * height * 3].copy().reshape(height, width, 3)
             if int(self.header["seq"][0]) == before:
                 boxes = header["boxes"][: int(header["n_boxes"])].copy()
-                return LiveFrame(image, int(header["frame_no"]), float(header["ts"]),
-                                 boxes, float(header["boxes_ts"]))
+                return LiveFrame(
+                    image,
+                    int(header["frame_no"]),
+                    float(header["ts"]),
+                    boxes,
+                    float(header["boxes_ts"]),
+                )
         return None
 
     def close(self) -> None:

@@ -38,34 +38,68 @@ VERSION = 4
 READ_PATIENCE_S = 0.05
 STATES = ("empty", "starting", "connecting", "running", "reconnecting", "stopped", "error")
 
-HEADER_DTYPE = np.dtype([
-    ("magic", "<u4"), ("version", "<u4"), ("capacity", "<u4"), ("manager_pid", "<i4"),
-    ("manager_started_ts", "<f8"), ("manager_heartbeat_ts", "<f8"),
-    ("config_error", "S1024"), ("config_path", "S512"),
-    ("db_error", "S512"),
-])
+HEADER_DTYPE = np.dtype(
+    [
+        ("magic", "<u4"),
+        ("version", "<u4"),
+        ("capacity", "<u4"),
+        ("manager_pid", "<i4"),
+        ("manager_started_ts", "<f8"),
+        ("manager_heartbeat_ts", "<f8"),
+        ("config_error", "S1024"),
+        ("config_path", "S512"),
+        ("db_error", "S512"),
+    ]
+)
 
-MANAGER_DTYPE = np.dtype([
-    ("seq", "<u8"),
-    ("camera_id", "S32"), ("name", "S80"), ("site", "S64"), ("node", "S64"),
-    ("source", "S256"), ("run_id", "S32"),
-    ("state", "u1"), ("pid", "<i4"), ("core", "<i2"), ("restarts", "<u4"),
-    ("cpu_percent", "<f4"), ("rss_mib", "<f4"),
-    ("start_ts", "<f8"), ("heartbeat_ts", "<f8"),
-    ("error", "S512"),
-])
+MANAGER_DTYPE = np.dtype(
+    [
+        ("seq", "<u8"),
+        ("camera_id", "S32"),
+        ("name", "S80"),
+        ("site", "S64"),
+        ("node", "S64"),
+        ("source", "S256"),
+        ("run_id", "S32"),
+        ("state", "u1"),
+        ("pid", "<i4"),
+        ("core", "<i2"),
+        ("restarts", "<u4"),
+        ("cpu_percent", "<f4"),
+        ("rss_mib", "<f4"),
+        ("start_ts", "<f8"),
+        ("heartbeat_ts", "<f8"),
+        ("error", "S512"),
+    ]
+)
 
-WORKER_DTYPE = np.dtype([
-    ("seq", "<u8"),
-    ("run_id", "S32"), ("state", "u1"),
-    ("frames_read", "<u8"), ("frames_processed", "<u8"), ("frames_skipped", "<u8"),
-    ("skipped_motion", "<u8"), ("skipped_busy", "<u8"), ("events_detected", "<u8"),
-    ("camera_fps", "<f4"), ("process_fps", "<f4"), ("detection_fps", "<f4"),
-    ("inference_ms", "<f4"), ("width", "<u2"), ("height", "<u2"),
-    ("last_frame_ts", "<f8"), ("heartbeat_ts", "<f8"), ("reconnects", "<u4"),
-    ("tamper_since_ts", "<f8"), ("tamper_reason", "S64"),
-    ("source_error", "S512"), ("journal_error", "S256"), ("detection_error", "S256"),
-])
+WORKER_DTYPE = np.dtype(
+    [
+        ("seq", "<u8"),
+        ("run_id", "S32"),
+        ("state", "u1"),
+        ("frames_read", "<u8"),
+        ("frames_processed", "<u8"),
+        ("frames_skipped", "<u8"),
+        ("skipped_motion", "<u8"),
+        ("skipped_busy", "<u8"),
+        ("events_detected", "<u8"),
+        ("camera_fps", "<f4"),
+        ("process_fps", "<f4"),
+        ("detection_fps", "<f4"),
+        ("inference_ms", "<f4"),
+        ("width", "<u2"),
+        ("height", "<u2"),
+        ("last_frame_ts", "<f8"),
+        ("heartbeat_ts", "<f8"),
+        ("reconnects", "<u4"),
+        ("tamper_since_ts", "<f8"),
+        ("tamper_reason", "S64"),
+        ("source_error", "S512"),
+        ("journal_error", "S256"),
+        ("detection_error", "S256"),
+    ]
+)
 
 
 class NoFreeSlot(RuntimeError):
@@ -157,8 +191,11 @@ class CameraStatus:
     def live(self) -> bool:
         """The worker's record speaks for the camera: it belongs to the run the manager
         started last, and the manager has not since booked that run as ended."""
-        return (self.manager.state == "starting" and bool(self.worker.run_id)
-                and self.worker.run_id == self.manager.run_id)
+        return (
+            self.manager.state == "starting"
+            and bool(self.worker.run_id)
+            and self.worker.run_id == self.manager.run_id
+        )
 
     @property
     def state(self) -> str:
@@ -180,12 +217,15 @@ class CameraStatus:
             return WorkerStatus()  # a run of another camera, or one not reporting yet
         if self.live:
             return self.worker
-        return dataclasses.replace(self.worker, camera_fps=0.0, process_fps=0.0,
-                                   detection_fps=0.0)
+        return dataclasses.replace(self.worker, camera_fps=0.0, process_fps=0.0, detection_fps=0.0)
 
 
-_STRING_FIELDS = {name for dtype in (HEADER_DTYPE, MANAGER_DTYPE, WORKER_DTYPE)
-                  for name in dtype.names or () if dtype[name].kind == "S"}
+_STRING_FIELDS = {
+    name
+    for dtype in (HEADER_DTYPE, MANAGER_DTYPE, WORKER_DTYPE)
+    for name in dtype.names or ()
+    if dtype[name].kind == "S"
+}
 _Record = TypeVar("_Record", HeaderStatus, ManagerStatus, WorkerStatus)
 
 
@@ -271,10 +311,15 @@ class StatusTable:
         self._owner = owner
         self.header = np.ndarray((1,), dtype=HEADER_DTYPE, buffer=shm.buf, offset=0)
         capacity = int(self.header["capacity"][0])
-        self.managers = np.ndarray((capacity,), dtype=MANAGER_DTYPE, buffer=shm.buf,
-                                   offset=HEADER_DTYPE.itemsize)
-        self.workers = np.ndarray((capacity,), dtype=WORKER_DTYPE, buffer=shm.buf,
-                                  offset=HEADER_DTYPE.itemsize + MANAGER_DTYPE.itemsize * capacity)
+        self.managers = np.ndarray(
+            (capacity,), dtype=MANAGER_DTYPE, buffer=shm.buf, offset=HEADER_DTYPE.itemsize
+        )
+        self.workers = np.ndarray(
+            (capacity,),
+            dtype=WORKER_DTYPE,
+            buffer=shm.buf,
+            offset=HEADER_DTYPE.itemsize + MANAGER_DTYPE.itemsize * capacity,
+        )
 
     @property
     def name(self) -> str:
@@ -310,7 +355,8 @@ class StatusTable:
             raise StatusLayoutError(
                 f"the running manager publishes status layout version {version}; this "
                 f"CashWatch reads version {VERSION}: restart the manager (`cashwatch run`), "
-                "or this dashboard or CLI, so that both run the same CashWatch version")
+                "or this dashboard or CLI, so that both run the same CashWatch version"
+            )
         return cls(shm, owner=False)
 
     # header -----------------------------------------------------------------------
@@ -379,8 +425,10 @@ class StatusTable:
         for slot in range(self.capacity):
             if not self.managers["camera_id"][slot]:
                 return slot
-        raise NoFreeSlot(f"all {self.capacity} camera slots are in use "
-                         "(raise [manager] max_cameras and restart the manager)")
+        raise NoFreeSlot(
+            f"all {self.capacity} camera slots are in use "
+            "(raise [manager] max_cameras and restart the manager)"
+        )
 
     def close(self) -> None:
         # numpy views must go before the buffer can be released

@@ -27,9 +27,26 @@ from cashwatch.core.events import EVENT_TYPES
 from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_readonly
 
 FORMATS = ("table", "csv", "json", "parquet")
-COLUMNS = ("started_at", "camera_id", "event_type", "confidence", "review_status", "clip_path",
-           "clip_error", "snapshot_path", "site", "ended_at", "model", "notes", "reviewed_at",
-           "reviewed_by", "evidence_expired_at", "bbox", "details", "event_id")
+COLUMNS = (
+    "started_at",
+    "camera_id",
+    "event_type",
+    "confidence",
+    "review_status",
+    "clip_path",
+    "clip_error",
+    "snapshot_path",
+    "site",
+    "ended_at",
+    "model",
+    "notes",
+    "reviewed_at",
+    "reviewed_by",
+    "evidence_expired_at",
+    "bbox",
+    "details",
+    "event_id",
+)
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -49,23 +66,42 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--since {text!r} is neither a relative time (30m, 2h, 7d, 1w) nor an ISO "
-            "date/time (2025-01-31, 2025-01-31T08:00, 2025-01-31T08:00+01:00)") from None
+            "date/time (2025-01-31, 2025-01-31T08:00, 2025-01-31T08:00+01:00)"
+        ) from None
     return moment if moment.tzinfo else moment.astimezone()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=parse_since, metavar="WHEN",
-                        help="only events from then on: 30m, 2h, 7d, or an ISO date/time")
-    parser.add_argument("--camera", action="append", metavar="ID",
-                        help="only this camera (repeat for several)")
-    parser.add_argument("--type", choices=EVENT_TYPES, action="append", dest="event_type",
-                        help="only this event type (repeat for several)")
-    parser.add_argument("--format", choices=FORMATS, default="table",
-                        help="output format (default: table)")
-    parser.add_argument("--output", type=Path, metavar="PATH",
-                        help="write to this file instead of the screen (required for parquet)")
-    parser.add_argument("--config", metavar="PATH", help="config file (default: "
-                        "$CASHWATCH_CONFIG or data/cashwatch.toml)")
+    parser.add_argument(
+        "--since",
+        type=parse_since,
+        metavar="WHEN",
+        help="only events from then on: 30m, 2h, 7d, or an ISO date/time",
+    )
+    parser.add_argument(
+        "--camera", action="append", metavar="ID", help="only this camera (repeat for several)"
+    )
+    parser.add_argument(
+        "--type",
+        choices=EVENT_TYPES,
+        action="append",
+        dest="event_type",
+        help="only this event type (repeat for several)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="table", help="output format (default: table)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="write to this file instead of the screen (required for parquet)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
+    )
 
 
 def build_query(args: argparse.Namespace) -> tuple[str, list[Any]]:
@@ -80,8 +116,11 @@ def build_query(args: argparse.Namespace) -> tuple[str, list[Any]]:
         where.append(f"event_type IN ({', '.join('?' for _ in args.event_type)})")
         params += args.event_type
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    return (f"SELECT {', '.join(COLUMNS)} FROM events {clause} "
-            "ORDER BY started_at DESC NULLS LAST, event_id", params)
+    return (
+        f"SELECT {', '.join(COLUMNS)} FROM events {clause} "
+        "ORDER BY started_at DESC NULLS LAST, event_id",
+        params,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -111,16 +150,24 @@ def _clip_state(item: dict[str, Any]) -> str:
 
 def write_table(items: list[dict[str, Any]], out: IO[str]) -> None:
     header = ("started", "camera", "type", "conf", "review", "clip", "event_id")
-    lines = [header] + [(
-        str(item["started_at"] or "")[:19].replace("T", " "), str(item["camera_id"] or ""),
-        str(item["event_type"] or ""),
-        "" if item["confidence"] is None else f"{item['confidence']:.2f}",
-        str(item["review_status"] or ""), _clip_state(item), item["event_id"],
-    ) for item in items]
+    lines = [header] + [
+        (
+            str(item["started_at"] or "")[:19].replace("T", " "),
+            str(item["camera_id"] or ""),
+            str(item["event_type"] or ""),
+            "" if item["confidence"] is None else f"{item['confidence']:.2f}",
+            str(item["review_status"] or ""),
+            _clip_state(item),
+            item["event_id"],
+        )
+        for item in items
+    ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-                  .rstrip() + "\n")
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            + "\n"
+        )
     out.write(f"{len(items)} event(s)\n")
 
 
@@ -128,8 +175,9 @@ def write_csv(items: list[dict[str, Any]], out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for item in items:
-        writer.writerow({**item, "details": json.dumps(item["details"]),
-                         "bbox": json.dumps(item["bbox"])})
+        writer.writerow(
+            {**item, "details": json.dumps(item["details"]), "bbox": json.dumps(item["bbox"])}
+        )
 
 
 def write_json(items: list[dict[str, Any]], out: IO[str]) -> None:
@@ -140,8 +188,7 @@ def write_json(items: list[dict[str, Any]], out: IO[str]) -> None:
 _WRITERS = {"table": write_table, "csv": write_csv, "json": write_json}
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
-           ) -> list[dict[str, Any]] | None:
+def _fetch(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> list[dict[str, Any]] | None:
     """The rows to print, or None once a Parquet file is written (DuckDB writes it)."""
     query, params = build_query(args)
     if args.format == "parquet":
@@ -151,8 +198,11 @@ def _fetch(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
 
 
 def _write(items: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    target = (args.output.open("w", encoding="utf-8", newline="") if args.output
-              else nullcontext(sys.stdout))
+    target = (
+        args.output.open("w", encoding="utf-8", newline="")
+        if args.output
+        else nullcontext(sys.stdout)
+    )
     with target as out:
         _WRITERS[args.format](items, out)
 

@@ -85,7 +85,8 @@ def connect_readonly(data_dir: Path, timeout_s: float = 3.0) -> Iterator[duckdb.
         if not path.exists():
             raise DatabaseMissingError(
                 f"no event database at {path} yet: the manager creates it "
-                "(start it with `cashwatch run`)")
+                "(start it with `cashwatch run`)"
+            )
         try:
             con = duckdb.connect(str(path), read_only=True)
             break
@@ -93,11 +94,13 @@ def connect_readonly(data_dir: Path, timeout_s: float = 3.0) -> Iterator[duckdb.
             if not is_lock_error(exc):
                 raise DatabaseDamagedError(
                     f"{path} cannot be read: {short_reason(exc)} (events are "
-                    "kept in the journal; `cashwatch db recover` rebuilds the file)") from exc
+                    "kept in the journal; `cashwatch db recover` rebuilds the file)"
+                ) from exc
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
                     f"{path} stayed locked for {timeout_s:.1f} s "
-                    "(another process holds it read-write)") from exc
+                    "(another process holds it read-write)"
+                ) from exc
             time.sleep(0.02)  # the manager's writes take ~15 ms
     try:
         _require_current_schema(con, path)
@@ -116,4 +119,5 @@ def _require_current_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if version < LATEST_VERSION:
         raise DatabaseOutdatedError(
             f"{path} has schema version {version}; this CashWatch reads version "
-            f"{LATEST_VERSION}: start the manager (`cashwatch run`) once to upgrade it")
+            f"{LATEST_VERSION}: start the manager (`cashwatch run`) once to upgrade it"
+        )

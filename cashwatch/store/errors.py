@@ -19,6 +19,9 @@ def short_reason(exc: BaseException | str, max_chars: int = DB_ERROR_CHARS) -> s
     'cannot open rtsp://u:***@cam/live'
     """
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else (
-        type(exc).__name__ if isinstance(exc, BaseException) else "")
+    first = (
+        text.splitlines()[0]
+        if text
+        else (type(exc).__name__ if isinstance(exc, BaseException) else "")
+    )
     return mask_and_cut(first, max_chars)

@@ -38,11 +38,11 @@ from cashwatch.util.files import atomic_write_text, make_private_dir
 log = logging.getLogger(__name__)
 
 OFFSETS_FILE = "offsets.json"
-MAX_BYTES_PER_POLL = 256 << 10    # read per poll; what the time budget leaves is read again
-TRANSACTION_BUDGET_S = 0.3        # a write transaction stops taking lines after this
+MAX_BYTES_PER_POLL = 256 << 10  # read per poll; what the time budget leaves is read again
+TRANSACTION_BUDGET_S = 0.3  # a write transaction stops taking lines after this
 CLEANUP_EVERY_S = 60.0
 DEFAULT_KEEP_DAYS = 30.0
-RETRY_INITIAL_S = 1.0             # after a write the file itself refused (not a reader's lock)
+RETRY_INITIAL_S = 1.0  # after a write the file itself refused (not a reader's lock)
 # 10 s, not minutes: a disk that was full is caught up within ~10 s of space returning,
 # and a try on a damaged file costs one failed open (milliseconds) and no log line.
 RETRY_MAX_S = 10.0
@@ -65,8 +65,8 @@ RECORD_ERRORS: tuple[type[Exception], ...] = (BadRecordError, duckdb.DataError)
 class _Line:
     """One complete journal line; `record` is None when it could not be parsed."""
 
-    key: str                      # "<source>/<YYYYMMDD>.jsonl"
-    end_offset: int               # where the next line of that file starts
+    key: str  # "<source>/<YYYYMMDD>.jsonl"
+    end_offset: int  # where the next line of that file starts
     record: dict[str, Any] | None
 
 
@@ -110,9 +110,15 @@ class Ingestor:
     3
     """
 
-    def __init__(self, data_dir: Path, *, max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
-                 transaction_budget_s: float = TRANSACTION_BUDGET_S,
-                 keep_days: float = DEFAULT_KEEP_DAYS, replay_all: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        max_bytes_per_poll: int = MAX_BYTES_PER_POLL,
+        transaction_budget_s: float = TRANSACTION_BUDGET_S,
+        keep_days: float = DEFAULT_KEEP_DAYS,
+        replay_all: bool = False,
+    ) -> None:
         """`replay_all`: start every journal at offset 0 (`db recover`'s rebuild)."""
         self.data_dir = Path(data_dir)
         self.keep_s = keep_days * 86400.0
@@ -123,13 +129,13 @@ class Ingestor:
         self.marker_path = self.journal / REBUILD_MARKER
         self.rebuilding = self.marker_path.exists()
         self.offsets: dict[str, int] = {} if replay_all else self._load_offsets()
-        self.busy_polls = 0           # polls that found the database locked by a reader
-        self.failed_writes = 0        # tries the file itself refused (damaged, disk full)
+        self.busy_polls = 0  # polls that found the database locked by a reader
+        self.failed_writes = 0  # tries the file itself refused (damaged, disk full)
         self._next_cleanup = 0.0
         self._last_write_error = -1e9
-        self.db_error = ""            # why the database cannot be written; "" when it can
+        self.db_error = ""  # why the database cannot be written; "" when it can
         self._retry = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
-        self._next_try = 0.0          # monotonic; no write before it after a failure
+        self._next_try = 0.0  # monotonic; no write before it after a failure
 
     def poll(self) -> int:
         """Apply new journal lines; returns how many records were applied (0 if locked).
@@ -202,15 +208,19 @@ class Ingestor:
         now = time.monotonic()
         if reason != self.db_error or now - self._last_write_error >= 60.0:
             self._last_write_error = now
-            log.error("cannot ingest into %s: %s (journal keeps every record; retrying in %.0f s, "
-                      "then up to every %.0f s)", db_path(self.data_dir), reason, delay,
-                      RETRY_MAX_S)
+            log.error(
+                "cannot ingest into %s: %s (journal keeps every record; retrying in %.0f s, "
+                "then up to every %.0f s)",
+                db_path(self.data_dir),
+                reason,
+                delay,
+                RETRY_MAX_S,
+            )
         self.db_error = reason
 
     def _write_succeeded(self) -> None:
         if self.db_error:
-            log.info("%s is writable again; catching up from the journal",
-                     db_path(self.data_dir))
+            log.info("%s is writable again; catching up from the journal", db_path(self.data_dir))
         self.db_error = ""
         self._retry.reset()
         self._next_try = 0.0
@@ -222,8 +232,9 @@ class Ingestor:
         finally:
             con.close()
 
-    def _apply(self, con: duckdb.DuckDBPyConnection,
-               lines: list[_Line]) -> tuple[int, int, list[str]]:
+    def _apply(
+        self, con: duckdb.DuckDBPyConnection, lines: list[_Line]
+    ) -> tuple[int, int, list[str]]:
         """Apply lines in one transaction until the time budget runs out.
 
         Returns (lines consumed, records applied, evidence files to delete).
@@ -235,16 +246,18 @@ class Ingestor:
         except BATCH_FALLBACK_ERRORS as exc:
             # One line the database refuses must not block every line after it.
             con.execute("ROLLBACK")
-            log.warning("ingest batch failed (%s); applying its records one by one",
-                        short_reason(exc))
+            log.warning(
+                "ingest batch failed (%s); applying its records one by one", short_reason(exc)
+            )
             return _apply_one_by_one(con, lines)
         except duckdb.Error:
             _rollback_quietly(con)  # a damaged file may refuse the rollback too
             raise
         return consumed, applied, doomed
 
-    def _apply_within_budget(self, con: duckdb.DuckDBPyConnection,
-                             lines: list[_Line]) -> tuple[int, int, list[str]]:
+    def _apply_within_budget(
+        self, con: duckdb.DuckDBPyConnection, lines: list[_Line]
+    ) -> tuple[int, int, list[str]]:
         # DuckDB upserts cost ~10 ms each here; readers wait for the whole transaction.
         deadline = time.monotonic() + self.transaction_budget_s
         doomed: list[str] = []
@@ -265,8 +278,11 @@ class Ingestor:
     def journal_files(self) -> list[tuple[str, Path]]:
         if not self.journal.is_dir():
             return []
-        files = [(f"{path.parent.name}/{path.name}", path)
-                 for path in self.journal.glob("*/*.jsonl") if path.is_file()]
+        files = [
+            (f"{path.parent.name}/{path.name}", path)
+            for path in self.journal.glob("*/*.jsonl")
+            if path.is_file()
+        ]
         # Cameras first, then `_manager` and `_review`: their expiries and reviews refer to
         # events that must already be there, also when a crash makes everything replay.
         return sorted(files, key=lambda item: (item[0].startswith("_"), item[0]))
@@ -338,8 +354,11 @@ class Ingestor:
         if self.rebuilding:
             # An interrupted `db recover`: offsets.json may still describe the old file,
             # whose lines the new one lacks. Replaying everything (idempotent) loses none.
-            log.warning("%s exists: an earlier `cashwatch db recover` did not finish; "
-                        "replaying every journal from the start", self.marker_path)
+            log.warning(
+                "%s exists: an earlier `cashwatch db recover` did not finish; "
+                "replaying every journal from the start",
+                self.marker_path,
+            )
             return {}
         try:
             raw = json.loads(self.offsets_path.read_text(encoding="utf-8"))
@@ -349,8 +368,11 @@ class Ingestor:
             # Replaying everything is safe (idempotent); guessing offsets is not.
             log.warning("cannot read %s (%s); replaying all journals", self.offsets_path, exc)
             return {}
-        return {str(key): int(value) for key, value in raw.items()
-                if isinstance(value, int) and value >= 0}
+        return {
+            str(key): int(value)
+            for key, value in raw.items()
+            if isinstance(value, int) and value >= 0
+        }
 
     def _save_offsets(self) -> None:
         make_private_dir(self.journal)
@@ -369,8 +391,9 @@ def start_rebuild(data_dir: Path) -> None:
     atomic_write_text(journal / OFFSETS_FILE, json.dumps({}))
 
 
-def _apply_one_by_one(con: duckdb.DuckDBPyConnection,
-                      lines: list[_Line]) -> tuple[int, int, list[str]]:
+def _apply_one_by_one(
+    con: duckdb.DuckDBPyConnection, lines: list[_Line]
+) -> tuple[int, int, list[str]]:
     """Each record in its own transaction; a record whose own values fail is skipped.
 
     When every record fails, and with one same error, that error is the database's (a
@@ -401,8 +424,7 @@ def _apply_one_by_one(con: duckdb.DuckDBPyConnection,
     return len(lines), applied, doomed
 
 
-def _raise_if_the_database_failed(skipped: list[tuple[str, BaseException]],
-                                  applied: int) -> None:
+def _raise_if_the_database_failed(skipped: list[tuple[str, BaseException]], applied: int) -> None:
     """Raise the shared error when 2+ distinct records all failed with the same one.
 
     One record alone proves nothing either way and is skipped (it would otherwise block

@@ -90,8 +90,10 @@ def write_line(fd: int, line: bytes) -> None:
     try:
         size_before = os.fstat(fd).st_size
         if _ends_torn(fd, size_before):
-            log.warning("journal: the last line of a file was torn (crash mid-write); "
-                        "starting a new line after it")
+            log.warning(
+                "journal: the last line of a file was torn (crash mid-write); "
+                "starting a new line after it"
+            )
             line = b"\n" + line
         try:
             written = os.write(fd, line)
@@ -163,8 +165,11 @@ class JournalWriter:
         with self._lock:
             self._flush_locked()
             if self._pending:
-                log.error("journal %s: %d record(s) could not be written before closing",
-                          self.folder, len(self._pending))
+                log.error(
+                    "journal %s: %d record(s) could not be written before closing",
+                    self.folder,
+                    len(self._pending),
+                )
             self._close_fd()
 
     def _flush_locked(self) -> bool:
@@ -196,12 +201,22 @@ class JournalWriter:
         now = time.monotonic()
         if now - self._last_error_logged > 60.0:
             self._last_error_logged = now
-            log.error("journal %s: cannot write (%s); %d record(s) kept in memory",
-                      self.folder, exc, len(self._pending))
+            log.error(
+                "journal %s: cannot write (%s); %d record(s) kept in memory",
+                self.folder,
+                exc,
+                len(self._pending),
+            )
 
 
-def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str = "", *,
-                  reviewed_by: str | None = None) -> None:
+def submit_review(
+    data_dir: Path,
+    event_id: str,
+    review_status: str,
+    notes: str = "",
+    *,
+    reviewed_by: str | None = None,
+) -> None:
     """Record a reviewer's verdict (dashboard); the manager applies it to the event.
 
     `reviewed_by` is the signed-in user's name; None (a tool without a user) is stored
@@ -217,9 +232,16 @@ def submit_review(data_dir: Path, event_id: str, review_status: str, notes: str 
     if reviewed_by is not None and not reviewed_by.strip():
         # an empty name would read as a reviewer called ""; None says "unknown" honestly
         raise ValueError(f"reviewed_by must be a user name or None, got {reviewed_by!r}")
-    line = encode_record("review", {"event_id": event_id, "review_status": review_status,
-                                    "notes": notes, "reviewed_at": time.time(),
-                                    "reviewed_by": reviewed_by})
+    line = encode_record(
+        "review",
+        {
+            "event_id": event_id,
+            "review_status": review_status,
+            "notes": notes,
+            "reviewed_at": time.time(),
+            "reviewed_by": reviewed_by,
+        },
+    )
     folder = journal_dir(data_dir) / REVIEW_SOURCE
     make_private_dir(folder)
     fd = open_journal_file(folder / journal_file_name(time.time()))

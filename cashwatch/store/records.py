@@ -55,15 +55,29 @@ def _bbox(record: dict[str, Any]) -> list[float] | None:
     return [float(v) for v in value]
 
 
-_EVENT_FIELDS = ("camera_id", "site", "event_type", "started_at", "ended_at", "confidence",
-                 "bbox", "details", "model")
+_EVENT_FIELDS = (
+    "camera_id",
+    "site",
+    "event_type",
+    "started_at",
+    "ended_at",
+    "confidence",
+    "bbox",
+    "details",
+    "model",
+)
 _UPSERT_EVENT = f"""
-INSERT INTO events (event_id, {', '.join(_EVENT_FIELDS)}, snapshot_path, clip_path, clip_error,
+INSERT INTO events (event_id, {", ".join(_EVENT_FIELDS)}, snapshot_path, clip_path, clip_error,
                     ingested_at)
 VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?::JSON, ?, ?, ?, ?, now())
 ON CONFLICT (event_id) DO UPDATE SET
-  {', '.join(f'{name} = coalesce(excluded.{name}, events.{name})'
-             for name in _EVENT_FIELDS if name != 'ended_at')},
+  {
+    ", ".join(
+        f"{name} = coalesce(excluded.{name}, events.{name})"
+        for name in _EVENT_FIELDS
+        if name != "ended_at"
+    )
+},
   -- an event line replayed after its event_end line must not shorten the event
   ended_at = greatest(excluded.ended_at, events.ended_at),
   snapshot_path = CASE WHEN events.evidence_expired_at IS NULL
@@ -89,13 +103,24 @@ def apply_event(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[
         # Workers before event ends (schema 3) wrote a copy of started_at: not an end.
         # Today's workers write none here; the end comes in its own event_end line.
         ended_at = None
-    con.execute(_UPSERT_EVENT, [
-        _text(record, "event_id", required=True), _text(record, "camera_id"),
-        _text(record, "site"), _text(record, "event_type"), _number(record, "started_at"),
-        ended_at, _number(record, "confidence"), _bbox(record),
-        None if details is None else json.dumps(details), _text(record, "model"),
-        _text(record, "snapshot_path"), _text(record, "clip_path"), _text(record, "clip_error"),
-    ])
+    con.execute(
+        _UPSERT_EVENT,
+        [
+            _text(record, "event_id", required=True),
+            _text(record, "camera_id"),
+            _text(record, "site"),
+            _text(record, "event_type"),
+            _number(record, "started_at"),
+            ended_at,
+            _number(record, "confidence"),
+            _bbox(record),
+            None if details is None else json.dumps(details),
+            _text(record, "model"),
+            _text(record, "snapshot_path"),
+            _text(record, "clip_path"),
+            _text(record, "clip_error"),
+        ],
+    )
     return []
 
 
@@ -105,13 +130,18 @@ def apply_clip(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[s
     # A clip of an expired event is a replayed line (its file is gone) or one finished
     # after retention took the event; either way the row must not point at it, and
     # retention's orphan sweep removes a file left behind.
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO events (event_id, clip_path, clip_error, ingested_at) VALUES (?, ?, ?, now())
         ON CONFLICT (event_id) DO UPDATE SET
           clip_path = CASE WHEN events.evidence_expired_at IS NULL THEN excluded.clip_path END,
           clip_error = excluded.clip_error""",
-                [_text(record, "event_id", required=True), _text(record, "clip_path"),
-                 _text(record, "clip_error")])
+        [
+            _text(record, "event_id", required=True),
+            _text(record, "clip_path"),
+            _text(record, "clip_error"),
+        ],
+    )
     return []
 
 
@@ -123,11 +153,13 @@ def apply_event_end(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> l
     ended_at = _number(record, "ended_at")
     if ended_at is None:
         raise BadRecordError("event_end record without 'ended_at'")
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO events (event_id, ended_at, ingested_at) VALUES (?, to_timestamp(?), now())
         ON CONFLICT (event_id) DO UPDATE SET
           ended_at = greatest(events.ended_at, excluded.ended_at)""",
-                [_text(record, "event_id", required=True), ended_at])
+        [_text(record, "event_id", required=True), ended_at],
+    )
     return []
 
 
@@ -136,29 +168,43 @@ def apply_review(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list
     # unknown event is dropped rather than creating a stub row. Each review replaces the
     # last one whole, so a line without `reviewed_by` (older journals, tools) leaves NULL
     # rather than the previous reviewer's name on a verdict that is not theirs.
-    con.execute("UPDATE events SET review_status = ?, notes = ?, reviewed_at = to_timestamp(?), "
-                "reviewed_by = ? WHERE event_id = ?",
-                [_text(record, "review_status", required=True), _text(record, "notes"),
-                 _number(record, "reviewed_at"), _text(record, "reviewed_by"),
-                 _text(record, "event_id", required=True)])
+    con.execute(
+        "UPDATE events SET review_status = ?, notes = ?, reviewed_at = to_timestamp(?), "
+        "reviewed_by = ? WHERE event_id = ?",
+        [
+            _text(record, "review_status", required=True),
+            _text(record, "notes"),
+            _number(record, "reviewed_at"),
+            _text(record, "reviewed_by"),
+            _text(record, "event_id", required=True),
+        ],
+    )
     return []
 
 
 _RUN_FIELDS = ("camera_id", "pid", "core", "started_at", "stopped_at", "exit_reason", "restarts")
 _UPSERT_RUN = f"""
-INSERT INTO worker_runs (run_id, {', '.join(_RUN_FIELDS)})
+INSERT INTO worker_runs (run_id, {", ".join(_RUN_FIELDS)})
 VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?, ?)
 ON CONFLICT (run_id) DO UPDATE SET
-  {', '.join(f'{name} = coalesce(excluded.{name}, worker_runs.{name})' for name in _RUN_FIELDS)}
+  {", ".join(f"{name} = coalesce(excluded.{name}, worker_runs.{name})" for name in _RUN_FIELDS)}
 """
 
 
 def apply_worker_run(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
-    con.execute(_UPSERT_RUN, [
-        _text(record, "run_id", required=True), _text(record, "camera_id"),
-        _integer(record, "pid"), _integer(record, "core"), _number(record, "started_at"),
-        _number(record, "stopped_at"), _text(record, "exit_reason"), _integer(record, "restarts"),
-    ])
+    con.execute(
+        _UPSERT_RUN,
+        [
+            _text(record, "run_id", required=True),
+            _text(record, "camera_id"),
+            _integer(record, "pid"),
+            _integer(record, "core"),
+            _number(record, "started_at"),
+            _number(record, "stopped_at"),
+            _text(record, "exit_reason"),
+            _integer(record, "restarts"),
+        ],
+    )
     return []
 
 
@@ -170,20 +216,27 @@ def apply_expire(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list
     commit. The first expiry's time is kept when a line is replayed.
     """
     event_id = _text(record, "event_id", required=True)
-    row = con.execute("SELECT clip_path, snapshot_path FROM events WHERE event_id = ?",
-                      [event_id]).fetchone()
+    row = con.execute(
+        "SELECT clip_path, snapshot_path FROM events WHERE event_id = ?", [event_id]
+    ).fetchone()
     # now(): `delete` lines from before version 2 carry no time; ingest follows within a second.
-    con.execute("UPDATE events SET clip_path = NULL, snapshot_path = NULL, "
-                "evidence_expired_at = coalesce(evidence_expired_at, to_timestamp(?), now()) "
-                "WHERE event_id = ?", [_number(record, "expired_at"), event_id])
+    con.execute(
+        "UPDATE events SET clip_path = NULL, snapshot_path = NULL, "
+        "evidence_expired_at = coalesce(evidence_expired_at, to_timestamp(?), now()) "
+        "WHERE event_id = ?",
+        [_number(record, "expired_at"), event_id],
+    )
     return [path for path in (row or ()) if path]
 
 
 Applier = Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], list[str]]
 APPLIERS: dict[str, Applier] = {
-    "event": apply_event, "clip": apply_clip, "event_end": apply_event_end,
+    "event": apply_event,
+    "clip": apply_clip,
+    "event_end": apply_event_end,
     "review": apply_review,
-    "worker_run": apply_worker_run, "expire": apply_expire,
+    "worker_run": apply_worker_run,
+    "expire": apply_expire,
     # Retention before schema version 2 journalled `delete` and dropped the row; such
     # lines still waiting in a journal now only expire the evidence, as retention does.
     "delete": apply_expire,

@@ -40,18 +40,24 @@ class RecoveryRefused(RuntimeError):
 class Recovery:
     """What `recover_database` did."""
 
-    moved_to: Path | None      # where the old file went; None when there was none
-    records: int               # journal records applied
-    events: int                # events in the rebuilt database
+    moved_to: Path | None  # where the old file went; None when there was none
+    records: int  # journal records applied
+    events: int  # events in the rebuilt database
     journal_files: int
-    resumed: bool = False      # an interrupted rebuild's file was filled up in place
+    resumed: bool = False  # an interrupted rebuild's file was filled up in place
 
     def describe(self) -> str:
-        moved = (f"moved the old database to {self.moved_to}" if self.moved_to
-                 else "finished the interrupted rebuild of the database" if self.resumed
-                 else "there was no database file")
-        return (f"{moved}; rebuilt {self.events} event(s) from {self.journal_files} journal "
-                f"file(s) ({self.records} record(s) replayed)")
+        moved = (
+            f"moved the old database to {self.moved_to}"
+            if self.moved_to
+            else "finished the interrupted rebuild of the database"
+            if self.resumed
+            else "there was no database file"
+        )
+        return (
+            f"{moved}; rebuilt {self.events} event(s) from {self.journal_files} journal "
+            f"file(s) ({self.records} record(s) replayed)"
+        )
 
 
 def database_problem(data_dir: Path) -> str:
@@ -134,8 +140,13 @@ def rebuild_unfinished(data_dir: Path) -> bool:
     return (journal_dir(Path(data_dir)) / REBUILD_MARKER).exists()
 
 
-def recover_database(data_dir: Path, *, force: bool = False, lock: ManagerLock | None = None,
-                     now: float | None = None) -> Recovery:
+def recover_database(
+    data_dir: Path,
+    *,
+    force: bool = False,
+    lock: ManagerLock | None = None,
+    now: float | None = None,
+) -> Recovery:
     """Move the database aside and rebuild it from the journals.
 
     `lock`: the manager lock the caller already holds (the manager itself); without it
@@ -148,14 +159,18 @@ def recover_database(data_dir: Path, *, force: bool = False, lock: ManagerLock |
         try:
             held.acquire()
         except AlreadyRunning as exc:
-            raise RecoveryRefused(f"{exc}: it writes the database; stop it first (e.g. "
-                                  "`systemctl stop cashwatch`), then run this again") from None
+            raise RecoveryRefused(
+                f"{exc}: it writes the database; stop it first (e.g. "
+                "`systemctl stop cashwatch`), then run this again"
+            ) from None
     try:
         unfinished = rebuild_unfinished(data_dir)
         problem = database_problem(data_dir) if db_path(data_dir).exists() else "missing"
         if not (force or unfinished or problem):
-            raise RecoveryRefused(f"{db_path(data_dir)} reads back without error; nothing to "
-                                  "recover (--force rebuilds it from the journals anyway)")
+            raise RecoveryRefused(
+                f"{db_path(data_dir)} reads back without error; nothing to "
+                "recover (--force rebuilds it from the journals anyway)"
+            )
         start_rebuild(data_dir)  # durable before the file moves; removed when drained
         # An unfinished rebuild's file that reads back whole is the new one, half filled:
         # it is filled up in place, not moved aside beside the damaged original.
@@ -170,12 +185,21 @@ def recover_database(data_dir: Path, *, force: bool = False, lock: ManagerLock |
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
-    recover = sub.add_parser("recover", help="move a damaged cashwatch.duckdb aside and "
-                             "rebuild it from the journals (stop the manager first)")
-    recover.add_argument("--force", action="store_true",
-                         help="rebuild even when the database reads back without error")
-    recover.add_argument("--config", metavar="PATH", help="config file (default: "
-                         "$CASHWATCH_CONFIG or data/cashwatch.toml)")
+    recover = sub.add_parser(
+        "recover",
+        help="move a damaged cashwatch.duckdb aside and "
+        "rebuild it from the journals (stop the manager first)",
+    )
+    recover.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even when the database reads back without error",
+    )
+    recover.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -195,11 +219,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
     except DatabaseBusyError as exc:
-        print(f"cashwatch: another process holds {db_path(data_dir)} ({exc}); close it (an "
-              "analyst's session?) and run this again", file=sys.stderr)
+        print(
+            f"cashwatch: another process holds {db_path(data_dir)} ({exc}); close it (an "
+            "analyst's session?) and run this again",
+            file=sys.stderr,
+        )
         return 1
     except (duckdb.Error, OSError) as exc:
-        print(f"cashwatch: rebuilding {db_path(data_dir)} failed: {short_reason(exc)} (the "
-              "journals are untouched; fix the cause and run this again)", file=sys.stderr)
+        print(
+            f"cashwatch: rebuilding {db_path(data_dir)} failed: {short_reason(exc)} (the "
+            "journals are untouched; fix the cause and run this again)",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -32,12 +32,12 @@ GB = 1_000_000_000
 
 @dataclass
 class RetentionStats:
-    expired_events: int = 0          # evidence older than `days` (rows stay)
-    over_budget_events: int = 0      # oldest evidence, deleted to get under `max_gb`
+    expired_events: int = 0  # evidence older than `days` (rows stay)
+    over_budget_events: int = 0  # oldest evidence, deleted to get under `max_gb`
     files_removed: int = 0
     bytes_freed: int = 0
     orphans_removed: int = 0
-    evidence_bytes: int = 0          # what is left
+    evidence_bytes: int = 0  # what is left
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,17 @@ def _stored_events(data_dir: Path) -> list[_StoredEvent]:
     never sets them again), so they are neither expired twice nor a claim on a file.
     """
     with connect_readonly(data_dir) as con:
-        rows = con.execute("SELECT event_id, epoch(started_at), clip_path, snapshot_path "
-                           "FROM events WHERE evidence_expired_at IS NULL "
-                           "ORDER BY started_at NULLS FIRST").fetchall()
-    return [_StoredEvent(str(event_id), float(started or 0.0),
-                         tuple(path for path in (clip, snapshot) if path))
-            for event_id, started, clip, snapshot in rows]
+        rows = con.execute(
+            "SELECT event_id, epoch(started_at), clip_path, snapshot_path "
+            "FROM events WHERE evidence_expired_at IS NULL "
+            "ORDER BY started_at NULLS FIRST"
+        ).fetchall()
+    return [
+        _StoredEvent(
+            str(event_id), float(started or 0.0), tuple(path for path in (clip, snapshot) if path)
+        )
+        for event_id, started, clip, snapshot in rows
+    ]
 
 
 def _evidence_files(data_dir: Path) -> list[_EvidenceFile]:
@@ -79,8 +84,11 @@ def _evidence_files(data_dir: Path) -> list[_EvidenceFile]:
                     stat = path.stat()
                 except FileNotFoundError:
                     continue
-                files.append(_EvidenceFile(path.relative_to(data_dir).as_posix(),
-                                           stat.st_size, stat.st_mtime))
+                files.append(
+                    _EvidenceFile(
+                        path.relative_to(data_dir).as_posix(), stat.st_size, stat.st_mtime
+                    )
+                )
     return files
 
 
@@ -89,8 +97,13 @@ def _event_id_of(relpath: str) -> str:
     return Path(relpath).name.lstrip(".").split(".")[0]
 
 
-def _choose_doomed(events: list[_StoredEvent], sizes: dict[str, int], total: int,
-                   retention: RetentionConfig, now: float) -> tuple[list[_StoredEvent], int]:
+def _choose_doomed(
+    events: list[_StoredEvent],
+    sizes: dict[str, int],
+    total: int,
+    retention: RetentionConfig,
+    now: float,
+) -> tuple[list[_StoredEvent], int]:
     """Events with evidence older than `days`, then the oldest others until the rest fits
     the budget."""
     cutoff = now - retention.days * 86400.0
@@ -114,9 +127,14 @@ def _choose_doomed(events: list[_StoredEvent], sizes: dict[str, int], total: int
     return doomed, over_budget
 
 
-def enforce_retention(data_dir: Path, retention: RetentionConfig, journal: JournalWriter,
-                      *, now: float | None = None,
-                      orphan_grace_s: float = ORPHAN_GRACE_S) -> RetentionStats:
+def enforce_retention(
+    data_dir: Path,
+    retention: RetentionConfig,
+    journal: JournalWriter,
+    *,
+    now: float | None = None,
+    orphan_grace_s: float = ORPHAN_GRACE_S,
+) -> RetentionStats:
     """Delete evidence files that are too old or over budget; returns what was done.
 
     Event rows and reviews are kept; each event whose files go gets an `expire` record.
@@ -143,8 +161,13 @@ def enforce_retention(data_dir: Path, retention: RetentionConfig, journal: Journ
     # after the expiry, a delete that failed): no row will ever point at it again.
     known = {event.event_id for event in events} - {event.event_id for event in doomed}
     already_removed = {path for event in doomed for path in event.paths}
-    orphans = [file for file in files if file.relpath not in already_removed
-               and _event_id_of(file.relpath) not in known and now - file.mtime > orphan_grace_s]
+    orphans = [
+        file
+        for file in files
+        if file.relpath not in already_removed
+        and _event_id_of(file.relpath) not in known
+        and now - file.mtime > orphan_grace_s
+    ]
     for file in orphans:
         if _remove_orphan(data_dir, file):
             stats.orphans_removed += 1

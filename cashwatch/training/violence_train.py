@@ -64,9 +64,15 @@ class Recording:
             return np.concatenate(parts) if parts else np.zeros((0, *shape))
 
         np.savez_compressed(
-            path, label_path=self.label_path, fight=self.fight, ts=self.ts, counts=counts,
-            xyxy=joined("xyxy", (4,)), conf=joined("conf", ()),
-            keypoints=joined("keypoints", (17, 3)), track_id=joined("track_id", ()),
+            path,
+            label_path=self.label_path,
+            fight=self.fight,
+            ts=self.ts,
+            counts=counts,
+            xyxy=joined("xyxy", (4,)),
+            conf=joined("conf", ()),
+            keypoints=joined("keypoints", (17, 3)),
+            track_id=joined("track_id", ()),
         )
 
     @classmethod
@@ -75,8 +81,9 @@ class Recording:
             bounds = np.concatenate([[0], np.cumsum(data["counts"])])
             poses = []
             for start, end in itertools.pairwise(bounds):
-                pose = Poses(data["xyxy"][start:end], data["conf"][start:end],
-                             data["keypoints"][start:end])
+                pose = Poses(
+                    data["xyxy"][start:end], data["conf"][start:end], data["keypoints"][start:end]
+                )
                 pose.track_id = data["track_id"][start:end].astype(np.int64)
                 poses.append(pose)
             return cls(str(data["label_path"]), bool(data["fight"]), data["ts"].copy(), poses)
@@ -128,8 +135,9 @@ def record_clips(labels_csv: Path, cache_dir: Path, data_dir: Path) -> None:
         processor.rules["violence"] = rule
         for frame, ts in sampled_frames(clip.path, clip.settings.detection.fps):
             processor.process(frame, ts)
-        Recording(clip.label_path, "violence" in clip.expected, np.array(rule.ts),
-                  rule.poses).save(target)
+        Recording(clip.label_path, "violence" in clip.expected, np.array(rule.ts), rule.poses).save(
+            target
+        )
         print(f"{clip.label_path}: {len(rule.ts)} detections", file=sys.stderr, flush=True)
 
 
@@ -150,20 +158,19 @@ class ClipWindows:
     within_reach: np.ndarray  # (n,) bool
 
 
-def clip_windows(recording: Recording, window_s: float,
-                 config: ViolenceRuleConfig) -> ClipWindows:
+def clip_windows(recording: Recording, window_s: float, config: ViolenceRuleConfig) -> ClipWindows:
     scene = SceneWindow(window_s, config.min_keypoint_conf)
     rows, within = [], []
     for poses, ts in zip(recording.poses, recording.ts, strict=True):
         rows.append(scene.update(poses, float(ts)))
         within.append(scene.people_within(config.max_gap))
     features = np.array(rows, np.float64).reshape(-1, len(FEATURE_NAMES))
-    return ClipWindows(recording.label_path, recording.fight, features,
-                       np.array(within, bool))
+    return ClipWindows(recording.label_path, recording.fight, features, np.array(within, bool))
 
 
-def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = DEFAULT_L2,
-                 iterations: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def fit_logistic(
+    features: np.ndarray, labels: np.ndarray, l2: float = DEFAULT_L2, iterations: int = 30
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Standardise, then Newton's method on the L2-penalised log loss (bias unpenalised).
 
     Returns (mean, scale, weights, bias).
@@ -174,8 +181,9 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = DEFAULT_L
     True
     """
     if len(features) != len(labels) or len(features) == 0:
-        raise ValueError(f"need as many labels as rows (> 0), got {len(features)} rows and "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"need as many labels as rows (> 0), got {len(features)} rows and {len(labels)} labels"
+        )
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
     scale[scale < 1e-6] = 1.0  # a constant feature: leave it unscaled, it gets no weight
@@ -194,8 +202,9 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = DEFAULT_L
     return mean, scale, w[:-1], float(w[-1])
 
 
-def clip_fires(scores: np.ndarray, within_reach: np.ndarray, min_score: float,
-               config: ViolenceRuleConfig) -> bool:
+def clip_fires(
+    scores: np.ndarray, within_reach: np.ndarray, min_score: float, config: ViolenceRuleConfig
+) -> bool:
     """Whether the live rule's hits and persistence raise an event on this clip."""
     window = SustainedEvidence[None](hit_window(config))
     hits = within_reach & (scores >= min_score)
@@ -206,25 +215,33 @@ def model_scores(model: ViolenceModel, clip: ClipWindows) -> np.ndarray:
     return np.array([model.score(row) for row in clip.features])
 
 
-def choose_min_score(model: ViolenceModel, clips: Sequence[ClipWindows],
-                     config: ViolenceRuleConfig) -> float:
+def choose_min_score(
+    model: ViolenceModel, clips: Sequence[ClipWindows], config: ViolenceRuleConfig
+) -> float:
     """The threshold with the best clip accuracy on `clips`, middle of the best plateau."""
     scored = [(model_scores(model, c), c) for c in clips]
-    accuracy = [np.mean([clip_fires(s, c.within_reach, th, config) == c.fight
-                         for s, c in scored]) for th in SCORE_GRID]
+    accuracy = [
+        np.mean([clip_fires(s, c.within_reach, th, config) == c.fight for s, c in scored])
+        for th in SCORE_GRID
+    ]
     best = [th for th, acc in zip(SCORE_GRID, accuracy, strict=True) if acc == max(accuracy)]
     return best[len(best) // 2]
 
 
-def train(clips: Sequence[ClipWindows], config: ViolenceRuleConfig, window_s: float,
-          l2: float = DEFAULT_L2) -> ViolenceModel:
+def train(
+    clips: Sequence[ClipWindows],
+    config: ViolenceRuleConfig,
+    window_s: float,
+    l2: float = DEFAULT_L2,
+) -> ViolenceModel:
     """Fit on every window of `clips` (label: the clip's), then choose `min_score`."""
     features = np.vstack([c.features for c in clips])
     labels = np.concatenate([np.full(len(c.features), c.fight) for c in clips])
     mean, scale, weights, bias = fit_logistic(features, labels, l2)
     model = ViolenceModel(window_s, mean, scale, weights, bias, 0.5)
-    return ViolenceModel(window_s, mean, scale, weights, bias,
-                         choose_min_score(model, clips, config))
+    return ViolenceModel(
+        window_s, mean, scale, weights, bias, choose_min_score(model, clips, config)
+    )
 
 
 def stratified_folds(fights: Sequence[bool], k: int, seed: int) -> np.ndarray:
@@ -245,14 +262,23 @@ class CvResult:
     min_scores: list[float]  # one per fold and repeat
 
     def summary(self) -> dict[str, Any]:
-        return {"mean": round(float(np.mean(self.accuracies)), 4),
-                "min": round(min(self.accuracies), 4), "max": round(max(self.accuracies), 4),
-                "repeats": len(self.accuracies),
-                "min_score_range": [min(self.min_scores), max(self.min_scores)]}
+        return {
+            "mean": round(float(np.mean(self.accuracies)), 4),
+            "min": round(min(self.accuracies), 4),
+            "max": round(max(self.accuracies), 4),
+            "repeats": len(self.accuracies),
+            "min_score_range": [min(self.min_scores), max(self.min_scores)],
+        }
 
 
-def cross_validate(clips: Sequence[ClipWindows], config: ViolenceRuleConfig, window_s: float,
-                   k: int = 5, repeats: int = 10, l2: float = DEFAULT_L2) -> CvResult:
+def cross_validate(
+    clips: Sequence[ClipWindows],
+    config: ViolenceRuleConfig,
+    window_s: float,
+    k: int = 5,
+    repeats: int = 10,
+    l2: float = DEFAULT_L2,
+) -> CvResult:
     """Clip accuracy of the online rule on held-out folds, per repeat."""
     result = CvResult([], [])
     for seed in range(repeats):
@@ -264,55 +290,74 @@ def cross_validate(clips: Sequence[ClipWindows], config: ViolenceRuleConfig, win
             result.min_scores.append(model.min_score)
             for clip, f in zip(clips, folds, strict=True):
                 if f == fold:
-                    fires = clip_fires(model_scores(model, clip), clip.within_reach,
-                                       model.min_score, config)
+                    fires = clip_fires(
+                        model_scores(model, clip), clip.within_reach, model.min_score, config
+                    )
                     correct += fires == clip.fight
         result.accuracies.append(correct / len(clips))
     return result
 
 
-def split_holdout(clips: Sequence[ClipWindows], holdout: Sequence[str],
-                  ) -> tuple[list[ClipWindows], list[ClipWindows]]:
+def split_holdout(
+    clips: Sequence[ClipWindows],
+    holdout: Sequence[str],
+) -> tuple[list[ClipWindows], list[ClipWindows]]:
     """(training clips, held-out clips); a held-out name matches a clip by substring."""
     held = [c for c in clips if any(h in c.label_path for h in holdout)]
     return [c for c in clips if c not in held], held
 
 
-def holdout_report(model: ViolenceModel, clips: Sequence[ClipWindows],
-                   config: ViolenceRuleConfig) -> list[dict[str, Any]]:
+def holdout_report(
+    model: ViolenceModel, clips: Sequence[ClipWindows], config: ViolenceRuleConfig
+) -> list[dict[str, Any]]:
     rows = []
     for clip in clips:
         scores = model_scores(model, clip)
         hits = clip.within_reach & (scores >= model.min_score)
-        rows.append({"clip": clip.label_path, "fight": clip.fight,
-                     "fires": clip_fires(scores, clip.within_reach, model.min_score, config),
-                     "detections": len(scores), "hit_rate": round(float(hits.mean()), 4)
-                     if len(scores) else 0.0})
+        rows.append(
+            {
+                "clip": clip.label_path,
+                "fight": clip.fight,
+                "fires": clip_fires(scores, clip.within_reach, model.min_score, config),
+                "detections": len(scores),
+                "hit_rate": round(float(hits.mean()), 4) if len(scores) else 0.0,
+            }
+        )
     return rows
 
 
-def _windows(cache_dir: Path, window_s: float, config: ViolenceRuleConfig,
-             holdout: Sequence[str]) -> tuple[list[ClipWindows], list[ClipWindows]]:
+def _windows(
+    cache_dir: Path, window_s: float, config: ViolenceRuleConfig, holdout: Sequence[str]
+) -> tuple[list[ClipWindows], list[ClipWindows]]:
     recordings = load_recordings(cache_dir)
     return split_holdout([clip_windows(r, window_s, config) for r in recordings], holdout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cashwatch.training.violence_train",
-                                     description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m cashwatch.training.violence_train",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record", help="run clips through the live pipeline once")
     rec.add_argument("labels", type=Path)
     rec.add_argument("cache", type=Path)
-    rec.add_argument("--data-dir", type=Path, default=Path("data"),
-                     help="where the exported pose model is cached")
+    rec.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data"),
+        help="where the exported pose model is cached",
+    )
     for name in ("cv", "fit"):
         p = sub.add_parser(name)
         p.add_argument("cache", type=Path)
         if name == "fit":
             p.add_argument("out", type=Path)
-        p.add_argument("--holdout", default="video/",
-                       help="comma-separated parts of clip paths kept out of training")
+        p.add_argument(
+            "--holdout",
+            default="video/",
+            help="comma-separated parts of clip paths kept out of training",
+        )
         p.add_argument("--window-s", type=float, default=DEFAULT_WINDOW_S)
         p.add_argument("--l2", type=float, default=DEFAULT_L2)
         p.add_argument("--folds", type=int, default=5)
@@ -326,22 +371,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     clips, held = _windows(args.cache, args.window_s, config, holdout)
     cv = cross_validate(clips, config, args.window_s, args.folds, args.repeats, args.l2)
     model = train(clips, config, args.window_s, args.l2)
-    report = {"clips": len(clips), "fights": sum(c.fight for c in clips),
-              "cv_accuracy": cv.summary(), "min_score": model.min_score,
-              "in_sample_accuracy": round(float(np.mean(
-                  [clip_fires(model_scores(model, c), c.within_reach, model.min_score, config)
-                   == c.fight for c in clips])), 4),
-              "holdout": holdout_report(model, held, config)}
+    report = {
+        "clips": len(clips),
+        "fights": sum(c.fight for c in clips),
+        "cv_accuracy": cv.summary(),
+        "min_score": model.min_score,
+        "in_sample_accuracy": round(
+            float(
+                np.mean(
+                    [
+                        clip_fires(model_scores(model, c), c.within_reach, model.min_score, config)
+                        == c.fight
+                        for c in clips
+                    ]
+                )
+            ),
+            4,
+        ),
+        "holdout": holdout_report(model, held, config),
+    }
     print(json.dumps(report, indent=2))
     if args.command == "fit":
-        provenance = {key: report[key] for key in ("clips", "fights", "cv_accuracy",
-                                                   "in_sample_accuracy")}
-        provenance.update(trained=dt.date.today().isoformat(), l2=args.l2,
-                          folds=args.folds, held_out=holdout,
-                          persistence=[config.min_hits, config.hit_window],
-                          max_gap=config.max_gap)
-        final = ViolenceModel(model.window_s, model.mean, model.scale, model.weights,
-                              model.bias, model.min_score, provenance)
+        provenance = {
+            key: report[key] for key in ("clips", "fights", "cv_accuracy", "in_sample_accuracy")
+        }
+        provenance.update(
+            trained=dt.date.today().isoformat(),
+            l2=args.l2,
+            folds=args.folds,
+            held_out=holdout,
+            persistence=[config.min_hits, config.hit_window],
+            max_gap=config.max_gap,
+        )
+        final = ViolenceModel(
+            model.window_s,
+            model.mean,
+            model.scale,
+            model.weights,
+            model.bias,
+            model.min_score,
+            provenance,
+        )
         args.out.write_text(json.dumps(final.to_json(), indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -34,7 +34,7 @@ class Backoff:
             raise ValueError(f"jitter must be in [0, 1), not {self.jitter}")
 
     def next_delay(self) -> float:
-        delay = min(self.initial_s * 2 ** self.failures, self.max_s)
+        delay = min(self.initial_s * 2**self.failures, self.max_s)
         self.failures += 1
         if self.jitter:
             delay *= 1.0 - self.jitter * self.rng.random()

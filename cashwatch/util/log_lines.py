@@ -24,8 +24,10 @@ CAMERA_PREFIX = "camera:"
 # (`tag_manager_records`), by the relay for a worker's (cashwatch.worker.log_pipe).
 LOG_FORMAT = "%(asctime)s %(origin)s[%(process)d] %(name)s %(levelname)s %(message)s"
 # asctime is `YYYY-MM-DD HH:MM:SS,mmm`; a camera id: letters, digits, - and _
-_ORIGIN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
-                     rf"({MANAGER_ORIGIN}|{CAMERA_PREFIX}[A-Za-z0-9][A-Za-z0-9_-]*)\[\d+\] ")
+_ORIGIN = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
+    rf"({MANAGER_ORIGIN}|{CAMERA_PREFIX}[A-Za-z0-9][A-Za-z0-9_-]*)\[\d+\] "
+)
 
 
 def camera_origin(camera_id: str) -> str:

@@ -39,16 +39,51 @@ _URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _ENCODED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*%3A%2F%2F[^\s\"'<>`]*", re.IGNORECASE)
 # Query keys whose values are secrets (compared in lower case). `user`/`username` too:
 # cameras that take credentials in the query (`?user=admin&pwd=...`) pair them.
-SECRET_QUERY_KEYS = frozenset({
-    "user", "username", "usr", "login", "pass", "passwd", "password", "pwd", "pw",
-    "token", "access_token", "auth", "auth_token", "authorization", "key", "apikey",
-    "api_key", "secret", "client_secret", "sig", "signature", "credential",
-    "x-amz-signature", "x-amz-credential", "x-amz-security-token",
-})
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "user",
+        "username",
+        "usr",
+        "login",
+        "pass",
+        "passwd",
+        "password",
+        "pwd",
+        "pw",
+        "token",
+        "access_token",
+        "auth",
+        "auth_token",
+        "authorization",
+        "key",
+        "apikey",
+        "api_key",
+        "secret",
+        "client_secret",
+        "sig",
+        "signature",
+        "credential",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
 # ...and any key containing one of these words (`x-api-key`, `pwd[]`, `user.password`,
 # `sessionid`): over-masking `monkey=1` is the price, the safe side.
-SECRET_KEY_WORDS = ("pass", "pwd", "token", "key", "secret", "auth", "sig", "session",
-                    "sid", "credential", "user", "login")
+SECRET_KEY_WORDS = (
+    "pass",
+    "pwd",
+    "token",
+    "key",
+    "secret",
+    "auth",
+    "sig",
+    "session",
+    "sid",
+    "credential",
+    "user",
+    "login",
+)
 _QUERY_PAIR = re.compile(r"(?P<lead>[?&;#](?P<key>[^=&;#?\s]+)=)(?P<value>[^&;#\s]*)")
 _CLOSING = {'"': '"', "'": "'", "`": "`", "<": ">"}
 # A word of plain text holding an `@`, for the mistyped-URL and `user:pass@host` forms;
@@ -82,7 +117,7 @@ def mask_credentials(text: str) -> str:
     starts = [match.start() for match in _URL_START.finditer(text)]
     if not starts:
         return _mask_plain(text)
-    pieces = [_mask_plain(text[:starts[0]])]
+    pieces = [_mask_plain(text[: starts[0]])]
     for index, start in enumerate(starts):
         stop = starts[index + 1] if index + 1 < len(starts) else len(text)
         url_end = _url_end(text, start, stop)
@@ -98,7 +133,7 @@ def mask_and_cut(text: str, max_chars: int) -> str:
     'error: rtsp://admin:***@10.0.…'
     """
     masked = mask_credentials(text)
-    return masked if len(masked) <= max_chars else masked[:max(0, max_chars - 1)] + "…"
+    return masked if len(masked) <= max_chars else masked[: max(0, max_chars - 1)] + "…"
 
 
 def _masked_encoded(match: re.Match[str]) -> str:
@@ -171,11 +206,11 @@ def _mask_plain(text: str) -> str:
 def _masked_token(match: re.Match[str]) -> str:
     token = match[0]
     body = token.lstrip(_QUOTES)  # `"admin:pw@h"`: the quote is not the user's
-    lead = token[:len(token) - len(body)]
+    lead = token[: len(token) - len(body)]
     scheme = _MISTYPED_SCHEME.match(body)
-    if scheme and "@" in body[scheme.end():]:
-        return lead + body[:scheme.end()] + _mask_userinfo(body[scheme.end():])
-    user, colon, _ = body[:body.rfind("@")].partition(":")
+    if scheme and "@" in body[scheme.end() :]:
+        return lead + body[: scheme.end()] + _mask_userinfo(body[scheme.end() :])
+    user, colon, _ = body[: body.rfind("@")].partition(":")
     # `admin:pw@host`; not `name@host` (an address), nor JSON (`","key":"a@b"`)
     if colon and user and not any(char in _QUOTES for char in user):
         return lead + _mask_userinfo(body)

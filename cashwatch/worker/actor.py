@@ -35,8 +35,9 @@ class CameraActor:
     'connecting'
     """
 
-    def __init__(self, spec: WorkerSpec, node: str = "",
-                 log_lines: LineBuffer | None = None) -> None:
+    def __init__(
+        self, spec: WorkerSpec, node: str = "", log_lines: LineBuffer | None = None
+    ) -> None:
         from cashwatch.worker.process import EXIT_CRASHED, CameraWorker, exception_summary
 
         # A file-size limit must fail a journal write, not kill the actor (as for a
@@ -58,8 +59,7 @@ class CameraActor:
             self._exit_code = EXIT_NO_CREDENTIALS
             return
         try:
-            self._worker = CameraWorker(spec, self._stop, self.state.status,
-                                        self.state.frames)
+            self._worker = CameraWorker(spec, self._stop, self.state.status, self.state.frames)
         except Exception as exc:  # raised, Ray would print the traceback itself, unmasked
             log.exception("camera worker could not start")
             self._failed(spec, exception_summary(exc))
@@ -69,8 +69,12 @@ class CameraActor:
         self._thread.start()
 
     def _failed(self, spec: WorkerSpec, why: str) -> None:
-        self.state.status.write_worker(spec.slot, WorkerStatus(
-            run_id=spec.run_id, state="error", source_error=why, heartbeat_ts=time.time()))
+        self.state.status.write_worker(
+            spec.slot,
+            WorkerStatus(
+                run_id=spec.run_id, state="error", source_error=why, heartbeat_ts=time.time()
+            ),
+        )
 
     def _run(self) -> None:
         code = 1

@@ -124,8 +124,7 @@ def install_log_handler(*handlers: logging.Handler) -> None:
     threading.excepthook = _log_uncaught_in_thread
 
 
-def _log_uncaught(kind: type[BaseException], exc: BaseException,
-                  tb: TracebackType | None) -> None:
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     log.critical("uncaught exception", exc_info=(kind, exc, tb))
 
 
@@ -133,12 +132,19 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:  # as the default hook: a thread's exit, not an error
         return
     name = args.thread.name if args.thread else "?"
-    log.critical("uncaught exception in thread %s", name,
-                 exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback))
+    log.critical(
+        "uncaught exception in thread %s",
+        name,
+        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+    )
 
 
-def worker_main(spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | None = None,
-                log_pipe: PipeEnd | None = None) -> None:
+def worker_main(
+    spec: WorkerSpec,
+    mp_stop: MpEvent,
+    exit_note: ExitNoteWriter | None = None,
+    log_pipe: PipeEnd | None = None,
+) -> None:
     """Entry point of a camera's process. `exit_note`: where a non-zero exit leaves its
     reason for the manager; `log_pipe`: where the process' log records go."""
     camera_id = str(spec.camera.get("id", "?"))

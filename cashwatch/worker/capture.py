@@ -45,8 +45,9 @@ class VideoSource(Protocol):
     def release(self) -> None: ...
 
 
-def open_source(source: str, *, open_timeout_s: float = 5.0,
-                read_timeout_s: float = 3.0) -> VideoSource:
+def open_source(
+    source: str, *, open_timeout_s: float = 5.0, read_timeout_s: float = 3.0
+) -> VideoSource:
     """Open a source or raise SourceError saying why (credentials masked)."""
     kind = source_kind(source)
     shown = mask_credentials(source)
@@ -68,20 +69,27 @@ def open_source(source: str, *, open_timeout_s: float = 5.0,
             raise SourceError(f"not a readable video: {shown} (OpenCV/FFmpeg cannot decode it)")
         if kind == "webcam":
             raise SourceError(f"webcam {source} cannot be opened (no such device?)")
-        raise SourceError(f"cannot open {shown}: "
-                          f"{diagnose_network(source, timeout_s=min(open_timeout_s, 3.0))}")
+        raise SourceError(
+            f"cannot open {shown}: {diagnose_network(source, timeout_s=min(open_timeout_s, 3.0))}"
+        )
     return capture
 
 
-def _video_capture(kind: str, target: str, open_timeout_s: float,
-                   read_timeout_s: float) -> VideoSource:
+def _video_capture(
+    kind: str, target: str, open_timeout_s: float, read_timeout_s: float
+) -> VideoSource:
     if kind == "webcam":
         return cv2.VideoCapture(int(target))
     # One decoder thread: with FFmpeg's default threading a hung stream needs three
     # timed-out reads (9 s) instead of two before read() gives up (measured here).
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout_s * 1000),
-              cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000),
-              cv2.CAP_PROP_N_THREADS, 1]
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        int(open_timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        int(read_timeout_s * 1000),
+        cv2.CAP_PROP_N_THREADS,
+        1,
+    ]
     return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
 
 
@@ -94,8 +102,7 @@ def existing_file(source: str) -> Path:
     listed right there: the other normalisation is tried before giving up.
     """
     path = Path(source).expanduser()
-    candidates = [path, *(Path(unicodedata.normalize(form, str(path)))
-                          for form in ("NFC", "NFD"))]
+    candidates = [path, *(Path(unicodedata.normalize(form, str(path))) for form in ("NFC", "NFD"))]
     found = next((candidate for candidate in candidates if candidate.exists()), None)
     if found is None:
         raise SourceError(f"file not found: {path}")
@@ -135,8 +142,10 @@ def diagnose_network(source: str, *, timeout_s: float) -> str:
         return f"no answer from {host}:{port} within {timeout_s:g} s"
     except OSError as exc:
         return f"cannot reach {host}:{port} ({exc.strerror or exc})"
-    return (f"{host}:{port} accepts connections but the stream does not open "
-            "(wrong path or credentials, or the stream hangs)")
+    return (
+        f"{host}:{port} accepts connections but the stream does not open "
+        "(wrong path or credentials, or the stream hangs)"
+    )
 
 
 @dataclass

@@ -61,8 +61,13 @@ def encode_record(record: logging.LogRecord) -> bytes:
     >>> json.loads(line)["text"], line.count(b"\\n")
     ('open rtsp://u:***@h/x failed', 1)
     """
-    fields = {"name": record.name, "level": record.levelno, "created": record.created,
-              "thread": record.threadName, "text": mask_credentials(_MESSAGE.format(record))}
+    fields = {
+        "name": record.name,
+        "level": record.levelno,
+        "created": record.created,
+        "thread": record.threadName,
+        "text": mask_credentials(_MESSAGE.format(record)),
+    }
     return json.dumps(fields).encode() + b"\n"  # JSON escapes newlines: one line
 
 
@@ -77,10 +82,20 @@ def decode_line(line: bytes, origin: str, pid: int) -> logging.LogRecord:
     except (ValueError, KeyError, TypeError):
         name, level, created, thread = OUTPUT_LOGGER, logging.WARNING, time.time(), "?"
         text = line.decode("utf-8", "replace").rstrip()
-    return logging.makeLogRecord({
-        "name": name, "levelno": level, "levelname": logging.getLevelName(level),
-        "msg": text, "created": created, "msecs": (created - int(created)) * 1000,
-        "process": pid, "processName": origin, "threadName": thread, "origin": origin})
+    return logging.makeLogRecord(
+        {
+            "name": name,
+            "levelno": level,
+            "levelname": logging.getLevelName(level),
+            "msg": text,
+            "created": created,
+            "msecs": (created - int(created)) * 1000,
+            "process": pid,
+            "processName": origin,
+            "threadName": thread,
+            "origin": origin,
+        }
+    )
 
 
 def read_lines(fd: int) -> Iterator[bytes]:
@@ -134,7 +149,7 @@ class PipeLogHandler(logging.Handler):
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 class LogRelay:
@@ -147,8 +162,7 @@ class LogRelay:
         self.reader = reader
         self.origin = origin
         self.pid = pid
-        self._thread = threading.Thread(target=self._run, name=f"log-relay:{origin}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"log-relay:{origin}", daemon=True)
 
     def start(self) -> LogRelay:
         self._thread.start()
@@ -209,8 +223,13 @@ class LineBuffer(logging.Handler):
             self._lines.clear()
             self._dropped = 0
         if dropped:
-            note = logging.makeLogRecord({"name": "cashwatch.worker", "levelno": logging.WARNING,
-                                          "msg": f"{dropped} log line(s) dropped: more than "
-                                                 f"{self._lines.maxlen} between two polls"})
+            note = logging.makeLogRecord(
+                {
+                    "name": "cashwatch.worker",
+                    "levelno": logging.WARNING,
+                    "msg": f"{dropped} log line(s) dropped: more than "
+                    f"{self._lines.maxlen} between two polls",
+                }
+            )
             lines.insert(0, encode_record(note).rstrip(b"\n"))
         return lines

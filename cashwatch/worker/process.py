@@ -65,8 +65,9 @@ class OpenTamper(NamedTuple):
 class CameraWorker:
     """Owns the reader, the processing hook, evidence and the status record."""
 
-    def __init__(self, spec: WorkerSpec, stop: threading.Event, status: StatusSink,
-                 frames: FrameSink) -> None:
+    def __init__(
+        self, spec: WorkerSpec, stop: threading.Event, status: StatusSink, frames: FrameSink
+    ) -> None:
         from cashwatch.evidence.recorder import ClipRecorder
         from cashwatch.store.journal import JournalWriter
 
@@ -95,8 +96,9 @@ class CameraWorker:
         self.journal = JournalWriter(self.data_dir, self.camera.id)
         self.sink: EventSink = self.journal
         self.store = EvidenceStore(self.data_dir, spec.storage_url)
-        self.recorder: EvidenceRecorder = ClipRecorder(self.camera, self.data_dir, self.sink,
-                                                       self.store)
+        self.recorder: EvidenceRecorder = ClipRecorder(
+            self.camera, self.data_dir, self.sink, self.store
+        )
         self.processor: FrameProcessor = NullProcessor()
         # span id → id of the event whose end is still to come
         self._open_events: dict[int, str] = {}
@@ -138,8 +140,11 @@ class CameraWorker:
         if self.journal.pending_count and self.journal.flush_pending():
             log.info("journal of %s written again after a disk error", self.camera.id)
         held = self.journal.pending_count
-        return (f"{held} journal record(s) held in memory: the disk refuses writes "
-                "(full?); retrying") if held else ""
+        return (
+            (f"{held} journal record(s) held in memory: the disk refuses writes (full?); retrying")
+            if held
+            else ""
+        )
 
     def _publish(self) -> None:
         # Without a periodic retry, records held after a full disk would wait for the
@@ -156,11 +161,16 @@ class CameraWorker:
         tamper = self._tampered
         return dataclasses.replace(
             self.stats.as_status(),
-            run_id=self.spec.run_id, state=self.state, heartbeat_ts=time.time(),
-            reconnects=self.reader.reconnects, source_error=self.error or "",
+            run_id=self.spec.run_id,
+            state=self.state,
+            heartbeat_ts=time.time(),
+            reconnects=self.reader.reconnects,
+            source_error=self.error or "",
             tamper_reason=tamper.reason if tamper else "",
             tamper_since_ts=tamper.since_ts if tamper else 0.0,
-            journal_error=self.journal_error, detection_error=self.detection_error)
+            journal_error=self.journal_error,
+            detection_error=self.detection_error,
+        )
 
     def _handle_event(self, detected: DetectedEvent, height: int, width: int) -> None:
         from cashwatch.evidence.snapshots import save_snapshot
@@ -171,19 +181,31 @@ class CameraWorker:
         snapshot_path = None
         if detected.snapshot_jpeg:
             try:
-                relpath = save_snapshot(self.data_dir, self.camera.id, event_id,
-                                        detected.ts, detected.snapshot_jpeg)
+                relpath = save_snapshot(
+                    self.data_dir, self.camera.id, event_id, detected.ts, detected.snapshot_jpeg
+                )
                 snapshot_path = self.store.publish(self.data_dir / relpath, relpath)
             except Exception as exc:  # the event matters more than its picture (any store)
                 details["snapshot_error"] = f"{type(exc).__name__}: {exc}"
         record = EventRecord(
-            event_id=event_id, camera_id=self.camera.id, site=self.camera.site,
+            event_id=event_id,
+            camera_id=self.camera.id,
+            site=self.camera.site,
             # ended_at: unknown until the behaviour stops (an event_end record follows)
-            event_type=detected.event_type, started_at=detected.ts, ended_at=None,
+            event_type=detected.event_type,
+            started_at=detected.ts,
+            ended_at=None,
             confidence=round(float(detected.confidence), 4),
-            bbox=[round(x1 / width, 4), round(y1 / height, 4),
-                  round(x2 / width, 4), round(y2 / height, 4)],
-            details=details, model=self.processor.model_name, snapshot_path=snapshot_path)
+            bbox=[
+                round(x1 / width, 4),
+                round(y1 / height, 4),
+                round(x2 / width, 4),
+                round(y2 / height, 4),
+            ],
+            details=details,
+            model=self.processor.model_name,
+            snapshot_path=snapshot_path,
+        )
         self.sink.emit_event(record)  # durable before anything else can fail
         if detected.span_id is not None:
             self._open_events[detected.span_id] = event_id
@@ -193,8 +215,13 @@ class CameraWorker:
         # an event that goes on until its span ends is followed by its clip (end_clip)
         self.recorder.request_clip(record, follow=detected.span_id is not None)
         self.stats.events_detected += 1
-        log.info("event %s %s on %s (confidence %.2f)", event_id, record.event_type,
-                 self.camera.id, record.confidence)
+        log.info(
+            "event %s %s on %s (confidence %.2f)",
+            event_id,
+            record.event_type,
+            self.camera.id,
+            record.confidence,
+        )
 
     def _process(self, frame: np.ndarray, ts: float) -> None:
         result = self.processor.process(frame, ts)
@@ -257,8 +284,9 @@ class CameraWorker:
                 self._update_stride()
                 self._publish()
                 if self._manager_gone():
-                    log.warning("manager %d is gone; %s exits", self.spec.manager_pid,
-                                self.camera.id)
+                    log.warning(
+                        "manager %d is gone; %s exits", self.spec.manager_pid, self.camera.id
+                    )
                     break
                 if self._reader_stuck():
                     self.error = "reading is stuck inside OpenCV; restarting the worker"
@@ -313,8 +341,9 @@ def leave_exit_note(note: ExitNoteWriter | None, reason: str) -> None:
         pass
 
 
-def run_worker_process(spec: WorkerSpec, mp_stop: MpEvent,
-                       exit_note: ExitNoteWriter | None = None) -> None:
+def run_worker_process(
+    spec: WorkerSpec, mp_stop: MpEvent, exit_note: ExitNoteWriter | None = None
+) -> None:
     """The camera's run in a process set up by `worker_main` (cashwatch.worker.base).
     `exit_note`: where a non-zero exit leaves its reason for the manager (the write end
     of a pipe), which logs it with the exit code and shows it in the camera's status."""

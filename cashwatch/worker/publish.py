@@ -143,16 +143,26 @@ class LatestState:
         frame, frame_no, ts = self.frames.take_newer(since_frame_no)
         jpeg = None
         if frame is not None:
-            ok, encoded = cv2.imencode(".jpg", fit_for_live(frame),
-                                       [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+            ok, encoded = cv2.imencode(
+                ".jpg", fit_for_live(frame), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+            )
             jpeg = encoded.tobytes() if ok else None
         with self.frames.lock:
             boxes, boxes_ts = self.frames.boxes, self.frames.boxes_ts
         # The manager cannot measure a process on another machine: report our own.
-        return LiveUpdate(status=status, heartbeat_age_s=age, node=self.node, pid=self.pid,
-                          cpu_percent=self._process.cpu_percent(None),
-                          rss_mib=self._process.memory_info().rss / 2**20, frame_jpeg=jpeg,
-                          frame_no=frame_no, frame_ts=ts, boxes=boxes, boxes_ts=boxes_ts)
+        return LiveUpdate(
+            status=status,
+            heartbeat_age_s=age,
+            node=self.node,
+            pid=self.pid,
+            cpu_percent=self._process.cpu_percent(None),
+            rss_mib=self._process.memory_info().rss / 2**20,
+            frame_jpeg=jpeg,
+            frame_no=frame_no,
+            frame_ts=ts,
+            boxes=boxes,
+            boxes_ts=boxes_ts,
+        )
 
 
 def decode_live_frame(jpeg: bytes) -> np.ndarray:

@@ -47,8 +47,9 @@ class FrameReader(threading.Thread):
     reconnect.
     """
 
-    def __init__(self, camera: CameraConfig, on_frame: OnFrame, on_state: OnState,
-                 stop: threading.Event) -> None:
+    def __init__(
+        self, camera: CameraConfig, on_frame: OnFrame, on_state: OnState, stop: threading.Event
+    ) -> None:
         super().__init__(name=f"reader:{camera.id}", daemon=True)
         self.camera = camera
         self._on_frame = on_frame
@@ -56,8 +57,7 @@ class FrameReader(threading.Thread):
         self._stop_event = stop
         self._kind = source_kind(camera.source)
         self._live = self._kind in ("rtsp", "http")
-        self._backoff = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S,
-                                jitter=RETRY_JITTER)
+        self._backoff = Backoff(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S, jitter=RETRY_JITTER)
         self.reconnects = 0
         self.last_progress = time.monotonic()  # moves on every read attempt, even a failed one
         self.source_fps = 0.0
@@ -72,9 +72,11 @@ class FrameReader(threading.Thread):
             # a broken stream keeps its cause on screen while it is retried
             self._on_state("reconnecting" if self._has_run else "connecting", None)
             try:
-                capture = open_source(self.camera.source,
-                                      open_timeout_s=self.camera.open_timeout_s,
-                                      read_timeout_s=self.camera.read_timeout_s)
+                capture = open_source(
+                    self.camera.source,
+                    open_timeout_s=self.camera.open_timeout_s,
+                    read_timeout_s=self.camera.read_timeout_s,
+                )
             except SourceError as exc:
                 self._wait_before_retry(f"{exc}; retrying in")
                 continue
@@ -104,15 +106,20 @@ class FrameReader(threading.Thread):
         if self._outage_since is None:
             log.info("camera %s: reading (%s fps)", self.camera.id, f"{self.source_fps:.3g}")
         else:
-            log.info("camera %s: reading again after %.0f s without frames (%d reconnects)",
-                     self.camera.id, time.monotonic() - self._outage_since, self.reconnects)
+            log.info(
+                "camera %s: reading again after %.0f s without frames (%d reconnects)",
+                self.camera.id,
+                time.monotonic() - self._outage_since,
+                self.reconnects,
+            )
         self._outage_since = None
 
     def _read_until_broken(self, capture: VideoSource) -> str | None:
         """Read until the source fails; returns the cause, or None at a file's end."""
         self.source_fps = nominal_fps(capture)
-        pacer = Pacer(self.source_fps) if self._kind in ("file", "demo") and self.camera.pace \
-            else None
+        pacer = (
+            Pacer(self.source_fps) if self._kind in ("file", "demo") and self.camera.pace else None
+        )
         frames = 0
         timeout_s = self.camera.read_timeout_s
         while not self._stop_event.is_set():
@@ -130,8 +137,10 @@ class FrameReader(threading.Thread):
                     return None
                 if self._kind == "file":
                     return "the file has no readable frames"
-                return (f"no frame from the source (ended, or silent for "
-                        f"{self.camera.read_timeout_s:g} s)")
+                return (
+                    f"no frame from the source (ended, or silent for "
+                    f"{self.camera.read_timeout_s:g} s)"
+                )
             if frames == 0:
                 if not self._has_run or self._outage_since is not None:
                     self._log_reading()  # a looping file restarts quietly

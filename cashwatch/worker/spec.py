@@ -62,8 +62,9 @@ def seal_source(spec: WorkerSpec, config_path: str = "") -> WorkerSpec:
     masked = mask_credentials(source)
     if masked == source:
         return spec  # nothing secret in it: sent whole, nothing to set up on nodes
-    return dataclasses.replace(spec, camera={**spec.camera, "source": masked},
-                               source_on_node=True, config_path=config_path)
+    return dataclasses.replace(
+        spec, camera={**spec.camera, "source": masked}, source_on_node=True, config_path=config_path
+    )
 
 
 def unseal_source(spec: WorkerSpec) -> WorkerSpec:
@@ -80,13 +81,16 @@ def unseal_source(spec: WorkerSpec) -> WorkerSpec:
         if mask_credentials(source) != wanted:
             raise CredentialsUnavailable(
                 f"camera {camera_id}: {path} on this node names {mask_credentials(source)}, "
-                f"the manager {wanted}; make them the same")
-        return dataclasses.replace(spec, camera={**spec.camera, "source": source},
-                                   source_on_node=False)
+                f"the manager {wanted}; make them the same"
+            )
+        return dataclasses.replace(
+            spec, camera={**spec.camera, "source": source}, source_on_node=False
+        )
     raise CredentialsUnavailable(
         f"camera {camera_id}: its credentials are not on this node (looked in: "
         f"{'; '.join(looked) or 'nowhere'}); set {SOURCES_FILE_ENV} or put the config at "
-        "the manager's path (docs/deployment.md)")
+        "the manager's path (docs/deployment.md)"
+    )
 
 
 def _places(spec: WorkerSpec) -> list[tuple[Path, str]]:
@@ -94,8 +98,11 @@ def _places(spec: WorkerSpec) -> list[tuple[Path, str]]:
     places: list[tuple[Path, str]] = []
     if os.environ.get(SOURCES_FILE_ENV):
         places.append((Path(os.environ[SOURCES_FILE_ENV]), "sources"))
-    configs = [spec.config_path, os.environ.get(CONFIG_ENV, ""),
-               str(Path(spec.data_dir) / "cashwatch.toml")]
+    configs = [
+        spec.config_path,
+        os.environ.get(CONFIG_ENV, ""),
+        str(Path(spec.data_dir) / "cashwatch.toml"),
+    ]
     for config in dict.fromkeys(c for c in configs if c):  # once each, in order
         places.append((Path(config), "cameras"))
     return places
@@ -126,8 +133,11 @@ def _lookup(data: dict[str, Any], table: str, camera_id: str) -> str | None:
         return value.strip() if isinstance(value, str) else None
     cameras = data.get("cameras")
     for entry in cameras if isinstance(cameras, list) else []:
-        if isinstance(entry, dict) and entry.get("id") == camera_id \
-                and isinstance(entry.get("source"), str):
+        if (
+            isinstance(entry, dict)
+            and entry.get("id") == camera_id
+            and isinstance(entry.get("source"), str)
+        ):
             return str(entry["source"]).strip()  # as the config's validator strips it
     return None
 
@@ -136,5 +146,6 @@ def _refuse_if_public(path: Path) -> None:
     """A secrets file anyone on the node can read is a leak already: say so, use none."""
     mode = path.stat().st_mode
     if mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise OSError(f"readable or writable by every user (mode {stat.S_IMODE(mode):o}); "
-                      "chmod 600 it")
+        raise OSError(
+            f"readable or writable by every user (mode {stat.S_IMODE(mode):o}); chmod 600 it"
+        )

@@ -75,10 +75,13 @@ def test_upsert_still_adds_or_replaces(config: Path) -> None:
     assert loaded.camera("front").source == "demo:walk" and "back" in loaded.cameras
 
 
-@pytest.mark.parametrize(("typo", "message"), [
-    ("[[cameras]\nid =", "not valid TOML, so not changed"),
-    ("[modle]\nbackend = 'onnx'", "modle"),  # TOML, but not a config
-])
+@pytest.mark.parametrize(
+    ("typo", "message"),
+    [
+        ("[[cameras]\nid =", "not valid TOML, so not changed"),
+        ("[modle]\nbackend = 'onnx'", "modle"),  # TOML, but not a config
+    ],
+)
 def test_a_file_broken_by_hand_is_not_rewritten(config: Path, typo: str, message: str) -> None:
     config.write_text(CONFIG + "\n" + typo + "\n")
     broken = config.read_text()

@@ -30,15 +30,21 @@ def test_valid_file_loads_all_cameras(tmp_path: Path) -> None:
     assert loaded.camera("front").detection.fps == 7.5
 
 
-@pytest.mark.parametrize(("entry", "expected"), [
-    ('detection = { fps = -3 }', ["camera 'bad'", "detection.fps", "-3", "greater than 0"]),
-    ('colour = "red"', ["camera 'bad'", "colour", "unknown key"]),
-    ('[cameras.zones]\ncounter = [[0.1, 0.1], [1.5, 0.2], [0.3, 0.9]]',
-     ["camera 'bad'", "zones.counter", "1.5", "less than or equal to 1"]),
-    ('enabled = "maybe"', ["camera 'bad'", "enabled", "maybe", "valid boolean"]),
-])
-def test_bad_camera_entry_names_camera_key_value_and_rule(tmp_path: Path, entry: str,
-                                                          expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("detection = { fps = -3 }", ["camera 'bad'", "detection.fps", "-3", "greater than 0"]),
+        ('colour = "red"', ["camera 'bad'", "colour", "unknown key"]),
+        (
+            "[cameras.zones]\ncounter = [[0.1, 0.1], [1.5, 0.2], [0.3, 0.9]]",
+            ["camera 'bad'", "zones.counter", "1.5", "less than or equal to 1"],
+        ),
+        ('enabled = "maybe"', ["camera 'bad'", "enabled", "maybe", "valid boolean"]),
+    ],
+)
+def test_bad_camera_entry_names_camera_key_value_and_rule(
+    tmp_path: Path, entry: str, expected: list[str]
+) -> None:
     text = GOOD + f'\n[[cameras]]\nid = "bad"\nsource = "x.mp4"\n{entry}\n'
     loaded = parse_config(text, tmp_path / "c.toml")
     assert list(loaded.cameras) == ["front", "back"], "the good cameras still load"
@@ -47,13 +53,19 @@ def test_bad_camera_entry_names_camera_key_value_and_rule(tmp_path: Path, entry:
         assert part in message, f"{part!r} not in {message!r}"
 
 
-@pytest.mark.parametrize(("entry", "expected"), [
-    ('id = "front door"\nsource = "demo:fire"',
-     ["front door", "not a valid camera id", "letters, digits, '-' and '_'"]),
-    ('id = "blank"\nsource = "   "', ["camera 'blank'", "source is empty", "rtsp://"]),
-])
-def test_bad_id_or_blank_source_is_explained_in_words(tmp_path: Path, entry: str,
-                                                      expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            'id = "front door"\nsource = "demo:fire"',
+            ["front door", "not a valid camera id", "letters, digits, '-' and '_'"],
+        ),
+        ('id = "blank"\nsource = "   "', ["camera 'blank'", "source is empty", "rtsp://"]),
+    ],
+)
+def test_bad_id_or_blank_source_is_explained_in_words(
+    tmp_path: Path, entry: str, expected: list[str]
+) -> None:
     loaded = parse_config(GOOD + f"\n[[cameras]]\n{entry}\n", tmp_path / "c.toml")
     assert list(loaded.cameras) == ["front", "back"]
     (message,) = loaded.camera_errors.values()
@@ -63,9 +75,11 @@ def test_bad_id_or_blank_source_is_explained_in_words(tmp_path: Path, entry: str
 
 
 def test_relative_file_source_is_relative_to_the_config(tmp_path: Path) -> None:
-    text = ('[[cameras]]\nid = "a"\nsource = "clips/door.mp4"\n'
-            '[[cameras]]\nid = "b"\nsource = "/srv/door.mp4"\n'
-            '[[cameras]]\nid = "c"\nsource = "0"\n')
+    text = (
+        '[[cameras]]\nid = "a"\nsource = "clips/door.mp4"\n'
+        '[[cameras]]\nid = "b"\nsource = "/srv/door.mp4"\n'
+        '[[cameras]]\nid = "c"\nsource = "0"\n'
+    )
     loaded = parse_config(text, tmp_path / "conf" / "c.toml")
     assert loaded.camera("a").source == str(tmp_path / "conf" / "clips" / "door.mp4")
     assert loaded.camera("b").source == "/srv/door.mp4"
@@ -78,13 +92,18 @@ def test_unknown_demo_scene_lists_valid_ones(tmp_path: Path) -> None:
     assert "handover" in loaded.camera_errors["d"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("[[cameras]\nid=", "not valid TOML"),
-    (GOOD + '\n[[cameras]]\nid = "front"\nsource = "y.mp4"\n',
-     "c.toml: duplicate camera id(s): front"),
-    ("[manager]\nheartbeat_timeout_s = 0\n", "manager.heartbeat_timeout_s"),
-    ("[modle]\nbackend = 'x'\n", "modle"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[[cameras]\nid=", "not valid TOML"),
+        (
+            GOOD + '\n[[cameras]]\nid = "front"\nsource = "y.mp4"\n',
+            "c.toml: duplicate camera id(s): front",
+        ),
+        ("[manager]\nheartbeat_timeout_s = 0\n", "manager.heartbeat_timeout_s"),
+        ("[modle]\nbackend = 'x'\n", "modle"),
+    ],
+)
 def test_whole_file_errors_raise(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=None) as info:
         parse_config(text, tmp_path / "c.toml")
@@ -100,8 +119,9 @@ def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert resolve_config_path(None) == tmp_path / "data" / "cashwatch.toml"
 
 
-def test_default_config_is_created_with_demo_cameras(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_config_is_created_with_demo_cameras(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CASHWATCH_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     loaded = load_config()
@@ -163,24 +183,38 @@ def test_a_single_bracket_cameras_table_is_named_without_its_values(tmp_path: Pa
     assert "w0rd" not in message and "Pa@ss" not in message and "admin" not in message
 
 
-@pytest.mark.parametrize(("entry", "expected"), [
-    (f'source = "ftp://admin:{PASSWORD}@10.0.0.9/x"', ["key 'source' (a string, not shown)",
-                                                      "unsupported URL scheme in 'ftp'"]),
-    ("source = 554", ["key 'source' (an integer, not shown)", "valid string"]),
-    (f'source = ["{SECRET_SOURCE}"]', ["key 'source' (an array, not shown)"]),
-    (f'source = "{SECRET_SOURCE}"\nname = "{SECRET_SOURCE}{"x" * 80}"',
-     ["key 'name' (a string, not shown)", "at most 80"]),
-    (f'source = "{SECRET_SOURCE}"\nsite = ""', ["key 'site' = ''", "at least 1"]),
-    (f'source = "{SECRET_SOURCE}"\nenabled = "rtsp://u:{PASSWORD}@h"',
-     ["key 'enabled' (a string, not shown)", "valid boolean"]),
-    (f'source = "{SECRET_SOURCE}"\nread_timeout_s = "{PASSWORD}"',
-     ["key 'read_timeout_s' (a string, not shown)"]),
-    # a masker stops at whitespace, so a URL with a space would show the rest
-    (f'source = "rtsp://admin:x {PASSWORD}@10.0.0.9/live"',
-     ["key 'source' (a string, not shown)", "percent-encode them (a space is %20)"]),
-])
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            f'source = "ftp://admin:{PASSWORD}@10.0.0.9/x"',
+            ["key 'source' (a string, not shown)", "unsupported URL scheme in 'ftp'"],
+        ),
+        ("source = 554", ["key 'source' (an integer, not shown)", "valid string"]),
+        (f'source = ["{SECRET_SOURCE}"]', ["key 'source' (an array, not shown)"]),
+        (
+            f'source = "{SECRET_SOURCE}"\nname = "{SECRET_SOURCE}{"x" * 80}"',
+            ["key 'name' (a string, not shown)", "at most 80"],
+        ),
+        (f'source = "{SECRET_SOURCE}"\nsite = ""', ["key 'site' = ''", "at least 1"]),
+        (
+            f'source = "{SECRET_SOURCE}"\nenabled = "rtsp://u:{PASSWORD}@h"',
+            ["key 'enabled' (a string, not shown)", "valid boolean"],
+        ),
+        (
+            f'source = "{SECRET_SOURCE}"\nread_timeout_s = "{PASSWORD}"',
+            ["key 'read_timeout_s' (a string, not shown)"],
+        ),
+        # a masker stops at whitespace, so a URL with a space would show the rest
+        (
+            f'source = "rtsp://admin:x {PASSWORD}@10.0.0.9/live"',
+            ["key 'source' (a string, not shown)", "percent-encode them (a space is %20)"],
+        ),
+    ],
+)
 def test_camera_errors_never_quote_a_source_or_credential_like_value(
-        tmp_path: Path, entry: str, expected: list[str]) -> None:
+    tmp_path: Path, entry: str, expected: list[str]
+) -> None:
     loaded = parse_config(f'[[cameras]]\nid = "till"\n{entry}\n', tmp_path / "c.toml")
     message = loaded.camera_errors["till"]
     for part in expected:
@@ -188,25 +222,41 @@ def test_camera_errors_never_quote_a_source_or_credential_like_value(
     assert "w0rd" not in message and "Pa@ss" not in message
 
 
-@pytest.mark.parametrize("source", [
-    f"rtsp:/admin:{PASSWORD}@10.0.0.9/live", f"RTSP:/admin:{PASSWORD}@10.0.0.9/live",
-    f"rtsp//admin:{PASSWORD}@host/x", f"https//admin:{PASSWORD}@host/x",
-    f"admin:{PASSWORD}@host/x", f"//admin:{PASSWORD}@host/x", "rtsp:/10.0.0.9/live",
-])
-def test_a_mistyped_url_is_refused_as_a_file_without_being_quoted(tmp_path: Path,
-                                                                  source: str) -> None:
-    loaded = parse_config(f'[[cameras]]\nid = "till"\nsource = "{source}"\n',
-                          tmp_path / "c.toml")
+@pytest.mark.parametrize(
+    "source",
+    [
+        f"rtsp:/admin:{PASSWORD}@10.0.0.9/live",
+        f"RTSP:/admin:{PASSWORD}@10.0.0.9/live",
+        f"rtsp//admin:{PASSWORD}@host/x",
+        f"https//admin:{PASSWORD}@host/x",
+        f"admin:{PASSWORD}@host/x",
+        f"//admin:{PASSWORD}@host/x",
+        "rtsp:/10.0.0.9/live",
+    ],
+)
+def test_a_mistyped_url_is_refused_as_a_file_without_being_quoted(
+    tmp_path: Path, source: str
+) -> None:
+    loaded = parse_config(f'[[cameras]]\nid = "till"\nsource = "{source}"\n', tmp_path / "c.toml")
     message = loaded.camera_errors["till"]
     assert "mistyped URL" in message and "starts with rtsp://" in message
     assert "w0rd" not in message and "Pa@ss" not in message and "10.0.0.9" not in message
 
 
-@pytest.mark.parametrize("source", ["videos/door.mp4", "/srv/cam/a@b.mp4", "/srv/x:y@z.mp4",
-                                    "clip 12:30.mp4", "0", "demo:fire", "C.mp4"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "videos/door.mp4",
+        "/srv/cam/a@b.mp4",
+        "/srv/x:y@z.mp4",
+        "clip 12:30.mp4",
+        "0",
+        "demo:fire",
+        "C.mp4",
+    ],
+)
 def test_file_paths_that_are_no_url_are_still_files(tmp_path: Path, source: str) -> None:
-    loaded = parse_config(f'[[cameras]]\nid = "till"\nsource = "{source}"\n',
-                          tmp_path / "c.toml")
+    loaded = parse_config(f'[[cameras]]\nid = "till"\nsource = "{source}"\n', tmp_path / "c.toml")
     assert not loaded.camera_errors
 
 

@@ -21,7 +21,8 @@ from cashwatch.detect.pipeline import DetectionProcessor
 def _processor() -> DetectionProcessor:
     # the pose rules off: no model needed to see which rules the pipeline dispatches to
     settings = CameraSettings.model_validate(
-        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}
+    )
     return DetectionProcessor(settings, None)
 
 
@@ -44,7 +45,12 @@ def test_the_cooldown_policy_is_what_the_pipeline_applies(name: str) -> None:
 def test_an_unknown_type_from_an_old_row_gets_a_plain_entry() -> None:
     old = event_type("loitering")
     assert (old.name, old.label, old.icon, old.badge, old.alert_beeps) == (
-        "loitering", "loitering", None, "gray", 1)
+        "loitering",
+        "loitering",
+        None,
+        "gray",
+        1,
+    )
     assert "loitering" not in EVENT_TYPE_TABLE
 
 
@@ -52,13 +58,17 @@ def test_every_zone_in_the_settings_has_a_style() -> None:
     assert list(ZONE_STYLES) == list(ZonesConfig.model_fields)
 
 
-@pytest.mark.parametrize(("text", "rgb", "bgr"), [
-    ("#000000", (0, 0, 0), (0, 0, 0)),
-    ("#ff7f0e", (255, 127, 14), (14, 127, 255)),
-    ("#0a0b0c", (10, 11, 12), (12, 11, 10)),
-])
-def test_colour_channel_orders(text: str, rgb: tuple[int, int, int],
-                               bgr: tuple[int, int, int]) -> None:
+@pytest.mark.parametrize(
+    ("text", "rgb", "bgr"),
+    [
+        ("#000000", (0, 0, 0), (0, 0, 0)),
+        ("#ff7f0e", (255, 127, 14), (14, 127, 255)),
+        ("#0a0b0c", (10, 11, 12), (12, 11, 10)),
+    ],
+)
+def test_colour_channel_orders(
+    text: str, rgb: tuple[int, int, int], bgr: tuple[int, int, int]
+) -> None:
     assert Colour(text).rgb == rgb and Colour(text).bgr == bgr
 
 

@@ -35,8 +35,9 @@ def _reference_hit_count(hits: list[bool], min_hits: int, size: int) -> list[boo
     return fired
 
 
-def _reference_fire(samples: list[tuple[float, bool]], duration_s: float,
-                    min_share: float) -> list[bool]:
+def _reference_fire(
+    samples: list[tuple[float, bool]], duration_s: float, min_share: float
+) -> list[bool]:
     """The fire rule's window and `_fired_run`, as they were."""
     window: deque[tuple[float, bool]] = deque()
     fired_run, fired = False, []
@@ -57,8 +58,13 @@ def _reference_fire(samples: list[tuple[float, bool]], duration_s: float,
     return fired
 
 
-def _reference_tamper(samples: list[tuple[float, bool]], duration_s: float, min_share: float,
-                      period_s: float, gap_s: float) -> list[bool]:
+def _reference_tamper(
+    samples: list[tuple[float, bool]],
+    duration_s: float,
+    min_share: float,
+    period_s: float,
+    gap_s: float,
+) -> list[bool]:
     """The tamper rule's window, `_episode_over` and `_fired_run`, as they were."""
     window: deque[tuple[float, bool]] = deque()
     fired_run, last, fired = False, None, []
@@ -73,8 +79,13 @@ def _reference_tamper(samples: list[tuple[float, bool]], duration_s: float, min_
         first = window[0]
         span = window[-1][0] - first[0]
         share = sum(e for _, e in window) / max(1, len(window))
-        due = (evidence and not fired_run and first[1] and span + period_s >= duration_s
-               and share >= min_share)
+        due = (
+            evidence
+            and not fired_run
+            and first[1]
+            and span + period_s >= duration_s
+            and share >= min_share
+        )
         fired_run = fired_run or due
         fired.append(due)
     return fired
@@ -117,7 +128,8 @@ def test_evidence_share_with_a_gap_decides_as_the_tamper_rule_did(seed: int) -> 
     rng = random.Random(seed)
     samples = _random_samples(rng, 400, 1.0)
     window = SustainedEvidence[None](
-        EvidenceShare(4.0, 0.8, period_s=1.0, starts_with_evidence=True), episode_gap_s=3.0)
+        EvidenceShare(4.0, 0.8, period_s=1.0, starts_with_evidence=True), episode_gap_s=3.0
+    )
     got = [_fire_when_due(window, ts, evidence) for ts, evidence in samples]
     assert got == _reference_tamper(samples, 4.0, 0.8, 1.0, 3.0)
     assert any(got)
@@ -126,7 +138,11 @@ def test_evidence_share_with_a_gap_decides_as_the_tamper_rule_did(seed: int) -> 
 def test_an_episode_raises_one_event_until_the_window_is_quiet() -> None:
     window = SustainedEvidence[int](HitCount(min_hits=2, window=3))
     assert [_fire_when_due(window, t, True) for t in (0.0, 1.0, 2.0, 3.0)] == [
-        False, True, False, False]
+        False,
+        True,
+        False,
+        False,
+    ]
     assert window.hits() == 3 and window.has_evidence
     for t in (4.0, 5.0, 6.0):
         window.add(t, 0, False)

@@ -46,10 +46,19 @@ source = "rtsp://admin:hunter2@10.0.0.9/stream"
 
 EVENT_ID = "0190000000000aaaabbbbccccdddd01"
 # What the cash rule stores (docs/events.md), in pixels of a 1280x720 frame
-CASH_DETAILS = {"staff_track": 3, "customer_track": 7, "staff_box": [700.0, 80.0, 1010.0, 700.0],
-                "customer_box": [300.0, 90.0, 640.0, 710.0], "staff_wrist": [705.0, 402.0],
-                "customer_wrist": [664.0, 395.0], "wrist_distance_px": 41.6,
-                "wrist_distance_body": 0.094, "hits": 4, "window": 6, "frame_wh": [1280, 720]}
+CASH_DETAILS = {
+    "staff_track": 3,
+    "customer_track": 7,
+    "staff_box": [700.0, 80.0, 1010.0, 700.0],
+    "customer_box": [300.0, 90.0, 640.0, 710.0],
+    "staff_wrist": [705.0, 402.0],
+    "customer_wrist": [664.0, 395.0],
+    "wrist_distance_px": 41.6,
+    "wrist_distance_body": 0.094,
+    "hits": 4,
+    "window": 6,
+    "frame_wh": [1280, 720],
+}
 
 
 def write_h264_clip(path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
@@ -60,7 +69,7 @@ def write_h264_clip(path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         for index in range(int(seconds * fps)):
             image = np.full((240, 320, 3), 30, np.uint8)
-            image[:, index * 20 % 320:index * 20 % 320 + 20] = (0, 200, 255)
+            image[:, index * 20 % 320 : index * 20 % 320 + 20] = (0, 200, 255)
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -86,15 +95,26 @@ def create_history(data_dir: Path, now: float | None = None) -> None:
             "confidence, bbox, details, clip_path, snapshot_path, model) "
             "VALUES (?, 'cam-a', 'lobby', 'cash', ?, ?, 0.87, [1.0, 2.0, 3.0, 4.0], ?, ?, ?, "
             "'yolo11n-pose')",
-            [EVENT_ID, started, started + dt.timedelta(seconds=2),
-             json.dumps(CASH_DETAILS | {"met_at": now - 61.0}), clip, snapshot])
+            [
+                EVENT_ID,
+                started,
+                started + dt.timedelta(seconds=2),
+                json.dumps(CASH_DETAILS | {"met_at": now - 61.0}),
+                clip,
+                snapshot,
+            ],
+        )
         conn.execute(
             "INSERT INTO events (event_id, camera_id, site, event_type, started_at, confidence, "
-            "model) VALUES ('office-evt-1', 'cam-b', 'office', 'fire', ?, 0.6, 'x')", [started])
-        conn.execute("INSERT INTO worker_runs VALUES ('run-1', 'cam-a', 123, 0, ?, NULL, NULL, 0)",
-                     [started])
-        conn.execute("INSERT INTO worker_runs VALUES ('run-2', 'cam-b', 124, 1, ?, NULL, NULL, 3)",
-                     [started])
+            "model) VALUES ('office-evt-1', 'cam-b', 'office', 'fire', ?, 0.6, 'x')",
+            [started],
+        )
+        conn.execute(
+            "INSERT INTO worker_runs VALUES ('run-1', 'cam-a', 123, 0, ?, NULL, NULL, 0)", [started]
+        )
+        conn.execute(
+            "INSERT INTO worker_runs VALUES ('run-2', 'cam-b', 124, 1, ?, NULL, NULL, 3)", [started]
+        )
 
 
 @dataclass
@@ -126,20 +146,54 @@ def set_worker(live: LiveState, slot: int = 0, **fields: Any) -> None:
 def publish_live(data_dir: Path, config_path: Path, *, manager_pid: int | None = None) -> LiveState:
     table = StatusTable.create(data_dir, capacity=4, config_path=config_path)
     now = time.time()
-    table.set_header(manager_pid=manager_pid or os.getpid(), manager_started_ts=now - 100,
-                     manager_heartbeat_ts=now)
-    table.update_manager(0, camera_id="cam-a", name="Front desk", site="lobby",
-                         state="starting", run_id=RUN_A, pid=os.getpid(), core=1,
-                         cpu_percent=31.0, rss_mib=250.0, start_ts=now - 3725,
-                         heartbeat_ts=now, source="/videos/a.mp4")
-    table.write_worker(0, worker_status(state="running", frames_read=1500,
-                                        frames_processed=1234, camera_fps=15.0,
-                                        process_fps=14.9, detection_fps=7.4, inference_ms=12.5,
-                                        last_frame_ts=now, heartbeat_ts=now))
-    table.update_manager(1, camera_id="cam-b", name="Back office", site="office",
-                         state="error", pid=0, core=-1, start_ts=now - 10, heartbeat_ts=now,
-                         error="cannot open rtsp://admin:***@10.0.0.9/stream: timeout",
-                         source="rtsp://admin:***@10.0.0.9/stream", restarts=3)
+    table.set_header(
+        manager_pid=manager_pid or os.getpid(),
+        manager_started_ts=now - 100,
+        manager_heartbeat_ts=now,
+    )
+    table.update_manager(
+        0,
+        camera_id="cam-a",
+        name="Front desk",
+        site="lobby",
+        state="starting",
+        run_id=RUN_A,
+        pid=os.getpid(),
+        core=1,
+        cpu_percent=31.0,
+        rss_mib=250.0,
+        start_ts=now - 3725,
+        heartbeat_ts=now,
+        source="/videos/a.mp4",
+    )
+    table.write_worker(
+        0,
+        worker_status(
+            state="running",
+            frames_read=1500,
+            frames_processed=1234,
+            camera_fps=15.0,
+            process_fps=14.9,
+            detection_fps=7.4,
+            inference_ms=12.5,
+            last_frame_ts=now,
+            heartbeat_ts=now,
+        ),
+    )
+    table.update_manager(
+        1,
+        camera_id="cam-b",
+        name="Back office",
+        site="office",
+        state="error",
+        pid=0,
+        core=-1,
+        start_ts=now - 10,
+        heartbeat_ts=now,
+        error="cannot open rtsp://admin:***@10.0.0.9/stream: timeout",
+        source="rtsp://admin:***@10.0.0.9/stream",
+        restarts=3,
+    )
     slot = FrameSlot.create(data_dir, 0)
     frame = np.zeros((240, 320, 3), np.uint8)
     frame[60:180, 100:220] = (40, 160, 40)
@@ -171,5 +225,8 @@ def config_with_media_and_evidence(data_dir: Path) -> Path:
     snapshot.parent.mkdir(parents=True)
     # a real video: only where it lies may refuse it, not what it is
     snapshot.write_bytes(video.read_bytes())
-    return write_harness_config(data_dir / "cashwatch.toml", [camera_entry("cam-a", video)],
-                                dashboard={"source_folders": ["media"]})
+    return write_harness_config(
+        data_dir / "cashwatch.toml",
+        [camera_entry("cam-a", video)],
+        dashboard={"source_folders": ["media"]},
+    )

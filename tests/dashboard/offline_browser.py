@@ -19,8 +19,15 @@ import pytest
 from tests.harness import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 TIMEOUT_MS = 30_000
 
@@ -48,16 +55,17 @@ def healthy(url: str) -> bool:
 
 
 @contextmanager
-def streamlit_server(command: Sequence[str], *, cwd: Path, env: dict[str, str],
-                     port: int, log: Path) -> Iterator[str]:
+def streamlit_server(
+    command: Sequence[str], *, cwd: Path, env: dict[str, str], port: int, log: Path
+) -> Iterator[str]:
     """Run `command` (a Streamlit server on `port`) until the block ends; yields its URL."""
     with log.open("wb") as out:
-        server = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(lambda: healthy(url) or server.poll() is not None, 60,
-                     "streamlit to answer")
+            wait_for(lambda: healthy(url) or server.poll() is not None, 60, "streamlit to answer")
             assert server.poll() is None, log.read_text(errors="replace")
             yield url
         finally:
@@ -83,8 +91,12 @@ def chromium_page(outside: list[str]) -> Iterator[Any]:
         try:
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            page.on("request", lambda request: outside.append(request.url)
-                    if leaves_loopback(request.url) else None)
+            page.on(
+                "request",
+                lambda request: (
+                    outside.append(request.url) if leaves_loopback(request.url) else None
+                ),
+            )
             yield page
         finally:
             browser.close()

@@ -75,12 +75,33 @@ def test_users_file_holds_argon2_hashes_only(remote_dash: Dashboard) -> None:
 
 def test_cli_adds_lists_and_removes_users(offline_dash: Dashboard) -> None:
     def cashwatch(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cashwatch.cli", "users", "--config",
-                               str(offline_dash.config_path), *args],
-                              input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cashwatch.cli",
+                "users",
+                "--config",
+                str(offline_dash.config_path),
+                *args,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
 
-    added = cashwatch("add", "eve", "--role", "operator", "--site", "lobby", "--password-stdin",
-                      stdin=PASSWORD + "\n")
+    added = cashwatch(
+        "add",
+        "eve",
+        "--role",
+        "operator",
+        "--site",
+        "lobby",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
     listed = cashwatch("list")
     assert listed.stdout.strip() == "ada\tadmin\t*\neve\toperator\tlobby"
@@ -100,8 +121,10 @@ def _worker_start_cameras(at: AppTest) -> set[str]:
 def _system_and_events(board: Dashboard, name: str) -> tuple[AppTest, AppTest]:
     log = board.data_dir / "logs" / "manager.log"
     log.parent.mkdir(exist_ok=True)
-    log.write_text(f"INFO started worker cam-a\nERROR cam-b: cannot open source\n"
-                   f"INFO watching {board.config_path}\n")
+    log.write_text(
+        f"INFO started worker cam-a\nERROR cam-b: cannot open source\n"
+        f"INFO watching {board.config_path}\n"
+    )
     system = sign_in(board.app().run(), name).switch_page("pages/system.py").run()
     events = sign_in(board.app().run(), name).switch_page("pages/events.py").run()
     assert not system.exception and not events.exception, (system.exception, events.exception)
@@ -136,7 +159,8 @@ def test_a_site_limited_admin_does_not_read_the_manager_log(remote_dash: Dashboa
 
 
 def test_config_problems_are_told_to_a_site_limited_user_without_other_sites_detail(
-        remote_dash: Dashboard) -> None:
+    remote_dash: Dashboard,
+) -> None:
     """The file's error can name another site's camera; the site's operator is only told
     that there is one (their own cameras' cards show their own errors)."""
     config = remote_dash.config_path
@@ -156,7 +180,8 @@ def test_config_problems_are_told_to_a_site_limited_user_without_other_sites_det
 
 
 def test_the_managers_rejection_is_told_to_a_site_limited_user_without_detail(
-        remote_dash: Dashboard) -> None:
+    remote_dash: Dashboard,
+) -> None:
     assert remote_dash.live is not None
     remote_dash.live.table.set_header(config_error="camera 'cam-b': key 'source': bad")
     operator = sign_in(remote_dash.app().run(), "otto").switch_page("pages/live.py").run()
@@ -168,14 +193,16 @@ def test_the_managers_rejection_is_told_to_a_site_limited_user_without_detail(
 
 
 def test_a_site_limited_admin_sees_why_only_their_own_entries_are_rejected(
-        remote_dash: Dashboard) -> None:
+    remote_dash: Dashboard,
+) -> None:
     UserStore(remote_dash.data_dir).add("lia", PASSWORD, "admin", ["lobby"])
     config = remote_dash.config_path
-    config.write_text(config.read_text()
-                      + '\n[[cameras]]\nid = "cam-x"\nsite = "office"\n'
-                      'source = "rtmp://admin:hunter2@10.0.0.9/stream"\n'
-                      '\n[[cameras]]\nid = "cam-y"\nsite = "lobby"\n'
-                      'source = "rtmp://admin:hunter3@10.0.0.8/stream"\n')
+    config.write_text(
+        config.read_text() + '\n[[cameras]]\nid = "cam-x"\nsite = "office"\n'
+        'source = "rtmp://admin:hunter2@10.0.0.9/stream"\n'
+        '\n[[cameras]]\nid = "cam-y"\nsite = "lobby"\n'
+        'source = "rtmp://admin:hunter3@10.0.0.8/stream"\n'
+    )
     for name, named, hidden in (("lia", {"cam-y"}, {"cam-x"}), ("ada", {"cam-x", "cam-y"}, set())):
         at = sign_in(remote_dash.app().run(), name).switch_page("pages/cameras.py").run()
         assert not at.exception, at.exception
@@ -186,10 +213,14 @@ def test_a_site_limited_admin_sees_why_only_their_own_entries_are_rejected(
 
 
 def test_an_action_on_a_broken_file_tells_a_site_limited_user_no_detail(
-        remote_dash: Dashboard) -> None:
+    remote_dash: Dashboard,
+) -> None:
     lia = User("lia", "admin", ("lobby",))
-    ctx = PageContext(loaded=load_config(remote_dash.config_path), user=lia,
-                      config_error="duplicate camera id(s): cam-b")
+    ctx = PageContext(
+        loaded=load_config(remote_dash.config_path),
+        user=lia,
+        config_error="duplicate camera id(s): cam-b",
+    )
     with pytest.raises(ConfigError) as refused:
         actions.set_enabled(ctx, "cam-a", False)
     assert "cam-b" not in str(refused.value) and "cannot be loaded" in str(refused.value)
@@ -200,11 +231,13 @@ def test_an_action_on_a_broken_file_tells_a_site_limited_user_no_detail(
 
 @pytest.mark.parametrize("loopback", [False, True])
 def test_before_sign_in_a_broken_file_is_not_explained_to_the_network(
-        remote_dash: Dashboard, monkeypatch: pytest.MonkeyPatch, loopback: bool) -> None:
+    remote_dash: Dashboard, monkeypatch: pytest.MonkeyPatch, loopback: bool
+) -> None:
     """No config ever loaded in this process: nobody is signed in, so a dashboard on a
     network address says where to look, not what the file holds."""
-    remote_dash.config_path.write_text('[[cameras]]\nid = "cam-b"\nsource = "x.mp4"\n'
-                                       '[[cameras]]\nid = "cam-b"\nsource = "y.mp4"\n')
+    remote_dash.config_path.write_text(
+        '[[cameras]]\nid = "cam-b"\nsource = "x.mp4"\n[[cameras]]\nid = "cam-b"\nsource = "y.mp4"\n'
+    )
     monkeypatch.setattr(session, "_last_good", {})  # as in a freshly started dashboard
     # AppTest has no browser, so no visitor is ever local there; the browser tests
     # check what makes one local
@@ -220,7 +253,8 @@ def test_before_sign_in_a_broken_file_is_not_explained_to_the_network(
 
 def test_events_waiting_for_review_are_those_of_the_users_sites(remote_dash: Dashboard) -> None:
     operator = sign_in(remote_dash.app().run(), "otto")
-    assert any("1 event waiting for review" in h.value for h in operator.subheader), \
-        [h.value for h in operator.subheader]
+    assert any("1 event waiting for review" in h.value for h in operator.subheader), [
+        h.value for h in operator.subheader
+    ]
     admin = sign_in(remote_dash.app().run(), "ada")
     assert any("2 events waiting for review" in h.value for h in admin.subheader)

@@ -15,7 +15,7 @@ BANNER = "The configuration cannot be loaded"
 def _break(config: Path) -> str:
     """The review's typo: `[model]` spelt `[modle]`. Returns the good text."""
     good = config.read_text()
-    config.write_text(good + "\n[modle]\nbackend = \"onnx\"\n")
+    config.write_text(good + '\n[modle]\nbackend = "onnx"\n')
     return good
 
 
@@ -57,8 +57,9 @@ def test_overview_cards_stay_and_their_buttons_write_nothing(dash: Dashboard) ->
     assert len(_banners(at)) == 1
     assert "Front desk" in "\n".join(m.value for m in at.markdown)
     at.button(key="stop_cam-a").click().run()
-    assert any("Stop cam-a failed: the config file cannot be loaded" in e.value
-               for e in at.error), [e.value for e in at.error]
+    assert any(
+        "Stop cam-a failed: the config file cannot be loaded" in e.value for e in at.error
+    ), [e.value for e in at.error]
     assert dash.config_path.read_text() == broken
 
 

@@ -42,19 +42,31 @@ CASHIER = [(0.2, 0.2), (0.6, 0.2), (0.6, 0.8)]
 def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     require_chromium()
     video = require_media("video/w1_indoor_people_one_by_one__intel.mp4")
-    config = write_config(tmp_path / "cashwatch.toml",
-                          [camera_entry("cam-a", video, site="lobby", name="Front desk"),
-                           camera_entry("cam-b", "rtsp://admin:hunter2@127.0.0.1:9/none",
-                                        site="office", name="Back office",
-                                        open_timeout_s=1.0)],
-                          dashboard={"require_login": True})
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [
+            camera_entry("cam-a", video, site="lobby", name="Front desk"),
+            camera_entry(
+                "cam-b",
+                "rtsp://admin:hunter2@127.0.0.1:9/none",
+                site="office",
+                name="Back office",
+                open_timeout_s=1.0,
+            ),
+        ],
+        dashboard={"require_login": True},
+    )
     builders.create_history(tmp_path)
     UserStore(tmp_path).add("ada", PASSWORD, "admin")
     port = free_port()
     env = dict(os.environ, CASHWATCH_CONFIG=str(config))
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    with ManagerProcess(config), streamlit_server(command, cwd=REPO, env=env, port=port,
-                                                  log=tmp_path / "streamlit.log") as url:
+    with (
+        ManagerProcess(config),
+        streamlit_server(
+            command, cwd=REPO, env=env, port=port, log=tmp_path / "streamlit.log"
+        ) as url,
+    ):
         yield url, config
 
 
@@ -65,10 +77,12 @@ def _shot(page, name: str) -> None:
     # Streamlit scrolls its main block, not the page: a full-page shot is the window only.
     # The window is made as tall as the content for the shot (its width, 1280, stays).
     size = page.viewport_size
-    tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
-                         "?.scrollHeight || 0")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"],
-                                                                    min(int(tall), 2400))})
+    tall = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0"
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(tall), 2400))}
+    )
     try:
         page.screenshot(path=str(path), full_page=True)
     finally:
@@ -136,8 +150,14 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
         expect(page.get_by_role("button", name="Sound for new events: on")).to_be_visible()
         writer = JournalWriter(config.parent, "cam-a")
         # (an hour old, so the Events page below still opens the history's newest event)
-        writer.emit_event(make_record("fffffffffffff0000000000000001", camera_id="cam-a",
-                                      event_type="violence", started_at=time.time() - 3600))
+        writer.emit_event(
+            make_record(
+                "fffffffffffff0000000000000001",
+                camera_id="cam-a",
+                event_type="violence",
+                started_at=time.time() - 3600,
+            )
+        )
         writer.close()
         expect(page.get_by_text("New violence event on cam-a").first).to_be_visible()
         page.wait_for_function("() => window.cashwatchAudio !== undefined")
@@ -154,9 +174,12 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
         _open_page(page, "Events", "Snapshot at the trigger frame")
         video = page.locator("video").first
         video.wait_for()
-        page.wait_for_function("() => { const v = document.querySelector('video');"
-                               " if (!v) return false; v.muted = true; v.play();"
-                               " return v.currentTime > 0.2; }", timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => { const v = document.querySelector('video');"
+            " if (!v) return false; v.muted = true; v.play();"
+            " return v.currentTime > 0.2; }",
+            timeout=TIMEOUT_MS,
+        )
         _shot(page, "events")
 
         _open_page(page, "Cameras", "Camera id")

@@ -17,8 +17,7 @@ from tests.dashboard import builders
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> PageContext:
-    return PageContext(load_config(builders.config_with_media_and_evidence(tmp_path)),
-                       LOCAL_ADMIN)
+    return PageContext(load_config(builders.config_with_media_and_evidence(tmp_path)), LOCAL_ADMIN)
 
 
 def _cameras(ctx: PageContext) -> dict[str, str]:

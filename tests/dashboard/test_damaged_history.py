@@ -46,7 +46,10 @@ def test_damage_a_query_meets_is_reported_as_damage(tmp_path: Path) -> None:
     open_writable(tmp_path).close()
     bulk_database(tmp_path, 20_000)
     damage_a_block_until(tmp_path, _opens_but_a_read_fails, "only a read notices")
-    everything = data.EventFilter(start=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
-                                  end=dt.datetime(2100, 1, 1, tzinfo=dt.UTC), limit=100_000)
+    everything = data.EventFilter(
+        start=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        end=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+        limit=100_000,
+    )
     with pytest.raises(data.HistoryUnavailable, match=DAMAGED):
         data.list_events(tmp_path, everything)

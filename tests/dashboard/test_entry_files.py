@@ -19,16 +19,28 @@ def code_lines(source: str) -> int:
     """Lines holding code: not blank, not only a comment, not the module's docstring."""
     tree = ast.parse(source)
     docstring: set[int] = set()
-    if tree.body and isinstance(tree.body[0], ast.Expr) \
-            and isinstance(tree.body[0].value, ast.Constant) \
-            and isinstance(tree.body[0].value.value, str):
+    if (
+        tree.body
+        and isinstance(tree.body[0], ast.Expr)
+        and isinstance(tree.body[0].value, ast.Constant)
+        and isinstance(tree.body[0].value.value, str)
+    ):
         first = tree.body[0]
         docstring = set(range(first.lineno, (first.end_lineno or first.lineno) + 1))
-    skipped = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-               tokenize.DEDENT, tokenize.ENDMARKER}
-    lines = {row for token in tokenize.generate_tokens(io.StringIO(source).readline)
-             if token.type not in skipped
-             for row in range(token.start[0], token.end[0] + 1)}
+    skipped = {
+        tokenize.COMMENT,
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENDMARKER,
+    }
+    lines = {
+        row
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type not in skipped
+        for row in range(token.start[0], token.end[0] + 1)
+    }
     return len(lines - docstring)
 
 
@@ -44,8 +56,7 @@ def imported_modules(source: str) -> list[str]:
 
 
 def test_code_lines_leave_out_docstring_comments_and_blank_lines() -> None:
-    source = ('"""Doc.\n\nMore doc.\n"""\n\n# a comment\nimport os\n\n'
-              'x = (1,\n     2)  # why\n')
+    source = '"""Doc.\n\nMore doc.\n"""\n\n# a comment\nimport os\n\nx = (1,\n     2)  # why\n'
     assert code_lines(source) == 3
 
 
@@ -55,14 +66,22 @@ def test_imported_modules_names_every_import() -> None:
 
 
 def test_every_page_file_is_listed() -> None:
-    assert {"pages/live.py", "pages/events.py", "pages/cameras.py", "pages/sql.py",
-            "pages/system.py"} <= set(ENTRY_FILES)
+    assert {
+        "pages/live.py",
+        "pages/events.py",
+        "pages/cameras.py",
+        "pages/sql.py",
+        "pages/system.py",
+    } <= set(ENTRY_FILES)
 
 
 @pytest.mark.parametrize("path", ENTRY_FILES)
 def test_entry_file_only_calls_into_the_package(path: str) -> None:
     source = (REPO / path).read_text(encoding="utf-8")
     assert code_lines(source) <= MAX_CODE_LINES, f"{path}: move its code into the package"
-    outside = [name for name in imported_modules(source)
-               if name != "cashwatch.dashboard" and not name.startswith("cashwatch.dashboard.")]
+    outside = [
+        name
+        for name in imported_modules(source)
+        if name != "cashwatch.dashboard" and not name.startswith("cashwatch.dashboard.")
+    ]
     assert not outside, f"{path} imports {outside}: import only from cashwatch.dashboard"

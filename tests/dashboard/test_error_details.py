@@ -35,15 +35,28 @@ def test_an_exception_shows_no_detail_in_the_browser(tmp_path: Path, started: st
     script = tmp_path / "failing_app.py"
     script.write_text(FAILING_APP, encoding="utf-8")
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port",
-               str(port), "--server.headless", "true"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+    ]
     if started.startswith("launcher"):
         command, cwd = [*command, *SAFETY_OPTIONS], tmp_path  # no .streamlit/ there
     else:
         cwd = REPO
     outside: list[str] = []
-    with streamlit_server(command, cwd=cwd, env=dict(os.environ), port=port,
-                          log=tmp_path / "streamlit.log") as url, chromium_page(outside) as page:
+    with (
+        streamlit_server(
+            command, cwd=cwd, env=dict(os.environ), port=port, log=tmp_path / "streamlit.log"
+        ) as url,
+        chromium_page(outside) as page,
+    ):
         page.goto(url)
         page.get_by_role("heading", name="Before the failure").wait_for()
         page.get_by_test_id("stException").wait_for()

@@ -12,9 +12,11 @@ from tests.dashboard.conftest import Dashboard
 
 def _new_event(dash: Dashboard, event_id: str, kind: str) -> None:
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES (?, 'cam-a', 'lobby', ?, now(), 0.8, 'x')",
-                     [event_id, kind])
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+            "confidence, model) VALUES (?, 'cam-a', 'lobby', ?, now(), 0.8, 'x')",
+            [event_id, kind],
+        )
 
 
 def _badges(at: AppTest) -> list[str]:

@@ -59,19 +59,37 @@ def live_dashboard(tmp_path: Path) -> Iterator[tuple[str, builders.LiveState]]:
     builders.create_history(data_dir)
     live = builders.publish_live(data_dir, config)
     live.table.update_manager(0, start_ts=time.time() - UPTIME_S)
-    builders.set_worker(live, frames_processed=FRAMES_PROCESSED, camera_fps=14.96,
-                        process_fps=14.9, detection_fps=7.4)
+    builders.set_worker(
+        live,
+        frames_processed=FRAMES_PROCESSED,
+        camera_fps=14.96,
+        process_fps=14.9,
+        detection_fps=7.4,
+    )
     stop = threading.Event()
     beating = threading.Thread(target=_beat, args=(live, stop), daemon=True)
     beating.start()
     port = free_port()
     env = dict(os.environ, CASHWATCH_CONFIG=str(config))
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     try:
-        with streamlit_server(command, cwd=REPO, env=env, port=port,
-                              log=tmp_path / "streamlit.log") as url:
+        with streamlit_server(
+            command, cwd=REPO, env=env, port=port, log=tmp_path / "streamlit.log"
+        ) as url:
             yield url, live
     finally:
         stop.set()
@@ -93,14 +111,19 @@ def _card_metrics(page: Any, camera_id: str) -> list[dict[str, Any]]:
 
 def _expected(data_dir: Path) -> dict[str, str]:
     """What cam-a's card must read, from what the manager published and the history."""
-    return {"Camera fps": "15.0", "Process fps": "14.9", "Detect fps": "7.4",
-            "Frames": "2.73M",  # 2,734,112 (in the metric's help)
-            "Events today": str(data.events_today(data_dir).get("cam-a", 0)),
-            "Uptime": "1h 23m"}
+    return {
+        "Camera fps": "15.0",
+        "Process fps": "14.9",
+        "Detect fps": "7.4",
+        "Frames": "2.73M",  # 2,734,112 (in the metric's help)
+        "Events today": str(data.events_today(data_dir).get("cam-a", 0)),
+        "Uptime": "1h 23m",
+    }
 
 
 def test_overview_numbers_fit_at_1280_px(
-        live_dashboard: tuple[str, builders.LiveState], tmp_path: Path) -> None:
+    live_dashboard: tuple[str, builders.LiveState], tmp_path: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
     url, _ = live_dashboard
@@ -114,7 +137,8 @@ def test_overview_numbers_fit_at_1280_px(
             metrics = _card_metrics(page, "cam-a")
             ARTIFACTS.mkdir(exist_ok=True)
             page.locator(".st-key-cards").last.screenshot(
-                path=str(ARTIFACTS / "overview-cards-1280.png"))
+                path=str(ARTIFACTS / "overview-cards-1280.png")
+            )
         finally:
             browser.close()
     read = {m["label"]: m["value"] for m in metrics}

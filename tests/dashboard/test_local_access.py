@@ -37,19 +37,29 @@ def _streamlit(tmp_path: Path, cwd: Path, *args: str) -> Iterator[str]:
     """`streamlit run app.py` from `cwd`, with an admin account and no manager. The app
     is run as it lies in `cwd` when it has one there, else from this checkout (whose
     .streamlit/config.toml, beside app.py, Streamlit reads wherever it is started)."""
-    config = write_config(tmp_path / "cashwatch.toml",
-                          [camera_entry("cam-a", "/videos/a.mp4", site="lobby",
-                                        name="Front desk")])
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("cam-a", "/videos/a.mp4", site="lobby", name="Front desk")],
+    )
     builders.create_history(tmp_path)
     UserStore(tmp_path).add("ada", PASSWORD, "admin")
     port = free_port()
     env = dict(os.environ, CASHWATCH_CONFIG=str(config), PYTHONPATH=str(REPO))
-    command = [sys.executable, "-m", "streamlit", "run",
-               str(cwd / "app.py" if (cwd / "app.py").exists() else REPO / "app.py"),
-               "--server.port", str(port), "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", *args]
-    with streamlit_server(command, cwd=cwd, env=env, port=port,
-                          log=tmp_path / "streamlit.log"):
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(cwd / "app.py" if (cwd / "app.py").exists() else REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        *args,
+    ]
+    with streamlit_server(command, cwd=cwd, env=env, port=port, log=tmp_path / "streamlit.log"):
         yield str(port)
 
 
@@ -98,8 +108,12 @@ def _websocket_screen(port: str, origin: str | None) -> str:
     from websockets.sync.client import connect
 
     headers = {"Origin": origin} if origin is not None else None
-    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                 additional_headers=headers, open_timeout=30) as ws:
+    with connect(
+        f"ws://127.0.0.1:{port}/_stcore/stream",
+        subprotocols=["streamlit"],
+        additional_headers=headers,
+        open_timeout=30,
+    ) as ws:
         rerun = BackMsg()
         rerun.rerun_script.query_string = ""
         ws.send(rerun.SerializeToString())

@@ -33,8 +33,12 @@ def test_overview_and_events_make_no_request_beyond_loopback(tmp_path: Path) -> 
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     env = dict(os.environ, CASHWATCH_CONFIG=str(config))
     outside: list[str] = []
-    with streamlit_server(command, cwd=REPO, env=env, port=port,
-                          log=tmp_path / "streamlit.log") as url, chromium_page(outside) as page:
+    with (
+        streamlit_server(
+            command, cwd=REPO, env=env, port=port, log=tmp_path / "streamlit.log"
+        ) as url,
+        chromium_page(outside) as page,
+    ):
         page.goto(url)
         page.get_by_role("heading", name="Overview").wait_for()
         page.wait_for_load_state("networkidle")

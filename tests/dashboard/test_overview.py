@@ -27,8 +27,9 @@ def test_cards_show_the_cameras_and_their_numbers(dash: Dashboard) -> None:
     text = _texts(at)
     assert "Front desk" in text and "Back office" in text
     processed = [(m.value, m.help) for m in at.metric if m.label == "Frames"]
-    assert [value for value, _ in processed] == ["0", "1.23k"], \
+    assert [value for value, _ in processed] == ["0", "1.23k"], (
         "the camera in error (cam-b) comes first; counts compact"
+    )
     assert "1,234 frames processed" in processed[1][1], "the exact count in the help"
     assert "1h 02m" in [m.value for m in at.metric if m.label == "Uptime"]
     assert "hunter2" not in text  # credentials never shown
@@ -62,8 +63,9 @@ def test_without_manager_a_banner_and_the_cameras_still_show(offline_dash: Dashb
 
 def test_a_rejected_camera_entry_is_explained_once_on_its_card(dash: Dashboard) -> None:
     with dash.config_path.open("a") as config:
-        config.write('\n[[cameras]]\nid = "cam-bad"\nsource = "/videos/c.mp4"\n'
-                     'detection = { fps = -1 }\n')
+        config.write(
+            '\n[[cameras]]\nid = "cam-bad"\nsource = "/videos/c.mp4"\ndetection = { fps = -1 }\n'
+        )
     loaded = load_config(dash.config_path)
     assert list(loaded.camera_errors) == ["cam-bad"]
     assert dash.live is not None  # as the manager does: the joined messages in the header
@@ -71,8 +73,9 @@ def test_a_rejected_camera_entry_is_explained_once_on_its_card(dash: Dashboard) 
     at = dash.app().run()
     assert not at.exception, at.exception
     message = loaded.camera_errors["cam-bad"]
-    assert [e.value for e in at.error if message in re.sub(r"\\(.)", r"\1", e.value)] == \
-        [f"Config entry rejected: {message}"]
+    assert [e.value for e in at.error if message in re.sub(r"\\(.)", r"\1", e.value)] == [
+        f"Config entry rejected: {message}"
+    ]
     assert any("cam-bad" in str(w.value) for w in at.warning)
     assert "Front desk" in _texts(at)  # the good cameras still show
 

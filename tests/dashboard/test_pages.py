@@ -26,8 +26,7 @@ from tests.dashboard import builders
 from tests.dashboard.builders import EVENT_ID
 from tests.dashboard.conftest import Dashboard
 
-PAGES = ["pages/live.py", "pages/events.py", "pages/cameras.py", "pages/system.py",
-         "pages/sql.py"]
+PAGES = ["pages/live.py", "pages/events.py", "pages/cameras.py", "pages/system.py", "pages/sql.py"]
 
 
 def _all_text(at: AppTest) -> str:
@@ -64,8 +63,11 @@ def test_review_buttons_write_the_review_journal(dash: Dashboard) -> None:
     at.text_input(key=f"note_{EVENT_ID}").input("cash went to the till")
     at.button(key="ev_confirm").click().run()
     assert not at.exception, at.exception
-    lines = [json.loads(line) for path in (dash.data_dir / "journal" / "_review").glob("*.jsonl")
-             for line in path.read_text().splitlines()]
+    lines = [
+        json.loads(line)
+        for path in (dash.data_dir / "journal" / "_review").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
     assert lines == [lines[0]] and lines[0]["event_id"] == EVENT_ID
     assert lines[0]["review_status"] == "confirmed"
     assert lines[0]["notes"] == "cash went to the till"
@@ -84,8 +86,9 @@ def test_live_page_marks_a_stopped_cameras_last_frame(dash: Dashboard) -> None:
     dash.live.table.update_manager(0, state="stopped", pid=0)
     at = dash.page("pages/live.py")
     assert len(at.image) == 1, "the last frame is still shown, greyed"
-    assert any("cam-a" not in e.value and "STOPPED" in e.value for e in at.error), \
-        [e.value for e in at.error]
+    assert any("cam-a" not in e.value and "STOPPED" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
 
 
 def test_sql_page_refuses_a_delete(dash: Dashboard) -> None:
@@ -94,7 +97,8 @@ def test_sql_page_refuses_a_delete(dash: Dashboard) -> None:
     at.button(key="sql_run").click().run()
     assert any("DELETE statements are refused" in e.value for e in at.error)
     at.text_area(key="sql_query").input(
-        "WITH x AS (SELECT 1) SELECT event_type, count(*) AS n FROM events GROUP BY 1")
+        "WITH x AS (SELECT 1) SELECT event_type, count(*) AS n FROM events GROUP BY 1"
+    )
     at.button(key="sql_run").click().run()
     assert not at.error
     assert sorted(at.dataframe[0].value["event_type"]) == ["cash", "fire"]
@@ -125,7 +129,10 @@ def test_cameras_page_saves_zones_entered_as_points(dash: Dashboard) -> None:
     at = dash.page("pages/cameras.py")
     at.selectbox(key="cam_choice").select("cam-a").run()
     at.session_state["zone_points_cam-a"] = {
-        "cashier": [[0.6, 0.0], [1.0, 0.0], [1.0, 1.0]], "counter": [], "drawer": []}
+        "cashier": [[0.6, 0.0], [1.0, 0.0], [1.0, 1.0]],
+        "counter": [],
+        "drawer": [],
+    }
     at.run()
     at.button(key="zone_points_cam-a_save").click().run()
     assert not at.exception, at.exception
@@ -176,13 +183,17 @@ def test_adding_checks_the_file_not_the_page(dash: Dashboard) -> None:
 
 def test_an_event_whose_evidence_expired_is_still_shown_and_says_so(dash: Dashboard) -> None:
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("UPDATE events SET clip_path = NULL, snapshot_path = NULL, "
-                     "evidence_expired_at = TIMESTAMPTZ '2026-11-20 03:00:00+00' "
-                     "WHERE event_id = ?", [EVENT_ID])
+        conn.execute(
+            "UPDATE events SET clip_path = NULL, snapshot_path = NULL, "
+            "evidence_expired_at = TIMESTAMPTZ '2026-11-20 03:00:00+00' "
+            "WHERE event_id = ?",
+            [EVENT_ID],
+        )
     at = dash.page("pages/events.py")
     assert not at.exception, at.exception
-    assert any("deleted by retention on 2026-11-2" in i.value for i in at.info), \
-        [i.value for i in at.info]
+    assert any("deleted by retention on 2026-11-2" in i.value for i in at.info), [
+        i.value for i in at.info
+    ]
     assert not any("NaT" in str(j.value) for j in at.json), "NULL times are left out"
 
 
@@ -191,25 +202,36 @@ def test_a_clip_file_gone_outside_cashwatch_is_called_missing(dash: Dashboard) -
         clip.unlink()
     at = dash.page("pages/events.py")
     assert not at.exception, at.exception
-    assert any("cannot be read" in w.value and EVENT_ID in w.value for w in at.warning), \
-        [w.value for w in at.warning]
+    assert any("cannot be read" in w.value and EVENT_ID in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
 
 
-@pytest.mark.parametrize(("age_s", "ended", "says"), [
-    (5.0, False, "still being recorded: it follows the fire event until 10 s after it is "
-                 "last seen (at most 120 s in all)"),
-    (5.0, True, "The event is over; its clip records 10 s past the end"),
-    (30.0, True, "being written"),
-    (600.0, False, "No clip was recorded: the camera's worker stopped"),
-])
-def test_a_clip_still_to_come_says_why(dash: Dashboard, age_s: float, ended: bool,
-                                       says: str) -> None:
+@pytest.mark.parametrize(
+    ("age_s", "ended", "says"),
+    [
+        (
+            5.0,
+            False,
+            "still being recorded: it follows the fire event until 10 s after it is "
+            "last seen (at most 120 s in all)",
+        ),
+        (5.0, True, "The event is over; its clip records 10 s past the end"),
+        (30.0, True, "being written"),
+        (600.0, False, "No clip was recorded: the camera's worker stopped"),
+    ],
+)
+def test_a_clip_still_to_come_says_why(
+    dash: Dashboard, age_s: float, ended: bool, says: str
+) -> None:
     started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
         conn.execute("DELETE FROM events WHERE event_id <> ?", [EVENT_ID])  # the one shown
-        conn.execute("UPDATE events SET clip_path = NULL, event_type = 'fire', started_at = ?, "
-                     "ended_at = ? WHERE event_id = ?",
-                     [started, started + dt.timedelta(seconds=1) if ended else None, EVENT_ID])
+        conn.execute(
+            "UPDATE events SET clip_path = NULL, event_type = 'fire', started_at = ?, "
+            "ended_at = ? WHERE event_id = ?",
+            [started, started + dt.timedelta(seconds=1) if ended else None, EVENT_ID],
+        )
     at = dash.page("pages/events.py")
     assert not at.exception, at.exception
     assert any(says in i.value for i in at.info), [i.value for i in at.info]
@@ -217,13 +239,16 @@ def test_a_clip_still_to_come_says_why(dash: Dashboard, age_s: float, ended: boo
 
 def test_recent_periods_end_now_and_follow_the_clock(dash: Dashboard) -> None:
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES ('three-hours-ago', 'cam-a', 'lobby', 'fire', "
-                     "now() - INTERVAL 3 HOUR, 0.5, 'x')")
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+            "confidence, model) VALUES ('three-hours-ago', 'cam-a', 'lobby', 'fire', "
+            "now() - INTERVAL 3 HOUR, 0.5, 'x')"
+        )
     at = dash.page("pages/events.py")
     assert {EVENT_ID, "three-hours-ago"} <= set(at.dataframe[0].value["event_id"])
-    lasted = dict(zip(at.dataframe[0].value["event_id"], at.dataframe[0].value["lasted_s"],
-                      strict=True))
+    lasted = dict(
+        zip(at.dataframe[0].value["event_id"], at.dataframe[0].value["lasted_s"], strict=True)
+    )
     assert (lasted[EVENT_ID], lasted["three-hours-ago"]) == ("2.0 s", ""), "no end: blank"
     at.selectbox(key="ev_recent").select("Last hour").run()
     shown = set(at.dataframe[0].value["event_id"])
@@ -232,16 +257,19 @@ def test_recent_periods_end_now_and_follow_the_clock(dash: Dashboard) -> None:
     assert at.date_input(key="ev_period") is not None, "exact days can still be chosen"
 
 
-@pytest.mark.parametrize(("state", "pid", "shown"), [
-    ("running", 123, "1m 40s"), ("stopped", 0, "–"), ("error", 0, "–"), ("connecting", 77, "–")])
+@pytest.mark.parametrize(
+    ("state", "pid", "shown"),
+    [("running", 123, "1m 40s"), ("stopped", 0, "–"), ("error", 0, "–"), ("connecting", 77, "–")],
+)
 def test_uptime_counts_only_while_the_worker_runs(state: str, pid: int, shown: str) -> None:
     record = {"state": state, "pid": pid, "start_ts": 1000.0}
     assert uptime(record, now=1100.0) == shown
 
 
 @pytest.mark.parametrize(("seconds", "post", "expected"), [(15.0, 5.0, 8), (4.0, 5.0, 0)])
-def test_a_clip_opens_just_before_its_detection(tmp_path: Path, seconds: float, post: float,
-                                                expected: int) -> None:
+def test_a_clip_opens_just_before_its_detection(
+    tmp_path: Path, seconds: float, post: float, expected: int
+) -> None:
     """15 s = 10 s before the trigger + 5 s after: play from 8 s (2 s before it); a clip
     shorter than its post-roll plays from the start."""
     clip = builders.write_h264_clip(tmp_path / "clip.mp4", seconds=seconds)
@@ -249,10 +277,16 @@ def test_a_clip_opens_just_before_its_detection(tmp_path: Path, seconds: float, 
 
 
 def test_a_clip_that_notes_its_trigger_opens_there_whatever_the_settings_now(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Recorded with 30 s of post-roll, now configured 10: the clip's own note wins."""
-    frames = [BufferedFrame(ts=100.0 + i / 10, jpeg=cv2.imencode(".jpg", np.zeros(
-        (64, 64, 3), np.uint8))[1].tobytes()) for i in range(400)]
+    frames = [
+        BufferedFrame(
+            ts=100.0 + i / 10,
+            jpeg=cv2.imencode(".jpg", np.zeros((64, 64, 3), np.uint8))[1].tobytes(),
+        )
+        for i in range(400)
+    ]
     clip = tmp_path / "clip.mp4"
     write_clip(frames, clip, fps=10.0, trigger_ts=110.0)
     assert trigger_offset_s(clip, post_seconds=10.0) == 8
@@ -261,16 +295,19 @@ def test_a_clip_that_notes_its_trigger_opens_there_whatever_the_settings_now(
 def _new_event(dash: Dashboard, event_id: str, event_type: str) -> None:
     """An event row stored now, as the manager would store a new one."""
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES (?, 'cam-a', 'lobby', ?, now(), 0.8, 'x')",
-                     [event_id, event_type])
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+            "confidence, model) VALUES (?, 'cam-a', 'lobby', ?, now(), 0.8, 'x')",
+            [event_id, event_type],
+        )
 
 
 def test_overview_lists_events_waiting_for_review_and_toasts_new_ones(dash: Dashboard) -> None:
     at = dash.app().run()
     assert not at.exception, at.exception
-    assert any("2 events waiting for review" in h.value for h in at.subheader), \
-        [h.value for h in at.subheader]
+    assert any("2 events waiting for review" in h.value for h in at.subheader), [
+        h.value for h in at.subheader
+    ]
     assert len(at.image) >= 1, "the cash event's snapshot"
     assert not at.toast, "nothing is new when the page opens"
     _new_event(dash, "ffffffffffffffffffffffffffff9", "violence")
@@ -291,7 +328,8 @@ def test_a_camera_that_loses_its_picture_is_announced_once(dash: Dashboard) -> N
     builders.heartbeat(dash.live)
     at.run()
     assert [t.value for t in at.toast] == [
-        "Camera Front desk (cam-a) lost its picture: reconnecting"]
+        "Camera Front desk (cam-a) lost its picture: reconnecting"
+    ]
     scripts = _alert_scripts(at)
     assert len(scripts) == 1 and "i < 2" in scripts[0]
     at.run()
@@ -307,13 +345,13 @@ def test_a_tampered_camera_says_so_on_its_card(dash: Dashboard) -> None:
     assert dash.live is not None
     note = tampered_note("covered", 1_800_000_000.0)
     # the worker says it in explicit fields; the card composes the note
-    builders.set_worker(dash.live, state="running", tamper_reason="covered",
-                        tamper_since_ts=1_800_000_000.0)
+    builders.set_worker(
+        dash.live, state="running", tamper_reason="covered", tamper_since_ts=1_800_000_000.0
+    )
     builders.heartbeat(dash.live)
     at = dash.app().run()
     assert not at.exception, at.exception
-    assert [w.value for w in at.warning if TAMPERED_NOTE in w.value.lower()] == [
-        note.capitalize()]
+    assert [w.value for w in at.warning if TAMPERED_NOTE in w.value.lower()] == [note.capitalize()]
     assert not any(note in c.value for c in at.caption), "a warning, not a caption"
 
 
@@ -376,9 +414,11 @@ def test_events_newer_than_the_list_are_counted(dash: Dashboard) -> None:
     newest = events["started_at"].max()
     assert data.count_newer(dash.data_dir, flt, newest) == 0
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                     "confidence, model) VALUES ('later', 'cam-a', 'lobby', 'fire', now(), "
-                     "0.5, 'x')")
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+            "confidence, model) VALUES ('later', 'cam-a', 'lobby', 'fire', now(), "
+            "0.5, 'x')"
+        )
     assert data.count_newer(dash.data_dir, flt, newest) == 1
     assert data.count_newer(dash.data_dir, flt, None) == len(events) + 1
     office_only = dataclasses.replace(flt, allowed_sites=("office",))
@@ -388,15 +428,20 @@ def test_events_newer_than_the_list_are_counted(dash: Dashboard) -> None:
 def test_reviewing_the_newest_does_not_announce_older_events_as_new(dash: Dashboard) -> None:
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
         for index in range(8):
-            conn.execute("INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
-                         "ingested_at, confidence, model) VALUES (?, 'cam-a', 'lobby', 'fire', "
-                         "now() - to_minutes(?), now() - to_minutes(?), 0.5, 'x')",
-                         [f"old-{index}", 10 + index, 10 + index])
+            conn.execute(
+                "INSERT INTO events (event_id, camera_id, site, event_type, started_at, "
+                "ingested_at, confidence, model) VALUES (?, 'cam-a', 'lobby', 'fire', "
+                "now() - to_minutes(?), now() - to_minutes(?), 0.5, 'x')",
+                [f"old-{index}", 10 + index, 10 + index],
+            )
     at = dash.app().run()
     assert not at.toast
     with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
-        conn.execute("UPDATE events SET review_status = 'confirmed' "
-                     "WHERE event_id IN (?, 'office-evt-1', 'old-0')", [EVENT_ID])
+        conn.execute(
+            "UPDATE events SET review_status = 'confirmed' "
+            "WHERE event_id IN (?, 'office-evt-1', 'old-0')",
+            [EVENT_ID],
+        )
     at.run()
     assert not at.toast, [t.value for t in at.toast]
 

@@ -1,4 +1,4 @@
-""""Test source" opens only what a camera may be: video files in the allowed folders,
+""" "Test source" opens only what a camera may be: video files in the allowed folders,
 never the data folder's evidence; camera URLs, never cloud metadata or this box's own
 web services; and only for an account allowed to edit that camera's site."""
 
@@ -35,23 +35,25 @@ def test_a_video_in_an_allowed_folder_is_probed(loaded: LoadedConfig) -> None:
     assert "320x240" in result.message
 
 
-@pytest.mark.parametrize("source, says", [
-    ("snapshots/2026-01-01/cam-b/evt.jpg", "outside the folders"),
-    ("media/../snapshots/2026-01-01/cam-b/evt.jpg", "outside the folders"),
-    ("/etc/hostname", "outside the folders"),
-    ("file:///etc/hostname", "file scheme is not a camera's"),
-    ("ftp://10.0.0.9/a.mp4", "ftp scheme is not a camera's"),
-    ("http://169.254.169.254/latest/meta-data", "link-local"),
-    ("http://127.0.0.1:8501/", "this server"),
-    # IPv6 spellings of IPv4 addresses: Python calls none of them loopback or link-local
-    ("http://[::ffff:127.0.0.1]:8501/", "this server"),
-    ("http://[::ffff:169.254.169.254]/latest/meta-data", "link-local"),
-    ("http://[::ffff:0.0.0.0]:8501/", "unspecified"),
-    ("rtsp://[64:ff9b::a9fe:a9fe]/", "link-local"),  # NAT64 169.254.169.254
-    ("http://[2002:7f00:1::]:8501/", "this server"),  # 6to4 127.0.0.1
-])
-def test_what_no_camera_is_is_refused_by_name(loaded: LoadedConfig, source: str,
-                                              says: str) -> None:
+@pytest.mark.parametrize(
+    "source, says",
+    [
+        ("snapshots/2026-01-01/cam-b/evt.jpg", "outside the folders"),
+        ("media/../snapshots/2026-01-01/cam-b/evt.jpg", "outside the folders"),
+        ("/etc/hostname", "outside the folders"),
+        ("file:///etc/hostname", "file scheme is not a camera's"),
+        ("ftp://10.0.0.9/a.mp4", "ftp scheme is not a camera's"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://127.0.0.1:8501/", "this server"),
+        # IPv6 spellings of IPv4 addresses: Python calls none of them loopback or link-local
+        ("http://[::ffff:127.0.0.1]:8501/", "this server"),
+        ("http://[::ffff:169.254.169.254]/latest/meta-data", "link-local"),
+        ("http://[::ffff:0.0.0.0]:8501/", "unspecified"),
+        ("rtsp://[64:ff9b::a9fe:a9fe]/", "link-local"),  # NAT64 169.254.169.254
+        ("http://[2002:7f00:1::]:8501/", "this server"),  # 6to4 127.0.0.1
+    ],
+)
+def test_what_no_camera_is_is_refused_by_name(loaded: LoadedConfig, source: str, says: str) -> None:
     with pytest.raises(SourceRefused, match=says):
         check_source(source, loaded)
     result = probe_source(source, loaded)
@@ -59,7 +61,8 @@ def test_what_no_camera_is_is_refused_by_name(loaded: LoadedConfig, source: str,
 
 
 def test_the_data_folder_stays_private_even_inside_an_allowed_folder(
-        tmp_path: Path, loaded: LoadedConfig) -> None:
+    tmp_path: Path, loaded: LoadedConfig
+) -> None:
     """Default folders: the config's own, which is often the data folder too."""
     config = write_config(tmp_path / "cashwatch.toml", [])  # no source_folders
     default = load_config(config)
@@ -78,8 +81,10 @@ def _own_address() -> str | None:
     """A non-loopback address of this machine's interfaces (compared, never contacted)."""
     for entries in psutil.net_if_addrs().values():
         for entry in entries:
-            if entry.family == socket.AF_INET and not ipaddress.ip_address(
-                    entry.address).is_loopback:
+            if (
+                entry.family == socket.AF_INET
+                and not ipaddress.ip_address(entry.address).is_loopback
+            ):
                 return str(entry.address)
     return None
 
@@ -125,7 +130,8 @@ def loopback_server() -> Iterator[Any]:
 
 
 def test_a_redirect_to_this_box_is_not_followed(
-        loaded: LoadedConfig, loopback_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: LoadedConfig, loopback_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A camera URL that is allowed answers 302 to one that is not (here: http on this
     box). The "camera" must itself be on loopback for the test to send traffic nowhere
     else, so only for it is this box's http allowed; the redirect target is not checked
@@ -149,8 +155,9 @@ def test_a_site_admin_cannot_point_a_camera_at_evidence(remote_dash: Any) -> Non
     at.selectbox(key="cam_choice").select("cam-a").run()
     snapshot = next((remote_dash.data_dir / "snapshots").rglob("*.jpg"))
     at.text_input(key="camera_form_cam-a.source").input(str(snapshot))
-    submit: Any = next(b for b in at.get("form_submit_button")
-                       if getattr(b, "label", "") == "Save camera")
+    submit: Any = next(
+        b for b in at.get("form_submit_button") if getattr(b, "label", "") == "Save camera"
+    )
     submit.click().run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]

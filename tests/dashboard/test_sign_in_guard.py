@@ -32,7 +32,8 @@ def store(tmp_path: Path) -> UserStore:
 
 
 def test_an_account_is_held_back_after_failures_and_freed_by_time(
-        store: UserStore, caplog: pytest.LogCaptureFixture) -> None:
+    store: UserStore, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = Clock()
     guard = SignInGuard(account_free=2, client_free=100, base_s=1.0, max_s=8.0, clock=clock)
     for _ in range(2):
@@ -67,8 +68,7 @@ class _SlowStore(UserStore):
     """An account store whose password check says when it starts and lasts until
     released (an argon2 check held open)."""
 
-    def __init__(self, data_dir: Path, started: threading.Event,
-                 release: threading.Event) -> None:
+    def __init__(self, data_dir: Path, started: threading.Event, release: threading.Event) -> None:
         super().__init__(data_dir)
         self.started, self.release = started, release
 
@@ -167,7 +167,8 @@ def test_the_failure_table_is_bounded_keeping_the_latest(store: UserStore) -> No
     for i in range(10):
         guard.authenticate(store, f"made-up-{i}", "guess", "10.0.0.5")
     assert [guard.retry_after(f"made-up-{i}", "x") > 0 for i in range(10)] == [False] * 7 + [
-        True] * 3
+        True
+    ] * 3
 
 
 def test_a_busy_refusal_counts_as_no_failure(store: UserStore) -> None:
@@ -185,8 +186,9 @@ def test_a_busy_refusal_counts_as_no_failure(store: UserStore) -> None:
     assert guard.authenticate(store, "ada", PASSWORD, "b") is not None  # not held back
 
 
-def test_the_login_form_refuses_while_held_back(remote_dash: Dashboard,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_login_form_refuses_while_held_back(
+    remote_dash: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(session, "SIGN_IN_GUARD", SignInGuard(account_free=2, clock=Clock()))
     at = remote_dash.app().run()
     for _ in range(2):
@@ -256,8 +258,11 @@ def _tick(dash: Dashboard, fragment: str, change: dict[str, object] | None) -> l
     """What a page shows after one fragment tick, the account changed in between."""
     from streamlit.testing.v1 import AppTest
 
-    at = signed_in(AppTest.from_function(_stale_fragment_script, args=(fragment,),
-                                         default_timeout=20), dash.data_dir, "ada")
+    at = signed_in(
+        AppTest.from_function(_stale_fragment_script, args=(fragment,), default_timeout=20),
+        dash.data_dir,
+        "ada",
+    )
     at.run()
     assert [m.value for m in at.markdown] == ["page drawn for admin of all sites"]
     if change is None:
@@ -271,23 +276,28 @@ def _tick(dash: Dashboard, fragment: str, change: dict[str, object] | None) -> l
 
 @pytest.mark.parametrize("fragment", ["recheck", "countdown"])
 def test_a_fragment_tick_keeps_the_page_while_the_account_is_unchanged(
-        dash: Dashboard, fragment: str) -> None:
+    dash: Dashboard, fragment: str
+) -> None:
     assert _tick(dash, fragment, {}) == ["fragment kept the old page"]
 
 
 @pytest.mark.parametrize("fragment", ["recheck", "countdown"])
-@pytest.mark.parametrize(("change", "drawn"), [
-    ({"sites": ["lobby"]}, "page drawn for admin of ('lobby',)"),
-    ({"role": "operator"}, "page drawn for operator of all sites"),
-])
+@pytest.mark.parametrize(
+    ("change", "drawn"),
+    [
+        ({"sites": ["lobby"]}, "page drawn for admin of ('lobby',)"),
+        ({"role": "operator"}, "page drawn for operator of all sites"),
+    ],
+)
 def test_a_fragment_tick_redraws_the_page_for_changed_rights(
-        dash: Dashboard, fragment: str, change: dict[str, object], drawn: str) -> None:
+    dash: Dashboard, fragment: str, change: dict[str, object], drawn: str
+) -> None:
     assert _tick(dash, fragment, change) == [drawn]
 
 
 @pytest.mark.parametrize("fragment", ["recheck", "countdown"])
-def test_a_fragment_tick_ends_the_page_of_a_removed_account(dash: Dashboard,
-                                                            fragment: str) -> None:
+def test_a_fragment_tick_ends_the_page_of_a_removed_account(dash: Dashboard, fragment: str) -> None:
     shown = _tick(dash, fragment, None)
-    assert "fragment kept the old page" not in shown and not any("page drawn" in s
-                                                                 for s in shown), shown
+    assert "fragment kept the old page" not in shown and not any(
+        "page drawn" in s for s in shown
+    ), shown

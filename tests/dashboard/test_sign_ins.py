@@ -42,8 +42,9 @@ def test_expired_sign_ins_are_dropped_from_the_file(tmp_path: Path) -> None:
     assert [entry["user"] for entry in kept.values()] == ["otto"]
 
 
-def test_a_damaged_file_forgets_sign_ins_and_is_replaced(tmp_path: Path,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_file_forgets_sign_ins_and_is_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / SIGN_INS_FILE).write_text("{not json")
     store = SignInStore(tmp_path)
     assert store.resolve("anything") is None
@@ -62,7 +63,8 @@ def test_the_fingerprint_changes_with_the_password(tmp_path: Path) -> None:
 
 
 def test_signing_in_remembers_the_browser_and_signing_out_revokes_it(
-        remote_dash: Dashboard) -> None:
+    remote_dash: Dashboard,
+) -> None:
     at = sign_in(remote_dash.app().run(), "ada")
     assert not at.exception, at.exception
     token = at.session_state["cashwatch_sign_in_token"]
@@ -89,18 +91,21 @@ def test_a_password_change_ends_open_sessions(remote_dash: Dashboard) -> None:
 
 
 def test_without_remembering_no_token_is_kept_but_a_password_change_still_counts(
-        remote_dash: Dashboard) -> None:
+    remote_dash: Dashboard,
+) -> None:
     text = remote_dash.config_path.read_text()
     assert "[dashboard]\n" in text
     remote_dash.config_path.write_text(
-        text.replace("[dashboard]\n", "[dashboard]\nremember_sign_in_hours = 0\n"))
+        text.replace("[dashboard]\n", "[dashboard]\nremember_sign_in_hours = 0\n")
+    )
     at = sign_in(remote_dash.app().run(), "otto")
     assert "cashwatch_sign_in_token" not in at.session_state
     assert not (remote_dash.data_dir / SIGN_INS_FILE).exists()
     at.run()
     assert not at.text_input  # still signed in on the next run
-    UserStore(remote_dash.data_dir).add("otto", "a new password", "operator", ["lobby"],
-                                        replace=True)
+    UserStore(remote_dash.data_dir).add(
+        "otto", "a new password", "operator", ["lobby"], replace=True
+    )
     at.run()
     assert [t.label for t in at.text_input] == ["User name", "Password"]
 
@@ -116,8 +121,7 @@ st.write("still signed in")
 """
 
 
-def test_a_refreshing_part_of_a_page_notices_the_sign_in_has_ended(
-        remote_dash: Dashboard) -> None:
+def test_a_refreshing_part_of_a_page_notices_the_sign_in_has_ended(remote_dash: Dashboard) -> None:
     at = sign_in(AppTest.from_string(RECHECKING_FRAGMENT).run(), "ada")
     assert not at.exception, at.exception
     at.run()

@@ -11,6 +11,7 @@ from tests.dashboard import builders
 
 def test_the_copy_and_its_folder_are_owner_only(tmp_path: Path) -> None:
     from cashwatch.dashboard import data
+
     builders.create_history(tmp_path)
     (tmp_path / data.COPY_FOLDER).mkdir(mode=0o755)
     os.chmod(tmp_path / data.COPY_FOLDER, 0o755)  # left by an older version
@@ -23,8 +24,7 @@ def test_the_copy_and_its_folder_are_owner_only(tmp_path: Path) -> None:
     assert stat.S_IMODE(copy.path.stat().st_mode) == 0o600
 
 
-def test_a_copy_replaced_while_a_query_reads_it_stays_until_that_query_ends(
-        tmp_path: Path) -> None:
+def test_a_copy_replaced_while_a_query_reads_it_stays_until_that_query_ends(tmp_path: Path) -> None:
     # the query's child process opens the copy by path: another session's refresh in
     # between must not pull it away (it read "cannot be opened")
     from cashwatch.dashboard import data

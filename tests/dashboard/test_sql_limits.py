@@ -72,8 +72,11 @@ def analyst(ctx: PageContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[Analy
     running = AnalystQuery(ctx, ENDLESS)
     running.thread.start()
     # executing, not just started: it has burnt CPU inside DuckDB
-    wait_for(lambda: running.cpu_s() >= 1.5 or not running.thread.is_alive(), 20,
-             "the analyst's query to be executing")
+    wait_for(
+        lambda: running.cpu_s() >= 1.5 or not running.thread.is_alive(),
+        20,
+        "the analyst's query to be executing",
+    )
     assert running.thread.is_alive(), f"the query ended at once: {running.outcome}"
     yield running
     running.thread.join(30)
@@ -96,8 +99,12 @@ while True:  # the manager's loop: poll, then wait a quarter second
 def ingest_process(ctx: PageContext) -> Iterator[subprocess.Popen[str]]:
     """The real Ingestor in a process of its own, as in the manager: the DuckDB lock is
     taken between processes, so this is what an analyst's query would hold up."""
-    process = subprocess.Popen([sys.executable, "-c", INGEST_LOOP, str(ctx.data_dir)],
-                               stdout=subprocess.PIPE, text=True, cwd=REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-c", INGEST_LOOP, str(ctx.data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     yield process
     process.kill()
@@ -112,15 +119,16 @@ def _next_ingest(process: subprocess.Popen[str], timeout_s: float) -> float | No
 
 
 def test_an_event_reaches_the_database_while_an_analyst_query_runs(
-        ctx: PageContext, ingest_process: subprocess.Popen[str],
-        analyst: AnalystQuery) -> None:
+    ctx: PageContext, ingest_process: subprocess.Popen[str], analyst: AnalystQuery
+) -> None:
     writer = JournalWriter(ctx.data_dir, "cam-a")
     writer.emit_event(make_record("fire-while-querying", camera_id="cam-a"))
     journaled = time.time()
     writer.close()
     stored = _next_ingest(ingest_process, timeout_s=7.0)  # the query runs for 8 s
-    assert stored is not None, \
+    assert stored is not None, (
         f"the event was not ingested while the analyst's query ran ({analyst.outcome})"
+    )
     assert analyst.thread.is_alive(), "the query must still be running: it overlapped ingest"
     assert stored - journaled < INGEST_DEADLINE_S, f"ingest waited {stored - journaled:.2f} s"
     assert query(ctx.data_dir, "SELECT 1 FROM events WHERE event_id = 'fire-while-querying'")
@@ -133,11 +141,14 @@ def test_the_endless_query_is_stopped_with_a_clear_message(analyst: AnalystQuery
 
 
 def test_the_limits_hold_and_cannot_be_lifted(ctx: PageContext) -> None:
-    result = sql.run_query(ctx, "SELECT current_setting('memory_limit') AS memory, "
-                                "current_setting('threads') AS threads, "
-                                "current_setting('max_temp_directory_size') AS temp, "
-                                "current_setting('enable_external_access') AS files, "
-                                "current_setting('lock_configuration') AS locked")
+    result = sql.run_query(
+        ctx,
+        "SELECT current_setting('memory_limit') AS memory, "
+        "current_setting('threads') AS threads, "
+        "current_setting('max_temp_directory_size') AS temp, "
+        "current_setting('enable_external_access') AS files, "
+        "current_setting('lock_configuration') AS locked",
+    )
     row = result.frame.iloc[0].to_dict()
     assert row["memory"].startswith("488.2 MiB")  # 512 MB
     assert int(row["threads"]) == sql.THREADS
@@ -149,13 +160,16 @@ def test_the_limits_hold_and_cannot_be_lifted(ctx: PageContext) -> None:
         sql.run_query(ctx, "SET memory_limit = '100GB'")
 
 
-@pytest.mark.parametrize("query", [
-    "EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1",
-    "EXPLAIN ANALYZE CHECKPOINT",
-    "EXPLAIN ANALYSE CALL pragma_version()",
-    "/* a */ EXPLAIN /* b */ ANALYZE /* c */ CHECKPOINT",
-    "EXPLAIN (FORMAT json) DELETE FROM events",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1",
+        "EXPLAIN ANALYZE CHECKPOINT",
+        "EXPLAIN ANALYSE CALL pragma_version()",
+        "/* a */ EXPLAIN /* b */ ANALYZE /* c */ CHECKPOINT",
+        "EXPLAIN (FORMAT json) DELETE FROM events",
+    ],
+)
 def test_explain_analyze_never_runs_what_the_page_refuses(ctx: PageContext, query: str) -> None:
     """EXPLAIN ANALYZE executes the statement it explains."""
     with pytest.raises(sql.QueryRefused, match="EXPLAIN of a statement this page does not run"):
@@ -168,26 +182,31 @@ def test_explain_analyze_of_a_select_runs(ctx: PageContext) -> None:
 
 
 def test_a_query_needing_too_much_memory_is_refused_clearly(
-        ctx: PageContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx: PageContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sql, "MEMORY_LIMIT_MB", 64)
     monkeypatch.setattr(sql, "MAX_TEMP_MB", 64)
     with pytest.raises(sql.QueryRefused, match="more than the 64 MB of memory"):
         sql.run_query(ctx, "SELECT list(x) FROM range(100_000_000) t(x)")
     with pytest.raises(sql.QueryRefused, match="64 MB of temporary disk"):
-        sql.run_query(ctx, "SELECT x, repeat('ab', 100) FROM range(30_000_000) t(x) "
-                           "ORDER BY hash(x)")
+        sql.run_query(
+            ctx, "SELECT x, repeat('ab', 100) FROM range(30_000_000) t(x) ORDER BY hash(x)"
+        )
 
 
 def test_huge_values_never_grow_the_dashboard(
-        ctx: PageContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx: PageContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DuckDB's memory limit does not count the strings of a result being built (600 MB
     under a 64 MB limit): the query runs in a child whose address space is capped."""
     monkeypatch.setattr(sql, "MEMORY_LIMIT_MB", 64)
     monkeypatch.setattr(sql, "CHILD_HEADROOM_MB", 128)
     sql.run_query(ctx, "SELECT 1")  # the copy is made and the child path warmed
     before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for text in ("SELECT repeat('x', 20_000_000) FROM range(20)",
-                  "SELECT repeat('x', 1_000_000_000) FROM range(64)"):  # 64 GB
+    for text in (
+        "SELECT repeat('x', 20_000_000) FROM range(20)",
+        "SELECT repeat('x', 1_000_000_000) FROM range(64)",
+    ):  # 64 GB
         with pytest.raises(sql.QueryRefused, match="more than the 64 MB of memory"):
             sql.run_query(ctx, text)
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before_kb) / 1024
@@ -198,7 +217,8 @@ def test_huge_values_never_grow_the_dashboard(
 
 
 def test_a_timeout_while_rows_stream_is_a_clear_refusal(
-        ctx: PageContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx: PageContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The interrupt arrives while pyarrow's reader pulls batches: it surfaced as a bare
     OSError("INTERRUPT Error: Interrupted!") and a traceback on the page."""
     monkeypatch.setattr(sql, "TIMEOUT_S", 2.0)
@@ -227,17 +247,21 @@ def test_the_copy_follows_new_events(ctx: PageContext) -> None:
     writer.emit_event(make_record("later-fire", camera_id="cam-a"))
     writer.close()
     from cashwatch.store.ingest import Ingestor
+
     assert Ingestor(ctx.data_dir).poll() == 1
     after = sql.run_query(ctx, "SELECT count(*) AS n FROM events")
     assert int(after.frame["n"][0]) == int(before.frame["n"][0]) + 1
     assert after.as_of >= before.as_of
 
 
-@pytest.mark.parametrize("query", [
-    'SELECT camera_id AS "cam:era", count(*) AS "n:Q" FROM events GROUP BY ALL',
-    'SELECT camera_id AS "a.b", count(*) AS "c[0]" FROM events GROUP BY ALL',
-    "SELECT camera_id AS a, count(*) AS a FROM events GROUP BY ALL",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        'SELECT camera_id AS "cam:era", count(*) AS "n:Q" FROM events GROUP BY ALL',
+        'SELECT camera_id AS "a.b", count(*) AS "c[0]" FROM events GROUP BY ALL',
+        "SELECT camera_id AS a, count(*) AS a FROM events GROUP BY ALL",
+    ],
+)
 def test_awkward_column_names_show_no_traceback(dash: Any, query: str) -> None:
     at = dash.page("pages/sql.py")
     at.text_area(key="sql_query").input(query)

@@ -16,8 +16,17 @@ SOURCE_PIECES = ("10.0.0.9", "/stream", "/videos/a.mp4", "a.mp4")
 def _page_text(at: AppTest) -> str:
     """Everything the page drew as text: tables, messages, captions, code, metrics."""
     pieces = [df.value.to_string() for df in at.dataframe]
-    for kind in ("markdown", "caption", "code", "error", "warning", "info", "title",
-                 "subheader", "text"):
+    for kind in (
+        "markdown",
+        "caption",
+        "code",
+        "error",
+        "warning",
+        "info",
+        "title",
+        "subheader",
+        "text",
+    ):
         pieces += [str(element.value) for element in getattr(at, kind)]
     pieces += [f"{metric.label} {metric.value}" for metric in at.metric]
     return "\n".join(pieces)
@@ -70,7 +79,8 @@ def test_the_manager_log_shows_one_process_lines_at_a_time(dash: Dashboard) -> N
         at = at.selectbox(key="system_log_origin").select(origin).run()
         assert not at.exception, at.exception
         shown[origin] = at.code[0].value.splitlines()
-    assert shown["camera:cam-a"] == [line for line in MANAGER_LOG.splitlines()
-                                     if "camera:cam-a[201]" in line]
+    assert shown["camera:cam-a"] == [
+        line for line in MANAGER_LOG.splitlines() if "camera:cam-a[201]" in line
+    ]
     assert shown["camera:cam-b"] == MANAGER_LOG.splitlines()[3:6], "with its traceback"
     assert shown["manager"] == [MANAGER_LOG.splitlines()[i] for i in (0, 1, 7)]

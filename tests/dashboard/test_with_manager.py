@@ -22,8 +22,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagerProcess]:
     video = require_media("video/w1_indoor_people_one_by_one__intel.mp4")
-    config = write_config(tmp_path / "cashwatch.toml",
-                          [camera_entry("cam-a", video, site="lobby", name="Front desk")])
+    config = write_config(
+        tmp_path / "cashwatch.toml", [camera_entry("cam-a", video, site="lobby", name="Front desk")]
+    )
     builders.create_history(tmp_path)  # an event with a clip, as an earlier run left it
     UserStore(tmp_path).add("ada", "correct horse battery", "admin")
     monkeypatch.setenv("CASHWATCH_CONFIG", str(config))
@@ -39,8 +40,9 @@ def _app(data_dir: Path) -> AppTest:
 
 
 def _card_state(at: AppTest) -> str:
-    return "\n".join(str(b.proto) for b in at.get("badge")) + \
-        "\n".join(m.value for m in at.markdown)
+    return "\n".join(str(b.proto) for b in at.get("badge")) + "\n".join(
+        m.value for m in at.markdown
+    )
 
 
 def test_cards_follow_the_manager_and_stop_start_reach_the_worker(running: ManagerProcess) -> None:
@@ -77,16 +79,18 @@ def test_a_review_reaches_the_database_through_the_manager(running: ManagerProce
     at.button(key="ev_false").click().run()
     assert not at.exception, at.exception
     # the page redrawn after the click already shows the stored verdict, not "pending"
-    assert any(s.value.startswith("Marked cash on cam-a false positive.") for s in at.success), \
-        [s.value for s in at.success]
+    assert any(s.value.startswith("Marked cash on cam-a false positive.") for s in at.success), [
+        s.value for s in at.success
+    ]
     assert "false_positive" in at.selectbox(key="ev_selected").format_func(builders.EVENT_ID)
     # and the next event still waiting is selected, ready for its verdict
     assert at.selectbox(key="ev_selected").value == "office-evt-1"
 
     def stored() -> bool:
         with db.connect_readonly(running.data_dir) as conn:
-            row = conn.execute("SELECT review_status FROM events WHERE event_id = ?",
-                               [builders.EVENT_ID]).fetchone()
+            row = conn.execute(
+                "SELECT review_status FROM events WHERE event_id = ?", [builders.EVENT_ID]
+            ).fetchone()
         return row is not None and row[0] == "false_positive"
 
     wait_for(stored, 20, "the manager to ingest the review")

@@ -19,8 +19,9 @@ DETECT_FPS = 7.5
 MODEL_DATA_DIR = REPO / ".pytest_cache" / "cashwatch-models"
 
 
-def sampled_frames(scene: str, *, loops: float = 1.0, fps: float = DEMO_FPS,
-                   detect_fps: float = DETECT_FPS) -> Iterator[tuple[np.ndarray, float]]:
+def sampled_frames(
+    scene: str, *, loops: float = 1.0, fps: float = DEMO_FPS, detect_fps: float = DETECT_FPS
+) -> Iterator[tuple[np.ndarray, float]]:
     """(frame, ts) of the frames a worker would analyse over `loops` of the scene."""
     capture = open_demo(scene, fps=fps)
     stride = detection_stride(fps, detect_fps)

@@ -19,8 +19,13 @@ from tests.demo.conftest import MODEL_DATA_DIR, demo_camera, sampled_frames
 
 pytestmark = pytest.mark.slow
 
-EXPECTED = [("handover", {"cash"}), ("scuffle", {"violence"}), ("fire", {"fire"}),
-            ("walk", set()), ("tamper", {"tamper"})]
+EXPECTED = [
+    ("handover", {"cash"}),
+    ("scuffle", {"violence"}),
+    ("fire", {"fire"}),
+    ("walk", set()),
+    ("tamper", {"tamper"}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +34,18 @@ def demo_model_config() -> ModelConfig:
 
 
 @pytest.mark.parametrize(("scene", "expected"), EXPECTED)
-def test_demo_camera_fires_its_event_end_to_end(scene: str, expected: set[str],
-                                                demo_model_config: ModelConfig) -> None:
+def test_demo_camera_fires_its_event_end_to_end(
+    scene: str, expected: set[str], demo_model_config: ModelConfig
+) -> None:
     processor = build_processor(demo_camera(scene), demo_model_config, MODEL_DATA_DIR)
     try:
-        events = [event for frame, ts in sampled_frames(scene)
-                  for event in processor.process(frame, ts).events]
+        events = [
+            event
+            for frame, ts in sampled_frames(scene)
+            for event in processor.process(frame, ts).events
+        ]
     finally:
         processor.close()
     assert {e.event_type for e in events} == expected, [
-        (e.event_type, round(e.ts, 2), e.details) for e in events]
+        (e.event_type, round(e.ts, 2), e.details) for e in events
+    ]

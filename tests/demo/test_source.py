@@ -29,7 +29,9 @@ def test_reads_bgr_frames_of_the_asked_size(scene: str) -> None:
     assert frame.shape == (360, 640, 3) and frame.dtype == np.uint8
     assert capture.get(cv2.CAP_PROP_FPS) == 10.0
     assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (
-        640.0, 360.0)
+        640.0,
+        360.0,
+    )
     capture.release()
     assert not capture.isOpened()
     assert capture.read() == (False, None)
@@ -56,11 +58,14 @@ def test_captions_every_frame_as_synthetic() -> None:
     assert (corner == 20).all(axis=2).mean() > 0.5 and (corner > 200).all(axis=2).any()
 
 
-@pytest.mark.parametrize(("kwargs", "named"), [
-    ({"scene": "robbery"}, "'robbery'"),
-    ({"scene": "walk", "fps": 0.0}, "0.0"),
-    ({"scene": "walk", "size_wh": (100, 50)}, "(100, 50)"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"scene": "robbery"}, "'robbery'"),
+        ({"scene": "walk", "fps": 0.0}, "0.0"),
+        ({"scene": "walk", "size_wh": (100, 50)}, "(100, 50)"),
+    ],
+)
 def test_bad_arguments_name_the_value_and_what_is_valid(kwargs: dict, named: str) -> None:
     with pytest.raises(ValueError, match=r"valid|within|at least") as error:
         open_demo(**kwargs)
@@ -73,11 +78,19 @@ def test_unknown_photo_says_which_exist() -> None:
 
 
 def test_needs_neither_torch_nor_ultralytics_imported() -> None:
-    code = ("import sys; from cashwatch.demo.source import open_demo; "
-            "[open_demo(s, size_wh=(320, 180)).read() for s in ('handover', 'scuffle')]; "
-            "print(sorted(m for m in ('torch', 'ultralytics') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, timeout=60, check=True)
+    code = (
+        "import sys; from cashwatch.demo.source import open_demo; "
+        "[open_demo(s, size_wh=(320, 180)).read() for s in ('handover', 'scuffle')]; "
+        "print(sorted(m for m in ('torch', 'ultralytics') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -113,8 +126,11 @@ def test_scenes_without_flames_raise_no_fire(scene: str) -> None:
 
 def _tamper_events(scene: str) -> list[tuple[float, str]]:
     rule = TamperRule(TamperRuleConfig())
-    return [(event.ts, event.details["reason"]) for frame, ts in sampled_frames(scene, loops=2)
-            for event in rule.update(frame, ts)]
+    return [
+        (event.ts, event.details["reason"])
+        for frame, ts in sampled_frames(scene, loops=2)
+        for event in rule.update(frame, ts)
+    ]
 
 
 def test_tamper_scene_is_covered_once_a_loop() -> None:

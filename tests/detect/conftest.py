@@ -28,9 +28,10 @@ def model_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def pose_models(model_data_dir: Path) -> dict[str, PoseModel]:
     """One loaded model per backend, f32, 640 px, one thread."""
-    return {backend: load_pose_model(ModelConfig(backend=backend, precision="f32"),
-                                     model_data_dir)
-            for backend in ("torch", "onnxruntime", "openvino")}
+    return {
+        backend: load_pose_model(ModelConfig(backend=backend, precision="f32"), model_data_dir)
+        for backend in ("torch", "onnxruntime", "openvino")
+    }
 
 
 def read_image(relative: str) -> np.ndarray:

@@ -34,7 +34,10 @@ def test_a_zone_is_drawn_alike_by_the_snapshot_and_the_live_view(name: str) -> N
 def test_the_zone_colours_read_on_dark_video() -> None:
     """The palette (the zone editor's): cashier amber, counter teal, drawer orchid."""
     assert {n: z.colour.bgr for n, z in ZONE_STYLES.items()} == {
-        "cashier": (36, 165, 245), "counter": (200, 200, 60), "drawer": (200, 80, 200)}
+        "cashier": (36, 165, 245),
+        "counter": (200, 200, 60),
+        "drawer": (200, 80, 200),
+    }
     assert all(z.thickness_px == 2 and z.label == z.name for z in ZONE_STYLES.values())
 
 
@@ -52,8 +55,12 @@ def test_the_zone_editor_outlines_zones_in_the_drawings_colours() -> None:
     chart = zone_chart(np.zeros((48, 64, 3), np.uint8), {"cashier": [list(p) for p in TRIANGLE]})
     with alt.data_transformers.disable_max_rows():  # the click grid: Streamlit has no limit
         spec = chart.to_dict()
-    scales = [layer["encoding"]["color"]["scale"] for layer in spec["layer"]
-              if "color" in layer.get("encoding", {})]
+    scales = [
+        layer["encoding"]["color"]["scale"]
+        for layer in spec["layer"]
+        if "color" in layer.get("encoding", {})
+    ]
     # the BGR tuples drawn above, in RGB hex: the editor's colours as they always were
-    assert scales == [{"domain": ["cashier", "counter", "drawer"],
-                       "range": ["#f5a524", "#3cc8c8", "#c850c8"]}]
+    assert scales == [
+        {"domain": ["cashier", "counter", "drawer"], "range": ["#f5a524", "#3cc8c8", "#c850c8"]}
+    ]

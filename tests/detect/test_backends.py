@@ -29,8 +29,7 @@ IMAGES = ["images/yolov5_bus.jpg", "images/yolov5_zidane.jpg"]
 VISIBLE = 0.5  # keypoint visibility above which positions are compared
 
 
-@pytest.mark.parametrize("frame_hw", [(720, 1280), (1080, 810), (333, 517), (640, 640),
-                                      (50, 100)])
+@pytest.mark.parametrize("frame_hw", [(720, 1280), (1080, 810), (333, 517), (640, 640), (50, 100)])
 @pytest.mark.parametrize("auto", [True, False])
 def test_letterbox_matches_ultralytics(frame_hw: tuple[int, int], auto: bool) -> None:
     from ultralytics.data.augment import LetterBox
@@ -40,11 +39,13 @@ def test_letterbox_matches_ultralytics(frame_hw: tuple[int, int], auto: bool) ->
     np.testing.assert_array_equal(letterbox(frame, (640, 640), auto=auto), expected)
 
 
-@pytest.mark.parametrize(("input_hw", "frame_hw"), [((384, 640), (720, 1280)),
-                                                    ((640, 480), (1080, 810)),
-                                                    ((416, 640), (333, 517))])
-def test_unletterbox_matches_ultralytics_scaling(input_hw: tuple[int, int],
-                                                 frame_hw: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("input_hw", "frame_hw"),
+    [((384, 640), (720, 1280)), ((640, 480), (1080, 810)), ((416, 640), (333, 517))],
+)
+def test_unletterbox_matches_ultralytics_scaling(
+    input_hw: tuple[int, int], frame_hw: tuple[int, int]
+) -> None:
     import torch
     from ultralytics.utils import ops
 
@@ -84,35 +85,38 @@ def test_non_pose_output_is_refused(shape: tuple[int, ...]) -> None:
 @pytest.mark.media
 @pytest.mark.parametrize("image", IMAGES)
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
-def test_exported_backends_agree_with_ultralytics(pose_models: dict[str, PoseModel],
-                                                  image: str, backend: str) -> None:
+def test_exported_backends_agree_with_ultralytics(
+    pose_models: dict[str, PoseModel], image: str, backend: str
+) -> None:
     frame = read_image(image)
     expected = pose_models["torch"].predict(frame)
     got = pose_models[backend].predict(frame)
     assert len(expected) >= 2  # both images show several people
     assert len(got) == len(expected)
     order = np.argsort(-got.conf)  # both are sorted by score; be robust to near-ties
-    np.testing.assert_allclose(got.xyxy[order], expected.xyxy[np.argsort(-expected.conf)],
-                               atol=1.0)
+    np.testing.assert_allclose(got.xyxy[order], expected.xyxy[np.argsort(-expected.conf)], atol=1.0)
     got_kpts, expected_kpts = got.keypoints[order], expected.keypoints[np.argsort(-expected.conf)]
     visible = expected_kpts[..., 2] > VISIBLE
     assert visible.sum() > 10
-    np.testing.assert_allclose(got_kpts[..., :2][visible], expected_kpts[..., :2][visible],
-                               atol=1.0)
+    np.testing.assert_allclose(
+        got_kpts[..., :2][visible], expected_kpts[..., :2][visible], atol=1.0
+    )
     assert pose_models[backend].name == f"yolo11n-pose@{backend}-f32-640"
 
 
 @pytest.mark.media
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_a_crop_at_a_smaller_input_size_agrees_with_ultralytics(
-        pose_models: dict[str, PoseModel], backend: str) -> None:
+    pose_models: dict[str, PoseModel], backend: str
+) -> None:
     """The motion gate's crops: a part of the frame, run at its own (smaller) size."""
     crop = read_image("images/yolov5_bus.jpg")[200:900, 0:560]
     expected = pose_models["torch"].predict(crop, imgsz=352)
     got = pose_models[backend].predict(crop, imgsz=352)
     assert len(expected) >= 2 and len(got) == len(expected)
-    np.testing.assert_allclose(got.xyxy[np.argsort(-got.conf)],
-                               expected.xyxy[np.argsort(-expected.conf)], atol=1.0)
+    np.testing.assert_allclose(
+        got.xyxy[np.argsort(-got.conf)], expected.xyxy[np.argsort(-expected.conf)], atol=1.0
+    )
     whole_size = pose_models[backend].predict(crop)
     assert not np.allclose(whole_size.xyxy[:1], got.xyxy[:1], atol=0.01)  # 352 really ran
 
@@ -125,7 +129,8 @@ def _cpu_has_bf16() -> bool:
 
 
 def test_openvino_is_compiled_without_its_per_shape_kernel_cache(
-        model_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import openvino as ov
 
     from cashwatch.detect.backends.openvino_runtime import open_openvino
@@ -133,8 +138,7 @@ def test_openvino_is_compiled_without_its_per_shape_kernel_cache(
     configs: list[dict[str, object]] = []
     compile_model = ov.Core.compile_model
 
-    def recording(self: ov.Core, model: object, device: str, config: dict[str, object]
-                  ) -> object:
+    def recording(self: ov.Core, model: object, device: str, config: dict[str, object]) -> object:
         configs.append(dict(config))
         return compile_model(self, model, device, config)
 
@@ -145,8 +149,9 @@ def test_openvino_is_compiled_without_its_per_shape_kernel_cache(
 
 
 @pytest.mark.parametrize("precision", ["f32", "bf16"])
-def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Path,
-                                                             precision: str) -> None:
+def test_openvino_memory_stays_bounded_over_many_crop_shapes(
+    model_data_dir: Path, precision: str
+) -> None:
     """OpenVINO kept ~7 MiB of kernels for each input shape it had seen, and the motion
     gate's crops bring new shapes all day.
 
@@ -180,8 +185,9 @@ def test_openvino_memory_stays_bounded_over_many_crop_shapes(model_data_dir: Pat
     )
     env = dict(os.environ)
     set_worker_malloc(env)  # the malloc settings camera workers are started with
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO, timeout=240, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=240, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     growth = json.loads(result.stdout.strip().splitlines()[-1])["growth_mib"]
     assert growth < 150, f"a process running 100 crops grew by {growth:.0f} MiB"
@@ -200,12 +206,16 @@ def test_openvino_worker_imports_neither_torch_nor_ultralytics(model_data_dir: P
         "print(json.dumps({'people': len(poses), 'torch': 'torch' in sys.modules,\n"
         "                  'ultralytics': 'ultralytics' in sys.modules}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"people": 2, "torch": False, "ultralytics": False}
-
-
 
 
 def test_prepare_model_is_cheap_once_exported(model_data_dir: Path) -> None:
@@ -224,23 +234,26 @@ def test_prepare_model_is_cheap_once_exported(model_data_dir: Path) -> None:
 def test_exported_files_are_used_as_they_are(model_data_dir: Path) -> None:
     onnx = prepare_model(ModelConfig(backend="onnxruntime"), model_data_dir)
     folder = prepare_model(ModelConfig(backend="openvino"), model_data_dir)
-    assert prepare_model(ModelConfig(weights=str(onnx), backend="openvino"),
-                         model_data_dir) == onnx
-    assert prepare_model(ModelConfig(weights=str(folder), backend="openvino"),
-                         model_data_dir) == folder
+    assert prepare_model(ModelConfig(weights=str(onnx), backend="openvino"), model_data_dir) == onnx
+    assert (
+        prepare_model(ModelConfig(weights=str(folder), backend="openvino"), model_data_dir)
+        == folder
+    )
     with pytest.raises(WeightsError, match="onnxruntime backend cannot run"):
         prepare_model(ModelConfig(weights=str(folder), backend="onnxruntime"), model_data_dir)
 
 
 def test_missing_weights_error_names_value_and_what_is_valid(tmp_path: Path) -> None:
     with pytest.raises(WeightsError) as error:
-        load_pose_model(ModelConfig(weights="cams/missing-pose.pt", backend="onnxruntime"),
-                        tmp_path)
+        load_pose_model(
+            ModelConfig(weights="cams/missing-pose.pt", backend="onnxruntime"), tmp_path
+        )
     message = str(error.value)
     assert "'cams/missing-pose.pt'" in message and "does not exist" in message
     assert "yolo11n-pose.pt" in message and ".onnx" in message and "OpenVINO folder" in message
     assert not (tmp_path / "models").exists() or not any(
-        p.name.endswith("onnxruntime") for p in (tmp_path / "models").iterdir())
+        p.name.endswith("onnxruntime") for p in (tmp_path / "models").iterdir()
+    )
 
 
 def test_openvino_folder_without_xml_is_refused(tmp_path: Path) -> None:
@@ -259,18 +272,26 @@ AVX2 = frozenset({"avx2", "fma"})
 BF16 = frozenset({"avx2", "avx512f", "avx512_bf16"})
 
 
-@pytest.mark.parametrize(("machine", "flags", "expected"), [
-    ("x86_64", AVX2, "onnxruntime"), ("AMD64", AVX2, "onnxruntime"),
-    ("x86_64", BF16, "openvino"), ("x86_64", frozenset({"amx_bf16"}), "openvino"),
-    ("aarch64", BF16, "onnxruntime")])
+@pytest.mark.parametrize(
+    ("machine", "flags", "expected"),
+    [
+        ("x86_64", AVX2, "onnxruntime"),
+        ("AMD64", AVX2, "onnxruntime"),
+        ("x86_64", BF16, "openvino"),
+        ("x86_64", frozenset({"amx_bf16"}), "openvino"),
+        ("aarch64", BF16, "onnxruntime"),
+    ],
+)
 def test_auto_backend_follows_the_cpu(machine: str, flags: frozenset[str], expected: str) -> None:
     assert resolve_backend("auto", machine=machine, cpu_flags=flags) == expected
     assert resolve_backend("torch", machine=machine, cpu_flags=flags) == "torch"
 
 
 def test_auto_backend_follows_what_the_weights_and_precision_need() -> None:
-    assert resolve_backend("auto", machine="x86_64", cpu_flags=AVX2,
-                           weights_format="openvino") == "openvino"
+    assert (
+        resolve_backend("auto", machine="x86_64", cpu_flags=AVX2, weights_format="openvino")
+        == "openvino"
+    )
     assert resolve_backend("auto", machine="x86_64", cpu_flags=AVX2, precision="bf16") == "openvino"
     with pytest.raises(ValueError, match="'tensorrt' is not one of auto, openvino"):
         resolve_backend("tensorrt")
@@ -294,8 +315,9 @@ def test_bf16_is_refused_outside_openvino(model_data_dir: Path) -> None:
         load_pose_model(ModelConfig(backend="onnxruntime", precision="bf16"), model_data_dir)
 
 
-def test_failed_export_leaves_no_cache_behind(tmp_path: Path,
-                                             capfd: pytest.CaptureFixture[str]) -> None:
+def test_failed_export_leaves_no_cache_behind(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "models").mkdir()
     killed_long_ago = tmp_path / "models" / ".export-0123-640-onnxruntime-x"
     killed_long_ago.mkdir()
@@ -312,7 +334,8 @@ def test_failed_export_leaves_no_cache_behind(tmp_path: Path,
 
 @pytest.mark.slow
 def test_export_says_what_cashwatch_does_and_nothing_else(
-        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     # A first run used to print Ultralytics' banner, a "ProTip", raw colour codes and
     # torch.jit FutureWarnings among the manager's own lines.
     weights = resolve_weights(ModelConfig().weights, base_dir=tmp_path).path

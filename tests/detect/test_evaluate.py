@@ -20,13 +20,15 @@ def write_config(tmp_path: Path, model_data_dir: Path) -> Path:
 
 
 @pytest.mark.media
-def test_json_report_has_the_documented_shape(tmp_path: Path, model_data_dir: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_report_has_the_documented_shape(
+    tmp_path: Path, model_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fight = require_media("video/v1_fight_at_shop_counter__fightsurv_fi082.mp4")
     calm = require_media("video/a7_shop_counter_calm__fightsurv_nofi005.mp4")
     write_test_video(tmp_path / "bar.avi", seconds=2.0)
     (tmp_path / "cam.toml").write_text(
-        "cooldown_s = 5.0\n[zones]\ncashier = [[0.6, 0.0], [1.0, 0.0], [1.0, 1.0], [0.6, 1.0]]\n")
+        "cooldown_s = 5.0\n[zones]\ncashier = [[0.6, 0.0], [1.0, 0.0], [1.0, 1.0], [0.6, 1.0]]\n"
+    )
     labels = tmp_path / "labels.csv"
     labels.write_text(f"path,events,camera\n{fight},violence,\n{calm},,\nbar.avi,,cam.toml\n")
     config = write_config(tmp_path, model_data_dir)
@@ -48,8 +50,9 @@ def test_json_report_has_the_documented_shape(tmp_path: Path, model_data_dir: Pa
     assert "3/3" in captured.err  # the progress bar went to stderr
 
 
-def test_unknown_event_type_is_a_clear_error(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_event_type_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_test_video(tmp_path / "a.avi", seconds=0.5)
     labels = tmp_path / "labels.csv"
     labels.write_text("path,events\na.avi,robbery\n")
@@ -66,7 +69,8 @@ def test_missing_clip_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_a_file_that_is_not_a_video_is_a_clear_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "notes.mp4").write_text("not a video")
     labels = tmp_path / "labels.csv"
     settings = "[detection]\ncash = { enabled = false }\nviolence = { enabled = false }\n"
@@ -104,17 +108,27 @@ def _walk_clip(path: Path, covered: tuple[float, float] | None, seconds: float =
 
 
 @pytest.mark.media
-def test_a_covered_camera_is_scored_as_tamper(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_covered_camera_is_scored_as_tamper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _walk_clip(tmp_path / "covered.avi", covered=(15.0, 35.0))
     _walk_clip(tmp_path / "plain.avi", covered=None)
     (tmp_path / "no_people.toml").write_text(
-        "[detection]\ncash = { enabled = false }\nviolence = { enabled = false }\n")
+        "[detection]\ncash = { enabled = false }\nviolence = { enabled = false }\n"
+    )
     labels = tmp_path / "labels.csv"
-    labels.write_text("path,events,camera\ncovered.avi,tamper,no_people.toml\n"
-                      "plain.avi,,no_people.toml\n")
+    labels.write_text(
+        "path,events,camera\ncovered.avi,tamper,no_people.toml\nplain.avi,,no_people.toml\n"
+    )
     assert main(["eval", str(labels), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["types"]["tamper"] == {"tp": 1, "fp": 0, "fn": 0, "tn": 1, "precision": 1.0,
-                                         "recall": 1.0, "accuracy": 1.0}
+    assert report["types"]["tamper"] == {
+        "tp": 1,
+        "fp": 0,
+        "fn": 0,
+        "tn": 1,
+        "precision": 1.0,
+        "recall": 1.0,
+        "accuracy": 1.0,
+    }
     assert [c["detected"] for c in report["clips"]] == [["tamper"], []]

@@ -16,7 +16,7 @@ def scene(square_x: int | None = None, noise_seed: int | None = None) -> np.ndar
         rng = np.random.default_rng(noise_seed)
         frame = np.clip(frame + rng.integers(-4, 5, frame.shape), 0, 255).astype(np.uint8)
     if square_x is not None:
-        frame[100:220, square_x:square_x + 60] = 230
+        frame[100:220, square_x : square_x + 60] = 230
     return frame
 
 

@@ -53,8 +53,9 @@ print(json.dumps({"people": people, "exported": exported, "attempts": during_run
 
 @pytest.mark.media
 @pytest.mark.slow
-def test_openvino_inference_and_export_open_no_connection(model_data_dir: Path,
-                                                          tmp_path: Path) -> None:
+def test_openvino_inference_and_export_open_no_connection(
+    model_data_dir: Path, tmp_path: Path
+) -> None:
     image = require_media("images/yolov5_zidane.jpg")
     home, out_dir = tmp_path / "home", tmp_path / "export"
     home.mkdir()
@@ -63,7 +64,11 @@ def test_openvino_inference_and_export_open_no_connection(model_data_dir: Path,
     env = {k: v for k, v in os.environ.items() if k not in _OFFLINE_KEYS} | {"HOME": str(home)}
     result = subprocess.run(
         [sys.executable, "-c", _AUDITED_RUN, str(model_data_dir), str(out_dir), str(image)],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=240,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -87,8 +92,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return home
 
 
-def test_configure_offline_sets_ultralytics_env_inside_data_dir(clean_env: Path,
-                                                                tmp_path: Path) -> None:
+def test_configure_offline_sets_ultralytics_env_inside_data_dir(
+    clean_env: Path, tmp_path: Path
+) -> None:
     configure_offline(tmp_path / "data")
     assert os.environ["YOLO_OFFLINE"] == "1"
     assert os.environ["YOLO_AUTOINSTALL"] == "false"
@@ -99,7 +105,8 @@ def test_configure_offline_sets_ultralytics_env_inside_data_dir(clean_env: Path,
 
 @pytest.mark.parametrize("recorded", ["0", "1"])
 def test_configure_offline_keeps_an_administrators_telemetry_choice(
-        clean_env: Path, tmp_path: Path, recorded: str) -> None:
+    clean_env: Path, tmp_path: Path, recorded: str
+) -> None:
     consent = clean_env / "intel" / "openvino_telemetry"
     consent.parent.mkdir()
     consent.write_text(recorded)
@@ -107,8 +114,7 @@ def test_configure_offline_keeps_an_administrators_telemetry_choice(
     assert consent.read_text() == recorded
 
 
-def test_configure_offline_replaces_an_unreadable_consent(clean_env: Path,
-                                                          tmp_path: Path) -> None:
+def test_configure_offline_replaces_an_unreadable_consent(clean_env: Path, tmp_path: Path) -> None:
     consent = clean_env / "intel" / "openvino_telemetry"
     consent.parent.mkdir()
     consent.write_text("")  # OpenVINO treats an empty file as "declined" with a warning

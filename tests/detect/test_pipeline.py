@@ -31,8 +31,11 @@ def pose_model(model_data_dir: Path) -> PoseModel:
     return load_pose_model(OPENVINO_F32, model_data_dir)
 
 
-def run_clip(path: Path, processor: DetectionProcessor, stop_on: str | None = None,
-             ) -> list[DetectedEvent]:
+def run_clip(
+    path: Path,
+    processor: DetectionProcessor,
+    stop_on: str | None = None,
+) -> list[DetectedEvent]:
     """Feed the sampled frames of a clip, as the worker does; stop at `stop_on` if given."""
     events: list[DetectedEvent] = []
     for frame, ts in sampled_frames(path, processor.camera.detection.fps):
@@ -66,7 +69,8 @@ def test_calm_counter_raises_nothing(pose_model: PoseModel) -> None:
 def test_fire_clip_raises_fire_without_the_pose_model() -> None:
     clip = require_media("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
     settings = CameraSettings.model_validate(
-        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}
+    )
     processor = DetectionProcessor(settings, None)
     events = run_clip(clip, processor, stop_on="fire")
     assert [e.event_type for e in events] == ["fire"]
@@ -77,7 +81,8 @@ def test_fire_clip_raises_fire_without_the_pose_model() -> None:
 def test_a_fire_event_ends_at_the_last_flame_seen() -> None:
     clip = require_media("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
     settings = CameraSettings.model_validate(
-        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}
+    )
     processor = DetectionProcessor(settings, None)
     raised, ended, last_ts, frame = [], [], 0.0, None
     for frame, last_ts in sampled_frames(clip, settings.detection.fps):
@@ -98,14 +103,16 @@ def test_a_fire_event_ends_at_the_last_flame_seen() -> None:
         assert ts < last_ts + 10.0, "the fire event never ended"
         ended = processor.process(dark, ts).ended
     assert [(s.span_id, s.event_type, s.started_at, s.ended_at) for s in ended] == [
-        (raised[0].span_id, "fire", raised[0].ts, last_flame)]
+        (raised[0].span_id, "fire", raised[0].ts, last_flame)
+    ]
     assert processor.end_all() == []
 
 
 def test_a_camera_that_goes_dark_ends_its_events_without_frames() -> None:
     clip = require_media("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
     settings = CameraSettings.model_validate(
-        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}})
+        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}
+    )
     processor = DetectionProcessor(settings, None)
     raised: list[DetectedEvent] = []
     for frame, ts in sampled_frames(clip, settings.detection.fps):
@@ -129,12 +136,19 @@ def test_a_camera_that_goes_dark_ends_its_events_without_frames() -> None:
 
 
 def test_at_a_low_detection_rate_quiet_means_a_few_sampled_frames() -> None:
-    slow = CameraSettings.model_validate({"detection": {"fps": 0.2, "cash": {"enabled": False},
-                                                        "violence": {"enabled": False}}})
+    slow = CameraSettings.model_validate(
+        {"detection": {"fps": 0.2, "cash": {"enabled": False}, "violence": {"enabled": False}}}
+    )
     assert DetectionProcessor(slow, None).spans.quiet_s == pytest.approx(15.0)
-    assert DetectionProcessor(CameraSettings.model_validate(
-        {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}),
-        None).spans.quiet_s == 3.0
+    assert (
+        DetectionProcessor(
+            CameraSettings.model_validate(
+                {"detection": {"cash": {"enabled": False}, "violence": {"enabled": False}}}
+            ),
+            None,
+        ).spans.quiet_s
+        == 3.0
+    )
 
 
 def test_motion_gate_skips_a_still_empty_scene(pose_model: PoseModel) -> None:
@@ -197,25 +211,35 @@ def test_build_processor_loads_only_what_the_rules_need(tmp_path: Path) -> None:
     processor = build_processor(fire_only, OPENVINO_F32, tmp_path)
     assert isinstance(processor, DetectionProcessor) and processor.model is None
     assert processor.gate is None  # nothing for a motion gate to spare
-    tamper_only = CameraConfig(id="c2", source="demo:fire",
-                               detection={**off, "fire": {"enabled": False}})
+    tamper_only = CameraConfig(
+        id="c2", source="demo:fire", detection={**off, "fire": {"enabled": False}}
+    )
     processor = build_processor(tamper_only, OPENVINO_F32, tmp_path)
     assert isinstance(processor, DetectionProcessor) and processor.model is None
     assert processor.rules["tamper"].active and not processor.rules["fire"].active
-    all_off = CameraConfig(id="c3", source="demo:fire",
-                           detection={**off, "fire": {"enabled": False},
-                                      "tamper": {"enabled": False}})
+    all_off = CameraConfig(
+        id="c3",
+        source="demo:fire",
+        detection={**off, "fire": {"enabled": False}, "tamper": {"enabled": False}},
+    )
     assert isinstance(build_processor(all_off, OPENVINO_F32, tmp_path), NullProcessor)
 
 
-def _quiet_patch(boxes: np.ndarray, frame_hw: tuple[int, int], size: int = 48,
-                 ) -> tuple[int, int]:
+def _quiet_patch(
+    boxes: np.ndarray,
+    frame_hw: tuple[int, int],
+    size: int = 48,
+) -> tuple[int, int]:
     """Top-left corner of a patch whose crop (with margin) touches no person."""
     reach = size + 120  # the patch plus the region's margin, generously
     for y in range(0, frame_hw[0] - size, 16):
         for x in range(0, frame_hw[1] - size, 16):
-            near = ((boxes[:, 0] < x + reach) & (boxes[:, 2] > x - reach + size)
-                    & (boxes[:, 1] < y + reach) & (boxes[:, 3] > y - reach + size))
+            near = (
+                (boxes[:, 0] < x + reach)
+                & (boxes[:, 2] > x - reach + size)
+                & (boxes[:, 1] < y + reach)
+                & (boxes[:, 3] > y - reach + size)
+            )
             if not near.any():
                 return x, y
     raise AssertionError("no quiet place in the test image")
@@ -230,7 +254,7 @@ def test_a_small_change_away_from_people_is_looked_at_in_a_crop(pose_model: Pose
     assert seen is not None and len(seen) >= 2
     x, y = _quiet_patch(seen.xyxy, image.shape[:2])
     changed = image.copy()
-    changed[y:y + 48, x:x + 48] = 255 - changed[y:y + 48, x:x + 48]
+    changed[y : y + 48, x : x + 48] = 255 - changed[y : y + 48, x : x + 48]
     second = processor.process(changed, 0.2)
     assert second.ran_inference and processor.counters.cropped == 1
     # nobody was in the crop: everyone keeps their pose and identity
@@ -247,7 +271,7 @@ def _two_people_far_apart(pose_model: PoseModel) -> np.ndarray:
     for x, box in zip((80, 900), pose_model.predict(image).xyxy[:2], strict=True):
         x1, y1, x2, y2 = box.astype(int)
         person = cv2.resize(image[y1:y2, x1:x2], None, fx=0.45, fy=0.45)
-        frame[200:200 + person.shape[0], x:x + person.shape[1]] = person
+        frame[200 : 200 + person.shape[0], x : x + person.shape[1]] = person
     return frame
 
 
@@ -283,7 +307,7 @@ def test_a_change_on_a_person_looks_at_that_person_again(pose_model: PoseModel) 
     x1, y1, x2, y2 = seen.xyxy[one].astype(int)
     cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
     changed = image.copy()
-    patch = changed[cy - 32:cy + 32, cx - 32:cx + 32]
+    patch = changed[cy - 32 : cy + 32, cx - 32 : cx + 32]
     patch[:] = 255 - patch  # a small change on that person
     result = processor.process(changed, 0.2)
     assert result.ran_inference
@@ -292,7 +316,7 @@ def test_a_change_on_a_person_looks_at_that_person_again(pose_model: PoseModel) 
     assert processor.counters.cropped == 1
     assert fresh_counts[0] == len(seen) and 1 <= fresh_counts[1] < len(seen)
     index = after.track_id.tolist().index(int(seen.track_id[one]))
-    assert iou_matrix(after.xyxy[index:index + 1], seen.xyxy[one:one + 1])[0, 0] > 0.8
+    assert iou_matrix(after.xyxy[index : index + 1], seen.xyxy[one : one + 1])[0, 0] > 0.8
 
 
 def test_crops_on_walking_footage_find_what_the_whole_frame_finds(pose_model: PoseModel) -> None:
@@ -318,10 +342,16 @@ def test_crops_on_walking_footage_find_what_the_whole_frame_finds(pose_model: Po
     assert min(matches) > 0.5 and float(np.median(matches)) > 0.9
 
 
-def _tamper_scene(loops: int, cooldown_s: float = 15.0,
-                  ) -> tuple[DetectionProcessor, list[DetectedEvent], list[EndedSpan]]:
-    settings = CameraSettings.model_validate({"cooldown_s": cooldown_s, "detection": {
-        "cash": {"enabled": False}, "violence": {"enabled": False}}})
+def _tamper_scene(
+    loops: int,
+    cooldown_s: float = 15.0,
+) -> tuple[DetectionProcessor, list[DetectedEvent], list[EndedSpan]]:
+    settings = CameraSettings.model_validate(
+        {
+            "cooldown_s": cooldown_s,
+            "detection": {"cash": {"enabled": False}, "violence": {"enabled": False}},
+        }
+    )
     processor = DetectionProcessor(settings, None)
     capture = open_demo("tamper", fps=7.5, size_wh=(640, 360))
     raised: list[DetectedEvent] = []

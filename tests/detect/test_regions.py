@@ -16,8 +16,9 @@ FRAME = (1280, 720)
 
 
 def _contains(region: Region, box: tuple[float, float, float, float]) -> bool:
-    return (region.x1 <= box[0] and region.y1 <= box[1]
-            and region.x2 >= box[2] and region.y2 >= box[3])
+    return (
+        region.x1 <= box[0] and region.y1 <= box[1] and region.x2 >= box[2] and region.y2 >= box[3]
+    )
 
 
 def test_a_person_touched_by_the_change_is_taken_in_whole() -> None:

@@ -38,8 +38,14 @@ class BrightFrameRule:
             return []
         self.evidence.saw((), observation.ts)
         width, height = observation.frame_wh
-        return [DetectedEvent(event_type="fire", ts=observation.ts, confidence=0.9,
-                              bbox_xyxy=(0.0, 0.0, float(width), float(height)))]
+        return [
+            DetectedEvent(
+                event_type="fire",
+                ts=observation.ts,
+                confidence=0.9,
+                bbox_xyxy=(0.0, 0.0, float(width), float(height)),
+            )
+        ]
 
     def evidence_ts(self, subject: Subject) -> float | None:
         return self.evidence.last(subject)
@@ -48,8 +54,7 @@ class BrightFrameRule:
 def test_the_registry_lists_one_rule_per_type_in_the_order_events_are_listed() -> None:
     rules = camera_rules(CameraSettings(), None, quiet_s=3.0)
     assert [rule.event_type for rule in rules] == ["fire", "tamper", "cash", "violence"]
-    assert [type(rule) for rule in rules] == [FireRule, TamperRule, CashHandoverRule,
-                                              ViolenceRule]
+    assert [type(rule) for rule in rules] == [FireRule, TamperRule, CashHandoverRule, ViolenceRule]
     assert [rule.uses_poses for rule in rules] == [False, False, True, True]
     tamper = rules[1]
     assert isinstance(tamper, TamperRule) and tamper.episode_gap_s == 3.0

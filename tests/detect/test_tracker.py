@@ -21,8 +21,11 @@ def test_identity_survives_reordering_and_motion() -> None:
     ids = {int(first.track_id[i]): i for i in range(3)}
     # listed in reverse order, each moved a little to the right
     later = tracker.update(people([[410, 0, 460, 100], [210, 0, 260, 100], [10, 0, 60, 100]]), 0.13)
-    assert [int(t) for t in later.track_id] == [int(first.track_id[2]), int(first.track_id[1]),
-                                                int(first.track_id[0])]
+    assert [int(t) for t in later.track_id] == [
+        int(first.track_id[2]),
+        int(first.track_id[1]),
+        int(first.track_id[0]),
+    ]
     assert len(ids) == 3
 
 

@@ -29,24 +29,35 @@ def _camera(camera_id: str, source: Path | str, **detection: Any) -> dict[str, A
     return {"id": camera_id, "source": str(source), "detection": detection, "clip": CLIP}
 
 
-def test_fight_clip_raises_violence_and_calm_clip_does_not(tmp_path: Path, media,
-                                                           openvino_model_dir: Path) -> None:
+def test_fight_clip_raises_violence_and_calm_clip_does_not(
+    tmp_path: Path, media, openvino_model_dir: Path
+) -> None:
     fight = media.get("video/v1_fight_at_shop_counter__fightsurv_fi082.mp4")
     calm = media.get("video/a7_shop_counter_calm__fightsurv_nofi005.mp4")
     off = {"enabled": False}
-    config = write_config(tmp_path / "cashwatch.toml", [
-        _camera("fight", fight, cash=off, fire=off),
-        _camera("calm", calm, cash=off, fire=off),
-    ], model=_model_section(openvino_model_dir))
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [
+            _camera("fight", fight, cash=off, fire=off),
+            _camera("calm", calm, cash=off, fire=off),
+        ],
+        model=_model_section(openvino_model_dir),
+    )
     with ManagerProcess(config) as manager:
         manager.wait_state("fight", "running", 60)
         manager.wait_state("calm", "running", 60)
-        events = wait_for(lambda: [e for e in db_events(tmp_path) if e["camera_id"] == "fight"],
-                          60, "a violence event from the fight clip in DuckDB")
+        events = wait_for(
+            lambda: [e for e in db_events(tmp_path) if e["camera_id"] == "fight"],
+            60,
+            "a violence event from the fight clip in DuckDB",
+        )
         assert events[0]["event_type"] == "violence"
         # let the calm clip (2 s) loop many times through the same pipeline
-        wait_for(lambda: manager.worker("calm")["frames_processed"] > 60, 60,
-                 "60 sampled frames of the calm clip to be processed")
+        wait_for(
+            lambda: manager.worker("calm")["frames_processed"] > 60,
+            60,
+            "60 sampled frames of the calm clip to be processed",
+        )
         assert [e for e in db_events(tmp_path) if e["camera_id"] == "calm"] == []
     # Stopping the camera ends the fight that was still going on (the clip loops): the
     # row gets the last moment the rule saw it, which is after the detection.
@@ -55,8 +66,12 @@ def test_fight_clip_raises_violence_and_calm_clip_does_not(tmp_path: Path, media
 
 
 def _probe(path: Path) -> dict[str, Any]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format",
-                          "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -65,20 +80,26 @@ def _moov_before_mdat(path: Path) -> bool:
     return 0 <= data.find(b"moov") < data.find(b"mdat")
 
 
-def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(tmp_path: Path, media,
-                                                                 openvino_model_dir: Path) -> None:
+def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(
+    tmp_path: Path, media, openvino_model_dir: Path
+) -> None:
     if shutil.which("ffprobe") is None:
         pytest.fail("ffprobe missing: install Debian ffmpeg (.ci/apt-packages.txt)")
     fire = media.get("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")
     off = {"enabled": False}
-    config = write_config(tmp_path / "cashwatch.toml", [_camera("fire", fire, cash=off,
-                                                                violence=off)],
-                          model=_model_section(openvino_model_dir))
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [_camera("fire", fire, cash=off, violence=off)],
+        model=_model_section(openvino_model_dir),
+    )
     with ManagerProcess(config) as manager:
         started = time.time()
         manager.wait_state("fire", "running", 60)
-        event = wait_for(lambda: [e for e in db_events(tmp_path) if e["clip_path"]], 90,
-                         "a fire event with a finished clip")[0]
+        event = wait_for(
+            lambda: [e for e in db_events(tmp_path) if e["clip_path"]],
+            90,
+            "a fire event with a finished clip",
+        )[0]
         assert event["event_type"] == "fire"
         assert event["review_status"] == "pending"
         assert event["started_at"].timestamp() >= started - 1
@@ -97,22 +118,34 @@ def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(tmp_path: Path,
 
 
 def test_a_covered_camera_says_so_while_covered_and_its_event_gets_an_end_and_clip(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """The demo cash office, covered 12-27.5 s into its loop: the running camera's status
     says so while it lasts, and the event row gets its end and a clip of all of it."""
     off = {"enabled": False}
-    config = write_config(tmp_path / "cashwatch.toml", [
-        _camera("office", "demo:tamper", cash=off, violence=off, fire=off)])
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [_camera("office", "demo:tamper", cash=off, violence=off, fire=off)],
+    )
     with ManagerProcess(config) as manager:
         manager.wait_state("office", "running", 60)
-        note = wait_for(lambda: (e := manager.worker("office")["last_error"]).startswith(
-            TAMPERED_NOTE) and e, 60, "the covered camera's status to say so")
+        note = wait_for(
+            lambda: (e := manager.worker("office")["last_error"]).startswith(TAMPERED_NOTE) and e,
+            60,
+            "the covered camera's status to say so",
+        )
         assert note.startswith(f"{TAMPERED_NOTE}: covered since ")
         assert manager.worker("office")["state"] == "running"
-        wait_for(lambda: manager.worker("office")["last_error"] == "", 30,
-                 "the note to go once the cloth is gone")
-        event = wait_for(lambda: [e for e in db_events(tmp_path) if e["clip_path"]], 60,
-                         "the tamper event with its clip")[0]
+        wait_for(
+            lambda: manager.worker("office")["last_error"] == "",
+            30,
+            "the note to go once the cloth is gone",
+        )
+        event = wait_for(
+            lambda: [e for e in db_events(tmp_path) if e["clip_path"]],
+            60,
+            "the tamper event with its clip",
+        )[0]
     assert event["event_type"] == "tamper" and json.loads(event["details"])["reason"] == "covered"
     assert event["ended_at"] is not None and event["ended_at"] > event["started_at"]
     lasted = (event["ended_at"] - event["started_at"]).total_seconds()

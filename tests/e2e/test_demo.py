@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 DEMO_DEADLINE_S = 120  # the promise: every event type within two minutes
 
 
-def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(tmp_path: Path,
-                                                               openvino_model_dir: Path) -> None:
+def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(
+    tmp_path: Path, openvino_model_dir: Path
+) -> None:
     config = tmp_path / "cashwatch.toml"
     write_demo_config(config)
     doc = tomlkit.parse(config.read_text())
@@ -26,15 +27,27 @@ def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(tmp_path: P
     config.write_text(tomlkit.dumps(doc))
     started = time.monotonic()
     with ManagerProcess(config):
+
         def all_types_with_clips() -> set[str]:
             done = {e["event_type"] for e in db_events(tmp_path) if e["clip_path"]}
             return done if done >= {"cash", "violence", "fire", "tamper"} else set()
 
-        wait_for(all_types_with_clips, DEMO_DEADLINE_S, "cash, violence, fire and tamper "
-                 "events with clips from the demo cameras", interval_s=1.0)
+        wait_for(
+            all_types_with_clips,
+            DEMO_DEADLINE_S,
+            "cash, violence, fire and tamper events with clips from the demo cameras",
+            interval_s=1.0,
+        )
     assert time.monotonic() - started < DEMO_DEADLINE_S + 30
     by_camera = {(e["camera_id"], e["event_type"]) for e in db_events(tmp_path)}
-    assert {("demo-counter", "cash"), ("demo-scuffle", "violence"),
-            ("demo-fire", "fire"), ("demo-cash-office", "tamper")} <= by_camera
-    assert all((tmp_path / e["clip_path"]).stat().st_size > 10_000
-               for e in db_events(tmp_path) if e["clip_path"])
+    assert {
+        ("demo-counter", "cash"),
+        ("demo-scuffle", "violence"),
+        ("demo-fire", "fire"),
+        ("demo-cash-office", "tamper"),
+    } <= by_camera
+    assert all(
+        (tmp_path / e["clip_path"]).stat().st_size > 10_000
+        for e in db_events(tmp_path)
+        if e["clip_path"]
+    )

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-MAGENTA = (255, 0, 255)   # BGR
+MAGENTA = (255, 0, 255)  # BGR
 
 
 def video_frames(path: Path, size_wh: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
@@ -57,17 +57,31 @@ def require_ffprobe() -> str:
 
 def probe(clip: Path) -> dict[str, Any]:
     out = subprocess.run(
-        [require_ffprobe(), "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=codec_name,pix_fmt,nb_frames:format=duration", "-of", "json", str(clip)],
-        capture_output=True, text=True, check=True).stdout
+        [
+            require_ffprobe(),
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,pix_fmt,nb_frames:format=duration",
+            "-of",
+            "json",
+            str(clip),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     data = json.loads(out)
     return {**data["streams"][0], "duration": float(data["format"]["duration"])}
 
 
 def top_level_atoms(clip: Path) -> list[str]:
     """The MP4's top-level boxes in file order, as ffprobe's trace reports them."""
-    trace = subprocess.run([require_ffprobe(), "-v", "trace", str(clip)],
-                           capture_output=True, text=True).stderr
+    trace = subprocess.run(
+        [require_ffprobe(), "-v", "trace", str(clip)], capture_output=True, text=True
+    ).stderr
     atoms = []
     for line in trace.splitlines():
         if "type:'" in line and "parent:'root'" in line:

@@ -23,10 +23,12 @@ def _kept(buffer: JpegBuffer, timestamps: list[float]) -> list[float]:
     return [ts for ts in timestamps if buffer.wants(ts)]
 
 
-@pytest.mark.parametrize(("source_fps", "expected_per_s"), [(30.0, 10), (15.0, 10), (25.0, 10),
-                                                           (10.0, 10), (5.0, 5)])
-def test_keeps_the_clip_rate_whatever_the_camera_delivers(source_fps: float,
-                                                         expected_per_s: float) -> None:
+@pytest.mark.parametrize(
+    ("source_fps", "expected_per_s"), [(30.0, 10), (15.0, 10), (25.0, 10), (10.0, 10), (5.0, 5)]
+)
+def test_keeps_the_clip_rate_whatever_the_camera_delivers(
+    source_fps: float, expected_per_s: float
+) -> None:
     buffer = JpegBuffer(keep_s=30.0, fps=10.0, jpeg_quality=75, max_bytes=10**9)
     kept = _kept(buffer, [i / source_fps for i in range(int(20 * source_fps))])
     assert len(kept) / 20 == pytest.approx(expected_per_s, rel=0.06)

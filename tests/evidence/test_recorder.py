@@ -30,17 +30,28 @@ T0 = 1_700_000_000.0
 
 
 def _camera(pre_s: float = 4.0, post_s: float = 3.0, fps: float = 10.0) -> CameraConfig:
-    return CameraConfig(id="cam1", source="demo:fire",
-                        clip={"pre_seconds": pre_s, "post_seconds": post_s, "fps": fps})
+    return CameraConfig(
+        id="cam1",
+        source="demo:fire",
+        clip={"pre_seconds": pre_s, "post_seconds": post_s, "fps": fps},
+    )
 
 
 def _clip_results(data_dir: Path) -> dict[str, dict]:
-    return {r["event_id"]: r for r in map(json.loads, journal_lines(data_dir, "cam1"))
-            if r["kind"] == "clip"}
+    return {
+        r["event_id"]: r
+        for r in map(json.loads, journal_lines(data_dir, "cam1"))
+        if r["kind"] == "clip"
+    }
 
 
-def _feed(recorder: ClipRecorder, frames, triggers: dict[int, tuple], data_dir: Path,
-          report_delay: int = 4) -> dict[str, float]:
+def _feed(
+    recorder: ClipRecorder,
+    frames,
+    triggers: dict[int, tuple],
+    data_dir: Path,
+    report_delay: int = 4,
+) -> dict[str, float]:
     """Feed frames at 30 fps; frame i in `triggers` becomes a solid marker and, like the
     worker's main thread, is reported `report_delay` frames later while still held."""
     held: dict[int, tuple[np.ndarray, float]] = {}
@@ -67,8 +78,9 @@ def test_clip_is_browser_ready_h264_with_the_trigger_frame_at_its_time(tmp_path:
     journal = JournalWriter(tmp_path, "cam1")
     recorder = ClipRecorder(_camera(), tmp_path, journal)
     frames = video_frames(require_media(FIRE_VIDEO))
-    _feed(recorder, (f for i, f in enumerate(frames) if i < 320), {marker: ("ev1", MAGENTA)},
-          tmp_path)
+    _feed(
+        recorder, (f for i, f in enumerate(frames) if i < 320), {marker: ("ev1", MAGENTA)}, tmp_path
+    )
     recorder.close()
 
     result = _clip_results(tmp_path)["ev1"]
@@ -112,14 +124,15 @@ def test_overlapping_events_each_get_a_clip_sharing_frames(tmp_path: Path) -> No
     for event_id in ("a", "b"):
         assert results[event_id]["clip_error"] is None
         assert probe(tmp_path / results[event_id]["clip_path"])["duration"] == pytest.approx(
-            7.0, abs=1.0)
+            7.0, abs=1.0
+        )
 
 
 def _synthetic(index: int, size_wh: tuple[int, int] = (320, 240)) -> np.ndarray:
     width, height = size_wh
     frame = np.full((height, width, 3), 60, np.uint8)
     x = index * 9 % width
-    frame[:, max(0, x - 12):x + 12] = (0, 200, 0)
+    frame[:, max(0, x - 12) : x + 12] = (0, 200, 0)
     return frame
 
 
@@ -206,9 +219,16 @@ def test_a_frame_that_cannot_be_encoded_is_skipped_not_raised(tmp_path: Path) ->
     recorder.close()
 
 
-def _run_incident(tmp_path: Path, camera: CameraConfig, *, trigger_s: float, until_s: float,
-                  total_s: float, fps: float = 30.0,
-                  recorder: ClipRecorder | None = None) -> tuple[dict, int]:
+def _run_incident(
+    tmp_path: Path,
+    camera: CameraConfig,
+    *,
+    trigger_s: float,
+    until_s: float,
+    total_s: float,
+    fps: float = 30.0,
+    recorder: ClipRecorder | None = None,
+) -> tuple[dict, int]:
     """Feed `total_s` of frames; an event at `trigger_s` followed until `until_s` (as the
     worker does: a followed clip at the event, end_clip when its span ends).
     Returns the clip's journal record and the most frames any clip held at once."""
@@ -230,10 +250,10 @@ def _run_incident(tmp_path: Path, camera: CameraConfig, *, trigger_s: float, unt
 
 
 def test_a_long_incident_is_recorded_to_its_end_without_holding_it_in_memory(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     camera = _camera(pre_s=2.0, post_s=2.0)
-    result, most_held = _run_incident(tmp_path, camera, trigger_s=5.0, until_s=35.0,
-                                      total_s=45.0)
+    result, most_held = _run_incident(tmp_path, camera, trigger_s=5.0, until_s=35.0, total_s=45.0)
     assert result["clip_error"] is None
     clip = tmp_path / result["clip_path"]
     # from pre_seconds before the trigger to post_seconds after the event was last seen
@@ -250,8 +270,11 @@ def test_an_event_that_ends_at_once_keeps_its_trigger_post_roll(tmp_path: Path) 
 
 
 def test_max_seconds_caps_a_clip_that_never_ends(tmp_path: Path) -> None:
-    camera = CameraConfig(id="cam1", source="demo:fire", clip={
-        "pre_seconds": 2.0, "post_seconds": 2.0, "fps": 10.0, "max_seconds": 12.0})
+    camera = CameraConfig(
+        id="cam1",
+        source="demo:fire",
+        clip={"pre_seconds": 2.0, "post_seconds": 2.0, "fps": 10.0, "max_seconds": 12.0},
+    )
     result, _ = _run_incident(tmp_path, camera, trigger_s=5.0, until_s=60.0, total_s=40.0)
     assert result["clip_error"] is None
     assert probe(tmp_path / result["clip_path"])["duration"] == pytest.approx(12.0, abs=0.5)
@@ -260,8 +283,9 @@ def test_max_seconds_caps_a_clip_that_never_ends(tmp_path: Path) -> None:
 def test_max_seconds_never_cuts_pre_and_post_roll(tmp_path: Path) -> None:
     """A config from before max_seconds existed, with long pre- and post-rolls, still
     loads and keeps both (max_seconds is only a cap on following an event)."""
-    camera = CameraConfig(id="cam1", source="demo:fire",
-                          clip={"pre_seconds": 60.0, "post_seconds": 90.0})
+    camera = CameraConfig(
+        id="cam1", source="demo:fire", clip={"pre_seconds": 60.0, "post_seconds": 90.0}
+    )
     assert camera.clip.max_seconds < 150.0
     recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
     recorder.add_frame(_synthetic(0), T0)
@@ -273,8 +297,9 @@ def test_max_seconds_never_cuts_pre_and_post_roll(tmp_path: Path) -> None:
 
 def test_a_clip_is_finished_when_its_camera_goes_dark(tmp_path: Path) -> None:
     """No frames come any more: time alone finishes the clip with what it has."""
-    recorder = ClipRecorder(_camera(pre_s=2.0, post_s=2.0), tmp_path,
-                            JournalWriter(tmp_path, "cam1"))
+    recorder = ClipRecorder(
+        _camera(pre_s=2.0, post_s=2.0), tmp_path, JournalWriter(tmp_path, "cam1")
+    )
     for index in range(90):
         recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
     recorder.request_clip(make_record("dark", started_at=T0 + 89 / SOURCE_FPS))
@@ -298,8 +323,9 @@ def test_frames_are_dropped_not_queued_when_the_encoder_is_far_behind(tmp_path: 
     camera = _camera(pre_s=1.0, post_s=1.0)
     recorder = ClipRecorder(camera, tmp_path, JournalWriter(tmp_path, "cam1"))
     recorder.max_queued_bytes = -1  # "always behind": every settled chunk is over the cap
-    result, _ = _run_incident(tmp_path, camera, trigger_s=2.0, until_s=20.0, total_s=30.0,
-                              recorder=recorder)
+    result, _ = _run_incident(
+        tmp_path, camera, trigger_s=2.0, until_s=20.0, total_s=30.0, recorder=recorder
+    )
     assert result["clip_error"] is None
     frames = int(probe(tmp_path / result["clip_path"])["nb_frames"])
     fps = camera.clip.fps
@@ -312,8 +338,9 @@ def test_frames_are_dropped_not_queued_when_the_encoder_is_far_behind(tmp_path: 
 def test_a_followed_clip_with_no_post_roll_stays_open_until_its_end(tmp_path: Path) -> None:
     """The event is reported a moment after its frame was read (processing); with
     post_seconds 0 a plain clip would already be due, a followed one must wait."""
-    recorder = ClipRecorder(_camera(pre_s=1.0, post_s=0.0), tmp_path,
-                            JournalWriter(tmp_path, "cam1"))
+    recorder = ClipRecorder(
+        _camera(pre_s=1.0, post_s=0.0), tmp_path, JournalWriter(tmp_path, "cam1")
+    )
     for index in range(60):
         recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
     trigger = T0 + 40 / SOURCE_FPS  # 0.6 s before the newest frame
@@ -334,8 +361,9 @@ def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path
     recorder = ClipRecorder(_camera(pre_s=1.0, post_s=1.0), tmp_path, journal)
     for index in range(60):
         recorder.add_frame(_synthetic(index), T0 + index / SOURCE_FPS)
-    relpath = recorder.request_clip(make_record("cut", started_at=T0 + 59 / SOURCE_FPS),
-                                    follow=True)
+    relpath = recorder.request_clip(
+        make_record("cut", started_at=T0 + 59 / SOURCE_FPS), follow=True
+    )
     index = 60
     deadline = time.monotonic() + 30
     while not (tmp_path / relpath).parent.exists():  # the encoder has begun writing
@@ -353,8 +381,7 @@ def test_a_clip_that_fails_part_way_is_reported_once_and_leaves_no_file(tmp_path
         if offset == 10 * 30:
             recorder.end_clip("cut", ts)
     recorder.close()
-    results = [r for r in map(json.loads, journal_lines(tmp_path, "cam1"))
-               if r["kind"] == "clip"]
+    results = [r for r in map(json.loads, journal_lines(tmp_path, "cam1")) if r["kind"] == "clip"]
     assert len(results) == 1 and results[0]["clip_path"] is None
     assert folder.is_file()  # nothing was written under the clip's name
     assert results[0]["clip_error"]

@@ -33,8 +33,10 @@ def test_an_empty_snapshot_is_refused(tmp_path: Path) -> None:
         save_snapshot(tmp_path, "cam1", "e1", TS, b"")
 
 
-@pytest.mark.parametrize("relpath", ["../cashwatch.toml", "clips/../../x", "/etc/passwd",
-                                     "journal/cam1/x.jsonl", "clips"])
+@pytest.mark.parametrize(
+    "relpath",
+    ["../cashwatch.toml", "clips/../../x", "/etc/passwd", "journal/cam1/x.jsonl", "clips"],
+)
 def test_paths_outside_the_evidence_folders_are_refused(tmp_path: Path, relpath: str) -> None:
     with pytest.raises(ValueError, match="is not under clips or snapshots"):
         resolve_evidence(tmp_path, relpath)

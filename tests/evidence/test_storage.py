@@ -34,7 +34,8 @@ def test_without_a_location_evidence_stays_in_the_data_folder(tmp_path: Path) ->
 
 @pytest.mark.parametrize("as_url", [True, False], ids=["file-url", "absolute-path"])
 def test_a_shared_location_gets_the_file_and_the_event_records_its_url(
-        tmp_path: Path, as_url: bool) -> None:
+    tmp_path: Path, as_url: bool
+) -> None:
     data_dir, shared = tmp_path / "data", tmp_path / "shared"
     relpath = _finished_clip(data_dir, b"clip bytes")
     store = EvidenceStore(data_dir, f"file://{shared}" if as_url else str(shared))
@@ -56,8 +57,10 @@ def test_retention_deletes_evidence_at_a_url(tmp_path: Path) -> None:
     assert evidence_file(data_dir, stored) is None
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "file:///srv/clips/../../etc/x.mp4",
-                                 "file:///srv/clips/cam1/notes.txt"])
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "file:///srv/clips/../../etc/x.mp4", "file:///srv/clips/cam1/notes.txt"],
+)
 def test_urls_that_are_not_evidence_are_refused(tmp_path: Path, url: str) -> None:
     with pytest.raises(ValueError, match="not a clip or snapshot"):
         check_evidence_url(url)
@@ -65,10 +68,13 @@ def test_urls_that_are_not_evidence_are_refused(tmp_path: Path, url: str) -> Non
     assert evidence_file(tmp_path, url) is None
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("evidence", "neither an absolute path nor a URL"),
-    ("nosuch://bucket/x", "unknown protocol 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("evidence", "neither an absolute path nor a URL"),
+        ("nosuch://bucket/x", "unknown protocol 'nosuch'"),
+    ],
+)
 def test_a_bad_storage_location_is_named_in_the_error(url: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         StorageConfig(url=url)

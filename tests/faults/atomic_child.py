@@ -23,8 +23,10 @@ def main(config: Path, data_dir: Path) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (64, hard))  # less than either file
     outcome = {}
-    for name, call in (("config", lambda: set_camera_enabled(config, "cam", False)),
-                       ("users", lambda: users.add("bob", "a long passphrase 42", "analyst"))):
+    for name, call in (
+        ("config", lambda: set_camera_enabled(config, "cam", False)),
+        ("users", lambda: users.add("bob", "a long passphrase 42", "analyst")),
+    ):
         try:
             call()
             outcome[name] = "written"

@@ -15,8 +15,9 @@ from tests.faults.helpers import FIRE_CLIP, write_fire_loop
 @pytest.fixture(scope="session")
 def fire_loop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 s of real flames then black: one fire event per pass of the looped file."""
-    return write_fire_loop(require_media(FIRE_CLIP),
-                           tmp_path_factory.mktemp("fire") / "fire_loop.ts")
+    return write_fire_loop(
+        require_media(FIRE_CLIP), tmp_path_factory.mktemp("fire") / "fire_loop.ts"
+    )
 
 
 @pytest.fixture
@@ -27,8 +28,11 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     try:

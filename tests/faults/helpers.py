@@ -24,15 +24,24 @@ def frames_read(manager: ManagerProcess, camera_id: str) -> int:
 def wait_frames_grow(manager: ManagerProcess, camera_id: str, by: int, timeout_s: float) -> int:
     """Wait until `camera_id` has read `by` more frames; returns the new count."""
     start = frames_read(manager, camera_id)
-    return int(wait_for(lambda: (n := frames_read(manager, camera_id)) >= start + by and n,
-                        timeout_s, f"{camera_id} to read {by} more frames"))
+    return int(
+        wait_for(
+            lambda: (n := frames_read(manager, camera_id)) >= start + by and n,
+            timeout_s,
+            f"{camera_id} to read {by} more frames",
+        )
+    )
 
 
-def wait_state_in(manager: ManagerProcess, camera_id: str, states: set[str],
-                  timeout_s: float) -> dict[str, Any]:
-    return wait_for(lambda: (r := manager.workers().get(camera_id)) and r["state"] in states
-                    and r, timeout_s, f"{camera_id} to be one of {sorted(states)}",
-                    interval_s=0.05)
+def wait_state_in(
+    manager: ManagerProcess, camera_id: str, states: set[str], timeout_s: float
+) -> dict[str, Any]:
+    return wait_for(
+        lambda: (r := manager.workers().get(camera_id)) and r["state"] in states and r,
+        timeout_s,
+        f"{camera_id} to be one of {sorted(states)}",
+        interval_s=0.05,
+    )
 
 
 def write_ts(path: Path, parts: list[tuple[tuple[int, int], int]], fps: int = 15) -> Path:
@@ -61,21 +70,20 @@ def _write_ts_part(path: Path, size_wh: tuple[int, int], count: int, fps: int) -
         for i in range(count):
             image = np.full((height, width, 3), 40, np.uint8)
             x = i * 7 % width
-            image[:, max(0, x - 8):x + 8] = (0, 200, 0)
+            image[:, max(0, x - 8) : x + 8] = (0, 200, 0)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
             frame.pts, frame.time_base = i, Fraction(1, fps)
             writer.mux(stream.encode(frame))
         writer.mux(stream.encode(None))
 
 
-def corrupt_middle(path: Path, *, chunks: int = 12, chunk_bytes: int = 564,
-                   seed: int = 7) -> Path:
+def corrupt_middle(path: Path, *, chunks: int = 12, chunk_bytes: int = 564, seed: int = 7) -> Path:
     """Overwrite `chunks` spans of random bytes in the middle half of `path`, in place."""
     data = bytearray(path.read_bytes())
     rng = np.random.default_rng(seed)
     quarter = len(data) // 4
     for start in np.linspace(quarter, 3 * quarter, chunks).astype(int):
-        data[start:start + chunk_bytes] = rng.integers(0, 256, chunk_bytes, np.uint8).tobytes()
+        data[start : start + chunk_bytes] = rng.integers(0, 256, chunk_bytes, np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
 
@@ -97,8 +105,15 @@ def cpu_meter(pids: dict[str, int]) -> Iterator[dict[str, float]]:
 FIRE_CLIP = "video/f3_dollhouse_fire_white_smoke__furg_house6.mp4"
 
 
-def write_fire_loop(source: Path, path: Path, *, fire_from_s: float = 10.0,
-                    fire_s: float = 7.0, dark_s: float = 5.0, fps: int = 15) -> Path:
+def write_fire_loop(
+    source: Path,
+    path: Path,
+    *,
+    fire_from_s: float = 10.0,
+    fire_s: float = 7.0,
+    dark_s: float = 5.0,
+    fps: int = 15,
+) -> Path:
     """A clip that raises one fire event per pass when looped: `fire_s` of real flames
     from `source`, then `dark_s` of black so the fire rule's run ends before the loop.
 
@@ -140,8 +155,9 @@ def event_rows(data_dir: Path) -> dict[str, int]:
 
     try:
         with connect_readonly(data_dir) as conn:
-            rows = conn.execute("SELECT event_id, count(*) FROM events GROUP BY event_id"
-                                ).fetchall()
+            rows = conn.execute(
+                "SELECT event_id, count(*) FROM events GROUP BY event_id"
+            ).fetchall()
     except DatabaseMissingError:
         return {}
     return {str(event_id): int(count) for event_id, count in rows}

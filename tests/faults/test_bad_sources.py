@@ -39,8 +39,10 @@ def test_sources_that_never_open_back_off_idle_and_say_why(tmp_path: Path) -> No
         "missing": (str(tmp_path / "nope.mp4"), "file not found"),
         "not-video": (str(not_video), "not a readable video"),
     }
-    config = write_config(tmp_path / "cashwatch.toml", [
-        camera_entry(cid, source, open_timeout_s=2.0) for cid, (source, _) in causes.items()])
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry(cid, source, open_timeout_s=2.0) for cid, (source, _) in causes.items()],
+    )
     delays: dict[str, list[float]] = {cid: [] for cid in causes}
 
     def growing_delays() -> bool:
@@ -51,13 +53,20 @@ def test_sources_that_never_open_back_off_idle_and_say_why(tmp_path: Path) -> No
         return all(len(d) >= 4 for d in delays.values())
 
     with ManagerProcess(config) as manager:
-        pids = wait_for(lambda: (w := manager.workers()) and len(w) == 4
-                        and all(r["pid"] > 0 and r["state"] == "error" for r in w.values())
-                        and {cid: r["pid"] for cid, r in w.items()}, 40,
-                        "all four cameras in error")
+        pids = wait_for(
+            lambda: (
+                (w := manager.workers())
+                and len(w) == 4
+                and all(r["pid"] > 0 and r["state"] == "error" for r in w.values())
+                and {cid: r["pid"] for cid, r in w.items()}
+            ),
+            40,
+            "all four cameras in error",
+        )
         with cpu_meter(pids) as cpu:
-            wait_for(growing_delays, 20, "four growing retry delays on every camera",
-                     interval_s=0.05)
+            wait_for(
+                growing_delays, 20, "four growing retry delays on every camera", interval_s=0.05
+            )
         workers = manager.workers()
     for cid, (_, cause) in causes.items():
         record = workers[cid]
@@ -81,16 +90,22 @@ def _growing_with_jitter(delays: list[float]) -> bool:
 def test_size_change_and_corrupt_packets_do_not_crash_the_worker(tmp_path: Path) -> None:
     resized = write_ts(tmp_path / "resized.ts", [((320, 240), 20), ((480, 270), 20)])
     corrupt = corrupt_middle(write_ts(tmp_path / "corrupt.ts", [((320, 240), 60)]))
-    config = write_config(tmp_path / "cashwatch.toml", [
-        camera_entry("resized", resized), camera_entry("corrupt", corrupt)])
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("resized", resized), camera_entry("corrupt", corrupt)],
+    )
     with ManagerProcess(config) as manager:
-        pids = {cid: manager.wait_state(cid, "running", 40)["pid"]
-                for cid in ("resized", "corrupt")}
+        pids = {
+            cid: manager.wait_state(cid, "running", 40)["pid"] for cid in ("resized", "corrupt")
+        }
         started = time.monotonic()
         # three passes of each file: the worker gets past the bad part and loops
         for cid, frames in (("resized", 40), ("corrupt", 60)):
-            wait_for(lambda c=cid, n=frames: frames_read(manager, c) >= 3 * n, 30,
-                     f"three passes of {cid}")
+            wait_for(
+                lambda c=cid, n=frames: frames_read(manager, c) >= 3 * n,
+                30,
+                f"three passes of {cid}",
+            )
         for cid, record in manager.workers().items():
             assert record["pid"] == pids[cid] and record["restarts"] == 0, (cid, record)
             assert record["state"] == "running", (cid, record)

@@ -18,25 +18,38 @@ pytestmark = pytest.mark.slow
 def _with_camera(**changes: Any) -> Callable[[Path, Path], None]:
     def write(config: Path, video: Path) -> None:
         write_config(config, [camera_entry("cam", video, **changes)])
+
     return write
 
 
 def _raw(text: str) -> Callable[[Path, Path], None]:
     def write(config: Path, video: Path) -> None:
         config.write_text(text.replace("VIDEO", str(video)))
+
     return write
 
 
 BAD_EDITS = [
     ("bad TOML", _raw('[[cameras]\nid = "cam"\nsource = "VIDEO\n'), "not valid TOML"),
     ("unknown key", _with_camera(colour="red"), "colour"),
-    ("unknown section key", _raw('[manager]\nheartbeat_timeot_s = 5\n[[cameras]]\n'
-                                 'id = "cam"\nsource = "VIDEO"\n'), "heartbeat_timeot_s"),
+    (
+        "unknown section key",
+        _raw('[manager]\nheartbeat_timeot_s = 5\n[[cameras]]\nid = "cam"\nsource = "VIDEO"\n'),
+        "heartbeat_timeot_s",
+    ),
     ("wrong type", _with_camera(read_timeout_s="fast"), "read_timeout_s"),
-    ("duplicate ids", _raw('[[cameras]]\nid = "cam"\nsource = "VIDEO"\n'
-                           '[[cameras]]\nid = "cam"\nsource = "VIDEO"\n'), "duplicate camera id"),
-    ("zone outside 0..1", _with_camera(zones={"cashier": [[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]}),
-     "zones.cashier"),
+    (
+        "duplicate ids",
+        _raw(
+            '[[cameras]]\nid = "cam"\nsource = "VIDEO"\n[[cameras]]\nid = "cam"\nsource = "VIDEO"\n'
+        ),
+        "duplicate camera id",
+    ),
+    (
+        "zone outside 0..1",
+        _with_camera(zones={"cashier": [[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]}),
+        "zones.cashier",
+    ),
 ]
 
 
@@ -54,8 +67,11 @@ def test_bad_edits_keep_the_last_good_config_running(tmp_path: Path, make_video)
         pid = manager.wait_state("cam", "running", 40)["pid"]
         for name, write_bad, expected in BAD_EDITS:
             write_bad(config, video)
-            seen = wait_for(lambda e=expected: e in (s := _visible_error(manager)) and s, 15,
-                            f"the {name} error in status")
+            seen = wait_for(
+                lambda e=expected: e in (s := _visible_error(manager)) and s,
+                15,
+                f"the {name} error in status",
+            )
             # the error stays visible while the bad file stays: sample it twice more
             wait_frames_grow(manager, "cam", 10, 10)
             assert expected in _visible_error(manager), f"{name}: the error vanished: {seen}"
@@ -64,8 +80,11 @@ def test_bad_edits_keep_the_last_good_config_running(tmp_path: Path, make_video)
             record = manager.worker("cam")
             assert record["pid"] == pid and record["running"], f"{name}: camera stopped"
             good(config, video)
-            wait_for(lambda e=expected: e not in _visible_error(manager), 15,
-                     f"the {name} error to clear once the file is fixed")
+            wait_for(
+                lambda e=expected: e not in _visible_error(manager),
+                15,
+                f"the {name} error to clear once the file is fixed",
+            )
         assert manager.worker("cam")["pid"] == pid, "no edit restarted the camera"
 
 
@@ -74,7 +93,8 @@ def _header_error(manager: ManagerProcess) -> str:
 
 
 def test_a_camera_past_max_cameras_is_its_error_and_the_others_keep_running(
-        tmp_path: Path, make_video) -> None:
+    tmp_path: Path, make_video
+) -> None:
     video = make_video()
     config = tmp_path / "cashwatch.toml"
     cams = {name: camera_entry(name, video) for name in ("cam1", "cam2", "cam3")}
@@ -87,8 +107,11 @@ def test_a_camera_past_max_cameras_is_its_error_and_the_others_keep_running(
     with ManagerProcess(config) as manager:
         pids = {name: manager.wait_state(name, "running")["pid"] for name in ("cam1", "cam2")}
         configure("cam1", "cam2", "cam3")  # one beyond the limit, while it runs
-        error = wait_for(lambda: "cam3" in (e := _header_error(manager)) and e, 15,
-                         "cam3's error in the status header")
+        error = wait_for(
+            lambda: "cam3" in (e := _header_error(manager)) and e,
+            15,
+            "cam3's error in the status header",
+        )
         assert "all 2 camera slots are in use ([manager] max_cameras = 2)" in error
         assert "raise max_cameras in cashwatch.toml and restart the manager" in error
         assert status_json(config)["manager"]["config_error"] == error  # `cashwatch status`

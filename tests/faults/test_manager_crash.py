@@ -32,17 +32,23 @@ def _journal_events(data_dir: Path, camera_id: str, count: int) -> list[str]:
     return ids
 
 
-def test_killed_manager_takes_its_workers_and_the_next_one_replays(tmp_path: Path,
-                                                                    make_video) -> None:
-    config = write_config(tmp_path / "cashwatch.toml", [
-        camera_entry("cam-a", make_video("a.avi")), camera_entry("cam-b", make_video("b.avi"))])
+def test_killed_manager_takes_its_workers_and_the_next_one_replays(
+    tmp_path: Path, make_video
+) -> None:
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("cam-a", make_video("a.avi")), camera_entry("cam-b", make_video("b.avi"))],
+    )
     first = ManagerProcess(config).start()
     try:
         first.wait_state("cam-a", "running", 40)
         first.wait_state("cam-b", "running", 40)
         ingested = _journal_events(tmp_path, "cam-a", 3)
-        wait_for(lambda: set(ingested) <= set(event_rows(tmp_path)), 15,
-                 "the first manager to ingest three events")
+        wait_for(
+            lambda: set(ingested) <= set(event_rows(tmp_path)),
+            15,
+            "the first manager to ingest three events",
+        )
         pids = [r["pid"] for r in first.workers().values()]
         first.signal(signal.SIGKILL)
         assert first.proc is not None
@@ -50,8 +56,13 @@ def test_killed_manager_takes_its_workers_and_the_next_one_replays(tmp_path: Pat
         killed = time.monotonic()
     finally:
         first.stop()
-    wait_for(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-                             for p in pids), 6, "workers to exit after their manager died")
+    wait_for(
+        lambda: (
+            not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids)
+        ),
+        6,
+        "workers to exit after their manager died",
+    )
     assert time.monotonic() - killed < 5.5
     stale = shm_segments(tmp_path)
     assert len(stale) == 3, f"a killed manager leaves its segments: {stale}"
@@ -65,8 +76,11 @@ def test_killed_manager_takes_its_workers_and_the_next_one_replays(tmp_path: Pat
         second.wait_state("cam-a", "running", 40)
         assert second.status()["manager"]["manager_pid"] == second.proc.pid  # type: ignore[union-attr]
         assert sorted(shm_segments(tmp_path)) == sorted(stale), "segments are made afresh"
-        rows = wait_for(lambda: (r := event_rows(tmp_path)) and len(r) >= 7 and r, 15,
-                        "all seven events in DuckDB")
+        rows = wait_for(
+            lambda: (r := event_rows(tmp_path)) and len(r) >= 7 and r,
+            15,
+            "all seven events in DuckDB",
+        )
         assert set(rows) == set(ingested) | set(pending)
         assert set(rows.values()) == {1}, f"an event was stored twice: {rows}"
         log = (tmp_path / "logs" / "manager.log").read_text()

@@ -20,10 +20,13 @@ OPEN_TIMEOUT_S = 3.0
 
 
 def _config(tmp_path: Path, url: str, video: Path) -> Path:
-    return write_config(tmp_path / "cashwatch.toml", [
-        camera_entry("live", url, read_timeout_s=READ_TIMEOUT_S, open_timeout_s=OPEN_TIMEOUT_S),
-        camera_entry("file", video),
-    ])
+    return write_config(
+        tmp_path / "cashwatch.toml",
+        [
+            camera_entry("live", url, read_timeout_s=READ_TIMEOUT_S, open_timeout_s=OPEN_TIMEOUT_S),
+            camera_entry("file", video),
+        ],
+    )
 
 
 def _running_both(manager: ManagerProcess) -> None:
@@ -33,13 +36,16 @@ def _running_both(manager: ManagerProcess) -> None:
 
 
 def test_killed_server_reconnects_and_comes_back_at_a_new_size(
-        tmp_path: Path, rtsp_server, rtsp_clip, make_video) -> None:
+    tmp_path: Path, rtsp_server, rtsp_clip, make_video
+) -> None:
     server = rtsp_server({"cam": rtsp_clip.path})
     config = _config(tmp_path, server.url("cam"), make_video("file.avi", seconds=2))
     with ManagerProcess(config) as manager:
         _running_both(manager)
-        assert (manager.worker("live")["width"], manager.worker("live")["height"]) == \
-            rtsp_clip.size_wh
+        assert (
+            manager.worker("live")["width"],
+            manager.worker("live")["height"],
+        ) == rtsp_clip.size_wh
         server.stop()
         killed = time.monotonic()
         broken = wait_state_in(manager, "live", {"reconnecting"}, 5)
@@ -47,30 +53,39 @@ def test_killed_server_reconnects_and_comes_back_at_a_new_size(
         assert broken["last_error"], "the cause is shown"
         # while the camera is down: it keeps reconnecting, the file camera keeps reading
         file_before, outage_start = frames_read(manager, "file"), time.monotonic()
-        wait_for(lambda: "connection refused" in manager.worker("live")["last_error"], 10,
-                 "a failed reconnect naming the refused connection")
+        wait_for(
+            lambda: "connection refused" in manager.worker("live")["last_error"],
+            10,
+            "a failed reconnect naming the refused connection",
+        )
         wait_frames_grow(manager, "file", 30, 10)
         rate = (frames_read(manager, "file") - file_before) / (time.monotonic() - outage_start)
         assert rate > 8, f"the file camera slowed to {rate:.1f} fps during the outage"
         live = manager.worker("live")
         assert live["state"] == "reconnecting" and live["restarts"] == 0
         # the camera reboots with another resolution: the worker follows it
-        server.mounts["cam"] = make_h264_clip(require_media(CLIP_SOURCE),
-                                              tmp_path / "small.mp4", size_wh=(320, 180)).path
+        server.mounts["cam"] = make_h264_clip(
+            require_media(CLIP_SOURCE), tmp_path / "small.mp4", size_wh=(320, 180)
+        ).path
         server.start()
         returned = time.monotonic()
         manager.wait_state("live", "running", 10)
         assert time.monotonic() - returned < 10
-        wait_for(lambda: (manager.worker("live")["width"],
-                          manager.worker("live")["height"]) == (320, 180), 10,
-                 "frames at the new size")
+        wait_for(
+            lambda: (
+                (manager.worker("live")["width"], manager.worker("live")["height"]) == (320, 180)
+            ),
+            10,
+            "frames at the new size",
+        )
         record = manager.worker("live")
         assert record["reconnects"] >= 1 and record["restarts"] == 0
         assert record["last_error"] == ""
 
 
 def test_hung_server_is_detected_within_the_read_timeout_and_recovers(
-        tmp_path: Path, rtsp_server, rtsp_clip, make_video) -> None:
+    tmp_path: Path, rtsp_server, rtsp_clip, make_video
+) -> None:
     server = rtsp_server({"cam": rtsp_clip.path})
     config = _config(tmp_path, server.url("cam"), make_video("file.avi", seconds=2))
     with ManagerProcess(config) as manager:

@@ -16,8 +16,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.rtsp, pytest.mark.media]
 def test_three_minute_soak_passes(tmp_path: Path, media, rtsp_server) -> None:
     media.get("video/f3_dollhouse_fire_white_smoke__furg_house6.mp4")  # skips without media
     report_path = tmp_path / "soak.json"
-    code = main(["--minutes", "3", "--restart-every", "50", "--workdir", str(tmp_path / "run"),
-                 "--report", str(report_path)])
+    code = main(
+        [
+            "--minutes",
+            "3",
+            "--restart-every",
+            "50",
+            "--workdir",
+            str(tmp_path / "run"),
+            "--report",
+            str(report_path),
+        ]
+    )
     report = json.loads(report_path.read_text())
     assert code == 0, report["failures"]
     assert report["events_lost"] == 0 and report["events_journalled"] > 0

@@ -29,32 +29,44 @@ def _gone(pid: int) -> bool:
 
 def _exit_reasons(data_dir: Path) -> list[str]:
     with connect_readonly(data_dir) as conn:
-        rows = conn.execute("SELECT exit_reason FROM worker_runs WHERE exit_reason IS NOT NULL"
-                            ).fetchall()
+        rows = conn.execute(
+            "SELECT exit_reason FROM worker_runs WHERE exit_reason IS NOT NULL"
+        ).fetchall()
     return [row[0] for row in rows]
 
 
 def test_hung_worker_is_killed_and_restarted(tmp_path: Path, make_video) -> None:
-    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam", make_video())],
-                          manager={"heartbeat_timeout_s": HEARTBEAT_TIMEOUT_S})
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("cam", make_video())],
+        manager={"heartbeat_timeout_s": HEARTBEAT_TIMEOUT_S},
+    )
     with ManagerProcess(config) as manager:
         pid = manager.wait_state("cam", "running", 40)["pid"]
         os.kill(pid, signal.SIGSTOP)  # alive but silent: no heartbeat, no frames
         hung = time.monotonic()
-        record = wait_for(lambda: (r := manager.worker("cam"))["running"] and r["pid"] != pid
-                          and r, 20, "a new worker after the hang")
+        record = wait_for(
+            lambda: (r := manager.worker("cam"))["running"] and r["pid"] != pid and r,
+            20,
+            "a new worker after the hang",
+        )
         # heartbeat timeout + first back-off (1 s) + a spawn on a busy machine
         assert time.monotonic() - hung < HEARTBEAT_TIMEOUT_S + 12
         assert record["restarts"] == 1
         assert _gone(pid), "the hung worker was left behind"
-        wait_for(lambda: any("heartbeat" in r for r in _exit_reasons(tmp_path)), 10,
-                 "the hang recorded in worker_runs")
+        wait_for(
+            lambda: any("heartbeat" in r for r in _exit_reasons(tmp_path)),
+            10,
+            "the hang recorded in worker_runs",
+        )
 
 
 def test_restart_storm_is_bounded_then_recovers(tmp_path: Path, make_video) -> None:
-    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam", make_video())],
-                          manager={"max_restarts_per_minute": 3, "backoff_initial_s": 0.5,
-                                   "backoff_max_s": 6.0})
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("cam", make_video())],
+        manager={"max_restarts_per_minute": 3, "backoff_initial_s": 0.5, "backoff_max_s": 6.0},
+    )
     killed: set[int] = set()
     delays: list[float] = []
     starts: list[float] = []
@@ -67,15 +79,22 @@ def test_restart_storm_is_bounded_then_recovers(tmp_path: Path, make_video) -> N
             starts.append(time.monotonic())
             os.kill(pid, signal.SIGKILL)
         found = RESTART_IN.search(record["last_error"])
-        if found and record["pid"] == 0 and (not delays or delays[-1] != float(found[1])
-                                             or "times in the last minute" in record["last_error"]):
+        if (
+            found
+            and record["pid"] == 0
+            and (
+                not delays
+                or delays[-1] != float(found[1])
+                or "times in the last minute" in record["last_error"]
+            )
+        ):
             delays.append(float(found[1]))
-        return record["last_error"] if "times in the last minute" in record["last_error"] \
-            else None
+        return record["last_error"] if "times in the last minute" in record["last_error"] else None
 
     with ManagerProcess(config) as manager:
-        throttled = wait_for(kill_each_new_worker, 40, "the restart storm to be throttled",
-                             interval_s=0.02)
+        throttled = wait_for(
+            kill_each_new_worker, 40, "the restart storm to be throttled", interval_s=0.02
+        )
         record = manager.worker("cam")
         assert record["state"] == "error", record
         assert "restarted 3 times in the last minute" in throttled

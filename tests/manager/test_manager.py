@@ -48,8 +48,10 @@ def _free_port() -> int:
 def two_cameras(tmp_path: Path, make_video) -> Path:
     video_a = make_video("a.avi", seconds=2)
     video_b = make_video("b.avi", seconds=2, size_wh=(480, 270))
-    return write_config(tmp_path / "cashwatch.toml",
-                        [camera_entry("cam-a", video_a), camera_entry("cam-b", video_b)])
+    return write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("cam-a", video_a), camera_entry("cam-b", video_b)],
+    )
 
 
 def test_two_cameras_run_on_different_cores_with_frames_increasing(two_cameras: Path) -> None:
@@ -57,8 +59,11 @@ def test_two_cameras_run_on_different_cores_with_frames_increasing(two_cameras: 
         for camera_id in ("cam-a", "cam-b"):
             manager.wait_state(camera_id, "running")
         first = {c: _frames(manager, c) for c in ("cam-a", "cam-b")}
-        wait_for(lambda: all(_frames(manager, c) > first[c] + 20 for c in first), 20,
-                 "frames to keep increasing on both cameras")
+        wait_for(
+            lambda: all(_frames(manager, c) > first[c] + 20 for c in first),
+            20,
+            "frames to keep increasing on both cameras",
+        )
         workers = manager.workers()
         cores = {workers[c]["core"] for c in first}
         assert len(cores) == 2, f"both workers on the same core: {workers}"
@@ -70,16 +75,34 @@ def test_two_cameras_run_on_different_cores_with_frames_increasing(two_cameras: 
             tunables = process.environ().get("GLIBC_TUNABLES", "")
             assert tunables and WORKER_MALLOC_TUNABLES.startswith(tunables), tunables
             assert not [m.path for m in process.memory_maps() if "/av.libs/" in m.path]
-        wait_for(lambda: all(12 <= r["camera_fps"] <= 18 for r in manager.workers().values()),
-                 10, "camera fps near the files' 15 fps")
+        wait_for(
+            lambda: all(12 <= r["camera_fps"] <= 18 for r in manager.workers().values()),
+            10,
+            "camera fps near the files' 15 fps",
+        )
         status = status_json(two_cameras)["workers"]
         assert status["cam-a"]["running"] is True
         assert status["cam-a"]["uptime"].count(":") == 2
-        assert set(status["cam-a"]) >= {"camera_id", "status", "pid", "core", "frames_read",
-                                        "frames_processed", "frames_skipped", "events_detected",
-                                        "camera_fps", "process_fps", "detection_fps",
-                                        "inference_ms", "start_ts", "last_frame_ts",
-                                        "heartbeat_ts", "restarts", "reconnects", "last_error"}
+        assert set(status["cam-a"]) >= {
+            "camera_id",
+            "status",
+            "pid",
+            "core",
+            "frames_read",
+            "frames_processed",
+            "frames_skipped",
+            "events_detected",
+            "camera_fps",
+            "process_fps",
+            "detection_fps",
+            "inference_ms",
+            "start_ts",
+            "last_frame_ts",
+            "heartbeat_ts",
+            "restarts",
+            "reconnects",
+            "last_error",
+        }
 
 
 def test_killed_worker_is_restarted_while_the_other_keeps_reading(two_cameras: Path) -> None:
@@ -100,22 +123,27 @@ def test_killed_worker_is_restarted_while_the_other_keeps_reading(two_cameras: P
         assert time.monotonic() - killed_at < 15
         record = manager.worker("cam-a")
         assert record["restarts"] == 1
-        assert all(b > a for a, b in zip(samples[::4], samples[4::4], strict=False)), \
+        assert all(b > a for a, b in zip(samples[::4], samples[4::4], strict=False)), (
             f"cam-b stalled while cam-a restarted: {samples}"
+        )
 
 
 def test_bad_sources_and_bad_values_error_while_others_run(tmp_path: Path, make_video) -> None:
     good = make_video("good.avi")
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("this is not a video")
-    config = write_config(tmp_path / "cashwatch.toml", [
-        camera_entry("good", good),
-        camera_entry("missing", tmp_path / "nope.mp4"),
-        camera_entry("refused", f"rtsp://user:secret@127.0.0.1:{_free_port()}/x",
-                     open_timeout_s=2.0),
-        camera_entry("garbage", not_video),
-        camera_entry("badvalue", good, detection={"fps": -1}),
-    ])
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [
+            camera_entry("good", good),
+            camera_entry("missing", tmp_path / "nope.mp4"),
+            camera_entry(
+                "refused", f"rtsp://user:secret@127.0.0.1:{_free_port()}/x", open_timeout_s=2.0
+            ),
+            camera_entry("garbage", not_video),
+            camera_entry("badvalue", good, detection={"fps": -1}),
+        ],
+    )
     with ManagerProcess(config) as manager:
         manager.wait_state("good", "running")
         missing = manager.wait_state("missing", "error")
@@ -128,8 +156,11 @@ def test_bad_sources_and_bad_values_error_while_others_run(tmp_path: Path, make_
         bad = manager.wait_state("badvalue", "error")
         assert "detection.fps" in bad["last_error"] and "-1" in bad["last_error"]
         # a rejected entry is in the log too: an admin starting the manager by hand sees it
-        wait_for(lambda: "camera 'badvalue': key 'detection.fps'" in manager.log(), 10,
-                 "the rejected camera in the manager's log")
+        wait_for(
+            lambda: "camera 'badvalue': key 'detection.fps'" in manager.log(),
+            10,
+            "the rejected camera in the manager's log",
+        )
         before = _frames(manager, "good")
         wait_for(lambda: _frames(manager, "good") > before + 15, 10, "the good camera to read")
         # a source that never opens is retried on a back-off, not in a busy loop
@@ -148,27 +179,42 @@ def test_config_edits_add_remove_and_change_cameras(two_cameras: Path, make_vide
         b_pid = manager.wait_state("cam-b", "running")["pid"]
         a_pid = manager.worker("cam-a")["pid"]
         # change cam-a, add cam-c, keep cam-b
-        write_config(two_cameras, [camera_entry("cam-a", video_c, site="bar"),
-                                   camera_entry("cam-b", make_video("b.avi", seconds=2,
-                                                                    size_wh=(480, 270))),
-                                   camera_entry("cam-c", video_c)])
+        write_config(
+            two_cameras,
+            [
+                camera_entry("cam-a", video_c, site="bar"),
+                camera_entry("cam-b", make_video("b.avi", seconds=2, size_wh=(480, 270))),
+                camera_entry("cam-c", video_c),
+            ],
+        )
         wait_for(lambda: manager.workers().get("cam-c", {}).get("running"), 30, "cam-c to start")
-        wait_for(lambda: manager.worker("cam-a")["running"]
-                 and manager.worker("cam-a")["pid"] != a_pid, 30, "cam-a to restart")
+        wait_for(
+            lambda: manager.worker("cam-a")["running"] and manager.worker("cam-a")["pid"] != a_pid,
+            30,
+            "cam-a to restart",
+        )
         assert manager.worker("cam-a")["site"] == "bar"
         assert manager.worker("cam-b")["pid"] == b_pid, "an unchanged camera is not touched"
         # remove cam-c, disable cam-b
-        write_config(two_cameras, [camera_entry("cam-a", video_c, site="bar"),
-                                   camera_entry("cam-b", make_video("b.avi", seconds=2,
-                                                                    size_wh=(480, 270)),
-                                                enabled=False)])
+        write_config(
+            two_cameras,
+            [
+                camera_entry("cam-a", video_c, site="bar"),
+                camera_entry(
+                    "cam-b", make_video("b.avi", seconds=2, size_wh=(480, 270)), enabled=False
+                ),
+            ],
+        )
         wait_for(lambda: "cam-c" not in manager.workers(), 20, "cam-c to be removed")
         manager.wait_state("cam-b", "stopped", 20)
         assert not psutil.pid_exists(b_pid) or psutil.Process(b_pid).status() == "zombie"
         # a broken file keeps the last good config and says why
         two_cameras.write_text("[[cameras]\nthis is not toml")
-        wait_for(lambda: "not valid TOML" in manager.status()["manager"]["config_error"], 15,
-                 "the config error in status")
+        wait_for(
+            lambda: "not valid TOML" in manager.status()["manager"]["config_error"],
+            15,
+            "the config error in status",
+        )
         assert manager.worker("cam-a")["running"]
         result = cli("status", "--json", config=two_cameras)  # still works on a broken file
         assert result.returncode == 0 and "not valid TOML" in result.stderr
@@ -218,8 +264,11 @@ def test_sigterm_and_sigkill_leave_no_shared_memory(two_cameras: Path) -> None:
     manager.signal(signal.SIGKILL)
     assert manager.proc is not None
     manager.proc.wait(10)
-    wait_for(lambda: not any(psutil.pid_exists(p) for p in pids), 6,
-             "workers to exit after their manager was killed")
+    wait_for(
+        lambda: not any(psutil.pid_exists(p) for p in pids),
+        6,
+        "workers to exit after their manager was killed",
+    )
     assert shm_segments(data_dir), "a killed manager cannot clean up"
     with ManagerProcess(two_cameras) as again:
         again.wait_state("cam-a", "running")
@@ -235,8 +284,9 @@ def test_the_manager_upgrades_an_old_database_when_it_starts(tmp_path: Path) -> 
         for statement in MIGRATIONS[0][1]:
             con.execute(statement)
         con.execute("INSERT INTO schema_version VALUES (1, now())")
-        con.execute("INSERT INTO events (event_id, camera_id, event_type) VALUES "
-                    "('old-1', 'cam', 'fire')")
+        con.execute(
+            "INSERT INTO events (event_id, camera_id, event_type) VALUES ('old-1', 'cam', 'fire')"
+        )
     config = write_config(tmp_path / "cashwatch.toml", [])
     assert _count_events(tmp_path) is None, "readers refuse the old schema"
     with ManagerProcess(config):
@@ -255,9 +305,11 @@ def _count_events(data_dir: Path) -> int | None:
 def _stopped_runs(data_dir: Path, camera_id: str) -> list[tuple[str, float]]:
     try:
         with connect_readonly(data_dir) as con:
-            rows = con.execute("SELECT exit_reason, epoch(stopped_at) FROM worker_runs "
-                               "WHERE camera_id = ? AND stopped_at IS NOT NULL",
-                               [camera_id]).fetchall()
+            rows = con.execute(
+                "SELECT exit_reason, epoch(stopped_at) FROM worker_runs "
+                "WHERE camera_id = ? AND stopped_at IS NOT NULL",
+                [camera_id],
+            ).fetchall()
     except (DatabaseMissingError, DatabaseBusyError):
         return []
     return [(str(reason), float(at)) for reason, at in rows]

@@ -14,13 +14,15 @@ from tests.harness import ManagerProcess, camera_entry, write_config
 def test_a_camera_replacing_a_broken_entry_gets_its_slot(tmp_path: Path) -> None:
     config = tmp_path / "cashwatch.toml"
     broken = camera_entry("b", "demo:walk", fps=-5)  # an unknown key: b is rejected
-    write_config(config, [camera_entry("a", "demo:walk"), broken],
-                 manager={"max_cameras": 2})
+    write_config(config, [camera_entry("a", "demo:walk"), broken], manager={"max_cameras": 2})
     with ManagerProcess(config) as manager:
         manager.wait_state("a", "running")
         manager.wait_state("b", "error")
-        write_config(config, [camera_entry("a", "demo:walk"), camera_entry("c", "demo:walk")],
-                     manager={"max_cameras": 2})
+        write_config(
+            config,
+            [camera_entry("a", "demo:walk"), camera_entry("c", "demo:walk")],
+            manager={"max_cameras": 2},
+        )
         manager.wait_state("c", "running", 30)
         assert "b" not in manager.workers()
         assert "slots are in use" not in manager.status()["manager"]["config_error"]
@@ -34,9 +36,11 @@ def test_an_unplaced_camera_is_placed_once_a_slot_frees_between_edits(tmp_path: 
     from cashwatch.manager.service import Manager
     from cashwatch.shm.status import StatusTable
 
-    config = write_config(tmp_path / "cashwatch.toml", [
-        camera_entry("a", "demo:walk"), camera_entry("c", "demo:walk")],
-        manager={"max_cameras": 1})
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("a", "demo:walk"), camera_entry("c", "demo:walk")],
+        manager={"max_cameras": 1},
+    )
     manager = Manager(load_config(config))
     manager.runner = LocalRunner()
     manager.status = StatusTable.create(tmp_path, 1, config)

@@ -12,7 +12,8 @@ from tests.store.builders import journal_events
 
 
 def test_an_unwritable_offsets_file_neither_stops_the_start_nor_floods_the_log(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     config = write_config(tmp_path / "cashwatch.toml", [camera_entry("a", "demo:walk")])
     journal_events(tmp_path, "cam1", ["e1"])
     (tmp_path / "journal" / OFFSETS_FILE).mkdir()  # saving offsets fails (also for root)
@@ -26,14 +27,16 @@ def test_an_unwritable_offsets_file_neither_stops_the_start_nor_floods_the_log(
 
 
 def test_a_failed_stop_of_a_removed_camera_still_frees_its_slot(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cashwatch.config import load_config
     from cashwatch.manager import service
     from cashwatch.manager.runners.local import LocalRunner
     from cashwatch.shm.status import StatusTable
 
-    config = write_config(tmp_path / "cashwatch.toml", [camera_entry("a", "demo:walk")],
-                          manager={"max_cameras": 1})
+    config = write_config(
+        tmp_path / "cashwatch.toml", [camera_entry("a", "demo:walk")], manager={"max_cameras": 1}
+    )
     manager = service.Manager(load_config(config))
     manager.runner = LocalRunner()
     manager.status = StatusTable.create(tmp_path, 1, config)

@@ -98,14 +98,24 @@ sys.exit(main(["run", "--config", config]))
 def test_the_manager_sees_an_edit_made_while_it_starts(tmp_path: Path, make_video) -> None:
     config = write_config(tmp_path / "cashwatch.toml", [camera_entry("first", make_video())])
     late = tomlkit.dumps({"cameras": [camera_entry("late", make_video("late.avi"))]})
-    manager = subprocess.Popen([sys.executable, "-c", EDIT_AFTER_LOAD, str(config), "\n" + late],
-                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manager = subprocess.Popen(
+        [sys.executable, "-c", EDIT_AFTER_LOAD, str(config), "\n" + late],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_for(lambda: read_status(tmp_path)["workers"]["first"]["state"] == "running", 60,
-                 "the camera of the config as loaded")
+        wait_for(
+            lambda: read_status(tmp_path)["workers"]["first"]["state"] == "running",
+            60,
+            "the camera of the config as loaded",
+        )
         assert 'id = "late"' in config.read_text(), "the hook edited the file"
-        wait_for(lambda: read_status(tmp_path)["workers"]["late"]["state"] == "running", 30,
-                 "the camera added while the manager started")
+        wait_for(
+            lambda: read_status(tmp_path)["workers"]["late"]["state"] == "running",
+            30,
+            "the camera added while the manager started",
+        )
     finally:
         manager.send_signal(signal.SIGTERM)
         manager.wait(60)

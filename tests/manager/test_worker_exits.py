@@ -37,22 +37,36 @@ sys.exit(main(["run", "--config", sys.argv[2]]))
 
 @pytest.mark.slow
 def test_no_thread_adds_to_the_environment_while_workers_are_spawned(
-        tmp_path: Path, make_video) -> None:
+    tmp_path: Path, make_video
+) -> None:
     # The demo's shape: a camera without the pose model starts at once, while the model
     # is prepared on a thread for the other (weights that do not exist: it fails fast,
     # after configuring the environment, and that camera runs without detection).
-    config = write_config(tmp_path / "cashwatch.toml", [
-        camera_entry("plain", make_video()),
-        camera_entry("posed", make_video("posed.avi"), detection={}),
-    ], model={"weights": str(tmp_path / "missing-pose.pt")})
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [
+            camera_entry("plain", make_video()),
+            camera_entry("posed", make_video("posed.avi"), detection={}),
+        ],
+        model={"weights": str(tmp_path / "missing-pose.pt")},
+    )
     added = tmp_path / "added-by-threads.txt"
     added.touch()
-    manager = subprocess.Popen([sys.executable, "-c", AUDITED_MANAGER, str(added), str(config)],
-                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manager = subprocess.Popen(
+        [sys.executable, "-c", AUDITED_MANAGER, str(added), str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_for(lambda: {r["state"] for r in read_status(tmp_path)["workers"].values()}
-                 == {"running"} and len(read_status(tmp_path)["workers"]) == 2, 60,
-                 "both cameras running")
+        wait_for(
+            lambda: (
+                {r["state"] for r in read_status(tmp_path)["workers"].values()} == {"running"}
+                and len(read_status(tmp_path)["workers"]) == 2
+            ),
+            60,
+            "both cameras running",
+        )
         assert "detection disabled" in read_status(tmp_path)["workers"]["posed"]["last_error"]
     finally:
         manager.send_signal(signal.SIGTERM)
@@ -61,8 +75,9 @@ def test_no_thread_adds_to_the_environment_while_workers_are_spawned(
 
 
 @pytest.mark.slow
-def test_a_worker_that_fails_at_start_says_why_in_status_and_log(tmp_path: Path,
-                                                                 make_video) -> None:
+def test_a_worker_that_fails_at_start_says_why_in_status_and_log(
+    tmp_path: Path, make_video
+) -> None:
     config = write_config(tmp_path / "cashwatch.toml", [camera_entry("cam", make_video())])
     with ManagerProcess(config) as manager:
         record = manager.wait_state("cam", "running", 30)
@@ -70,12 +85,18 @@ def test_a_worker_that_fails_at_start_says_why_in_status_and_log(tmp_path: Path,
         # camera's frame slot is gone, so every new worker fails to attach to it.
         assert segments.unlink_quietly(segments.frame_name(tmp_path, record["slot"]))
         os.kill(record["pid"], signal.SIGKILL)
-        failed = wait_for(lambda: "code 1" in (e := manager.worker("cam")["last_error"]) and e,
-                          30, "the failed restart in the camera's status")
+        failed = wait_for(
+            lambda: "code 1" in (e := manager.worker("cam")["last_error"]) and e,
+            30,
+            "the failed restart in the camera's status",
+        )
         assert failed.startswith("worker exited with code 1: FileNotFoundError: "), failed
         log = tmp_path / "logs" / "manager.log"
-        wait_for(lambda: "camera cam: worker exited with code 1: FileNotFoundError: "
-                 in log.read_text(), 10, "the reason in the manager's log")
+        wait_for(
+            lambda: "camera cam: worker exited with code 1: FileNotFoundError: " in log.read_text(),
+            10,
+            "the reason in the manager's log",
+        )
 
 
 def _exit_255() -> None:
@@ -91,7 +112,11 @@ def test_an_exit_without_a_note_is_said_to_have_given_no_reason(tmp_path: Path) 
     process.start()
     writer.close()
     process.join(30)
-    worker = MonitoredWorker(camera=CameraConfig(id="c", source=str(tmp_path / "v.avi")), slot=0,
-                             process=process, exit_note=reader)
+    worker = MonitoredWorker(
+        camera=CameraConfig(id="c", source=str(tmp_path / "v.avi")),
+        slot=0,
+        process=process,
+        exit_note=reader,
+    )
     assert worker_exit_reason(worker) == f"exited with code 255 {NO_NOTE}"
     assert worker.exit_note is None and reader.closed

@@ -29,8 +29,11 @@ def test_a_demo_camera_logs_into_the_managers_log_from_its_own_process(tmp_path:
         assert manager.proc is not None
         first = manager.wait_state("till", "running", 60)["pid"]
         assert first not in (0, manager.proc.pid)
-        lines = wait_for(lambda: _lines_of(log, "camera:till", first), 20,
-                         "a line of the worker's process in manager.log")
+        lines = wait_for(
+            lambda: _lines_of(log, "camera:till", first),
+            20,
+            "a line of the worker's process in manager.log",
+        )
         assert any("camera till" in line for line in lines), lines
         process = psutil.Process(first)
         assert process.name() == "cashwatch:till"  # ps -o comm, top
@@ -41,10 +44,21 @@ def test_a_demo_camera_logs_into_the_managers_log_from_its_own_process(tmp_path:
         # writing its own lines and the next worker's.
         os.kill(first, signal.SIGKILL)
         manager_pid = manager.proc.pid
-        wait_for(lambda: any("camera till:" in line and "SIGKILL" in line
-                             for line in _lines_of(log, "manager", manager_pid)),
-                 30, "the manager's line about the killed worker")
-        second = wait_for(lambda: (pid := manager.worker("till")["pid"]) not in (0, first)
-                          and pid, 30, "the restarted worker")
-        wait_for(lambda: _lines_of(log, "camera:till", second), 20,
-                 "a line of the restarted worker in manager.log")
+        wait_for(
+            lambda: any(
+                "camera till:" in line and "SIGKILL" in line
+                for line in _lines_of(log, "manager", manager_pid)
+            ),
+            30,
+            "the manager's line about the killed worker",
+        )
+        second = wait_for(
+            lambda: (pid := manager.worker("till")["pid"]) not in (0, first) and pid,
+            30,
+            "the restarted worker",
+        )
+        wait_for(
+            lambda: _lines_of(log, "camera:till", second),
+            20,
+            "a line of the restarted worker in manager.log",
+        )

@@ -24,8 +24,11 @@ OBJECT_STORE_BYTES = 80 * 2**20
 # IP", ray._private.services.resolve_ip_for_localhost) unless clusters are "disabled" as
 # on macOS: with that, and every node on 127.0.0.1, the tests' traffic stays on loopback.
 # The cluster runs with token authentication, as docs/deployment.md asks of a real one.
-RAY_TEST_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
-                "RAY_AUTH_MODE": "token"}
+RAY_TEST_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "token",
+}
 LOOPBACK = "127.0.0.1"
 
 
@@ -80,16 +83,29 @@ def ray_cluster() -> Iterator[RayTestCluster]:
 
     # The head runs no camera (0 CPUs), as in docs/deployment.md. Fast health checks,
     # so a killed node is declared dead in seconds rather than Ray's default ~30 s.
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "include_dashboard": False, "object_store_memory": OBJECT_STORE_BYTES,
-        "node_ip_address": LOOPBACK,
-        "_system_config": {"health_check_period_ms": 1000, "health_check_failure_threshold": 3,
-                           "health_check_initial_delay_ms": 1000},
-    })
-    nodes = {site: cluster.add_node(num_cpus=4, labels={SITE_LABEL: site},
-                                    object_store_memory=OBJECT_STORE_BYTES,
-                                    node_ip_address=LOOPBACK)
-             for site in ("lobby", "bar")}
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": False,
+            "object_store_memory": OBJECT_STORE_BYTES,
+            "node_ip_address": LOOPBACK,
+            "_system_config": {
+                "health_check_period_ms": 1000,
+                "health_check_failure_threshold": 3,
+                "health_check_initial_delay_ms": 1000,
+            },
+        },
+    )
+    nodes = {
+        site: cluster.add_node(
+            num_cpus=4,
+            labels={SITE_LABEL: site},
+            object_store_memory=OBJECT_STORE_BYTES,
+            node_ip_address=LOOPBACK,
+        )
+        for site in ("lobby", "bar")
+    }
     try:
         yield RayTestCluster(cluster, nodes)
     finally:

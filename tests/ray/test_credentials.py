@@ -39,11 +39,18 @@ def _leaked(data: bytes) -> list[str]:
 
 
 def _spec(data_dir: Path, source: str, camera_id: str = "till") -> WorkerSpec:
-    camera = CameraConfig.model_validate({"id": camera_id, "source": source,
-                                          "detection": NO_DETECTION, "pace": False})
-    return WorkerSpec(camera=camera.model_dump(mode="json"),
-                      model=ModelConfig().model_dump(mode="json"), data_dir=str(data_dir),
-                      slot=0, manager_pid=0, live_every_n=2, run_id="r1")
+    camera = CameraConfig.model_validate(
+        {"id": camera_id, "source": source, "detection": NO_DETECTION, "pace": False}
+    )
+    return WorkerSpec(
+        camera=camera.model_dump(mode="json"),
+        model=ModelConfig().model_dump(mode="json"),
+        data_dir=str(data_dir),
+        slot=0,
+        manager_pid=0,
+        live_every_n=2,
+        run_id="r1",
+    )
 
 
 @pytest.fixture
@@ -61,7 +68,8 @@ def _secret_url(host_path: str = "10.0.0.9/live", password: str = PASSWORD) -> s
 
 
 def test_a_sealed_spec_pickles_without_the_password_and_a_plain_one_is_unchanged(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     sealed = seal_source(_spec(tmp_path, _secret_url()), "/srv/cashwatch.toml")
     assert _leaked(pickle.dumps(sealed)) == []
     assert sealed.camera["source"] == "http://admin:***@10.0.0.9/live"
@@ -77,7 +85,8 @@ def test_the_node_reads_the_source_from_the_config_in_the_data_folder(tmp_path: 
 
 
 def test_a_private_sources_file_comes_first_and_a_public_one_is_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_config(tmp_path / "cashwatch.toml", [camera_entry("till", _secret_url())])
     secrets = tmp_path / "site-secrets.toml"
     other = f"http://admin:{PASSWORD}x@10.0.0.9/live"  # masks the same: the site's own
@@ -91,15 +100,15 @@ def test_a_private_sources_file_comes_first_and_a_public_one_is_refused(
 
 
 def test_a_node_without_the_credentials_or_with_another_host_says_so_without_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CASHWATCH_CONFIG", raising=False)
     monkeypatch.delenv(SOURCES_FILE_ENV, raising=False)
     sealed = seal_source(_spec(tmp_path, _secret_url()))
     with pytest.raises(CredentialsUnavailable, match="not on this node") as missing:
         unseal_source(sealed)
     assert str(tmp_path / "cashwatch.toml") in str(missing.value)
-    write_config(tmp_path / "cashwatch.toml",
-                 [camera_entry("till", _secret_url("10.0.0.66/live"))])
+    write_config(tmp_path / "cashwatch.toml", [camera_entry("till", _secret_url("10.0.0.66/live"))])
     with pytest.raises(CredentialsUnavailable, match="make them the same") as other_host:
         unseal_source(sealed)
     assert "10.0.0.66" in str(other_host.value)
@@ -107,7 +116,8 @@ def test_a_node_without_the_credentials_or_with_another_host_says_so_without_the
 
 
 def test_an_actor_without_credentials_reports_why_and_exits(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CASHWATCH_CONFIG", raising=False)
     monkeypatch.delenv(SOURCES_FILE_ENV, raising=False)
     actor = CameraActor(seal_source(_spec(tmp_path, _secret_url())), node="test-node")
@@ -119,11 +129,13 @@ def test_an_actor_without_credentials_reports_why_and_exits(
 
 
 def test_an_actor_whose_camera_cannot_start_says_why_masked_and_exits(
-        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     spec = _spec(tmp_path, _secret_url())
     # as a source error would: the worker refuses the camera, quoting the source
-    broken = dataclasses.replace(spec, camera={**spec.camera,
-                                               "source": spec.camera["source"] + " x"})
+    broken = dataclasses.replace(
+        spec, camera={**spec.camera, "source": spec.camera["source"] + " x"}
+    )
     actor = CameraActor(broken, node="n")
     update, exit_code, _lines = actor.poll(0)
     assert exit_code == EXIT_CRASHED  # instead of an exception Ray prints unmasked
@@ -133,35 +145,53 @@ def test_an_actor_whose_camera_cannot_start_says_why_masked_and_exits(
     assert _leaked(f"{update.status.source_error} {output.out} {output.err}".encode()) == []
 
 
-def test_an_actor_runs_a_camera_whose_source_it_read_on_its_node(tmp_path: Path,
-                                                                 http_camera: str) -> None:
+def test_an_actor_runs_a_camera_whose_source_it_read_on_its_node(
+    tmp_path: Path, http_camera: str
+) -> None:
     url = _secret_url(http_camera, RUN_PASSWORD)
     write_config(tmp_path / "cashwatch.toml", [camera_entry("till", url)])
     actor = CameraActor(seal_source(_spec(tmp_path, url)), node="n")
     try:
-        wait_for(lambda: actor.poll(0)[0].status.state == "running", 30,
-                 "the camera to run from the source its node read")
+        wait_for(
+            lambda: actor.poll(0)[0].status.state == "running",
+            30,
+            "the camera to run from the source its node read",
+        )
     finally:
         assert actor.stop(timeout_s=10) == 0
 
 
 @pytest.mark.slow
 def test_a_ray_camera_with_credentials_runs_and_they_stay_out_of_ray_and_the_data_folder(
-        ray_cluster: RayTestCluster, tmp_path: Path, http_camera: str) -> None:
+    ray_cluster: RayTestCluster, tmp_path: Path, http_camera: str
+) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    config = write_config(data_dir / "cashwatch.toml",
-                          [camera_entry("till", _secret_url(http_camera, RUN_PASSWORD),
-                                        site="lobby")],
-                          ray={"site_label": SITE_LABEL, "site_placement": "require"})
+    config = write_config(
+        data_dir / "cashwatch.toml",
+        [camera_entry("till", _secret_url(http_camera, RUN_PASSWORD), site="lobby")],
+        ray={"site_label": SITE_LABEL, "site_placement": "require"},
+    )
     with ManagerProcess(config, extra_args=("--ray", ray_cluster.address)) as manager:
-        record = wait_for(lambda: (r := manager.workers().get("till")) and r["running"]
-                          and r, 90, "the camera to run on the lobby's Ray node")
+        record = wait_for(
+            lambda: (r := manager.workers().get("till")) and r["running"] and r,
+            90,
+            "the camera to run on the lobby's Ray node",
+        )
         assert record["node"] == ray_cluster.node_name("lobby")
         assert _leaked(repr(manager.status()).encode()) == []
-    leaks = [path for path in data_dir.rglob("*") if path.is_file()
-             and path.name != "cashwatch.toml" and _leaked(path.read_bytes())]
+    leaks = [
+        path
+        for path in data_dir.rglob("*")
+        if path.is_file() and path.name != "cashwatch.toml" and _leaked(path.read_bytes())
+    ]
     session = Path(ray_cluster.cluster.head_node.get_session_dir_path())
-    leaks += [path for path in session.rglob("*") if path.is_file() and not path.is_symlink()
-              and os.access(path, os.R_OK) and _leaked(path.read_bytes())]
+    leaks += [
+        path
+        for path in session.rglob("*")
+        if path.is_file()
+        and not path.is_symlink()
+        and os.access(path, os.R_OK)
+        and _leaked(path.read_bytes())
+    ]
     assert leaks == [], f"the password appears in {leaks}"

@@ -28,9 +28,16 @@ FIRE_ONLY = {"cash": {"enabled": False}, "violence": {"enabled": False}}
 
 
 def _cameras() -> list[dict[str, Any]]:
-    return [{"id": camera_id, "source": "demo:fire", "site": site, "detection": FIRE_ONLY,
-             "clip": {"pre_seconds": 2.0, "post_seconds": 1.0, "fps": 5.0, "max_seconds": 5.0}}
-            for camera_id, site in CAMERAS.items()]
+    return [
+        {
+            "id": camera_id,
+            "source": "demo:fire",
+            "site": site,
+            "detection": FIRE_ONLY,
+            "clip": {"pre_seconds": 2.0, "post_seconds": 1.0, "fps": 5.0, "max_seconds": 5.0},
+        }
+        for camera_id, site in CAMERAS.items()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +46,20 @@ def evidence_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def manager(ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactory,
-            evidence_dir: Path, openvino_model_dir: Path) -> Iterator[ManagerProcess]:
+def manager(
+    ray_cluster: RayTestCluster,
+    tmp_path_factory: pytest.TempPathFactory,
+    evidence_dir: Path,
+    openvino_model_dir: Path,
+) -> Iterator[ManagerProcess]:
     data_dir = tmp_path_factory.mktemp("data")
     config = write_config(
-        data_dir / "cashwatch.toml", _cameras(),
+        data_dir / "cashwatch.toml",
+        _cameras(),
         model={"weights": str(openvino_model_dir), "backend": "openvino", "precision": "f32"},
         storage={"url": f"file://{evidence_dir}"},
-        ray={"site_label": SITE_LABEL, "site_placement": "prefer"})
+        ray={"site_label": SITE_LABEL, "site_placement": "prefer"},
+    )
     process = ManagerProcess(config, extra_args=("--ray", ray_cluster.address)).start()
     try:
         yield process
@@ -71,7 +84,8 @@ def _assert_playable(clip_url: str) -> None:
 
 
 def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
-        ray_cluster: RayTestCluster, manager: ManagerProcess, evidence_dir: Path) -> None:
+    ray_cluster: RayTestCluster, manager: ManagerProcess, evidence_dir: Path
+) -> None:
     workers = wait_for(lambda: _all_running(manager), 90, "four cameras running on Ray")
     for camera_id, site in CAMERAS.items():
         assert workers[camera_id]["node"] == ray_cluster.node_name(site), camera_id
@@ -90,13 +104,19 @@ def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
         sites = {CAMERAS[e["camera_id"]] for e in rows}
         return rows if sites == {"lobby", "bar"} else []
 
-    rows = wait_for(events_with_clips_from_both_sites, 90,
-                    "fire events with clips from cameras on both nodes")
+    rows = wait_for(
+        events_with_clips_from_both_sites, 90, "fire events with clips from cameras on both nodes"
+    )
     # the actors' own log lines, relayed with the polls, name the camera and the actor's pid
     log = manager.data_dir / "logs" / "manager.log"
-    wait_for(lambda: all(f"camera:{c}[{workers[c]['pid']}] cashwatch.worker INFO event "
-                         in log.read_text() for c in {r["camera_id"] for r in rows}), 20,
-             "the event lines of the actors in the manager's log")
+    wait_for(
+        lambda: all(
+            f"camera:{c}[{workers[c]['pid']}] cashwatch.worker INFO event " in log.read_text()
+            for c in {r["camera_id"] for r in rows}
+        ),
+        20,
+        "the event lines of the actors in the manager's log",
+    )
     for row in rows:
         assert row["event_type"] == "fire"
         assert row["clip_path"].startswith(f"file://{evidence_dir}/clips/"), row["clip_path"]
@@ -106,7 +126,8 @@ def test_cameras_run_on_their_sites_node_and_events_land_in_duckdb_with_clips(
 
 
 def test_a_lost_nodes_cameras_come_back_on_the_other_node_without_losing_events(
-        ray_cluster: RayTestCluster, manager: ManagerProcess) -> None:
+    ray_cluster: RayTestCluster, manager: ManagerProcess
+) -> None:
     wait_for(lambda: _all_running(manager), 60, "four cameras running before the removal")
     before = manager.workers()
     lobby_restarts = {c: before[c]["restarts"] for c in CAMERAS if CAMERAS[c] == "lobby"}
@@ -118,8 +139,12 @@ def test_a_lost_nodes_cameras_come_back_on_the_other_node_without_losing_events(
 
     def lobby_back_on_bar() -> dict[str, dict[str, Any]] | None:
         workers = manager.workers()
-        back = all(workers[c]["running"] and workers[c]["node"] == bar_node
-                   and workers[c]["restarts"] > lobby_restarts[c] for c in lobby_restarts)
+        back = all(
+            workers[c]["running"]
+            and workers[c]["node"] == bar_node
+            and workers[c]["restarts"] > lobby_restarts[c]
+            for c in lobby_restarts
+        )
         return workers if back else None
 
     workers = wait_for(lobby_back_on_bar, 30, "the lobby's cameras running on the bar's node")

@@ -30,8 +30,9 @@ def _frame(value: int, size_wh: tuple[int, int] = (1920, 1080)) -> np.ndarray:
 def test_a_poll_returns_the_latest_status_and_only_a_newer_frame() -> None:
     state = LatestState(node="n1", pid=1234)
     state.status.write_worker(0, WorkerStatus(state="starting", heartbeat_ts=time.time()))
-    state.status.write_worker(0, WorkerStatus(state="running", heartbeat_ts=time.time() - 2.0,
-                                              frames_read=7))  # the latest record, whole
+    state.status.write_worker(
+        0, WorkerStatus(state="running", heartbeat_ts=time.time() - 2.0, frames_read=7)
+    )  # the latest record, whole
     for frame_no in (4, 8):  # a slow reader never sees frame 4: latest only
         state.frames.write(_frame(frame_no * 10), frame_no, 1000.0 + frame_no)
     state.frames.write_boxes(np.array([[0.1, 0.2, 0.3, 0.4, 0.9, 3]], np.float32), 1008.0)
@@ -58,13 +59,19 @@ def test_undecodable_live_frame_bytes_are_named() -> None:
         decode_live_frame(b"not a jpeg!!")
 
 
-def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(
-        tmp_path: Path) -> None:
-    camera = CameraConfig.model_validate({"id": "walk", "source": "demo:walk",
-                                          "detection": NO_DETECTION})
-    spec = WorkerSpec(camera=camera.model_dump(mode="json"),
-                      model=ModelConfig().model_dump(mode="json"), data_dir=str(tmp_path),
-                      slot=0, manager_pid=0, live_every_n=2, run_id="r1")
+def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(tmp_path: Path) -> None:
+    camera = CameraConfig.model_validate(
+        {"id": "walk", "source": "demo:walk", "detection": NO_DETECTION}
+    )
+    spec = WorkerSpec(
+        camera=camera.model_dump(mode="json"),
+        model=ModelConfig().model_dump(mode="json"),
+        data_dir=str(tmp_path),
+        slot=0,
+        manager_pid=0,
+        live_every_n=2,
+        run_id="r1",
+    )
     actor = CameraActor(spec, node="test-node")
 
     def running_with_a_frame() -> LiveUpdate | None:
@@ -92,19 +99,20 @@ def test_actor_options_ask_for_resources_and_prefer_or_require_the_site() -> Non
     assert "num_gpus" not in prefer
     assert prefer["runtime_env"] == {"env_vars": worker_malloc_env()}
     assert prefer["scheduling_strategy"].soft and not prefer["scheduling_strategy"].hard
-    require = actor_options(camera, gpu_model, RayConfig(site_placement="require",
-                                                          gpus_per_camera=0.5))
+    require = actor_options(
+        camera, gpu_model, RayConfig(site_placement="require", gpus_per_camera=0.5)
+    )
     assert require["num_gpus"] == 0.5 and require["scheduling_strategy"].hard
-    assert "scheduling_strategy" not in actor_options(camera, cpu_model,
-                                                      RayConfig(site_placement="off"))
+    assert "scheduling_strategy" not in actor_options(
+        camera, cpu_model, RayConfig(site_placement="off")
+    )
 
 
 def test_a_polled_heartbeat_is_placed_on_the_managers_clock() -> None:
     require_ray()
     from cashwatch.manager.runners.ray_runner import relayed_status
 
-    fresh = LiveUpdate(status=WorkerStatus(state="running", heartbeat_ts=1.0),
-                       heartbeat_age_s=0.5)
+    fresh = LiveUpdate(status=WorkerStatus(state="running", heartbeat_ts=1.0), heartbeat_age_s=0.5)
     assert relayed_status(fresh, now=100.0).heartbeat_ts == 99.5
     silent = LiveUpdate(status=WorkerStatus(state="starting"), heartbeat_age_s=float("inf"))
     # none: readers keep the manager's own sign of the run (its start)
@@ -112,22 +120,29 @@ def test_a_polled_heartbeat_is_placed_on_the_managers_clock() -> None:
 
 
 def test_a_manager_without_ray_never_imports_it() -> None:
-    code = ("import sys; from cashwatch.manager.service import Manager; "
-            "from cashwatch.manager.runners import make_runner; "
-            "from cashwatch.config import RayConfig; "
-            "runner = make_runner(None, RayConfig()); "
-            "assert runner.local_processes; assert 'ray' not in sys.modules, 'ray imported'")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        "import sys; from cashwatch.manager.service import Manager; "
+        "from cashwatch.manager.runners import make_runner; "
+        "from cashwatch.config import RayConfig; "
+        "runner = make_runner(None, RayConfig()); "
+        "assert runner.local_processes; assert 'ray' not in sys.modules, 'ray imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(("address", "message"), [
-    ("127.0.0.1:9", "cannot reach the Ray head at 127.0.0.1:9"),
-    ("headnode", "--ray 'headnode': expected 'auto' or the head's host:port"),
-])
-def test_a_ray_head_that_cannot_be_used_is_named_at_once(tmp_path: Path, address: str,
-                                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("127.0.0.1:9", "cannot reach the Ray head at 127.0.0.1:9"),
+        ("headnode", "--ray 'headnode': expected 'auto' or the head's host:port"),
+    ],
+)
+def test_a_ray_head_that_cannot_be_used_is_named_at_once(
+    tmp_path: Path, address: str, message: str
+) -> None:
     require_ray()
     config = write_config(tmp_path / "cashwatch.toml", [camera_entry("a", "demo:walk")])
     result = cli("run", "--ray", address, config=config, timeout_s=60)
@@ -136,9 +151,9 @@ def test_a_ray_head_that_cannot_be_used_is_named_at_once(tmp_path: Path, address
     assert not (tmp_path / "logs").exists()  # it failed before taking the data folder
 
 
-
-def test_a_cluster_without_token_authentication_is_refused(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cluster_without_token_authentication_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # fail closed: anyone who reaches an unauthenticated head runs code on every node
     require_ray()
     monkeypatch.delenv("RAY_AUTH_MODE")
@@ -165,7 +180,8 @@ def test_a_cluster_without_token_authentication_is_refused(tmp_path: Path,
 
 
 def test_the_token_check_wants_the_mode_and_a_token_to_present(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     require_ray()
     from cashwatch.manager.runners import RunnerUnavailable
     from cashwatch.manager.runners.ray_runner import check_token_auth

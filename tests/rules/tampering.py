@@ -16,8 +16,9 @@ def cover(frame: np.ndarray, index: int) -> np.ndarray:
     """A hand over the lens: dark skin, out of focus, a little light through the fingers."""
     width = frame.shape[1]
     light = np.linspace(18, 40, width, dtype=np.float32)[None, :, None]
-    return np.broadcast_to(light * np.array([0.8, 0.9, 1.2], np.float32),
-                           frame.shape).astype(np.uint8)
+    return np.broadcast_to(light * np.array([0.8, 0.9, 1.2], np.float32), frame.shape).astype(
+        np.uint8
+    )
 
 
 def cloth(frame: np.ndarray, index: int) -> np.ndarray:
@@ -44,4 +45,5 @@ def rotated(frame: np.ndarray, index: int) -> np.ndarray:
 def dimmed(share: float) -> Callable[[np.ndarray, int], np.ndarray]:
     def change(frame: np.ndarray, index: int) -> np.ndarray:
         return (frame * share).astype(np.uint8)  # lights turned down: not tampering
+
     return change

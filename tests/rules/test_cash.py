@@ -11,8 +11,9 @@ from tests.rules.builders import FRAME_WH
 from tests.rules.handover import CUSTOMER, STAFF, ZONES, Handover, handover_frames
 
 
-def run_rule(case: Handover, config: CashRuleConfig | None = None,
-             zones: ZonesConfig = ZONES, seed: int = 0) -> list:
+def run_rule(
+    case: Handover, config: CashRuleConfig | None = None, zones: ZonesConfig = ZONES, seed: int = 0
+) -> list:
     rule = CashHandoverRule(config or CashRuleConfig(), zones)
     events = []
     for ts, poses in handover_frames(case, seed):
@@ -66,19 +67,26 @@ def test_missing_wrists_raise_nothing() -> None:
 
 
 def test_meeting_outside_the_counter_zone_does_not_count() -> None:
-    far_counter = ZonesConfig(cashier=ZONES.cashier,
-                              counter=[(0.0, 0.0), (0.2, 0.0), (0.2, 0.2), (0.0, 0.2)])
+    far_counter = ZonesConfig(
+        cashier=ZONES.cashier, counter=[(0.0, 0.0), (0.2, 0.0), (0.2, 0.2), (0.0, 0.2)]
+    )
     assert run_rule(Handover(), zones=far_counter) == []
 
 
 def test_drawer_required_waits_for_a_staff_wrist_in_the_drawer() -> None:
     config = CashRuleConfig(require_drawer=True, drawer_window_s=2.0)
-    no_drawer_visit = ZonesConfig(cashier=ZONES.cashier, counter=ZONES.counter,
-                                  drawer=[(0.9, 0.9), (1.0, 0.9), (1.0, 1.0), (0.9, 1.0)])
+    no_drawer_visit = ZonesConfig(
+        cashier=ZONES.cashier,
+        counter=ZONES.counter,
+        drawer=[(0.9, 0.9), (1.0, 0.9), (1.0, 1.0), (0.9, 1.0)],
+    )
     assert run_rule(Handover(), config, no_drawer_visit) == []
     # the staff's left wrist hangs at rest around x=0.6-0.65, y=0.66 of the frame
-    drawer_at_rest = ZonesConfig(cashier=ZONES.cashier, counter=ZONES.counter,
-                                 drawer=[(0.58, 0.6), (0.68, 0.6), (0.68, 0.75), (0.58, 0.75)])
+    drawer_at_rest = ZonesConfig(
+        cashier=ZONES.cashier,
+        counter=ZONES.counter,
+        drawer=[(0.58, 0.6), (0.68, 0.6), (0.68, 0.75), (0.58, 0.75)],
+    )
     events = run_rule(Handover(), config, drawer_at_rest)
     assert len(events) == 1
     assert abs(events[0].details["drawer_visit_at"] - events[0].details["met_at"]) <= 2.0
@@ -96,12 +104,19 @@ def test_min_hits_above_window_is_rejected() -> None:
 # Recall and false positives over constructed variations (figures in docs/evaluation.md)
 POSITIVES = [
     Handover(meet_distance=d, hold_s=h, reach_s=r, angle_deg=a, jitter_px=j, drop_prob=p)
-    for d in (0.0, 0.2, 0.4) for h in (0.5, 1.0) for r in (0.3, 0.8)
-    for a in (-25.0, 0.0, 25.0) for j in (0.0, 3.0) for p in (0.0, 0.2)
+    for d in (0.0, 0.2, 0.4)
+    for h in (0.5, 1.0)
+    for r in (0.3, 0.8)
+    for a in (-25.0, 0.0, 25.0)
+    for j in (0.0, 3.0)
+    for p in (0.0, 0.2)
 ]
 NEAR_MISSES = [
     Handover(meet_distance=d, hold_s=h, angle_deg=a, jitter_px=j)
-    for d in (0.8, 1.0, 1.5) for h in (0.5, 2.0) for a in (-25.0, 0.0, 25.0) for j in (0.0, 3.0)
+    for d in (0.8, 1.0, 1.5)
+    for h in (0.5, 2.0)
+    for a in (-25.0, 0.0, 25.0)
+    for j in (0.0, 3.0)
 ]
 
 

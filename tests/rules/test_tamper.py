@@ -33,8 +33,11 @@ def sampled(path: Path, seconds: float | None = None) -> Frames:
             break
         if index / fps + 1e-9 >= due:
             height, width = frame.shape[:2]
-            frames.append(cv2.resize(frame, (WIDTH, round(height * WIDTH / width)),
-                                     interpolation=cv2.INTER_AREA))
+            frames.append(
+                cv2.resize(
+                    frame, (WIDTH, round(height * WIDTH / width)), interpolation=cv2.INTER_AREA
+                )
+            )
             due += 1.0 / FPS
         index += 1
     capture.release()
@@ -51,8 +54,10 @@ def gym() -> Frames:
     return sampled(require_media("video/d1_gym_indoor_cctv_boxes_burned_in__meva_G330.mp4"))
 
 
-def run(frames: Frames, config: TamperRuleConfig | None = None,
-        ) -> tuple[list[DetectedEvent], TamperRule]:
+def run(
+    frames: Frames,
+    config: TamperRuleConfig | None = None,
+) -> tuple[list[DetectedEvent], TamperRule]:
     rule = TamperRule(config or TamperRuleConfig())
     events = []
     for index, frame in enumerate(frames):
@@ -60,8 +65,12 @@ def run(frames: Frames, config: TamperRuleConfig | None = None,
     return events, rule
 
 
-def tampered(frames: Frames, change: Callable[[np.ndarray, int], np.ndarray],
-             start: float = TAMPER_FROM, end: float = TAMPER_TO) -> Frames:
+def tampered(
+    frames: Frames,
+    change: Callable[[np.ndarray, int], np.ndarray],
+    start: float = TAMPER_FROM,
+    end: float = TAMPER_TO,
+) -> Frames:
     out = list(frames)
     for index in range(round(start * FPS), min(len(out), round(end * FPS))):
         out[index] = change(out[index], index)
@@ -79,12 +88,20 @@ def test_quiet_footage_raises_nothing(walk: Frames, gym: Frames) -> None:
 
 
 @pytest.mark.media
-@pytest.mark.parametrize(("change", "reason"), [
-    (cover, "covered"), (cloth, "covered"), (blur, "blurred"),
-    (shifted, "view changed"), (rotated, "view changed")])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (cover, "covered"),
+        (cloth, "covered"),
+        (blur, "blurred"),
+        (shifted, "view changed"),
+        (rotated, "view changed"),
+    ],
+)
 def test_tampering_raises_one_event_that_ends_when_the_view_is_back(
-        walk: Frames, change: Callable[[np.ndarray, int], np.ndarray], reason: str) -> None:
-    events, rule = run(tampered(walk[:round(100 * FPS)], change))
+    walk: Frames, change: Callable[[np.ndarray, int], np.ndarray], reason: str
+) -> None:
+    events, rule = run(tampered(walk[: round(100 * FPS)], change))
     assert [e.details["reason"] for e in events] == [reason]
     event = events[0]
     minimum = TamperRuleConfig().min_duration_s
@@ -99,8 +116,9 @@ def test_tampering_raises_one_event_that_ends_when_the_view_is_back(
 @pytest.mark.media
 def test_a_camera_turned_to_another_scene_is_found(walk: Frames, gym: Frames) -> None:
     other = [cv2.resize(frame, walk[0].shape[1::-1]) for frame in gym]
-    events, _ = run(tampered(walk[:round(100 * FPS)],
-                             lambda frame, index: other[index % len(other)]))
+    events, _ = run(
+        tampered(walk[: round(100 * FPS)], lambda frame, index: other[index % len(other)])
+    )
     assert [e.details["reason"] for e in events] == ["view changed"]
 
 
@@ -108,20 +126,20 @@ def test_a_camera_turned_to_another_scene_is_found(walk: Frames, gym: Frames) ->
 @pytest.mark.parametrize("share", [0.35, 0.25, 0.05])
 def test_dimmed_light_is_not_tampering(walk: Frames, share: float) -> None:
     """Down to a twentieth of the light the scene's shapes are all still there."""
-    events, rule = run(tampered(walk[:round(100 * FPS)], dimmed(share)))
+    events, rule = run(tampered(walk[: round(100 * FPS)], dimmed(share)))
     assert events == [] and rule.evidence_ts() is None
 
 
 @pytest.mark.media
 def test_covered_again_after_the_view_came_back_is_a_new_event(walk: Frames) -> None:
-    frames = tampered(tampered(walk[:round(110 * FPS)], cover, 30.0, 45.0), cover, 50.0, 70.0)
+    frames = tampered(tampered(walk[: round(110 * FPS)], cover, 30.0, 45.0), cover, 50.0, 70.0)
     events, _ = run(frames)
     assert [round(e.ts) for e in events] == [40, 60]  # 5 s of view between: two episodes
 
 
 @pytest.mark.media
 def test_a_moment_of_view_inside_one_covering_is_the_same_episode(walk: Frames) -> None:
-    frames = tampered(tampered(walk[:round(110 * FPS)], cover, 30.0, 45.0), cover, 46.0, 70.0)
+    frames = tampered(tampered(walk[: round(110 * FPS)], cover, 30.0, 45.0), cover, 46.0, 70.0)
     events, rule = run(frames)
     assert len(events) == 1
     assert rule.evidence_ts() == pytest.approx(69.5, abs=1.0)
@@ -130,7 +148,7 @@ def test_a_moment_of_view_inside_one_covering_is_the_same_episode(walk: Frames) 
 @pytest.mark.media
 def test_short_covering_does_not_fire(walk: Frames) -> None:
     minimum = TamperRuleConfig().min_duration_s
-    events, rule = run(tampered(walk[:round(80 * FPS)], cover, end=TAMPER_FROM + minimum - 3))
+    events, rule = run(tampered(walk[: round(80 * FPS)], cover, end=TAMPER_FROM + minimum - 3))
     assert events == []
     assert rule.evidence_ts() is not None  # it saw the covering, only not for long enough
 
@@ -178,8 +196,9 @@ def test_a_new_resolution_is_not_a_changed_view() -> None:
     scene = synthetic_scene(np.random.default_rng(2))
     larger = cv2.resize(scene, (640, 360), interpolation=cv2.INTER_CUBIC)
     other_aspect = cv2.resize(scene[:, 40:280], (480, 360))
-    events, rule = run([scene] * round(30 * FPS) + [larger] * round(30 * FPS)
-                       + [other_aspect] * round(30 * FPS))
+    events, rule = run(
+        [scene] * round(30 * FPS) + [larger] * round(30 * FPS) + [other_aspect] * round(30 * FPS)
+    )
     assert events == [] and rule.evidence_ts() is None
     assert rule.last_check is not None  # judged after each change, not only before
 
@@ -209,6 +228,9 @@ def test_a_clock_set_back_does_not_stop_the_analyses() -> None:
 
 
 def test_relearn_must_outlast_the_duration() -> None:
-    with pytest.raises(ValidationError, match=r"relearn_s \(10\) must be longer than "
-                                              r"min_duration_s \(20\)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"relearn_s \(10\) must be longer than "
+        r"min_duration_s \(20\)",
+    ):
         TamperRuleConfig(min_duration_s=20.0, relearn_s=10.0)

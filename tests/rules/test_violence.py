@@ -22,9 +22,16 @@ def flailing(centre_x: float, ts: float, amplitude: float, phase: float = 0.0) -
     return kps
 
 
-def run(seconds: float, gap_px: float, amplitude_a: float, amplitude_b: float,
-        fps: float = 7.5, time_scale: float = 1.0, walk_px_s: float = 0.0,
-        drop_limbs: bool = False) -> list:
+def run(
+    seconds: float,
+    gap_px: float,
+    amplitude_a: float,
+    amplitude_b: float,
+    fps: float = 7.5,
+    time_scale: float = 1.0,
+    walk_px_s: float = 0.0,
+    drop_limbs: bool = False,
+) -> list:
     rule = ViolenceRule(ViolenceRuleConfig(method="pose"))
     events = []
     for ts in timestamps(seconds, fps):
@@ -83,8 +90,9 @@ def test_speed_uses_timestamps_not_frame_counts() -> None:
 
 
 def test_walking_side_by_side_is_not_violence() -> None:
-    assert run(seconds=3.0, gap_px=0.0, amplitude_a=0.05, amplitude_b=0.05,
-               walk_px_s=3 * SIZE) == []
+    assert (
+        run(seconds=3.0, gap_px=0.0, amplitude_a=0.05, amplitude_b=0.05, walk_px_s=3 * SIZE) == []
+    )
 
 
 def test_missing_limb_keypoints_raise_nothing() -> None:

@@ -28,13 +28,20 @@ from tests.rules.test_violence import SIZE, flailing
 CONFIG = ViolenceRuleConfig(method="learned")
 
 
-def constructed(name: str, fight: bool, amplitude: float, phase: float,
-                gap_px: float = 0.0) -> Recording:
+def constructed(
+    name: str, fight: bool, amplitude: float, phase: float, gap_px: float = 0.0
+) -> Recording:
     """Two people side by side for 2 s: a fight flails, a calm pair barely moves."""
     ts = timestamps(2.0)
-    poses = [poses_of([(1, flailing(200.0, t, amplitude, phase)),
-                       (2, flailing(200.0 + 1.4 * SIZE + gap_px, t, amplitude, phase + 1.0))])
-             for t in ts]
+    poses = [
+        poses_of(
+            [
+                (1, flailing(200.0, t, amplitude, phase)),
+                (2, flailing(200.0 + 1.4 * SIZE + gap_px, t, amplitude, phase + 1.0)),
+            ]
+        )
+        for t in ts
+    ]
     return Recording(name, fight, np.array(ts), poses)
 
 
@@ -48,14 +55,18 @@ def test_training_separates_constructed_fights_from_calm_pairs() -> None:
     clips = [clip_windows(r, 1.2, CONFIG) for r in dataset()]
     model = train(clips, CONFIG, window_s=1.2)
     for clip in clips:
-        assert clip_fires(model_scores(model, clip), clip.within_reach, model.min_score,
-                          CONFIG) == clip.fight, clip.label_path
+        assert (
+            clip_fires(model_scores(model, clip), clip.within_reach, model.min_score, CONFIG)
+            == clip.fight
+        ), clip.label_path
     # clips it never saw: a slower fight and a pair that is almost still
     unseen = [constructed("fight-new", True, 0.7, 2.2), constructed("calm-new", False, 0.03, 2.2)]
     for recording in unseen:
         clip = clip_windows(recording, 1.2, CONFIG)
-        assert clip_fires(model_scores(model, clip), clip.within_reach, model.min_score,
-                          CONFIG) == recording.fight
+        assert (
+            clip_fires(model_scores(model, clip), clip.within_reach, model.min_score, CONFIG)
+            == recording.fight
+        )
 
 
 def test_training_is_deterministic_and_round_trips_through_json(tmp_path: Path) -> None:
@@ -103,7 +114,8 @@ def test_recordings_round_trip_including_empty_detections(tmp_path: Path) -> Non
 
 
 def test_fit_command_writes_a_loadable_model_and_reports_held_out_clips(
-        tmp_path: Path, capsys) -> None:
+    tmp_path: Path, capsys
+) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     for recording in [*dataset(), constructed("video/quiet", False, 0.0, 0.0)]:

@@ -31,8 +31,9 @@ def table(tmp_path: Path):
 
 def test_round_trip_and_reader_sees_writes(tmp_path: Path, table: StatusTable) -> None:
     table.update_manager(1, camera_id="cam", state="starting", run_id="r1")
-    table.write_worker(1, WorkerStatus(run_id="r1", state="running", frames_read=42,
-                                       source_error="é" * 300))
+    table.write_worker(
+        1, WorkerStatus(run_id="r1", state="running", frames_read=42, source_error="é" * 300)
+    )
     reader = StatusTable.attach(tmp_path)
     camera = reader.read_all()["cam"]
     assert camera.state == "running"
@@ -41,13 +42,16 @@ def test_round_trip_and_reader_sees_writes(tmp_path: Path, table: StatusTable) -
     assert camera.worker.source_error.startswith("éé")  # cut at a character boundary
     assert len(camera.worker.source_error.encode()) <= 512
     reader.close()
-    assert segments.status_name(tmp_path) in segments.existing_segments(tmp_path), \
+    assert segments.status_name(tmp_path) in segments.existing_segments(tmp_path), (
         "a reader's close must never unlink"
+    )
 
 
 def test_attaching_process_exit_does_not_unlink(tmp_path: Path, table: StatusTable) -> None:
-    code = ("from pathlib import Path; from cashwatch.shm.status import StatusTable; "
-            f"t = StatusTable.attach(Path({str(tmp_path)!r})); print(t.capacity)")
+    code = (
+        "from pathlib import Path; from cashwatch.shm.status import StatusTable; "
+        f"t = StatusTable.attach(Path({str(tmp_path)!r})); print(t.capacity)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "4"
     assert "leaked" not in out.stderr
@@ -88,10 +92,13 @@ def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -
     try:
         for old_version in (2, 3):  # 3: one record per camera, written by two processes
             np.ndarray((2,), dtype="<u4", buffer=old.buf)[:] = [MAGIC, old_version]
-            with pytest.raises(StatusLayoutError, match=rf"layout version {old_version}; "
-                               r"this CashWatch reads version 4: restart the manager "
-                               r"\(`cashwatch run`\), or this dashboard or CLI, so that "
-                               r"both run the same CashWatch version"):
+            with pytest.raises(
+                StatusLayoutError,
+                match=rf"layout version {old_version}; "
+                r"this CashWatch reads version 4: restart the manager "
+                r"\(`cashwatch run`\), or this dashboard or CLI, so that "
+                r"both run the same CashWatch version",
+            ):
                 StatusTable.attach(tmp_path)
             with pytest.raises(ManagerNotRunning, match=f"layout version {old_version}"):
                 read_status(tmp_path)
@@ -119,8 +126,9 @@ def test_frame_slot_downscales_and_returns_consistent_copy(tmp_path: Path) -> No
     assert segments.existing_segments(tmp_path) == []
 
 
-@pytest.mark.parametrize("field", ["error", "source", "source_error", "journal_error",
-                                   "detection_error"])
+@pytest.mark.parametrize(
+    "field", ["error", "source", "source_error", "journal_error", "detection_error"]
+)
 def test_a_password_is_masked_before_a_long_text_is_cut(table: StatusTable, field: str) -> None:
     # The cut falls inside the password, before the `@` that marks it: masked after the
     # cut, the remnant would not look like a URL's credentials and would be shown.
@@ -147,13 +155,20 @@ def test_header_texts_are_masked_before_they_are_cut(table: StatusTable) -> None
 
 
 def test_two_processes_write_their_own_record_and_a_reader_never_sees_a_torn_one(
-        tmp_path: Path, table: StatusTable) -> None:
+    tmp_path: Path, table: StatusTable
+) -> None:
     """The manager and the worker write the same slot at once, each its own record
     under its own sequence lock: every record read is whole, all of one write."""
     table.update_manager(0, camera_id="cam", state="starting", run_id="run")
-    writers = [subprocess.Popen([sys.executable, "-m", "tests.shm.writers", role,
-                                 str(tmp_path), "3"], cwd=REPO, stdout=subprocess.PIPE,
-                                text=True) for role in ("manager", "worker")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.shm.writers", role, str(tmp_path), "3"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for role in ("manager", "worker")
+    ]
     seen_manager, seen_worker, reads = set(), set(), 0
     try:
         while any(writer.poll() is None for writer in writers):
@@ -163,15 +178,24 @@ def test_two_processes_write_their_own_record_and_a_reader_never_sees_a_torn_one
             manager, worker = camera.manager, camera.worker
             if manager.pid:
                 n = manager.pid
-                assert (manager.name, manager.node, manager.restarts, manager.start_ts,
-                        manager.error) == (f"n{n}", f"node-{n}", n, float(n),
-                                           f"{n}:" + "m" * 400), manager
+                assert (
+                    manager.name,
+                    manager.node,
+                    manager.restarts,
+                    manager.start_ts,
+                    manager.error,
+                ) == (f"n{n}", f"node-{n}", n, float(n), f"{n}:" + "m" * 400), manager
                 seen_manager.add(n)
             if worker.frames_read:
                 n = worker.frames_read
-                assert (worker.frames_processed, worker.events_detected, worker.heartbeat_ts,
-                        worker.reconnects, worker.source_error, worker.journal_error) == (
-                    n, n, float(n), n, f"{n}:" + "w" * 400, f"{n}"), worker
+                assert (
+                    worker.frames_processed,
+                    worker.events_detected,
+                    worker.heartbeat_ts,
+                    worker.reconnects,
+                    worker.source_error,
+                    worker.journal_error,
+                ) == (n, n, float(n), n, f"{n}:" + "w" * 400, f"{n}"), worker
                 seen_worker.add(n)
     finally:
         for writer in writers:
@@ -186,12 +210,14 @@ def test_two_processes_write_their_own_record_and_a_reader_never_sees_a_torn_one
 
 def _live(table: StatusTable, **worker: object) -> None:
     table.update_manager(0, camera_id="cam", state="starting", run_id="r2", pid=7)
-    table.write_worker(0, WorkerStatus(run_id="r2", state="running", camera_fps=15.0,
-                                       frames_read=99, **worker))  # type: ignore[arg-type]
+    table.write_worker(
+        0, WorkerStatus(run_id="r2", state="running", camera_fps=15.0, frames_read=99, **worker)
+    )  # type: ignore[arg-type]
 
 
 def test_the_worker_speaks_for_the_camera_only_during_the_run_the_manager_started(
-        table: StatusTable) -> None:
+    table: StatusTable,
+) -> None:
     _live(table, source_error="")
     camera = table.read(0)
     assert camera is not None and camera.live and camera.state == "running"
@@ -201,7 +227,9 @@ def test_the_worker_speaks_for_the_camera_only_during_the_run_the_manager_starte
     assert camera is not None and not camera.live
     record = record_of(camera)
     assert (record["state"], record["last_error"]) == (
-        "error", "exited with code 1; restart in 1 s")
+        "error",
+        "exited with code 1; restart in 1 s",
+    )
     assert record["camera_fps"] == 0.0 and record["frames_read"] == 99, "last numbers kept"
     table.update_manager(0, state="starting", run_id="r3", error="")
     camera = table.read(0)
@@ -218,13 +246,20 @@ def test_tamper_is_an_explicit_field_and_readers_compose_the_note(table: StatusT
     assert record["last_error"] == tampered_note("covered", 1_800_000_000.0)
     assert record["last_error"].startswith(TAMPERED_NOTE)
     # the source's trouble comes first, as the worker has always ordered them
-    _live(table, tamper_reason="covered", source_error="the stream stalled for 9.0 s",
-          journal_error="2 journal record(s) held in memory")
+    _live(
+        table,
+        tamper_reason="covered",
+        source_error="the stream stalled for 9.0 s",
+        journal_error="2 journal record(s) held in memory",
+    )
     camera = table.read(0)
     assert camera is not None
     assert record_of(camera)["last_error"] == "the stream stalled for 9.0 s"
-    _live(table, journal_error="2 journal record(s) held in memory",
-          detection_error="detection disabled: x")
+    _live(
+        table,
+        journal_error="2 journal record(s) held in memory",
+        detection_error="detection disabled: x",
+    )
     camera = table.read(0)
     assert camera is not None
     assert record_of(camera)["last_error"] == "2 journal record(s) held in memory"

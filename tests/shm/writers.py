@@ -16,15 +16,29 @@ from cashwatch.shm.status import StatusTable, WorkerStatus
 
 def manager_fields(n: int) -> dict[str, object]:
     """The manager's record of round `n` (long texts: a write takes a while)."""
-    return {"name": f"n{n}", "node": f"node-{n}", "pid": n, "restarts": n,
-            "start_ts": float(n), "error": f"{n}:" + "m" * 400}
+    return {
+        "name": f"n{n}",
+        "node": f"node-{n}",
+        "pid": n,
+        "restarts": n,
+        "start_ts": float(n),
+        "error": f"{n}:" + "m" * 400,
+    }
 
 
 def worker_status(n: int) -> WorkerStatus:
     """The worker's record of round `n`."""
-    return WorkerStatus(run_id="run", state="running", frames_read=n, frames_processed=n,
-                        events_detected=n, heartbeat_ts=float(n), reconnects=n,
-                        source_error=f"{n}:" + "w" * 400, journal_error=f"{n}")
+    return WorkerStatus(
+        run_id="run",
+        state="running",
+        frames_read=n,
+        frames_processed=n,
+        events_detected=n,
+        heartbeat_ts=float(n),
+        reconnects=n,
+        source_error=f"{n}:" + "w" * 400,
+        journal_error=f"{n}",
+    )
 
 
 def write(role: str, data_dir: Path, seconds: float) -> int:

@@ -14,14 +14,25 @@ from cashwatch.core.events import EventRecord
 from cashwatch.store.db import db_path
 
 
-def make_record(event_id: str, *, camera_id: str = "cam1", started_at: float | None = None,
-                **overrides: Any) -> EventRecord:
+def make_record(
+    event_id: str, *, camera_id: str = "cam1", started_at: float | None = None, **overrides: Any
+) -> EventRecord:
     fields: dict[str, Any] = {
-        "site": "lobby", "event_type": "fire", "ended_at": None, "confidence": 0.8,
-        "bbox": [1.0, 2.0, 30.0, 40.0], "details": {"frames": 3}, "model": "yolo11n-pose"}
+        "site": "lobby",
+        "event_type": "fire",
+        "ended_at": None,
+        "confidence": 0.8,
+        "bbox": [1.0, 2.0, 30.0, 40.0],
+        "details": {"frames": 3},
+        "model": "yolo11n-pose",
+    }
     fields.update(overrides)
-    return EventRecord(event_id=event_id, camera_id=camera_id,
-                       started_at=time.time() if started_at is None else started_at, **fields)
+    return EventRecord(
+        event_id=event_id,
+        camera_id=camera_id,
+        started_at=time.time() if started_at is None else started_at,
+        **fields,
+    )
 
 
 def query(data_dir: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -35,8 +46,9 @@ def query(data_dir: Path, sql: str, params: list[Any] | None = None) -> list[tup
 
 def journal_lines(data_dir: Path, source: str) -> list[str]:
     folder = Path(data_dir) / "journal" / source
-    return [line for path in sorted(folder.glob("*.jsonl"))
-            for line in path.read_text().splitlines()]
+    return [
+        line for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()
+    ]
 
 
 def make_old(path: Path, age_s: float) -> None:
@@ -77,9 +89,12 @@ def bulk_database(data_dir: Path, count: int) -> None:
 
     con = open_writable(data_dir)
     try:
-        con.execute("INSERT INTO events (event_id, camera_id, event_type, started_at, details) "
-                    "SELECT 'e' || i, 'cam1', 'fire', now(), json_object('pad', repeat('x', 500)) "
-                    "FROM range(?) r(i)", [count])
+        con.execute(
+            "INSERT INTO events (event_id, camera_id, event_type, started_at, details) "
+            "SELECT 'e' || i, 'cam1', 'fire', now(), json_object('pad', repeat('x', 500)) "
+            "FROM range(?) r(i)",
+            [count],
+        )
     finally:
         con.close()
 
@@ -87,8 +102,9 @@ def bulk_database(data_dir: Path, count: int) -> None:
 def damage_a_block_that_opening_misses(data_dir: Path, event_id: str) -> Path:
     """Damage DuckDB only finds when a write touches it, as ingest's upserts do: the file
     still opens but changing `event_id`'s row reads the damage ("Corrupt database file")."""
-    return damage_a_block_until(data_dir, lambda path: _opens_but_update_fails(path, event_id),
-                                "only an update notices")
+    return damage_a_block_until(
+        data_dir, lambda path: _opens_but_update_fails(path, event_id), "only an update notices"
+    )
 
 
 def damage_a_block_until(data_dir: Path, noticed: Callable[[Path], bool], what: str) -> Path:
@@ -99,7 +115,7 @@ def damage_a_block_until(data_dir: Path, noticed: Callable[[Path], bool], what: 
     for block in range(1, len(sound) // BLOCK_BYTES):
         start = 3 * 4096 + block * BLOCK_BYTES + 1000
         damaged = bytearray(sound)
-        damaged[start:start + 2048] = os.urandom(2048)
+        damaged[start : start + 2048] = os.urandom(2048)
         path.write_bytes(bytes(damaged))
         if noticed(path):
             return path

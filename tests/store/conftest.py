@@ -19,7 +19,10 @@ def spawn_child() -> Iterator:
     def _spawn(role: str, data_dir: Path, value: float) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.store.children", role, str(data_dir), str(value)],
-            cwd=REPO, stdout=subprocess.PIPE, text=True)
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         started.append(proc)
         return proc
 

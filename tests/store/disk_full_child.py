@@ -37,8 +37,9 @@ def _noise(index: int) -> np.ndarray:
 
 def main(data_dir: Path) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    camera = CameraConfig(id="cam1", source="demo:fire",
-                          clip={"pre_seconds": 1.0, "post_seconds": 1.0, "fps": 10.0})
+    camera = CameraConfig(
+        id="cam1", source="demo:fire", clip={"pre_seconds": 1.0, "post_seconds": 1.0, "fps": 10.0}
+    )
     journal = JournalWriter(data_dir, "cam1")
     recorder = ClipRecorder(camera, data_dir, journal)
     _limit(LIMIT_BYTES)
@@ -48,8 +49,9 @@ def main(data_dir: Path) -> None:
         recorder.add_frame(frames[index], T0 + index / 10)
     record = make_record("e1", started_at=T0 + 1.9)
     try:
-        record.snapshot_path = save_snapshot(data_dir, "cam1", "e1", record.started_at,
-                                             encode_jpeg(frames[19], 95))
+        record.snapshot_path = save_snapshot(
+            data_dir, "cam1", "e1", record.started_at, encode_jpeg(frames[19], 95)
+        )
     except OSError as exc:  # what the worker does: record the event without a snapshot
         print(json.dumps({"snapshot_error": str(exc)}), flush=True)
     journal.emit_event(record)
@@ -65,8 +67,10 @@ def main(data_dir: Path) -> None:
     print(json.dumps({"pending_while_full": journal.pending_count}), flush=True)
 
     _limit(resource.RLIM_INFINITY)
-    print(json.dumps({"flushed": journal.flush_pending(), "pending": journal.pending_count}),
-          flush=True)
+    print(
+        json.dumps({"flushed": journal.flush_pending(), "pending": journal.pending_count}),
+        flush=True,
+    )
     journal.close()
 
 

@@ -39,12 +39,15 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path.write_text("# events CLI test: data_dir is this folder\n")
     journal = JournalWriter(tmp_path, "lobby")
     journal.emit_event(make_record("recent-fire", camera_id="lobby", started_at=now - 600))
-    journal.emit_event(make_record("recent-cash", camera_id="lobby", started_at=now - 60,
-                                   event_type="cash"))
+    journal.emit_event(
+        make_record("recent-cash", camera_id="lobby", started_at=now - 60, event_type="cash")
+    )
     journal.emit_clip("recent-cash", "clips/x/lobby/recent-cash.mp4", None)
     JournalWriter(tmp_path, "desk").emit_event(
-        make_record("old-fight", camera_id="desk", started_at=now - 3 * 86400,
-                    event_type="violence"))
+        make_record(
+            "old-fight", camera_id="desk", started_at=now - 3 * 86400, event_type="violence"
+        )
+    )
     assert Ingestor(tmp_path).poll() == 4
     return path
 
@@ -64,15 +67,20 @@ def test_table_lists_newest_first(config: Path, capsys) -> None:
     assert lines[-1] == "3 event(s)"
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--since", "2h"], {"recent-cash", "recent-fire"}),
-    (["--since", "5m"], {"recent-cash"}),
-    (["--camera", "desk"], {"old-fight"}),
-    (["--camera", "desk", "--camera", "lobby", "--type", "violence"], {"old-fight"}),
-    (["--type", "fire"], {"recent-fire"}),
-    (["--since", (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")],
-     {"recent-cash", "recent-fire"}),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--since", "2h"], {"recent-cash", "recent-fire"}),
+        (["--since", "5m"], {"recent-cash"}),
+        (["--camera", "desk"], {"old-fight"}),
+        (["--camera", "desk", "--camera", "lobby", "--type", "violence"], {"old-fight"}),
+        (["--type", "fire"], {"recent-fire"}),
+        (
+            ["--since", (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")],
+            {"recent-cash", "recent-fire"},
+        ),
+    ],
+)
 def test_filters(config: Path, capsys, argv: list[str], expected: set[str]) -> None:
     assert _run(["--config", str(config), "--format", "json", *argv]) == 0
     assert {item["event_id"] for item in json.loads(capsys.readouterr().out)} == expected
@@ -97,8 +105,21 @@ def test_parquet_needs_an_output_and_writes_it(config: Path, capsys, tmp_path: P
     assert _run(["--config", str(config), "--format", "parquet"]) == 2
     assert "--output" in capsys.readouterr().err
     out = tmp_path / "events.parquet"
-    assert _run(["--config", str(config), "--format", "parquet", "--output", str(out),
-                 "--camera", "lobby"]) == 0
+    assert (
+        _run(
+            [
+                "--config",
+                str(config),
+                "--format",
+                "parquet",
+                "--output",
+                str(out),
+                "--camera",
+                "lobby",
+            ]
+        )
+        == 0
+    )
     table = pq.read_table(out)
     assert table.num_rows == 2 and set(table.column("camera_id").to_pylist()) == {"lobby"}
 
@@ -109,8 +130,9 @@ def test_expired_evidence_and_the_reviewer_are_shown(tmp_path: Path, capsys) -> 
     journal = JournalWriter(tmp_path, "lobby")
     journal.emit_event(make_record("gone", camera_id="lobby", started_at=time.time() - 600))
     journal.emit_clip("gone", "clips/x/lobby/gone.mp4", None)
-    JournalWriter(tmp_path, "_manager").append("expire", {"event_id": "gone",
-                                                          "expired_at": time.time()})
+    JournalWriter(tmp_path, "_manager").append(
+        "expire", {"event_id": "gone", "expired_at": time.time()}
+    )
     submit_review(tmp_path, "gone", "confirmed", "", reviewed_by="alice")
     assert Ingestor(tmp_path).poll() == 4
 
@@ -147,8 +169,9 @@ def many_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path.write_text("")
     journal = JournalWriter(tmp_path, "lobby")
     for index in range(1500):
-        journal.emit_event(make_record(f"evt-{index:05d}", camera_id="lobby",
-                                       started_at=time.time() - index))
+        journal.emit_event(
+            make_record(f"evt-{index:05d}", camera_id="lobby", started_at=time.time() - index)
+        )
     ingestor, ingested = Ingestor(tmp_path), 0
     while ingested < 1500:  # a poll takes a bounded batch
         batch = ingestor.poll()
@@ -160,10 +183,16 @@ def many_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_reader_that_stops_early_is_not_an_error(many_events: Path) -> None:
     """`cashwatch events | head -1`: the pipe closes after one line, long before the
     output is written."""
-    piped = subprocess.run(f"{sys.executable} -m cashwatch.cli events --format csv "
-                           f"--config {many_events} | head -1; exit ${{PIPESTATUS[0]}}",
-                           shell=True, executable="/bin/bash", capture_output=True,
-                           text=True, timeout=60, cwd=REPO)
+    piped = subprocess.run(
+        f"{sys.executable} -m cashwatch.cli events --format csv "
+        f"--config {many_events} | head -1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert piped.stdout.startswith("started_at,") and "event_id" in piped.stdout, piped.stdout
     assert piped.stderr == "", piped.stderr
     assert piped.returncode == 0
@@ -172,9 +201,21 @@ def test_a_reader_that_stops_early_is_not_an_error(many_events: Path) -> None:
 def test_a_slow_reader_does_not_hold_the_database(many_events: Path) -> None:
     """`cashwatch events | less`: while the pager waits for a key, the manager must still
     be able to store events, so the rows are fetched and the file closed before printing."""
-    proc = subprocess.Popen([sys.executable, "-m", "cashwatch.cli", "events", "--format", "csv",
-                             "--config", str(many_events)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cashwatch.cli",
+            "events",
+            "--format",
+            "csv",
+            "--config",
+            str(many_events),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     try:
         # output has started, and the pipe is full long before all of it is written

@@ -19,12 +19,23 @@ QUERIES = re.findall(r"```sql\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("data")
     writer = JournalWriter(folder, "desk")
-    writer.emit_event(make_record("fight", event_type="violence", started_at=1_000.0,
-                                  details={"method": "pose", "duration_s": 0.8,
-                                           "tracks": [1, 2]}))
+    writer.emit_event(
+        make_record(
+            "fight",
+            event_type="violence",
+            started_at=1_000.0,
+            details={"method": "pose", "duration_s": 0.8, "tracks": [1, 2]},
+        )
+    )
     writer.emit_end("fight", 1_012.5)
-    writer.emit_event(make_record("handover", event_type="cash", started_at=2_000.0, details={
-        "staff_wrist": [410.0, 300.0], "frame_wh": [1280, 720], "met_at": 1_999.6}))
+    writer.emit_event(
+        make_record(
+            "handover",
+            event_type="cash",
+            started_at=2_000.0,
+            details={"staff_wrist": [410.0, 300.0], "frame_wh": [1280, 720], "met_at": 1_999.6},
+        )
+    )
     writer.emit_clip("handover", "clips/x/desk/handover.mp4", None)
     writer.emit_event(make_record("flames", started_at=3_000.0))  # still burning
     writer.close()

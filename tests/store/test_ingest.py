@@ -43,19 +43,24 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     for statement in MIGRATIONS[0][1]:
         con.execute(statement)
     con.execute("INSERT INTO schema_version VALUES (1, now())")
-    con.execute("INSERT INTO events (event_id, camera_id, bbox, review_status, notes, "
-                "started_at, ended_at) VALUES ('old', 'cam1', [0.1, 0.2, 0.3, 0.4], "
-                "'confirmed', 'kept', to_timestamp(1000), to_timestamp(1000))")
+    con.execute(
+        "INSERT INTO events (event_id, camera_id, bbox, review_status, notes, "
+        "started_at, ended_at) VALUES ('old', 'cam1', [0.1, 0.2, 0.3, 0.4], "
+        "'confirmed', 'kept', to_timestamp(1000), to_timestamp(1000))"
+    )
     con.close()
     submit_review(tmp_path, "old", "false_positive", "seen again", reviewed_by="alice")
 
     assert Ingestor(tmp_path).poll() == 1
     assert query(tmp_path, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
     # ended_at was a copy of started_at before version 3: now "not known"
-    assert query(tmp_path, "SELECT event_id, camera_id, bbox, review_status, notes, reviewed_by, "
-                 "evidence_expired_at, ended_at FROM events") == [
-        ("old", "cam1", [0.1, 0.2, 0.3, 0.4], "false_positive", "seen again", "alice", None,
-         None)]
+    assert query(
+        tmp_path,
+        "SELECT event_id, camera_id, bbox, review_status, notes, reviewed_by, "
+        "evidence_expired_at, ended_at FROM events",
+    ) == [
+        ("old", "cam1", [0.1, 0.2, 0.3, 0.4], "false_positive", "seen again", "alice", None, None)
+    ]
 
 
 def test_every_record_kind_is_applied(tmp_path: Path) -> None:
@@ -64,27 +69,50 @@ def test_every_record_kind_is_applied(tmp_path: Path) -> None:
     writer.emit_event(record)
     writer.emit_event(make_record("e2"))
     writer.emit_clip("e1", "clips/a/cam1/e1.mp4", None)
-    writer.append("worker_run", {"run_id": "r1", "camera_id": "cam1", "pid": 42, "core": 1,
-                                 "started_at": 1_700_000_000.0, "stopped_at": None,
-                                 "exit_reason": None, "restarts": 0})
-    writer.append("worker_run", {"run_id": "r1", "stopped_at": 1_700_000_100.0,
-                                 "exit_reason": "stopped"})
+    writer.append(
+        "worker_run",
+        {
+            "run_id": "r1",
+            "camera_id": "cam1",
+            "pid": 42,
+            "core": 1,
+            "started_at": 1_700_000_000.0,
+            "stopped_at": None,
+            "exit_reason": None,
+            "restarts": 0,
+        },
+    )
+    writer.append(
+        "worker_run", {"run_id": "r1", "stopped_at": 1_700_000_100.0, "exit_reason": "stopped"}
+    )
     writer.append("expire", {"event_id": "e2", "expired_at": 1_700_000_200.0})
     writer.close()
     submit_review(tmp_path, "e1", "confirmed", "cash seen", reviewed_by="alice")
 
     assert Ingestor(tmp_path).poll() == 7
-    row, expired = query(tmp_path, "SELECT event_id, camera_id, event_type, epoch(started_at), "
-                         "bbox, details, clip_path, snapshot_path, review_status, notes, "
-                         "reviewed_by, ingested_at, epoch(evidence_expired_at) "
-                         "FROM events ORDER BY event_id")
-    assert row[:8] == ("e1", "cam1", "fire", 1_700_000_000.25, [1.0, 2.0, 30.0, 40.0],
-                       '{"frames": 3}', "clips/a/cam1/e1.mp4", "snapshots/a/cam1/e1.jpg")
+    row, expired = query(
+        tmp_path,
+        "SELECT event_id, camera_id, event_type, epoch(started_at), "
+        "bbox, details, clip_path, snapshot_path, review_status, notes, "
+        "reviewed_by, ingested_at, epoch(evidence_expired_at) "
+        "FROM events ORDER BY event_id",
+    )
+    assert row[:8] == (
+        "e1",
+        "cam1",
+        "fire",
+        1_700_000_000.25,
+        [1.0, 2.0, 30.0, 40.0],
+        '{"frames": 3}',
+        "clips/a/cam1/e1.mp4",
+        "snapshots/a/cam1/e1.jpg",
+    )
     assert row[8:11] == ("confirmed", "cash seen", "alice") and row[11] is not None
     assert row[12] is None
     assert (expired[0], expired[6], expired[7], expired[12]) == ("e2", None, None, 1_700_000_200.0)
-    assert query(tmp_path, "SELECT pid, core, exit_reason, restarts, epoch(stopped_at) "
-                 "FROM worker_runs") == [(42, 1, "stopped", 0, 1_700_000_100.0)]
+    assert query(
+        tmp_path, "SELECT pid, core, exit_reason, restarts, epoch(stopped_at) FROM worker_runs"
+    ) == [(42, 1, "stopped", 0, 1_700_000_100.0)]
 
 
 def test_replaying_everything_changes_nothing(tmp_path: Path) -> None:
@@ -103,8 +131,10 @@ def test_replaying_everything_changes_nothing(tmp_path: Path) -> None:
     assert Ingestor(tmp_path).poll() == 5
     after = query(tmp_path, "SELECT * EXCLUDE (ingested_at) FROM events ORDER BY event_id")
     assert after == before
-    assert [(r[0], r[9], r[10]) for r in after] == [("e1", None, "OSError: disk full"),
-                                                   ("e2", "clips/a/cam1/e2.mp4", None)]
+    assert [(r[0], r[9], r[10]) for r in after] == [
+        ("e1", None, "OSError: disk full"),
+        ("e2", "clips/a/cam1/e2.mp4", None),
+    ]
 
 
 def test_each_review_replaces_the_last_one_reviewer_included(tmp_path: Path) -> None:
@@ -115,11 +145,13 @@ def test_each_review_replaces_the_last_one_reviewer_included(tmp_path: Path) -> 
     ingestor = Ingestor(tmp_path)
     ingestor.poll()
     assert query(tmp_path, "SELECT review_status, notes, reviewed_by FROM events") == [
-        ("confirmed", "till 2", "alice")]
+        ("confirmed", "till 2", "alice")
+    ]
     submit_review(tmp_path, "e1", "false_positive", "script")  # a tool without a user
     ingestor.poll()
     assert query(tmp_path, "SELECT review_status, notes, reviewed_by FROM events") == [
-        ("false_positive", "script", None)]
+        ("false_positive", "script", None)
+    ]
 
 
 def test_an_event_line_after_its_clip_line_keeps_the_clip(tmp_path: Path) -> None:
@@ -129,7 +161,8 @@ def test_an_event_line_after_its_clip_line_keeps_the_clip(tmp_path: Path) -> Non
     writer.close()
     Ingestor(tmp_path).poll()
     assert query(tmp_path, "SELECT camera_id, clip_path FROM events") == [
-        ("cam1", "clips/a/cam1/e1.mp4")]
+        ("cam1", "clips/a/cam1/e1.mp4")
+    ]
 
 
 def test_a_line_still_being_written_waits_for_its_newline(tmp_path: Path) -> None:
@@ -150,8 +183,12 @@ def test_a_damaged_line_is_skipped_and_the_rest_applied(tmp_path: Path) -> None:
     folder = tmp_path / "journal" / "cam1"
     folder.mkdir(parents=True)
     good = [json.dumps({"kind": "event", **make_record(f"e{i}").to_json_dict()}) for i in (1, 2)]
-    bad = ['{"kind": "event", "event_id": "x", "confidence": "high"}', "{not json",
-           '{"kind": "teleport"}', '{"kind": "event", "event_id": "y", "started_at": 1e300}']
+    bad = [
+        '{"kind": "event", "event_id": "x", "confidence": "high"}',
+        "{not json",
+        '{"kind": "teleport"}',
+        '{"kind": "event", "event_id": "y", "started_at": 1e300}',
+    ]
     (folder / "20250101.jsonl").write_text("\n".join([good[0], *bad, good[1]]) + "\n")
     ingestor = Ingestor(tmp_path)
     ingestor.poll()
@@ -181,8 +218,9 @@ def query_or_none(data_dir: Path) -> list | None:
 
 
 @pytest.mark.slow
-def test_ten_events_appear_within_5_s_after_a_60_s_reader_closes(tmp_path: Path,
-                                                                  spawn_child) -> None:
+def test_ten_events_appear_within_5_s_after_a_60_s_reader_closes(
+    tmp_path: Path, spawn_child
+) -> None:
     hold_s = 60.0
     ingestor = Ingestor(tmp_path)
     ingestor.poll()
@@ -205,7 +243,8 @@ def test_ten_events_appear_within_5_s_after_a_60_s_reader_closes(tmp_path: Path,
 
 
 def test_sigkilled_ingestor_restarts_and_stores_every_event_exactly_once(
-        tmp_path: Path, spawn_child) -> None:
+    tmp_path: Path, spawn_child
+) -> None:
     writer = JournalWriter(tmp_path, "cam1")
     total = 100
     for i in range(total):
@@ -225,10 +264,12 @@ def test_sigkilled_ingestor_restarts_and_stores_every_event_exactly_once(
     assert all(r[1] == f"clips/a/cam1/{r[0]}.mp4" for r in rows)
 
 
-@pytest.mark.parametrize(("keep_days", "age_days", "removed"),
-                         [(30.0, 2, 0), (30.0, 29, 0), (30.0, 31, 1), (1.0, 2, 1)])
+@pytest.mark.parametrize(
+    ("keep_days", "age_days", "removed"), [(30.0, 2, 0), (30.0, 29, 0), (30.0, 31, 1), (1.0, 2, 1)]
+)
 def test_ingested_journals_are_kept_for_keep_days_to_rebuild_from(
-        tmp_path: Path, keep_days: float, age_days: float, removed: int) -> None:
+    tmp_path: Path, keep_days: float, age_days: float, removed: int
+) -> None:
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1"))
     writer.close()
@@ -245,8 +286,10 @@ def test_ingested_journals_are_kept_for_keep_days_to_rebuild_from(
 
 
 def test_connect_readonly_explains_a_missing_database(tmp_path: Path) -> None:
-    with (pytest.raises(DatabaseMissingError, match=r"cashwatch\.duckdb.*cashwatch run"),
-          connect_readonly(tmp_path)):
+    with (
+        pytest.raises(DatabaseMissingError, match=r"cashwatch\.duckdb.*cashwatch run"),
+        connect_readonly(tmp_path),
+    ):
         pass
 
 
@@ -264,7 +307,8 @@ def test_connect_readonly_waits_out_a_short_write(tmp_path: Path, spawn_child) -
 
 
 def test_an_event_ends_when_its_end_line_says_and_a_replay_never_shortens_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1", started_at=1_000.0))
     writer.emit_end("e1", 1_042.5)
@@ -279,8 +323,9 @@ def test_an_event_ends_when_its_end_line_says_and_a_replay_never_shortens_it(
     assert query(tmp_path, lasted) == [("e1", 42.5)]
 
 
-@pytest.mark.parametrize("ended_at", [None, 1_000.0],
-                         ids=["a worker today", "an older worker's copy of started_at"])
+@pytest.mark.parametrize(
+    "ended_at", [None, 1_000.0], ids=["a worker today", "an older worker's copy of started_at"]
+)
 def test_an_event_line_brings_no_end(tmp_path: Path, ended_at: float | None) -> None:
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1", started_at=1_000.0, ended_at=ended_at))
@@ -290,7 +335,8 @@ def test_an_event_line_brings_no_end(tmp_path: Path, ended_at: float | None) -> 
 
 
 def test_an_end_applied_before_its_event_line_is_kept_and_the_event_arrives_later(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # e.g. ingest cut one day's file short and read the next day's first line
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_end("e1", 1_030.0)
@@ -303,5 +349,8 @@ def test_an_end_applied_before_its_event_line_is_kept_and_the_event_arrives_late
     Ingestor(tmp_path).poll()
     # the Overview announces events by when they arrive: the event, not its placeholder
     # (an fsync'd journal write and a new transaction lie between the two readings of now())
-    assert query(tmp_path, "SELECT camera_id, epoch(ended_at) - epoch(started_at), "
-                 "ingested_at > ? FROM events", [placeholder]) == [("cam1", 30.0, True)]
+    assert query(
+        tmp_path,
+        "SELECT camera_id, epoch(ended_at) - epoch(started_at), ingested_at > ? FROM events",
+        [placeholder],
+    ) == [("cam1", 30.0, True)]

@@ -57,9 +57,11 @@ def test_a_binder_error_of_the_schema_consumes_nothing(tmp_path: Path) -> None:
 def test_a_constraint_every_record_breaks_consumes_nothing(tmp_path: Path) -> None:
     # a NOT NULL that no new record fills: each one, alone in its transaction, is refused
     before = _stored_then_schema_changed(
-        tmp_path, "* REPLACE ('none' AS clip_error)",
+        tmp_path,
+        "* REPLACE ('none' AS clip_error)",
         "ALTER TABLE events ADD PRIMARY KEY (event_id); "
-        "ALTER TABLE events ALTER COLUMN clip_error SET NOT NULL")
+        "ALTER TABLE events ALTER COLUMN clip_error SET NOT NULL",
+    )
     ingestor = Ingestor(tmp_path)
     assert ingestor.poll() == 0
     assert "NOT NULL" in ingestor.db_error
@@ -70,8 +72,10 @@ def test_a_constraint_every_record_breaks_consumes_nothing(tmp_path: Path) -> No
 def test_the_same_data_error_for_every_record_consumes_nothing(tmp_path: Path) -> None:
     # `site` became a number: 'lobby' converts for no record, with one same message
     before = _stored_then_schema_changed(
-        tmp_path, "* REPLACE (CAST(NULL AS INTEGER) AS site)",
-        "ALTER TABLE events ADD PRIMARY KEY (event_id)")
+        tmp_path,
+        "* REPLACE (CAST(NULL AS INTEGER) AS site)",
+        "ALTER TABLE events ADD PRIMARY KEY (event_id)",
+    )
     ingestor = Ingestor(tmp_path)
     assert ingestor.poll() == 0
     assert "lobby" in ingestor.db_error
@@ -88,10 +92,13 @@ def test_an_unwritable_offsets_file_sets_db_error_instead_of_raising(tmp_path: P
     assert ingestor.poll() == 0 and ingestor.failed_writes == 1  # backing off
 
 
-@pytest.mark.parametrize("text", [
-    "x" * 230 + " rtsp://admin:hunter2@cam.example/live",
-    "rtsp://admin:hunter2@cam/live failed\nsecond line rtsp://u:other@cam",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 230 + " rtsp://admin:hunter2@cam.example/live",
+        "rtsp://admin:hunter2@cam/live failed\nsecond line rtsp://u:other@cam",
+    ],
+)
 def test_short_reason_masks_before_it_cuts_and_keeps_one_line(text: str) -> None:
     reason = short_reason(OSError(text))
     assert "hunter2" not in reason and "other" not in reason

@@ -26,8 +26,12 @@ def test_events_and_clips_are_journalled_as_json_lines(tmp_path: Path) -> None:
     records = [json.loads(line) for line in journal_lines(tmp_path, "cam1")]
     assert [r["kind"] for r in records] == ["event", "clip", "worker_run"]
     assert records[0]["event_id"] == "e1" and records[0]["bbox"] == [1.0, 2.0, 30.0, 40.0]
-    assert records[1] == {"kind": "clip", "event_id": "e1", "clip_path": "clips/x/cam1/e1.mp4",
-                          "clip_error": None}
+    assert records[1] == {
+        "kind": "clip",
+        "event_id": "e1",
+        "clip_path": "clips/x/cam1/e1.mp4",
+        "clip_error": None,
+    }
     files = list((tmp_path / "journal" / "cam1").iterdir())
     assert [f.name for f in files] == [journal_file_name(records[0]["started_at"])]
 
@@ -36,8 +40,10 @@ def test_numpy_values_in_details_are_journalled_as_plain_numbers(tmp_path: Path)
     writer = JournalWriter(tmp_path, "cam1")
     writer.emit_event(make_record("e1", details={"score": np.float32(0.5), "kp": np.zeros(2)}))
     writer.close()
-    assert json.loads(journal_lines(tmp_path, "cam1")[0])["details"] == {"score": 0.5,
-                                                                         "kp": [0.0, 0.0]}
+    assert json.loads(journal_lines(tmp_path, "cam1")[0])["details"] == {
+        "score": 0.5,
+        "kp": [0.0, 0.0],
+    }
 
 
 def test_unknown_kind_is_refused_with_the_valid_ones(tmp_path: Path) -> None:
@@ -79,7 +85,8 @@ def test_concurrent_threads_never_interleave_lines(tmp_path: Path) -> None:
     lines = journal_lines(tmp_path, "cam1")
     assert len(lines) == 150
     assert {json.loads(line)["event_id"] for line in lines} == {
-        f"{p}{i}" for p in "abc" for i in range(50)}
+        f"{p}{i}" for p in "abc" for i in range(50)
+    }
 
 
 def test_submit_review_validates_the_status(tmp_path: Path) -> None:
@@ -142,11 +149,14 @@ def test_a_record_appended_after_a_torn_tail_is_kept(tmp_path: Path) -> None:
     assert len(lines[1]) == 37  # the torn piece is a line of its own
     assert Ingestor(tmp_path).poll() == 3
     assert query(tmp_path, "SELECT event_id, clip_path FROM events ORDER BY 1") == [
-        ("e1", "c.mp4"), ("e2", None)]
+        ("e1", "c.mp4"),
+        ("e2", None),
+    ]
 
 
 def test_a_torn_line_in_the_middle_is_skipped_with_a_warning(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _journal_torn_in_its_last_line(tmp_path, keep_of_last=60)
     ingestor = Ingestor(tmp_path)
     assert ingestor.poll() == 1  # the torn tail waits: it may be a line being written
@@ -156,7 +166,10 @@ def test_a_torn_line_in_the_middle_is_skipped_with_a_warning(
         assert ingestor.poll() == 2
     assert any("skipping unreadable line" in r.getMessage() for r in caplog.records)
     assert [r[0] for r in query(tmp_path, "SELECT event_id FROM events ORDER BY 1")] == [
-        "e1", "e2", "e3"]
+        "e1",
+        "e2",
+        "e3",
+    ]
     assert ingestor.poll() == 0  # and it blocks nothing after it
 
 

@@ -82,11 +82,13 @@ def test_damage_found_only_by_an_update_skips_no_record(tmp_path: Path) -> None:
     recover_database(tmp_path)
     assert _event_ids(tmp_path) == ["e5", "new-1", "new-2"]
     assert query(tmp_path, "SELECT clip_path FROM events WHERE event_id = 'e5'") == [
-        ("clips/d/cam1/e5.mp4",)]
+        ("clips/d/cam1/e5.mp4",)
+    ]
 
 
 def test_recover_moves_the_damaged_file_aside_and_rebuilds_every_kept_journal(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     _ingested(tmp_path, ["e1", "e2"])
     _ingested(tmp_path, ["r1"], source="other-cam")
     damage_database(tmp_path)
@@ -110,8 +112,10 @@ def test_recover_twice_gives_the_same_rows(tmp_path: Path) -> None:
     recover_database(tmp_path)
     first = query(tmp_path, "SELECT event_id, confidence, review_status FROM events ORDER BY 1")
     recover_database(tmp_path, force=True)
-    assert query(tmp_path, "SELECT event_id, confidence, review_status FROM events "
-                 "ORDER BY 1") == first
+    assert (
+        query(tmp_path, "SELECT event_id, confidence, review_status FROM events ORDER BY 1")
+        == first
+    )
     assert len(list(tmp_path.glob("cashwatch.duckdb.damaged-*"))) >= 1
 
 
@@ -123,7 +127,8 @@ def test_recover_leaves_a_sound_database_alone_unless_forced(tmp_path: Path) -> 
 
 
 def test_recover_refuses_while_a_manager_holds_the_lock_unless_it_is_that_manager(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     _ingested(tmp_path, ["e1"])
     damage_database(tmp_path)
     lock = ManagerLock(tmp_path)
@@ -164,15 +169,26 @@ def test_reviews_and_worker_runs_come_back_too(tmp_path: Path) -> None:
     journal_events(tmp_path, "cam1", ["e1"])
     submit_review(tmp_path, "e1", "confirmed", "seen", reviewed_by="ada")
     manager = JournalWriter(tmp_path, "_manager")
-    manager.append("worker_run", {"run_id": "r1", "camera_id": "cam1", "pid": 7, "core": 0,
-                                  "started_at": time.time(), "stopped_at": None,
-                                  "exit_reason": None, "restarts": 0})
+    manager.append(
+        "worker_run",
+        {
+            "run_id": "r1",
+            "camera_id": "cam1",
+            "pid": 7,
+            "core": 0,
+            "started_at": time.time(),
+            "stopped_at": None,
+            "exit_reason": None,
+            "restarts": 0,
+        },
+    )
     manager.close()
     Ingestor(tmp_path).drain()
     damage_database(tmp_path)
     recover_database(tmp_path)
-    assert query(tmp_path, "SELECT review_status, reviewed_by FROM events") == [("confirmed",
-                                                                                 "ada")]
+    assert query(tmp_path, "SELECT review_status, reviewed_by FROM events") == [
+        ("confirmed", "ada")
+    ]
     assert query(tmp_path, "SELECT run_id FROM worker_runs") == [("r1",)]
 
 
@@ -205,7 +221,8 @@ def _interrupted_recover(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_a_recover_interrupted_at_its_first_batch_runs_again_without_force(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _interrupted_recover(tmp_path, monkeypatch)
     done = recover_database(tmp_path)  # before: "reads back without error; nothing to recover"
     assert _event_ids(tmp_path) == ["e1", "e2", "e3", "e4"]
@@ -217,7 +234,8 @@ def test_a_recover_interrupted_at_its_first_batch_runs_again_without_force(
 
 
 def test_after_an_interrupted_recover_the_manager_replays_every_journal(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _interrupted_recover(tmp_path, monkeypatch)
     ingestor = Ingestor(tmp_path)  # what the manager does at start
     assert ingestor.offsets == {}  # before: the old file's offsets, so e1-e3 were skipped
@@ -229,8 +247,9 @@ def test_after_an_interrupted_recover_the_manager_replays_every_journal(
     assert Ingestor(tmp_path).offsets  # trusted again from now on
 
 
-def test_offsets_are_emptied_on_disk_before_the_file_moves(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offsets_are_emptied_on_disk_before_the_file_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cashwatch.store import recover
 
     _ingested(tmp_path, ["e1"])
@@ -248,8 +267,7 @@ def test_offsets_are_emptied_on_disk_before_the_file_moves(tmp_path: Path,
     assert (tmp_path / "journal" / "rebuild-in-progress").exists()
 
 
-def test_a_second_recover_in_the_same_second_keeps_the_first_damaged_file(
-        tmp_path: Path) -> None:
+def test_a_second_recover_in_the_same_second_keeps_the_first_damaged_file(tmp_path: Path) -> None:
     _ingested(tmp_path, ["e1"])
     original = damage_database(tmp_path).read_bytes()
     first = recover_database(tmp_path, now=1_700_000_000)
@@ -274,7 +292,7 @@ def test_a_wal_left_behind_by_a_crash_is_moved_aside_not_replayed(tmp_path: Path
 
 
 def test_recover_prints_a_failure_masked_and_on_one_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import argparse
 

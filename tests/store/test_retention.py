@@ -17,12 +17,15 @@ from cashwatch.store.retention import enforce_retention
 from tests.store.builders import journal_lines, make_old, make_record, query
 
 DAY = 86400.0
-EVIDENCE = ("SELECT event_id, clip_path, snapshot_path, epoch(evidence_expired_at) "
-            "FROM events ORDER BY event_id")
+EVIDENCE = (
+    "SELECT event_id, clip_path, snapshot_path, epoch(evidence_expired_at) "
+    "FROM events ORDER BY event_id"
+)
 
 
-def _store_event(data_dir: Path, journal: JournalWriter, event_id: str, age_days: float,
-                 size: int = 1000) -> tuple[Path, Path]:
+def _store_event(
+    data_dir: Path, journal: JournalWriter, event_id: str, age_days: float, size: int = 1000
+) -> tuple[Path, Path]:
     started = time.time() - age_days * DAY
     snapshot = save_snapshot(data_dir, "cam1", event_id, started, b"s" * size)
     clip = data_dir / "clips" / "2020-01-01" / "cam1" / f"{event_id}.mp4"
@@ -55,17 +58,21 @@ def test_old_evidence_goes_but_the_event_and_its_review_stay(tmp_path: Path) -> 
     ingestor.poll()
     now = time.time()
 
-    stats = enforce_retention(tmp_path, RetentionConfig(days=30, max_gb=1),
-                              JournalWriter(tmp_path, "_manager"), now=now)
+    stats = enforce_retention(
+        tmp_path, RetentionConfig(days=30, max_gb=1), JournalWriter(tmp_path, "_manager"), now=now
+    )
     assert (stats.expired_events, stats.over_budget_events, stats.files_removed) == (1, 0, 2)
     assert stats.bytes_freed == 2000 and stats.evidence_bytes == 2000
     assert not any(p.exists() for p in old_files) and all(p.exists() for p in new_files)
     ingestor.poll()
     assert query(tmp_path, EVIDENCE) == [
         ("new", *_relpaths(tmp_path, new_files), None),
-        ("old", None, None, pytest.approx(now, abs=1e-3))]
-    assert query(tmp_path, "SELECT review_status, notes, reviewed_by, event_type FROM events "
-                           "WHERE event_id = 'old'") == [("confirmed", "till 2", "alice", "fire")]
+        ("old", None, None, pytest.approx(now, abs=1e-3)),
+    ]
+    assert query(
+        tmp_path,
+        "SELECT review_status, notes, reviewed_by, event_type FROM events WHERE event_id = 'old'",
+    ) == [("confirmed", "till 2", "alice", "fire")]
 
 
 def test_oldest_evidence_goes_first_until_it_fits_the_budget(tmp_path: Path) -> None:
@@ -95,8 +102,7 @@ def test_expired_evidence_is_not_expired_again(tmp_path: Path) -> None:
 
     stats = enforce_retention(tmp_path, RetentionConfig(days=30), manager)
     assert (stats.expired_events, stats.files_removed) == (0, 0)
-    assert [json.loads(line)["kind"] for line in journal_lines(tmp_path, "_manager")] == [
-        "expire"]
+    assert [json.loads(line)["kind"] for line in journal_lines(tmp_path, "_manager")] == ["expire"]
     ingestor.poll()
     assert _expired(tmp_path)["old"] == first
 
@@ -120,13 +126,13 @@ def test_replaying_the_journal_never_puts_expired_paths_back(tmp_path: Path) -> 
         assert query(tmp_path, EVIDENCE)[1][1:3] == (None, None)
         if not applied:
             break
-    assert query(tmp_path, "SELECT * EXCLUDE (ingested_at) FROM events ORDER BY event_id") \
-        == before
+    assert query(tmp_path, "SELECT * EXCLUDE (ingested_at) FROM events ORDER BY event_id") == before
     assert query(tmp_path, EVIDENCE)[0][1:3] == kept
 
 
 def test_a_clip_finished_after_its_event_expired_is_not_stored_and_goes_as_an_orphan(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     journal = JournalWriter(tmp_path, "cam1")
     started = time.time() - 40 * DAY
     snapshot = save_snapshot(tmp_path, "cam1", "slow", started, b"s" * 10)
@@ -163,15 +169,17 @@ def test_the_budget_skips_evidence_kept_outside_the_data_folder(tmp_path: Path) 
     ingestor.poll()
 
     # deleting the oldest event's clip would free nothing here: "a" goes instead
-    stats = enforce_retention(data_dir, RetentionConfig(days=30, max_gb=3000 / 1e9),
-                              JournalWriter(data_dir, "_manager"))
+    stats = enforce_retention(
+        data_dir, RetentionConfig(days=30, max_gb=3000 / 1e9), JournalWriter(data_dir, "_manager")
+    )
     assert stats.over_budget_events == 1 and remote.exists()
     ingestor.poll()
     assert {key for key, value in _expired(data_dir).items() if value} == {"a"}
 
     # the age limit applies wherever the evidence is kept
-    stats = enforce_retention(data_dir, RetentionConfig(days=7, max_gb=1),
-                              JournalWriter(data_dir, "_manager"))
+    stats = enforce_retention(
+        data_dir, RetentionConfig(days=7, max_gb=1), JournalWriter(data_dir, "_manager")
+    )
     assert stats.expired_events == 1 and not remote.exists()
 
 

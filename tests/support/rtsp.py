@@ -55,13 +55,17 @@ CAPTURE_OPTIONS = "rtsp_transport;tcp"
 # that False the capture does not read again even when the camera resumes (its decoder was
 # drained): open a new capture. A read that took the read timeout already means a stall.
 CAPTURE_PARAMS = (
-    cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
-    cv2.CAP_PROP_READ_TIMEOUT_MSEC, 3000,
-    cv2.CAP_PROP_N_THREADS, 1,
+    cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+    5000,
+    cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+    3000,
+    cv2.CAP_PROP_N_THREADS,
+    1,
 )
 
 
 # --- availability -----------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def rtsp_unavailable_reason() -> str | None:
@@ -69,15 +73,21 @@ def rtsp_unavailable_reason() -> str | None:
     if not SYSTEM_PYTHON.exists():
         return f"{SYSTEM_PYTHON} is missing (install python3-gst-1.0)"
     try:
-        result = subprocess.run([str(SYSTEM_PYTHON), str(SERVER_SCRIPT), "--check"],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [str(SYSTEM_PYTHON), str(SERVER_SCRIPT), "--check"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         return f"{SERVER_SCRIPT.name} --check did not answer in 30 s"
     if result.returncode != 0:
         detail = (result.stdout + result.stderr).strip().splitlines()
-        return ("GStreamer RTSP server unavailable (apt-get install python3-gst-1.0 "
-                "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): "
-                + (detail[-1] if detail else f"exit {result.returncode}"))
+        return (
+            "GStreamer RTSP server unavailable (apt-get install python3-gst-1.0 "
+            "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): "
+            + (detail[-1] if detail else f"exit {result.returncode}")
+        )
     return None
 
 
@@ -98,8 +108,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str,
-               poll_s: float = 0.02) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.02
+) -> None:
     """Poll `condition` until it holds; TimeoutError naming `what` after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -118,14 +129,21 @@ def accepts_tcp(port: int) -> bool:
 
 # --- the server process -----------------------------------------------------------------------
 
+
 class RtspServer:
     """One ``rtsp_server.py`` process serving `mounts` (name -> H.264 MP4) on 127.0.0.1:`port`.
 
     The port stays the same across :meth:`restart`, so clients can reconnect to the same URL.
     """
 
-    def __init__(self, mounts: Mapping[str, Path], *, port: int | None = None,
-                 log_path: Path | None = None, ready_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        mounts: Mapping[str, Path],
+        *,
+        port: int | None = None,
+        log_path: Path | None = None,
+        ready_timeout_s: float = 15.0,
+    ) -> None:
         if not mounts:
             raise ValueError("RtspServer needs at least one mount, e.g. {'cam1': Path('a.mp4')}")
         self.mounts = {name: Path(path) for name, path in mounts.items()}
@@ -160,8 +178,9 @@ class RtspServer:
         # closes and the server exits instead of holding its port. stderr goes to a file:
         # GStreamer warnings must never fill a pipe nobody reads.
         with open(self.log_path or os.devnull, "ab") as log:  # the child keeps its own copy
-            self._process = subprocess.Popen(command, stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, stderr=log)
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
+            )
         try:
             self._wait_ready()
         except BaseException:
@@ -178,19 +197,26 @@ class RtspServer:
             while b"\n" not in output:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"RTSP server printed no READY line in "
-                                       f"{self.ready_timeout_s} s{self._log_tail()}")
+                    raise TimeoutError(
+                        f"RTSP server printed no READY line in "
+                        f"{self.ready_timeout_s} s{self._log_tail()}"
+                    )
                 if selector.select(timeout=left):
                     chunk = os.read(self._process.stdout.fileno(), 4096)
                     if not chunk:  # the process closed stdout: it exited
                         self._process.wait(timeout=5)
-                        raise RuntimeError(f"RTSP server exited with {self._process.returncode} "
-                                           f"before READY{self._log_tail()}")
+                        raise RuntimeError(
+                            f"RTSP server exited with {self._process.returncode} "
+                            f"before READY{self._log_tail()}"
+                        )
                     output += chunk
         if not output.startswith(b"READY"):
             raise RuntimeError(f"RTSP server said {output!r} instead of READY{self._log_tail()}")
-        wait_until(lambda: accepts_tcp(self.port), max(deadline - time.monotonic(), 0.5),
-                   f"RTSP server accepting TCP on 127.0.0.1:{self.port}")
+        wait_until(
+            lambda: accepts_tcp(self.port),
+            max(deadline - time.monotonic(), 0.5),
+            f"RTSP server accepting TCP on 127.0.0.1:{self.port}",
+        )
 
     def _log_tail(self) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -252,7 +278,7 @@ def stamp_index(rgb: np.ndarray, index: int) -> None:
     for bit in range(STAMP_BITS):
         on = (index >> (STAMP_BITS - 1 - bit)) & 1
         x = bit * STAMP_BLOCK_PX
-        rgb[:STAMP_BLOCK_PX, x:x + STAMP_BLOCK_PX] = 255 if on else 0
+        rgb[:STAMP_BLOCK_PX, x : x + STAMP_BLOCK_PX] = 255 if on else 0
 
 
 def read_stamp(frame: np.ndarray) -> int:
@@ -262,7 +288,7 @@ def read_stamp(frame: np.ndarray) -> int:
     for bit in range(STAMP_BITS):
         x = bit * STAMP_BLOCK_PX
         # The block's centre: its edges blur into the picture after compression.
-        centre = frame[half - 4:half + 4, x + half - 4:x + half + 4]
+        centre = frame[half - 4 : half + 4, x + half - 4 : x + half + 4]
         index = (index << 1) | int(centre.mean() > 127)
     return index
 
@@ -280,25 +306,41 @@ class H264Clip:
     size_wh: tuple[int, int]
 
 
-def make_h264_clip(source: Path, target: Path, *, frames: int = 40, fps: int = 20,
-                   size_wh: tuple[int, int] = (384, 216), keyframe_every: int = 10) -> H264Clip:
+def make_h264_clip(
+    source: Path,
+    target: Path,
+    *,
+    frames: int = 40,
+    fps: int = 20,
+    size_wh: tuple[int, int] = (384, 216),
+    keyframe_every: int = 10,
+) -> H264Clip:
     """Re-encode the first `frames` frames of `source` as H.264 Main, no B-frames, MP4.
 
     Regular keyframes let a client that joins (or rejoins) mid-stream start decoding within
     `keyframe_every` frames; no B-frames keeps the decoder from holding frames back.
     """
     if not 1 <= frames <= 2**STAMP_BITS or fps < 1 or keyframe_every < 1:
-        raise ValueError(f"frames={frames}, fps={fps}, keyframe_every={keyframe_every}: "
-                         f"frames must be in 1..{2**STAMP_BITS}, the others >= 1")
+        raise ValueError(
+            f"frames={frames}, fps={fps}, keyframe_every={keyframe_every}: "
+            f"frames must be in 1..{2**STAMP_BITS}, the others >= 1"
+        )
     width, height = size_wh
     written = 0
-    with av.open(str(source)) as reader, av.open(str(target), "w",
-                                                  options={"movflags": "+faststart"}) as writer:
+    with (
+        av.open(str(source)) as reader,
+        av.open(str(target), "w", options={"movflags": "+faststart"}) as writer,
+    ):
         stream = writer.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "veryfast", "profile": "main", "bf": "0",
-                          "g": str(keyframe_every), "keyint_min": str(keyframe_every),
-                          "sc_threshold": "0"}
+        stream.options = {
+            "preset": "veryfast",
+            "profile": "main",
+            "bf": "0",
+            "g": str(keyframe_every),
+            "keyint_min": str(keyframe_every),
+            "sc_threshold": "0",
+        }
         for frame in reader.decode(video=0):
             if written == frames:
                 break
@@ -334,8 +376,9 @@ def rtsp_clip(tmp_path_factory: pytest.TempPathFactory) -> H264Clip:
 
 
 @pytest.fixture
-def rtsp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                ) -> Iterator[Callable[..., RtspServer]]:
+def rtsp_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., RtspServer]]:
     """Factory: ``rtsp_server({"cam1": path}, port=None)`` -> a started RtspServer.
 
     Every server it made is killed at teardown, whatever state the test left it in.
@@ -345,8 +388,9 @@ def rtsp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     servers: list[RtspServer] = []
 
     def make(mounts: Mapping[str, Path], *, port: int | None = None) -> RtspServer:
-        server = RtspServer(mounts, port=port,
-                            log_path=tmp_path / f"rtsp-server-{len(servers)}.log")
+        server = RtspServer(
+            mounts, port=port, log_path=tmp_path / f"rtsp-server-{len(servers)}.log"
+        )
         servers.append(server)
         return server.start()
 

@@ -45,10 +45,17 @@ def parse_mount(text: str) -> tuple[str, Path]:
 
 def missing_elements() -> list[str]:
     """GStreamer elements of LAUNCH that this machine lacks (each comes from a Debian package)."""
-    needed = {"filesrc": "gstreamer1.0 core", "qtdemux": "gstreamer1.0-plugins-good",
-              "h264parse": "gstreamer1.0-plugins-bad", "rtph264pay": "gstreamer1.0-plugins-good"}
-    return [f"{name} ({package})" for name, package in needed.items()
-            if Gst.ElementFactory.find(name) is None]
+    needed = {
+        "filesrc": "gstreamer1.0 core",
+        "qtdemux": "gstreamer1.0-plugins-good",
+        "h264parse": "gstreamer1.0-plugins-bad",
+        "rtph264pay": "gstreamer1.0-plugins-good",
+    }
+    return [
+        f"{name} ({package})"
+        for name, package in needed.items()
+        if Gst.ElementFactory.find(name) is None
+    ]
 
 
 def launch_line(path: Path) -> str:
@@ -91,8 +98,12 @@ def quit_when_stdin_closes(loop: GLib.MainLoop) -> None:
         loop.quit()
         return False
 
-    GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
-                      GLib.IOCondition.IN | GLib.IOCondition.HUP, on_input)
+    GLib.io_add_watch(
+        sys.stdin.fileno(),
+        GLib.PRIORITY_DEFAULT,
+        GLib.IOCondition.IN | GLib.IOCondition.HUP,
+        on_input,
+    )
 
 
 def build_server(port: int, mounts: list[tuple[str, Path]]) -> GstRtspServer.RTSPServer:
@@ -111,11 +122,20 @@ def build_server(port: int, mounts: list[tuple[str, Path]]) -> GstRtspServer.RTS
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="only check that every GStreamer element is installed; exit 0 if so")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that every GStreamer element is installed; exit 0 if so",
+    )
     parser.add_argument("--port", type=int, help="TCP port on 127.0.0.1")
-    parser.add_argument("--mount", type=parse_mount, action="append", default=[],
-                        metavar="NAME=PATH", help="serve PATH (H.264 MP4) at /NAME; repeatable")
+    parser.add_argument(
+        "--mount",
+        type=parse_mount,
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="serve PATH (H.264 MP4) at /NAME; repeatable",
+    )
     args = parser.parse_args(argv)
     Gst.init(None)
     if args.check:

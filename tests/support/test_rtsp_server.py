@@ -112,8 +112,9 @@ def test_stream_loops_past_the_end_of_the_file(camera: RtspServer, rtsp_clip: H2
     print(f"\n{count} frames of a {rtsp_clip.frames}-frame file, {wraps} wraps, {elapsed:.2f} s")
 
 
-def test_read_fails_quickly_after_the_server_is_killed(camera: RtspServer,
-                                                       rtsp_clip: H264Clip) -> None:
+def test_read_fails_quickly_after_the_server_is_killed(
+    camera: RtspServer, rtsp_clip: H264Clip
+) -> None:
     capture, _ = timed_open(camera.url("cam1"))
     read_until_live(capture, rtsp_clip.fps)
     camera.stop()
@@ -123,8 +124,9 @@ def test_read_fails_quickly_after_the_server_is_killed(camera: RtspServer,
     print(f"\nkilled: read() False after {good} buffered frames, {failed_after_s * 1000:.0f} ms")
 
 
-def test_new_capture_reads_after_restart_on_the_same_url(camera: RtspServer,
-                                                         rtsp_clip: H264Clip) -> None:
+def test_new_capture_reads_after_restart_on_the_same_url(
+    camera: RtspServer, rtsp_clip: H264Clip
+) -> None:
     url = camera.url("cam1")
     capture, _ = timed_open(url)
     read_until_live(capture, rtsp_clip.fps)  # a client is connected when the server dies
@@ -141,7 +143,8 @@ def test_new_capture_reads_after_restart_on_the_same_url(camera: RtspServer,
 
 
 def test_paused_server_times_out_reads_and_serves_a_new_capture_after_resume(
-        camera: RtspServer, rtsp_clip: H264Clip) -> None:
+    camera: RtspServer, rtsp_clip: H264Clip
+) -> None:
     capture, _ = timed_open(camera.url("cam1"))
     buffered = read_until_live(capture, rtsp_clip.fps)
     camera.pause()
@@ -194,11 +197,18 @@ def test_bad_mount_is_named(rtsp_clip: H264Clip, tmp_path: Path) -> None:
 def test_server_exits_when_the_test_process_is_killed(rtsp_clip: H264Clip) -> None:
     require_rtsp()
     owner = subprocess.Popen(
-        [sys.executable, "-c",
-         "import signal, sys; from pathlib import Path; from tests.support.rtsp import RtspServer;"
-         f"server = RtspServer({{'cam1': Path({str(rtsp_clip.path)!r})}}).start();"
-         "print(server.pid, flush=True); signal.pause()"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import signal, sys; from pathlib import Path; "
+            "from tests.support.rtsp import RtspServer;"
+            f"server = RtspServer({{'cam1': Path({str(rtsp_clip.path)!r})}}).start();"
+            "print(server.pid, flush=True); signal.pause()",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     server: psutil.Process | None = None
     try:
         assert owner.stdout is not None

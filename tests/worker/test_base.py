@@ -27,7 +27,8 @@ def _set_up_and_wait(setup: ProcessSetup, report: Connection, done: MpEvent) -> 
 
 
 def test_a_worker_process_is_titled_reniced_and_given_its_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name, value in SPAWN_ENV.items():  # as the manager spawns it
         monkeypatch.setenv(name, value)
     reader, writer = _CTX.Pipe(duplex=False)

@@ -27,8 +27,9 @@ class ReaderProbe:
         self.frames = 0
         self.changed = threading.Condition()
         self.stop = threading.Event()
-        camera = CameraConfig(id="cam", source=source, pace=False, open_timeout_s=3.0,
-                              read_timeout_s=3.0)
+        camera = CameraConfig(
+            id="cam", source=source, pace=False, open_timeout_s=3.0, read_timeout_s=3.0
+        )
         self.reader = FrameReader(camera, self._on_frame, self._on_state, self.stop)
 
     def _on_frame(self, frame: object, ts: float) -> None:
@@ -42,11 +43,14 @@ class ReaderProbe:
             self.changed.notify_all()
 
     def wait(self, condition: str, timeout_s: float = 15.0) -> None:
-        checks = {"frames": lambda: self.frames >= 5,
-                  "error": lambda: any(state == "error" for state, _ in self.states)}
+        checks = {
+            "frames": lambda: self.frames >= 5,
+            "error": lambda: any(state == "error" for state, _ in self.states),
+        }
         with self.changed:
-            assert self.changed.wait_for(checks[condition], timeout_s), \
+            assert self.changed.wait_for(checks[condition], timeout_s), (
                 f"no {condition} within {timeout_s} s; states {self.states}"
+            )
 
     def __enter__(self) -> ReaderProbe:
         self.reader.start()
@@ -80,14 +84,18 @@ def test_a_name_copied_from_a_mac_nfd_is_found_from_the_nfc_config(tmp_path: Pat
         probe.wait("frames")
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("²", "file not found: "),  # str.isdigit, but not a webcam index int() takes
-    ("①", "file not found: "),
-    ("99999999999999999999", "OpenCV cannot open 99999999999999999999"),
-    ("/nonexistent/입구.avi", "file not found: /nonexistent/입구.avi"),
-])
-def test_a_source_opencv_refuses_is_an_error_the_reader_survives(source: str,
-                                                                 expected: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("²", "file not found: "),  # str.isdigit, but not a webcam index int() takes
+        ("①", "file not found: "),
+        ("99999999999999999999", "OpenCV cannot open 99999999999999999999"),
+        ("/nonexistent/입구.avi", "file not found: /nonexistent/입구.avi"),
+    ],
+)
+def test_a_source_opencv_refuses_is_an_error_the_reader_survives(
+    source: str, expected: str
+) -> None:
     with pytest.raises(SourceError, match=expected.split(":")[0]):
         open_source(source, open_timeout_s=1.0)
     with ReaderProbe(source) as probe:

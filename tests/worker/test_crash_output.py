@@ -23,14 +23,21 @@ PASSWORD = "hunter2"
 BROKEN_SOURCE = f"rtsp://admin:{PASSWORD}@10.0.0.5/li ve"
 
 
-def test_a_crashing_worker_never_prints_the_password(tmp_path: Path,
-                                                     capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_crashing_worker_never_prints_the_password(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     table = StatusTable.create(tmp_path, 4, tmp_path / "c.toml")
     slot = FrameSlot.create(tmp_path, 0)
     camera = CameraConfig(id="till", source=str(tmp_path / "v.avi"))
-    spec = WorkerSpec(camera=dict(camera.model_dump(mode="json"), source=BROKEN_SOURCE),
-                      model=ModelConfig().model_dump(mode="json"), data_dir=str(tmp_path),
-                      slot=0, manager_pid=0, live_every_n=1, run_id="r")
+    spec = WorkerSpec(
+        camera=dict(camera.model_dump(mode="json"), source=BROKEN_SOURCE),
+        model=ModelConfig().model_dump(mode="json"),
+        data_dir=str(tmp_path),
+        slot=0,
+        manager_pid=0,
+        live_every_n=1,
+        run_id="r",
+    )
     ctx = mp.get_context("spawn")
     reader, writer = ctx.Pipe(duplex=False)
     stop = ctx.Event()  # held here: the child attaches to it while starting
@@ -43,8 +50,9 @@ def test_a_crashing_worker_never_prints_the_password(tmp_path: Path,
         slot.close()
         table.close()
     assert process.exitcode == EXIT_CRASHED  # what the manager books as a crash
-    reason = worker_exit_reason(MonitoredWorker(camera=camera, slot=0, process=process,
-                                                exit_note=reader))
+    reason = worker_exit_reason(
+        MonitoredWorker(camera=camera, slot=0, process=process, exit_note=reader)
+    )
     assert reason.startswith("exited with code 1: ") and "ValidationError" in reason, reason
     err = capfd.readouterr().err
     assert "Traceback" in err and "admin:***@10.0.0.5" in err  # said, masked
@@ -63,8 +71,7 @@ def _crash_in_a_thread() -> None:
     sys.exit(0)
 
 
-def test_an_exception_left_to_a_thread_is_printed_masked(
-        capfd: pytest.CaptureFixture[str]) -> None:
+def test_an_exception_left_to_a_thread_is_printed_masked(capfd: pytest.CaptureFixture[str]) -> None:
     process = mp.get_context("spawn").Process(target=_crash_in_a_thread)
     process.start()
     process.join(60)

@@ -115,8 +115,11 @@ def test_a_worker_killed_in_the_middle_of_a_line_stops_no_other(collected: Colle
         assert cut.name == OUTPUT_LOGGER and cut.process == noisy.pid
         assert capacity <= len(cut.getMessage()) < LONG_LINE_CHARS
         before = len(collected.of("camera:calm"))
-        wait_for(lambda: len(collected.of("camera:calm")) > before + 3, 10,
-                 "the other worker's lines after the kill")
+        wait_for(
+            lambda: len(collected.of("camera:calm")) > before + 3,
+            10,
+            "the other worker's lines after the kill",
+        )
     finally:
         stop.set()
         calm.join(10)
@@ -144,15 +147,25 @@ def test_a_workers_traceback_and_fault_dump_arrive_masked(collected: Collected) 
 
 
 def test_a_record_crosses_the_pipe_as_it_was_logged_masked() -> None:
-    record = logging.makeLogRecord({"name": "cashwatch.worker", "levelno": logging.ERROR,
-                                    "created": 1_700_000_000.25, "threadName": "reader",
-                                    "msg": "open %s failed\nsecond line",
-                                    "args": (f"rtsp://u:{PASSWORD}@h/x",)})
+    record = logging.makeLogRecord(
+        {
+            "name": "cashwatch.worker",
+            "levelno": logging.ERROR,
+            "created": 1_700_000_000.25,
+            "threadName": "reader",
+            "msg": "open %s failed\nsecond line",
+            "args": (f"rtsp://u:{PASSWORD}@h/x",),
+        }
+    )
     line = encode_record(record)
     assert line.endswith(b"\n") and line.count(b"\n") == 1 and PASSWORD.encode() not in line
     back = decode_line(line.rstrip(b"\n"), "camera:c", 42)
     assert (back.name, back.levelno, back.levelname, back.threadName) == (
-        "cashwatch.worker", logging.ERROR, "ERROR", "reader")
+        "cashwatch.worker",
+        logging.ERROR,
+        "ERROR",
+        "reader",
+    )
     assert (back.created, back.msecs, back.process) == (1_700_000_000.25, 250.0, 42)
     assert back.getMessage() == "open rtsp://u:***@h/x failed\nsecond line"
     assert back.origin == "camera:c"  # type: ignore[attr-defined]
@@ -172,6 +185,8 @@ def test_a_ray_actors_lines_wait_for_the_next_poll_and_say_what_was_dropped() ->
         logger.removeHandler(buffer)
         logger.propagate = True
     taken = [decode_line(line, "camera:c", 7).getMessage() for line in buffer.take()]
-    assert taken == ["2 log line(s) dropped: more than 3 between two polls",
-                     *(f"line {n} via rtsp://u:***@h/x" for n in (2, 3, 4))]
+    assert taken == [
+        "2 log line(s) dropped: more than 3 between two polls",
+        *(f"line {n} via rtsp://u:***@h/x" for n in (2, 3, 4)),
+    ]
     assert buffer.take() == []

@@ -13,8 +13,15 @@ def test_a_logged_traceback_is_masked_as_a_whole() -> None:
     try:
         raise RuntimeError("cannot open rtsp://admin:pa/ss@w0rd@127.0.0.1:8554/live")
     except RuntimeError:
-        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "camera %s failed",
-                                   ("rtsp://admin:pa/ss@w0rd@127.0.0.1/x",), exc_info=True)
+        record = logging.LogRecord(
+            "t",
+            logging.ERROR,
+            __file__,
+            1,
+            "camera %s failed",
+            ("rtsp://admin:pa/ss@w0rd@127.0.0.1/x",),
+            exc_info=True,
+        )
         record.exc_info = sys.exc_info()
     line = formatter.format(record)
     assert "Traceback" in line and "RuntimeError" in line

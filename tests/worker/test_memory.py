@@ -28,8 +28,14 @@ print(json.dumps({"released": released, "before": before, "after": rss()}))
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_freed_heap_pages_go_back_to_the_kernel() -> None:
-    result = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                            cwd=REPO, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=True,
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["released"] is True
     assert report["before"] - report["after"] > 20.0, report

@@ -17,7 +17,7 @@ RETRY = re.compile(r"retrying in ([\d.]+) s")
 
 
 def _nominal(count: int) -> list[float]:
-    return [min(RETRY_INITIAL_S * 2 ** n, RETRY_MAX_S) for n in range(count)]
+    return [min(RETRY_INITIAL_S * 2**n, RETRY_MAX_S) for n in range(count)]
 
 
 def test_jittered_delays_stay_within_their_bounds_and_spread() -> None:
@@ -77,7 +77,8 @@ def test_two_readers_of_one_dead_recorder_do_not_retry_in_lockstep() -> None:
 
 
 def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
-        tmp_path, make_video, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path, make_video, caplog: pytest.LogCaptureFixture
+) -> None:
     # a file that is not there yet: the reader retries; once it appears, frames flow
     target = tmp_path / "late.avi"
     camera = CameraConfig(id="late", source=str(target), open_timeout_s=1.0, read_timeout_s=1.0)

@@ -18,8 +18,10 @@ def _rejected_entries(ctx: PageContext) -> None:
         # an entry of another site is none of a site-limited admin's business; a source URL
         # in the message may carry a password
         if ctx.user.sees_site(ctx.loaded.camera_error_sites.get(camera_id, "")):
-            st.error(f"Config entry {plain(camera_id)} is rejected and not running: "
-                     f"{plain(mask_credentials(error))}")
+            st.error(
+                f"Config entry {plain(camera_id)} is rejected and not running: "
+                f"{plain(mask_credentials(error))}"
+            )
 
 
 def _camera_tabs(ctx: PageContext, camera: CameraConfig) -> None:
@@ -40,15 +42,21 @@ def render() -> None:
         # The forms would show the last config that loaded, not the file being edited:
         # saving one would drop or overwrite the change in progress there (the actions
         # refuse too).
-        st.warning("Cameras cannot be changed here while the config file does not load (see "
-                   "above): saving would overwrite the edit in progress there. Fix the file, "
-                   "then reload this page.", icon=":material/edit_off:")
+        st.warning(
+            "Cameras cannot be changed here while the config file does not load (see "
+            "above): saving would overwrite the edit in progress there. Fix the file, "
+            "then reload this page.",
+            icon=":material/edit_off:",
+        )
         st.stop()
     cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
     _rejected_entries(ctx)
-    choice = st.selectbox("Camera", [NEW, *cameras], key="cam_choice",
-                          format_func=lambda c: c if c == NEW
-                          else f"{cameras[c].display_name} ({c})")
+    choice = st.selectbox(
+        "Camera",
+        [NEW, *cameras],
+        key="cam_choice",
+        format_func=lambda c: c if c == NEW else f"{cameras[c].display_name} ({c})",
+    )
     camera = cameras.get(choice)
     if camera is None:
         camera_admin.settings_form(ctx, None)

@@ -24,34 +24,49 @@ def newer_events(ctx: PageContext, flt: data.EventFilter, newest: Any) -> None:
     except data.HistoryUnavailable:
         return
     if count:
-        st.info(f"{count} new event{'s' if count != 1 else ''} since this list was drawn.",
-                icon=":material/notifications_active:")
+        st.info(
+            f"{count} new event{'s' if count != 1 else ''} since this list was drawn.",
+            icon=":material/notifications_active:",
+        )
         if st.button("Show them", key="ev_show_new"):
             st.rerun()
 
 
 def _pick_event(ctx: PageContext, events: pd.DataFrame, flt: data.EventFilter) -> str | None:
     """The events' table and the event picker under it; the id of the event picked."""
-    st.caption(f"{len(events):,} events"
-               + (" (newest shown)" if len(events) >= flt.limit else ""))
+    st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
     coming = events_view.clips_coming(ctx, events)
-    labels = {row.event_id: events_view.label(row, recording=row.event_id in coming)
-              for _, row in events.iterrows()}
-    picked = st.dataframe(events_view.table(events), width="stretch", hide_index=True,
-                          column_config=events_view.TABLE_COLUMNS, on_select="rerun",
-                          selection_mode="single-row", key=events_view.table_key(list(labels)),
-                          height=min(400, 36 * (len(events) + 1) + 3))
+    labels = {
+        row.event_id: events_view.label(row, recording=row.event_id in coming)
+        for _, row in events.iterrows()
+    }
+    picked = st.dataframe(
+        events_view.table(events),
+        width="stretch",
+        hide_index=True,
+        column_config=events_view.TABLE_COLUMNS,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=events_view.table_key(list(labels)),
+        height=min(400, 36 * (len(events) + 1) + 3),
+    )
     events_view.follow_table_click(picked, list(labels))
     events_view.remember_pending(events)
     events_view.open_on(list(labels), coming)
-    selected = st.selectbox("Event", list(labels), format_func=labels.__getitem__,
-                            key="ev_selected", help="Or click a row of the table.")
+    selected = st.selectbox(
+        "Event",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="ev_selected",
+        help="Or click a row of the table.",
+    )
     if coming:
-        whose = ("1 event's clip is" if len(coming) == 1
-                 else f"{len(coming)} events' clips are")
-        st.caption(f"{whose} still being recorded (marked "
-                   f"“{events_view.RECORDING_MARK}” in the list): pick one to watch its "
-                   "snapshot and a countdown until the clip appears.")
+        whose = "1 event's clip is" if len(coming) == 1 else f"{len(coming)} events' clips are"
+        st.caption(
+            f"{whose} still being recorded (marked "
+            f"“{events_view.RECORDING_MARK}” in the list): pick one to watch its "
+            "snapshot and a countdown until the clip appears."
+        )
     return cast(str | None, selected)
 
 

@@ -56,16 +56,19 @@ def camera_tile(choice: LiveChoice, camera_id: str, record: dict[str, Any] | Non
             st.info(f"{title}: no live frame ({state}).")
         return
     live = state == "running"
-    image = annotate(frame.image, frame.boxes if overlay else None,
-                     camera.zones if overlay else None)
+    image = annotate(
+        frame.image, frame.boxes if overlay else None, camera.zones if overlay else None
+    )
     # JPEG for the watched cameras only: encoding is the costly part at 5 fps
-    st.image(to_jpeg(image if live else grey_out(image)), width="stretch",
-             caption=f"{title} · frame {frame.frame_no} · {frame.age_s:.1f} s old")
+    st.image(
+        to_jpeg(image if live else grey_out(image)),
+        width="stretch",
+        caption=f"{title} · frame {frame.frame_no} · {frame.age_s:.1f} s old",
+    )
     if not live:
         st.error(f"{title}: {state.upper()}, last frame {frame.age_s:.0f} s ago. {problem}")
     elif frame.age_s > _stale_after(ctx, record):
-        st.warning(f"{title}: no new frame for {frame.age_s:.0f} s; the stream may have "
-                   "stalled.")
+        st.warning(f"{title}: no new frame for {frame.age_s:.0f} s; the stream may have stalled.")
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -80,17 +83,21 @@ def grid(choice: LiveChoice) -> None:
     columns = st.columns(COLUMNS)
     for index, camera_id in enumerate(choice.watched):
         with columns[index % COLUMNS]:
-            camera_tile(choice, camera_id, status.records.get(camera_id)
-                        if status.manager_running else None)
+            camera_tile(
+                choice, camera_id, status.records.get(camera_id) if status.manager_running else None
+            )
 
 
 def render() -> None:
     ctx = guard_page("view_live")
     st.title("Live")
     cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
-    watched = st.multiselect("Cameras to watch", list(cameras),
-                             default=list(cameras)[:SHOWN_AT_FIRST],
-                             format_func=lambda cid: f"{cameras[cid].display_name} ({cid})")
+    watched = st.multiselect(
+        "Cameras to watch",
+        list(cameras),
+        default=list(cameras)[:SHOWN_AT_FIRST],
+        format_func=lambda cid: f"{cameras[cid].display_name} ({cid})",
+    )
     if len(watched) < len(cameras):
         st.caption(f"Watching {len(watched)} of {len(cameras)} cameras; add others above.")
     overlay = st.toggle("Overlay detections and zones", value=True)

@@ -14,8 +14,10 @@ from cashwatch.dashboard.charts import result_chart
 from cashwatch.dashboard.data import HistoryUnavailable
 from cashwatch.dashboard.session import PageContext, PermissionDenied, guard_page
 
-EXAMPLE = ("SELECT camera_id, event_type, count(*) AS events\nFROM events\n"
-           "GROUP BY ALL\nORDER BY events DESC")
+EXAMPLE = (
+    "SELECT camera_id, event_type, count(*) AS events\nFROM events\n"
+    "GROUP BY ALL\nORDER BY events DESC"
+)
 # Altair reads `name:Q` as a type and `a.b` / `a[0]` as nested fields
 CHART_UNSAFE = re.compile(r"[:.\[\]\\]")
 
@@ -34,29 +36,38 @@ def chart_for(frame: pd.DataFrame) -> alt.Chart | None:
 
 def _show_result(ctx: PageContext, result: sql.QueryResult) -> None:
     as_of = dt.datetime.fromtimestamp(result.as_of).strftime("%H:%M:%S")
-    st.caption(f"{len(result.frame):,} rows in {result.elapsed_ms:.0f} ms, history as of "
-               f"{as_of}" + (f" (cut at {sql.MAX_ROWS:,} rows or {sql.MAX_RESULT_MB} MB)"
-                             if result.truncated else ""))
+    st.caption(
+        f"{len(result.frame):,} rows in {result.elapsed_ms:.0f} ms, history as of "
+        f"{as_of}"
+        + (f" (cut at {sql.MAX_ROWS:,} rows or {sql.MAX_RESULT_MB} MB)" if result.truncated else "")
+    )
     st.dataframe(result.frame, width="stretch", hide_index=True)
     chart = chart_for(result.frame)
     if chart is not None:
         st.altair_chart(chart, width="stretch")
     if ctx.user.can("export"):
         cols = st.columns(2)
-        cols[0].download_button("Download CSV", sql.to_csv(result.frame), "query.csv",
-                                mime="text/csv")
-        cols[1].download_button("Download Parquet", sql.to_parquet(result.frame),
-                                "query.parquet", mime="application/vnd.apache.parquet")
+        cols[0].download_button(
+            "Download CSV", sql.to_csv(result.frame), "query.csv", mime="text/csv"
+        )
+        cols[1].download_button(
+            "Download Parquet",
+            sql.to_parquet(result.frame),
+            "query.parquet",
+            mime="application/vnd.apache.parquet",
+        )
 
 
 def render() -> None:
     ctx = guard_page("run_sql")
     st.title("SQL")
-    st.caption("Read-only: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE. "
-               f"At most {sql.MAX_ROWS:,} rows and {sql.MAX_RESULT_MB} MB, "
-               f"{sql.TIMEOUT_S:.0f} s, {sql.MEMORY_LIMIT_MB} MB of memory. Queries read a "
-               "copy of the history taken when it last changed, so they never hold up "
-               "recording.")
+    st.caption(
+        "Read-only: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE. "
+        f"At most {sql.MAX_ROWS:,} rows and {sql.MAX_RESULT_MB} MB, "
+        f"{sql.TIMEOUT_S:.0f} s, {sql.MEMORY_LIMIT_MB} MB of memory. Queries read a "
+        "copy of the history taken when it last changed, so they never hold up "
+        "recording."
+    )
     query = st.text_area("Query", value=EXAMPLE, height=160, key="sql_query")
     if st.button("Run", key="sql_run", type="primary"):
         try:

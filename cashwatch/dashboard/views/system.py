@@ -30,9 +30,15 @@ def _live_numbers(ctx: PageContext) -> None:
     cores = pd.DataFrame({"core": [str(i) for i in range(len(per_core))], "cpu %": per_core})
     memory = psutil.virtual_memory()
     cols = st.columns([2, 1])
-    cols[0].altair_chart(alt.Chart(cores).mark_bar().encode(
-        x=alt.X("core:N", title="Core"), y=alt.Y("cpu %:Q", scale=alt.Scale(domain=[0, 100]))
-    ).properties(height=180), width="stretch")
+    cols[0].altair_chart(
+        alt.Chart(cores)
+        .mark_bar()
+        .encode(
+            x=alt.X("core:N", title="Core"), y=alt.Y("cpu %:Q", scale=alt.Scale(domain=[0, 100]))
+        )
+        .properties(height=180),
+        width="stretch",
+    )
     cols[1].metric("Memory used", f"{memory.used / GIB:.1f} / {memory.total / GIB:.1f} GiB")
     visible = {cid: r for cid, r in status.records.items() if ctx.user.sees_site(r["site"])}
     if visible:
@@ -40,12 +46,14 @@ def _live_numbers(ctx: PageContext) -> None:
         st.dataframe(system_info.workers_table(visible), hide_index=True, width="stretch")
 
 
-
 def _worker_starts(ctx: PageContext) -> None:
     st.subheader("Worker starts (last 7 days)")
     try:
-        runs = data.worker_runs(ctx.data_dir, dt.datetime.now().astimezone() - dt.timedelta(days=7),
-                                cameras=ctx.camera_scope())
+        runs = data.worker_runs(
+            ctx.data_dir,
+            dt.datetime.now().astimezone() - dt.timedelta(days=7),
+            cameras=ctx.camera_scope(),
+        )
         if runs.empty:
             st.caption("No worker runs recorded.")
         else:
@@ -67,14 +75,18 @@ def _manager_log(ctx: PageContext) -> None:
     if system_info.may_read_manager_log(ctx.user):
         log_path = ctx.data_dir / "logs" / "manager.log"
         # the manager's own lines and every camera worker's, which the manager relays
-        origin = st.selectbox("Lines of", [system_info.ALL_ORIGINS,
-                                           *system_info.log_origins(log_path)],
-                              key="system_log_origin")
+        origin = st.selectbox(
+            "Lines of",
+            [system_info.ALL_ORIGINS, *system_info.log_origins(log_path)],
+            key="system_log_origin",
+        )
         lines = system_info.log_tail(log_path, origin=origin or system_info.ALL_ORIGINS)
         st.code("\n".join(lines) if lines else "(no log yet)", language=None, height=300)
     else:
-        st.caption("Shown to admins of all sites only: it covers every camera of the "
-                   "installation. The Workers table above shows yours.")
+        st.caption(
+            "Shown to admins of all sites only: it covers every camera of the "
+            "installation. The Workers table above shows yours."
+        )
 
 
 def render() -> None:

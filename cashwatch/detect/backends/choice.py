@@ -14,9 +14,14 @@ _X86 = {"x86_64", "amd64", "i386", "i686", "x86"}
 _BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 
-def resolve_backend(backend: str, machine: str | None = None, *, precision: str = "auto",
-                    weights_format: str | None = None,
-                    cpu_flags: frozenset[str] | None = None) -> Backend:
+def resolve_backend(
+    backend: str,
+    machine: str | None = None,
+    *,
+    precision: str = "auto",
+    weights_format: str | None = None,
+    cpu_flags: frozenset[str] | None = None,
+) -> Backend:
     """`auto` → OpenVINO where it is the faster runtime, ONNX Runtime elsewhere.
 
     Measured on CPUs (docs/benchmarks.md): OpenVINO runs bf16 on CPUs with AMX or

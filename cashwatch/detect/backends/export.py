@@ -42,9 +42,15 @@ def export_weights(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path) 
         # torch.jit.trace's deprecation, raised inside the exporter: nothing an admin
         # can act on, and the only lines a first run would otherwise print
         warnings.simplefilter("ignore", FutureWarning)
-        exported = Path(YOLO(str(source), task="pose").export(
-            format=fmt, dynamic=True, imgsz=imgsz, device="cpu", verbose=False,
-        ))
+        exported = Path(
+            YOLO(str(source), task="pose").export(
+                format=fmt,
+                dynamic=True,
+                imgsz=imgsz,
+                device="cpu",
+                verbose=False,
+            )
+        )
     if fmt == "openvino":
         for item in exported.iterdir():
             item.rename(out_dir / item.name)

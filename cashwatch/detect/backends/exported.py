@@ -26,8 +26,15 @@ class ExportedPoseModel:
         conf, iou: person score threshold and NMS IoU.
     """
 
-    def __init__(self, name: str, forward: Forward, imgsz: int,
-                 static_hw: tuple[int, int] | None, conf: float, iou: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        forward: Forward,
+        imgsz: int,
+        static_hw: tuple[int, int] | None,
+        conf: float,
+        iou: float,
+    ) -> None:
         self.name = name
         self.imgsz = imgsz
         self.any_size = static_hw is None
@@ -51,10 +58,10 @@ class ExportedPoseModel:
             ValueError: When `frame_bgr` is not an HxWx3 uint8 image.
         """
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {frame_bgr.shape} "
-                             f"{frame_bgr.dtype}")
+            raise ValueError(
+                f"expected an HxWx3 uint8 BGR frame, got {frame_bgr.shape} {frame_bgr.dtype}"
+            )
         input_hw = (imgsz, imgsz) if imgsz and self.any_size else self._input_hw
         image = letterbox(frame_bgr, input_hw, auto=self.any_size)
         output = self._forward(to_blob(image))
-        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2],
-                                self._conf, self._iou)
+        return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2], self._conf, self._iou)

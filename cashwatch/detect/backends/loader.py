@@ -53,8 +53,9 @@ def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
     """
     configure_offline(data_dir)  # before a runtime (or ultralytics) is imported
     weights = resolve_weights(model.weights, base_dir=data_dir)
-    backend = resolve_backend(model.backend, precision=model.precision,
-                              weights_format=weights.format)
+    backend = resolve_backend(
+        model.backend, precision=model.precision, weights_format=weights.format
+    )
     path = prepare_model(model, data_dir)
     stem = weights.stem
     if backend == "openvino":
@@ -71,13 +72,28 @@ def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
         from cashwatch.detect.backends.torch_runtime import TorchPoseModel
 
         _require_f32(model.precision, backend)
-        return TorchPoseModel(model_name(stem, backend, "f32", model.imgsz), path, model.imgsz,
-                              model.device, model.threads, model.conf, model.iou)
-    return ExportedPoseModel(model_name(stem, backend, precision, model.imgsz), forward,
-                             model.imgsz, static_hw, model.conf, model.iou)
+        return TorchPoseModel(
+            model_name(stem, backend, "f32", model.imgsz),
+            path,
+            model.imgsz,
+            model.device,
+            model.threads,
+            model.conf,
+            model.iou,
+        )
+    return ExportedPoseModel(
+        model_name(stem, backend, precision, model.imgsz),
+        forward,
+        model.imgsz,
+        static_hw,
+        model.conf,
+        model.iou,
+    )
 
 
 def _require_f32(precision: str, backend: str) -> None:
     if precision not in ("auto", "f32"):
-        raise ValueError(f"model precision '{precision}' needs the openvino backend; "
-                         f"the {backend} backend runs f32 (use 'auto' or 'f32')")
+        raise ValueError(
+            f"model precision '{precision}' needs the openvino backend; "
+            f"the {backend} backend runs f32 (use 'auto' or 'f32')"
+        )

@@ -41,15 +41,18 @@ def resolve_precision(precision: str, core: ov.Core) -> Precision:
     if precision == "auto":
         return "bf16" if "BF16" in capabilities else "f32"
     if precision == "bf16" and "BF16" not in capabilities:
-        raise ValueError(f"model precision 'bf16' is not supported by this CPU (OpenVINO "
-                         f"reports {', '.join(capabilities)}); use 'auto' or 'f32'")
+        raise ValueError(
+            f"model precision 'bf16' is not supported by this CPU (OpenVINO "
+            f"reports {', '.join(capabilities)}); use 'auto' or 'f32'"
+        )
     if precision not in ("f32", "bf16"):
         raise ValueError(f"model precision '{precision}' is not one of auto, f32, bf16")
     return precision  # type: ignore[return-value]
 
 
-def open_openvino(model_path: Path, threads: int, precision: str
-                  ) -> tuple[Forward, tuple[int, int] | None, Precision]:
+def open_openvino(
+    model_path: Path, threads: int, precision: str
+) -> tuple[Forward, tuple[int, int] | None, Precision]:
     """Compile a model for the CPU.
 
     Args:
@@ -68,16 +71,20 @@ def open_openvino(model_path: Path, threads: int, precision: str
     chosen = resolve_precision(precision, core)
     if model_path.is_dir():
         model_path = next(model_path.glob("*.xml"))
-    compiled = core.compile_model(str(model_path), "CPU", {
-        # Without an explicit hint OpenVINO picks bf16 by itself on AMX CPUs.
-        hints.inference_precision: ov.Type.bf16 if chosen == "bf16" else ov.Type.f32,
-        props.inference_num_threads: threads,
-        props.num_streams: 1,
-        hints.performance_mode: hints.PerformanceMode.LATENCY,
-        # The manager pins each worker with psutil; OpenVINO's own pinning would fight it.
-        hints.enable_cpu_pinning: False,
-        "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_CAPACITY,
-    })
+    compiled = core.compile_model(
+        str(model_path),
+        "CPU",
+        {
+            # Without an explicit hint OpenVINO picks bf16 by itself on AMX CPUs.
+            hints.inference_precision: ov.Type.bf16 if chosen == "bf16" else ov.Type.f32,
+            props.inference_num_threads: threads,
+            props.num_streams: 1,
+            hints.performance_mode: hints.PerformanceMode.LATENCY,
+            # The manager pins each worker with psutil; OpenVINO's own pinning would fight it.
+            hints.enable_cpu_pinning: False,
+            "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_CAPACITY,
+        },
+    )
     request = compiled.create_infer_request()
     output = compiled.output(0)
 

@@ -16,8 +16,9 @@ NUM_KEYPOINTS = 17
 MAX_DETECTIONS = 300  # Ultralytics' predict default (max_det)
 
 
-def decode_pose_output(output: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray,
-                                                                  np.ndarray]:
+def decode_pose_output(
+    output: np.ndarray, conf: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keep the candidates scoring above a threshold.
 
     Args:
@@ -32,8 +33,10 @@ def decode_pose_output(output: np.ndarray, conf: float) -> tuple[np.ndarray, np.
         ValueError: When `output` is not of shape (1, 56, N).
     """
     if output.ndim != 3 or output.shape[:2] != (1, 5 + NUM_KEYPOINTS * 3):
-        raise ValueError(f"expected a pose output of shape (1, 56, N), got {output.shape}: "
-                         "are the weights a 17-keypoint YOLO pose model?")
+        raise ValueError(
+            f"expected a pose output of shape (1, 56, N), got {output.shape}: "
+            "are the weights a 17-keypoint YOLO pose model?"
+        )
     predictions = output[0].T  # (N, 56)
     candidates = predictions[predictions[:, 4] > conf].astype(np.float32)
     centre, half_size = candidates[:, 0:2], candidates[:, 2:4] / 2
@@ -42,8 +45,9 @@ def decode_pose_output(output: np.ndarray, conf: float) -> tuple[np.ndarray, np.
     return xyxy, candidates[:, 4], keypoints
 
 
-def nms_xyxy(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
-             max_det: int = MAX_DETECTIONS) -> np.ndarray:
+def nms_xyxy(
+    boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_det: int = MAX_DETECTIONS
+) -> np.ndarray:
     """Greedy NMS like `torchvision.ops.nms`.
 
     Args:
@@ -73,8 +77,9 @@ def nms_xyxy(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
     return np.asarray(keep, dtype=np.int64)
 
 
-def letterbox_gain_pad(input_hw: tuple[int, int], frame_hw: tuple[int, int]
-                       ) -> tuple[tuple[float, float], tuple[int, int]]:
+def letterbox_gain_pad(
+    input_hw: tuple[int, int], frame_hw: tuple[int, int]
+) -> tuple[tuple[float, float], tuple[int, int]]:
     """The scale and padding of a letterboxed input, from the two shapes only.
 
     As Ultralytics' `scale_boxes` does when no ratio_pad is given.
@@ -93,8 +98,9 @@ def letterbox_gain_pad(input_hw: tuple[int, int], frame_hw: tuple[int, int]
     return (new_w / frame_hw[1], new_h / frame_hw[0]), (pad_x, pad_y)
 
 
-def unletterbox_xy(xs: np.ndarray, ys: np.ndarray, input_hw: tuple[int, int],
-                   frame_hw: tuple[int, int]) -> None:
+def unletterbox_xy(
+    xs: np.ndarray, ys: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int]
+) -> None:
     """Map coordinates from input pixels to frame pixels, clipped to the frame; in place.
 
     Args:
@@ -112,8 +118,13 @@ def unletterbox_xy(xs: np.ndarray, ys: np.ndarray, input_hw: tuple[int, int],
     np.clip(ys, 0, frame_hw[0], out=ys)
 
 
-def postprocess_pose(output: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int],
-                     conf: float, iou: float) -> Poses:
+def postprocess_pose(
+    output: np.ndarray,
+    input_hw: tuple[int, int],
+    frame_hw: tuple[int, int],
+    conf: float,
+    iou: float,
+) -> Poses:
     """Decode, suppress overlaps and scale back: the whole tail of one prediction.
 
     Args:

@@ -60,8 +60,9 @@ def prepare_model(model: ModelConfig, data_dir: Path) -> Path:
     """
     configure_offline(data_dir)
     weights = resolve_weights(model.weights, base_dir=data_dir)
-    backend = resolve_backend(model.backend, precision=model.precision,
-                              weights_format=weights.format)
+    backend = resolve_backend(
+        model.backend, precision=model.precision, weights_format=weights.format
+    )
     _check_weights_fit_backend(weights, backend)
     if backend == "torch" or weights.format != "pt":
         return weights.path
@@ -74,8 +75,11 @@ def prepare_model(model: ModelConfig, data_dir: Path) -> Path:
 
 def _check_weights_fit_backend(weights: ResolvedWeights, backend: Backend) -> None:
     # OpenVINO reads .onnx itself; ONNX Runtime cannot read OpenVINO IR; torch needs .pt.
-    allowed = {"torch": {"pt"}, "onnxruntime": {"pt", "onnx"},
-               "openvino": {"pt", "onnx", "openvino"}}[backend]
+    allowed = {
+        "torch": {"pt"},
+        "onnxruntime": {"pt", "onnx"},
+        "openvino": {"pt", "onnx", "openvino"},
+    }[backend]
     if weights.format not in allowed:
         raise WeightsError(
             f"model weights '{weights.path}' are {weights.format}, which the {backend} "
@@ -83,8 +87,9 @@ def _check_weights_fit_backend(weights: ResolvedWeights, backend: Backend) -> No
         )
 
 
-def export_atomically(weights: Path, fmt: ExportFormat, imgsz: int, folder: Path,
-                      data_dir: Path) -> None:
+def export_atomically(
+    weights: Path, fmt: ExportFormat, imgsz: int, folder: Path, data_dir: Path
+) -> None:
     """Export into a temp folder beside `folder`, then rename it into place.
 
     A crash mid-export leaves only a `.export-*` folder, never a half-written cache that a
@@ -127,8 +132,9 @@ def remove_stale_exports(models_dir: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def run_export_subprocess(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path,
-                          data_dir: Path) -> None:
+def run_export_subprocess(
+    weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path, data_dir: Path
+) -> None:
     """Run the exporter in a fresh interpreter, relaying its output to our stderr as progress.
 
     Args:
@@ -142,12 +148,25 @@ def run_export_subprocess(weights: Path, fmt: ExportFormat, imgsz: int, out_dir:
         ExportError: When the exporter exits non-zero (killed after `EXPORT_TIMEOUT_S`);
             the message ends with its last 30 lines of output.
     """
-    command = [sys.executable, "-m", "cashwatch.detect.backends.export", "--weights",
-               str(weights), "--format", fmt, "--imgsz", str(imgsz), "--out", str(out_dir),
-               "--data-dir", str(data_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "cashwatch.detect.backends.export",
+        "--weights",
+        str(weights),
+        "--format",
+        fmt,
+        "--imgsz",
+        str(imgsz),
+        "--out",
+        str(out_dir),
+        "--data-dir",
+        str(data_dir),
+    ]
     tail: deque[str] = deque(maxlen=30)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    ) as process:
         # Reading blocks until the child closes its output, so a hung export is killed
         # by a timer rather than by a wait() timeout that would never be reached.
         killer = threading.Timer(EXPORT_TIMEOUT_S, process.kill)

@@ -15,8 +15,9 @@ PAD_VALUE = 114  # Ultralytics' grey padding
 STRIDE = 32  # largest stride of YOLO11 heads; exported metadata.yaml says the same
 
 
-def letterbox(frame_bgr: np.ndarray, new_hw: tuple[int, int], *, auto: bool,
-              stride: int = STRIDE) -> np.ndarray:
+def letterbox(
+    frame_bgr: np.ndarray, new_hw: tuple[int, int], *, auto: bool, stride: int = STRIDE
+) -> np.ndarray:
     """Resize keeping the aspect ratio, then pad with grey, centred (Ultralytics `LetterBox`).
 
     Args:
@@ -45,8 +46,9 @@ def letterbox(frame_bgr: np.ndarray, new_hw: tuple[int, int], *, auto: bool,
     # The same split of odd padding as Ultralytics: the extra pixel goes right/bottom.
     top, bottom = round(pad_h / 2 - 0.1), round(pad_h / 2 + 0.1)
     left, right = round(pad_w / 2 - 0.1), round(pad_w / 2 + 0.1)
-    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT,
-                              value=(PAD_VALUE,) * 3)
+    return cv2.copyMakeBorder(
+        image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3
+    )
 
 
 def to_blob(image_bgr: np.ndarray) -> np.ndarray:

@@ -25,8 +25,11 @@ def poses_from_ultralytics(result: Any) -> Poses:
     """
     if result.keypoints is None:
         raise ValueError("the Ultralytics result has no keypoints: not a pose model")
-    return Poses(result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy(),
-                 result.keypoints.data.cpu().numpy())
+    return Poses(
+        result.boxes.xyxy.cpu().numpy(),
+        result.boxes.conf.cpu().numpy(),
+        result.keypoints.data.cpu().numpy(),
+    )
 
 
 class TorchPoseModel:
@@ -42,8 +45,16 @@ class TorchPoseModel:
         iou: The NMS IoU threshold, 0..1.
     """
 
-    def __init__(self, name: str, weights: Path, imgsz: int, device: str, threads: int,
-                 conf: float, iou: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        weights: Path,
+        imgsz: int,
+        device: str,
+        threads: int,
+        conf: float,
+        iou: float,
+    ) -> None:
         import torch
         from ultralytics.models import YOLO
 
@@ -53,8 +64,13 @@ class TorchPoseModel:
         self.imgsz = imgsz
         self.any_size = True
         self._yolo = YOLO(str(weights), task="pose")
-        self._kwargs: dict[str, Any] = {"imgsz": imgsz, "device": device, "conf": conf, "iou": iou,
-                        "verbose": False}
+        self._kwargs: dict[str, Any] = {
+            "imgsz": imgsz,
+            "device": device,
+            "conf": conf,
+            "iou": iou,
+            "verbose": False,
+        }
 
     def predict(self, frame_bgr: np.ndarray, imgsz: int | None = None) -> Poses:
         """Find the people in a frame or a crop of one.

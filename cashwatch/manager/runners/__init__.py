@@ -34,8 +34,12 @@ class WorkerRunner(Protocol):
     def spawn(self, worker: MonitoredWorker, core: int | None, launch: LaunchSettings) -> None:
         """Start the worker's next run; sets worker.process, stop_event, run_id, times."""
 
-    def relay(self, workers: Iterable[MonitoredWorker], status: StatusTable,
-              slots: Mapping[int, FrameSlot]) -> None:
+    def relay(
+        self,
+        workers: Iterable[MonitoredWorker],
+        status: StatusTable,
+        slots: Mapping[int, FrameSlot],
+    ) -> None:
         """Bring remote workers' latest status and frames into the shared memory."""
 
     def node_of(self, worker: MonitoredWorker) -> str:
@@ -44,8 +48,9 @@ class WorkerRunner(Protocol):
     def close(self) -> None: ...
 
 
-def make_runner(ray_address: str | None, ray_config: RayConfig,
-                config_path: str = "") -> WorkerRunner:
+def make_runner(
+    ray_address: str | None, ray_config: RayConfig, config_path: str = ""
+) -> WorkerRunner:
     """The local runner, or the Ray runner connected to `ray_address` ('auto' or host:port).
 
     Ray is imported only here and only with an address, so a manager without `--ray`

@@ -30,8 +30,12 @@ class LocalRunner:
         self._relays = [relay for relay in self._relays if relay.is_alive()]
         self._relays.append(spawn_worker(worker, core, launch))
 
-    def relay(self, workers: Iterable[MonitoredWorker], status: StatusTable,
-              slots: Mapping[int, FrameSlot]) -> None:
+    def relay(
+        self,
+        workers: Iterable[MonitoredWorker],
+        status: StatusTable,
+        slots: Mapping[int, FrameSlot],
+    ) -> None:
         """Nothing to carry: local workers write into the shared memory themselves."""
 
     def node_of(self, worker: MonitoredWorker) -> str:

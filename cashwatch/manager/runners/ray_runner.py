@@ -68,11 +68,13 @@ class _RayCameraActor(CameraActor):
         lines = LineBuffer()
         install_masking_log(f"actor:{spec.camera.get('id', '?')}", lines)
         node_id = ray.get_runtime_context().get_node_id()
-        super().__init__(spec, node=f"{socket.gethostname()}/{node_id[:8]}",
-                         log_lines=lines)
-        logging.getLogger("cashwatch.worker").info("camera %s: actor started (pid %d) on %s",
-                                                   spec.camera.get("id", "?"), os.getpid(),
-                                                   self.node)
+        super().__init__(spec, node=f"{socket.gethostname()}/{node_id[:8]}", log_lines=lines)
+        logging.getLogger("cashwatch.worker").info(
+            "camera %s: actor started (pid %d) on %s",
+            spec.camera.get("id", "?"),
+            os.getpid(),
+            self.node,
+        )
 
 
 class ActorStop:
@@ -148,26 +150,31 @@ def actor_options(camera: CameraConfig, model: ModelConfig, config: RayConfig) -
     >>> actor_options(camera, model, RayConfig())["num_cpus"]      # doctest: +SKIP
     1.0
     """
-    options: dict[str, Any] = {"num_cpus": config.cpus_per_camera, "max_restarts": 0,
-                               "max_task_retries": 0,
-                               # as a local worker: Ray starts the actor's process with these
-                               "runtime_env": {"env_vars": worker_malloc_env()}}
+    options: dict[str, Any] = {
+        "num_cpus": config.cpus_per_camera,
+        "max_restarts": 0,
+        "max_task_retries": 0,
+        # as a local worker: Ray starts the actor's process with these
+        "runtime_env": {"env_vars": worker_malloc_env()},
+    }
     if model.backend == "torch" and model.device.startswith("cuda"):
         options["num_gpus"] = config.gpus_per_camera  # decoding still needs the CPUs
     if config.site_placement != "off" and camera.site:
-        wanted: dict[str, In | NotIn | Exists | DoesNotExist] = {
-            config.site_label: In(camera.site)}
+        wanted: dict[str, In | NotIn | Exists | DoesNotExist] = {config.site_label: In(camera.site)}
         options["scheduling_strategy"] = (
-            NodeLabelSchedulingStrategy(hard=wanted) if config.site_placement == "require"
-            else NodeLabelSchedulingStrategy(hard={}, soft=wanted))
+            NodeLabelSchedulingStrategy(hard=wanted)
+            if config.site_placement == "require"
+            else NodeLabelSchedulingStrategy(hard={}, soft=wanted)
+        )
     return options
 
 
 def relayed_status(update: LiveUpdate, now: float) -> WorkerStatus:
     """A polled worker record, its heartbeat put on the manager's clock (none yet: 0, so
     readers keep the manager's own sign of the run)."""
-    heartbeat = now - max(0.0, update.heartbeat_age_s) \
-        if math.isfinite(update.heartbeat_age_s) else 0.0
+    heartbeat = (
+        now - max(0.0, update.heartbeat_age_s) if math.isfinite(update.heartbeat_age_s) else 0.0
+    )
     return dataclasses.replace(update.status, heartbeat_ts=heartbeat)
 
 
@@ -178,8 +185,9 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         return
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise RunnerUnavailable(f"--ray {address!r}: expected 'auto' or the head's host:port "
-                                "(e.g. 10.0.0.5:6379)")
+        raise RunnerUnavailable(
+            f"--ray {address!r}: expected 'auto' or the head's host:port (e.g. 10.0.0.5:6379)"
+        )
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
@@ -192,15 +200,19 @@ def check_token_auth(config: RayConfig) -> None:
     enough: without a token to present, the manager is not the one authenticated."""
     if not config.require_token:
         return
-    problem = ("RAY_AUTH_MODE is not token"
-               if os.environ.get("RAY_AUTH_MODE", "").lower() != "token" else token_problem())
+    problem = (
+        "RAY_AUTH_MODE is not token"
+        if os.environ.get("RAY_AUTH_MODE", "").lower() != "token"
+        else token_problem()
+    )
     if problem:
         raise RunnerUnavailable(
             f"--ray needs Ray token authentication ({problem}): start every node and the "
             "manager with RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or "
             "a file named by RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token), see "
             "docs/deployment.md, 'Securing the cluster'; only for a cluster nobody else "
-            "reaches, set [ray] require_token = false")
+            "reaches, set [ray] require_token = false"
+        )
 
 
 def token_problem() -> str:
@@ -230,12 +242,20 @@ class RayRunner:
         check_reachable(address)
         # log_to_driver: actors' stderr lands in the manager's console; their log lines
         # reach its log file with the polls (_take_reply)
-        ray.init(address=address, namespace="cashwatch", logging_level=logging.WARNING,
-                 log_to_driver=True)
+        ray.init(
+            address=address,
+            namespace="cashwatch",
+            logging_level=logging.WARNING,
+            log_to_driver=True,
+        )
         self._actor_class = ray.remote(_RayCameraActor)
         nodes = [n for n in ray.nodes() if n.get("Alive")]
-        log.info("connected to Ray at %s: %d node(s), %s CPUs", address, len(nodes),
-                 ray.cluster_resources().get("CPU", 0))
+        log.info(
+            "connected to Ray at %s: %d node(s), %s CPUs",
+            address,
+            len(nodes),
+            ray.cluster_resources().get("CPU", 0),
+        )
 
     def spawn(self, worker: MonitoredWorker, core: int | None, launch: LaunchSettings) -> None:
         # credentials stay out of the pickled spec: the node reads them (worker/spec.py)
@@ -250,13 +270,20 @@ class RayRunner:
         process = worker.process
         return process.node if isinstance(process, ActorProcess) else ""
 
-    def relay(self, workers: Iterable[MonitoredWorker], status: StatusTable,
-              slots: Mapping[int, FrameSlot]) -> None:
+    def relay(
+        self,
+        workers: Iterable[MonitoredWorker],
+        status: StatusTable,
+        slots: Mapping[int, FrameSlot],
+    ) -> None:
         pending: dict[Any, MonitoredWorker] = {}
         for worker in workers:
             process = worker.process
-            if not isinstance(process, ActorProcess) or not process.is_alive() \
-                    or process.stop_ref is not None:
+            if (
+                not isinstance(process, ActorProcess)
+                or not process.is_alive()
+                or process.stop_ref is not None
+            ):
                 continue
             if process.poll_ref is None:  # one call in flight per actor: latest-only
                 process.poll_ref = process.actor.poll.remote(process.frame_no)
@@ -272,11 +299,21 @@ class RayRunner:
             process = worker.process
             if isinstance(process, ActorProcess) and process.pid is None and process.is_alive():
                 # Not placed yet (no node with room): alive, so no hang; say why it waits.
-                status.update_manager(worker.slot, heartbeat_ts=now, state="starting",
-                                      error="waiting for Ray to place it on a node")
+                status.update_manager(
+                    worker.slot,
+                    heartbeat_ts=now,
+                    state="starting",
+                    error="waiting for Ray to place it on a node",
+                )
 
-    def _take_reply(self, worker: MonitoredWorker, ref: Any, now: float, status: StatusTable,
-                    slots: Mapping[int, FrameSlot]) -> None:
+    def _take_reply(
+        self,
+        worker: MonitoredWorker,
+        ref: Any,
+        now: float,
+        status: StatusTable,
+        slots: Mapping[int, FrameSlot],
+    ) -> None:
         process = worker.process
         assert isinstance(process, ActorProcess)
         process.poll_ref = None
@@ -286,11 +323,9 @@ class RayRunner:
         except ActorUnavailableError:
             return  # a transient network problem; the heartbeat decides if it lasts
         except RayActorError as exc:
-            process.ended(-9, f"Ray actor died ({type(exc).__name__}: node lost or "
-                          "process killed)")
+            process.ended(-9, f"Ray actor died ({type(exc).__name__}: node lost or process killed)")
             return
-        hand_on(log_lines, camera_origin(worker.camera.id),
-                int(update.pid or process.pid or 0))
+        hand_on(log_lines, camera_origin(worker.camera.id), int(update.pid or process.pid or 0))
         if exit_code is not None:
             # the actor's own last word (masked there): missing credentials, a crash
             reason = update.status.source_error if exit_code else ""
@@ -300,8 +335,13 @@ class RayRunner:
         process.node = update.node or process.node
         # both records from the manager's one loop: for a Ray actor it writes the worker's too
         status.write_worker(worker.slot, relayed_status(update, now))
-        status.update_manager(worker.slot, pid=process.pid or 0, node=process.node,
-                              cpu_percent=update.cpu_percent, rss_mib=update.rss_mib)
+        status.update_manager(
+            worker.slot,
+            pid=process.pid or 0,
+            node=process.node,
+            cpu_percent=update.cpu_percent,
+            rss_mib=update.rss_mib,
+        )
         slot = slots.get(worker.slot)
         if slot is None:
             return
