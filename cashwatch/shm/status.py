@@ -96,8 +96,8 @@ WORKER_DTYPE = np.dtype(
         ("tamper_since_ts", "<f8"),
         ("tamper_reason", "S64"),
         ("source_error", "S512"),
-        ("journal_error", "S256"),
-        ("detection_error", "S256"),
+        ("journal_error", "S512"),  # as long as the old last_error: exception texts
+        ("detection_error", "S512"),
     ]
 )
 
@@ -287,7 +287,8 @@ def _read(records: np.ndarray, slot: int, retries: int) -> np.void:
             record = records[slot].copy()
             if int(records["seq"][slot]) == before:
                 break
-        time.sleep(0)  # let the writer finish
+        # let the writer finish; past the quick tries, without burning a core
+        time.sleep(0 if attempt < retries else 1e-4)
     return record
 
 

@@ -263,3 +263,15 @@ def test_tamper_is_an_explicit_field_and_readers_compose_the_note(table: StatusT
     camera = table.read(0)
     assert camera is not None
     assert record_of(camera)["last_error"] == "2 journal record(s) held in memory"
+
+
+@pytest.mark.parametrize("field", ["source_error", "journal_error", "detection_error"])
+def test_a_worker_error_keeps_as_much_text_as_last_error_did(
+    table: StatusTable, field: str
+) -> None:
+    # an exception text with paths (a model runtime's, a full disk's) ran to ~500 bytes in
+    # the single last_error of layout 3; splitting it by cause must not cut it shorter
+    text = "detection disabled: " + "/very/long/path" * 30
+    table.write_worker(0, WorkerStatus(**{field: text[:500]}))
+    shown = getattr(table.read_worker(0), field)
+    assert shown == text[:500]
