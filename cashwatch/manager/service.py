@@ -55,6 +55,7 @@ from cashwatch.manager.supervisor import (
     MonitoredWorker,
     RestartSchedule,
     book_failure,
+    schedule_restart,
     take_exit_note,
     worker_exit_reason,
 )
@@ -459,13 +460,13 @@ class Manager:
             worker.camera = camera  # at most switched on or off: handled below, no restart
         else:
             log.info("camera %s changed; restarting it", camera.id)
-            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+            self._stop_worker(worker)
             self._record_run(worker, "config changed")
             worker.camera, worker.next_start_mono = camera, 0.0
             worker.consecutive_failures = 0
         if step.stop:
             log.info("camera %s disabled; stopping it", camera.id)
-            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+            self._stop_worker(worker)
             self._record_run(worker, "disabled")
         if not camera.enabled:
             self.status.update_manager(worker.slot, state="stopped", pid=0, error="", **NOT_RUNNING)
@@ -582,11 +583,27 @@ class Manager:
         now = Clock(mono=time.monotonic(), wall=time.time())
         self._execute(plan_supervision(self._wanted(self.loaded), self._running(), now))
 
+    def _stop_worker(self, worker: MonitoredWorker) -> None:
+        """Stop one worker and leave its record readable: a worker killed by the stop's
+        escalation may have died mid-write, and nothing else rewrites the record of a
+        camera that stays stopped (readers would wait out their patience on every read)."""
+        stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+        self.status.clear_lock(worker.slot)
+
     def _kill_hung(self, worker: MonitoredWorker, schedule: RestartSchedule) -> None:
         assert worker.process is not None
         worker.process.kill()
         worker.process.join(5)
         take_exit_note(worker)  # closes its pipe: a killed worker left none
+        # the back-off counts from the end of the kill (the join may take seconds), as it
+        # did before the plan decided it: the plan's choice is re-taken on the later clock
+        schedule = schedule_restart(
+            worker.started_mono,
+            worker.consecutive_failures,
+            worker.restart_history,
+            self.loaded.app.manager,
+            time.monotonic(),
+        )
         self._on_failure(worker, "stopped sending heartbeats (hung) and was killed", schedule)
 
     def _start(self, worker: MonitoredWorker) -> None:
@@ -677,7 +694,7 @@ class Manager:
                 log.warning("ignored request %r (unknown camera or action)", request)
                 continue
             log.info("restart of %s requested", worker.camera.id)
-            stop_workers([worker], self.loaded.app.manager.stop_timeout_s)
+            self._stop_worker(worker)
             self._record_run(worker, "restart requested")
             worker.next_start_mono = 0.0
 
