@@ -331,16 +331,20 @@ class RayRunner:
             reason = update.status.source_error if exit_code else ""
             process.ended(exit_code, reason)
             return
+        placed_now = process.pid is None and bool(update.pid)
         process.pid = update.pid or process.pid
         process.node = update.node or process.node
         # both records from the manager's one loop: for a Ray actor it writes the worker's too
         status.write_worker(worker.slot, relayed_status(update, now))
+        # once placed, "waiting for Ray to place it" is no longer true (other errors stay)
+        placed = {"error": ""} if placed_now else {}
         status.update_manager(
             worker.slot,
             pid=process.pid or 0,
             node=process.node,
             cpu_percent=update.cpu_percent,
             rss_mib=update.rss_mib,
+            **placed,
         )
         slot = slots.get(worker.slot)
         if slot is None:
