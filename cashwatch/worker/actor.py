@@ -86,13 +86,21 @@ class CameraActor:
             # Also when the worker ended by itself (stuck reader): its clips are written
             # before the manager sees the exit code and replaces the actor.
             self._worker.close(flush_clips=True)
+            log.info("camera %s: worker stopped (exit code %d)", self._worker.camera.id, code)
             self._exit_code = code
 
     def poll(self, since_frame_no: int) -> tuple[LiveUpdate, int | None, list[bytes]]:
         """Latest status and frame, the worker's exit code once it has ended, and the
         log lines since the last poll (cashwatch.worker.log_pipe)."""
-        lines = self.log_lines.take() if self.log_lines is not None else []
-        return self.state.poll(since_frame_no), self._exit_code, lines
+        # the exit code before the lines: once it is set, every line of the ending
+        # (logged before it was set) is in this reply, and the manager polls no more
+        exit_code = self._exit_code
+        update = self.state.poll(since_frame_no)
+        return update, exit_code, self.take_log_lines()
+
+    def take_log_lines(self) -> list[bytes]:
+        """The log lines since the last poll (the manager's last call after a stop)."""
+        return self.log_lines.take() if self.log_lines is not None else []
 
     def stop(self, timeout_s: float) -> int:
         """Stop reading, finish the clips, close the journal; returns the exit code

@@ -363,6 +363,7 @@ def run_worker_process(
         exit_code, reason = EXIT_CRASHED, exception_summary(exc)
     if exit_code:
         leave_exit_note(exit_note, reason)
+    log.info("camera %s: worker stopped (exit code %d)", spec.camera.get("id", "?"), exit_code)
     sys.exit(exit_code)
 
 

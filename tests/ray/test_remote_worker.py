@@ -4,6 +4,7 @@ without `--ray` never imports Ray."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from cashwatch.config import CameraConfig, ModelConfig, RayConfig
 from cashwatch.shm.frames import MAX_SIDE
 from cashwatch.shm.status import WorkerStatus
 from cashwatch.worker.actor import CameraActor
+from cashwatch.worker.log_pipe import LineBuffer
 from cashwatch.worker.publish import LatestState, LiveUpdate, decode_live_frame
 from cashwatch.worker.spec import WorkerSpec
 from tests.harness import NO_DETECTION, camera_entry, cli, wait_for, write_config
@@ -59,7 +61,9 @@ def test_undecodable_live_frame_bytes_are_named() -> None:
         decode_live_frame(b"not a jpeg!!")
 
 
-def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(tmp_path: Path) -> None:
+def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     camera = CameraConfig.model_validate(
         {"id": "walk", "source": "demo:walk", "detection": NO_DETECTION}
     )
@@ -72,7 +76,10 @@ def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(tmp_p
         live_every_n=2,
         run_id="r1",
     )
-    actor = CameraActor(spec, node="test-node")
+    caplog.set_level(logging.INFO)  # the worker's info lines reach the handlers
+    lines = LineBuffer()
+    logging.getLogger().addHandler(lines)
+    actor = CameraActor(spec, node="test-node", log_lines=lines)
 
     def running_with_a_frame() -> LiveUpdate | None:
         update, exit_code, _lines = actor.poll(0)
@@ -82,7 +89,13 @@ def test_the_camera_actor_runs_a_real_worker_on_a_thread_and_stops_cleanly(tmp_p
     update = wait_for(running_with_a_frame, 30, "the actor's camera to run and show a frame")
     assert update.node == "test-node" and update.pid > 0
     assert update.status.frames_read > 0 and update.status.run_id == "r1"
-    assert actor.stop(timeout_s=10) == 0
+    try:
+        assert actor.stop(timeout_s=10) == 0
+    finally:
+        logging.getLogger().removeHandler(lines)
+    # what it logged while stopping waits for the manager's last call (polls have ended)
+    last = b"".join(actor.take_log_lines())
+    assert b"camera walk: worker stopped (exit code 0)" in last, last[-500:]
     assert actor.poll(0)[1] == 0  # the exit code tells the manager it ended
     assert not [t for t in threading.enumerate() if t.name == "camera"]
 

@@ -56,6 +56,7 @@ log = logging.getLogger("cashwatch.manager.ray")
 
 POLL_WAIT_S = 0.05  # the manager loop waits at most this for replies, then moves on
 ACTOR_STOP_S = 30.0  # the actor's own bound on stopping; the manager kills it sooner
+LAST_LINES_S = 2.0  # for the lines an actor logged while stopping
 
 
 class _RayCameraActor(CameraActor):
@@ -123,7 +124,17 @@ class ActorProcess:
             code = int(ray.get(ready[0]))
         except RayError as exc:
             code, self.exit_reason = 1, f"failed while stopping ({type(exc).__name__})"
+        self._hand_on_last_lines()
         self.ended(code)
+
+    def _hand_on_last_lines(self) -> None:
+        # the polls stopped with the stop request: what the actor logged while stopping
+        # (clips flushed, the journal closed) is fetched once more before it is killed
+        try:
+            lines = ray.get(self.actor.take_log_lines.remote(), timeout=LAST_LINES_S)
+        except (RayError, TimeoutError):
+            return  # the actor is gone or hung: its lines stay in Ray's own log files
+        hand_on(lines, camera_origin(self.camera_id), self.pid or 0)
 
     def ended(self, code: int, reason: str = "") -> None:
         """The actor is done: remember why and give its resources back to the cluster."""
