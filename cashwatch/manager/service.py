@@ -8,6 +8,7 @@ from a snapshot; the Manager gathers the snapshot and carries the actions out.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -55,7 +56,6 @@ from cashwatch.manager.supervisor import (
     MonitoredWorker,
     RestartSchedule,
     book_failure,
-    schedule_restart,
     take_exit_note,
     worker_exit_reason,
 )
@@ -595,14 +595,10 @@ class Manager:
         worker.process.kill()
         worker.process.join(5)
         take_exit_note(worker)  # closes its pipe: a killed worker left none
-        # the back-off counts from the end of the kill (the join may take seconds), as it
-        # did before the plan decided it: the plan's choice is re-taken on the later clock
-        schedule = schedule_restart(
-            worker.started_mono,
-            worker.consecutive_failures,
-            worker.restart_history,
-            self.loaded.app.manager,
-            time.monotonic(),
+        # the plan's back-off, counted from the end of the kill (the join may take
+        # seconds), as it was before the plan decided it
+        schedule = dataclasses.replace(
+            schedule, next_start_mono=time.monotonic() + schedule.delay_s
         )
         self._on_failure(worker, "stopped sending heartbeats (hung) and was killed", schedule)
 

@@ -97,7 +97,6 @@ class CashHandoverRule:
     """
 
     event_type: ClassVar[EventType] = "cash"
-    # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
     uses_poses: ClassVar[bool] = True
 
     def __init__(self, config: CashRuleConfig, zones: ZonesConfig) -> None:

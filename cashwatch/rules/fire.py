@@ -149,7 +149,6 @@ class FireRule:
     """
 
     event_type: ClassVar[EventType] = "fire"
-    # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
     uses_poses: ClassVar[bool] = False  # people found anyway are left out of the mask
 
     def __init__(self, config: FireRuleConfig, confirmer: FireConfirmer | None = None) -> None:

@@ -176,8 +176,8 @@ class TamperRule:
     """
 
     event_type: ClassVar[EventType] = "tamper"
-    # one event per episode already: a cooldown would lose the second of two coverings
-    # close together, and with it the open event
+    # one event per episode already (core/event_types.py: cooldown "none"): a cooldown
+    # would lose the second of two coverings close together, and with it the open event
     uses_poses: ClassVar[bool] = False
 
     def __init__(self, config: TamperRuleConfig, episode_gap_s: float = END_AFTER_QUIET_S) -> None:

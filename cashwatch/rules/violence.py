@@ -71,7 +71,7 @@ class _Run:
 
 
 class ViolenceRule:
-    """Feed it every detection of one camera with `update`; it returns violence events.
+    """Fed one camera's observations (`observe`, or `update` with poses); returns violence events.
 
     Args:
         config: the camera's violence settings; `config.method` picks the rule.
@@ -80,7 +80,6 @@ class ViolenceRule:
     """
 
     event_type: ClassVar[EventType] = "violence"
-    # the pipeline's cooldown holds back this rule's repeats (one per cooldown_s)
     uses_poses: ClassVar[bool] = True
 
     def __init__(self, config: ViolenceRuleConfig, model: ViolenceModel | None = None) -> None:
