@@ -16,7 +16,7 @@ class Backoff:
 
     >>> b = Backoff(initial_s=1, max_s=5)
     >>> [b.next_delay() for _ in range(5)]
-    [1, 2, 4, 5, 5]
+    [1.0, 2.0, 4.0, 5.0, 5.0]
     >>> b = Backoff(initial_s=1, max_s=5, jitter=0.25)
     >>> all(0.75 * d <= b.next_delay() <= d for d in [1, 2, 4, 5, 5])
     True
