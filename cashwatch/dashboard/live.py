@@ -7,9 +7,10 @@ import numpy as np
 
 from cashwatch.config import ZonesConfig
 from cashwatch.core.event_types import event_type
-from cashwatch.detect.annotate import draw_zones
+from cashwatch.detect.annotate import PERSON_COLOUR, draw_zones
 
-PERSON_BOX_COLOUR = (80, 200, 80)  # BGR
+# the same person colour as in snapshots
+PERSON_BOX_COLOUR = PERSON_COLOUR
 # label index in the frame slot's boxes -> (name, BGR colour); an event type's box takes
 # the type's colour (today the worker writes person boxes only, `overlay_boxes`)
 BOX_LABELS = {

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from cashwatch.config.zones import ZonesConfig
-from cashwatch.core.event_types import ZONE_STYLES
+from cashwatch.core.event_types import ZONE_STYLES, event_type
 from cashwatch.core.events import DetectedEvent
 from cashwatch.core.poses import Poses
 
@@ -34,7 +34,7 @@ SKELETON = (
     (3, 5),
     (4, 6),
 )
-PERSON_COLOUR, EVENT_COLOUR, WRIST_COLOUR = (0, 220, 0), (0, 0, 255), (0, 255, 255)
+PERSON_COLOUR, WRIST_COLOUR = (0, 220, 0), (0, 255, 255)
 SNAPSHOT_JPEG_QUALITY = 85
 
 
@@ -110,16 +110,18 @@ def draw_event(image: np.ndarray, event: DetectedEvent) -> None:
         image: The HxWx3 uint8 BGR image the event was raised on; drawn on.
         event: The event, its box in pixels of `image`.
     """
+    # the type's colour and label, as in the charts and on the Overview (core/event_types)
+    kind = event_type(event.event_type)
     x1, y1, x2, y2 = (round(float(v)) for v in event.bbox_xyxy)
-    cv2.rectangle(image, (x1, y1), (x2, y2), EVENT_COLOUR, 2)
-    label = f"{event.event_type} {event.confidence:.2f}"
+    cv2.rectangle(image, (x1, y1), (x2, y2), kind.colour.bgr, 2)
+    label = f"{kind.label} {event.confidence:.2f}"
     cv2.putText(
         image,
         label,
         (x1, max(14, y1 - 4)),
         cv2.FONT_HERSHEY_SIMPLEX,
         0.55,
-        EVENT_COLOUR,
+        kind.colour.bgr,
         2,
         cv2.LINE_AA,
     )

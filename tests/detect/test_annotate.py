@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from cashwatch.config import ZonesConfig
-from cashwatch.core.event_types import ZONE_STYLES
+from cashwatch.core.event_types import EVENT_TYPE_TABLE, ZONE_STYLES, event_type
+from cashwatch.core.events import DetectedEvent
 from cashwatch.dashboard import live
-from cashwatch.detect.annotate import draw_zones
+from cashwatch.detect.annotate import PERSON_COLOUR, draw_event, draw_zones
 
 TRIANGLE = [(0.1, 0.2), (0.8, 0.2), (0.5, 0.9)]
 
@@ -64,3 +65,15 @@ def test_the_zone_editor_outlines_zones_in_the_drawings_colours() -> None:
     assert scales == [
         {"domain": ["cashier", "counter", "drawer"], "range": ["#f5a524", "#3cc8c8", "#c850c8"]}
     ]
+
+
+@pytest.mark.parametrize("name", list(EVENT_TYPE_TABLE))
+def test_an_events_box_in_a_snapshot_takes_its_types_colour(name: str) -> None:
+    image = np.zeros((120, 160, 3), np.uint8)
+    draw_event(image, DetectedEvent(name, 0.0, 0.9, (20.0, 40.0, 140.0, 110.0)))  # type: ignore[arg-type]
+    # the box's left edge, below the label: the colour the charts and Overview give the type
+    assert tuple(int(c) for c in image[80, 20]) == event_type(name).colour.bgr
+
+
+def test_a_person_is_drawn_in_one_colour_in_snapshots_and_the_live_view() -> None:
+    assert live.PERSON_BOX_COLOUR == PERSON_COLOUR
