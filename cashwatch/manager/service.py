@@ -28,7 +28,6 @@ from cashwatch.config import (
     resolve_config_path,
 )
 from cashwatch.manager import requests
-from cashwatch.manager.lock import ManagerLock
 from cashwatch.manager.placement import choose_core, usable_cores
 from cashwatch.manager.plan import (
     Action,
@@ -66,6 +65,7 @@ from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import NoFreeSlot, StatusTable
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
 from cashwatch.util.log_lines import LOG_FORMAT, MaskingFormatter, tag_manager_records
+from cashwatch.util.manager_lock import ManagerLock
 from cashwatch.util.redact import mask_credentials
 from cashwatch.worker.base import set_spawn_environment
 from cashwatch.worker.memory import set_worker_malloc
@@ -775,7 +775,7 @@ def run_manager(config: str | None, ray_address: str | None = None) -> int:
     manager = Manager(loaded, ray_address, config_stamp=stamp)
     signal.signal(signal.SIGTERM, manager.request_stop)
     signal.signal(signal.SIGINT, manager.request_stop)
-    from cashwatch.manager.lock import AlreadyRunning
+    from cashwatch.util.manager_lock import AlreadyRunning
 
     try:
         return manager.run()

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import duckdb
 
-from cashwatch.manager.lock import AlreadyRunning, ManagerLock
 from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
 from cashwatch.store.errors import short_reason
 from cashwatch.store.ingest import REBUILD_MARKER, Ingestor, start_rebuild
 from cashwatch.store.journal import journal_dir
+from cashwatch.util.manager_lock import AlreadyRunning, ManagerLock
 
 DAMAGED_SUFFIX = ".damaged-"
 

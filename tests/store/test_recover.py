@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cashwatch.manager.lock import ManagerLock
 from cashwatch.store.db import db_path
 from cashwatch.store.ingest import OFFSETS_FILE, RETRY_INITIAL_S, Ingestor
 from cashwatch.store.journal import JournalWriter
 from cashwatch.store.recover import RecoveryRefused, database_problem, recover_database
+from cashwatch.util.manager_lock import ManagerLock
 from tests.store.builders import (
     bulk_database,
     damage_a_block_that_opening_misses,
