@@ -14,7 +14,7 @@ from typing import Any
 from cashwatch.config import CameraConfig, LoadedConfig
 from cashwatch.shm.frames import FrameSlot, LiveFrame
 from cashwatch.shm.status import StatusLayoutError, StatusTable
-from cashwatch.status import RECORD_TEXTS, camera_record, header_record, manager_alive
+from cashwatch.status import camera_record, header_record, manager_alive
 from cashwatch.util.redact import mask_credentials
 
 
@@ -121,11 +121,3 @@ def camera_views(loaded: LoadedConfig, status: LiveStatus) -> list[CameraView]:
             )
         )
     return views
-
-
-def masked_record(record: dict[str, Any]) -> dict[str, Any]:
-    out = dict(record)
-    for key in RECORD_TEXTS:
-        if key in out:
-            out[key] = mask_credentials(str(out[key]))
-    return out

@@ -64,10 +64,6 @@ class JpegBuffer:
         """JPEG bytes held (the buffer's memory, give or take object headers)."""
         return self._nbytes
 
-    @property
-    def latest_ts(self) -> float | None:
-        return self._frames[-1].ts if self._frames else None
-
     def __len__(self) -> int:
         return len(self._frames)
 

@@ -188,17 +188,6 @@ def book_failure(worker: MonitoredWorker, reason: str, schedule: RestartSchedule
     return f"{message} ({schedule.throttled})" if schedule.throttled else message
 
 
-def record_failure(
-    worker: MonitoredWorker, reason: str, policy: ManagerConfig, now_mono: float
-) -> str:
-    """Book a crash or hang at `now_mono`; schedules the restart and returns the status
-    message."""
-    schedule = schedule_restart(
-        worker.started_mono, worker.consecutive_failures, worker.restart_history, policy, now_mono
-    )
-    return book_failure(worker, reason, schedule)
-
-
 class Started(Protocol):
     """A worker's run as staleness sees it: a MonitoredWorker or a snapshot of one."""
 

@@ -414,13 +414,6 @@ class StatusTable:
                     out[camera.camera_id] = camera
         return out
 
-    def slot_of(self, camera_id: str) -> int | None:
-        wanted = camera_id.encode()
-        for slot in range(self.capacity):
-            if bytes(self.managers["camera_id"][slot]) == wanted:
-                return slot
-        return None
-
     def free_slot(self) -> int:
         """An empty record's slot; NoFreeSlot when all `capacity` are taken."""
         for slot in range(self.capacity):

@@ -9,9 +9,10 @@ from cashwatch.manager.placement import choose_core
 from cashwatch.manager.supervisor import (
     HEALTHY_RUN_S,
     MonitoredWorker,
+    book_failure,
     describe_exit,
     heartbeat_stale,
-    record_failure,
+    schedule_restart,
 )
 
 
@@ -30,6 +31,16 @@ def test_unmeasured_workers_spread_out() -> None:
 def test_no_cores_is_an_error() -> None:
     with pytest.raises(ValueError, match="no usable CPU cores"):
         choose_core([], {}, {}, slot=0)
+
+
+def record_failure(
+    worker: MonitoredWorker, reason: str, policy: ManagerConfig, now_mono: float
+) -> str:
+    """A failure booked at `now_mono` as the plan decides it and the executor books it."""
+    schedule = schedule_restart(
+        worker.started_mono, worker.consecutive_failures, worker.restart_history, policy, now_mono
+    )
+    return book_failure(worker, reason, schedule)
 
 
 def _worker() -> MonitoredWorker:
