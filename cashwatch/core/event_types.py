@@ -61,7 +61,7 @@ class Colour:
 
 
 @dataclass(frozen=True)
-class EventType:
+class EventTypeInfo:
     """What the dashboard and the drawings need to know about one event type.
 
     Attributes:
@@ -104,7 +104,7 @@ class ZoneStyle:
 # violet. Beeps: fire and fights are urgent, a hand-over is routine review; a tampered
 # camera beeps like one that lost its picture (two), which is what it amounts to.
 _EVENT_TYPES = (
-    EventType(
+    EventTypeInfo(
         "cash",
         "Cash hand-over",
         ":material/payments:",
@@ -113,7 +113,7 @@ _EVENT_TYPES = (
         alert_beeps=1,
         cooldown="per_type",
     ),
-    EventType(
+    EventTypeInfo(
         "violence",
         "Violence",
         ":material/sports_mma:",
@@ -122,7 +122,7 @@ _EVENT_TYPES = (
         alert_beeps=3,
         cooldown="per_type",
     ),
-    EventType(
+    EventTypeInfo(
         "fire",
         "Fire",
         ":material/local_fire_department:",
@@ -131,7 +131,7 @@ _EVENT_TYPES = (
         alert_beeps=3,
         cooldown="per_type",
     ),
-    EventType(
+    EventTypeInfo(
         "tamper",
         "Camera tampered",
         ":material/videocam_off:",
@@ -141,14 +141,14 @@ _EVENT_TYPES = (
         cooldown="none",
     ),
 )
-EVENT_TYPE_TABLE: Mapping[str, EventType] = MappingProxyType({t.name: t for t in _EVENT_TYPES})
+EVENT_TYPE_TABLE: Mapping[str, EventTypeInfo] = MappingProxyType({t.name: t for t in _EVENT_TYPES})
 
 # An old row's type that no rule emits any more (or a row written by hand): shown plainly,
 # never an error. The same as before this table existed: no icon, a gray badge, one beep.
 UNKNOWN_COLOUR = Colour("#7f7f7f")
 
 
-def event_type(name: str) -> EventType:
+def event_type(name: str) -> EventTypeInfo:
     """The metadata of event type `name`, or a plain fallback for a type not in the table.
 
     Args:
@@ -167,7 +167,9 @@ def event_type(name: str) -> EventType:
     known = EVENT_TYPE_TABLE.get(name)
     if known is not None:
         return known
-    return EventType(name, name, None, UNKNOWN_COLOUR, "gray", alert_beeps=1, cooldown="per_type")
+    return EventTypeInfo(
+        name, name, None, UNKNOWN_COLOUR, "gray", alert_beeps=1, cooldown="per_type"
+    )
 
 
 # Bright on dark footage; the zone editor has always shown these (the live view meant

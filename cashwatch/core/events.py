@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 EventType = Literal["cash", "violence", "fire", "tamper"]
-EVENT_TYPES: tuple[EventType, ...] = ("cash", "violence", "fire", "tamper")
+# one list: the names come from the type itself
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 
 def new_event_id(ts: float | None = None) -> str:
