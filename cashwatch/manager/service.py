@@ -3,7 +3,8 @@
 Each pass (every LOOP_S): reload the config if it changed and reconcile, supervise the
 workers, carry out requests, ingest journals into DuckDB, publish its own heartbeat.
 What to start, stop, restart or leave unplaced is decided in cashwatch.manager.plan
-from a snapshot; the Manager gathers the snapshot and carries the actions out.
+from a snapshot; the Manager gathers the snapshot and carries the actions out. The
+event store's upkeep (schema, ingest, db error, retention) is cashwatch.manager.upkeep.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from cashwatch.manager.supervisor import (
     take_exit_note,
     worker_exit_reason,
 )
+from cashwatch.manager.upkeep import StoreUpkeep
 from cashwatch.manager.watcher import ConfigWatcher, Stamp, file_stamp
 from cashwatch.manager.workers import LaunchSettings, stop_workers
 from cashwatch.shm import segments
@@ -77,7 +79,6 @@ NOT_RUNNING = {"cpu_percent": 0.0, "rss_mib": 0.0}
 
 LOOP_S = 0.2
 RESOURCES_EVERY_S = 2.0
-RETENTION_EVERY_S = 3600.0
 HEARTBEAT_S = 0.5
 LOOP_STUCK_S = 60.0  # > stop_timeout_s + kill grace, the longest the loop may block
 # The folders of the data folder that are CashWatch's own, tightened to owner-only at
@@ -124,7 +125,6 @@ class Manager:
         self.lock = ManagerLock(self.data_dir)
         self.unplaced: dict[str, str] = {}  # cameras without a status slot -> why
         self._slot_freed = False  # since the last placement: unplaced cameras may fit now
-        self._db_error_since = 0.0
 
     # lifecycle --------------------------------------------------------------------
     def request_stop(self, *_: Any) -> None:
@@ -162,7 +162,6 @@ class Manager:
         return 0
 
     def _start_services(self) -> None:
-        from cashwatch.store.ingest import Ingestor
         from cashwatch.store.journal import JournalWriter
 
         self.status.set_header(
@@ -171,9 +170,13 @@ class Manager:
             manager_heartbeat_ts=time.time(),
         )
         self.journal = JournalWriter(self.data_dir, "_manager")
-        self.ingestor = Ingestor(self.data_dir, keep_days=self.loaded.app.retention.journal_days)
-        self._upgrade_database()
-        replayed = self._ingest()  # guarded: an unreadable journal must not stop the start
+        self.upkeep = StoreUpkeep(
+            self.data_dir,
+            self.status,
+            self.journal,
+            journal_days=self.loaded.app.retention.journal_days,
+        )
+        replayed = self.upkeep.start()  # guarded: an unreadable journal must not stop it
         log.info(
             "manager %d started for %s (%d journal records replayed)",
             os.getpid(),
@@ -212,30 +215,6 @@ class Manager:
                 self.data_dir,
             )
 
-    def _upgrade_database(self) -> None:
-        """Create or upgrade the schema now, not at the first ingest: the dashboard, the
-        CLI and retention read its newest columns, and a quiet site may ingest nothing
-        for hours. A damaged file must not keep the cameras from starting: its error
-        goes in the log and the status header, and the ingest loop keeps retrying."""
-        import duckdb
-
-        from cashwatch.store.db import DatabaseBusyError, open_writable
-
-        try:
-            open_writable(self.data_dir).close()
-        except DatabaseBusyError as exc:
-            log.warning(
-                "event database busy at start (%s); its schema is brought up to date "
-                "at the first ingest",
-                exc,
-            )
-        except (duckdb.Error, OSError) as exc:
-            log.error(
-                "event database unusable at start: %s; the cameras run and their events "
-                "wait in the journal (`cashwatch db recover` rebuilds it)",
-                exc,
-            )
-
     def _beat(self) -> None:
         """Publish the manager's heartbeat from its own thread.
 
@@ -249,7 +228,7 @@ class Manager:
             self._stop.wait(HEARTBEAT_S)
 
     def _loop(self) -> None:
-        next_resources = next_retention = 0.0
+        next_resources = 0.0
         while not self._stop.is_set():
             if self.watcher.changed():
                 self.reload()
@@ -257,14 +236,12 @@ class Manager:
             self._place_unplaced()
             self.supervise()
             self._handle_requests()
-            self._ingest()
+            # the current config's retention: a reload may have changed it
+            self.upkeep.step(self.loaded.app.retention)
             now = time.monotonic()
             if now >= next_resources:
                 next_resources = now + RESOURCES_EVERY_S
                 self._publish_resources()
-            if now >= next_retention:
-                next_retention = now + RETENTION_EVERY_S
-                self._enforce_retention()
             self._loop_alive = time.monotonic()
             self._stop.wait(LOOP_S)
 
@@ -292,9 +269,8 @@ class Manager:
             self.status.update_manager(worker.slot, state="stopped", pid=0, **NOT_RUNNING)
         if hasattr(self, "watcher"):
             self.watcher.stop()
-        if hasattr(self, "ingestor"):
-            self._ingest()
-            self.ingestor.close()
+        if hasattr(self, "upkeep"):  # the last lines the stopped workers journaled
+            self.upkeep.close()
         if hasattr(self, "journal"):
             self.journal.close()
 
@@ -682,7 +658,7 @@ class Manager:
             },
         )
 
-    # requests, storage, resources -------------------------------------------------
+    # requests, resources ----------------------------------------------------------
     def _handle_requests(self) -> None:
         for request in requests.take_requests(self.data_dir):
             worker = self.workers.get(str(request.get("camera_id")))
@@ -693,43 +669,6 @@ class Manager:
             self._stop_worker(worker)
             self._record_run(worker, "restart requested")
             worker.next_start_mono = 0.0
-
-    def _ingest(self) -> int:
-        """One ingest poll; its OSError and database errors set `db_error` and back off
-        inside the Ingestor. Anything else is a bug: logged, retried next loop."""
-        applied = 0
-        try:
-            applied = self.ingestor.poll()
-        except Exception:  # the journal keeps everything; the next poll retries
-            log.exception("ingesting journals into DuckDB failed; will retry")
-        self._publish_db_error()
-        return applied
-
-    def _publish_db_error(self) -> None:
-        """The ingest's reason, masked and short, in the header while it lasts."""
-        reason = self.ingestor.db_error
-        if not reason:
-            if self._db_error_since:
-                self._db_error_since = 0.0
-                self.status.set_header(db_error="")
-            return
-        if not self._db_error_since:
-            self._db_error_since = time.time()
-        since = time.strftime("%H:%M:%S", time.localtime(self._db_error_since))
-        self.status.set_header(
-            db_error=mask_credentials(
-                f"events cannot be stored since {since}: {reason}. They wait in the journal; "
-                "retried until it works, or stop the manager and run `cashwatch db recover`"
-            )
-        )
-
-    def _enforce_retention(self) -> None:
-        try:
-            from cashwatch.store.retention import enforce_retention
-
-            enforce_retention(self.data_dir, self.loaded.app.retention, self.journal)
-        except Exception:
-            log.exception("retention pass failed; will retry")
 
     def _publish_resources(self) -> None:
         for worker in self.workers.values():
