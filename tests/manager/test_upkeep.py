@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -76,24 +75,3 @@ def test_a_damaged_database_is_published_then_cleared(
     assert status.read_header().db_error == ""
     upkeep.close()
     assert _event_ids(tmp_path) == ["late"]
-
-
-def test_retention_runs_at_the_first_step_then_hourly(
-    tmp_path: Path,
-    status: StatusTable,
-    journal: JournalWriter,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    passes: list[RetentionConfig] = []
-
-    def fake(data_dir: Path, retention: RetentionConfig, *_: Any, **__: Any) -> None:
-        passes.append(retention)
-
-    monkeypatch.setattr("cashwatch.store.retention.enforce_retention", fake)
-    upkeep = StoreUpkeep(tmp_path, status, journal, journal_days=7.0)
-    upkeep.start()
-    first, reloaded = RetentionConfig(days=30.0), RetentionConfig(days=3.0)
-    upkeep.step(first)
-    upkeep.step(reloaded)  # within the hour: no second pass
-    assert passes == [first]
-    upkeep.close()
