@@ -12,6 +12,7 @@ import pytest
 from cashwatch.config import CameraConfig
 from cashwatch.util.backoff import Backoff
 from cashwatch.worker.reader import RETRY_INITIAL_S, RETRY_JITTER, RETRY_MAX_S, FrameReader
+from tests.harness import wait_for
 
 RETRY = re.compile(r"retrying in ([\d.]+) s")
 
@@ -88,11 +89,11 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     caplog.set_level("DEBUG", logger="cashwatch.worker.reader")
     reader.start()
     try:
-        _wait(lambda: states.count("error") >= 2, "two failed opens")
+        wait_for(lambda: states.count("error") >= 2, 30, "two failed opens")
         make_video("ready.avi", seconds=0.4).rename(target)
-        _wait(lambda: "again" in caplog.text, "the reading-again line")
+        wait_for(lambda: "again" in caplog.text, 30, "the reading-again line")
         # the file loops from here on: each loop restarts reading without a line
-        _wait(lambda: states.count("running") >= 3, "the file looped twice")
+        wait_for(lambda: states.count("running") >= 3, 30, "the file looped twice")
     finally:
         stop.set()
         reader.join(10)
@@ -100,10 +101,3 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     assert [r.levelname for r in lines] == ["WARNING", "INFO"], caplog.text
     assert "camera late:" in lines[0].getMessage() and "retrying in" in lines[0].getMessage()
     assert "reading again after" in lines[1].getMessage(), lines[1].getMessage()
-
-
-def _wait(condition, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
