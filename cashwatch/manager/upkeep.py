@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("cashwatch.manager")
 
 RETENTION_EVERY_S = 3600.0
+# A reader (the dashboard, an analyst) may hold the file when the manager starts; the
+# upgrade is retried this often until it is done, as a quiet site may not ingest for hours.
+SCHEMA_RETRY_S = 1.0
 
 
 class StoreUpkeep:
@@ -65,6 +68,8 @@ class StoreUpkeep:
         self.ingestor: Ingestor = Ingestor(data_dir, keep_days=journal_days)
         self._db_error_since = 0.0  # wall time the current db error began; 0 when none
         self._next_retention = 0.0  # monotonic; 0: the first step runs a retention pass
+        self._schema_current = False
+        self._next_schema_try = 0.0  # monotonic
 
     def start(self) -> int:
         """Upgrade the schema, then replay the journals; returns how many records."""
@@ -78,6 +83,9 @@ class StoreUpkeep:
         """
         self.ingest()
         now = time.monotonic()
+        if not self._schema_current and now >= self._next_schema_try:
+            self._next_schema_try = now + SCHEMA_RETRY_S
+            self._upgrade_database(quiet=True)
         if now >= self._next_retention:
             self._next_retention = now + RETENTION_EVERY_S
             self._enforce_retention(retention)
@@ -87,24 +95,35 @@ class StoreUpkeep:
         self.ingest()
         self.ingestor.close()
 
-    def _upgrade_database(self) -> None:
+    def _upgrade_database(self, *, quiet: bool = False) -> None:
         """Create or upgrade the schema now, not at the first ingest: the dashboard, the
         CLI and retention read its newest columns, and a quiet site may ingest nothing
         for hours. A damaged file must not keep the cameras from starting: its error
-        goes in the log and the status header, and the ingest loop keeps retrying."""
+        goes in the log and the status header, and `step()` retries until it is done.
+        `quiet`: a retry, whose failure was already logged at start."""
         import duckdb
 
         from cashwatch.store.db import DatabaseBusyError, open_writable
 
         try:
             open_writable(self.data_dir).close()
+            self._schema_current = True
+            if quiet:
+                log.info("event database schema brought up to date")
         except DatabaseBusyError as exc:
+            if quiet:
+                return
             log.warning(
-                "event database busy at start (%s); its schema is brought up to date "
-                "at the first ingest",
+                "event database busy at start (%s); its schema upgrade is retried "
+                "every %.0f s until the readers let go",
                 exc,
+                SCHEMA_RETRY_S,
             )
         except (duckdb.Error, OSError) as exc:
+            # a damaged or unwritable file does not heal in a second: retried less often
+            self._next_schema_try = time.monotonic() + 30 * SCHEMA_RETRY_S
+            if quiet:
+                return
             log.error(
                 "event database unusable at start: %s; the cameras run and their events "
                 "wait in the journal (`cashwatch db recover` rebuilds it)",

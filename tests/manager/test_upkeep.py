@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from cashwatch.config.evidence import RetentionConfig
@@ -14,6 +17,8 @@ from cashwatch.shm.status import StatusTable
 from cashwatch.store.db import db_path
 from cashwatch.store.ingest import RETRY_INITIAL_S
 from cashwatch.store.journal import JournalWriter
+from cashwatch.store.schema import LATEST_VERSION, MIGRATIONS
+from tests.harness import wait_for
 from tests.store.builders import damage_database, journal_events, query
 
 
@@ -75,3 +80,45 @@ def test_a_damaged_database_is_published_then_cleared(
     assert status.read_header().db_error == ""
     upkeep.close()
     assert _event_ids(tmp_path) == ["late"]
+
+
+def test_a_reader_holding_the_file_at_start_only_delays_the_schema_upgrade(
+    tmp_path: Path, status: StatusTable, journal: JournalWriter
+) -> None:
+    """A dashboard reading at the manager's start used to leave an old schema in place
+    until the first ingest, which a quiet site may not have for hours."""
+    with duckdb.connect(str(db_path(tmp_path))) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        for statement in MIGRATIONS[0][1]:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (1, now())")
+    reader = subprocess.Popen(  # another process, as DuckDB locks per process
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); sys.stdin.read()",
+            str(db_path(tmp_path)),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline() == b"open\n"
+        upkeep = StoreUpkeep(tmp_path, status, journal, journal_days=7.0)
+        upkeep.start()
+        assert _schema_version(tmp_path) == 1, "the reader's lock kept the upgrade out"
+    finally:
+        assert reader.stdin is not None
+        reader.stdin.close()
+        reader.wait(10)
+    wait_for(
+        lambda: upkeep.step(RetentionConfig()) or _schema_version(tmp_path) == LATEST_VERSION,
+        10,
+        "the schema upgrade once the reader let go",
+    )
+    upkeep.close()
+
+
+def _schema_version(data_dir: Path) -> int:
+    return int(query(data_dir, "SELECT max(version) FROM schema_version")[0][0])
