@@ -43,8 +43,40 @@ class ModelConfig(StrictModel):
         default=1,
         ge=1,
         le=64,
-        title="Threads per worker",
-        description="Inference threads in each camera worker.",
+        title="Threads per model process",
+        description="Inference threads in each inference service process (shared), or in "
+        "each camera worker (per-camera).",
+    )
+    service: Literal["shared", "per-camera"] = Field(
+        default="shared",
+        title="Where models run",
+        description="shared: one inference service per GPU, or per group of CPU cores, "
+        "runs the models for every camera (a model is loaded once per service); "
+        "per-camera: every camera worker loads its own copy (isolated, more memory).",
+    )
+    service_cores: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        title="Cores per inference process",
+        description="On CPU, one shared inference process runs per group of this many "
+        "cores (1: one per core); on a GPU, one runs per GPU whatever this says.",
+    )
+    batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=50.0,
+        title="Batch wait (ms)",
+        description="How long a shared service waits for more cameras' requests to "
+        "batch with one that came in.",
+    )
+    request_timeout_s: float = Field(
+        default=2.0,
+        gt=0.0,
+        le=60.0,
+        title="Request deadline (s)",
+        description="A request the shared service has not answered by then is dropped "
+        "and counted; the camera goes on without that look.",
     )
     device: str = Field(
         default="cpu",
