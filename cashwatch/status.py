@@ -9,6 +9,7 @@ from typing import Any
 
 import psutil
 
+from cashwatch.shm.services import ServiceStatus, read_services
 from cashwatch.shm.status import CameraStatus, HeaderStatus, StatusLayoutError, StatusTable
 
 MANAGER_STALE_S = 5.0
@@ -73,6 +74,27 @@ def camera_record(camera: CameraStatus) -> dict[str, Any]:
     return record
 
 
+def service_record(service: ServiceStatus, now: float | None = None) -> dict[str, Any]:
+    """One shared inference service as the CLI's JSON and the dashboard read it: the
+    manager's fields (name, pid, device, restarts, cpu, rss, error) and, while the run
+    the manager started reports, the service's own (queue, batches, inference ms)."""
+    now = time.time() if now is None else now
+    supervision = dataclasses.asdict(service.supervision)
+    report = dataclasses.asdict(service.report if service.live else type(service.report)())
+    record = {**report, **supervision}
+    record.update(
+        index=service.index,
+        state=service.state,
+        running=service.state == "running",
+        uptime=(
+            format_uptime(now - service.supervision.start_ts)
+            if service.state == "running"
+            else "00:00:00"
+        ),
+    )
+    return record
+
+
 def header_record(header: HeaderStatus) -> dict[str, Any]:
     return dataclasses.asdict(header)
 
@@ -95,7 +117,9 @@ def manager_alive(header: dict[str, Any], now: float | None = None) -> bool:
 
 
 def read_status(data_dir: Path) -> dict[str, Any]:
-    """`{"manager": {...}, "workers": {camera_id: {...fields, running, uptime}}}`.
+    """`{"manager": {...}, "workers": {camera_id: {...}}, "services": [{...}, ...]}`.
+
+    `services`: the shared inference services (empty with per-camera models).
 
     Raises ManagerNotRunning when no manager runs for this data_dir.
     """
@@ -124,4 +148,5 @@ def read_status(data_dir: Path) -> dict[str, Any]:
         running = record["state"] == "running" and record["pid"] > 0
         record["running"] = running
         record["uptime"] = format_uptime(now - record["start_ts"]) if running else "00:00:00"
-    return {"manager": header, "workers": workers}
+    services = [service_record(service, now) for service in read_services(data_dir)]
+    return {"manager": header, "workers": workers, "services": services}

@@ -31,6 +31,8 @@ class ProcessResult:
     ran_inference: bool
     inference_ms: float = 0.0
     skipped_reason: str | None = None
+    # why the model could not look ("model unavailable"): its service down or late
+    model_error: str = ""
     events: list[DetectedEvent] = field(default_factory=list)
     boxes: np.ndarray | None = None
     ended: list[EndedSpan] = field(default_factory=list)
@@ -41,10 +43,13 @@ class FrameProcessor(Protocol):
 
     Attributes:
         model_name: The pose model's name as shown on the status page ("none" when no
-            model runs).
+            model runs); read-only, a shared service's model says it once it answers.
     """
 
-    model_name: str
+    @property
+    def model_name(self) -> str:
+        """The pose model's name, stored with every event."""
+        ...
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         """Look at one sampled frame.

@@ -28,7 +28,7 @@ from cashwatch.core.poses import Poses
 from cashwatch.core.rule import Rule
 from cashwatch.core.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
 from cashwatch.detect.annotate import annotated_snapshot
-from cashwatch.detect.model import PoseModel
+from cashwatch.detect.model import ModelUnavailable, PoseModel
 from cashwatch.detect.motion import MotionGate
 from cashwatch.detect.regions import (
     Region,
@@ -103,17 +103,11 @@ class DetectionProcessor:
             raise ValueError("the cash and violence rules need a pose model; got None")
         self.model = model if needs_poses else None
         # the fire and tamper rules read pixels; a camera running only them has no model
-        self.model_name = model.name if model is not None else "none"
+        self._model_name = model.name if model is not None else "none"
         self.gate = (
             MotionGate(detection.motion, camera.zones)
             if detection.motion.enabled and self.model is not None
             else None
-        )
-        self._use_regions = (
-            self.gate is not None
-            and detection.motion.regions
-            and self.model is not None
-            and self.model.any_size
         )
         self.tracker = IouTracker()
         self.cooldown = Cooldown(camera.cooldown_s)
@@ -121,6 +115,28 @@ class DetectionProcessor:
         self._in_view: Poses | None = None  # the people in view (fresh or carried), or None
         self._looked_at: dict[int, float] = {}  # track id → when the model last saw them
         self._whole_frame_ts = float("-inf")  # the last look at the whole frame
+
+    @property
+    def model_name(self) -> str:
+        """The pose model's name, as stored with events.
+
+        A shared service's model says its name once the service has answered.
+        """
+        return self.model.name if self.model is not None else self._model_name
+
+    @property
+    def _use_regions(self) -> bool:
+        """Whether the model may look at crops.
+
+        Only one that runs any input size may; a shared service's model says so once the
+        service has answered.
+        """
+        return (
+            self.gate is not None
+            and self.camera.detection.motion.regions
+            and self.model is not None
+            and self.model.any_size
+        )
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         """Run the gate, perhaps the model and tracker, and every rule on a sampled frame.
@@ -140,10 +156,14 @@ class DetectionProcessor:
         fresh: Poses | None = None
         inference_ms = 0.0
         look, region = self._plan(moved, frame.shape, ts)
+        model_error = ""
         if look:
             started = time.perf_counter()
-            poses, fresh = self._look(frame, region, ts)
-            inference_ms = (time.perf_counter() - started) * 1000.0
+            try:
+                poses, fresh = self._look(frame, region, ts)
+            except ModelUnavailable as exc:  # the rules go on with whom they had; next frame
+                look, model_error = False, str(exc)  # the gate still sees the change
+            inference_ms = (time.perf_counter() - started) * 1000.0 if look else 0.0
             self.counters.inference_ms_total += inference_ms
         observation = Observation(ts, frame, poses, fresh)
         events = [event for rule in self.rules.values() for event in rule.observe(observation)]
@@ -154,13 +174,16 @@ class DetectionProcessor:
             for event in events:
                 event.snapshot_jpeg = snapshot
         skipped = None
-        if not look and self.model is not None:
+        if model_error:
+            skipped = "model unavailable"
+        elif not look and self.model is not None:
             skipped = "motion"
             self.counters.skipped_motion += 1
         return ProcessResult(
             ran_inference=look,
             inference_ms=inference_ms,
             skipped_reason=skipped,
+            model_error=model_error,
             events=events,
             boxes=overlay_boxes(poses, frame.shape[:2]),
             ended=ended,

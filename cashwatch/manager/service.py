@@ -28,7 +28,9 @@ from cashwatch.config import (
     load_config,
     resolve_config_path,
 )
+from cashwatch.inference.slots import InputSlot, input_name
 from cashwatch.manager import requests
+from cashwatch.manager.inference import InferencePool
 from cashwatch.manager.placement import choose_core, usable_cores
 from cashwatch.manager.plan import (
     Action,
@@ -117,6 +119,8 @@ class Manager:
         self.workers: dict[str, MonitoredWorker] = {}
         self.broken: dict[str, int] = {}  # cameras that never had a valid entry -> slot
         self.slots: dict[int, FrameSlot] = {}
+        self.inputs: dict[int, InputSlot] = {}  # model input per camera slot (shared models)
+        self.inference: InferencePool | None = None
         self._stop = threading.Event()
         self._processes: dict[int, psutil.Process] = {}
         self._cores = usable_cores()
@@ -186,6 +190,7 @@ class Manager:
         self.watcher = ConfigWatcher(self.config_path, since=self._config_stamp)
         self.watcher.start()
         self._prepare_environment()  # before the first spawn and the export thread
+        self._open_inference()
         threading.Thread(target=self._prepare_model, name="prepare-model", daemon=True).start()
         self._loop_alive = time.monotonic()
         self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
@@ -238,10 +243,14 @@ class Manager:
             self._handle_requests()
             # the current config's retention: a reload may have changed it
             self.upkeep.step(self.loaded.app.retention)
+            if self.inference is not None:
+                self.inference.step(self._inference_wanted(), self._heartbeat_timeout_s())
             now = time.monotonic()
             if now >= next_resources:
                 next_resources = now + RESOURCES_EVERY_S
                 self._publish_resources()
+                if self.inference is not None:
+                    self.inference.publish_resources()
             self._loop_alive = time.monotonic()
             self._stop.wait(LOOP_S)
 
@@ -251,8 +260,12 @@ class Manager:
         try:
             self._stop_workers_and_journal()
         finally:
+            if self.inference is not None:  # after the cameras: they may be mid-look
+                self.inference.close()
             for slot in self.slots.values():
                 slot.close()
+            for model_input in self.inputs.values():
+                model_input.close()
             heartbeat = getattr(self, "_heartbeat", None)
             if heartbeat is not None:
                 heartbeat.join(timeout=2)  # it writes to the table closed next
@@ -297,6 +310,29 @@ class Manager:
             from cashwatch.detect.offline import configure_offline
 
             configure_offline(self.data_dir)
+
+    def _open_inference(self) -> None:
+        """The shared services' table and plan, when models run shared on this machine.
+
+        Ray workers run elsewhere and cannot reach a local socket: they keep their own
+        model (per-camera), as does a site that asks for it.
+        """
+        model = self.loaded.app.model
+        if model.service != "shared":
+            return
+        if not self.runner.local_processes:
+            log.info(
+                "[model] service = 'shared' applies to local cameras; Ray workers load their own"
+            )
+            return
+        self.inference = InferencePool(self.data_dir, model, self._cores, os.getpid())
+
+    def _inference_wanted(self) -> bool:
+        """Services run once a camera needs the pose model and the export is done."""
+        return self._model_ready.is_set() and not self._model_error and self._needs_pose_model()
+
+    def _heartbeat_timeout_s(self) -> float:
+        return float(self.loaded.app.manager.heartbeat_timeout_s)
 
     def _prepare_model(self) -> None:
         """Export the model once (in a subprocess) before detection workers start."""
@@ -463,7 +499,14 @@ class Manager:
         slot = self.status.free_slot()
         try:
             self.slots[slot] = FrameSlot.create(self.data_dir, slot)
+            if self.inference is not None:
+                self.inputs[slot] = InputSlot.create(
+                    self.data_dir, slot, self.loaded.app.model.imgsz
+                )
         except BaseException:
+            frame_slot = self.slots.pop(slot, None)
+            if frame_slot is not None:
+                frame_slot.close()
             self.status.clear(slot)
             raise
         self.status.update_manager(slot, camera_id=camera.id, state="starting")
@@ -489,6 +532,9 @@ class Manager:
         frame_slot = self.slots.pop(slot, None)
         if frame_slot is not None:
             frame_slot.close()
+        model_input = self.inputs.pop(slot, None)
+        if model_input is not None:
+            model_input.close()
 
     # plan and carry out -------------------------------------------------------------
     def _wanted(self, loaded: LoadedConfig) -> Wanted:
@@ -591,6 +637,10 @@ class Manager:
             manager_pid=os.getpid() if local else 0,
             live_every_n=app.manager.live_every_n,
             storage_url=app.storage.url,
+            inference_sockets=(
+                tuple(str(path) for path in self.inference.sockets) if self.inference else ()
+            ),
+            input_slot=input_name(self.data_dir, worker.slot) if self.inference else "",
         )
         self.runner.spawn(worker, core, launch)
         assert worker.process is not None

@@ -31,6 +31,8 @@ class LaunchSettings:
     manager_pid: int  # 0 for workers that are not the manager's children (Ray actors)
     live_every_n: int
     storage_url: str = ""
+    inference_sockets: tuple[str, ...] = ()  # the shared services; () loads its own model
+    input_slot: str = ""  # the camera's model input segment, with shared services
 
 
 def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
@@ -45,6 +47,8 @@ def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
         live_every_n=launch.live_every_n,
         run_id=worker.run_id,
         storage_url=launch.storage_url,
+        inference_sockets=launch.inference_sockets,
+        input_slot=launch.input_slot,
     )
 
 

@@ -220,19 +220,13 @@ class CameraStatus:
         return dataclasses.replace(self.worker, camera_fps=0.0, process_fps=0.0, detection_fps=0.0)
 
 
-_STRING_FIELDS = {
-    name
-    for dtype in (HEADER_DTYPE, MANAGER_DTYPE, WORKER_DTYPE)
-    for name in dtype.names or ()
-    if dtype[name].kind == "S"
-}
-_Record = TypeVar("_Record", HeaderStatus, ManagerStatus, WorkerStatus)
+_Record = TypeVar("_Record")
 
 
 def _encode(field: str, value: Any, dtype: np.dtype[Any]) -> Any:
     if field == "state":
         return STATES.index(value) if isinstance(value, str) else int(value)
-    if field in _STRING_FIELDS:
+    if dtype[field].kind == "S":
         # Masked before the cut, whoever wrote the text: a URL cut before its `@` no
         # longer looks like one, and its password would then be shown as it is.
         raw = mask_credentials(str(value)).encode("utf-8")[: dtype[field].itemsize]
@@ -241,10 +235,11 @@ def _encode(field: str, value: Any, dtype: np.dtype[Any]) -> Any:
 
 
 def _decode(record: np.void, kind: type[_Record]) -> _Record:
+    """The record as dataclass `kind`, whose fields are a subset of the record's."""
     out: dict[str, Any] = {}
-    for name in (f.name for f in dataclasses.fields(kind)):
+    for name in (f.name for f in dataclasses.fields(kind)):  # type: ignore[arg-type]
         value = record[name]
-        if name in _STRING_FIELDS:
+        if record.dtype[name].kind == "S":
             out[name] = bytes(value).decode("utf-8", "replace")
         elif name == "state":
             out[name] = STATES[int(value)] if int(value) < len(STATES) else "error"

@@ -20,19 +20,25 @@ from cashwatch.util.redact import mask_credentials
 
 MANAGER_ORIGIN = "manager"
 CAMERA_PREFIX = "camera:"
+SERVICE_PREFIX = "inference:"  # a shared inference service's lines: `inference:<n>`
 # `origin` is set on every record: by the manager's handlers' filter for its own lines
 # (`tag_manager_records`), by the relay for a worker's (cashwatch.worker.log_pipe).
 LOG_FORMAT = "%(asctime)s %(origin)s[%(process)d] %(name)s %(levelname)s %(message)s"
 # asctime is `YYYY-MM-DD HH:MM:SS,mmm`; a camera id: letters, digits, - and _
 _ORIGIN = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
-    rf"({MANAGER_ORIGIN}|{CAMERA_PREFIX}[A-Za-z0-9][A-Za-z0-9_-]*)\[\d+\] "
+    rf"({MANAGER_ORIGIN}|{CAMERA_PREFIX}[A-Za-z0-9][A-Za-z0-9_-]*|{SERVICE_PREFIX}\d+)\[\d+\] "
 )
 
 
 def camera_origin(camera_id: str) -> str:
     """The origin of a camera worker's lines: `camera:<id>`."""
     return f"{CAMERA_PREFIX}{camera_id}"
+
+
+def service_origin(index: int) -> str:
+    """The origin of a shared inference service's lines: `inference:<n>`."""
+    return f"{SERVICE_PREFIX}{index}"
 
 
 def line_origin(line: str) -> str | None:

@@ -44,14 +44,30 @@ EXIT_STUCK = 3
 # What multiprocessing gives an uncaught exception, kept now that the worker catches it
 # (the manager books it as a crash, with the exit note as its reason).
 EXIT_CRASHED = 1
+# The camera's status while its model's service does not answer (restarting, late)
+DETECTION_WAITING = "detection waiting for the inference service"
 
 
-def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:
+def build_processor(spec: WorkerSpec, camera: CameraConfig, model: ModelConfig) -> FrameProcessor:
+    """The camera's detection; its pose model in the shared services when the manager
+    runs them (the worker then loads no runtime), else loaded here."""
     if not camera.detection.any_rule_enabled:  # spares the worker the pipeline imports
         return NullProcessor()
     from cashwatch.detect.pipeline import build_processor as build_detection
 
-    return build_detection(camera, model, data_dir)
+    data_dir = Path(spec.data_dir)
+    if not (spec.inference_sockets and camera.detection.needs_pose_model):
+        return build_detection(camera, model, data_dir)
+    from cashwatch.detect.pipeline import DetectionProcessor, load_fire_confirmer
+    from cashwatch.inference.client import RemotePoseModel
+
+    remote = RemotePoseModel(
+        [Path(path) for path in spec.inference_sockets],
+        spec.input_slot,
+        model.request_timeout_s,
+        fallback_name=f"{Path(model.weights).stem}@service",
+    )
+    return DetectionProcessor(camera, remote, load_fire_confirmer(camera, data_dir))
 
 
 class OpenTamper(NamedTuple):
@@ -230,8 +246,12 @@ class CameraWorker:
         if result.ran_inference:
             self.stats.detection_rate.tick(ts)
             self.stats.add_inference(result.inference_ms)
+            if self.detection_error.startswith(DETECTION_WAITING):
+                self.detection_error = ""
         elif result.skipped_reason == "motion":
             self.stats.skipped_motion += 1
+        elif result.model_error:  # shown until the model looks again
+            self.detection_error = f"{DETECTION_WAITING}: {result.model_error}"
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
         self._record_ends(result.ended)  # first: a new event may end one about the same people
@@ -260,7 +280,7 @@ class CameraWorker:
     def run(self) -> int:
         self._publish()
         try:
-            self.processor = build_processor(self.camera, self.model, self.data_dir)
+            self.processor = build_processor(self.spec, self.camera, self.model)
         except Exception as exc:  # keep the camera live; say why detection is off
             log.exception("detection unavailable on %s", self.camera.id)
             self.detection_error = f"detection disabled: {type(exc).__name__}: {exc}"

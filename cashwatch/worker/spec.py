@@ -48,6 +48,9 @@ class WorkerSpec:
     # True: camera["source"] is masked; the worker's node reads the real one
     source_on_node: bool = False
     config_path: str = ""  # the manager's config file, where a node looks first
+    # the shared inference services' sockets; empty: the worker loads its own model
+    inference_sockets: tuple[str, ...] = ()
+    input_slot: str = ""  # where it leaves the model input for them
 
 
 def seal_source(spec: WorkerSpec, config_path: str = "") -> WorkerSpec:

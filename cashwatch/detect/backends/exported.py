@@ -38,6 +38,7 @@ class ExportedPoseModel:
         self.name = name
         self.imgsz = imgsz
         self.any_size = static_hw is None
+        self.static_hw = static_hw
         self._forward = forward
         self._input_hw = static_hw or (imgsz, imgsz)
         self._conf = conf
@@ -65,3 +66,31 @@ class ExportedPoseModel:
         image = letterbox(frame_bgr, input_hw, auto=self.any_size)
         output = self._forward(to_blob(image))
         return postprocess_pose(output, image.shape[:2], frame_bgr.shape[:2], self._conf, self._iou)
+
+    def predict_letterboxed(
+        self, images: list[np.ndarray], frame_hws: list[tuple[int, int]]
+    ) -> list[Poses]:
+        """Run inputs letterboxed elsewhere (a camera worker) in one batch.
+
+        Args:
+            images: HxWx3 uint8 BGR inputs of one shape, letterboxed like `predict` does.
+            frame_hws: For each, the (height, width) of the frame it was made from.
+
+        Returns:
+            Each input's people, in pixels of its frame.
+
+        Raises:
+            ValueError: When the inputs differ in shape, or a static export gets another.
+        """
+        shapes = {image.shape for image in images}
+        if len(shapes) != 1:
+            raise ValueError(f"a batch needs inputs of one shape, got {sorted(shapes)}")
+        input_hw = images[0].shape[:2]
+        if not self.any_size and input_hw != self._input_hw:
+            raise ValueError(f"this model runs {self._input_hw} inputs, got {input_hw}")
+        blob = np.concatenate([to_blob(image) for image in images])
+        output = self._forward(blob)  # (batch, 56, N), valid until the next call
+        return [
+            postprocess_pose(output[i : i + 1], input_hw, frame_hw, self._conf, self._iou)
+            for i, frame_hw in enumerate(frame_hws)
+        ]

@@ -8,7 +8,7 @@ from cashwatch.config.detection import ModelConfig
 from cashwatch.detect.backends.choice import resolve_backend
 from cashwatch.detect.backends.exported import ExportedPoseModel
 from cashwatch.detect.backends.prepare import prepare_model
-from cashwatch.detect.model import PoseModel
+from cashwatch.detect.model import BatchPoseModel
 from cashwatch.detect.offline import configure_offline
 from cashwatch.detect.weights import resolve_weights
 
@@ -28,7 +28,7 @@ def model_name(stem: str, backend: str, precision: str, imgsz: int) -> str:
     return f"{stem}@{backend}-{precision}-{imgsz}"
 
 
-def load_pose_model(model: ModelConfig, data_dir: Path) -> PoseModel:
+def load_pose_model(model: ModelConfig, data_dir: Path) -> BatchPoseModel:
     """Open the configured model on its backend; exports first if the manager has not.
 
     The openvino and onnxruntime backends import neither torch nor ultralytics.

@@ -63,6 +63,7 @@ class TorchPoseModel:
         self.name = name
         self.imgsz = imgsz
         self.any_size = True
+        self.static_hw: tuple[int, int] | None = None
         self._yolo = YOLO(str(weights), task="pose")
         self._kwargs: dict[str, Any] = {
             "imgsz": imgsz,
@@ -85,3 +86,30 @@ class TorchPoseModel:
         kwargs = {**self._kwargs, "imgsz": imgsz} if imgsz else self._kwargs
         results = list(self._yolo.predict(frame_bgr, **kwargs))  # one frame, one result
         return poses_from_ultralytics(results[0])
+
+    def predict_letterboxed(
+        self, images: list[np.ndarray], frame_hws: list[tuple[int, int]]
+    ) -> list[Poses]:
+        """Run inputs letterboxed elsewhere in one batch (one call: one GPU launch).
+
+        Ultralytics letterboxes again, which leaves a stride-multiple input as it is when
+        `imgsz` is its longest side; its boxes then come back in input pixels.
+
+        Args:
+            images: HxWx3 uint8 BGR inputs of one shape.
+            frame_hws: For each, the (height, width) of the frame it was made from.
+
+        Returns:
+            Each input's people, in pixels of its frame.
+        """
+        from cashwatch.detect.backends.postprocess import unletterbox_xy
+
+        input_hw = images[0].shape[:2]
+        kwargs = {**self._kwargs, "imgsz": max(input_hw)}
+        found = []
+        for result, frame_hw in zip(self._yolo.predict(images, **kwargs), frame_hws, strict=True):
+            poses = poses_from_ultralytics(result)
+            unletterbox_xy(poses.xyxy[:, 0::2], poses.xyxy[:, 1::2], input_hw, frame_hw)
+            unletterbox_xy(poses.keypoints[..., 0], poses.keypoints[..., 1], input_hw, frame_hw)
+            found.append(poses)
+        return found

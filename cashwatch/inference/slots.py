@@ -1,0 +1,70 @@
+"""Per-camera input slots: where a worker leaves the model input for the service.
+
+The manager makes one per camera slot (it owns every segment, so a killed worker
+leaks nothing); the camera's worker writes a letterboxed image at its start and sends
+the slot's name; the service reads it there. A worker has one request in flight at a
+time, so one image per slot is enough; one whose deadline passed may be overwritten
+while the service still reads it, and the worker then ignores that late answer.
+"""
+
+from __future__ import annotations
+
+from multiprocessing import shared_memory
+from pathlib import Path
+
+import numpy as np
+
+from cashwatch.shm import segments
+
+
+def input_name(data_dir: Path, slot: int) -> str:
+    """The segment name of camera slot `slot`'s model input."""
+    return segments.prefix_for(data_dir) + f"m{slot}"
+
+
+def input_bytes(imgsz: int) -> int:
+    """Room for the largest letterboxed input: imgsz x imgsz x 3 bytes."""
+    return imgsz * imgsz * 3
+
+
+class InputSlot:
+    """A view of one input segment; `create` (manager) or `attach` (worker, service)."""
+
+    def __init__(self, shm: shared_memory.SharedMemory, owner: bool) -> None:
+        self._shm = shm
+        self._owner = owner
+        self.name = str(shm.name)
+        self.size = shm.size
+
+    @classmethod
+    def create(cls, data_dir: Path, slot: int, imgsz: int) -> InputSlot:
+        return cls(segments.create(input_name(data_dir, slot), input_bytes(imgsz)), owner=True)
+
+    @classmethod
+    def attach(cls, name: str) -> InputSlot:
+        return cls(segments.attach(name), owner=False)
+
+    def write(self, image: np.ndarray) -> None:
+        """Copy an HxWx3 uint8 image to the slot's start; ValueError when it is too big."""
+        if image.nbytes > self.size:
+            raise ValueError(
+                f"model input of {image.shape} ({image.nbytes} bytes) does not fit the "
+                f"input slot {self.name} ({self.size} bytes)"
+            )
+        view = np.ndarray(image.shape, np.uint8, buffer=self._shm.buf)
+        view[...] = image
+        del view  # no export of the buffer may outlive close()
+
+    def read(self, height: int, width: int) -> np.ndarray:
+        """A copy of the HxWx3 image at the slot's start; ValueError when it cannot be."""
+        if height <= 0 or width <= 0 or height * width * 3 > self.size:
+            raise ValueError(f"no {height}x{width}x3 image fits input slot {self.name}")
+        view = np.ndarray((height, width, 3), np.uint8, buffer=self._shm.buf)
+        image = view.copy()
+        del view
+        return image
+
+    def close(self) -> None:
+        self._shm.close()
+        if self._owner:
+            segments.unlink_quietly(self.name)

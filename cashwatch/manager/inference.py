@@ -1,0 +1,264 @@
+"""The shared inference services: which to run, and their supervision (issue #28).
+
+One service per GPU, or per group of `[model] service_cores` CPU cores, runs the
+models for every camera on this machine, so a model is loaded once per service, not
+once per camera. The manager starts them once a camera needs the pose model (after
+the export), restarts one that exits or stops reporting (back-off 0.5 s doubling to
+30 s, reset after a minute of running), publishes their supervision in the services
+table and stops them last. Camera workers find them by their sockets
+(cashwatch.inference.protocol.socket_path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from cashwatch.config import ModelConfig
+from cashwatch.inference.protocol import socket_path
+from cashwatch.manager.supervisor import describe_exit
+from cashwatch.shm.services import MAX_SERVICES, ServiceTable
+from cashwatch.util.log_lines import service_origin
+from cashwatch.util.redact import mask_credentials
+from cashwatch.worker.base import set_spawn_environment
+from cashwatch.worker.log_pipe import LogRelay
+from cashwatch.worker.memory import set_worker_malloc
+from cashwatch.worker.service import ServiceSpec, service_main
+
+log = logging.getLogger("cashwatch.manager")
+
+_CTX = mp.get_context("spawn")
+FIRST_RETRY_S = 0.5
+MAX_RETRY_S = 30.0
+HEALTHY_RUN_S = 60.0
+# Loading a model (an OpenVINO compile, a CUDA context) takes seconds; a service still
+# "starting" after this long is stuck.
+START_LIMIT_S = 120.0
+STOP_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class ServicePlace:
+    """Where one service runs: its number, its cores (CPU) or GPU."""
+
+    index: int
+    cores: tuple[int, ...]
+    device: str  # "cpu 0", "cpu 2-3", "cuda:0"
+
+
+def plan_services(model: ModelConfig, cores: list[int]) -> list[ServicePlace]:
+    """One service per GPU (the torch backend on a CUDA device), else per core group.
+
+    >>> [p.device for p in plan_services(ModelConfig(service_cores=2), [0, 1, 2, 3, 4])]
+    ['cpu 0-1', 'cpu 2-3', 'cpu 4']
+    >>> [p.device for p in plan_services(ModelConfig(backend="torch", device="cuda:1"), [0, 1])]
+    ['cuda:1']
+    """
+    if model.device.startswith("cuda"):
+        return [ServicePlace(0, tuple(cores), model.device)]
+    group = model.service_cores
+    places = []
+    for index, start in enumerate(range(0, len(cores), group)):
+        members = tuple(cores[start : start + group])
+        label = str(members[0]) if len(members) == 1 else f"{members[0]}-{members[-1]}"
+        places.append(ServicePlace(index, members, f"cpu {label}"))
+    return places[:MAX_SERVICES]
+
+
+@dataclass
+class ServiceRun:
+    """One service's supervision record."""
+
+    place: ServicePlace
+    process: Any = None  # multiprocessing.Process while it runs
+    stop_event: Any = None
+    exit_note: Any = None
+    relay: LogRelay | None = None
+    run_id: str = ""
+    restarts: int = 0
+    failures: int = 0
+    next_start_mono: float = 0.0
+    started_mono: float = 0.0
+    last_error: str = ""
+    psutil_process: psutil.Process | None = field(default=None, repr=False)
+
+
+class InferencePool:
+    """The manager's shared services; `step()` once per manager loop pass."""
+
+    def __init__(
+        self, data_dir: Path, model: ModelConfig, cores: list[int], manager_pid: int
+    ) -> None:
+        self.data_dir = data_dir
+        self.model = model
+        self.manager_pid = manager_pid
+        self.table = ServiceTable.create(data_dir)
+        self.runs = [ServiceRun(place) for place in plan_services(model, cores)]
+        self.sockets = [socket_path(data_dir, run.place.index) for run in self.runs]
+        self.wanted = False
+        for run in self.runs:
+            self.table.update_supervision(
+                run.place.index,
+                name=f"inference-{run.place.index}",
+                device=run.place.device,
+                state="stopped",
+            )
+
+    # supervision ----------------------------------------------------------------------
+    def step(self, wanted: bool, heartbeat_timeout_s: float) -> None:
+        """Start what is wanted and due, book the exited, kill the silent."""
+        self.wanted = wanted
+        now = time.monotonic()
+        for run in self.runs:
+            if run.process is not None:
+                if not run.process.is_alive():
+                    self._on_exit(run, describe_exit(run.process.exitcode))
+                elif self._silent(run, heartbeat_timeout_s):
+                    run.process.kill()
+                    run.process.join(5)
+                    self._on_exit(run, "stopped reporting (hung) and was killed")
+            elif wanted and now >= run.next_start_mono:
+                self._start(run)
+
+    def _silent(self, run: ServiceRun, heartbeat_timeout_s: float) -> bool:
+        status = self.table.read(run.place.index)
+        age = time.monotonic() - run.started_mono
+        if not status.live:  # not reporting yet: loading its model
+            return age > START_LIMIT_S
+        if status.report.state == "starting":
+            return age > START_LIMIT_S
+        return time.time() - status.report.heartbeat_ts > heartbeat_timeout_s
+
+    def _start(self, run: ServiceRun) -> None:
+        if run.run_id:
+            run.restarts += 1
+        run.run_id = uuid.uuid4().hex
+        place = run.place
+        spec = ServiceSpec(
+            index=place.index,
+            data_dir=str(self.data_dir),
+            model=self.model.model_dump(mode="json"),
+            socket_path=str(self.sockets[place.index]),
+            run_id=run.run_id,
+            manager_pid=self.manager_pid,
+            threads=max(self.model.threads, len(place.cores)),
+        )
+        set_worker_malloc()
+        set_spawn_environment()
+        stop_event = _CTX.Event()
+        note_reader, note_writer = _CTX.Pipe(duplex=False)
+        log_reader, log_writer = _CTX.Pipe(duplex=False)
+        process = _CTX.Process(
+            target=service_main,
+            args=(spec, stop_event, note_writer, log_writer),
+            name=f"cashwatch.inference:{place.index}",
+            daemon=False,
+        )
+        try:
+            process.start()
+        except BaseException:
+            note_reader.close()
+            log_reader.close()
+            raise
+        finally:
+            note_writer.close()
+            log_writer.close()
+        run.process, run.stop_event, run.exit_note = process, stop_event, note_reader
+        run.relay = LogRelay(log_reader, service_origin(place.index), process.pid or 0).start()
+        run.started_mono = time.monotonic()
+        run.psutil_process = None
+        if not place.device.startswith("cuda"):
+            # platforms without affinity: the scheduler places it
+            with contextlib.suppress(AttributeError, psutil.Error):
+                psutil.Process(process.pid).cpu_affinity(list(place.cores))
+        self.table.clear_lock(place.index)
+        self.table.update_supervision(
+            place.index,
+            run_id=run.run_id,
+            state="starting",
+            pid=process.pid or 0,
+            restarts=run.restarts,
+            start_ts=time.time(),
+            error=run.last_error,
+        )
+        log.info(
+            "started inference service %d on %s (pid %s)", place.index, place.device, process.pid
+        )
+
+    def _on_exit(self, run: ServiceRun, how: str) -> None:
+        reason = how
+        note = run.exit_note
+        if note is not None:
+            try:
+                if note.poll(0.5):
+                    reason = f"{how}: {note.recv()}"
+            except (EOFError, OSError):
+                pass
+            note.close()
+        run.process.close()
+        run.process, run.stop_event, run.exit_note = None, None, None
+        ran_s = time.monotonic() - run.started_mono
+        run.failures = 1 if ran_s >= HEALTHY_RUN_S else run.failures + 1
+        delay = min(MAX_RETRY_S, FIRST_RETRY_S * 2 ** (run.failures - 1))
+        run.next_start_mono = time.monotonic() + delay
+        run.last_error = mask_credentials(f"{reason}; restarting in {delay:.1f} s")
+        log.warning("inference service %d %s", run.place.index, run.last_error)
+        self.table.clear_lock(run.place.index)
+        self.table.update_supervision(
+            run.place.index,
+            state="error",
+            pid=0,
+            cpu_percent=0.0,
+            rss_mib=0.0,
+            error=run.last_error,
+        )
+
+    def publish_resources(self) -> None:
+        for run in self.runs:
+            if run.process is None or not run.process.pid:
+                continue
+            try:
+                if run.psutil_process is None:
+                    run.psutil_process = psutil.Process(run.process.pid)
+                cpu = run.psutil_process.cpu_percent(None)
+                rss_mib = run.psutil_process.memory_info().rss / 2**20
+            except psutil.Error:
+                continue
+            self.table.update_supervision(run.place.index, cpu_percent=cpu, rss_mib=rss_mib)
+
+    # stopping -------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop every service (after the cameras: they may still be finishing a look)."""
+        running = [run for run in self.runs if run.process is not None]
+        for run in running:
+            run.stop_event.set()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for run in running:
+            run.process.join(max(0.0, deadline - time.monotonic()))
+            if run.process.is_alive():
+                run.process.kill()
+                run.process.join(5)
+            run.process.close()
+            run.process = None
+            if run.exit_note is not None:
+                run.exit_note.close()
+            self.table.update_supervision(
+                run.place.index, state="stopped", pid=0, cpu_percent=0.0, rss_mib=0.0
+            )
+        for run in running:
+            if run.relay is not None:
+                run.relay.join(2.0)
+
+    def close(self) -> None:
+        self.stop()
+        self.table.close()
+        for path in self.sockets:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,131 @@
+"""The shared inference service's process: set up like a camera's, then serve.
+
+Spawned by the manager (cashwatch.manager.inference), one per GPU or group of cores.
+It loads each model once, listens on its socket and answers every camera's requests
+(cashwatch.inference.server) until the manager stops it or goes away.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cashwatch.worker.base import ProcessSetup, enter_worker_process
+from cashwatch.worker.log_pipe import PipeEnd
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event as MpEvent
+
+    from cashwatch.worker.process import ExitNoteWriter
+
+log = logging.getLogger("cashwatch.inference")
+
+EXIT_FAILED = 1
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the manager hands a new service process: small and picklable.
+
+    Attributes:
+        index: The service's number (its socket, its status record, its log origin).
+        data_dir: CashWatch's data folder.
+        model: The `ModelConfig` as JSON data.
+        socket_path: Where it listens.
+        run_id: This run's id, written into its status record.
+        manager_pid: It exits when its parent is no longer this process.
+        threads: Inference threads (the cores of its group on CPU).
+    """
+
+    index: int
+    data_dir: str
+    model: dict[str, object]
+    socket_path: str
+    run_id: str
+    manager_pid: int
+    threads: int
+
+
+def service_title(index: int) -> str:
+    """The process' name for ps, top and psutil (`cashwatch:inference-0`)."""
+    return f"inference-{index}"
+
+
+def service_main(
+    spec: ServiceSpec,
+    mp_stop: MpEvent,
+    exit_note: ExitNoteWriter | None = None,
+    log_pipe: PipeEnd | None = None,
+) -> None:
+    """Entry point of a service process (the manager's spawn target)."""
+    enter_worker_process(ProcessSetup(camera_id=service_title(spec.index), log_pipe=log_pipe))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    log.info("inference service %d started (pid %d)", spec.index, os.getpid())
+    from cashwatch.worker.process import exception_summary, leave_exit_note
+
+    try:
+        _serve(spec, mp_stop, stop)
+        code = 0
+    except Exception as exc:  # not re-raised: the message may quote a path; said once, masked
+        log.exception("inference service %d failed", spec.index)
+        leave_exit_note(exit_note, exception_summary(exc))
+        code = EXIT_FAILED
+    log.info("inference service %d stopped (exit code %d)", spec.index, code)
+    raise SystemExit(code)
+
+
+def _serve(spec: ServiceSpec, mp_stop: MpEvent, stop: threading.Event) -> None:
+    from cashwatch.config.detection import ModelConfig
+    from cashwatch.detect.backends import load_pose_model
+    from cashwatch.inference.server import InferenceServer
+    from cashwatch.shm.services import ServiceReport, ServiceTable
+
+    data_dir = Path(spec.data_dir)
+    table = ServiceTable.attach(data_dir)
+    try:
+        table.write_report(
+            spec.index,
+            ServiceReport(run_id=spec.run_id, state="starting", heartbeat_ts=time.time()),
+        )
+        model_config = ModelConfig.model_validate({**spec.model, "threads": spec.threads})
+        pose = load_pose_model(model_config, data_dir)
+        listener = _listen(Path(spec.socket_path))
+        server = InferenceServer(
+            {"pose": pose},
+            listener,
+            data_dir,
+            lambda report: table.write_report(spec.index, report),
+            model_config.batch_wait_ms / 1000.0,
+            spec.run_id,
+        )
+        log.info("inference service %d serves %s on %s", spec.index, pose.name, spec.socket_path)
+
+        def stopped() -> bool:
+            return stop.is_set() or mp_stop.is_set() or os.getppid() != spec.manager_pid
+
+        server.serve(stopped)
+    finally:
+        table.close()
+
+
+def _listen(path: Path) -> socket.socket:
+    """A listening Unix socket at `path`, replacing a dead service's file."""
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(256)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
