@@ -47,14 +47,15 @@ class _Connection:
         self.retry_at = 0.0
         self.models: dict[str, ModelInfo] = {}
 
-    def open(self) -> socket.socket:
+    def open(self, deadline: float) -> socket.socket:
+        """The connection, made now if needed; never waits past `deadline` (wall time)."""
         if self.sock is not None:
             return self.sock
         if time.monotonic() < self.retry_at:
             raise InferenceUnavailable(f"inference service {self.path.name} is restarting")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(CONNECT_TIMEOUT_S)
+            sock.settimeout(max(0.001, min(CONNECT_TIMEOUT_S, deadline - time.time())))
             sock.connect(str(self.path))
             self.buffer = bytearray()
             hello, _ = receive_message(sock, self.buffer)
@@ -140,7 +141,7 @@ class RemotePoseModel:
     def _ask(
         self, connection: _Connection, frame: np.ndarray, imgsz: int | None, deadline: float
     ) -> Poses:
-        sock = connection.open()
+        sock = connection.open(deadline)
         info = connection.models.get("pose")
         if info is None:
             connection.close()
