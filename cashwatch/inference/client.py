@@ -152,7 +152,10 @@ class RemotePoseModel:
         side = imgsz if imgsz and info.any_size else info.imgsz
         input_hw = info.static_hw or (side, side)
         image = letterbox(frame, input_hw, auto=info.any_size)
-        self._slot.write(image)
+        try:
+            self._slot.write(image)
+        except ValueError as exc:  # a model larger than any slot: said, not a crash loop
+            raise InferenceUnavailable(str(exc)) from exc
         request_id = next(self._ids)
         header = {
             "id": request_id,

@@ -129,8 +129,8 @@ class InferenceServer:
         for key, _ in self._selector.select(timeout_s):
             if key.fileobj is self.listener:
                 self._accept()
-            else:
-                self._read(self._clients[int(key.data)])
+            elif (client := self._clients.get(int(key.data))) is not None:
+                self._read(client)  # (not one dropped earlier in this round)
         self._period.queue_max = max(self._period.queue_max, len(self._pending))
 
     def _accept(self) -> None:

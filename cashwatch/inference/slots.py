@@ -22,9 +22,15 @@ def input_name(data_dir: Path, slot: int) -> str:
     return segments.prefix_for(data_dir) + f"m{slot}"
 
 
+# A static-shape export (a user's OpenVINO folder) may run another size than `imgsz`;
+# the segment's pages cost memory only once written, so room for the largest is free.
+LARGEST_SIDE = 1280
+
+
 def input_bytes(imgsz: int) -> int:
-    """Room for the largest letterboxed input: imgsz x imgsz x 3 bytes."""
-    return imgsz * imgsz * 3
+    """Room for the largest letterboxed input: its side² x 3 bytes, at least 1280 px."""
+    side = max(imgsz, LARGEST_SIDE)
+    return side * side * 3
 
 
 class InputSlot:

@@ -103,7 +103,7 @@ class InferencePool:
         self.table = ServiceTable.create(data_dir)
         self.runs = [ServiceRun(place) for place in plan_services(model, cores)]
         self.sockets = [socket_path(data_dir, run.place.index) for run in self.runs]
-        self.wanted = False
+        self.wanted = 0
         for run in self.runs:
             self.table.update_supervision(
                 run.place.index,
@@ -113,11 +113,14 @@ class InferencePool:
             )
 
     # supervision ----------------------------------------------------------------------
-    def step(self, wanted: bool, heartbeat_timeout_s: float) -> None:
-        """Start what is wanted and due, book the exited, kill the silent."""
+    def step(self, wanted: int, heartbeat_timeout_s: float) -> None:
+        """Keep the first `wanted` services running: start the due, book the exited,
+        kill the silent. A service started once keeps running while the manager does
+        (a camera added later finds it ready); beyond `wanted` none is started, so two
+        cameras on a 16-core machine do not load the model 15 times."""
         self.wanted = wanted
         now = time.monotonic()
-        for run in self.runs:
+        for position, run in enumerate(self.runs):
             if run.process is not None:
                 if not run.process.is_alive():
                     self._on_exit(run, describe_exit(run.process.exitcode))
@@ -125,7 +128,7 @@ class InferencePool:
                     run.process.kill()
                     run.process.join(5)
                     self._on_exit(run, "stopped reporting (hung) and was killed")
-            elif wanted and now >= run.next_start_mono:
+            elif position < wanted and now >= run.next_start_mono:
                 self._start(run)
 
     def _silent(self, run: ServiceRun, heartbeat_timeout_s: float) -> bool:

@@ -327,9 +327,15 @@ class Manager:
             return
         self.inference = InferencePool(self.data_dir, model, self._cores, os.getpid())
 
-    def _inference_wanted(self) -> bool:
-        """Services run once a camera needs the pose model and the export is done."""
-        return self._model_ready.is_set() and not self._model_error and self._needs_pose_model()
+    def _inference_wanted(self) -> int:
+        """How many services should run: one per camera that needs the pose model, up
+        to one per core group, once the export is done."""
+        if not self._model_ready.is_set() or self._model_error:
+            return 0
+        return sum(
+            camera.enabled and camera.detection.needs_pose_model
+            for camera in self.loaded.cameras.values()
+        )
 
     def _heartbeat_timeout_s(self) -> float:
         return float(self.loaded.app.manager.heartbeat_timeout_s)

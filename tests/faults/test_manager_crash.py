@@ -65,7 +65,8 @@ def test_killed_manager_takes_its_workers_and_the_next_one_replays(
     )
     assert time.monotonic() - killed < 5.5
     stale = shm_segments(tmp_path)
-    assert len(stale) == 3, f"a killed manager leaves its segments: {stale}"
+    # status, the inference services' table, and per camera its frame and model input
+    assert len(stale) == 6, f"a killed manager leaves its segments: {stale}"
 
     # while no manager runs, cameras' journals still grow (a worker that was mid-write),
     # and the offsets file is lost as if the crash came between commit and save
@@ -84,7 +85,7 @@ def test_killed_manager_takes_its_workers_and_the_next_one_replays(
         assert set(rows) == set(ingested) | set(pending)
         assert set(rows.values()) == {1}, f"an event was stored twice: {rows}"
         log = (tmp_path / "logs" / "manager.log").read_text()
-        assert "removed 3 stale shared-memory segments" in log
+        assert "removed 6 stale shared-memory segments" in log
         replayed = [int(n) for n in re.findall(r"\((\d+) journal records replayed\)", log)]
         assert replayed[-1] >= 7, replayed
     assert shm_segments(tmp_path) == []

@@ -113,3 +113,24 @@ def _kill_every_service_and_see_it_back(
         30,
         "every camera's detection running again",
     )
+
+
+def test_per_camera_models_stay_available_for_isolated_cameras(
+    tmp_path: Path, media: Any, openvino_model_dir: Path
+) -> None:
+    """`[model] service = "per-camera"`: today's design, each worker its own model."""
+    video = media.get("video/a2_counter_cashier_customer__fightsurv_nofi100.mp4")
+    model = {"weights": str(openvino_model_dir), "backend": "openvino", "precision": "f32"}
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [camera_entry("alone", video, detection={"fps": 4.0})],
+        model={**model, "service": "per-camera"},
+    )
+    with ManagerProcess(config) as manager:
+        worker = wait_for(
+            lambda: (w := manager.worker("alone"))["detection_fps"] > 0 and w,
+            90,
+            "the camera's own model to run",
+        )
+        assert runtimes_mapped(worker["pid"]), "a per-camera worker runs its own model"
+        assert manager.status()["services"] == []

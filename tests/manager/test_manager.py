@@ -272,7 +272,8 @@ def test_sigterm_and_sigkill_leave_no_shared_memory(two_cameras: Path) -> None:
     assert shm_segments(data_dir), "a killed manager cannot clean up"
     with ManagerProcess(two_cameras) as again:
         again.wait_state("cam-a", "running")
-        assert len(shm_segments(data_dir)) == 3  # status + one frame slot per camera
+        # status, the services table, and per camera its frame slot and model input
+        assert len(shm_segments(data_dir)) == 6
     assert shm_segments(data_dir) == []
 
 
