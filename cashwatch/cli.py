@@ -8,7 +8,7 @@ import json
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,46 @@ NARROW_COLUMNS = (
     ("uptime", "uptime"),
 )
 NARROW_WIDTH = 100
+
+# The shared inference services (`service_record` in cashwatch.status), below the
+# cameras. --wide: every field, the error last, as for the cameras.
+SERVICE_COLUMNS = (
+    "name",
+    "state",
+    "device",
+    "pid",
+    "uptime",
+    "restarts",
+    "clients",
+    "queue_len",
+    "queue_max",
+    "batch_mean",
+    "batch_max",
+    "inference_ms",
+    "requests",
+    "batches",
+    "dropped",
+    "failed",
+    "cpu_percent",
+    "rss_mib",
+    "models",
+    "error",
+)
+# Narrow: what says a service keeps up (queue, batches, model time, lost requests); the
+# pairs are `now/most` over its last report period. About 95 columns: within NARROW_WIDTH.
+SERVICE_NARROW_COLUMNS = (
+    ("name", "service"),
+    ("state", "state"),
+    ("device", "device"),
+    ("uptime", "uptime"),
+    ("restarts", "restarts"),
+    ("clients", "cams"),
+    ("queue", "queue"),
+    ("batch", "batch"),
+    ("inference_ms", "inf ms"),
+    ("dropped", "dropped"),
+    ("failed", "failed"),
+)
 
 # A stop is written into the config: an operator must know it outlives the manager.
 STOP_DESCRIPTION = (
@@ -131,9 +171,9 @@ def _table_lines(headings: Sequence[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _print_wide_table(workers: dict[str, dict[str, Any]]) -> None:
-    rows = [[_cell(record.get(col)) for col in STATUS_COLUMNS] for record in workers.values()]
-    print("\n".join(_table_lines(STATUS_COLUMNS, rows)))
+def _print_wide_table(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    rows = [[_cell(record.get(col)) for col in columns] for record in records]
+    print("\n".join(_table_lines(columns, rows)))
 
 
 def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
@@ -146,16 +186,44 @@ def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
     ) or [indent + label]
 
 
-def _print_table(workers: dict[str, dict[str, Any]]) -> None:
-    rows = [
-        [_cell(record.get(key)) for key, _heading in NARROW_COLUMNS] for record in workers.values()
-    ]
-    header, *lines = _table_lines([heading for _key, heading in NARROW_COLUMNS], rows)
+def _print_table(
+    records: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], error_key: str
+) -> None:
+    """The narrow table: each record's error on its own wrapped line below its row."""
+    records = list(records)
+    rows = [[_cell(record.get(key)) for key, _heading in columns] for record in records]
+    header, *lines = _table_lines([heading for _key, heading in columns], rows)
     print(header)
-    for line, record in zip(lines, workers.values(), strict=True):
+    for line, record in zip(lines, records, strict=True):
         print(line)
-        if record.get("last_error"):
-            print("\n".join(_wrapped("error:", str(record["last_error"]), indent="  ")))
+        if record.get(error_key):
+            print("\n".join(_wrapped("error:", str(record[error_key]), indent="  ")))
+
+
+def _narrow_service(record: dict[str, Any]) -> dict[str, Any]:
+    """A service's record with its narrow table's paired cells (`now/most`)."""
+    return record | {
+        "queue": f"{record.get('queue_len', 0)}/{record.get('queue_max', 0)}",
+        "batch": f"{float(record.get('batch_mean', 0.0)):.1f}/{record.get('batch_max', 0)}",
+    }
+
+
+def _print_status(status: dict[str, Any], wide: bool) -> None:
+    workers, services = status["workers"].values(), status["services"]
+    if wide:
+        _print_wide_table(workers, STATUS_COLUMNS)
+    else:
+        _print_table(workers, NARROW_COLUMNS, "last_error")
+    if services:  # none: models run in each camera worker, or an older manager
+        print()
+        if wide:
+            _print_wide_table(services, SERVICE_COLUMNS)
+        else:
+            _print_table(map(_narrow_service, services), SERVICE_NARROW_COLUMNS, "error")
+    for label, key in (("config error:", "config_error"), ("database error:", "db_error")):
+        if status["manager"][key]:
+            print()
+            print("\n".join(_wrapped(label, status["manager"][key])))
 
 
 def _cell(value: object) -> str:
@@ -175,6 +243,9 @@ def _mask_texts(status: dict[str, Any]) -> None:
     for record in status["workers"].values():
         for key in RECORD_TEXTS:
             record[key] = mask_credentials(str(record.get(key) or ""))
+    for service in status["services"]:
+        # a crash's message may quote what the service was reading: a camera's request
+        service["error"] = mask_credentials(str(service.get("error") or ""))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -196,17 +267,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     _mask_texts(status)
     if args.json:
-        print(
-            json.dumps(
-                {"manager": status["manager"], "workers": status["workers"]}, indent=2, default=str
-            )
-        )
+        shown = {key: status[key] for key in ("manager", "workers", "services")}
+        print(json.dumps(shown, indent=2, default=str))
     else:
-        (_print_wide_table if args.wide else _print_table)(status["workers"])
-        for label, key in (("config error:", "config_error"), ("database error:", "db_error")):
-            if status["manager"][key]:
-                print()
-                print("\n".join(_wrapped(label, status["manager"][key])))
+        _print_status(status, args.wide)
     return 0
 
 
@@ -302,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate the config; exit 1 if a camera is rejected")
     _config_arg(check)
     check.set_defaults(func=cmd_check)
-    status = sub.add_parser("status", help="show every camera's status")
+    status = sub.add_parser("status", help="show every camera's and inference service's status")
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(

@@ -116,3 +116,35 @@ def events_by_camera(events: pd.DataFrame) -> alt.Chart:
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:
     return _hourly_bars(runs, "camera_id", "Camera", "starts", "Worker starts", 220)
+
+
+# a service's state as its badge says it (cashwatch.dashboard.widgets.BADGE_COLOURS)
+SERVICE_STATE_COLOURS = {
+    "running": "#2ca02c",
+    "starting": "#1f77b4",
+    "error": "#d62728",
+    "stopped": "#7f7f7f",
+}
+
+
+def service_bars(services: pd.DataFrame, value: str, title: str) -> alt.Chart:
+    """One bar per shared inference service (a `system_info.services_table` frame),
+    coloured by its state: the slow or backed-up one stands out, a red one is down."""
+    return cast(
+        alt.Chart,
+        alt.Chart(services)
+        .mark_bar()
+        .encode(
+            y=alt.Y("service:N", title=None, sort=None),
+            x=alt.X(f"{value}:Q", title=title),
+            color=alt.Color(
+                "state:N",
+                title="State",
+                scale=alt.Scale(
+                    domain=list(SERVICE_STATE_COLOURS), range=list(SERVICE_STATE_COLOURS.values())
+                ),
+            ),
+            tooltip=list(dict.fromkeys(["service", "state", "cameras", "queue max", value])),
+        )
+        .properties(title=title, height=40 + 24 * len(services)),
+    )

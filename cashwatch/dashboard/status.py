@@ -13,8 +13,9 @@ from typing import Any
 
 from cashwatch.config import CameraConfig, LoadedConfig
 from cashwatch.shm.frames import FrameSlot, LiveFrame
+from cashwatch.shm.services import read_services
 from cashwatch.shm.status import StatusLayoutError, StatusTable
-from cashwatch.status import camera_record, header_record, manager_alive
+from cashwatch.status import camera_record, header_record, manager_alive, service_record
 from cashwatch.util.redact import mask_credentials
 
 
@@ -53,6 +54,16 @@ def read_status(data_dir: Path) -> LiveStatus:
             f"the manager has exited or not reported for {age:.0f} s; numbers are stale",
         )
     return LiveStatus(True, header, records)
+
+
+def service_records(data_dir: Path) -> list[dict[str, Any]]:
+    """The shared inference services (`service_record`), errors masked; [] when models
+    run in each camera worker. Apart from `read_status`: only the System page shows them."""
+    now = time.time()
+    records = [service_record(service, now) for service in read_services(data_dir)]
+    for record in records:
+        record["error"] = mask_credentials(record["error"])
+    return records
 
 
 def read_frame(data_dir: Path, slot: int) -> LiveFrame | None:

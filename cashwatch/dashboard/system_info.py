@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from cashwatch.auth import User
-from cashwatch.util.log_lines import MANAGER_ORIGIN, line_origin
+from cashwatch.util.log_lines import CAMERA_PREFIX, MANAGER_ORIGIN, SERVICE_PREFIX, line_origin
 from cashwatch.util.redact import mask_credentials
 
 LOG_TAIL_BYTES = 256 * 1024
@@ -49,7 +49,8 @@ def disk_use(data_dir: Path) -> DiskUse:
 
 def log_tail(path: Path, lines: int = 200, origin: str = ALL_ORIGINS) -> list[str]:
     """The last lines of a log, reading only its end; credentials masked. `origin`:
-    only the lines of that process (`manager`, `camera:<id>`, see `log_origins`)."""
+    only the lines of that process (`manager`, `camera:<id>`, `inference:<n>`, see
+    `log_origins`)."""
     tagged = tag_origins(_read_end(path))
     chosen = (line for who, line in tagged if origin in (ALL_ORIGINS, who))
     return [mask_credentials(line) for line in deque(chosen, maxlen=lines)]
@@ -57,10 +58,26 @@ def log_tail(path: Path, lines: int = 200, origin: str = ALL_ORIGINS) -> list[st
 
 def log_origins(path: Path) -> list[str]:
     """The processes with lines at the end of the log: the manager first, then the
-    cameras (`camera:<id>`) in order of their ids."""
-    found = {who for who, _line in tag_origins(_read_end(path))}
-    cameras = sorted(found - {MANAGER_ORIGIN})
-    return [MANAGER_ORIGIN, *cameras]
+    cameras (`camera:<id>`) in order of their ids, then the shared inference services
+    (`inference:<n>`) in order of their numbers."""
+    return sort_origins({who for who, _line in tag_origins(_read_end(path))})
+
+
+def sort_origins(origins: Iterable[str]) -> list[str]:
+    """The manager, the cameras by id, the services by number (2 before 10); the manager
+    is always listed: its lines are the log's own.
+
+    >>> sort_origins(["inference:10", "camera:b", "inference:2", "camera:a"])
+    ['manager', 'camera:a', 'camera:b', 'inference:2', 'inference:10']
+    """
+    found = set(origins) - {MANAGER_ORIGIN}
+    cameras = sorted(who for who in found if who.startswith(CAMERA_PREFIX))
+    services = sorted(
+        (who for who in found if who.startswith(SERVICE_PREFIX)),
+        key=lambda who: int(who.removeprefix(SERVICE_PREFIX)),
+    )
+    others = sorted(found - set(cameras) - set(services))  # a kind of process added later
+    return [MANAGER_ORIGIN, *cameras, *services, *others]
 
 
 def tag_origins(lines: Iterable[str]) -> list[tuple[str, str]]:
@@ -126,5 +143,34 @@ def workers_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
             "reconnects": r["reconnects"],
         }
         for cid, r in sorted(records.items())
+    ]
+    return pd.DataFrame(rows)
+
+
+def services_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The shared inference services, one row each; queue, batch and inference numbers
+    are over the service's last report period (about 0.5 s), the others totals."""
+    rows = [
+        {
+            "service": r["name"],
+            "state": r["state"],
+            "device": r["device"],
+            "pid": r["pid"],
+            "uptime": r["uptime"],
+            "restarts": r["restarts"],
+            "cameras": r["clients"],
+            "queue": r["queue_len"],
+            "queue max": r["queue_max"],
+            "batch mean": round(r["batch_mean"], 1),
+            "batch max": r["batch_max"],
+            "inference ms": round(r["inference_ms"], 1),
+            "requests": r["requests"],
+            "dropped": r["dropped"],
+            "failed": r["failed"],
+            "cpu %": round(r["cpu_percent"], 1),
+            "memory MiB": round(r["rss_mib"]),
+            "models": r["models"],
+        }
+        for r in records
     ]
     return pd.DataFrame(rows)

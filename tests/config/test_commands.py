@@ -273,8 +273,8 @@ def test_status_masks_errors_whoever_wrote_them(published: Path) -> None:
         shown = cashwatch(*args, "--config", str(published))
         assert shown.returncode == 0, shown.stderr
         assert "w0rd" not in shown.stdout and "pa/ss" not in shown.stdout, shown.stdout
-    document = json.loads(shown.stdout)  # --json: same keys as before, values masked
-    assert set(document) == {"manager", "workers"}
+    document = json.loads(shown.stdout)  # --json: values masked
+    assert set(document) == {"manager", "workers", "services"}
     record = document["workers"][LONG_ID]
     assert "admin:***@192.0.2.7:554" in record["last_error"]
     assert record["source"] == "rtsp://admin:***@192.0.2.7:554/Streaming/Channels/101"

@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 
 from cashwatch.shm.frames import FrameSlot
+from cashwatch.shm.services import ServiceReport, ServiceTable
 from cashwatch.shm.status import StatusTable, WorkerStatus
 from cashwatch.store.schema import migrate
 
@@ -200,6 +201,63 @@ def publish_live(data_dir: Path, config_path: Path, *, manager_pid: int | None =
     slot.write(frame, frame_no=42, ts=now)
     slot.write_boxes(np.array([[0.3, 0.25, 0.7, 0.75, 0.9, 0]], np.float32), now)
     return LiveState(table, [slot])
+
+
+# a crash's message quoting a camera's URL with its password, written raw, as a manager
+# that did not mask it would (readers mask again)
+SERVICE_SECRET = "pa/ss@w0rd"
+SERVICE_CRASH = (
+    f"exited with code -9 while reading rtsp://admin:{SERVICE_SECRET}@192.0.2.7/s; "
+    "restarting in 1.0 s"
+)
+
+
+def publish_services(data_dir: Path, now: float | None = None) -> ServiceTable:
+    """What a manager running shared inference publishes: inference-0 running on cores
+    0-1 for 12 cameras (up 111 h, after a crash), inference-1 down after a failed start."""
+    now = time.time() if now is None else now
+    table = ServiceTable.create(data_dir, capacity=4)
+    table.update_supervision(
+        0,
+        name="inference-0",
+        run_id="svc-run-0",
+        state="starting",
+        pid=os.getpid(),
+        device="cpu 0-1",
+        restarts=2,
+        start_ts=now - 400_000,
+        cpu_percent=97.5,
+        rss_mib=412.0,
+        error=SERVICE_CRASH,
+    )
+    table.write_report(
+        0,
+        ServiceReport(
+            run_id="svc-run-0",
+            state="running",
+            heartbeat_ts=now,
+            models="pose=yolo11n-pose@openvino-f32-640",
+            clients=12,
+            queue_len=3,
+            queue_max=11,
+            requests=123_456_789,
+            batches=40_000_000,
+            batch_mean=3.5,
+            batch_max=12,
+            inference_ms=48.5,
+            dropped=17,
+            failed=2,
+        ),
+    )
+    table.update_supervision(
+        1,
+        name="inference-1",
+        state="error",
+        device="cpu 2-3",
+        restarts=5,
+        error="exited with code 1: no model file; restarting in 8.0 s",
+    )
+    return table
 
 
 def heartbeat(live: LiveState) -> None:

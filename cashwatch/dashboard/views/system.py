@@ -1,4 +1,5 @@
-"""The System page: the machine, the workers, restarts over time, disk and the manager's log."""
+"""The System page: the machine, the workers, the shared inference services, restarts
+over time, disk and the manager's log."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ import streamlit as st
 
 from cashwatch.dashboard import charts, data, system_info
 from cashwatch.dashboard.session import PageContext, guard_page, recheck_sign_in
-from cashwatch.dashboard.status import read_status
-from cashwatch.dashboard.widgets import manager_banner, plain
+from cashwatch.dashboard.status import LiveStatus, read_status, service_records
+from cashwatch.dashboard.widgets import manager_banner, plain, source_hidden
 
 REFRESH_S = 2.0
 GIB = 2**30
+SERVICE_DOWN = ("error", "stopped")
+PER_CAMERA_MODELS = (
+    "No shared inference services: the models run inside each camera worker "
+    '(`[model] service = "per-camera"`).'
+)
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -44,6 +50,40 @@ def _live_numbers(ctx: PageContext) -> None:
     if visible:
         st.subheader("Workers")
         st.dataframe(system_info.workers_table(visible), hide_index=True, width="stretch")
+    _services(ctx, status)
+
+
+def _services(ctx: PageContext, status: LiveStatus) -> None:
+    """The shared inference services: every camera's model runs in one of them."""
+    if not status.manager_running:
+        return  # a dead manager's services are gone; its table would show stale numbers
+    records = service_records(ctx.data_dir)
+    if not records:
+        st.caption(PER_CAMERA_MODELS)
+        return
+    st.subheader("Inference services")
+    table = system_info.services_table(records)
+    cols = st.columns(2)
+    cols[0].altair_chart(
+        charts.service_bars(table, "inference ms", "Model ms per batch"), width="stretch"
+    )
+    cols[1].altair_chart(
+        charts.service_bars(table, "queue max", "Most requests waiting"), width="stretch"
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    if ctx.user.limited_to_sites:
+        return  # a crash's message may quote any site's camera: the table says enough
+    for record in records:
+        if record["error"]:
+            _service_error(ctx, record)
+
+
+def _service_error(ctx: PageContext, record: dict[str, object]) -> None:
+    text = source_hidden(ctx, str(record["error"]))
+    if record["state"] in SERVICE_DOWN:
+        st.error(plain(f"{record['name']}: {text}"), icon=":material/memory:")
+    else:  # up again: the crash it recovered from
+        st.warning(plain(f"{record['name']}, last crash: {text}"), icon=":material/memory:")
 
 
 def _worker_starts(ctx: PageContext) -> None:
