@@ -74,6 +74,10 @@ class CapacityResult:
             "cameras": self.cameras,
             "confirm_window_s": self.confirmed.seconds if self.confirmed else None,
             "edge_found": self.edge_found,
+            # a window deciding the edge stayed disturbed from outside through every retry
+            "edge_disturbed": any(
+                w is not None and w.disturbed for w in (self.confirmed, self.failed_above)
+            ),
             "trail": [window_dict(w) for w in self.trail],
             "disturbed": [window_dict(w) for w in self.disturbed],
         }
@@ -106,13 +110,13 @@ def next_probe(held: int, failed: int, max_n: int, fallback: int | None = None) 
     """Where to probe next, given the largest N that held (0: none) and the smallest that
     failed (max_n + 1: none).
 
-    >>> next_probe(12, 65, 64), next_probe(24, 65, 64), next_probe(12, 15, 64)
-    (13, 27, 13)
+    >>> next_probe(3, 65, 64), next_probe(12, 65, 64), next_probe(12, 15, 64)
+    (4, 15, 13)
     >>> next_probe(0, 12, 64, fallback=7), next_probe(0, 7, 64, fallback=7)
     (7, 3)
     """
-    if failed > max_n:  # nothing failed yet: step up, in steps that grow with N
-        return min(max_n, held + max(1, held // 8))
+    if failed > max_n:  # nothing failed yet: step up, by a quarter (bisecting back is cheap)
+        return min(max_n, held + max(1, held // 4))
     if held == 0 and fallback is not None and 0 < fallback < failed:
         return fallback
     return (held + failed) // 2

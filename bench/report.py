@@ -139,6 +139,7 @@ def repetition_tables(rep: dict[str, Any]) -> list[str]:
         for window in rep["details"][kind]["trail"]
     ]
     aside = sum(len(rep["details"][kind].get("disturbed", [])) for kind in rep.get("order", []))
+    shaken = [k for k in rep.get("order", []) if rep["details"][k].get("edge_disturbed")]
     lines = [f"### Repetition {rep['repetition']}", ""]
     lines += _table(
         [
@@ -159,6 +160,12 @@ def repetition_tables(rep: dict[str, Any]) -> list[str]:
     if aside:
         lines += [
             f"{aside} window(s) disturbed from outside were measured again (kept in the JSON).",
+            "",
+        ]
+    if shaken:
+        lines += [
+            f"The edge of {', '.join(shaken)} rests on a window still disturbed from outside "
+            "after every retry.",
             "",
         ]
     return lines
