@@ -140,20 +140,15 @@ class _Search:
         self.max_windows = max_windows
         self.max_remeasure = max_remeasure
         self.log = log
-        self.windows = 0
         self.full: dict[int, WindowResult] = {}  # the latest full-length window per N
 
     def window(self, n: int, seconds: float) -> WindowResult:
-        """One counted window; a disturbed one is measured again (and kept aside)."""
-
-        def once() -> WindowResult:
-            if self.max_windows is not None and self.windows >= self.max_windows:
-                raise OutOfWindows
-            self.windows += 1
-            return self.measure(n, seconds)
-
+        """One counted window; a disturbed one is measured again (and kept aside). The
+        budget counts the windows kept: the retries are bounded by `max_remeasure`."""
+        if self.max_windows is not None and len(self.result.trail) >= self.max_windows:
+            raise OutOfWindows
         window = measure_undisturbed(
-            once,
+            lambda: self.measure(n, seconds),
             self.max_remeasure,
             self.result.disturbed,
             lambda message: self.log(f"[{self.result.kind}] {message}"),

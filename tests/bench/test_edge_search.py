@@ -144,6 +144,9 @@ def test_a_window_budget_makes_the_result_a_lower_bound() -> None:
     false and the capacity the largest N a full window held at."""
     found = search(KnownEdge(10), 2, probe_s=FULL_S, max_windows=2)
     assert found.cameras == 3 and not found.edge_found and found.failed_above is None
+    # windows disturbed from outside do not spend it (their retries have their own bound)
+    found = search(KnownEdge(10, disturbed_first=True), 2, probe_s=FULL_S, max_windows=2)
+    assert found.cameras == 3 and len(found.disturbed) == 2
 
 
 def test_a_fleet_that_holds_up_to_max_n_has_no_edge() -> None:
