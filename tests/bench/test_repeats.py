@@ -58,6 +58,7 @@ def test_a_search_without_its_edge_gives_at_least_n_and_no_ratio() -> None:
     lines = "\n".join(capacity_section({"capacity": capacity}))
     assert "| ≥ 12 |" in lines and "no ratio (edge not found)" in lines
     assert "(c)/(a) ≥ 3 — –" in lines  # no verdict on a ratio not computed
+    assert "(c) not below (c') — –" in lines  # nor on a lower bound against an edge
 
 
 def test_the_report_shows_every_repetition_and_the_memory_per_camera() -> None:
