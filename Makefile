@@ -29,9 +29,12 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q -rs --durations=15
 
+# the benchmark of docs/benchmarks.md: three interleaved repetitions, every search to its
+# edge (up to 40 min; windows disturbed by other work on the machine are measured again)
 bench: install
 	$(BIN)/python -m bench.run --full
 
+# a smoke check of the same (~6 min): one repetition, capacities may be lower bounds
 bench-quick: install
 	$(BIN)/python -m bench.run --quick
 

@@ -176,6 +176,16 @@ class BaselineFleet:
     def pids(self) -> list[int]:
         return [c.process.pid for c in self.cameras if c.process.pid is not None]
 
+    def processes(self) -> dict[str, list[psutil.Process]]:
+        """The camera workers (the seed design has no manager or service of its own)."""
+        workers = []
+        for pid in self.pids():
+            try:
+                workers.append(psutil.Process(pid))
+            except psutil.Error:
+                continue  # ended meanwhile
+        return {"workers": workers}
+
     def resize(self, n: int, timeout_s: float = 180.0) -> None:
         while len(self.cameras) > n:
             self.cameras.pop().close()

@@ -2,16 +2,21 @@
 
 A fleet is the baseline's workers or a CashWatch manager with its workers; both expose
 cumulative counters per camera, so a window is two snapshots and their difference.
+Real time is judged on those counts: every camera read at least 95 % of the frames its
+source sent in the window, and served at least 95 % of the sampled frames due.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import psutil
+
+from bench.load import LoadMonitor, LoadSummary, sample_load
 
 SOURCE_FPS = 15.0
 REALTIME_FRACTION = 0.95
@@ -37,11 +42,26 @@ class CameraCounters:
 
 @dataclass(frozen=True)
 class CameraWindow:
+    """What one camera did over a window: counts, and the seconds they took."""
+
     camera_id: str
-    camera_fps: float
-    served_fps: float
-    inference_fps: float
+    seconds: float
+    frames: int  # frames read
+    served: int  # sampled frames served (see CameraCounters)
+    inferences: int
     inference_ms: float
+
+    @property
+    def camera_fps(self) -> float:
+        return self.frames / self.seconds
+
+    @property
+    def served_fps(self) -> float:
+        return self.served / self.seconds
+
+    @property
+    def inference_fps(self) -> float:
+        return self.inferences / self.seconds
 
 
 @dataclass
@@ -57,18 +77,26 @@ class WindowResult:
     cpu_s_per_camera_s: float = 0.0  # the fleet's own processes (workers), per camera
     ages_s: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    load_before: LoadSummary | None = None  # the settling seconds just before
+    load: LoadSummary | None = None  # during the window
 
     @property
     def realtime(self) -> bool:
         return not self.failures and len(self.cameras) == self.n
 
+    @property
+    def disturbed(self) -> bool:
+        """Something outside the benchmark took CPU during the window: not a fair test."""
+        return self.load is not None and self.load.disturbed
+
     def summary(self) -> str:
         fps = [c.camera_fps for c in self.cameras] or [0.0]
         served = [c.served_fps for c in self.cameras] or [0.0]
         verdict = "real time" if self.realtime else "NOT real time: " + "; ".join(self.failures[:3])
+        load = f"; {self.load.brief()}" if self.load is not None else ""
         return (
             f"N={self.n}: camera fps min {min(fps):.2f}, served/s min {min(served):.2f}, "
-            f"CPU {self.cpu_percent:.0f}% -> {verdict}"
+            f"CPU {self.cpu_percent:.0f}%{load} -> {verdict}"
         )
 
 
@@ -91,13 +119,12 @@ class Fleet(Protocol):
 
 
 def compare(camera_id: str, start: CameraCounters, end: CameraCounters) -> CameraWindow:
-    seconds = max(end.ts - start.ts, 1e-6)
-    inferences = end.inferences - start.inferences
     return CameraWindow(
         camera_id,
-        (end.frames_read - start.frames_read) / seconds,
-        (end.served - start.served) / seconds,
-        inferences / seconds,
+        max(end.ts - start.ts, 1e-6),
+        end.frames_read - start.frames_read,
+        end.served - start.served,
+        end.inferences - start.inferences,
         end.inference_ms,
     )
 
@@ -110,47 +137,67 @@ def age_growth_s(series: list[float]) -> float:
     return statistics.median(series[-third:]) - statistics.median(series[:third])
 
 
+def needed(rate: float, seconds: float) -> int:
+    """The fewest events in `seconds` that keep `REALTIME_FRACTION` of `rate`: a count,
+    so a verdict never rests on how a rate was rounded.
+
+    >>> needed(3.75, 60.0), needed(15.0, 20.0)
+    (214, 285)
+    """
+    # the tolerance: 0.95 * 15 * 20 is 285.00000000000006 in floating point
+    return math.ceil(REALTIME_FRACTION * rate * seconds - 1e-6)
+
+
 def judge(window: CameraWindow, detect_target_fps: float) -> list[str]:
-    """Why a camera is not in real time (empty when it is)."""
+    """Why a camera is not in real time (empty when it is), judged on counts."""
     problems = []
-    if window.camera_fps < REALTIME_FRACTION * SOURCE_FPS:
-        problems.append(
-            f"{window.camera_id} reads {window.camera_fps:.2f} fps "
-            f"< {REALTIME_FRACTION * SOURCE_FPS:.2f}"
-        )
-    if window.served_fps < REALTIME_FRACTION * detect_target_fps:
-        problems.append(
-            f"{window.camera_id} detects {window.served_fps:.2f}/s "
-            f"< {REALTIME_FRACTION * detect_target_fps:.2f}"
-        )
+    for what, count, rate in (
+        ("read", window.frames, SOURCE_FPS),
+        ("detected", window.served, detect_target_fps),
+    ):
+        need = needed(rate, window.seconds)
+        if count < need:
+            problems.append(
+                f"{window.camera_id} {what} {count} in {window.seconds:.1f} s, needs {need}"
+                f" ({REALTIME_FRACTION:.0%} of {rate * window.seconds:.1f})"
+            )
     return problems
 
 
-def measure_window(fleet: Fleet, seconds: float) -> WindowResult:
-    """Counters at both ends of `seconds`, live frame ages sampled in between."""
+def measure_window(fleet: Fleet, seconds: float, before_s: float = 0.0) -> WindowResult:
+    """Counters at both ends of `seconds`, live frame ages sampled in between; the
+    machine's load sampled over the `before_s` seconds before and over the window."""
+    load_before = sample_load(before_s) if before_s > 0 else None
     start = fleet.counters()
     processes = _processes(fleet.pids())
     cpu_start = _cpu_s(processes)
     started = time.monotonic()
-    psutil.cpu_percent(None)
-    psutil.cpu_percent(None, percpu=True)
     per_camera_ages: dict[int, list[float]] = {}
     all_ages: list[float] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ages = fleet.frame_ages_s()
-        for index, age in enumerate(ages):
-            per_camera_ages.setdefault(index, []).append(age)
-        all_ages.extend(ages)
-        time.sleep(AGE_SAMPLE_EVERY_S)  # the sampling period of a viewer, not a condition
-    cpu = psutil.cpu_percent(None) * (psutil.cpu_count() or 1)
-    busiest = max(psutil.cpu_percent(None, percpu=True), default=0.0)
-    end = fleet.counters()
-    own_cpu = (_cpu_s(processes) - cpu_start) / max(time.monotonic() - started, 1e-6)
+    with LoadMonitor() as monitor:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ages = fleet.frame_ages_s()
+            for index, age in enumerate(ages):
+                per_camera_ages.setdefault(index, []).append(age)
+            all_ages.extend(ages)
+            time.sleep(AGE_SAMPLE_EVERY_S)  # the sampling period of a viewer, not a condition
+        end = fleet.counters()
+        own_cpu = (_cpu_s(processes) - cpu_start) / max(time.monotonic() - started, 1e-6)
+    load = monitor.summary()
     growth = max((age_growth_s(s) for s in per_camera_ages.values()), default=0.0)
     cameras = [compare(cid, start[cid], end[cid]) for cid in end if cid in start]
     result = WindowResult(
-        fleet.size, seconds, cameras, cpu, busiest, growth, own_cpu / max(1, fleet.size), all_ages
+        fleet.size,
+        seconds,
+        cameras,
+        sum(load.core_mean_percent),
+        max(load.core_mean_percent, default=0.0),
+        growth,
+        own_cpu / max(1, fleet.size),
+        all_ages,
+        load_before=load_before,
+        load=load,
     )
     for camera in cameras:
         result.failures.extend(judge(camera, fleet.detect_target_fps))

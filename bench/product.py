@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.fleet import CameraCounters
 from bench.footage import CACHE, camera_footage
 from cashwatch.shm.frames import FrameSlot
@@ -20,8 +22,16 @@ from tests.harness import ManagerProcess, camera_entry, write_config
 # Like for like with the seed design, which ran the model on every 4th frame of a
 # 15 fps camera: 3.75 analysed frames per second (CashWatch's own default is 7.5/s).
 DETECT_TARGET_FPS = 3.75
-# The product's own backend choice (auto: ONNX Runtime on AVX2-only CPUs, OpenVINO with bf16).
-MODEL = {"backend": "auto", "imgsz": 640, "threads": 1}
+# The product's own backend choice (auto: ONNX Runtime on AVX2-only CPUs, OpenVINO with bf16),
+# and its own design for where models run: "shared" (one inference service process per
+# core serves every camera) or "per-camera" (each worker loads its own model). A fleet
+# may ask for the other design (`ProductFleet(service=...)`).
+MODEL = {"backend": "auto", "imgsz": 640, "threads": 1, "service": "shared"}
+SERVICES = ("shared", "per-camera")
+# Process titles under the manager: an inference service's starts with this, a camera
+# worker's is "cashwatch:<camera id>" (cashwatch.worker.base.process_title).
+SERVICE_TITLE = "cashwatch:inference"
+WORKER_TITLE = "cashwatch:"
 # Generous: under overload a worker may answer late; the benchmark judges it, not the manager.
 MANAGER = {"heartbeat_timeout_s": 60.0, "stop_timeout_s": 10.0, "max_cameras": 64}
 MODELS_CACHE = CACHE / "models"  # exports survive between runs (one export, ~20 s)
@@ -32,8 +42,35 @@ class DetectionUnavailable(RuntimeError):
     """A worker runs without detection (e.g. the pipeline has not landed)."""
 
 
+def process_role(title: str) -> str:
+    """What a process below the manager is, from its title: "services", "workers" or
+    "other" (e.g. multiprocessing's resource tracker).
+
+    >>> process_role("cashwatch:inference-0"), process_role("cashwatch:cam3")
+    ('services', 'workers')
+    >>> process_role("python -c from multiprocessing.resource_tracker import main")
+    'other'
+    """
+    if title.startswith(SERVICE_TITLE):
+        return "services"
+    if title.startswith(WORKER_TITLE):
+        return "workers"
+    return "other"
+
+
+def fleet_kind(gating: bool, service: str) -> str:
+    """`gating_on`, `gating_off`; `_per_camera` added for the per-camera model design.
+
+    >>> fleet_kind(True, "shared"), fleet_kind(True, "per-camera")
+    ('gating_on', 'gating_on_per_camera')
+    """
+    kind = "gating_on" if gating else "gating_off"
+    return kind if service == "shared" else f"{kind}_{service.replace('-', '_')}"
+
+
 class ProductFleet:
-    """A real manager plus workers on `source`, motion gating on or off."""
+    """A real manager plus workers on `source`, motion gating on or off, models in a
+    shared inference service or in each worker (`service`)."""
 
     detect_target_fps = DETECT_TARGET_FPS
 
@@ -46,8 +83,12 @@ class ProductFleet:
         extra: dict[str, Any] | None = None,
         manager_args: tuple[str, ...] = (),
         in_phase: bool = False,
+        service: str = str(MODEL["service"]),
     ) -> None:
-        self.kind = "gating_on" if gating else "gating_off"
+        if service not in SERVICES:
+            raise ValueError(f"service must be one of {SERVICES}, not {service!r}")
+        self.service = service
+        self.kind = fleet_kind(gating, service)
         self.source = source
         self.in_phase = in_phase  # every camera from the clip's start: the worst case
         self.gating = gating
@@ -81,7 +122,12 @@ class ProductFleet:
         # would read the old segment's last frame, growing older (a false "age grew"
         # failure after a search stepped down and up again).
         self._close_slots()
-        write_config(self.config, [self._camera(i) for i in range(n)], model=MODEL, manager=MANAGER)
+        write_config(
+            self.config,
+            [self._camera(i) for i in range(n)],
+            model={**MODEL, "service": self.service},
+            manager=MANAGER,
+        )
         self._n = n
         if self.manager is None:
             self.manager = ManagerProcess(self.config, extra_args=self.manager_args).start()
@@ -149,6 +195,24 @@ class ProductFleet:
     def manager_pid(self) -> int:
         assert self.manager is not None and self.manager.proc is not None
         return self.manager.proc.pid
+
+    def processes(self) -> dict[str, list[psutil.Process]]:
+        """The fleet's processes by role: the manager, and below it the inference
+        services, the camera workers and any other (see `process_role`)."""
+        manager = psutil.Process(self.manager_pid())
+        out: dict[str, list[psutil.Process]] = {
+            "manager": [manager],
+            "services": [],
+            "workers": [],
+            "other": [],
+        }
+        for child in manager.children(recursive=True):
+            try:
+                title = " ".join(child.cmdline()).strip() or child.name()
+            except psutil.Error:
+                continue  # ended meanwhile
+            out[process_role(title)].append(child)
+        return out
 
     def _close_slots(self) -> None:
         for slot in self._slots.values():

@@ -1,7 +1,8 @@
-"""`python -m bench.run --quick|--full`: every measure of issue 8, printed as it goes.
+"""`python -m bench.run --quick|--full`: every measure of issues 8 and 28, printed as it goes.
 
-Writes bench/results/<date>-<mode>.json, bench/results/latest.json, docs/benchmarks.md
-and docs/benchmarks_capacity.png.
+The capacity comparison runs three times, interleaved, each search to its edge (#28);
+the machine's load is recorded around every window. Writes bench/results/<date>-<mode>.json,
+bench/results/latest.json, docs/benchmarks.md and docs/benchmarks_capacity.png.
 """
 
 from __future__ import annotations
@@ -16,22 +17,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import report
-from bench.baseline import BaselineFleet
-from bench.capacity import CapacityResult, find_capacity
-from bench.fleet import measure_window
+from bench.baseline import BUFFER_EVERY, BUFFER_FRAMES, BaselineFleet
+from bench.capacity import SETTLE_S, CapacityResult, find_capacity, measure_undisturbed
+from bench.fleet import SOURCE_FPS, WindowResult, measure_window
 from bench.footage import prepare_footage
 from bench.inference import run_matrix
 from bench.latency import measure_event_latency
 from bench.memory import (
+    MIB,
     buffer_bytes_30s,
     dashboard_rss_mib,
     dashboard_session_rss_mib,
+    measure_camera_memory,
     pss_mib,
     rss_mib,
+    seed_cameras_that_fit,
 )
 from bench.plot import draw_capacity_plot
-from bench.product import ProductFleet, share_model_cache
+from bench.product import MODEL, ProductFleet, share_model_cache
+from bench.repeats import DESIGNS, PER_CAMERA, median_index, repetition_dict, summarize_repeats
 from bench.stages import gated_inference, stage_costs
 from cashwatch.config import ClipConfig
 from cashwatch.detect.backends.choice import resolve_backend
@@ -43,37 +50,50 @@ STARTED = time.monotonic()
 class Plan:
     mode: str
     probe_s: float
-    confirm_s: float
+    confirm_s: float  # the full window: an edge is N held and N + 1 failed over it
     guesses: dict[str, int]
-    max_probes: int
+    max_windows: int | None  # per search; None: no budget, every search ends at the edge
+    max_remeasure: int  # times a window disturbed from outside is measured again
+    repeats: int  # of the whole comparison, interleaved
+    fill_buffers: bool  # memory per camera with the pre-event buffers full
     sizes: tuple[int, ...]
     threads: tuple[int, ...]
     iterations: int
     stage_frames: int
 
 
+# A smoke check: one repetition, two 6-s windows per design; capacities are lower bounds.
 QUICK = Plan(
     "quick",
     probe_s=6,
     confirm_s=6,
-    guesses={"baseline": 1, "gating_off": 2, "gating_on": 2},
-    max_probes=2,
+    guesses={"baseline": 1, "gating_off": 2, "gating_on": 2, PER_CAMERA: 2},
+    max_windows=2,
+    max_remeasure=1,
+    repeats=1,
+    fill_buffers=False,
     sizes=(640,),
     threads=(1,),
     iterations=5,
     stage_frames=30,
 )
 # Guesses from the first full runs on this 2-core EPYC (no bf16, so the prototype's
-# FACTS.md figures of 6/10/14 do not carry over); the search steps up or down from them.
-# The seed design kept 4 cameras in every full run since (both CPUs): starting it at 3
-# spares a probe, which the run needs to stay within 15 minutes now that independent
-# cameras take the gated search to 14-16.
+# FACTS.md figures of 6/10/14 do not carry over); the first repetition's search steps up
+# or down from them (CashWatch's from its target multiple of the seed's capacity), the
+# later ones start at the previous repetition's edge, in full windows. Time: each
+# search needs at least the two full windows at the edge (2 x 48 s with the settling),
+# the first repetition's probes a minute more; 10 searches (3 x 3, and the per-camera
+# design once), with worker starts, ~28 min; the rest of the benchmark ~10 min. 45-s
+# full windows (60 s before the repetitions) keep `make bench` within 40 minutes.
 FULL = Plan(
     "full",
     probe_s=15,
-    confirm_s=60,
-    guesses={"baseline": 3, "gating_off": 3, "gating_on": 7},
-    max_probes=6,
+    confirm_s=45,
+    guesses={"baseline": 3, "gating_off": 3, "gating_on": 7, PER_CAMERA: 7},
+    max_windows=None,
+    max_remeasure=2,
+    repeats=3,
+    fill_buffers=True,
     sizes=(320, 480, 640),
     threads=(1, 2),
     iterations=20,
@@ -85,25 +105,66 @@ def log(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.0f} s] {message}", flush=True)
 
 
+def make_fleet(kind: str, video: Path, work_dir: Path) -> Any:
+    """The fleet a design runs as: the seed's workers or CashWatch (shared service unless
+    the per-camera design is asked for)."""
+    if kind == "baseline":
+        return BaselineFleet(video)
+    service = "per-camera" if kind == PER_CAMERA else str(MODEL["service"])
+    return ProductFleet(video, gating=kind != "gating_off", work_dir=work_dir, service=service)
+
+
 def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -> dict[str, Any]:
-    """(a), (b), (c) one after the other; returns side measurements for other sections."""
-    side: dict[str, Any] = {}
-    capacity: dict[str, Any] = {"details": {}}
-    for kind in ("baseline", "gating_off", "gating_on"):
-        fleet: Any = (
-            BaselineFleet(video)
-            if kind == "baseline"
-            else ProductFleet(video, gating=kind == "gating_on", work_dir=work / kind)
-        )
+    """`plan.repeats` repetitions of (a), (b), (c), interleaved; the per-camera design's
+    gated capacity in the first. Returns, per design, the side measurements (memory,
+    frame ages, CPU) of the repetition that gave its median capacity."""
+    found: list[dict[str, CapacityResult]] = []
+    sides: list[dict[str, dict[str, Any]]] = []
+    repeats = []
+    for index in range(plan.repeats):
+        kinds = (*DESIGNS, PER_CAMERA) if index == 0 else DESIGNS
+        log(f"capacity: repetition {index + 1} of {plan.repeats} ({', '.join(kinds)})")
+        this, side = run_repetition(plan, index, kinds, video, work, found[-1] if found else {})
+        found.append(this)
+        sides.append(side)
+        errors = {kind: s["error"] for kind, s in side.items() if "error" in s}
+        repeats.append(repetition_dict(index, this, errors))
+        log_repetition(repeats[-1])
+    capacity = summarize_repeats(repeats)
+    capacity["confirm_window_s"] = plan.confirm_s
+    results["capacity"] = capacity
+    results["inference_service"] = MODEL["service"] == "shared"
+    chosen: dict[str, Any] = {}
+    for kind in (*DESIGNS, PER_CAMERA):
+        measured = [i for i, rep in enumerate(repeats) if kind in rep]
+        median = median_index([repeats[i][kind] for i in measured])
+        chosen[kind] = sides[measured[0 if median is None else median]][kind]
+    return chosen
+
+
+def run_repetition(
+    plan: Plan,
+    index: int,
+    kinds: tuple[str, ...],
+    video: Path,
+    work: Path,
+    previous: dict[str, CapacityResult],
+) -> tuple[dict[str, CapacityResult], dict[str, dict[str, Any]]]:
+    """One search per design, one fleet at a time (each closed before the next starts)."""
+    this: dict[str, CapacityResult] = {}
+    side: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        fleet = make_fleet(kind, video, work / f"{kind}-{index + 1}")
         try:
-            guess = start_guess(plan, kind, capacity.get("baseline"))
+            guess, probe_s = search_start(plan, kind, this, previous)
             found = find_capacity(
                 fleet,
                 guess,
-                plan.probe_s,
+                probe_s,
                 plan.confirm_s,
                 log,
-                max_probes=plan.max_probes,
+                max_windows=plan.max_windows,
+                max_remeasure=plan.max_remeasure,
                 fallback=plan.guesses[kind],
             )
             side[kind] = _after_capacity(kind, fleet, found)
@@ -111,25 +172,53 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
             log(f"[{kind}] capacity not measured: {type(exc).__name__}: {exc}")
             found = CapacityResult(kind, 0)
             side[kind] = {"error": f"{type(exc).__name__}: {exc}"}
-            capacity.setdefault("errors", {})[kind] = side[kind]["error"]
         finally:
             fleet.close()
-        capacity[kind] = found.cameras if "error" not in side[kind] else None
-        capacity["details"][kind] = found.as_dict()
-        capacity["confirm_window_s"] = plan.confirm_s
-    base = capacity.get("baseline")
-    for kind in ("gating_off", "gating_on"):
-        n = capacity.get(kind)
-        capacity[f"ratio_{kind}"] = round(n / base, 2) if base and n is not None else None
-    results["capacity"] = capacity
-    return side
+        this[kind] = found
+    return this, side
+
+
+def search_start(
+    plan: Plan,
+    kind: str,
+    this: dict[str, CapacityResult],
+    previous: dict[str, CapacityResult],
+) -> tuple[int, float]:
+    """(guess, probe seconds) for `kind`'s search: a later repetition starts at the
+    previous one's edge in full windows (no probes); the first probes from the plan's
+    guess, CashWatch from its target multiple of the seed (`start_guess`), the per-camera
+    design from the shared design's edge just measured.
+
+    >>> found = {"baseline": CapacityResult("baseline", 4), "gating_on": CapacityResult("on", 13)}
+    >>> search_start(FULL, "gating_on", {}, found), search_start(FULL, "gating_on", found, {})
+    ((13, 45), (12, 15))
+    >>> search_start(FULL, PER_CAMERA, found, {})
+    (13, 15)
+    """
+    before = previous.get(kind)
+    if before is not None and before.cameras > 0:
+        return before.cameras, plan.confirm_s
+    if kind == PER_CAMERA and this.get("gating_on") and this["gating_on"].cameras > 0:
+        return this["gating_on"].cameras, plan.probe_s
+    seed = this.get("baseline")
+    return start_guess(plan, kind, seed.cameras if seed else None), plan.probe_s
+
+
+def log_repetition(rep: dict[str, Any]) -> None:
+    parts = []
+    for kind in rep["order"]:
+        at_least = "" if rep["edge_found"].get(kind) else ">= "
+        parts.append(f"{kind} {at_least}{rep.get(kind)}")
+    log(
+        f"repetition {rep['repetition']}: {', '.join(parts)}; ratios gate off "
+        f"{rep.get('ratio_gating_off')}, gate on {rep.get('ratio_gating_on')}"
+    )
 
 
 def start_guess(plan: Plan, kind: str, baseline: int | None) -> int:
-    """Where the search for `kind` starts: the plan's guess, or for the full run at least
-    the target multiple of the seed's measured capacity, so the probes go to the target
-    first and then look for the edge above it (from the plan's guess, six probes ended at
-    N=8 and N=12 on a fast CPU before any failure). Where the target fails, the search
+    """Where the first search for `kind` starts: the plan's guess, or for the full run at
+    least the target multiple of the seed's measured capacity, so the probes go to the
+    target first and then look for the edge above it. Where the target fails, the search
     goes on from the plan's guess (`find_capacity`'s fallback).
 
     >>> start_guess(FULL, "gating_on", 4), start_guess(FULL, "gating_off", None)
@@ -167,7 +256,12 @@ def _after_capacity(kind: str, fleet: Any, found: CapacityResult) -> dict[str, A
 
 
 def run_fleet_check(
-    key: str, fleet: ProductFleet, n: int, seconds: float, results: dict[str, Any]
+    key: str,
+    fleet: ProductFleet,
+    n: int,
+    seconds: float,
+    results: dict[str, Any],
+    max_remeasure: int,
 ) -> None:
     """One window of `n` cameras on `fleet`, recorded under `results[key]` (and closed)."""
     try:
@@ -175,13 +269,19 @@ def run_fleet_check(
             return
         log(f"[{key}] {n} camera(s), gate on: measuring {seconds:g} s")
         fleet.resize(n)
-        window = measure_window(fleet, seconds)
+        aside: list[WindowResult] = []
+        window = measure_undisturbed(
+            lambda: measure_window(fleet, seconds, before_s=SETTLE_S), max_remeasure, aside, log
+        )
         log(f"[{key}] {window.summary()}")
         results[key] = {
             "n": n,
             "realtime": window.realtime,
             "summary": window.summary(),
             "seconds": seconds,
+            "disturbed": window.disturbed,
+            "measured_again": len(aside),
+            "load": window.load.as_dict() if window.load else None,
         }
     except Exception as exc:
         log(f"[{key}] not measured: {exc}")
@@ -202,6 +302,7 @@ def run_side_checks(
         capacity.get("gating_on") or 0,
         plan.probe_s,
         results,
+        plan.max_remeasure,
     )
     target = int(report.TARGETS["ratio_gating_on"] * (capacity.get("baseline") or 0))
     run_fleet_check(
@@ -210,26 +311,54 @@ def run_side_checks(
         target,
         plan.confirm_s,
         results,
+        plan.max_remeasure,
     )
 
 
-def run_baseline_idle_rss(video: Path) -> float | None:
-    fleet = BaselineFleet(video)
-    try:
-        fleet.resize(1)
-        return rss_mib(fleet.pids())
-    except Exception as exc:
-        log(f"[memory] baseline idle RSS not measured: {exc}")
-        return None
-    finally:
-        fleet.close()
+def run_camera_memory(
+    plan: Plan, video: Path, work: Path, results: dict[str, Any]
+) -> dict[str, Any]:
+    """Memory per camera as the machine sees it, at N = the gated capacity, for the seed
+    design (at most as many cameras as half the free memory holds: see
+    `seed_cameras_that_fit`), CashWatch with a model per camera, and with the shared
+    service. Returns the measurements by design."""
+    n = results["capacity"].get("gating_on") or 0
+    if n < 1:
+        log("[memory] no gated capacity: memory per camera not measured")
+        return {}
+    product_fill = int(SOURCE_FPS * (ClipConfig().pre_seconds + 2)) if plan.fill_buffers else 0
+    seed_fill = BUFFER_FRAMES * BUFFER_EVERY if plan.fill_buffers else 0
+    out: dict[str, Any] = {}
+    for design in ("baseline", "per_camera", "shared"):
+        fleet = (
+            BaselineFleet(video)
+            if design == "baseline"
+            else ProductFleet(
+                video,
+                gating=True,
+                work_dir=work / f"memory-{design}",
+                service=design.replace("_", "-"),
+            )
+        )
+        try:
+            if design == "baseline":
+                seed_n = seed_cameras_that_fit(n, psutil.virtual_memory().available / MIB)
+                out[design] = measure_camera_memory(fleet, seed_n, fleet.processes, seed_fill, log)
+            else:
+                out[design] = measure_camera_memory(fleet, n, fleet.processes, product_fill, log)
+        except Exception as exc:
+            log(f"[memory] {design}: not measured: {type(exc).__name__}: {exc}")
+            out[design] = {"error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            fleet.close()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--quick", action="store_true", help="smoke check, ~3 min")
-    group.add_argument("--full", action="store_true", help="the real benchmark, ~15 min")
+    group.add_argument("--quick", action="store_true", help="smoke check, ~6 min")
+    group.add_argument("--full", action="store_true", help="the real benchmark, ~40 min")
     parser.add_argument(
         "--note",
         action="append",
@@ -259,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         if plan.mode == "full":
             run_side_checks(plan, footage, work, results)
         run_costs(plan, footage["walk"], results, side)
-        run_memory(footage["walk"], work, results, side)
+        run_memory(plan, footage["walk"], work, results, side)
         short = ClipConfig(pre_seconds=5.0, post_seconds=3.0)  # a smoke check need not wait
         results["latency"] = measure_event_latency(
             work / "latency",
@@ -313,7 +442,9 @@ def run_costs(plan: Plan, video: Path, results: dict[str, Any], side: dict[str, 
         )
 
 
-def run_memory(video: Path, work: Path, results: dict[str, Any], side: dict[str, Any]) -> None:
+def run_memory(
+    plan: Plan, video: Path, work: Path, results: dict[str, Any], side: dict[str, Any]
+) -> None:
     log("[memory] pre-event buffer for 30 s of 720p")
     buffer = buffer_bytes_30s(video)
     memory: dict[str, Any] = {"buffer": buffer}
@@ -322,7 +453,19 @@ def run_memory(video: Path, work: Path, results: dict[str, Any], side: dict[str,
         values = [v for v in values if v]
         memory[key] = max(values) if values else None
     memory["baseline_worker_busy_mib"] = side.get("baseline", {}).get("worker_busy_mib")
-    memory["baseline_worker_idle_mib"] = run_baseline_idle_rss(video)
+    per_camera = run_camera_memory(plan, video, work, results)
+    memory["camera_memory"] = per_camera
+    results["camera_memory_mib"] = {
+        design: measured.get("camera_memory_mib") for design, measured in per_camera.items()
+    }
+    seed_start = per_camera.get("baseline", {}).get("at_start", {}).get("processes", {})
+    seed_workers = seed_start.get("workers", {})
+    memory["baseline_worker_idle_mib"] = (
+        seed_workers["rss_mib"] / seed_workers["count"] if seed_workers.get("count") else None
+    )
+    services = per_camera.get("shared", {}).get("at_n", {}).get("processes", {}).get("services")
+    # the shared design asked for, and how many service processes really ran with it
+    results["inference_service_processes"] = int(services["count"]) if services else None
     config = next(work.glob("gating_*/cashwatch.toml"), None)
     if config is not None:
         log("[memory] starting the dashboard headless")
@@ -358,15 +501,22 @@ def finish(results: dict[str, Any], side: dict[str, Any], notes: list[str]) -> N
     ]
     path = report.write_json(results)
     draw_capacity_plot(
-        results["capacity"]["details"], 100.0 * max(1, results["machine"]["cores"]), report.PLOT
+        results["capacity"], 100.0 * max(1, results["machine"]["cores"]), report.PLOT
     )
     report.write_markdown(results, notes)
     cap = results["capacity"]
+    for rep in cap["repeats"]:
+        log_repetition(rep)
+    edges = cap["edge_found"]
     log(
-        f"capacity: baseline {cap.get('baseline')}, gate off {cap.get('gating_off')} "
-        f"(x{cap.get('ratio_gating_off')}), gate on {cap.get('gating_on')} "
-        f"(x{cap.get('ratio_gating_on')})"
+        "capacity, medians: "
+        + ", ".join(
+            f"{kind} {'' if edges.get(kind) else '>= '}{cap.get(kind)}"
+            for kind in (*DESIGNS, PER_CAMERA)
+        )
+        + f"; ratios gate off {cap.get('ratio_gating_off')}, gate on {cap.get('ratio_gating_on')}"
     )
+    log(f"memory per camera (MiB): {results.get('camera_memory_mib')}")
     log(f"wrote {path}, {report.DOC} and {report.PLOT}")
 
 
