@@ -120,7 +120,7 @@ def test_requests_of_several_cameras_at_once_run_as_one_batch(
         gate.wait()
         found[i] = remotes[i].predict(frames[i])
 
-    for attempt in range(5):  # three threads sent within the 30 ms wait, almost always
+    for _attempt in range(5):  # three threads sent within the 30 ms wait, almost always
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
         for thread in threads:
             thread.start()
@@ -175,7 +175,7 @@ def test_without_a_service_a_camera_waits_no_longer_than_its_deadline(
     tmp_path: Path, slots: list[InputSlot], frames: list[np.ndarray]
 ) -> None:
     missing = RemotePoseModel([socket_path(tmp_path, 7)], slots[0].name, 0.5, "waiting")
-    with pytest.raises(InferenceUnavailable, match="inference-7.sock unavailable"):
+    with pytest.raises(InferenceUnavailable, match=r"inference-7\.sock unavailable"):
         missing.predict(frames[0])
     # a service that accepts but never answers (hung): the deadline ends the wait
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

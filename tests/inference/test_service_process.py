@@ -51,11 +51,13 @@ def test_three_pose_cameras_share_the_services_and_survive_their_kill(
     )
     with ManagerProcess(config) as manager:
         wait_for(
-            lambda: all(
-                w["state"] == "running" and w["detection_fps"] > 0
-                for w in manager.workers().values()
-            )
-            and len(manager.workers()) == 3,
+            lambda: (
+                all(
+                    w["state"] == "running" and w["detection_fps"] > 0
+                    for w in manager.workers().values()
+                )
+                and len(manager.workers()) == 3
+            ),
             90,
             "every camera running with poses from the services",
         )
