@@ -216,8 +216,10 @@ def _report(
     ]
     if segments_after:
         failures.append(f"/dev/shm segments left: {segments_after}")
-    if segments_running != 1 + len(CAMERAS):
-        failures.append(f"{segments_running} segments while running, expected {1 + len(CAMERAS)}")
+    # the status and services tables, and per camera its frame slot and model input
+    expected_segments = 2 + 2 * len(CAMERAS)
+    if segments_running != expected_segments:
+        failures.append(f"{segments_running} segments while running, expected {expected_segments}")
     return {
         "minutes": minutes,
         "passed": not failures,

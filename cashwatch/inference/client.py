@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import socket
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +37,18 @@ RETRY_AFTER_S = 0.5
 CONNECT_TIMEOUT_S = 1.0
 
 
+def _nothing_known(index: int) -> str:
+    return ""
+
+
 class InferenceUnavailable(ModelUnavailable):
     """No service answered this request in time; says why (no secret in it)."""
 
 
 class _Connection:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, why_down: Callable[[], str]) -> None:
         self.path = path
+        self.why_down = why_down
         self.sock: socket.socket | None = None
         self.buffer = bytearray()
         self.retry_at = 0.0
@@ -52,7 +59,7 @@ class _Connection:
         if self.sock is not None:
             return self.sock
         if time.monotonic() < self.retry_at:
-            raise InferenceUnavailable(f"inference service {self.path.name} is restarting")
+            raise InferenceUnavailable(f"{self.path.stem} is down")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(max(0.001, min(CONNECT_TIMEOUT_S, deadline - time.time())))
@@ -65,9 +72,8 @@ class _Connection:
         except (OSError, KeyError, TypeError, ValueError) as exc:
             sock.close()
             self.retry_at = time.monotonic() + RETRY_AFTER_S
-            raise InferenceUnavailable(
-                f"inference service {self.path.name} unavailable: {type(exc).__name__}: {exc}"
-            ) from exc
+            why = self.why_down() or f"{type(exc).__name__}: {exc}"
+            raise InferenceUnavailable(f"{self.path.stem} is down ({why})") from exc
         self.sock = sock
         return sock
 
@@ -86,6 +92,8 @@ class RemotePoseModel:
         slot_name: This camera's input slot (made by the manager).
         timeout_s: How long one request may take before it is given up.
         fallback_name: The model's name until a service has said it, e.g. the weights.
+        why_down: Given a service's number, what the manager says of it when it cannot
+            be reached (its last exit), for the camera's status; "" when nothing.
 
     Attributes:
         name, imgsz, any_size: As the service describes its model; until one has
@@ -94,11 +102,19 @@ class RemotePoseModel:
     """
 
     def __init__(
-        self, sockets: list[Path], slot_name: str, timeout_s: float, fallback_name: str
+        self,
+        sockets: list[Path],
+        slot_name: str,
+        timeout_s: float,
+        fallback_name: str,
+        why_down: Callable[[int], str] | None = None,
     ) -> None:
         if not sockets:
             raise ValueError("a remote pose model needs at least one service socket")
-        self._connections = [_Connection(path) for path in sockets]
+        self._connections = [
+            _Connection(path, partial(why_down or _nothing_known, index))
+            for index, path in enumerate(sockets)
+        ]
         self._turn = itertools.cycle(range(len(self._connections)))
         self._slot = InputSlot.attach(slot_name)
         self._timeout_s = timeout_s
@@ -177,12 +193,10 @@ class RemotePoseModel:
         except (OSError, ValueError) as exc:  # timeout, reset, a service killed mid-answer
             connection.close()  # a late answer must not be read as the next one's
             raise InferenceUnavailable(
-                f"inference service {connection.path.name}: {type(exc).__name__}: {exc}"
+                f"{connection.path.stem}: {type(exc).__name__}: {exc}"
             ) from exc
         if not answer.get("ok"):
-            raise InferenceUnavailable(
-                f"inference service {connection.path.name}: {answer.get('error')}"
-            )
+            raise InferenceUnavailable(f"{connection.path.stem}: {answer.get('error')}")
         self.last_batch = int(answer.get("batch", 1))
         return poses_from_bytes(body, int(answer["n"]))
 

@@ -337,6 +337,10 @@ class Manager:
             for camera in self.loaded.cameras.values()
         )
 
+    def _serving(self) -> bool:
+        """Workers get the services' sockets: services run here and have a model."""
+        return self.inference is not None and not self._model_error
+
     def _heartbeat_timeout_s(self) -> float:
         return float(self.loaded.app.manager.heartbeat_timeout_s)
 
@@ -637,16 +641,17 @@ class Manager:
             worker.restart_history.append(time.monotonic())
         app = self.loaded.app
         local = self.runner.local_processes
+        serving = self.inference if self._serving() else None
         launch = LaunchSettings(
             model=app.model,
             data_dir=self.data_dir,
             manager_pid=os.getpid() if local else 0,
             live_every_n=app.manager.live_every_n,
             storage_url=app.storage.url,
-            inference_sockets=(
-                tuple(str(path) for path in self.inference.sockets) if self.inference else ()
-            ),
-            input_slot=input_name(self.data_dir, worker.slot) if self.inference else "",
+            # no services run without a model: the worker then tries its own and says why
+            # detection is off (the export's error), not that it waits for a service
+            inference_sockets=tuple(str(path) for path in serving.sockets) if serving else (),
+            input_slot=input_name(self.data_dir, worker.slot) if serving else "",
         )
         self.runner.spawn(worker, core, launch)
         assert worker.process is not None

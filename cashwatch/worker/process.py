@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+from functools import partial
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -66,8 +67,23 @@ def build_processor(spec: WorkerSpec, camera: CameraConfig, model: ModelConfig) 
         spec.input_slot,
         model.request_timeout_s,
         fallback_name=f"{Path(model.weights).stem}@service",
+        why_down=partial(service_error, data_dir),
     )
     return DetectionProcessor(camera, remote, load_fire_confirmer(camera, data_dir))
+
+
+def service_error(data_dir: Path, index: int) -> str:
+    """What the manager says of shared service `index` (why it is down), or ""."""
+    from cashwatch.shm.services import ServiceTable
+
+    try:
+        table = ServiceTable.attach(data_dir)
+    except FileNotFoundError:
+        return ""
+    try:
+        return table.read(index).supervision.error
+    finally:
+        table.close()
 
 
 class OpenTamper(NamedTuple):

@@ -121,6 +121,39 @@ def test_a_crop_at_a_smaller_input_size_agrees_with_ultralytics(
     assert not np.allclose(whole_size.xyxy[:1], got.xyxy[:1], atol=0.01)  # 352 really ran
 
 
+@pytest.mark.media
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime", "openvino"])
+def test_a_batch_of_letterboxed_inputs_finds_what_one_frame_at_a_time_does(
+    pose_models: dict[str, PoseModel], backend: str
+) -> None:
+    """The shared service's path (camera workers letterbox, the service batches) gives
+    every camera the poses its own model would have given it."""
+    model = pose_models[backend]
+    frames = [read_image("images/yolov5_bus.jpg"), read_image("images/yolov5_zidane.jpg")]
+    crops = [frame[: frame.shape[0] * 3 // 4, : frame.shape[1] * 3 // 4] for frame in frames]
+    for batch, imgsz in ((frames, 640), (crops, 352)):
+        inputs = [letterbox(f, (imgsz, imgsz), auto=True) for f in batch]
+        if len({i.shape for i in inputs}) > 1:  # a batch is one shape: pad to the larger
+            hw = max(i.shape[:2] for i in inputs)
+            inputs = [letterbox(f, hw, auto=False) for f in batch]
+        together = model.predict_letterboxed(inputs, [f.shape[:2] for f in batch])  # type: ignore[attr-defined]
+        for frame, got, image in zip(batch, together, inputs, strict=True):
+            alone = model.predict_letterboxed([image], [frame.shape[:2]])[0]  # type: ignore[attr-defined]
+            assert len(got) == len(alone) >= 1
+            np.testing.assert_allclose(got.xyxy, alone.xyxy, atol=0.5)
+            np.testing.assert_allclose(got.keypoints[..., :2], alone.keypoints[..., :2], atol=0.5)
+        if imgsz == 640 and backend != "torch":  # the worker's own path, same letterbox
+            single = model.predict(frames[0])
+            np.testing.assert_allclose(
+                model.predict_letterboxed(
+                    [letterbox(frames[0], (640, 640), auto=True)],  # type: ignore[attr-defined]
+                    [frames[0].shape[:2]],
+                )[0].xyxy,
+                single.xyxy,
+                atol=1e-3,
+            )
+
+
 def _cpu_has_bf16() -> bool:
     """OpenVINO's own word, not CashWatch's `resolve_precision`, which tests check."""
     import openvino as ov

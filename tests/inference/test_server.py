@@ -175,7 +175,7 @@ def test_without_a_service_a_camera_waits_no_longer_than_its_deadline(
     tmp_path: Path, slots: list[InputSlot], frames: list[np.ndarray]
 ) -> None:
     missing = RemotePoseModel([socket_path(tmp_path, 7)], slots[0].name, 0.5, "waiting")
-    with pytest.raises(InferenceUnavailable, match=r"inference-7\.sock unavailable"):
+    with pytest.raises(InferenceUnavailable, match=r"inference-7 is down \(FileNotFoundError"):
         missing.predict(frames[0])
     # a service that accepts but never answers (hung): the deadline ends the wait
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -188,3 +188,21 @@ def test_without_a_service_a_camera_waits_no_longer_than_its_deadline(
     assert time.monotonic() - started < 3.0  # the 0.5 s deadline, not a socket default
     assert missing.dropped == hung.dropped == 1
     listener.close()
+
+
+def test_a_camera_says_why_its_service_is_down_as_the_manager_knows_it(
+    tmp_path: Path, slots: list[InputSlot], frames: list[np.ndarray]
+) -> None:
+    remote = RemotePoseModel(
+        [socket_path(tmp_path, 0), socket_path(tmp_path, 1)],
+        slots[0].name,
+        0.5,
+        "waiting",
+        why_down=lambda index: f"exited with code 1: WeightsError (service {index})",
+    )
+    with pytest.raises(InferenceUnavailable) as raised:
+        remote.predict(frames[0])
+    assert str(raised.value) == (
+        "inference-0 is down (exited with code 1: WeightsError (service 0)); "
+        "inference-1 is down (exited with code 1: WeightsError (service 1))"
+    )
