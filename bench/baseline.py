@@ -173,6 +173,10 @@ class BaselineFleet:
     def size(self) -> int:
         return len(self.cameras)
 
+    def service_pids(self) -> list[int]:
+        """The seed design has no shared process: each worker runs its own model."""
+        return []
+
     def pids(self) -> list[int]:
         return [c.process.pid for c in self.cameras if c.process.pid is not None]
 

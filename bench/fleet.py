@@ -115,6 +115,11 @@ class Fleet(Protocol):
 
     def pids(self) -> list[int]: ...
 
+    def service_pids(self) -> list[int]:
+        """Processes that work for every camera (shared inference services): their CPU
+        is the fleet's too."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -169,7 +174,7 @@ def measure_window(fleet: Fleet, seconds: float, before_s: float = 0.0) -> Windo
     machine's load sampled over the `before_s` seconds before and over the window."""
     load_before = sample_load(before_s) if before_s > 0 else None
     start = fleet.counters()
-    processes = _processes(fleet.pids())
+    processes = _processes(fleet.pids() + fleet.service_pids())
     cpu_start = _cpu_s(processes)
     started = time.monotonic()
     per_camera_ages: dict[int, list[float]] = {}

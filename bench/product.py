@@ -192,6 +192,10 @@ class ProductFleet:
     def pids(self) -> list[int]:
         return [r["pid"] for r in self.workers().values() if r["pid"] > 0]
 
+    def service_pids(self) -> list[int]:
+        """The shared inference services' processes (none with per-camera models)."""
+        return [p.pid for p in self.processes()["services"]]
+
     def manager_pid(self) -> int:
         assert self.manager is not None and self.manager.proc is not None
         return self.manager.proc.pid

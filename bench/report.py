@@ -245,11 +245,12 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
         "![capacity](benchmarks_capacity.png)",
         "",
         "Every counted window of each repetition below: workers' CPU is the fleet's own "
-        "processes (100 % per core); the machine's load per core (mean, and the share of "
-        "the seconds it was at ≥ 95 %, sampled once a second), and the CPU of processes "
-        "outside the benchmark (in cores), during the window and in the settling seconds "
-        "before it. A window with more than 0.10 cores used outside is disturbed and is "
-        "measured again.",
+        "processes, camera workers and shared inference services (100 % per core; runs before"
+        " 2026-12-07 counted the camera workers only); the machine's load per core (mean, and"
+        " the share of the seconds it was at ≥ 95 %, sampled once a second), and the CPU of "
+        "processes outside the benchmark (in cores), during the window and in the settling "
+        "seconds before it. A window with more than 0.10 cores used outside is disturbed and "
+        "is measured again.",
         "",
     ]
     for rep in repeats:
@@ -272,8 +273,10 @@ def cost_section(r: dict[str, Any]) -> list[str]:
         "",
         "Stages timed one at a time on real 720p frames (CPU time, decoder threads "
         "included) × the rate each design runs them; *measured* is the fleet's worker "
-        "processes' CPU time (psutil) over the confirming capacity window, per camera, "
-        "so it includes contention and the Python loop.",
+        "processes' CPU time (psutil), shared inference services included (runs before "
+        "2026-12-07: camera workers only, so the shared design's inference was missing), "
+        "over the confirming capacity window, per camera, so it includes contention and "
+        "the Python loop.",
         "",
     ]
     lines += _table(["design", *stages, "measured (process)"], rows)

@@ -182,6 +182,9 @@ class PacedCounterFleet:
     def frame_ages_s(self) -> list[float]:
         return [0.1] * self.size
 
+    def service_pids(self) -> list[int]:
+        return []
+
     def pids(self) -> list[int]:
         return []
 
