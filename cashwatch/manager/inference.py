@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing as mp
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,17 +24,15 @@ import psutil
 from cashwatch.config import ModelConfig
 from cashwatch.inference.protocol import socket_path
 from cashwatch.manager.supervisor import describe_exit
+from cashwatch.manager.workers import spawn_child
 from cashwatch.shm.services import MAX_SERVICES, ServiceTable
 from cashwatch.util.log_lines import service_origin
 from cashwatch.util.redact import mask_credentials
-from cashwatch.worker.base import set_spawn_environment
 from cashwatch.worker.log_pipe import LogRelay
-from cashwatch.worker.memory import set_worker_malloc
 from cashwatch.worker.service import ServiceSpec, service_main
 
 log = logging.getLogger("cashwatch.manager")
 
-_CTX = mp.get_context("spawn")
 FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 HEALTHY_RUN_S = 60.0
@@ -154,28 +151,12 @@ class InferencePool:
             manager_pid=self.manager_pid,
             threads=max(self.model.threads, len(place.cores)),
         )
-        set_worker_malloc()
-        set_spawn_environment()
-        stop_event = _CTX.Event()
-        note_reader, note_writer = _CTX.Pipe(duplex=False)
-        log_reader, log_writer = _CTX.Pipe(duplex=False)
-        process = _CTX.Process(
-            target=service_main,
-            args=(spec, stop_event, note_writer, log_writer),
-            name=f"cashwatch.inference:{place.index}",
-            daemon=False,
+        child = spawn_child(
+            service_main, spec, f"cashwatch.inference:{place.index}", service_origin(place.index)
         )
-        try:
-            process.start()
-        except BaseException:
-            note_reader.close()
-            log_reader.close()
-            raise
-        finally:
-            note_writer.close()
-            log_writer.close()
-        run.process, run.stop_event, run.exit_note = process, stop_event, note_reader
-        run.relay = LogRelay(log_reader, service_origin(place.index), process.pid or 0).start()
+        process = child.process
+        run.process, run.stop_event, run.exit_note = process, child.stop_event, child.exit_note
+        run.relay = child.relay
         run.started_mono = time.monotonic()
         run.psutil_process = None
         if not place.device.startswith("cuda"):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 
 from cashwatch.config import ModelConfig
@@ -52,20 +55,28 @@ def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
     )
 
 
-def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> LogRelay:
-    """Start the worker's next run; returns the thread relaying its log lines to ours."""
-    spec = new_spec(worker, launch)
+@dataclass
+class SpawnedChild:
+    """A process started by `spawn_child`, with the manager's ends of its pipes."""
+
+    process: BaseProcess
+    stop_event: MpEvent
+    exit_note: Connection  # where it leaves why it exited non-zero
+    relay: LogRelay  # the thread relaying its log lines into the manager's log
+
+
+def spawn_child(target: Callable[..., None], spec: object, name: str, origin: str) -> SpawnedChild:
+    """Spawn `target(spec, stop_event, exit_note, log_pipe)` in a fresh interpreter: a
+    camera worker or an inference service, set up alike (malloc tunables, environment,
+    a stop Event, one-way pipes for its exit reason and its log records)."""
     set_worker_malloc()  # inherited by the spawned interpreter
     set_spawn_environment()
     stop_event = _CTX.Event()
-    # one-way pipes: the worker's exit reason, and its log records (cashwatch.worker.log_pipe)
+    # one-way pipes: the exit reason, and the log records (cashwatch.worker.log_pipe)
     note_reader, note_writer = _CTX.Pipe(duplex=False)
     log_reader, log_writer = _CTX.Pipe(duplex=False)
     process = _CTX.Process(
-        target=worker_main,
-        args=(spec, stop_event, note_writer, log_writer),
-        name=f"cashwatch.worker:{worker.camera.id}",
-        daemon=False,
+        target=target, args=(spec, stop_event, note_writer, log_writer), name=name, daemon=False
     )
     try:
         process.start()
@@ -76,12 +87,21 @@ def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> 
     finally:
         note_writer.close()  # the child has its copies: their ends come with its exit
         log_writer.close()
-    relay = LogRelay(log_reader, camera_origin(worker.camera.id), process.pid or 0).start()
-    worker.process, worker.stop_event, worker.core = process, stop_event, core
-    worker.exit_note = note_reader
+    relay = LogRelay(log_reader, origin, process.pid or 0).start()
+    return SpawnedChild(process, stop_event, note_reader, relay)
+
+
+def spawn_worker(worker: MonitoredWorker, core: int, launch: LaunchSettings) -> LogRelay:
+    """Start the worker's next run; returns the thread relaying its log lines to ours."""
+    spec = new_spec(worker, launch)
+    child = spawn_child(
+        worker_main, spec, f"cashwatch.worker:{worker.camera.id}", camera_origin(worker.camera.id)
+    )
+    worker.process, worker.stop_event, worker.core = child.process, child.stop_event, core
+    worker.exit_note = child.exit_note
     worker.started_at, worker.started_mono = time.time(), time.monotonic()
-    pin(process.pid or 0, core)
-    return relay
+    pin(child.process.pid or 0, core)
+    return child.relay
 
 
 def stop_workers(workers: Iterable[MonitoredWorker], timeout_s: float) -> None:
