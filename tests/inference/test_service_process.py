@@ -91,6 +91,7 @@ def _kill_every_service_and_see_it_back(
     manager: ManagerProcess, services: list[dict[str, Any]]
 ) -> None:
     before = {cid: w["frames_read"] for cid, w in manager.workers().items()}
+    pids = {cid: w["pid"] for cid, w in manager.workers().items()}
     killed = {s["pid"] for s in services}
     killed_at = time.monotonic()
     for pid in killed:
@@ -114,7 +115,8 @@ def _kill_every_service_and_see_it_back(
     # meanwhile the cameras kept reading, and none of them was restarted
     after = manager.workers()
     assert all(after[cid]["frames_read"] > before[cid] for cid in before)
-    assert all(w["state"] == "running" and w["restarts"] == 0 for w in after.values())
+    # (not their state: a short looping file reopens now and then, "connecting" a moment)
+    assert all(w["restarts"] == 0 and w["pid"] == pids[cid] for cid, w in after.items())
     wait_for(
         lambda: all(w["detection_error"] == "" for w in manager.workers().values()),
         30,
