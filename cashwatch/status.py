@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-from cashwatch.shm.services import ServiceStatus, read_services
+from cashwatch.shm.services import ServiceReport, ServiceStatus, read_services
 from cashwatch.shm.status import CameraStatus, HeaderStatus, StatusLayoutError, StatusTable
 
 MANAGER_STALE_S = 5.0
@@ -80,7 +80,7 @@ def service_record(service: ServiceStatus, now: float | None = None) -> dict[str
     the manager started reports, the service's own (queue, batches, inference ms)."""
     now = time.time() if now is None else now
     supervision = dataclasses.asdict(service.supervision)
-    report = dataclasses.asdict(service.report if service.live else type(service.report)())
+    report = dataclasses.asdict(service.report if service.live else ServiceReport())
     record = {**report, **supervision}
     record.update(
         index=service.index,

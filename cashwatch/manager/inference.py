@@ -23,7 +23,7 @@ import psutil
 
 from cashwatch.config import ModelConfig
 from cashwatch.inference.protocol import socket_path
-from cashwatch.manager.supervisor import describe_exit
+from cashwatch.manager.supervisor import describe_exit, read_exit_note
 from cashwatch.manager.workers import spawn_child
 from cashwatch.shm.services import MAX_SERVICES, ServiceTable
 from cashwatch.util.log_lines import service_origin
@@ -100,7 +100,6 @@ class InferencePool:
         self.table = ServiceTable.create(data_dir)
         self.runs = [ServiceRun(place) for place in plan_services(model, cores)]
         self.sockets = [socket_path(data_dir, run.place.index) for run in self.runs]
-        self.wanted = 0
         for run in self.runs:
             self.table.update_supervision(
                 run.place.index,
@@ -115,7 +114,6 @@ class InferencePool:
         kill the silent. A service started once keeps running while the manager does
         (a camera added later finds it ready); beyond `wanted` none is started, so two
         cameras on a 16-core machine do not load the model 15 times."""
-        self.wanted = wanted
         now = time.monotonic()
         for position, run in enumerate(self.runs):
             if run.process is not None:
@@ -178,15 +176,8 @@ class InferencePool:
         )
 
     def _on_exit(self, run: ServiceRun, how: str) -> None:
-        reason = how
-        note = run.exit_note
-        if note is not None:
-            try:
-                if note.poll(0.5):
-                    reason = f"{how}: {note.recv()}"
-            except (EOFError, OSError):
-                pass
-            note.close()
+        note = read_exit_note(run.exit_note)
+        reason = f"{how}: {note}" if note else how
         run.process.close()
         run.process, run.stop_event, run.exit_note = None, None, None
         ran_s = time.monotonic() - run.started_mono

@@ -101,6 +101,11 @@ NO_NOTE = "without giving a reason (it ended before the worker's code could repo
 def take_exit_note(worker: MonitoredWorker) -> str:
     """The reason the worker left in its pipe ("" if none), and the pipe closed."""
     note, worker.exit_note = worker.exit_note, None
+    return read_exit_note(note)
+
+
+def read_exit_note(note: ExitNote | None) -> str:
+    """What an exited child left in its exit-note pipe ("" if nothing); closes the pipe."""
     if note is None:
         return ""
     try:
