@@ -15,17 +15,25 @@ from typing import Any
 import numpy as np
 
 from cashwatch.shm import segments
-from cashwatch.shm.status import _check_fields, _decode, _read, _unlock, _write, _zero
+from cashwatch.shm.status import (
+    LOCK_FIELDS,
+    _check_fields,
+    _decode,
+    _read,
+    _unlock,
+    _write,
+    _zero,
+)
 
 MAGIC = 0xC5A5_5E7C
-VERSION = 1
+VERSION = 2  # 2: each record names its writer (the status table's LOCK_FIELDS)
 MAX_SERVICES = 64
 
 _HEADER = np.dtype([("magic", "<u4"), ("version", "<u4"), ("capacity", "<u4")])
 
 SUPERVISION_DTYPE = np.dtype(
     [
-        ("seq", "<u8"),
+        *LOCK_FIELDS,
         ("name", "S32"),
         ("run_id", "S32"),
         ("state", "u1"),
@@ -41,7 +49,7 @@ SUPERVISION_DTYPE = np.dtype(
 
 REPORT_DTYPE = np.dtype(
     [
-        ("seq", "<u8"),
+        *LOCK_FIELDS,
         ("run_id", "S32"),
         ("state", "u1"),
         ("heartbeat_ts", "<f8"),

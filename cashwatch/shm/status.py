@@ -18,6 +18,7 @@ it belongs to the run the manager started last (`run_id`).
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +30,23 @@ from cashwatch.shm import segments
 from cashwatch.util.redact import mask_credentials
 
 MAGIC = 0xC5A5_3A7C
-# 4: the record split in two by writer (manager, worker), tamper, source, journal and
-# detection trouble as explicit fields. 3: the header's db_error. A reader of another
-# version would read every field after the change at the wrong offset: it refuses instead.
-VERSION = 4
-# How long a reader waits for a record's writer to finish before it takes the record
-# as it is (a writer that died mid-write; the manager then clears its lock)
+# 5: each record names the process writing it (`writer`). 4: the record split in two by
+# writer (manager, worker), tamper, source, journal and detection trouble as explicit
+# fields. 3: the header's db_error. A reader of another version would read every field
+# after the change at the wrong offset: it refuses instead.
+VERSION = 5
+# How long a reader waits for a record's writer to finish before it asks whether the
+# writer still runs. A live writer holds the lock for microseconds, but on a loaded
+# machine it can be descheduled mid-write for longer than this.
 READ_PATIENCE_S = 0.05
+# How long a reader waits on a writer that still runs (it was descheduled) before it
+# takes the record as it is: a writer stopped mid-write (SIGSTOP, a debugger) must not
+# hang the manager's loop or the dashboard. A writer that is gone ends the wait at once.
+WRITER_PATIENCE_S = 2.0
+# The lock every record starts with: the sequence (odd while a write is in progress)
+# and the pid of the process writing, so that a reader can tell a slow writer from a
+# dead one
+LOCK_FIELDS: list[tuple[str, str]] = [("seq", "<u8"), ("writer", "<i4")]
 STATES = ("empty", "starting", "connecting", "running", "reconnecting", "stopped", "error")
 
 HEADER_DTYPE = np.dtype(
@@ -54,7 +65,7 @@ HEADER_DTYPE = np.dtype(
 
 MANAGER_DTYPE = np.dtype(
     [
-        ("seq", "<u8"),
+        *LOCK_FIELDS,
         ("camera_id", "S32"),
         ("name", "S80"),
         ("site", "S64"),
@@ -75,7 +86,7 @@ MANAGER_DTYPE = np.dtype(
 
 WORKER_DTYPE = np.dtype(
     [
-        ("seq", "<u8"),
+        *LOCK_FIELDS,
         ("run_id", "S32"),
         ("state", "u1"),
         ("frames_read", "<u8"),
@@ -260,6 +271,7 @@ def _write(records: np.ndarray, slot: int, fields: dict[str, Any]) -> None:
     # encoded (masked, cut) first: the write itself is kept short, so readers that
     # poll a writer publishing constantly still find the record between two writes
     encoded = [(key, _encode(key, value, records.dtype)) for key, value in fields.items()]
+    records["writer"][slot] = os.getpid()
     seq = records["seq"]
     seq[slot] = int(seq[slot]) | 1  # odd: write in progress
     for key, value in encoded:
@@ -269,22 +281,42 @@ def _write(records: np.ndarray, slot: int, fields: dict[str, Any]) -> None:
 
 def _read(records: np.ndarray, slot: int, retries: int) -> np.void:
     """A copy taken while no write was in progress. A live writer holds the lock for
-    microseconds; only one that died (or was stopped) mid-write holds it past
-    READ_PATIENCE_S, and then its half-written record is returned, so that a dead
-    writer cannot hang readers."""
+    microseconds, but one descheduled on a loaded machine may hold it for longer than
+    READ_PATIENCE_S; the reader then waits on while the writer runs, up to
+    WRITER_PATIENCE_S. Only a writer that is gone, or stopped, mid-write makes the reader
+    take its half-written record as it is, so that it cannot hang readers."""
     record: np.void = records[slot].copy()
-    deadline = time.monotonic() + READ_PATIENCE_S
+    patience = READ_PATIENCE_S
+    start = time.monotonic()
     attempt = 0
-    while attempt < retries or time.monotonic() < deadline:
+    while True:
         attempt += 1
         before = int(records["seq"][slot])
         if before % 2 == 0:
             record = records[slot].copy()
             if int(records["seq"][slot]) == before:
-                break
+                return record
+        waited = time.monotonic() - start
+        if attempt >= retries and waited >= patience:
+            if patience >= WRITER_PATIENCE_S or not _writing(int(records["writer"][slot])):
+                return record
+            patience = WRITER_PATIENCE_S
         # let the writer finish; past the quick tries, without burning a core
         time.sleep(0 if attempt < retries else 1e-4)
-    return record
+
+
+def _writing(pid: int) -> bool:
+    """Whether process `pid` can still finish a write: it exists and is not stopped or
+    a zombie. (pid 0: a record no one has written under version 5.)"""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # the state follows the command name, which is in parentheses and may hold any byte
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"T", b"t", b"Z", b"X")
 
 
 def _unlock(records: np.ndarray, slot: int) -> None:

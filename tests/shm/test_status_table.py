@@ -1,17 +1,24 @@
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import (
     MAGIC,
+    READ_PATIENCE_S,
     VERSION,
+    WRITER_PATIENCE_S,
     NoFreeSlot,
     StatusLayoutError,
     StatusTable,
@@ -20,6 +27,7 @@ from cashwatch.shm.status import (
 from cashwatch.status import TAMPERED_NOTE, ManagerNotRunning, read_status, tampered_note
 from cashwatch.status import camera_record as record_of
 from tests.conftest import REPO
+from tests.harness import wait_for
 
 
 @pytest.fixture
@@ -58,13 +66,61 @@ def test_attaching_process_exit_does_not_unlink(tmp_path: Path, table: StatusTab
     assert segments.status_name(tmp_path) in segments.existing_segments(tmp_path)
 
 
-def test_torn_record_is_not_returned_while_writer_is_mid_update(table: StatusTable) -> None:
+def _lock_as(table: StatusTable, pid: int) -> None:
+    """The worker's record locked mid-write by process `pid`."""
+    table.workers["writer"][0] = pid
+    table.workers["seq"][0] |= 1
+
+
+def test_a_writer_gone_mid_write_does_not_hang_readers(table: StatusTable) -> None:
     table.update_manager(0, camera_id="cam")
     table.write_worker(0, WorkerStatus(frames_read=1))
-    table.workers["seq"][0] += 1  # a worker that died half way through
-    assert table.read(0, retries=3) is not None  # bounded: a dead writer cannot hang readers
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    _lock_as(table, gone.pid)  # it died half way through
+    start = time.monotonic()
+    assert table.read(0, retries=3) is not None
+    assert time.monotonic() - start < WRITER_PATIENCE_S / 2, "it asked, and did not wait on"
     table.clear_lock(0)
     assert int(table.workers["seq"][0]) % 2 == 0
+
+
+def test_a_writer_stopped_mid_write_does_not_hang_readers(table: StatusTable) -> None:
+    table.update_manager(0, camera_id="cam")
+    table.write_worker(0, WorkerStatus(frames_read=1))
+    stopped = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stopped.send_signal(signal.SIGSTOP)
+        wait_for(lambda: psutil.Process(stopped.pid).status() == "stopped", 10, "stopped")
+        _lock_as(table, stopped.pid)
+        start = time.monotonic()
+        assert table.read(0, retries=3) is not None
+        assert time.monotonic() - start < WRITER_PATIENCE_S / 2
+    finally:
+        stopped.kill()
+        stopped.wait()
+
+
+def test_a_writer_descheduled_mid_write_is_waited_for(table: StatusTable) -> None:
+    """On a loaded machine a live writer can be off the CPU mid-write for longer than the
+    reader's first patience: the reader waits on, and never returns the torn record."""
+    table.update_manager(0, camera_id="cam")
+    table.write_worker(0, WorkerStatus(frames_read=1, frames_processed=1))
+    _lock_as(table, os.getpid())  # this process: it runs
+    table.workers["frames_read"][0] = 2  # half of the write done
+
+    def finish() -> None:
+        table.workers["frames_processed"][0] = 2
+        table.workers["seq"][0] += 1
+
+    late = threading.Timer(READ_PATIENCE_S * 4, finish)  # descheduled past the patience
+    late.start()
+    try:
+        counters = table.read(0, retries=3)
+    finally:
+        late.join()
+    assert counters is not None
+    assert (counters.worker.frames_read, counters.worker.frames_processed) == (2, 2)
 
 
 def test_free_slot_and_capacity_error(table: StatusTable) -> None:
@@ -82,7 +138,7 @@ def test_the_database_error_travels_in_the_header(tmp_path: Path, table: StatusT
     finally:
         reader.close()
     assert header.db_error == "events cannot be stored: Corrupt database file"
-    assert header.version == VERSION == 4
+    assert header.version == VERSION == 5
 
 
 def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -> None:
@@ -90,12 +146,12 @@ def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -
     every header field after the change at the wrong offset."""
     old = segments.create(segments.status_name(tmp_path), 4096)
     try:
-        for old_version in (2, 3):  # 3: one record per camera, written by two processes
+        for old_version in (2, 3, 4):  # 3: one record per camera, written by two processes
             np.ndarray((2,), dtype="<u4", buffer=old.buf)[:] = [MAGIC, old_version]
             with pytest.raises(
                 StatusLayoutError,
                 match=rf"layout version {old_version}; "
-                r"this CashWatch reads version 4: restart the manager "
+                r"this CashWatch reads version 5: restart the manager "
                 r"\(`cashwatch run`\), or this dashboard or CLI, so that "
                 r"both run the same CashWatch version",
             ):
