@@ -78,6 +78,15 @@ class ModelConfig(StrictModel):
         description="A request the shared service has not answered by then is dropped "
         "and counted; the camera goes on without that look.",
     )
+    verifier_timeout_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=60.0,
+        title="Verifier deadline (s)",
+        description="A violence candidate's video the first shared service has not "
+        "verified by then is given up; the camera's pose rule decides until the verifier "
+        "answers again.",
+    )
     device: str = Field(
         default="cpu",
         title="Device",
@@ -223,12 +232,24 @@ class ViolenceRuleConfig(StrictModel):
         title="Violence detection",
         description="Raise an event when two people fight.",
     )
-    method: Literal["pose", "learned"] = Field(
-        default="pose",
+    method: Literal["verified", "pose", "learned"] = Field(
+        default="verified",
         title="Method",
-        description="'pose': both people's limbs fast for min_duration_s (the thresholds "
-        "below); 'learned': a score fitted on labelled fight clips (min_score, min_hits of "
-        "hit_window). See docs/evaluation.md for what each scores.",
+        description="'verified': people close and moving are candidates, and a learned "
+        "verifier scores the last 2 s of video around them (the I3D network in the first "
+        "shared inference service) with their poses; while the verifier is unavailable "
+        "the pose method decides. 'pose': both people's limbs fast for min_duration_s "
+        "(the thresholds below); 'learned': a score fitted on labelled fight clips "
+        "(min_score, min_hits of hit_window). See docs/evaluation.md for what each scores.",
+    )
+    verify_every_s: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=60.0,
+        title="Verify at most every (s)",
+        description="verified: the least time between two candidates sent to the video "
+        "verifier (one at a time per camera; each costs the verifier about a second of "
+        "a CPU core).",
     )
     min_limb_speed: float = Field(
         default=1.5,
@@ -295,7 +316,8 @@ class ViolenceRuleConfig(StrictModel):
         ge=0.0,
         le=1.0,
         title="Minimum confidence",
-        description="Events below this confidence are not raised.",
+        description="pose and learned: events below this confidence are not raised "
+        "(verified: the verifier's own threshold decides, and its score is the confidence).",
     )
 
     @model_validator(mode="after")
@@ -443,3 +465,8 @@ class DetectionConfig(StrictModel):
     def needs_pose_model(self) -> bool:
         """Only the cash and violence rules look at people; fire and tamper at pixels."""
         return self.cash.enabled or self.violence.enabled
+
+    @property
+    def uses_video_verifier(self) -> bool:
+        """Whether the violence rule asks the video verifier (the verified method)."""
+        return self.violence.enabled and self.violence.method == "verified"

@@ -33,6 +33,9 @@ class ProcessResult:
     skipped_reason: str | None = None
     # why the model could not look ("model unavailable"): its service down or late
     model_error: str = ""
+    # why a rule runs in a reduced mode for now (the violence verifier down: the pose
+    # rule decides meanwhile); "" when none does
+    degraded: str = ""
     events: list[DetectedEvent] = field(default_factory=list)
     boxes: np.ndarray | None = None
     ended: list[EndedSpan] = field(default_factory=list)

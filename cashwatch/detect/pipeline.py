@@ -42,6 +42,8 @@ from cashwatch.detect.tracker import IouTracker
 from cashwatch.rules.cooldown import Cooldown
 from cashwatch.rules.fire import FireConfirmer
 from cashwatch.rules.registry import camera_rules
+from cashwatch.rules.violence import ViolenceRule
+from cashwatch.rules.violence_verified import VideoVerifier
 
 # Crops only re-examine where something changed, so someone the model missed while they
 # stood still would stay missed; a look due after this long is a whole-frame one.
@@ -78,6 +80,9 @@ class DetectionProcessor:
         camera: the camera's settings (rules, zones, cooldown).
         model: the pose model, or None when neither cash nor violence is enabled.
         fire_confirmer: optional second opinion for the fire rule.
+        violence_verifier: what turns a violence candidate's frames into video features
+            (the verified method; it belongs to the caller); None: the pose method
+            decides in its place, and every result's `degraded` says so.
 
     Raises:
         ValueError: When a rule that needs poses is enabled and `model` is None.
@@ -88,6 +93,7 @@ class DetectionProcessor:
         camera: CameraSettings,
         model: PoseModel | None,
         fire_confirmer: FireConfirmer | None = None,
+        violence_verifier: VideoVerifier | None = None,
     ) -> None:
         detection = camera.detection
         self.camera = camera
@@ -96,7 +102,7 @@ class DetectionProcessor:
         # by event type, in the registry's order (the order a frame's events are listed)
         self.rules: dict[str, Rule] = {
             rule.event_type: rule
-            for rule in camera_rules(camera, fire_confirmer, self.spans.quiet_s)
+            for rule in camera_rules(camera, fire_confirmer, self.spans.quiet_s, violence_verifier)
         }
         needs_poses = any(rule.active and rule.uses_poses for rule in self.rules.values())
         if needs_poses and model is None:
@@ -123,6 +129,19 @@ class DetectionProcessor:
         A shared service's model says its name once the service has answered.
         """
         return self.model.name if self.model is not None else self._model_name
+
+    @property
+    def degraded(self) -> str:
+        """Why a rule runs in a reduced mode now, for the camera's status; "" when none does.
+
+        Today only the verified violence method has one: its pose fallback while the
+        video verifier is unavailable.
+        """
+        rule = self.rules.get("violence")
+        reason = rule.fallback_reason if isinstance(rule, ViolenceRule) else ""
+        if not reason:
+            return ""
+        return f"violence verifier unavailable ({reason}): the pose rule decides meanwhile"
 
     @property
     def _use_regions(self) -> bool:
@@ -187,6 +206,7 @@ class DetectionProcessor:
             events=events,
             boxes=overlay_boxes(poses, frame.shape[:2]),
             ended=ended,
+            degraded=self.degraded,
         )
 
     def end_quiet(self, now: float) -> list[EndedSpan]:

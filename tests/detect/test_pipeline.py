@@ -175,27 +175,44 @@ def test_a_still_person_keeps_being_looked_at(pose_model: PoseModel) -> None:
 
 
 def test_carried_poses_reach_the_cash_rule_but_not_the_speed_rule(pose_model: PoseModel) -> None:
-    """Violence measures speed: it must only see fresh detections, never carried poses."""
+    """Violence measures speed: it must only see fresh detections, never carried poses
+    (the verified method's trigger and its pose fallback alike)."""
     image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
     processor = DetectionProcessor(CameraSettings(), pose_model)
-    seen: dict[str, list[float]] = {"cash": [], "violence": []}
+    seen: dict[str, list[float]] = {"cash": [], "trigger": [], "pose": []}
     cash_update = processor.rules["cash"].update  # type: ignore[attr-defined]
-    violence_update = processor.rules["violence"].update  # type: ignore[attr-defined]
+    verified = processor.rules["violence"].rule  # type: ignore[attr-defined]
+    trigger_update, pose_update = verified.trigger.update, verified.pose.update
 
     def cash_spy(poses, ts, size):  # type: ignore[no-untyped-def]
         seen["cash"].append(ts)
         return cash_update(poses, ts, size)
 
-    def violence_spy(poses, ts):  # type: ignore[no-untyped-def]
-        seen["violence"].append(ts)
-        return violence_update(poses, ts)
+    def trigger_spy(poses, ts):  # type: ignore[no-untyped-def]
+        seen["trigger"].append(ts)
+        return trigger_update(poses, ts)
+
+    def pose_spy(poses, ts):  # type: ignore[no-untyped-def]
+        seen["pose"].append(ts)
+        return pose_update(poses, ts)
 
     processor.rules["cash"].update = cash_spy  # type: ignore[attr-defined]
-    processor.rules["violence"].update = violence_spy  # type: ignore[attr-defined]
+    verified.trigger.update, verified.pose.update = trigger_spy, pose_spy
     results = [processor.process(image, i / 7.5) for i in range(17)]
     fresh = [i / 7.5 for i, r in enumerate(results) if r.ran_inference]
-    assert seen["violence"] == fresh and len(fresh) == 3
+    assert seen["trigger"] == seen["pose"] == fresh and len(fresh) == 3
     assert seen["cash"] == [i / 7.5 for i in range(17)]
+
+
+def test_without_a_video_verifier_each_result_says_the_pose_rule_decides(
+    pose_model: PoseModel,
+) -> None:
+    image = cv2.imread(str(require_media("images/yolov5_zidane.jpg")))
+    result = DetectionProcessor(CameraSettings(), pose_model).process(image, 0.0)
+    assert result.degraded.startswith("violence verifier unavailable (")
+    assert result.degraded.endswith("): the pose rule decides meanwhile")
+    pose_method = CameraSettings.model_validate({"detection": {"violence": {"method": "pose"}}})
+    assert DetectionProcessor(pose_method, pose_model).process(image, 0.0).degraded == ""
 
 
 def test_without_the_gate_every_sampled_frame_is_looked_at(pose_model: PoseModel) -> None:
@@ -291,7 +308,9 @@ def test_the_whole_frame_is_looked_at_again_every_so_often(pose_model: PoseModel
 
 def test_a_change_on_a_person_looks_at_that_person_again(pose_model: PoseModel) -> None:
     image = _two_people_far_apart(pose_model)
-    processor = DetectionProcessor(CameraSettings(), pose_model)
+    # the pose method's `update` sees exactly the fresh poses of each look
+    pose_method = CameraSettings.model_validate({"detection": {"violence": {"method": "pose"}}})
+    processor = DetectionProcessor(pose_method, pose_model)
     fresh_counts: list[int] = []
     violence_update = processor.rules["violence"].update  # type: ignore[attr-defined]
 

@@ -1,0 +1,270 @@
+"""The verified violence rule, frame by frame: a trigger on constructed poses, a verifier
+that answers with features the test chooses, and the pose rule while it cannot answer."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from cashwatch.config.detection import ViolenceRuleConfig
+from cashwatch.core.events import DetectedEvent
+from cashwatch.core.observation import Observation
+from cashwatch.core.poses import Poses
+from cashwatch.rules.violence import ViolenceRule
+from cashwatch.rules.violence_features import FEATURE_NAMES
+from cashwatch.rules.violence_verified import (
+    MIN_RING_FRAMES,
+    NO_VERIFIER,
+    RING_FRAMES,
+    RING_LONG_SIDE,
+    VERDICT_LIMIT_S,
+    Verdict,
+    VerifiedViolenceRule,
+    VerifyRequest,
+)
+from cashwatch.rules.violence_verifier_model import VIDEO_FEATURES, VerifierModel
+from tests.rules.builders import poses_of, timestamps
+from tests.rules.test_violence import SIZE, flailing
+
+CONFIG = ViolenceRuleConfig()  # the default method is "verified"
+FRAME_HW = (360, 640)
+FIGHT, CALM = 5.0, -5.0  # the video feature the model reads: score 0.993 or 0.007
+
+
+def video_model(threshold: float = 0.5) -> VerifierModel:
+    """Scores sigmoid(video[0]): the test says through the verifier what the video shows."""
+    n = VIDEO_FEATURES + len(FEATURE_NAMES)
+    weights = np.zeros(n)
+    weights[0] = 1.0
+    return VerifierModel(np.zeros(n), np.ones(n), weights, 0.0, threshold)
+
+
+class ChosenFeatures:
+    """A `VideoVerifier` whose video features are the test's: `video[0] = value`.
+
+    `busy` refuses requests; `error` answers each with that error; `hold` keeps the
+    verdicts until `release`; otherwise it answers at once, like a verifier in-process.
+    """
+
+    def __init__(self, value: float = FIGHT) -> None:
+        self.value = value
+        self.busy = False
+        self.error = ""
+        self.hold = False
+        self.requests: list[VerifyRequest] = []
+        self._done: list[Verdict] = []
+        self._held: list[Verdict] = []
+
+    def submit(self, request: VerifyRequest) -> bool:
+        if self.busy:
+            return False
+        self.requests.append(request)
+        video = np.zeros(VIDEO_FEATURES, np.float32)
+        video[0] = self.value
+        verdict = Verdict(request, None, self.error) if self.error else Verdict(request, video)
+        (self._held if self.hold else self._done).append(verdict)
+        return True
+
+    def release(self) -> None:
+        self._done += self._held
+        self._held = []
+
+    def poll(self) -> list[Verdict]:
+        done, self._done = self._done, []
+        return done
+
+
+def fighters(ts: float, amplitude: float = 0.8, gap_px: float = 0.0) -> Poses:
+    a = flailing(200.0, ts, amplitude)
+    b = flailing(200.0 + 1.4 * SIZE + gap_px, ts, amplitude, phase=1.0)
+    return poses_of([(1, a), (2, b)])
+
+
+def feed(
+    rule: VerifiedViolenceRule | ViolenceRule,
+    seconds: float,
+    start: float = 0.0,
+    people=fighters,
+) -> list[DetectedEvent]:
+    """Sampled frames at 7.5/s, the model looking at every one."""
+    events = []
+    for ts in timestamps(seconds, start=start):
+        frame = np.full((*FRAME_HW, 3), int(ts * 10) % 255, np.uint8)
+        poses = people(ts)
+        events += rule.observe(Observation(ts, frame, poses, poses))
+    return events
+
+
+def verified(verifier: ChosenFeatures | None, **config: object) -> VerifiedViolenceRule:
+    return VerifiedViolenceRule(CONFIG.model_copy(update=config), video_model(), verifier)
+
+
+def test_a_fight_the_video_confirms_raises_one_verified_event() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    rule = verified(verifier)
+    events = feed(rule, seconds=6.0)
+    assert len(events) == 1, "one event per episode"
+    event = events[0]
+    details = event.details
+    assert details["method"] == "verified" and details["trigger"] in {"pair", "merged"}
+    assert event.confidence == pytest.approx(1 / (1 + np.exp(-FIGHT)))
+    assert details["score"] == round(event.confidence, 3)
+    assert event.subject == (1, 2) and details["tracks"] == [1, 2]
+    first = verifier.requests[0]
+    assert details["candidate_ts"] == first.candidate.ts < event.ts
+    assert event.bbox_xyxy == first.candidate.box
+    assert rule.fallback_reason == "" and rule.evidence_ts((1, 2)) == pytest.approx(5.867, 0.01)
+
+
+def test_the_request_carries_a_small_copy_of_the_last_sampled_frames() -> None:
+    verifier = ChosenFeatures(CALM)
+    rule = verified(verifier)
+    feed(rule, seconds=4.0)
+    first, last = verifier.requests[0], verifier.requests[-1]
+    assert MIN_RING_FRAMES <= len(first.frames) <= RING_FRAMES
+    assert len(last.frames) == RING_FRAMES
+    scale = RING_LONG_SIDE / max(FRAME_HW)
+    assert last.scale == pytest.approx(scale)
+    assert last.frames[0].shape == (round(FRAME_HW[0] * scale), RING_LONG_SIDE, 3)
+    # oldest first, and each a frame of its own (the ring never hands out a reused buffer)
+    assert last.frames[0].mean() < last.frames[-1].mean()
+    assert len({id(frame) for frame in last.frames}) == RING_FRAMES
+
+
+def test_candidates_the_video_does_not_confirm_raise_nothing() -> None:
+    verifier = ChosenFeatures(CALM)
+    rule = verified(verifier, verify_every_s=1.0)
+    assert feed(rule, seconds=6.0) == []
+    asked = [r.candidate.ts for r in verifier.requests]
+    assert len(asked) >= 3, "each candidate episode is asked about again"
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(asked))
+    assert rule.fallback_reason == ""
+
+
+def test_people_standing_still_are_no_candidate() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    rule = verified(verifier)
+    assert feed(rule, seconds=4.0, people=lambda ts: fighters(ts, amplitude=0.0)) == []
+    assert verifier.requests == []
+
+
+@pytest.mark.parametrize(
+    "people",
+    [
+        lambda ts: Poses.empty(),
+        lambda ts: poses_of([(1, _unseen(flailing(200.0, ts, 0.8)))]),
+        lambda ts: poses_of(
+            [(1, _unseen(flailing(200.0, ts, 0.8))), (2, _unseen(flailing(260.0, ts, 0.8)))]
+        ),
+    ],
+    ids=["nobody", "one-person-no-keypoints", "two-people-no-keypoints"],
+)
+def test_nobody_or_no_keypoints_raises_and_asks_nothing(people) -> None:
+    verifier = ChosenFeatures(FIGHT)
+    rule = verified(verifier)
+    assert feed(rule, seconds=3.0, people=people) == []
+    assert verifier.requests == []
+    assert rule.fallback_reason == ""
+
+
+def _unseen(keypoints: np.ndarray) -> np.ndarray:
+    keypoints[:, 2] = 0.0
+    return keypoints
+
+
+def test_frames_without_a_fresh_look_fill_the_ring_only() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    rule = verified(verifier)
+    frame = np.zeros((*FRAME_HW, 3), np.uint8)
+    for ts in timestamps(3.0):
+        poses = fighters(ts)
+        assert rule.observe(Observation(ts, frame, poses, None)) == []
+    assert verifier.requests == []
+
+
+def test_one_request_at_a_time_and_a_busy_verifier_skips_candidates() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    verifier.hold = True
+    rule = verified(verifier, verify_every_s=0.1)
+    assert feed(rule, seconds=3.0) == []
+    assert len(verifier.requests) == 1, "nothing more is sent while one is pending"
+    verifier.release()
+    events = feed(rule, seconds=0.2, start=3.0)
+    assert [e.details["method"] for e in events] == ["verified"]
+
+    busy = ChosenFeatures(FIGHT)
+    busy.busy = True
+    rule = verified(busy)
+    assert feed(rule, seconds=3.0) == [] and busy.requests == []
+    assert rule.fallback_reason == "", "busy is not down: the pose rule does not take over"
+    busy.busy = False
+    assert [e.details["method"] for e in feed(rule, seconds=1.5, start=3.0)] == ["verified"]
+
+
+def test_a_new_episode_after_a_pause_raises_again() -> None:
+    rule = verified(ChosenFeatures(FIGHT))
+    assert len(feed(rule, seconds=3.0)) == 1
+    assert feed(rule, seconds=4.0, start=3.0, people=lambda ts: Poses.empty()) == []
+    assert len(feed(rule, seconds=3.0, start=7.0)) == 1
+
+
+def test_without_a_verifier_the_pose_rule_decides_and_says_why() -> None:
+    rule = verified(None)
+    assert rule.fallback_reason == NO_VERIFIER
+    events = feed(rule, seconds=3.0)
+    assert len(events) == 1
+    assert events[0].details["method"] == "pose"
+    assert events[0].details["verifier"] == f"unavailable: {NO_VERIFIER}"
+    assert verified(None, enabled=False).fallback_reason == "", "a rule switched off says nothing"
+
+
+def test_a_verifier_error_hands_over_to_the_pose_rule_until_a_verdict_works_again() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    verifier.error = "inference-0 is down (exited with SIGKILL)"
+    rule = verified(verifier)
+    events = feed(rule, seconds=3.0)
+    assert rule.fallback_reason == verifier.error
+    assert [e.details["method"] for e in events] == ["pose"]
+    assert events[0].details["verifier"] == f"unavailable: {verifier.error}"
+    # nobody in view: no candidate, no verdict, so the camera still says why
+    assert feed(rule, seconds=4.0, start=3.0, people=lambda ts: Poses.empty()) == []
+    assert rule.fallback_reason == verifier.error
+
+    verifier.error = ""
+    events = feed(rule, seconds=3.0, start=7.0)
+    assert rule.fallback_reason == ""
+    assert [e.details["method"] for e in events] == ["verified"], "the pose rule's is dropped"
+    assert "verifier" not in events[0].details
+
+
+def test_a_verifier_that_never_answers_counts_as_down() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    verifier.hold = True
+    rule = verified(verifier)
+    feed(rule, seconds=3.0)
+    assert rule.fallback_reason == ""
+    feed(rule, seconds=VERDICT_LIMIT_S, start=3.0, people=lambda ts: Poses.empty())
+    assert "no verdict" in rule.fallback_reason
+    verifier.hold = False
+    verifier.release()  # the late verdict of the request given up on changes nothing
+    assert (
+        feed(rule, seconds=0.2, start=3.0 + VERDICT_LIMIT_S, people=lambda ts: Poses.empty()) == []
+    )
+    assert "no verdict" in rule.fallback_reason
+    assert [e.details["method"] for e in feed(rule, seconds=3.0, start=40.0)] == ["verified"]
+
+
+def test_violence_rule_runs_the_verified_method_by_default() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    rule = ViolenceRule(CONFIG, verifier=verifier, verifier_model=video_model())
+    events = feed(rule, seconds=3.0)
+    assert [e.details["method"] for e in events] == ["verified"]
+    assert rule.fallback_reason == ""
+    assert rule.evidence_ts(events[0].subject) is not None
+    with pytest.raises(TypeError, match="observe"):
+        rule.update(fighters(0.0), 0.0)
+    alone = ViolenceRule(CONFIG, verifier_model=video_model())
+    assert alone.fallback_reason == NO_VERIFIER
+    assert ViolenceRule(ViolenceRuleConfig(method="pose")).fallback_reason == ""
