@@ -27,6 +27,7 @@ from cashwatch.core.events import EVENT_TYPES
 from cashwatch.detect.clips import ClipUnreadable, sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor
+from cashwatch.detect.video_verifier import LocalVideoVerifier, VideoFeatures
 
 
 class LabelsError(ValueError):
@@ -61,6 +62,8 @@ class ClipResult:
         frames: The frames the detection stride sampled.
         inferred: Of those, the frames the pose model ran on.
         seconds: The wall-clock time its processing took.
+        degraded: Why a rule ran in a reduced mode on some of its frames (the verified
+            violence method's pose fallback); empty when none did.
     """
 
     clip: Clip
@@ -68,6 +71,7 @@ class ClipResult:
     frames: int
     inferred: int
     seconds: float
+    degraded: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -253,12 +257,16 @@ def read_camera_settings(path: Path, where: str) -> CameraSettings:
         raise LabelsError(f"{where}: camera file {path}: {describe_errors(exc)}") from exc
 
 
-def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
+def evaluate_clip(
+    clip: Clip, model: PoseModel | None, video: VideoFeatures | None = None
+) -> ClipResult:
     """Run one clip through a fresh processor, like a camera that has just started.
 
     Args:
         clip: The clip and its settings.
         model: The pose model; None when no clip's rules need one (then unused).
+        video: The video model of the verified violence method, run in this process;
+            None: that method's pose fallback decides (and `degraded` says so).
 
     Returns:
         The event types raised and the frame counts.
@@ -266,14 +274,18 @@ def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
     Raises:
         LabelsError: When OpenCV cannot open the clip.
     """
-    pose_model = model if clip.settings.detection.needs_pose_model else None
-    processor = DetectionProcessor(clip.settings, pose_model)
+    detection = clip.settings.detection
+    pose_model = model if detection.needs_pose_model else None
+    verifier = LocalVideoVerifier(video) if video and detection.uses_video_verifier else None
+    processor = DetectionProcessor(clip.settings, pose_model, violence_verifier=verifier)
     detected: set[str] = set()
+    degraded: set[str] = set()
     started = time.perf_counter()
     try:
-        for frame, ts in sampled_frames(clip.path, clip.settings.detection.fps):
+        for frame, ts in sampled_frames(clip.path, detection.fps):
             result = processor.process(frame, ts)
             detected.update(event.event_type for event in result.events)
+            degraded.update([result.degraded] if result.degraded else [])
     except ClipUnreadable as exc:  # only this: a processing error is not a labels error
         raise LabelsError(str(exc)) from exc
     finally:
@@ -284,16 +296,23 @@ def evaluate_clip(clip: Clip, model: PoseModel | None) -> ClipResult:
         processor.counters.frames,
         processor.counters.inferred,
         time.perf_counter() - started,
+        degraded,
     )
 
 
-def evaluate(clips: list[Clip], model: PoseModel | None, progress: TextIO | None) -> Report:
+def evaluate(
+    clips: list[Clip],
+    model: PoseModel | None,
+    progress: TextIO | None,
+    video: VideoFeatures | None = None,
+) -> Report:
     """Run every clip, in order.
 
     Args:
         clips: The clips (`read_labels`).
         model: The pose model; None when no clip's rules need one.
         progress: Where a progress bar is drawn; None draws none.
+        video: The video model for clips whose violence rule uses the verified method.
 
     Returns:
         The per-clip results and the run's time.
@@ -306,7 +325,7 @@ def evaluate(clips: list[Clip], model: PoseModel | None, progress: TextIO | None
     for number, clip in enumerate(clips, start=1):
         if progress is not None:
             _draw_progress(progress, number - 1, len(clips), clip.label_path)
-        report.results.append(evaluate_clip(clip, model))
+        report.results.append(evaluate_clip(clip, model, video))
     report.seconds = time.perf_counter() - started
     if progress is not None:
         _draw_progress(progress, len(clips), len(clips), "done")
@@ -404,10 +423,17 @@ def run(args: argparse.Namespace) -> int:
 
         model = load_pose_model(model_config, data_dir)
     try:
-        report = evaluate(clips, model, sys.stderr)
+        video = _video_model(clips, model_config, data_dir)
+    except Exception as exc:  # no checkpoint, a failed export: the method cannot be scored
+        message = f"the verified violence method needs the video model: {exc}"
+        print(f"cashwatch eval: {message}", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate(clips, model, sys.stderr, video)
     except LabelsError as exc:  # a listed clip that exists but cannot be decoded
         print(f"\ncashwatch eval: {exc}", file=sys.stderr)
         return 2
+    _warn_degraded(report, sys.stderr)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
@@ -415,6 +441,27 @@ def run(args: argparse.Namespace) -> int:
             print(f"model: {model.name}")
         print_table(report, sys.stdout)
     return 0
+
+
+def _video_model(
+    clips: list[Clip], model_config: ModelConfig, data_dir: Path
+) -> VideoFeatures | None:
+    """The video model, exported once into data_dir, when a clip uses the verified method."""
+    if not any(clip.settings.detection.uses_video_verifier for clip in clips):
+        return None
+    from cashwatch.detect.video_features import VideoFeatureModel, ensure_video_model
+
+    return VideoFeatureModel(ensure_video_model(data_dir), threads=model_config.threads)
+
+
+def _warn_degraded(report: Report, out: TextIO) -> None:
+    """Say which clips a rule ran in a reduced mode on: their scores are not its own."""
+    reasons: dict[str, list[str]] = {}
+    for result in report.results:
+        for reason in result.degraded:
+            reasons.setdefault(reason, []).append(result.clip.label_path)
+    for reason, paths in reasons.items():
+        out.write(f"cashwatch eval: {reason} on {len(paths)} clip(s), e.g. {paths[0]}\n")
 
 
 def _model_settings(args: argparse.Namespace) -> tuple[ModelConfig, Path]:

@@ -75,6 +75,18 @@ class VerifyRequest:
     frames: list[np.ndarray]
     scale: float
 
+    @property
+    def ring_box(self) -> Box | None:
+        """The candidate's box in pixels of the ring's frames (what a verifier crops).
+
+        Returns:
+            x1, y1, x2, y2; None when the box has no area (look at the whole frame).
+        """
+        x1, y1, x2, y2 = self.candidate.box
+        if x2 <= x1 or y2 <= y1:
+            return None
+        return (x1 * self.scale, y1 * self.scale, x2 * self.scale, y2 * self.scale)
+
 
 @dataclass(frozen=True)
 class Verdict:
