@@ -101,3 +101,25 @@ def openvino_model_dir() -> Path:
 
     cache = REPO / ".pytest_cache" / "cashwatch-models"
     return prepare_model(ModelConfig(backend="openvino"), cache)
+
+
+@pytest.fixture(scope="session")
+def video_model_file() -> Path:
+    """The I3D video model exported to ONNX once per test run (the same git-ignored cache).
+
+    Managers in end-to-end tests get it through `share_video_model`, so each test's
+    manager finds it in its data folder instead of exporting again (~9 s).
+    """
+    from cashwatch.detect.video_features import ensure_video_model
+
+    return ensure_video_model(REPO / ".pytest_cache" / "cashwatch-models")
+
+
+def share_video_model(data_dir: Path, video_model_file: Path) -> None:
+    """Make a data folder's models/ hold the cached video model export (a link to it).
+
+    `ensure_video_model` keys its cache by the checkpoint's hash, the folder's name.
+    """
+    models = data_dir / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / video_model_file.parent.name).symlink_to(video_model_file.parent)

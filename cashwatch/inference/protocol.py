@@ -7,7 +7,12 @@ A message is two little-endian u32 lengths, a JSON header, then a binary body:
   letterboxed input is `h`x`w`x3 at the start of shared-memory segment `slot`, made
   from a frame (or crop) of `fh`x`fw`; `deadline` is wall time;
 - an answer: `{"id", "ok", "n", "batch", "ms"}` with the poses as float32 bytes, or
-  `{"id", "ok": false, "error"}` for a request dropped or failed.
+  `{"id", "ok": false, "error"}` for a request dropped or failed;
+- a video request (the violence verifier, `model` = "video"): `{"id", "model", "slot",
+  "deadline"}`, the prepared (16, 224, 224, 3) uint8 window at the start of the camera's
+  video slot; its answer `{"id", "ok", "ms"}` with the 1024 video features as float32
+  bytes. Only the first service hosts the video model; the others answer with an error
+  that says so.
 
 Only names and small results cross the socket (a person is 56 floats): the pixels stay
 in shared memory. Sockets are files in an owner-only folder, and the service also checks
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from cashwatch.core.poses import Poses
+from cashwatch.detect.video_features import VIDEO_SIZE, VIDEO_WINDOW
 from cashwatch.util.files import make_private_dir
 
 _LENGTHS = struct.Struct("<II")
@@ -38,6 +44,10 @@ MAX_BODY = 16 * 2**20  # 300 people of 56 floats is 67 KB; anything near this is
 _MAX_SOCKET_PATH = 100
 KEYPOINTS = 17
 FLOATS_PER_PERSON = 4 + 1 + KEYPOINTS * 3
+VIDEO = "video"  # the request kind of the violence verifier's windows
+VIDEO_SERVICE = 0  # the one service that hosts the video model (loaded once per machine)
+VIDEO_WINDOW_SHAPE = (VIDEO_WINDOW, VIDEO_SIZE, VIDEO_SIZE, 3)
+VIDEO_FEATURES = 1024
 
 
 class ProtocolError(ValueError):
@@ -173,3 +183,15 @@ def poses_from_bytes(body: bytes, count: int) -> Poses:
     return Poses(
         rows[:, :4].copy(), rows[:, 4].copy(), rows[:, 5:].reshape(count, KEYPOINTS, 3).copy()
     )
+
+
+def features_from_bytes(body: bytes) -> np.ndarray:
+    """The video features of an answer; ProtocolError when they are not 1024 float32.
+
+    >>> features_from_bytes(np.arange(1024, dtype=np.float32).tobytes())[-1]
+    np.float32(1023.0)
+    """
+    features = np.frombuffer(body, np.float32)
+    if features.shape != (VIDEO_FEATURES,):
+        raise ProtocolError(f"{features.size} video features, not {VIDEO_FEATURES}")
+    return features.copy()

@@ -4,6 +4,11 @@ One thread, one selector: requests are small, the model call is the only long st
 and one thread owns the runtime (one CUDA context on a GPU). When a request comes in,
 the loop waits up to `batch_wait_s` more for other cameras' requests before it runs, so
 a burst on several cameras goes through the model in one call.
+
+Video requests (the violence verifier's windows, served by the first service only) take
+the video model ~0.4-1.2 s each on a CPU core, a hundred pose looks: each runs as a batch
+of its own, at most one per pass of the loop and after that pass's pose batches, so a
+pose request waits for at most one of them.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from cashwatch.detect.model import BatchPoseModel
 from cashwatch.inference.batching import Pending, make_batches, split_expired
 from cashwatch.inference.protocol import (
+    VIDEO,
+    VIDEO_WINDOW_SHAPE,
     ModelInfo,
     ProtocolError,
     poses_to_bytes,
@@ -40,6 +47,14 @@ log = logging.getLogger("cashwatch.inference")
 REPORT_EVERY_S = 0.5
 MAX_BATCH = 8
 _PEERCRED = struct.Struct("3i")  # pid, uid, gid
+
+
+class VideoModel(Protocol):
+    """The video model as the service runs it (`cashwatch.detect.video_features`)."""
+
+    def features(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (1024,) features and the (400,) logits of one (16, 224, 224, 3) window."""
+        ...
 
 
 @dataclass
@@ -73,6 +88,8 @@ class InferenceServer:
         report: Called with the service's report every REPORT_EVERY_S.
         batch_wait_s: How long a request waits for others to batch with.
         run_id: The run the manager started, written into every report.
+        video: The video model (the violence verifier's), when this service hosts it.
+        no_video: Without `video`, what a video request is answered (why there is none).
     """
 
     def __init__(
@@ -83,8 +100,14 @@ class InferenceServer:
         report: Callable[[ServiceReport], None],
         batch_wait_s: float,
         run_id: str,
+        video: VideoModel | None = None,
+        no_video: str = "this service hosts no video model",
     ) -> None:
         self.models = dict(models)
+        self.video = video
+        self.no_video = no_video
+        self._video_prefix = segments.prefix_for(data_dir) + "v"
+        self._video_ms = 0.0
         self.infos = {
             name: ModelInfo(model.name, model.imgsz, model.static_hw).as_json()
             for name, model in self.models.items()
@@ -98,7 +121,7 @@ class InferenceServer:
         self._clients: dict[int, _Client] = {}
         self._next_client = 0
         self._pending: list[Pending] = []
-        self._totals = {"requests": 0, "batches": 0, "dropped": 0, "failed": 0}
+        self._totals = {"requests": 0, "batches": 0, "dropped": 0, "failed": 0, "videos": 0}
         self._period = _Period()
         self._uid = os.getuid()
 
@@ -171,13 +194,19 @@ class InferenceServer:
         client.buffer += chunk
         try:
             while (message := take_message(client.buffer)) is not None:
-                self._pending.append(self._parse(client, message[0]))
+                request = self._parse(client, message[0])
+                if request.model == VIDEO and self.video is None:
+                    self._answer_error(request, self.no_video)  # at once: nothing to wait for
+                else:
+                    self._pending.append(request)
         except (ProtocolError, KeyError, TypeError, ValueError) as exc:
             log.warning("closing a camera's connection that sent a bad request: %s", exc)
             self._drop_client(client)
 
     def _parse(self, client: _Client, header: dict[str, Any]) -> Pending:
         model, slot = str(header["model"]), str(header["slot"])
+        if model == VIDEO:
+            return self._parse_video(client, header, slot)
         if model not in self.models:
             raise ValueError(f"no model {model!r} here (this service runs {sorted(self.models)})")
         if not slot.startswith(self._slot_prefix):
@@ -189,6 +218,21 @@ class InferenceServer:
             slot=slot,
             input_hw=(int(header["h"]), int(header["w"])),
             frame_hw=(int(header["fh"]), int(header["fw"])),
+            deadline=float(header["deadline"]),
+            received=time.monotonic(),
+        )
+
+    def _parse_video(self, client: _Client, header: dict[str, Any], slot: str) -> Pending:
+        if not slot.startswith(self._video_prefix):
+            raise ValueError(f"video slot {slot!r} is not one of this installation's")
+        side = VIDEO_WINDOW_SHAPE[1]
+        return Pending(
+            client=client.number,
+            request_id=int(header["id"]),
+            model=VIDEO,
+            slot=slot,
+            input_hw=(side, side),
+            frame_hw=(side, side),
             deadline=float(header["deadline"]),
             received=time.monotonic(),
         )
@@ -205,12 +249,40 @@ class InferenceServer:
     # running ------------------------------------------------------------------------
     def _run_pending(self) -> None:
         live, expired = split_expired(self._pending, time.time())
-        self._pending = []
         for request in expired:
             self._totals["dropped"] += 1
             self._answer_error(request, "dropped: its deadline passed while it waited")
-        for batch in make_batches(live, MAX_BATCH):
+        videos = [request for request in live if request.model == VIDEO]
+        # the other videos wait for the next pass, after the pose requests come by then
+        self._pending = videos[1:]
+        for batch in make_batches([r for r in live if r.model != VIDEO], MAX_BATCH):
             self._run_batch(batch)
+        if videos:
+            self._run_video(videos[0])
+
+    def _run_video(self, request: Pending) -> None:
+        """One video window through the video model (a batch of its own)."""
+        assert self.video is not None  # without one, video requests are answered at once
+        if request.client not in self._clients:
+            return
+        try:
+            window = self._slot(request).read_array(VIDEO_WINDOW_SHAPE)
+        except (OSError, ValueError) as exc:
+            self._totals["failed"] += 1
+            self._answer_error(request, f"cannot read its video window: {exc}")
+            return
+        started = time.perf_counter()
+        try:
+            features, _ = self.video.features(window)
+        except Exception as exc:  # the pose requests of every camera must go on
+            log.exception("the video model failed on a window")
+            self._totals["failed"] += 1
+            self._answer_error(request, f"the video model failed: {type(exc).__name__}: {exc}")
+            return
+        self._video_ms = (time.perf_counter() - started) * 1000.0
+        self._totals["videos"] += 1
+        header = {"id": request.request_id, "ok": True, "ms": round(self._video_ms, 2)}
+        self._send(request.client, header, np.asarray(features, np.float32).tobytes())
 
     def _run_batch(self, batch: list[Pending]) -> None:
         readable: list[tuple[Pending, np.ndarray]] = []
@@ -286,7 +358,10 @@ class InferenceServer:
             run_id=self.run_id,
             state="running",
             heartbeat_ts=time.time(),
-            models=", ".join(f"{n}={m.name}" for n, m in self.models.items()),
+            models=", ".join(
+                [f"{n}={m.name}" for n, m in self.models.items()]
+                + (["video=i3d"] if self.video is not None else [])
+            ),
             clients=len(self._clients),
             queue_len=len(self._pending),
             queue_max=period.queue_max,
@@ -297,6 +372,8 @@ class InferenceServer:
             inference_ms=period.model_ms / period.batches if period.batches else 0.0,
             dropped=totals["dropped"],
             failed=totals["failed"],
+            videos=totals["videos"],
+            video_ms=self._video_ms,
         )
 
     def close(self) -> None:

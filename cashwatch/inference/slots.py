@@ -5,6 +5,9 @@ leaks nothing); the camera's worker writes a letterboxed image at its start and 
 the slot's name; the service reads it there. A worker has one request in flight at a
 time, so one image per slot is enough; one whose deadline passed may be overwritten
 while the service still reads it, and the worker then ignores that late answer.
+
+A camera whose violence rule uses the verified method has a second one, its video
+slot, for the verifier's (16, 224, 224, 3) window; the same one-in-flight rule holds.
 """
 
 from __future__ import annotations
@@ -14,12 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
+from cashwatch.inference.protocol import VIDEO_WINDOW_SHAPE
 from cashwatch.shm import segments
 
 
 def input_name(data_dir: Path, slot: int) -> str:
     """The segment name of camera slot `slot`'s model input."""
     return segments.prefix_for(data_dir) + f"m{slot}"
+
+
+def video_input_name(data_dir: Path, slot: int) -> str:
+    """The segment name of camera slot `slot`'s video window (the violence verifier's)."""
+    return segments.prefix_for(data_dir) + f"v{slot}"
+
+
+VIDEO_INPUT_BYTES = int(np.prod(VIDEO_WINDOW_SHAPE))  # 2.4 MB: one window, uint8
 
 
 # A static-shape export (a user's OpenVINO folder) may run another size than `imgsz`;
@@ -47,6 +59,11 @@ class InputSlot:
         return cls(segments.create(input_name(data_dir, slot), input_bytes(imgsz)), owner=True)
 
     @classmethod
+    def create_video(cls, data_dir: Path, slot: int) -> InputSlot:
+        """The video slot of camera slot `slot` (only for the verified violence method)."""
+        return cls(segments.create(video_input_name(data_dir, slot), VIDEO_INPUT_BYTES), owner=True)
+
+    @classmethod
     def attach(cls, name: str) -> InputSlot:
         return cls(segments.attach(name), owner=False)
 
@@ -65,10 +82,17 @@ class InputSlot:
         """A copy of the HxWx3 image at the slot's start; ValueError when it cannot be."""
         if height <= 0 or width <= 0 or height * width * 3 > self.size:
             raise ValueError(f"no {height}x{width}x3 image fits input slot {self.name}")
-        view = np.ndarray((height, width, 3), np.uint8, buffer=self._shm.buf)
-        image = view.copy()
+        return self.read_array((height, width, 3))
+
+    def read_array(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A copy of the uint8 array of `shape` at the slot's start; ValueError when it
+        cannot be there."""
+        if min(shape) <= 0 or int(np.prod(shape)) > self.size:
+            raise ValueError(f"no {'x'.join(map(str, shape))} array fits input slot {self.name}")
+        view = np.ndarray(shape, np.uint8, buffer=self._shm.buf)
+        array = view.copy()
         del view
-        return image
+        return array
 
     def close(self) -> None:
         self._shm.close()

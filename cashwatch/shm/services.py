@@ -26,7 +26,8 @@ from cashwatch.shm.status import (
 )
 
 MAGIC = 0xC5A5_5E7C
-VERSION = 2  # 2: each record names its writer (the status table's LOCK_FIELDS)
+# 2: each record names its writer (the status table's LOCK_FIELDS); 3: video requests
+VERSION = 3
 MAX_SERVICES = 64
 
 _HEADER = np.dtype([("magic", "<u4"), ("version", "<u4"), ("capacity", "<u4")])
@@ -64,6 +65,8 @@ REPORT_DTYPE = np.dtype(
         ("inference_ms", "<f4"),
         ("dropped", "<u8"),
         ("failed", "<u8"),
+        ("videos", "<u8"),
+        ("video_ms", "<f4"),
     ]
 )
 
@@ -102,6 +105,8 @@ class ServiceReport:
     inference_ms: float = 0.0  # mean model time per batch in the last period
     dropped: int = 0  # past their deadline before they ran
     failed: int = 0  # the model raised, or the input could not be read
+    videos: int = 0  # video windows answered since it started (the violence verifier)
+    video_ms: float = 0.0  # the video model's time on the last of them
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Spawned by the manager (cashwatch.manager.inference), one per GPU or group of cores.
 It loads each model once, listens on its socket and answers every camera's requests
-(cashwatch.inference.server) until the manager stops it or goes away.
+(cashwatch.inference.server) until the manager stops it or goes away. The first service
+also loads the video model of the violence verifier, when the manager exported it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cashwatch.worker.base import ProcessSetup, enter_worker_process
 from cashwatch.worker.log_pipe import PipeEnd
@@ -42,6 +43,9 @@ class ServiceSpec:
         run_id: This run's id, written into its status record.
         manager_pid: It exits when its parent is no longer this process.
         threads: Inference threads (the cores of its group on CPU).
+        video_model: The exported video model (the violence verifier's) it loads, for
+            the service that hosts it; "" for the others.
+        no_video: What its answer to a video request says without a video model.
     """
 
     index: int
@@ -51,6 +55,8 @@ class ServiceSpec:
     run_id: str
     manager_pid: int
     threads: int
+    video_model: str = ""
+    no_video: str = ""
 
 
 def service_title(index: int) -> str:
@@ -98,6 +104,7 @@ def _serve(spec: ServiceSpec, mp_stop: MpEvent, stop: threading.Event) -> None:
         )
         model_config = ModelConfig.model_validate({**spec.model, "threads": spec.threads})
         pose = load_pose_model(model_config, data_dir)
+        video, no_video = _load_video(spec)
         listener = _listen(Path(spec.socket_path))
         server = InferenceServer(
             {"pose": pose},
@@ -106,6 +113,8 @@ def _serve(spec: ServiceSpec, mp_stop: MpEvent, stop: threading.Event) -> None:
             lambda report: table.write_report(spec.index, report),
             model_config.batch_wait_ms / 1000.0,
             spec.run_id,
+            video=video,
+            no_video=no_video,
         )
         log.info("inference service %d serves %s on %s", spec.index, pose.name, spec.socket_path)
 
@@ -115,6 +124,25 @@ def _serve(spec: ServiceSpec, mp_stop: MpEvent, stop: threading.Event) -> None:
         server.serve(stopped)
     finally:
         table.close()
+
+
+def _load_video(spec: ServiceSpec) -> tuple[Any, str]:
+    """The video model when this service hosts it, else None and why there is none.
+
+    A video model that fails to load costs the cameras their verifier (their pose rule
+    decides, and says why), never the pose model this service serves to every camera.
+    """
+    if not spec.video_model:
+        return None, spec.no_video or f"{service_title(spec.index)} hosts no video model"
+    from cashwatch.detect.video_features import VideoFeatureModel
+
+    try:
+        model = VideoFeatureModel(Path(spec.video_model), threads=spec.threads)
+    except Exception as exc:  # the message names the file, not a secret
+        log.exception("inference service %d cannot load the video model", spec.index)
+        return None, f"the video model failed to load: {type(exc).__name__}: {exc}"
+    log.info("inference service %d hosts the video model %s", spec.index, spec.video_model)
+    return model, ""
 
 
 def _listen(path: Path) -> socket.socket:
