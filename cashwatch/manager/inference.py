@@ -7,6 +7,11 @@ the export), restarts one that exits or stops reporting (back-off 0.5 s doubling
 30 s, reset after a minute of running), publishes their supervision in the services
 table and stops them last. Camera workers find them by their sockets
 (cashwatch.inference.protocol.socket_path).
+
+The video model of the violence verifier is loaded once per machine, by the first
+service: the manager exports it (`prepare_video`, in its prepare-model thread, before
+any service starts) when a camera's violence rule uses the verified method; the other
+services answer a video request with an error that names the first.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from cashwatch.config import ModelConfig
-from cashwatch.inference.protocol import socket_path
+from cashwatch.config import CameraConfig, ModelConfig
+from cashwatch.inference.protocol import VIDEO_SERVICE, socket_path
 from cashwatch.manager.supervisor import describe_exit, read_exit_note
 from cashwatch.manager.workers import spawn_child
 from cashwatch.shm.services import MAX_SERVICES, ServiceTable
@@ -100,6 +106,9 @@ class InferencePool:
         self.table = ServiceTable.create(data_dir)
         self.runs = [ServiceRun(place) for place in plan_services(model, cores)]
         self.sockets = [socket_path(data_dir, run.place.index) for run in self.runs]
+        # the first service's video model (`prepare_video`), or why it has none
+        self.video_model: Path | None = None
+        self.no_video = "no camera used the verified violence method when the manager started"
         for run in self.runs:
             self.table.update_supervision(
                 run.place.index,
@@ -107,6 +116,52 @@ class InferencePool:
                 device=run.place.device,
                 state="stopped",
             )
+
+    # the video model ------------------------------------------------------------------
+    def prepare_video(self, cameras: Iterable[CameraConfig]) -> None:
+        """Export the video model if a camera's violence rule uses the verified method.
+
+        Call it before the services start (the first loads the file at its start). A
+        camera switched off counts: switching it on needs no manager restart. Without
+        the verifier's parameters nothing is exported: the cameras' rules cannot use
+        the video, and the first service is spared the model's memory. Any failure is
+        logged and becomes the first service's answer to video requests, which the
+        cameras show while their pose rule decides.
+        """
+        if not any(camera.detection.uses_video_verifier for camera in cameras):
+            return
+        from cashwatch.rules.violence_verifier_model import (
+            VerifierModelError,
+            load_verifier_model,
+        )
+
+        try:
+            load_verifier_model()
+        except (VerifierModelError, OSError) as exc:
+            self.no_video = f"no video model: the verifier's parameters cannot be read ({exc})"
+            log.warning(
+                "%s; cameras with the verified violence method use the pose rule", self.no_video
+            )
+            return
+        try:
+            from cashwatch.detect.video_features import ensure_video_model
+
+            self.video_model = ensure_video_model(self.data_dir)
+        except Exception as exc:  # an export error's message ends with its output
+            first_line = (str(exc).splitlines() or [""])[0]
+            self.no_video = f"no video model: {type(exc).__name__}: {first_line}"
+            log.exception("the violence verifier's video model could not be prepared")
+
+    def _video_spec(self, index: int) -> dict[str, str]:
+        """The `ServiceSpec` fields of the video model for service `index`."""
+        if index != VIDEO_SERVICE:
+            return {
+                "no_video": f"inference-{index} hosts no video model; "
+                f"send video requests to inference-{VIDEO_SERVICE}"
+            }
+        if self.video_model is None:
+            return {"no_video": self.no_video}
+        return {"video_model": str(self.video_model)}
 
     # supervision ----------------------------------------------------------------------
     def step(self, wanted: int, heartbeat_timeout_s: float) -> None:
@@ -148,6 +203,7 @@ class InferencePool:
             run_id=run.run_id,
             manager_pid=self.manager_pid,
             threads=max(self.model.threads, len(place.cores)),
+            **self._video_spec(place.index),
         )
         child = spawn_child(
             service_main, spec, f"cashwatch.inference:{place.index}", service_origin(place.index)

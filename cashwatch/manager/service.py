@@ -28,7 +28,7 @@ from cashwatch.config import (
     load_config,
     resolve_config_path,
 )
-from cashwatch.inference.slots import InputSlot, input_name
+from cashwatch.inference.slots import InputSlot, input_name, video_input_name
 from cashwatch.manager import requests
 from cashwatch.manager.inference import InferencePool
 from cashwatch.manager.placement import choose_core, usable_cores
@@ -120,6 +120,8 @@ class Manager:
         self.broken: dict[str, int] = {}  # cameras that never had a valid entry -> slot
         self.slots: dict[int, FrameSlot] = {}
         self.inputs: dict[int, InputSlot] = {}  # model input per camera slot (shared models)
+        # the violence verifier's window, per camera slot whose rule uses it (shared models)
+        self.video_inputs: dict[int, InputSlot] = {}
         self.inference: InferencePool | None = None
         self._stop = threading.Event()
         self._processes: dict[int, psutil.Process] = {}
@@ -264,7 +266,7 @@ class Manager:
                 self.inference.close()
             for slot in self.slots.values():
                 slot.close()
-            for model_input in self.inputs.values():
+            for model_input in [*self.inputs.values(), *self.video_inputs.values()]:
                 model_input.close()
             heartbeat = getattr(self, "_heartbeat", None)
             if heartbeat is not None:
@@ -356,6 +358,9 @@ class Manager:
         except Exception as exc:  # workers then run without detection and say why
             self._model_error = f"{type(exc).__name__}: {exc}"
             log.exception("model preparation failed")
+        if self.inference is not None and not self._model_error:
+            # before the services start: the first loads it when it starts
+            self.inference.prepare_video(self.loaded.cameras.values())
         self._model_ready.set()
 
     # config -----------------------------------------------------------------------
@@ -542,9 +547,10 @@ class Manager:
         frame_slot = self.slots.pop(slot, None)
         if frame_slot is not None:
             frame_slot.close()
-        model_input = self.inputs.pop(slot, None)
-        if model_input is not None:
-            model_input.close()
+        for inputs in (self.inputs, self.video_inputs):
+            model_input = inputs.pop(slot, None)
+            if model_input is not None:
+                model_input.close()
 
     # plan and carry out -------------------------------------------------------------
     def _wanted(self, loaded: LoadedConfig) -> Wanted:
@@ -652,6 +658,7 @@ class Manager:
             # detection is off (the export's error), not that it waits for a service
             inference_sockets=tuple(str(path) for path in serving.sockets) if serving else (),
             input_slot=input_name(self.data_dir, worker.slot) if serving else "",
+            video_slot=self._video_slot(worker) if serving else "",
         )
         self.runner.spawn(worker, core, launch)
         assert worker.process is not None
@@ -675,6 +682,23 @@ class Manager:
         )
         self._record_run(worker, None)
         log.info("started %s (pid %s, core %s)", worker.camera.id, pid or "pending", core)
+
+    def _video_slot(self, worker: MonitoredWorker) -> str:
+        """The camera's video slot, made while its violence rule uses the verified method
+        (and freed once it no longer does: a config change restarts the camera)."""
+        slot = worker.slot
+        if not worker.camera.detection.uses_video_verifier:
+            video_input = self.video_inputs.pop(slot, None)
+            if video_input is not None:
+                video_input.close()
+            return ""
+        if slot not in self.video_inputs:
+            try:
+                self.video_inputs[slot] = InputSlot.create_video(self.data_dir, slot)
+            except OSError as exc:  # /dev/shm full: the camera runs, its pose rule decides
+                log.error("camera %s: no video slot for its verifier: %s", worker.camera.id, exc)
+                return ""
+        return video_input_name(self.data_dir, slot)
 
     def _choose_core(self, worker: MonitoredWorker) -> int:
         assigned = {

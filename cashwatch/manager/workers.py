@@ -36,6 +36,7 @@ class LaunchSettings:
     storage_url: str = ""
     inference_sockets: tuple[str, ...] = ()  # the shared services; () loads its own model
     input_slot: str = ""  # the camera's model input segment, with shared services
+    video_slot: str = ""  # its video window's segment, for the verified violence method
 
 
 def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
@@ -52,6 +53,7 @@ def new_spec(worker: MonitoredWorker, launch: LaunchSettings) -> WorkerSpec:
         storage_url=launch.storage_url,
         inference_sockets=launch.inference_sockets,
         input_slot=launch.input_slot,
+        video_slot=launch.video_slot,
     )
 
 

@@ -16,7 +16,7 @@ import traceback
 from functools import partial
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from cashwatch.worker.publish import FrameSink, SerialFrameSink, StatusSink
 from cashwatch.worker.reader import FrameReader
 from cashwatch.worker.spec import WorkerSpec
 from cashwatch.worker.stats import WorkerStats
+
+if TYPE_CHECKING:
+    from cashwatch.inference.video_client import RemoteVideoVerifier
 
 log = logging.getLogger("cashwatch.worker")
 STATUS_EVERY_S = 0.5
@@ -69,7 +72,30 @@ def build_processor(spec: WorkerSpec, camera: CameraConfig, model: ModelConfig) 
         fallback_name=f"{Path(model.weights).stem}@service",
         why_down=partial(service_error, data_dir),
     )
-    return DetectionProcessor(camera, remote, load_fire_confirmer(camera, data_dir))
+    verifier = video_verifier(spec, camera, model)
+    return DetectionProcessor(camera, remote, load_fire_confirmer(camera, data_dir), verifier)
+
+
+def video_verifier(
+    spec: WorkerSpec, camera: CameraConfig, model: ModelConfig
+) -> RemoteVideoVerifier | None:
+    """The violence verifier in the first shared service, when the camera has a video slot.
+
+    None without one (per-camera models, Ray actors): the rule's pose fallback decides and
+    says so. Its thread is a daemon that ends with this process, like the pose model's
+    connections.
+    """
+    if not (spec.video_slot and camera.detection.uses_video_verifier):
+        return None
+    from cashwatch.inference.protocol import VIDEO_SERVICE
+    from cashwatch.inference.video_client import RemoteVideoVerifier
+
+    return RemoteVideoVerifier(
+        Path(spec.inference_sockets[VIDEO_SERVICE]),
+        spec.video_slot,
+        model.verifier_timeout_s,
+        why_down=partial(service_error, Path(spec.data_dir), VIDEO_SERVICE),
+    )
 
 
 def service_error(data_dir: Path, index: int) -> str:
@@ -123,6 +149,7 @@ class CameraWorker:
         self.state = "starting"
         self.error: str | None = None  # the source's problem, cleared once frames flow
         self.detection_error = ""  # why detection is off, for as long as it is
+        self.degraded = ""  # why a rule runs in a reduced mode (ProcessResult.degraded)
         self._samples = SampleMailbox()
         self._stride = 1
         self.journal = JournalWriter(self.data_dir, self.camera.id)
@@ -201,7 +228,7 @@ class CameraWorker:
             tamper_reason=tamper.reason if tamper else "",
             tamper_since_ts=tamper.since_ts if tamper else 0.0,
             journal_error=self.journal_error,
-            detection_error=self.detection_error,
+            detection_error="; ".join(e for e in (self.detection_error, self.degraded) if e),
         )
 
     def _handle_event(self, detected: DetectedEvent, height: int, width: int) -> None:
@@ -268,12 +295,29 @@ class CameraWorker:
             self.stats.skipped_motion += 1
         elif result.model_error:  # shown until the model looks again
             self.detection_error = f"{DETECTION_WAITING}: {result.model_error}"
+        self._note_degraded(result.degraded)
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
         self._record_ends(result.ended)  # first: a new event may end one about the same people
         height, width = frame.shape[:2]
         for detected in result.events:
             self._handle_event(detected, height, width)
+
+    def _note_degraded(self, degraded: str) -> None:
+        """Show a reduced mode in the status while it lasts; log when it starts and ends.
+
+        Only the changes are logged: the violence verifier down for an hour must not
+        write a line per sampled frame, and its reason's wording may vary between
+        verdicts (the status shows the latest).
+        """
+        if bool(degraded) != bool(self.degraded):
+            if degraded:
+                log.warning("camera %s: %s", self.camera.id, degraded)
+            else:
+                log.info(
+                    "camera %s: detection back in full (was: %s)", self.camera.id, self.degraded
+                )
+        self.degraded = degraded
 
     def _record_ends(self, ended: list[EndedSpan]) -> None:
         for span in ended:

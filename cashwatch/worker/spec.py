@@ -51,6 +51,9 @@ class WorkerSpec:
     # the shared inference services' sockets; empty: the worker loads its own model
     inference_sockets: tuple[str, ...] = ()
     input_slot: str = ""  # where it leaves the model input for them
+    # where it leaves the violence verifier's video window for the first of them; empty:
+    # the camera has no video verifier (its violence rule's pose fallback decides)
+    video_slot: str = ""
 
 
 def seal_source(spec: WorkerSpec, config_path: str = "") -> WorkerSpec:
