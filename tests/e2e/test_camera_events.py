@@ -13,6 +13,7 @@ import av
 import pytest
 
 from cashwatch.status import TAMPERED_NOTE
+from tests.conftest import share_video_model
 from tests.harness import ManagerProcess, db_events, wait_for, write_config
 
 pytestmark = pytest.mark.slow
@@ -30,8 +31,9 @@ def _camera(camera_id: str, source: Path | str, **detection: Any) -> dict[str, A
 
 
 def test_fight_clip_raises_violence_and_calm_clip_does_not(
-    tmp_path: Path, media, openvino_model_dir: Path
+    tmp_path: Path, media, openvino_model_dir: Path, video_model_file: Path
 ) -> None:
+    share_video_model(tmp_path, video_model_file)  # the default method verifies with it
     fight = media.get("video/v1_fight_at_shop_counter__fightsurv_fi082.mp4")
     calm = media.get("video/a7_shop_counter_calm__fightsurv_nofi005.mp4")
     off = {"enabled": False}

@@ -44,7 +44,9 @@ def test_three_pose_cameras_share_the_services_and_survive_their_kill(
     tmp_path: Path, media: Any, openvino_model_dir: Path
 ) -> None:
     video = media.get("video/a2_counter_cashier_customer__fightsurv_nofi100.mp4")
-    detection = {"fps": 4.0, "violence": {"enabled": True}}
+    # the pose model's sharing: the video verifier's own connections to the first service
+    # (tests/inference/test_verified_violence.py) would add to its clients
+    detection = {"fps": 4.0, "violence": {"enabled": True, "method": "pose"}}
     config = write_config(
         tmp_path / "cashwatch.toml",
         [camera_entry(camera_id, video, detection=detection) for camera_id in CAMERAS],
