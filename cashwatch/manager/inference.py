@@ -46,6 +46,7 @@ HEALTHY_RUN_S = 60.0
 # "starting" after this long is stuck.
 START_LIMIT_S = 120.0
 STOP_TIMEOUT_S = 5.0
+NO_VERIFIED_CAMERA = "no camera used the verified violence method when the manager started"
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class InferencePool:
         self.sockets = [socket_path(data_dir, run.place.index) for run in self.runs]
         # the first service's video model (`prepare_video`), or why it has none
         self.video_model: Path | None = None
-        self.no_video = "no camera used the verified violence method when the manager started"
+        self.no_video = NO_VERIFIED_CAMERA
         for run in self.runs:
             self.table.update_supervision(
                 run.place.index,
@@ -151,6 +152,16 @@ class InferencePool:
             first_line = (str(exc).splitlines() or [""])[0]
             self.no_video = f"no video model: {type(exc).__name__}: {first_line}"
             log.exception("the violence verifier's video model could not be prepared")
+
+    def note_config(self, cameras: Iterable[CameraConfig]) -> None:
+        """Warn when a reloaded config wants the video model that was not prepared at start."""
+        if self.no_video == NO_VERIFIED_CAMERA and any(
+            camera.detection.uses_video_verifier for camera in cameras
+        ):
+            log.warning(
+                "a camera's violence rule now uses the verified method: the video model "
+                "loads after a manager restart; until then its pose rule decides"
+            )
 
     def _video_spec(self, index: int) -> dict[str, str]:
         """The `ServiceSpec` fields of the video model for service `index`."""

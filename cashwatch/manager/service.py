@@ -382,6 +382,8 @@ class Manager:
                 loaded.app.manager.max_cameras,
                 self.status.capacity,
             )
+        if self.inference is not None and self._model_ready.is_set():
+            self.inference.note_config(loaded.cameras.values())
         self.loaded = loaded
         self.apply_config(loaded)
 

@@ -118,3 +118,39 @@ def _kill_the_verifiers_service_and_see_it_back(manager: ManagerProcess, data_di
     if seen:  # the fallback was on record while it lasted, and its end too
         assert f"camera fight: {UNAVAILABLE}" in log
         assert "camera fight: detection back in full" in log
+
+
+def test_a_camera_without_a_verifier_says_so_once_and_its_pose_rule_raises_the_fight(
+    tmp_path: Path, media: Any, openvino_model_dir: Path
+) -> None:
+    """`[model] service = "per-camera"` (as Ray actors): no video verifier in the worker."""
+    config = write_config(
+        tmp_path / "cashwatch.toml",
+        [{"id": "fight", "source": str(media.get(FIGHT)), "detection": VERIFIED}],
+        model={
+            "weights": str(openvino_model_dir),
+            "backend": "openvino",
+            "precision": "f32",
+            "service": "per-camera",
+        },
+    )
+    log = tmp_path / "logs" / "manager.log"
+    with ManagerProcess(config) as manager:
+        worker = wait_for(
+            lambda: (w := manager.worker("fight"))["detection_error"] and w,
+            90,
+            "the camera to say its verifier is unavailable",
+        )
+        assert worker["detection_error"].startswith(f"{UNAVAILABLE} (")
+        assert worker["detection_error"].endswith("the pose rule decides meanwhile")
+        events = wait_for(lambda: _violence(tmp_path, "fight"), 90, "the pose rule's event")
+        details = json.loads(events[0]["details"])
+        assert details["method"] == "pose" and details["verifier"].startswith("unavailable: ")
+        processed = manager.worker("fight")["frames_processed"]
+        wait_for(
+            lambda: manager.worker("fight")["frames_processed"] > processed + 20,
+            60,
+            "20 more sampled frames",
+        )
+        said = [line for line in log.read_text().splitlines() if UNAVAILABLE in line]
+        assert len(said) == 1, said  # once, not once per frame
