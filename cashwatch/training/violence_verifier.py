@@ -119,8 +119,9 @@ def replay_candidates(
         if candidate is None or ts - last < VERIFY_EVERY_S or len(ring) < MIN_FRAMES:
             continue
         last = ts
-        box = tuple(v * scale for v in candidate.box)
-        found.append((candidate, features(list(ring), box if box[2] > box[0] else None)))
+        x1, y1, x2, y2 = (v * scale for v in candidate.box)
+        box = (x1, y1, x2, y2) if x2 > x1 else None  # nobody boxed: the whole frame
+        found.append((candidate, features(list(ring), box)))
     return ClipCandidates(
         recording.label_path,
         recording.fight,
@@ -145,7 +146,8 @@ def record_candidates(labels_csv: Path, poses_dir: Path, out_dir: Path, data_dir
     model = VideoFeatureModel(ensure_video_model(data_dir))
 
     def video_features(ring: list[np.ndarray], box: Any) -> np.ndarray:
-        return model.features(prepare_window(ring, box))[0]
+        features: np.ndarray = model.features(prepare_window(ring, box))[0]
+        return features
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for clip in read_labels(labels_csv, CameraSettings()):
@@ -273,7 +275,7 @@ def cross_validate(
         for fold in range(k):
             train_idx = [i for i in range(len(clips)) if folds[i] != fold]
             model = train([clips[i] for i in train_idx], [groups[i] for i in train_idx], seed)
-            for i in np.flatnonzero(folds == fold):
+            for i in np.flatnonzero(folds == fold).tolist():
                 fired[i] = clip_score(model, clips[i]) >= model.threshold
         per_repeat.append(Confusion.of(fired, fights).summary())
         fired_all.append(fired)
