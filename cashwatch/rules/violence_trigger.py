@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashwatch.core.poses import Poses
+from cashwatch.core.tracks import person_keys
 from cashwatch.rules.violence_features import FEATURE_NAMES, SceneWindow
 
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -91,7 +92,11 @@ class ViolenceTrigger:
         )
         if reason is None:
             return None
-        return Candidate(ts, reason, people_box(poses), features)
+        involved = list(range(len(poses)))
+        if reason == "pair" and self.scene.closest_pair is not None:
+            keys = person_keys(poses)
+            involved = [keys.index(key) for key in self.scene.closest_pair]
+        return Candidate(ts, reason, people_box(poses, involved), features)
 
 
 def trigger_reason(features: np.ndarray, within_gap: bool, settings: TriggerSettings) -> str | None:
@@ -119,18 +124,19 @@ def trigger_reason(features: np.ndarray, within_gap: bool, settings: TriggerSett
     return None
 
 
-def people_box(poses: Poses) -> Box:
-    """The box around everyone found (the candidate's region).
+def people_box(poses: Poses, rows: list[int]) -> Box:
+    """The box around some of the people found (the candidate's region).
 
     Args:
         poses: The people of the detection, pixels.
+        rows: Which of them, by position in `poses`.
 
     Returns:
-        x1, y1, x2, y2 of their union; all zeros when nobody was found.
+        x1, y1, x2, y2 of their union; all zeros for nobody.
     """
-    if not len(poses):
+    if not rows:
         return (0.0, 0.0, 0.0, 0.0)
-    xyxy = poses.xyxy
+    xyxy = poses.xyxy[rows]
     return (
         float(xyxy[:, 0].min()),
         float(xyxy[:, 1].min()),

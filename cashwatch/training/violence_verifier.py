@@ -1,0 +1,362 @@
+"""Train and cross-validate the verified violence method (development only).
+
+Three subcommands of `python -m cashwatch.training.violence_verifier`, after the pose
+recordings of `cashwatch.training.violence_train record`:
+
+1. `candidates LABELS.csv POSES_DIR OUT_DIR`: every recorded clip replayed through the
+   trigger (`violence_trigger`) with the live submission policy (a candidate every
+   `verify_every_s` at most, once the frame ring holds `MIN_FRAMES`); at each candidate
+   the last 16 sampled frames around its people become the I3D network's window, and
+   its video features are stored with the candidate's pose features, one `.npz` per clip.
+   Minutes of CPU, once.
+2. `cv OUT_DIR --groups groups.csv`: grouped k-fold cross-validation (no source video in
+   both parts), repeated with different group deals. Each fold fits the verifier on the
+   training clips' candidates (label: the clip's), chooses its L2 penalty by an inner
+   grouped CV and its threshold on the training clips, and scores the held-out clips with
+   the live decision: a clip raises violence when one of its candidates reaches the
+   threshold. It prints the table per fold and the means.
+3. `fit OUT_DIR PARAMS.json --groups groups.csv`: the same fit on every development clip;
+   writes the parameters the package ships (`cashwatch/rules/violence_verifier.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cashwatch.rules.violence_features import FEATURE_NAMES
+from cashwatch.rules.violence_trigger import Candidate, TriggerSettings, ViolenceTrigger
+from cashwatch.rules.violence_verifier_model import VIDEO_FEATURES, VerifierModel
+from cashwatch.training.groups import group_of, grouped_folds, read_groups
+from cashwatch.training.violence_train import Recording, fit_logistic
+
+RING = 16  # frames in a window (I3D's 16-frame input)
+MIN_FRAMES = 8  # a window needs this much history before it is worth verifying
+RING_SIDE = 480  # the ring's frames are kept at most this long on their long side
+VERIFY_EVERY_S = 1.0
+L2_GRID = (10.0, 100.0, 1000.0, 10000.0)
+THRESHOLDS = tuple(round(0.2 + 0.025 * i, 3) for i in range(31))  # 0.20 .. 0.95
+
+Features = Callable[[list[np.ndarray], tuple[float, float, float, float] | None], np.ndarray]
+
+
+@dataclass
+class ClipCandidates:
+    """One clip's candidates: their times, reasons, pose and video features."""
+
+    label_path: str
+    fight: bool
+    ts: np.ndarray  # (k,)
+    reasons: list[str]
+    pose: np.ndarray  # (k, len(FEATURE_NAMES))
+    video: np.ndarray  # (k, VIDEO_FEATURES)
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(
+            path,
+            label_path=self.label_path,
+            fight=self.fight,
+            ts=self.ts,
+            reasons=np.array(self.reasons, dtype=str),
+            pose=self.pose,
+            video=self.video,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ClipCandidates:
+        with np.load(path) as data:
+            return cls(
+                str(data["label_path"]),
+                bool(data["fight"]),
+                data["ts"].copy(),
+                [str(r) for r in data["reasons"]],
+                data["pose"].reshape(-1, len(FEATURE_NAMES)),
+                data["video"].reshape(-1, VIDEO_FEATURES),
+            )
+
+    @property
+    def rows(self) -> np.ndarray:
+        return np.hstack([self.video, self.pose])
+
+
+def _small(frame: np.ndarray) -> tuple[np.ndarray, float]:
+    scale = min(1.0, RING_SIDE / max(frame.shape[:2]))
+    if scale == 1.0:
+        return frame.copy(), 1.0
+    size = (round(frame.shape[1] * scale), round(frame.shape[0] * scale))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
+
+
+def replay_candidates(
+    recording: Recording,
+    frames: Sequence[tuple[np.ndarray, float]],
+    settings: TriggerSettings,
+    features: Features,
+) -> ClipCandidates:
+    """The live trigger and submission policy over one clip; video features per candidate."""
+    trigger = ViolenceTrigger(settings)
+    by_ts = {round(float(t), 4): i for i, t in enumerate(recording.ts)}
+    ring: deque[np.ndarray] = deque(maxlen=RING)
+    last = -np.inf
+    found: list[tuple[Candidate, np.ndarray]] = []
+    for frame, ts in frames:
+        small, scale = _small(frame)
+        ring.append(small)
+        index = by_ts.get(round(ts, 4))
+        if index is None:
+            continue  # the model did not look at this frame
+        candidate = trigger.update(recording.poses[index], ts)
+        if candidate is None or ts - last < VERIFY_EVERY_S or len(ring) < MIN_FRAMES:
+            continue
+        last = ts
+        x1, y1, x2, y2 = (v * scale for v in candidate.box)
+        box = (x1, y1, x2, y2) if x2 > x1 else None  # nobody boxed: the whole frame
+        found.append((candidate, features(list(ring), box)))
+    return ClipCandidates(
+        recording.label_path,
+        recording.fight,
+        np.array([c.ts for c, _ in found], np.float64),
+        [c.reason for c, _ in found],
+        np.array([c.pose_features for c, _ in found]).reshape(-1, len(FEATURE_NAMES)),
+        np.array([v for _, v in found]).reshape(-1, VIDEO_FEATURES),
+    )
+
+
+def record_candidates(labels_csv: Path, poses_dir: Path, out_dir: Path, data_dir: Path) -> None:
+    """Replay every recorded clip; skips clips already done."""
+    from cashwatch.config import CameraSettings
+    from cashwatch.detect.clips import sampled_frames
+    from cashwatch.detect.evaluate import read_labels
+    from cashwatch.detect.video_features import (
+        VideoFeatureModel,
+        ensure_video_model,
+        prepare_window,
+    )
+
+    model = VideoFeatureModel(ensure_video_model(data_dir))
+
+    def video_features(ring: list[np.ndarray], box: Any) -> np.ndarray:
+        features: np.ndarray = model.features(prepare_window(ring, box))[0]
+        return features
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for clip in read_labels(labels_csv, CameraSettings()):
+        name = clip.label_path.replace("/", "__")
+        target, source = out_dir / f"{name}.npz", poses_dir / f"{name}.npz"
+        if target.exists() or not source.exists():
+            continue
+        recording = Recording.load(source)
+        frames = sampled_frames(clip.path, clip.settings.detection.fps)
+        found = replay_candidates(recording, list(frames), TriggerSettings(), video_features)
+        found.save(target)
+        print(f"{clip.label_path}: {len(found.ts)} candidates", file=sys.stderr, flush=True)
+
+
+def load_candidates(out_dir: Path, only: str = "fightsurv/") -> list[ClipCandidates]:
+    paths = sorted(out_dir.glob("*.npz"))
+    clips = [ClipCandidates.load(p) for p in paths]
+    return [c for c in clips if only in c.label_path]
+
+
+# ---------------------------------------------------------------------------- fitting
+
+
+def _training_rows(clips: Sequence[ClipCandidates]) -> tuple[np.ndarray, np.ndarray]:
+    rows = [c.rows for c in clips if len(c.ts)]
+    labels = [np.full(len(c.ts), c.fight) for c in clips if len(c.ts)]
+    return np.vstack(rows), np.concatenate(labels)
+
+
+def _fit(clips: Sequence[ClipCandidates], l2: float) -> VerifierModel:
+    x, y = _training_rows(clips)
+    mean, scale, weights, bias = fit_logistic(x, y, l2)
+    return VerifierModel(mean, scale, weights, bias, 0.5)
+
+
+def clip_score(model: VerifierModel, clip: ClipCandidates) -> float:
+    """The clip's highest candidate score (0 without candidates): it fires from the threshold."""
+    n = len(FEATURE_NAMES)
+    scores = [model.score(row[:-n], row[-n:]) for row in clip.rows]
+    return max(scores, default=0.0)
+
+
+def _log_loss(model: VerifierModel, clips: Sequence[ClipCandidates]) -> float:
+    x, y = _training_rows(clips)
+    n = len(FEATURE_NAMES)
+    p = np.clip([model.score(r[:-n], r[-n:]) for r in x], 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def choose_l2(clips: Sequence[ClipCandidates], groups: Sequence[str], seed: int) -> float:
+    """The penalty with the least held-out log loss in an inner grouped 4-fold CV."""
+    with_candidates = [i for i, c in enumerate(clips) if len(c.ts)]
+    sub = [clips[i] for i in with_candidates]
+    folds = grouped_folds([groups[i] for i in with_candidates], [c.fight for c in sub], 4, seed)
+    losses = []
+    for l2 in L2_GRID:
+        loss = [
+            _log_loss(
+                _fit([c for c, f in zip(sub, folds, strict=True) if f != k], l2),
+                [c for c, f in zip(sub, folds, strict=True) if f == k],
+            )
+            for k in range(4)
+        ]
+        losses.append(float(np.mean(loss)))
+    return L2_GRID[int(np.argmin(losses))]
+
+
+def choose_threshold(scores: np.ndarray, fights: np.ndarray) -> float:
+    """The clip threshold with the best accuracy on training clips, middle of its plateau."""
+    accuracy = [float(np.mean((scores >= t) == fights)) for t in THRESHOLDS]
+    best = [t for t, a in zip(THRESHOLDS, accuracy, strict=True) if a == max(accuracy)]
+    return best[len(best) // 2]
+
+
+def train(clips: Sequence[ClipCandidates], groups: Sequence[str], seed: int = 0) -> VerifierModel:
+    l2 = choose_l2(clips, groups, seed)
+    model = _fit(clips, l2)
+    scores = np.array([clip_score(model, c) for c in clips])
+    threshold = choose_threshold(scores, np.array([c.fight for c in clips]))
+    return VerifierModel(model.mean, model.scale, model.weights, model.bias, threshold, {"l2": l2})
+
+
+# ---------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class Confusion:
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @classmethod
+    def of(cls, fired: Sequence[bool], fights: Sequence[bool]) -> Confusion:
+        pairs = list(zip(fired, fights, strict=True))
+        return cls(
+            sum(f and y for f, y in pairs),
+            sum(f and not y for f, y in pairs),
+            sum(not f and y for f, y in pairs),
+            sum(not f and not y for f, y in pairs),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        n = self.tp + self.fp + self.fn + self.tn
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+            "accuracy": round((self.tp + self.tn) / n, 4) if n else None,
+            "precision": round(self.tp / (self.tp + self.fp), 4) if self.tp + self.fp else None,
+            "recall": round(self.tp / (self.tp + self.fn), 4) if self.tp + self.fn else None,
+        }
+
+
+def cross_validate(
+    clips: Sequence[ClipCandidates], groups: Sequence[str], k: int, repeats: int
+) -> dict[str, Any]:
+    """Grouped k-fold CV of the verified method, `repeats` deals of the groups."""
+    fights = [c.fight for c in clips]
+    per_repeat, fired_all = [], []
+    for seed in range(repeats):
+        folds = grouped_folds(groups, fights, k, seed)
+        fired = [False] * len(clips)
+        for fold in range(k):
+            train_idx = [i for i in range(len(clips)) if folds[i] != fold]
+            model = train([clips[i] for i in train_idx], [groups[i] for i in train_idx], seed)
+            for i in np.flatnonzero(folds == fold).tolist():
+                fired[i] = clip_score(model, clips[i]) >= model.threshold
+        per_repeat.append(Confusion.of(fired, fights).summary())
+        fired_all.append(fired)
+    triggered = Confusion.of([len(c.ts) > 0 for c in clips], fights).summary()
+    return {
+        "clips": len(clips),
+        "fights": sum(fights),
+        "groups": len(set(groups)),
+        "trigger": triggered,
+        "repeats": per_repeat,
+        "mean": {
+            key: round(float(np.mean([r[key] for r in per_repeat if r[key] is not None])), 4)
+            for key in ("accuracy", "precision", "recall")
+        },
+        "errors": _errors(clips, fired_all),
+    }
+
+
+def _errors(clips: Sequence[ClipCandidates], fired_all: list[list[bool]]) -> list[dict[str, Any]]:
+    """Clips wrong in most repeats, with what the trigger saw of them."""
+    wrong = np.mean([[f != c.fight for f, c in zip(r, clips, strict=True)] for r in fired_all], 0)
+    return [
+        {
+            "clip": c.label_path,
+            "fight": c.fight,
+            "wrong_share": round(float(w), 2),
+            "candidates": len(c.ts),
+            "reasons": sorted(set(c.reasons)),
+        }
+        for c, w in zip(clips, wrong, strict=True)
+        if w > 0.5
+    ]
+
+
+# ---------------------------------------------------------------------------- command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cashwatch.training.violence_verifier")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cand = sub.add_parser("candidates", help="replay clips through the trigger, video features")
+    cand.add_argument("labels", type=Path)
+    cand.add_argument("poses", type=Path)
+    cand.add_argument("out", type=Path)
+    cand.add_argument("--data-dir", type=Path, default=Path("data"))
+    for name in ("cv", "fit"):
+        p = sub.add_parser(name)
+        p.add_argument("candidates", type=Path)
+        if name == "fit":
+            p.add_argument("params", type=Path)
+        p.add_argument("--groups", type=Path, required=True)
+        p.add_argument("--folds", type=int, default=5)
+        p.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.command == "candidates":
+        record_candidates(args.labels.absolute(), args.poses, args.out, args.data_dir.absolute())
+        return 0
+    clips = load_candidates(args.candidates)
+    table = read_groups(args.groups)
+    groups = [group_of(c.label_path, table) for c in clips]
+    report = cross_validate(clips, groups, args.folds, args.repeats)
+    print(json.dumps(report, indent=1))
+    if args.command == "fit":
+        model = train(clips, groups)
+        provenance = {
+            "trained": dt.date.today().isoformat(),
+            "clips": len(clips),
+            "fights": sum(c.fight for c in clips),
+            "grouped_cv": report["mean"],
+            "folds": args.folds,
+            "repeats": args.repeats,
+            "l2": model.provenance["l2"],
+            "verify_every_s": VERIFY_EVERY_S,
+            "window_frames": RING,
+        }
+        final = VerifierModel(
+            model.mean, model.scale, model.weights, model.bias, model.threshold, provenance
+        )
+        args.params.write_text(json.dumps(final.to_json()) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
