@@ -181,7 +181,10 @@ class VideoFeatureModel:
         return features[0], logits[0]
 
     def batch(self, windows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Describe several windows, one run each (the export takes one at a time).
+        """Describe several windows, one run each.
+
+        The export takes one window at a time: a batch-of-2 export ran no faster a window
+        (ONNX Runtime 600 against 600 ms, OpenVINO 395 against 365 ms, one thread).
 
         Args:
             windows: (16, 224, 224, 3) uint8 RGB windows.

