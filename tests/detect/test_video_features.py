@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ import pytest
 
 from cashwatch.detect.backends import ExportError
 from cashwatch.detect.backends.i3d_weights import CheckpointError, load_checkpoint
+from cashwatch.detect.backends.prepare import EXPORT_TIMEOUT_S
 from cashwatch.detect.video_features import (
     PAD_VALUE,
     VIDEO_SIZE,
@@ -203,10 +205,16 @@ def test_a_failed_export_reports_the_exporters_own_words_and_caches_nothing(
 ) -> None:
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(b"this is not a checkpoint")
+    folder = video_model_dir(tmp_path, file_sha256(broken))
+    folder.mkdir(parents=True)
+    killed_long_ago = folder / ".i3d.onnx-old.tmp"  # what an export killed mid-way left
+    killed_long_ago.write_bytes(b"half a model")
+    os.utime(killed_long_ago, (time.time() - EXPORT_TIMEOUT_S - 60,) * 2)
+    still_running = folder / ".i3d.onnx-new.tmp"  # another process's export under way
+    still_running.write_bytes(b"half a model")
     with pytest.raises(ExportError, match=r"(?s)broken\.ckpt.*is not an I3D checkpoint"):
         ensure_video_model(tmp_path, broken)
-    folder = video_model_dir(tmp_path, file_sha256(broken))
-    assert list(folder.iterdir()) == []  # no model, no temp file
+    assert list(folder.iterdir()) == [still_running]  # no model, no temp file of its own
 
 
 class _RunsAShellCommand:

@@ -59,8 +59,8 @@ def export_onnx(checkpoint: Path, out_dir: Path) -> Path:
     Returns:
         The path of the .onnx file.
     """
-    network = build_network(checkpoint)
     _remove_stale_temps(out_dir)
+    network = build_network(checkpoint)
     handle, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=out_dir)
     os.close(handle)
     temp = Path(temp_name)
