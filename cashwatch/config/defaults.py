@@ -29,6 +29,9 @@ clip = { pre_seconds = 10.0, post_seconds = 5.0 }
 cashier = [[0.55, 0.0], [1.0, 0.0], [1.0, 1.0], [0.55, 1.0]]
 counter = [[0.3, 0.2], [0.75, 0.2], [0.75, 0.9], [0.3, 0.9]]
 
+# The scuffle is photographed people moved by code: the video verifier of the default
+# "verified" method learned fights from real footage, so this camera runs the pose method
+# (`[cameras.detection.violence] method` in docs/configuration.md).
 [[cameras]]
 id = "demo-scuffle"
 name = "Demo: scuffle in the lobby"
@@ -36,6 +39,7 @@ site = "demo-lobby"
 source = "demo:scuffle"
 cooldown_s = 45.0
 clip = { pre_seconds = 10.0, post_seconds = 5.0 }
+detection = { violence = { method = "pose" } }
 
 [[cameras]]
 id = "demo-fire"
