@@ -9,6 +9,7 @@ import pytest
 import tomlkit
 
 from cashwatch.config.defaults import write_demo_config
+from tests.conftest import share_video_model
 from tests.harness import ManagerProcess, db_events, wait_for
 
 pytestmark = pytest.mark.slow
@@ -17,8 +18,9 @@ DEMO_DEADLINE_S = 120  # the issue's promise: every event type within two minute
 
 
 def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(
-    tmp_path: Path, openvino_model_dir: Path
+    tmp_path: Path, openvino_model_dir: Path, video_model_file: Path
 ) -> None:
+    share_video_model(tmp_path, video_model_file)  # the counter's verifier, exported once
     config = tmp_path / "cashwatch.toml"
     write_demo_config(config)
     doc = tomlkit.parse(config.read_text())
