@@ -142,7 +142,15 @@ def _pair(d: dict[str, Any], _: float | None) -> Row | None:
     return ("Who", " and ".join(f"person {_person(t)}" for t in tracks))
 
 
-METHODS = {"pose": "limb speed of the two people's poses", "learned": "the learned violence score"}
+METHODS = {
+    "pose": "limb speed of the two people's poses",
+    "learned": "the learned violence score",
+    "verified": "the video around the people, checked by the learned verifier",
+}
+TRIGGERS = {
+    "pair": "two people close, one moving his arms or body fast",
+    "merged": "two people merged into one box, as people grappling do",
+}
 TAMPER_REASONS = {
     "covered": "most of the view lost its detail (a hand, cloth, paint, or the room gone dark)",
     "blurred": "the lens is defocused or smeared",
@@ -161,7 +169,10 @@ FIELDS: dict[str, list[tuple[tuple[str, ...], Formatter]]] = {
     "violence": [
         (("tracks",), _pair),
         (("method",), _text("method", "Detected by", METHODS)),
+        (("verifier",), _text("verifier", "Video verifier")),  # the pose rule stood in
         (("score",), _scaled("score", "Score", lambda v: f"{v:.2f} (0 to 1)")),
+        (("trigger",), _text("trigger", "Looked at because", TRIGGERS)),
+        (("candidate_ts",), _at("candidate_ts", "Looked at")),
         (("limb_speed",), _scaled("limb_speed", "Limb speed", lambda v: f"{v:.2f} body sizes/s")),
         (("duration_s",), _scaled("duration_s", "Fight lasted", lambda v: f"{v:.1f} s")),
         (("started_at",), _at("started_at", "Fight began")),

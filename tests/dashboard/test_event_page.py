@@ -160,6 +160,20 @@ CASH_DETAILS = {
             ["Score: 0.83 (0 to 1)", "Hits: 5 recent detections over the threshold"],
         ),
         (
+            "violence",
+            {"tracks": [2, 5], "method": "verified", "score": 0.91, "trigger": "pair"},
+            [
+                "Detected by: verified: the video around the people",
+                "Score: 0.91 (0 to 1)",
+                "Looked at because: pair: two people close",
+            ],
+        ),
+        (
+            "violence",
+            {"method": "pose", "verifier": "unavailable: inference-0 is down"},
+            ["Video verifier: unavailable: inference-0 is down"],
+        ),
+        (
             "fire",
             {"area": 0.0321, "flicker": 0.456, "growth": 1.8, "evidence_share": 0.9},
             [
