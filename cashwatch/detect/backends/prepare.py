@@ -148,21 +148,26 @@ def run_export_subprocess(
         ExportError: When the exporter exits non-zero (killed after `EXPORT_TIMEOUT_S`);
             the message ends with its last 30 lines of output.
     """
-    command = [
-        sys.executable,
-        "-m",
-        "cashwatch.detect.backends.export",
-        "--weights",
-        str(weights),
-        "--format",
-        fmt,
-        "--imgsz",
-        str(imgsz),
-        "--out",
-        str(out_dir),
-        "--data-dir",
-        str(data_dir),
-    ]
+    arguments = ["--weights", str(weights), "--format", fmt, "--imgsz", str(imgsz)]
+    arguments += ["--out", str(out_dir), "--data-dir", str(data_dir)]
+    run_exporter("cashwatch.detect.backends.export", arguments, f"exporting {weights} to {fmt}")
+
+
+def run_exporter(module: str, arguments: list[str], what: str) -> None:
+    """Run `python -m module arguments…` in a fresh interpreter, relaying its output.
+
+    A fresh interpreter keeps torch (or whatever the exporter imports) out of the caller.
+
+    Args:
+        module: The exporter's module, run with `-m`.
+        arguments: Its command-line arguments.
+        what: What it does, for the error, e.g. "exporting yolo11n-pose.pt to onnx".
+
+    Raises:
+        ExportError: When the exporter exits non-zero (killed after `EXPORT_TIMEOUT_S`);
+            the message ends with its last 30 lines of output.
+    """
+    command = [sys.executable, "-m", module, *arguments]
     tail: deque[str] = deque(maxlen=30)
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
@@ -180,4 +185,4 @@ def run_export_subprocess(
         finally:
             killer.cancel()
     if code != 0:
-        raise ExportError(f"exporting {weights} to {fmt} failed (exit {code}):\n{''.join(tail)}")
+        raise ExportError(f"{what} failed (exit {code}):\n{''.join(tail)}")
