@@ -4,7 +4,6 @@ verified method with it, on the real I3D model and real footage."""
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -17,7 +16,6 @@ from cashwatch.detect.video_verifier import LocalVideoVerifier
 from cashwatch.rules.violence_features import FEATURE_NAMES
 from cashwatch.rules.violence_trigger import Candidate
 from cashwatch.rules.violence_verified import VerifyRequest
-from cashwatch.rules.violence_verifier_model import SHIPPED
 from tests.conftest import require_media
 
 FIGHT = "video/v1_fight_at_shop_counter__fightsurv_fi082.mp4"
@@ -69,8 +67,6 @@ def test_the_local_verifier_crops_the_candidates_box_in_ring_pixels(
 def test_eval_scores_the_verified_method_with_the_video_model(
     tmp_path: Path, model_data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not resources.files("cashwatch.rules").joinpath(SHIPPED).is_file():
-        pytest.skip(f"TODO(#26): cashwatch/rules/{SHIPPED} is not shipped yet")
     fight, calm = require_media(FIGHT), require_media(CALM)
     (tmp_path / "verified.toml").write_text(
         '[detection]\ncash = { enabled = false }\nviolence = { method = "verified" }\n'

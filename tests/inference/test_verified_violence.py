@@ -11,13 +11,11 @@ import json
 import os
 import signal
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cashwatch.rules.violence_verifier_model import SHIPPED
 from tests.conftest import share_video_model
 from tests.harness import ManagerProcess, db_events, shm_segments, wait_for, write_config
 
@@ -28,12 +26,6 @@ CALM = "video/a7_shop_counter_calm__fightsurv_nofi005.mp4"
 OFF = {"enabled": False}
 VERIFIED = {"cash": OFF, "fire": OFF, "tamper": OFF, "violence": {"method": "verified"}}
 UNAVAILABLE = "violence verifier unavailable"
-
-
-def require_shipped_parameters() -> None:
-    # TODO(#26): remove once the lead's grouped-CV study commits the parameters file.
-    if not resources.files("cashwatch.rules").joinpath(SHIPPED).is_file():
-        pytest.skip(f"TODO(#26): cashwatch/rules/{SHIPPED} is not shipped yet")
 
 
 def _violence(data_dir: Path, camera_id: str) -> list[dict[str, Any]]:
@@ -51,7 +43,6 @@ def _service(manager: ManagerProcess, index: int) -> dict[str, Any]:
 def test_a_fight_is_verified_in_the_first_service_a_calm_counter_is_not_and_both_outlive_its_kill(
     tmp_path: Path, media: Any, openvino_model_dir: Path, video_model_file: Path
 ) -> None:
-    require_shipped_parameters()
     share_video_model(tmp_path, video_model_file)  # the export, made once per test run
     config = write_config(
         tmp_path / "cashwatch.toml",

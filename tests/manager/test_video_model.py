@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from cashwatch.config import CameraConfig, ModelConfig
 from cashwatch.manager.inference import NO_VERIFIED_CAMERA, InferencePool
-from cashwatch.rules.violence_verifier_model import SHIPPED
 from tests.conftest import share_video_model
 
 
@@ -39,8 +37,6 @@ def test_without_a_verified_camera_no_service_hosts_the_video_model(pool: Infere
 def test_a_verified_camera_makes_the_first_service_host_the_exported_model(
     pool: InferencePool, tmp_path: Path, video_model_file: Path
 ) -> None:
-    if not resources.files("cashwatch.rules").joinpath(SHIPPED).is_file():
-        pytest.skip(f"TODO(#26): cashwatch/rules/{SHIPPED} is not shipped yet")
     share_video_model(tmp_path, video_model_file)
     pool.prepare_video([camera("a", "pose"), camera("b", "verified")])
     assert pool.video_model is not None and pool.video_model.resolve() == video_model_file
