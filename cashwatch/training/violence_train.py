@@ -194,12 +194,32 @@ def fit_logistic(
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -50, 50)))
         gradient = z.T @ (p - y) + penalty @ w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
-        step = np.linalg.solve(hessian, gradient)
+        step = _newton_step(z, p * (1 - p), np.diag(penalty), gradient)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
     return mean, scale, w[:-1], float(w[-1])
+
+
+def _newton_step(
+    z: np.ndarray, curvature: np.ndarray, penalty: np.ndarray, gradient: np.ndarray
+) -> np.ndarray:
+    """Solve (zᵀ diag(curvature) z + diag(penalty)) step = gradient.
+
+    With more features than rows (1,000+ video features, a few hundred windows) the
+    rows-by-rows form of the same solve (Woodbury's identity) is ~10x cheaper; the
+    unpenalised bias then gets a tiny penalty so that the diagonal can be inverted.
+    """
+    rows, columns = z.shape
+    step: np.ndarray
+    if rows >= columns:
+        step = np.linalg.solve((z * curvature[:, None]).T @ z + np.diag(penalty), gradient)
+        return step
+    inverse = 1.0 / np.maximum(penalty, 1e-6)
+    zd = z * inverse  # z D⁻¹
+    inner = np.diag(1.0 / np.maximum(curvature, 1e-12)) + zd @ z.T
+    step = inverse * gradient - zd.T @ np.linalg.solve(inner, zd @ gradient)
+    return step
 
 
 def clip_fires(

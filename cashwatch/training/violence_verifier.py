@@ -34,16 +34,19 @@ from typing import Any
 import cv2
 import numpy as np
 
+from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.rules.violence_features import FEATURE_NAMES
 from cashwatch.rules.violence_trigger import Candidate, TriggerSettings, ViolenceTrigger
+from cashwatch.rules.violence_verified import MIN_RING_FRAMES, RING_FRAMES, RING_LONG_SIDE
 from cashwatch.rules.violence_verifier_model import VIDEO_FEATURES, VerifierModel
 from cashwatch.training.groups import group_of, grouped_folds, read_groups
 from cashwatch.training.violence_train import Recording, fit_logistic
 
-RING = 16  # frames in a window (I3D's 16-frame input)
-MIN_FRAMES = 8  # a window needs this much history before it is worth verifying
-RING_SIDE = 480  # the ring's frames are kept at most this long on their long side
-VERIFY_EVERY_S = 1.0
+# the live rule's ring and submission policy, so that training replays what cameras do
+RING = RING_FRAMES
+MIN_FRAMES = MIN_RING_FRAMES
+RING_SIDE = RING_LONG_SIDE
+VERIFY_EVERY_S = ViolenceRuleConfig().verify_every_s
 L2_GRID = (10.0, 100.0, 1000.0, 10000.0)
 THRESHOLDS = tuple(round(0.2 + 0.025 * i, 3) for i in range(31))  # 0.20 .. 0.95
 
@@ -197,36 +200,45 @@ def _log_loss(model: VerifierModel, clips: Sequence[ClipCandidates]) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def choose_l2(clips: Sequence[ClipCandidates], groups: Sequence[str], seed: int) -> float:
-    """The penalty with the least held-out log loss in an inner grouped 4-fold CV."""
-    with_candidates = [i for i, c in enumerate(clips) if len(c.ts)]
-    sub = [clips[i] for i in with_candidates]
-    folds = grouped_folds([groups[i] for i in with_candidates], [c.fight for c in sub], 4, seed)
-    losses = []
+def inner_cv(
+    clips: Sequence[ClipCandidates], groups: Sequence[str], seed: int
+) -> tuple[float, np.ndarray]:
+    """An inner grouped 4-fold CV over the training clips.
+
+    Returns the L2 penalty with the least held-out log loss, and each clip's held-out
+    score under it (what the threshold is chosen on: a model's scores on the clips it was
+    fitted to are far surer than on new ones, so a threshold chosen on those would be
+    too low or too high for the clips it meets).
+    """
+    folds = grouped_folds(list(groups), [c.fight for c in clips], 4, seed)
+    losses, scores = [], []
     for l2 in L2_GRID:
-        loss = [
-            _log_loss(
-                _fit([c for c, f in zip(sub, folds, strict=True) if f != k], l2),
-                [c for c, f in zip(sub, folds, strict=True) if f == k],
-            )
-            for k in range(4)
-        ]
+        held = np.zeros(len(clips))
+        loss = []
+        for k in range(4):
+            part = [c for c, f in zip(clips, folds, strict=True) if f == k]
+            model = _fit([c for c, f in zip(clips, folds, strict=True) if f != k], l2)
+            if any(len(c.ts) for c in part):
+                loss.append(_log_loss(model, part))
+            held[folds == k] = [clip_score(model, c) for c in part]
         losses.append(float(np.mean(loss)))
-    return L2_GRID[int(np.argmin(losses))]
+        scores.append(held)
+    best = int(np.argmin(losses))
+    return L2_GRID[best], scores[best]
 
 
 def choose_threshold(scores: np.ndarray, fights: np.ndarray) -> float:
-    """The clip threshold with the best accuracy on training clips, middle of its plateau."""
+    """The clip threshold with the best accuracy, middle of its plateau."""
     accuracy = [float(np.mean((scores >= t) == fights)) for t in THRESHOLDS]
     best = [t for t, a in zip(THRESHOLDS, accuracy, strict=True) if a == max(accuracy)]
     return best[len(best) // 2]
 
 
 def train(clips: Sequence[ClipCandidates], groups: Sequence[str], seed: int = 0) -> VerifierModel:
-    l2 = choose_l2(clips, groups, seed)
+    """Fit on every candidate of `clips`; penalty and threshold from an inner grouped CV."""
+    l2, held_scores = inner_cv(clips, groups, seed)
     model = _fit(clips, l2)
-    scores = np.array([clip_score(model, c) for c in clips])
-    threshold = choose_threshold(scores, np.array([c.fight for c in clips]))
+    threshold = choose_threshold(held_scores, np.array([c.fight for c in clips]))
     return VerifierModel(model.mean, model.scale, model.weights, model.bias, threshold, {"l2": l2})
 
 
