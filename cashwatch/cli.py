@@ -67,6 +67,8 @@ SERVICE_COLUMNS = (
     "batches",
     "dropped",
     "failed",
+    "videos",
+    "video_ms",
     "cpu_percent",
     "rss_mib",
     "models",

@@ -103,6 +103,7 @@ def test_wide_and_json_show_every_service_field_masked(
     assert (first["name"], first["state"], first["device"]) == ("inference-0", "running", "cpu 0-1")
     assert (first["queue_len"], first["queue_max"], first["batch_max"]) == (3, 11, 12)
     assert (first["inference_ms"], first["dropped"], first["failed"]) == (48.5, 17, 2)
+    assert (first["videos"], first["video_ms"]) == (41, 512.5)  # the violence verifier's looks
     assert first["error"].startswith("exited with code -9 while reading rtsp://admin:***@")
     assert (second["state"], second["restarts"], second["running"]) == ("error", 5, False)
 

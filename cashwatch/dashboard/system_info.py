@@ -167,6 +167,8 @@ def services_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             "requests": r["requests"],
             "dropped": r["dropped"],
             "failed": r["failed"],
+            "video windows": r.get("videos", 0),  # the violence verifier's looks
+            "video ms": round(r.get("video_ms", 0.0), 1),
             "cpu %": round(r["cpu_percent"], 1),
             "memory MiB": round(r["rss_mib"]),
             "models": r["models"],

@@ -247,6 +247,8 @@ def publish_services(data_dir: Path, now: float | None = None) -> ServiceTable:
             inference_ms=48.5,
             dropped=17,
             failed=2,
+            videos=41,
+            video_ms=512.5,
         ),
     )
     table.update_supervision(

@@ -145,6 +145,7 @@ def test_an_operator_of_one_site_sees_the_services_load_but_no_crash_text(
         services.close()
     assert not at.exception, at.exception
     assert _services_row(at, "inference-0")["inference ms"] == 48.5
+    assert _services_row(at, "inference-0")["video windows"] == 41
     assert "exited with code" not in _page_text(at)
 
 
