@@ -11,7 +11,6 @@ yolo11n-pose finds in them; they are in the photo's own pixels.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 
 from cashwatch.demo.canvas import Cutout
+from cashwatch.util.files import package_dir
 
 Polygon = tuple[tuple[int, int], ...]
 
@@ -188,12 +188,12 @@ class MissingAssetError(FileNotFoundError):
 
 def ultralytics_assets_dir() -> Path:
     """The `assets` folder of the installed Ultralytics package, without importing it."""
-    spec = importlib.util.find_spec("ultralytics")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("ultralytics")
+    if folder is None:
         raise MissingAssetError(
             "the demo cameras need the 'ultralytics' package (pip install ultralytics)"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "assets"
+    return folder / "assets"
 
 
 @cache

