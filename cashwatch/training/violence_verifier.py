@@ -48,6 +48,9 @@ MIN_FRAMES = MIN_RING_FRAMES
 RING_SIDE = RING_LONG_SIDE
 VERIFY_EVERY_S = ViolenceRuleConfig().verify_every_s
 L2_GRID = (10.0, 100.0, 1000.0, 10000.0)
+# An operator switches off an alarm that is wrong too often: the threshold keeps at least
+# this share of alarms real on held-out clips, and is the most accurate one that does.
+MIN_PRECISION = 0.85
 THRESHOLDS = tuple(round(0.2 + 0.025 * i, 3) for i in range(31))  # 0.20 .. 0.95
 
 Features = Callable[[list[np.ndarray], tuple[float, float, float, float] | None], np.ndarray]
@@ -227,10 +230,30 @@ def inner_cv(
     return L2_GRID[best], scores[best]
 
 
-def choose_threshold(scores: np.ndarray, fights: np.ndarray) -> float:
-    """The clip threshold with the best accuracy, middle of its plateau."""
-    accuracy = [float(np.mean((scores >= t) == fights)) for t in THRESHOLDS]
-    best = [t for t, a in zip(THRESHOLDS, accuracy, strict=True) if a == max(accuracy)]
+def choose_threshold(
+    scores: np.ndarray, fights: np.ndarray, min_precision: float = MIN_PRECISION
+) -> float:
+    """The clip threshold with the best accuracy among those whose precision reaches
+    `min_precision` (the highest-precision one when none does); ties: the middle one.
+
+    Args:
+        scores: Each clip's held-out score (`clip_score`).
+        fights: Whether each clip is a fight.
+        min_precision: The share of alarms that must be fights.
+
+    Returns:
+        The threshold, one of `THRESHOLDS`.
+
+    >>> choose_threshold(np.array([0.9, 0.8, 0.7, 0.3]), np.array([True, True, False, False]))
+    0.775
+    """
+    fired = scores[None, :] >= np.array(THRESHOLDS)[:, None]
+    alarms = fired.sum(axis=1)
+    precision = np.where(alarms > 0, (fired & fights).sum(axis=1) / np.maximum(alarms, 1), 0.0)
+    accuracy = (fired == fights).mean(axis=1)
+    allowed = precision >= min_precision
+    key = np.where(allowed, accuracy, -1.0) if allowed.any() else precision
+    best = [t for t, k in zip(THRESHOLDS, key, strict=True) if k == key.max()]
     return best[len(best) // 2]
 
 
