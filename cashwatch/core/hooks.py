@@ -66,6 +66,14 @@ class FrameProcessor(Protocol):
         """
         ...
 
+    def source_cut(self) -> None:
+        """Say that the next frame does not follow the last one.
+
+        The source was reopened (a file looped, a stream reconnected): rules that keep
+        recent frames drop them.
+        """
+        ...
+
     def end_quiet(self, now: float) -> list[EndedSpan]:
         """End the events whose behaviour has not been seen for a while.
 
@@ -184,6 +192,9 @@ class NullProcessor:
             A result with no inference, skipped as "disabled".
         """
         return ProcessResult(ran_inference=False, skipped_reason="disabled")
+
+    def source_cut(self) -> None:
+        """Nothing is kept of earlier frames."""
 
     def end_quiet(self, now: float) -> list[EndedSpan]:
         """No events are ever open.

@@ -8,7 +8,7 @@ Adding a rule is a rule module, its settings, and one line in the registry.
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from cashwatch.core.events import DetectedEvent, EventType
 from cashwatch.core.observation import Observation
@@ -51,4 +51,17 @@ class Rule(Protocol):
         Returns:
             The last evidence's time, Unix seconds; None when the rule has none about it.
         """
+        ...
+
+
+@runtime_checkable
+class CutAware(Protocol):
+    """A rule that keeps recent frames, and must drop them when the source is reopened.
+
+    A window spanning a looped file's end and start, or a reconnect, shows motion that
+    never happened.
+    """
+
+    def source_cut(self) -> None:
+        """Forget what was kept of the frames before the cut."""
         ...

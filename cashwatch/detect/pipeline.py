@@ -25,7 +25,7 @@ from cashwatch.core.events import DetectedEvent
 from cashwatch.core.hooks import FrameProcessor, NullProcessor, ProcessResult
 from cashwatch.core.observation import Observation
 from cashwatch.core.poses import Poses
-from cashwatch.core.rule import Rule
+from cashwatch.core.rule import CutAware, Rule
 from cashwatch.core.spans import END_AFTER_QUIET_S, EndedSpan, EventSpans
 from cashwatch.detect.annotate import annotated_snapshot
 from cashwatch.detect.model import ModelUnavailable, PoseModel
@@ -156,6 +156,12 @@ class DetectionProcessor:
             and self.model is not None
             and self.model.any_size
         )
+
+    def source_cut(self) -> None:
+        """The next frame does not follow the last one: rules that keep frames drop them."""
+        for rule in self.rules.values():
+            if isinstance(rule, CutAware):
+                rule.source_cut()
 
     def process(self, frame: np.ndarray, ts: float) -> ProcessResult:
         """Run the gate, perhaps the model and tracker, and every rule on a sampled frame.

@@ -74,6 +74,11 @@ class ViolenceRule:
         """Why the verified method's pose fallback decides now; "" when it does not."""
         return self.rule.fallback_reason if isinstance(self.rule, VerifiedViolenceRule) else ""
 
+    def source_cut(self) -> None:
+        """The source was reopened: the verified method drops its frames (see `CutAware`)."""
+        if isinstance(self.rule, VerifiedViolenceRule):
+            self.rule.source_cut()
+
     def observe(self, observation: Observation) -> list[DetectedEvent]:
         """Measure the people the model found on this frame, if it looked.
 

@@ -194,6 +194,17 @@ class VerifiedViolenceRule:
         """Why the pose method decides now; "" while the verifier does (or the rule is off)."""
         return self._down if self.active else ""
 
+    def source_cut(self) -> None:
+        """Start the ring and the trigger again: the source was reopened.
+
+        After a file looped or a stream came back, the ring and the trigger's history
+        would span the cut, and a window across it shows a jump that the video network
+        reads as sudden motion. A verdict already asked for is still judged (its window
+        lies before the cut).
+        """
+        self._ring.clear()
+        self.trigger = ViolenceTrigger(self.trigger.settings)
+
     def observe(self, observation: Observation) -> list[DetectedEvent]:
         """Keep the frame, judge finished verdicts, and look for a new candidate.
 
@@ -273,7 +284,9 @@ class VerifiedViolenceRule:
         if candidate.ts - self._episode.last_ts > EPISODE_GAP_S:
             self._episode = _Episode(last_ts=candidate.ts)
         self._episode.last_ts = candidate.ts
-        if self._episode.fired or not self._may_ask(candidate.ts):
+        # a fired episode asks nothing more, unless the verifier is down: then a verdict is
+        # how the camera learns it is back (it raises nothing in a fired episode)
+        if (self._episode.fired and not self._down) or not self._may_ask(candidate.ts):
             return
         request = VerifyRequest(candidate, list(self._ring), self._ring_scale)
         assert self.verifier is not None  # _may_ask

@@ -164,6 +164,7 @@ class CameraWorker:
         # one attribute, replaced whole, because the reading thread publishes status too
         self._tampered: OpenTamper | None = None
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
+        self._sessions_seen = 0
 
     # reading thread ---------------------------------------------------------------
     def _on_state(self, state: str, error: str | None) -> None:
@@ -283,6 +284,12 @@ class CameraWorker:
         )
 
     def _process(self, frame: np.ndarray, ts: float) -> None:
+        sessions = self.reader.sessions
+        if sessions != self._sessions_seen:
+            # the source was reopened since the last sample (a file looped, a stream came
+            # back): what rules keep of recent frames would span the cut
+            self._sessions_seen = sessions
+            self.processor.source_cut()
         result = self.processor.process(frame, ts)
         self.stats.frames_processed += 1
         self.stats.process_rate.tick(ts)

@@ -53,6 +53,7 @@ class FrameReader(threading.Thread):
         super().__init__(name=f"reader:{camera.id}", daemon=True)
         self.camera = camera
         self._on_frame = on_frame
+        self.sessions = 0  # opened sources that gave a frame (see _read_until_broken)
         self._on_state = on_state
         self._stop_event = stop
         self._kind = source_kind(camera.source)
@@ -142,6 +143,9 @@ class FrameReader(threading.Thread):
                     f"{self.camera.read_timeout_s:g} s)"
                 )
             if frames == 0:
+                # a new session: this frame does not follow the last one (a file looped,
+                # a stream reconnected); read by the worker to tell the rules
+                self.sessions += 1
                 if not self._has_run or self._outage_since is not None:
                     self._log_reading()  # a looping file restarts quietly
                 self._has_run = True

@@ -268,3 +268,31 @@ def test_violence_rule_runs_the_verified_method_by_default() -> None:
     alone = ViolenceRule(CONFIG, verifier_model=video_model())
     assert alone.fallback_reason == NO_VERIFIER
     assert ViolenceRule(ViolenceRuleConfig(method="pose")).fallback_reason == ""
+
+
+def test_a_source_cut_starts_the_ring_again_so_no_window_spans_it() -> None:
+    """A looped file or a reconnect: no window mixes frames from before and after."""
+    verifier = ChosenFeatures(CALM)
+    rule = verified(verifier)
+    feed(rule, seconds=3.0)
+    asked = len(verifier.requests)
+    rule.source_cut()
+    frames_after = timestamps(3.0, start=10.0)
+    feed(rule, seconds=3.0, start=10.0)
+    later = verifier.requests[asked:]
+    assert later, "candidates go on being verified after the cut"
+    # the oldest frame of the first window after the cut is the cut's first frame (feed()
+    # paints ts*10 into each), and the window waited for MIN_RING_FRAMES new frames
+    assert later[0].frames[0].mean() == pytest.approx(int(frames_after[0] * 10) % 255, abs=1)
+    assert later[0].candidate.ts >= frames_after[MIN_RING_FRAMES - 1]
+
+
+def test_a_fight_going_on_while_the_verifier_is_down_asks_again_to_learn_it_is_back() -> None:
+    verifier = ChosenFeatures(FIGHT)
+    verifier.error = "inference-0 is down (SIGKILL)"
+    rule = verified(verifier)
+    events = feed(rule, seconds=3.0)  # the pose rule decides: one event, the episode fired
+    assert [e.details.get("verifier") for e in events] == ["unavailable: " + verifier.error]
+    verifier.error = ""
+    assert feed(rule, seconds=3.0, start=3.0) == [], "still the same episode: nothing new"
+    assert rule.fallback_reason == "", "back, learned from a verdict asked in that episode"
