@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,12 @@ def test_a_fight_is_verified_in_the_first_service_a_calm_counter_is_not_and_both
     tmp_path: Path, media: Any, openvino_model_dir: Path, video_model_file: Path
 ) -> None:
     share_video_model(tmp_path, video_model_file)  # the export, made once per test run
-    config = write_config(
-        tmp_path / "cashwatch.toml",
-        [
-            {"id": "fight", "source": str(media.get(FIGHT)), "detection": VERIFIED},
-            {"id": "calm", "source": str(media.get(CALM)), "detection": VERIFIED},
-        ],
-        model={"weights": str(openvino_model_dir), "backend": "openvino", "precision": "f32"},
-    )
+    cameras = [
+        {"id": "fight", "source": str(media.get(FIGHT)), "detection": VERIFIED},
+        {"id": "calm", "source": str(media.get(CALM)), "detection": VERIFIED},
+    ]
+    model = {"weights": str(openvino_model_dir), "backend": "openvino", "precision": "f32"}
+    config = write_config(tmp_path / "cashwatch.toml", cameras, model=model)
     with ManagerProcess(config) as manager:
         started = time.monotonic()
         events = wait_for(lambda: _violence(tmp_path, "fight"), 120, "a verified fight event")
@@ -76,24 +75,33 @@ def test_a_fight_is_verified_in_the_first_service_a_calm_counter_is_not_and_both
         )
         assert _violence(tmp_path, "calm") == []
         print(f"fight verified {took_s:.0f} s after the start; service 0: {hosting}")
-        _kill_the_verifiers_service_and_see_it_back(manager, tmp_path)
+        # The looping fight is one endless episode, verified once: a second fight camera,
+        # added after the kill, is what asks the restarted service for verdicts.
+        late = {**cameras[0], "id": "fight-late"}
+        _kill_the_verifiers_service_and_see_it_back(
+            manager, tmp_path, lambda: write_config(config, [*cameras, late], model=model)
+        )
 
 
-def _kill_the_verifiers_service_and_see_it_back(manager: ManagerProcess, data_dir: Path) -> None:
+def _kill_the_verifiers_service_and_see_it_back(
+    manager: ManagerProcess, data_dir: Path, add_camera: Callable[[], object]
+) -> None:
     cameras = {cid: w["pid"] for cid, w in manager.workers().items()}
     killed = _service(manager, 0)
     videos_before = killed["videos"]
     os.kill(killed["pid"], signal.SIGKILL)
     seen: set[str] = set()
 
-    def back_and_answering() -> bool:
+    def is_back() -> bool:
         fight = manager.worker("fight")
         if UNAVAILABLE in fight["detection_error"]:
             seen.add(fight["detection_error"])
         service = _service(manager, 0)
-        return service["running"] and service["pid"] != killed["pid"] and service["videos"] > 0
+        return bool(service["running"]) and service["pid"] != killed["pid"]
 
-    wait_for(back_and_answering, 90, "the first service back and verifying candidates")
+    wait_for(is_back, 90, "the first service back")
+    add_camera()
+    wait_for(lambda: _service(manager, 0)["videos"] > 0, 90, "the service verifying candidates")
     back = _service(manager, 0)
     assert back["restarts"] == 1 and "SIGKILL" in back["error"], back
     print(f"while it was down: {seen or 'no candidate asked'}; {videos_before} windows before")
