@@ -23,11 +23,24 @@ HOLD_S = 60.0
 OFF = {"enabled": False}
 
 # An analyst's session: a read-only connection held until stdin closes.
-ANALYST = (
-    "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-    "con.execute('SELECT count(*) FROM events').fetchall(); print('held', flush=True); "
-    "sys.stdin.read(); con.close()"
-)
+# The analyst retries while the manager holds the file for an ingest (as the dashboard
+# does): what is tested is that the manager loses nothing while the analyst holds it.
+ANALYST = """
+import sys, time, duckdb
+deadline = time.monotonic() + 30
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        break
+    except duckdb.IOException:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
+con.execute('SELECT count(*) FROM events').fetchall()
+print('held', flush=True)
+sys.stdin.read()
+con.close()
+"""
 
 
 def _fire_camera(camera_id: str, source: Path) -> dict[str, Any]:
