@@ -81,7 +81,7 @@ class ModelConfig(StrictModel):
     verifier_timeout_s: float = Field(
         default=5.0,
         gt=0.0,
-        le=60.0,
+        le=25.0,  # below the rule's 30 s (VERDICT_LIMIT_S), after which it counts as down
         title="Verifier deadline (s)",
         description="A violence candidate's video the first shared service has not "
         "verified by then is given up; the camera's pose rule decides until the verifier "

@@ -56,6 +56,8 @@ class LocalVideoVerifier:
             features, _ = self.model.features(window)
         except ValueError as exc:  # frames or a box the window cannot be made of
             self._done.append(Verdict(request, None, f"cannot make the video window: {exc}"))
+        except Exception as exc:  # the runtime failed: every request still gets its verdict
+            self._done.append(Verdict(request, None, f"the video model failed: {exc}"))
         else:
             self._done.append(Verdict(request, features))
         return True

@@ -65,6 +65,9 @@ class _Client:
     # per connection: a camera slot freed and made again for another camera is a new
     # segment under the old name, and its new worker comes on a new connection
     slots: dict[str, InputSlot] = field(default_factory=dict)
+    # a camera's video-verifier connection: it sends no pose requests, so the pose batch
+    # does not wait for it
+    sends_video: bool = False
 
 
 @dataclass
@@ -137,7 +140,7 @@ class InferenceServer:
                 if (
                     self._pending
                     and self.batch_wait_s > 0
-                    and len(self._pending) < len(self._clients)
+                    and len(self._pending) < self._pose_clients()
                 ):
                     self._poll(self.batch_wait_s)  # others' requests may be on their way
                 if self._pending:
@@ -203,9 +206,13 @@ class InferenceServer:
             log.warning("closing a camera's connection that sent a bad request: %s", exc)
             self._drop_client(client)
 
+    def _pose_clients(self) -> int:
+        return sum(1 for client in self._clients.values() if not client.sends_video)
+
     def _parse(self, client: _Client, header: dict[str, Any]) -> Pending:
         model, slot = str(header["model"]), str(header["slot"])
         if model == VIDEO:
+            client.sends_video = True
             return self._parse_video(client, header, slot)
         if model not in self.models:
             raise ValueError(f"no model {model!r} here (this service runs {sorted(self.models)})")

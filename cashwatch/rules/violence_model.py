@@ -188,6 +188,8 @@ def logistic(
     0.5
     """
     z = float(np.dot(weights, (x - mean) / scale)) + bias
+    if not math.isfinite(z):  # a broken feature must not read as certainty (min(50, nan) = 50)
+        return 0.0 if math.isnan(z) else float(z > 0)
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 

@@ -204,6 +204,7 @@ class VerifiedViolenceRule:
         """
         self._ring.clear()
         self.trigger = ViolenceTrigger(self.trigger.settings)
+        self.pose = PoseViolenceRule(self.config)  # its speeds, too, would span the cut
 
     def observe(self, observation: Observation) -> list[DetectedEvent]:
         """Keep the frame, judge finished verdicts, and look for a new candidate.
@@ -328,7 +329,8 @@ class VerifiedViolenceRule:
             self._down = verdict.error or f"the verifier sent video features of shape {shape}"
             return None
         self._down = ""
-        self._held = (self._episode, [])  # the verifier decides this episode
+        if self._held[0] is asked.episode:
+            self._held = (self._episode, [])  # the verifier decided that episode
         assert self.model is not None  # a verifier is only kept with a model
         candidate = asked.request.candidate
         score = self.model.score(video, candidate.pose_features)

@@ -274,9 +274,11 @@ def _write(records: np.ndarray, slot: int, fields: dict[str, Any]) -> None:
     records["writer"][slot] = os.getpid()
     seq = records["seq"]
     seq[slot] = int(seq[slot]) | 1  # odd: write in progress
-    for key, value in encoded:
-        records[key][slot] = value
-    seq[slot] = int(seq[slot]) + 1
+    try:
+        for key, value in encoded:
+            records[key][slot] = value
+    finally:  # a value numpy refuses must not leave readers waiting on a live writer
+        seq[slot] = int(seq[slot]) + 1
 
 
 def _read(records: np.ndarray, slot: int, retries: int) -> np.void:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import signal
 import sys
@@ -72,7 +73,11 @@ def build_processor(spec: WorkerSpec, camera: CameraConfig, model: ModelConfig) 
         fallback_name=f"{Path(model.weights).stem}@service",
         why_down=partial(service_error, data_dir),
     )
-    verifier = video_verifier(spec, camera, model)
+    try:
+        verifier = video_verifier(spec, camera, model)
+    except Exception:  # e.g. its slot is gone: the rule's pose fallback decides and says so
+        log.exception("camera %s: the violence verifier could not be set up", camera.id)
+        verifier = None
     return DetectionProcessor(camera, remote, load_fire_confirmer(camera, data_dir), verifier)
 
 
@@ -164,7 +169,11 @@ class CameraWorker:
         # one attribute, replaced whole, because the reading thread publishes status too
         self._tampered: OpenTamper | None = None
         self.reader = FrameReader(self.camera, self._on_frame, self._on_state, stop)
-        self._sessions_seen = 0
+        # the first frame's time of the source's latest session (written by the reading
+        # thread), and the cut the processing thread has told the rules about
+        self._sessions_put = 0
+        self._cut_ts = -math.inf
+        self._cut_done_ts = -math.inf
 
     # reading thread ---------------------------------------------------------------
     def _on_state(self, state: str, error: str | None) -> None:
@@ -174,6 +183,9 @@ class CameraWorker:
         self._write_status()
 
     def _on_frame(self, frame: np.ndarray, ts: float) -> None:
+        if self.reader.sessions != self._sessions_put:  # the first frame after a reopen
+            self._sessions_put = self.reader.sessions
+            self._cut_ts = ts
         stats = self.stats
         stats.frames_read += 1
         stats.camera_rate.tick(ts)
@@ -284,11 +296,11 @@ class CameraWorker:
         )
 
     def _process(self, frame: np.ndarray, ts: float) -> None:
-        sessions = self.reader.sessions
-        if sessions != self._sessions_seen:
-            # the source was reopened since the last sample (a file looped, a stream came
-            # back): what rules keep of recent frames would span the cut
-            self._sessions_seen = sessions
+        if ts >= self._cut_ts > self._cut_done_ts:
+            # the first sample read after the source was reopened (a file looped, a stream
+            # came back): what rules keep of recent frames would span the cut. Samples
+            # still queued from before the cut (ts < _cut_ts) are processed as before it.
+            self._cut_done_ts = self._cut_ts
             self.processor.source_cut()
         result = self.processor.process(frame, ts)
         self.stats.frames_processed += 1

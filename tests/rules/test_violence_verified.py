@@ -296,3 +296,9 @@ def test_a_fight_going_on_while_the_verifier_is_down_asks_again_to_learn_it_is_b
     verifier.error = ""
     assert feed(rule, seconds=3.0, start=3.0) == [], "still the same episode: nothing new"
     assert rule.fallback_reason == "", "back, learned from a verdict asked in that episode"
+
+
+def test_video_features_that_are_not_numbers_score_nothing() -> None:
+    model = video_model()
+    video = np.full(VIDEO_FEATURES, np.nan)
+    assert model.score(video, np.zeros(len(model.mean) - VIDEO_FEATURES)) == 0.0

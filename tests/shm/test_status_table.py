@@ -331,3 +331,11 @@ def test_a_worker_error_keeps_as_much_text_as_last_error_did(
     table.write_worker(0, WorkerStatus(**{field: text[:500]}))
     shown = getattr(table.read_worker(0), field)
     assert shown == text[:500]
+
+
+def test_a_value_the_record_refuses_leaves_it_unlocked(table: StatusTable) -> None:
+    table.update_manager(0, camera_id="cam")
+    with pytest.raises((ValueError, TypeError)):
+        table.update_manager(0, pid="not a number")
+    assert int(table.managers["seq"][0]) % 2 == 0, "readers must not wait on a live writer"
+    assert table.read(0, retries=3) is not None
