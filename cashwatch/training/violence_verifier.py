@@ -4,17 +4,15 @@ Three subcommands of `python -m cashwatch.training.violence_verifier`, after the
 recordings of `cashwatch.training.violence_train record`:
 
 1. `candidates LABELS.csv POSES_DIR OUT_DIR`: every recorded clip replayed through the
-   trigger (`violence_trigger`) with the live submission policy (a candidate every
-   `verify_every_s` at most, once the frame ring holds `MIN_FRAMES`); at each candidate
-   the last 16 sampled frames around its people become the I3D network's window, and
-   its video features are stored with the candidate's pose features, one `.npz` per clip.
-   Minutes of CPU, once.
+   live rule itself (`VerifiedViolenceRule`: its frame ring, trigger and policy of when
+   to ask) with the in-process verifier; each candidate it asks about is stored with its
+   video features and pose features, one `.npz` per clip. Minutes of CPU, once.
 2. `cv OUT_DIR --groups groups.csv`: grouped k-fold cross-validation (no source video in
    both parts), repeated with different group deals. Each fold fits the verifier on the
    training clips' candidates (label: the clip's), chooses its L2 penalty by an inner
-   grouped CV and its threshold on the training clips, and scores the held-out clips with
-   the live decision: a clip raises violence when one of its candidates reaches the
-   threshold. It prints the table per fold and the means.
+   grouped CV and its threshold on that inner CV's held-out scores, and scores the
+   held-out clips with the live decision: a clip raises violence when one of its
+   candidates reaches the threshold. It prints the table per fold and the means.
 3. `fit OUT_DIR PARAMS.json --groups groups.csv`: the same fit on every development clip;
    writes the parameters the package ships (`cashwatch/rules/violence_verifier.json`).
 """
@@ -25,35 +23,33 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
+from cashwatch.core.observation import Observation
 from cashwatch.rules.violence_features import FEATURE_NAMES
-from cashwatch.rules.violence_trigger import Candidate, TriggerSettings, ViolenceTrigger
-from cashwatch.rules.violence_verified import MIN_RING_FRAMES, RING_FRAMES, RING_LONG_SIDE
+from cashwatch.rules.violence_trigger import Candidate
+from cashwatch.rules.violence_verified import (
+    RING_FRAMES,
+    Verdict,
+    VerifiedViolenceRule,
+    VerifyRequest,
+    VideoVerifier,
+)
 from cashwatch.rules.violence_verifier_model import VIDEO_FEATURES, VerifierModel
 from cashwatch.training.groups import group_of, grouped_folds, read_groups
 from cashwatch.training.violence_train import Recording, fit_logistic
 
-# the live rule's ring and submission policy, so that training replays what cameras do
-RING = RING_FRAMES
-MIN_FRAMES = MIN_RING_FRAMES
-RING_SIDE = RING_LONG_SIDE
-VERIFY_EVERY_S = ViolenceRuleConfig().verify_every_s
 L2_GRID = (10.0, 100.0, 1000.0, 10000.0)
 # An operator switches off an alarm that is wrong too often: the threshold keeps at least
 # this share of alarms real on held-out clips, and is the most accurate one that does.
 MIN_PRECISION = 0.85
 THRESHOLDS = tuple(round(0.2 + 0.025 * i, 3) for i in range(31))  # 0.20 .. 0.95
-
-Features = Callable[[list[np.ndarray], tuple[float, float, float, float] | None], np.ndarray]
 
 
 @dataclass
@@ -95,39 +91,43 @@ class ClipCandidates:
         return np.hstack([self.video, self.pose])
 
 
-def _small(frame: np.ndarray) -> tuple[np.ndarray, float]:
-    scale = min(1.0, RING_SIDE / max(frame.shape[:2]))
-    if scale == 1.0:
-        return frame.copy(), 1.0
-    size = (round(frame.shape[1] * scale), round(frame.shape[0] * scale))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
+class _Keeper:
+    """A `VideoVerifier` around another that keeps each candidate with its video features."""
+
+    def __init__(self, inner: VideoVerifier) -> None:
+        self.inner = inner
+        self.found: list[tuple[Candidate, np.ndarray]] = []
+
+    def submit(self, request: VerifyRequest) -> bool:
+        return self.inner.submit(request)
+
+    def poll(self) -> list[Verdict]:
+        verdicts = self.inner.poll()
+        self.found += [(v.request.candidate, v.video) for v in verdicts if v.video is not None]
+        return verdicts
+
+
+def _never_confirms() -> VerifierModel:
+    """Scores every candidate 0.5 against a threshold of 0.99: the rule keeps asking."""
+    n = VIDEO_FEATURES + len(FEATURE_NAMES)
+    return VerifierModel(np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.99)
 
 
 def replay_candidates(
-    recording: Recording,
-    frames: Sequence[tuple[np.ndarray, float]],
-    settings: TriggerSettings,
-    features: Features,
+    recording: Recording, frames: Sequence[tuple[np.ndarray, float]], verifier: VideoVerifier
 ) -> ClipCandidates:
-    """The live trigger and submission policy over one clip; video features per candidate."""
-    trigger = ViolenceTrigger(settings)
+    """Replay one clip through the live rule itself (its ring, trigger and policy of when
+    to ask), the model looking where it looked when recorded; the candidates it asks
+    about, with their video features."""
+    keeper = _Keeper(verifier)
+    rule = VerifiedViolenceRule(ViolenceRuleConfig(), _never_confirms(), keeper)
     by_ts = {round(float(t), 4): i for i, t in enumerate(recording.ts)}
-    ring: deque[np.ndarray] = deque(maxlen=RING)
-    last = -np.inf
-    found: list[tuple[Candidate, np.ndarray]] = []
     for frame, ts in frames:
-        small, scale = _small(frame)
-        ring.append(small)
         index = by_ts.get(round(ts, 4))
-        if index is None:
-            continue  # the model did not look at this frame
-        candidate = trigger.update(recording.poses[index], ts)
-        if candidate is None or ts - last < VERIFY_EVERY_S or len(ring) < MIN_FRAMES:
-            continue
-        last = ts
-        x1, y1, x2, y2 = (v * scale for v in candidate.box)
-        box = (x1, y1, x2, y2) if x2 > x1 else None  # nobody boxed: the whole frame
-        found.append((candidate, features(list(ring), box)))
+        fresh = recording.poses[index] if index is not None else None
+        rule.observe(Observation(ts, frame, fresh, fresh))
+    keeper.poll()  # the verdict on the last frame's request
+    found = keeper.found
     return ClipCandidates(
         recording.label_path,
         recording.fight,
@@ -143,18 +143,10 @@ def record_candidates(labels_csv: Path, poses_dir: Path, out_dir: Path, data_dir
     from cashwatch.config import CameraSettings
     from cashwatch.detect.clips import sampled_frames
     from cashwatch.detect.evaluate import read_labels
-    from cashwatch.detect.video_features import (
-        VideoFeatureModel,
-        ensure_video_model,
-        prepare_window,
-    )
+    from cashwatch.detect.video_features import VideoFeatureModel, ensure_video_model
+    from cashwatch.detect.video_verifier import LocalVideoVerifier
 
-    model = VideoFeatureModel(ensure_video_model(data_dir))
-
-    def video_features(ring: list[np.ndarray], box: Any) -> np.ndarray:
-        features: np.ndarray = model.features(prepare_window(ring, box))[0]
-        return features
-
+    verifier = LocalVideoVerifier(VideoFeatureModel(ensure_video_model(data_dir)))
     out_dir.mkdir(parents=True, exist_ok=True)
     for clip in read_labels(labels_csv, CameraSettings()):
         name = clip.label_path.replace("/", "__")
@@ -163,7 +155,7 @@ def record_candidates(labels_csv: Path, poses_dir: Path, out_dir: Path, data_dir
             continue
         recording = Recording.load(source)
         frames = sampled_frames(clip.path, clip.settings.detection.fps)
-        found = replay_candidates(recording, list(frames), TriggerSettings(), video_features)
+        found = replay_candidates(recording, list(frames), verifier)
         found.save(target)
         print(f"{clip.label_path}: {len(found.ts)} candidates", file=sys.stderr, flush=True)
 
@@ -383,8 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "folds": args.folds,
             "repeats": args.repeats,
             "l2": model.provenance["l2"],
-            "verify_every_s": VERIFY_EVERY_S,
-            "window_frames": RING,
+            "verify_every_s": ViolenceRuleConfig().verify_every_s,
+            "window_frames": RING_FRAMES,
         }
         final = VerifierModel(
             model.mean, model.scale, model.weights, model.bias, model.threshold, provenance
