@@ -32,6 +32,7 @@ import numpy as np
 
 from cashwatch.config.detection import ViolenceRuleConfig
 from cashwatch.core.observation import Observation
+from cashwatch.detect.evaluate import Score
 from cashwatch.rules.violence_features import FEATURE_NAMES
 from cashwatch.rules.violence_trigger import Candidate
 from cashwatch.rules.violence_verified import (
@@ -260,34 +261,12 @@ def train(clips: Sequence[ClipCandidates], groups: Sequence[str], seed: int = 0)
 # ---------------------------------------------------------------------------- scoring
 
 
-@dataclass(frozen=True)
-class Confusion:
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-
-    @classmethod
-    def of(cls, fired: Sequence[bool], fights: Sequence[bool]) -> Confusion:
-        pairs = list(zip(fired, fights, strict=True))
-        return cls(
-            sum(f and y for f, y in pairs),
-            sum(f and not y for f, y in pairs),
-            sum(not f and y for f, y in pairs),
-            sum(not f and not y for f, y in pairs),
-        )
-
-    def summary(self) -> dict[str, Any]:
-        n = self.tp + self.fp + self.fn + self.tn
-        return {
-            "tp": self.tp,
-            "fp": self.fp,
-            "fn": self.fn,
-            "tn": self.tn,
-            "accuracy": round((self.tp + self.tn) / n, 4) if n else None,
-            "precision": round(self.tp / (self.tp + self.fp), 4) if self.tp + self.fp else None,
-            "recall": round(self.tp / (self.tp + self.fn), 4) if self.tp + self.fn else None,
-        }
+def confusion(fired: Sequence[bool], fights: Sequence[bool]) -> dict[str, Any]:
+    """Clip counts and ratios, as `cashwatch eval` reports them (`evaluate.Score`)."""
+    score = Score()
+    for detected, expected in zip(fired, fights, strict=True):
+        score.add(expected, detected)
+    return score.as_dict()
 
 
 def cross_validate(
@@ -304,9 +283,9 @@ def cross_validate(
             model = train([clips[i] for i in train_idx], [groups[i] for i in train_idx], seed)
             for i in np.flatnonzero(folds == fold).tolist():
                 fired[i] = clip_score(model, clips[i]) >= model.threshold
-        per_repeat.append(Confusion.of(fired, fights).summary())
+        per_repeat.append(confusion(fired, fights))
         fired_all.append(fired)
-    triggered = Confusion.of([len(c.ts) > 0 for c in clips], fights).summary()
+    triggered = confusion([len(c.ts) > 0 for c in clips], fights)
     return {
         "clips": len(clips),
         "fights": sum(fights),
