@@ -23,11 +23,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from cashwatch.detect.model import BatchPoseModel
+from cashwatch.detect.video_verifier import VideoFeatures
 from cashwatch.inference.batching import Pending, make_batches, split_expired
 from cashwatch.inference.protocol import (
     VIDEO,
@@ -47,14 +48,6 @@ log = logging.getLogger("cashwatch.inference")
 REPORT_EVERY_S = 0.5
 MAX_BATCH = 8
 _PEERCRED = struct.Struct("3i")  # pid, uid, gid
-
-
-class VideoModel(Protocol):
-    """The video model as the service runs it (`cashwatch.detect.video_features`)."""
-
-    def features(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The (1024,) features and the (400,) logits of one (16, 224, 224, 3) window."""
-        ...
 
 
 @dataclass
@@ -103,7 +96,7 @@ class InferenceServer:
         report: Callable[[ServiceReport], None],
         batch_wait_s: float,
         run_id: str,
-        video: VideoModel | None = None,
+        video: VideoFeatures | None = None,
         no_video: str = "this service hosts no video model",
     ) -> None:
         self.models = dict(models)
@@ -213,33 +206,26 @@ class InferenceServer:
         model, slot = str(header["model"]), str(header["slot"])
         if model == VIDEO:
             client.sends_video = True
-            return self._parse_video(client, header, slot)
-        if model not in self.models:
-            raise ValueError(f"no model {model!r} here (this service runs {sorted(self.models)})")
-        if not slot.startswith(self._slot_prefix):
-            raise ValueError(f"input slot {slot!r} is not one of this installation's")
+            prefix, kind = self._video_prefix, "video slot"
+            side = VIDEO_WINDOW_SHAPE[1]
+            input_hw = frame_hw = (side, side)
+        else:
+            if model not in self.models:
+                raise ValueError(
+                    f"no model {model!r} here (this service runs {sorted(self.models)})"
+                )
+            prefix, kind = self._slot_prefix, "input slot"
+            input_hw = (int(header["h"]), int(header["w"]))
+            frame_hw = (int(header["fh"]), int(header["fw"]))
+        if not slot.startswith(prefix):
+            raise ValueError(f"{kind} {slot!r} is not one of this installation's")
         return Pending(
             client=client.number,
             request_id=int(header["id"]),
             model=model,
             slot=slot,
-            input_hw=(int(header["h"]), int(header["w"])),
-            frame_hw=(int(header["fh"]), int(header["fw"])),
-            deadline=float(header["deadline"]),
-            received=time.monotonic(),
-        )
-
-    def _parse_video(self, client: _Client, header: dict[str, Any], slot: str) -> Pending:
-        if not slot.startswith(self._video_prefix):
-            raise ValueError(f"video slot {slot!r} is not one of this installation's")
-        side = VIDEO_WINDOW_SHAPE[1]
-        return Pending(
-            client=client.number,
-            request_id=int(header["id"]),
-            model=VIDEO,
-            slot=slot,
-            input_hw=(side, side),
-            frame_hw=(side, side),
+            input_hw=input_hw,
+            frame_hw=frame_hw,
             deadline=float(header["deadline"]),
             received=time.monotonic(),
         )

@@ -17,10 +17,10 @@ from cashwatch.config.detection import ModelConfig
 from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.model import BatchPoseModel
 from cashwatch.detect.video_features import VideoFeatureModel, prepare_window
-from cashwatch.detect.video_verifier import LocalVideoVerifier
+from cashwatch.detect.video_verifier import LocalVideoVerifier, VideoFeatures
 from cashwatch.inference.client import RemotePoseModel
 from cashwatch.inference.protocol import receive_message, send_message, socket_path
-from cashwatch.inference.server import InferenceServer, VideoModel
+from cashwatch.inference.server import InferenceServer
 from cashwatch.inference.slots import InputSlot, video_input_name
 from cashwatch.inference.video_client import RemoteVideoVerifier
 from cashwatch.rules.violence_features import FEATURE_NAMES
@@ -71,7 +71,7 @@ class Service:
     """An InferenceServer on a real socket, served by a thread of this process."""
 
     def __init__(
-        self, data_dir: Path, index: int, pose: BatchPoseModel, video: VideoModel | None
+        self, data_dir: Path, index: int, pose: BatchPoseModel, video: VideoFeatures | None
     ) -> None:
         self.path = socket_path(data_dir, index)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
