@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from cashwatch.config.alerts import AlertingConfig, AlertTarget, MetricsConfig
 from cashwatch.config.base import StrictModel
 from cashwatch.config.camera import CameraConfig
 from cashwatch.config.cluster import RayConfig, StorageConfig
@@ -96,6 +97,12 @@ class DashboardConfig(StrictModel):
         "and an open tab stays signed in until signed out (tabs signed in by a cookie "
         "before are signed out).",
     )
+    public_url: str = Field(
+        default="",
+        title="Public address",
+        description="The dashboard's address as people reach it (e.g. "
+        "`https://cctv.hotel.example`); alerts then link to the event. Empty: no link.",
+    )
     source_folders: list[Path] = Field(
         default_factory=list,
         title="Folders for video-file sources",
@@ -103,6 +110,13 @@ class DashboardConfig(StrictModel):
         "source (relative to the config file). Empty: the config file's folder. The data "
         "folder's clips, snapshots, database, journal and accounts are never allowed.",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"public_url {value!r} must start with http:// or https://")
+        return value.rstrip("/")
 
 
 class AppConfig(StrictModel):
@@ -121,4 +135,9 @@ class AppConfig(StrictModel):
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    # validated one by one, like the cameras: a broken target is left out and said, the
+    # others and the cameras run (cashwatch.config.loader)
+    alerts: list[AlertTarget] = Field(default_factory=list)
     cameras: list[CameraConfig] = Field(default_factory=list)

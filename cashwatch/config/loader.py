@@ -37,6 +37,8 @@ class LoadedConfig:
     # the `site` each rejected entry names (CameraConfig's default when it names none):
     # who may be shown why it was rejected
     camera_error_sites: dict[str, str] = field(default_factory=dict)
+    # `[[alerts]]` entries left out, by name (or position), and why
+    alert_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def cameras(self) -> dict[str, CameraConfig]:
@@ -203,6 +205,34 @@ def _validate_cameras(
     return cameras, errors, sites
 
 
+def _validate_alerts(raw_alerts: Any, path: Path) -> tuple[list[Any], dict[str, str]]:
+    """Each `[[alerts]]` entry on its own: a broken one is left out and said (in the log
+    and the status header), the others and every camera run."""
+    from pydantic import TypeAdapter
+
+    from cashwatch.config.alerts import AlertTarget
+
+    if not isinstance(raw_alerts, list):
+        got = _TYPE_NAMES.get(type(raw_alerts), "a value")
+        raise ConfigError(f"{path}: 'alerts' must be an array of tables ([[alerts]]), got {got}")
+    adapter: TypeAdapter[Any] = TypeAdapter(AlertTarget)
+    targets: list[Any] = []
+    errors: dict[str, str] = {}
+    for index, raw in enumerate(raw_alerts):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        label = name if isinstance(name, str) and name and harmless_text(name) else f"#{index + 1}"
+        if any(getattr(t, "name", None) == label for t in targets) or label in errors:
+            errors[f"{label} (#{index + 1})"] = (
+                f"alert '{label}': a second target with this name; every name must be unique"
+            )
+            continue
+        try:
+            targets.append(adapter.validate_python(raw))
+        except ValidationError as exc:
+            errors[label] = describe_errors(exc, prefix=f"alert '{label}': ")
+    return targets, errors
+
+
 def resolve_source(source: str, config_dir: Path) -> str:
     """A relative file path is relative to the config file, as `data_dir` is, not to
     whichever folder the manager happened to be started from."""
@@ -241,17 +271,19 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {mask_credentials(str(exc))}") from exc
     cameras, camera_errors, error_sites = _validate_cameras(raw.pop("cameras", []), path)
+    alerts, alert_errors = _validate_alerts(raw.pop("alerts", []), path)
     try:
         app = AppConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_errors(exc)}") from exc
-    app = app.model_copy(update={"cameras": cameras})
+    app = app.model_copy(update={"cameras": cameras, "alerts": alerts})
     return LoadedConfig(
         path=path,
         data_dir=_data_dir(app.data_dir, path),
         app=app,
         camera_errors=camera_errors,
         camera_error_sites=error_sites,
+        alert_errors=alert_errors,
     )
 
 

@@ -16,21 +16,27 @@ from typing import Any, Literal
 
 from cashwatch.util.files import atomic_write_text
 
-Action = Literal["restart"]
-ACTIONS: tuple[str, ...] = ("restart",)
+# restart: stop and start a camera's worker now. suspend_alerts: no alerts for a camera
+# until `until` (Unix seconds; a past time lifts a suspension), kept by the manager in
+# alerts/suspended.json.
+Action = Literal["restart", "suspend_alerts"]
+ACTIONS: tuple[str, ...] = ("restart", "suspend_alerts")
 
 
 def requests_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "requests"
 
 
-def submit_request(data_dir: Path, action: Action, camera_id: str) -> Path:
+def submit_request(
+    data_dir: Path, action: Action, camera_id: str, **fields: str | float | None
+) -> Path:
+    """Leave a request for the manager's next loop; `fields` are the action's own."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; valid: {', '.join(ACTIONS)}")
     folder = requests_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{time.time():.6f}-{uuid.uuid4().hex[:8]}.json"
-    atomic_write_text(path, json.dumps({"action": action, "camera_id": camera_id}))
+    atomic_write_text(path, json.dumps({"action": action, "camera_id": camera_id, **fields}))
     return path
 
 

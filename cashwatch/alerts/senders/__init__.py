@@ -1,0 +1,1 @@
+"""The kinds of alert target: webhook, MQTT, e-mail."""
