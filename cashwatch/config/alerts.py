@@ -18,9 +18,11 @@ from cashwatch.config.base import StrictModel
 from cashwatch.core.event_types import EVENT_TYPE_TABLE
 
 # An alert of its own: a camera that lost its picture, or whose view is covered or
-# turned away (a tamper event); routed like an event type.
+# turned away (its tamper event is sent as this type: to the guard both mean "this
+# camera no longer watches"); routed like an event type.
 CAMERA_DOWN = "camera_down"
-ALERT_TYPES: tuple[str, ...] = (*EVENT_TYPE_TABLE, CAMERA_DOWN)
+TAMPER = "tamper"
+ALERT_TYPES: tuple[str, ...] = (*(t for t in EVENT_TYPE_TABLE if t != TAMPER), CAMERA_DOWN)
 TARGET_KINDS = ("webhook", "mqtt", "email")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,7 +61,7 @@ class AlertFilter(StrictModel):
         default_factory=list,
         title="Types",
         description="Event types sent; empty: all. `camera_down` is a camera that lost "
-        "its picture or whose view is tampered with.",
+        "its picture or whose view is tampered with (its tamper event).",
         json_schema_extra={"valid": "any of " + ", ".join(f"`{t}`" for t in ALERT_TYPES)},
     )
     sites: list[str] = Field(

@@ -21,6 +21,7 @@ from typing import Any, Literal, assert_never
 
 import psutil
 
+from cashwatch.alerts.service import AlertService
 from cashwatch.config import (
     CameraConfig,
     ConfigError,
@@ -29,7 +30,7 @@ from cashwatch.config import (
     resolve_config_path,
 )
 from cashwatch.inference.slots import InputSlot, input_name, video_input_name
-from cashwatch.manager import requests
+from cashwatch.manager import alerting, requests
 from cashwatch.manager.inference import InferencePool
 from cashwatch.manager.placement import choose_core, usable_cores
 from cashwatch.manager.plan import (
@@ -123,6 +124,7 @@ class Manager:
         # the violence verifier's window, per camera slot whose rule uses it (shared models)
         self.video_inputs: dict[int, InputSlot] = {}
         self.inference: InferencePool | None = None
+        self.alerts: AlertService | None = None
         self._stop = threading.Event()
         self._processes: dict[int, psutil.Process] = {}
         self._cores = usable_cores()
@@ -183,6 +185,7 @@ class Manager:
             journal_days=self.loaded.app.retention.journal_days,
         )
         replayed = self.upkeep.start()  # guarded: an unreadable journal must not stop it
+        self.alerts = alerting.open_alerts(self.loaded)
         log.info(
             "manager %d started for %s (%d journal records replayed)",
             os.getpid(),
@@ -247,10 +250,12 @@ class Manager:
             self.upkeep.step(self.loaded.app.retention)
             if self.inference is not None:
                 self.inference.step(self._inference_wanted(), self._heartbeat_timeout_s())
+            alerting.step(self.alerts, self._camera_views())
             now = time.monotonic()
             if now >= next_resources:
                 next_resources = now + RESOURCES_EVERY_S
                 self._publish_resources()
+                alerting.publish(self.alerts)
                 if self.inference is not None:
                     self.inference.publish_resources()
             self._loop_alive = time.monotonic()
@@ -286,6 +291,10 @@ class Manager:
             self.watcher.stop()
         if hasattr(self, "upkeep"):  # the last lines the stopped workers journaled
             self.upkeep.close()
+        alerts = getattr(self, "alerts", None)
+        if alerts is not None:  # the stopped workers' last events queued, sent next start
+            alerting.step(alerts, self._camera_views())
+            alerts.close()
         if hasattr(self, "journal"):
             self.journal.close()
 
@@ -386,6 +395,7 @@ class Manager:
             self.inference.note_config(loaded.cameras.values())
         self.loaded = loaded
         self.apply_config(loaded)
+        alerting.configure(self.alerts, loaded)
 
     def apply_config(self, loaded: LoadedConfig) -> None:
         """Make the workers match `loaded`, camera by camera.
@@ -393,7 +403,7 @@ class Manager:
         One entry that fails here (no status slot left, no shared memory for its frame)
         becomes that camera's error; the others are reconciled and the loop goes on.
         """
-        errors = loaded.camera_errors
+        errors = {**loaded.camera_errors, **loaded.alert_errors}
         for message in errors.values():
             # also in the log: an admin who starts the manager by hand sees nothing else
             log.warning("config: %s", mask_credentials(message))
@@ -408,7 +418,13 @@ class Manager:
         # second, and an unplaced camera has no record at all.
         self.status.set_header(
             config_error=mask_credentials(
-                "; ".join([*self.loaded.camera_errors.values(), *self._unplaced_summary()])
+                "; ".join(
+                    [
+                        *self.loaded.camera_errors.values(),
+                        *self.loaded.alert_errors.values(),
+                        *self._unplaced_summary(),
+                    ]
+                )
             )
         )
 
@@ -748,6 +764,9 @@ class Manager:
     # requests, resources ----------------------------------------------------------
     def _handle_requests(self) -> None:
         for request in requests.take_requests(self.data_dir):
+            if request.get("action") == "suspend_alerts":
+                alerting.suspend(self.alerts, request, self.loaded)
+                continue
             worker = self.workers.get(str(request.get("camera_id")))
             if request.get("action") != "restart" or worker is None:
                 log.warning("ignored request %r (unknown camera or action)", request)
@@ -756,6 +775,11 @@ class Manager:
             self._stop_worker(worker)
             self._record_run(worker, "restart requested")
             worker.next_start_mono = 0.0
+
+    def _camera_views(self) -> dict[str, alerting.CameraView]:
+        """Every camera the manager runs, with its state, for camera_down alerts."""
+        records = {w.camera.id: self.status.read(w.slot) for w in self.workers.values()}
+        return alerting.camera_views(self.workers.values(), records)
 
     def _publish_resources(self) -> None:
         for worker in self.workers.values():

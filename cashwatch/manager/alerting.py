@@ -1,0 +1,97 @@
+"""The manager's side of alerting: the AlertService made from the config, and each
+call into it guarded, so that a fault in alerting (an unreadable outbox, a bug) is
+logged and retried and never stops the cameras or the event store.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cashwatch.alerts.routing import CameraRef
+from cashwatch.alerts.service import AlertService, AlertSettings, CameraView
+from cashwatch.alerts.state import SUSPEND_MAX_S
+from cashwatch.config import LoadedConfig
+from cashwatch.config.alerts import ALERT_TYPES, CAMERA_DOWN
+from cashwatch.manager.supervisor import MonitoredWorker
+from cashwatch.shm.status import CameraStatus
+from cashwatch.status import last_error
+
+__all__ = ["CameraView", "camera_views", "configure", "open_alerts", "publish", "step", "suspend"]
+
+log = logging.getLogger("cashwatch.manager")
+_ERROR_EVERY_S = 60.0
+_last_error = [0.0]
+
+
+def settings_of(loaded: LoadedConfig) -> AlertSettings:
+    app = loaded.app
+    return AlertSettings(tuple(app.alerts), app.alerting, app.dashboard.public_url)
+
+
+def open_alerts(loaded: LoadedConfig) -> AlertService | None:
+    """The service, or None when it cannot start (said in the log; cameras run)."""
+    try:
+        return AlertService(loaded.data_dir, settings_of(loaded))
+    except Exception:
+        log.exception("alerting could not start; events are stored but no alerts are sent")
+        return None
+
+
+def _guarded(what: str, call: Any, *args: Any) -> None:
+    try:
+        call(*args)
+    except Exception:
+        now = time.monotonic()
+        if now - _last_error[0] >= _ERROR_EVERY_S:  # a fault that repeats every pass
+            _last_error[0] = now
+            log.exception("alerting: %s failed; retried on the next pass", what)
+
+
+def step(alerts: AlertService | None, cameras: Mapping[str, CameraView]) -> None:
+    if alerts is not None:
+        _guarded("reading new events", alerts.step, cameras)
+
+
+def publish(alerts: AlertService | None) -> None:
+    if alerts is not None:
+        _guarded("publishing its state", alerts.publish)
+
+
+def configure(alerts: AlertService | None, loaded: LoadedConfig) -> None:
+    if alerts is not None:
+        _guarded("applying the reloaded config", alerts.configure, settings_of(loaded))
+
+
+def suspend(alerts: AlertService | None, request: dict[str, Any], loaded: LoadedConfig) -> None:
+    """A `suspend_alerts` request: checked here, where it arrives from a file."""
+    camera_id, until = request.get("camera_id"), request.get("until")
+    if alerts is None or camera_id not in loaded.cameras or not isinstance(until, int | float):
+        log.warning("ignored alert suspension %r (unknown camera or no `until`)", request)
+        return
+    until = min(float(until), time.time() + SUSPEND_MAX_S)
+    _guarded("suspending a camera", alerts.suspend, camera_id, until)
+
+
+def camera_views(
+    workers: Iterable[MonitoredWorker], records: Mapping[str, CameraStatus | None]
+) -> dict[str, CameraView]:
+    views = {}
+    for worker in workers:
+        camera = worker.camera
+        record = records.get(camera.id)
+        detection = camera.detection
+        types = [
+            name for name in ALERT_TYPES if name != CAMERA_DOWN and getattr(detection, name).enabled
+        ]
+        views[camera.id] = CameraView(
+            camera_id=camera.id,
+            ref=CameraRef(camera.display_name, camera.site),
+            event_types=(*types, CAMERA_DOWN),
+            enabled=camera.enabled,
+            state=record.state if record is not None else "starting",
+            reason=last_error(record) if record is not None else "",
+        )
+    return views
