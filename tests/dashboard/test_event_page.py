@@ -242,3 +242,21 @@ def test_unknown_detail_keys_are_shown_as_text(dash: Dashboard) -> None:
     assert "Hold: 2.2 s" in text and "Gap: 3 px" in text and f"Note: {markdown}" in text
     sources = "\n".join(str(m.value) for m in at.markdown)
     assert "![x](" not in sources and "**loud**" not in sources
+
+
+def test_an_alert_link_opens_its_event_once(dash: Dashboard) -> None:
+    """`/events?event=<id>`, the link in every alert, opens that event; once: the
+    operator's own pick counts after that."""
+    _add_recording_event(dash)
+    at = dash.app().run()
+    at.query_params["event"] = RECORDING
+    at = at.switch_page("pages/events.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="ev_selected").value == RECORDING
+    at.selectbox(key="ev_selected").select(EVENT_ID).run()
+    assert at.selectbox(key="ev_selected").value == EVENT_ID, "the link does not take it back"
+
+    at = dash.app().run()
+    at.query_params["event"] = "no-such-event"
+    at = at.switch_page("pages/events.py").run()
+    assert "No event no-such-event that this account may see." in _texts(at)

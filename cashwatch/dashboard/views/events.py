@@ -32,7 +32,19 @@ def newer_events(ctx: PageContext, flt: data.EventFilter, newest: Any) -> None:
             st.rerun()
 
 
-def _pick_event(ctx: PageContext, events: pd.DataFrame, flt: data.EventFilter) -> str | None:
+def _linked_event() -> str | None:
+    """The event an alert's link names (`/events?event=<id>`), once per session and link:
+    after that the operator's own picks count."""
+    linked = st.query_params.get("event")
+    if not linked or st.session_state.get("ev_link_opened") == linked:
+        return None
+    st.session_state["ev_link_opened"] = linked
+    return linked
+
+
+def _pick_event(
+    ctx: PageContext, events: pd.DataFrame, flt: data.EventFilter, linked: str | None
+) -> str | None:
     """The events' table and the event picker under it; the id of the event picked."""
     st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
     coming = events_view.clips_coming(ctx, events)
@@ -53,6 +65,8 @@ def _pick_event(ctx: PageContext, events: pd.DataFrame, flt: data.EventFilter) -
     events_view.follow_table_click(picked, list(labels))
     events_view.remember_pending(events)
     events_view.open_on(list(labels), coming)
+    if linked in labels:
+        st.session_state["ev_selected"] = linked
     selected = st.selectbox(
         "Event",
         list(labels),
@@ -82,6 +96,7 @@ def _event_panel(ctx: PageContext, event: dict[str, Any]) -> None:
 def render() -> None:
     ctx = guard_page("view_events")
     st.title("Events")
+    linked = _linked_event()
     flt = events_view.filters(ctx)
     try:
         events = data.list_events(ctx.data_dir, flt)
@@ -91,11 +106,21 @@ def render() -> None:
     newer_events(ctx, flt, events["started_at"].max() if not events.empty else None)
     if events.empty:
         st.info("No events match these filters.")
-        st.stop()
-    selected = _pick_event(ctx, events, flt)
+        if not linked:
+            st.stop()
+        selected: str | None = linked
+    else:
+        selected = _pick_event(ctx, events, flt, linked)
+    if linked and linked != selected:  # outside these filters: shown all the same
+        st.caption("The event the alert's link names, which these filters leave out:")
+        selected = linked
     event = data.get_event(ctx.data_dir, selected) if selected else None
-    if event is not None:
+    if event is not None and ctx.user.sees_site(str(event.get("site"))):
         _event_panel(ctx, event)
+    elif selected and selected == linked:
+        st.warning(f"No event {plain(linked)} that this account may see.")
+    if events.empty:
+        st.stop()
     cols = st.columns(2)
     cols[0].altair_chart(charts.events_by_hour(events), width="stretch")
     cols[1].altair_chart(charts.events_by_camera(events), width="stretch")
