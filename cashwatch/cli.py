@@ -156,11 +156,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{camera.id}: {state}  {mask_credentials(camera.source)}")
     for label, message in loaded.camera_errors.items():
         print(f"{label}: REJECTED  {mask_credentials(message)}")
+    for target in loaded.app.alerts:
+        print(f"alert {target.name}: ok ({target.kind})")
+    for label, message in loaded.alert_errors.items():
+        print(f"alert {label}: REJECTED  {mask_credentials(message)}")
+    alerts = (
+        f", {len(loaded.app.alerts)} alert target(s) valid, {len(loaded.alert_errors)} rejected"
+        if loaded.app.alerts or loaded.alert_errors
+        else ""
+    )
     print(
         f"{loaded.path}: {len(loaded.app.cameras)} camera(s) valid, "
-        f"{len(loaded.camera_errors)} rejected; data folder {loaded.data_dir}"
+        f"{len(loaded.camera_errors)} rejected{alerts}; data folder {loaded.data_dir}"
     )
-    return 1 if loaded.camera_errors else 0
+    return 1 if loaded.camera_errors or loaded.alert_errors else 0
 
 
 def _table_lines(headings: Sequence[str], rows: list[list[str]]) -> list[str]:
@@ -365,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(dashboard)
     dashboard.add_argument("--port", type=int, help="override [dashboard] port")
     dashboard.set_defaults(func=cmd_dashboard)
-    check = sub.add_parser("check", help="validate the config; exit 1 if a camera is rejected")
+    check = sub.add_parser(
+        "check", help="validate the config; exit 1 if a camera or alert target is rejected"
+    )
     _config_arg(check)
     check.set_defaults(func=cmd_check)
     status = sub.add_parser("status", help="show every camera's and inference service's status")

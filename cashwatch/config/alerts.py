@@ -23,7 +23,6 @@ from cashwatch.core.event_types import EVENT_TYPE_TABLE
 CAMERA_DOWN = "camera_down"
 TAMPER = "tamper"
 ALERT_TYPES: tuple[str, ...] = (*(t for t in EVENT_TYPE_TABLE if t != TAMPER), CAMERA_DOWN)
-TARGET_KINDS = ("webhook", "mqtt", "email")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC = re.compile(r"^[A-Za-z0-9_/-]{1,64}$")
@@ -232,6 +231,11 @@ class EmailTarget(AlertFilter):
 
 
 AlertTarget = Annotated[WebhookTarget | MqttTarget | EmailTarget, Field(discriminator="kind")]
+TARGET_MODELS: dict[str, type[WebhookTarget | MqttTarget | EmailTarget]] = {
+    "webhook": WebhookTarget,
+    "mqtt": MqttTarget,
+    "email": EmailTarget,
+}
 
 
 class AlertingConfig(StrictModel):

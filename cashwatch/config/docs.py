@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from cashwatch.config.alerts import EmailTarget, MqttTarget, WebhookTarget
 from cashwatch.config.app import AppConfig
 from cashwatch.config.camera import CameraConfig
 
@@ -38,6 +39,24 @@ cashier = [[0.55, 0.0], [1.0, 0.0], [1.0, 1.0], [0.55, 1.0]]
 counter = [[0.4, 0.3], [0.7, 0.3], [0.7, 0.8], [0.4, 0.8]]
 ```
 """
+
+ALERTS_INTRO = """
+## Alerts
+
+Each alert target is an `[[alerts]]` entry with a `name` and a `kind`: `webhook`, `mqtt`
+or `email`; the keys of each kind follow. A broken entry is left out (and said in the
+log, the status header and `cashwatch check`); the other targets and every camera run.
+How alerts are sent, retried and formatted: [alerts.md](alerts.md)."""
+
+# arrays of tables, rendered after the global sections
+_LISTS = ("cameras", "alerts")
+_HEADINGS = {
+    "": "Top level",
+    "cameras": "`[[cameras]]` (one entry per camera)",
+    "alerts.webhook": '`[[alerts]]` with `kind = "webhook"`',
+    "alerts.mqtt": '`[[alerts]]` with `kind = "mqtt"`',
+    "alerts.email": '`[[alerts]]` with `kind = "email"`',
+}
 
 _BOUNDS = (
     ("ge", "≥"),
@@ -87,18 +106,16 @@ def _valid(field: typing.Any) -> str:
 def render_model(model: type[BaseModel], section: str, out: list[str]) -> None:
     rows, nested = [], []
     for name, field in model.model_fields.items():
+        if name in _LISTS:
+            continue  # arrays of tables: rendered on their own below
         sub = _model_of(field.annotation)
-        if sub is not None and name != "cameras":
+        if sub is not None:
             nested.append((f"{section}.{name}" if section else name, sub))
-            continue
-        if name == "cameras":
             continue
         text = " ".join(filter(None, [field.title and f"**{field.title}**.", field.description]))
         rows.append(f"| `{name}` | {_default(field)} | {_valid(field)} | {text} |")
     if rows:
-        heading = {"": "Top level", "cameras": "`[[cameras]]` (one entry per camera)"}.get(
-            section, f"`[{section}]`"
-        )
+        heading = _HEADINGS.get(section, f"`[{section}]`")
         out += [
             f"\n## {heading}",
             "",
@@ -114,6 +131,9 @@ def render() -> str:
     out = [HEADER]
     render_model(AppConfig, "", out)
     render_model(CameraConfig, "cameras", out)
+    out.append(ALERTS_INTRO)
+    for kind, target in (("webhook", WebhookTarget), ("mqtt", MqttTarget), ("email", EmailTarget)):
+        render_model(target, f"alerts.{kind}", out)
     return "\n".join(out) + "\n"
 
 

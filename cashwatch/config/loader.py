@@ -208,14 +208,11 @@ def _validate_cameras(
 def _validate_alerts(raw_alerts: Any, path: Path) -> tuple[list[Any], dict[str, str]]:
     """Each `[[alerts]]` entry on its own: a broken one is left out and said (in the log
     and the status header), the others and every camera run."""
-    from pydantic import TypeAdapter
-
-    from cashwatch.config.alerts import AlertTarget
+    from cashwatch.config.alerts import TARGET_MODELS
 
     if not isinstance(raw_alerts, list):
         got = _TYPE_NAMES.get(type(raw_alerts), "a value")
         raise ConfigError(f"{path}: 'alerts' must be an array of tables ([[alerts]]), got {got}")
-    adapter: TypeAdapter[Any] = TypeAdapter(AlertTarget)
     targets: list[Any] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(raw_alerts):
@@ -226,8 +223,16 @@ def _validate_alerts(raw_alerts: Any, path: Path) -> tuple[list[Any], dict[str, 
                 f"alert '{label}': a second target with this name; every name must be unique"
             )
             continue
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        model = TARGET_MODELS.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            shown = shown_value(("kind",), kind)
+            errors[label] = (
+                f"alert '{label}': key 'kind' {shown}: must be one of {', '.join(TARGET_MODELS)}"
+            )
+            continue
         try:
-            targets.append(adapter.validate_python(raw))
+            targets.append(model.model_validate(raw))
         except ValidationError as exc:
             errors[label] = describe_errors(exc, prefix=f"alert '{label}': ")
     return targets, errors
