@@ -17,6 +17,18 @@ DEMO_CONFIG = """\
 backend = "auto"
 imgsz = 640
 
+# Prometheus metrics of the manager at http://127.0.0.1:9108/metrics (docs/monitoring.md).
+[metrics]
+host = "127.0.0.1"
+port = 9108
+
+# Alerts to people who are not watching the dashboard (docs/alerts.md), e.g.:
+# [[alerts]]
+# name = "front-desk-webhook"
+# kind = "webhook"                  # webhook | mqtt | email
+# url = "http://127.0.0.1:9000/hook"
+# types = ["violence", "fire", "camera_down"]
+
 [[cameras]]
 id = "demo-counter"
 name = "Demo: cash hand-over at the counter"
