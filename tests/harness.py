@@ -39,10 +39,15 @@ def camera_entry(camera_id: str, source: str | Path, **extra: Any) -> dict[str, 
 
 def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> Path:
     doc: dict[str, Any] = {
-        "manager": {"heartbeat_timeout_s": 8.0, "backoff_initial_s": 1.0, "stop_timeout_s": 5.0}
+        "manager": {"heartbeat_timeout_s": 8.0, "backoff_initial_s": 1.0, "stop_timeout_s": 5.0},
+        # off unless a test serves them: two managers of one test would share the port
+        "metrics": {"enabled": False},
     }
     for key, value in sections.items():
-        doc.setdefault(key, {}).update(value)
+        if isinstance(value, list):  # an array of tables: [[alerts]]
+            doc[key] = value
+        else:
+            doc.setdefault(key, {}).update(value)
     doc["cameras"] = cameras
     text = tomlkit.dumps(doc)
     tmp = path.with_suffix(".tmp")

@@ -117,7 +117,7 @@ class AlertFilter(StrictModel):
 
 
 class WebhookTarget(AlertFilter):
-    """An HTTP(S) endpoint that gets each alert as a multipart POST (JSON + snapshot)."""
+    """An HTTP(S) endpoint that gets each alert as one JSON POST, the snapshot inside."""
 
     kind: Literal["webhook"]
     url: SecretStr = Field(

@@ -228,7 +228,9 @@ class MosquittoBroker:
     The broker's own log is in `log_path` for when a test fails.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, persistent: bool = False) -> None:
+        """`persistent`: keep sessions and queued messages across `stop()`/`start()`, as
+        a production broker does (a subscriber's session then misses nothing)."""
         require_mosquitto()
         self.host = HOST
         self.port = port or free_port()
@@ -238,8 +240,12 @@ class MosquittoBroker:
         self.config_path.write_text(
             f"listener {self.port} {HOST}\n"
             "allow_anonymous true\n"
-            "persistence false\n"
-            "log_dest stdout\n"
+            + (
+                f"persistence true\npersistence_location {self._folder}/\n"
+                if persistent
+                else "persistence false\n"
+            )
+            + "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n",
             encoding="utf-8",
         )
@@ -328,13 +334,20 @@ class MqttSubscriber(_Recorder[MqttMessage]):
     their way and nothing published after that is missed.
     """
 
-    def __init__(self, port: int, topic_filter: str = "#", host: str = HOST) -> None:
+    def __init__(
+        self, port: int, topic_filter: str = "#", host: str = HOST, *, session: bool = False
+    ) -> None:
+        """`session`: a persistent session (clean_session off): what the broker queues for
+        it while it is disconnected arrives when it is back (with a persistent broker,
+        also across the broker's restart)."""
         super().__init__()
         self.topic_filter = topic_filter
         self._address = (host, port)
         self._subscribed = threading.Event()
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-subscriber-{uuid.uuid4().hex[:8]}"
+            CallbackAPIVersion.VERSION2,
+            client_id=f"test-subscriber-{uuid.uuid4().hex[:8]}",
+            clean_session=False if session else None,
         )
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
