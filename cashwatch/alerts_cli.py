@@ -22,6 +22,7 @@ from cashwatch.alerts.message import Alert
 from cashwatch.alerts.senders.base import Sender, SendError
 from cashwatch.alerts.state import parse_duration, read_state, read_suspended
 from cashwatch.alerts.summary import (
+    Target,
     filters_text,
     joined_states,
     local_time,
@@ -30,7 +31,7 @@ from cashwatch.alerts.summary import (
 )
 from cashwatch.cli import print_table
 from cashwatch.config import LoadedConfig, load_config
-from cashwatch.config.alerts import AlertFilter, MissingSecret
+from cashwatch.config.alerts import MissingSecret
 from cashwatch.util.redact import mask_credentials
 
 # `cashwatch status` and `alerts list`: what an operator acts on first
@@ -86,13 +87,13 @@ def run(args: argparse.Namespace) -> int:
     return commands[args.alerts_command](loaded, args)
 
 
-def alerts_summary(data_dir: Path, targets: Sequence[AlertFilter]) -> dict[str, Any] | None:
+def alerts_summary(data_dir: Path, targets: Sequence[Target]) -> dict[str, Any] | None:
     """The targets (the configured ones with the manager's state of them, as dicts), the
     suspended cameras and how old the state is; None when there is nothing to say (no
     target configured and none reported), so `cashwatch status` leaves the section out.
     """
     written_at, states = read_state(data_dir)
-    joined = joined_states([(t.name, _kind(t)) for t in targets], states)
+    joined = joined_states(targets, states)
     if not joined:
         return None
     filters = {t.name: filters_text(t) for t in targets}
@@ -123,10 +124,6 @@ def print_targets(summary: dict[str, Any], extra: tuple[tuple[str, str], ...] = 
         print(f"{camera}: alerts suspended until {local_time(until)}")
     if summary["stale"]:
         print(f"note: {summary['stale']}")
-
-
-def _kind(target: AlertFilter) -> str:
-    return str(getattr(target, "kind", "?"))
 
 
 def _list(loaded: LoadedConfig, args: argparse.Namespace) -> int:
@@ -231,7 +228,7 @@ def test_alert(now: float | None = None) -> Alert:
     )
 
 
-def _target(loaded: LoadedConfig, name: str) -> AlertFilter:
+def _target(loaded: LoadedConfig, name: str) -> Target:
     """The configured target `name`; KeyError naming the known ones (exit 2)."""
     for target in loaded.app.alerts:
         if target.name == name:
@@ -244,7 +241,7 @@ def _target(loaded: LoadedConfig, name: str) -> AlertFilter:
     raise KeyError(f"no alert target {name!r} in {loaded.path}; targets: {known}")
 
 
-def _make_sender(target: AlertFilter) -> Sender:
+def _make_sender(target: Target) -> Sender:
     # looked up at run time: the senders are built apart from this command, and only
     # `alerts test` needs them (with their network libraries)
     senders = importlib.import_module("cashwatch.alerts.senders")

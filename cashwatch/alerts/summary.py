@@ -7,27 +7,28 @@ Pure functions: the callers read the files and draw.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from cashwatch.alerts.state import TargetState
-from cashwatch.config.alerts import AlertFilter
+from cashwatch.config.alerts import AlertFilter, EmailTarget, MqttTarget, WebhookTarget
+
+Target = WebhookTarget | MqttTarget | EmailTarget
 
 # The manager rewrites state.json every few seconds: older than this, none is sending.
 STATE_STALE_S = 30.0
 
 
-def joined_states(
-    configured: Iterable[tuple[str, str]], states: Sequence[TargetState]
-) -> list[TargetState]:
-    """Each configured (name, kind) with the manager's state of it (zeros until it has
-    one), then the targets the manager still reports that the file no longer names (it
-    keeps its last good config while the file is being edited).
+def joined_states(targets: Sequence[Target], states: Sequence[TargetState]) -> list[TargetState]:
+    """Each configured target with the manager's state of it (zeros until it has one),
+    then the targets the manager still reports that the file no longer names (it keeps
+    its last good config while the file is being edited).
 
-    >>> [s.name for s in joined_states([("b", "mqtt")], [TargetState("a", "webhook")])]
+    >>> mqtt = MqttTarget(name="b", kind="mqtt", host="broker")
+    >>> [s.name for s in joined_states([mqtt], [TargetState("a", "webhook")])]
     ['b', 'a']
     """
     by_name = {state.name: state for state in states}
-    joined = [by_name.pop(name, TargetState(name=name, kind=kind)) for name, kind in configured]
+    joined = [by_name.pop(t.name, TargetState(name=t.name, kind=t.kind)) for t in targets]
     return joined + list(by_name.values())
 
 
