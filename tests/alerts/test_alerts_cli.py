@@ -15,6 +15,7 @@ import pytest
 
 from cashwatch.alerts.state import TargetState, read_suspended, write_state, write_suspended
 from cashwatch.alerts.summary import local_time
+from cashwatch.alerts_cli import probe_alert
 from cashwatch.cli import main
 from cashwatch.manager.requests import take_requests
 from cashwatch.shm.status import StatusTable
@@ -250,3 +251,12 @@ def test_status_leaves_the_alerts_out_when_there_are_none(
         assert code == 0 and "alerts" not in json.loads(out)
     finally:
         table.close()
+
+
+def test_the_test_alert_is_a_test_from_cashwatch_itself() -> None:
+    first, second = probe_alert(now=1000.0), probe_alert(now=1000.0)
+    assert first.phase == "test" and first.event_type == "test"
+    assert first.camera_id == "cashwatch" and first.alert_id.startswith("test-")
+    assert first.alert_id != second.alert_id, "receivers drop duplicates by alert_id"
+    assert first.title.startswith("Test alert at CashWatch")
+    assert first.to_json()["has_snapshot"] is False
