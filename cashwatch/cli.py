@@ -106,6 +106,10 @@ PLUGGED = {
     ),
     "eval": ("cashwatch.detect.evaluate", "evaluate detection on labelled clips"),
     "users": ("cashwatch.auth", "manage dashboard accounts"),
+    "alerts": (
+        "cashwatch.alerts_cli",
+        "alert targets: list them, suspend or resume a camera's alerts, send a test",
+    ),
 }
 
 
@@ -197,7 +201,7 @@ def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
     ) or [indent + label]
 
 
-def _print_table(
+def print_table(
     records: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], error_key: str
 ) -> None:
     """The narrow table: each record's error on its own wrapped line below its row."""
@@ -224,13 +228,13 @@ def _print_status(status: dict[str, Any], wide: bool) -> None:
     if wide:
         _print_wide_table(workers, STATUS_COLUMNS)
     else:
-        _print_table(workers, NARROW_COLUMNS, "last_error")
+        print_table(workers, NARROW_COLUMNS, "last_error")
     if services:  # none: models run in each camera worker, or an older manager
         print()
         if wide:
             _print_wide_table(services, SERVICE_COLUMNS)
         else:
-            _print_table(map(_narrow_service, services), SERVICE_NARROW_COLUMNS, "error")
+            print_table(map(_narrow_service, services), SERVICE_NARROW_COLUMNS, "error")
     for label, key in (("config error:", "config_error"), ("database error:", "db_error")):
         if status["manager"][key]:
             print()
@@ -260,16 +264,19 @@ def _mask_texts(status: dict[str, Any]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from cashwatch.alerts_cli import alerts_summary, print_targets
     from cashwatch.status import ManagerNotRunning, read_status
 
     try:
-        data_dir = load_config(args.config, create=False).data_dir
+        loaded = load_config(args.config, create=False)
+        data_dir, targets = loaded.data_dir, loaded.app.alerts
     except ConfigError as exc:
         if not resolve_config_path(args.config).exists():
             raise
         # the operator needs status most when the file is broken: the manager keeps its
         # last good config, so read what it publishes for the data folder the file names
-        data_dir = data_dir_of_broken_config(args.config)
+        # (its alert targets too: state.json names those it sends to)
+        data_dir, targets = data_dir_of_broken_config(args.config), []
         print(f"cashwatch: warning: {exc}", file=sys.stderr)
     try:
         status = read_status(data_dir)
@@ -277,11 +284,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
     _mask_texts(status)
+    alerts = alerts_summary(data_dir, targets)
     if args.json:
         shown = {key: status[key] for key in ("manager", "workers", "services")}
+        if alerts is not None:
+            shown["alerts"] = alerts
         print(json.dumps(shown, indent=2, default=str))
-    else:
-        _print_status(status, args.wide)
+        return 0
+    _print_status(status, args.wide)
+    if alerts is not None:
+        print()
+        print_targets(alerts)
     return 0
 
 

@@ -8,8 +8,10 @@ were when the button was drawn: a signed-out, removed or demoted account is refu
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from cashwatch.alerts.state import SUSPEND_MAX_S, SUSPEND_MIN_S
 from cashwatch.config import edit
 from cashwatch.config.camera import source_kind
 from cashwatch.dashboard import data
@@ -34,6 +36,16 @@ def restart(ctx: PageContext, camera_id: str) -> None:
     ctx = acting_context(ctx)
     ctx.require("control_cameras", _site_of(ctx, camera_id))
     submit_request(ctx.data_dir, "restart", camera_id)
+
+
+def suspend_alerts(ctx: PageContext, camera_id: str, for_s: float) -> None:
+    """No alerts for the camera for `for_s` seconds; 0 lifts a suspension. The manager
+    takes the request on its next loop (a later one replaces an earlier one)."""
+    ctx = acting_context(ctx)
+    ctx.require("control_cameras", _site_of(ctx, camera_id))
+    if for_s and not SUSPEND_MIN_S <= for_s <= SUSPEND_MAX_S:
+        raise ValueError(f"suspend alerts for 1 minute to 24 hours, not {for_s:.0f} s")
+    submit_request(ctx.data_dir, "suspend_alerts", camera_id, until=time.time() + for_s)
 
 
 def set_enabled_all(ctx: PageContext, camera_ids: list[str], enabled: bool) -> list[str]:
@@ -101,4 +113,5 @@ __all__ = [
     "save_camera",
     "set_enabled",
     "set_enabled_all",
+    "suspend_alerts",
 ]

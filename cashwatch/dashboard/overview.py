@@ -11,9 +11,11 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from cashwatch.alerts.state import read_suspended
 from cashwatch.config import ConfigError
 from cashwatch.core.event_types import event_type
 from cashwatch.dashboard import actions, data
+from cashwatch.dashboard.alerts_view import SUSPEND_CHOICES, suspended_text
 from cashwatch.dashboard.session import (
     PageContext,
     PermissionDenied,
@@ -150,6 +152,44 @@ def _controls(ctx: PageContext, view: CameraView) -> None:
     )
 
 
+def _alert_suspension(ctx: PageContext, view: CameraView, until: float | None) -> None:
+    """Whether the camera's alerts are suspended (for all who see the card) and, for
+    those who may control it, how long to suspend them for, or to resume them."""
+    if until is not None:
+        st.caption(f":material/notifications_off: {plain(suspended_text(until))}")
+    # without a target there is nothing to silence: no control to puzzle over
+    if not ctx.user.can("control_cameras") or view.config is None or not ctx.loaded.app.alerts:
+        return
+    cid = view.camera_id
+    cols = st.columns([3, 2], vertical_alignment="bottom")
+    cols[0].selectbox(
+        "Suspend alerts for",
+        list(SUSPEND_CHOICES),
+        index=2,  # 30 min: a drill, a delivery, a cleaner at the till
+        key=f"suspend_for_{cid}",
+        label_visibility="collapsed",
+    )
+    cols[1].button(
+        "Suspend alerts",
+        key=f"suspend_alerts_{cid}",
+        on_click=do_action,
+        args=(ctx, f"Suspend alerts of {cid}", _suspend_chosen, cid),
+    )
+    if until is not None:
+        st.button(
+            "Resume alerts",
+            key=f"resume_alerts_{cid}",
+            on_click=do_action,
+            args=(ctx, f"Resume alerts of {cid}", actions.suspend_alerts, cid, 0.0),
+        )
+
+
+def _suspend_chosen(ctx: PageContext, camera_id: str) -> None:
+    # the choice as it is at the click, not as it was when the button was drawn
+    choice = st.session_state.get(f"suspend_for_{camera_id}") or "30 min"
+    actions.suspend_alerts(ctx, camera_id, SUSPEND_CHOICES[choice])
+
+
 def tampered(view: CameraView) -> bool:
     """Running, but its view covered, blurred or turned away (an open tamper event)."""
     record = view.record or {}
@@ -161,7 +201,13 @@ def tampered(view: CameraView) -> bool:
     )
 
 
-def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None) -> None:
+def camera_card(
+    ctx: PageContext,
+    view: CameraView,
+    today: dict[str, int] | None,
+    alerts_until: float | None = None,
+) -> None:
+    """A camera's card; `alerts_until`: until when its alerts are suspended, if they are."""
     with st.container(border=True, key=f"card_{view.camera_id}", width=CARD_WIDTH_PX):
         head = st.columns([3, 1])
         head[0].markdown(f"**{plain(view.name)}**  \n{plain(view.camera_id)} · {plain(view.site)}")
@@ -182,6 +228,7 @@ def camera_card(ctx: PageContext, view: CameraView, today: dict[str, int] | None
         if last_error and view.state not in TROUBLE and not tampered(view):
             st.caption(f"Last error: {plain(last_error)}")
         _controls(ctx, view)
+        _alert_suspension(ctx, view, alerts_until)
 
 
 def _error_text(ctx: PageContext, view: CameraView, error: str) -> str:
@@ -380,9 +427,10 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     awaiting_review(ctx, sites)
     _bulk_controls(ctx, views)
     today = _events_today(ctx)
+    suspended = read_suspended(ctx.data_dir)
     # cards of a fixed width that wrap: as many per row as the screen holds (two on a
     # laptop, four on a wide monitor), never squeezed until their numbers are cut
     with st.container(horizontal=True, gap="medium", key="cards"):
         for view in views:
-            camera_card(ctx, view, today)
+            camera_card(ctx, view, today, suspended.get(view.camera_id))
     return status

@@ -10,7 +10,9 @@ import pandas as pd
 import psutil
 import streamlit as st
 
-from cashwatch.dashboard import charts, data, system_info
+from cashwatch.alerts.state import read_state
+from cashwatch.alerts.summary import joined_states, stale_note
+from cashwatch.dashboard import alerts_view, charts, data, system_info
 from cashwatch.dashboard.session import PageContext, guard_page, recheck_sign_in
 from cashwatch.dashboard.status import LiveStatus, read_status, service_records
 from cashwatch.dashboard.widgets import manager_banner, plain, source_hidden
@@ -51,6 +53,7 @@ def _live_numbers(ctx: PageContext) -> None:
         st.subheader("Workers")
         st.dataframe(system_info.workers_table(visible), hide_index=True, width="stretch")
     _services(ctx, status)
+    _alert_targets(ctx)
 
 
 def _services(ctx: PageContext, status: LiveStatus) -> None:
@@ -84,6 +87,34 @@ def _service_error(ctx: PageContext, record: dict[str, object]) -> None:
         st.error(plain(f"{record['name']}: {text}"), icon=":material/memory:")
     else:  # up again: the crash it recovered from
         st.warning(plain(f"{record['name']}, last crash: {text}"), icon=":material/memory:")
+
+
+def _alert_targets(ctx: PageContext) -> None:
+    """Whether alerts get out: a target that keeps failing is said in red, by name."""
+    broken = ctx.loaded.alert_errors
+    if not ctx.loaded.app.alerts and not broken:
+        st.caption(alerts_view.NO_TARGETS_HINT)
+        return
+    st.subheader("Alert targets")
+    written_at, reported = read_state(ctx.data_dir)
+    states = joined_states(ctx.loaded.app.alerts, reported)
+    # an account limited to some sites sees that a target fails, not why: the error
+    # names a host or a mailbox of the whole installation
+    detail = not ctx.user.limited_to_sites
+    for state in states:
+        if state.failing:
+            line = alerts_view.failing_line(state, with_error=detail)
+            st.error(plain(line), icon=":material/notifications_off:")
+    if states:
+        table = alerts_view.targets_table(states)
+        if not detail:
+            table = table.drop(columns=["last error"])
+        st.dataframe(table, hide_index=True, width="stretch")
+    if note := stale_note(written_at):
+        st.caption(plain(note.capitalize() + "."))
+    for name, why in broken.items():
+        text = f"{name}: {why}" if detail else f"{name}: an administrator must fix this entry"
+        st.warning(plain(f"Alert entry left out of the config: {text}"), icon=":material/error:")
 
 
 def _worker_starts(ctx: PageContext) -> None:

@@ -1,0 +1,82 @@
+"""The alert targets as the CLI and the dashboard show them: the configured ones joined
+with what the manager says of them (`state.json`), their filters in short, local times.
+
+Pure functions: the callers read the files and draw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from cashwatch.alerts.state import TargetState
+from cashwatch.config.alerts import AlertFilter, EmailTarget, MqttTarget, WebhookTarget
+
+Target = WebhookTarget | MqttTarget | EmailTarget
+
+# The manager rewrites state.json every few seconds: older than this, none is sending.
+STATE_STALE_S = 30.0
+
+
+def joined_states(targets: Sequence[Target], states: Sequence[TargetState]) -> list[TargetState]:
+    """Each configured target with the manager's state of it (zeros until it has one),
+    then the targets the manager still reports that the file no longer names (it keeps
+    its last good config while the file is being edited).
+
+    >>> mqtt = MqttTarget(name="b", kind="mqtt", host="broker")
+    >>> [s.name for s in joined_states([mqtt], [TargetState("a", "webhook")])]
+    ['b', 'a']
+    """
+    by_name = {state.name: state for state in states}
+    joined = [by_name.pop(t.name, TargetState(name=t.name, kind=t.kind)) for t in targets]
+    return joined + list(by_name.values())
+
+
+def status_word(state: TargetState) -> str:
+    """`failing` or `ok`, as every view says it."""
+    return "failing" if state.failing else "ok"
+
+
+def filters_text(target: AlertFilter) -> str:
+    """A target's filters in one short line.
+
+    >>> filters_text(AlertFilter(name="x", types=["cash"], min_confidence=0.5, cooldown_s=0))
+    'types cash · conf >= 0.50 · cooldown 0 s'
+    >>> filters_text(AlertFilter(name="x"))
+    'all events'
+    """
+    parts = [
+        f"{label} {','.join(values)}"
+        for label, values in (
+            ("types", target.types),
+            ("sites", target.sites),
+            ("cameras", target.cameras),
+        )
+        if values
+    ]
+    if target.min_confidence > 0:
+        parts.append(f"conf >= {target.min_confidence:.2f}")
+    # the default cooldown on every line would hide the filters that differ
+    if target.cooldown_s != AlertFilter.model_fields["cooldown_s"].default:
+        parts.append(f"cooldown {target.cooldown_s:g} s")
+    return " · ".join(parts) or "all events"
+
+
+def local_time(ts: float, now: float | None = None) -> str:
+    """`14:35` today, `2026-12-07 14:35` on another day, `–` for never (0)."""
+    if ts <= 0:
+        return "–"
+    now = time.time() if now is None else now
+    when, today = time.localtime(ts), time.localtime(now)
+    same_day = when[:3] == today[:3]
+    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", when)
+
+
+def stale_note(written_at: float, now: float | None = None) -> str:
+    """Why the targets' numbers may be old ("" when the manager wrote them lately)."""
+    if written_at <= 0:
+        return "no manager has written the alert state yet: the numbers are not live"
+    age = (time.time() if now is None else now) - written_at
+    if age <= STATE_STALE_S:
+        return ""
+    return f"no manager has written the alert state for {age:.0f} s: the numbers are old"

@@ -1,0 +1,270 @@
+"""`cashwatch alerts`: list the alert targets, suspend and resume a camera's alerts, send
+a test alert.
+
+Outside `cashwatch.alerts` because suspending goes through the manager's request files
+(`cashwatch.manager.requests`), which the alerts package must not import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cashwatch.alerts.message import Alert
+from cashwatch.alerts.senders.base import Sender, SendError
+from cashwatch.alerts.state import parse_duration, read_state, read_suspended
+from cashwatch.alerts.summary import (
+    Target,
+    filters_text,
+    joined_states,
+    local_time,
+    stale_note,
+    status_word,
+)
+from cashwatch.cli import print_table
+from cashwatch.config import LoadedConfig, load_config
+from cashwatch.config.alerts import MissingSecret
+from cashwatch.util.redact import mask_credentials
+
+# `cashwatch status` and `alerts list`: what an operator acts on first
+TARGET_COLUMNS = (
+    ("name", "target"),
+    ("kind", "kind"),
+    ("pending", "pending"),
+    ("sent_total", "sent"),
+    ("failed_total", "failed"),
+    ("status", "status"),
+)
+POLL_S = 0.2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds `list`, `suspend`, `resume` and `test` to the `cashwatch alerts` parser."""
+    sub = parser.add_subparsers(dest="alerts_command", required=True)
+    list_ = sub.add_parser("list", help="the targets, their state and the suspended cameras")
+    list_.add_argument("--json", action="store_true", help="machine-readable output")
+    suspend = sub.add_parser("suspend", help="no alerts for a camera for a while")
+    suspend.add_argument("camera", help="camera id")
+    suspend.add_argument(
+        "--for", dest="duration", required=True, help="how long: 5m, 30m, 2h, 1h30m (1m-24h)"
+    )
+    resume = sub.add_parser("resume", help="alerts for a suspended camera again, now")
+    resume.add_argument("camera", help="camera id")
+    for command in (suspend, resume):
+        command.add_argument(
+            "--timeout",
+            type=float,
+            default=10.0,
+            help="seconds to wait for the manager to take it",
+        )
+    test = sub.add_parser("test", help="send a test alert to a target now (no manager needed)")
+    test.add_argument("name", help="the target's name in [[alerts]]")
+    for command in (list_, suspend, resume, test):
+        command.add_argument(
+            "--config",
+            metavar="PATH",
+            help="config file (default: $CASHWATCH_CONFIG, else data/cashwatch.toml)",
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the chosen `alerts` command; 0 ok, 1 failed, 2 bad input."""
+    loaded = load_config(args.config, create=False)
+    commands: dict[str, Callable[[LoadedConfig, argparse.Namespace], int]] = {
+        "list": _list,
+        "suspend": _suspend,
+        "resume": _resume,
+        "test": _test,
+    }
+    return commands[args.alerts_command](loaded, args)
+
+
+def alerts_summary(data_dir: Path, targets: Sequence[Target]) -> dict[str, Any] | None:
+    """The targets (the configured ones with the manager's state of them, as dicts), the
+    suspended cameras and how old the state is; None when there is nothing to say (no
+    target configured and none reported), so `cashwatch status` leaves the section out.
+    """
+    written_at, states = read_state(data_dir)
+    joined = joined_states(targets, states)
+    if not joined:
+        return None
+    filters = {t.name: filters_text(t) for t in targets}
+    rows = [
+        dataclasses.asdict(s)
+        | {
+            "status": status_word(s),
+            # the senders keep secrets out of their errors; a URL's password is masked
+            # anyway, as everywhere a message may be pasted from
+            "last_error": mask_credentials(s.last_error),
+            "filters": filters.get(s.name, "(not in the config file)"),
+        }
+        for s in joined
+    ]
+    return {
+        "written_at": written_at,
+        "stale": stale_note(written_at),
+        "targets": rows,
+        "suspended": read_suspended(data_dir),
+    }
+
+
+def print_targets(summary: dict[str, Any], extra: tuple[tuple[str, str], ...] = ()) -> None:
+    """The targets' table, each failing one's last error below its row, then the
+    suspended cameras and a line when the numbers are old."""
+    print_table(summary["targets"], TARGET_COLUMNS + extra, "last_error")
+    for camera, until in sorted(summary["suspended"].items()):
+        print(f"{camera}: alerts suspended until {local_time(until)}")
+    if summary["stale"]:
+        print(f"note: {summary['stale']}")
+
+
+def _list(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    summary = alerts_summary(loaded.data_dir, loaded.app.alerts) or {
+        "written_at": 0.0,
+        "stale": "",
+        "targets": [],
+        "suspended": read_suspended(loaded.data_dir),
+    }
+    summary["broken"] = loaded.alert_errors
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    if summary["targets"]:
+        print_targets(summary, extra=(("filters", "filters"),))
+    else:
+        print(f"no alert targets in {loaded.path} (add [[alerts]]; see docs/alerts.md)")
+    for name, why in loaded.alert_errors.items():
+        print(f"{name}: REJECTED  {why}")
+    return 0
+
+
+def _suspend(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    loaded.camera(args.camera)  # names the known cameras if this one is not among them
+    try:
+        seconds = parse_duration(args.duration)
+    except ValueError as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 2
+    until = time.time() + seconds
+    return _request(
+        loaded.data_dir,
+        args.camera,
+        until,
+        # the manager may round what it stores: within a second is the same request
+        lambda suspended: abs(suspended.get(args.camera, 0.0) - until) < 1.0,
+        f"alerts suspended until {local_time(until)}",
+        args.timeout,
+    )
+
+
+def _resume(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    loaded.camera(args.camera)
+    return _request(
+        loaded.data_dir,
+        args.camera,
+        time.time(),  # a suspension that ends now is lifted
+        lambda suspended: args.camera not in suspended,
+        "alerts resumed",
+        args.timeout,
+    )
+
+
+def _request(
+    data_dir: Path,
+    camera_id: str,
+    until: float,
+    taken: Callable[[dict[str, float]], bool],
+    outcome: str,
+    timeout_s: float,
+) -> int:
+    """Leave a suspend_alerts request and wait until the manager has recorded it."""
+    from cashwatch.manager.requests import submit_request
+    from cashwatch.status import ManagerNotRunning, read_status
+
+    submit_request(data_dir, "suspend_alerts", camera_id, until=until)
+    try:
+        read_status(data_dir)
+    except ManagerNotRunning:
+        print(
+            f"no manager is running: the request waits for its next start "
+            f"({camera_id}: {outcome} then)"
+        )
+        return 0
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if taken(read_suspended(data_dir)):
+            print(f"{camera_id}: {outcome}")
+            return 0
+        time.sleep(POLL_S)  # the manager takes requests on its next loop
+    print(
+        f"cashwatch: the manager did not take the request for {camera_id} within "
+        f"{timeout_s:.0f} s; it stays queued (see the manager's log)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def probe_alert(now: float | None = None) -> Alert:
+    """The alert `alerts test` sends: phase and type `test`, from camera `cashwatch`."""
+    alert_id = f"test-{uuid.uuid4()}"
+    return Alert(
+        alert_id=alert_id,
+        phase="test",
+        event_id=alert_id,
+        camera_id="cashwatch",
+        camera_name="CashWatch",
+        site="",
+        event_type="test",
+        started_at=time.time() if now is None else now,
+        details={"note": "a test alert sent with `cashwatch alerts test`"},
+    )
+
+
+def _target(loaded: LoadedConfig, name: str) -> Target:
+    """The configured target `name`; KeyError naming the known ones (exit 2)."""
+    for target in loaded.app.alerts:
+        if target.name == name:
+            return target
+    if name in loaded.alert_errors:
+        raise KeyError(
+            f"alert target {name!r} is left out of {loaded.path}: {loaded.alert_errors[name]}"
+        )
+    known = ", ".join(t.name for t in loaded.app.alerts) or "none"
+    raise KeyError(f"no alert target {name!r} in {loaded.path}; targets: {known}")
+
+
+def _make_sender(target: Target) -> Sender:
+    # imported when used: only `alerts test` needs the senders' network libraries; by
+    # name, because make_sender is written on another branch (#23) and this module must
+    # import and type-check before it lands
+    senders = importlib.import_module("cashwatch.alerts.senders")
+    sender: Sender = senders.make_sender(target)
+    return sender
+
+
+def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    target = _target(loaded, args.name)
+    try:
+        _send_test(target)
+    except (SendError, MissingSecret) as exc:  # the target's fault, said in its words
+        print(f"failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"sent to {target.name}")
+    return 0
+
+
+def _send_test(target: Target) -> None:
+    """Send a test alert straight to the target (no outbox, no manager)."""
+    sender = _make_sender(target)
+    try:
+        sender.send(probe_alert(), None)
+    finally:
+        sender.close()  # its connection (an MQTT client, an SMTP session) is not left open
