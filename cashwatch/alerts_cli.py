@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 import sys
 import time
@@ -242,12 +241,10 @@ def _target(loaded: LoadedConfig, name: str) -> Target:
 
 
 def _make_sender(target: Target) -> Sender:
-    # imported when used: only `alerts test` needs the senders' network libraries; by
-    # name, because make_sender is written on another branch (#23) and this module must
-    # import and type-check before it lands
-    senders = importlib.import_module("cashwatch.alerts.senders")
-    sender: Sender = senders.make_sender(target)
-    return sender
+    # imported when used: only `alerts test` needs the senders' network libraries
+    from cashwatch.alerts.senders import make_sender
+
+    return make_sender(target)
 
 
 def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from cashwatch.cli import main
 from cashwatch.manager.requests import take_requests
 from cashwatch.shm.status import StatusTable
 from tests.harness import camera_entry, write_config
+from tests.support.alert_receivers import HttpReceiver
 
 ALERTS = """
 [[alerts]]
@@ -260,3 +261,20 @@ def test_the_test_alert_is_a_test_from_cashwatch_itself() -> None:
     assert first.alert_id != second.alert_id, "receivers drop duplicates by alert_id"
     assert first.title.startswith("Test alert at CashWatch")
     assert first.to_json()["has_snapshot"] is False
+
+
+def test_a_test_alert_goes_straight_to_the_target_and_says_whether_it_arrived(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with HttpReceiver() as receiver:
+        path = write_config(tmp_path / "cashwatch.toml", [camera_entry("door", "demo:walk")])
+        hook = f'[[alerts]]\nname = "hook"\nkind = "webhook"\nurl = "{receiver.url}/h?t=s3cret"\n'
+        path.write_text(path.read_text() + hook)
+        code, out, _ = run(capsys, "alerts", "test", "hook", "--config", str(path))
+        assert code == 0 and "sent to hook" in out
+        body = receiver.wait_for(timeout_s=2).json()
+        assert body["phase"] == "test" and body["event_type"] == "test"
+
+        receiver.up = False
+        code, _, err = run(capsys, "alerts", "test", "hook", "--config", str(path))
+        assert code == 1 and "HTTP 503" in err and "s3cret" not in err
