@@ -116,6 +116,22 @@ def manager_alive(header: dict[str, Any], now: float | None = None) -> bool:
     return pid > 0 and fresh and psutil.pid_exists(pid)
 
 
+def camera_records(table: StatusTable, now: float | None = None) -> dict[str, dict[str, Any]]:
+    """Every camera of an open table, `camera_id -> camera_record()` plus what the CLI's
+    JSON adds: `status` (the state again), `running` and `uptime`. Shared by
+    `read_status` and the manager's own readers (its metrics), which hold the table."""
+    now = time.time() if now is None else now
+    records = {}
+    for camera_id, camera in table.read_all().items():
+        record = camera_record(camera)
+        record["status"] = record["state"]  # the name the CLI's JSON documents
+        running = record["state"] == "running" and record["pid"] > 0
+        record["running"] = running
+        record["uptime"] = format_uptime(now - record["start_ts"]) if running else "00:00:00"
+        records[camera_id] = record
+    return records
+
+
 def read_status(data_dir: Path) -> dict[str, Any]:
     """`{"manager": {...}, "workers": {camera_id: {...}}, "services": [{...}, ...]}`.
 
@@ -137,16 +153,8 @@ def read_status(data_dir: Path) -> dict[str, Any]:
             raise ManagerNotRunning(
                 f"the manager for {data_dir} (pid {header['manager_pid']}) is not running"
             )
-        workers = {
-            camera_id: camera_record(camera) for camera_id, camera in table.read_all().items()
-        }
+        workers = camera_records(table)
     finally:
         table.close()
-    now = time.time()
-    for record in workers.values():
-        record["status"] = record["state"]  # the name the CLI's JSON documents
-        running = record["state"] == "running" and record["pid"] > 0
-        record["running"] = running
-        record["uptime"] = format_uptime(now - record["start_ts"]) if running else "00:00:00"
-    services = [service_record(service, now) for service in read_services(data_dir)]
+    services = [service_record(service) for service in read_services(data_dir)]
     return {"manager": header, "workers": workers, "services": services}

@@ -12,6 +12,9 @@ the lines stay too, `db_error` says why, and the next tries come after 1, 2, 4, 
 (a wrong type, a value out of range) is skipped; an error of the file itself never
 consumes a line.
 
+`backlog()` says how many complete lines wait and for how long (the manager's
+metrics, read from their HTTP thread while `poll()` runs on the manager's loop).
+
 Ingested journal files are kept `keep_days` (default 30, `[retention] journal_days`):
 `cashwatch db recover` rebuilds a damaged database from them (cashwatch/store/recover.py).
 """
@@ -21,7 +24,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,7 @@ RETRY_INITIAL_S = 1.0  # after a write the file itself refused (not a reader's l
 # and a try on a damaged file costs one failed open (milliseconds) and no log line.
 RETRY_MAX_S = 10.0
 REBUILD_MARKER = "rebuild-in-progress"  # in journal/: offsets.json may not describe the file
+BACKLOG_CHUNK = 1 << 20  # backlog() counts newlines this many bytes at a time
 
 # Errors that make a whole batch go through one record at a time. DataError (a value the
 # column cannot take: ConversionException, OutOfRange …) is a record's own. IntegrityError
@@ -59,6 +65,24 @@ BATCH_FALLBACK_ERRORS: tuple[type[Exception], ...] = (duckdb.DataError, duckdb.I
 # would fail every record the same way. Those errors are the database's: they skip
 # nothing, set `db_error` and are retried.
 RECORD_ERRORS: tuple[type[Exception], ...] = (BadRecordError, duckdb.DataError)
+
+
+@dataclass(frozen=True)
+class IngestBacklog:
+    """Journal lines not yet in the database, and how long they have waited.
+
+    Attributes:
+        lines: Complete lines past the ingested offsets, over every journal file (a line
+            still being written, without its newline, is not counted).
+        lag_s: 0 when `lines` is 0; otherwise the seconds since a poll last found no new
+            line (or since the ingestor was made, before any did). Every waiting line
+            arrived after that moment, so this bounds how long the oldest has waited: it
+            is at most a poll interval (0.2 s) while ingest keeps up, and grows for as long
+            as a reader's lock, a database error or a flood of lines holds it back.
+    """
+
+    lines: int = 0
+    lag_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,22 @@ def read_complete_lines(path: Path, offset: int, max_bytes: int) -> tuple[bytes,
     return data[:end], offset + end
 
 
+def count_lines_after(path: Path, offset: int) -> int:
+    """Newlines from `offset` to the end of the file (from 0 when it shrank below it),
+    read BACKLOG_CHUNK bytes at a time; 0 for a file that is gone."""
+    try:
+        size = path.stat().st_size
+        if size == offset:
+            return 0  # the usual case, caught up: no need to open it
+        with path.open("rb") as handle:
+            handle.seek(offset if offset <= size else 0)  # shrunk: poll replays it whole
+            return sum(
+                chunk.count(b"\n") for chunk in iter(partial(handle.read, BACKLOG_CHUNK), b"")
+            )
+    except FileNotFoundError:
+        return 0
+
+
 class Ingestor:
     """Replays `journal/*/*.jsonl` into `cashwatch.duckdb`; the manager calls `poll()`.
 
@@ -129,6 +169,10 @@ class Ingestor:
         self.marker_path = self.journal / REBUILD_MARKER
         self.rebuilding = self.marker_path.exists()
         self.offsets: dict[str, int] = {} if replay_all else self._load_offsets()
+        # What backlog() reads from another thread: a copy that _save_offsets replaces
+        # whole and nothing changes in place (self.offsets is, mid-poll).
+        self._offsets_seen: Mapping[str, int] = dict(self.offsets)
+        self._caught_up_mono = time.monotonic()  # the last poll that found no new line
         self.busy_polls = 0  # polls that found the database locked by a reader
         self.failed_writes = 0  # tries the file itself refused (damaged, disk full)
         self._next_cleanup = 0.0
@@ -158,6 +202,8 @@ class Ingestor:
 
     def _poll(self) -> int:
         lines = self._read_new()
+        if not lines:
+            self._caught_up_mono = time.monotonic()
         if not lines and db_path(self.data_dir).exists() and not self.db_error:
             self._rebuild_done()
             self._maybe_cleanup()
@@ -190,6 +236,16 @@ class Ingestor:
             self._write([])  # no journal at all: still leave an empty, current database
         self._rebuild_done()
         return applied
+
+    def backlog(self) -> IngestBacklog:
+        """The lines that wait and for how long (see IngestBacklog); safe to call from
+        another thread while `poll()` runs, and cheap while ingest keeps up (a stat per
+        journal file; a file with lines waiting is read from its offset to its end)."""
+        offsets, caught_up = self._offsets_seen, self._caught_up_mono  # snapshots
+        lines = sum(
+            count_lines_after(path, offsets.get(key, 0)) for key, path in self.journal_files()
+        )
+        return IngestBacklog(lines, max(0.0, time.monotonic() - caught_up) if lines else 0.0)
 
     def close(self) -> None:
         """Nothing is held between polls; kept for the manager's symmetry."""
@@ -375,6 +431,9 @@ class Ingestor:
         }
 
     def _save_offsets(self) -> None:
+        # every change of the offsets ends here: backlog() sees them from now on, also
+        # when the file below cannot be written (the lines are in the database)
+        self._offsets_seen = dict(self.offsets)
         make_private_dir(self.journal)
         atomic_write_text(self.offsets_path, json.dumps(self.offsets, sort_keys=True, indent=0))
 
