@@ -72,6 +72,7 @@ class AlertService:
         self.book = RoutingBook()
         self.suspended = read_suspended(data_dir)
         self.events: Counter[tuple[str, str]] = Counter()  # (camera, type) since the start
+        self._events_seen: dict[tuple[str, str], int] = {}  # a copy other threads may read
         self.threads: dict[str, TargetThread] = {}
         self._starts: dict[str, Alert] = {}
         self._troubles: dict[str, camera_down.Trouble] = {}
@@ -91,6 +92,13 @@ class AlertService:
         for camera in cameras.values():
             self._watch(camera, now)
         self._share_cameras(cameras)
+        if self.events != self._events_seen:
+            self._events_seen = dict(self.events)  # replaced whole: readers need no lock
+
+    def event_counts(self) -> dict[tuple[str, str], int]:
+        """Events (and camera_down alerts) per camera and type since the manager
+        started; safe to call from another thread (the metrics server's)."""
+        return self._events_seen
 
     def configure(self, settings: AlertSettings) -> None:
         """A reloaded config: targets added, changed or removed get their threads."""

@@ -15,9 +15,10 @@ import os
 import signal
 import threading
 import time
+from functools import partial
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 import psutil
 
@@ -75,6 +76,9 @@ from cashwatch.util.redact import mask_credentials
 from cashwatch.worker.base import set_spawn_environment
 from cashwatch.worker.memory import set_worker_malloc
 
+if TYPE_CHECKING:
+    from cashwatch.manager.metrics import MetricsServer
+
 log = logging.getLogger("cashwatch.manager")
 # A camera with no process has no rates: its last worker's would read as still running
 # (the worker's own rates are zeroed by readers, CameraStatus.counters).
@@ -125,6 +129,7 @@ class Manager:
         self.video_inputs: dict[int, InputSlot] = {}
         self.inference: InferencePool | None = None
         self.alerts: AlertService | None = None
+        self.metrics: MetricsServer | None = None
         self._stop = threading.Event()
         self._processes: dict[int, psutil.Process] = {}
         self._cores = usable_cores()
@@ -186,6 +191,7 @@ class Manager:
         )
         replayed = self.upkeep.start()  # guarded: an unreadable journal must not stop it
         self.alerts = alerting.open_alerts(self.loaded)
+        self.metrics = self._serve_metrics()
         log.info(
             "manager %d started for %s (%d journal records replayed)",
             os.getpid(),
@@ -224,6 +230,21 @@ class Manager:
                 self.data_dir,
                 self.data_dir,
             )
+
+    def _serve_metrics(self) -> MetricsServer | None:
+        """`/metrics` where `[metrics]` says (fixed at start); every source is read by the
+        server's own threads, so each returns a copy or an object replaced whole."""
+        from cashwatch.manager.metrics import MetricsSources, serve_metrics
+        from cashwatch.status import camera_records
+
+        alerts = self.alerts
+        sources = MetricsSources(
+            cameras=partial(camera_records, self.status),
+            events=alerts.event_counts if alerts is not None else dict,
+            ingest=self.upkeep.ingestor.backlog,
+            alerts=alerts.states if alerts is not None else list,
+        )
+        return serve_metrics(self.loaded.app.metrics, sources)
 
     def _beat(self) -> None:
         """Publish the manager's heartbeat from its own thread.
@@ -276,6 +297,8 @@ class Manager:
             heartbeat = getattr(self, "_heartbeat", None)
             if heartbeat is not None:
                 heartbeat.join(timeout=2)  # it writes to the table closed next
+            if self.metrics is not None:  # it reads the table closed next
+                self.metrics.close()
             self.runner.close()
             self.status.close()
             self.lock.release()

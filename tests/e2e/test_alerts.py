@@ -5,11 +5,13 @@ back, once each, and the cameras never notice."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cashwatch.alerts.state import read_state
 from tests.harness import ManagerProcess, wait_for, write_config
@@ -42,8 +44,19 @@ def _accepted(receiver: HttpReceiver) -> Counter[str]:
     return Counter(r.json()["alert_id"] for r in receiver.received if r.status == 200)
 
 
+def _metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One scrape of the manager's /metrics: (name, labels) -> value."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def _config(
-    tmp_path: Path, hook: HttpReceiver, broker: MosquittoBroker, smtp: SmtpReceiver
+    tmp_path: Path, hook: HttpReceiver, broker: MosquittoBroker, smtp: SmtpReceiver, port: int
 ) -> Path:
     dead = f"rtsp://127.0.0.1:{free_port()}/nothing-listens-here"
     return write_config(
@@ -62,6 +75,7 @@ def _config(
         ],
         alerting={"camera_down_after_s": 2.0, "retry_max_s": 2.0, "failing_after": 2},
         dashboard={"public_url": "https://cctv.hotel.example"},
+        metrics={"enabled": True, "port": port},
         alerts=[
             {"name": "hook", "kind": "webhook", "url": f"{hook.url}/hook", "cooldown_s": 0},
             {"name": "ha", "kind": "mqtt", "host": "127.0.0.1", "port": broker.port},
@@ -78,12 +92,13 @@ def _config(
 
 
 def test_alerts_reach_targets_that_were_down_once_each(tmp_path: Path) -> None:
+    port = free_port()
     with (
         HttpReceiver() as hook,
         MosquittoBroker(persistent=True) as broker,
         MqttSubscriber(broker.port, "cashwatch/#", session=True) as mqtt,
         SmtpReceiver() as smtp,
-        ManagerProcess(_config(tmp_path, hook, broker, smtp)) as manager,
+        ManagerProcess(_config(tmp_path, hook, broker, smtp, port)) as manager,
     ):
         hook.up = False  # the webhook's receiver is down from the start
         manager.wait_state("fire", "running", 60)
@@ -120,6 +135,13 @@ def test_alerts_reach_targets_that_were_down_once_each(tmp_path: Path) -> None:
         assert body["link"] == f"https://cctv.hotel.example/events?event={fire['event_id']}"
         assert body["snapshot_jpeg_base64"], "the snapshot travels with the alert"
         assert any(a.startswith("down-gone-") for a in _accepted(hook)), "camera_down delivered"
+
+        # /metrics: the camera's rate, the events, the target's retries
+        scraped = _metrics(port)
+        assert scraped[("cashwatch_camera_fps", (("camera", "fire"), ("site", "office")))] > 0
+        assert scraped[("cashwatch_camera_up", (("camera", "gone"), ("site", "default")))] == 0
+        assert scraped[("cashwatch_events_total", (("camera", "fire"), ("type", "fire")))] >= 1
+        assert scraped[("cashwatch_alerts_failed_total", (("target", "hook"),))] >= 2
 
         # MQTT: the broker goes away while the fire ends and comes back
         wait_for(lambda: _on_events(mqtt, start), 20, "the fire start on cashwatch/events")
