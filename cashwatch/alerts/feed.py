@@ -41,7 +41,7 @@ class JournalFeed:
 
     >>> feed = JournalFeed(data_dir)         # doctest: +SKIP
     >>> records = feed.read()                # doctest: +SKIP
-    >>> feed.commit()                        # after the alerts are in the outbox
+    >>> feed.commit()                        # doctest: +SKIP
     """
 
     def __init__(self, data_dir: Path) -> None:

@@ -57,7 +57,7 @@ class AlertService:
     """Feed, route, queue and send; one per manager.
 
     >>> alerts = AlertService(data_dir, settings)   # doctest: +SKIP
-    >>> alerts.step(cameras)                         # every loop pass
+    >>> alerts.step(cameras)                         # doctest: +SKIP
     >>> alerts.close()                               # doctest: +SKIP
     """
 
