@@ -128,8 +128,9 @@ def route(
 
     A start goes to each target whose filters match, unless the camera is suspended or
     the target's cooldown for this camera and type still runs. An end goes where its
-    start went (or, when that is not known, to the matching targets): a receiver that
-    was told ON must be told OFF, also during a cooldown or a suspension.
+    start went, and only there (when its start is not known, as after a restart, to the
+    matching targets): a receiver that was told ON must be told OFF, also during a
+    cooldown or a suspension, and one that was not told ON is not told OFF.
     """
     if alert.phase == "end":
         went = book.open_events.pop(alert.event_id, None)
@@ -138,17 +139,17 @@ def route(
         if not alert.event_type:
             return []  # nothing known of it: its start went out before the last restart
         return [t.name for t in targets if matches(t, alert)]
+    chosen: list[str] = []
     if suspended.get(alert.camera_id, 0.0) > now:
-        return []
-    chosen = []
+        targets = ()  # none: its end must not go out either
     for target in targets:
         key = (target.name, alert.camera_id, alert.event_type)
         if not matches(target, alert) or now - book.last_sent.get(key, -1e18) < target.cooldown_s:
             continue
         book.last_sent[key] = now
         chosen.append(target.name)
-    if chosen:
-        book.open_events[alert.event_id] = tuple(chosen)
-        while len(book.open_events) > OPEN_EVENTS_KEPT:
-            book.open_events.popitem(last=False)
+    # also when it went nowhere (filtered, cooling down, suspended): so does its end
+    book.open_events[alert.event_id] = tuple(chosen)
+    while len(book.open_events) > OPEN_EVENTS_KEPT:
+        book.open_events.popitem(last=False)
     return chosen

@@ -77,13 +77,14 @@ class AlertFilter(StrictModel):
         description="Events below this confidence are not sent (camera_down always is).",
     )
     cooldown_s: float = Field(
-        default=60.0,
+        default=0.0,
         ge=0.0,
         le=86400.0,
         title="Cooldown (s)",
         description="After an alert, the same camera's further events of the same type "
-        "are not sent to this target for this long (on top of the detection cooldown). "
-        "The end of an alert that was sent always is.",
+        "are not sent to this target for this long (on top of the camera's own detection "
+        "cooldown); 0: every event is sent. The end of an alert that was sent always is, "
+        "and only that one's.",
     )
 
     @field_validator("name")

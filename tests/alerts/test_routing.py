@@ -81,14 +81,15 @@ def test_ends_go_where_their_start_went_also_when_suspended() -> None:
     end = end_alert("till", {"event_id": "e1", "ended_at": 1020.0}, start)
     assert route(end, targets, suspended, book, 1020.0) == ["a", "b"]
     assert end.alert_id == "e1:end" and end.event_type == "violence"
-    assert route(
-        end_alert("till", {"event_id": "e2", "ended_at": 1030.0}, cooled),
-        targets,
-        suspended,
-        book,
-        1030.0,
-    ) == ["a", "b"]  # unknown start: its filters decide
-    assert route(start_alert("till", _event("e3"), REF, ""), targets, suspended, book, 2000.0) == []
+    cooled_end = end_alert("till", {"event_id": "e2", "ended_at": 1030.0}, cooled)
+    assert route(cooled_end, targets, {}, book, 1030.0) == [], "no OFF without an ON"
+    quiet = start_alert("till", _event("e3"), REF, "")
+    assert route(quiet, targets, suspended, book, 2000.0) == []
+    quiet_end = end_alert("till", {"event_id": "e3", "ended_at": 2010.0}, quiet)
+    assert route(quiet_end, targets, {}, book, 2010.0) == [], "suspended start, silent end"
+    # a start routed before a restart is not in the new book: its filters decide
+    unknown = end_alert("till", {"event_id": "e9", "ended_at": 2020.0}, quiet)
+    assert route(unknown, targets, {}, RoutingBook(), 2020.0) == ["a", "b"]
 
 
 def test_a_suspension_ends_by_itself() -> None:
