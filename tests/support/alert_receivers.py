@@ -237,11 +237,16 @@ class MosquittoBroker:
         self._folder = Path(tempfile.mkdtemp(prefix="cashwatch-mosquitto-"))
         self.config_path = self._folder / "mosquitto.conf"
         self.log_path = self._folder / "mosquitto.log"
+        # started as root, mosquitto drops to its own account: that one writes the store
+        store = self._folder / "store"
+        store.mkdir()
+        store.chmod(0o777)
+        self._folder.chmod(0o755)
         self.config_path.write_text(
             f"listener {self.port} {HOST}\n"
             "allow_anonymous true\n"
             + (
-                f"persistence true\npersistence_location {self._folder}/\n"
+                f"persistence true\npersistence_location {store}/\n"
                 if persistent
                 else "persistence false\n"
             )
