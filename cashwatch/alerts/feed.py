@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cashwatch.alerts.state import alerts_dir
-from cashwatch.store.journal import journal_dir
+from cashwatch.store.journal import journal_dir, journal_file_name
 from cashwatch.util.files import atomic_write_text, make_private_dir
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,21 @@ class JournalFeed:
         self._save(self.offsets)
 
     def _files(self) -> list[tuple[str, Path]]:
+        """Today's and yesterday's file of each camera: a worker writes to the file of
+        the day it writes in, so older ones get no new lines (and a site keeps 30 days
+        of them: looking at those 5 times a second would be thousands of stat calls)."""
         if not self.journal.is_dir():
             return []
-        return sorted(
-            (f"{path.parent.name}/{path.name}", path)
-            for path in self.journal.glob("*/*.jsonl")
-            if not path.parent.name.startswith("_")  # the manager's and reviews: no events
-        )
+        now = time.time()
+        names = sorted({journal_file_name(now - 86400.0), journal_file_name(now)})
+        return [
+            (f"{folder.name}/{name}", folder / name)
+            for folder in sorted(self.journal.iterdir())
+            # the manager's and the reviews' journals hold no events
+            if not folder.name.startswith("_") and folder.is_dir()
+            for name in names
+            if (folder / name).is_file()
+        ]
 
     def _ends(self) -> dict[str, int]:
         ends = {}
