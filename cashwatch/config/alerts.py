@@ -152,12 +152,9 @@ class WebhookTarget(AlertFilter):
         return _secret(self.secret, self.secret_env, "signing key", self.name)
 
 
-class MqttTarget(AlertFilter):
-    """An MQTT broker: events, per-camera ON/OFF and status, Home Assistant discovery."""
+class _LoginTarget(AlertFilter):
+    """A target that may ask for a user and password (MQTT, SMTP)."""
 
-    kind: Literal["mqtt"]
-    host: str = Field(title="Broker host", description="Name or address of the broker.")
-    port: int = Field(default=1883, ge=1, le=65535, title="Broker port", description="")
     username: str | None = Field(default=None, title="User", description="")
     password: SecretStr | None = Field(default=None, title="Password", description="")
     password_env: str | None = Field(
@@ -165,6 +162,17 @@ class MqttTarget(AlertFilter):
         title="Password variable",
         description="Name of an environment variable holding the password instead.",
     )
+
+    def secret_password(self) -> str | None:
+        return _secret(self.password, self.password_env, "password", self.name)
+
+
+class MqttTarget(_LoginTarget):
+    """An MQTT broker: events, per-camera ON/OFF and status, Home Assistant discovery."""
+
+    kind: Literal["mqtt"]
+    host: str = Field(title="Broker host", description="Name or address of the broker.")
+    port: int = Field(default=1883, ge=1, le=65535, title="Broker port", description="")
     tls: bool = Field(default=False, title="TLS", description="Connect with TLS.")
     topic_prefix: str = Field(
         default="cashwatch",
@@ -189,11 +197,8 @@ class MqttTarget(AlertFilter):
             )
         return value
 
-    def secret_password(self) -> str | None:
-        return _secret(self.password, self.password_env, "password", self.name)
 
-
-class EmailTarget(AlertFilter):
+class EmailTarget(_LoginTarget):
     """An SMTP server: one mail per alert, the snapshot attached."""
 
     kind: Literal["email"]
@@ -203,13 +208,6 @@ class EmailTarget(AlertFilter):
         default="auto",
         title="STARTTLS",
         description="auto: when the server offers it; require: refuse to send without it.",
-    )
-    username: str | None = Field(default=None, title="User", description="")
-    password: SecretStr | None = Field(default=None, title="Password", description="")
-    password_env: str | None = Field(
-        default=None,
-        title="Password variable",
-        description="Name of an environment variable holding the password instead.",
     )
     sender: str = Field(
         default="cashwatch@localhost", title="From", description="The mails' sender address."
@@ -226,9 +224,6 @@ class EmailTarget(AlertFilter):
         if bad:
             raise ValueError(f"not an e-mail address: {', '.join(map(repr, bad))}")
         return value
-
-    def secret_password(self) -> str | None:
-        return _secret(self.password, self.password_env, "password", self.name)
 
 
 AlertTarget = Annotated[WebhookTarget | MqttTarget | EmailTarget, Field(discriminator="kind")]

@@ -30,7 +30,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -52,6 +51,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.support import skip_unless_required
 from tests.support.rtsp import accepts_tcp, free_port, wait_until
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
@@ -212,12 +212,7 @@ def mosquitto_unavailable_reason() -> str | None:
 
 def require_mosquitto() -> None:
     """Skip the test without Mosquitto; fail instead when CASHWATCH_REQUIRE_MQTT=1 (CI)."""
-    reason = mosquitto_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_MQTT_ENV) == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    skip_unless_required(mosquitto_unavailable_reason(), REQUIRE_MQTT_ENV)
 
 
 class MosquittoBroker:

@@ -40,6 +40,8 @@ import numpy as np
 import psutil
 import pytest
 
+from tests.support import skip_unless_required
+
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 REQUIRE_ENV = "CASHWATCH_REQUIRE_RTSP"
@@ -93,12 +95,7 @@ def rtsp_unavailable_reason() -> str | None:
 
 def require_rtsp() -> None:
     """Skip the calling test without the RTSP server; fail in CI (CASHWATCH_REQUIRE_RTSP=1)."""
-    reason = rtsp_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    skip_unless_required(rtsp_unavailable_reason(), REQUIRE_ENV)
 
 
 def free_port() -> int:
