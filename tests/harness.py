@@ -5,19 +5,22 @@ Everything polls with a deadline; nothing sleeps in place of a condition.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 
 from cashwatch.shm import segments
+from cashwatch.shm.status import StatusTable
 from cashwatch.status import ManagerNotRunning, read_status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +57,26 @@ def write_config(path: Path, cameras: list[dict[str, Any]], **sections: Any) -> 
     tmp.write_text(text)
     os.replace(tmp, path)
     return path
+
+
+@contextlib.contextmanager
+def heartbeat(table: StatusTable) -> Iterator[None]:
+    """This process stands in for a live manager: its heartbeat refreshed twice a second
+    (readers take a table whose heartbeat is older than a few seconds for no manager)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            table.set_header(manager_pid=os.getpid(), manager_heartbeat_ts=time.time())
+            stop.wait(0.5)
+
+    beater = threading.Thread(target=beat, daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join()
 
 
 def wait_for(

@@ -19,7 +19,7 @@ from cashwatch.alerts_cli import probe_alert
 from cashwatch.cli import main
 from cashwatch.manager.requests import take_requests
 from cashwatch.shm.status import StatusTable
-from tests.harness import camera_entry, write_config
+from tests.harness import camera_entry, heartbeat, write_config
 from tests.support.alert_receivers import HttpReceiver
 
 ALERTS = """
@@ -55,18 +55,8 @@ def config(tmp_path: Path) -> Path:
 def manager(config: Path) -> Iterator[Path]:
     """A status table with this process as its live manager (a fresh heartbeat)."""
     table = StatusTable.create(config.parent, 4, config)
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.is_set():
-            table.set_header(manager_pid=os.getpid(), manager_heartbeat_ts=time.time())
-            stop.wait(0.5)
-
-    beater = threading.Thread(target=beat, daemon=True)
-    beater.start()
-    yield config
-    stop.set()
-    beater.join()
+    with heartbeat(table):
+        yield config
     table.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from cashwatch.launcher import DashboardMissing, _demo_status, _require_app
 from tests.conftest import REPO
-from tests.harness import camera_entry, wait_for, write_config
+from tests.harness import camera_entry, heartbeat, wait_for, write_config
 
 PASSWORD = "a long passphrase 43"
 
@@ -186,7 +186,6 @@ def published(tmp_path: Path) -> Iterator[Path]:
     manager (its pid, a heartbeat kept fresh), with realistic long values, and texts
     holding a password written raw, as a manager that did not mask them would."""
     import os
-    import threading
     import time
 
     from cashwatch.shm.status import StatusTable, WorkerStatus
@@ -223,18 +222,8 @@ def published(tmp_path: Path) -> Iterator[Path]:
     table.managers["source"][0] = url.encode()
     table.header["config_error"] = f"camera x: cannot parse {url}".encode()
     table.header["db_error"] = f"events cannot be stored: {url}".encode()
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.is_set():
-            table.set_header(manager_heartbeat_ts=time.time())
-            stop.wait(0.5)
-
-    beater = threading.Thread(target=beat, daemon=True)
-    beater.start()
-    yield config
-    stop.set()
-    beater.join()
+    with heartbeat(table):
+        yield config
     table.close()
 
 
