@@ -30,7 +30,7 @@ from cashwatch.alerts.summary import (
 )
 from cashwatch.cli import print_table
 from cashwatch.config import LoadedConfig, load_config
-from cashwatch.config.alerts import MissingSecret
+from cashwatch.config.alerts import MissingSecret, MqttTarget
 from cashwatch.util.redact import mask_credentials
 
 # `cashwatch status` and `alerts list`: what an operator acts on first
@@ -242,8 +242,12 @@ def _target(loaded: LoadedConfig, name: str) -> Target:
 
 def _make_sender(target: Target) -> Sender:
     # imported when used: only `alerts test` needs the senders' network libraries
-    from cashwatch.alerts.senders import make_sender
+    from cashwatch.alerts.senders import MqttSender, make_sender
 
+    if isinstance(target, MqttTarget):
+        # a one-off message: not the installation's presence, which the running
+        # manager's connection keeps (its last will and `available`)
+        return MqttSender(target, presence=False)
     return make_sender(target)
 
 

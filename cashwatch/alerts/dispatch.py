@@ -52,13 +52,17 @@ class TargetThread(threading.Thread):
         data_dir: Path,
         settings: AlertingConfig,
         make: SenderFactory,
+        after: TargetThread | None = None,
     ) -> None:
+        """`after`: the thread this one replaces (a reloaded target): waited for before
+        the first send, so the two never send one alert at once, and its counts go on."""
         super().__init__(name=f"alerts-{target.name}", daemon=True)
         self.target = target
         self.outbox = outbox
         self.data_dir = data_dir
         self.settings = settings
         self.make = make
+        self.after = after
         self.state = TargetState(name=target.name, kind=target.kind)
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -89,15 +93,35 @@ class TargetThread(threading.Thread):
 
     # the thread ------------------------------------------------------------------
     def run(self) -> None:
+        if self.after is not None:
+            self.after.join()  # its send in flight ends within its timeout
+            self.state = dataclasses.replace(
+                self.after.state, name=self.target.name, kind=self.target.kind
+            )
+            self.after = None
         try:
             while not self.stopping.is_set():
-                self._publish_status()
-                wait = self._deliver_one()
+                wait = self._one_round()
                 if wait:
                     self.wake.wait(wait)
                     self.wake.clear()
         finally:
             self._close_sender()
+
+    def _one_round(self) -> float:
+        """Status, then one delivery; a fault of the outbox itself (a full disk when it
+        marks an alert done) is this round's, not the thread's: it is said and retried."""
+        try:
+            self._publish_status()
+            return self._deliver_one()
+        except Exception as exc:
+            delay = self._retry.next_delay()
+            if self._retry.failures == 1:
+                log.exception("alert target %s: the outbox failed; retrying", self.target.name)
+            self.state = dataclasses.replace(
+                self.state, last_error=f"outbox: {type(exc).__name__}: {exc}"
+            )
+            return delay
 
     def _deliver_one(self) -> float:
         """Try the head of the queue; returns how long to wait before the next look."""

@@ -76,6 +76,10 @@ class Outbox:
         self._known: dict[tuple[str, str], float] = {}
         self._load()
         self._fd = open_journal_file(self.path)
+        # compacted past this size: twice what the last compaction left, so a large set
+        # of recent keys is not rewritten at every alert
+        self._compact_at = max(COMPACT_BYTES, 2 * self._size())
+        self._closed = False
 
     # the manager's side ------------------------------------------------------------
     def add(self, target: str, alert: Alert) -> bool:
@@ -84,6 +88,8 @@ class Outbox:
         with self._lock:
             if key in self._known:
                 return False
+            if self._closed:
+                raise OSError("the alert outbox is closed")
             write_line(self._fd, _line({"op": "add", "target": target, "alert": alert.to_record()}))
             self._known[key] = 0.0
             self._pending.setdefault(target, deque()).append(alert)
@@ -105,6 +111,8 @@ class Outbox:
         now = time.time()
         record = {"op": "done", "target": target, "id": alert_id, "outcome": outcome, "ts": now}
         with self._lock:
+            if self._closed:  # a sender thread that outlived the stop: sent again next start
+                return
             write_line(self._fd, _line(record))
             queue = self._pending.get(target)
             if queue and queue[0].alert_id == alert_id:
@@ -112,12 +120,21 @@ class Outbox:
             elif queue:
                 self._pending[target] = deque(a for a in queue if a.alert_id != alert_id)
             self._known[(target, alert_id)] = now
-            if self._size() > COMPACT_BYTES:
+            if self._size() > self._compact_at:
                 self._compact_locked(now)
+
+    def drop_older(self, target: str, cutoff: float) -> int:
+        """Give up `target`'s alerts made before `cutoff` (a removed target's)."""
+        doomed = [a.alert_id for a in self._pending.get(target, ()) if a.created_at < cutoff]
+        for alert_id in doomed:
+            self.done(target, alert_id, "dropped")
+        return len(doomed)
 
     def close(self) -> None:
         with self._lock:
-            os.close(self._fd)
+            if not self._closed:
+                self._closed = True
+                os.close(self._fd)
 
     # file ------------------------------------------------------------------------
     def _size(self) -> int:
@@ -171,6 +188,7 @@ class Outbox:
         atomic_write_bytes(self.path, b"".join(lines), private=True)
         os.close(self._fd)
         self._fd = open_journal_file(self.path)
+        self._compact_at = max(COMPACT_BYTES, 2 * self._size())
         self._known = {
             key: ts for key, ts in self._known.items() if not ts or now - ts < REMEMBER_DONE_S
         }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,16 +19,17 @@ from pathlib import Path
 from cashwatch.alerts import camera_down
 from cashwatch.alerts.dispatch import SenderFactory, TargetThread, default_sender
 from cashwatch.alerts.feed import JournalFeed, JournalRecord
+from cashwatch.alerts.memory import load_open, save_open
 from cashwatch.alerts.message import Alert
 from cashwatch.alerts.outbox import Outbox
-from cashwatch.alerts.routing import CameraRef, RoutingBook, end_alert, route, start_alert
+from cashwatch.alerts.routing import CameraRef, end_alert, route, start_alert
 from cashwatch.alerts.senders.base import CameraInfo
 from cashwatch.alerts.state import TargetState, read_suspended, write_state, write_suspended
 from cashwatch.config.alerts import CAMERA_DOWN, AlertingConfig, AlertTarget
 
 log = logging.getLogger(__name__)
 
-STARTS_KEPT = 10_000  # start alerts remembered to fill in their ends
+ORPHAN_CHECK_S = 3600.0  # how often alerts of removed targets are checked for age
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,13 @@ class AlertService:
         self.make = make
         self.outbox = Outbox(data_dir)
         self.feed = JournalFeed(data_dir)
-        self.book = RoutingBook()
+        self.memory = load_open(data_dir)
         self.suspended = read_suspended(data_dir)
-        self.events: Counter[tuple[str, str]] = Counter()  # (camera, type) since the start
         self._events_seen: dict[tuple[str, str], int] = {}  # a copy other threads may read
         self.threads: dict[str, TargetThread] = {}
-        self._starts: dict[str, Alert] = {}
-        self._troubles: dict[str, camera_down.Trouble] = {}
         self._cameras: dict[str, CameraView] = {}
         self._announced: tuple[CameraInfo, ...] = ()
+        self._next_orphan_check = 0.0
         self._start_threads(settings)
 
     # the manager's loop ----------------------------------------------------------
@@ -85,15 +83,27 @@ class AlertService:
         """Queue the alerts of new journal lines and of cameras that lost their picture."""
         now = time.time() if now is None else now
         self._cameras = dict(cameras)
-        records = self.feed.read()
-        for item in records:
-            self._queue(self._alert_of(item), now)
-        self.feed.commit()  # only now: each alert read is in the outbox
-        for camera in cameras.values():
-            self._watch(camera, now)
+        before = self.memory
+        self.memory = before.copy()  # a pass that fails half-way leaves the memory as it was
+        try:
+            opened = dict(self.memory.book.open_events)
+            for item in self.feed.read():
+                self._queue(self._alert_of(item), now)
+            for camera in cameras.values():
+                self._watch(camera, now)
+            self._end_removed(cameras, now)
+            if self.memory.book.open_events != opened:
+                save_open(self.data_dir, self.memory)
+            self.feed.commit()  # only now: each alert read is in the outbox
+        except BaseException:
+            self.memory = before
+            raise
         self._share_cameras(cameras)
-        if self.events != self._events_seen:
-            self._events_seen = dict(self.events)  # replaced whole: readers need no lock
+        if self.memory.events != self._events_seen:
+            self._events_seen = dict(self.memory.events)  # replaced whole: no lock needed
+        if time.monotonic() >= self._next_orphan_check:
+            self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_S
+            self._drop_old_orphans()
 
     def event_counts(self) -> dict[tuple[str, str], int]:
         """Events (and camera_down alerts) per camera and type since the manager
@@ -106,14 +116,17 @@ class AlertService:
             return
         old = {t.name: t for t in self.settings.targets}
         new = {t.name: t for t in settings.targets}
+        replaced: dict[str, TargetThread] = {}
         for name, thread in list(self.threads.items()):
             if new.get(name) != old.get(name) or settings.alerting != self.settings.alerting:
+                # not joined here: a send in flight may take its timeout, and the loop
+                # must not wait; the new thread waits for it before its first send
                 thread.stop()
-                thread.join(timeout=1.0)
-                del self.threads[name]
+                replaced[name] = self.threads.pop(name)
         self.settings = settings
-        self._start_threads(settings)
+        self._start_threads(settings, replaced)
         self._announced = ()  # new threads announce the cameras again
+        self._next_orphan_check = 0.0
 
     def suspend(self, camera_id: str, until: float) -> None:
         """No start alerts for `camera_id` until `until` (a past time lifts it)."""
@@ -156,13 +169,48 @@ class AlertService:
         self.outbox.close()
 
     # inside ------------------------------------------------------------------------
-    def _start_threads(self, settings: AlertSettings) -> None:
+    def _start_threads(
+        self, settings: AlertSettings, replaced: Mapping[str, TargetThread] | None = None
+    ) -> None:
         for target in settings.targets:
             if target.name in self.threads:
                 continue
-            thread = TargetThread(target, self.outbox, self.data_dir, settings.alerting, self.make)
+            old = (replaced or {}).get(target.name)
+            thread = TargetThread(
+                target, self.outbox, self.data_dir, settings.alerting, self.make, after=old
+            )
             self.threads[target.name] = thread
             thread.start()
+        configured = {t.name for t in settings.targets}
+        for name, count in self.outbox.pending_counts().items():
+            if count and name not in configured:
+                log.warning(
+                    "%d alert(s) for target %r, which the config no longer names, wait in "
+                    "the outbox: they go out if it comes back, and are dropped after "
+                    "[alerting] keep_hours",
+                    count,
+                    name,
+                )
+
+    def _drop_old_orphans(self) -> None:
+        """Alerts of targets no longer configured, older than keep_hours: dropped."""
+        configured = {t.name for t in self.settings.targets}
+        cutoff = time.time() - self.settings.alerting.keep_hours * 3600.0
+        for name in self.outbox.pending_counts():
+            if name not in configured:
+                dropped = self.outbox.drop_older(name, cutoff)
+                if dropped:
+                    log.error("dropped %d unsent alert(s) of the removed target %r", dropped, name)
+
+    def _end_removed(self, cameras: Mapping[str, CameraView], now: float) -> None:
+        """A camera removed from the config while down: its camera_down ends."""
+        for camera_id in [c for c in self.memory.troubles if c not in cameras]:
+            trouble = self.memory.troubles.pop(camera_id)
+            ref = CameraRef(camera_id, "")  # the end takes the start's names
+            _, end = camera_down.step(camera_id, ref, "removed", "", trouble, now, 0.0)
+            if end is not None:
+                self.memory.starts.pop(end.event_id, None)
+                self._queue(end, now)
 
     def _alert_of(self, item: JournalRecord) -> Alert:
         record = item.record
@@ -171,15 +219,14 @@ class AlertService:
             alert = start_alert(
                 item.source, record, view.ref if view else None, self.settings.public_url
             )
-            self.events[(alert.camera_id, str(record.get("event_type") or ""))] += 1
-            self._starts[alert.event_id] = alert
-            if len(self._starts) > STARTS_KEPT:
-                self._starts.pop(next(iter(self._starts)))
+            self.memory.events[(alert.camera_id, str(record.get("event_type") or ""))] += 1
+            self.memory.remember_start(alert)
             return alert
-        return end_alert(item.source, record, self._starts.pop(str(record["event_id"]), None))
+        start = self.memory.starts.pop(str(record["event_id"]), None)
+        return end_alert(item.source, record, start)
 
     def _queue(self, alert: Alert, now: float) -> None:
-        for name in route(alert, self.settings.targets, self.suspended, self.book, now):
+        for name in route(alert, self.settings.targets, self.suspended, self.memory.book, now):
             if self.outbox.add(name, alert):
                 self.threads[name].wake.set()
 
@@ -190,17 +237,20 @@ class AlertService:
             camera.ref,
             state,
             camera.reason,
-            self._troubles.get(camera.camera_id),
+            self.memory.troubles.get(camera.camera_id),
             now,
             self.settings.alerting.camera_down_after_s,
         )
         if trouble is None:
-            self._troubles.pop(camera.camera_id, None)
+            self.memory.troubles.pop(camera.camera_id, None)
         else:
-            self._troubles[camera.camera_id] = trouble
+            self.memory.troubles[camera.camera_id] = trouble
         if alert is not None:
             if alert.phase == "start":
-                self.events[(camera.camera_id, CAMERA_DOWN)] += 1
+                self.memory.events[(camera.camera_id, CAMERA_DOWN)] += 1
+                self.memory.remember_start(alert)
+            else:
+                self.memory.starts.pop(alert.event_id, None)
             self._queue(alert, now)
 
     def _share_cameras(self, cameras: Mapping[str, CameraView]) -> None:

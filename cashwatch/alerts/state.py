@@ -1,7 +1,7 @@
 """What the manager says about its alert targets and suspended cameras, for readers.
 
-The manager (the only writer) rewrites `alerts/state.json` atomically whenever a
-target's state changes and every few seconds; the System page, the Overview and
+The manager (the only writer) rewrites `alerts/state.json` atomically every 2 s (its
+resource pass) and when it stops; the System page, the Overview and
 `cashwatch status` read it. `alerts/suspended.json` holds the cameras whose alerts are
 suspended and until when (Unix seconds); the manager writes it when it takes a
 `suspend_alerts` request (cashwatch.manager.requests).

@@ -40,8 +40,8 @@ def status_word(state: TargetState) -> str:
 def filters_text(target: AlertFilter) -> str:
     """A target's filters in one short line.
 
-    >>> filters_text(AlertFilter(name="x", types=["cash"], min_confidence=0.5, cooldown_s=0))
-    'types cash · conf >= 0.50 · cooldown 0 s'
+    >>> filters_text(AlertFilter(name="x", types=["cash"], min_confidence=0.5, cooldown_s=60))
+    'types cash · conf >= 0.50 · cooldown 60 s'
     >>> filters_text(AlertFilter(name="x"))
     'all events'
     """

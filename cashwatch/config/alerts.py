@@ -113,7 +113,11 @@ class AlertFilter(StrictModel):
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
         if value is not None and not _ENV_NAME.match(value):
-            raise ValueError(f"{value!r} is not an environment variable name")
+            # the value itself is not quoted: a secret typed here by mistake would leak
+            raise ValueError(
+                "must be the name of an environment variable (letters, digits and _, "
+                "not starting with a digit), not its value"
+            )
         return value
 
 
@@ -207,7 +211,9 @@ class EmailTarget(_LoginTarget):
     starttls: Literal["auto", "require", "off"] = Field(
         default="auto",
         title="STARTTLS",
-        description="auto: when the server offers it; require: refuse to send without it.",
+        description="auto: when the server offers it (a server that does not gets no "
+        "password: with a username set, nothing is sent); require: refuse to send without "
+        "it; off: never (a password then goes in the clear).",
     )
     sender: str = Field(
         default="cashwatch@localhost", title="From", description="The mails' sender address."
@@ -267,7 +273,8 @@ class AlertingConfig(StrictModel):
         le=24.0 * 90,
         title="Keep unsent alerts (h)",
         description="An alert a target has not taken after this long is dropped (logged "
-        "and counted as failed): past that, it is news no one can act on.",
+        "and counted in cashwatch_alerts_dropped_total): past that, it is news no one can "
+        "act on.",
     )
 
 

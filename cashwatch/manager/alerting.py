@@ -26,9 +26,19 @@ _ERROR_EVERY_S = 60.0
 _last_error = [0.0]
 
 
-def settings_of(loaded: LoadedConfig) -> AlertSettings:
+def settings_of(loaded: LoadedConfig, previous: AlertSettings | None = None) -> AlertSettings:
+    """The alert settings of a config; a target the reload rejected keeps its last good
+    settings (as a camera does): a typo while editing it must not lose its alerts."""
     app = loaded.app
-    return AlertSettings(tuple(app.alerts), app.alerting, app.dashboard.public_url)
+    targets = list(app.alerts)
+    names = {t.name for t in targets}
+    for target in previous.targets if previous is not None else ():
+        if target.name not in names and target.name in loaded.alert_errors:
+            log.warning(
+                "alert target %s: config rejected, keeping its last good settings", target.name
+            )
+            targets.append(target)
+    return AlertSettings(tuple(targets), app.alerting, app.dashboard.public_url)
 
 
 def open_alerts(loaded: LoadedConfig) -> AlertService | None:
@@ -62,7 +72,8 @@ def publish(alerts: AlertService | None) -> None:
 
 def configure(alerts: AlertService | None, loaded: LoadedConfig) -> None:
     if alerts is not None:
-        _guarded("applying the reloaded config", alerts.configure, settings_of(loaded))
+        settings = settings_of(loaded, alerts.settings)
+        _guarded("applying the reloaded config", alerts.configure, settings)
 
 
 def suspend(alerts: AlertService | None, request: dict[str, Any], loaded: LoadedConfig) -> None:

@@ -87,6 +87,7 @@ NOT_RUNNING = {"cpu_percent": 0.0, "rss_mib": 0.0}
 LOOP_S = 0.2
 RESOURCES_EVERY_S = 2.0
 HEARTBEAT_S = 0.5
+ALERTS_RETRY_S = 60.0  # an alerting that could not start (its outbox unreadable) is retried
 LOOP_STUCK_S = 60.0  # > stop_timeout_s + kill grace, the longest the loop may block
 # The folders of the data folder that are CashWatch's own, tightened to owner-only at
 # start (clips and snapshots show people; the journal and logs say who did what).
@@ -129,6 +130,7 @@ class Manager:
         self.video_inputs: dict[int, InputSlot] = {}
         self.inference: InferencePool | None = None
         self.alerts: AlertService | None = None
+        self._alerts_retry = 0.0  # monotonic: when to try again an alerting that failed
         self.metrics: MetricsServer | None = None
         self._stop = threading.Event()
         self._processes: dict[int, psutil.Process] = {}
@@ -237,12 +239,12 @@ class Manager:
         from cashwatch.manager.metrics import MetricsSources, serve_metrics
         from cashwatch.status import camera_records
 
-        alerts = self.alerts
         sources = MetricsSources(
             cameras=partial(camera_records, self.status),
-            events=alerts.event_counts if alerts is not None else dict,
+            # self.alerts, not its value now: an alerting that failed at start may start later
+            events=lambda: self.alerts.event_counts() if self.alerts is not None else {},
             ingest=self.upkeep.ingestor.backlog,
-            alerts=alerts.states if alerts is not None else list,
+            alerts=lambda: self.alerts.states() if self.alerts is not None else [],
         )
         return serve_metrics(self.loaded.app.metrics, sources)
 
@@ -271,6 +273,9 @@ class Manager:
             self.upkeep.step(self.loaded.app.retention)
             if self.inference is not None:
                 self.inference.step(self._inference_wanted(), self._heartbeat_timeout_s())
+            if self.alerts is None and time.monotonic() >= self._alerts_retry:
+                self._alerts_retry = time.monotonic() + ALERTS_RETRY_S
+                self.alerts = alerting.open_alerts(self.loaded)  # it failed at start
             alerting.step(self.alerts, self._camera_views())
             now = time.monotonic()
             if now >= next_resources:
@@ -285,6 +290,8 @@ class Manager:
     def _shutdown(self) -> None:
         """Stop everything `_start_services` got to; segments and lock go in any case."""
         self._stop.set()
+        if self.metrics is not None:  # first: a scrape in flight has the workers' stop
+            self.metrics.close()  # to finish before the status table it reads goes
         try:
             self._stop_workers_and_journal()
         finally:
@@ -297,8 +304,6 @@ class Manager:
             heartbeat = getattr(self, "_heartbeat", None)
             if heartbeat is not None:
                 heartbeat.join(timeout=2)  # it writes to the table closed next
-            if self.metrics is not None:  # it reads the table closed next
-                self.metrics.close()
             self.runner.close()
             self.status.close()
             self.lock.release()

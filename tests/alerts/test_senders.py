@@ -197,10 +197,14 @@ def test_email_starttls_required_but_not_offered_fails(smtp_receiver: SmtpReceiv
 
 def test_email_logs_in_when_a_user_is_set() -> None:
     with SmtpReceiver(credentials=("alice", "pw")) as smtp:
-        mailer(smtp.port, username="alice", password="pw").send(make_alert(), None)
+        # the test server offers no TLS: the password goes only when the admin said so
+        with pytest.raises(SendError, match="not sent unencrypted"):
+            mailer(smtp.port, username="alice", password="pw").send(make_alert(), None)
+        clear = {"username": "alice", "starttls": "off"}
+        mailer(smtp.port, password="pw", **clear).send(make_alert(), None)
         assert smtp.wait_for().logged_in_as == "alice"
         with pytest.raises(SendError, match="refused the login") as failure:
-            mailer(smtp.port, username="alice", password="wr0ng").send(make_alert(), None)
+            mailer(smtp.port, password="wr0ng", **clear).send(make_alert(), None)
         assert "wr0ng" not in str(failure.value)
         assert len(smtp.received) == 1
 

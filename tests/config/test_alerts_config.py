@@ -42,6 +42,12 @@ name = "sms"
 kind = "sms"
 
 [[alerts]]
+name = "typo"
+kind = "webhook"
+url = "http://127.0.0.1:1/x"
+secret_env = "hunter2-typed-here"
+
+[[alerts]]
 name = "hook"
 kind = "webhook"
 url = "http://127.0.0.1:1/other"
@@ -53,9 +59,10 @@ url = "http://127.0.0.1:1/other"
     assert "unknown alert type(s) 'smoke'" in errors["broken"]
     assert "valid: cash, violence, fire, camera_down" in errors["broken"]
     assert "must be one of webhook, mqtt, email" in errors["sms"]
-    assert "every name must be unique" in errors["hook (#5)"]
+    assert "every name must be unique" in errors["hook (#6)"]
+    assert "name of an environment variable" in errors["typo"]
     shown = repr(loaded) + " ".join(errors.values())
-    for secret in ("s3cret-token", "signing-s3cret", "mqtt-s3cret"):
+    for secret in ("s3cret-token", "signing-s3cret", "mqtt-s3cret", "hunter2"):
         assert secret not in shown
 
 

@@ -167,6 +167,13 @@ class EmailSender:
                 raise SendError(
                     f"SMTP {self._where} does not offer STARTTLS, and starttls is 'require'"
                 )
+            if self._target.username is not None:
+                # fail closed: a password goes over TLS, or (starttls = "off", the admin's
+                # explicit choice) in the clear, never in the clear by default
+                raise SendError(
+                    f"SMTP {self._where} does not offer STARTTLS: the password is not sent "
+                    'unencrypted (set starttls = "off" to allow it on a trusted network)'
+                )
             return
         smtp.starttls(context=ssl.create_default_context())
         smtp.ehlo()

@@ -138,8 +138,13 @@ class MqttSender:
         connect_wait_s: float = 5.0,
         publish_timeout_s: float = 10.0,
         reconnect_max_s: float = 30.0,
+        presence: bool = True,
     ) -> None:
+        """`presence`: this connection speaks for the installation (`available`, its last
+        will); off for a one-off test message, which must not mark the running manager
+        offline when it disconnects."""
         self.name = target.name
+        self._presence = presence
         self._target = target
         self._prefix = target.topic_prefix
         self._where = f"{target.host}:{target.port}"
@@ -199,7 +204,7 @@ class MqttSender:
             self._closed = True
         if client is None:
             return
-        if self._connected.is_set():
+        if self._connected.is_set() and self._presence:
             info = client.publish(f"{self._prefix}/available", OFFLINE, qos=1, retain=True)
             # going away anyway: on a line that drops now, the last will says offline
             with contextlib.suppress(RuntimeError, ValueError):
@@ -268,7 +273,8 @@ class MqttSender:
                 client.username_pw_set(self._target.username, password)
             if self._target.tls:
                 client.tls_set()
-            client.will_set(f"{self._prefix}/available", OFFLINE, qos=1, retain=True)
+            if self._presence:
+                client.will_set(f"{self._prefix}/available", OFFLINE, qos=1, retain=True)
             client.reconnect_delay_set(min_delay=1, max_delay=max(1, int(self._reconnect_max_s)))
             client.on_connect = self._on_connect
             client.on_disconnect = self._on_disconnect
@@ -302,7 +308,8 @@ class MqttSender:
         self._last_refusal = None
         log.info("MQTT target %s connected to %s", self.name, self._where)
         # never wait for acknowledgements here: they arrive on this very thread
-        client.publish(f"{self._prefix}/available", ONLINE, qos=1, retain=True)
+        if self._presence:
+            client.publish(f"{self._prefix}/available", ONLINE, qos=1, retain=True)
         self._publish_discovery(client)
         with self._lock:
             states = dict(self._states)
