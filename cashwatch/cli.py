@@ -106,6 +106,7 @@ PLUGGED = {
     ),
     "eval": ("cashwatch.detect.evaluate", "evaluate detection on labelled clips"),
     "users": ("cashwatch.auth", "manage dashboard accounts"),
+    "till": ("cashwatch.till.cli", "till transactions: `till import FILE.csv`"),
     "alerts": (
         "cashwatch.alerts_cli",
         "alert targets: list them, suspend or resume a camera's alerts, send a test",

@@ -12,6 +12,7 @@ from cashwatch.config.camera import CameraConfig
 from cashwatch.config.cluster import RayConfig, StorageConfig
 from cashwatch.config.detection import ModelConfig
 from cashwatch.config.evidence import RetentionConfig
+from cashwatch.config.till import TillConfig
 
 
 class ManagerConfig(StrictModel):
@@ -137,6 +138,7 @@ class AppConfig(StrictModel):
     ray: RayConfig = Field(default_factory=RayConfig)
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    till: TillConfig = Field(default_factory=TillConfig)
     # validated one by one, like the cameras: a broken target is left out and said, the
     # others and the cameras run (cashwatch.config.loader)
     alerts: list[AlertTarget] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from cashwatch.util.redact import mask_credentials
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 CAMERA_ID_RULE = "1 to 32 characters: letters, digits, '-' and '_', starting with a letter or digit"
+TILL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 DEMO_SCENES = ("handover", "scuffle", "fire", "walk", "tamper")
 _URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 # A "file" that is a URL typed wrong: `rtsp:/u:p@h` (one slash), `rtsp//u:p@h` (no colon),
@@ -90,6 +91,24 @@ class CameraConfig(CameraSettings):
         "@, /, :, ? and # inside a user name or password percent-encoded (%40, %2F, %3A, "
         "%3F, %23), as in any URL: FFmpeg ends the host at the first / after ://.",
     )
+
+    till_id: str | None = Field(
+        default=None,
+        title="Till",
+        description="The till (cash register, card terminal) this camera watches: its cash "
+        "hand-overs are matched against that till's transactions ([till]). Several "
+        "cameras may watch one till. None: the hand-overs are `no_till`.",
+        json_schema_extra={"valid": "1-64 of letters, digits, _ . : -"},
+    )
+
+    @field_validator("till_id")
+    @classmethod
+    def _valid_till(cls, value: str | None) -> str | None:
+        if value is not None and not TILL_ID.match(value):
+            raise ValueError(
+                "till_id: 1-64 letters, digits, _ . : -, starting with one of the first two"
+            )
+        return value
 
     @field_validator("id")
     @classmethod

@@ -17,6 +17,14 @@ DEMO_CONFIG = """\
 backend = "auto"
 imgsz = 640
 
+# The demo counter's till: the manager rings up most of its hand-overs itself and
+# "forgets" the first and every third, so the Events page shows both outcomes
+# (docs/till.md). A real till sends its transactions to till/inbox/ as CSV files.
+[till]
+demo_tills = ["demo-till"]
+window_after_s = 60.0
+max_skew_s = 5.0
+
 # Prometheus metrics of the manager at http://127.0.0.1:9108/metrics (docs/monitoring.md).
 [metrics]
 host = "127.0.0.1"
@@ -34,6 +42,7 @@ id = "demo-counter"
 name = "Demo: cash hand-over at the counter"
 site = "demo-lobby"
 source = "demo:handover"
+till_id = "demo-till"
 cooldown_s = 45.0
 clip = { pre_seconds = 10.0, post_seconds = 5.0 }
 

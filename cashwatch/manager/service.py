@@ -63,12 +63,14 @@ from cashwatch.manager.supervisor import (
     take_exit_note,
     worker_exit_reason,
 )
+from cashwatch.manager.till import TillUpkeep
 from cashwatch.manager.upkeep import StoreUpkeep
 from cashwatch.manager.watcher import ConfigWatcher, Stamp, file_stamp
 from cashwatch.manager.workers import LaunchSettings, stop_workers
 from cashwatch.shm import segments
 from cashwatch.shm.frames import FrameSlot
 from cashwatch.shm.status import NoFreeSlot, StatusTable
+from cashwatch.till.imports import till_journal
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
 from cashwatch.util.log_lines import LOG_FORMAT, MaskingFormatter, tag_manager_records
 from cashwatch.util.manager_lock import ManagerLock
@@ -193,6 +195,7 @@ class Manager:
         )
         replayed = self.upkeep.start()  # guarded: an unreadable journal must not stop it
         self.alerts = alerting.open_alerts(self.loaded)
+        self.till = TillUpkeep(self.data_dir, till_journal(self.data_dir))
         self.metrics = self._serve_metrics()
         log.info(
             "manager %d started for %s (%d journal records replayed)",
@@ -271,6 +274,7 @@ class Manager:
             self._handle_requests()
             # the current config's retention: a reload may have changed it
             self.upkeep.step(self.loaded.app.retention)
+            self.till.step(self.loaded)
             if self.inference is not None:
                 self.inference.step(self._inference_wanted(), self._heartbeat_timeout_s())
             if self.alerts is None and time.monotonic() >= self._alerts_retry:
@@ -325,6 +329,8 @@ class Manager:
             alerts.close()
         if hasattr(self, "journal"):
             self.journal.close()
+        if hasattr(self, "till"):
+            self.till.journal.close()
 
     # model ------------------------------------------------------------------------
     def _needs_pose_model(self) -> bool:

@@ -45,6 +45,9 @@ COLUMNS = (
     "evidence_expired_at",
     "bbox",
     "details",
+    "till_id",
+    "till_match",
+    "till_reference",
     "event_id",
 )
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

@@ -36,7 +36,17 @@ REVIEW_SOURCE = "_review"
 MANAGER_SOURCE = "_manager"
 # What may be written. Ingest also still reads `delete`, which retention wrote before
 # it learnt to keep rows (see cashwatch.store.records).
-RECORD_KINDS = ("event", "clip", "event_end", "review", "worker_run", "expire")
+RECORD_KINDS = (
+    "event",
+    "clip",
+    "event_end",
+    "review",
+    "worker_run",
+    "expire",
+    "transaction",
+    "till_match",
+)
+TILL_SOURCE = "_till"  # the journal of till transactions and of the matches made
 REVIEW_STATUSES = ("pending", "confirmed", "false_positive")
 
 

@@ -229,6 +229,45 @@ def apply_expire(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list
     return [path for path in (row or ()) if path]
 
 
+def apply_transaction(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    """A till's transaction; the same (till, reference) again replaces nothing."""
+    con.execute(
+        "INSERT INTO transactions (till_id, reference, rung_up_at, amount, currency, kind, source, "
+        "imported_at) VALUES (?, ?, to_timestamp(?), ?, ?, ?, ?, now()) "
+        "ON CONFLICT (till_id, reference) DO NOTHING",
+        [
+            _text(record, "till_id", required=True),
+            _text(record, "reference", required=True),
+            _number(record, "at"),
+            _number(record, "amount"),
+            _text(record, "currency"),
+            _text(record, "tx_kind", required=True),
+            _text(record, "source"),
+        ],
+    )
+    return []
+
+
+TILL_OUTCOMES = ("matched", "unmatched", "pending", "no_till")
+
+
+def apply_till_match(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
+    """A cash event's outcome against its till (the manager's matching decides it)."""
+    outcome = _text(record, "till_match", required=True)
+    if outcome not in TILL_OUTCOMES:
+        raise BadRecordError(f"till_match {outcome!r}; valid: {', '.join(TILL_OUTCOMES)}")
+    con.execute(
+        "UPDATE events SET till_id = ?, till_match = ?, till_reference = ? WHERE event_id = ?",
+        [
+            _text(record, "till_id"),
+            outcome,
+            _text(record, "till_reference"),
+            _text(record, "event_id", required=True),
+        ],
+    )
+    return []
+
+
 Applier = Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], list[str]]
 APPLIERS: dict[str, Applier] = {
     "event": apply_event,
@@ -237,6 +276,8 @@ APPLIERS: dict[str, Applier] = {
     "review": apply_review,
     "worker_run": apply_worker_run,
     "expire": apply_expire,
+    "transaction": apply_transaction,
+    "till_match": apply_till_match,
     # Retention before schema version 2 journalled `delete` and dropped the row; such
     # lines still waiting in a journal now only expire the evidence, as retention does.
     "delete": apply_expire,

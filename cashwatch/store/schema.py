@@ -50,6 +50,51 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "UPDATE events SET ended_at = NULL WHERE ended_at = started_at",
         ),
     ),
+    (
+        4,
+        (
+            # What the tills rang up (issue #24; `rung_up_at`: AT is a keyword): one row per
+            # (till, reference), so a
+            # file imported twice changes nothing.
+            """CREATE TABLE transactions (
+            till_id VARCHAR, reference VARCHAR, rung_up_at TIMESTAMPTZ, amount DOUBLE,
+            currency VARCHAR, kind VARCHAR, source VARCHAR, imported_at TIMESTAMPTZ,
+            PRIMARY KEY (till_id, reference))""",
+            "CREATE INDEX transactions_till_at ON transactions (till_id, rung_up_at)",
+            # A cash event's outcome against its till: matched, unmatched, pending or
+            # no_till (NULL: not a cash event, or not looked at yet), and the match.
+            "ALTER TABLE events ADD COLUMN till_id VARCHAR",
+            "ALTER TABLE events ADD COLUMN till_match VARCHAR",
+            "ALTER TABLE events ADD COLUMN till_reference VARCHAR",
+            # Per till and day (the session's time zone): the hand-overs and how they
+            # matched, and the sales no hand-over took (paid by card, or cash unseen).
+            """CREATE VIEW cash_reconciliation AS
+            WITH handovers AS (
+              SELECT till_id, CAST(started_at AS DATE) AS day, count(*) AS handovers,
+                     count(*) FILTER (WHERE till_match = 'matched') AS matched,
+                     count(*) FILTER (WHERE till_match = 'unmatched') AS unmatched,
+                     count(*) FILTER (WHERE till_match = 'pending') AS pending
+              FROM events WHERE event_type = 'cash' AND till_id IS NOT NULL
+              GROUP BY till_id, day),
+            sales AS (
+              SELECT t.till_id, CAST(t.rung_up_at AS DATE) AS day,
+                     count(*) FILTER (WHERE t.kind = 'sale') AS sales,
+                     count(*) FILTER (WHERE t.kind = 'sale' AND NOT EXISTS (
+                       SELECT 1 FROM events e WHERE e.till_match = 'matched'
+                       AND e.till_id = t.till_id AND e.till_reference = t.reference))
+                       AS sales_without_handover,
+                     count(*) FILTER (WHERE t.kind IN ('refund', 'no_sale', 'void', 'payout'))
+                       AS other_transactions
+              FROM transactions t GROUP BY t.till_id, day)
+            SELECT coalesce(h.till_id, s.till_id) AS till_id, coalesce(h.day, s.day) AS day,
+                   coalesce(h.handovers, 0) AS handovers, coalesce(h.matched, 0) AS matched,
+                   coalesce(h.unmatched, 0) AS unmatched, coalesce(h.pending, 0) AS pending,
+                   coalesce(s.sales, 0) AS sales,
+                   coalesce(s.sales_without_handover, 0) AS sales_without_handover,
+                   coalesce(s.other_transactions, 0) AS other_transactions
+            FROM handovers h FULL OUTER JOIN sales s ON h.till_id = s.till_id AND h.day = s.day""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

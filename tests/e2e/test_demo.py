@@ -15,6 +15,7 @@ from tests.harness import ManagerProcess, db_events, wait_for
 pytestmark = pytest.mark.slow
 
 DEMO_DEADLINE_S = 120  # the issue's promise: every event type within two minutes
+TILL_DEADLINE_S = 240  # #24's: a matched and an unmatched hand-over within four
 
 
 def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(
@@ -40,7 +41,19 @@ def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(
             "cash, violence, fire and tamper events with clips from the demo cameras",
             interval_s=1.0,
         )
-    assert time.monotonic() - started < DEMO_DEADLINE_S + 30
+        assert time.monotonic() - started < DEMO_DEADLINE_S + 30
+
+        def both_till_outcomes() -> set[str]:
+            seen = {e["till_match"] for e in db_events(tmp_path) if e["event_type"] == "cash"}
+            return seen if seen >= {"matched", "unmatched"} else set()
+
+        # the demo till rings up two hand-overs in three (#24: both within 4 minutes)
+        wait_for(
+            both_till_outcomes,
+            TILL_DEADLINE_S - (time.monotonic() - started),
+            "a matched and an unmatched cash hand-over on the demo till",
+            interval_s=1.0,
+        )
     by_camera = {(e["camera_id"], e["event_type"]) for e in db_events(tmp_path)}
     assert {
         ("demo-counter", "cash"),

@@ -1,0 +1,49 @@
+"""Matching cash hand-overs against the tills (`[till]`; a camera's `till_id`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from cashwatch.config.base import StrictModel
+
+
+class TillConfig(StrictModel):
+    """Where till transactions come in and how they are matched to cash hand-overs."""
+
+    window_before_s: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=3600.0,
+        title="Rung up before (s)",
+        description="A transaction this long before a hand-over may be its payment.",
+    )
+    window_after_s: float = Field(
+        default=120.0,
+        ge=0.0,
+        le=3600.0,
+        title="Rung up after (s)",
+        description="A transaction this long after a hand-over may be its payment; until "
+        "then (plus the skew) the hand-over is `pending`, after it `unmatched`.",
+    )
+    max_skew_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=600.0,
+        title="Till clock skew (s)",
+        description="How far a till's clock may be off the cameras'; widens the window on "
+        "both sides.",
+    )
+    inbox: Path = Field(
+        default=Path("till/inbox"),
+        title="Inbox folder",
+        description="CSV files (till_id,at,amount,currency,kind,reference) dropped here "
+        "are imported and moved to till/done/ (relative to the data folder).",
+    )
+    demo_tills: list[str] = Field(
+        default_factory=list,
+        title="Demo tills",
+        description="Till ids the manager rings up itself, for the demo: two hand-overs "
+        "in three get a sale 20 s later, the first and every third is 'forgotten'.",
+    )

@@ -1,0 +1,148 @@
+"""The manager's till work: the inbox imported, cash hand-overs matched, the demo till.
+
+Every MATCH_EVERY_S the manager imports the CSV files in the till inbox, then reads the
+cash events whose outcome is still open and the transactions around them (one short
+read of the database it writes), matches them (cashwatch.till.matching, a pure
+function) and journals each outcome that changed as a `till_match` record, which the
+ingest applies like any other. A busy or damaged database only delays this: the
+outcome is decided again next time from what is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from cashwatch.config import LoadedConfig
+from cashwatch.store.journal import JournalWriter
+from cashwatch.till.imports import import_inbox, journal_transactions
+from cashwatch.till.matching import Handover, Match, Window, match
+from cashwatch.till.transactions import Transaction
+
+log = logging.getLogger("cashwatch.manager")
+
+MATCH_EVERY_S = 2.0
+LOOK_BACK = "INTERVAL 2 DAY"  # open outcomes older than this are left as they are
+DEMO_DELAY_S = 20.0  # the demo till rings a hand-over up this long after it
+DEMO_FORGETS_EVERY = 3  # the first hand-over and every third is never rung up
+
+
+class TillUpkeep:
+    """Imports and matches while the manager runs; `step()` once per loop pass."""
+
+    def __init__(self, data_dir: Path, journal: JournalWriter) -> None:
+        self.data_dir = data_dir
+        self.journal = journal
+        self._next = 0.0  # monotonic
+        self._demo_seen: Counter[str] = Counter()  # hand-overs per demo till
+        self._demo_done: set[str] = set()
+        self._last_error = 0.0
+
+    def step(self, loaded: LoadedConfig) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + MATCH_EVERY_S
+        till = loaded.app.till
+        try:
+            # matched first: what the import journals now is in the database next round
+            self._match(loaded)
+            import_inbox(self.data_dir, till.inbox, self.journal)
+        except Exception as exc:  # the database busy or damaged: decided again next time
+            if now - self._last_error >= 60.0:
+                self._last_error = now
+                log.warning("till matching postponed: %s: %s", type(exc).__name__, exc)
+
+    def _match(self, loaded: LoadedConfig) -> None:
+        tills = {camera.id: camera.till_id for camera in loaded.app.cameras}
+        settings = loaded.app.till
+        window = Window(settings.window_before_s, settings.window_after_s, settings.max_skew_s)
+        handovers, current, transactions = self._read(tills, window)
+        if not handovers:
+            return
+        self._ring_up_demo(handovers, set(settings.demo_tills))
+        for handover, result in zip(
+            handovers, match(handovers, transactions, window, time.time()), strict=True
+        ):
+            if result.outcome != current[handover.event_id]:
+                self._tell(result, handover)
+
+    def _read(
+        self, tills: dict[str, str | None], window: Window
+    ) -> tuple[list[Handover], dict[str, str | None], list[Transaction]]:
+        """The hand-overs whose outcome may still change (none yet, pending, or
+        unmatched: a till's late batch may still bring their sale), their outcome now,
+        and the transactions around them no earlier hand-over has taken."""
+        from cashwatch.store.db import open_writable
+
+        con = open_writable(self.data_dir)
+        try:
+            rows = con.execute(
+                "SELECT event_id, camera_id, epoch(started_at), till_match FROM events "
+                "WHERE event_type = 'cash' AND started_at IS NOT NULL "
+                "AND (till_match IS NULL OR till_match IN ('pending', 'unmatched')) "
+                f"AND started_at > now() - {LOOK_BACK} ORDER BY started_at"
+            ).fetchall()
+            handovers = [Handover(str(e), tills.get(str(c)), float(at)) for e, c, at, _ in rows]
+            current = {str(row[0]): row[3] for row in rows}
+            ids = sorted({h.till_id for h in handovers if h.till_id is not None})
+            if not ids:
+                return handovers, current, []
+            low = min(h.at for h in handovers) - window.before_s - window.max_skew_s
+            high = max(h.at for h in handovers) + window.after_s + window.max_skew_s
+            marks = ", ".join("?" for _ in ids)
+            found = con.execute(
+                "SELECT till_id, reference, epoch(rung_up_at), amount, currency, kind "
+                "FROM transactions "
+                f"WHERE till_id IN ({marks}) "
+                "AND rung_up_at BETWEEN to_timestamp(?) AND to_timestamp(?) "
+                # a transaction an earlier hand-over took is taken for good
+                "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.till_match = 'matched' "
+                "AND e.till_id = transactions.till_id "
+                "AND e.till_reference = transactions.reference)",
+                [*ids, low, high],
+            ).fetchall()
+        finally:
+            con.close()
+        return handovers, current, [_transaction(row) for row in found]
+
+    def _tell(self, result: Match, handover: Handover) -> None:
+        """Journal an outcome that changed (the ingest applies it next pass)."""
+        tx = result.transaction
+        self.journal.append(
+            "till_match",
+            {
+                "event_id": result.event_id,
+                "till_match": result.outcome,
+                "till_id": handover.till_id,
+                "till_reference": tx.reference if tx is not None else None,
+            },
+        )
+
+    def _ring_up_demo(self, handovers: list[Handover], demo_tills: set[str]) -> None:
+        """The demo till rings up most hand-overs and 'forgets' some, so the demo shows
+        both outcomes: the first of each run and every third after it is forgotten."""
+        for handover in handovers:
+            till = handover.till_id
+            if till not in demo_tills or handover.event_id in self._demo_done:
+                continue
+            self._demo_done.add(handover.event_id)
+            number = self._demo_seen[till]
+            self._demo_seen[till] += 1
+            if number % DEMO_FORGETS_EVERY == 0:
+                log.info("demo till %s: hand-over %s not rung up", till, handover.event_id)
+                continue
+            sale = Transaction(
+                till, handover.at + DEMO_DELAY_S, 10.0, "USD", "sale", f"demo-{handover.event_id}"
+            )
+            journal_transactions(self.journal, [sale], "demo")
+
+
+def _transaction(row: tuple[Any, ...]) -> Transaction:
+    till_id, reference, at, amount, currency, kind = row
+    return Transaction(
+        str(till_id), float(at), float(amount or 0.0), str(currency or ""), kind, str(reference)
+    )
