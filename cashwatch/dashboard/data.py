@@ -244,6 +244,9 @@ def query_df(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFra
         return conn.execute(sql, list(params)).df()
 
 
+TILL_OUTCOMES = ("unmatched", "matched", "pending", "no_till")  # worst first
+
+
 @dataclass(frozen=True)
 class EventFilter:
     start: dt.datetime
@@ -252,6 +255,7 @@ class EventFilter:
     cameras: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     review: tuple[str, ...] = ()
+    till: tuple[str, ...] = ()  # cash events' till outcomes
     allowed_sites: tuple[str, ...] = ()  # the account's limit; empty: all
     limit: int = 1000
 
@@ -263,6 +267,7 @@ class EventFilter:
             ("camera_id", self.cameras),
             ("event_type", self.types),
             ("review_status", self.review),
+            ("till_match", self.till),
             ("site", self.allowed_sites),
         ):
             if values:
@@ -273,7 +278,7 @@ class EventFilter:
 
 EVENT_COLUMNS = (
     "event_id, camera_id, site, event_type, started_at, confidence, "
-    "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path, "
+    "review_status, reviewed_by, notes, clip_path, clip_error, snapshot_path, till_match, "
     "round(epoch(ended_at) - epoch(started_at), 1) AS lasted_s"
 )
 
@@ -322,7 +327,8 @@ def awaiting_review(
     data_dir: Path, sites: Sequence[str], hours: float = 24.0, limit: int = 6
 ) -> tuple[int, pd.DataFrame]:
     """Unreviewed events of the last `hours` at these sites (empty: all): how many, and
-    the newest `limit` of them, newest first."""
+    `limit` of them: the hand-overs no sale was rung up for first (what an owner looks
+    at first, docs/till.md), then the newest."""
     where = "review_status = 'pending' AND started_at >= now() - to_seconds(?)" + (
         " AND list_contains(?::VARCHAR[], site)" if sites else ""
     )
@@ -331,9 +337,10 @@ def awaiting_review(
     newest = query_df(
         data_dir,
         "SELECT event_id, camera_id, site, event_type, started_at, "
-        "snapshot_path, confidence, coalesce(ingested_at, started_at) AS arrived "
+        "snapshot_path, confidence, coalesce(ingested_at, started_at) AS arrived, "
+        "till_match "
         f"FROM events WHERE {where} "
-        "ORDER BY started_at DESC LIMIT ?",
+        "ORDER BY coalesce(till_match = 'unmatched', false) DESC, started_at DESC LIMIT ?",
         [*params, limit],
     )
     return int(total["n"].iloc[0]), newest

@@ -58,12 +58,20 @@ def filters(ctx: PageContext) -> data.EventFilter:
     cameras = sorted({*options["camera_id"], *configured})
     types = sorted({*options["event_type"], *EVENT_TYPE_TABLE})
     today = dt.date.today()
-    cols = st.columns([2, 2, 2, 2, 3])
+    cols = st.columns([2, 2, 2, 2, 2, 3])
     chosen_sites = cols[0].multiselect("Site", sites, placeholder="All", key="ev_sites")
     chosen_cams = cols[1].multiselect("Camera", cameras, placeholder="All", key="ev_cams")
     chosen_types = cols[2].multiselect("Type", types, placeholder="All", key="ev_types")
     review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All", key="ev_review")
-    start, end = _period_widgets(cols[4], today)
+    till = cols[4].multiselect(
+        "Till",
+        data.TILL_OUTCOMES,
+        placeholder="All",
+        key="ev_till",
+        help="Cash hand-overs against their till: unmatched ones had no sale rung up "
+        "in the window (docs/till.md).",
+    )
+    start, end = _period_widgets(cols[5], today)
     return data.EventFilter(
         start=start,
         end=end,
@@ -71,6 +79,7 @@ def filters(ctx: PageContext) -> data.EventFilter:
         cameras=tuple(chosen_cams),
         types=tuple(chosen_types),
         review=tuple(review),
+        till=tuple(till),
         allowed_sites=ctx.user.sites,
     )
 
@@ -136,6 +145,12 @@ TABLE_COLUMNS: dict[str, Any] = {
         "while it goes on, or when not known (its worker crashed, or the event is "
         "older than CashWatch's event ends).",
     ),
+    "till_match": st.column_config.TextColumn(
+        "Till",
+        help="Cash hand-overs: matched (rung up), unmatched (no sale in the window: "
+        "look at these first), pending (the window is still open), no_till (the camera "
+        "watches no till).",
+    ),
     "camera_id": st.column_config.TextColumn("Camera"),
     "site": st.column_config.TextColumn("Site"),
     "confidence": st.column_config.ProgressColumn(
@@ -157,6 +172,7 @@ def table(events: pd.DataFrame) -> pd.DataFrame:
     )
     shown["notes"] = shown["notes"].fillna("")
     shown["reviewed_by"] = shown["reviewed_by"].fillna("")
+    shown["till_match"] = shown["till_match"].fillna("")
     # words, not a number column: that shows "None" for an event still going on
     shown["lasted_s"] = [duration_text(s) if not _is_missing(s) else "" for s in shown["lasted_s"]]
     return shown

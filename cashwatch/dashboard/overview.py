@@ -287,8 +287,8 @@ REVIEW_TILES = 6
 
 
 def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
-    """What an operator must not miss: the unreviewed events of the last day, newest
-    first with their snapshots, and a toast for each one that arrived since the last
+    """What an operator must not miss: the unreviewed events of the last day (hand-overs
+    with no sale rung up first, then the newest) with their snapshots, and a toast for each one that arrived since the last
     refresh (none for what was there when the page opened)."""
     if not ctx.user.can("view_events"):
         return
@@ -317,6 +317,8 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
 def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
     kind = event_type(str(event["event_type"]))
     st.badge(plain(kind.name), icon=kind.icon, color=kind.badge)
+    if event.get("till_match") == "unmatched":  # shown first: docs/till.md
+        st.badge("No sale rung up", icon=":material/money_off:", color="red")
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot), width="stretch")

@@ -7,7 +7,7 @@ from typing import Any, cast
 import pandas as pd
 import streamlit as st
 
-from cashwatch.dashboard import charts, data, events_view
+from cashwatch.dashboard import charts, data, events_view, till_view
 from cashwatch.dashboard.session import PageContext, guard_page, recheck_sign_in
 from cashwatch.dashboard.widgets import plain
 
@@ -89,6 +89,7 @@ def _event_panel(ctx: PageContext, event: dict[str, Any]) -> None:
     with left:
         events_view.evidence(ctx, event)
     with right:
+        till_view.till_panel(ctx, event)
         events_view.details(event)
         events_view.review_controls(ctx, event)
 
