@@ -288,8 +288,9 @@ REVIEW_TILES = 6
 
 def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
     """What an operator must not miss: the unreviewed events of the last day (hand-overs
-    with no sale rung up first, then the newest) with their snapshots, and a toast for each one that arrived since the last
-    refresh (none for what was there when the page opened)."""
+    with no sale rung up first, then the newest) with their snapshots, and a toast for
+    each one that arrived since the last refresh (none for what was there when the page
+    opened)."""
     if not ctx.user.can("view_events"):
         return
     # no site chosen means all sites: for an account limited to some, all of *its* sites
