@@ -32,7 +32,7 @@ class MissingSecret(RuntimeError):
     """A target names an environment variable for its secret that is not set."""
 
 
-def _secret(value: SecretStr | None, env: str | None, what: str, target: str) -> str | None:
+def secret_value(value: SecretStr | None, env: str | None, what: str, who: str) -> str | None:
     """The secret itself: written in the file, or read from the variable it names."""
     if value is not None:
         return value.get_secret_value()
@@ -41,10 +41,21 @@ def _secret(value: SecretStr | None, env: str | None, what: str, target: str) ->
     found = os.environ.get(env)
     if found is None:
         raise MissingSecret(
-            f"alert target {target!r}: its {what} comes from the environment variable "
+            f"{who}: its {what} comes from the environment variable "
             f"{env}, which is not set in the manager's environment"
         )
     return found
+
+
+def env_name(value: str | None) -> str | None:
+    """A `*_env` value: the name of an environment variable, never quoted back (a
+    secret typed there by mistake would leak into errors)."""
+    if value is not None and not _ENV_NAME.match(value):
+        raise ValueError(
+            "must be the name of an environment variable (letters, digits and _, "
+            "not starting with a digit), not its value"
+        )
+    return value
 
 
 class AlertFilter(StrictModel):
@@ -112,13 +123,7 @@ class AlertFilter(StrictModel):
     @field_validator("secret_env", "password_env", check_fields=False)
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
-            # the value itself is not quoted: a secret typed here by mistake would leak
-            raise ValueError(
-                "must be the name of an environment variable (letters, digits and _, "
-                "not starting with a digit), not its value"
-            )
-        return value
+        return env_name(value)
 
 
 class WebhookTarget(AlertFilter):
@@ -153,7 +158,9 @@ class WebhookTarget(AlertFilter):
         return value
 
     def signing_key(self) -> str | None:
-        return _secret(self.secret, self.secret_env, "signing key", self.name)
+        return secret_value(
+            self.secret, self.secret_env, "signing key", f"alert target {self.name!r}"
+        )
 
 
 class _LoginTarget(AlertFilter):
@@ -168,7 +175,9 @@ class _LoginTarget(AlertFilter):
     )
 
     def secret_password(self) -> str | None:
-        return _secret(self.password, self.password_env, "password", self.name)
+        return secret_value(
+            self.password, self.password_env, "password", f"alert target {self.name!r}"
+        )
 
 
 class MqttTarget(_LoginTarget):

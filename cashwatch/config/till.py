@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
+from cashwatch.config.alerts import env_name, secret_value
 from cashwatch.config.base import StrictModel
 
 
@@ -47,3 +48,26 @@ class TillConfig(StrictModel):
         description="Till ids the manager rings up itself, for the demo: two hand-overs "
         "in three get a sale 20 s later, the first and every third is 'forgotten'.",
     )
+    token: SecretStr | None = Field(
+        default=None,
+        title="POST token",
+        description="The Bearer token a till must send to POST /till/transactions on the "
+        "manager's `[metrics]` port. None (and no token_env): that endpoint is off.",
+    )
+    token_env: str | None = Field(
+        default=None,
+        title="POST token variable",
+        description="Name of an environment variable holding the token instead.",
+    )
+
+    @field_validator("token_env")
+    @classmethod
+    def _env(cls, value: str | None) -> str | None:
+        return env_name(value)
+
+    def secret_token(self) -> str | None:
+        """The token, or None when the endpoint is off (a variable named but unset too)."""
+        try:
+            return secret_value(self.token, self.token_env, "token", "[till]")
+        except RuntimeError:
+            return None

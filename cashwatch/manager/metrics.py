@@ -18,19 +18,22 @@ reads snapshots).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from wsgiref.simple_server import WSGIServer
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from cashwatch.alerts.state import TargetState
 from cashwatch.config.alerts import MetricsConfig
 from cashwatch.store.ingest import IngestBacklog
+from cashwatch.till.http import WsgiApp
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +304,34 @@ def _where(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def serve_metrics(config: MetricsConfig, sources: MetricsSources) -> MetricsServer | None:
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request on the manager's stderr (a scrape every 15 s)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def _server(host: str, port: int, app: WsgiApp) -> WSGIServer:
+    """prometheus_client's threading WSGI server, for an IPv6 address too."""
+
+    class Server(ThreadingWSGIServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    return make_server(host, port, app, Server, handler_class=_QuietHandler)
+
+
+def _routed(metrics: WsgiApp, routes: Mapping[str, WsgiApp]) -> WsgiApp:
+    """`/metrics` (and any other path, as prometheus_client answers them), plus routes."""
+
+    def app(environ: dict[str, Any], start: Any) -> Iterable[bytes]:
+        return routes.get(str(environ.get("PATH_INFO", "")), metrics)(environ, start)
+
+    return app
+
+
+def serve_metrics(
+    config: MetricsConfig, sources: MetricsSources, routes: Mapping[str, WsgiApp] | None = None
+) -> MetricsServer | None:
     """Serve `/metrics` on `config.host:config.port`, with the manager's own process
     metrics; None when disabled, or when the address cannot be had (logged: the manager
     runs on without metrics rather than not at all).
@@ -309,6 +339,7 @@ def serve_metrics(config: MetricsConfig, sources: MetricsSources) -> MetricsServ
     Args:
         config: `[metrics]`.
         sources: What the collector reads at each scrape.
+        routes: Other endpoints on the same port, by path (the till's POST).
 
     Returns:
         The server, to `close()` when the manager stops; None when not serving.
@@ -322,7 +353,7 @@ def serve_metrics(config: MetricsConfig, sources: MetricsSources) -> MetricsServ
     registry.register(CashWatchCollector(sources))
     where = _where(config.host, config.port)
     try:
-        server, thread = start_http_server(config.port, addr=config.host, registry=registry)
+        server = _server(config.host, config.port, _routed(make_wsgi_app(registry), routes or {}))
     except OSError as exc:  # the port taken, an address not on this machine
         log.error(
             "cannot serve metrics on %s: %s; choose a free `[metrics] port` (or another "
@@ -332,5 +363,7 @@ def serve_metrics(config: MetricsConfig, sources: MetricsSources) -> MetricsServ
             exc.strerror or exc,
         )
         return None
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
     log.info("metrics served at http://%s/metrics", where)
     return MetricsServer(server, thread)

@@ -240,6 +240,8 @@ class Manager:
         """`/metrics` where `[metrics]` says (fixed at start); every source is read by the
         server's own threads, so each returns a copy or an object replaced whole."""
         from cashwatch.manager.metrics import MetricsSources, serve_metrics
+        from cashwatch.till.http import PATH as TILL_PATH
+        from cashwatch.till.http import till_app
         from cashwatch.status import camera_records
 
         sources = MetricsSources(
@@ -249,7 +251,9 @@ class Manager:
             ingest=self.upkeep.ingestor.backlog,
             alerts=lambda: self.alerts.states() if self.alerts is not None else [],
         )
-        return serve_metrics(self.loaded.app.metrics, sources)
+        # the tills' POST on the same port; its token read at each request (a reload)
+        till = till_app(lambda: self.loaded.app.till.secret_token(), self.till.journal)
+        return serve_metrics(self.loaded.app.metrics, sources, {TILL_PATH: till})
 
     def _beat(self) -> None:
         """Publish the manager's heartbeat from its own thread.

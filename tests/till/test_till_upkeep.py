@@ -161,3 +161,70 @@ def test_the_reconciliation_view_counts_per_till_and_day(tmp_path: Path) -> None
     assert [tuple(int(v) if not isinstance(v, str) else v for v in r) for r in rows] == [
         ("front-1", 2, 1, 1, 2, 1, 1)
     ]
+
+
+def test_transactions_posted_with_the_token_are_journaled(tmp_path: Path) -> None:
+    """POST /till/transactions on the metrics port: refused without the token (and
+    when none is configured), taken with it, each bad item named by position."""
+    import urllib.error
+    import urllib.request
+
+    from cashwatch.config.alerts import MetricsConfig
+    from cashwatch.manager.metrics import MetricsSources, serve_metrics
+    from cashwatch.till.http import PATH, till_app
+    from tests.support.rtsp import free_port
+
+    token: list[str | None] = [None]
+    journal = till_journal(tmp_path)
+    sources = MetricsSources(cameras=dict, events=dict, ingest=lambda: None, alerts=list)  # type: ignore[arg-type]
+    server = serve_metrics(
+        MetricsConfig(port=free_port()), sources, {PATH: till_app(lambda: token[0], journal)}
+    )
+    assert server is not None
+    url = f"http://127.0.0.1:{server.port}{PATH}"
+    items = [
+        {
+            "till_id": "front-1",
+            "at": "2026-12-06T10:00:00+09:00",
+            "amount": 12.5,
+            "currency": "usd",
+            "kind": "sale",
+            "reference": "P1",
+        },
+        {
+            "till_id": "front-1",
+            "at": 1796600000,
+            "amount": 3,
+            "currency": "USD",
+            "kind": "gift",
+            "reference": "P2",
+        },
+    ]
+
+    def post(auth: str | None) -> tuple[int, dict]:
+        request = urllib.request.Request(url, json.dumps(items).encode(), method="POST")
+        if auth:
+            request.add_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        assert post("Bearer anything")[0] == 403, "no token configured: the endpoint is off"
+        token[0] = "t0ken"
+        assert post(None)[0] == 401
+        assert post("Bearer wrong")[0] == 401
+        status, body = post("Bearer t0ken")
+        assert status == 200 and body["imported"] == 1
+        assert body["rejected"] == [
+            {"index": 1, "reason": "kind 'gift'; valid: sale, refund, no_sale, void, payout"}
+        ]
+    finally:
+        server.close()
+        journal.close()
+    Ingestor(tmp_path).poll()
+    assert query(tmp_path, "SELECT reference, currency, source FROM transactions") == [
+        ("P1", "USD", "http")
+    ]
