@@ -38,3 +38,23 @@ def test_a_file_without_the_columns_is_refused_as_a_whole() -> None:
     taken, rejected = parse_csv("till,when,amount\nx,1,2\n")
     assert taken == []
     assert rejected[0].line == 1 and "header lacks till_id, at" in rejected[0].reason
+
+
+def test_till_import_takes_the_good_lines_and_names_the_bad(tmp_path, capsys) -> None:
+    """`cashwatch till import FILE.csv`: the good lines into the journal, each bad one
+    named on stderr with its line number, exit 1."""
+    import json
+
+    from cashwatch.cli import main
+
+    config = tmp_path / "cashwatch.toml"
+    config.write_text("")
+    csv = tmp_path / "day.csv"
+    csv.write_text(GOOD + "front-1,1796600000,5,USD,sale,R1\nfront-1,1796600000,5,USD,sale\n")
+    assert main(["till", "import", str(csv), "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert "day.csv: 1 transaction(s) imported, 1 line(s) rejected" in out
+    assert "line 3: missing reference" in err
+    journal = next((tmp_path / "journal" / "_till").glob("*.jsonl")).read_text()
+    assert [json.loads(line)["reference"] for line in journal.splitlines()] == ["R1"]
+    assert main(["till", "import", str(tmp_path / "none.csv"), "--config", str(config)]) == 2
