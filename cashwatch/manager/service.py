@@ -240,9 +240,9 @@ class Manager:
         """`/metrics` where `[metrics]` says (fixed at start); every source is read by the
         server's own threads, so each returns a copy or an object replaced whole."""
         from cashwatch.manager.metrics import MetricsSources, serve_metrics
+        from cashwatch.status import camera_records
         from cashwatch.till.http import PATH as TILL_PATH
         from cashwatch.till.http import till_app
-        from cashwatch.status import camera_records
 
         sources = MetricsSources(
             cameras=partial(camera_records, self.status),
