@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cashwatch.config import LoadedConfig
+from cashwatch.store.db import DatabaseBusyError
 from cashwatch.store.journal import JournalWriter
 from cashwatch.till.imports import import_inbox, journal_transactions
 from cashwatch.till.matching import Handover, Match, Window, match
@@ -50,11 +51,20 @@ class TillUpkeep:
         try:
             # matched first: what the import journals now is in the database next round
             self._match(loaded)
+        except DatabaseBusyError:
+            pass  # a reader holds the file (the dashboard, an analyst): next round
+        except Exception as exc:  # the database damaged: decided again next time
+            self._say("till matching postponed", exc, now)
+        try:
             import_inbox(self.data_dir, till.inbox, self.journal)
-        except Exception as exc:  # the database busy or damaged: decided again next time
-            if now - self._last_error >= 60.0:
-                self._last_error = now
-                log.warning("till matching postponed: %s: %s", type(exc).__name__, exc)
+        except Exception as exc:  # an unreadable inbox folder: tried again next round
+            self._say("till inbox not imported", exc, now)
+
+    def _say(self, what: str, exc: Exception, now: float) -> None:
+        """Once a minute at most: a fault that lasts must not fill the log."""
+        if now - self._last_error >= 60.0:
+            self._last_error = now
+            log.warning("%s: %s: %s", what, type(exc).__name__, exc)
 
     def _match(self, loaded: LoadedConfig) -> None:
         tills = {camera.id: camera.till_id for camera in loaded.app.cameras}
