@@ -125,7 +125,8 @@ class Outbox:
 
     def drop_older(self, target: str, cutoff: float) -> int:
         """Give up `target`'s alerts made before `cutoff` (a removed target's)."""
-        doomed = [a.alert_id for a in self._pending.get(target, ()) if a.created_at < cutoff]
+        with self._lock:  # the target's thread may be taking its head meanwhile
+            doomed = [a.alert_id for a in self._pending.get(target, ()) if a.created_at < cutoff]
         for alert_id in doomed:
             self.done(target, alert_id, "dropped")
         return len(doomed)

@@ -86,13 +86,12 @@ class AlertService:
         before = self.memory
         self.memory = before.copy()  # a pass that fails half-way leaves the memory as it was
         try:
-            opened = dict(self.memory.book.open_events)
             for item in self.feed.read():
                 self._queue(self._alert_of(item), now)
             for camera in cameras.values():
                 self._watch(camera, now)
             self._end_removed(cameras, now)
-            if self.memory.book.open_events != opened:
+            if self.memory.book.open_events != before.book.open_events:
                 save_open(self.data_dir, self.memory)
             self.feed.commit()  # only now: each alert read is in the outbox
         except BaseException:

@@ -244,9 +244,6 @@ def query_df(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFra
         return conn.execute(sql, list(params)).df()
 
 
-TILL_OUTCOMES = ("unmatched", "matched", "pending", "no_till")  # worst first
-
-
 @dataclass(frozen=True)
 class EventFilter:
     start: dt.datetime

@@ -21,6 +21,7 @@ from cashwatch.dashboard.session import PageContext, PermissionDenied, recheck_s
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import plain
 from cashwatch.evidence.mp4 import trigger_offset_of
+from cashwatch.till.matching import OUTCOMES
 
 DEFAULT_DAYS = 7
 # The clip opens this long before the trigger frame: the operator sees the moment
@@ -65,7 +66,7 @@ def filters(ctx: PageContext) -> data.EventFilter:
     review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All", key="ev_review")
     till = cols[4].multiselect(
         "Till",
-        data.TILL_OUTCOMES,
+        OUTCOMES,
         placeholder="All",
         key="ev_till",
         help="Cash hand-overs against their till: unmatched ones had no sale rung up "

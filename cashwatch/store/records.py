@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from cashwatch.till.matching import OUTCOMES
+
 
 class BadRecordError(ValueError):
     """A journal line that cannot be applied; it is logged and skipped."""
@@ -248,14 +250,11 @@ def apply_transaction(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) ->
     return []
 
 
-TILL_OUTCOMES = ("matched", "unmatched", "pending", "no_till")
-
-
 def apply_till_match(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> list[str]:
     """A cash event's outcome against its till (the manager's matching decides it)."""
     outcome = _text(record, "till_match", required=True)
-    if outcome not in TILL_OUTCOMES:
-        raise BadRecordError(f"till_match {outcome!r}; valid: {', '.join(TILL_OUTCOMES)}")
+    if outcome not in OUTCOMES:
+        raise BadRecordError(f"till_match {outcome!r}; valid: {', '.join(OUTCOMES)}")
     con.execute(
         "UPDATE events SET till_id = ?, till_match = ?, till_reference = ? WHERE event_id = ?",
         [

@@ -21,7 +21,9 @@ from typing import Literal
 
 from cashwatch.till.transactions import Transaction
 
-Outcome = Literal["matched", "unmatched", "pending", "no_till"]
+Outcome = Literal["unmatched", "matched", "pending", "no_till"]
+# every outcome, worst first (the order the dashboard offers them in)
+OUTCOMES: tuple[Outcome, ...] = ("unmatched", "matched", "pending", "no_till")
 MATCHING_KINDS = ("sale", "refund", "payout")
 
 
