@@ -49,14 +49,21 @@ def test_a_fight_is_verified_in_the_first_service_a_calm_counter_is_not_and_both
         {"id": "fight", "source": str(media.get(FIGHT)), "detection": VERIFIED},
         {"id": "calm", "source": str(media.get(CALM)), "detection": VERIFIED},
     ]
-    model = {"weights": str(openvino_model_dir), "backend": "openvino", "precision": "f32"}
+    # The route is under test, not the latency: on a loaded 2-core CI machine a window's
+    # round trip has taken over the default 5 s, and the pose rule then rightly decides.
+    model = {
+        "weights": str(openvino_model_dir),
+        "backend": "openvino",
+        "precision": "f32",
+        "verifier_timeout_s": 25.0,
+    }
     config = write_config(tmp_path / "cashwatch.toml", cameras, model=model)
     with ManagerProcess(config) as manager:
         started = time.monotonic()
         events = wait_for(lambda: _violence(tmp_path, "fight"), 120, "a verified fight event")
         took_s = time.monotonic() - started
         details = json.loads(events[0]["details"])
-        assert details["method"] == "verified", details
+        assert details["method"] == "verified", details.get("verifier", details)
         assert 0.0 <= details["score"] <= 1.0 and details["trigger"] in {"pair", "merged"}
         assert events[0]["confidence"] == pytest.approx(details["score"], abs=1e-3)
         hosting = _service(manager, 0)
