@@ -196,7 +196,7 @@ class TargetThread(threading.Thread):
         self.state = dataclasses.replace(self.state, dropped_total=self.state.dropped_total + 1)
 
     def _snapshot(self, alert: Alert) -> bytes | None:
-        if not alert.snapshot_path or alert.phase != "start":
+        if not alert.snapshot_path or alert.phase not in ("start", "notice"):
             return None
         try:
             return (self.data_dir / alert.snapshot_path).read_bytes()

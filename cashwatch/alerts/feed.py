@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cashwatch.alerts.state import alerts_dir
-from cashwatch.store.journal import journal_dir, journal_file_name
+from cashwatch.store.journal import TILL_SOURCE, journal_dir, journal_file_name
 from cashwatch.util.files import atomic_write_text, make_private_dir
 
 log = logging.getLogger(__name__)
@@ -27,13 +27,17 @@ log = logging.getLogger(__name__)
 OFFSETS_FILE = "offsets.json"
 MAX_BYTES_PER_READ = 256 << 10
 KINDS = ("event", "event_end")
+# the tills' journal (cashwatch.till.imports.till_journal): its till exceptions, and the
+# hand-overs found to have no sale behind them
+TILL_KINDS = (*KINDS, "till_match")
 
 
 @dataclass(frozen=True)
 class JournalRecord:
-    """An event or event_end line, and the camera journal it came from."""
+    """An event, event_end or (from the tills' journal) unmatched till_match line, and
+    the journal it came from."""
 
-    source: str  # the journal folder: the camera id
+    source: str  # the journal folder: the camera id, or `_till`
     record: dict[str, Any]
 
 
@@ -100,8 +104,8 @@ class JournalFeed:
         return [
             (f"{folder.name}/{name}", folder / name)
             for folder in sorted(self.journal.iterdir())
-            # the manager's and the reviews' journals hold no events
-            if not folder.name.startswith("_") and folder.is_dir()
+            # the manager's and the reviews' journals hold no events; the tills' does
+            if (not folder.name.startswith("_") or folder.name == TILL_SOURCE) and folder.is_dir()
             for name in names
             if (folder / name).is_file()
         ]
@@ -133,12 +137,16 @@ class JournalFeed:
 
 
 def _records(source: str, data: bytes) -> list[JournalRecord]:
+    kinds = TILL_KINDS if source == TILL_SOURCE else KINDS
     out = []
     for raw in data.splitlines():
         try:
             record = json.loads(raw)
         except ValueError:
             continue  # a torn line: the ingest reports it; it holds no event anyway
-        if isinstance(record, dict) and record.get("kind") in KINDS:
-            out.append(JournalRecord(source, record))
+        if not isinstance(record, dict) or record.get("kind") not in kinds:
+            continue
+        if record["kind"] == "till_match" and record.get("till_match") != "unmatched":
+            continue  # only a hand-over with no sale is news
+        out.append(JournalRecord(source, record))
     return out

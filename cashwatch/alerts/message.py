@@ -1,8 +1,10 @@
 """One alert as every target gets it, whatever carries it (HTTP, MQTT, e-mail).
 
 An alert is the start or the end of an event (or of a camera's trouble, `camera_down`),
-or a test. `alert_id` is unique per event and phase and is the same on every retry and
-after a manager restart, so a receiver that got it twice can drop the second.
+a notice (something found about an event afterwards, with no end: a cash hand-over
+with no sale behind it, `cash_unmatched`), or a test. `alert_id` is unique per event
+and phase and is the same on every retry and after a manager restart, so a receiver
+that got it twice can drop the second.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from typing import Any, Literal
 
 from cashwatch.core.event_types import EVENT_TYPE_TABLE
 
-Phase = Literal["start", "end", "test"]
-PHASES: tuple[str, ...] = ("start", "end", "test")
-_LABELS = {"camera_down": "Camera down", "test": "Test alert"}
+Phase = Literal["start", "end", "notice", "test"]
+PHASES: tuple[str, ...] = ("start", "end", "notice", "test")
+_LABELS = {
+    "camera_down": "Camera down",
+    "cash_unmatched": "Cash hand-over with no sale rung up",
+    "test": "Test alert",
+}
 
 
 def iso(ts: float | None) -> str | None:
@@ -41,12 +47,14 @@ class Alert:
 
     Attributes:
         alert_id: `<event_id>:<phase>`; the receiver's key to drop duplicates.
-        phase: `start` (new event), `end` (it is over) or `test`.
+        phase: `start` (new event), `end` (it is over), `notice` (found about an
+            event afterwards; no end follows) or `test`.
         event_id: The event's id in the database (`camera_down` alerts have their own).
         camera_id: The camera's id in the config.
         camera_name: Its display name.
         site: Its site.
-        event_type: cash, violence, fire, tamper, camera_down or test.
+        event_type: cash, violence, fire, till_exception, camera_down, cash_unmatched
+            or test (tamper goes as camera_down).
         started_at: When the event started.
         ended_at: When it ended (end alerts).
         confidence: The detector's confidence, 0..1 (None for camera_down and tests).

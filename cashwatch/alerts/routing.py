@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cashwatch.alerts.message import Alert
-from cashwatch.config.alerts import CAMERA_DOWN, TAMPER, AlertFilter
+from cashwatch.config.alerts import CAMERA_DOWN, CASH_UNMATCHED, TAMPER, AlertFilter
 
 # Events whose start went out, remembered to route their end the same way; a bounded
 # book (a site raises far fewer open events than this between their start and end).
@@ -58,6 +58,27 @@ def start_alert(
         started_at=float(record.get("started_at") or 0.0),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
         details=details,
+        snapshot_path=record.get("snapshot_path") or None,
+        link=event_link(public_url, event_id),
+    )
+
+
+def unmatched_alert(record: Mapping[str, Any], camera: CameraRef | None, public_url: str) -> Alert:
+    """The notice for the tills' journal's `till_match` line saying `unmatched`."""
+    event_id = str(record["event_id"])
+    camera_id = str(record.get("camera_id") or "")
+    confidence = record.get("confidence")
+    return Alert(
+        alert_id=f"{event_id}:unmatched",
+        phase="notice",
+        event_id=event_id,
+        camera_id=camera_id,
+        camera_name=camera.name if camera else camera_id,
+        site=str(record.get("site") or (camera.site if camera else "")),
+        event_type=CASH_UNMATCHED,
+        started_at=float(record.get("started_at") or 0.0),
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        details={"till_id": record.get("till_id"), "till_match": "unmatched"},
         snapshot_path=record.get("snapshot_path") or None,
         link=event_link(public_url, event_id),
     )
@@ -148,6 +169,8 @@ def route(
             continue
         book.last_sent[key] = now
         chosen.append(target.name)
+    if alert.phase == "notice":
+        return chosen  # no end follows: nothing to remember for one
     # also when it went nowhere (filtered, cooling down, suspended): so does its end
     book.open_events[alert.event_id] = tuple(chosen)
     while len(book.open_events) > OPEN_EVENTS_KEPT:

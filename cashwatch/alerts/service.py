@@ -22,7 +22,7 @@ from cashwatch.alerts.feed import JournalFeed, JournalRecord
 from cashwatch.alerts.memory import load_open, save_open
 from cashwatch.alerts.message import Alert
 from cashwatch.alerts.outbox import Outbox
-from cashwatch.alerts.routing import CameraRef, end_alert, route, start_alert
+from cashwatch.alerts.routing import CameraRef, end_alert, route, start_alert, unmatched_alert
 from cashwatch.alerts.senders.base import CameraInfo
 from cashwatch.alerts.state import TargetState, read_suspended, write_state, write_suspended
 from cashwatch.config.alerts import CAMERA_DOWN, AlertingConfig, AlertTarget
@@ -213,8 +213,11 @@ class AlertService:
 
     def _alert_of(self, item: JournalRecord) -> Alert:
         record = item.record
+        # the tills' journal names its camera in each line; a camera's journal is its own
+        view = self._cameras.get(str(record.get("camera_id") or item.source))
+        if record.get("kind") == "till_match":  # an unmatched hand-over: a notice
+            return unmatched_alert(record, view.ref if view else None, self.settings.public_url)
         if record.get("kind") == "event":
-            view = self._cameras.get(item.source)
             alert = start_alert(
                 item.source, record, view.ref if view else None, self.settings.public_url
             )

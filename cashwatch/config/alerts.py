@@ -22,7 +22,13 @@ from cashwatch.core.event_types import EVENT_TYPE_TABLE
 # camera no longer watches"); routed like an event type.
 CAMERA_DOWN = "camera_down"
 TAMPER = "tamper"
-ALERT_TYPES: tuple[str, ...] = (*(t for t in EVENT_TYPE_TABLE if t != TAMPER), CAMERA_DOWN)
+# a cash hand-over the till matching found no sale for (`cashwatch.till.matching`)
+CASH_UNMATCHED = "cash_unmatched"
+ALERT_TYPES: tuple[str, ...] = (
+    *(t for t in EVENT_TYPE_TABLE if t != TAMPER),
+    CAMERA_DOWN,
+    CASH_UNMATCHED,
+)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC = re.compile(r"^[A-Za-z0-9_/-]{1,64}$")
@@ -71,7 +77,9 @@ class AlertFilter(StrictModel):
         default_factory=list,
         title="Types",
         description="Event types sent; empty: all. `camera_down` is a camera that lost "
-        "its picture or whose view is tampered with (its tamper event).",
+        "its picture or whose view is tampered with (its tamper event); "
+        "`cash_unmatched` a cash hand-over the till matching found no sale for (sent "
+        "once its window closes, ~2.5 min after it).",
         json_schema_extra={"valid": "any of " + ", ".join(f"`{t}`" for t in ALERT_TYPES)},
     )
     sites: list[str] = Field(

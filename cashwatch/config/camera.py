@@ -97,7 +97,9 @@ class CameraConfig(CameraSettings):
         title="Till",
         description="The till (cash register, card terminal) this camera watches: its cash "
         "hand-overs are matched against that till's transactions ([till]). Several "
-        "cameras may watch one till. None: the hand-overs are `no_till`.",
+        "cameras may watch one till; a camera has one counter zone, so this is that "
+        "counter's till. Its refunds and no-sales rung up with no customer in this "
+        "camera's view become till exceptions. None: the hand-overs are `no_till`.",
         json_schema_extra={"valid": "1-64 of letters, digits, _ . : -"},
     )
 

@@ -18,12 +18,17 @@ backend = "auto"
 imgsz = 640
 
 # The demo counter's till: the manager rings up most of its hand-overs itself and
-# "forgets" the first and every third, so the Events page shows both outcomes
-# (docs/till.md). A real till sends its transactions to till/inbox/ as CSV files.
+# "forgets" the first and every third, so the Events page shows both outcomes; and it
+# opens the drawer with a no-sale while nobody is at the counter, a till exception
+# (docs/till.md). A real till sends its transactions to till/inbox/ as CSV files. The
+# demo's clocks agree (no skew) and its refund window is short, to fit the scene's
+# 12 s with the cashier alone.
 [till]
 demo_tills = ["demo-till"]
 window_after_s = 60.0
-max_skew_s = 5.0
+max_skew_s = 0.0
+exception_before_s = 4.0
+exception_after_s = 2.0
 
 # Prometheus metrics of the manager at http://127.0.0.1:9108/metrics (docs/monitoring.md).
 [metrics]

@@ -36,6 +36,22 @@ class TillConfig(StrictModel):
         description="How far a till's clock may be off the cameras'; widens the window on "
         "both sides.",
     )
+    exception_before_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=600.0,
+        title="Refund: nobody before (s)",
+        description="A refund or no-sale is a till exception when no camera on its till "
+        "saw a customer or a hand-over from this long before it was rung up ...",
+    )
+    exception_after_s: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=600.0,
+        title="Refund: nobody after (s)",
+        description="... to this long after (both widened by the clock skew), while at "
+        "least one of those cameras watched the whole time.",
+    )
     inbox: Path = Field(
         default=Path("till/inbox"),
         title="Inbox folder",

@@ -140,6 +140,17 @@ _EVENT_TYPES = (
         alert_beeps=2,
         cooldown="none",
     ),
+    # a refund or no-sale rung up with nobody at the counter (cashwatch.till.exceptions);
+    # blue: a review item, not an emergency
+    EventTypeInfo(
+        "till_exception",
+        "Till exception",
+        ":material/point_of_sale:",
+        Colour("#1f77b4"),
+        "blue",
+        alert_beeps=1,
+        cooldown="none",
+    ),
 )
 EVENT_TYPE_TABLE: Mapping[str, EventTypeInfo] = MappingProxyType({t.name: t for t in _EVENT_TYPES})
 

@@ -12,7 +12,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-EventType = Literal["cash", "violence", "fire", "tamper"]
+# till_exception: raised by the manager (a refund or no-sale with nobody at the counter),
+# not by a camera rule
+EventType = Literal["cash", "violence", "fire", "tamper", "till_exception"]
 # one list: the names come from the type itself
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 

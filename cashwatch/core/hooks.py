@@ -39,6 +39,9 @@ class ProcessResult:
     events: list[DetectedEvent] = field(default_factory=list)
     boxes: np.ndarray | None = None
     ended: list[EndedSpan] = field(default_factory=list)
+    # customers in view on this frame (people outside the cashier zone, see
+    # cashwatch.rules.customers); what the manager judges a till's refunds by
+    customers: int = 0
 
 
 class FrameProcessor(Protocol):

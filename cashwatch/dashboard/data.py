@@ -337,7 +337,9 @@ def awaiting_review(
         "snapshot_path, confidence, coalesce(ingested_at, started_at) AS arrived, "
         "till_match "
         f"FROM events WHERE {where} "
-        "ORDER BY coalesce(till_match = 'unmatched', false) DESC, started_at DESC LIMIT ?",
+        # the till's findings first: a hand-over with no sale, a refund to nobody
+        "ORDER BY coalesce(till_match = 'unmatched', false) "
+        "OR event_type = 'till_exception' DESC, started_at DESC LIMIT ?",
         [*params, limit],
     )
     return int(total["n"].iloc[0]), newest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,10 @@ def transaction_text(tx: dict[str, Any]) -> str:
 
 def till_panel(ctx: Any, event: dict[str, Any]) -> None:
     """What the till says about this hand-over: the sale that matched it, or that none
-    was rung up; nothing for other event types."""
+    was rung up; for a till exception, its transaction; nothing for other types."""
+    if event.get("event_type") == "till_exception":
+        _exception_panel(ctx, event)
+        return
     outcome, till = event.get("till_match"), event.get("till_id")
     if event.get("event_type") != "cash" or not isinstance(outcome, str):
         return
@@ -56,3 +60,19 @@ def till_panel(ctx: Any, event: dict[str, Any]) -> None:
         st.info(f"Waiting for {where} to ring it up.", icon=":material/hourglass_top:")
     else:
         st.caption("This camera watches no till (`till_id`).")
+
+
+def _exception_panel(ctx: Any, event: dict[str, Any]) -> None:
+    """The refund or no-sale rung up while no camera on its till saw a customer."""
+    details = event.get("details")
+    if isinstance(details, str):
+        details = json.loads(details)
+    if not isinstance(details, dict):
+        return
+    till, reference = str(details.get("till_id")), str(details.get("till_reference"))
+    tx = transaction_of(ctx.data_dir, till, reference)
+    text = plain(transaction_text(tx)) if tx else plain(reference)
+    st.error(
+        f"Rung up on till {plain(till)} with no customer in view: {text}",
+        icon=":material/point_of_sale:",
+    )

@@ -21,7 +21,8 @@ SOUND_KEY = "alert_sound"
 # the beeps per type of `cashwatch.core.event_types` (a test holds the two together)
 SOUND_HELP = (
     "Beeps when the Overview shows a new event (three for fire or violence, one "
-    "for cash, two for a tampered camera) or a camera loses its picture (two). "
+    "for cash or a till exception, two for a tampered camera) or a camera loses its "
+    "picture (two). "
     "Until the page is reloaded."
 )
 

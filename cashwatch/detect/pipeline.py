@@ -40,6 +40,7 @@ from cashwatch.detect.regions import (
 )
 from cashwatch.detect.tracker import IouTracker
 from cashwatch.rules.cooldown import Cooldown
+from cashwatch.rules.customers import customers_in_view
 from cashwatch.rules.fire import FireConfirmer
 from cashwatch.rules.registry import camera_rules
 from cashwatch.rules.violence import ViolenceRule
@@ -97,6 +98,8 @@ class DetectionProcessor:
     ) -> None:
         detection = camera.detection
         self.camera = camera
+        # a camera on a till counts its customers (`cashwatch eval` replays settings only)
+        self._on_till = isinstance(camera, CameraConfig) and camera.till_id is not None
         # quiet means a few sampled frames without evidence, also at a low detection rate
         self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
         # by event type, in the registry's order (the order a frame's events are listed)
@@ -213,7 +216,16 @@ class DetectionProcessor:
             boxes=overlay_boxes(poses, frame.shape[:2]),
             ended=ended,
             degraded=self.degraded,
+            customers=self._customers(poses, frame.shape),
         )
+
+    def _customers(self, poses: Poses | None, frame_shape: tuple[int, ...]) -> int:
+        """Customers in view, for a camera on a till (the manager judges its refunds)."""
+        if not self._on_till:
+            return 0  # nobody asks: the hot path of other cameras stays as it was
+        height, width = frame_shape[:2]
+        min_conf = self.camera.detection.cash.min_keypoint_conf
+        return customers_in_view(poses, self.camera.zones, (width, height), min_conf)
 
     def end_quiet(self, now: float) -> list[EndedSpan]:
         """End the events whose evidence stopped a while ago (no frames come).

@@ -94,8 +94,13 @@ def camera_views(
         camera = worker.camera
         record = records.get(camera.id)
         detection = camera.detection
+        # the types with an ON/OFF state (a notice has none); a camera on a till also
+        # raises its till's exceptions
         types = [
-            name for name in ALERT_TYPES if name != CAMERA_DOWN and getattr(detection, name).enabled
+            name
+            for name in ALERT_TYPES
+            if getattr(getattr(detection, name, None), "enabled", False)
+            or (name == "till_exception" and camera.till_id is not None)
         ]
         views[camera.id] = CameraView(
             camera_id=camera.id,

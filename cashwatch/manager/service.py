@@ -68,7 +68,7 @@ from cashwatch.manager.upkeep import StoreUpkeep
 from cashwatch.manager.watcher import ConfigWatcher, Stamp, file_stamp
 from cashwatch.manager.workers import LaunchSettings, stop_workers
 from cashwatch.shm import segments
-from cashwatch.shm.frames import FrameSlot
+from cashwatch.shm.frames import FrameSlot, LiveFrame
 from cashwatch.shm.status import NoFreeSlot, StatusTable
 from cashwatch.till.imports import till_journal
 from cashwatch.util.files import PRIVATE_UMASK, make_private_dir, readable_by_others
@@ -278,7 +278,7 @@ class Manager:
             self._handle_requests()
             # the current config's retention: a reload may have changed it
             self.upkeep.step(self.loaded.app.retention)
-            self.till.step(self.loaded)
+            self.till.step(self.loaded, self._till_records(), self._live_frame)
             if self.inference is not None:
                 self.inference.step(self._inference_wanted(), self._heartbeat_timeout_s())
             if self.alerts is None and time.monotonic() >= self._alerts_retry:
@@ -813,6 +813,20 @@ class Manager:
             self._stop_worker(worker)
             self._record_run(worker, "restart requested")
             worker.next_start_mono = 0.0
+
+    def _till_records(self) -> dict[str, dict[str, Any]]:
+        """The status records of the cameras on a till (none read when no camera is)."""
+        from cashwatch.status import camera_records
+
+        if not any(c.till_id for c in self.loaded.app.cameras):
+            return {}
+        return camera_records(self.status)
+
+    def _live_frame(self, camera_id: str) -> LiveFrame | None:
+        """A camera's latest live frame (the snapshot of a till exception's moment)."""
+        worker = self.workers.get(camera_id)
+        slot = self.slots.get(worker.slot) if worker is not None else None
+        return slot.read() if slot is not None else None
 
     def _camera_views(self) -> dict[str, alerting.CameraView]:
         """Every camera the manager runs, with its state, for camera_down alerts."""

@@ -13,15 +13,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from cashwatch.config import LoadedConfig
+from cashwatch.manager.till_exceptions import LiveFrames, TillExceptions
 from cashwatch.store.db import DatabaseBusyError
 from cashwatch.store.journal import JournalWriter
 from cashwatch.till.imports import import_inbox, journal_transactions
 from cashwatch.till.matching import Handover, Match, Window, match
-from cashwatch.till.transactions import Transaction
+from cashwatch.till.transactions import Transaction, transaction_from_row
 
 log = logging.getLogger("cashwatch.manager")
 
@@ -41,24 +46,47 @@ class TillUpkeep:
         self._demo_seen: Counter[str] = Counter()  # hand-overs per demo till
         self._demo_done: set[str] = set()
         self._last_error = 0.0
+        self.exceptions = TillExceptions(data_dir, journal)
 
-    def step(self, loaded: LoadedConfig) -> None:
+    def step(
+        self,
+        loaded: LoadedConfig,
+        records: Mapping[str, Mapping[str, Any]],
+        live_frame: LiveFrames,
+    ) -> None:
+        """One manager pass: `records` are the cameras' status records (camera id →
+        `cashwatch.status.camera_record`), `live_frame` a camera's latest frame."""
         now = time.monotonic()
+        self.exceptions.observe(loaded, records, time.time())  # every pass: who watched
         if now < self._next:
             return
         self._next = now + MATCH_EVERY_S
         till = loaded.app.till
         try:
             # matched first: what the import journals now is in the database next round
-            self._match(loaded)
+            self._judge(loaded, live_frame)
         except DatabaseBusyError:
             pass  # a reader holds the file (the dashboard, an analyst): next round
         except Exception as exc:  # the database damaged: decided again next time
             self._say("till matching postponed", exc, now)
+        journal_transactions(
+            self.journal, self.exceptions.demo_no_sales(loaded, time.time()), "demo"
+        )
         try:
             import_inbox(self.data_dir, till.inbox, self.journal)
         except Exception as exc:  # an unreadable inbox folder: tried again next round
             self._say("till inbox not imported", exc, now)
+
+    def _judge(self, loaded: LoadedConfig, live_frame: LiveFrames) -> None:
+        """Hand-overs matched and refunds judged, on one short connection."""
+        from cashwatch.store.db import open_writable
+
+        con = open_writable(self.data_dir)
+        try:
+            self._match(con, loaded)
+            self.exceptions.step(con, loaded, live_frame, time.time())
+        finally:
+            con.close()
 
     def _say(self, what: str, exc: Exception, now: float) -> None:
         """Once a minute at most: a fault that lasts must not fill the log."""
@@ -66,61 +94,58 @@ class TillUpkeep:
             self._last_error = now
             log.warning("%s: %s: %s", what, type(exc).__name__, exc)
 
-    def _match(self, loaded: LoadedConfig) -> None:
+    def _match(self, con: duckdb.DuckDBPyConnection, loaded: LoadedConfig) -> None:
         tills = {camera.id: camera.till_id for camera in loaded.app.cameras}
         settings = loaded.app.till
         window = Window(settings.window_before_s, settings.window_after_s, settings.max_skew_s)
-        handovers, current, transactions = self._read(tills, window)
+        handovers, current, transactions = self._read(con, tills, window)
         if not handovers:
             return
         self._ring_up_demo(handovers, set(settings.demo_tills))
         for handover, result in zip(
             handovers, match(handovers, transactions, window, time.time()), strict=True
         ):
-            if result.outcome != current[handover.event_id]:
-                self._tell(result, handover)
+            stored = current[handover.event_id]
+            if result.outcome != stored.till_match:
+                self._tell(result, handover, stored)
 
     def _read(
-        self, tills: dict[str, str | None], window: Window
-    ) -> tuple[list[Handover], dict[str, str | None], list[Transaction]]:
+        self, con: duckdb.DuckDBPyConnection, tills: dict[str, str | None], window: Window
+    ) -> tuple[list[Handover], dict[str, _Stored], list[Transaction]]:
         """The hand-overs whose outcome may still change (none yet, pending, or
         unmatched: a till's late batch may still bring their sale), their outcome now,
         and the transactions around them no earlier hand-over has taken."""
-        from cashwatch.store.db import open_writable
+        rows = con.execute(
+            "SELECT event_id, camera_id, epoch(started_at), till_match, site, snapshot_path, "
+            "confidence FROM events "
+            "WHERE event_type = 'cash' AND started_at IS NOT NULL "
+            "AND (till_match IS NULL OR till_match IN ('pending', 'unmatched')) "
+            f"AND started_at > now() - {LOOK_BACK} ORDER BY started_at"
+        ).fetchall()
+        handovers = [Handover(str(r[0]), tills.get(str(r[1])), float(r[2])) for r in rows]
+        current = {str(row[0]): _Stored(*row[1:]) for row in rows}
+        ids = sorted({h.till_id for h in handovers if h.till_id is not None})
+        if not ids:
+            return handovers, current, []
+        low = min(h.at for h in handovers) - window.before_s - window.max_skew_s
+        high = max(h.at for h in handovers) + window.after_s + window.max_skew_s
+        marks = ", ".join("?" for _ in ids)
+        found = con.execute(
+            "SELECT till_id, reference, epoch(rung_up_at), amount, currency, kind "
+            "FROM transactions "
+            f"WHERE till_id IN ({marks}) "
+            "AND rung_up_at BETWEEN to_timestamp(?) AND to_timestamp(?) "
+            # a transaction an earlier hand-over took is taken for good
+            "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.till_match = 'matched' "
+            "AND e.till_id = transactions.till_id "
+            "AND e.till_reference = transactions.reference)",
+            [*ids, low, high],
+        ).fetchall()
+        return handovers, current, [transaction_from_row(row) for row in found]
 
-        con = open_writable(self.data_dir)
-        try:
-            rows = con.execute(
-                "SELECT event_id, camera_id, epoch(started_at), till_match FROM events "
-                "WHERE event_type = 'cash' AND started_at IS NOT NULL "
-                "AND (till_match IS NULL OR till_match IN ('pending', 'unmatched')) "
-                f"AND started_at > now() - {LOOK_BACK} ORDER BY started_at"
-            ).fetchall()
-            handovers = [Handover(str(e), tills.get(str(c)), float(at)) for e, c, at, _ in rows]
-            current = {str(row[0]): row[3] for row in rows}
-            ids = sorted({h.till_id for h in handovers if h.till_id is not None})
-            if not ids:
-                return handovers, current, []
-            low = min(h.at for h in handovers) - window.before_s - window.max_skew_s
-            high = max(h.at for h in handovers) + window.after_s + window.max_skew_s
-            marks = ", ".join("?" for _ in ids)
-            found = con.execute(
-                "SELECT till_id, reference, epoch(rung_up_at), amount, currency, kind "
-                "FROM transactions "
-                f"WHERE till_id IN ({marks}) "
-                "AND rung_up_at BETWEEN to_timestamp(?) AND to_timestamp(?) "
-                # a transaction an earlier hand-over took is taken for good
-                "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.till_match = 'matched' "
-                "AND e.till_id = transactions.till_id "
-                "AND e.till_reference = transactions.reference)",
-                [*ids, low, high],
-            ).fetchall()
-        finally:
-            con.close()
-        return handovers, current, [_transaction(row) for row in found]
-
-    def _tell(self, result: Match, handover: Handover) -> None:
-        """Journal an outcome that changed (the ingest applies it next pass)."""
+    def _tell(self, result: Match, handover: Handover, stored: _Stored) -> None:
+        """Journal an outcome that changed (the ingest applies it next pass); with the
+        event's camera, time and snapshot, for the alert an `unmatched` one sends."""
         tx = result.transaction
         self.journal.append(
             "till_match",
@@ -129,6 +154,11 @@ class TillUpkeep:
                 "till_match": result.outcome,
                 "till_id": handover.till_id,
                 "till_reference": tx.reference if tx is not None else None,
+                "camera_id": stored.camera_id,
+                "site": stored.site,
+                "started_at": handover.at,
+                "confidence": stored.confidence,
+                "snapshot_path": stored.snapshot_path,
             },
         )
 
@@ -151,8 +181,13 @@ class TillUpkeep:
             journal_transactions(self.journal, [sale], "demo")
 
 
-def _transaction(row: tuple[Any, ...]) -> Transaction:
-    till_id, reference, at, amount, currency, kind = row
-    return Transaction(
-        str(till_id), float(at), float(amount or 0.0), str(currency or ""), kind, str(reference)
-    )
+@dataclass(frozen=True)
+class _Stored:
+    """A cash event's row as the matching reads it."""
+
+    camera_id: str
+    started_at: float
+    till_match: str | None
+    site: str | None
+    snapshot_path: str | None
+    confidence: float | None

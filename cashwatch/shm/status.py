@@ -30,11 +30,12 @@ from cashwatch.shm import segments
 from cashwatch.util.redact import mask_credentials
 
 MAGIC = 0xC5A5_3A7C
+# 6: the worker's customer_seen_ts (a camera on a till).
 # 5: each record names the process writing it (`writer`). 4: the record split in two by
 # writer (manager, worker), tamper, source, journal and detection trouble as explicit
 # fields. 3: the header's db_error. A reader of another version would read every field
 # after the change at the wrong offset: it refuses instead.
-VERSION = 5
+VERSION = 6
 # How long a reader waits for a record's writer to finish before it asks whether the
 # writer still runs. A live writer holds the lock for microseconds, but on a loaded
 # machine it can be descheduled mid-write for longer than this.
@@ -105,6 +106,7 @@ WORKER_DTYPE = np.dtype(
         ("heartbeat_ts", "<f8"),
         ("reconnects", "<u4"),
         ("tamper_since_ts", "<f8"),
+        ("customer_seen_ts", "<f8"),
         ("tamper_reason", "S64"),
         ("source_error", "S512"),
         ("journal_error", "S512"),  # as long as the old last_error: exception texts
@@ -180,6 +182,8 @@ class WorkerStatus:
     heartbeat_ts: float = 0.0
     reconnects: int = 0
     tamper_since_ts: float = 0.0
+    # the last sampled frame with a customer in view (cameras on a till; 0: none yet)
+    customer_seen_ts: float = 0.0
     tamper_reason: str = ""  # set while a tamper event is open: the view is covered, …
     source_error: str = ""  # the source's problem, cleared once frames flow
     journal_error: str = ""  # records held in memory because the disk refuses writes

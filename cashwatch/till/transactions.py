@@ -13,6 +13,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -132,3 +133,12 @@ def parse_csv(text: str) -> tuple[list[Transaction], list[Rejected]]:
         except ValueError as exc:
             rejected.append(Rejected(line, str(exc)))
     return taken, rejected
+
+
+def transaction_from_row(row: Sequence[Any]) -> Transaction:
+    """A `transactions` row read as (till_id, reference, epoch(rung_up_at), amount,
+    currency, kind)."""
+    till_id, reference, at, amount, currency, kind = row
+    return Transaction(
+        str(till_id), float(at), float(amount or 0.0), str(currency or ""), kind, str(reference)
+    )

@@ -315,6 +315,8 @@ class CameraWorker:
         elif result.model_error:  # shown until the model looks again
             self.detection_error = f"{DETECTION_WAITING}: {result.model_error}"
         self._note_degraded(result.degraded)
+        if result.customers:
+            self.stats.customer_seen_ts = ts
         if result.boxes is not None:
             self.frames.write_boxes(result.boxes, ts)
         self._record_ends(result.ended)  # first: a new event may end one about the same people

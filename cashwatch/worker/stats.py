@@ -19,6 +19,7 @@ class WorkerStats:
     events_detected: int = 0
     inference_ms: float = 0.0
     last_frame_ts: float = 0.0
+    customer_seen_ts: float = 0.0  # the last processed frame with a customer in view
     width: int = 0
     height: int = 0
     camera_rate: RateMeter = field(default_factory=RateMeter)
@@ -44,6 +45,7 @@ class WorkerStats:
             detection_fps=self.detection_rate.decayed(now),
             inference_ms=self.inference_ms,
             last_frame_ts=self.last_frame_ts,
+            customer_seen_ts=self.customer_seen_ts,
             width=self.width,
             height=self.height,
         )

@@ -94,3 +94,63 @@ def test_a_camera_down_at_a_restart_still_ends(tmp_path: Path, receiver) -> None
     second.close()
     assert end["alert_id"] == "down-till-1000000:end" and end["event_type"] == "camera_down"
     assert end["camera_name"] == "Front till"
+
+
+def test_the_tills_journal_sends_its_exceptions_and_unmatched_hand_overs(
+    tmp_path: Path, receiver
+) -> None:
+    """From the tills' journal: a till exception goes out as an event (start and end), a
+    hand-over found unmatched as a notice with its snapshot flag; matched and pending
+    outcomes are no news. A target filtering on `cash_unmatched` gets only that."""
+    receiver.up = True
+    till = JournalWriter(tmp_path, "_till")
+    till._current_fd()
+    hook = _TARGET.validate_python({"name": "hook", "kind": "webhook", "url": f"{receiver.url}/h"})
+    only = _TARGET.validate_python(
+        {
+            "name": "loss",
+            "kind": "webhook",
+            "url": f"{receiver.url}/loss",
+            "types": ["cash_unmatched"],
+        }
+    )
+    settings = AlertSettings((hook, only), AlertingConfig(retry_max_s=1.0), "http://cw.test")
+    service = AlertService(tmp_path, settings)
+    till.append(
+        "event",
+        {
+            "event_id": "T1",
+            "camera_id": "till",
+            "event_type": "till_exception",
+            "started_at": 5.0,
+            "confidence": 1.0,
+        },
+    )
+    till.append("event_end", {"event_id": "T1", "ended_at": 5.0})
+    for outcome, event_id in (("pending", "C0"), ("unmatched", "C1"), ("matched", "C2")):
+        till.append(
+            "till_match",
+            {
+                "event_id": event_id,
+                "till_match": outcome,
+                "till_id": "front-1",
+                "camera_id": "till",
+                "started_at": 3.0,
+                "confidence": 0.8,
+                "snapshot_path": "snapshots/x.jpg",
+            },
+        )
+    service.step(_cameras())
+    receiver.wait_for(lambda r: len([x for x in receiver.received if x.status == 200]) == 4, 10)
+    service.close()
+    by_path = [(r.path, r.json()["alert_id"]) for r in receiver.received if r.status == 200]
+    assert sorted(by_path) == [
+        ("/h", "C1:unmatched"),
+        ("/h", "T1:end"),
+        ("/h", "T1:start"),
+        ("/loss", "C1:unmatched"),
+    ]
+    notice = next(r.json() for r in receiver.received if r.path == "/loss")
+    assert notice["phase"] == "notice" and notice["event_type"] == "cash_unmatched"
+    assert notice["camera_name"] == "Front till" and notice["site"] == "lobby"
+    assert notice["link"] == "http://cw.test/events?event=C1" and notice["has_snapshot"]

@@ -58,3 +58,35 @@ def test_the_overview_puts_hand_overs_without_a_sale_first(dash: Dashboard) -> N
     order = [b for b in badges if "No sale rung up" in b or "cash" in b]
     assert "No sale rung up" in order[1], order  # the older one's tile first: its type,
     assert "cash" in order[0] and "cash" in order[2], order  # its mark, then the newer one
+
+
+REFUND = "0190000000000aaaabbbbccccdddd03"
+
+
+def test_a_till_exception_shows_its_refund_and_comes_first(dash: Dashboard) -> None:
+    _till(dash)
+    with duckdb.connect(str(dash.data_dir / "cashwatch.duckdb")) as conn:
+        at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+        conn.execute(
+            "INSERT INTO transactions VALUES ('front-1', 'F9', ?, 40, 'USD', 'refund', 'test', "
+            "now())",
+            [at],
+        )
+        conn.execute(
+            "INSERT INTO events (event_id, camera_id, site, event_type, started_at, confidence, "
+            "model, details) VALUES (?, 'cam-a', 'lobby', 'till_exception', ?, 1.0, 'till', ?)",
+            [REFUND, at, '{"till_id": "front-1", "till_reference": "F9", "kind": "refund"}'],
+        )
+    page = dash.page("pages/events.py")
+    page.selectbox(key="ev_selected").select(REFUND).run()
+    assert not page.exception, page.exception
+    assert any(
+        "Rung up on till front-1 with no customer in view: refund of 40.00 USD" in e.value
+        for e in page.error
+    ), [e.value for e in page.error]
+    overview = dash.app().run()
+    badges = [m.value for m in overview.markdown if "-badge[" in m.value]
+    # the till's findings first (newest first): the unmatched hand-over's tile (its type,
+    # its mark), then the refund's, before the newer matched hand-over's
+    assert "No sale rung up" in badges[1] and ":material/point_of_sale:" in badges[2], badges
+    assert "cash" in badges[3], badges

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -54,6 +55,17 @@ def test_demo_cameras_raise_cash_violence_fire_and_tamper_with_clips(
             "a matched and an unmatched cash hand-over on the demo till",
             interval_s=1.0,
         )
+        # and its no-sale while the cashier is alone: a till exception, with the frame
+        exceptions = wait_for(
+            lambda: [e for e in db_events(tmp_path) if e["event_type"] == "till_exception"],
+            TILL_DEADLINE_S - (time.monotonic() - started),
+            "a till exception (the demo till's no-sale with nobody at the counter)",
+            interval_s=1.0,
+        )
+    exception = exceptions[0]
+    assert exception["camera_id"] == "demo-counter" and exception["snapshot_path"]
+    assert (tmp_path / exception["snapshot_path"]).read_bytes()[:2] == b"\xff\xd8"
+    assert json.loads(exception["details"])["kind"] == "no_sale"
     by_camera = {(e["camera_id"], e["event_type"]) for e in db_events(tmp_path)}
     assert {
         ("demo-counter", "cash"),

@@ -138,7 +138,7 @@ def test_the_database_error_travels_in_the_header(tmp_path: Path, table: StatusT
     finally:
         reader.close()
     assert header.db_error == "events cannot be stored: Corrupt database file"
-    assert header.version == VERSION == 5
+    assert header.version == VERSION == 6
 
 
 def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_a_table_of_another_layout_version_is_refused_with_why(tmp_path: Path) -
             with pytest.raises(
                 StatusLayoutError,
                 match=rf"layout version {old_version}; "
-                r"this CashWatch reads version 5: restart the manager "
+                r"this CashWatch reads version 6: restart the manager "
                 r"\(`cashwatch run`\), or this dashboard or CLI, so that "
                 r"both run the same CashWatch version",
             ):

@@ -52,7 +52,7 @@ def _cash(journal: JournalWriter, event_id: str, started_at: float) -> None:
 
 def _round(upkeep: TillUpkeep, ingestor: Ingestor, loaded) -> None:
     upkeep._next = 0.0  # a round now, not MATCH_EVERY_S after the last
-    upkeep.step(loaded)
+    upkeep.step(loaded, {}, lambda _: None)
     ingestor.poll()
 
 

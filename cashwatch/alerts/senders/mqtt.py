@@ -172,7 +172,7 @@ class MqttSender:
 
         Args:
             alert: The alert. Starts and ends also set `PREFIX/<camera>/<type>` ON or
-                OFF; tests go to `PREFIX/events` only.
+                OFF; notices and tests go to `PREFIX/events` only.
             snapshot: The snapshot JPEG; with a start it becomes the camera's retained
                 `PREFIX/<camera>/snapshot`.
 
@@ -184,7 +184,7 @@ class MqttSender:
         if not self._connected.wait(self._connect_wait_s):
             raise SendError(self._not_connected())
         messages: list[tuple[str, bytes | str, bool]] = []
-        if alert.phase != "test":
+        if alert.phase in ("start", "end"):  # a notice or a test has no state to set
             state_topic = f"{self._prefix}/{alert.camera_id}/{alert.event_type}"
             if alert.phase == "start" and snapshot is not None:
                 # before ON, so whoever reacts to ON finds this event's picture

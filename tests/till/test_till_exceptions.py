@@ -1,0 +1,191 @@
+"""Refunds and no-sales with nobody at the counter: the pure judgement at its edges, and
+the manager's till round with a real journal, a real DuckDB file and real JPEGs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from cashwatch.config import parse_config
+from cashwatch.manager.till import TillUpkeep
+from cashwatch.shm.frames import LiveFrame
+from cashwatch.store.ingest import Ingestor
+from cashwatch.till.exceptions import CounterView, ExceptionWindow, judge
+from cashwatch.till.imports import journal_transactions, till_journal
+from cashwatch.till.transactions import Transaction
+from tests.store.builders import query
+
+WINDOW = ExceptionWindow(before_s=30.0, after_s=10.0, max_skew_s=5.0)  # 965 .. 1015
+REFUND = Transaction("till-1", 1000.0, 20.0, "USD", "refund", "r1")
+NOW = 1100.0
+
+
+def _view(**fields: Any) -> CounterView:
+    return CounterView(**{"camera_id": "cam", "watched_since": 900.0, **fields})
+
+
+@pytest.mark.parametrize(
+    ("views", "finding"),
+    [
+        ([_view()], "exception"),
+        ([_view(customers_at=(964.0, 1016.0))], "exception"),  # just outside, both sides
+        ([_view(customers_at=(965.0,))], "customer"),  # the window's first instant
+        ([_view(customers_at=(1015.0,))], "customer"),  # and its last
+        ([_view(cash_at=(1012.0,))], "cash"),
+        ([_view(watched_since=965.0)], "exception"),  # watching from its very start
+        ([_view(watched_since=966.0)], "unwatched"),  # a second short
+        ([_view(watched_since=None)], "unwatched"),  # not watching now
+        ([], "no_camera"),
+        # two cameras on one till: one that did not watch proves nothing, one that did
+        # decides; a customer seen by either explains the refund
+        ([_view(camera_id="a", watched_since=None), _view(camera_id="b")], "exception"),
+        ([_view(camera_id="a"), _view(camera_id="b", customers_at=(990.0,))], "customer"),
+    ],
+)
+def test_a_refund_is_an_exception_only_when_a_watching_camera_saw_nobody(
+    views: list[CounterView], finding: str
+) -> None:
+    assert judge(REFUND, views, WINDOW, NOW).finding == finding
+
+
+def test_the_judgement_waits_for_the_window_and_the_skew_to_close() -> None:
+    assert judge(REFUND, [_view()], WINDOW, 1014.9).finding == "wait"
+    assert judge(REFUND, [_view()], WINDOW, 1015.0).camera_id == "cam"
+
+
+def test_only_refunds_and_no_sales_are_judged() -> None:
+    sale = Transaction("till-1", 1000.0, 20.0, "USD", "sale", "s1")
+    with pytest.raises(ValueError, match="'sale' is not judged; valid: refund, no_sale"):
+        judge(sale, [_view()], WINDOW, NOW)
+
+
+CONFIG = """
+[till]
+exception_before_s = 0.3
+exception_after_s = 0.3
+max_skew_s = 0.0
+
+[[cameras]]
+id = "back-office"
+source = "demo:fire"
+till_id = "quiet"
+zones = { cashier = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]] }
+
+[[cameras]]
+id = "front"
+source = "demo:handover"
+till_id = "busy"
+
+[[cameras]]
+id = "lobby"
+source = "demo:walk"
+"""
+
+
+def test_the_till_round_raises_a_refund_to_nobody_with_its_snapshot(tmp_path: Path) -> None:
+    """Two tills: nobody at the quiet one's counter, a customer in view at the busy one.
+    The quiet till's refund becomes one till_exception event, with its end and the
+    camera's frame of that moment; the busy till's refund and a sale raise nothing."""
+    loaded = parse_config(CONFIG, tmp_path / "cashwatch.toml")
+    ingestor = Ingestor(tmp_path)
+    journal = till_journal(tmp_path)
+    upkeep = TillUpkeep(tmp_path, journal)
+    image = np.full((240, 320, 3), 90, np.uint8)
+
+    def records() -> dict[str, dict[str, Any]]:
+        now = time.time()
+        return {
+            "back-office": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
+            "front": {"running": True, "detection_error": "", "customer_seen_ts": now},
+            "lobby": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
+        }
+
+    def live(camera_id: str) -> LiveFrame | None:
+        return LiveFrame(image, 1, time.time()) if camera_id == "back-office" else None
+
+    def round_() -> list[tuple[Any, ...]]:
+        upkeep._next = 0.0  # a round now, not MATCH_EVERY_S after the last
+        upkeep.step(loaded, records(), live)
+        ingestor.poll()
+        return query(
+            tmp_path,
+            "SELECT event_id, camera_id, event_type, epoch(started_at), epoch(ended_at), "
+            "snapshot_path, clip_error, details->>'reason' FROM events",
+        )
+
+    round_()  # the cameras are seen watching from now on
+    at = time.time() + 0.5  # rung up once both have watched longer than the window
+    journal_transactions(
+        journal,
+        [
+            Transaction("quiet", at, 20.0, "USD", "refund", "Q1"),
+            Transaction("busy", at, 20.0, "USD", "refund", "B1"),
+            Transaction("quiet", at, 5.0, "USD", "sale", "Q2"),
+        ],
+        "test",
+    )
+    deadline = time.monotonic() + 15.0
+    while not (rows := round_()) and time.monotonic() < deadline:
+        pass
+    assert len(rows) == 1, rows
+    _, camera_id, event_type, started, ended, snapshot, clip_error, reason = rows[0]
+    assert (camera_id, event_type) == ("back-office", "till_exception")
+    assert started == pytest.approx(at, abs=1e-3) and ended == pytest.approx(at, abs=1e-3)
+    assert reason == "refund rung up with no customer in view"
+    assert clip_error.startswith("no clip")
+    picture = cv2.imread(str(tmp_path / snapshot))
+    assert picture is not None and picture.shape == image.shape
+    # the caption band along the bottom, in the type's colour; the rest the frame
+    assert picture[-5, 5].tolist() != image[-5, 5].tolist()
+    assert np.abs(picture[100, 200].astype(int) - 90).max() < 8
+    # judged once: more rounds raise nothing more, and the busy till's refund stays quiet
+    for _ in range(3):
+        assert len(round_()) == 1
+    assert query(tmp_path, "SELECT count(*) FROM transactions") == [(3,)]
+
+
+def test_a_refund_reported_late_is_raised_without_a_picture(tmp_path: Path) -> None:
+    """The till sent its refund a minute after ringing it up: the live frame is no longer
+    that moment's, so the event says why it has none."""
+    loaded = parse_config(CONFIG, tmp_path / "cashwatch.toml")
+    ingestor = Ingestor(tmp_path)
+    journal = till_journal(tmp_path)
+    upkeep = TillUpkeep(tmp_path, journal)
+    quiet = {"back-office": {"running": True, "detection_error": "", "customer_seen_ts": 0.0}}
+    upkeep.exceptions.watch.since["back-office"] = time.time() - 120.0  # watched 2 min
+    journal_transactions(
+        journal, [Transaction("quiet", time.time() - 60.0, 9.0, "EUR", "no_sale", "N1")], "t"
+    )
+    ingestor.poll()
+    upkeep.step(loaded, quiet, lambda _: LiveFrame(np.zeros((8, 8, 3), np.uint8), 1, time.time()))
+    ingestor.poll()
+    rows = query(tmp_path, "SELECT snapshot_path, details->>'snapshot_error' FROM events")
+    assert rows == [
+        (
+            None,
+            "no live frame of that moment: the transaction reached the manager more than "
+            "20 s after it was rung up",
+        )
+    ]
+
+
+def test_a_camera_that_stopped_watching_starts_again(tmp_path: Path) -> None:
+    from cashwatch.manager.till_exceptions import CounterWatch
+
+    watch = CounterWatch()
+    running = {"running": True, "detection_error": "", "customer_seen_ts": 50.0}
+    watch.update({"cam": running}, ["cam"], 100.0)
+    watch.update({"cam": {**running, "customer_seen_ts": 150.0}}, ["cam"], 160.0)
+    assert watch.view("cam", []) == CounterView("cam", 100.0, (50.0, 150.0))
+    waiting = {**running, "detection_error": "detection waiting for the inference service: x"}
+    watch.update({"cam": waiting}, ["cam"], 170.0)
+    assert watch.view("cam", []).watched_since is None
+    watch.update({"cam": running}, ["cam"], 180.0)
+    assert watch.view("cam", []).watched_since == 180.0
+    watch.update({}, [], 190.0)  # its till_id taken away
+    assert watch.view("cam", []) == CounterView("cam", None, ())
