@@ -274,7 +274,13 @@ class TillExceptions:
 
 
 def _on_tills(loaded: LoadedConfig) -> list[CameraConfig]:
-    return [c for c in loaded.app.cameras if c.till_id is not None and c.enabled]
+    """The cameras that can say who is at a till's counter: on a till, and looking for
+    people (a camera running only the fire and tamper rules sees nobody, ever)."""
+    return [
+        c
+        for c in loaded.app.cameras
+        if c.till_id is not None and c.enabled and c.detection.needs_pose_model
+    ]
 
 
 def _cash_times(

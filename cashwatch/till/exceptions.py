@@ -84,7 +84,7 @@ def judge(
         ValueError: For a transaction of another kind.
 
     >>> refund = Transaction("till-1", 1000.0, 20.0, "USD", "refund", "r9")
-    >>> quiet = CounterView("cam", watched_since=900.0, customers_at=(950.0,))
+    >>> quiet = CounterView("cam", watched_since=900.0, customers_at=(920.0,))
     >>> judge(refund, [quiet], ExceptionWindow(), now=1100.0)
     Judgement(finding='exception', camera_id='cam')
     >>> busy = CounterView("cam", watched_since=900.0, customers_at=(1005.0,))

@@ -84,13 +84,21 @@ till_id = "busy"
 [[cameras]]
 id = "lobby"
 source = "demo:walk"
+
+# on a till, but looking for nobody: it can prove no refund
+[[cameras]]
+id = "blind"
+source = "demo:fire"
+till_id = "blind-till"
+detection = { cash = { enabled = false }, violence = { enabled = false } }
 """
 
 
 def test_the_till_round_raises_a_refund_to_nobody_with_its_snapshot(tmp_path: Path) -> None:
     """Two tills: nobody at the quiet one's counter, a customer in view at the busy one.
     The quiet till's refund becomes one till_exception event, with its end and the
-    camera's frame of that moment; the busy till's refund and a sale raise nothing."""
+    camera's frame of that moment; the busy till's refund, a sale and a refund on a till
+    whose only camera looks for nobody raise nothing."""
     loaded = parse_config(CONFIG, tmp_path / "cashwatch.toml")
     ingestor = Ingestor(tmp_path)
     journal = till_journal(tmp_path)
@@ -103,6 +111,7 @@ def test_the_till_round_raises_a_refund_to_nobody_with_its_snapshot(tmp_path: Pa
             "back-office": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
             "front": {"running": True, "detection_error": "", "customer_seen_ts": now},
             "lobby": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
+            "blind": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
         }
 
     def live(camera_id: str) -> LiveFrame | None:
@@ -126,6 +135,7 @@ def test_the_till_round_raises_a_refund_to_nobody_with_its_snapshot(tmp_path: Pa
             Transaction("quiet", at, 20.0, "USD", "refund", "Q1"),
             Transaction("busy", at, 20.0, "USD", "refund", "B1"),
             Transaction("quiet", at, 5.0, "USD", "sale", "Q2"),
+            Transaction("blind-till", at, 20.0, "USD", "refund", "X1"),
         ],
         "test",
     )
@@ -146,7 +156,7 @@ def test_the_till_round_raises_a_refund_to_nobody_with_its_snapshot(tmp_path: Pa
     # judged once: more rounds raise nothing more, and the busy till's refund stays quiet
     for _ in range(3):
         assert len(round_()) == 1
-    assert query(tmp_path, "SELECT count(*) FROM transactions") == [(3,)]
+    assert query(tmp_path, "SELECT count(*) FROM transactions") == [(4,)]
 
 
 def test_a_refund_reported_late_is_raised_without_a_picture(tmp_path: Path) -> None:
