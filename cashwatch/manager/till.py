@@ -165,6 +165,9 @@ class TillUpkeep:
     def _ring_up_demo(self, handovers: list[Handover], demo_tills: set[str]) -> None:
         """The demo till rings up most hand-overs and 'forgets' some, so the demo shows
         both outcomes: the first of each run and every third after it is forgotten."""
+        # only the hand-overs still open are remembered (a rung-up one is matched and
+        # read no more; a forgotten one for the two days it stays open)
+        self._demo_done &= {h.event_id for h in handovers}
         for handover in handovers:
             till = handover.till_id
             if till not in demo_tills or handover.event_id in self._demo_done:
