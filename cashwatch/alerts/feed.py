@@ -25,6 +25,10 @@ from cashwatch.util.files import atomic_write_text, make_private_dir
 log = logging.getLogger(__name__)
 
 OFFSETS_FILE = "offsets.json"
+# 2: the tills' journal is read too. Saved among the offsets under a key no journal file
+# has (file keys are `<folder>/<day>.jsonl`).
+VERSION = 2
+VERSION_KEY = "version"
 MAX_BYTES_PER_READ = 256 << 10
 KINDS = ("event", "event_end")
 # the tills' journal (cashwatch.till.imports.till_journal): its till exceptions, and the
@@ -52,10 +56,15 @@ class JournalFeed:
     def __init__(self, data_dir: Path) -> None:
         self.journal = journal_dir(data_dir)
         self.path = alerts_dir(data_dir) / OFFSETS_FILE
-        saved = self._load()
+        saved, version = self._load()
         self.offsets: dict[str, int] = saved if saved is not None else self._ends()
         self._read_to: dict[str, int] = {}
-        if saved is None:
+        if saved is not None and version < VERSION:
+            # offsets of a CashWatch that did not read the tills' journal: its lines so
+            # far are history, not news (its old unmatched lines name no camera)
+            ends = self._ends()
+            self.offsets.update({k: v for k, v in ends.items() if k.startswith(TILL_SOURCE)})
+        if saved is None or version < VERSION:
             self._save(self.offsets)
 
     def read(self) -> list[JournalRecord]:
@@ -119,21 +128,25 @@ class JournalFeed:
                 continue
         return ends
 
-    def _load(self) -> dict[str, int] | None:
+    def _load(self) -> tuple[dict[str, int] | None, int]:
+        """The saved offsets and the version of the feed that saved them."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return None
+            return None, VERSION
         except (OSError, ValueError) as exc:
             # starting at the ends loses the lines since the last save; starting at 0
             # would re-alert the whole history: the outbox's keys only reach 2 days back
             log.error("cannot read %s (%s); alerts start from the journals' ends", self.path, exc)
-            return None
-        return {str(k): int(v) for k, v in raw.items() if isinstance(v, int) and v >= 0}
+            return None, VERSION
+        version = raw.pop(VERSION_KEY, 1)
+        offsets = {str(k): int(v) for k, v in raw.items() if isinstance(v, int) and v >= 0}
+        return offsets, version if isinstance(version, int) else 1
 
     def _save(self, offsets: dict[str, int]) -> None:
         make_private_dir(self.path.parent)
-        atomic_write_text(self.path, json.dumps(offsets, sort_keys=True, indent=0))
+        text = json.dumps({**offsets, VERSION_KEY: VERSION}, sort_keys=True, indent=0)
+        atomic_write_text(self.path, text)
 
 
 def _records(source: str, data: bytes) -> list[JournalRecord]:

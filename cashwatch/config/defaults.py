@@ -22,7 +22,8 @@ imgsz = 640
 # opens the drawer with a no-sale while nobody is at the counter, a till exception
 # (docs/till.md). A real till sends its transactions to till/inbox/ as CSV files. The
 # demo's clocks agree (no skew) and its refund window is short, to fit the scene's
-# 12 s with the cashier alone.
+# 12 s with the cashier alone: for a real till, delete the last three lines (defaults:
+# 30 s skew, a refund judged from 30 s before to 10 s after).
 [till]
 demo_tills = ["demo-till"]
 window_after_s = 60.0

@@ -16,6 +16,7 @@ from cashwatch.alerts.state import SUSPEND_MAX_S
 from cashwatch.config import LoadedConfig
 from cashwatch.config.alerts import ALERT_TYPES, CAMERA_DOWN
 from cashwatch.manager.supervisor import MonitoredWorker
+from cashwatch.manager.till_exceptions import on_till
 from cashwatch.shm.status import CameraStatus
 from cashwatch.status import last_error
 
@@ -100,7 +101,7 @@ def camera_views(
             name
             for name in ALERT_TYPES
             if getattr(getattr(detection, name, None), "enabled", False)
-            or (name == "till_exception" and camera.till_id is not None)
+            or (name == "till_exception" and on_till(camera))
         ]
         views[camera.id] = CameraView(
             camera_id=camera.id,

@@ -45,6 +45,7 @@ class TillUpkeep:
         self._next = 0.0  # monotonic
         self._demo_seen: Counter[str] = Counter()  # hand-overs per demo till
         self._demo_done: set[str] = set()
+        self._told: dict[str, str] = {}  # event → the outcome last journalled for it
         self._last_error = 0.0
         self.exceptions = TillExceptions(data_dir, journal)
 
@@ -101,13 +102,18 @@ class TillUpkeep:
         handovers, current, transactions = self._read(con, tills, window)
         if not handovers:
             return
+        # an outcome journalled but not yet ingested is not told again (an unmatched one
+        # is an alert); only the hand-overs still open are remembered
+        self._told = {h.event_id: o for h in handovers if (o := self._told.get(h.event_id))}
         self._ring_up_demo(handovers, set(settings.demo_tills))
         for handover, result in zip(
             handovers, match(handovers, transactions, window, time.time()), strict=True
         ):
             stored = current[handover.event_id]
-            if result.outcome != stored.till_match:
+            told = self._told.get(handover.event_id, stored.till_match)
+            if result.outcome != told:
                 self._tell(result, handover, stored)
+                self._told[handover.event_id] = result.outcome
 
     def _read(
         self, con: duckdb.DuckDBPyConnection, tills: dict[str, str | None], window: Window

@@ -20,6 +20,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -32,6 +33,7 @@ from cashwatch.core.event_types import event_type
 from cashwatch.core.events import EventRecord
 from cashwatch.detect.annotate import draw_zones
 from cashwatch.evidence.snapshots import save_snapshot
+from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.shm.frames import LiveFrame
 from cashwatch.store.journal import JournalWriter
 from cashwatch.till.exceptions import (
@@ -42,11 +44,16 @@ from cashwatch.till.exceptions import (
     judge,
 )
 from cashwatch.till.transactions import Transaction
-from cashwatch.worker.process import DETECTION_WAITING
+from cashwatch.worker.process import DETECTION_DISABLED, DETECTION_WAITING
 
 log = logging.getLogger("cashwatch.manager")
 
 KEEP_S = 600.0  # customer sightings kept; a refund reported later than this is not judged
+# a camera whose heartbeat or last frame is older than this is not watching (hung, stalled)
+FRESH_S = 5.0
+# what a camera saw reaches the manager's status a moment later, and its cash events the
+# database later still: a transaction is judged this long after its window closed
+SETTLE_S = 3.0
 # a live frame this recent when the manager first sees the transaction shows its moment
 SNAPSHOT_WITHIN_S = 20.0
 JUDGED_KEPT = 4096  # transactions already judged, remembered so they are judged once
@@ -74,7 +81,7 @@ class CounterWatch:
             self.seen.pop(camera_id, None)
         for camera_id in cameras:
             record = records.get(camera_id) or {}
-            if not _watching(record):
+            if not _watching(record, now):
                 self.since.pop(camera_id, None)  # a break: watching starts again later
                 continue
             self.since.setdefault(camera_id, now)
@@ -94,10 +101,16 @@ class CounterWatch:
         )
 
 
-def _watching(record: Mapping[str, Any]) -> bool:
-    """Running, and its pose model answering (a camera waiting for it sees nobody)."""
-    waiting = str(record.get("detection_error") or "").startswith(DETECTION_WAITING)
-    return bool(record.get("running")) and not waiting
+def _watching(record: Mapping[str, Any], now: float) -> bool:
+    """Running, its frames and heartbeat fresh, and its pose model answering (a camera
+    waiting for it, or whose detection failed to start, sees nobody). A degraded mode
+    (the violence verifier down) still looks for people."""
+    error = str(record.get("detection_error") or "")
+    fresh = all(
+        now - float(record.get(key) or 0.0) <= FRESH_S for key in ("heartbeat_ts", "last_frame_ts")
+    )
+    blind = error.startswith((DETECTION_WAITING, DETECTION_DISABLED))
+    return bool(record.get("running")) and fresh and not blind
 
 
 @dataclass
@@ -109,7 +122,7 @@ class _Pending:
 class TillExceptions:
     """Judges each refund and no-sale once; `step()` on each till pass."""
 
-    def __init__(self, data_dir: Any, journal: JournalWriter) -> None:
+    def __init__(self, data_dir: Path, journal: JournalWriter) -> None:
         self.data_dir = data_dir
         self.journal = journal
         self.watch = CounterWatch()
@@ -138,11 +151,12 @@ class TillExceptions:
         window = ExceptionWindow(
             settings.exception_before_s, settings.exception_after_s, settings.max_skew_s
         )
-        self._take_up(con, cameras, live_frame, now)
-        due = [p for p in self._pending.values() if now >= window.span(p.tx.at)[1]]
+        self._take_up(con, cameras, live_frame, window, now)
+        due = [p for p in self._pending.values() if now >= window.span(p.tx.at)[1] + SETTLE_S]
         if not due:
             return
-        cash = _cash_times(con, [c.id for c in cameras], now - KEEP_S - window.max_skew_s)
+        earliest = min(window.span(p.tx.at)[0] for p in due)
+        cash = _cash_times(con, [c.id for c in cameras], earliest)
         for pending in due:
             tx = pending.tx
             views = [
@@ -151,13 +165,13 @@ class TillExceptions:
                 if c.till_id == tx.till_id
             ]
             found = judge(tx, views, window, now)
-            self._done((tx.till_id, tx.reference), found.finding)
             if found.finding == "exception":
-                self._raise(tx, found, pending, loaded)
+                self._raise(tx, found, pending, loaded)  # before it counts as judged
             else:
                 log.info(
                     "till %s: %s %s judged %s", tx.till_id, tx.kind, tx.reference, found.finding
                 )
+            self._done((tx.till_id, tx.reference), found.finding)
 
     def demo_no_sales(self, loaded: LoadedConfig, now: float) -> list[Transaction]:
         """The demo tills' no-sales: one when a camera on the till has watched and seen
@@ -187,8 +201,10 @@ class TillExceptions:
         con: duckdb.DuckDBPyConnection,
         cameras: list[CameraConfig],
         live_frame: LiveFrames,
+        window: ExceptionWindow,
         now: float,
     ) -> None:
+        """The refunds and no-sales not seen yet whose whole window is still remembered."""
         tills = sorted({c.till_id for c in cameras if c.till_id})
         marks = ", ".join("?" for _ in tills)
         kinds = ", ".join(f"'{k}'" for k in EXCEPTION_KINDS)
@@ -196,7 +212,8 @@ class TillExceptions:
             "SELECT till_id, reference, epoch(rung_up_at), amount, currency, kind "
             f"FROM transactions WHERE kind IN ({kinds}) AND till_id IN ({marks}) "
             "AND rung_up_at > to_timestamp(?)",
-            [*tills, now - KEEP_S],
+            # sightings older than KEEP_S are forgotten: its window must lie after that
+            [*tills, now - KEEP_S + window.before_s + window.max_skew_s],
         ).fetchall()
         for till_id, reference, at, amount, currency, kind in rows:
             key = (str(till_id), str(reference))
@@ -243,7 +260,10 @@ class TillExceptions:
             details["snapshot_ts"] = frame.ts
             try:
                 jpeg = till_snapshot(frame.image, camera, details["reason"])
-                snapshot_path = save_snapshot(self.data_dir, camera.id, event_id, tx.at, jpeg)
+                relpath = save_snapshot(self.data_dir, camera.id, event_id, tx.at, jpeg)
+                # where the workers put theirs: `[storage] url`, else the data folder
+                store = EvidenceStore(self.data_dir, loaded.app.storage.url)
+                snapshot_path = store.publish(self.data_dir / relpath, relpath)
             except Exception as exc:  # the event matters more than its picture
                 details["snapshot_error"] = f"{type(exc).__name__}: {exc}"
         self.journal.emit_event(
@@ -273,14 +293,14 @@ class TillExceptions:
         )
 
 
+def on_till(camera: CameraConfig) -> bool:
+    """Whether a camera can say who is at its till's counter: on a till, running, and
+    looking for people (one running only the fire and tamper rules sees nobody, ever)."""
+    return camera.till_id is not None and camera.enabled and camera.detection.needs_pose_model
+
+
 def _on_tills(loaded: LoadedConfig) -> list[CameraConfig]:
-    """The cameras that can say who is at a till's counter: on a till, and looking for
-    people (a camera running only the fire and tamper rules sees nobody, ever)."""
-    return [
-        c
-        for c in loaded.app.cameras
-        if c.till_id is not None and c.enabled and c.detection.needs_pose_model
-    ]
+    return [c for c in loaded.app.cameras if on_till(c)]
 
 
 def _cash_times(
@@ -289,7 +309,7 @@ def _cash_times(
     marks = ", ".join("?" for _ in camera_ids)
     rows = con.execute(
         "SELECT camera_id, epoch(started_at) FROM events WHERE event_type = 'cash' "
-        f"AND camera_id IN ({marks}) AND started_at > to_timestamp(?)",
+        f"AND camera_id IN ({marks}) AND started_at >= to_timestamp(?)",
         [*camera_ids, since],
     ).fetchall()
     times: dict[str, list[float]] = {}

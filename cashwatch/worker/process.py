@@ -51,6 +51,7 @@ EXIT_STUCK = 3
 EXIT_CRASHED = 1
 # The camera's status while its model's service does not answer (restarting, late)
 DETECTION_WAITING = "detection waiting for the inference service"
+DETECTION_DISABLED = "detection disabled"
 
 
 def build_processor(spec: WorkerSpec, camera: CameraConfig, model: ModelConfig) -> FrameProcessor:
@@ -364,7 +365,7 @@ class CameraWorker:
             self.processor = build_processor(self.spec, self.camera, self.model)
         except Exception as exc:  # keep the camera live; say why detection is off
             log.exception("detection unavailable on %s", self.camera.id)
-            self.detection_error = f"detection disabled: {type(exc).__name__}: {exc}"
+            self.detection_error = f"{DETECTION_DISABLED}: {type(exc).__name__}: {exc}"
         self.reader.start()
         next_status = 0.0
         next_trim = time.monotonic() + TRIM_EVERY_S

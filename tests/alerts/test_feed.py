@@ -48,3 +48,33 @@ def test_a_torn_line_is_passed_over(tmp_path: Path) -> None:
         handle.write(b'{"kind":"event","event_id":"to\n')
     _event(JournalWriter(tmp_path, "till"), "e1")
     assert [r.record["event_id"] for r in feed.read()] == ["e1"]
+
+
+def test_the_tills_journal_is_read_from_the_upgrade_on(tmp_path: Path) -> None:
+    """Offsets saved before the feed read the tills' journal (no version): its lines so far
+    are history; lines after the upgrade are news, only its unmatched outcomes and events."""
+    import json
+
+    from cashwatch.alerts.feed import OFFSETS_FILE
+    from cashwatch.alerts.state import alerts_dir
+
+    lobby, till = JournalWriter(tmp_path, "lobby"), JournalWriter(tmp_path, "_till")
+    _event(lobby, "old")
+    till.append("till_match", {"event_id": "old", "till_match": "unmatched"})
+    JournalFeed(tmp_path).commit()  # writes the offsets
+    path = alerts_dir(tmp_path) / OFFSETS_FILE
+    saved = json.loads(path.read_text())
+    old = {k: v for k, v in saved.items() if not k.startswith("_till") and k != "version"}
+    path.write_text(json.dumps(old))  # as the feed before this one saved them
+
+    feed = JournalFeed(tmp_path)
+    assert feed.read() == []
+    for outcome, event_id in (("pending", "a"), ("unmatched", "b"), ("matched", "c")):
+        till.append("till_match", {"event_id": event_id, "till_match": outcome})
+    till.append("transaction", {"till_id": "t", "reference": "r"})
+    till.append("event", {"event_id": "x", "camera_id": "lobby", "event_type": "till_exception"})
+    assert [(r.source, r.record["event_id"]) for r in feed.read()] == [
+        ("_till", "b"),
+        ("_till", "x"),
+    ]
+    assert json.loads(path.read_text())["version"] == 2

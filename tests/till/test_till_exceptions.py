@@ -25,6 +25,12 @@ REFUND = Transaction("till-1", 1000.0, 20.0, "USD", "refund", "r1")
 NOW = 1100.0
 
 
+def _running(now: float, customer_seen_ts: float = 0.0, **fields: Any) -> dict[str, Any]:
+    """A camera's status record as `cashwatch.status.camera_record` gives it."""
+    fresh = {"heartbeat_ts": now, "last_frame_ts": now, "detection_error": ""}
+    return {"running": True, "customer_seen_ts": customer_seen_ts, **fresh, **fields}
+
+
 def _view(**fields: Any) -> CounterView:
     return CounterView(**{"camera_id": "cam", "watched_since": 900.0, **fields})
 
@@ -108,10 +114,10 @@ def test_the_till_round_raises_a_refund_to_nobody_with_its_snapshot(tmp_path: Pa
     def records() -> dict[str, dict[str, Any]]:
         now = time.time()
         return {
-            "back-office": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
-            "front": {"running": True, "detection_error": "", "customer_seen_ts": now},
-            "lobby": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
-            "blind": {"running": True, "detection_error": "", "customer_seen_ts": 0.0},
+            "back-office": _running(now),
+            "front": _running(now, customer_seen_ts=now),
+            "lobby": _running(now),
+            "blind": _running(now),
         }
 
     def live(camera_id: str) -> LiveFrame | None:
@@ -166,7 +172,7 @@ def test_a_refund_reported_late_is_raised_without_a_picture(tmp_path: Path) -> N
     ingestor = Ingestor(tmp_path)
     journal = till_journal(tmp_path)
     upkeep = TillUpkeep(tmp_path, journal)
-    quiet = {"back-office": {"running": True, "detection_error": "", "customer_seen_ts": 0.0}}
+    quiet = {"back-office": _running(time.time())}
     upkeep.exceptions.watch.since["back-office"] = time.time() - 120.0  # watched 2 min
     journal_transactions(
         journal, [Transaction("quiet", time.time() - 60.0, 9.0, "EUR", "no_sale", "N1")], "t"
@@ -188,14 +194,22 @@ def test_a_camera_that_stopped_watching_starts_again(tmp_path: Path) -> None:
     from cashwatch.manager.till_exceptions import CounterWatch
 
     watch = CounterWatch()
-    running = {"running": True, "detection_error": "", "customer_seen_ts": 50.0}
-    watch.update({"cam": running}, ["cam"], 100.0)
-    watch.update({"cam": {**running, "customer_seen_ts": 150.0}}, ["cam"], 160.0)
+    watch.update({"cam": _running(100.0, customer_seen_ts=50.0)}, ["cam"], 100.0)
+    watch.update({"cam": _running(160.0, customer_seen_ts=150.0)}, ["cam"], 160.0)
     assert watch.view("cam", []) == CounterView("cam", 100.0, (50.0, 150.0))
-    waiting = {**running, "detection_error": "detection waiting for the inference service: x"}
-    watch.update({"cam": waiting}, ["cam"], 170.0)
-    assert watch.view("cam", []).watched_since is None
-    watch.update({"cam": running}, ["cam"], 180.0)
-    assert watch.view("cam", []).watched_since == 180.0
+    for blind in (
+        {"detection_error": "detection waiting for the inference service: down"},
+        {"detection_error": "detection disabled: RuntimeError: no model"},
+        {"heartbeat_ts": 160.0},  # hung since: its last heartbeat 10 s old
+        {"last_frame_ts": 160.0},  # no frame for 10 s
+        {"running": False},
+    ):
+        watch.update({"cam": _running(170.0, **blind)}, ["cam"], 170.0)
+        assert watch.view("cam", []).watched_since is None, blind
+        watch.update({"cam": _running(165.0)}, ["cam"], 165.0)
+    # a degraded mode (the violence verifier down) still looks for people
+    verifier_down = "violence verifier unavailable (x): the pose rule decides meanwhile"
+    watch.update({"cam": _running(180.0, detection_error=verifier_down)}, ["cam"], 180.0)
+    assert watch.view("cam", []).watched_since == 165.0
     watch.update({}, [], 190.0)  # its till_id taken away
     assert watch.view("cam", []) == CounterView("cam", None, ())
