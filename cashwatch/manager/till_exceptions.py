@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -259,7 +260,9 @@ class TillExceptions:
         else:
             details["snapshot_ts"] = frame.ts
             try:
-                jpeg = till_snapshot(frame.image, camera, details["reason"])
+                rung = time.strftime("%H:%M:%S", time.localtime(tx.at))
+                caption = f"{details['reason']} (till {tx.till_id}, {rung})"
+                jpeg = till_snapshot(frame.image, camera, caption)
                 relpath = save_snapshot(self.data_dir, camera.id, event_id, tx.at, jpeg)
                 # where the workers put theirs: `[storage] url`, else the data folder
                 store = EvidenceStore(self.data_dir, loaded.app.storage.url)

@@ -8,8 +8,8 @@ from cashwatch.dashboard.charts import events_by_camera, events_by_hour, result_
 
 # the event types' colours (cashwatch.core.event_types), as the Overview's badges show them
 TYPE_SCALE = {
-    "domain": ["cash", "violence", "fire", "tamper"],
-    "range": ["#2ca02c", "#d62728", "#ff7f0e", "#9467bd"],
+    "domain": ["cash", "violence", "fire", "tamper", "till_exception"],
+    "range": ["#2ca02c", "#d62728", "#ff7f0e", "#9467bd", "#1f77b4"],
 }
 
 
