@@ -20,7 +20,7 @@ import pytest
 from cashwatch.store import cli
 from cashwatch.store.db import DatabaseBusyError, open_writable
 from cashwatch.store.ingest import Ingestor
-from cashwatch.store.journal import JournalWriter, submit_review
+from cashwatch.store.journal import JournalWriter, encode_record, submit_review, write_line
 from cashwatch.store.schema import MIGRATIONS
 from tests.conftest import REPO
 from tests.harness import wait_for
@@ -163,17 +163,23 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
 @pytest.fixture(scope="module")
 def many_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """1,500 events: the CSV (~400 KiB) is far more than a pipe's 64 KiB buffer."""
+    """600 events: the CSV (~80 KiB) is more than a pipe's 64 KiB buffer."""
     tmp_path = tmp_path_factory.mktemp("many-events")
     path = tmp_path / "cashwatch.toml"
     path.write_text("")
     journal = JournalWriter(tmp_path, "lobby")
-    for index in range(1500):
-        journal.emit_event(
-            make_record(f"evt-{index:05d}", camera_id="lobby", started_at=time.time() - index)
+    lines = b"".join(
+        encode_record(
+            "event",
+            make_record(
+                f"evt-{index:05d}", camera_id="lobby", started_at=time.time() - index
+            ).to_json_dict(),
         )
+        for index in range(600)
+    )
+    write_line(journal._current_fd(), lines)  # one fsync for all: reading is under test
     ingestor, ingested = Ingestor(tmp_path), 0
-    while ingested < 1500:  # a poll takes a bounded batch
+    while ingested < 600:  # a poll takes a bounded batch
         batch = ingestor.poll()
         assert batch > 0, f"ingest stalled at {ingested}"
         ingested += batch
