@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cashwatch.alerts.message import Alert
+from cashwatch.alerts.message import Alert, Phase
 from cashwatch.config.alerts import CAMERA_DOWN, CASH_UNMATCHED, TAMPER, AlertFilter
 
 # Events whose start went out, remembered to route their end the same way; a bounded
@@ -40,45 +40,47 @@ def start_alert(
     source: str, record: Mapping[str, Any], camera: CameraRef | None, public_url: str
 ) -> Alert:
     """The alert for a journal's `event` line (`source`: the camera's journal folder)."""
-    event_id = str(record["event_id"])
-    camera_id = str(record.get("camera_id") or source)
     details = dict(record.get("details") or {})
     event_type = str(record.get("event_type") or "")
     if event_type == TAMPER:
         details.setdefault("reason", "view tampered with")
-    confidence = record.get("confidence")
-    return Alert(
-        alert_id=f"{event_id}:start",
-        phase="start",
-        event_id=event_id,
-        camera_id=camera_id,
-        camera_name=camera.name if camera else camera_id,
-        site=str(record.get("site") or (camera.site if camera else "")),
-        event_type=alert_type(event_type),
-        started_at=float(record.get("started_at") or 0.0),
-        confidence=float(confidence) if isinstance(confidence, int | float) else None,
-        details=details,
-        snapshot_path=record.get("snapshot_path") or None,
-        link=event_link(public_url, event_id),
+    return _record_alert(
+        record, camera, public_url, ("start", alert_type(event_type), "start"), details, source
     )
 
 
 def unmatched_alert(record: Mapping[str, Any], camera: CameraRef | None, public_url: str) -> Alert:
     """The notice for the tills' journal's `till_match` line saying `unmatched`."""
+    details = {"till_id": record.get("till_id"), "till_match": "unmatched"}
+    kind: tuple[Phase, str, str] = ("notice", CASH_UNMATCHED, "unmatched")
+    return _record_alert(record, camera, public_url, kind, details)
+
+
+def _record_alert(
+    record: Mapping[str, Any],
+    camera: CameraRef | None,
+    public_url: str,
+    kind: tuple[Phase, str, str],
+    details: dict[str, Any],
+    source: str = "",
+) -> Alert:
+    """An alert about the event a journal line names: `kind` is its phase, its type and
+    what its id adds to the event's (`<event_id>:start`), `details` what it says."""
     event_id = str(record["event_id"])
-    camera_id = str(record.get("camera_id") or "")
+    camera_id = str(record.get("camera_id") or source)
     confidence = record.get("confidence")
+    phase, event_type, suffix = kind
     return Alert(
-        alert_id=f"{event_id}:unmatched",
-        phase="notice",
+        alert_id=f"{event_id}:{suffix}",
+        phase=phase,
         event_id=event_id,
         camera_id=camera_id,
         camera_name=camera.name if camera else camera_id,
         site=str(record.get("site") or (camera.site if camera else "")),
-        event_type=CASH_UNMATCHED,
+        event_type=event_type,
         started_at=float(record.get("started_at") or 0.0),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
-        details={"till_id": record.get("till_id"), "till_match": "unmatched"},
+        details=details,
         snapshot_path=record.get("snapshot_path") or None,
         link=event_link(public_url, event_id),
     )
