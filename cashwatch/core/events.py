@@ -17,6 +17,9 @@ from typing import Any, Literal, get_args
 EventType = Literal["cash", "violence", "fire", "tamper", "till_exception"]
 # one list: the names come from the type itself
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+# the types a camera's rules raise from its frames (what `cashwatch eval` scores); the
+# manager raises the others from what it learns besides (a till's transactions)
+FRAME_EVENT_TYPES: tuple[EventType, ...] = tuple(t for t in EVENT_TYPES if t != "till_exception")
 
 
 def new_event_id(ts: float | None = None) -> str:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from cashwatch.config import CameraSettings, ModelConfig, load_config
 from cashwatch.config.loader import describe_errors
-from cashwatch.core.events import EVENT_TYPES
+from cashwatch.core.events import FRAME_EVENT_TYPES
 from cashwatch.detect.clips import ClipUnreadable, sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor
@@ -136,7 +136,7 @@ class Report:
         Returns:
             One score per event type, every type present (all zero without clips).
         """
-        scores: dict[str, Score] = {event_type: Score() for event_type in EVENT_TYPES}
+        scores: dict[str, Score] = {event_type: Score() for event_type in FRAME_EVENT_TYPES}
         for result in self.results:
             for event_type, score in scores.items():
                 score.add(event_type in result.clip.expected, event_type in result.detected)
@@ -220,11 +220,11 @@ def _clip(
             f"{where}: clip {row['path']!r} does not exist (paths are relative to the labels file)"
         )
     expected = {e.strip() for e in (row.get("events") or "").split(";") if e.strip()}
-    unknown = sorted(expected - set(EVENT_TYPES))
+    unknown = sorted(expected - set(FRAME_EVENT_TYPES))
     if unknown:
         raise LabelsError(
             f"{where}: unknown event type(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(EVENT_TYPES)} (separated by ';')"
+            f"valid: {', '.join(FRAME_EVENT_TYPES)} (separated by ';')"
         )
     camera = (row.get("camera") or "").strip()
     if camera and camera not in cameras:

@@ -62,6 +62,10 @@ SNAPSHOT_QUALITY = 85
 # the demo till opens its drawer with a no-sale while nobody is at its counter, at most
 # this often, so the demo shows a till exception too
 DEMO_NO_SALE_EVERY_S = 240.0
+# ... and tries again this soon when someone was there after all (a camera's view of the
+# counter reaches the manager a moment late: a guest may be stepping in)
+DEMO_RETRY_S = 30.0
+DEMO_PREFIX = "demo-no-sale-"
 
 LiveFrames = Callable[[str], LiveFrame | None]
 
@@ -186,11 +190,12 @@ class TillExceptions:
             for camera in _on_tills(loaded):
                 since = self.watch.since.get(camera.id)
                 seen = self.watch.seen.get(camera.id)
-                last_customer = seen[-1] if seen else 0.0
-                if camera.till_id != till or since is None or now - since < quiet_s:
+                if camera.till_id != till or since is None or not seen:
                     continue
-                if now - last_customer >= quiet_s:
-                    reference = f"demo-no-sale-{int(now * 1000)}"
+                # a customer seen while it watched, and gone: the camera sees people, and
+                # the guest has left (not one still walking in, unseen so far)
+                if seen[-1] >= since and now - seen[-1] >= quiet_s:
+                    reference = f"{DEMO_PREFIX}{int(now * 1000)}"
                     rung.append(Transaction(till, now, 0.0, "USD", "no_sale", reference))
                     self._demo_rung[till] = now
                     log.info("demo till %s: no-sale %s with nobody at the counter", till, reference)
@@ -233,6 +238,10 @@ class TillExceptions:
 
     def _done(self, key: tuple[str, str], finding: str) -> None:
         self._pending.pop(key, None)
+        if key[1].startswith(DEMO_PREFIX) and finding != "exception" and key[0] in self._demo_rung:
+            self._demo_rung[key[0]] = min(
+                self._demo_rung[key[0]], time.time() - DEMO_NO_SALE_EVERY_S + DEMO_RETRY_S
+            )
         self._judged[key] = finding
         while len(self._judged) > JUDGED_KEPT:
             del self._judged[next(iter(self._judged))]

@@ -37,6 +37,7 @@ def test_json_report_has_the_documented_shape(
     assert code == 0
     report = json.loads(captured.out)
     assert set(report) == {"types", "clips", "fps"}
+    # what the cameras' rules raise: a till exception is the manager's
     assert set(report["types"]) == {"cash", "violence", "fire", "tamper"}
     for score in report["types"].values():
         assert set(score) == {"tp", "fp", "fn", "tn", "precision", "recall", "accuracy"}

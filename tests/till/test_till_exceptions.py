@@ -213,3 +213,42 @@ def test_a_camera_that_stopped_watching_starts_again(tmp_path: Path) -> None:
     assert watch.view("cam", []).watched_since == 165.0
     watch.update({}, [], 190.0)  # its till_id taken away
     assert watch.view("cam", []) == CounterView("cam", None, ())
+
+
+DEMO = """
+[till]
+demo_tills = ["demo-till"]
+max_skew_s = 0.0
+exception_before_s = 4.0
+exception_after_s = 2.0
+
+[[cameras]]
+id = "demo-counter"
+source = "demo:handover"
+till_id = "demo-till"
+"""
+
+
+def test_the_demo_till_opens_its_drawer_once_a_guest_has_left(tmp_path: Path) -> None:
+    """Not before the camera has seen a customer (a guest walking in may not be seen
+    yet), then once nobody has been in view for the window; again soon when someone was
+    there after all, and only minutes later after an exception."""
+    loaded = parse_config(DEMO, tmp_path / "cashwatch.toml")
+    exceptions = TillUpkeep(tmp_path, till_journal(tmp_path)).exceptions
+    now = time.time()
+
+    def seen(at: float, customer: float) -> list[Transaction]:
+        records = {"demo-counter": _running(at, customer_seen_ts=customer)}
+        exceptions.watch.update(records, ["demo-counter"], at)
+        return exceptions.demo_no_sales(loaded, at)
+
+    assert seen(now, 0.0) == [] and seen(now + 10.0, 0.0) == []  # nobody seen yet
+    assert seen(now + 11.0, now + 11.0) == []  # a guest
+    assert seen(now + 14.0, now + 11.0) == []  # gone 3 s: not long enough
+    rung = seen(now + 15.6, now + 11.0)  # gone 4.6 s: the window and half a second
+    assert [(t.till_id, t.kind, t.at) for t in rung] == [("demo-till", "no_sale", now + 15.6)]
+    assert seen(now + 30.0, now + 11.0) == []  # once
+    exceptions._done(("demo-till", rung[0].reference), "cash")  # a guest was there
+    assert seen(time.time() + 31.0, now + 11.0) != []  # tried again half a minute on
+    later = exceptions.demo_no_sales(loaded, time.time() + 32.0)
+    assert later == []
