@@ -29,8 +29,10 @@ from cashwatch.alerts.summary import (
     status_word,
 )
 from cashwatch.cli import print_table
+from cashwatch.cli_args import add_config_argument
 from cashwatch.config import LoadedConfig, load_config
 from cashwatch.config.alerts import MissingSecret, MqttTarget
+from cashwatch.i18n import _
 from cashwatch.util.redact import mask_credentials
 
 # `cashwatch status` and `alerts list`: what an operator acts on first
@@ -48,30 +50,26 @@ POLL_S = 0.2
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds `list`, `suspend`, `resume` and `test` to the `cashwatch alerts` parser."""
     sub = parser.add_subparsers(dest="alerts_command", required=True)
-    list_ = sub.add_parser("list", help="the targets, their state and the suspended cameras")
-    list_.add_argument("--json", action="store_true", help="machine-readable output")
-    suspend = sub.add_parser("suspend", help="no alerts for a camera for a while")
-    suspend.add_argument("camera", help="camera id")
+    list_ = sub.add_parser("list", help=_("the targets, their state and the suspended cameras"))
+    list_.add_argument("--json", action="store_true", help=_("machine-readable output"))
+    suspend = sub.add_parser("suspend", help=_("no alerts for a camera for a while"))
+    suspend.add_argument("camera", help=_("camera id"))
     suspend.add_argument(
-        "--for", dest="duration", required=True, help="how long: 5m, 30m, 2h, 1h30m (1m-24h)"
+        "--for", dest="duration", required=True, help=_("how long: 5m, 30m, 2h, 1h30m (1m-24h)")
     )
-    resume = sub.add_parser("resume", help="alerts for a suspended camera again, now")
-    resume.add_argument("camera", help="camera id")
+    resume = sub.add_parser("resume", help=_("alerts for a suspended camera again, now"))
+    resume.add_argument("camera", help=_("camera id"))
     for command in (suspend, resume):
         command.add_argument(
             "--timeout",
             type=float,
             default=10.0,
-            help="seconds to wait for the manager to take it",
+            help=_("seconds to wait for the manager to take it"),
         )
-    test = sub.add_parser("test", help="send a test alert to a target now (no manager needed)")
-    test.add_argument("name", help="the target's name in [[alerts]]")
+    test = sub.add_parser("test", help=_("send a test alert to a target now (no manager needed)"))
+    test.add_argument("name", help=_("the target's name in [[alerts]]"))
     for command in (list_, suspend, resume, test):
-        command.add_argument(
-            "--config",
-            metavar="PATH",
-            help="config file (default: $CASHWATCH_CONFIG, else data/cashwatch.toml)",
-        )
+        add_config_argument(command)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,6 +35,8 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from cashwatch.cli_args import add_config_argument
+from cashwatch.i18n import _
 from cashwatch.util.files import atomic_write_text, exclusive
 
 log = logging.getLogger(__name__)
@@ -413,21 +415,13 @@ def client_key(client: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds `add`, `list` and `remove` to the `cashwatch users` parser."""
     # SUPPRESS: never overwrite a --config the top-level parser already parsed.
-    parser.add_argument(
-        "--config",
-        default=argparse.SUPPRESS,
-        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
-    )
+    add_config_argument(parser, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="users_command", required=True)
-    add = sub.add_parser("add", help="create a dashboard account")
-    list_ = sub.add_parser("list", help="show the accounts")
-    remove = sub.add_parser("remove", help="delete an account")
+    add = sub.add_parser("add", help=_("create a dashboard account"))
+    list_ = sub.add_parser("list", help=_("show the accounts"))
+    remove = sub.add_parser("remove", help=_("delete an account"))
     for command in (add, list_, remove):  # `users add NAME --config X` reads naturally too
-        command.add_argument(
-            "--config",
-            default=argparse.SUPPRESS,
-            help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
-        )
+        add_config_argument(command, default=argparse.SUPPRESS)
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument(
@@ -435,14 +429,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         dest="sites",
-        help="limit the account to this site (repeatable; default: all sites)",
+        help=_("limit the account to this site (repeatable; default: all sites)"),
     )
     add.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password from the first line of stdin",
+        help=_("read the password from the first line of stdin"),
     )
-    add.add_argument("--replace", action="store_true", help="overwrite an existing account")
+    add.add_argument("--replace", action="store_true", help=_("overwrite an existing account"))
     remove.add_argument("name")
 
 

@@ -12,9 +12,16 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from cashwatch.cli_args import add_config_argument
 from cashwatch.config import ConfigError, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
+from cashwatch.i18n import LANGUAGES, N_, UnknownLanguage, _, cli_language, use
 from cashwatch.launcher import DashboardMissing
+
+DESCRIPTION = N_(
+    "CashWatch: CCTV analytics for cashier counters. Run the manager, the dashboard or "
+    "the demo, and look after the cameras, events, tills and alerts."
+)
 
 STATUS_COLUMNS = (
     "camera_id",
@@ -91,7 +98,7 @@ SERVICE_NARROW_COLUMNS = (
 )
 
 # A stop is written into the config: an operator must know it outlives the manager.
-STOP_DESCRIPTION = (
+STOP_DESCRIPTION = N_(
     "Disable the camera and wait until it stops. The stop lasts across "
     "manager restarts and reboots: it sets `enabled = false` for the camera "
     "in the config file. Undo it with `cashwatch start CAMERA`."
@@ -99,27 +106,23 @@ STOP_DESCRIPTION = (
 
 # Sub-commands implemented elsewhere: module with add_arguments(parser) and run(args) -> int
 PLUGGED = {
-    "events": ("cashwatch.store.cli", "list or export events from DuckDB"),
+    "events": ("cashwatch.store.cli", N_("list or export events from DuckDB")),
     "db": (
         "cashwatch.store.recover",
-        "event database upkeep: `db recover` rebuilds a damaged one from the journals",
+        N_("event database upkeep: `db recover` rebuilds a damaged one from the journals"),
     ),
-    "eval": ("cashwatch.detect.evaluate", "evaluate detection on labelled clips"),
-    "users": ("cashwatch.auth", "manage dashboard accounts"),
-    "till": ("cashwatch.till.cli", "till transactions: `till import FILE.csv`"),
+    "eval": ("cashwatch.detect.evaluate", N_("evaluate detection on labelled clips")),
+    "users": ("cashwatch.auth", N_("manage dashboard accounts")),
+    "till": ("cashwatch.till.cli", N_("till transactions: `till import FILE.csv`")),
     "alerts": (
         "cashwatch.alerts_cli",
-        "alert targets: list them, suspend or resume a camera's alerts, send a test",
+        N_("alert targets: list them, suspend or resume a camera's alerts, send a test"),
     ),
 }
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $CASHWATCH_CONFIG, else data/cashwatch.toml)",
-    )
+    add_config_argument(parser)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -368,72 +371,105 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cashwatch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the manager (camera workers, event store)")
+    """The command's parser, its help in the language in use (`cashwatch.i18n.use`)."""
+    parser = argparse.ArgumentParser(prog="cashwatch", description=_(DESCRIPTION))
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help=_("the language of the messages (default: from LANG, else en)"),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title=_("commands"))
+    run = sub.add_parser("run", help=_("run the manager (camera workers, event store)"))
     _config_arg(run)
     run.add_argument(
         "--ray",
         metavar="auto|ADDRESS",
-        help="run the cameras as actors on a Ray cluster: 'auto' (the cluster "
-        "`ray start` set up on this machine) or the head's host:port; "
-        "see docs/deployment.md",
+        help=_(
+            "run the cameras as actors on a Ray cluster: 'auto' (the cluster "
+            "`ray start` set up on this machine) or the head's host:port; "
+            "see docs/deployment.md"
+        ),
     )
     run.set_defaults(func=cmd_run)
-    demo = sub.add_parser("demo", help="run the manager and the dashboard on demo cameras")
+    demo = sub.add_parser("demo", help=_("run the manager and the dashboard on demo cameras"))
     _config_arg(demo)
-    demo.add_argument("--port", type=int, help="dashboard port (default: [dashboard] port)")
+    demo.add_argument("--port", type=int, help=_("dashboard port (default: [dashboard] port)"))
     demo.set_defaults(func=cmd_demo)
-    dashboard = sub.add_parser("dashboard", help="run the dashboard where [dashboard] says")
+    dashboard = sub.add_parser("dashboard", help=_("run the dashboard where [dashboard] says"))
     _config_arg(dashboard)
-    dashboard.add_argument("--port", type=int, help="override [dashboard] port")
+    dashboard.add_argument("--port", type=int, help=_("override [dashboard] port"))
     dashboard.set_defaults(func=cmd_dashboard)
     check = sub.add_parser(
-        "check", help="validate the config; exit 1 if a camera or alert target is rejected"
+        "check", help=_("validate the config; exit 1 if a camera or alert target is rejected")
     )
     _config_arg(check)
     check.set_defaults(func=cmd_check)
-    status = sub.add_parser("status", help="show every camera's and inference service's status")
+    status = sub.add_parser("status", help=_("show every camera's and inference service's status"))
     _config_arg(status)
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--json", action="store_true", help=_("machine-readable output"))
     status.add_argument(
         "--wide",
         action="store_true",
-        help="every column, errors in the last one (wider than 100 columns)",
+        help=_("every column, errors in the last one (wider than 100 columns)"),
     )
     status.set_defaults(func=cmd_status)
+    _camera_commands(sub)
+    for name, (_module, help_text) in PLUGGED.items():
+        sub.add_parser(name, help=_(help_text), add_help=False)
+    return parser
+
+
+def _camera_commands(sub: Any) -> None:
+    """start, stop and restart: one camera each."""
     for name, func, help_text, description in (
         (
             "start",
             cmd_enable,
-            "enable a camera and wait until it runs",
-            "Set `enabled = true` for the camera in the config and wait until it runs.",
+            N_("enable a camera and wait until it runs"),
+            N_("Set `enabled = true` for the camera in the config and wait until it runs."),
         ),
-        ("stop", cmd_enable, "disable a camera and wait until it stops", STOP_DESCRIPTION),
+        ("stop", cmd_enable, N_("disable a camera and wait until it stops"), STOP_DESCRIPTION),
         (
             "restart",
             cmd_restart,
-            "restart a camera's worker",
-            "Restart the camera's worker process now; the config is not changed.",
+            N_("restart a camera's worker"),
+            N_("Restart the camera's worker process now; the config is not changed."),
         ),
     ):
-        command = sub.add_parser(name, help=help_text, description=description)
-        command.add_argument("camera", help="camera id")
+        command = sub.add_parser(name, help=_(help_text), description=_(description))
+        command.add_argument("camera", help=_("camera id"))
         _config_arg(command)
-        command.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
+        command.add_argument("--timeout", type=float, default=60.0, help=_("seconds to wait"))
         command.set_defaults(func=func)
-    for name, (_module, help_text) in PLUGGED.items():
-        sub.add_parser(name, help=help_text, add_help=False)
-    return parser
+
+
+def _without_lang(argv: list[str]) -> list[str]:
+    """argv without its `--lang CODE` (read already), so it may stand anywhere."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("--lang="):
+            out.append(arg)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        use(cli_language(argv))  # before the parsers: their help is written in it
+    except UnknownLanguage as exc:
+        print(f"cashwatch: {exc}", file=sys.stderr)
+        return 2
+    argv = _without_lang(argv)
     parser = build_parser()
     if argv and argv[0] in PLUGGED:
         # plugged commands define their own arguments; import them only when used
         module = importlib.import_module(PLUGGED[argv[0]][0])
-        sub = argparse.ArgumentParser(prog=f"cashwatch {argv[0]}", description=PLUGGED[argv[0]][1])
+        description = _(PLUGGED[argv[0]][1])
+        sub = argparse.ArgumentParser(prog=f"cashwatch {argv[0]}", description=description)
         module.add_arguments(sub)
         args = sub.parse_args(argv[1:])
         runner = module.run

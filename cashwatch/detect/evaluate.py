@@ -28,6 +28,7 @@ from cashwatch.detect.clips import ClipUnreadable, sampled_frames
 from cashwatch.detect.model import PoseModel
 from cashwatch.detect.pipeline import DetectionProcessor
 from cashwatch.detect.video_verifier import LocalVideoVerifier, VideoFeatures
+from cashwatch.i18n import _
 
 
 class LabelsError(ValueError):
@@ -380,25 +381,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "labels",
         type=Path,
         metavar="LABELS.csv",
-        help="CSV with path,events[,camera] (paths relative to it)",
+        help=_("CSV with path,events[,camera] (paths relative to it)"),
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json", action="store_true", help=_("print the report as JSON"))
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="cashwatch.toml whose [model] (and data folder, for the model "
-        "cache) are used; without it the defaults and ./data",
+        help=_(
+            "cashwatch.toml whose [model] (and data folder, for the model "
+            "cache) are used; without it the defaults and ./data"
+        ),
     )
     parser.add_argument(
         "--backend",
         choices=("auto", "openvino", "onnxruntime", "torch"),
-        help="override the model backend",
+        help=_("override the model backend"),
     )
     parser.add_argument(
         "--precision",
         choices=("auto", "f32", "bf16"),
         default="f32",
-        help="model precision (default f32, the same figures on every CPU)",
+        help=_("model precision (default f32, the same figures on every CPU)"),
     )
 
 

@@ -22,8 +22,10 @@ from typing import IO, Any
 
 import duckdb
 
+from cashwatch.cli_args import add_config_argument
 from cashwatch.config.loader import ConfigError, load_config
 from cashwatch.core.events import EVENT_TYPES
+from cashwatch.i18n import _
 from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_readonly
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -79,32 +81,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--since",
         type=parse_since,
         metavar="WHEN",
-        help="only events from then on: 30m, 2h, 7d, or an ISO date/time",
+        help=_("only events from then on: 30m, 2h, 7d, or an ISO date/time"),
     )
     parser.add_argument(
-        "--camera", action="append", metavar="ID", help="only this camera (repeat for several)"
+        "--camera", action="append", metavar="ID", help=_("only this camera (repeat for several)")
     )
     parser.add_argument(
         "--type",
         choices=EVENT_TYPES,
         action="append",
         dest="event_type",
-        help="only this event type (repeat for several)",
+        help=_("only this event type (repeat for several)"),
     )
     parser.add_argument(
-        "--format", choices=FORMATS, default="table", help="output format (default: table)"
+        "--format", choices=FORMATS, default="table", help=_("output format (default: table)")
     )
     parser.add_argument(
         "--output",
         type=Path,
         metavar="PATH",
-        help="write to this file instead of the screen (required for parquet)",
+        help=_("write to this file instead of the screen (required for parquet)"),
     )
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
-    )
+    add_config_argument(parser)
 
 
 def build_query(args: argparse.Namespace) -> tuple[str, list[Any]]:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from cashwatch.cli_args import add_config_argument
+from cashwatch.i18n import _
 from cashwatch.store.db import DatabaseBusyError, db_path, open_writable
 from cashwatch.store.errors import short_reason
 from cashwatch.store.ingest import REBUILD_MARKER, Ingestor, start_rebuild
@@ -187,19 +189,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     recover = sub.add_parser(
         "recover",
-        help="move a damaged cashwatch.duckdb aside and "
-        "rebuild it from the journals (stop the manager first)",
+        help=_(
+            "move a damaged cashwatch.duckdb aside and "
+            "rebuild it from the journals (stop the manager first)"
+        ),
     )
     recover.add_argument(
         "--force",
         action="store_true",
-        help="rebuild even when the database reads back without error",
+        help=_("rebuild even when the database reads back without error"),
     )
-    recover.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
-    )
+    add_config_argument(recover)
 
 
 def run(args: argparse.Namespace) -> int:

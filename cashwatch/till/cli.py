@@ -10,21 +10,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from cashwatch.cli_args import add_config_argument
 from cashwatch.config import ConfigError, load_config
+from cashwatch.i18n import _
 from cashwatch.till.imports import import_csv, till_journal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="till_command", required=True)
     imported = sub.add_parser(
-        "import", help="import a CSV file: till_id,at,amount,currency,kind,reference"
+        "import", help=_("import a CSV file: till_id,at,amount,currency,kind,reference")
     )
-    imported.add_argument("file", type=Path, help="the CSV file, with a header line")
-    imported.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $CASHWATCH_CONFIG or data/cashwatch.toml)",
-    )
+    imported.add_argument("file", type=Path, help=_("the CSV file, with a header line"))
+    add_config_argument(imported)
 
 
 def run(args: argparse.Namespace) -> int:
