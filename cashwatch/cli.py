@@ -15,7 +15,7 @@ from typing import Any
 from cashwatch.cli_args import add_config_argument
 from cashwatch.config import ConfigError, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
-from cashwatch.i18n import LANGUAGES, N_, UnknownLanguage, _, cli_language, use
+from cashwatch.i18n import LANGUAGES, N_, UnknownLanguage, _, cli_language, split_lang, use
 from cashwatch.launcher import DashboardMissing
 
 DESCRIPTION = N_(
@@ -443,19 +443,6 @@ def _camera_commands(sub: Any) -> None:
         command.set_defaults(func=func)
 
 
-def _without_lang(argv: list[str]) -> list[str]:
-    """argv without its `--lang CODE` (read already), so it may stand anywhere."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--lang":
-            skip = True
-        elif not arg.startswith("--lang="):
-            out.append(arg)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -463,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownLanguage as exc:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 2
-    argv = _without_lang(argv)
+    argv = split_lang(argv)[1]  # read already: it may stand anywhere
     parser = build_parser()
     if argv and argv[0] in PLUGGED:
         # plugged commands define their own arguments; import them only when used

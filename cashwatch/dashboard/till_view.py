@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +63,7 @@ def till_panel(ctx: Any, event: dict[str, Any]) -> None:
 
 def _exception_panel(ctx: Any, event: dict[str, Any]) -> None:
     """The refund or no-sale rung up while no camera on its till saw a customer."""
-    details = event.get("details")
-    if isinstance(details, str):
-        details = json.loads(details)
+    details = event.get("details")  # parsed by data.event_row
     if not isinstance(details, dict):
         return
     till, reference = str(details.get("till_id")), str(details.get("till_reference"))

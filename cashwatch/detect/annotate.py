@@ -162,6 +162,21 @@ def annotated_snapshot(
         draw_poses(image, poses)
     for event in events:
         draw_event(image, event)
+    return encode_snapshot(image)
+
+
+def encode_snapshot(image: np.ndarray) -> bytes:
+    """A drawn snapshot as the JPEG every snapshot file holds.
+
+    Args:
+        image: The HxWx3 uint8 BGR image.
+
+    Returns:
+        The JPEG's bytes.
+
+    Raises:
+        RuntimeError: When OpenCV cannot encode the image.
+    """
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_JPEG_QUALITY])
     if not ok:
         raise RuntimeError(f"OpenCV could not encode a {image.shape} snapshot as JPEG")

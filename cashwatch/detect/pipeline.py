@@ -22,6 +22,7 @@ from cashwatch.config.camera import CameraConfig, CameraSettings
 from cashwatch.config.detection import ModelConfig
 from cashwatch.core.event_types import event_type
 from cashwatch.core.events import DetectedEvent
+from cashwatch.core.geometry import optional_zone
 from cashwatch.core.hooks import FrameProcessor, NullProcessor, ProcessResult
 from cashwatch.core.observation import Observation
 from cashwatch.core.poses import Poses
@@ -100,6 +101,7 @@ class DetectionProcessor:
         self.camera = camera
         # a camera on a till counts its customers (`cashwatch eval` replays settings only)
         self._on_till = isinstance(camera, CameraConfig) and camera.till_id is not None
+        self._cashier = optional_zone(camera.zones.cashier)  # made once, not per frame
         # quiet means a few sampled frames without evidence, also at a low detection rate
         self.spans = EventSpans(quiet_s=max(END_AFTER_QUIET_S, 3.0 / detection.fps))
         # by event type, in the registry's order (the order a frame's events are listed)
@@ -225,7 +227,7 @@ class DetectionProcessor:
             return 0  # nobody asks: the hot path of other cameras stays as it was
         height, width = frame_shape[:2]
         min_conf = self.camera.detection.cash.min_keypoint_conf
-        return customers_in_view(poses, self.camera.zones, (width, height), min_conf)
+        return customers_in_view(poses, self._cashier, (width, height), min_conf)
 
     def end_quiet(self, now: float) -> list[EndedSpan]:
         """End the events whose evidence stopped a while ago (no frames come).

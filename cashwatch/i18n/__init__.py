@@ -111,6 +111,25 @@ def from_environment(environ: Mapping[str, str] | None = None) -> str:
     return DEFAULT
 
 
+def split_lang(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """`--lang CODE` (or `--lang=CODE`), anywhere in `argv`, and `argv` without it.
+
+    >>> split_lang(["status", "--lang", "ko", "--json"])
+    ('ko', ['status', '--json'])
+    """
+    code: str | None = None
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--lang":
+            code = next(args, None)
+        elif arg.startswith("--lang="):
+            code = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return code, rest
+
+
 def cli_language(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> str:
     """The CLI's language: `--lang CODE` (or `--lang=CODE`) anywhere, else the environment.
 
@@ -122,9 +141,5 @@ def cli_language(argv: Sequence[str], environ: Mapping[str, str] | None = None) 
     >>> cli_language(["--lang", "ko", "--help"]), cli_language(["status"], {"LANG": "ko_KR"})
     ('ko', 'ko')
     """
-    for index, arg in enumerate(argv):
-        if arg == "--lang" and index + 1 < len(argv):
-            return check_language(argv[index + 1])
-        if arg.startswith("--lang="):
-            return check_language(arg.partition("=")[2])
-    return from_environment(environ)
+    code, _rest = split_lang(argv)
+    return check_language(code) if code is not None else from_environment(environ)

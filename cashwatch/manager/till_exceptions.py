@@ -32,7 +32,7 @@ from cashwatch.config import LoadedConfig
 from cashwatch.config.camera import CameraConfig
 from cashwatch.core.event_types import event_type
 from cashwatch.core.events import EventRecord
-from cashwatch.detect.annotate import draw_zones
+from cashwatch.detect.annotate import draw_zones, encode_snapshot
 from cashwatch.evidence.snapshots import save_snapshot
 from cashwatch.evidence.storage import EvidenceStore
 from cashwatch.shm.frames import LiveFrame
@@ -58,7 +58,6 @@ SETTLE_S = 3.0
 # a live frame this recent when the manager first sees the transaction shows its moment
 SNAPSHOT_WITHIN_S = 20.0
 JUDGED_KEPT = 4096  # transactions already judged, remembered so they are judged once
-SNAPSHOT_QUALITY = 85
 # the demo till opens its drawer with a no-sale while nobody is at its counter, at most
 # this often, so the demo shows a till exception too
 DEMO_NO_SALE_EVERY_S = 240.0
@@ -360,7 +359,4 @@ def till_snapshot(frame: np.ndarray, camera: CameraConfig, caption: str) -> byte
         max(1, round(2 * scale)),
         cv2.LINE_AA,
     )
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_QUALITY])
-    if not ok:
-        raise RuntimeError(f"OpenCV could not encode a {image.shape} snapshot as JPEG")
-    return encoded.tobytes()
+    return encode_snapshot(image)

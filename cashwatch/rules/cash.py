@@ -36,7 +36,6 @@ from cashwatch.config.zones import ZonesConfig
 from cashwatch.core.events import DetectedEvent, EventType
 from cashwatch.core.geometry import (
     WRISTS,
-    anchor_point,
     body_size,
     optional_zone,
     union_box,
@@ -47,6 +46,7 @@ from cashwatch.core.poses import Poses
 from cashwatch.core.spans import EvidenceLog, Subject
 from cashwatch.core.sustained import HitCount, SustainedEvidence
 from cashwatch.core.tracks import person_keys
+from cashwatch.rules.customers import is_staff
 
 W_PERSISTENCE, W_CLOSENESS, W_KEYPOINTS = 0.4, 0.3, 0.3
 # How many past drawer visits per staff member are remembered; only recent ones matter.
@@ -184,7 +184,7 @@ class CashHandoverRule:
             person.wrists = [
                 (kps[w, :2], float(kps[w, 2])) for w in WRISTS if visible(kps, w, min_conf)
             ]
-            inside = self.cashier.contains(anchor_point(kps, box, min_conf), frame_wh)
+            inside = is_staff(kps, box, self.cashier, frame_wh, min_conf)
             (staff if inside else customers).append(person)
         return staff, customers
 

@@ -10,45 +10,66 @@ cashier) counts: a camera on a till should have its cashier zone drawn.
 
 from __future__ import annotations
 
-from cashwatch.config.zones import ZonesConfig
-from cashwatch.core.geometry import anchor_point, optional_zone
+import numpy as np
+
+from cashwatch.core.geometry import PolygonZone, anchor_point
 from cashwatch.core.poses import Poses
 
 
+def is_staff(
+    keypoints: np.ndarray,
+    xyxy: np.ndarray,
+    cashier: PolygonZone,
+    frame_wh: tuple[int, int],
+    min_conf: float,
+) -> bool:
+    """Whether a person stands in the cashier zone (the cash rule's staff, too).
+
+    Args:
+        keypoints: The person's (17, 3) keypoints.
+        xyxy: The person's box in pixels.
+        cashier: The cashier zone.
+        frame_wh: The frame's width and height in pixels.
+        min_conf: The least keypoint confidence that counts as seen.
+
+    Returns:
+        True when their hip centre (else shoulder centre, else box centre) is inside.
+    """
+    return cashier.contains(anchor_point(keypoints, xyxy, min_conf), frame_wh)
+
+
 def customers_in_view(
-    poses: Poses | None, zones: ZonesConfig, frame_wh: tuple[int, int], min_conf: float
+    poses: Poses | None, cashier: PolygonZone | None, frame_wh: tuple[int, int], min_conf: float
 ) -> int:
     """How many of the people in view are customers.
 
     Args:
         poses: The people in view; None when nobody has looked yet.
-        zones: The camera's zones (only the cashier zone matters).
+        cashier: The camera's cashier zone; None when it has none.
         frame_wh: The frame's width and height in pixels.
         min_conf: The least keypoint confidence that counts as seen.
 
     Returns:
         The people outside the cashier zone; without one, all but one.
 
-    >>> import numpy as np
     >>> def person(x: float) -> tuple[list[float], np.ndarray]:
     ...     return [x - 10, 100, x + 10, 200], np.zeros((17, 3), np.float32)
     >>> boxes, kps = zip(*(person(x) for x in (50, 150, 300)))
     >>> people = Poses(np.array(boxes), np.ones(3), np.stack(kps))
-    >>> left_third = ZonesConfig(cashier=[(0, 0), (0.33, 0), (0.33, 1), (0, 1)])
+    >>> left_third = PolygonZone([(0, 0), (0.33, 0), (0.33, 1), (0, 1)])
     >>> customers_in_view(people, left_third, (640, 480), 0.3)
     1
-    >>> customers_in_view(people, ZonesConfig(), (640, 480), 0.3)
+    >>> customers_in_view(people, None, (640, 480), 0.3)
     2
     >>> customers_in_view(None, left_third, (640, 480), 0.3)
     0
     """
     if poses is None or len(poses) == 0:
         return 0
-    cashier = optional_zone(zones.cashier)
     if cashier is None:
         return len(poses) - 1
     return sum(
         1
         for kps, box in zip(poses.keypoints, poses.xyxy, strict=True)
-        if not cashier.contains(anchor_point(kps, box, min_conf), frame_wh)
+        if not is_staff(kps, box, cashier, frame_wh, min_conf)
     )
