@@ -8,19 +8,28 @@ compiled `.mo` files to keep in step. Adding a language is adding its `.po` file
 (docs/languages.md); `tests/i18n/test_catalogue.py` checks that every marked message
 has a translation in each, with the same `{placeholders}`.
 
-Messages are looked up when they are used, in the language chosen for this process
-(`use()`): the CLI chooses it from `--lang` or the environment (`LANG`) before it
-builds its parsers. argparse's own words ("usage:", "options") come from the same
-catalogue.
+Messages are looked up when they are used, in the language in effect there:
+- `speaking(code)`, a context (one alert rendered for one target, one dashboard run);
+- else the language of the caller's dashboard session, through `set_session_language`
+  (Streamlit reruns a fragment in a fresh thread, so a context alone would be lost);
+- else the process's language, `use()`: the CLI chooses it from `--lang` or the
+  environment (`LANG`) before it builds its parsers. argparse's own words ("usage:",
+  "options") come from the same catalogue.
+
+Dates, times and numbers are written as the language's locale writes them
+(`format_datetime`, `format_number`, ...), with Babel's locale data.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import gettext
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from functools import cache
 from importlib.resources import files
 
@@ -29,8 +38,9 @@ LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 LANGUAGES: tuple[str, ...] = tuple(LANGUAGE_NAMES)
 _ENV_KEYS = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first set wins
 
-_current: gettext.NullTranslations = gettext.NullTranslations()
-_language = DEFAULT
+_language = DEFAULT  # the process's language (use())
+_context: ContextVar[str | None] = ContextVar("cashwatch_language", default=None)
+_session_language: Callable[[], str | None] | None = None
 
 
 class UnknownLanguage(ValueError):
@@ -73,21 +83,47 @@ def translations(code: str) -> gettext.NullTranslations:
 
 def use(code: str) -> None:
     """Speak `code` from now on in this process (argparse's own words included)."""
-    global _current, _language
-    _current, _language = translations(code), code
+    global _language
+    catalogue = translations(code)
+    _language = code
     # argparse looks its words up through these module globals when it formats help
-    argparse._ = _current.gettext  # type: ignore[attr-defined]
-    argparse.ngettext = _current.ngettext  # type: ignore[attr-defined]
+    argparse._ = catalogue.gettext  # type: ignore[attr-defined]
+    argparse.ngettext = catalogue.ngettext  # type: ignore[attr-defined]
+
+
+def set_session_language(source: Callable[[], str | None] | None) -> None:
+    """Where the language of the caller's session comes from (the dashboard: its
+    session state), asked when no `speaking()` context is in effect; None: nowhere."""
+    global _session_language
+    _session_language = source
+
+
+@contextlib.contextmanager
+def speaking(code: str) -> Iterator[None]:
+    """Speak `code` within this block, in this thread or task only."""
+    token = _context.set(check_language(code))
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 def language() -> str:
-    """The language in use."""
-    return _language
+    """The language in effect here: the context's, the session's, else the process's."""
+    code = _context.get()
+    if code is None and _session_language is not None:
+        code = _session_language()
+    return code if code in LANGUAGE_NAMES else _language
 
 
 def _(message: str) -> str:
-    """`message` in the language in use (itself when it has no translation)."""
-    return _current.gettext(message)
+    """`message` in the language in effect (itself when it has no translation)."""
+    return translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural of a message, as the language in effect counts `n`."""
+    return translations(language()).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
@@ -143,3 +179,84 @@ def cli_language(argv: Sequence[str], environ: Mapping[str, str] | None = None) 
     """
     code, _rest = split_lang(argv)
     return check_language(code) if code is not None else from_environment(environ)
+
+
+# How each language writes a moment. English keeps the ISO-like 24-hour forms operators
+# already know from the logs; other languages take their locale's own (CLDR) patterns.
+_ISO = {"date": "yyyy-MM-dd", "time": "HH:mm:ss", "datetime": "yyyy-MM-dd HH:mm:ss"}
+_SHORT_TIME = {"en": "HH:mm", "ko": "a h:mm"}
+
+
+def _moment(value: float | dt.datetime) -> dt.datetime:
+    """A timestamp (Unix seconds) or datetime as an aware local datetime."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone() if value.tzinfo is None else value
+    return dt.datetime.fromtimestamp(value).astimezone()
+
+
+def _babel_pattern(kind: str, code: str) -> str:
+    if code == DEFAULT:
+        return _ISO[kind]
+    from babel import Locale
+
+    locale = Locale.parse(code)
+    if kind == "date":
+        return str(locale.date_formats["medium"].pattern)
+    time = str(locale.time_formats["medium"].pattern)
+    if kind == "time":
+        return time
+    date = str(locale.date_formats["medium"].pattern)
+    return str(locale.datetime_formats["medium"]).replace("{1}", date).replace("{0}", time)
+
+
+def _format(value: float | dt.datetime, pattern: str) -> str:
+    from babel.dates import format_datetime as babel_format
+
+    moment = _moment(value)
+    return str(babel_format(moment, pattern, tzinfo=moment.tzinfo, locale=language()))
+
+
+def format_datetime(value: float | dt.datetime) -> str:
+    """A moment (Unix seconds or datetime) as date and time, in the local zone.
+
+    >>> with speaking("ko"):
+    ...     format_datetime(dt.datetime(2026, 12, 7, 14, 3, 9, tzinfo=dt.timezone.utc))
+    '2026. 12. 7. 오후 2:03:09'
+    >>> format_datetime(dt.datetime(2026, 12, 7, 14, 3, 9, tzinfo=dt.timezone.utc))
+    '2026-12-07 14:03:09'
+    """
+    return _format(value, _babel_pattern("datetime", language()))
+
+
+def format_date(value: float | dt.datetime) -> str:
+    """A moment's date, in the local zone."""
+    return _format(value, _babel_pattern("date", language()))
+
+
+def format_time(value: float | dt.datetime, *, seconds: bool = True) -> str:
+    """A moment's time of day, in the local zone (`seconds=False`: hours and minutes)."""
+    code = language()
+    pattern = _babel_pattern("time", code) if seconds else _SHORT_TIME.get(code, "HH:mm")
+    return _format(value, pattern)
+
+
+def format_number(value: float, *, decimals: int | None = None) -> str:
+    """A number as the language writes it (grouping and decimal signs).
+
+    >>> format_number(12345.678, decimals=1)
+    '12,345.7'
+    """
+    from babel.numbers import format_decimal
+
+    if decimals is not None:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return str(format_decimal(value, format=pattern, locale=language()))
+    return str(format_decimal(value, locale=language()))
+
+
+def format_percent(value: float, *, decimals: int = 0) -> str:
+    """A share (0.873) as a percentage, as the language writes it."""
+    from babel.numbers import format_percent as babel_percent
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    return str(babel_percent(value, format=pattern, locale=language()))
