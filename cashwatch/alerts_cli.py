@@ -28,23 +28,33 @@ from cashwatch.alerts.summary import (
     stale_note,
     status_word,
 )
-from cashwatch.cli import print_table
+from cashwatch.cli import print_table, require_camera
 from cashwatch.cli_args import add_config_argument
 from cashwatch.config import LoadedConfig, load_config
-from cashwatch.config.alerts import MissingSecret, MqttTarget
-from cashwatch.i18n import _
+from cashwatch.config.alerts import MissingSecret, MqttTarget, with_language
+from cashwatch.i18n import N_, _
 from cashwatch.util.redact import mask_credentials
 
 # `cashwatch status` and `alerts list`: what an operator acts on first
+# (key, heading): the headings translated where the table is printed
 TARGET_COLUMNS = (
-    ("name", "target"),
-    ("kind", "kind"),
-    ("pending", "pending"),
-    ("sent_total", "sent"),
-    ("failed_total", "failed"),
-    ("status", "status"),
+    ("name", N_("target")),
+    ("kind", N_("kind")),
+    ("pending", N_("pending")),
+    ("sent_total", N_("sent")),
+    ("failed_total", N_("failed")),
+    ("status", N_("status")),
 )
+FILTERS_COLUMN = ("filters", N_("filters"))
 POLL_S = 0.2
+NOT_IN_CONFIG = "(not in the config file)"  # a target's filters when the file lost it
+# How the tables say a target's `status` and the filters of one the file no longer
+# names; --json keeps the values as they are
+SHOWN = {
+    "ok": N_("ok"),
+    "failing": N_("failing"),
+    NOT_IN_CONFIG: N_("(not in the config file)"),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +111,7 @@ def alerts_summary(data_dir: Path, targets: Sequence[Target]) -> dict[str, Any] 
             # the senders keep secrets out of their errors; a URL's password is masked
             # anyway, as everywhere a message may be pasted from
             "last_error": mask_credentials(s.last_error),
-            "filters": filters.get(s.name, "(not in the config file)"),
+            "filters": filters.get(s.name, NOT_IN_CONFIG),
         }
         for s in joined
     ]
@@ -116,11 +126,20 @@ def alerts_summary(data_dir: Path, targets: Sequence[Target]) -> dict[str, Any] 
 def print_targets(summary: dict[str, Any], extra: tuple[tuple[str, str], ...] = ()) -> None:
     """The targets' table, each failing one's last error below its row, then the
     suspended cameras and a line when the numbers are old."""
-    print_table(summary["targets"], TARGET_COLUMNS + extra, "last_error")
+    shown = [
+        target
+        | {key: _(SHOWN[target[key]]) for key in ("status", "filters") if target.get(key) in SHOWN}
+        for target in summary["targets"]
+    ]
+    print_table(shown, TARGET_COLUMNS + extra, "last_error")
     for camera, until in sorted(summary["suspended"].items()):
-        print(f"{camera}: alerts suspended until {local_time(until)}")
+        print(
+            _("{camera}: alerts suspended until {until}").format(
+                camera=camera, until=local_time(until)
+            )
+        )
     if summary["stale"]:
-        print(f"note: {summary['stale']}")
+        print(_("note: {note}").format(note=summary["stale"]))
 
 
 def _list(loaded: LoadedConfig, args: argparse.Namespace) -> int:
@@ -135,16 +154,20 @@ def _list(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     if summary["targets"]:
-        print_targets(summary, extra=(("filters", "filters"),))
+        print_targets(summary, extra=(FILTERS_COLUMN,))
     else:
-        print(f"no alert targets in {loaded.path} (add [[alerts]]; see docs/alerts.md)")
+        print(
+            _("no alert targets in {path} (add [[alerts]]; see docs/alerts.md)").format(
+                path=loaded.path
+            )
+        )
     for name, why in loaded.alert_errors.items():
-        print(f"{name}: REJECTED  {why}")
+        print(_("{label}: REJECTED  {reason}").format(label=name, reason=why))
     return 0
 
 
 def _suspend(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    loaded.camera(args.camera)  # names the known cameras if this one is not among them
+    require_camera(loaded, args.camera)  # names the known cameras if this one is not among them
     try:
         seconds = parse_duration(args.duration)
     except ValueError as exc:
@@ -157,19 +180,31 @@ def _suspend(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         until,
         # the manager may round what it stores: within a second is the same request
         lambda suspended: abs(suspended.get(args.camera, 0.0) - until) < 1.0,
-        f"alerts suspended until {local_time(until)}",
+        (
+            N_("{camera}: alerts suspended until {until}"),
+            N_(
+                "no manager is running: the request waits for its next start "
+                "({camera}: alerts suspended until {until} then)"
+            ),
+        ),
         args.timeout,
     )
 
 
 def _resume(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    loaded.camera(args.camera)
+    require_camera(loaded, args.camera)
     return _request(
         loaded.data_dir,
         args.camera,
         time.time(),  # a suspension that ends now is lifted
         lambda suspended: args.camera not in suspended,
-        "alerts resumed",
+        (
+            N_("{camera}: alerts resumed"),
+            N_(
+                "no manager is running: the request waits for its next start "
+                "({camera}: alerts resumed then)"
+            ),
+        ),
         args.timeout,
     )
 
@@ -179,33 +214,35 @@ def _request(
     camera_id: str,
     until: float,
     taken: Callable[[dict[str, float]], bool],
-    outcome: str,
+    outcome: tuple[str, str],
     timeout_s: float,
 ) -> int:
-    """Leave a suspend_alerts request and wait until the manager has recorded it."""
+    """Leave a suspend_alerts request and wait until the manager has recorded it.
+
+    `outcome`: what to print (`{camera}`, `{until}`) once the manager took it, and while
+    no manager runs; English, translated here."""
     from cashwatch.manager.requests import submit_request
     from cashwatch.status import ManagerNotRunning, read_status
 
+    taken_text, queued_text = outcome
+    shown = {"camera": camera_id, "until": local_time(until)}
     submit_request(data_dir, "suspend_alerts", camera_id, until=until)
     try:
         read_status(data_dir)
     except ManagerNotRunning:
-        print(
-            f"no manager is running: the request waits for its next start "
-            f"({camera_id}: {outcome} then)"
-        )
+        print(_(queued_text).format(**shown))
         return 0
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if taken(read_suspended(data_dir)):
-            print(f"{camera_id}: {outcome}")
+            print(_(taken_text).format(**shown))
             return 0
         time.sleep(POLL_S)  # the manager takes requests on its next loop
-    print(
-        f"cashwatch: the manager did not take the request for {camera_id} within "
-        f"{timeout_s:.0f} s; it stays queued (see the manager's log)",
-        file=sys.stderr,
-    )
+    message = _(
+        "the manager did not take the request for {camera} within {seconds} s; it stays "
+        "queued (see the manager's log)"
+    ).format(camera=camera_id, seconds=f"{timeout_s:.0f}")
+    print(f"cashwatch: {message}", file=sys.stderr)
     return 1
 
 
@@ -232,10 +269,16 @@ def _target(loaded: LoadedConfig, name: str) -> Target:
             return target
     if name in loaded.alert_errors:
         raise KeyError(
-            f"alert target {name!r} is left out of {loaded.path}: {loaded.alert_errors[name]}"
+            _("alert target {name} is left out of {path}: {reason}").format(
+                name=repr(name), path=loaded.path, reason=loaded.alert_errors[name]
+            )
         )
-    known = ", ".join(t.name for t in loaded.app.alerts) or "none"
-    raise KeyError(f"no alert target {name!r} in {loaded.path}; targets: {known}")
+    known = ", ".join(t.name for t in loaded.app.alerts) or _("none")
+    raise KeyError(
+        _("no alert target {name} in {path}; targets: {known}").format(
+            name=repr(name), path=loaded.path, known=known
+        )
+    )
 
 
 def _make_sender(target: Target) -> Sender:
@@ -250,13 +293,14 @@ def _make_sender(target: Target) -> Sender:
 
 
 def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    target = _target(loaded, args.name)
+    # as the alert service sends it: in the target's language, else the dashboard's
+    target = with_language(_target(loaded, args.name), loaded.app.dashboard.language)
     try:
         _send_test(target)
     except (SendError, MissingSecret) as exc:  # the target's fault, said in its words
-        print(f"failed: {exc}", file=sys.stderr)
+        print(_("failed: {reason}").format(reason=exc), file=sys.stderr)
         return 1
-    print(f"sent to {target.name}")
+    print(_("sent to {name}").format(name=target.name))
     return 0
 
 

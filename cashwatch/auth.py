@@ -36,7 +36,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from cashwatch.cli_args import add_config_argument
-from cashwatch.i18n import _
+from cashwatch.i18n import LANGUAGES, _, check_language
 from cashwatch.util.files import atomic_write_text, exclusive
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class User:
     name: str
     role: Role
     sites: tuple[str, ...] = ()  # empty: every site
+    language: str | None = None  # the account's own choice; None: the dashboard's default
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS[self.role]
@@ -100,6 +101,17 @@ class _Account:
     password_hash: str
     sites: list[str] = field(default_factory=list)
     created_at: float = 0.0
+    language: str | None = None
+
+
+def _stored_language(value: object) -> str | None:
+    """An account's saved language; one this version has no catalogue for (a file from
+    a newer version, a hand edit) falls back to the default instead of locking it out."""
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def _user(name: str, account: _Account) -> User:
+    return User(name, account.role, tuple(account.sites), account.language)
 
 
 def users_path(data_dir: Path) -> Path:
@@ -132,6 +144,7 @@ class UserStore:
                     password_hash=entry["password_hash"],
                     sites=list(entry.get("sites", [])),
                     created_at=float(entry.get("created_at", 0.0)),
+                    language=_stored_language(entry.get("language")),
                 )
                 for name, entry in raw["users"].items()
             }
@@ -146,7 +159,7 @@ class UserStore:
 
     def users(self) -> list[User]:
         accounts = sorted(self._load().items())
-        return [User(name, acc.role, tuple(acc.sites)) for name, acc in accounts]
+        return [_user(name, acc) for name, acc in accounts]
 
     def add(
         self,
@@ -177,9 +190,22 @@ class UserStore:
             accounts = self._load()
             if name in accounts and not replace:
                 raise AuthError(f"user {name!r} already exists (remove it first)")
+            if name in accounts:  # a new password or role keeps the account's own language
+                account.language = accounts[name].language
             accounts[name] = account
             self._save(accounts)
-        return User(name, account.role, tuple(account.sites))
+        return _user(name, account)
+
+    def set_language(self, name: str, code: str | None) -> None:
+        """The account's own dashboard language (None: the dashboard's default)."""
+        if code is not None:
+            check_language(code)
+        with self._exclusive():
+            accounts = self._load()
+            if name not in accounts:
+                raise AuthError(f"no user {name!r}; users: {', '.join(sorted(accounts)) or 'none'}")
+            accounts[name].language = code
+            self._save(accounts)
 
     def remove(self, name: str) -> None:
         if not self.path.exists():  # nothing to lock, nor to remove
@@ -223,7 +249,7 @@ class UserStore:
             return None
         if account is None:
             return None
-        return User(name, account.role, tuple(account.sites))
+        return _user(name, account)
 
 
 class TooManySignIns(Exception):
@@ -443,9 +469,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise AuthError("the two passwords differ")
+    first = getpass.getpass(_("Password: "))
+    if getpass.getpass(_("Repeat password: ")) != first:
+        raise AuthError(_("the two passwords differ"))
     return first
 
 
@@ -454,8 +480,11 @@ def _check_sites(sites: list[str], known: set[str], config: str) -> None:
     unknown = sorted(set(sites) - known)
     if unknown:
         raise AuthError(
-            f"no camera in {config} has site {', '.join(map(repr, unknown))}; "
-            f"sites: {', '.join(sorted(known)) or 'none'}"
+            _("no camera in {config} has site {unknown}; sites: {known}").format(
+                config=config,
+                unknown=", ".join(map(repr, unknown)),
+                known=", ".join(sorted(known)) or _("none"),
+            )
         )
 
 
@@ -476,14 +505,18 @@ def run(args: argparse.Namespace) -> int:
                 args.sites,
                 replace=args.replace,
             )
-            print(f"added {user.name} ({user.role}; sites: {', '.join(user.sites) or 'all'})")
+            print(
+                _("added {name} ({role}; sites: {sites})").format(
+                    name=user.name, role=user.role, sites=", ".join(user.sites) or _("all")
+                )
+            )
         elif args.users_command == "list":
             for user in store.users():
                 print(f"{user.name}\t{user.role}\t{','.join(user.sites) or '*'}")
         elif args.users_command == "remove":
             store.remove(args.name)
-            print(f"removed {args.name}")
+            print(_("removed {name}").format(name=args.name))
     except AuthError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 2
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cashwatch.cli_args import add_config_argument
-from cashwatch.config import ConfigError, load_config, resolve_config_path
+from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
 from cashwatch.i18n import LANGUAGES, N_, UnknownLanguage, _, cli_language, split_lang, use
 from cashwatch.launcher import DashboardMissing
@@ -43,15 +43,16 @@ STATUS_COLUMNS = (
 # `cashwatch status` without --wide fits an 80-100 column terminal: the columns an
 # operator acts on, short headings, and each camera's error on its own wrapped line
 # below its row (with a 32-character camera id the widest row is ~98 characters).
+# Headings are translated where the table is printed (N_: the language is not known yet).
 NARROW_COLUMNS = (
-    ("camera_id", "camera"),
-    ("state", "state"),
-    ("pid", "pid"),
-    ("camera_fps", "fps"),
-    ("detection_fps", "det/s"),
-    ("events_detected", "events"),
-    ("restarts", "restarts"),
-    ("uptime", "uptime"),
+    ("camera_id", N_("camera")),
+    ("state", N_("state")),
+    ("pid", N_("pid")),
+    ("camera_fps", N_("fps")),
+    ("detection_fps", N_("det/s")),
+    ("events_detected", N_("events")),
+    ("restarts", N_("restarts")),
+    ("uptime", N_("uptime")),
 )
 NARROW_WIDTH = 100
 
@@ -84,18 +85,55 @@ SERVICE_COLUMNS = (
 # Narrow: what says a service keeps up (queue, batches, model time, lost requests); the
 # pairs are `now/most` over its last report period. About 95 columns: within NARROW_WIDTH.
 SERVICE_NARROW_COLUMNS = (
-    ("name", "service"),
-    ("state", "state"),
-    ("device", "device"),
-    ("uptime", "uptime"),
-    ("restarts", "restarts"),
-    ("clients", "cams"),
-    ("queue", "queue"),
-    ("batch", "batch"),
-    ("inference_ms", "inf ms"),
-    ("dropped", "dropped"),
-    ("failed", "failed"),
+    ("name", N_("service")),
+    ("state", N_("state")),
+    ("device", N_("device")),
+    ("uptime", N_("uptime")),
+    ("restarts", N_("restarts")),
+    ("clients", N_("cams")),
+    ("queue", N_("queue")),
+    ("batch", N_("batch")),
+    ("inference_ms", N_("inf ms")),
+    ("dropped", N_("dropped")),
+    ("failed", N_("failed")),
 )
+# --wide heads its columns with the fields' names (those of --json) in English; in
+# another language with what they are, translated where the table is printed.
+WIDE_HEADINGS = {
+    "camera_id": N_("camera_id"),
+    "state": N_("state"),
+    "node": N_("node"),
+    "pid": N_("pid"),
+    "core": N_("core"),
+    "camera_fps": N_("camera_fps"),
+    "detection_fps": N_("detection_fps"),
+    "frames_read": N_("frames_read"),
+    "frames_processed": N_("frames_processed"),
+    "frames_skipped": N_("frames_skipped"),
+    "events_detected": N_("events_detected"),
+    "restarts": N_("restarts"),
+    "reconnects": N_("reconnects"),
+    "uptime": N_("uptime"),
+    "last_error": N_("last_error"),
+    "name": N_("name"),
+    "device": N_("device"),
+    "clients": N_("clients"),
+    "queue_len": N_("queue_len"),
+    "queue_max": N_("queue_max"),
+    "batch_mean": N_("batch_mean"),
+    "batch_max": N_("batch_max"),
+    "inference_ms": N_("inference_ms"),
+    "requests": N_("requests"),
+    "batches": N_("batches"),
+    "dropped": N_("dropped"),
+    "failed": N_("failed"),
+    "videos": N_("videos"),
+    "video_ms": N_("video_ms"),
+    "cpu_percent": N_("cpu_percent"),
+    "rss_mib": N_("rss_mib"),
+    "models": N_("models"),
+    "error": N_("error"),
+}
 
 # A stop is written into the config: an operator must know it outlives the manager.
 STOP_DESCRIPTION = N_(
@@ -134,8 +172,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ImportError:
             # Ray is the optional extra `ray` (pyproject.toml), pinned by constraints.txt
             print(
-                "cashwatch: --ray needs Ray on this machine: pip install 'cashwatch[ray]' "
-                "(with -c constraints.txt for the tested version)",
+                "cashwatch: "
+                + _(
+                    "--ray needs Ray on this machine: pip install 'cashwatch[ray]' "
+                    "(with -c constraints.txt for the tested version)"
+                ),
                 file=sys.stderr,
             )
             return 2
@@ -160,63 +201,88 @@ def cmd_check(args: argparse.Namespace) -> int:
     from cashwatch.util.redact import mask_credentials
 
     for camera in loaded.app.cameras:
-        state = "ok" if camera.enabled else "ok (disabled)"
+        state = _("ok") if camera.enabled else _("ok (disabled)")
         print(f"{camera.id}: {state}  {mask_credentials(camera.source)}")
     for label, message in loaded.camera_errors.items():
-        print(f"{label}: REJECTED  {mask_credentials(message)}")
+        print(
+            _("{label}: REJECTED  {reason}").format(label=label, reason=mask_credentials(message))
+        )
     for target in loaded.app.alerts:
-        print(f"alert {target.name}: ok ({target.kind})")
+        print(_("alert {name}: ok ({kind})").format(name=target.name, kind=target.kind))
     for label, message in loaded.alert_errors.items():
-        print(f"alert {label}: REJECTED  {mask_credentials(message)}")
-    alerts = (
-        f", {len(loaded.app.alerts)} alert target(s) valid, {len(loaded.alert_errors)} rejected"
-        if loaded.app.alerts or loaded.alert_errors
-        else ""
-    )
-    print(
-        f"{loaded.path}: {len(loaded.app.cameras)} camera(s) valid, "
-        f"{len(loaded.camera_errors)} rejected{alerts}; data folder {loaded.data_dir}"
-    )
+        print(
+            _("alert {label}: REJECTED  {reason}").format(
+                label=label, reason=mask_credentials(message)
+            )
+        )
+    counts = {
+        "path": loaded.path,
+        "cameras": len(loaded.app.cameras),
+        "rejected": len(loaded.camera_errors),
+        "targets": len(loaded.app.alerts),
+        "targets_rejected": len(loaded.alert_errors),
+        "data_dir": loaded.data_dir,
+    }
+    if loaded.app.alerts or loaded.alert_errors:
+        summary = _(
+            "{path}: {cameras} camera(s) valid, {rejected} rejected, {targets} alert "
+            "target(s) valid, {targets_rejected} rejected; data folder {data_dir}"
+        )
+    else:
+        summary = _(
+            "{path}: {cameras} camera(s) valid, {rejected} rejected; data folder {data_dir}"
+        )
+    print(summary.format(**counts))
     return 1 if loaded.camera_errors or loaded.alert_errors else 0
 
 
 def _table_lines(headings: Sequence[str], rows: list[list[str]]) -> list[str]:
+    """Columns lined up by terminal width: a Hangul heading takes two columns a letter."""
+    from cashwatch.status import pad, text_width
+
     widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headings)
+        max(text_width(h), *(text_width(r[i]) for r in rows)) if rows else text_width(h)
+        for i, h in enumerate(headings)
     ]
     return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        "  ".join(pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in [list(headings), *rows]
     ]
 
 
 def _print_wide_table(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
     rows = [[_cell(record.get(col)) for col in columns] for record in records]
-    print("\n".join(_table_lines(columns, rows)))
+    headings = [_(WIDE_HEADINGS[col]) if col in WIDE_HEADINGS else col for col in columns]
+    print("\n".join(_table_lines(headings, rows)))
 
 
 def _wrapped(label: str, text: str, indent: str = "") -> list[str]:
     """`label text`, wrapped to NARROW_WIDTH; long words (URLs) are broken too."""
+    from cashwatch.status import text_width
+
     return textwrap.wrap(
         text,
         NARROW_WIDTH,
         initial_indent=f"{indent}{label} ",
-        subsequent_indent=indent + " " * (len(label) + 1),
+        subsequent_indent=indent + " " * (text_width(label) + 1),
     ) or [indent + label]
 
 
 def print_table(
     records: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], error_key: str
 ) -> None:
-    """The narrow table: each record's error on its own wrapped line below its row."""
+    """The narrow table: each record's error on its own wrapped line below its row.
+
+    `columns`: (key, heading) pairs, the headings English (marked with `N_`): they are
+    translated here."""
     records = list(records)
     rows = [[_cell(record.get(key)) for key, _heading in columns] for record in records]
-    header, *lines = _table_lines([heading for _key, heading in columns], rows)
+    header, *lines = _table_lines([_(heading) for _key, heading in columns], rows)
     print(header)
     for line, record in zip(lines, records, strict=True):
         print(line)
         if record.get(error_key):
-            print("\n".join(_wrapped("error:", str(record[error_key]), indent="  ")))
+            print("\n".join(_wrapped(_("error:"), str(record[error_key]), indent="  ")))
 
 
 def _narrow_service(record: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +305,7 @@ def _print_status(status: dict[str, Any], wide: bool) -> None:
             _print_wide_table(services, SERVICE_COLUMNS)
         else:
             print_table(map(_narrow_service, services), SERVICE_NARROW_COLUMNS, "error")
-    for label, key in (("config error:", "config_error"), ("database error:", "db_error")):
+    for label, key in ((_("config error:"), "config_error"), (_("database error:"), "db_error")):
         if status["manager"][key]:
             print()
             print("\n".join(_wrapped(label, status["manager"][key])))
@@ -281,7 +347,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         # last good config, so read what it publishes for the data folder the file names
         # (its alert targets too: state.json names those it sends to)
         data_dir, targets = data_dir_of_broken_config(args.config), []
-        print(f"cashwatch: warning: {exc}", file=sys.stderr)
+        print("cashwatch: " + _("warning: {message}").format(message=exc), file=sys.stderr)
     try:
         status = read_status(data_dir)
     except ManagerNotRunning as exc:
@@ -302,6 +368,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# What `start`, `stop` and `restart` wait for: (the camera's outcome when no manager
+# runs, the error when the wait times out), whole sentences for each.
+WAITED = {
+    "running": (
+        N_("config changed; no manager is running, so {camera} will be running when one starts"),
+        N_("{camera} not running after {seconds} s (state {state}: {error})"),
+    ),
+    "stopped": (
+        N_("config changed; no manager is running, so {camera} will be stopped when one starts"),
+        N_("{camera} not stopped after {seconds} s (state {state}: {error})"),
+    ),
+    "restarted": (
+        N_("config changed; no manager is running, so {camera} will be restarted when one starts"),
+        N_("{camera} not restarted after {seconds} s (state {state}: {error})"),
+    ),
+}
+
+
 def _wait_for(
     data_dir: Path,
     camera_id: str,
@@ -309,29 +393,41 @@ def _wait_for(
     what: str,
     timeout_s: float,
 ) -> int:
+    """Wait until `done(record)`; `what`: a key of WAITED."""
     from cashwatch.status import ManagerNotRunning, read_status
 
+    no_manager, timed_out = WAITED[what]
     deadline = time.monotonic() + timeout_s
     record: dict[str, Any] = {}
     while time.monotonic() < deadline:
         try:
             record = read_status(data_dir)["workers"].get(camera_id, {})
         except ManagerNotRunning:
-            print(
-                f"config changed; no manager is running, so {camera_id} will be "
-                f"{what} when one starts"
-            )
+            print(_(no_manager).format(camera=camera_id))
             return 0
         if record and done(record):
             print(f"{camera_id}: {record['state']}")
             return 0
         time.sleep(0.2)  # polling the status table with a deadline
-    print(
-        f"cashwatch: {camera_id} not {what} after {timeout_s:.0f} s (state "
-        f"{record.get('state', '?')}: {record.get('last_error', '')})",
-        file=sys.stderr,
+    message = _(timed_out).format(
+        camera=camera_id,
+        seconds=f"{timeout_s:.0f}",
+        state=record.get("state", "?"),
+        error=record.get("last_error", ""),
     )
+    print(f"cashwatch: {message}", file=sys.stderr)
     return 1
+
+
+def require_camera(loaded: LoadedConfig, camera_id: str) -> None:
+    """KeyError naming the known cameras (the CLI's exit 2) unless the config has it."""
+    if camera_id not in loaded.cameras:
+        known = ", ".join(sorted(loaded.cameras)) or _("none")
+        raise KeyError(
+            _("no camera {camera} in {path}; cameras: {known}").format(
+                camera=repr(camera_id), path=loaded.path, known=known
+            )
+        )
 
 
 def cmd_enable(args: argparse.Namespace) -> int:
@@ -354,7 +450,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     from cashwatch.status import ManagerNotRunning, read_status
 
     loaded = load_config(args.config, create=False)
-    loaded.camera(args.camera)  # names the known cameras if this one is not among them
+    require_camera(loaded, args.camera)  # names the known cameras if this one is not among them
     try:
         old_pid = read_status(loaded.data_dir)["workers"].get(args.camera, {}).get("pid")
     except ManagerNotRunning as exc:

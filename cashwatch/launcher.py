@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from cashwatch.config import LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.defaults import write_demo_config
+from cashwatch.i18n import _
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -28,9 +29,11 @@ class DashboardMissing(Exception):
 def _require_app(app: Path = APP) -> None:
     if not app.is_file():
         raise DashboardMissing(
-            f"the dashboard is not installed here: {app} does not exist. The dashboard "
-            "(app.py, pages/, .streamlit/) runs from a checkout of the repository: clone "
-            "it and run `make install` (an editable install), then this command again"
+            _(
+                "the dashboard is not installed here: {app} does not exist. The dashboard "
+                "(app.py, pages/, .streamlit/) runs from a checkout of the repository: clone "
+                "it and run `make install` (an editable install), then this command again"
+            ).format(app=app)
         )
 
 
@@ -73,7 +76,9 @@ def run_dashboard(config: str | None, port: int | None = None) -> NoReturn:
     loaded = load_config(config, create=False)
     port = port or loaded.app.dashboard.port
     print(
-        f"CashWatch dashboard on http://{loaded.app.dashboard.host}:{port} (config {loaded.path})",
+        _("CashWatch dashboard on http://{host}:{port} (config {path})").format(
+            host=loaded.app.dashboard.host, port=port, path=loaded.path
+        ),
         flush=True,
     )
     command = dashboard_command(loaded, port)
@@ -95,12 +100,11 @@ def run_demo(config: str | None, port: int | None = None) -> int:
     )
     port = port or loaded.app.dashboard.port
     dashboard = subprocess.Popen(dashboard_command(loaded, port), env=env, cwd=APP.parent)
-    print(
-        f"\nCashWatch demo: dashboard on http://{loaded.app.dashboard.host}:{port}  "
-        f"(config {loaded.path})\n"
-        "The demo cameras are synthetic (see docs/demo.md). Ctrl-C stops everything.\n",
-        flush=True,
-    )
+    banner = _(
+        "CashWatch demo: dashboard on http://{host}:{port}  (config {path})\n"
+        "The demo cameras are synthetic (see docs/demo.md). Ctrl-C stops everything."
+    ).format(host=loaded.app.dashboard.host, port=port, path=loaded.path)
+    print(f"\n{banner}\n", flush=True)
     children = [manager, dashboard]
     stopping = False
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from cashwatch.i18n import _
 from cashwatch.shm.services import ServiceReport, ServiceStatus, read_services
 from cashwatch.shm.status import CameraStatus, HeaderStatus, StatusLayoutError, StatusTable
 
@@ -103,6 +105,25 @@ class ManagerNotRunning(Exception):
     pass
 
 
+def text_width(text: str) -> int:
+    """The columns `text` takes in a terminal: a wide character (Hangul, CJK) two, a
+    combining mark none, any other one.
+
+    >>> text_width("camera"), text_width("카메라")
+    (6, 6)
+    """
+    return sum(
+        2 if unicodedata.east_asian_width(char) in "WF" else 0 if unicodedata.combining(char) else 1
+        for char in text
+    )
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns (`str.ljust` counts
+    characters, so a Hangul heading would push its column out of line)."""
+    return text + " " * max(0, width - text_width(text))
+
+
 def format_uptime(seconds: float) -> str:
     """`HH:MM:SS`; hours keep counting past a day."""
     seconds = max(0, int(seconds))
@@ -142,16 +163,24 @@ def read_status(data_dir: Path) -> dict[str, Any]:
     try:
         table = StatusTable.attach(data_dir)
     except StatusLayoutError as exc:
-        raise ManagerNotRunning(f"cannot read the manager's status for {data_dir}: {exc}") from None
+        raise ManagerNotRunning(
+            _("cannot read the manager's status for {data_dir}: {reason}").format(
+                data_dir=data_dir, reason=exc
+            )
+        ) from None
     except FileNotFoundError:
         raise ManagerNotRunning(
-            f"no manager is running for {data_dir} (start it with `cashwatch run`)"
+            _("no manager is running for {data_dir} (start it with `cashwatch run`)").format(
+                data_dir=data_dir
+            )
         ) from None
     try:
         header = header_record(table.read_header())
         if not manager_alive(header):
             raise ManagerNotRunning(
-                f"the manager for {data_dir} (pid {header['manager_pid']}) is not running"
+                _("the manager for {data_dir} (pid {pid}) is not running").format(
+                    data_dir=data_dir, pid=header["manager_pid"]
+                )
             )
         workers = camera_records(table)
     finally:

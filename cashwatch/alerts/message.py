@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cashwatch.core.event_types import EVENT_TYPE_TABLE
+from cashwatch.i18n import N_, _, format_datetime
 
 Phase = Literal["start", "end", "notice", "test"]
 PHASES: tuple[str, ...] = ("start", "end", "notice", "test")
 _LABELS = {
-    "camera_down": "Camera down",
-    "cash_unmatched": "Cash hand-over with no sale rung up",
-    "test": "Test alert",
+    "camera_down": N_("Camera down"),
+    "cash_unmatched": N_("Cash hand-over with no sale rung up"),
+    "test": N_("Test alert"),
 }
 
 
@@ -34,11 +35,14 @@ def iso(ts: float | None) -> str | None:
 
 
 def type_label(event_type: str) -> str:
-    """A person's name for the type: `Violence`, `Camera down`."""
+    """A person's name for the type, in the language in effect: `Violence`, `Camera down`
+    (a type with no name of its own: its id in words, untranslated)."""
     info = EVENT_TYPE_TABLE.get(event_type)
     if info is not None:
-        return info.label
-    return _LABELS.get(event_type, event_type.replace("_", " ").capitalize())
+        return _(info.label)
+    if event_type in _LABELS:
+        return _(_LABELS[event_type])
+    return event_type.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,21 @@ class Alert:
 
     @property
     def title(self) -> str:
-        """`Violence at Front desk (lobby), 23:05:20` — or `ended` for an end."""
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at))
-        what = type_label(self.event_type)
+        """`Violence at Front desk (lobby), 2026-12-06 23:05:20` — or `ended` for an end:
+        the alert in one line, in the language in effect (`cashwatch.i18n.speaking`)."""
+        values = {
+            "what": type_label(self.event_type),
+            "camera": self.camera_name or self.camera_id,
+            "site": self.site,
+            "when": format_datetime(self.started_at),
+        }
         if self.phase == "end":
-            what += " ended"
-        site = f" ({self.site})" if self.site else ""
-        return f"{what} at {self.camera_name or self.camera_id}{site}, {when}"
+            if self.site:
+                return _("{what} ended at {camera} ({site}), {when}").format(**values)
+            return _("{what} ended at {camera}, {when}").format(**values)
+        if self.site:
+            return _("{what} at {camera} ({site}), {when}").format(**values)
+        return _("{what} at {camera}, {when}").format(**values)
 
     def to_json(self) -> dict[str, Any]:
         """The body receivers get: the fields with ISO times (no snapshot path: the

@@ -1,7 +1,9 @@
 """The alert targets as the CLI and the dashboard show them: the configured ones joined
 with what the manager says of them (`state.json`), their filters in short, local times.
 
-Pure functions: the callers read the files and draw.
+Pure functions: the callers read the files and draw. Texts come in the language in
+effect (the CLI's, the dashboard session's); `status_word` is a value, translated
+where it is shown.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 
 from cashwatch.alerts.state import TargetState
 from cashwatch.config.alerts import AlertFilter, EmailTarget, MqttTarget, WebhookTarget
+from cashwatch.i18n import N_, _, format_date, format_time
 
 Target = WebhookTarget | MqttTarget | EmailTarget
 
@@ -33,8 +36,9 @@ def joined_states(targets: Sequence[Target], states: Sequence[TargetState]) -> l
 
 
 def status_word(state: TargetState) -> str:
-    """`failing` or `ok`, as every view says it."""
-    return "failing" if state.failing else "ok"
+    """`failing` or `ok`, as every view says it: a value (the CLI's JSON holds it), in
+    English; a view shows `_(status_word(state))`."""
+    return N_("failing") if state.failing else N_("ok")
 
 
 def filters_text(target: AlertFilter) -> str:
@@ -46,37 +50,41 @@ def filters_text(target: AlertFilter) -> str:
     'all events'
     """
     parts = [
-        f"{label} {','.join(values)}"
+        _(label).format(values=",".join(values))
         for label, values in (
-            ("types", target.types),
-            ("sites", target.sites),
-            ("cameras", target.cameras),
+            (N_("types {values}"), target.types),
+            (N_("sites {values}"), target.sites),
+            (N_("cameras {values}"), target.cameras),
         )
         if values
     ]
     if target.min_confidence > 0:
-        parts.append(f"conf >= {target.min_confidence:.2f}")
+        parts.append(_("conf >= {confidence}").format(confidence=f"{target.min_confidence:.2f}"))
     # the default cooldown on every line would hide the filters that differ
     if target.cooldown_s != AlertFilter.model_fields["cooldown_s"].default:
-        parts.append(f"cooldown {target.cooldown_s:g} s")
-    return " · ".join(parts) or "all events"
+        parts.append(_("cooldown {seconds} s").format(seconds=f"{target.cooldown_s:g}"))
+    return " · ".join(parts) or _("all events")
 
 
 def local_time(ts: float, now: float | None = None) -> str:
-    """`14:35` today, `2026-12-07 14:35` on another day, `–` for never (0)."""
+    """`14:35` today, `2026-12-07 14:35` on another day, `–` for never (0); as the
+    language in effect writes them (Korean: `오후 2:35`, `2026. 12. 7. 오후 2:35`)."""
     if ts <= 0:
         return "–"
     now = time.time() if now is None else now
     when, today = time.localtime(ts), time.localtime(now)
-    same_day = when[:3] == today[:3]
-    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", when)
+    if when[:3] == today[:3]:
+        return format_time(ts, seconds=False)
+    return f"{format_date(ts)} {format_time(ts, seconds=False)}"
 
 
 def stale_note(written_at: float, now: float | None = None) -> str:
     """Why the targets' numbers may be old ("" when the manager wrote them lately)."""
     if written_at <= 0:
-        return "no manager has written the alert state yet: the numbers are not live"
+        return _("no manager has written the alert state yet: the numbers are not live")
     age = (time.time() if now is None else now) - written_at
     if age <= STATE_STALE_S:
         return ""
-    return f"no manager has written the alert state for {age:.0f} s: the numbers are old"
+    return _("no manager has written the alert state for {seconds} s: the numbers are old").format(
+        seconds=f"{age:.0f}"
+    )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 
 from cashwatch.config.base import StrictModel
 from cashwatch.core.event_types import EVENT_TYPE_TABLE
+from cashwatch.i18n import N_
 
 # An alert of its own: a camera that lost its picture, or whose view is covered or
 # turned away (its tamper event is sent as this type: to the guard both mean "this
@@ -29,6 +30,8 @@ ALERT_TYPES: tuple[str, ...] = (
     CAMERA_DOWN,
     CASH_UNMATCHED,
 )
+# the languages alert texts are written in (cashwatch.i18n.LANGUAGES)
+Language = Literal["en", "ko"]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC = re.compile(r"^[A-Za-z0-9_/-]{1,64}$")
@@ -65,10 +68,11 @@ def env_name(value: str | None) -> str | None:
 
 
 class AlertFilter(StrictModel):
-    """Which events a target gets: every field narrows; empty lists mean all."""
+    """Which events a target gets (every filter field narrows; empty lists mean all),
+    and the language their texts are written in."""
 
     name: str = Field(
-        title="Name",
+        title=N_("Name"),
         description="Names the target in `cashwatch alerts test NAME`, the System page, "
         "`cashwatch status` and the metrics. Lowercase letters, digits, - and _.",
         json_schema_extra={"valid": "1-40 of a-z 0-9 - _"},
@@ -104,6 +108,15 @@ class AlertFilter(StrictModel):
         "are not sent to this target for this long (on top of the camera's own detection "
         "cooldown); 0: every event is sent. The end of an alert that was sent always is, "
         "and only that one's.",
+    )
+    language: Language | None = Field(
+        default=None,
+        title="Language",
+        description="The language of this target's alert texts (`en` English, `ko` "
+        "한국어): the e-mail's subject and text, the webhook's `text`, the names of the "
+        "Home Assistant entities. Event types, ids and times in the JSON are the same in "
+        "every language. Empty: the dashboard's `[dashboard] language`.",
+        json_schema_extra={"valid": "one of `en`, `ko`"},
     )
 
     @field_validator("name")
@@ -247,6 +260,23 @@ class EmailTarget(_LoginTarget):
         if bad:
             raise ValueError(f"not an e-mail address: {', '.join(map(repr, bad))}")
         return value
+
+
+_Target = TypeVar("_Target", bound=AlertFilter)
+
+
+def with_language(target: _Target, default: Language) -> _Target:
+    """`target` with its alert language filled in: its own, else `default` (the
+    dashboard's `[dashboard] language`), so a sender needs nothing but its target.
+
+    >>> with_language(AlertFilter(name="x"), "ko").language
+    'ko'
+    >>> with_language(AlertFilter(name="x", language="en"), "ko").language
+    'en'
+    """
+    if target.language is not None:
+        return target
+    return target.model_copy(update={"language": default})
 
 
 AlertTarget = Annotated[WebhookTarget | MqttTarget | EmailTarget, Field(discriminator="kind")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -82,6 +83,13 @@ class DashboardConfig(StrictModel):
         description="Anything but localhost requires login.",
     )
     port: int = Field(default=8501, ge=1, le=65535, title="Port", description="")
+    language: Literal["en", "ko"] = Field(
+        default="en",
+        title="Language",
+        description="The dashboard's language (`en` English, `ko` 한국어) before sign-in and "
+        "for accounts that have not chosen their own in the sidebar; also the language of "
+        "alert texts whose target names none.",
+    )
     require_login: bool = Field(
         default=False,
         title="Require login",

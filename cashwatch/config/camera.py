@@ -10,6 +10,7 @@ from cashwatch.config.base import StrictModel
 from cashwatch.config.detection import DetectionConfig
 from cashwatch.config.evidence import ClipConfig
 from cashwatch.config.zones import ZonesConfig
+from cashwatch.i18n import N_
 from cashwatch.util.redact import mask_credentials
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
@@ -38,35 +39,35 @@ class CameraSettings(StrictModel):
         default="default",
         min_length=1,
         max_length=64,
-        title="Site",
-        description="Branch or area the camera belongs to.",
+        title=N_("Site"),
+        description=N_("Branch or area the camera belongs to."),
     )
-    enabled: bool = Field(default=True, title="Enabled", description="Run this camera.")
+    enabled: bool = Field(default=True, title=N_("Enabled"), description=N_("Run this camera."))
     cooldown_s: float = Field(
         default=15.0,
         ge=0.0,
         le=3600.0,
-        title="Event cooldown (s)",
-        description="Minimum time between two events of one type.",
+        title=N_("Event cooldown (s)"),
+        description=N_("Minimum time between two events of one type."),
     )
     pace: bool = Field(
         default=True,
-        title="Pace file sources",
-        description="Play files at their frame rate, like a live camera.",
+        title=N_("Pace file sources"),
+        description=N_("Play files at their frame rate, like a live camera."),
     )
     open_timeout_s: float = Field(
         default=5.0,
         gt=0.0,
         le=60.0,
-        title="Open timeout (s)",
-        description="How long opening a stream may take.",
+        title=N_("Open timeout (s)"),
+        description=N_("How long opening a stream may take."),
     )
     read_timeout_s: float = Field(
         default=3.0,
         gt=0.0,
         le=60.0,
-        title="Read timeout (s)",
-        description="A stream silent this long is reconnected.",
+        title=N_("Read timeout (s)"),
+        description=N_("A stream silent this long is reconnected."),
     )
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     clip: ClipConfig = Field(default_factory=ClipConfig)
@@ -77,29 +78,35 @@ class CameraConfig(CameraSettings):
     """A `[[cameras]]` entry."""
 
     id: str = Field(
-        title="Camera id",
-        description="Unique among the cameras.",
+        title=N_("Camera id"),
+        description=N_("Unique among the cameras."),
         json_schema_extra={"valid": CAMERA_ID_RULE},
     )
-    name: str = Field(default="", max_length=80, title="Name", description="Display name.")
+    name: str = Field(default="", max_length=80, title=N_("Name"), description=N_("Display name."))
     source: str = Field(
         min_length=1,
-        title="Source",
-        description="rtsp://, http(s):// URL, a video file path (a relative one is relative "
-        "to the config file), a webcam index (0, 1, …) "
-        f"or demo:<scene> with scene one of {', '.join(DEMO_SCENES)}. In a URL, write "
-        "@, /, :, ? and # inside a user name or password percent-encoded (%40, %2F, %3A, "
-        "%3F, %23), as in any URL: FFmpeg ends the host at the first / after ://.",
+        title=N_("Source"),
+        # the scenes written out, not joined from DEMO_SCENES: a message in the catalogue
+        # is a literal (tests/config/test_models.py checks that it names every scene)
+        description=N_(
+            "rtsp://, http(s):// URL, a video file path (a relative one is relative "
+            "to the config file), a webcam index (0, 1, …) "
+            "or demo:<scene> with scene one of handover, scuffle, fire, walk, tamper. In a URL, "
+            "write @, /, :, ? and # inside a user name or password percent-encoded (%40, %2F, "
+            "%3A, %3F, %23), as in any URL: FFmpeg ends the host at the first / after ://."
+        ),
     )
 
     till_id: str | None = Field(
         default=None,
-        title="Till",
-        description="The till (cash register, card terminal) this camera watches: its cash "
-        "hand-overs are matched against that till's transactions ([till]). Several "
-        "cameras may watch one till; a camera has one counter zone, so this is that "
-        "counter's till. Its refunds and no-sales rung up with no customer in this "
-        "camera's view become till exceptions. None: the hand-overs are `no_till`.",
+        title=N_("Till"),
+        description=N_(
+            "The till (cash register, card terminal) this camera watches: its cash "
+            "hand-overs are matched against that till's transactions ([till]). Several "
+            "cameras may watch one till; a camera has one counter zone, so this is that "
+            "counter's till. Its refunds and no-sales rung up with no customer in this "
+            "camera's view become till exceptions. None: the hand-overs are `no_till`."
+        ),
         json_schema_extra={"valid": "1-64 of letters, digits, _ . : -"},
     )
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cashwatch.config.base import StrictModel
+from cashwatch.i18n import N_
 
 
 class ModelConfig(StrictModel):
@@ -124,97 +125,117 @@ class MotionConfig(StrictModel):
     `refresh_s` seconds. When the change is small, the model looks only around it.
     """
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(
+        title=N_("A cheap gate that skips inference on sampled frames where nothing changed.")
+    )
+
     enabled: bool = Field(
-        default=True, title="Motion gate", description="Skip inference on frames without change."
+        default=True,
+        title=N_("Motion gate"),
+        description=N_("Skip inference on frames without change."),
     )
     threshold: int = Field(
         default=25,
         ge=1,
         le=255,
-        title="Pixel threshold",
-        description="Grey-level change (0-255) from the last inferred "
-        "frame that counts as a changed pixel.",
+        title=N_("Pixel threshold"),
+        description=N_(
+            "Grey-level change (0-255) from the last inferred frame that counts as a changed pixel."
+        ),
     )
     min_area: float = Field(
         default=0.002,
         gt=0.0,
         lt=1.0,
-        title="Minimum moving area",
-        description="Fraction of the (zone) area that must change.",
+        title=N_("Minimum moving area"),
+        description=N_("Fraction of the (zone) area that must change."),
     )
     refresh_s: float = Field(
         default=1.0,
         ge=0.0,
         le=30.0,
-        title="Refresh while tracking (s)",
-        description="Longest time without inference while someone is in view and nothing "
-        "changes; 0 runs the model on every sampled frame while anyone is in view.",
+        title=N_("Refresh while tracking (s)"),
+        description=N_(
+            "Longest time without inference while someone is in view and nothing "
+            "changes; 0 runs the model on every sampled frame while anyone is in view."
+        ),
     )
     regions: bool = Field(
         default=True,
-        title="Look only where it changed",
-        description="Run the model on a crop around the change (and the people in it) when "
-        "that is at most half the frame, at the whole frame's scale; people elsewhere keep "
-        "their last poses until their refresh_s is due.",
+        title=N_("Look only where it changed"),
+        description=N_(
+            "Run the model on a crop around the change (and the people in it) when "
+            "that is at most half the frame, at the whole frame's scale; people elsewhere keep "
+            "their last poses until their refresh_s is due."
+        ),
     )
 
 
 class CashRuleConfig(StrictModel):
     """Hand-over between a person in the cashier zone and one outside it."""
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(
+        title=N_("Hand-over between a person in the cashier zone and one outside it.")
+    )
+
     enabled: bool = Field(
         default=True,
-        title="Cash hand-over detection",
-        description="Needs a cashier zone; without one no cash event fires.",
+        title=N_("Cash hand-over detection"),
+        description=N_("Needs a cashier zone; without one no cash event fires."),
     )
     max_wrist_distance: float = Field(
         default=0.6,
         gt=0.0,
         le=5.0,
-        title="Wrist distance (body sizes)",
-        description="Staff and customer wrists closer than this many body sizes (shoulder "
-        "widths) meet.",
+        title=N_("Wrist distance (body sizes)"),
+        description=N_(
+            "Staff and customer wrists closer than this many body sizes (shoulder widths) meet."
+        ),
     )
     min_hits: int = Field(
         default=3,
         ge=1,
         le=100,
-        title="Hits (k)",
-        description="Detections in the window in which wrists must meet.",
+        title=N_("Hits (k)"),
+        description=N_("Detections in the window in which wrists must meet."),
     )
     window: int = Field(
         default=5,
         ge=1,
         le=200,
-        title="Window (n)",
-        description="Number of recent detections looked at.",
+        title=N_("Window (n)"),
+        description=N_("Number of recent detections looked at."),
     )
     require_drawer: bool = Field(
         default=False,
-        title="Require drawer visit",
-        description="A staff wrist must also enter the drawer zone "
-        "within the drawer window before or after the hand-over.",
+        title=N_("Require drawer visit"),
+        description=N_(
+            "A staff wrist must also enter the drawer zone "
+            "within the drawer window before or after the hand-over."
+        ),
     )
     drawer_window_s: float = Field(
         default=5.0,
         gt=0.0,
         le=120.0,
-        title="Drawer window (s)",
-        description="Seconds within which the drawer visit counts.",
+        title=N_("Drawer window (s)"),
+        description=N_("Seconds within which the drawer visit counts."),
     )
     min_keypoint_conf: float = Field(
         default=0.3,
         ge=0.0,
         le=1.0,
-        title="Keypoint confidence",
-        description="Keypoints below this confidence are ignored.",
+        title=N_("Keypoint confidence"),
+        description=N_("Keypoints below this confidence are ignored."),
     )
     min_confidence: float = Field(
         default=0.5,
         ge=0.0,
         le=1.0,
-        title="Minimum confidence",
-        description="Events below this confidence are not raised.",
+        title=N_("Minimum confidence"),
+        description=N_("Events below this confidence are not raised."),
     )
 
     @model_validator(mode="after")
@@ -227,97 +248,120 @@ class CashRuleConfig(StrictModel):
 class ViolenceRuleConfig(StrictModel):
     """Two people within reach moving violently: a learned score or the limb-speed rule."""
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(
+        title=N_(
+            "Two people within reach moving violently: a learned score or the limb-speed rule."
+        )
+    )
+
     enabled: bool = Field(
         default=True,
-        title="Violence detection",
-        description="Raise an event when two people fight.",
+        title=N_("Violence detection"),
+        description=N_("Raise an event when two people fight."),
     )
     method: Literal["verified", "pose", "learned"] = Field(
         default="verified",
-        title="Method",
-        description="'verified': people close and moving are candidates, and a learned "
-        "verifier scores the last 2 s of video around them (the I3D network in the first "
-        "shared inference service) with their poses; while the verifier is unavailable "
-        "the pose method decides. 'pose': both people's limbs fast for min_duration_s "
-        "(the thresholds below); 'learned': a score fitted on labelled fight clips "
-        "(min_score, min_hits of hit_window). See docs/evaluation.md for what each scores.",
+        title=N_("Method"),
+        description=N_(
+            "'verified': people close and moving are candidates, and a learned "
+            "verifier scores the last 2 s of video around them (the I3D network in the first "
+            "shared inference service) with their poses; while the verifier is unavailable "
+            "the pose method decides. 'pose': both people's limbs fast for min_duration_s "
+            "(the thresholds below); 'learned': a score fitted on labelled fight clips "
+            "(min_score, min_hits of hit_window). See docs/evaluation.md for what each scores."
+        ),
     )
     verify_every_s: float = Field(
         default=1.0,
         ge=0.1,
         le=60.0,
-        title="Verify at most every (s)",
-        description="verified: the least time between two candidates sent to the video "
-        "verifier (one at a time per camera; each costs the verifier about a second of "
-        "a CPU core).",
+        title=N_("Verify at most every (s)"),
+        description=N_(
+            "verified: the least time between two candidates sent to the video "
+            "verifier (one at a time per camera; each costs the verifier about a second of "
+            "a CPU core)."
+        ),
     )
     min_limb_speed: float = Field(
         default=1.5,
         gt=0.0,
         le=100.0,
-        title="Limb speed (body sizes/s)",
-        description="pose: elbow/wrist speed relative to the torso, in body sizes "
-        "(shoulder widths) per second, that counts as fast.",
+        title=N_("Limb speed (body sizes/s)"),
+        description=N_(
+            "pose: elbow/wrist speed relative to the torso, in body sizes "
+            "(shoulder widths) per second, that counts as fast."
+        ),
     )
     max_gap: float = Field(
         default=0.75,
         ge=0.0,
         le=10.0,
-        title="Proximity (body sizes)",
-        description="Largest gap between the two people's boxes (a punch "
-        "or shove leaves them touching; 0.75 allows for box noise). Both "
-        "methods.",
+        title=N_("Proximity (body sizes)"),
+        description=N_(
+            "Largest gap between the two people's boxes (a punch "
+            "or shove leaves them touching; 0.75 allows for box noise). Both "
+            "methods."
+        ),
     )
     min_duration_s: float = Field(
         default=0.6,
         gt=0.0,
         le=30.0,
-        title="Sustained for (s)",
-        description="pose: how long the fast motion must last.",
+        title=N_("Sustained for (s)"),
+        description=N_("pose: how long the fast motion must last."),
     )
     max_pause_s: float = Field(
         default=0.5,
         ge=0.0,
         le=10.0,
-        title="Allowed pause (s)",
-        description="pose: a pause in fast motion up to this long does not restart the duration.",
+        title=N_("Allowed pause (s)"),
+        description=N_(
+            "pose: a pause in fast motion up to this long does not restart the duration."
+        ),
     )
     min_score: float = Field(
         default=0.7,
         gt=0.0,
         lt=1.0,
-        title="Learned score",
-        description="learned: model score (0-1) that counts as a hit; the default is the "
-        "threshold chosen when the shipped model was trained.",
+        title=N_("Learned score"),
+        description=N_(
+            "learned: model score (0-1) that counts as a hit; the default is the "
+            "threshold chosen when the shipped model was trained."
+        ),
     )
     min_hits: int = Field(
         default=4,
         ge=1,
         le=100,
-        title="Hits (k)",
-        description="learned: detections among the last hit_window with a hit that raise an event.",
+        title=N_("Hits (k)"),
+        description=N_(
+            "learned: detections among the last hit_window with a hit that raise an event."
+        ),
     )
     hit_window: int = Field(
         default=5,
         ge=1,
         le=200,
-        title="Window (n)",
-        description="learned: number of recent detections looked at.",
+        title=N_("Window (n)"),
+        description=N_("learned: number of recent detections looked at."),
     )
     min_keypoint_conf: float = Field(
         default=0.3,
         ge=0.0,
         le=1.0,
-        title="Keypoint confidence",
-        description="Keypoints below this confidence are ignored.",
+        title=N_("Keypoint confidence"),
+        description=N_("Keypoints below this confidence are ignored."),
     )
     min_confidence: float = Field(
         default=0.5,
         ge=0.0,
         le=1.0,
-        title="Minimum confidence",
-        description="pose and learned: events below this confidence are not raised "
-        "(verified: the verifier's own threshold decides, and its score is the confidence).",
+        title=N_("Minimum confidence"),
+        description=N_(
+            "pose and learned: events below this confidence are not raised "
+            "(verified: the verifier's own threshold decides, and its score is the confidence)."
+        ),
     )
 
     @model_validator(mode="after")
@@ -332,98 +376,122 @@ class ViolenceRuleConfig(StrictModel):
 class FireRuleConfig(StrictModel):
     """Flame colour that flickers and grows; smoke is not required."""
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(
+        title=N_("Flame colour that flickers and grows; smoke is not required.")
+    )
+
     enabled: bool = Field(
         default=True,
-        title="Fire/smoke detection",
-        description="Raise an event on flames; needs no person model.",
+        title=N_("Fire/smoke detection"),
+        description=N_("Raise an event on flames; needs no person model."),
     )
     min_area: float = Field(
         default=0.0005,
         gt=0.0,
         lt=1.0,
-        title="Minimum flame area",
-        description="Fraction of the frame with flame colour.",
+        title=N_("Minimum flame area"),
+        description=N_("Fraction of the frame with flame colour."),
     )
     min_flicker: float = Field(
         default=0.5,
         ge=0.0,
         le=1.0,
-        title="Minimum flicker",
-        description="Share of flame-coloured pixels that switch on and "
-        "off at least twice within the last 8 sampled frames.",
+        title=N_("Minimum flicker"),
+        description=N_(
+            "Share of flame-coloured pixels that switch on and "
+            "off at least twice within the last 8 sampled frames."
+        ),
     )
     min_duration_s: float = Field(
         default=3.0,
         gt=0.0,
         le=60.0,
-        title="Sustained for (s)",
-        description="How long flame evidence must persist.",
+        title=N_("Sustained for (s)"),
+        description=N_("How long flame evidence must persist."),
     )
     model: str | None = Field(
         default=None,
-        title="Fire model",
-        description="Optional YOLO fire/smoke weights (.pt) that must "
-        "confirm a colour detection; loads torch in the worker.",
+        title=N_("Fire model"),
+        description=N_(
+            "Optional YOLO fire/smoke weights (.pt) that must "
+            "confirm a colour detection; loads torch in the worker."
+        ),
     )
     min_confidence: float = Field(
         default=0.5,
         ge=0.0,
         le=1.0,
-        title="Minimum confidence",
-        description="Events below this confidence are not raised.",
+        title=N_("Minimum confidence"),
+        description=N_("Events below this confidence are not raised."),
     )
 
 
 class TamperRuleConfig(StrictModel):
     """The view covered, blurred or changed (a camera turned away) for a while."""
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(
+        title=N_("The view covered, blurred or changed (a camera turned away) for a while.")
+    )
+
     enabled: bool = Field(
         default=True,
-        title="Tamper detection",
-        description="Raise an event when the camera's view is covered, "
-        "blurred or turned away; needs no person model. Turn it off for "
-        "cameras that pan or tilt.",
+        title=N_("Tamper detection"),
+        description=N_(
+            "Raise an event when the camera's view is covered, "
+            "blurred or turned away; needs no person model. Turn it off for "
+            "cameras that pan or tilt."
+        ),
     )
     max_blocked_share: float = Field(
         default=0.5,
         gt=0.0,
         le=1.0,
-        title="Covered share",
-        description="Share of the view's textured parts that lost their detail (a hand, a "
-        "cloth, paint, a room gone fully dark) at which the view counts as covered, when "
-        "the scene's edges are gone too (dimmed light keeps them).",
+        title=N_("Covered share"),
+        description=N_(
+            "Share of the view's textured parts that lost their detail (a hand, a "
+            "cloth, paint, a room gone fully dark) at which the view counts as covered, when "
+            "the scene's edges are gone too (dimmed light keeps them)."
+        ),
     )
     min_scene_match: float = Field(
         default=0.25,
         ge=0.0,
         lt=1.0,
-        title="Minimum scene match",
-        description="Share of the usual view's edges still found (above chance) below "
-        "which the view counts as changed: people passing keep about 0.6 or more, a camera "
-        "turned away finds almost none.",
+        title=N_("Minimum scene match"),
+        description=N_(
+            "Share of the usual view's edges still found (above chance) below "
+            "which the view counts as changed: people passing keep about 0.6 or more, a camera "
+            "turned away finds almost none."
+        ),
     )
     min_sharpness: float = Field(
         default=0.55,
         ge=0.0,
         lt=1.0,
-        title="Minimum sharpness",
-        description="Fine detail per contrast, relative to the usual view, below which the "
-        "view counts as blurred (defocused or smeared lens).",
+        title=N_("Minimum sharpness"),
+        description=N_(
+            "Fine detail per contrast, relative to the usual view, below which the "
+            "view counts as blurred (defocused or smeared lens)."
+        ),
     )
     min_duration_s: float = Field(
         default=10.0,
         ge=1.0,
         le=600.0,
-        title="Sustained for (s)",
-        description="How long the view must stay tampered with.",
+        title=N_("Sustained for (s)"),
+        description=N_("How long the view must stay tampered with."),
     )
     relearn_s: float = Field(
         default=120.0,
         ge=10.0,
         le=86400.0,
-        title="Accept a new view after (s)",
-        description="A changed view (sharp, uncovered) that lasts this long becomes the "
-        "usual one: a re-aimed camera raises one event and is then watched as it now is.",
+        title=N_("Accept a new view after (s)"),
+        description=N_(
+            "A changed view (sharp, uncovered) that lasts this long becomes the "
+            "usual one: a re-aimed camera raises one event and is then watched as it now is."
+        ),
     )
 
     @model_validator(mode="after")
@@ -440,13 +508,18 @@ class TamperRuleConfig(StrictModel):
 class DetectionConfig(StrictModel):
     """Per-camera detection: rate, gate and rules."""
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(title=N_("Per-camera detection: rate, gate and rules."))
+
     fps: float = Field(
         default=7.5,
         gt=0.0,
         le=60.0,
-        title="Detection rate (frames/s)",
-        description="Frames per second sent to the model; turned into a "
-        "stride for the source's measured frame rate.",
+        title=N_("Detection rate (frames/s)"),
+        description=N_(
+            "Frames per second sent to the model; turned into a "
+            "stride for the source's measured frame rate."
+        ),
     )
     motion: MotionConfig = Field(default_factory=MotionConfig)
     cash: CashRuleConfig = Field(default_factory=CashRuleConfig)

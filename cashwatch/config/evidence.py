@@ -2,61 +2,71 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from cashwatch.config.base import StrictModel
+from cashwatch.i18n import N_
 
 
 class ClipConfig(StrictModel):
     """Video kept around each event."""
 
+    # the heading of its section in the Cameras form (a docstring cannot be marked)
+    model_config = ConfigDict(title=N_("Video kept around each event."))
+
     pre_seconds: float = Field(
         default=20.0,
         ge=0.0,
         le=120.0,
-        title="Pre-event (s)",
-        description="Seconds of video kept before the trigger frame.",
+        title=N_("Pre-event (s)"),
+        description=N_("Seconds of video kept before the trigger frame."),
     )
     post_seconds: float = Field(
         default=10.0,
         ge=0.0,
         le=120.0,
-        title="Post-event (s)",
-        description="Seconds of video recorded after the trigger, "
-        "and after the event was last seen going on.",
+        title=N_("Post-event (s)"),
+        description=N_(
+            "Seconds of video recorded after the trigger, "
+            "and after the event was last seen going on."
+        ),
     )
     max_seconds: float = Field(
         default=120.0,
         ge=1.0,
         le=3600.0,
-        title="Longest clip (s)",
-        description="A clip follows a long incident to its end plus "
-        "post_seconds, but runs at most this long in all (pre-event "
-        "included; never less than pre_seconds + post_seconds); it is "
-        "written as it is recorded, so its length costs disk, not "
-        "memory.",
+        title=N_("Longest clip (s)"),
+        description=N_(
+            "A clip follows a long incident to its end plus "
+            "post_seconds, but runs at most this long in all (pre-event "
+            "included; never less than pre_seconds + post_seconds); it is "
+            "written as it is recorded, so its length costs disk, not "
+            "memory."
+        ),
     )
     fps: float = Field(
         default=10.0,
         gt=0.0,
         le=60.0,
-        title="Clip frame rate",
-        description="Frames per second kept in the buffer and the clip.",
+        title=N_("Clip frame rate"),
+        description=N_("Frames per second kept in the buffer and the clip."),
     )
     jpeg_quality: int = Field(
         default=75,
         ge=30,
         le=95,
-        title="Buffer JPEG quality",
-        description="Quality of the compressed pre-event buffer.",
+        title=N_("Buffer JPEG quality"),
+        description=N_("Quality of the compressed pre-event buffer."),
     )
     buffer_max_mb: float = Field(
         default=48.0,
         ge=1.0,
         le=1024.0,
-        title="Buffer memory cap (MB)",
-        description="Upper bound on the pre-event buffer's memory; "
-        "the oldest frames go first when busy scenes exceed it.",
+        title=N_("Buffer memory cap (MB)"),
+        description=N_(
+            "Upper bound on the pre-event buffer's memory; "
+            "the oldest frames go first when busy scenes exceed it."
+        ),
     )
 
 

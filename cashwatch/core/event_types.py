@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from cashwatch.i18n import N_
+
 _HEX = re.compile(r"#[0-9a-f]{6}")
 
 # The colours `st.badge` takes: it accepts names only, no hex.
@@ -66,7 +68,8 @@ class EventTypeInfo:
 
     Attributes:
         name: the type as stored in the `events` table and emitted by the rules.
-        label: the type's name for people ("Cash hand-over").
+        label: the type's name for people ("Cash hand-over"), in English: marked for
+            the catalogue, translated where it is shown (`_(info.label)`).
         icon: a Streamlit material icon (":material/payments:"), or None for no icon.
         colour: the type's colour in charts and drawings.
         badge: the named colour nearest `colour`, for `st.badge` (which takes no hex).
@@ -90,6 +93,7 @@ class ZoneStyle:
     Attributes:
         name: the zone's key in the camera's `zones` settings.
         label: the text drawn at the zone's first point (short: frames can be small).
+            English, never translated: OpenCV's `putText` draws ASCII only (no Hangul).
         colour: the outline's and the label's colour.
         thickness_px: the outline's width in pixels.
     """
@@ -106,7 +110,7 @@ class ZoneStyle:
 _EVENT_TYPES = (
     EventTypeInfo(
         "cash",
-        "Cash hand-over",
+        N_("Cash hand-over"),
         ":material/payments:",
         Colour("#2ca02c"),
         "green",
@@ -115,7 +119,7 @@ _EVENT_TYPES = (
     ),
     EventTypeInfo(
         "violence",
-        "Violence",
+        N_("Violence"),
         ":material/sports_mma:",
         Colour("#d62728"),
         "red",
@@ -124,7 +128,7 @@ _EVENT_TYPES = (
     ),
     EventTypeInfo(
         "fire",
-        "Fire",
+        N_("Fire"),
         ":material/local_fire_department:",
         Colour("#ff7f0e"),
         "orange",
@@ -133,7 +137,7 @@ _EVENT_TYPES = (
     ),
     EventTypeInfo(
         "tamper",
-        "Camera tampered",
+        N_("Camera tampered"),
         ":material/videocam_off:",
         Colour("#9467bd"),
         "violet",
@@ -144,7 +148,7 @@ _EVENT_TYPES = (
     # blue: a review item, not an emergency
     EventTypeInfo(
         "till_exception",
-        "Till exception",
+        N_("Till exception"),
         ":material/point_of_sale:",
         Colour("#1f77b4"),
         "blue",

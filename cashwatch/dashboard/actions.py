@@ -17,6 +17,7 @@ from cashwatch.config.camera import source_kind
 from cashwatch.dashboard import data
 from cashwatch.dashboard.session import PageContext, PermissionDenied, acting_context
 from cashwatch.dashboard.source_probe import check_source
+from cashwatch.i18n import _
 from cashwatch.manager.requests import submit_request
 
 
@@ -44,7 +45,11 @@ def suspend_alerts(ctx: PageContext, camera_id: str, for_s: float) -> None:
     ctx = acting_context(ctx)
     ctx.require("control_cameras", _site_of(ctx, camera_id))
     if for_s and not SUSPEND_MIN_S <= for_s <= SUSPEND_MAX_S:
-        raise ValueError(f"suspend alerts for 1 minute to 24 hours, not {for_s:.0f} s")
+        raise ValueError(
+            _("suspend alerts for 1 minute to 24 hours, not {seconds} s").format(
+                seconds=f"{for_s:.0f}"
+            )
+        )
     submit_request(ctx.data_dir, "suspend_alerts", camera_id, until=time.time() + for_s)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, cast
 
 import altair as alt
 import pandas as pd
 
 from cashwatch.core.event_types import EVENT_TYPE_TABLE
+from cashwatch.dashboard.event_details import TYPE_NAMES, shown_name
+from cashwatch.i18n import N_, _
 
 MAX_CHART_ROWS = 500
 MAX_CHART_COLUMNS = 4
@@ -26,6 +29,46 @@ def _type_scale() -> alt.Scale:
 def _scale_for(column: str) -> Any:
     """The event types' own colours when a chart is coloured by type, else Vega's."""
     return _type_scale() if column == "event_type" else alt.Undefined
+
+
+def _legend(names: dict[str, str]) -> Any:
+    """A legend that shows stored words (event types, states) as people read them in the
+    language in effect; Vega's own where they read as stored (English)."""
+    expr = "datum.label"
+    for word, name in names.items():
+        shown = _(name)
+        if shown != word:
+            expr = (
+                f"datum.label === {json.dumps(word)} ? "
+                f"{json.dumps(shown, ensure_ascii=False)} : {expr}"
+            )
+    return alt.Undefined if expr == "datum.label" else alt.Legend(labelExpr=expr)
+
+
+def _type_legend(column: str) -> Any:
+    return _legend(TYPE_NAMES) if column == "event_type" else alt.Undefined
+
+
+# A tooltip names each value by its column, as it always has; other languages translate
+# the name (the services table's columns are marked where `system_info` builds it)
+COLUMN_NAMES = {
+    "hour": N_("hour"),
+    "events": N_("events"),
+    "starts": N_("starts"),
+    "event_type": N_("event_type"),
+    "camera_id": N_("camera_id"),
+}
+
+
+def _tip(field: str, kind: str, values: str | None = None) -> alt.Tooltip:
+    """A tooltip line for `field`, titled with its column's name in the language in
+    effect; its values read from the column `values` where given (a type's name)."""
+    return alt.Tooltip(f"{values or field}:{kind}", title=_(COLUMN_NAMES.get(field, field)))
+
+
+def _with_type_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `type_name`, its event types as people read them (for tooltips)."""
+    return frame.assign(type_name=[shown_name(TYPE_NAMES, t) for t in frame["event_type"]])
 
 
 def result_chart(frame: pd.DataFrame) -> alt.Chart | None:
@@ -80,42 +123,59 @@ def _hourly_bars(
     """Stacked bars of rows per local hour (from `started_at`), coloured by `colour`."""
     data = frame.assign(hour=_hour_labels(frame["started_at"]))
     counts = data.groupby(["hour", colour]).size().reset_index(name=count)
+    names = None
+    if colour == "event_type":
+        counts, names = _with_type_names(counts), "type_name"
     return cast(
         alt.Chart,
         alt.Chart(counts)
         .mark_bar()
         .encode(
-            x=alt.X("hour:O", title="Hour"),
+            x=alt.X("hour:O", title=_("Hour")),
             y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color(f"{colour}:N", title=colour_title, scale=_scale_for(colour)),
-            tooltip=["hour", colour, count],
+            color=alt.Color(
+                f"{colour}:N",
+                title=colour_title,
+                scale=_scale_for(colour),
+                legend=_type_legend(colour),
+            ),
+            tooltip=[_tip("hour", "O"), _tip(colour, "N", names), _tip(count, "Q")],
         )
         .properties(height=height),
     )
 
 
 def events_by_hour(events: pd.DataFrame) -> alt.Chart:
-    return _hourly_bars(events, "event_type", "Type", "events", "Events", 240)
+    return _hourly_bars(events, "event_type", _("Type"), "events", _("Events"), 240)
 
 
 def events_by_camera(events: pd.DataFrame) -> alt.Chart:
     counts = events.groupby(["camera_id", "event_type"]).size().reset_index(name="events")
     return cast(
         alt.Chart,
-        alt.Chart(counts)
+        alt.Chart(_with_type_names(counts))
         .mark_bar()
         .encode(
-            y=alt.Y("camera_id:N", title="Camera", sort="-x"),
-            x=alt.X("events:Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color("event_type:N", title="Type", scale=_type_scale()),
-            tooltip=["camera_id", "event_type", "events"],
+            y=alt.Y("camera_id:N", title=_("Camera"), sort="-x"),
+            x=alt.X("events:Q", title=_("Events"), axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color(
+                "event_type:N",
+                title=_("Type"),
+                scale=_type_scale(),
+                legend=_type_legend("event_type"),
+            ),
+            tooltip=[
+                _tip("camera_id", "N"),
+                _tip("event_type", "N", "type_name"),
+                _tip("events", "Q"),
+            ],
         )
         .properties(height=240),
     )
 
 
 def worker_runs_chart(runs: pd.DataFrame) -> alt.Chart:
-    return _hourly_bars(runs, "camera_id", "Camera", "starts", "Worker starts", 220)
+    return _hourly_bars(runs, "camera_id", _("Camera"), "starts", _("Worker starts"), 220)
 
 
 # a service's state as its badge says it (cashwatch.dashboard.widgets.BADGE_COLOURS)
@@ -125,26 +185,43 @@ SERVICE_STATE_COLOURS = {
     "error": "#d62728",
     "stopped": "#7f7f7f",
 }
+# the states as people read them (the data keep the English word)
+SERVICE_STATE_NAMES = {
+    "running": N_("running"),
+    "starting": N_("starting"),
+    "error": N_("error"),
+    "stopped": N_("stopped"),
+}
 
 
 def service_bars(services: pd.DataFrame, value: str, title: str) -> alt.Chart:
     """One bar per shared inference service (a `system_info.services_table` frame),
-    coloured by its state: the slow or backed-up one stands out, a red one is down."""
+    coloured by its state: the slow or backed-up one stands out, a red one is down.
+    `title` is already in the language in effect (the caller translates it)."""
     return cast(
         alt.Chart,
-        alt.Chart(services)
+        alt.Chart(
+            services.assign(
+                state_name=[shown_name(SERVICE_STATE_NAMES, s) for s in services["state"]]
+            )
+        )
         .mark_bar()
         .encode(
             y=alt.Y("service:N", title=None, sort=None),
             x=alt.X(f"{value}:Q", title=title),
             color=alt.Color(
                 "state:N",
-                title="State",
+                title=_("State"),
                 scale=alt.Scale(
                     domain=list(SERVICE_STATE_COLOURS), range=list(SERVICE_STATE_COLOURS.values())
                 ),
+                legend=_legend(SERVICE_STATE_NAMES),
             ),
-            tooltip=list(dict.fromkeys(["service", "state", "cameras", "queue max", value])),
+            tooltip=[
+                _tip("service", "N"),
+                _tip("state", "N", "state_name"),
+                *(_tip(f, "Q") for f in dict.fromkeys(["cameras", "queue max", value])),
+            ],
         )
         .properties(title=title, height=40 + 24 * len(services)),
     )

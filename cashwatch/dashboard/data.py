@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from cashwatch.evidence.storage import is_url, local_evidence, read_evidence
+from cashwatch.i18n import _
 from cashwatch.store import db, journal
 from cashwatch.store.journal import REVIEW_STATUSES
 
@@ -63,16 +64,22 @@ def connect(data_dir: Path, timeout_s: float = 2.0) -> Iterator[duckdb.DuckDBPyC
                 if not _damage(exc):
                     raise
                 raise db.DatabaseDamagedError(
-                    f"{db.db_path(data_dir)} cannot be read: {_first_line(exc)} (events are "
-                    "kept in the journal; `cashwatch db recover` rebuilds the file)"
+                    _(
+                        "{path} cannot be read: {error} (events are kept in the journal; "
+                        "`cashwatch db recover` rebuilds the file)"
+                    ).format(path=db.db_path(data_dir), error=_first_line(exc))
                 ) from exc
     except db.DatabaseMissingError as exc:
-        raise HistoryUnavailable(f"no history yet: {exc}") from exc
+        raise HistoryUnavailable(_("no history yet: {error}").format(error=exc)) from exc
     except db.DatabaseDamagedError as exc:
         # the cameras go on: their events wait in the journal until the file is rebuilt
-        raise HistoryUnavailable(f"the event database is damaged: {exc}") from exc
+        raise HistoryUnavailable(
+            _("the event database is damaged: {error}").format(error=exc)
+        ) from exc
     except db.DatabaseBusyError as exc:
-        raise HistoryUnavailable(f"the history is busy, try again in a moment: {exc}") from exc
+        raise HistoryUnavailable(
+            _("the history is busy, try again in a moment: {error}").format(error=exc)
+        ) from exc
 
 
 def _damage(exc: duckdb.Error) -> bool:
@@ -179,7 +186,11 @@ def _make_copy(data_dir: Path) -> DatabaseCopy:
             as_of = time.time()
     except OSError as exc:
         _remove_copy(target)
-        raise HistoryUnavailable(f"cannot copy the history to {folder} for queries: {exc}") from exc
+        raise HistoryUnavailable(
+            _("cannot copy the history to {folder} for queries: {error}").format(
+                folder=folder, error=exc
+            )
+        ) from exc
     except BaseException:
         _remove_copy(target)
         raise

@@ -15,8 +15,43 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from cashwatch.i18n import N_, _, format_time
+
 Row = tuple[str, str]  # (label, value), both plain text: the caller escapes them
 Formatter = Callable[[dict[str, Any], float | None], "Row | None"]
+
+# Stored words as people read them: the history keeps the English word (filters and
+# queries compare it), English pages show it as it is, other languages translate it.
+TYPE_NAMES = {
+    "cash": N_("cash"),
+    "violence": N_("violence"),
+    "fire": N_("fire"),
+    "tamper": N_("tamper"),
+    "till_exception": N_("till_exception"),
+}
+REVIEW_NAMES = {
+    "pending": N_("pending"),
+    "confirmed": N_("confirmed"),
+    "false_positive": N_("false_positive"),
+}
+TILL_NAMES = {
+    "unmatched": N_("unmatched"),
+    "matched": N_("matched"),
+    "pending": N_("pending"),
+    "no_till": N_("no_till"),
+}
+
+
+def shown_name(names: dict[str, str], value: Any) -> str:
+    """A stored word (an event type, a review status, a till outcome) as people read it
+    in the language in effect; a word the table does not know, as it is.
+
+    >>> shown_name(TYPE_NAMES, "fire"), shown_name(TYPE_NAMES, "loitering")
+    ('fire', 'loitering')
+    """
+    text = str(value)
+    return _(names[text]) if text in names else text
+
 
 # Pixel coordinates and the frame size: for analysts, in the raw JSON
 COORDINATES = frozenset(
@@ -49,7 +84,7 @@ def _person(track: Any) -> str:
     number = _number(track)
     if number is None:
         return "?"
-    return f"#{int(number)}" if number >= 0 else "(not yet tracked)"
+    return f"#{int(number)}" if number >= 0 else _("(not yet tracked)")
 
 
 def clock(epoch: Any, trigger: float | None) -> str | None:
@@ -64,97 +99,132 @@ def clock(epoch: Any, trigger: float | None) -> str | None:
     at = _number(epoch)
     if at is None:
         return None
-    text = dt.datetime.fromtimestamp(at).astimezone().strftime("%H:%M:%S")
+    text = format_time(dt.datetime.fromtimestamp(at).astimezone())
     if trigger is None:
         return text
     gap = trigger - at
     if abs(gap) < 0.05:
-        return f"{text} (at the detection)"
-    return f"{text} ({abs(gap):.1f} s {'before' if gap > 0 else 'after'} the detection)"
+        return _("{time} (at the detection)").format(time=text)
+    if gap > 0:
+        return _("{time} ({seconds} s before the detection)").format(
+            time=text, seconds=f"{gap:.1f}"
+        )
+    return _("{time} ({seconds} s after the detection)").format(time=text, seconds=f"{-gap:.1f}")
 
 
-def _who_met_whom(d: dict[str, Any], _: float | None) -> Row | None:
+def _who_met_whom(d: dict[str, Any], _trigger: float | None) -> Row | None:
     if "staff_track" not in d and "customer_track" not in d:
         return None
     return (
-        "Who met whom",
-        f"staff {_person(d.get('staff_track'))} and customer {_person(d.get('customer_track'))}",
+        _("Who met whom"),
+        _("staff {staff} and customer {customer}").format(
+            staff=_person(d.get("staff_track")), customer=_person(d.get("customer_track"))
+        ),
     )
 
 
-def _wrist_distance(d: dict[str, Any], _: float | None) -> Row | None:
+def _wrist_distance(d: dict[str, Any], _trigger: float | None) -> Row | None:
     px, body = _number(d.get("wrist_distance_px")), _number(d.get("wrist_distance_body"))
     parts = ([f"{px:.0f} px"] if px is not None else []) + (
-        [f"{body:.2f} body sizes"] if body is not None else []
+        [_("{size} body sizes").format(size=f"{body:.2f}")] if body is not None else []
     )
     if not parts:
         return None
-    return ("Wrist distance", parts[0] + (f" ({parts[1]})" if len(parts) > 1 else ""))
+    return (_("Wrist distance"), parts[0] + (f" ({parts[1]})" if len(parts) > 1 else ""))
 
 
-def _meetings(d: dict[str, Any], _: float | None) -> Row | None:
+def _meetings(d: dict[str, Any], _trigger: float | None) -> Row | None:
     hits, window = _number(d.get("hits")), _number(d.get("window"))
     if hits is None:
         return None
-    of = f" of the last {window:.0f} detections" if window is not None else " detections"
-    return ("Meetings", f"{hits:.0f}{of}")
+    if window is None:
+        return (_("Meetings"), _("{hits} detections").format(hits=f"{hits:.0f}"))
+    return (
+        _("Meetings"),
+        _("{hits} of the last {window} detections").format(
+            hits=f"{hits:.0f}", window=f"{window:.0f}"
+        ),
+    )
+
+
+# Labels and phrases below are marked N_ where the tables are built (at import, before
+# the language is known) and translated with _() when a row is made.
 
 
 def _at(key: str, label: str) -> Formatter:
     def row(d: dict[str, Any], trigger: float | None) -> Row | None:
         text = clock(d.get(key), trigger)
-        return None if text is None else (label, text)
+        return None if text is None else (_(label), text)
 
     return row
 
 
 def _scaled(key: str, label: str, fmt: Callable[[float], str]) -> Formatter:
-    def row(d: dict[str, Any], _: float | None) -> Row | None:
+    def row(d: dict[str, Any], _trigger: float | None) -> Row | None:
         value = _number(d.get(key))
-        return None if value is None else (label, fmt(value))
+        return None if value is None else (_(label), fmt(value))
 
     return row
 
 
-def _share(key: str, label: str, of_what: str) -> Formatter:
-    def row(d: dict[str, Any], _: float | None) -> Row | None:
+def _share(key: str, label: str, phrase: str) -> Formatter:
+    """`phrase` says what the share is of, with `{share}` where the percentage goes."""
+
+    def row(d: dict[str, Any], _trigger: float | None) -> Row | None:
         text = _percent(d.get(key))
-        return None if text is None else (label, f"{text} {of_what}")
+        return None if text is None else (_(label), _(phrase).format(share=text))
 
     return row
 
 
 def _text(key: str, label: str, meanings: dict[str, str] | None = None) -> Formatter:
-    def row(d: dict[str, Any], _: float | None) -> Row | None:
+    def row(d: dict[str, Any], _trigger: float | None) -> Row | None:
         if d.get(key) in (None, ""):
             return None
         value = str(d[key])
         meaning = (meanings or {}).get(value)
-        return (label, f"{value}: {meaning}" if meaning else value)
+        if not meaning:  # free text (a verifier's state, an error): as the rule wrote it
+            return (_(label), value)
+        return (_(label), f"{shown_name(RULE_WORDS, value)}: {_(meaning)}")
 
     return row
 
 
-def _pair(d: dict[str, Any], _: float | None) -> Row | None:
+def _pair(d: dict[str, Any], _trigger: float | None) -> Row | None:
     tracks = d.get("tracks")
     if not isinstance(tracks, list) or not tracks:
         return None
-    return ("Who", " and ".join(f"person {_person(t)}" for t in tracks))
+    people = [_("person {person}").format(person=_person(t)) for t in tracks]
+    text = people[0]
+    for other in people[1:]:
+        text = _("{first} and {second}").format(first=text, second=other)
+    return (_("Who"), text)
 
 
 METHODS = {
-    "pose": "limb speed of the two people's poses",
-    "learned": "the learned violence score",
-    "verified": "the video around the people, checked by the learned verifier",
+    "pose": N_("limb speed of the two people's poses"),
+    "learned": N_("the learned violence score"),
+    "verified": N_("the video around the people, checked by the learned verifier"),
 }
 TRIGGERS = {
-    "pair": "two people close, one moving his arms or body fast",
-    "merged": "two people merged into one box, as people grappling do",
+    "pair": N_("two people close, one moving his arms or body fast"),
+    "merged": N_("two people merged into one box, as people grappling do"),
+}
+# The rules' own words for how and why, as stored in `details`, shown before their meaning
+RULE_WORDS = {
+    "pose": N_("pose"),
+    "learned": N_("learned"),
+    "verified": N_("verified"),
+    "pair": N_("pair"),
+    "merged": N_("merged"),
+    "covered": N_("covered"),
+    "blurred": N_("blurred"),
+    "view changed": N_("view changed"),
 }
 TAMPER_REASONS = {
-    "covered": "most of the view lost its detail (a hand, cloth, paint, or the room gone dark)",
-    "blurred": "the lens is defocused or smeared",
-    "view changed": "turned away, knocked, or something large in front of it",
+    "covered": N_("most of the view lost its detail (a hand, cloth, paint, or the room gone dark)"),
+    "blurred": N_("the lens is defocused or smeared"),
+    "view changed": N_("turned away, knocked, or something large in front of it"),
 }
 
 # Per event type, (key or keys it reads, formatter), in reading order
@@ -163,50 +233,99 @@ FIELDS: dict[str, list[tuple[tuple[str, ...], Formatter]]] = {
         (("staff_track", "customer_track"), _who_met_whom),
         (("wrist_distance_px", "wrist_distance_body"), _wrist_distance),
         (("hits", "window"), _meetings),
-        (("met_at",), _at("met_at", "Last meeting")),
-        (("drawer_visit_at",), _at("drawer_visit_at", "Cash drawer visit")),
+        (("met_at",), _at("met_at", N_("Last meeting"))),
+        (("drawer_visit_at",), _at("drawer_visit_at", N_("Cash drawer visit"))),
     ],
     "violence": [
         (("tracks",), _pair),
-        (("method",), _text("method", "Detected by", METHODS)),
-        (("verifier",), _text("verifier", "Video verifier")),  # the pose rule stood in
-        (("score",), _scaled("score", "Score", lambda v: f"{v:.2f} (0 to 1)")),
-        (("trigger",), _text("trigger", "Looked at because", TRIGGERS)),
-        (("candidate_ts",), _at("candidate_ts", "Looked at")),
-        (("limb_speed",), _scaled("limb_speed", "Limb speed", lambda v: f"{v:.2f} body sizes/s")),
-        (("duration_s",), _scaled("duration_s", "Fight lasted", lambda v: f"{v:.1f} s")),
-        (("started_at",), _at("started_at", "Fight began")),
+        (("method",), _text("method", N_("Detected by"), METHODS)),
+        (("verifier",), _text("verifier", N_("Video verifier"))),  # the pose rule stood in
+        (
+            ("score",),
+            _scaled("score", N_("Score"), lambda v: _("{score} (0 to 1)").format(score=f"{v:.2f}")),
+        ),
+        (("trigger",), _text("trigger", N_("Looked at because"), TRIGGERS)),
+        (("candidate_ts",), _at("candidate_ts", N_("Looked at"))),
+        (
+            ("limb_speed",),
+            _scaled(
+                "limb_speed",
+                N_("Limb speed"),
+                lambda v: _("{speed} body sizes/s").format(speed=f"{v:.2f}"),
+            ),
+        ),
+        (
+            ("duration_s",),
+            _scaled(
+                "duration_s",
+                N_("Fight lasted"),
+                lambda v: _("{seconds} s").format(seconds=f"{v:.1f}"),
+            ),
+        ),
+        (("started_at",), _at("started_at", N_("Fight began"))),
         (
             ("hits",),
-            _scaled("hits", "Hits", lambda v: f"{v:.0f} recent detections over the threshold"),
+            _scaled(
+                "hits",
+                N_("Hits"),
+                lambda v: _("{hits} recent detections over the threshold").format(hits=f"{v:.0f}"),
+            ),
         ),
     ],
     "fire": [
-        (("area",), _share("area", "Flame-coloured area", "of the frame")),
-        (("flicker",), _share("flicker", "Flicker", "of those pixels switch on and off")),
-        (("growth",), _scaled("growth", "Growth", lambda v: f"×{v:.1f} its smallest recent size")),
+        (("area",), _share("area", N_("Flame-coloured area"), N_("{share} of the frame"))),
+        (
+            ("flicker",),
+            _share("flicker", N_("Flicker"), N_("{share} of those pixels switch on and off")),
+        ),
+        (
+            ("growth",),
+            _scaled(
+                "growth",
+                N_("Growth"),
+                lambda v: _("×{factor} its smallest recent size").format(factor=f"{v:.1f}"),
+            ),
+        ),
         (
             ("evidence_share",),
-            _share("evidence_share", "Evidence", "of recent frames looked like fire"),
+            _share(
+                "evidence_share", N_("Evidence"), N_("{share} of recent frames looked like fire")
+            ),
         ),
     ],
     "tamper": [
-        (("reason",), _text("reason", "Reason", TAMPER_REASONS)),
-        (("since",), _at("since", "Looked tampered since")),
-        (("blocked",), _share("blocked", "Blocked", "of the usual view's detail lost")),
+        (("reason",), _text("reason", N_("Reason"), TAMPER_REASONS)),
+        (("since",), _at("since", N_("Looked tampered since"))),
+        (
+            ("blocked",),
+            _share("blocked", N_("Blocked"), N_("{share} of the usual view's detail lost")),
+        ),
         (
             ("scene_match",),
-            _share("scene_match", "Scene match", "of the usual view's edges still found"),
+            _share(
+                "scene_match",
+                N_("Scene match"),
+                N_("{share} of the usual view's edges still found"),
+            ),
         ),
-        (("sharpness",), _scaled("sharpness", "Sharpness", lambda v: f"×{v:.2f} the usual view's")),
+        (
+            ("sharpness",),
+            _scaled(
+                "sharpness",
+                N_("Sharpness"),
+                lambda v: _("×{factor} the usual view's").format(factor=f"{v:.2f}"),
+            ),
+        ),
         (
             ("evidence_share",),
-            _share("evidence_share", "Evidence", "of recent checks looked tampered"),
+            _share(
+                "evidence_share", N_("Evidence"), N_("{share} of recent checks looked tampered")
+            ),
         ),
     ],
 }
 COMMON: list[tuple[tuple[str, ...], Formatter]] = [
-    (("snapshot_error",), _text("snapshot_error", "Snapshot not saved")),
+    (("snapshot_error",), _text("snapshot_error", N_("Snapshot not saved"))),
 ]
 
 

@@ -17,10 +17,12 @@ import streamlit as st
 from cashwatch.config.evidence import ClipConfig
 from cashwatch.core.event_types import EVENT_TYPE_TABLE
 from cashwatch.dashboard import actions, data, event_details
+from cashwatch.dashboard.event_details import REVIEW_NAMES, TILL_NAMES, TYPE_NAMES, shown_name
 from cashwatch.dashboard.session import PageContext, PermissionDenied, recheck_sign_in
 from cashwatch.dashboard.status import read_status
 from cashwatch.dashboard.widgets import plain
 from cashwatch.evidence.mp4 import trigger_offset_of
+from cashwatch.i18n import N_, _, format_date, format_datetime, format_time, ngettext
 from cashwatch.till.matching import OUTCOMES
 
 DEFAULT_DAYS = 7
@@ -34,14 +36,15 @@ PENDING_KEY = "ev_pending_order"
 REVIEW_WAIT_S = 3.0
 # Periods that end now, recomputed on every run: a page left open over midnight (a night
 # shift) keeps showing new events, which a fixed date range chosen at 23:00 would not.
+# The choices are the English names (the widget's values); `_period_name` shows them.
 RECENT = {
-    "Last hour": dt.timedelta(hours=1),
-    "Last 12 hours": dt.timedelta(hours=12),
-    "Last 24 hours": dt.timedelta(days=1),
+    N_("Last hour"): dt.timedelta(hours=1),
+    N_("Last 12 hours"): dt.timedelta(hours=12),
+    N_("Last 24 hours"): dt.timedelta(days=1),
     f"Last {DEFAULT_DAYS} days": dt.timedelta(days=DEFAULT_DAYS),
-    "Last 30 days": dt.timedelta(days=30),
+    N_("Last 30 days"): dt.timedelta(days=30),
 }
-CUSTOM = "Dates…"
+CUSTOM = N_("Dates…")
 # Periods that end now reach this far ahead: a worker clock a little ahead of this one
 # must not hide its events
 FUTURE_SLACK = dt.timedelta(hours=1)
@@ -60,17 +63,33 @@ def filters(ctx: PageContext) -> data.EventFilter:
     types = sorted({*options["event_type"], *EVENT_TYPE_TABLE})
     today = dt.date.today()
     cols = st.columns([2, 2, 2, 2, 2, 3])
-    chosen_sites = cols[0].multiselect("Site", sites, placeholder="All", key="ev_sites")
-    chosen_cams = cols[1].multiselect("Camera", cameras, placeholder="All", key="ev_cams")
-    chosen_types = cols[2].multiselect("Type", types, placeholder="All", key="ev_types")
-    review = cols[3].multiselect("Review", data.REVIEW_STATUSES, placeholder="All", key="ev_review")
+    everything = _("All")
+    chosen_sites = cols[0].multiselect(_("Site"), sites, placeholder=everything, key="ev_sites")
+    chosen_cams = cols[1].multiselect(_("Camera"), cameras, placeholder=everything, key="ev_cams")
+    chosen_types = cols[2].multiselect(
+        _("Type"),
+        types,
+        placeholder=everything,
+        key="ev_types",
+        format_func=lambda t: shown_name(TYPE_NAMES, t),
+    )
+    review = cols[3].multiselect(
+        _("Review"),
+        data.REVIEW_STATUSES,
+        placeholder=everything,
+        key="ev_review",
+        format_func=lambda r: shown_name(REVIEW_NAMES, r),
+    )
     till = cols[4].multiselect(
-        "Till",
+        _("Till"),
         OUTCOMES,
-        placeholder="All",
+        placeholder=everything,
         key="ev_till",
-        help="Cash hand-overs against their till: unmatched ones had no sale rung up "
-        "in the window (docs/till.md).",
+        format_func=lambda o: shown_name(TILL_NAMES, o),
+        help=_(
+            "Cash hand-overs against their till: unmatched ones had no sale rung up "
+            "in the window (docs/till.md)."
+        ),
     )
     start, end = _period_widgets(cols[5], today)
     return data.EventFilter(
@@ -96,15 +115,32 @@ def still_open(flt: data.EventFilter) -> data.EventFilter:
 def _period_widgets(column: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
     choices = [*RECENT, CUSTOM]
     choice = column.selectbox(
-        "Period", choices, index=choices.index(f"Last {DEFAULT_DAYS} days"), key="ev_recent"
+        _("Period"),
+        choices,
+        index=choices.index(f"Last {DEFAULT_DAYS} days"),
+        key="ev_recent",
+        format_func=_period_name,
     )
     if choice != CUSTOM:
         now = dt.datetime.now().astimezone()
         return now - RECENT[choice], now + FUTURE_SLACK
     days = column.date_input(
-        "Days", (today - dt.timedelta(days=DEFAULT_DAYS), today), key="ev_period"
+        _("Days"), (today - dt.timedelta(days=DEFAULT_DAYS), today), key="ev_period"
     )
     return _period(days, today)
+
+
+def _period_name(choice: str) -> str:
+    """A period's choice as people read it (the choice itself stays English).
+
+    >>> _period_name("Last hour"), _period_name(f"Last {DEFAULT_DAYS} days")
+    ('Last hour', 'Last 7 days')
+    """
+    if choice == f"Last {DEFAULT_DAYS} days":
+        return ngettext("Last {days} day", "Last {days} days", DEFAULT_DAYS).format(
+            days=DEFAULT_DAYS
+        )
+    return _(choice)
 
 
 def _period(value: Any, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -136,47 +172,78 @@ def trigger_offset_s(clip: Path, post_seconds: float) -> int:
     return max(0, int(frames / fps - post_seconds - LEAD_S))
 
 
-# What an operator reads first, with names for people, not for SQL
-TABLE_COLUMNS: dict[str, Any] = {
-    "started_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
-    "event_type": st.column_config.TextColumn("Type"),
-    "lasted_s": st.column_config.TextColumn(
-        "Lasted",
-        help="From the detection to the last moment the behaviour was still seen; empty "
-        "while it goes on, or when not known (its worker crashed, or the event is "
-        "older than CashWatch's event ends).",
-    ),
-    "till_match": st.column_config.TextColumn(
-        "Till",
-        help="Cash hand-overs: matched (rung up), unmatched (no sale in the window: "
-        "look at these first), pending (the window is still open), no_till (the camera "
-        "watches no till).",
-    ),
-    "camera_id": st.column_config.TextColumn("Camera"),
-    "site": st.column_config.TextColumn("Site"),
-    "confidence": st.column_config.ProgressColumn(
-        "Confidence", min_value=0.0, max_value=1.0, format="%.2f"
-    ),
-    "review_status": st.column_config.TextColumn("Review"),
-    "reviewed_by": st.column_config.TextColumn("By"),
-    "notes": st.column_config.TextColumn("Note"),
-    "event_id": st.column_config.TextColumn("Event id"),
+# What an operator reads first, in this order (the event id, a 29-digit key for whoever
+# needs to quote it, last). The shown table's columns are these names in the language in
+# effect: English keeps the names of the query (what a test or an analyst quotes), other
+# languages name them as the headings; `table_columns` gives the headings and their help.
+TABLE_COLUMNS: dict[str, str] = {
+    "started_at": N_("started_at"),
+    "event_type": N_("event_type"),
+    "lasted_s": N_("lasted_s"),
+    "till_match": N_("till_match"),
+    "camera_id": N_("camera_id"),
+    "site": N_("site"),
+    "confidence": N_("confidence"),
+    "review_status": N_("review_status"),
+    "reviewed_by": N_("reviewed_by"),
+    "notes": N_("notes"),
+    "event_id": N_("event_id"),
 }
 
 
+def table_columns() -> dict[str, Any]:
+    """The table's headings and their help, in the language in effect, by shown column."""
+    configs = {
+        "started_at": st.column_config.DatetimeColumn(_("When"), format="YYYY-MM-DD HH:mm:ss"),
+        "event_type": st.column_config.TextColumn(_("Type")),
+        "lasted_s": st.column_config.TextColumn(
+            _("Lasted"),
+            help=_(
+                "From the detection to the last moment the behaviour was still seen; empty "
+                "while it goes on, or when not known (its worker crashed, or the event is "
+                "older than CashWatch's event ends)."
+            ),
+        ),
+        "till_match": st.column_config.TextColumn(
+            _("Till"),
+            help=_(
+                "Cash hand-overs: matched (rung up), unmatched (no sale in the window: "
+                "look at these first), pending (the window is still open), no_till (the "
+                "camera watches no till)."
+            ),
+        ),
+        "camera_id": st.column_config.TextColumn(_("Camera")),
+        "site": st.column_config.TextColumn(_("Site")),
+        "confidence": st.column_config.ProgressColumn(
+            _("Confidence"), min_value=0.0, max_value=1.0, format="%.2f"
+        ),
+        "review_status": st.column_config.TextColumn(_("Review")),
+        "reviewed_by": st.column_config.TextColumn(_("By")),
+        "notes": st.column_config.TextColumn(_("Note")),
+        "event_id": st.column_config.TextColumn(_("Event id")),
+    }
+    return {_(TABLE_COLUMNS[column]): config for column, config in configs.items()}
+
+
 def table(events: pd.DataFrame) -> pd.DataFrame:
-    """The list as shown: local times, the columns above in that order (the event id, a
-    29-digit key for whoever needs to quote it, last)."""
+    """The list as shown: local times, stored words (type, review, till) as people read
+    them, the columns of TABLE_COLUMNS in that order."""
     shown = events[list(TABLE_COLUMNS)].copy()
     shown["started_at"] = pd.to_datetime(shown["started_at"], utc=True).dt.tz_convert(
         dt.datetime.now().astimezone().tzinfo
     )
     shown["notes"] = shown["notes"].fillna("")
     shown["reviewed_by"] = shown["reviewed_by"].fillna("")
-    shown["till_match"] = shown["till_match"].fillna("")
+    shown["till_match"] = [
+        "" if _is_missing(t) else shown_name(TILL_NAMES, t) for t in shown["till_match"]
+    ]
+    shown["event_type"] = [shown_name(TYPE_NAMES, t) for t in shown["event_type"]]
+    shown["review_status"] = [
+        "" if _is_missing(r) else shown_name(REVIEW_NAMES, r) for r in shown["review_status"]
+    ]
     # words, not a number column: that shows "None" for an event still going on
     shown["lasted_s"] = [duration_text(s) if not _is_missing(s) else "" for s in shown["lasted_s"]]
-    return shown
+    return shown.rename(columns={column: _(name) for column, name in TABLE_COLUMNS.items()})
 
 
 def table_key(event_ids: list[str]) -> str:
@@ -204,12 +271,14 @@ def label(row: pd.Series, *, recording: bool = False) -> str:
     started = pd.Timestamp(row["started_at"])
     if started.tzinfo is not None:  # shown in the server's local time, like the filters
         started = started.tz_convert(dt.datetime.now().astimezone().tzinfo)
-    when = started.strftime("%Y-%m-%d %H:%M:%S")
-    text = f"{when} · {row['event_type']} · {row['camera_id']} · {row['review_status']}"
-    return text + (f" · {RECORDING_MARK}" if recording else "")
+    when = format_datetime(started.to_pydatetime())
+    kind = shown_name(TYPE_NAMES, row["event_type"])
+    review = shown_name(REVIEW_NAMES, row["review_status"])
+    text = f"{when} · {kind} · {row['camera_id']} · {review}"
+    return text + (f" · {_(RECORDING_MARK)}" if recording else "")
 
 
-RECORDING_MARK = "clip still recording"
+RECORDING_MARK = N_("clip still recording")  # shown translated: `_(RECORDING_MARK)`
 
 
 def clips_coming(ctx: PageContext, events: pd.DataFrame, now: float | None = None) -> set[str]:
@@ -227,7 +296,7 @@ def clips_coming(ctx: PageContext, events: pd.DataFrame, now: float | None = Non
             if _is_missing(lasted_s)
             else pd.Timestamp(row["started_at"]) + pd.Timedelta(seconds=float(lasted_s))
         )
-        state, _ = clip_state(
+        state, _left = clip_state(
             {**row, "ended_at": ended}, clip_settings(ctx, row.get("camera_id")), now
         )
         if state != LOST:
@@ -253,27 +322,48 @@ def _review(ctx: PageContext, event: dict[str, Any], status: str, notes_key: str
     try:
         actions.review(ctx, event, status, notes)
     except (PermissionDenied, ValueError, OSError) as exc:
-        st.session_state["ev_flash"] = ("error", f"Review refused: {exc}")
+        st.session_state["ev_flash"] = ("error", _("Review refused: {error}").format(error=exc))
         return
     # The manager, the only writer, stores it within a second; waiting for that here
     # means the page redrawn after this shows the new status, not "pending" still.
-    what = f"{event['event_type']} on {event['camera_id']}"
-    shown = status.replace("_", " ")
+    names = {
+        "event_type": shown_name(TYPE_NAMES, event["event_type"]),
+        "camera": event["camera_id"],
+        "status": shown_name(VERDICT_NAMES, status),
+    }
     # a verdict, not a note: on to the next event waiting
     moved = status != event.get("review_status") and _select_next_pending(str(event["event_id"]))
-    next_one = " Next event waiting for review:" if moved else ""
     # Without a manager nothing stores it now: no point waiting for that
     if read_status(ctx.data_dir).manager_running and _wait_for_review(
         ctx, str(event["event_id"]), sent
     ):
-        st.session_state["ev_flash"] = ("success", f"Marked {what} {shown}.{next_one}")
-    else:
-        st.session_state["ev_flash"] = (
-            "success",
-            f"Marked {what} {shown}; the history shows "
-            "it once the manager stores it (it is not running or "
-            f"is busy).{next_one}",
+        said = (
+            _("Marked {event_type} on {camera} {status}. Next event waiting for review:")
+            if moved
+            else _("Marked {event_type} on {camera} {status}.")
         )
+    else:
+        said = (
+            _(
+                "Marked {event_type} on {camera} {status}; the history shows it once the "
+                "manager stores it (it is not running or is busy). Next event waiting for "
+                "review:"
+            )
+            if moved
+            else _(
+                "Marked {event_type} on {camera} {status}; the history shows it once the "
+                "manager stores it (it is not running or is busy)."
+            )
+        )
+    st.session_state["ev_flash"] = ("success", said.format(**names))
+
+
+# A review status in a sentence ("Marked cash on cam-a false positive.")
+VERDICT_NAMES = {
+    "pending": N_("pending"),
+    "confirmed": N_("confirmed"),
+    "false_positive": N_("false positive"),
+}
 
 
 def remember_pending(events: pd.DataFrame) -> None:
@@ -312,25 +402,25 @@ def review_controls(ctx: PageContext, event: dict[str, Any]) -> None:
     if not ctx.user.can("review_events"):
         return
     notes_key = f"note_{event['event_id']}"
-    st.text_input("Note", value=event.get("notes") or "", key=notes_key)
+    st.text_input(_("Note"), value=event.get("notes") or "", key=notes_key)
     current = str(event.get("review_status") or "pending")
     cols = st.columns(3)
     cols[0].button(
-        "Confirm",
+        _("Confirm"),
         key="ev_confirm",
         type="primary",
         on_click=_review,
         args=(ctx, event, "confirmed", notes_key),
     )
     cols[1].button(
-        "False alarm",
+        _("False alarm"),
         key="ev_false",
         on_click=_review,
-        help="Not what the rule says it is: stored as false_positive",
+        help=_("Not what the rule says it is: stored as false_positive"),
         args=(ctx, event, "false_positive", notes_key),
     )
     cols[2].button(
-        "Save note", key="ev_note", on_click=_review, args=(ctx, event, current, notes_key)
+        _("Save note"), key="ev_note", on_click=_review, args=(ctx, event, current, notes_key)
     )
     kind, message = st.session_state.pop("ev_flash", (None, None))
     if kind == "success":
@@ -348,7 +438,7 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
     """The clip and snapshot, for an account allowed the event's site only: once on the
     page they are served at `/media/<hash>` to whoever has that URL, while it is shown."""
     if not ctx.user.sees_site(str(event.get("site"))):
-        st.warning("This event belongs to a site your account does not cover.")
+        st.warning(_("This event belongs to a site your account does not cover."))
         return
     clip = data.evidence_file(ctx.data_dir, event.get("clip_path"))
     settings = clip_settings(ctx, event.get("camera_id"))
@@ -357,23 +447,28 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         st.video(str(clip), start_time=start)
         if start:
             st.caption(
-                f"Playing from {LEAD_S:.0f} s before the detection; the clip's first "
-                f"{start} s show what led up to it."
+                _(
+                    "Playing from {lead} s before the detection; the clip's first "
+                    "{start} s show what led up to it."
+                ).format(lead=f"{LEAD_S:.0f}", start=start)
             )
     elif clip is not None:
         st.video(clip)
     elif event.get("clip_error"):
-        st.warning(f"No clip: {plain(event['clip_error'])}")
+        st.warning(_("No clip: {error}").format(error=plain(event["clip_error"])))
     elif not _is_missing(event.get("evidence_expired_at")):
         st.info(
-            f"Clip and snapshot deleted by retention on "
-            f"{pd.Timestamp(event['evidence_expired_at']):%Y-%m-%d}; the event and its "
-            "review are kept."
+            _(
+                "Clip and snapshot deleted by retention on {date}; the event and its "
+                "review are kept."
+            ).format(date=format_date(pd.Timestamp(event["evidence_expired_at"]).to_pydatetime()))
         )
     elif event.get("clip_path"):
         st.warning(
-            f"The clip {plain(event['clip_path'])} cannot be read: it was moved or deleted "
-            "outside CashWatch, or the evidence store cannot be reached."
+            _(
+                "The clip {clip} cannot be read: it was moved or deleted outside "
+                "CashWatch, or the evidence store cannot be reached."
+            ).format(clip=plain(event["clip_path"]))
         )
     elif clip_state(event, settings, time.time())[0] == LOST:
         st.info(_clip_to_come(event, settings, time.time()))
@@ -384,7 +479,7 @@ def evidence(ctx: PageContext, event: dict[str, Any]) -> None:
         # with no clip to play, the snapshot is the picture: as wide as the column
         st.image(
             snapshot if isinstance(snapshot, bytes) else str(snapshot),
-            caption="Snapshot at the trigger frame",
+            caption=_("Snapshot at the trigger frame"),
             width="content" if clip is not None else "stretch",
         )
 
@@ -425,27 +520,30 @@ def _clip_to_come(event: dict[str, Any], clip: ClipConfig, now: float) -> str:
     """What to say about a clip that has not arrived: recording, or never to come."""
     state, left = clip_state(event, clip, now)
     if state == LOST:
-        return (
+        return _(
             "No clip was recorded: the camera's worker stopped before it could finish "
             "it (a crash or a power cut)."
         )
     if state == RECORDING:
         started = pd.Timestamp(event["started_at"]).timestamp()
         latest = dt.datetime.fromtimestamp(started + clip.max_seconds).astimezone()
-        return (
-            f"The clip is still being recorded: it follows the "
-            f"{plain(event['event_type'])} event until {clip.post_seconds:g} s after it "
-            f"is last seen (at most "
-            f"{clip.max_seconds:g} s in all) and appears then. Going on for "
-            f"{duration_text(now - started)}; the clip appears by {latest:%H:%M:%S} at "
-            "the latest."
+        return _(
+            "The clip is still being recorded: it follows the {event_type} event until "
+            "{post} s after it is last seen (at most {most} s in all) and appears then. "
+            "Going on for {duration}; the clip appears by {time} at the latest."
+        ).format(
+            event_type=plain(shown_name(TYPE_NAMES, event["event_type"])),
+            post=f"{clip.post_seconds:g}",
+            most=f"{clip.max_seconds:g}",
+            duration=duration_text(now - started),
+            time=format_time(latest),
         )
     if state == POST_ROLL:
-        return (
-            f"The event is over; its clip records {clip.post_seconds:g} s past the end "
-            f"and appears then, in about {duration_text(left or 0.0)}."
-        )
-    return "The clip is being written; it appears in a moment."
+        return _(
+            "The event is over; its clip records {post} s past the end and appears "
+            "then, in about {duration}."
+        ).format(post=f"{clip.post_seconds:g}", duration=duration_text(left or 0.0))
+    return _("The clip is being written; it appears in a moment.")
 
 
 @st.fragment(run_every=COUNTDOWN_S)
@@ -503,9 +601,9 @@ def lasted(event: dict[str, Any]) -> str:
     """
     ended = event.get("ended_at")
     if _is_missing(ended):
-        return "still going on, or its end is not known"
+        return _("still going on, or its end is not known")
     seconds = (pd.Timestamp(ended) - pd.Timestamp(event["started_at"])).total_seconds()
-    return f"lasted {duration_text(seconds)}"
+    return _("lasted {duration}").format(duration=duration_text(seconds))
 
 
 def duration_text(seconds: float) -> str:
@@ -515,16 +613,26 @@ def duration_text(seconds: float) -> str:
     """
     seconds = max(0.0, float(seconds))
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+    if minutes:
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=rest)
+    return _("{seconds} s").format(seconds=f"{seconds:.1f}")
 
 
 def details(event: dict[str, Any]) -> None:
     """The event in a line, what its rule measured as labelled values (who met whom, how
     close, the score, the reason), and the whole row as JSON, folded, for analysts."""
     st.markdown(
-        f"**{plain(event['event_type'])}** on {plain(event['camera_id'])} "
-        f"({plain(event['site'])}) · confidence {float(event['confidence']):.2f} · "
-        f"{lasted(event)} · review: **{plain(event.get('review_status') or 'pending')}**"
+        _(
+            "**{event_type}** on {camera} ({site}) · confidence {confidence} · {lasted} · "
+            "review: **{review}**"
+        ).format(
+            event_type=plain(shown_name(TYPE_NAMES, event["event_type"])),
+            camera=plain(event["camera_id"]),
+            site=plain(event["site"]),
+            confidence=f"{float(event['confidence']):.2f}",
+            lasted=lasted(event),
+            review=plain(shown_name(REVIEW_NAMES, event.get("review_status") or "pending")),
+        )
     )
     trigger = pd.Timestamp(event["started_at"]).timestamp()
     rows = event_details.detail_rows(str(event["event_type"]), event.get("details"), trigger)
@@ -532,7 +640,7 @@ def details(event: dict[str, Any]) -> None:
         # one Markdown block, a line per value; names and values are text, never Markdown
         st.markdown("  \n".join(f"**{plain(name)}:** {plain(value)}" for name, value in rows))
     shown = {k: v for k, v in event.items() if k not in ("details",)}
-    with st.expander("Raw event data (JSON)"):
+    with st.expander(_("Raw event data (JSON)")):
         st.json(
             {
                 "details": event.get("details"),

@@ -2,19 +2,25 @@
 
 Labels, help texts and bounds come from each field's title, description and
 `Field(ge=, le=)`, so the form cannot drift from the model. The model still validates
-the result (strict bounds like `gt` are only approximated by the widgets).
+the result (strict bounds like `gt` are only approximated by the widgets). Titles,
+descriptions and a nested model's summary are shown in the language in effect (the
+config models mark them for the catalogue); so are the config's own words the form
+shows, a section's name and a choice's value, where the caller gives their `labels`.
 """
 
 from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 import annotated_types
 import streamlit as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+
+from cashwatch.i18n import _
 
 
 def _bounds(field: FieldInfo) -> tuple[float | None, float | None]:
@@ -45,17 +51,33 @@ def _number(label: str, value: Any, field: FieldInfo, key: str, integer: bool) -
         max_value=cast(high) if high is not None else None,
         step=1 if integer else None,
         format=None if integer else "%g",
-        help=field.description or None,
+        help=_help(field),
         key=key,
     )
 
 
-def field_widget(name: str, field: FieldInfo, value: Any, key: str) -> Any:
-    """One widget for a scalar field; returns the entered value."""
-    label = field.title or name
+def _help(field: FieldInfo) -> str | None:
+    """The field's description in the language in effect, None without one."""
+    return _(field.description) if field.description else None
+
+
+def _label(word: object, labels: Mapping[str, str]) -> str:
+    """A config word (a section's name, a choice's value) as the form shows it: its label
+    in the language in effect, the word itself without one. The value stays the word."""
+    label = labels.get(str(word))
+    return _(label) if label else str(word)
+
+
+def field_widget(
+    name: str, field: FieldInfo, value: Any, key: str, labels: Mapping[str, str] | None = None
+) -> Any:
+    """One widget for a scalar field; returns the entered value. `labels`: how to show
+    a choice's value (marked for the catalogue by the caller)."""
+    choices = labels or {}
+    label = _(field.title) if field.title else name
     annotation, optional = _unwrap_optional(field.annotation)
     if annotation is bool:
-        return st.checkbox(label, value=bool(value), help=field.description or None, key=key)
+        return st.checkbox(label, value=bool(value), help=_help(field), key=key)
     if annotation is int:
         return _number(label, value, field, key, integer=True)
     if annotation is float:
@@ -63,10 +85,15 @@ def field_widget(name: str, field: FieldInfo, value: Any, key: str) -> Any:
     if typing.get_origin(annotation) is typing.Literal:
         options = list(typing.get_args(annotation))
         return st.selectbox(
-            label, options, index=options.index(value), help=field.description or None, key=key
+            label,
+            options,
+            index=options.index(value),
+            format_func=lambda option: _label(option, choices),
+            help=_help(field),
+            key=key,
         )
     text = st.text_input(
-        label, value="" if value is None else str(value), help=field.description or None, key=key
+        label, value="" if value is None else str(value), help=_help(field), key=key
     )
     return (text or None) if optional else text
 
@@ -77,28 +104,37 @@ def model_form(
     key: str,
     skip: frozenset[str] = frozenset(),
     depth: int = 0,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Widgets for every field of `model`; returns the values.
 
     Nested models go in an expander at the first level and under a heading below it
-    (Streamlit does not nest expanders).
+    (Streamlit does not nest expanders). `labels`: how to show the config's words, a
+    section's name (its field's name) and a choice's value, marked for the catalogue by
+    the caller; a word without one is shown as it is (a section's name title-cased).
     """
+    words = labels or {}
     out: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         if name in skip:
             continue
-        annotation, _ = _unwrap_optional(field.annotation)
+        annotation, _optional = _unwrap_optional(field.annotation)
         current = values.get(name)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            title = f"{name.title()}: {(annotation.__doc__ or name).strip().splitlines()[0]}"
+            heading = annotation.model_config.get("title")  # marked N_ in the model
+            section = _(words[name]) if name in words else name.title()
+            title = f"{section}: {_(heading) if heading else name}"
+            nested = f"{key}.{name}"
             if depth == 0:
                 with st.expander(title):
-                    out[name] = model_form(annotation, current or {}, f"{key}.{name}", depth=1)
+                    out[name] = model_form(annotation, current or {}, nested, depth=1, labels=words)
             else:
                 st.markdown(f"**{title}**")
-                out[name] = model_form(annotation, current or {}, f"{key}.{name}", depth=depth + 1)
+                out[name] = model_form(
+                    annotation, current or {}, nested, depth=depth + 1, labels=words
+                )
         elif typing.get_origin(annotation) is list:
             continue  # lists (zones, cameras) have their own editors
         else:
-            out[name] = field_widget(name, field, current, f"{key}.{name}")
+            out[name] = field_widget(name, field, current, f"{key}.{name}", words)
     return out

@@ -30,10 +30,12 @@ from cashwatch.dashboard.widgets import (
     plain,
     sees_sources,
     source_hidden,
+    state_label,
     status_badge,
     uptime,
     visible,
 )
+from cashwatch.i18n import N_, _, format_number, format_time, ngettext
 from cashwatch.util.redact import mask_credentials
 
 _FLASH_KEY = "overview_flash"
@@ -42,6 +44,22 @@ TROUBLE = ("error", "reconnecting", "connecting", "not running")
 # Two cards side by side on a 1280 px laptop screen (beside the sidebar), six numbers
 # in two rows of three each
 CARD_WIDTH_PX = 380
+# An event type's short word in sentences and badges ("New cash event on cam-a"): in
+# English the type as stored; its people-name (`EventTypeInfo.label`) is longer
+TYPE_WORDS = {
+    "cash": N_("cash"),
+    "violence": N_("violence"),
+    "fire": N_("fire"),
+    "tamper": N_("tamper"),
+    "till_exception": N_("till_exception"),
+}
+
+
+def type_word(event_type_name: str) -> str:
+    """The short word for an event type in the language in effect (an unknown type as
+    it is stored)."""
+    word = TYPE_WORDS.get(event_type_name)
+    return _(word) if word is not None else event_type_name
 
 
 def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: Any) -> None:
@@ -49,11 +67,13 @@ def do_action(ctx: PageContext, label: str, action: Callable[..., Any], *args: A
     action checks the account as it is now (`actions`), not the `ctx` drawn with."""
     try:
         action(ctx, *args)
-        st.session_state[_FLASH_KEY] = ("success", f"{label}: done")
+        st.session_state[_FLASH_KEY] = ("success", _("{action}: done").format(action=label))
     except PermissionDenied as exc:
-        st.session_state[_FLASH_KEY] = ("error", f"{label} refused: {exc}")
+        message = _("{action} refused: {error}").format(action=label, error=exc)
+        st.session_state[_FLASH_KEY] = ("error", message)
     except (ConfigError, ValidationError, KeyError, ValueError, OSError) as exc:
-        st.session_state[_FLASH_KEY] = ("error", f"{label} failed: {exc}")
+        message = _("{action} failed: {error}").format(action=label, error=exc)
+        st.session_state[_FLASH_KEY] = ("error", message)
 
 
 def _flash() -> None:
@@ -73,10 +93,17 @@ def _numbers(view: CameraView, today: dict[str, int] | None) -> None:
             st.metric(label, value, help=help_text, width="content")
     core = rec.get("core", -1)
     st.caption(
-        f"Node {plain(rec.get('node') or '–')} · "
-        f"Core {core if core is not None and core >= 0 else '–'} · "
-        f"CPU {rec.get('cpu_percent', 0.0):.0f} % · {rec.get('rss_mib', 0.0):.0f} MiB · "
-        f"restarts {rec.get('restarts', 0)} · reconnects {rec.get('reconnects', 0)}"
+        _(
+            "Node {node} · Core {core} · CPU {cpu} % · {memory} MiB · "
+            "restarts {restarts} · reconnects {reconnects}"
+        ).format(
+            node=plain(rec.get("node") or "–"),
+            core=core if core is not None and core >= 0 else "–",
+            cpu=f"{rec.get('cpu_percent', 0.0):.0f}",
+            memory=f"{rec.get('rss_mib', 0.0):.0f}",
+            restarts=rec.get("restarts", 0),
+            reconnects=rec.get("reconnects", 0),
+        )
     )
 
 
@@ -92,17 +119,25 @@ def card_numbers(
     """
     frames = int(rec.get("frames_processed", 0) or 0)
     return [
-        ("Camera fps", f"{rec.get('camera_fps', 0.0):.1f}", None),
-        ("Process fps", f"{rec.get('process_fps', 0.0):.1f}", None),
+        (_("Camera fps"), f"{rec.get('camera_fps', 0.0):.1f}", None),
+        (_("Process fps"), f"{rec.get('process_fps', 0.0):.1f}", None),
         (
-            "Detect fps",
+            _("Detect fps"),
             f"{rec.get('detection_fps', 0.0):.1f}",
-            "Frames the pose model looked at per second. Near 0 is normal while nothing "
-            "moves: the motion gate skips still frames.",
+            _(
+                "Frames the pose model looked at per second. Near 0 is normal while nothing "
+                "moves: the motion gate skips still frames."
+            ),
         ),
-        ("Frames", compact_count(frames), f"{frames:,} frames processed since the worker started."),
-        ("Events today", "–" if today is None else str(today.get(camera_id, 0)), None),
-        ("Uptime", uptime(rec or None), "How long the camera's worker has run."),
+        (
+            _("Frames"),
+            compact_count(frames),
+            _("{frames} frames processed since the worker started.").format(
+                frames=format_number(frames)
+            ),
+        ),
+        (_("Events today"), "–" if today is None else str(today.get(camera_id, 0)), None),
+        (_("Uptime"), uptime(rec or None), _("How long the camera's worker has run.")),
     ]
 
 
@@ -130,25 +165,25 @@ def _controls(ctx: PageContext, view: CameraView) -> None:
     cols = st.columns(3)
     cid = view.camera_id
     cols[0].button(
-        "Start",
+        _("Start"),
         key=f"start_{cid}",
         disabled=view.enabled,
         on_click=do_action,
-        args=(ctx, f"Start {cid}", actions.set_enabled, cid, True),
+        args=(ctx, _("Start {camera}").format(camera=cid), actions.set_enabled, cid, True),
     )
     cols[1].button(
-        "Stop",
+        _("Stop"),
         key=f"stop_{cid}",
         disabled=not view.enabled,
         on_click=do_action,
-        args=(ctx, f"Stop {cid}", actions.set_enabled, cid, False),
+        args=(ctx, _("Stop {camera}").format(camera=cid), actions.set_enabled, cid, False),
     )
     cols[2].button(
-        "Restart",
+        _("Restart"),
         key=f"restart_{cid}",
         disabled=not view.enabled,
         on_click=do_action,
-        args=(ctx, f"Restart {cid}", actions.restart, cid),
+        args=(ctx, _("Restart {camera}").format(camera=cid), actions.restart, cid),
     )
 
 
@@ -163,24 +198,32 @@ def _alert_suspension(ctx: PageContext, view: CameraView, until: float | None) -
     cid = view.camera_id
     cols = st.columns([3, 2], vertical_alignment="bottom")
     cols[0].selectbox(
-        "Suspend alerts for",
+        _("Suspend alerts for"),
         list(SUSPEND_CHOICES),
         index=2,  # 30 min: a drill, a delivery, a cleaner at the till
         key=f"suspend_for_{cid}",
+        # the choice stays the table's key; its words are translated where shown
+        format_func=_,
         label_visibility="collapsed",
     )
     cols[1].button(
-        "Suspend alerts",
+        _("Suspend alerts"),
         key=f"suspend_alerts_{cid}",
         on_click=do_action,
-        args=(ctx, f"Suspend alerts of {cid}", _suspend_chosen, cid),
+        args=(ctx, _("Suspend alerts of {camera}").format(camera=cid), _suspend_chosen, cid),
     )
     if until is not None:
         st.button(
-            "Resume alerts",
+            _("Resume alerts"),
             key=f"resume_alerts_{cid}",
             on_click=do_action,
-            args=(ctx, f"Resume alerts of {cid}", actions.suspend_alerts, cid, 0.0),
+            args=(
+                ctx,
+                _("Resume alerts of {camera}").format(camera=cid),
+                actions.suspend_alerts,
+                cid,
+                0.0,
+            ),
         )
 
 
@@ -214,19 +257,23 @@ def camera_card(
         with head[1]:
             status_badge(view.state)
         if view.config_error:
-            st.error(f"Config entry rejected: {plain(_error_text(ctx, view, view.config_error))}")
+            st.error(
+                _("Config entry rejected: {error}").format(
+                    error=plain(_error_text(ctx, view, view.config_error))
+                )
+            )
             return
         # the problem first, where the eye lands, not under the numbers
         last_error = _error_text(ctx, view, str((view.record or {}).get("last_error") or ""))
         if last_error and view.state in TROUBLE:
-            st.error(f"Last error: {plain(last_error)}")
+            st.error(_("Last error: {error}").format(error=plain(last_error)))
         elif tampered(view):
             st.warning(plain(last_error.capitalize()), icon=":material/videocam_off:")
         if sees_sources(ctx):  # an address, a path, a stream name: for admins only
             st.caption(plain(view.source))
         _numbers(view, today)
         if last_error and view.state not in TROUBLE and not tampered(view):
-            st.caption(f"Last error: {plain(last_error)}")
+            st.caption(_("Last error: {error}").format(error=plain(last_error)))
         _controls(ctx, view)
         _alert_suspension(ctx, view, alerts_until)
 
@@ -244,24 +291,24 @@ def _bulk_controls(ctx: PageContext, views: list[CameraView]) -> None:
         return
     cols = st.columns([1, 1, 1, 3])
     cols[0].button(
-        "Start all",
+        _("Start all"),
         key="start_all",
         on_click=do_action,
-        args=(ctx, "Start all", actions.set_enabled_all, ids, True),
+        args=(ctx, _("Start all"), actions.set_enabled_all, ids, True),
     )
     cols[1].button(
-        "Stop all",
+        _("Stop all"),
         key="stop_all",
         on_click=do_action,
-        args=(ctx, "Stop all", actions.set_enabled_all, ids, False),
+        args=(ctx, _("Stop all"), actions.set_enabled_all, ids, False),
     )
     running = [v.camera_id for v in views if v.enabled and v.config is not None]
     cols[2].button(
-        "Restart all",
+        _("Restart all"),
         key="restart_all",
         disabled=not running,
         on_click=do_action,
-        args=(ctx, "Restart all", _restart_all, running),
+        args=(ctx, _("Restart all"), _restart_all, running),
     )
 
 
@@ -301,9 +348,15 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
         return
     _toast_new(newest)
     if not total:
-        st.caption("No event waiting for review in the last 24 hours.")
+        st.caption(_("No event waiting for review in the last 24 hours."))
         return
-    st.subheader(f"{total} event{'s' if total != 1 else ''} waiting for review (last 24 h)")
+    st.subheader(
+        ngettext(
+            "{count} event waiting for review (last 24 h)",
+            "{count} events waiting for review (last 24 h)",
+            total,
+        ).format(count=total)
+    )
     # always six narrow tiles, however many: thumbnails, not pictures that push the
     # camera cards off the screen
     columns = st.columns(REVIEW_TILES)
@@ -311,22 +364,24 @@ def awaiting_review(ctx: PageContext, sites: list[str]) -> None:
         with column:
             _event_tile(ctx, event)
     st.page_link(
-        "pages/events.py", label="Review them on the Events page", icon=":material/notifications:"
+        "pages/events.py",
+        label=_("Review them on the Events page"),
+        icon=":material/notifications:",
     )
 
 
 def _event_tile(ctx: PageContext, event: dict[str, Any]) -> None:
     kind = event_type(str(event["event_type"]))
-    st.badge(plain(kind.name), icon=kind.icon, color=kind.badge)
+    st.badge(plain(type_word(kind.name)), icon=kind.icon, color=kind.badge)
     if event.get("till_match") == "unmatched":  # shown first: docs/till.md
-        st.badge("No sale rung up", icon=":material/money_off:", color="red")
+        st.badge(_("No sale rung up"), icon=":material/money_off:", color="red")
     snapshot = data.evidence_file(ctx.data_dir, event.get("snapshot_path"))
     if snapshot is not None:
         st.image(snapshot if isinstance(snapshot, bytes) else str(snapshot), width="stretch")
-    when = (
+    when = format_time(
         pd.Timestamp(event["started_at"])
         .tz_convert(dt.datetime.now().astimezone().tzinfo)
-        .strftime("%H:%M:%S")
+        .to_pydatetime()
     )
     st.caption(f"{plain(event['camera_id'])} · {when} · {float(event['confidence']):.2f}")
 
@@ -341,7 +396,10 @@ def _toast_new(newest: pd.DataFrame) -> None:
         new = newest[arrived > mark]
         for event in new.head(3).to_dict("records"):
             st.toast(
-                f"New {plain(event['event_type'])} event on {plain(event['camera_id'])}",
+                _("New {event_type} event on {camera}").format(
+                    event_type=plain(type_word(str(event["event_type"]))),
+                    camera=plain(event["camera_id"]),
+                ),
                 icon=event_type(str(event["event_type"])).icon,
             )
         if not new.empty:
@@ -365,11 +423,16 @@ def announce_lost_cameras(views: list[CameraView]) -> None:
     lost = [v for v in views if v.camera_id in seen and v.state in LOST]
     for view in lost[:3]:
         st.toast(
-            f"Camera {plain(view.name)} ({plain(view.camera_id)}) lost its picture: {view.state}",
+            _("Camera {name} ({camera}) lost its picture: {state}").format(
+                name=plain(view.name), camera=plain(view.camera_id), state=state_label(view.state)
+            ),
             icon=":material/videocam_off:",
         )
     if len(lost) > 3:
-        st.toast(f"… and {len(lost) - 3} more cameras", icon=":material/videocam_off:")
+        st.toast(
+            _("… and {count} more cameras").format(count=len(lost) - 3),
+            icon=":material/videocam_off:",
+        )
     if lost:
         _beep(LOST_BEEPS, key="lost-" + "-".join(v.camera_id for v in lost))
 
@@ -425,7 +488,7 @@ def render_overview(ctx: PageContext, sites: list[str]) -> LiveStatus:
     )
     announce_lost_cameras(views)
     if not views:
-        st.info("No cameras to show. Admins add cameras on the Cameras page.")
+        st.info(_("No cameras to show. Admins add cameras on the Cameras page."))
         return status
     awaiting_review(ctx, sites)
     _bulk_controls(ctx, views)

@@ -45,6 +45,8 @@ from cashwatch.auth import (
 )
 from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.app import AppConfig
+from cashwatch.dashboard import language
+from cashwatch.i18n import N_, _
 from cashwatch.sign_ins import SignIn, SignInStore
 from cashwatch.util.redact import mask_credentials
 
@@ -69,6 +71,14 @@ _USER_KEY = "cashwatch_user"
 _TOKEN_KEY = "cashwatch_sign_in_token"  # this session's remembered sign-in
 _FINGERPRINT_KEY = "cashwatch_account"  # the account's password fingerprint at sign-in
 _COOKIE_SCRIPT_KEY = "cashwatch_cookie_script"  # to run in the browser on the next run
+# A role as people read it; the role itself (stored in users.json, checked) stays English
+ROLE_LABELS = {"admin": N_("admin"), "operator": N_("operator"), "analyst": N_("analyst")}
+
+
+def role_label(role: str) -> str:
+    """An account's role in the language in effect (an unknown one as it is)."""
+    label = ROLE_LABELS.get(role)
+    return _(label) if label is not None else role
 
 
 class PermissionDenied(Exception):
@@ -90,23 +100,30 @@ class PageContext:
     def require(self, permission: str, site: str | None = None) -> None:
         """Raise PermissionDenied unless the user may do this (at this site)."""
         if not self.user.can(permission):
-            raise PermissionDenied(f"{self.user.name} ({self.user.role}) may not {permission}")
+            raise PermissionDenied(
+                _("{user} ({role}) may not {permission}").format(
+                    user=self.user.name, role=role_label(self.user.role), permission=permission
+                )
+            )
         if site is not None and not self.user.sees_site(site):
             raise PermissionDenied(
-                f"{self.user.name} is limited to sites {', '.join(self.user.sites)}; not {site!r}"
+                _("{user} is limited to sites {sites}; not {site}").format(
+                    user=self.user.name, sites=", ".join(self.user.sites), site=repr(site)
+                )
             )
 
     def require_loadable_config(self) -> None:
         """Raise ConfigError while the file does not load: a change written now would be
         made to a file someone is halfway through editing, or to a stale view of it."""
         if self.config_error:
-            why = (
-                ""
-                if self.user.limited_to_sites  # the reason may name other sites
-                else f": {self.config_error}"
-            )
+            if self.user.limited_to_sites:  # the reason may name other sites
+                raise ConfigError(
+                    _("the config file cannot be loaded, so it is not changed; fix it first")
+                )
             raise ConfigError(
-                f"the config file cannot be loaded, so it is not changed; fix it first{why}"
+                _(
+                    "the config file cannot be loaded, so it is not changed; fix it first: {error}"
+                ).format(error=self.config_error)
             )
 
     def camera_scope(self) -> frozenset[str] | None:
@@ -150,9 +167,9 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
         why = (
             _plain(error)
             if _trusted_local_visitor()
-            else "run `cashwatch check` on the server to see why"
+            else _("run `cashwatch check` on the server to see why")
         )
-        st.error(f"The configuration cannot be loaded: {why}")
+        st.error(_("The configuration cannot be loaded: {reason}").format(reason=why))
         st.stop()
         raise AssertionError("unreachable")  # st.stop() raises; this informs type checkers
     return loaded, error
@@ -161,11 +178,13 @@ def load_config_or_stop() -> tuple[LoadedConfig, str]:
 def config_banner(error: str, *, detail: bool = True) -> None:
     """Why the file does not load; without `detail` (a site-limited account) only that
     it does not, as the message can name other sites' cameras."""
-    why = _plain(error) if detail else "ask an administrator to fix the file"
+    why = _plain(error) if detail else _("ask an administrator to fix the file")
     st.error(
-        f"The configuration cannot be loaded: {why}  \n"
-        "Showing the last configuration that loaded; changes to cameras are off "
-        "until the file is fixed.",
+        _(
+            "The configuration cannot be loaded: {reason}  \n"
+            "Showing the last configuration that loaded; changes to cameras are off "
+            "until the file is fixed."
+        ).format(reason=why),
         icon=":material/error:",
     )
 
@@ -269,26 +288,30 @@ def _client() -> str:
 
 def _login_form(store: UserStore, loaded: LoadedConfig) -> None:
     st.title("CashWatch")
-    st.caption("Sign in to continue.")
+    st.caption(_("Sign in to continue."))
     with st.form("login"):
-        name = st.text_input("User name")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in")
+        name = st.text_input(_("User name"))
+        password = st.text_input(_("Password"), type="password")
+        submitted = st.form_submit_button(_("Sign in"))
     if not submitted:
         return
     try:
         user = SIGN_IN_GUARD.authenticate(store, name, password, _client())
     except TooManySignIns as exc:
-        st.error(f"Too many failed sign-ins; try again in {math.ceil(exc.retry_after_s)} s.")
+        st.error(
+            _("Too many failed sign-ins; try again in {seconds} s.").format(
+                seconds=math.ceil(exc.retry_after_s)
+            )
+        )
         return
     except SignInBusy:
-        st.error("The server is busy checking other sign-ins; try again in a moment.")
+        st.error(_("The server is busy checking other sign-ins; try again in a moment."))
         return
     except AuthError as exc:
         st.error(str(exc))
         return
     if user is None:
-        st.error("Wrong user name or password.")
+        st.error(_("Wrong user name or password."))
         return
     st.session_state[_USER_KEY] = user.name
     st.session_state[_FINGERPRINT_KEY] = store.fingerprint(user.name)
@@ -397,7 +420,7 @@ def acting_context(ctx: PageContext) -> PageContext:
     loaded = loaded or ctx.loaded
     user = signed_in_user(loaded)
     if user is None or user.name != ctx.user.name:
-        raise PermissionDenied(f"{ctx.user.name} is not signed in any more")
+        raise PermissionDenied(_("{user} is not signed in any more").format(user=ctx.user.name))
     return replace(ctx, loaded=loaded, user=user, config_error=error)
 
 
@@ -442,8 +465,10 @@ def require_login(loaded: LoadedConfig) -> User:
         st.stop()
     if not has_users:
         st.error(
-            "Login is required here but there are no accounts yet. Create one with "
-            "`cashwatch users add NAME --role admin`."
+            _(
+                "Login is required here but there are no accounts yet. Create one with "
+                "`cashwatch users add NAME --role admin`."
+            )
         )
     else:
         _login_form(store, loaded)
@@ -468,7 +493,9 @@ def page_context(*, banner: bool = True) -> PageContext:
     """Call at the top of every page. The router passes banner=False: the page it runs
     draws the banner, once, and only after the login check (the error names the file)."""
     loaded, error = load_config_or_stop()
+    language.settle(loaded, None)  # the sign-in form speaks the dashboard's language
     ctx = PageContext(loaded=loaded, user=require_login(loaded), config_error=error)
+    language.settle(loaded, ctx.user)  # then the account's own
     if error and banner:
         config_banner(error, detail=not ctx.user.limited_to_sites)
     return ctx
@@ -477,6 +504,8 @@ def page_context(*, banner: bool = True) -> PageContext:
 def guard_page(permission: str) -> PageContext:
     ctx = page_context()
     if not ctx.user.can(permission):
-        st.error(f"Your account ({ctx.user.role}) cannot open this page.")
+        st.error(
+            _("Your account ({role}) cannot open this page.").format(role=role_label(ctx.user.role))
+        )
         st.stop()
     return ctx

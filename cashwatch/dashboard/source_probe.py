@@ -37,6 +37,7 @@ import numpy as np
 import psutil
 
 from cashwatch.config import LoadedConfig
+from cashwatch.i18n import _, language, speaking
 from cashwatch.util.redact import mask_credentials
 
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https")
@@ -81,17 +82,22 @@ def check_source(source: str, loaded: LoadedConfig) -> str | int:
 def _check_file(source: str, loaded: LoadedConfig) -> Path:
     path = (loaded.path.parent / Path(source).expanduser()).resolve()  # symlinks followed
     folders = allowed_folders(loaded)
+    listed = ", ".join(map(str, folders))
     if not any(path.is_relative_to(folder) for folder in folders):
         raise SourceRefused(
-            f"file {str(path)!r} is outside the folders video files may come from: "
-            f"{', '.join(map(str, folders))} (`[dashboard] source_folders`)"
+            _(
+                "file {path} is outside the folders video files may come from: "
+                "{folders} (`[dashboard] source_folders`)"
+            ).format(path=repr(str(path)), folders=listed)
         )
     data = loaded.data_dir.resolve()
     for name in PRIVATE_IN_DATA:
         if path.is_relative_to(data / name):
             raise SourceRefused(
-                f"file {str(path)!r} is the data folder's {name}, never a camera source: "
-                f"put video files elsewhere in {', '.join(map(str, folders))}"
+                _(
+                    "file {path} is the data folder's {name}, never a camera source: "
+                    "put video files elsewhere in {folders}"
+                ).format(path=repr(str(path)), name=name, folders=listed)
             )
     return path
 
@@ -101,15 +107,21 @@ def _check_url(source: str) -> str:
     parts = urlsplit(source)
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:
-        raise SourceRefused(
-            f"{shown}: {scheme or 'no'} scheme is not a camera's; use "
-            + ", ".join(f"{s}://" for s in URL_SCHEMES)
-        )
+        if scheme:
+            refusal = _("{source}: {scheme} scheme is not a camera's; use {schemes}")
+        else:
+            refusal = _("{source}: no scheme is not a camera's; use {schemes}")
+        schemes = ", ".join(f"{s}://" for s in URL_SCHEMES)
+        raise SourceRefused(refusal.format(source=shown, scheme=scheme, schemes=schemes))
     host = parts.hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise SourceRefused(f"{shown}: host {host!r} does not resolve ({exc})") from exc
+        raise SourceRefused(
+            _("{source}: host {host} does not resolve ({error})").format(
+                source=shown, host=repr(host), error=exc
+            )
+        ) from exc
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         _check_address(shown, host, address, scheme)
@@ -136,14 +148,18 @@ def _check_address(shown: str, host: str, address: Address, scheme: str) -> None
     address = as_ipv4(address)
     if address.is_link_local or address.is_multicast or address.is_unspecified:
         raise SourceRefused(
-            f"{shown}: {host!r} is {address}, a link-local, multicast or "
-            "unspecified address (cloud metadata lives there), not a camera"
+            _(
+                "{source}: {host} is {address}, a link-local, multicast or "
+                "unspecified address (cloud metadata lives there), not a camera"
+            ).format(source=shown, host=repr(host), address=address)
         )
     if scheme in ("http", "https") and _this_box(address):
         raise SourceRefused(
-            f"{shown}: {host!r} is this server ({address}); over http(s) "
-            "that reaches its own web services, not a camera. A relay on "
-            "this box is probed over rtsp://"
+            _(
+                "{source}: {host} is this server ({address}); over http(s) "
+                "that reaches its own web services, not a camera. A relay on "
+                "this box is probed over rtsp://"
+            ).format(source=shown, host=repr(host), address=address)
         )
 
 
@@ -180,14 +196,18 @@ def probe_source(
     if source.startswith("demo:"):
         return ProbeResult(
             None,
-            f"{shown} is synthesised by the worker; start the camera to see it on the Live page",
+            _(
+                "{source} is synthesised by the worker; start the camera to see it on the Live page"
+            ).format(source=shown),
         )
     try:
         target = check_source(source, loaded)
     except SourceRefused as exc:
-        return ProbeResult(None, f"not tested: {exc}")
+        return ProbeResult(None, _("not tested: {error}").format(error=exc))
     if isinstance(target, str) and "://" not in target and not Path(target).is_file():
-        return ProbeResult(None, f"file {shown!r} does not exist on the server")
+        return ProbeResult(
+            None, _("file {source} does not exist on the server").format(source=repr(shown))
+        )
     return _probe_in_child(target, shown, open_timeout_s, read_timeout_s)
 
 
@@ -200,11 +220,19 @@ def _probe_in_child(
     target: str | int, shown: str, open_timeout_s: float, read_timeout_s: float
 ) -> ProbeResult:
     """Run `_open_and_read` in a child process. The source goes through stdin, never
-    argv: a URL's password would be readable by any local user in /proc/<pid>/cmdline."""
+    argv: a URL's password would be readable by any local user in /proc/<pid>/cmdline.
+    The child words its messages in the language in effect here."""
     env = dict(os.environ)
     extra = env.get("OPENCV_FFMPEG_CAPTURE_OPTIONS")
     env["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = f"{extra}|{NO_REDIRECTS}" if extra else NO_REDIRECTS
-    request = json.dumps({"target": target, "open_s": open_timeout_s, "read_s": read_timeout_s})
+    request = json.dumps(
+        {
+            "target": target,
+            "open_s": open_timeout_s,
+            "read_s": read_timeout_s,
+            "language": language(),
+        }
+    )
     limit_s = open_timeout_s + read_timeout_s + CHILD_GRACE_S
     try:
         done = subprocess.run(
@@ -216,13 +244,21 @@ def _probe_in_child(
             check=False,
         )
     except subprocess.TimeoutExpired:  # run() has killed it
-        return ProbeResult(None, f"{shown}: no answer within {limit_s:g} s; the test was stopped")
-    header, _, body = done.stdout.partition(b"\n")
+        return ProbeResult(
+            None,
+            _("{source}: no answer within {seconds} s; the test was stopped").format(
+                source=shown, seconds=f"{limit_s:g}"
+            ),
+        )
+    header, _newline, body = done.stdout.partition(b"\n")
     if done.returncode != 0 or not header:
         return ProbeResult(
             None,
-            f"testing {shown} failed (exit {done.returncode}): "
-            + done.stderr.decode(errors="replace")[-300:].strip(),
+            _("testing {source} failed (exit {code}): {error}").format(
+                source=shown,
+                code=done.returncode,
+                error=done.stderr.decode(errors="replace")[-300:].strip(),
+            ),
         )
     answer = json.loads(header)
     frame = np.load(io.BytesIO(body), allow_pickle=False) if answer["frame"] else None
@@ -244,13 +280,15 @@ def _open_and_read(
     capture = cv2.VideoCapture(target, cv2.CAP_ANY, params)
     try:
         if not capture.isOpened():
-            return None, (
+            return None, _(
                 "cannot open {shown} (unreachable, wrong path or credentials, a "
-                f"redirect, or no answer within {open_timeout_s:g} s)"
-            )
+                "redirect, or no answer within {seconds} s)"
+            ).format(shown="{shown}", seconds=f"{open_timeout_s:g}")
         ok, frame = capture.read()
         if not ok or frame is None:
-            return None, f"{{shown}} opened but sent no frame within {read_timeout_s:g} s"
+            return None, _("{shown} opened but sent no frame within {seconds} s").format(
+                shown="{shown}", seconds=f"{read_timeout_s:g}"
+            )
         height, width = frame.shape[:2]
         fps = capture.get(cv2.CAP_PROP_FPS)
         return frame, (
@@ -262,7 +300,8 @@ def _open_and_read(
 
 def _child_main() -> None:
     request = json.loads(sys.stdin.buffer.read())
-    frame, message = _open_and_read(request["target"], request["open_s"], request["read_s"])
+    with speaking(str(request.get("language") or "en")):  # the parent's language
+        frame, message = _open_and_read(request["target"], request["open_s"], request["read_s"])
     out = sys.stdout.buffer
     out.write(json.dumps({"frame": frame is not None, "message": message}).encode() + b"\n")
     if frame is not None:

@@ -16,7 +16,8 @@ the query runs in a child process (`python -m cashwatch.dashboard.sql`) whose ad
 space is capped (RLIMIT_AS): a query that builds huge values fails there, and the
 dashboard, which serves every other session, never grows. The child is killed when it
 outlives the timeout; it hands back at most the capped bytes as an Arrow IPC stream.
-This module imports only duckdb and pyarrow at the top so the child starts in ~0.5 s.
+This module imports only duckdb, pyarrow and the small cashwatch.i18n at the top so the
+child starts in ~0.5 s. The child words its refusals in the dashboard session's language.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+
+from cashwatch.i18n import _, language, speaking, translations
 
 if TYPE_CHECKING:  # the child process must not import pandas, Streamlit and the store
     import pandas as pd
@@ -78,15 +81,17 @@ def check_read_only(query: str) -> None:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise QueryRefused(f"the query does not parse: {exc}") from exc
+        raise QueryRefused(_("the query does not parse: {error}").format(error=exc)) from exc
     if len(statements) != 1:
-        raise QueryRefused(f"one statement at a time, got {len(statements)}")
+        raise QueryRefused(_("one statement at a time, got {count}").format(count=len(statements)))
     kind = statements[0].type
     if kind not in ALLOWED:
         name = getattr(kind, "name", str(kind))
         raise QueryRefused(
-            f"{name} statements are refused: this page only reads "
-            "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE)"
+            _(
+                "{statement} statements are refused: this page only reads "
+                "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE)"
+            ).format(statement=name)
         )
     if kind == duckdb.StatementType.EXPLAIN:
         # EXPLAIN ANALYZE executes what it explains: `EXPLAIN ANALYZE CHECKPOINT` would
@@ -94,20 +99,22 @@ def check_read_only(query: str) -> None:
         try:
             check_read_only(_explained(statements[0].query))
         except QueryRefused as exc:
-            raise QueryRefused(f"EXPLAIN of a statement this page does not run: {exc}") from exc
+            raise QueryRefused(
+                _("EXPLAIN of a statement this page does not run: {error}").format(error=exc)
+            ) from exc
 
 
 def _explained(statement: str) -> str:
     """The statement an EXPLAIN [ANALYZE] [(options)] explains, found by DuckDB's own
     tokenizer (comments are tokens of their own, so they cannot hide a keyword)."""
     tokens = duckdb.tokenize(statement)
-    ends = [offset for offset, _ in tokens[1:]] + [len(statement)]
+    ends = [offset for offset, _kind in tokens[1:]] + [len(statement)]
     kept = [
         (offset, statement[offset:end].strip().upper())
         for (offset, kind), end in zip(tokens, ends, strict=True)
         if kind != duckdb.token_type.comment
     ]
-    offsets, words = [offset for offset, _ in kept], [word for _, word in kept]
+    offsets, words = [offset for offset, _word in kept], [word for _offset, word in kept]
     position = 1  # words[0] is EXPLAIN
     if position < len(words) and words[position] in ("ANALYZE", "ANALYSE"):
         position += 1
@@ -118,7 +125,7 @@ def _explained(statement: str) -> str:
             depth += {"(": 1, ")": -1}.get(words[position], 0)
         position += 1
     if position >= len(words):
-        raise QueryRefused("EXPLAIN of nothing: write EXPLAIN [ANALYZE] SELECT ...")
+        raise QueryRefused(_("EXPLAIN of nothing: write EXPLAIN [ANALYZE] SELECT ..."))
     return statement[offsets[position] :]
 
 
@@ -129,8 +136,9 @@ def run_query(ctx: PageContext, query: str) -> QueryResult:
     ctx.require("run_sql")
     if ctx.user.limited_to_sites:
         raise PermissionDenied(
-            "SQL reads every site; accounts limited to sites "
-            f"({', '.join(ctx.user.sites)}) use the Events page"
+            _(
+                "SQL reads every site; accounts limited to sites ({sites}) use the Events page"
+            ).format(sites=", ".join(ctx.user.sites))
         )
     check_read_only(query)
     started = time.perf_counter()
@@ -156,7 +164,9 @@ def _limits() -> dict[str, Any]:
 def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
     """The query run by a child process on the copy at `path`: its capped result, and
     whether more was left. QueryRefused when it failed, ran out of memory or time."""
-    request = json.dumps({"path": str(path), "query": query, "limits": _limits()})
+    request = json.dumps(
+        {"path": str(path), "query": query, "limits": _limits(), "language": language()}
+    )
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", __name__],
@@ -165,13 +175,13 @@ def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
             stderr=subprocess.PIPE,
         )
     except OSError as exc:  # no process left to start (ulimit, memory): say so, no traceback
-        raise QueryRefused(f"the query could not be started: {exc}") from exc
+        raise QueryRefused(_("the query could not be started: {error}").format(error=exc)) from exc
     try:
         out, err = child.communicate(request.encode(), timeout=TIMEOUT_S + CHILD_GRACE_S)
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") from None
+        raise QueryRefused(_ran_too_long()) from None
     finally:
         if child.poll() is None:  # an exception of our own (KeyboardInterrupt): no orphan
             child.kill()
@@ -180,14 +190,16 @@ def run_in_child(path: Path, query: str) -> tuple[pa.Table, bool]:
 
 
 def _answer(returncode: int, out: bytes, err: bytes) -> tuple[pa.Table, bool]:
-    header, _, body = out.partition(b"\n")
+    header, _newline, body = out.partition(b"\n")
     if returncode != 0 or not header:
         # killed by the address-space cap (std::bad_alloc aborts), or crashed
         detail = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {returncode}"]
         raise QueryRefused(
-            f"the query needs more than the {MEMORY_LIMIT_MB} MB of memory this page "
-            f"allows, or failed ({detail[0][:200]}): aggregate or filter more, or select "
-            "fewer or shorter values"
+            _(
+                "the query needs more than the {memory} MB of memory this page "
+                "allows, or failed ({detail}): aggregate or filter more, or select "
+                "fewer or shorter values"
+            ).format(memory=MEMORY_LIMIT_MB, detail=detail[0][:200])
         )
     answer = json.loads(header)
     if "error" in answer:
@@ -208,10 +220,12 @@ def _child_main() -> None:
         limits["temp_mb"],
     )
     MAX_ROWS, MAX_RESULT_MB = limits["rows"], limits["result_mb"]
+    code = str(request.get("language") or "en")
+    translations(code)  # its catalogue is read before the address space is capped
     _cap_address_space(limits["memory_mb"] + limits["result_mb"] + limits["headroom_mb"])
     out = sys.stdout.buffer
     try:
-        with analyst_connection(Path(request["path"])) as conn:
+        with speaking(code), analyst_connection(Path(request["path"])) as conn:
             table, truncated = _execute(conn, request["query"])
     except QueryRefused as exc:
         out.write(json.dumps({"error": str(exc)}).encode() + b"\n")
@@ -244,7 +258,9 @@ def analyst_connection(copy: DatabaseCopy | Path) -> Iterator[duckdb.DuckDBPyCon
         try:
             conn = duckdb.connect(str(path), read_only=True, config=config)
         except duckdb.Error as exc:
-            raise QueryRefused(f"the copy of the history cannot be opened: {exc}") from exc
+            raise QueryRefused(
+                _("the copy of the history cannot be opened: {error}").format(error=exc)
+            ) from exc
         try:
             _lock_down(conn)
         except BaseException:
@@ -265,7 +281,7 @@ def _lock_down(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("SET enable_progress_bar = false")
         conn.execute("SET lock_configuration = true")
     if _setting(conn, "enable_external_access") or not _setting(conn, "lock_configuration"):
-        raise QueryRefused("the SQL connection could not be locked down; not running it")
+        raise QueryRefused(_("the SQL connection could not be locked down; not running it"))
 
 
 def _setting(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -282,22 +298,30 @@ def _execute(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[pa.Table, boo
         # an error while streaming comes through pyarrow's reader, not as duckdb.Error:
         # an interrupt as OSError("INTERRUPT Error: Interrupted!")
         if "INTERRUPT" in str(exc):
-            raise QueryRefused(
-                f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped"
-            ) from exc
-        raise QueryRefused(f"the query failed while its rows were read: {exc}") from exc
+            raise QueryRefused(_ran_too_long()) from exc
+        raise QueryRefused(
+            _("the query failed while its rows were read: {error}").format(error=exc)
+        ) from exc
     except duckdb.InterruptException as exc:
-        raise QueryRefused(f"the query ran longer than {TIMEOUT_S:.0f} s and was stopped") from exc
+        raise QueryRefused(_ran_too_long()) from exc
     except duckdb.OutOfMemoryException as exc:
         raise QueryRefused(
-            f"the query needs more than the {MEMORY_LIMIT_MB} MB of memory and "
-            f"{MAX_TEMP_MB} MB of temporary disk this page allows: aggregate or filter "
-            "more (GROUP BY, WHERE), or select fewer columns"
+            _(
+                "the query needs more than the {memory} MB of memory and "
+                "{temp} MB of temporary disk this page allows: aggregate or filter "
+                "more (GROUP BY, WHERE), or select fewer columns"
+            ).format(memory=MEMORY_LIMIT_MB, temp=MAX_TEMP_MB)
         ) from exc
     except duckdb.Error as exc:
-        raise QueryRefused(f"the query failed: {exc}") from exc
+        raise QueryRefused(_("the query failed: {error}").format(error=exc)) from exc
     finally:
         timer.cancel()
+
+
+def _ran_too_long() -> str:
+    return _("the query ran longer than {seconds} s and was stopped").format(
+        seconds=f"{TIMEOUT_S:.0f}"
+    )
 
 
 def _read_capped(reader: pa.RecordBatchReader) -> tuple[pa.Table, bool]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cashwatch.config import CameraConfig, LoadedConfig
+from cashwatch.i18n import _
 from cashwatch.shm.frames import FrameSlot, LiveFrame
 from cashwatch.shm.services import read_services
 from cashwatch.shm.status import StatusLayoutError, StatusTable
@@ -31,12 +32,13 @@ def read_status(data_dir: Path) -> LiveStatus:
     try:
         table = StatusTable.attach(data_dir)
     except StatusLayoutError as exc:  # a manager of another version (mid-upgrade)
-        return LiveStatus(False, problem=f"{exc}; showing history only")
+        return LiveStatus(False, problem=_("{error}; showing history only").format(error=exc))
     except FileNotFoundError:
         return LiveStatus(
             False,
-            problem="the manager is not running (start it with "
-            "`cashwatch run`); showing history only",
+            problem=_(
+                "the manager is not running (start it with `cashwatch run`); showing history only"
+            ),
         )
     try:
         header = header_record(table.read_header())
@@ -51,7 +53,9 @@ def read_status(data_dir: Path) -> LiveStatus:
             False,
             header,
             records,
-            f"the manager has exited or not reported for {age:.0f} s; numbers are stale",
+            _("the manager has exited or not reported for {seconds} s; numbers are stale").format(
+                seconds=f"{age:.0f}"
+            ),
         )
     return LiveStatus(True, header, records)
 

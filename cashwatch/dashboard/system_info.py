@@ -13,11 +13,26 @@ from typing import Any
 import pandas as pd
 
 from cashwatch.auth import User
+from cashwatch.i18n import N_, _
 from cashwatch.util.log_lines import CAMERA_PREFIX, MANAGER_ORIGIN, SERVICE_PREFIX, line_origin
 from cashwatch.util.redact import mask_credentials
 
 LOG_TAIL_BYTES = 256 * 1024
 ALL_ORIGINS = "all"  # the System page's choice of every process' lines
+# the log's own writer and the choice of all, as the System page names them
+ORIGIN_LABELS = {ALL_ORIGINS: N_("all"), MANAGER_ORIGIN: N_("manager")}
+# a worker's or a service's state as the tables show it (the data keep the English word)
+STATE_LABELS = {
+    "running": N_("running"),
+    "starting": N_("starting"),
+    "connecting": N_("connecting"),
+    "reconnecting": N_("reconnecting"),
+    "stopping": N_("stopping"),
+    "stopped": N_("stopped"),
+    "not running": N_("not running"),
+    "error": N_("error"),
+    "empty": N_("empty"),
+}
 
 
 @dataclass(frozen=True)
@@ -125,22 +140,25 @@ def database_alert(header: dict[str, object]) -> str:
     status header; the cameras go on and their events wait in the journal.
     """
     reason = str(header.get("db_error") or "")
-    return f"Event database: {mask_credentials(reason)}" if reason else ""
+    if not reason:
+        return ""
+    return _("Event database: {reason}").format(reason=mask_credentials(reason))
 
 
 def workers_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per camera worker; its headings are marked for `shown_table`."""
     rows = [
         {
-            "camera": cid,
-            "state": r["state"],
-            "node": r.get("node", ""),
-            "pid": r["pid"],
-            "core": r["core"],
-            "cpu %": round(r["cpu_percent"], 1),
-            "memory MiB": round(r["rss_mib"]),
-            "inference ms": round(r["inference_ms"], 1),
-            "restarts": r["restarts"],
-            "reconnects": r["reconnects"],
+            N_("camera"): cid,
+            N_("state"): r["state"],
+            N_("node"): r.get("node", ""),
+            N_("pid"): r["pid"],
+            N_("core"): r["core"],
+            N_("cpu %"): round(r["cpu_percent"], 1),
+            N_("memory MiB"): round(r["rss_mib"]),
+            N_("inference ms"): round(r["inference_ms"], 1),
+            N_("restarts"): r["restarts"],
+            N_("reconnects"): r["reconnects"],
         }
         for cid, r in sorted(records.items())
     ]
@@ -152,27 +170,49 @@ def services_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     are over the service's last report period (about 0.5 s), the others totals."""
     rows = [
         {
-            "service": r["name"],
-            "state": r["state"],
-            "device": r["device"],
-            "pid": r["pid"],
-            "uptime": r["uptime"],
-            "restarts": r["restarts"],
-            "cameras": r["clients"],
-            "queue": r["queue_len"],
-            "queue max": r["queue_max"],
-            "batch mean": round(r["batch_mean"], 1),
-            "batch max": r["batch_max"],
-            "inference ms": round(r["inference_ms"], 1),
-            "requests": r["requests"],
-            "dropped": r["dropped"],
-            "failed": r["failed"],
-            "video windows": r.get("videos", 0),  # the violence verifier's looks
-            "video ms": round(r.get("video_ms", 0.0), 1),
-            "cpu %": round(r["cpu_percent"], 1),
-            "memory MiB": round(r["rss_mib"]),
-            "models": r["models"],
+            N_("service"): r["name"],
+            N_("state"): r["state"],
+            N_("device"): r["device"],
+            N_("pid"): r["pid"],
+            N_("uptime"): r["uptime"],
+            N_("restarts"): r["restarts"],
+            N_("cameras"): r["clients"],
+            N_("queue"): r["queue_len"],
+            N_("queue max"): r["queue_max"],
+            N_("batch mean"): round(r["batch_mean"], 1),
+            N_("batch max"): r["batch_max"],
+            N_("inference ms"): round(r["inference_ms"], 1),
+            N_("requests"): r["requests"],
+            N_("dropped"): r["dropped"],
+            N_("failed"): r["failed"],
+            N_("video windows"): r.get("videos", 0),  # the violence verifier's looks
+            N_("video ms"): round(r.get("video_ms", 0.0), 1),
+            N_("cpu %"): round(r["cpu_percent"], 1),
+            N_("memory MiB"): round(r["rss_mib"]),
+            N_("models"): r["models"],
         }
         for r in records
     ]
     return pd.DataFrame(rows)
+
+
+def origin_label(origin: str) -> str:
+    """A choice of the log's origins as the page shows it, in the language in effect:
+    `all`, `manager`, `camera:<id>`, `inference:<n>` (the id and number as they are)."""
+    label = ORIGIN_LABELS.get(origin)
+    if label:
+        return _(label)
+    if origin.startswith(CAMERA_PREFIX):
+        return _("camera:{camera}").format(camera=origin.removeprefix(CAMERA_PREFIX))
+    if origin.startswith(SERVICE_PREFIX):
+        return _("inference:{number}").format(number=origin.removeprefix(SERVICE_PREFIX))
+    return origin
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A workers or services table as the page shows it: its headings and states in the
+    language in effect (the table itself keeps the English names the charts use)."""
+    shown = table.copy()
+    if "state" in shown.columns:
+        shown["state"] = [_(STATE_LABELS[s]) if s in STATE_LABELS else s for s in shown["state"]]
+    return shown.rename(columns=lambda column: _(str(column)))

@@ -11,6 +11,16 @@ import streamlit as st
 
 from cashwatch.dashboard import data
 from cashwatch.dashboard.widgets import plain
+from cashwatch.i18n import N_, _, format_time
+
+# A transaction's kind as people read it; the kind itself (stored) stays as it is
+KIND_LABELS = {
+    "sale": N_("sale"),
+    "refund": N_("refund"),
+    "no_sale": N_("no sale"),
+    "void": N_("void"),
+    "payout": N_("payout"),
+}
 
 
 def transaction_of(data_dir: Path, till_id: str, reference: str) -> dict[str, Any] | None:
@@ -29,10 +39,14 @@ def transaction_text(tx: dict[str, Any]) -> str:
     when = pd.Timestamp(tx["rung_up_at"])
     if when.tzinfo is not None:
         when = when.tz_convert(dt.datetime.now().astimezone().tzinfo)
-    kind = str(tx["kind"]).replace("_", " ")
-    return (
-        f"{kind} of {float(tx['amount']):.2f} {tx['currency']} at {when:%H:%M:%S} "
-        f"(reference {tx['reference']})"
+    kind = str(tx["kind"])
+    label = KIND_LABELS.get(kind)
+    return _("{kind} of {amount} {currency} at {time} (reference {reference})").format(
+        kind=_(label) if label is not None else kind.replace("_", " "),
+        amount=f"{float(tx['amount']):.2f}",
+        currency=tx["currency"],
+        time=format_time(when.to_pydatetime()),
+        reference=tx["reference"],
     )
 
 
@@ -45,20 +59,33 @@ def till_panel(ctx: Any, event: dict[str, Any]) -> None:
     outcome, till = event.get("till_match"), event.get("till_id")
     if event.get("event_type") != "cash" or not isinstance(outcome, str):
         return
-    where = f"till {plain(str(till))}" if isinstance(till, str) else "its till"
+    named = isinstance(till, str)
+    name = plain(str(till))
     if outcome == "matched" and isinstance(event.get("till_reference"), str):
         tx = transaction_of(ctx.data_dir, str(till), str(event["till_reference"]))
         text = plain(transaction_text(tx)) if tx else plain(str(event["till_reference"]))
-        st.success(f"Rung up on {where}: {text}", icon=":material/point_of_sale:")
-    elif outcome == "unmatched":
-        st.error(
-            f"No sale was rung up on {where} around this hand-over.",
-            icon=":material/money_off:",
+        said = (
+            _("Rung up on till {till}: {transaction}")
+            if named
+            else _("Rung up on its till: {transaction}")
         )
+        st.success(said.format(till=name, transaction=text), icon=":material/point_of_sale:")
+    elif outcome == "unmatched":
+        said = (
+            _("No sale was rung up on till {till} around this hand-over.")
+            if named
+            else _("No sale was rung up on its till around this hand-over.")
+        )
+        st.error(said.format(till=name), icon=":material/money_off:")
     elif outcome == "pending":
-        st.info(f"Waiting for {where} to ring it up.", icon=":material/hourglass_top:")
+        said = (
+            _("Waiting for till {till} to ring it up.")
+            if named
+            else _("Waiting for its till to ring it up.")
+        )
+        st.info(said.format(till=name), icon=":material/hourglass_top:")
     else:
-        st.caption("This camera watches no till (`till_id`).")
+        st.caption(_("This camera watches no till (`till_id`)."))
 
 
 def _exception_panel(ctx: Any, event: dict[str, Any]) -> None:
@@ -70,6 +97,8 @@ def _exception_panel(ctx: Any, event: dict[str, Any]) -> None:
     tx = transaction_of(ctx.data_dir, till, reference)
     text = plain(transaction_text(tx)) if tx else plain(reference)
     st.error(
-        f"Rung up on till {plain(till)} with no customer in view: {text}",
+        _("Rung up on till {till} with no customer in view: {transaction}").format(
+            till=plain(till), transaction=text
+        ),
         icon=":material/point_of_sale:",
     )

@@ -9,8 +9,9 @@ from typing import Any
 import streamlit as st
 
 from cashwatch.config import LoadedConfig
-from cashwatch.dashboard.session import PageContext, sign_out
+from cashwatch.dashboard.session import PageContext, role_label, sign_out
 from cashwatch.dashboard.status import CameraView, LiveStatus
+from cashwatch.i18n import N_, _
 from cashwatch.util.redact import mask_credentials
 
 # Whether this browser tab beeps for news. A plain key flipped by a button, not a toggle
@@ -19,7 +20,7 @@ from cashwatch.util.redact import mask_credentials
 # Chromium); a button's click is an event, which a refresh cannot replay.
 SOUND_KEY = "alert_sound"
 # the beeps per type of `cashwatch.core.event_types` (a test holds the two together)
-SOUND_HELP = (
+SOUND_HELP = N_(
     "Beeps when the Overview shows a new event (three for fire or violence, one "
     "for cash or a till exception, two for a tampered camera) or a camera loses its "
     "picture (two). "
@@ -32,7 +33,7 @@ SOUND_HELP = (
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>~$&!|])")
 _BLOCK_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
-SOURCE_HIDDEN = "<source hidden>"
+SOURCE_HIDDEN = N_("<source hidden>")  # shown translated: `_(SOURCE_HIDDEN)`
 
 BADGE_COLOURS: dict[str, Any] = {
     "running": "green",
@@ -44,6 +45,18 @@ BADGE_COLOURS: dict[str, Any] = {
     "not running": "gray",
     "error": "red",
     "empty": "gray",
+}
+# A state as people read it; the state itself (stored, compared) stays English
+STATE_LABELS: dict[str, str] = {
+    "running": N_("running"),
+    "starting": N_("starting"),
+    "connecting": N_("connecting"),
+    "reconnecting": N_("reconnecting"),
+    "stopping": N_("stopping"),
+    "stopped": N_("stopped"),
+    "not running": N_("not running"),
+    "error": N_("error"),
+    "empty": N_("empty"),
 }
 
 
@@ -76,9 +89,10 @@ def source_hidden(ctx: PageContext, text: str, *sources: str) -> str:
     any URL, unless the account may see sources."""
     if sees_sources(ctx):
         return text
+    hidden = _(SOURCE_HIDDEN)
     for source in sorted(filter(None, sources), key=len, reverse=True):
-        text = text.replace(source, SOURCE_HIDDEN)
-    return _URL.sub(SOURCE_HIDDEN, text)
+        text = text.replace(source, hidden)
+    return _URL.sub(hidden, text)
 
 
 def format_duration(seconds: float) -> str:
@@ -92,19 +106,29 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d {hours:02d}h"
+        return _("{days}d {hours}h").format(days=days, hours=f"{hours:02d}")
     if hours:
-        return f"{hours}h {minutes:02d}m"
+        return _("{hours}h {minutes}m").format(hours=hours, minutes=f"{minutes:02d}")
     if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+        return _("{minutes}m {seconds}s").format(minutes=minutes, seconds=f"{secs:02d}")
+    return _("{seconds}s").format(seconds=secs)
+
+
+def state_label(state: str) -> str:
+    """A worker's or service's state in the language in effect (an unknown one as it is).
+
+    >>> state_label("not running"), state_label("paused")
+    ('not running', 'paused')
+    """
+    label = STATE_LABELS.get(state)
+    return _(label) if label is not None else state
 
 
 def status_badge(state: str) -> None:
-    st.badge(state, color=BADGE_COLOURS.get(state, "gray"))
+    st.badge(state_label(state), color=BADGE_COLOURS.get(state, "gray"))
 
 
-CONFIG_PROBLEM_FOR_SITE_USERS = (
+CONFIG_PROBLEM_FOR_SITE_USERS = N_(
     "The camera configuration has a problem an administrator "
     "must fix; your cameras' cards show any that affects them."
 )
@@ -123,20 +147,27 @@ def manager_banner(
     """
     error = status.header.get("config_error")
     if not status.manager_running:
-        st.warning(f"Manager offline: {plain(status.problem)}.", icon=":material/power_off:")
+        st.warning(
+            _("Manager offline: {problem}.").format(problem=plain(status.problem)),
+            icon=":material/power_off:",
+        )
     elif error and not detail:
-        st.warning(CONFIG_PROBLEM_FOR_SITE_USERS, icon=":material/error:")
+        st.warning(_(CONFIG_PROBLEM_FOR_SITE_USERS), icon=":material/error:")
     elif error and loaded is not None and _only_camera_entries(error, loaded):
         ids = ", ".join(sorted(loaded.camera_errors))
         st.warning(
-            f"Camera entries rejected in the config: {plain(ids)}. The others run; see "
-            "each card or the Cameras page for why.",
+            _(
+                "Camera entries rejected in the config: {cameras}. The others run; see "
+                "each card or the Cameras page for why."
+            ).format(cameras=plain(ids)),
             icon=":material/error:",
         )
     elif error:
         st.error(
-            "The manager rejected the latest config and keeps running the last good one: "
-            f"{plain(error)}"
+            _(
+                "The manager rejected the latest config and keeps running the last good one: "
+                "{error}"
+            ).format(error=plain(error))
         )
 
 
@@ -165,7 +196,7 @@ def visible(ctx: PageContext, views: list[CameraView], sites: list[str]) -> list
 
 def site_filter(ctx: PageContext, views: list[CameraView], key: str) -> list[str]:
     sites = sorted({v.site for v in views if ctx.user.sees_site(v.site) and v.site != "?"})
-    return st.multiselect("Sites", sites, key=key, placeholder="All sites")
+    return st.multiselect(_("Sites"), sites, key=key, placeholder=_("All sites"))
 
 
 def _flip_sound() -> None:
@@ -175,19 +206,23 @@ def _flip_sound() -> None:
 def sidebar_account(ctx: PageContext, login_needed: bool) -> None:
     with st.sidebar:
         if login_needed:
-            sites = ", ".join(ctx.user.sites) or "all sites"
-            st.caption(f"Signed in as **{plain(ctx.user.name)}** ({ctx.user.role}; {plain(sites)})")
-            if st.button("Sign out", key="sign_out"):
+            sites = ", ".join(ctx.user.sites) or _("all sites")
+            st.caption(
+                _("Signed in as **{user}** ({role}; {sites})").format(
+                    user=plain(ctx.user.name), role=role_label(ctx.user.role), sites=plain(sites)
+                )
+            )
+            if st.button(_("Sign out"), key="sign_out"):
                 sign_out(ctx.data_dir)
                 st.rerun()
         if ctx.user.can("view_events"):
             on = bool(st.session_state.get(SOUND_KEY))
             st.button(
-                f"Sound for new events: {'on' if on else 'off'}",
+                _("Sound for new events: on") if on else _("Sound for new events: off"),
                 key="alert_sound_button",
                 icon=":material/volume_up:" if on else ":material/volume_off:",
                 on_click=_flip_sound,
-                help=SOUND_HELP,
+                help=_(SOUND_HELP),
             )
         if not ctx.user.limited_to_sites:  # the path says nothing a site's operator needs
-            st.caption(f"Config: {plain(ctx.loaded.path)}")
+            st.caption(_("Config: {path}").format(path=plain(ctx.loaded.path)))

@@ -18,11 +18,20 @@ import streamlit as st
 
 from cashwatch.core.event_types import ZONE_STYLES
 from cashwatch.dashboard.live import to_jpeg
+from cashwatch.i18n import N_, _, ngettext
 
 ZONE_NAMES = tuple(ZONE_STYLES)
+# a zone as the editor names it (the config's key stays the value)
+ZONE_LABELS = {"cashier": N_("cashier"), "counter": N_("counter"), "drawer": N_("drawer")}
 GRID_STEP = 0.01
 CHART_WIDTH = 640
 SELECTION = "click"
+
+
+def zone_label(name: str) -> str:
+    """A zone's name in the language in effect."""
+    label = ZONE_LABELS.get(name)
+    return _(label) if label else name
 
 
 def points_key(camera_id: str) -> str:
@@ -155,8 +164,9 @@ def editor(camera_id: str, image_bgr: np.ndarray) -> dict[str, list[list[float]]
     key = points_key(camera_id)
     version = _version(camera_id)
     zone = st.radio(
-        "Zone to draw",
+        _("Zone to draw"),
         ZONE_NAMES,
+        format_func=zone_label,
         horizontal=True,
         key=f"{key}_zone",
         on_change=lambda: _commit(camera_id, _current(camera_id)),
@@ -165,7 +175,7 @@ def editor(camera_id: str, image_bgr: np.ndarray) -> dict[str, list[list[float]]
     table = pd.DataFrame(base.get(zone) or [], columns=["x", "y"], dtype=float)
     left, right = st.columns([3, 1])
     with right:
-        st.caption("Points (0..1)")
+        st.caption(_("Points (0..1)"))
         edited = st.data_editor(
             table,
             num_rows="dynamic",
@@ -178,8 +188,8 @@ def editor(camera_id: str, image_bgr: np.ndarray) -> dict[str, list[list[float]]
                 for c in ("x", "y")
             },
         )
-        st.button("Undo last point", key=f"{key}_undo", on_click=_undo, args=(camera_id, zone))
-        st.button("Clear zone", key=f"{key}_clear", on_click=_clear, args=(camera_id, zone))
+        st.button(_("Undo last point"), key=f"{key}_undo", on_click=_undo, args=(camera_id, zone))
+        st.button(_("Clear zone"), key=f"{key}_clear", on_click=_clear, args=(camera_id, zone))
     current = {**base, zone: [[float(r.x), float(r.y)] for r in edited.dropna().itertuples()]}
     st.session_state[f"{key}_current"] = current
     chart_key = f"{key}_chart_{version}"
@@ -192,9 +202,10 @@ def editor(camera_id: str, image_bgr: np.ndarray) -> dict[str, list[list[float]]
             width="content",
         )
         count = len(current.get(zone) or [])
-        st.caption(
-            f"{zone}: {count} point{'s' if count != 1 else ''}. Click on the image "
-            "to add a point to the selected zone (at least 3). Outlines: cashier "
-            "orange, counter teal, drawer purple."
+        points = ngettext("{zone}: {count} point.", "{zone}: {count} points.", count)
+        how = _(
+            "Click on the image to add a point to the selected zone (at least 3). "
+            "Outlines: cashier orange, counter teal, drawer purple."
         )
+        st.caption(points.format(zone=zone_label(zone), count=count) + " " + how)
     return current

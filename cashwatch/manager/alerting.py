@@ -14,7 +14,7 @@ from cashwatch.alerts.routing import CameraRef
 from cashwatch.alerts.service import AlertService, AlertSettings, CameraView
 from cashwatch.alerts.state import SUSPEND_MAX_S
 from cashwatch.config import LoadedConfig
-from cashwatch.config.alerts import ALERT_TYPES, CAMERA_DOWN
+from cashwatch.config.alerts import ALERT_TYPES, CAMERA_DOWN, with_language
 from cashwatch.manager.supervisor import MonitoredWorker
 from cashwatch.manager.till_exceptions import on_till
 from cashwatch.shm.status import CameraStatus
@@ -31,7 +31,8 @@ def settings_of(loaded: LoadedConfig, previous: AlertSettings | None = None) -> 
     """The alert settings of a config; a target the reload rejected keeps its last good
     settings (as a camera does): a typo while editing it must not lose its alerts."""
     app = loaded.app
-    targets = list(app.alerts)
+    # a target naming no language writes its texts in the dashboard's
+    targets = [with_language(t, app.dashboard.language) for t in app.alerts]
     names = {t.name for t in targets}
     for target in previous.targets if previous is not None else ():
         if target.name not in names and target.name in loaded.alert_errors:

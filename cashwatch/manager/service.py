@@ -30,6 +30,7 @@ from cashwatch.config import (
     load_config,
     resolve_config_path,
 )
+from cashwatch.i18n import _
 from cashwatch.inference.slots import InputSlot, input_name, video_input_name
 from cashwatch.manager import alerting, requests
 from cashwatch.manager.inference import InferencePool
@@ -885,5 +886,8 @@ def run_manager(config: str | None, ray_address: str | None = None) -> int:
         print(f"cashwatch: {exc}")
         return 1
     except OSError as exc:  # the data folder refused (read-only, a file where a folder goes)
-        print(f"cashwatch: cannot use the data folder {loaded.data_dir}: {exc}")
+        message = _("cannot use the data folder {data_dir}: {reason}").format(
+            data_dir=loaded.data_dir, reason=exc
+        )
+        print(f"cashwatch: {message}")
         return 1

@@ -25,8 +25,8 @@ import duckdb
 from cashwatch.cli_args import add_config_argument
 from cashwatch.config.loader import ConfigError, load_config
 from cashwatch.core.events import EVENT_TYPES
-from cashwatch.i18n import _
-from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_readonly
+from cashwatch.i18n import N_, _
+from cashwatch.store.db import DatabaseBusyError, DatabaseMissingError, connect_readonly, db_path
 
 FORMATS = ("table", "csv", "json", "parquet")
 COLUMNS = (
@@ -54,6 +54,17 @@ COLUMNS = (
 )
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The table's headings and its clip column's words, translated where it is written
+TABLE_HEADINGS = (
+    N_("started"),
+    N_("camera"),
+    N_("type"),
+    N_("conf"),
+    N_("review"),
+    N_("clip"),
+    N_("event_id"),
+)
+CLIP_STATES = {"yes": N_("yes"), "failed": N_("failed"), "expired": N_("expired"), "-": "-"}
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -70,8 +81,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--since {text!r} is neither a relative time (30m, 2h, 7d, 1w) nor an ISO "
-            "date/time (2025-01-31, 2025-01-31T08:00, 2025-01-31T08:00+01:00)"
+            _(
+                "--since {text} is neither a relative time (30m, 2h, 7d, 1w) nor an ISO "
+                "date/time (2025-01-31, 2025-01-31T08:00, 2025-01-31T08:00+01:00)"
+            ).format(text=repr(text))
         ) from None
     return moment if moment.tzinfo else moment.astimezone()
 
@@ -150,7 +163,11 @@ def _clip_state(item: dict[str, Any]) -> str:
 
 
 def write_table(items: list[dict[str, Any]], out: IO[str]) -> None:
-    header = ("started", "camera", "type", "conf", "review", "clip", "event_id")
+    """The events for a person: headings and the clip column in the language in use,
+    columns lined up by terminal width (a Hangul heading is two columns a letter)."""
+    from cashwatch.status import pad, text_width
+
+    header = tuple(_(heading) for heading in TABLE_HEADINGS)
     lines = [header] + [
         (
             str(item["started_at"] or "")[:19].replace("T", " "),
@@ -158,18 +175,18 @@ def write_table(items: list[dict[str, Any]], out: IO[str]) -> None:
             str(item["event_type"] or ""),
             "" if item["confidence"] is None else f"{item['confidence']:.2f}",
             str(item["review_status"] or ""),
-            _clip_state(item),
+            _(CLIP_STATES[_clip_state(item)]),
             item["event_id"],
         )
         for item in items
     ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    widths = [max(text_width(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            "  ".join(pad(cell, width) for cell, width in zip(line, widths, strict=True)).rstrip()
             + "\n"
         )
-    out.write(f"{len(items)} event(s)\n")
+    out.write(_("{count} event(s)").format(count=len(items)) + "\n")
 
 
 def write_csv(items: list[dict[str, Any]], out: IO[str]) -> None:
@@ -211,12 +228,12 @@ def _write(items: list[dict[str, Any]], args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print or export events; 0 on success, 1 when there is nothing to read, 2 for bad usage."""
     if args.format == "parquet" and args.output is None:
-        print("error: --format parquet needs --output PATH (Parquet is binary)", file=sys.stderr)
+        print(_("error: --format parquet needs --output PATH (Parquet is binary)"), file=sys.stderr)
         return 2
     try:
         loaded = load_config(args.config, create=False)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 1
     try:
         with connect_readonly(loaded.data_dir) as con:
@@ -226,8 +243,17 @@ def run(args: argparse.Namespace) -> int:
         if items is not None:
             _write(items, args)
         return 0
-    except (DatabaseMissingError, DatabaseBusyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except DatabaseMissingError:
+        print(
+            _(
+                "error: no event database at {path} yet: the manager creates it "
+                "(start it with `cashwatch run`)"
+            ).format(path=db_path(loaded.data_dir)),
+            file=sys.stderr,
+        )
+        return 1
+    except DatabaseBusyError as exc:
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 1
     except BrokenPipeError:
         # the reader stopped reading (`cashwatch events | head`): that is not an error;
@@ -235,5 +261,10 @@ def run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:
-        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            _("error: cannot write {path}: {reason}").format(
+                path=args.output, reason=exc.strerror or exc
+            ),
+            file=sys.stderr,
+        )
         return 1

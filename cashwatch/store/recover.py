@@ -49,17 +49,22 @@ class Recovery:
     resumed: bool = False  # an interrupted rebuild's file was filled up in place
 
     def describe(self) -> str:
-        moved = (
-            f"moved the old database to {self.moved_to}"
-            if self.moved_to
-            else "finished the interrupted rebuild of the database"
-            if self.resumed
-            else "there was no database file"
-        )
-        return (
-            f"{moved}; rebuilt {self.events} event(s) from {self.journal_files} journal "
-            f"file(s) ({self.records} record(s) replayed)"
-        )
+        """What was done, for a person, in the language in use."""
+        counts = {"events": self.events, "files": self.journal_files, "records": self.records}
+        if self.moved_to:
+            return _(
+                "moved the old database to {path}; rebuilt {events} event(s) from {files} "
+                "journal file(s) ({records} record(s) replayed)"
+            ).format(path=self.moved_to, **counts)
+        if self.resumed:
+            return _(
+                "finished the interrupted rebuild of the database; rebuilt {events} event(s) "
+                "from {files} journal file(s) ({records} record(s) replayed)"
+            ).format(**counts)
+        return _(
+            "there was no database file; rebuilt {events} event(s) from {files} journal "
+            "file(s) ({records} record(s) replayed)"
+        ).format(**counts)
 
 
 def database_problem(data_dir: Path) -> str:
@@ -162,16 +167,20 @@ def recover_database(
             held.acquire()
         except AlreadyRunning as exc:
             raise RecoveryRefused(
-                f"{exc}: it writes the database; stop it first (e.g. "
-                "`systemctl stop cashwatch`), then run this again"
+                _(
+                    "{reason}: it writes the database; stop it first (e.g. "
+                    "`systemctl stop cashwatch`), then run this again"
+                ).format(reason=exc)
             ) from None
     try:
         unfinished = rebuild_unfinished(data_dir)
         problem = database_problem(data_dir) if db_path(data_dir).exists() else "missing"
         if not (force or unfinished or problem):
             raise RecoveryRefused(
-                f"{db_path(data_dir)} reads back without error; nothing to "
-                "recover (--force rebuilds it from the journals anyway)"
+                _(
+                    "{path} reads back without error; nothing to "
+                    "recover (--force rebuilds it from the journals anyway)"
+                ).format(path=db_path(data_dir))
             )
         start_rebuild(data_dir)  # durable before the file moves; removed when drained
         # An unfinished rebuild's file that reads back whole is the new one, half filled:
@@ -219,17 +228,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
     except DatabaseBusyError as exc:
-        print(
-            f"cashwatch: another process holds {db_path(data_dir)} ({exc}); close it (an "
-            "analyst's session?) and run this again",
-            file=sys.stderr,
-        )
+        message = _(
+            "another process holds {path} ({reason}); close it (an "
+            "analyst's session?) and run this again"
+        ).format(path=db_path(data_dir), reason=exc)
+        print(f"cashwatch: {message}", file=sys.stderr)
         return 1
     except (duckdb.Error, OSError) as exc:
-        print(
-            f"cashwatch: rebuilding {db_path(data_dir)} failed: {short_reason(exc)} (the "
-            "journals are untouched; fix the cause and run this again)",
-            file=sys.stderr,
-        )
+        message = _(
+            "rebuilding {path} failed: {reason} (the "
+            "journals are untouched; fix the cause and run this again)"
+        ).format(path=db_path(data_dir), reason=short_reason(exc))
+        print(f"cashwatch: {message}", file=sys.stderr)
         return 1
     return 0

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = import_csv(args.file, journal)
     except (OSError, UnicodeError) as exc:
-        print(f"cashwatch: cannot read {args.file}: {exc}", file=sys.stderr)
+        message = _("cannot read {path}: {reason}").format(path=args.file, reason=exc)
+        print(f"cashwatch: {message}", file=sys.stderr)
         return 2
     finally:
         journal.close()

@@ -276,3 +276,10 @@ def test_whole_file_errors_do_not_quote_a_storage_url(tmp_path: Path) -> None:
     assert "'storage.url' (an integer, not shown)" in message
     assert "'ray.cpus_per_camera' (a string, not shown)" in message
     assert "w0rd" not in message
+
+
+def test_the_source_help_names_every_demo_scene() -> None:
+    from cashwatch.config.camera import DEMO_SCENES, CameraConfig
+
+    help_text = CameraConfig.model_fields["source"].description or ""
+    assert all(scene in help_text for scene in DEMO_SCENES), help_text

@@ -28,6 +28,7 @@ from cashwatch.store.schema import migrate
 CONFIG = """\
 [dashboard]
 host = "{host}"
+language = "{language}"
 
 [[cameras]]
 id = "cam-a"
@@ -266,8 +267,10 @@ def heartbeat(live: LiveState) -> None:
     live.table.set_header(manager_heartbeat_ts=time.time())
 
 
-def write_config(path: Path, *, host: str = "127.0.0.1", video: str = "/videos/a.mp4") -> Path:
-    path.write_text(CONFIG.format(host=host, video=video), encoding="utf-8")
+def write_config(
+    path: Path, *, host: str = "127.0.0.1", video: str = "/videos/a.mp4", language: str = "en"
+) -> Path:
+    path.write_text(CONFIG.format(host=host, video=video, language=language), encoding="utf-8")
     return path
 
 

@@ -16,6 +16,7 @@ from email.utils import formatdate
 from cashwatch.alerts.message import Alert, iso, type_label
 from cashwatch.alerts.senders.base import SendError
 from cashwatch.config.alerts import EmailTarget, MissingSecret
+from cashwatch.i18n import DEFAULT, _, speaking
 
 SUBJECT_PREFIX = "[CashWatch] "
 # what RFC 5322 allows on the left of a Message-ID's @ (dot-atom text)
@@ -42,6 +43,9 @@ def message_id(alert_id: str, sender: str) -> str:
 def mail_text(alert: Alert) -> str:
     """The plain-text body: what, where, when, how sure, the link and the alert id.
 
+    Written in the language in effect (`build_mail` sets the target's); the times stay
+    ISO 8601 with their offset, exact wherever the mail is read.
+
     Args:
         alert: The alert.
 
@@ -50,46 +54,50 @@ def mail_text(alert: Alert) -> str:
     """
     what = type_label(alert.event_type)
     if alert.phase == "end":
-        what += " (ended)"
-    lines = [f"What: {what}"]
+        what = _("{what} (ended)").format(what=what)
+    lines = [_("What: {what}").format(what=what)]
     if alert.phase == "test":
-        lines = ["This is a test alert from CashWatch: this target works."]
+        lines = [_("This is a test alert from CashWatch: this target works.")]
     camera = alert.camera_name or alert.camera_id
     if alert.camera_name and alert.camera_name != alert.camera_id:
         camera += f" ({alert.camera_id})"
-    lines.append(f"Camera: {camera}")
+    lines.append(_("Camera: {camera}").format(camera=camera))
     if alert.site:
-        lines.append(f"Site: {alert.site}")
-    lines.append(f"Started: {iso(alert.started_at)}")
+        lines.append(_("Site: {site}").format(site=alert.site))
+    lines.append(_("Started: {time}").format(time=iso(alert.started_at)))
     if alert.ended_at is not None:
-        lines.append(f"Ended: {iso(alert.ended_at)}")
+        lines.append(_("Ended: {time}").format(time=iso(alert.ended_at)))
     if alert.confidence is not None:
-        lines.append(f"Confidence: {alert.confidence:.0%}")
+        lines.append(_("Confidence: {percent}").format(percent=f"{alert.confidence:.0%}"))
     if alert.link:
-        lines.append(f"Link: {alert.link}")
-    lines.append(f"Alert id: {alert.alert_id}")
+        lines.append(_("Link: {link}").format(link=alert.link))
+    lines.append(_("Alert id: {alert_id}").format(alert_id=alert.alert_id))
     return "\n".join(lines) + "\n"
 
 
 def build_mail(target: EmailTarget, alert: Alert, snapshot: bytes | None) -> EmailMessage:
-    """The mail for an alert.
+    """The mail for an alert, its subject and text in the target's language.
 
     Args:
-        target: Sender and recipients.
+        target: Sender, recipients and language (`language`; none: English, unless
+            the manager filled in `[dashboard] language`, `with_language`).
         alert: The alert.
         snapshot: The snapshot JPEG, attached as `snapshot.jpg` when given.
 
     Returns:
         The message, ready for `smtplib.SMTP.send_message`.
     """
+    with speaking(target.language or DEFAULT):
+        subject = SUBJECT_PREFIX + alert.title
+        text = mail_text(alert)
     mail = EmailMessage()
-    mail["Subject"] = SUBJECT_PREFIX + alert.title
+    mail["Subject"] = subject
     mail["From"] = target.sender
     mail["To"] = ", ".join(target.to)
     mail["Date"] = formatdate(localtime=True)
     mail["Message-ID"] = message_id(alert.alert_id, target.sender)
     mail["X-CashWatch-Alert-Id"] = alert.alert_id
-    mail.set_content(mail_text(alert))
+    mail.set_content(text)
     if snapshot is not None:
         mail.add_attachment(snapshot, maintype="image", subtype="jpeg", filename="snapshot.jpg")
     return mail

@@ -32,6 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from cashwatch.alerts.message import Alert, type_label
 from cashwatch.alerts.senders.base import CameraInfo, SendError
 from cashwatch.config.alerts import CAMERA_DOWN, MissingSecret, MqttTarget
+from cashwatch.i18n import DEFAULT, _, speaking
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ def discovery_messages(
     """Home Assistant's MQTT discovery configs for the cameras, by config topic.
 
     Each camera is one HA device with a binary sensor per event type it can raise, an
-    image entity (the latest snapshot) and a status sensor.
+    image entity (the latest snapshot) and a status sensor. The entities' names (what
+    Home Assistant shows) are in the language in effect; ids, topics and payloads are
+    the same in every language.
 
     Args:
         cameras: The cameras announced.
@@ -97,7 +100,7 @@ def discovery_messages(
             configs[f"{discovery_prefix}/binary_sensor/{uid}/config"] = config
         uid = f"cashwatch_{cam}_snapshot"
         configs[f"{discovery_prefix}/image/{uid}/config"] = {
-            "name": "Snapshot",
+            "name": _("Snapshot"),
             "unique_id": uid,
             "image_topic": f"{prefix}/{cam}/snapshot",
             "content_type": "image/jpeg",
@@ -106,7 +109,7 @@ def discovery_messages(
         }
         uid = f"cashwatch_{cam}_status"
         configs[f"{discovery_prefix}/sensor/{uid}/config"] = {
-            "name": "Status",
+            "name": _("Status"),
             "unique_id": uid,
             "state_topic": f"{prefix}/{cam}/status",
             **availability,
@@ -226,7 +229,8 @@ class MqttSender:
         """
         if not self._target.discovery_prefix:
             return
-        configs = discovery_messages(cameras, self._prefix, self._target.discovery_prefix)
+        with speaking(self._target.language or DEFAULT):  # the entities' names
+            configs = discovery_messages(cameras, self._prefix, self._target.discovery_prefix)
         with self._lock:
             self._stale_discovery |= set(self._discovery) - set(configs)
             self._stale_discovery -= set(configs)

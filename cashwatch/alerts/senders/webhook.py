@@ -1,8 +1,9 @@
 """Webhook alerts: one signed JSON POST per alert, over urllib (no extra dependency).
 
 The body is the alert's `to_json()` with the snapshot inline as base64, so a receiver
-needs one JSON parser and nothing else. The URL is a secret (it may carry a token in its
-path, query or user part): errors name the host and port only.
+needs one JSON parser and nothing else, and a line for people (`text`) in the target's
+language. The URL is a secret (it may carry a token in its path, query or user part):
+errors name the host and port only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import IO, Any
 from cashwatch.alerts.message import Alert
 from cashwatch.alerts.senders.base import SendError
 from cashwatch.config.alerts import MissingSecret, WebhookTarget
+from cashwatch.i18n import DEFAULT, speaking
 
 USER_AGENT = "CashWatch-alerts/1"
 SIGNATURE_HEADER = "X-CashWatch-Signature"
@@ -51,17 +53,24 @@ def sign(key: str, body: bytes) -> str:
     return "sha256=" + hmac.new(key.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def webhook_body(alert: Alert, snapshot: bytes | None) -> bytes:
+def webhook_body(target: WebhookTarget, alert: Alert, snapshot: bytes | None) -> bytes:
     """The JSON bytes POSTed for an alert.
 
     Args:
+        target: The target; its `language` is the language of `text` (none: English,
+            unless the manager filled in `[dashboard] language`, `with_language`).
         alert: The alert.
         snapshot: The snapshot JPEG, if any.
 
     Returns:
-        UTF-8 JSON: `alert.to_json()` plus `snapshot_jpeg_base64` (a string or null).
+        UTF-8 JSON: `alert.to_json()` (its fields machine-readable, the same in every
+        language), `text` (the alert in one line for people, `Alert.title`, in the
+        target's language: what a chat bot can post as it is) and `snapshot_jpeg_base64`
+        (a string or null).
     """
     body = alert.to_json()
+    with speaking(target.language or DEFAULT):
+        body["text"] = alert.title
     body["snapshot_jpeg_base64"] = (
         base64.b64encode(snapshot).decode("ascii") if snapshot is not None else None
     )
@@ -105,7 +114,7 @@ class WebhookSender:
         Raises:
             SendError: Not taken; the message names the host:port, never the URL.
         """
-        body = webhook_body(alert, snapshot)
+        body = webhook_body(self._target, alert, snapshot)
         request = urllib.request.Request(self._url, data=body, method="POST")
         request.add_header("Content-Type", "application/json")
         request.add_header("User-Agent", USER_AGENT)

@@ -8,9 +8,10 @@ from cashwatch.config import CameraConfig
 from cashwatch.dashboard import camera_admin
 from cashwatch.dashboard.session import PageContext, guard_page
 from cashwatch.dashboard.widgets import plain
+from cashwatch.i18n import N_, _
 from cashwatch.util.redact import mask_credentials
 
-NEW = "+ New camera"
+NEW = N_("+ New camera")  # the choice's value; shown as _(NEW)
 
 
 def _rejected_entries(ctx: PageContext) -> None:
@@ -19,13 +20,14 @@ def _rejected_entries(ctx: PageContext) -> None:
         # in the message may carry a password
         if ctx.user.sees_site(ctx.loaded.camera_error_sites.get(camera_id, "")):
             st.error(
-                f"Config entry {plain(camera_id)} is rejected and not running: "
-                f"{plain(mask_credentials(error))}"
+                _("Config entry {camera} is rejected and not running: {error}").format(
+                    camera=plain(camera_id), error=plain(mask_credentials(error))
+                )
             )
 
 
 def _camera_tabs(ctx: PageContext, camera: CameraConfig) -> None:
-    settings, zones, remove = st.tabs(["Settings", "Zones", "Remove"])
+    settings, zones, remove = st.tabs([_("Settings"), _("Zones"), _("Remove")])
     with settings:
         camera_admin.source_test(ctx, camera)
         camera_admin.settings_form(ctx, camera)
@@ -37,25 +39,27 @@ def _camera_tabs(ctx: PageContext, camera: CameraConfig) -> None:
 
 def render() -> None:
     ctx = guard_page("edit_cameras")
-    st.title("Cameras")
+    st.title(_("Cameras"))
     if ctx.config_error:
         # The forms would show the last config that loaded, not the file being edited:
         # saving one would drop or overwrite the change in progress there (the actions
         # refuse too).
         st.warning(
-            "Cameras cannot be changed here while the config file does not load (see "
-            "above): saving would overwrite the edit in progress there. Fix the file, "
-            "then reload this page.",
+            _(
+                "Cameras cannot be changed here while the config file does not load (see "
+                "above): saving would overwrite the edit in progress there. Fix the file, "
+                "then reload this page."
+            ),
             icon=":material/edit_off:",
         )
         st.stop()
     cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
     _rejected_entries(ctx)
     choice = st.selectbox(
-        "Camera",
+        _("Camera"),
         [NEW, *cameras],
         key="cam_choice",
-        format_func=lambda c: c if c == NEW else f"{cameras[c].display_name} ({c})",
+        format_func=lambda c: _(NEW) if c == NEW else f"{cameras[c].display_name} ({c})",
     )
     camera = cameras.get(choice)
     if camera is None:

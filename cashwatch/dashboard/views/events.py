@@ -10,6 +10,7 @@ import streamlit as st
 from cashwatch.dashboard import charts, data, events_view, till_view
 from cashwatch.dashboard.session import PageContext, guard_page, recheck_sign_in
 from cashwatch.dashboard.widgets import plain
+from cashwatch.i18n import _, format_number, ngettext
 
 NEW_EVENTS_CHECK_S = 5.0
 
@@ -25,10 +26,14 @@ def newer_events(ctx: PageContext, flt: data.EventFilter, newest: Any) -> None:
         return
     if count:
         st.info(
-            f"{count} new event{'s' if count != 1 else ''} since this list was drawn.",
+            ngettext(
+                "{count} new event since this list was drawn.",
+                "{count} new events since this list was drawn.",
+                count,
+            ).format(count=count),
             icon=":material/notifications_active:",
         )
-        if st.button("Show them", key="ev_show_new"):
+        if st.button(_("Show them"), key="ev_show_new"):
             st.rerun()
 
 
@@ -46,17 +51,23 @@ def _pick_event(
     ctx: PageContext, events: pd.DataFrame, flt: data.EventFilter, linked: str | None
 ) -> str | None:
     """The events' table and the event picker under it; the id of the event picked."""
-    st.caption(f"{len(events):,} events" + (" (newest shown)" if len(events) >= flt.limit else ""))
+    count = len(events)
+    said = (
+        ngettext("{count} event (newest shown)", "{count} events (newest shown)", count)
+        if count >= flt.limit
+        else ngettext("{count} event", "{count} events", count)
+    )
+    st.caption(said.format(count=format_number(count)))
     coming = events_view.clips_coming(ctx, events)
     labels = {
         row.event_id: events_view.label(row, recording=row.event_id in coming)
-        for _, row in events.iterrows()
+        for _index, row in events.iterrows()
     }
     picked = st.dataframe(
         events_view.table(events),
         width="stretch",
         hide_index=True,
-        column_config=events_view.TABLE_COLUMNS,
+        column_config=events_view.table_columns(),
         on_select="rerun",
         selection_mode="single-row",
         key=events_view.table_key(list(labels)),
@@ -68,18 +79,23 @@ def _pick_event(
     if linked in labels:
         st.session_state["ev_selected"] = linked
     selected = st.selectbox(
-        "Event",
+        _("Event"),
         list(labels),
         format_func=labels.__getitem__,
         key="ev_selected",
-        help="Or click a row of the table.",
+        help=_("Or click a row of the table."),
     )
     if coming:
-        whose = "1 event's clip is" if len(coming) == 1 else f"{len(coming)} events' clips are"
         st.caption(
-            f"{whose} still being recorded (marked "
-            f"“{events_view.RECORDING_MARK}” in the list): pick one to watch its "
-            "snapshot and a countdown until the clip appears."
+            ngettext(
+                "{count} event's clip is still being recorded (marked “{mark}” in the "
+                "list): pick one to watch its snapshot and a countdown until the clip "
+                "appears.",
+                "{count} events' clips are still being recorded (marked “{mark}” in the "
+                "list): pick one to watch its snapshot and a countdown until the clip "
+                "appears.",
+                len(coming),
+            ).format(count=len(coming), mark=_(events_view.RECORDING_MARK))
         )
     return cast(str | None, selected)
 
@@ -96,30 +112,30 @@ def _event_panel(ctx: PageContext, event: dict[str, Any]) -> None:
 
 def render() -> None:
     ctx = guard_page("view_events")
-    st.title("Events")
+    st.title(_("Events"))
     linked = _linked_event()
     flt = events_view.filters(ctx)
     try:
         events = data.list_events(ctx.data_dir, flt)
     except data.HistoryUnavailable as exc:
-        st.info(f"No history to show: {plain(exc)}")
+        st.info(_("No history to show: {error}").format(error=plain(exc)))
         st.stop()
     newer_events(ctx, flt, events["started_at"].max() if not events.empty else None)
     if events.empty:
-        st.info("No events match these filters.")
+        st.info(_("No events match these filters."))
         if not linked:
             st.stop()
         selected: str | None = linked
     else:
         selected = _pick_event(ctx, events, flt, linked)
     if linked and linked != selected:  # outside these filters: shown all the same
-        st.caption("The event the alert's link names, which these filters leave out:")
+        st.caption(_("The event the alert's link names, which these filters leave out:"))
         selected = linked
     event = data.get_event(ctx.data_dir, selected) if selected else None
     if event is not None and ctx.user.sees_site(str(event.get("site"))):
         _event_panel(ctx, event)
     elif selected and selected == linked:
-        st.warning(f"No event {plain(linked)} that this account may see.")
+        st.warning(_("No event {event} that this account may see.").format(event=plain(linked)))
     if events.empty:
         st.stop()
     cols = st.columns(2)

@@ -11,7 +11,8 @@ from cashwatch.config import CameraConfig
 from cashwatch.dashboard.live import annotate, grey_out, to_jpeg
 from cashwatch.dashboard.session import PageContext, guard_page, recheck_sign_in
 from cashwatch.dashboard.status import read_frame, read_status
-from cashwatch.dashboard.widgets import manager_banner, plain, source_hidden
+from cashwatch.dashboard.widgets import manager_banner, plain, source_hidden, state_label
+from cashwatch.i18n import _
 from cashwatch.util.redact import mask_credentials
 
 REFRESH_S = 0.2
@@ -51,9 +52,15 @@ def camera_tile(choice: LiveChoice, camera_id: str, record: dict[str, Any] | Non
     problem = plain(source_hidden(ctx, masked, mask_credentials(camera.source), camera.source))
     if frame is None:
         if state == "error":
-            st.error(f"{title}: error, no live frame. {problem}")
+            st.error(
+                _("{camera}: error, no live frame. {problem}").format(camera=title, problem=problem)
+            )
         else:
-            st.info(f"{title}: no live frame ({state}).")
+            st.info(
+                _("{camera}: no live frame ({state}).").format(
+                    camera=title, state=state_label(state)
+                )
+            )
         return
     live = state == "running"
     image = annotate(
@@ -63,12 +70,25 @@ def camera_tile(choice: LiveChoice, camera_id: str, record: dict[str, Any] | Non
     st.image(
         to_jpeg(image if live else grey_out(image)),
         width="stretch",
-        caption=f"{title} · frame {frame.frame_no} · {frame.age_s:.1f} s old",
+        caption=_("{camera} · frame {frame} · {age} s old").format(
+            camera=title, frame=frame.frame_no, age=f"{frame.age_s:.1f}"
+        ),
     )
     if not live:
-        st.error(f"{title}: {state.upper()}, last frame {frame.age_s:.0f} s ago. {problem}")
+        st.error(
+            _("{camera}: {state}, last frame {age} s ago. {problem}").format(
+                camera=title,
+                state=state_label(state).upper(),
+                age=f"{frame.age_s:.0f}",
+                problem=problem,
+            )
+        )
     elif frame.age_s > _stale_after(ctx, record):
-        st.warning(f"{title}: no new frame for {frame.age_s:.0f} s; the stream may have stalled.")
+        st.warning(
+            _("{camera}: no new frame for {age} s; the stream may have stalled.").format(
+                camera=title, age=f"{frame.age_s:.0f}"
+            )
+        )
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -78,7 +98,7 @@ def grid(choice: LiveChoice) -> None:
     status = read_status(ctx.data_dir)
     manager_banner(status, ctx.loaded, detail=not ctx.user.limited_to_sites)
     if not choice.watched:
-        st.info("Choose cameras to watch.")
+        st.info(_("Choose cameras to watch."))
         return
     columns = st.columns(COLUMNS)
     for index, camera_id in enumerate(choice.watched):
@@ -90,15 +110,19 @@ def grid(choice: LiveChoice) -> None:
 
 def render() -> None:
     ctx = guard_page("view_live")
-    st.title("Live")
+    st.title(_("Live"))
     cameras = {c.id: c for c in ctx.loaded.app.cameras if ctx.user.sees_site(c.site)}
     watched = st.multiselect(
-        "Cameras to watch",
+        _("Cameras to watch"),
         list(cameras),
         default=list(cameras)[:SHOWN_AT_FIRST],
         format_func=lambda cid: f"{cameras[cid].display_name} ({cid})",
     )
     if len(watched) < len(cameras):
-        st.caption(f"Watching {len(watched)} of {len(cameras)} cameras; add others above.")
-    overlay = st.toggle("Overlay detections and zones", value=True)
+        st.caption(
+            _("Watching {watched} of {total} cameras; add others above.").format(
+                watched=len(watched), total=len(cameras)
+            )
+        )
+    overlay = st.toggle(_("Overlay detections and zones"), value=True)
     grid(LiveChoice(ctx, cameras, watched, overlay))

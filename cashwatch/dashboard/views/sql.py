@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import altair as alt
@@ -13,6 +12,7 @@ from cashwatch.dashboard import sql
 from cashwatch.dashboard.charts import result_chart
 from cashwatch.dashboard.data import HistoryUnavailable
 from cashwatch.dashboard.session import PageContext, PermissionDenied, guard_page
+from cashwatch.i18n import _, format_number, format_time, ngettext
 
 EXAMPLE = (
     "SELECT camera_id, event_type, count(*) AS events\nFROM events\n"
@@ -35,12 +35,19 @@ def chart_for(frame: pd.DataFrame) -> alt.Chart | None:
 
 
 def _show_result(ctx: PageContext, result: sql.QueryResult) -> None:
-    as_of = dt.datetime.fromtimestamp(result.as_of).strftime("%H:%M:%S")
-    st.caption(
-        f"{len(result.frame):,} rows in {result.elapsed_ms:.0f} ms, history as of "
-        f"{as_of}"
-        + (f" (cut at {sql.MAX_ROWS:,} rows or {sql.MAX_RESULT_MB} MB)" if result.truncated else "")
+    rows = len(result.frame)
+    summary = ngettext(
+        "{rows} row in {ms} ms, history as of {time}",
+        "{rows} rows in {ms} ms, history as of {time}",
+        rows,
+    ).format(
+        rows=format_number(rows), ms=f"{result.elapsed_ms:.0f}", time=format_time(result.as_of)
     )
+    if result.truncated:
+        summary = _("{summary} (cut at {rows} rows or {mb} MB)").format(
+            summary=summary, rows=format_number(sql.MAX_ROWS), mb=sql.MAX_RESULT_MB
+        )
+    st.caption(summary)
     st.dataframe(result.frame, width="stretch", hide_index=True)
     chart = chart_for(result.frame)
     if chart is not None:
@@ -48,10 +55,10 @@ def _show_result(ctx: PageContext, result: sql.QueryResult) -> None:
     if ctx.user.can("export"):
         cols = st.columns(2)
         cols[0].download_button(
-            "Download CSV", sql.to_csv(result.frame), "query.csv", mime="text/csv"
+            _("Download CSV"), sql.to_csv(result.frame), "query.csv", mime="text/csv"
         )
         cols[1].download_button(
-            "Download Parquet",
+            _("Download Parquet"),
             sql.to_parquet(result.frame),
             "query.parquet",
             mime="application/vnd.apache.parquet",
@@ -62,14 +69,20 @@ def render() -> None:
     ctx = guard_page("run_sql")
     st.title("SQL")
     st.caption(
-        "Read-only: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE. "
-        f"At most {sql.MAX_ROWS:,} rows and {sql.MAX_RESULT_MB} MB, "
-        f"{sql.TIMEOUT_S:.0f} s, {sql.MEMORY_LIMIT_MB} MB of memory. Queries read a "
-        "copy of the history taken when it last changed, so they never hold up "
-        "recording."
+        _(
+            "Read-only: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE. "
+            "At most {rows} rows and {mb} MB, {seconds} s, {memory} MB of memory. "
+            "Queries read a copy of the history taken when it last changed, so they "
+            "never hold up recording."
+        ).format(
+            rows=format_number(sql.MAX_ROWS),
+            mb=sql.MAX_RESULT_MB,
+            seconds=f"{sql.TIMEOUT_S:.0f}",
+            memory=sql.MEMORY_LIMIT_MB,
+        )
     )
-    query = st.text_area("Query", value=EXAMPLE, height=160, key="sql_query")
-    if st.button("Run", key="sql_run", type="primary"):
+    query = st.text_area(_("Query"), value=EXAMPLE, height=160, key="sql_query")
+    if st.button(_("Run"), key="sql_run", type="primary"):
         try:
             st.session_state["sql_result"] = sql.run_query(ctx, query)
         except (sql.QueryRefused, PermissionDenied, HistoryUnavailable) as exc:
