@@ -32,7 +32,7 @@ from cashwatch.cli import print_table, require_camera
 from cashwatch.cli_args import add_config_argument
 from cashwatch.config import LoadedConfig, load_config
 from cashwatch.config.alerts import MissingSecret, MqttTarget, with_language
-from cashwatch.i18n import N_, _
+from cashwatch.i18n import DEFAULT, N_, _, language, speaking
 from cashwatch.util.redact import mask_credentials
 
 # `cashwatch status` and `alerts list`: what an operator acts on first
@@ -143,7 +143,10 @@ def print_targets(summary: dict[str, Any], extra: tuple[tuple[str, str], ...] = 
 
 
 def _list(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    summary = alerts_summary(loaded.data_dir, loaded.app.alerts) or {
+    # JSON is read by programs: its texts (a target's filters, a stale note) stay English
+    with speaking(DEFAULT if args.json else language()):
+        summary = alerts_summary(loaded.data_dir, loaded.app.alerts)
+    summary = summary or {
         "written_at": 0.0,
         "stale": "",
         "targets": [],

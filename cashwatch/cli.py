@@ -15,7 +15,18 @@ from typing import Any
 from cashwatch.cli_args import add_config_argument
 from cashwatch.config import ConfigError, LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.loader import data_dir_of_broken_config
-from cashwatch.i18n import LANGUAGES, N_, UnknownLanguage, _, cli_language, split_lang, use
+from cashwatch.i18n import (
+    DEFAULT,
+    LANGUAGES,
+    N_,
+    UnknownLanguage,
+    _,
+    cli_language,
+    language,
+    speaking,
+    split_lang,
+    use,
+)
 from cashwatch.launcher import DashboardMissing
 
 DESCRIPTION = N_(
@@ -354,7 +365,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"cashwatch: {exc}", file=sys.stderr)
         return 1
     _mask_texts(status)
-    alerts = alerts_summary(data_dir, targets)
+    # JSON is read by programs: its texts (a target's filters, a stale note) stay English
+    with speaking(DEFAULT if args.json else language()):
+        alerts = alerts_summary(data_dir, targets)
     if args.json:
         shown = {key: status[key] for key in ("manager", "workers", "services")}
         if alerts is not None:

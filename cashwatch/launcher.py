@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from cashwatch.config import LoadedConfig, load_config, resolve_config_path
 from cashwatch.config.defaults import write_demo_config
-from cashwatch.i18n import _
+from cashwatch.i18n import _, language
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -96,7 +96,13 @@ def run_demo(config: str | None, port: int | None = None) -> int:
     loaded = load_config(path)
     env = _environment(loaded)
     manager = subprocess.Popen(
-        [sys.executable, "-m", "cashwatch.cli", "run", "--config", str(loaded.path)], env=env
+        # the manager speaks the demo's language (its messages, and --lang's choice)
+        [
+            sys.executable,
+            *("-m", "cashwatch.cli", "--lang", language()),
+            *("run", "--config", str(loaded.path)),
+        ],
+        env=env,
     )
     port = port or loaded.app.dashboard.port
     dashboard = subprocess.Popen(dashboard_command(loaded, port), env=env, cwd=APP.parent)

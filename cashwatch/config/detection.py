@@ -5,9 +5,9 @@ The model is global (one export cache per installation); the rules are per camer
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cashwatch.config.base import StrictModel
 from cashwatch.i18n import N_
@@ -125,9 +125,10 @@ class MotionConfig(StrictModel):
     `refresh_s` seconds. When the change is small, the model looks only around it.
     """
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(
-        title=N_("A cheap gate that skips inference on sampled frames where nothing changed.")
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_(
+        "A cheap gate that skips inference on sampled frames where nothing changed."
     )
 
     enabled: bool = Field(
@@ -175,9 +176,10 @@ class MotionConfig(StrictModel):
 class CashRuleConfig(StrictModel):
     """Hand-over between a person in the cashier zone and one outside it."""
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(
-        title=N_("Hand-over between a person in the cashier zone and one outside it.")
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_(
+        "Hand-over between a person in the cashier zone and one outside it."
     )
 
     enabled: bool = Field(
@@ -248,11 +250,10 @@ class CashRuleConfig(StrictModel):
 class ViolenceRuleConfig(StrictModel):
     """Two people within reach moving violently: a learned score or the limb-speed rule."""
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(
-        title=N_(
-            "Two people within reach moving violently: a learned score or the limb-speed rule."
-        )
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_(
+        "Two people within reach moving violently: a learned score or the limb-speed rule."
     )
 
     enabled: bool = Field(
@@ -376,10 +377,9 @@ class ViolenceRuleConfig(StrictModel):
 class FireRuleConfig(StrictModel):
     """Flame colour that flickers and grows; smoke is not required."""
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(
-        title=N_("Flame colour that flickers and grows; smoke is not required.")
-    )
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_("Flame colour that flickers and grows; smoke is not required.")
 
     enabled: bool = Field(
         default=True,
@@ -430,9 +430,10 @@ class FireRuleConfig(StrictModel):
 class TamperRuleConfig(StrictModel):
     """The view covered, blurred or changed (a camera turned away) for a while."""
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(
-        title=N_("The view covered, blurred or changed (a camera turned away) for a while.")
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_(
+        "The view covered, blurred or changed (a camera turned away) for a while."
     )
 
     enabled: bool = Field(
@@ -508,8 +509,9 @@ class TamperRuleConfig(StrictModel):
 class DetectionConfig(StrictModel):
     """Per-camera detection: rate, gate and rules."""
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(title=N_("Per-camera detection: rate, gate and rules."))
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_("Per-camera detection: rate, gate and rules.")
 
     fps: float = Field(
         default=7.5,

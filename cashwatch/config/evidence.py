@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from typing import ClassVar
+
+from pydantic import Field
 
 from cashwatch.config.base import StrictModel
 from cashwatch.i18n import N_
@@ -11,8 +13,9 @@ from cashwatch.i18n import N_
 class ClipConfig(StrictModel):
     """Video kept around each event."""
 
-    # the heading of its section in the Cameras form (a docstring cannot be marked)
-    model_config = ConfigDict(title=N_("Video kept around each event."))
+    # the heading of its section in the Cameras form (a docstring cannot be marked; a
+    # ClassVar, not model_config's title, which would rename the model in its errors)
+    FORM_TITLE: ClassVar[str] = N_("Video kept around each event.")
 
     pre_seconds: float = Field(
         default=20.0,

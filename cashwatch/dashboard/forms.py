@@ -121,7 +121,7 @@ def model_form(
         annotation, _optional = _unwrap_optional(field.annotation)
         current = values.get(name)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            heading = annotation.model_config.get("title")  # marked N_ in the model
+            heading = getattr(annotation, "FORM_TITLE", None)  # marked N_ in the model
             section = _(words[name]) if name in words else name.title()
             title = f"{section}: {_(heading) if heading else name}"
             nested = f"{key}.{name}"

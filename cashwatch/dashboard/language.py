@@ -27,7 +27,8 @@ _ERROR_KEY = "cashwatch_language_error"
 
 
 def _session_language() -> str | None:
-    if get_script_run_ctx() is None:  # not a dashboard run (a thread of its own)
+    # not a dashboard run (a thread of its own): no session, and no warning about it
+    if get_script_run_ctx(suppress_warning=True) is None:
         return None
     value = st.session_state.get(_KEY)
     return value if isinstance(value, str) else None
@@ -39,7 +40,7 @@ def settle(loaded: LoadedConfig, user: User | None) -> str:
     i18n.set_session_language(_session_language)
     code: str = loaded.app.dashboard.language
     if user is not None:
-        chosen = st.session_state.get(_LOCAL_CHOICE_KEY) if user == LOCAL_ADMIN else user.language
+        chosen = st.session_state.get(_LOCAL_CHOICE_KEY) if user is LOCAL_ADMIN else user.language
         if isinstance(chosen, str) and chosen in LANGUAGE_NAMES:
             code = chosen
     st.session_state[_KEY] = code
@@ -79,7 +80,7 @@ def _choose(loaded: LoadedConfig, user: User, key: str) -> None:
     chosen = st.session_state.get(key)
     if chosen not in LANGUAGE_NAMES:
         return
-    if user == LOCAL_ADMIN:
+    if user is LOCAL_ADMIN:
         st.session_state[_LOCAL_CHOICE_KEY] = chosen
         return
     try:

@@ -4,6 +4,7 @@ running manager: `events` and `status` on a data folder where nothing has run ye
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -55,3 +56,20 @@ def test_the_message_is_korean_with_lang_ko_and_english_by_default(
     plain = _cashwatch(*command, "--config", str(config))
     assert plain.returncode == 1 and english in plain.stderr, plain.stderr
     assert not HANGUL.search(plain.stdout + plain.stderr)
+
+
+def test_json_stays_english_and_the_table_speaks_korean(tmp_path: Path) -> None:
+    """`--json` is read by programs: a target's filters stay English under --lang ko,
+    while the table for a person is Korean."""
+    path = tmp_path / "cashwatch.toml"
+    path.write_text(
+        '[[alerts]]\nname = "desk"\nkind = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
+        'types = ["cash"]\nmin_confidence = 0.5\n'
+    )
+    shown = _cashwatch("--lang", "ko", "alerts", "list", "--json", "--config", str(path))
+    assert shown.returncode == 0, shown.stderr
+    listed = json.loads(shown.stdout)  # (json escapes Hangul: read it back to look)
+    assert listed["targets"][0]["filters"] == "types cash · conf >= 0.50", listed
+    assert not HANGUL.search(json.dumps(listed, ensure_ascii=False)), listed
+    table = _cashwatch("--lang", "ko", "alerts", "list", "--config", str(path))
+    assert table.returncode == 0 and HANGUL.search(table.stdout), table.stdout
