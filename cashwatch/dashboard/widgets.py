@@ -11,6 +11,7 @@ import streamlit as st
 from cashwatch.config import LoadedConfig
 from cashwatch.dashboard.session import PageContext, role_label, sign_out
 from cashwatch.dashboard.status import CameraView, LiveStatus
+from cashwatch.dashboard.system_info import STATE_LABELS
 from cashwatch.i18n import N_, _
 from cashwatch.util.redact import mask_credentials
 
@@ -45,18 +46,6 @@ BADGE_COLOURS: dict[str, Any] = {
     "not running": "gray",
     "error": "red",
     "empty": "gray",
-}
-# A state as people read it; the state itself (stored, compared) stays English
-STATE_LABELS: dict[str, str] = {
-    "running": N_("running"),
-    "starting": N_("starting"),
-    "connecting": N_("connecting"),
-    "reconnecting": N_("reconnecting"),
-    "stopping": N_("stopping"),
-    "stopped": N_("stopped"),
-    "not running": N_("not running"),
-    "error": N_("error"),
-    "empty": N_("empty"),
 }
 
 
