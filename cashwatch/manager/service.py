@@ -406,10 +406,18 @@ class Manager:
         except Exception as exc:  # workers then run without detection and say why
             self._model_error = f"{type(exc).__name__}: {exc}"
             log.exception("model preparation failed")
-        if self.inference is not None and not self._model_error:
-            # before the services start: the first loads it when it starts
-            self.inference.prepare_video(self.loaded.cameras.values())
+        cameras = list(self.loaded.cameras.values())
+        # the video model made on an earlier run is found before the services start (the
+        # first loads it as it starts); one still to export is made after they start, so
+        # pose detection does not wait for it (the first service then reloads)
+        video_found = (
+            self.inference is None
+            or bool(self._model_error)
+            or self.inference.prepare_video(cameras, export=False)
+        )
         self._model_ready.set()
+        if not video_found and self.inference is not None:
+            self.inference.prepare_video(cameras)
 
     # config -----------------------------------------------------------------------
     def reload(self) -> None:

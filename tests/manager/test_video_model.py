@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from cashwatch.config import CameraConfig, ModelConfig
 from cashwatch.manager.inference import NO_VERIFIED_CAMERA, InferencePool
 from tests.conftest import share_video_model
+from tests.harness import wait_for
 
 
 def camera(camera_id: str, method: str, enabled: bool = True) -> CameraConfig:
@@ -42,3 +44,34 @@ def test_a_verified_camera_makes_the_first_service_host_the_exported_model(
     assert pool.video_model is not None and pool.video_model.resolve() == video_model_file
     assert pool._video_spec(0) == {"video_model": str(pool.video_model)}
     assert "inference-0" in pool._video_spec(1)["no_video"]
+
+
+def test_a_video_model_exported_after_the_first_service_started_reaches_it_by_one_reload(
+    tmp_path: Path, openvino_model_dir: Path, video_model_file: Path
+) -> None:
+    """Pose detection does not wait for the video model's export on a first run: the
+    services start without it, and the first is restarted once to load it (a planned
+    restart, not a failure). The export is stood in for by sharing the made one."""
+    model = ModelConfig(backend="openvino", weights=str(openvino_model_dir))
+    pool = InferencePool(tmp_path, model, [0], manager_pid=os.getpid())
+    cameras = [camera("a", "verified")]
+    try:
+        assert not pool.prepare_video(cameras, export=False)  # nothing made here yet
+        assert pool._video_spec(0) == {"no_video": "no video model yet: it is being exported"}
+
+        def running(*, video: bool) -> int | None:
+            """Service 0's pid once it runs, with or without the video model."""
+            pool.step(wanted=1, heartbeat_timeout_s=30)
+            status = pool.table.read(0)
+            up = status.live and status.report.state == "running"
+            hosts_video = "video=i3d" in status.report.models
+            return status.supervision.pid if up and hosts_video == video else None
+
+        first = wait_for(lambda: running(video=False), 120, "service 0 up, without video")
+        share_video_model(tmp_path, video_model_file)  # the export is done
+        assert pool.prepare_video(cameras)
+        second = wait_for(lambda: running(video=True), 120, "service 0 reloaded with video")
+        assert second != first
+        assert pool.runs[0].restarts == 0 and not pool.table.read(0).supervision.error
+    finally:
+        pool.close()
