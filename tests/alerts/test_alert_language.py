@@ -10,31 +10,14 @@ import time
 from email import message_from_bytes, policy
 from typing import Any
 
-from cashwatch.alerts.message import Alert
 from cashwatch.alerts.senders.email import build_mail
 from cashwatch.alerts.senders.webhook import webhook_body
 from cashwatch.config.alerts import EmailTarget, WebhookTarget, with_language
 from cashwatch.i18n import language
+from tests.alerts.test_senders import make_alert
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 STARTED = 1_790_000_000.0
-
-
-def make_alert(phase: str = "start", **fields: Any) -> Alert:
-    values: dict[str, Any] = {
-        "alert_id": f"ev1:{phase}",
-        "phase": phase,
-        "event_id": "ev1",
-        "camera_id": "cam1",
-        "camera_name": "Front desk",
-        "site": "lobby",
-        "event_type": "violence",
-        "started_at": STARTED,
-        "ended_at": STARTED + 30 if phase == "end" else None,
-        "confidence": 0.87,
-        "link": "https://cashwatch.example/events?event=ev1",
-    }
-    return Alert(**{**values, **fields})
 
 
 def mail_target(**fields: Any) -> EmailTarget:

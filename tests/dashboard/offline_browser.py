@@ -5,6 +5,7 @@ internet: such requests fail, they are only recorded)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import urllib.request
@@ -19,6 +20,9 @@ import pytest
 from tests.harness import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = REPO / "docs" / "screenshots"
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -100,3 +104,26 @@ def chromium_page(outside: list[str]) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """The page as `test-artifacts/<name>.png`, copied to docs/screenshots/.
+
+    Streamlit scrolls its main block, not the page: a full-page shot is the window only.
+    The window is made as tall as the content for the shot (its width stays).
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    tall = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0"
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(tall), 2400))}
+    )
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
+    shutil.copy(path, SCREENSHOTS / path.name)

@@ -6,7 +6,6 @@ Screenshots of every page go to test-artifacts/ and are copied to docs/screensho
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from tests.dashboard.offline_browser import (
     TIMEOUT_MS,
     free_port,
     require_chromium,
+    screenshot,
     streamlit_server,
 )
 from tests.harness import ManagerProcess, camera_entry, write_config
@@ -33,8 +33,6 @@ from tests.store.builders import make_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = REPO / "test-artifacts"
-SCREENSHOTS = REPO / "docs" / "screenshots"
 CASHIER = [(0.2, 0.2), (0.6, 0.2), (0.6, 0.8)]
 
 
@@ -70,26 +68,6 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield url, config
 
 
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    # Streamlit scrolls its main block, not the page: a full-page shot is the window only.
-    # The window is made as tall as the content for the shot (its width, 1280, stays).
-    size = page.viewport_size
-    tall = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0"
-    )
-    page.set_viewport_size(
-        {"width": size["width"], "height": max(size["height"], min(int(tall), 2400))}
-    )
-    try:
-        page.screenshot(path=str(path), full_page=True)
-    finally:
-        page.set_viewport_size(size)
-    shutil.copy(path, SCREENSHOTS / path.name)
-
-
 def _open_page(page, title: str, ready_text: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     page.get_by_text(ready_text).first.wait_for(timeout=TIMEOUT_MS)
@@ -107,7 +85,7 @@ def _draw_cashier_zone(page, config: Path) -> None:
         try:
             page.get_by_text(f"cashier: {index + 1} point").first.wait_for()
         except Exception:
-            _shot(page, f"zone-click-{index}-failed")
+            screenshot(page, f"zone-click-{index}-failed")
             raise
     page.get_by_role("button", name="Save zones").click()
     page.get_by_text("saved; the manager applies it").first.wait_for()
@@ -143,7 +121,7 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
         expect(processed.last.locator('[data-testid="stMetricValue"]')).not_to_have_text("0")
         expect(card).to_contain_text("running")
         assert "hunter2" not in page.content()
-        _shot(page, "overview")
+        screenshot(page, "overview")
 
         # With the sound on, a new event is toasted and its alert script runs in the page
         page.get_by_role("button", name="Sound for new events: off").click()
@@ -169,7 +147,7 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
 
         _open_page(page, "Live", "s old")
         page.locator('[data-testid="stImage"] img').first.wait_for()
-        _shot(page, "live")
+        screenshot(page, "live")
 
         _open_page(page, "Events", "Snapshot at the trigger frame")
         video = page.locator("video").first
@@ -180,20 +158,20 @@ def test_sign_in_control_a_camera_and_play_a_clip(dashboard: tuple[str, Path]) -
             " return v.currentTime > 0.2; }",
             timeout=TIMEOUT_MS,
         )
-        _shot(page, "events")
+        screenshot(page, "events")
 
         _open_page(page, "Cameras", "Camera id")
         page.locator(".st-key-cam_choice").click()
         page.get_by_role("option", name="Front desk (cam-a)").click()
         page.get_by_role("tab", name="Zones").click()
         _draw_cashier_zone(page, config)
-        _shot(page, "cameras")
+        screenshot(page, "cameras")
         _open_page(page, "System", "Manager log")
-        _shot(page, "system")
+        screenshot(page, "system")
         _open_page(page, "SQL", "Read-only")
         page.get_by_role("button", name="Run").click()
         page.locator('[data-testid="stDataFrame"]').first.wait_for()
-        _shot(page, "sql")
+        screenshot(page, "sql")
 
         # A reload (a new Streamlit session) keeps the operator signed in, by the cookie
         cookies = {c["name"]: c for c in page.context.cookies()}

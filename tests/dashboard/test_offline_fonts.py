@@ -28,14 +28,13 @@ from tests.dashboard.offline_browser import (
     chromium_page,
     free_port,
     require_chromium,
+    screenshot,
     streamlit_server,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = REPO / "docs" / "screenshots"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
-BUNDLED = ("Source Sans", "Material Symbols", "Source Code")  # Streamlit's own, no Hangul
 
 
 # Marks the element holding the first text under `selector` that has Hangul, and returns
@@ -69,26 +68,12 @@ def _assert_hangul_drawn(page: Any, selector: str) -> None:
     probe = {"nodeId": root, "selector": "[data-hangul-probe]"}
     node = cdp.send("DOM.querySelector", probe)["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-    # every Hangul glyph drawn by a font that has it: one outside Streamlit's bundled
-    # fonts (a tofu box is the primary font's empty glyph, counted under its name)
-    drawn = sum(f["glyphCount"] for f in fonts if not f["familyName"].startswith(BUNDLED))
+    # every Hangul glyph drawn by a system font: Streamlit's bundled web fonts (custom
+    # fonts to DevTools: SourceSans3VF, Material Symbols) have no Hangul, and a tofu box
+    # is the primary font's empty glyph, counted under its name
+    drawn = sum(f["glyphCount"] for f in fonts if not f["isCustomFont"])
     assert drawn >= hangul, f"{text!r}: {hangul} Hangul characters, fonts used: {fonts}"
     cdp.detach()
-
-
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    tall = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0"
-    )
-    page.set_viewport_size(
-        {"width": size["width"], "height": max(size["height"], min(int(tall), 2000))}
-    )
-    try:
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    finally:
-        page.set_viewport_size(size)
 
 
 def _require_hangul_font() -> None:
@@ -123,13 +108,13 @@ def test_korean_overview_and_events_draw_hangul_offline(tmp_path: Path) -> None:
             page.wait_for_load_state("networkidle")
             _assert_hangul_drawn(page, "h1")
             _assert_hangul_drawn(page, '[data-testid="stSidebarNav"] a')
-            _shot(page, "overview-ko")
+            screenshot(page, "overview-ko")
             page.locator('[data-testid="stSidebarNav"] a', has_text="이벤트").first.click()
             page.get_by_role("heading", name="이벤트").wait_for()
             page.get_by_text("office-evt-1").first.wait_for(state="attached")  # history drawn
             page.wait_for_load_state("networkidle")
             _assert_hangul_drawn(page, "h1")
-            _shot(page, "events-ko")
+            screenshot(page, "events-ko")
     finally:
         live.close()
     assert outside == [], f"requests left loopback: {sorted(set(outside))}"
