@@ -252,11 +252,3 @@ def format_number(value: float, *, decimals: int | None = None) -> str:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return str(format_decimal(value, format=pattern, locale=language()))
     return str(format_decimal(value, locale=language()))
-
-
-def format_percent(value: float, *, decimals: int = 0) -> str:
-    """A share (0.873) as a percentage, as the language writes it."""
-    from babel.numbers import format_percent as babel_percent
-
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
-    return str(babel_percent(value, format=pattern, locale=language()))
