@@ -115,6 +115,15 @@ def video_model_file() -> Path:
     return ensure_video_model(REPO / ".pytest_cache" / "cashwatch-models")
 
 
+@pytest.fixture(scope="session")
+def fire_models() -> dict[str, Path]:
+    """Real YOLO fire models whose opinion is known (tests.support.fire_models): "always",
+    "never" and "no_fire" (no fire class), built once per test run (the same cache)."""
+    from tests.support.fire_models import build
+
+    return build(REPO / ".pytest_cache" / "cashwatch-models" / "fire")
+
+
 def share_video_model(data_dir: Path, video_model_file: Path) -> None:
     """Make a data folder's models/ hold the cached video model export (a link to it).
 

@@ -414,8 +414,10 @@ class FireRuleConfig(StrictModel):
         default=None,
         title=N_("Fire model"),
         description=N_(
-            "Optional YOLO fire/smoke weights (.pt) that must "
-            "confirm a colour detection; loads torch in the worker."
+            "Optional YOLO fire/smoke weights (.pt, relative to the data folder) that "
+            "must confirm a colour detection. With the shared inference service it runs "
+            "in the first service, loaded once for every camera; otherwise it loads "
+            "torch in the camera's worker."
         ),
     )
     min_confidence: float = Field(
@@ -540,6 +542,16 @@ class DetectionConfig(StrictModel):
     def needs_pose_model(self) -> bool:
         """Only the cash and violence rules look at people; fire and tamper at pixels."""
         return self.cash.enabled or self.violence.enabled
+
+    @property
+    def needs_inference(self) -> bool:
+        """Whether the camera asks a model at all: people, or a fire model's opinion."""
+        return self.needs_pose_model or self.fire_model is not None
+
+    @property
+    def fire_model(self) -> str | None:
+        """The fire model's weights as configured, when the fire rule is on and has one."""
+        return self.fire.model if self.fire.enabled and self.fire.model else None
 
     @property
     def uses_video_verifier(self) -> bool:

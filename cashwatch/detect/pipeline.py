@@ -393,13 +393,12 @@ def load_fire_confirmer(camera: CameraSettings, data_dir: Path) -> FireConfirmer
         FileNotFoundError: When the configured weights do not exist.
         ValueError: When the model has no fire, flame or smoke class.
     """
-    weights = camera.detection.fire.model
-    if not camera.detection.fire.enabled or not weights:
+    weights = camera.detection.fire_model
+    if weights is None:
         return None
-    from cashwatch.detect.fire_model import YoloFireConfirmer
+    from cashwatch.detect.fire_model import YoloFireConfirmer, fire_model_path
 
-    path = Path(weights)
-    return YoloFireConfirmer(path if path.is_absolute() else data_dir / path)
+    return YoloFireConfirmer(fire_model_path(weights, data_dir), data_dir)
 
 
 def build_processor(camera: CameraConfig, model: ModelConfig, data_dir: Path) -> FrameProcessor:

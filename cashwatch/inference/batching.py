@@ -25,6 +25,7 @@ class Pending:
         frame_hw: The frame's (or crop's) (height, width) it was made from.
         deadline: Wall time after which the camera no longer waits for it.
         received: Monotonic time it was read.
+        weights: For a fire request, which fire model (its weights' path); "" otherwise.
     """
 
     client: int
@@ -35,6 +36,7 @@ class Pending:
     frame_hw: tuple[int, int]
     deadline: float
     received: float
+    weights: str = ""
 
 
 def split_expired(pending: list[Pending], now: float) -> tuple[list[Pending], list[Pending]]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,48 @@ class _Connection:
             self.sock.close()
         self.sock = None
         self.retry_at = time.monotonic() + RETRY_AFTER_S
+
+    def ask(
+        self, header: dict[str, Any], deadline: float, late: str = ""
+    ) -> tuple[dict[str, Any], bytes]:
+        """Send one request on the open connection and wait for its answer.
+
+        Answers to requests given up earlier come first on the connection; they are
+        skipped. Any failure closes the connection, so a late answer is never read as
+        the next request's.
+
+        Args:
+            header: The request; its "id" is what the answer must echo.
+            deadline: Wall time after which the answer is no longer waited for.
+            late: When it times out, what the error says was not met (e.g. "5 s
+                ([model] verifier_timeout_s)"); "" for the plain socket error.
+
+        Returns:
+            The answer's header (ok) and body.
+
+        Raises:
+            InferenceUnavailable: When no answer came in time, the connection broke, or
+                the service answered with an error (its words).
+        """
+        assert self.sock is not None, "open() first"
+        try:
+            self.sock.settimeout(max(0.001, deadline - time.time()))
+            send_message(self.sock, header)
+            while True:
+                answer, body = receive_message(self.sock, self.buffer)
+                if answer.get("id") == header["id"]:
+                    break
+        except TimeoutError as exc:
+            self.close()
+            if not late:
+                raise InferenceUnavailable(f"{self.path.stem}: TimeoutError: {exc}") from exc
+            raise InferenceUnavailable(f"{self.path.stem} gave no answer within {late}") from exc
+        except (OSError, ValueError) as exc:  # reset, a service killed mid-answer
+            self.close()
+            raise InferenceUnavailable(f"{self.path.stem}: {type(exc).__name__}: {exc}") from exc
+        if not answer.get("ok"):
+            raise InferenceUnavailable(f"{self.path.stem}: {answer.get('error')}")
+        return answer, body
 
 
 class RemotePoseModel:
@@ -157,7 +200,7 @@ class RemotePoseModel:
     def _ask(
         self, connection: _Connection, frame: np.ndarray, imgsz: int | None, deadline: float
     ) -> Poses:
-        sock = connection.open(deadline)
+        connection.open(deadline)
         info = connection.models.get("pose")
         if info is None:
             connection.close()
@@ -172,9 +215,8 @@ class RemotePoseModel:
             self._slot.write(image)
         except ValueError as exc:  # a model larger than any slot: said, not a crash loop
             raise InferenceUnavailable(str(exc)) from exc
-        request_id = next(self._ids)
         header = {
-            "id": request_id,
+            "id": next(self._ids),
             "model": "pose",
             "slot": self._slot.name,
             "h": image.shape[0],
@@ -183,20 +225,7 @@ class RemotePoseModel:
             "fw": frame.shape[1],
             "deadline": deadline,
         }
-        try:
-            sock.settimeout(max(0.001, deadline - time.time()))
-            send_message(sock, header)
-            while True:  # answers to requests given up earlier come first: skip them
-                answer, body = receive_message(sock, connection.buffer)
-                if answer.get("id") == request_id:
-                    break
-        except (OSError, ValueError) as exc:  # timeout, reset, a service killed mid-answer
-            connection.close()  # a late answer must not be read as the next one's
-            raise InferenceUnavailable(
-                f"{connection.path.stem}: {type(exc).__name__}: {exc}"
-            ) from exc
-        if not answer.get("ok"):
-            raise InferenceUnavailable(f"{connection.path.stem}: {answer.get('error')}")
+        answer, body = connection.ask(header, deadline)
         self.last_batch = int(answer.get("batch", 1))
         return poses_from_bytes(body, int(answer["n"]))
 

@@ -12,7 +12,12 @@ A message is two little-endian u32 lengths, a JSON header, then a binary body:
   "deadline"}`, the prepared (16, 224, 224, 3) uint8 window at the start of the camera's
   video slot; its answer `{"id", "ok", "ms"}` with the 1024 video features as float32
   bytes. Only the first service hosts the video model; the others answer with an error
-  that says so.
+  that says so;
+- a fire request (a user's fire model confirming the fire rule, `model` = "fire"):
+  `{"id", "model", "slot", "h", "w", "fh", "fw", "deadline", "weights"}`, the frame
+  letterboxed at the start of the camera's input slot as for a pose request, `weights`
+  naming which fire model; its answer `{"id", "ok", "conf", "ms"}`, the highest fire,
+  flame or smoke confidence. Fire models live in the first service too.
 
 Only names and small results cross the socket (a person is 56 floats): the pixels stay
 in shared memory. Sockets are files in an owner-only folder, and the service also checks
@@ -46,6 +51,8 @@ KEYPOINTS = 17
 FLOATS_PER_PERSON = 4 + 1 + KEYPOINTS * 3
 VIDEO = "video"  # the request kind of the violence verifier's windows
 VIDEO_SERVICE = 0  # the one service that hosts the video model (loaded once per machine)
+FIRE = "fire"  # the request kind of a user's fire model
+FIRE_SERVICE = VIDEO_SERVICE  # fire models are loaded once per machine, in the same one
 VIDEO_WINDOW_SHAPE = (VIDEO_WINDOW, VIDEO_SIZE, VIDEO_SIZE, 3)
 VIDEO_FEATURES = 1024
 

@@ -9,6 +9,10 @@ Video requests (the violence verifier's windows, served by the first service onl
 the video model ~0.4-1.2 s each on a CPU core, a hundred pose looks: each runs as a batch
 of its own, at most one per pass of the loop and after that pass's pose batches, so a
 pose request waits for at most one of them.
+
+Fire requests (a user's fire model, asked only while a camera's fire rule has sustained
+flame colours) run after the pose batches of the same pass, one at a time: a 320-px
+detection, tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from cashwatch.detect.model import BatchPoseModel
 from cashwatch.detect.video_verifier import VideoFeatures
 from cashwatch.inference.batching import Pending, make_batches, split_expired
 from cashwatch.inference.protocol import (
+    FIRE,
     VIDEO,
     VIDEO_WINDOW_SHAPE,
     ModelInfo,
@@ -40,6 +45,7 @@ from cashwatch.inference.protocol import (
     take_message,
 )
 from cashwatch.inference.slots import InputSlot
+from cashwatch.rules.fire import FireConfirmer
 from cashwatch.shm import segments
 from cashwatch.shm.services import ServiceReport
 
@@ -58,9 +64,29 @@ class _Client:
     # per connection: a camera slot freed and made again for another camera is a new
     # segment under the old name, and its new worker comes on a new connection
     slots: dict[str, InputSlot] = field(default_factory=dict)
-    # a camera's video-verifier connection: it sends no pose requests, so the pose batch
-    # does not wait for it
-    sends_video: bool = False
+    # a camera's video-verifier or fire-model connection: it sends no pose requests, so
+    # the pose batch does not wait for it
+    sends_no_pose: bool = False
+
+
+@dataclass(frozen=True)
+class FireModels:
+    """The fire models a service hosts, by their weights' path (as cameras name them).
+
+    Attributes:
+        loaded: The models that loaded.
+        errors: Why each of the others did not (a camera asking one gets this answer).
+    """
+
+    loaded: Mapping[str, FireConfirmer] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def why_not(self, weights: str, service: str) -> str:
+        """Why `weights` is not served here: its load error, or that it is not hosted."""
+        return self.errors.get(weights) or (
+            f"{service} hosts no fire model {weights} (the manager loads the fire models "
+            "the cameras name, in inference-0)"
+        )
 
 
 @dataclass
@@ -86,6 +112,7 @@ class InferenceServer:
         run_id: The run the manager started, written into every report.
         video: The video model (the violence verifier's), when this service hosts it.
         no_video: Without `video`, what a video request is answered (why there is none).
+        fire: The fire models it hosts (a user's, confirming the fire rule).
     """
 
     def __init__(
@@ -98,8 +125,10 @@ class InferenceServer:
         run_id: str,
         video: VideoFeatures | None = None,
         no_video: str = "this service hosts no video model",
+        fire: FireModels | None = None,
     ) -> None:
         self.models = dict(models)
+        self.fire = fire or FireModels()
         self.video = video
         self.no_video = no_video
         self._video_prefix = segments.prefix_for(data_dir) + "v"
@@ -193,6 +222,8 @@ class InferenceServer:
                 request = self._parse(client, message[0])
                 if request.model == VIDEO and self.video is None:
                     self._answer_error(request, self.no_video)  # at once: nothing to wait for
+                elif request.model == FIRE and request.weights not in self.fire.loaded:
+                    self._answer_error(request, self.fire.why_not(request.weights, "this service"))
                 else:
                     self._pending.append(request)
         except (ProtocolError, KeyError, TypeError, ValueError) as exc:
@@ -200,17 +231,19 @@ class InferenceServer:
             self._drop_client(client)
 
     def _pose_clients(self) -> int:
-        return sum(1 for client in self._clients.values() if not client.sends_video)
+        return sum(1 for client in self._clients.values() if not client.sends_no_pose)
 
     def _parse(self, client: _Client, header: dict[str, Any]) -> Pending:
         model, slot = str(header["model"]), str(header["slot"])
         if model == VIDEO:
-            client.sends_video = True
+            client.sends_no_pose = True
             prefix, kind = self._video_prefix, "video slot"
             side = VIDEO_WINDOW_SHAPE[1]
             input_hw = frame_hw = (side, side)
         else:
-            if model not in self.models:
+            if model == FIRE:
+                client.sends_no_pose = True
+            elif model not in self.models:
                 raise ValueError(
                     f"no model {model!r} here (this service runs {sorted(self.models)})"
                 )
@@ -228,6 +261,7 @@ class InferenceServer:
             frame_hw=frame_hw,
             deadline=float(header["deadline"]),
             received=time.monotonic(),
+            weights=str(header["weights"]) if model == FIRE else "",
         )
 
     def _drop_client(self, client: _Client) -> None:
@@ -248,10 +282,38 @@ class InferenceServer:
         videos = [request for request in live if request.model == VIDEO]
         # the other videos wait for the next pass, after the pose requests come by then
         self._pending = videos[1:]
-        for batch in make_batches([r for r in live if r.model != VIDEO], MAX_BATCH):
+        poses = [r for r in live if r.model not in (VIDEO, FIRE)]
+        for batch in make_batches(poses, MAX_BATCH):
             self._run_batch(batch)
+        for request in live:
+            if request.model == FIRE:
+                self._run_fire(request)
         if videos:
             self._run_video(videos[0])
+
+    def _run_fire(self, request: Pending) -> None:
+        """One frame through the fire model it names (asked only while flames persist)."""
+        if request.client not in self._clients:
+            return
+        try:
+            image = self._slot(request).read(*request.input_hw)
+        except (OSError, ValueError) as exc:
+            self._totals["failed"] += 1
+            self._answer_error(request, f"cannot read its input: {exc}")
+            return
+        started = time.perf_counter()
+        try:
+            score = self.fire.loaded[request.weights].confirm(image)
+        except Exception as exc:  # the pose requests of every camera must go on
+            log.exception("the fire model %s failed on a frame", request.weights)
+            self._totals["failed"] += 1
+            self._answer_error(request, f"the fire model failed: {type(exc).__name__}: {exc}")
+            return
+        ms = (time.perf_counter() - started) * 1000.0
+        self._send(
+            request.client,
+            {"id": request.request_id, "ok": True, "conf": score, "ms": round(ms, 2)},
+        )
 
     def _run_video(self, request: Pending) -> None:
         """One video window through the video model (a batch of its own)."""
@@ -354,6 +416,7 @@ class InferenceServer:
             models=", ".join(
                 [f"{n}={m.name}" for n, m in self.models.items()]
                 + (["video=i3d"] if self.video is not None else [])
+                + [f"fire={Path(weights).name}" for weights in self.fire.loaded]
             ),
             clients=len(self._clients),
             queue_len=len(self._pending),

@@ -24,12 +24,7 @@ import numpy as np
 
 from cashwatch.detect.video_features import prepare_window
 from cashwatch.inference.client import InferenceUnavailable, _Connection
-from cashwatch.inference.protocol import (
-    VIDEO,
-    features_from_bytes,
-    receive_message,
-    send_message,
-)
+from cashwatch.inference.protocol import VIDEO, features_from_bytes
 from cashwatch.inference.slots import InputSlot
 from cashwatch.rules.violence_verified import Verdict, VerifyRequest
 
@@ -136,29 +131,19 @@ class RemoteVideoVerifier:
     def _ask(self, window: np.ndarray, deadline: float) -> np.ndarray:
         """Send one window and wait for its features until `deadline` (wall time)."""
         connection = self._connection
-        sock = connection.open(deadline)
+        connection.open(deadline)
         self._slot.write(window)
-        request_id = next(self._ids)
-        header = {"id": request_id, "model": VIDEO, "slot": self._slot.name, "deadline": deadline}
+        header = {
+            "id": next(self._ids),
+            "model": VIDEO,
+            "slot": self._slot.name,
+            "deadline": deadline,
+        }
+        _, body = connection.ask(
+            header, deadline, late=f"{self._timeout_s:g} s ([model] verifier_timeout_s)"
+        )
         try:
-            sock.settimeout(max(0.001, deadline - time.time()))
-            send_message(sock, header)
-            while True:  # an answer to a request given up earlier is skipped
-                answer, body = receive_message(sock, connection.buffer)
-                if answer.get("id") == request_id:
-                    break
-            features = features_from_bytes(body) if answer.get("ok") else None
-        except TimeoutError as exc:
-            connection.close()  # a late answer must not be read as the next one's
-            raise InferenceUnavailable(
-                f"{connection.path.stem} gave no answer within {self._timeout_s:g} s "
-                "([model] verifier_timeout_s)"
-            ) from exc
-        except (OSError, ValueError) as exc:  # reset, a service killed mid-answer
+            return features_from_bytes(body)
+        except ValueError as exc:
             connection.close()
-            raise InferenceUnavailable(
-                f"{connection.path.stem}: {type(exc).__name__}: {exc}"
-            ) from exc
-        if features is None:
-            raise InferenceUnavailable(f"{connection.path.stem}: {answer.get('error')}")
-        return features
+            raise InferenceUnavailable(f"{connection.path.stem}: {exc}") from exc

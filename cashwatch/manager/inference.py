@@ -12,6 +12,10 @@ The video model of the violence verifier is loaded once per machine, by the firs
 service: the manager exports it (`prepare_video`, in its prepare-model thread, before
 any service starts) when a camera's violence rule uses the verified method; the other
 services answer a video request with an error that names the first.
+
+The fire models the cameras name (`detection.fire.model`) are loaded by the first
+service too (`fire_models`); a config change that names another restarts it once, on
+purpose, to load it (the other services go on serving poses meanwhile).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 import psutil
 
 from cashwatch.config import CameraConfig, ModelConfig
+from cashwatch.detect.fire_model import fire_model_path
 from cashwatch.inference.protocol import VIDEO_SERVICE, socket_path
 from cashwatch.manager.supervisor import describe_exit, read_exit_note
 from cashwatch.manager.workers import spawn_child
@@ -93,6 +98,7 @@ class ServiceRun:
     started_mono: float = 0.0
     last_error: str = ""
     video_model: str = ""  # the video model it was started with ("": none)
+    fire_models: tuple[str, ...] = ()  # the fire models it was started with
     psutil_process: psutil.Process | None = field(default=None, repr=False)
 
 
@@ -114,6 +120,8 @@ class InferencePool:
         # set by the prepare thread once a model exported after the services started is
         # ready; the supervision loop then restarts the first service to load it
         self._video_to_load = False
+        # the first service's fire models (`fire_models`), by their weights' paths
+        self.fire_models: tuple[str, ...] = ()
         for run in self.runs:
             self.table.update_supervision(
                 run.place.index,
@@ -180,16 +188,31 @@ class InferencePool:
                 "loads after a manager restart; until then its pose rule decides"
             )
 
-    def _video_spec(self, index: int) -> dict[str, str]:
-        """The `ServiceSpec` fields of the video model for service `index`."""
+    def want_fire_models(self, cameras: Iterable[CameraConfig]) -> None:
+        """The fire models the cameras name become the first service's; a service
+        already running without one of them is restarted to load it (`step`). A camera
+        switched off counts, as for the video model: switching it on needs no restart."""
+        wanted = sorted(
+            {
+                str(fire_model_path(weights, self.data_dir))
+                for camera in cameras
+                if (weights := camera.detection.fire_model) is not None
+            }
+        )
+        self.fire_models = tuple(wanted)
+
+    def _models_spec(self, index: int) -> dict[str, Any]:
+        """The `ServiceSpec` fields of the models service `index` hosts beside the pose
+        model: the video model and the fire models, for the first."""
         if index != VIDEO_SERVICE:
             return {
                 "no_video": f"inference-{index} hosts no video model; "
                 f"send video requests to inference-{VIDEO_SERVICE}"
             }
+        fire = {"fire_models": self.fire_models}
         if self.video_model is None:
-            return {"no_video": self.no_video}
-        return {"video_model": str(self.video_model)}
+            return {"no_video": self.no_video, **fire}
+        return {"video_model": str(self.video_model), **fire}
 
     # supervision ----------------------------------------------------------------------
     def step(self, wanted: int, heartbeat_timeout_s: float) -> None:
@@ -197,7 +220,7 @@ class InferencePool:
         kill the silent. A service started once keeps running while the manager does
         (a camera added later finds it ready); beyond `wanted` none is started, so two
         cameras on a 16-core machine do not load the model 15 times."""
-        if self._video_to_load:
+        if self._video_to_load or self.runs[VIDEO_SERVICE].fire_models != self.fire_models:
             self._video_to_load = False
             self._reload(self.runs[VIDEO_SERVICE])
         now = time.monotonic()
@@ -216,9 +239,13 @@ class InferencePool:
         """Restart a running service on purpose (to load a model made after it started):
         stopped as at shutdown and started again at once, not booked as a failure. One
         not running yet loads it when it starts."""
-        if run.process is None or run.video_model == str(self.video_model):
-            return  # it starts with it, or already did
-        log.info("restarting inference service %d to load the video model", run.place.index)
+        wanted = self._models_spec(run.place.index)
+        if run.process is None or (run.video_model, run.fire_models) == (
+            wanted.get("video_model", ""),
+            wanted.get("fire_models", ()),
+        ):
+            return  # it starts with them, or already did
+        log.info("restarting inference service %d to load its models", run.place.index)
         self._end(run)
         self._start(run, planned=True)
 
@@ -236,8 +263,9 @@ class InferencePool:
             run.restarts += 1
         run.run_id = uuid.uuid4().hex
         place = run.place
-        video = self._video_spec(place.index)
-        run.video_model = video.get("video_model", "")
+        models = self._models_spec(place.index)
+        run.video_model = models.get("video_model", "")
+        run.fire_models = models.get("fire_models", ())
         spec = ServiceSpec(
             index=place.index,
             data_dir=str(self.data_dir),
@@ -246,7 +274,7 @@ class InferencePool:
             run_id=run.run_id,
             manager_pid=self.manager_pid,
             threads=max(self.model.threads, len(place.cores)),
-            **video,
+            **models,
         )
         child = spawn_child(
             service_main, spec, f"cashwatch.inference:{place.index}", service_origin(place.index)

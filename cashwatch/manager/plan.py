@@ -238,15 +238,15 @@ def plan_supervision(wanted: Wanted, running: Running, now: Clock) -> list[Actio
     """Start what may start, book what died, kill what hung; enabled cameras only.
 
     A worker without a process starts once its back-off is over, and a camera that
-    needs the pose model once the model is ready. A dead or hung one is given its next
-    back-off (supervisor.schedule_restart).
+    asks a model (the pose model, a fire model) once the model is ready. A dead or hung
+    one is given its next back-off (supervisor.schedule_restart).
     """
     actions: list[Action] = []
     for camera_id, worker in running.workers.items():
         if not worker.camera.enabled:
             continue
         if worker.process is Process.NONE:
-            may_start = running.model_ready or not worker.camera.detection.needs_pose_model
+            may_start = running.model_ready or not worker.camera.detection.needs_inference
             if now.mono >= worker.next_start_mono and may_start:
                 actions.append(Start(camera_id))
         elif worker.process is Process.EXITED:

@@ -339,7 +339,13 @@ class Manager:
 
     # model ------------------------------------------------------------------------
     def _needs_pose_model(self) -> bool:
-        return any(c.detection.needs_pose_model for c in self.loaded.cameras.values())
+        """Whether the pose model must be exported: a camera looks at people, or names a
+        fire model that a shared service (which always serves the pose model) will run."""
+        shared = self.loaded.app.model.service == "shared"
+        return any(
+            c.detection.needs_inference if shared else c.detection.needs_pose_model
+            for c in self.loaded.cameras.values()
+        )
 
     def _prepare_environment(self) -> None:
         """Set every variable the workers and the model export add to the environment,
@@ -383,7 +389,7 @@ class Manager:
         if not self._model_ready.is_set() or self._model_error:
             return 0
         return sum(
-            camera.enabled and camera.detection.needs_pose_model
+            camera.enabled and camera.detection.needs_inference
             for camera in self.loaded.cameras.values()
         )
 
@@ -407,6 +413,8 @@ class Manager:
             self._model_error = f"{type(exc).__name__}: {exc}"
             log.exception("model preparation failed")
         cameras = list(self.loaded.cameras.values())
+        if self.inference is not None:
+            self.inference.want_fire_models(cameras)
         # the video model made on an earlier run is found before the services start (the
         # first loads it as it starts); one still to export is made after they start, so
         # pose detection does not wait for it (the first service then reloads)
@@ -440,6 +448,7 @@ class Manager:
             )
         if self.inference is not None and self._model_ready.is_set():
             self.inference.note_config(loaded.cameras.values())
+            self.inference.want_fire_models(loaded.cameras.values())
         self.loaded = loaded
         self.apply_config(loaded)
         alerting.configure(self.alerts, loaded)

@@ -28,7 +28,12 @@ of the sampled frames of the last `min_duration_s` raises an event. Confidence:
     confidence = 0.5 + 0.25 * min(1, flicker / (2 * min_flicker))
                      + 0.25 * min(1, area / (4 * min_area))
 
-An optional confirmer (a YOLO fire model a user supplies) must also agree.
+An optional confirmer (a YOLO fire model a user supplies) must also agree: it is asked
+on each frame while the evidence is sustained, and the event waits until it says 0.5
+or more. A confirmer that cannot answer (its inference service down or late) does not
+hold the fire back: the event is raised on the colour evidence alone, and its details
+say why (`confirmer_error`). A fire missed costs more than a false alarm, and the
+operator can see which of the two kinds of event it is.
 """
 
 from __future__ import annotations
@@ -50,8 +55,13 @@ ANALYSIS_WIDTH = 320
 FLICKER_FRAMES = 8
 MIN_EVIDENCE_SHARE = 0.6
 MAX_REPEAT_IOU = 0.8
+CONFIRM_FROM = 0.5  # the confirmer's score from which it agrees
 MIN_VALUE, MIN_SATURATION, MAX_HUE, MIN_CR = 220, 60, 35, 155
 _OPEN_KERNEL = np.ones((2, 2), np.uint8)
+
+
+class ConfirmerUnavailable(Exception):
+    """The confirmer could not judge this frame; its message says why (no secret in it)."""
 
 
 class FireConfirmer(Protocol):
@@ -65,6 +75,9 @@ class FireConfirmer(Protocol):
 
         Returns:
             The confidence of fire, 0..1; the rule raises its event from 0.5.
+
+        Raises:
+            ConfirmerUnavailable: When it cannot judge now (its service is down or late).
         """
         ...
 
@@ -213,10 +226,21 @@ class FireRule:
             self.evidence.saw((), ts)
         if not self.window.add(ts, sample, sample.evidence):
             return []
-        if self.confirmer is not None and self.confirmer.confirm(frame_bgr) < 0.5:
+        opinion = self._confirmation(frame_bgr)
+        score = opinion.get("confirmer_score")
+        if isinstance(score, float) and score < CONFIRM_FROM:
             return []  # still due on the next evidence: the confirmer may agree then
         self.window.fired()
-        return self._event(sample, ts, scale)
+        return self._event(sample, ts, scale, opinion)
+
+    def _confirmation(self, frame_bgr: np.ndarray) -> dict[str, float | str]:
+        """The confirmer's score, or why it has none; {} without a confirmer."""
+        if self.confirmer is None:
+            return {}
+        try:
+            return {"confirmer_score": round(float(self.confirmer.confirm(frame_bgr)), 3)}
+        except ConfirmerUnavailable as exc:
+            return {"confirmer_error": str(exc)}
 
     def evidence_ts(self, subject: Subject = ()) -> float | None:
         """When flame evidence was last seen anywhere in the frame.
@@ -239,7 +263,9 @@ class FireRule:
         )
         return _Sample(area, flicker, evidence)
 
-    def _event(self, sample: _Sample, ts: float, scale: float) -> list[DetectedEvent]:
+    def _event(
+        self, sample: _Sample, ts: float, scale: float, opinion: dict[str, float | str]
+    ) -> list[DetectedEvent]:
         areas = [s.area for s in self.window.values()]
         growth = sample.area / max(min(areas), self.config.min_area, 1e-9)
         confidence = (
@@ -263,6 +289,7 @@ class FireRule:
                     "flicker": round(sample.flicker, 3),
                     "growth": round(growth, 2),
                     "evidence_share": round(self.window.share(), 2),
+                    **opinion,
                 },
             )
         ]

@@ -38,6 +38,7 @@ from cashwatch.worker.spec import WorkerSpec
 from cashwatch.worker.stats import WorkerStats
 
 if TYPE_CHECKING:
+    from cashwatch.inference.fire_client import RemoteFireConfirmer
     from cashwatch.inference.video_client import RemoteVideoVerifier
 
 log = logging.getLogger("cashwatch.worker")
@@ -55,31 +56,61 @@ DETECTION_DISABLED = "detection disabled"
 
 
 def build_processor(spec: WorkerSpec, camera: CameraConfig, model: ModelConfig) -> FrameProcessor:
-    """The camera's detection; its pose model in the shared services when the manager
-    runs them (the worker then loads no runtime), else loaded here."""
+    """The camera's detection; its pose model and fire model in the shared services when
+    the manager runs them (the worker then loads no runtime), else loaded here."""
     if not camera.detection.any_rule_enabled:  # spares the worker the pipeline imports
         return NullProcessor()
     from cashwatch.detect.pipeline import build_processor as build_detection
 
     data_dir = Path(spec.data_dir)
-    if not (spec.inference_sockets and camera.detection.needs_pose_model):
+    if not (spec.inference_sockets and camera.detection.needs_inference):
         return build_detection(camera, model, data_dir)
-    from cashwatch.detect.pipeline import DetectionProcessor, load_fire_confirmer
+    from cashwatch.detect.pipeline import DetectionProcessor
     from cashwatch.inference.client import RemotePoseModel
 
-    remote = RemotePoseModel(
-        [Path(path) for path in spec.inference_sockets],
-        spec.input_slot,
-        model.request_timeout_s,
-        fallback_name=f"{Path(model.weights).stem}@service",
-        why_down=partial(service_error, data_dir),
-    )
+    remote = None
+    if camera.detection.needs_pose_model:
+        remote = RemotePoseModel(
+            [Path(path) for path in spec.inference_sockets],
+            spec.input_slot,
+            model.request_timeout_s,
+            fallback_name=f"{Path(model.weights).stem}@service",
+            why_down=partial(service_error, data_dir),
+        )
     try:
         verifier = video_verifier(spec, camera, model)
     except Exception:  # e.g. its slot is gone: the rule's pose fallback decides and says so
         log.exception("camera %s: the violence verifier could not be set up", camera.id)
         verifier = None
-    return DetectionProcessor(camera, remote, load_fire_confirmer(camera, data_dir), verifier)
+    return DetectionProcessor(camera, remote, fire_confirmer(spec, camera, model), verifier)
+
+
+def fire_confirmer(
+    spec: WorkerSpec, camera: CameraConfig, model: ModelConfig
+) -> RemoteFireConfirmer | None:
+    """The camera's fire model in the service that hosts fire models; None without one.
+
+    Raises:
+        FileNotFoundError: When the configured weights do not exist: said at the start,
+            as with a model in the worker, rather than on the first fire.
+    """
+    weights = camera.detection.fire_model
+    if weights is None:
+        return None
+    from cashwatch.detect.fire_model import check_fire_weights, fire_model_path
+    from cashwatch.inference.fire_client import RemoteFireConfirmer
+    from cashwatch.inference.protocol import FIRE_SERVICE
+
+    data_dir = Path(spec.data_dir)
+    path = fire_model_path(weights, data_dir)
+    check_fire_weights(path)
+    return RemoteFireConfirmer(
+        Path(spec.inference_sockets[FIRE_SERVICE]),
+        spec.input_slot,
+        path,
+        model.request_timeout_s,
+        why_down=partial(service_error, data_dir, FIRE_SERVICE),
+    )
 
 
 def video_verifier(

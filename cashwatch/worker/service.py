@@ -3,7 +3,8 @@
 Spawned by the manager (cashwatch.manager.inference), one per GPU or group of cores.
 It loads each model once, listens on its socket and answers every camera's requests
 (cashwatch.inference.server) until the manager stops it or goes away. The first service
-also loads the video model of the violence verifier, when the manager exported it.
+also loads the video model of the violence verifier, when the manager exported it, and
+the fire models the cameras name.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from cashwatch.worker.log_pipe import PipeEnd
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event as MpEvent
 
+    from cashwatch.inference.server import FireModels
     from cashwatch.worker.process import ExitNoteWriter
 
 log = logging.getLogger("cashwatch.inference")
@@ -46,6 +48,8 @@ class ServiceSpec:
         video_model: The exported video model (the violence verifier's) it loads, for
             the service that hosts it; "" for the others.
         no_video: What its answer to a video request says without a video model.
+        fire_models: The fire models (weights' absolute paths) it loads, for the service
+            that hosts them; () for the others.
     """
 
     index: int
@@ -57,6 +61,7 @@ class ServiceSpec:
     threads: int
     video_model: str = ""
     no_video: str = ""
+    fire_models: tuple[str, ...] = ()
 
 
 def service_title(index: int) -> str:
@@ -115,6 +120,7 @@ def _serve(spec: ServiceSpec, mp_stop: MpEvent, stop: threading.Event) -> None:
             spec.run_id,
             video=video,
             no_video=no_video,
+            fire=_load_fire(spec),
         )
         log.info("inference service %d serves %s on %s", spec.index, pose.name, spec.socket_path)
 
@@ -143,6 +149,27 @@ def _load_video(spec: ServiceSpec) -> tuple[Any, str]:
         return None, f"the video model failed to load: {type(exc).__name__}: {exc}"
     log.info("inference service %d hosts the video model %s", spec.index, spec.video_model)
     return model, ""
+
+
+def _load_fire(spec: ServiceSpec) -> FireModels:
+    """The fire models this service hosts; one that fails to load is kept as its error.
+
+    Like the video model's, a fire model's failure costs only the cameras that name it
+    (their fire events then say the model could not confirm, and why).
+    """
+    from cashwatch.detect.fire_model import YoloFireConfirmer
+    from cashwatch.inference.server import FireModels
+
+    loaded, errors = {}, {}
+    for weights in spec.fire_models:
+        try:
+            loaded[weights] = YoloFireConfirmer(Path(weights), Path(spec.data_dir))
+        except Exception as exc:  # a missing file, no fire class, not a YOLO model
+            log.exception("inference service %d cannot load the fire model %s", spec.index, weights)
+            errors[weights] = f"the fire model failed to load: {type(exc).__name__}: {exc}"
+            continue
+        log.info("inference service %d hosts the fire model %s", spec.index, weights)
+    return FireModels(loaded, errors)
 
 
 def _listen(path: Path) -> socket.socket:

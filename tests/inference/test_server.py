@@ -12,22 +12,18 @@ import cv2
 import numpy as np
 import pytest
 
-from cashwatch.config.detection import ModelConfig
-from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.model import BatchPoseModel, ModelUnavailable
 from cashwatch.inference.client import InferenceUnavailable, RemotePoseModel
 from cashwatch.inference.protocol import receive_message, send_message, socket_path
-from cashwatch.inference.server import InferenceServer
 from cashwatch.inference.slots import InputSlot
-from cashwatch.shm.services import ServiceReport
 from tests.conftest import require_media
 from tests.harness import wait_for
+from tests.inference.service_thread import ServiceThread as Service
 
 
 @pytest.fixture(scope="module")
-def model(openvino_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BatchPoseModel:
-    config = ModelConfig(weights=str(openvino_model_dir), backend="openvino", precision="f32")
-    return load_pose_model(config, tmp_path_factory.mktemp("model"))
+def model(pose: BatchPoseModel) -> BatchPoseModel:
+    return pose
 
 
 @pytest.fixture(scope="module")
@@ -45,33 +41,9 @@ def frames() -> list[np.ndarray]:
     return read[::15]  # a cashier and a customer in every frame
 
 
-class Service:
-    """An InferenceServer on a real socket, served by a thread of this process."""
-
-    def __init__(self, data_dir: Path, model: BatchPoseModel, batch_wait_ms: float) -> None:
-        self.path = socket_path(data_dir, 0)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(self.path))
-        listener.listen(16)
-        self.reports: list[ServiceReport] = []
-        self.server = InferenceServer(
-            {"pose": model}, listener, data_dir, self.reports.append, batch_wait_ms / 1000, "run"
-        )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.server.serve, args=(self._stop.is_set,))
-        self._thread.start()
-
-    def latest(self) -> ServiceReport:
-        return wait_for(lambda: self.reports and self.reports[-1], 5, "a report")  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
 @pytest.fixture
 def service(tmp_path: Path, model: BatchPoseModel) -> Iterator[Service]:
-    running = Service(tmp_path, model, batch_wait_ms=30.0)
+    running = Service(tmp_path, model, batch_wait_s=0.03)
     yield running
     running.stop()
 

@@ -4,7 +4,6 @@ real I3D model, real sockets and real shared-memory slots."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,34 +12,25 @@ import cv2
 import numpy as np
 import pytest
 
-from cashwatch.config.detection import ModelConfig
-from cashwatch.detect.backends import load_pose_model
 from cashwatch.detect.model import BatchPoseModel
 from cashwatch.detect.video_features import VideoFeatureModel, prepare_window
-from cashwatch.detect.video_verifier import LocalVideoVerifier, VideoFeatures
+from cashwatch.detect.video_verifier import LocalVideoVerifier
 from cashwatch.inference.client import RemotePoseModel
 from cashwatch.inference.protocol import receive_message, send_message, socket_path
-from cashwatch.inference.server import InferenceServer
 from cashwatch.inference.slots import InputSlot, video_input_name
 from cashwatch.inference.video_client import RemoteVideoVerifier
 from cashwatch.rules.violence_features import FEATURE_NAMES
 from cashwatch.rules.violence_trigger import Candidate
 from cashwatch.rules.violence_verified import Verdict, VerifyRequest
-from cashwatch.shm.services import ServiceReport
 from tests.conftest import require_media
 from tests.harness import wait_for
+from tests.inference.service_thread import ServiceThread as Service
 
 pytestmark = pytest.mark.media
 
 FIGHT = "video/v1_fight_at_shop_counter__fightsurv_fi082.mp4"
 # around the two men at the counter, in pixels of the 426x240 clip
 FIGHTERS_BOX = (120.0, 20.0, 330.0, 240.0)
-
-
-@pytest.fixture(scope="module")
-def pose(openvino_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BatchPoseModel:
-    config = ModelConfig(weights=str(openvino_model_dir), backend="openvino", precision="f32")
-    return load_pose_model(config, tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")
@@ -67,36 +57,6 @@ def request_of(ring: list[np.ndarray], box: tuple[float, float, float, float] = 
     return VerifyRequest(candidate, list(ring), 1.0)
 
 
-class Service:
-    """An InferenceServer on a real socket, served by a thread of this process."""
-
-    def __init__(
-        self, data_dir: Path, index: int, pose: BatchPoseModel, video: VideoFeatures | None
-    ) -> None:
-        self.path = socket_path(data_dir, index)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(self.path))
-        listener.listen(16)
-        self.reports: list[ServiceReport] = []
-        self.server = InferenceServer(
-            {"pose": pose},
-            listener,
-            data_dir,
-            self.reports.append,
-            0.002,
-            "run",
-            video=video,
-            no_video=f"inference-{index} hosts no video model; send video requests to inference-0",
-        )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.server.serve, args=(self._stop.is_set,))
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
 @pytest.fixture
 def video_slots(tmp_path: Path) -> Iterator[list[InputSlot]]:
     made = [InputSlot.create_video(tmp_path, slot) for slot in range(3)]
@@ -118,7 +78,7 @@ def test_the_first_service_answers_the_features_the_model_gives_in_process(
     ring: list[np.ndarray],
     video_slots: list[InputSlot],
 ) -> None:
-    service = Service(tmp_path, 0, pose, video)
+    service = Service(tmp_path, pose, video=video)
     verifier = RemoteVideoVerifier(service.path, video_slots[0].name, timeout_s=30.0)
     try:
         request = request_of(ring)
@@ -158,7 +118,7 @@ def test_a_pose_request_waits_for_at_most_one_video_window(
     ring: list[np.ndarray],
     video_slots: list[InputSlot],
 ) -> None:
-    service = Service(tmp_path, 0, pose, video)
+    service = Service(tmp_path, pose, video=video)
     pose_slot = InputSlot.create(tmp_path, 9, 640)
     camera = RemotePoseModel([service.path], pose_slot.name, 30.0, "waiting")
     sockets = []
@@ -200,7 +160,12 @@ def test_a_pose_request_waits_for_at_most_one_video_window(
 def test_another_service_says_which_hosts_the_video_model(
     tmp_path: Path, pose: BatchPoseModel, ring: list[np.ndarray], video_slots: list[InputSlot]
 ) -> None:
-    service = Service(tmp_path, 1, pose, None)
+    service = Service(
+        tmp_path,
+        pose,
+        index=1,
+        no_video="inference-1 hosts no video model; send video requests to inference-0",
+    )
     verifier = RemoteVideoVerifier(service.path, video_slots[0].name, timeout_s=5.0)
     try:
         assert verifier.submit(request_of(ring))
@@ -217,7 +182,7 @@ def test_another_service_says_which_hosts_the_video_model(
 def test_a_video_request_naming_a_pose_slot_closes_its_connection(
     tmp_path: Path, pose: BatchPoseModel, video: VideoFeatureModel
 ) -> None:
-    service = Service(tmp_path, 0, pose, video)
+    service = Service(tmp_path, pose, video=video)
     pose_slot = InputSlot.create(tmp_path, 0, 640)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -1,4 +1,5 @@
-"""Which service hosts the violence verifier's video model, and what the others answer."""
+"""Which service hosts the violence verifier's video model and the cameras' fire models,
+and what the others answer."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def pool(tmp_path: Path):
 def test_without_a_verified_camera_no_service_hosts_the_video_model(pool: InferencePool) -> None:
     pool.prepare_video([camera("a", "pose"), camera("b", "verified", enabled=False)])
     assert pool.video_model is None
-    assert pool._video_spec(0) == {"no_video": NO_VERIFIED_CAMERA}
-    assert pool._video_spec(1) == {
+    assert pool._models_spec(0) == {"no_video": NO_VERIFIED_CAMERA, "fire_models": ()}
+    assert pool._models_spec(1) == {
         "no_video": "inference-1 hosts no video model; send video requests to inference-0"
     }
 
@@ -42,8 +43,8 @@ def test_a_verified_camera_makes_the_first_service_host_the_exported_model(
     share_video_model(tmp_path, video_model_file)
     pool.prepare_video([camera("a", "pose"), camera("b", "verified")])
     assert pool.video_model is not None and pool.video_model.resolve() == video_model_file
-    assert pool._video_spec(0) == {"video_model": str(pool.video_model)}
-    assert "inference-0" in pool._video_spec(1)["no_video"]
+    assert pool._models_spec(0) == {"video_model": str(pool.video_model), "fire_models": ()}
+    assert "inference-0" in pool._models_spec(1)["no_video"]
 
 
 def test_a_video_model_exported_after_the_first_service_started_reaches_it_by_one_reload(
@@ -57,7 +58,10 @@ def test_a_video_model_exported_after_the_first_service_started_reaches_it_by_on
     cameras = [camera("a", "verified")]
     try:
         assert not pool.prepare_video(cameras, export=False)  # nothing made here yet
-        assert pool._video_spec(0) == {"no_video": "no video model yet: it is being exported"}
+        assert pool._models_spec(0) == {
+            "no_video": "no video model yet: it is being exported",
+            "fire_models": (),
+        }
 
         def running(*, video: bool) -> int | None:
             """Service 0's pid once it runs, with or without the video model."""
@@ -75,3 +79,29 @@ def test_a_video_model_exported_after_the_first_service_started_reaches_it_by_on
         assert pool.runs[0].restarts == 0 and not pool.table.read(0).supervision.error
     finally:
         pool.close()
+
+
+def test_the_first_service_hosts_each_fire_model_the_cameras_name_once(
+    pool: InferencePool, tmp_path: Path
+) -> None:
+    def fire(camera_id: str, model: str, *, rule: bool = True, on: bool = True) -> CameraConfig:
+        return CameraConfig.model_validate(
+            {
+                "id": camera_id,
+                "source": "demo:fire",
+                "enabled": on,
+                "detection": {"fire": {"enabled": rule, "model": model}},
+            }
+        )
+
+    pool.want_fire_models(
+        [
+            fire("a", "models/fire.pt"),
+            fire("b", str(tmp_path / "models" / "fire.pt")),  # the same file, named in full
+            fire("c", "/opt/smoke.pt", on=False),  # switched off: switching on needs no reload
+            fire("d", "/opt/unused.pt", rule=False),  # its fire rule is off: never asked
+        ]
+    )
+    assert pool.fire_models == ("/opt/smoke.pt", str(tmp_path / "models" / "fire.pt"))
+    assert pool._models_spec(0)["fire_models"] == pool.fire_models
+    assert "fire_models" not in pool._models_spec(1)
