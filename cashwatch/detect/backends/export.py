@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cashwatch.detect.backends.choice import ExportFormat
 from cashwatch.detect.offline import configure_offline, disable_ultralytics_sync
+from cashwatch.util.orphan import exit_with_parent
 
 
 def export_weights(weights: Path, fmt: ExportFormat, imgsz: int, out_dir: Path) -> None:
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         The exit status, 0; a failed export raises instead.
     """
     args = _parse_args(argv)
+    exit_with_parent()  # a manager stopped mid-export takes its exporter with it
     configure_offline(args.data_dir)  # before ultralytics is imported
     # Ultralytics reads this at import: without it the console gets its banner, a
     # "ProTip", colour codes and usage hints for its own CLI; errors still print.

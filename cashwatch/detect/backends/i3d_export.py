@@ -27,6 +27,7 @@ from cashwatch.detect.backends.i3d_network import InceptionI3d
 from cashwatch.detect.backends.i3d_weights import find_checkpoint, load_checkpoint
 from cashwatch.detect.backends.prepare import EXPORT_TIMEOUT_S
 from cashwatch.detect.video_features import VIDEO_MODEL_FILE, VIDEO_SIZE, VIDEO_WINDOW
+from cashwatch.util.orphan import exit_with_parent
 
 INPUT_SHAPE = (1, VIDEO_WINDOW, VIDEO_SIZE, VIDEO_SIZE, 3)
 INPUT_NAME = "video"
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         The exit status, 0; a failed export raises instead.
     """
     args = _parse_args(argv)
+    exit_with_parent()  # a manager stopped mid-export takes its exporter with it
     checkpoint = args.checkpoint or find_checkpoint()
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -28,6 +28,7 @@ from cashwatch.detect.backends.choice import (
 )
 from cashwatch.detect.offline import configure_offline
 from cashwatch.detect.weights import ResolvedWeights, WeightsError, file_sha256, resolve_weights
+from cashwatch.util.orphan import parent_environment
 
 EXPORT_TIMEOUT_S = 900.0  # a large model on a busy 2-core machine; yolo11n-pose takes ~10 s
 
@@ -170,7 +171,12 @@ def run_exporter(module: str, arguments: list[str], what: str) -> None:
     command = [sys.executable, "-m", module, *arguments]
     tail: deque[str] = deque(maxlen=30)
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        env=parent_environment(),  # the exporter ends with this process (exit_with_parent)
     ) as process:
         # Reading blocks until the child closes its output, so a hung export is killed
         # by a timer rather than by a wait() timeout that would never be reached.
