@@ -6,9 +6,9 @@ the loop waits up to `batch_wait_s` more for other cameras' requests before it r
 a burst on several cameras goes through the model in one call.
 
 Video requests (the violence verifier's windows, served by the first service only) take
-the video model ~0.4-1.2 s each on a CPU core, a hundred pose looks: each runs as a batch
-of its own, at most one per pass of the loop and after that pass's pose batches, so a
-pose request waits for at most one of them.
+the video model ~0.4-1.2 s each on a CPU core, fifty or more pose looks: they queue, and
+run one at a time on the video model's own thread (`VideoLane`), so pose requests never
+wait for a window.
 
 Fire requests (a user's fire model, asked only while a camera's fire rule has sustained
 flame colours) run after the pose batches of the same pass, one at a time: a 320-px
@@ -24,6 +24,7 @@ import selectors
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from cashwatch.inference.protocol import (
     take_message,
 )
 from cashwatch.inference.slots import InputSlot
+from cashwatch.inference.video_lane import Finished, VideoLane
 from cashwatch.rules.fire import FireConfirmer
 from cashwatch.shm import segments
 from cashwatch.shm.services import ServiceReport
@@ -145,7 +147,11 @@ class InferenceServer:
         self._selector = selectors.DefaultSelector()
         self._clients: dict[int, _Client] = {}
         self._next_client = 0
-        self._pending: list[Pending] = []
+        self._pending: list[Pending] = []  # pose and fire requests
+        self._videos: deque[Pending] = deque()  # video requests, oldest first
+        self._lane: VideoLane[Pending] | None = (
+            VideoLane(lambda window: video.features(window)[0]) if video is not None else None
+        )
         self._totals = {"requests": 0, "batches": 0, "dropped": 0, "failed": 0, "videos": 0}
         self._period = _Period()
         self._uid = os.getuid()
@@ -155,6 +161,8 @@ class InferenceServer:
         """Run until `stopped()` says so; closes every connection and slot at the end."""
         self.listener.setblocking(False)
         self._selector.register(self.listener, selectors.EVENT_READ)
+        if self._lane is not None:
+            self._selector.register(self._lane.wake, selectors.EVENT_READ)
         next_report = 0.0
         try:
             while not stopped():
@@ -167,6 +175,7 @@ class InferenceServer:
                     self._poll(self.batch_wait_s)  # others' requests may be on their way
                 if self._pending:
                     self._run_pending()
+                self._feed_lane()
                 if time.monotonic() >= next_report:
                     next_report = time.monotonic() + REPORT_EVERY_S
                     self.report(self._report())
@@ -177,9 +186,12 @@ class InferenceServer:
         for key, _ in self._selector.select(timeout_s):
             if key.fileobj is self.listener:
                 self._accept()
+            elif self._lane is not None and key.fileobj is self._lane.wake:
+                for done in self._lane.finished():
+                    self._answer_video(done)
             elif (client := self._clients.get(int(key.data))) is not None:
                 self._read(client)  # (not one dropped earlier in this round)
-        self._period.queue_max = max(self._period.queue_max, len(self._pending))
+        self._period.queue_max = max(self._period.queue_max, self._queue_len())
 
     def _accept(self) -> None:
         try:
@@ -224,6 +236,8 @@ class InferenceServer:
                     self._answer_error(request, self.no_video)  # at once: nothing to wait for
                 elif request.model == FIRE and request.weights not in self.fire.loaded:
                     self._answer_error(request, self.fire.why_not(request.weights, "this service"))
+                elif request.model == VIDEO:
+                    self._videos.append(request)
                 else:
                     self._pending.append(request)
         except (ProtocolError, KeyError, TypeError, ValueError) as exc:
@@ -267,6 +281,7 @@ class InferenceServer:
     def _drop_client(self, client: _Client) -> None:
         self._clients.pop(client.number, None)
         self._pending = [p for p in self._pending if p.client != client.number]
+        self._videos = deque(p for p in self._videos if p.client != client.number)
         with contextlib.suppress(KeyError, ValueError):  # never registered, or closed
             self._selector.unregister(client.sock)
         client.sock.close()
@@ -276,20 +291,21 @@ class InferenceServer:
     # running ------------------------------------------------------------------------
     def _run_pending(self) -> None:
         live, expired = split_expired(self._pending, time.time())
-        for request in expired:
-            self._totals["dropped"] += 1
-            self._answer_error(request, "dropped: its deadline passed while it waited")
-        videos = [request for request in live if request.model == VIDEO]
-        # the other videos wait for the next pass, after the pose requests come by then
-        self._pending = videos[1:]
-        poses = [r for r in live if r.model not in (VIDEO, FIRE)]
-        for batch in make_batches(poses, MAX_BATCH):
+        self._pending = []
+        self._drop_expired(expired)
+        for batch in make_batches([r for r in live if r.model != FIRE], MAX_BATCH):
             self._run_batch(batch)
         for request in live:
             if request.model == FIRE:
                 self._run_fire(request)
-        if videos:
-            self._run_video(videos[0])
+
+    def _drop_expired(self, expired: list[Pending]) -> None:
+        for request in expired:
+            self._totals["dropped"] += 1
+            self._answer_error(request, "dropped: its deadline passed while it waited")
+
+    def _queue_len(self) -> int:
+        return len(self._pending) + len(self._videos)
 
     def _run_fire(self, request: Pending) -> None:
         """One frame through the fire model it names (asked only while flames persist)."""
@@ -315,29 +331,37 @@ class InferenceServer:
             {"id": request.request_id, "ok": True, "conf": score, "ms": round(ms, 2)},
         )
 
-    def _run_video(self, request: Pending) -> None:
-        """One video window through the video model (a batch of its own)."""
-        assert self.video is not None  # without one, video requests are answered at once
-        if request.client not in self._clients:
+    def _feed_lane(self) -> None:
+        """Start the oldest waiting video window whose camera still waits, if the video
+        model's thread is free (the ones past their deadline are dropped first)."""
+        if self._lane is None or self._lane.busy or not self._videos:
             return
-        try:
-            window = self._slot(request).read_array(VIDEO_WINDOW_SHAPE)
-        except (OSError, ValueError) as exc:
+        live, expired = split_expired(list(self._videos), time.time())
+        self._drop_expired(expired)
+        self._videos = deque(live)
+        while self._videos:
+            request = self._videos.popleft()
+            if request.client not in self._clients:
+                continue
+            try:
+                window = self._slot(request).read_array(VIDEO_WINDOW_SHAPE)
+            except (OSError, ValueError) as exc:
+                self._totals["failed"] += 1
+                self._answer_error(request, f"cannot read its video window: {exc}")
+                continue
+            self._lane.start(request, window)
+            return
+
+    def _answer_video(self, done: Finished[Pending]) -> None:
+        """Send a finished window's features (or why there are none) to its camera."""
+        if done.features is None:
             self._totals["failed"] += 1
-            self._answer_error(request, f"cannot read its video window: {exc}")
+            self._answer_error(done.job, done.error)
             return
-        started = time.perf_counter()
-        try:
-            features, _ = self.video.features(window)
-        except Exception as exc:  # the pose requests of every camera must go on
-            log.exception("the video model failed on a window")
-            self._totals["failed"] += 1
-            self._answer_error(request, f"the video model failed: {type(exc).__name__}: {exc}")
-            return
-        self._video_ms = (time.perf_counter() - started) * 1000.0
+        self._video_ms = done.ms
         self._totals["videos"] += 1
-        header = {"id": request.request_id, "ok": True, "ms": round(self._video_ms, 2)}
-        self._send(request.client, header, np.asarray(features, np.float32).tobytes())
+        header = {"id": done.job.request_id, "ok": True, "ms": round(done.ms, 2)}
+        self._send(done.job.client, header, done.features.tobytes())
 
     def _run_batch(self, batch: list[Pending]) -> None:
         readable: list[tuple[Pending, np.ndarray]] = []
@@ -419,7 +443,7 @@ class InferenceServer:
                 + [f"fire={Path(weights).name}" for weights in self.fire.loaded]
             ),
             clients=len(self._clients),
-            queue_len=len(self._pending),
+            queue_len=self._queue_len(),
             queue_max=period.queue_max,
             requests=totals["requests"],
             batches=totals["batches"],
@@ -433,6 +457,8 @@ class InferenceServer:
         )
 
     def close(self) -> None:
+        if self._lane is not None:
+            self._lane.close()
         for client in list(self._clients.values()):
             self._drop_client(client)
         self._selector.close()
