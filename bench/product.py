@@ -84,6 +84,7 @@ class ProductFleet:
         manager_args: tuple[str, ...] = (),
         in_phase: bool = False,
         service: str = str(MODEL["service"]),
+        rules: dict[str, Any] | None = None,
     ) -> None:
         if service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES}, not {service!r}")
@@ -94,6 +95,7 @@ class ProductFleet:
         self.gating = gating
         self.detection = detection
         self.extra = extra or {}
+        self.rules = rules or {}  # [detection] rule sections over the defaults
         self.manager_args = manager_args  # e.g. ("--ray", address): bench/ray_overhead.py
         self.data_dir = work_dir
         self.config = work_dir / "cashwatch.toml"
@@ -113,7 +115,7 @@ class ProductFleet:
             source = camera_footage(source, index)
         if not self.detection:
             return camera_entry(f"cam{index}", source, **self.extra)
-        detection = {"fps": DETECT_TARGET_FPS, "motion": {"enabled": self.gating}}
+        detection = {"fps": DETECT_TARGET_FPS, "motion": {"enabled": self.gating}, **self.rules}
         return camera_entry(f"cam{index}", source, detection=detection, **self.extra)
 
     def resize(self, n: int, timeout_s: float = 300.0) -> None:

@@ -461,6 +461,14 @@ GPU_RESULTS = Path(__file__).parent / "results" / "gpu_torch_h100.json"
 RAY_RESULTS = Path(__file__).parent / "results" / "ray_overhead.json"
 
 
+def _measured_at(results: dict[str, Any]) -> str:
+    """When a separately measured result was taken (its `measured_at`), ISO, UTC."""
+    stamp = results.get("measured_at")
+    if not isinstance(stamp, (int, float)):
+        return "see the JSON"
+    return dt.datetime.fromtimestamp(float(stamp), dt.UTC).isoformat(timespec="seconds")
+
+
 def ray_section(r: dict[str, Any]) -> list[str]:
     """The Ray runner against local processes (`python -m bench.ray_overhead`, own JSON)."""
     if not RAY_RESULTS.exists():
@@ -468,17 +476,37 @@ def ray_section(r: dict[str, Any]) -> list[str]:
     from bench.ray_overhead import render_section
 
     results = json.loads(RAY_RESULTS.read_text())
-    stamp = results.get("measured_at")
-    when = (
-        dt.datetime.fromtimestamp(float(stamp), dt.UTC).isoformat(timespec="seconds")
-        if isinstance(stamp, (int, float))
-        else "see the JSON"
-    )
+    when = _measured_at(results)
     return [
         render_section(results),
         "",
         f"Measured {when}, by `python -m bench.ray_overhead` (not part of `make bench`); "
         f"raw results: `bench/results/{RAY_RESULTS.name}`.",
+        "",
+    ]
+
+
+VIOLENCE_RESULTS = Path(__file__).parent / "results" / "violence_cost.json"
+
+
+def violence_section(r: dict[str, Any]) -> list[str]:
+    """The verifier's cost to the gated capacity (`python -m bench.violence_cost`, own JSON)."""
+    if not VIOLENCE_RESULTS.exists():
+        return []
+    from bench.violence_cost import render_section
+
+    results = json.loads(VIOLENCE_RESULTS.read_text())
+    when = _measured_at(results)
+    machine = results.get("machine", {})
+    return [
+        render_section(results),
+        "",
+        f"Measured {when} on {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores, "
+        f"load average at start {machine.get('load_avg_at_start', '?')}), by "
+        f"`{results.get('command', 'python -m bench.violence_cost')}` (not part of `make "
+        f"bench`, which must stay within 40 minutes); it took {results.get('elapsed_s', '?')} s; "
+        f"raw results: `bench/results/{VIOLENCE_RESULTS.name}`. How often the verifier looks "
+        f"on other footage, and what a look costs: [{ANALYSIS_DOC.name}]({ANALYSIS_DOC.name}).",
         "",
     ]
 
@@ -597,6 +625,7 @@ def write_markdown(r: dict[str, Any], notes: list[str]) -> None:
         gpu_section,
         latency_section,
         ray_section,
+        violence_section,
     ):
         lines += section(r)
     DOC.write_text("\n".join(lines))
