@@ -26,6 +26,7 @@ from cashwatch.detect.backends.preprocess import letterbox
 from cashwatch.detect.model import ModelUnavailable
 from cashwatch.inference.protocol import (
     ModelInfo,
+    image_request,
     poses_from_bytes,
     receive_message,
     send_message,
@@ -215,16 +216,7 @@ class RemotePoseModel:
             self._slot.write(image)
         except ValueError as exc:  # a model larger than any slot: said, not a crash loop
             raise InferenceUnavailable(str(exc)) from exc
-        header = {
-            "id": next(self._ids),
-            "model": "pose",
-            "slot": self._slot.name,
-            "h": image.shape[0],
-            "w": image.shape[1],
-            "fh": frame.shape[0],
-            "fw": frame.shape[1],
-            "deadline": deadline,
-        }
+        header = image_request(next(self._ids), "pose", self._slot.name, image, frame, deadline)
         answer, body = connection.ask(header, deadline)
         self.last_batch = int(answer.get("batch", 1))
         return poses_from_bytes(body, int(answer["n"]))

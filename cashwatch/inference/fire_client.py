@@ -20,7 +20,7 @@ import numpy as np
 from cashwatch.detect.backends.preprocess import letterbox
 from cashwatch.detect.fire_model import FIRE_IMGSZ
 from cashwatch.inference.client import InferenceUnavailable, _Connection
-from cashwatch.inference.protocol import FIRE
+from cashwatch.inference.protocol import FIRE, image_request
 from cashwatch.inference.slots import InputSlot
 from cashwatch.rules.fire import ConfirmerUnavailable
 
@@ -70,17 +70,15 @@ class RemoteFireConfirmer:
         """
         deadline = time.time() + self._timeout_s
         image = letterbox(frame_bgr, (FIRE_IMGSZ, FIRE_IMGSZ), auto=True)
-        header = {
-            "id": next(self._ids),
-            "model": FIRE,
-            "slot": self._slot.name,
-            "h": image.shape[0],
-            "w": image.shape[1],
-            "fh": frame_bgr.shape[0],
-            "fw": frame_bgr.shape[1],
-            "deadline": deadline,
-            "weights": self._weights,
-        }
+        header = image_request(
+            next(self._ids),
+            FIRE,
+            self._slot.name,
+            image,
+            frame_bgr,
+            deadline,
+            weights=self._weights,
+        )
         try:
             self._connection.open(deadline)
             self._slot.write(image)

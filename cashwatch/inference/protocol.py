@@ -114,6 +114,42 @@ def socket_path(data_dir: Path, index: int) -> Path:
     return socket_dir(data_dir) / f"inference-{index}.sock"
 
 
+def image_request(
+    request_id: int,
+    model: str,
+    slot: str,
+    image: np.ndarray,
+    frame: np.ndarray,
+    deadline: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The header of a request whose input is a letterboxed image in the camera's slot.
+
+    Args:
+        request_id: The camera's number for it (the answer echoes it).
+        model: "pose" or "fire".
+        slot: The input slot's segment name.
+        image: The letterboxed input written there (its shape is sent).
+        frame: The frame (or crop) it was made from (its shape is sent).
+        deadline: Wall time after which the camera no longer waits.
+        **extra: Fields of this kind of request (a fire request's "weights").
+
+    Returns:
+        The header, as the module's docstring lists its fields.
+    """
+    return {
+        "id": request_id,
+        "model": model,
+        "slot": slot,
+        "h": image.shape[0],
+        "w": image.shape[1],
+        "fh": frame.shape[0],
+        "fw": frame.shape[1],
+        "deadline": deadline,
+        **extra,
+    }
+
+
 def send_message(sock: socket.socket, header: dict[str, Any], body: bytes = b"") -> None:
     """Send one message whole (blocking)."""
     raw = json.dumps(header, separators=(",", ":")).encode()
