@@ -66,8 +66,11 @@ def test_a_fight_is_verified_in_the_first_service_a_calm_counter_is_not_and_both
         assert details["method"] == "verified", details.get("verifier", details)
         assert 0.0 <= details["score"] <= 1.0 and details["trigger"] in {"pair", "merged"}
         assert events[0]["confidence"] == pytest.approx(details["score"], abs=1e-3)
-        hosting = _service(manager, 0)
-        assert hosting["videos"] > 0 and "video=" in hosting["models"], hosting
+        # the service reports every 0.5 s: its count may trail the verdict it sent
+        hosting = wait_for(
+            lambda: (s := _service(manager, 0))["videos"] > 0 and s, 5, "the window counted"
+        )
+        assert "video=" in hosting["models"], hosting
         # status and the services table; per camera its frame, model input and video window
         assert len(shm_segments(tmp_path)) == 2 + 2 * 3
         # the calm counter, in the same pipeline, for as long again
