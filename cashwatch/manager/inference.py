@@ -117,9 +117,6 @@ class InferencePool:
         # the first service's video model (`prepare_video`), or why it has none
         self.video_model: Path | None = None
         self.no_video = NO_VERIFIED_CAMERA
-        # set by the prepare thread once a model exported after the services started is
-        # ready; the supervision loop then restarts the first service to load it
-        self._video_to_load = False
         # the first service's fire models (`fire_models`), by their weights' paths
         self.fire_models: tuple[str, ...] = ()
         for run in self.runs:
@@ -175,8 +172,7 @@ class InferencePool:
             self.no_video = f"no video model: {type(exc).__name__}: {first_line}"
             log.exception("the violence verifier's video model could not be prepared")
             return True
-        self._video_to_load = True  # the first service started without it: `step` swaps
-        return True
+        return True  # the first service started without it: `step` restarts it to load it
 
     def note_config(self, cameras: Iterable[CameraConfig]) -> None:
         """Warn when a reloaded config wants the video model that was not prepared at start."""
@@ -220,9 +216,8 @@ class InferencePool:
         kill the silent. A service started once keeps running while the manager does
         (a camera added later finds it ready); beyond `wanted` none is started, so two
         cameras on a 16-core machine do not load the model 15 times."""
-        if self._video_to_load or self.runs[VIDEO_SERVICE].fire_models != self.fire_models:
-            self._video_to_load = False
-            self._reload(self.runs[VIDEO_SERVICE])
+        # a video model exported after the first service started, or other fire models
+        self._reload(self.runs[VIDEO_SERVICE])
         now = time.monotonic()
         for position, run in enumerate(self.runs):
             if run.process is not None:
