@@ -212,7 +212,10 @@ def capacity_section(r: dict[str, Any]) -> list[str]:
         f"ran {len(repeats)} time(s), interleaved; the medians are the results. CashWatch's "
         f"capacities used {service} (`[model] service`"
         + (f"; {seen} service process(es) seen running" if seen is not None else "")
-        + "); the per-camera design was measured in the first repetition. "
+        + "); the per-camera design was measured in the first repetition. Every rule is "
+        "at its default, so (b) and (c) check violence by the verified method, whose "
+        "looks run in the first service; (c') by the `pose` method, as a camera with its "
+        "own model hosts no video verifier. "
         "≥ N: the search ended before the edge, so no ratio.",
         "",
     ]
