@@ -231,9 +231,10 @@ class InferencePool:
                 self._start(run)
 
     def _reload(self, run: ServiceRun) -> None:
-        """Restart a running service on purpose (to load a model made after it started):
-        stopped as at shutdown and started again at once, not booked as a failure. One
-        not running yet loads it when it starts."""
+        """Restart a running service whose models are no longer the ones wanted (a video
+        model exported after it started, other fire models): stopped as at shutdown and
+        started again at once, not booked as a failure. Nothing when they are the same
+        (`step` asks every time); one not running yet loads them when it starts."""
         wanted = self._models_spec(run.place.index)
         if run.process is None or (run.video_model, run.fire_models) == (
             wanted.get("video_model", ""),
