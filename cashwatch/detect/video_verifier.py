@@ -52,7 +52,7 @@ class LocalVideoVerifier:
             Always True: it is never busy.
         """
         try:
-            window = prepare_window(request.frames, request.ring_box)
+            window = prepare_window(request.window_frames(), request.ring_box)
             features, _ = self.model.features(window)
         except ValueError as exc:  # frames or a box the window cannot be made of
             self._done.append(Verdict(request, None, f"cannot make the video window: {exc}"))

@@ -118,7 +118,7 @@ class RemoteVideoVerifier:
         started = time.perf_counter()
         deadline = time.time() + self._timeout_s
         try:
-            window = prepare_window(request.frames, request.ring_box)
+            window = prepare_window(request.window_frames(), request.ring_box)
         except ValueError as exc:
             return Verdict(request, None, f"cannot make the video window: {exc}")
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
@@ -23,6 +24,7 @@ from cashwatch.rules.violence_verified import (
     Verdict,
     VerifiedViolenceRule,
     VerifyRequest,
+    ring_sizes,
 )
 from cashwatch.rules.violence_verifier_model import VIDEO_FEATURES, VerifierModel
 from tests.rules.builders import poses_of, timestamps
@@ -131,6 +133,46 @@ def test_the_request_carries_a_small_copy_of_the_last_sampled_frames() -> None:
     # oldest first, and each a frame of its own (the ring never hands out a reused buffer)
     assert last.frames[0].mean() < last.frames[-1].mean()
     assert len({id(frame) for frame in last.frames}) == RING_FRAMES
+
+
+def test_a_720p_ring_keeps_half_size_frames_and_the_verifier_finishes_the_shrink() -> None:
+    # the ring's shrink runs on every sampled frame: by a whole factor (OpenCV's cheap
+    # path); the rest of the way to RING_LONG_SIDE only for the frames a verifier reads
+    verifier = ChosenFeatures(CALM)
+    rule = verified(verifier)
+    height, width = 720, 1280
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    scene = 128 + 60 * np.sin(cols / 7.0) * np.cos(rows / 11.0) + 0.05 * (cols - rows)
+    for ts in timestamps(4.0):
+        frame = np.repeat(np.clip(scene + ts, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        poses = fighters(ts)
+        rule.observe(Observation(ts, frame, poses, poses))
+    request = verifier.requests[-1]
+    assert request.frames[0].shape == (360, 640, 3) and request.size == (480, 270)
+    assert request.scale == pytest.approx(0.375)
+    finished = request.window_frames()
+    assert [f.shape for f in finished] == [(270, 480, 3)] * len(request.frames)
+    direct = cv2.resize(frame, (480, 270), interpolation=cv2.INTER_AREA)
+    assert np.abs(finished[-1].astype(int) - direct).mean() < 1.0  # grey levels of 255
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expected"),
+    [
+        (1280, 720, ((640, 360), (480, 270), 0.375)),
+        (1920, 1080, ((480, 270), None, 0.25)),
+        (3840, 2160, ((480, 270), None, 0.125)),
+        (1366, 768, ((683, 384), (480, 270), 480 / 1366)),
+        (1279, 720, ((480, 270), None, 480 / 1279)),  # no whole factor divides it
+        (800, 600, ((480, 360), None, 0.6)),
+        (640, 360, ((480, 270), None, 0.75)),
+        (320, 240, ((320, 240), None, 1.0)),
+    ],
+)
+def test_ring_sizes(width: int, height: int, expected: tuple[object, ...]) -> None:
+    kept, final, scale = ring_sizes(width, height)
+    assert (kept, final) == expected[:2]
+    assert scale == pytest.approx(expected[2])
 
 
 def test_candidates_the_video_does_not_confirm_raise_nothing() -> None:
