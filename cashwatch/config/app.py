@@ -55,6 +55,17 @@ class ManagerConfig(StrictModel):
         title="Stop timeout (s)",
         description="Time a worker gets to stop before it is killed.",
     )
+    # A pinned worker cannot borrow another core, and what the cores carry changes after
+    # the workers are placed (the verifier's video windows load the first inference
+    # service's core): cashwatch.manager.balance moves one worker at a time.
+    balance_every_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        title="Core balancing period (s)",
+        description="How often the manager measures the CPU cores and moves one camera "
+        "worker to a core with more room, when that evens them out; 0 turns it off.",
+    )
     # Every 2nd frame rather than the first design's every 4th: at 15 fps every 4th frame
     # means a viewer sees frames up to 267 ms old (p95 ~256 ms measured, target 250);
     # each extra publish is one 0.2 ms copy into shared memory.

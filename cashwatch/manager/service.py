@@ -33,8 +33,9 @@ from cashwatch.config import (
 from cashwatch.i18n import _
 from cashwatch.inference.slots import InputSlot, input_name, video_input_name
 from cashwatch.manager import alerting, requests
+from cashwatch.manager.balance import Balancer
 from cashwatch.manager.inference import InferencePool
-from cashwatch.manager.placement import choose_core, usable_cores
+from cashwatch.manager.placement import choose_core, pin, usable_cores
 from cashwatch.manager.plan import (
     Action,
     Change,
@@ -138,6 +139,7 @@ class Manager:
         self._stop = threading.Event()
         self._processes: dict[int, psutil.Process] = {}
         self._cores = usable_cores()
+        self._balancer = Balancer(self._cores, loaded.app.manager.balance_every_s)
         self._model_ready = threading.Event()
         self._model_error = ""
         self.lock = ManagerLock(self.data_dir)
@@ -276,6 +278,7 @@ class Manager:
             self.runner.relay(self.workers.values(), self.status, self.slots)
             self._place_unplaced()
             self.supervise()
+            self._balance()
             self._handle_requests()
             # the current config's retention: a reload may have changed it
             self.upkeep.step(self.loaded.app.retention)
@@ -782,6 +785,31 @@ class Manager:
         }
         load = {cid: self._cpu_of(w) for cid, w in self.workers.items()}
         return choose_core(self._cores, assigned, load, worker.slot)
+
+    def _balance(self) -> None:
+        """Move a camera to the core with more room when that evens the cores
+        (cashwatch.manager.balance): a pinned worker cannot borrow the other core."""
+        if not self.runner.local_processes:
+            return
+        self._balancer.every_s = self.loaded.app.manager.balance_every_s  # may be reloaded
+        running = {
+            w.camera.id: (w.process.pid, w.core)
+            for w in self.workers.values()
+            if w.core is not None and w.process is not None and w.process.pid and w.alive
+        }
+        move = self._balancer.step(running)
+        worker = self.workers.get(move.camera_id) if move is not None else None
+        if move is None or worker is None or worker.process is None:
+            return
+        if pin(worker.process.pid or 0, move.to_core):
+            worker.core = move.to_core
+            self.status.update_manager(worker.slot, core=move.to_core)
+            log.info(
+                "camera %s: moved from core %d to core %d, which had more room",
+                worker.camera.id,
+                move.from_core,
+                move.to_core,
+            )
 
     def _cpu_of(self, worker: MonitoredWorker) -> float:
         return self.status.read_manager(worker.slot).cpu_percent

@@ -1,0 +1,149 @@
+"""Moving a camera worker to another core when one core carries more than its share.
+
+A worker is pinned where the measured load is least when it starts
+(`placement.choose_core`), but what each core carries changes afterwards: cameras that
+start together are placed before any of them is measured, scenes get busy or quiet,
+and the first inference service also runs the violence verifier's video windows (~11 %
+of its core with 11 gated cameras on the walking footage, measured 2026-12-07). A
+pinned worker cannot borrow the other core, so a core at its limit makes its cameras
+miss detections while another has room. Every `Balancer.every_s` the manager measures
+each usable core's use over the period (everything that ran there, services, the
+manager and other programs included) and each worker's, and moves at most one worker
+when that narrows the gap: psutil's `cpu_affinity` moves a running process, without a
+restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import psutil
+
+# Below this gap (percentage points of one core) the cores count as even: a move would
+# chase the noise of a 30-s measurement.
+MIN_GAP_PERCENT = 10.0
+# Cores both below this have room for a burst: nothing is moved.
+BUSY_PERCENT = 60.0
+EVERY_S = 30.0
+
+
+@dataclass(frozen=True)
+class Move:
+    """One worker to re-pin."""
+
+    camera_id: str
+    from_core: int
+    to_core: int
+
+
+def choose_move(
+    core_load: Mapping[int, float],
+    workers: Mapping[str, tuple[int, float]],
+    min_gap: float = MIN_GAP_PERCENT,
+    busy: float = BUSY_PERCENT,
+) -> Move | None:
+    """The worker whose move from the busiest core to the idlest leaves them most even.
+
+    Moving a worker that uses `w` turns a gap `g` into `|g - 2w|`, narrower only when
+    `w < g`: a worker heavier than the gap stays (it would just swap the cores' roles).
+
+    >>> choose_move({0: 91.0, 1: 72.0}, {"a": (0, 8.0), "b": (0, 3.0), "c": (1, 8.0)})
+    Move(camera_id='a', from_core=0, to_core=1)
+    >>> choose_move({0: 91.0, 1: 84.0}, {"a": (0, 8.0)}) is None  # even enough
+    True
+
+    Args:
+        core_load: Each usable core's use over the period, percent of that core.
+        workers: Camera id -> (its core, its CPU percent over the period).
+        min_gap: The least gap, in percentage points, worth a move.
+        busy: Below this on every core, nothing moves.
+
+    Returns:
+        The move; None when the cores are even enough, both have room, or no worker's
+        move would narrow the gap.
+    """
+    if len(core_load) < 2:
+        return None
+    busiest = max(core_load, key=lambda core: (core_load[core], -core))
+    idlest = min(core_load, key=lambda core: (core_load[core], core))
+    gap = core_load[busiest] - core_load[idlest]
+    if gap < min_gap or core_load[busiest] < busy:
+        return None
+    fits = [
+        (abs(gap - 2 * load), camera_id)
+        for camera_id, (core, load) in workers.items()
+        if core == busiest and 0 < load < gap
+    ]
+    if not fits:
+        return None
+    return Move(min(fits)[1], busiest, idlest)
+
+
+class Balancer:
+    """Measures the cores and the workers over each period and proposes moves.
+
+    Args:
+        cores: The cores workers may be pinned to (`placement.usable_cores`).
+        every_s: The measuring period, seconds; 0 moves nothing.
+    """
+
+    def __init__(self, cores: Sequence[int], every_s: float = EVERY_S) -> None:
+        self.cores = list(cores)
+        self.every_s = every_s
+        self._since = time.monotonic()
+        self._core_times = self._busy_times()
+        self._worker_times: dict[int, float] = {}  # pid -> its CPU seconds at the start
+
+    def step(self, workers: Mapping[str, tuple[int, int]]) -> Move | None:
+        """At the end of a period: the move that evens the cores, if one does.
+
+        Args:
+            workers: Camera id -> (its worker's pid, its core), for the workers running.
+
+        Returns:
+            A move to carry out (`placement.pin`); None before the period ends, or
+            when none is worth it. A worker that started during the period counts
+            from the next.
+        """
+        now = time.monotonic()
+        if self.every_s <= 0 or now - self._since < self.every_s or len(self.cores) < 2:
+            return None
+        elapsed, self._since = now - self._since, now
+        core_times, self._core_times = self._core_times, self._busy_times()
+        core_load = {
+            core: (self._core_times[core] - core_times[core]) / elapsed * 100.0
+            for core in self.cores
+            if core in core_times and core in self._core_times
+        }
+        started, self._worker_times = self._worker_times, {}
+        loads: dict[str, tuple[int, float]] = {}
+        for camera_id, (pid, core) in workers.items():
+            seconds = _cpu_seconds(pid)
+            if seconds is None:
+                continue
+            self._worker_times[pid] = seconds
+            if pid in started:
+                loads[camera_id] = (core, (seconds - started[pid]) / elapsed * 100.0)
+        return choose_move(core_load, loads)
+
+    def _busy_times(self) -> dict[int, float]:
+        """Seconds each usable core has spent on anything but idling, since boot."""
+        per_cpu = psutil.cpu_times(percpu=True)
+        return {core: _busy(per_cpu[core]) for core in self.cores if 0 <= core < len(per_cpu)}
+
+
+def _busy(times: object) -> float:
+    # guest time is counted in user time as well; steal counts as busy (the core was
+    # not there for us)
+    not_busy = ("idle", "iowait", "guest", "guest_nice")
+    return float(sum(times)) - sum(getattr(times, name, 0.0) for name in not_busy)  # type: ignore[call-overload]
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        user, system = psutil.Process(pid).cpu_times()[:2]
+    except psutil.Error:
+        return None
+    return float(user + system)
