@@ -15,15 +15,24 @@ restart.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
-# Below this gap (percentage points of one core) the cores count as even: a move would
-# chase the noise of a 30-s measurement.
+PROC_STAT = Path("/proc/stat")
+CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK"))
+
+# Below this gap (percentage points of one core) the cores count as even, and a move
+# must narrow the gap by half as much: less would chase the noise of a 30-s measurement,
+# and could move the same worker back and forth.
 MIN_GAP_PERCENT = 10.0
+# A worker just moved stays put this many periods: its first period on the new core
+# measures the move itself.
+REST_PERIODS = 3
 # Cores both below this have room for a burst: nothing is moved.
 BUSY_PERCENT = 60.0
 EVERY_S = 30.0
@@ -46,8 +55,9 @@ def choose_move(
 ) -> Move | None:
     """The worker whose move from the busiest core to the idlest leaves them most even.
 
-    Moving a worker that uses `w` turns a gap `g` into `|g - 2w|`, narrower only when
-    `w < g`: a worker heavier than the gap stays (it would just swap the cores' roles).
+    Moving a worker that uses `w` turns a gap `g` into `|g - 2w|`; it moves only when
+    that narrows the gap by at least `min_gap / 2` (a worker about as heavy as the gap
+    would just swap the cores' roles).
 
     >>> choose_move({0: 91.0, 1: 72.0}, {"a": (0, 8.0), "b": (0, 3.0), "c": (1, 8.0)})
     Move(camera_id='a', from_core=0, to_core=1)
@@ -74,7 +84,7 @@ def choose_move(
     fits = [
         (abs(gap - 2 * load), camera_id)
         for camera_id, (core, load) in workers.items()
-        if core == busiest and 0 < load < gap
+        if core == busiest and load > 0 and gap - abs(gap - 2 * load) >= min_gap / 2
     ]
     if not fits:
         return None
@@ -94,7 +104,11 @@ class Balancer:
         self.every_s = every_s
         self._since = time.monotonic()
         self._core_times = self._busy_times()
-        self._worker_times: dict[int, float] = {}  # pid -> its CPU seconds at the start
+        # (pid, start time) -> its CPU seconds at the period's start; the start time
+        # tells a restarted worker that got a used pid from the one before
+        self._worker_times: dict[tuple[int, float], float] = {}
+        self._resting: dict[str, int] = {}  # camera id -> periods it stays put
+        self.other_load: dict[int, float] = {}  # core -> what ran there but the workers
 
     def step(self, workers: Mapping[str, tuple[int, int]]) -> Move | None:
         """At the end of a period: the move that evens the cores, if one does.
@@ -120,30 +134,61 @@ class Balancer:
         started, self._worker_times = self._worker_times, {}
         loads: dict[str, tuple[int, float]] = {}
         for camera_id, (pid, core) in workers.items():
-            seconds = _cpu_seconds(pid)
-            if seconds is None:
+            measured = _cpu_seconds(pid)
+            if measured is None:
                 continue
-            self._worker_times[pid] = seconds
-            if pid in started:
-                loads[camera_id] = (core, (seconds - started[pid]) / elapsed * 100.0)
-        return choose_move(core_load, loads)
+            key, seconds = measured
+            self._worker_times[key] = seconds
+            if key in started:
+                loads[camera_id] = (core, (seconds - started[key]) / elapsed * 100.0)
+        self.other_load = {
+            core: max(0.0, load - sum(w for c, w in loads.values() if c == core))
+            for core, load in core_load.items()
+        }
+        movable = {c: load for c, load in loads.items() if c not in self._resting}
+        move = choose_move(core_load, movable)
+        self._resting = {c: n - 1 for c, n in self._resting.items() if n > 1 and c in workers}
+        if move is not None:
+            self._resting[move.camera_id] = REST_PERIODS
+        return move
 
     def _busy_times(self) -> dict[int, float]:
         """Seconds each usable core has spent on anything but idling, since boot."""
-        per_cpu = psutil.cpu_times(percpu=True)
-        return {core: _busy(per_cpu[core]) for core in self.cores if 0 <= core < len(per_cpu)}
+        busy = busy_seconds()
+        return {core: busy[core] for core in self.cores if core in busy}
 
 
-def _busy(times: object) -> float:
-    # guest time is counted in user time as well; steal counts as busy (the core was
-    # not there for us)
-    not_busy = ("idle", "iowait", "guest", "guest_nice")
-    return float(sum(times)) - sum(getattr(times, name, 0.0) for name in not_busy)  # type: ignore[call-overload]
+def busy_seconds(stat: Path = PROC_STAT) -> dict[int, float]:
+    """Each CPU's busy time since boot, by its number in `/proc/stat`.
 
+    By number, not by position: a machine with a CPU offline lists the others only.
+    Guest time is counted in user time already; steal counts as busy (the core was not
+    there for us).
 
-def _cpu_seconds(pid: int) -> float | None:
+    Args:
+        stat: The kernel's counters (a test may pass a file of its own).
+
+    Returns:
+        CPU number -> seconds; empty where there is no such file (not Linux).
+    """
     try:
-        user, system = psutil.Process(pid).cpu_times()[:2]
+        lines = stat.read_text().splitlines()
+    except OSError:
+        return {}
+    busy = {}
+    for line in lines:
+        name, *fields = line.split() or [""]
+        if not (name.startswith("cpu") and name[3:].isdigit()):
+            continue
+        ticks = [float(value) for value in fields[:8]]  # user, nice, system, idle .. steal
+        busy[int(name[3:])] = (sum(ticks) - sum(ticks[3:5])) / CLOCK_TICKS  # not idle, iowait
+    return busy
+
+
+def _cpu_seconds(pid: int) -> tuple[tuple[int, float], float] | None:
+    try:
+        process = psutil.Process(pid)
+        user, system = process.cpu_times()[:2]
+        return (pid, process.create_time()), float(user + system)
     except psutil.Error:
         return None
-    return float(user + system)

@@ -6,6 +6,7 @@ strict round-robin left one core behind while the other had room (FACTS.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import psutil
@@ -22,19 +23,25 @@ def usable_cores() -> list[int]:
 
 
 def choose_core(
-    cores: list[int], assigned: Mapping[str, int], load_percent: Mapping[str, float], slot: int
+    cores: list[int],
+    assigned: Mapping[str, int],
+    load_percent: Mapping[str, float],
+    slot: int,
+    other_load: Mapping[int, float] | None = None,
 ) -> int:
     """The core with the least measured worker CPU, then the fewest workers.
 
     `assigned` maps camera id to core, `load_percent` camera id to its worker's CPU %.
     Workers that have not been measured yet count as the average measured load, so a
-    burst of new cameras still spreads out. Falls back to `slot % len(cores)`.
+    burst of new cameras still spreads out. `other_load` is what else each core carries
+    (the inference services, other programs: `Balancer.other_load`). Falls back to
+    `slot % len(cores)`.
     """
     if not cores:
         raise ValueError("no usable CPU cores")
     measured = [load for load in load_percent.values() if load > 0]
     default_load = sum(measured) / len(measured) if measured else 1.0
-    totals = {core: 0.0 for core in cores}
+    totals = {core: (other_load or {}).get(core, 0.0) for core in cores}
     counts = {core: 0 for core in cores}
     for camera_id, core in assigned.items():
         if core in totals:
@@ -45,8 +52,29 @@ def choose_core(
 
 
 def pin(pid: int, core: int) -> bool:
+    """Pin a process, every thread of it, to one core.
+
+    Linux keeps an affinity per thread, and psutil's `cpu_affinity` sets the main
+    thread's only: a running worker's reader (the decoder) and verifier threads would
+    stay behind. A thread started meanwhile takes its creator's affinity, so a second
+    pass catches those the first missed.
+
+    Args:
+        pid: The process.
+        core: The core.
+
+    Returns:
+        Whether it is pinned (False where affinity is not supported, or it is gone).
+    """
     try:
-        psutil.Process(pid).cpu_affinity([core])
+        process = psutil.Process(pid)
+        process.cpu_affinity([core])
+        for _ in range(2):
+            for thread in process.threads():
+                try:
+                    os.sched_setaffinity(thread.id, {core})
+                except ProcessLookupError:  # the thread ended meanwhile
+                    continue
         return True
-    except (AttributeError, psutil.Error):
+    except (AttributeError, psutil.Error, OSError):
         return False

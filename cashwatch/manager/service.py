@@ -784,7 +784,7 @@ class Manager:
             if w.core is not None and w.process is not None
         }
         load = {cid: self._cpu_of(w) for cid, w in self.workers.items()}
-        return choose_core(self._cores, assigned, load, worker.slot)
+        return choose_core(self._cores, assigned, load, worker.slot, self._balancer.other_load)
 
     def _balance(self) -> None:
         """Move a camera to the core with more room when that evens the cores
@@ -801,15 +801,17 @@ class Manager:
         worker = self.workers.get(move.camera_id) if move is not None else None
         if move is None or worker is None or worker.process is None:
             return
-        if pin(worker.process.pid or 0, move.to_core):
-            worker.core = move.to_core
-            self.status.update_manager(worker.slot, core=move.to_core)
-            log.info(
-                "camera %s: moved from core %d to core %d, which had more room",
-                worker.camera.id,
-                move.from_core,
-                move.to_core,
-            )
+        if not pin(worker.process.pid or 0, move.to_core):
+            log.warning("camera %s: could not move it to core %d", move.camera_id, move.to_core)
+            return
+        worker.core = move.to_core
+        self.status.update_manager(worker.slot, core=move.to_core)
+        log.info(
+            "camera %s: moved from core %d to core %d, which had more room",
+            worker.camera.id,
+            move.from_core,
+            move.to_core,
+        )
 
     def _cpu_of(self, worker: MonitoredWorker) -> float:
         return self.status.read_manager(worker.slot).cpu_percent

@@ -48,7 +48,8 @@ RING_FRAMES = 16
 # Fewer frames than this say too little about motion; the window repeats them to 16.
 MIN_RING_FRAMES = 8
 # The verifier crops the people and shrinks them to 224 px: 480 px keeps a crop of a
-# quarter of the frame sharp while a ring of 16 frames costs ~6 MB instead of 44 at 720p.
+# quarter of the frame sharp. At 720p the ring keeps 640x360 frames (`ring_sizes`): 16
+# cost ~11 MB instead of 44.
 RING_LONG_SIDE = 480
 EPISODE_GAP_S = 3.0
 # A verifier owes every request taken a verdict (its own deadline is seconds); one that
@@ -66,7 +67,8 @@ def ring_sizes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int
     Every sampled frame goes into the ring, but few are ever looked at. OpenCV's
     `INTER_AREA` is ~13 times cheaper by a whole factor than by any other (one core,
     720p: 0.28 ms to 640x360, 3.6 ms to 480x270), so the ring keeps the frame shrunk by
-    the largest whole factor that stays at least `RING_LONG_SIDE`, and the verifier
+    the largest whole factor (dividing both sides) that stays at least `RING_LONG_SIDE`,
+    and the verifier
     shrinks the rest of the way (`VerifyRequest.window_frames`) on its own thread, only
     when it looks. Two area shrinks differ from one by under half a grey level on average.
 
@@ -88,11 +90,12 @@ def ring_sizes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int
     """
     scale = min(1.0, RING_LONG_SIDE / max(height, width))
     final = (max(1, round(width * scale)), max(1, round(height * scale)))
-    factor = max(height, width) // RING_LONG_SIDE
-    if factor >= 2 and width % factor == 0 and height % factor == 0:
-        kept = (width // factor, height // factor)
-    else:  # no whole factor divides the frame: straight to the ring's size
-        kept = final if scale < 1.0 else (width, height)
+    # straight to the ring's size unless a whole factor of 2 or more divides the frame
+    kept = final if scale < 1.0 else (width, height)
+    for factor in range(max(height, width) // RING_LONG_SIDE, 1, -1):
+        if width % factor == 0 and height % factor == 0:  # e.g. 4 for 2688x1520 (4 MP)
+            kept = (width // factor, height // factor)
+            break
     return kept, (None if kept == final else final), scale
 
 
@@ -105,7 +108,8 @@ class VerifyRequest:
         frames: The ring, oldest first: HxWx3 uint8 BGR copies, shrunk by `scale`, or
             by a whole factor on the way there when `size` is set; never written to
             afterwards, so a verifier may read them on another thread.
-        scale: Pixels of the ring per pixel of the frame (multiply the box by it).
+        scale: Pixels of the finished ring frames (`window_frames`) per pixel of the
+            frame (multiply the box by it).
         size: Width and height the verifier shrinks `frames` to before it crops
             (`window_frames`); None when they are already there.
     """

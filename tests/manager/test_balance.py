@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
+from cashwatch.manager import balance
 from cashwatch.manager.balance import Balancer, Move, choose_move
 from cashwatch.manager.placement import pin
 from tests.harness import ManagerProcess, camera_entry, wait_for, write_config
@@ -32,6 +34,7 @@ def test_the_worker_that_evens_the_cores_best_moves_to_the_idlest() -> None:
         ({0: 91.0, 1: 84.0}, {"a": (0, 3.0)}, "7 points apart: even enough"),
         ({0: 55.0, 1: 5.0}, {"a": (0, 5.0)}, "the busiest core has room for a burst"),
         ({0: 95.0, 1: 80.0}, {"a": (0, 15.0)}, "it would only swap the cores' roles"),
+        ({0: 95.0, 1: 80.0}, {"a": (0, 13.0)}, "15 points apart, 11 after: noise"),
         ({0: 95.0, 1: 40.0}, {"a": (1, 5.0)}, "no worker on the busiest core"),
         ({0: 95.0, 1: 40.0}, {"a": (0, 0.0)}, "a worker not measured yet"),
         ({0: 95.0}, {"a": (0, 5.0)}, "one core"),
@@ -44,8 +47,16 @@ def test_nothing_moves_when_no_move_helps(
 
 
 def _spin(stop: Any) -> None:  # a multiprocessing Event
+    # a second thread, started before any move, as a worker's reader thread is
+    waiter = threading.Thread(target=stop.wait, daemon=True)
+    waiter.start()
     while not stop.is_set():
         pass
+
+
+def _thread_cores(pid: int) -> dict[int, set[int]]:
+    """Every thread's cores: Linux keeps an affinity per thread."""
+    return {t.id: os.sched_getaffinity(t.id) for t in psutil.Process(pid).threads()}
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to balance")
@@ -68,7 +79,8 @@ def test_two_busy_processes_on_one_core_are_spread_over_two() -> None:
         assert move is not None and move.from_core == cores[0] and move.to_core == cores[1]
         pid = running[move.camera_id][0]
         assert pin(pid, move.to_core)
-        assert psutil.Process(pid).cpu_affinity() == [move.to_core]
+        threads = _thread_cores(pid)
+        assert len(threads) == 2 and all(c == {move.to_core} for c in threads.values()), threads
         running[move.camera_id] = (pid, move.to_core)
         # one process per core now: the next periods move nothing back
         deadline = time.monotonic() + 2.5
@@ -83,6 +95,57 @@ def test_two_busy_processes_on_one_core_are_spread_over_two() -> None:
                 process.kill()
 
 
+def test_a_moved_worker_rests_before_it_may_move_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # measurements that do not change after a move (as if it had not helped yet): the
+    # worker stays put for REST_PERIODS periods, then may move again
+    busy = {0: 0.0, 1: 0.0}
+    cpu = {"a": 0.0, "b": 0.0}
+
+    def tick() -> None:  # one period: core 0 at 90 %, core 1 at 50 %, each worker 10 %
+        busy[0] += 0.9
+        busy[1] += 0.5
+        for camera_id in cpu:
+            cpu[camera_id] += 0.1
+
+    monkeypatch.setattr(balance, "busy_seconds", lambda: dict(busy))
+    pids = {101: "a", 102: "b"}
+    monkeypatch.setattr(balance, "_cpu_seconds", lambda pid: ((pid, 0.0), cpu[pids[pid]]))
+    clock = [0.0]
+    monkeypatch.setattr(balance.time, "monotonic", lambda: clock[0])
+    balancer = Balancer([0, 1], every_s=1.0)
+    running = {"a": (101, 0), "b": (102, 0)}
+
+    def period() -> Move | None:
+        tick()
+        clock[0] += 1.0
+        return balancer.step(running)
+
+    assert period() is None  # the workers' first period: not measured yet
+    first = period()
+    assert first is not None and first.to_core == 1
+    other = "b" if first.camera_id == "a" else "a"
+    # the moved worker's core is not updated here: it stays the busiest core's candidate
+    moves = [period() for _ in range(balance.REST_PERIODS + 1)]
+    assert moves[0] == Move(other, 0, 1), "the other worker may move, the moved one rests"
+    assert moves[1 : balance.REST_PERIODS] == [None] * (balance.REST_PERIODS - 1)
+    assert moves[balance.REST_PERIODS] == Move(first.camera_id, 0, 1)
+    assert balancer.other_load == pytest.approx({0: 70.0, 1: 50.0})
+
+
+def test_busy_seconds_are_read_by_cpu_number(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    ticks = balance.CLOCK_TICKS
+    # cpu1 offline: the kernel lists cpu0 and cpu2 only; guest (9th) is in user already
+    stat.write_text(
+        f"cpu  {3 * ticks} 0 0 {9 * ticks} 0 0 0 0 0 0\n"
+        f"cpu0 {ticks} 0 {ticks} {4 * ticks} {ticks} 0 0 0 {ticks} 0\n"
+        f"cpu2 {ticks} 0 0 {5 * ticks} 0 0 0 {ticks} 0 0\n"
+        "intr 12345\n"
+    )
+    assert balance.busy_seconds(stat) == {0: pytest.approx(2.0), 2: pytest.approx(2.0)}
+    assert balance.busy_seconds(tmp_path / "missing") == {}
+
+
 def test_a_period_of_zero_moves_nothing() -> None:
     balancer = Balancer([0, 1], every_s=0.0)
     assert balancer.step({"cam0": (os.getpid(), 0)}) is None
@@ -95,7 +158,7 @@ def test_the_manager_moves_a_camera_off_a_core_that_something_else_fills(
 ) -> None:
     # a camera pinned to a core that another program saturates moves to the free one,
     # and its status says where it runs now
-    video = make_video("a.avi", seconds=2, size_wh=(480, 270))
+    video = make_video("a.avi", seconds=2, size_wh=(1280, 720))  # a few % of a core
     config = write_config(
         tmp_path / "cashwatch.toml",
         [camera_entry("cam-a", video)],
@@ -114,7 +177,8 @@ def test_the_manager_moves_a_camera_off_a_core_that_something_else_fills(
                 20,
                 "cam-a to leave the core the hog fills",
             )
-            assert psutil.Process(moved["pid"]).cpu_affinity() == [moved["core"]]
+            threads = _thread_cores(moved["pid"])  # the reader (decoding) thread too
+            assert len(threads) > 1 and all(c == {moved["core"]} for c in threads.values())
             assert moved["pid"] == record["pid"], "moved while running, not restarted"
             assert f"camera cam-a: moved from core {first_core} to core" in manager.log()
         finally:

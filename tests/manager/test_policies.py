@@ -20,6 +20,11 @@ def test_core_with_least_measured_load_wins() -> None:
     assigned = {"a": 0, "b": 0, "c": 1}
     assert choose_core([0, 1], assigned, {"a": 10, "b": 10, "c": 60}, slot=3) == 0
     assert choose_core([0, 1], assigned, {"a": 30, "b": 30, "c": 20}, slot=3) == 1
+    # what else runs on a core counts too (an inference service, other programs)
+    loads = {"a": 10, "b": 10, "c": 20}
+    assert choose_core([0, 1], assigned, loads, slot=3) == 1
+    assert choose_core([0, 1], assigned, loads, slot=3, other_load={0: 40.0, 1: 0.0}) == 1
+    assert choose_core([0, 1], assigned, loads, slot=3, other_load={0: 0.0, 1: 30.0}) == 0
 
 
 def test_unmeasured_workers_spread_out() -> None:
