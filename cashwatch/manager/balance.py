@@ -9,8 +9,8 @@ pinned worker cannot borrow the other core, so a core at its limit makes its cam
 miss detections while another has room. Every `Balancer.every_s` the manager measures
 each usable core's use over the period (everything that ran there, services, the
 manager and other programs included) and each worker's, and moves at most one worker
-when that narrows the gap: psutil's `cpu_affinity` moves a running process, without a
-restart.
+when that narrows the gap: `placement.pin` re-pins a running process, every thread of
+it, without a restart.
 """
 
 from __future__ import annotations
@@ -110,6 +110,14 @@ class Balancer:
         self._resting: dict[str, int] = {}  # camera id -> periods it stays put
         self.other_load: dict[int, float] = {}  # core -> what ran there but the workers
 
+    def due(self) -> bool:
+        """Whether a period has ended, so that `step` measures (the manager asks every loop).
+
+        Returns:
+            True when balancing is on and `every_s` has passed since the last measure.
+        """
+        return self.every_s > 0 and time.monotonic() - self._since >= self.every_s
+
     def step(self, workers: Mapping[str, tuple[int, int]]) -> Move | None:
         """At the end of a period: the move that evens the cores, if one does.
 
@@ -121,9 +129,9 @@ class Balancer:
             when none is worth it. A worker that started during the period counts
             from the next.
         """
-        now = time.monotonic()
-        if self.every_s <= 0 or now - self._since < self.every_s or len(self.cores) < 2:
+        if not self.due() or len(self.cores) < 2:
             return None
+        now = time.monotonic()
         elapsed, self._since = now - self._since, now
         core_times, self._core_times = self._core_times, self._busy_times()
         core_load = {
@@ -141,8 +149,15 @@ class Balancer:
             self._worker_times[key] = seconds
             if key in started:
                 loads[camera_id] = (core, (seconds - started[key]) / elapsed * 100.0)
+        # a core with a worker not measured yet keeps its last figure: its use includes
+        # that worker, which choose_core counts again
+        unmeasured = {core for camera_id, (_, core) in workers.items() if camera_id not in loads}
         self.other_load = {
-            core: max(0.0, load - sum(w for c, w in loads.values() if c == core))
+            core: (
+                self.other_load.get(core, 0.0)
+                if core in unmeasured
+                else max(0.0, load - sum(w for c, w in loads.values() if c == core))
+            )
             for core, load in core_load.items()
         }
         movable = {c: load for c, load in loads.items() if c not in self._resting}

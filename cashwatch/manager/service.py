@@ -789,9 +789,9 @@ class Manager:
     def _balance(self) -> None:
         """Move a camera to the core with more room when that evens the cores
         (cashwatch.manager.balance): a pinned worker cannot borrow the other core."""
-        if not self.runner.local_processes:
-            return
         self._balancer.every_s = self.loaded.app.manager.balance_every_s  # may be reloaded
+        if not self.runner.local_processes or not self._balancer.due():
+            return
         running = {
             w.camera.id: (w.process.pid, w.core)
             for w in self.workers.values()

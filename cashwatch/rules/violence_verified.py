@@ -68,9 +68,9 @@ def ring_sizes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int
     `INTER_AREA` is ~13 times cheaper by a whole factor than by any other (one core,
     720p: 0.28 ms to 640x360, 3.6 ms to 480x270), so the ring keeps the frame shrunk by
     the largest whole factor (dividing both sides) that stays at least `RING_LONG_SIDE`,
-    and the verifier
-    shrinks the rest of the way (`VerifyRequest.window_frames`) on its own thread, only
-    when it looks. Two area shrinks differ from one by under half a grey level on average.
+    and the verifier shrinks the rest of the way (`VerifyRequest.window_frames`) on its
+    own thread, only when it looks. Two area shrinks differ from one by under half a
+    grey level on average.
 
     >>> ring_sizes(1280, 720)
     ((640, 360), (480, 270), 0.375)
