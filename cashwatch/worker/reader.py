@@ -68,10 +68,13 @@ class FrameReader(threading.Thread):
         self._outage_since: float | None = None
 
     def run(self) -> None:
+        looped = False  # a file that ended is reopened at once: it stays "running"
         while not self._stop_event.is_set():
             self.last_progress = time.monotonic()
-            # a broken stream keeps its cause on screen while it is retried
-            self._on_state("reconnecting" if self._has_run else "connecting", None)
+            # a broken stream keeps its cause on screen while it is retried; a looping
+            # file is not an outage (status read during its reopen said "reconnecting")
+            if not looped:
+                self._on_state("reconnecting" if self._has_run else "connecting", None)
             try:
                 capture = open_source(
                     self.camera.source,
@@ -79,12 +82,14 @@ class FrameReader(threading.Thread):
                     read_timeout_s=self.camera.read_timeout_s,
                 )
             except SourceError as exc:
+                looped = False
                 self._wait_before_retry(f"{exc}; retrying in")
                 continue
             try:
                 problem = self._read_until_broken(capture)
             finally:
                 capture.release()
+            looped = problem is None
             if problem is None or self._stop_event.is_set():
                 continue  # a file ended: loop it without counting a reconnect
             self.reconnects += 1
