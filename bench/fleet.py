@@ -224,12 +224,13 @@ def _processes(pids: list[int]) -> list[psutil.Process]:
 
 
 def _cpu_s(processes: list[psutil.Process]) -> float:
-    """User + system CPU seconds of these processes (a gone process counts 0)."""
+    """User + system CPU seconds of these processes and of their children that ended
+    (a worker's clip encoders, waited for by the worker); a gone process counts 0."""
     total = 0.0
     for process in processes:
         try:
             times = process.cpu_times()
         except psutil.Error:
             continue
-        total += times.user + times.system
+        total += times.user + times.system + times.children_user + times.children_system
     return total

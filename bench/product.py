@@ -32,6 +32,8 @@ SERVICES = ("shared", "per-camera")
 # worker's is "cashwatch:<camera id>" (cashwatch.worker.base.process_title).
 SERVICE_TITLE = "cashwatch:inference"
 WORKER_TITLE = "cashwatch:"
+# a camera worker's clip encoder, one per clip being written: `python -m` this module
+ENCODER_MODULE = "cashwatch.evidence.encoder_process"
 # Generous: under overload a worker may answer late; the benchmark judges it, not the manager.
 MANAGER = {"heartbeat_timeout_s": 60.0, "stop_timeout_s": 10.0, "max_cameras": 64}
 MODELS_CACHE = CACHE / "models"  # exports survive between runs (one export, ~20 s)
@@ -43,14 +45,18 @@ class DetectionUnavailable(RuntimeError):
 
 
 def process_role(title: str) -> str:
-    """What a process below the manager is, from its title: "services", "workers" or
-    "other" (e.g. multiprocessing's resource tracker).
+    """What a process below the manager is, from its title: "services", "workers",
+    "encoders" (clip encoders) or "other" (e.g. multiprocessing's resource tracker).
 
     >>> process_role("cashwatch:inference-0"), process_role("cashwatch:cam3")
     ('services', 'workers')
+    >>> process_role("python -m cashwatch.evidence.encoder_process /d/a.mp4 10.0 None")
+    'encoders'
     >>> process_role("python -c from multiprocessing.resource_tracker import main")
     'other'
     """
+    if ENCODER_MODULE in title:
+        return "encoders"
     if title.startswith(SERVICE_TITLE):
         return "services"
     if title.startswith(WORKER_TITLE):
@@ -210,6 +216,7 @@ class ProductFleet:
             "manager": [manager],
             "services": [],
             "workers": [],
+            "encoders": [],
             "other": [],
         }
         for child in manager.children(recursive=True):

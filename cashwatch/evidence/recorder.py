@@ -7,9 +7,10 @@ trigger to `post_seconds` after it; a clip requested with `follow=True` runs unt
 worker says when the event ended (`end_clip`) and `post_seconds` more, up to
 `max_seconds` in all (never less than pre + post).
 Its frames go to a background thread a second at a time once they are `SETTLE_S` old (a
-trigger frame reported late can still be put in its place until then), which encodes
-them into the MP4 as they come: a five-minute incident costs the worker no more memory
-than a short one, and a slow disk or encoder never holds up reading. While the encoder
+trigger frame reported late can still be put in its place until then), which streams
+them to the clip's encoder process (`encoder_process`: the worker never loads PyAV) as
+they come: a five-minute incident costs the worker no more memory than a short one,
+and a slow disk or encoder never holds up reading. While the encoder
 is behind by more than the buffer's memory cap, the frames a followed clip records past
 its trigger's post-roll are dropped rather than queued (logged); the pre- and post-roll
 around the trigger never are. The clip is reported through the `EventSink` when its last
@@ -34,7 +35,7 @@ from cashwatch.config.camera import CameraConfig
 from cashwatch.core.events import EventRecord
 from cashwatch.core.hooks import EventSink
 from cashwatch.evidence.buffer import BufferedFrame, JpegBuffer
-from cashwatch.evidence.mp4 import ClipEncoder
+from cashwatch.evidence.encoder_process import ClipEncoderProcess
 from cashwatch.evidence.paths import clip_relpath
 from cashwatch.evidence.storage import EvidenceStore
 
@@ -310,7 +311,7 @@ class ClipWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         # writer thread only: the clips being written, and those that failed part-way
-        self._open: dict[str, ClipEncoder] = {}
+        self._open: dict[str, ClipEncoderProcess] = {}
         self._failed: dict[str, str] = {}
         self._bytes_lock = threading.Lock()
         self.queued_bytes = 0  # JPEG bytes submitted and not yet encoded
@@ -365,7 +366,7 @@ class ClipWriter:
             try:
                 encoder = self._open.get(clip.relpath)
                 if encoder is None:
-                    encoder = self._open[clip.relpath] = ClipEncoder(
+                    encoder = self._open[clip.relpath] = ClipEncoderProcess(
                         self.data_dir / clip.relpath, self.fps, trigger_ts=clip.trigger_ts
                     )
                 encoder.add(chunk.frames)

@@ -6,6 +6,7 @@ strict round-robin left one core behind while the other had room (FACTS.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 
@@ -52,12 +53,14 @@ def choose_core(
 
 
 def pin(pid: int, core: int) -> bool:
-    """Pin a process, every thread of it, to one core.
+    """Pin a process, every thread of it, and its children to one core.
 
     Linux keeps an affinity per thread, and psutil's `cpu_affinity` sets the main
     thread's only: a running worker's reader (the decoder) and verifier threads would
     stay behind. A thread started meanwhile takes its creator's affinity, so a second
-    pass catches those the first missed.
+    pass catches those the first missed. The children are a worker's clip encoders
+    (`evidence.encoder_process`), which would otherwise finish their clip on the core
+    the worker was moved off.
 
     Args:
         pid: The process.
@@ -68,13 +71,21 @@ def pin(pid: int, core: int) -> bool:
     """
     try:
         process = psutil.Process(pid)
-        process.cpu_affinity([core])
-        for _ in range(2):
-            for thread in process.threads():
-                try:
-                    os.sched_setaffinity(thread.id, {core})
-                except ProcessLookupError:  # the thread ended meanwhile
-                    continue
-        return True
+        _pin_threads(process, core)
     except (AttributeError, psutil.Error, OSError):
         return False
+    with contextlib.suppress(psutil.Error, OSError):  # a child that ended meanwhile
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.Error, OSError):
+                _pin_threads(child, core)
+    return True
+
+
+def _pin_threads(process: psutil.Process, core: int) -> None:
+    process.cpu_affinity([core])
+    for _ in range(2):
+        for thread in process.threads():
+            try:
+                os.sched_setaffinity(thread.id, {core})
+            except ProcessLookupError:  # the thread ended meanwhile
+                continue

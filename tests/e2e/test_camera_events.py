@@ -119,6 +119,9 @@ def test_fire_camera_leaves_a_browser_playable_clip_and_snapshot(
         assert _moov_before_mdat(clip)
         with av.open(str(clip)) as container:
             assert sum(1 for _ in container.decode(video=0)) > 20
+        # the clip was encoded by a child: the camera worker never loaded PyAV (#28)
+        maps = Path(f"/proc/{manager.worker('fire')['pid']}/maps").read_text()
+        assert "/av.libs/" not in maps, "the camera worker mapped PyAV's libraries"
 
 
 def test_a_covered_camera_says_so_while_covered_and_its_event_gets_an_end_and_clip(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -189,3 +192,26 @@ def test_the_manager_moves_a_camera_off_a_core_that_something_else_fills(
             hog.join(5)
             if hog.is_alive():
                 hog.kill()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to move")
+def test_a_pinned_worker_takes_its_clip_encoder_along() -> None:
+    """A worker's children (its clip encoders) move with it, every thread of them."""
+    cores = sorted(os.sched_getaffinity(0))[:2]
+    spawn_child = (
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "child.wait()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", spawn_child], stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    try:
+        for core in (cores[1], cores[0]):
+            assert pin(parent.pid, core)
+            for pid in (parent.pid, child_pid):
+                assert all(c == {core} for c in _thread_cores(pid).values()), (pid, core)
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
+        parent.wait(10)
