@@ -75,9 +75,10 @@ def test_three_pose_cameras_share_the_services_and_survive_their_kill(
             assert runtimes_mapped(pid) == [], f"{camera_id} loaded a runtime"
             rss_mib = psutil.Process(pid).memory_info().rss / 2**20
             print(f"{camera_id}: worker RSS {rss_mib:.0f} MiB")
-            # The issue's 150 MiB is a memory target, checked by `make bench` (129 MiB
-            # busy there; 105-107 MiB in this test run alone). Here: far below a worker
-            # that carries its own model (~450 MiB); one full-suite run read 156 MiB.
+            # The issue's 150 MiB is a memory target, checked by `make bench`; this
+            # test read 105-107 MiB on one machine and 162-163 on another, whose kernel
+            # maps shared libraries a large folio at a time (bench.worker_memory). Here:
+            # far below a worker that carries its own model (~450 MiB).
             assert rss_mib <= WORKER_RSS_BOUND_MIB, f"{camera_id}'s worker holds {rss_mib:.0f} MiB"
         family = psutil.Process(manager.proc.pid).children(recursive=True)  # type: ignore[union-attr]
         holders = [p.pid for p in family if runtimes_mapped(p.pid)]
