@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import struct
 import subprocess
 import sys
@@ -30,11 +32,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cashwatch.evidence.mp4 import ClipEncoder, ClipStats, JpegFrame
+from cashwatch.evidence.mp4 import ClipEncoder, ClipStats, JpegFrame, temporary_path
 
 RECORD = struct.Struct("<cdI")
 FRAME, END = b"F", b"E"
 FINISH_TIMEOUT_S = 120.0  # the end of a five-minute clip at superfast takes ~10 s
+FAILED, ABANDONED = 2, 3  # the child's exit statuses (`main`)
 
 
 class EncoderFailed(RuntimeError):
@@ -75,7 +78,8 @@ class ClipEncoderProcess:
             entries: The frames.
 
         Raises:
-            EncoderFailed: The child stopped (its error, if it told one).
+            EncoderFailed: The child stopped (its error, if it told one); it is gone and
+                its temporary file too.
         """
         pipe = self._child.stdin
         assert pipe is not None
@@ -88,6 +92,9 @@ class ClipEncoderProcess:
             error = str(self._outcome(timeout_s=5.0).get("error", ""))
             self.abort()
             raise EncoderFailed(error) from None
+        except BaseException:  # e.g. a frame without a time: the clip goes, nothing stays
+            self.abort()
+            raise
 
     def finish(self) -> ClipStats:
         """Tell the end, wait for the clip to be written.
@@ -114,7 +121,7 @@ class ClipEncoderProcess:
         )
 
     def abort(self) -> None:
-        """Stop the child; it drops what it wrote."""
+        """Stop the child; what it wrote goes."""
         with contextlib.suppress(OSError, ValueError):  # BrokenPipeError: it is gone
             assert self._child.stdin is not None
             self._child.stdin.close()  # the end without a finish: the child cleans up
@@ -124,6 +131,7 @@ class ClipEncoderProcess:
             self._child.kill()
             self._child.wait()
         self._close_stdout()
+        self._drop_temporary()
 
     def _outcome(self, timeout_s: float) -> dict[str, Any]:
         """The child's JSON line once it exited (killed after `timeout_s`)."""
@@ -133,6 +141,7 @@ class ClipEncoderProcess:
             self._child.kill()
             self._child.wait()
             self._close_stdout()
+            self._drop_temporary()
             return {"error": f"the clip encoder took more than {timeout_s:g} s; stopped"}
         assert self._child.stdout is not None
         line = self._child.stdout.read().decode(errors="replace").strip()
@@ -142,13 +151,32 @@ class ClipEncoderProcess:
         except json.JSONDecodeError:
             outcome = {}
         if not isinstance(outcome, dict) or not outcome:
-            code = self._child.returncode
-            return {"error": f"the clip encoder exited with {code} and told nothing"}
+            self._drop_temporary()  # killed: it could not clean up
+            return {"error": f"the clip encoder {_exit_cause(self._child.returncode)}"}
         return outcome
+
+    def _drop_temporary(self) -> None:
+        # The child removes it itself unless it was killed (a signal, the OOM killer)
+        with contextlib.suppress(OSError):
+            temporary_path(self.path).unlink(missing_ok=True)
 
     def _close_stdout(self) -> None:
         if self._child.stdout is not None:
             self._child.stdout.close()
+
+
+def _exit_cause(code: int) -> str:
+    """How a child that told nothing ended.
+
+    >>> _exit_cause(-9), _exit_cause(1)
+    ('was killed by SIGKILL', 'exited with 1 without telling why (its error is in the log)')
+    """
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with {code} without telling why (its error is in the log)"
 
 
 @dataclass(frozen=True)
@@ -192,20 +220,39 @@ def main(argv: Sequence[str]) -> int:
         argv: The arguments after the module's name.
 
     Returns:
-        The exit status: 0 written, 1 abandoned by the worker, 2 failed.
+        The exit status: 0 written, 2 failed (told), 3 abandoned by the worker or
+        stopped by SIGTERM (nothing kept); 1 is Python's own, for an error not caught.
     """
     path, fps, trigger = argv
+    # a stop of the whole process group (systemd stopping the service): drop the clip
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(ABANDONED))
     encoder = ClipEncoder(Path(path), float(fps), None if trigger == "None" else float(trigger))
     try:
         stats = serve(sys.stdin.buffer, encoder)
     except Exception as exc:  # told to the worker, which reports the clip's error
         encoder.abort()
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
-        return 2
+        return _tell({"error": f"{type(exc).__name__}: {exc}"}, FAILED)
+    except SystemExit:  # SIGTERM
+        encoder.abort()
+        return _tell({"error": "the clip encoder was stopped by SIGTERM"}, ABANDONED)
     if stats is None:
-        return 1
-    print(json.dumps(asdict(stats)), flush=True)
+        return ABANDONED
+    if _tell(asdict(stats), 0) != 0:  # the worker is gone: no one will report the clip
+        with contextlib.suppress(OSError):
+            Path(path).unlink(missing_ok=True)
+        return ABANDONED
     return 0
+
+
+def _tell(outcome: dict[str, Any], status: int) -> int:
+    """Write the one line the worker reads; `ABANDONED` when it can no longer read."""
+    try:
+        print(json.dumps(outcome), flush=True)
+    except OSError:  # BrokenPipeError: the worker is gone
+        # and Python's flush of stdout at exit would fail again, noisily
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ABANDONED
+    return status
 
 
 if __name__ == "__main__":

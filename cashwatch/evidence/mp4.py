@@ -76,6 +76,15 @@ def trigger_offset_of(path: Path) -> float | None:
         return None
 
 
+def temporary_path(path: Path) -> Path:
+    """Where a clip is written until it is complete (`ClipEncoder`).
+
+    >>> temporary_path(Path("clips/a.mp4")).name
+    '.a.mp4.tmp'
+    """
+    return path.with_name(f".{path.name}.tmp")
+
+
 class ClipEncoder:
     """One MP4 written a few frames at a time, so a long clip never sits in memory.
 
@@ -93,7 +102,7 @@ class ClipEncoder:
         self.path = path
         self.fps = fps
         self.trigger_ts = trigger_ts
-        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.tmp = temporary_path(path)
         self.frames = 0
         self.encode_s = 0.0
         self._container: Any = None
@@ -155,8 +164,10 @@ class ClipEncoder:
             self._decoder = av.CodecContext.create("mjpeg", "r")
         try:
             frames = self._decoder.decode(av.Packet(entry.jpeg))
-        except av.FFmpegError:
-            frames = []
+        except av.FFmpegError as exc:
+            raise ValueError(
+                f"buffered frame at {entry.ts:.3f} is not a readable JPEG: {exc}"
+            ) from None
         if not frames:
             raise ValueError(f"buffered frame at {entry.ts:.3f} is not a readable JPEG")
         return frames[0]
@@ -186,7 +197,15 @@ class ClipEncoder:
 
     def _write(self, image: Any, ts: float) -> None:
         width, height = self._size
-        frame = image.reformat(width=width, height=height, format="yuv420p")
+        # A JPEG's YUV spans 0-255; H.264 players read yuv420p as 16-235. Without the
+        # ranges named, black would come out darker and white clipped.
+        frame = image.reformat(
+            width=width,
+            height=height,
+            format="yuv420p",
+            src_color_range="JPEG",
+            dst_color_range="MPEG",
+        )
         # Strictly increasing pts, as the encoder requires, even for equal timestamps.
         self._last_pts = max(round((ts - self._t0) * 1000), self._last_pts + 1)
         frame.pts, frame.time_base = self._last_pts, PTS_TIME_BASE

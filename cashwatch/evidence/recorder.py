@@ -371,7 +371,9 @@ class ClipWriter:
                     )
                 encoder.add(chunk.frames)
             except Exception as exc:  # any failure is reported at the end, the worker goes on
-                self._open.pop(clip.relpath, None)
+                failed = self._open.pop(clip.relpath, None)
+                if failed is not None:
+                    failed.abort()  # already gone after most failures; never left running
                 self._failed[clip.relpath] = f"{type(exc).__name__}: {exc}"
         if chunk.last:
             self._finish(clip)

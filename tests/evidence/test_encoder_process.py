@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import psutil
@@ -18,6 +20,7 @@ import pytest
 
 from cashwatch.evidence.buffer import BufferedFrame
 from cashwatch.evidence.encoder_process import ClipEncoderProcess, EncoderFailed
+from cashwatch.evidence.mp4 import temporary_path
 from tests.evidence.frames import probe, require_ffprobe
 from tests.harness import wait_for
 
@@ -38,8 +41,13 @@ WORKER = textwrap.dedent(
     # PyAV's wheel keeps FFmpeg and x264 in av.libs (OpenCV's FFmpeg is elsewhere)
     mapped = "/av.libs/" in Path("/proc/self/maps").read_text() or "av" in sys.modules
     print(encoder.pid, mapped, flush=True)
-    if sys.stdin.readline().strip() == "finish":
+    command = sys.stdin.readline().strip()
+    if command == "finish":
         print(encoder.finish().frames, flush=True)
+    elif command == "vanish":  # tell the end and be gone before the clip is done
+        encoder._child.stdout.close()
+        encoder._child.stdin.write(b"E" + bytes(12))
+        encoder._child.stdin.close()
     """
 )
 
@@ -93,6 +101,15 @@ def test_a_worker_killed_mid_clip_leaves_no_encoder_and_no_file(tmp_path: Path) 
     assert not tmp.exists() and not clip.exists()
 
 
+def test_a_clip_its_worker_can_no_longer_report_is_not_kept(tmp_path: Path) -> None:
+    """The worker stopped waiting (its close timed out): no one would journal the clip."""
+    clip = tmp_path / "clips" / "cam" / "a.mp4"
+    worker, encoder_pid, _ = _start_worker(clip)
+    worker.communicate("vanish\n", timeout=60)
+    wait_for(lambda: _gone(encoder_pid), 30, "the encoder to finish")
+    assert list(clip.parent.iterdir()) == []
+
+
 def test_an_unreadable_frame_fails_the_clip_naming_its_time(tmp_path: Path) -> None:
     clip = tmp_path / "b.mp4"
     encoder = ClipEncoderProcess(clip, fps=10.0)
@@ -105,14 +122,53 @@ def test_an_unreadable_frame_fails_the_clip_naming_its_time(tmp_path: Path) -> N
     assert _gone(encoder.pid)
 
 
-def test_an_encoder_that_crashes_fails_its_clip_and_nothing_else(tmp_path: Path) -> None:
-    encoder = ClipEncoderProcess(tmp_path / "c.mp4", fps=10.0)
+@pytest.mark.parametrize(
+    ("sig", "cause"),
+    [(signal.SIGKILL, "killed by SIGKILL"), (signal.SIGTERM, "stopped by SIGTERM")],
+)
+def test_an_encoder_that_is_killed_fails_its_clip_and_leaves_no_file(
+    tmp_path: Path, sig: signal.Signals, cause: str
+) -> None:
+    clip = tmp_path / "c.mp4"
+    encoder = ClipEncoderProcess(clip, fps=10.0)
     encoder.add(_frames(5))
-    os.kill(encoder.pid, signal.SIGKILL)
-    with pytest.raises(EncoderFailed, match="exited with -9"):
+    wait_for(temporary_path(clip).exists, 30, "the encoder to begin writing")
+    os.kill(encoder.pid, sig)  # SIGKILL cannot clean up: the worker's side does
+    with pytest.raises(EncoderFailed, match=cause):
         encoder.add(_frames(30, t0=101.0))
         encoder.finish()
+    assert list(tmp_path.iterdir()) == []
     # the next clip gets an encoder of its own
     second = ClipEncoderProcess(tmp_path / "d.mp4", fps=10.0)
     second.add(_frames(10))
     assert second.finish().frames == 10
+
+
+def test_a_frame_the_pipe_cannot_carry_stops_the_encoder(tmp_path: Path) -> None:
+    encoder = ClipEncoderProcess(tmp_path / "e.mp4", fps=10.0)
+    encoder.add(_frames(5))
+    with pytest.raises(struct.error):
+        encoder.add([BufferedFrame(None, b"x")])  # type: ignore[arg-type]
+    assert _gone(encoder.pid) and list(tmp_path.iterdir()) == []
+
+
+def test_black_and_white_stay_black_and_white(tmp_path: Path) -> None:
+    """A JPEG's YUV is full range, H.264's limited: the clip must convert, not copy."""
+    black, white = (
+        cv2.imencode(".jpg", np.full((64, 64, 3), level, np.uint8))[1].tobytes()
+        for level in (0, 255)
+    )
+    clip = tmp_path / "bw.mp4"
+    encoder = ClipEncoderProcess(clip, fps=10.0)
+    encoder.add([BufferedFrame(i / 10, black if i % 2 == 0 else white) for i in range(6)])
+    encoder.finish()
+    with av.open(str(clip)) as container:
+        frames = list(container.decode(video=0))
+    lumas = [float(f.to_ndarray()[:64].mean()) for f in frames]  # the Y plane
+    colours = [float(f.to_ndarray(format="rgb24").mean()) for f in frames]
+    assert lumas[0::2] == pytest.approx([16] * 3, abs=3) and lumas[1::2] == pytest.approx(
+        [235] * 3, abs=3
+    ), lumas
+    assert colours[0::2] == pytest.approx([0] * 3, abs=4) and colours[1::2] == pytest.approx(
+        [255] * 3, abs=4
+    ), colours
