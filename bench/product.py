@@ -16,6 +16,7 @@ import psutil
 
 from bench.fleet import CameraCounters
 from bench.footage import CACHE, camera_footage
+from cashwatch.evidence import encoder_process
 from cashwatch.shm.frames import FrameSlot
 from tests.harness import ManagerProcess, camera_entry, write_config
 
@@ -33,7 +34,7 @@ SERVICES = ("shared", "per-camera")
 SERVICE_TITLE = "cashwatch:inference"
 WORKER_TITLE = "cashwatch:"
 # a camera worker's clip encoder, one per clip being written: `python -m` this module
-ENCODER_MODULE = "cashwatch.evidence.encoder_process"
+ENCODER_MODULE = encoder_process.__name__
 # Generous: under overload a worker may answer late; the benchmark judges it, not the manager.
 MANAGER = {"heartbeat_timeout_s": 60.0, "stop_timeout_s": 10.0, "max_cameras": 64}
 MODELS_CACHE = CACHE / "models"  # exports survive between runs (one export, ~20 s)

@@ -12,18 +12,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-
-@dataclass(frozen=True)
-class BufferedFrame:
-    """One kept frame; clips share these objects, the bytes are never copied."""
-
-    ts: float
-    jpeg: bytes
+from cashwatch.evidence.frame import BufferedFrame
 
 
 def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:

@@ -28,11 +28,12 @@ import struct
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cashwatch.evidence.mp4 import ClipEncoder, ClipStats, JpegFrame, temporary_path
+from cashwatch.evidence.frame import BufferedFrame
+from cashwatch.evidence.mp4 import ClipEncoder, ClipStats, temporary_path
 
 RECORD = struct.Struct("<cdI")
 FRAME, END = b"F", b"E"
@@ -71,7 +72,7 @@ class ClipEncoderProcess:
         """The child's process id."""
         return self._child.pid
 
-    def add(self, entries: Sequence[JpegFrame]) -> None:
+    def add(self, entries: Sequence[BufferedFrame]) -> None:
         """Send frames, in time order.
 
         Args:
@@ -179,12 +180,6 @@ def _exit_cause(code: int) -> str:
     return f"exited with {code} without telling why (its error is in the log)"
 
 
-@dataclass(frozen=True)
-class _Frame:
-    ts: float
-    jpeg: bytes
-
-
 def _read_exact(pipe: BinaryIO, size: int) -> bytes | None:
     data = pipe.read(size)
     return data if len(data) == size else None
@@ -208,7 +203,7 @@ def serve(pipe: BinaryIO, encoder: ClipEncoder) -> ClipStats | None:
         jpeg = _read_exact(pipe, size)
         if jpeg is None:
             break
-        encoder.add([_Frame(ts, jpeg)])
+        encoder.add([BufferedFrame(ts, jpeg)])
     encoder.abort()
     return None
 

@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from cashwatch.evidence.frame import BufferedFrame
 
 PTS_TIME_BASE = Fraction(1, 1000)  # milliseconds
 # superfast, not veryfast: a clip is encoded on the core its camera's detector uses. On
@@ -37,16 +39,6 @@ class ClipStats:
     duration_s: float
     encode_s: float
     size_bytes: int
-
-
-class JpegFrame(Protocol):
-    """A buffered frame as the encoder reads it (`buffer.BufferedFrame` is one)."""
-
-    @property
-    def ts(self) -> float: ...
-
-    @property
-    def jpeg(self) -> bytes: ...
 
 
 def _fsync_file(path: Path) -> None:
@@ -112,7 +104,7 @@ class ClipEncoder:
         self._t0 = 0.0
         self._last_pts = -1
 
-    def add(self, entries: Sequence[JpegFrame]) -> None:
+    def add(self, entries: Sequence[BufferedFrame]) -> None:
         started = time.perf_counter()
         try:
             for entry in entries:
@@ -156,7 +148,7 @@ class ClipEncoder:
         with contextlib.suppress(OSError):  # its folder gone or unreadable: nothing to see
             self.tmp.unlink(missing_ok=True)
 
-    def _decode(self, entry: JpegFrame) -> Any:
+    def _decode(self, entry: BufferedFrame) -> Any:
         """The frame as a PyAV VideoFrame (YUV, as the JPEG holds it)."""
         import av
 
@@ -214,7 +206,7 @@ class ClipEncoder:
 
 
 def write_clip(
-    frames: Sequence[JpegFrame], path: Path, fps: float, trigger_ts: float | None = None
+    frames: Sequence[BufferedFrame], path: Path, fps: float, trigger_ts: float | None = None
 ) -> ClipStats:
     """Encode `frames` (time order) to `path` in one go (see `ClipEncoder`)."""
     if not frames:

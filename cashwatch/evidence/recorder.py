@@ -34,8 +34,9 @@ import numpy as np
 from cashwatch.config.camera import CameraConfig
 from cashwatch.core.events import EventRecord
 from cashwatch.core.hooks import EventSink
-from cashwatch.evidence.buffer import BufferedFrame, JpegBuffer
+from cashwatch.evidence.buffer import JpegBuffer
 from cashwatch.evidence.encoder_process import ClipEncoderProcess
+from cashwatch.evidence.frame import BufferedFrame
 from cashwatch.evidence.paths import clip_relpath
 from cashwatch.evidence.storage import EvidenceStore
 
@@ -371,9 +372,7 @@ class ClipWriter:
                     )
                 encoder.add(chunk.frames)
             except Exception as exc:  # any failure is reported at the end, the worker goes on
-                failed = self._open.pop(clip.relpath, None)
-                if failed is not None:
-                    failed.abort()  # already gone after most failures; never left running
+                self._open.pop(clip.relpath, None)  # add() stopped its child on any failure
                 self._failed[clip.relpath] = f"{type(exc).__name__}: {exc}"
         if chunk.last:
             self._finish(clip)

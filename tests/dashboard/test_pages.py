@@ -19,7 +19,7 @@ from cashwatch.dashboard import actions, data
 from cashwatch.dashboard.events_view import table_key, trigger_offset_s
 from cashwatch.dashboard.session import PageContext
 from cashwatch.dashboard.widgets import uptime
-from cashwatch.evidence.buffer import BufferedFrame
+from cashwatch.evidence.frame import BufferedFrame
 from cashwatch.evidence.mp4 import write_clip
 from cashwatch.status import TAMPERED_NOTE, tampered_note
 from tests.dashboard import builders

@@ -7,7 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from cashwatch.evidence.buffer import BufferedFrame, JpegBuffer
+from cashwatch.evidence.buffer import JpegBuffer
+from cashwatch.evidence.frame import BufferedFrame
 from tests.conftest import require_media
 from tests.evidence.frames import video_frames
 

@@ -18,8 +18,8 @@ import numpy as np
 import psutil
 import pytest
 
-from cashwatch.evidence.buffer import BufferedFrame
 from cashwatch.evidence.encoder_process import ClipEncoderProcess, EncoderFailed
+from cashwatch.evidence.frame import BufferedFrame
 from cashwatch.evidence.mp4 import temporary_path
 from tests.evidence.frames import probe, require_ffprobe
 from tests.harness import wait_for
@@ -31,8 +31,8 @@ WORKER = textwrap.dedent(
     import sys
     import cv2, numpy as np
     from pathlib import Path
-    from cashwatch.evidence.buffer import BufferedFrame
-    from cashwatch.evidence.encoder_process import ClipEncoderProcess
+    from cashwatch.evidence.frame import BufferedFrame
+    from cashwatch.evidence.encoder_process import END, RECORD, ClipEncoderProcess
 
     encoder = ClipEncoderProcess(Path(sys.argv[1]), fps=10.0, trigger_ts=100.5)
     frame = np.full((240, 320, 3), 90, np.uint8)
@@ -46,7 +46,7 @@ WORKER = textwrap.dedent(
         print(encoder.finish().frames, flush=True)
     elif command == "vanish":  # tell the end and be gone before the clip is done
         encoder._child.stdout.close()
-        encoder._child.stdin.write(b"E" + bytes(12))
+        encoder._child.stdin.write(RECORD.pack(END, 0.0, 0))
         encoder._child.stdin.close()
     """
 )
@@ -172,3 +172,13 @@ def test_black_and_white_stay_black_and_white(tmp_path: Path) -> None:
     assert colours[0::2] == pytest.approx([0] * 3, abs=4) and colours[1::2] == pytest.approx(
         [255] * 3, abs=4
     ), colours
+
+
+def test_the_encoder_child_imports_no_opencv_or_numpy() -> None:
+    """The child is one process per clip: each heavy import would be paid per clip."""
+    code = (
+        "import sys, cashwatch.evidence.encoder_process\n"
+        "print(sorted(m for m in ('cv2', 'numpy', 'av') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # PyAV comes when its clip opens
