@@ -22,12 +22,14 @@ COLOURS = {
     "gating_off": "#1f77b4",
     "gating_on": "#2ca02c",
     "gating_on_per_camera": "#9467bd",
+    "gating_on_pose": "#8c564b",
 }
 LABELS = {
     "baseline": "(a) seed design",
     "gating_off": "(b) CashWatch, gate off",
     "gating_on": "(c) CashWatch, gate on",
     "gating_on_per_camera": "(c') gate on, a model per camera",
+    "gating_on_pose": "(c\") gate on, shared, (c')'s rules",
 }
 SIZE_IN, DPI = (9.0, 5.4), 100  # 900 x 540 px
 

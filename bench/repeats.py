@@ -16,6 +16,11 @@ from bench.capacity import CapacityResult
 
 DESIGNS = ("baseline", "gating_off", "gating_on")  # the comparison, in every repetition
 PER_CAMERA = "gating_on_per_camera"  # gate on, a model in each worker: the yardstick
+# Gate on, the shared service, violence by the `pose` method: the per-camera design's own
+# rules (a camera with its own model hosts no video verifier), so the two designs are
+# compared on the same work; measured beside it, in the first repetition.
+SHARED_POSE = "gating_on_pose"
+YARDSTICKS = (PER_CAMERA, SHARED_POSE)  # measured once per run
 RATIOS = ("gating_off", "gating_on")  # each against the seed design ("baseline")
 
 
@@ -91,7 +96,7 @@ def summarize_repeats(repeats: list[dict[str, Any]]) -> dict[str, Any]:
         "details": {},
         "median_repetition": {},
     }
-    for kind in (*DESIGNS, PER_CAMERA):
+    for kind in (*DESIGNS, *YARDSTICKS):
         measured_in = [rep for rep in repeats if kind in rep]
         if not measured_in:
             continue

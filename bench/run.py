@@ -38,7 +38,15 @@ from bench.memory import (
 )
 from bench.plot import draw_capacity_plot
 from bench.product import MODEL, ProductFleet, share_model_cache
-from bench.repeats import DESIGNS, PER_CAMERA, median_index, repetition_dict, summarize_repeats
+from bench.repeats import (
+    DESIGNS,
+    PER_CAMERA,
+    SHARED_POSE,
+    YARDSTICKS,
+    median_index,
+    repetition_dict,
+    summarize_repeats,
+)
 from bench.stages import gated_inference, stage_costs
 from cashwatch.config import ClipConfig
 from cashwatch.detect.backends.choice import resolve_backend
@@ -67,7 +75,7 @@ QUICK = Plan(
     "quick",
     probe_s=6,
     confirm_s=6,
-    guesses={"baseline": 1, "gating_off": 2, "gating_on": 2, PER_CAMERA: 2},
+    guesses={"baseline": 1, "gating_off": 2, "gating_on": 2, PER_CAMERA: 2, SHARED_POSE: 2},
     max_windows=2,
     max_remeasure=1,
     repeats=1,
@@ -82,14 +90,14 @@ QUICK = Plan(
 # or down from them (CashWatch's from its target multiple of the seed's capacity), the
 # later ones start at the previous repetition's edge, in full windows. Time: each
 # search needs at least the two full windows at the edge (2 x 48 s with the settling),
-# the first repetition's probes a minute more; 10 searches (3 x 3, and the per-camera
-# design once), with worker starts, ~28 min; the rest of the benchmark ~10 min. 45-s
-# full windows (60 s before the repetitions) keep `make bench` within 40 minutes.
+# the first repetition's probes a minute more; 11 searches (3 x 3, and the per-camera
+# design and the shared one on its rules once; that last from the per-camera edge, in
+# full windows), with worker starts, ~31 min; the rest of the benchmark ~10 min.
 FULL = Plan(
     "full",
     probe_s=15,
     confirm_s=45,
-    guesses={"baseline": 3, "gating_off": 3, "gating_on": 7, PER_CAMERA: 7},
+    guesses={"baseline": 3, "gating_off": 3, "gating_on": 7, PER_CAMERA: 7, SHARED_POSE: 7},
     max_windows=None,
     max_remeasure=2,
     repeats=3,
@@ -107,22 +115,29 @@ def log(message: str) -> None:
 
 def make_fleet(kind: str, video: Path, work_dir: Path) -> Any:
     """The fleet a design runs as: the seed's workers or CashWatch (shared service unless
-    the per-camera design is asked for)."""
+    the per-camera design is asked for; violence by the `pose` method for the shared
+    design's like-for-like run against it)."""
     if kind == "baseline":
         return BaselineFleet(video)
     service = "per-camera" if kind == PER_CAMERA else str(MODEL["service"])
-    return ProductFleet(video, gating=kind != "gating_off", work_dir=work_dir, service=service)
+    rules = {"violence": {"method": "pose"}} if kind == SHARED_POSE else None
+    fleet = ProductFleet(
+        video, gating=kind != "gating_off", work_dir=work_dir, service=service, rules=rules
+    )
+    fleet.kind = kind  # how the search's log lines name it
+    return fleet
 
 
 def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -> dict[str, Any]:
-    """`plan.repeats` repetitions of (a), (b), (c), interleaved; the per-camera design's
-    gated capacity in the first. Returns, per design, the side measurements (memory,
-    frame ages, CPU) of the repetition that gave its median capacity."""
+    """`plan.repeats` repetitions of (a), (b), (c), interleaved; in the first, the
+    per-camera design's gated capacity and the shared design's on the same rules.
+    Returns, per design, the side measurements (memory, frame ages, CPU) of the
+    repetition that gave its median capacity."""
     found: list[dict[str, CapacityResult]] = []
     sides: list[dict[str, dict[str, Any]]] = []
     repeats = []
     for index in range(plan.repeats):
-        kinds = (*DESIGNS, PER_CAMERA) if index == 0 else DESIGNS
+        kinds = (*DESIGNS, *YARDSTICKS) if index == 0 else DESIGNS
         log(f"capacity: repetition {index + 1} of {plan.repeats} ({', '.join(kinds)})")
         this, side = run_repetition(plan, index, kinds, video, work, found[-1] if found else {})
         found.append(this)
@@ -135,7 +150,7 @@ def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -
     results["capacity"] = capacity
     results["inference_service"] = MODEL["service"] == "shared"
     chosen: dict[str, Any] = {}
-    for kind in (*DESIGNS, PER_CAMERA):
+    for kind in (*DESIGNS, *YARDSTICKS):
         measured = [i for i, rep in enumerate(repeats) if kind in rep]
         median = median_index([repeats[i][kind] for i in measured])
         chosen[kind] = sides[measured[0 if median is None else median]][kind]
@@ -187,18 +202,25 @@ def search_start(
     """(guess, probe seconds) for `kind`'s search: a later repetition starts at the
     previous one's edge in full windows (no probes); the first probes from the plan's
     guess, CashWatch from its target multiple of the seed (`start_guess`), the per-camera
-    design from the shared design's edge just measured.
+    design from the shared design's edge just measured, and the shared design on the
+    per-camera rules from the per-camera edge, in full windows: the question there is
+    whether it holds as many.
 
     >>> found = {"baseline": CapacityResult("baseline", 4), "gating_on": CapacityResult("on", 13)}
     >>> search_start(FULL, "gating_on", {}, found), search_start(FULL, "gating_on", found, {})
     ((13, 45), (12, 15))
     >>> search_start(FULL, PER_CAMERA, found, {})
     (13, 15)
+    >>> search_start(FULL, SHARED_POSE, {**found, PER_CAMERA: CapacityResult("own", 12)}, {})
+    (12, 45)
     """
     before = previous.get(kind)
     if before is not None and before.cameras > 0:
         return before.cameras, plan.confirm_s
-    if kind == PER_CAMERA and this.get("gating_on") and this["gating_on"].cameras > 0:
+    own = this.get(PER_CAMERA)
+    if kind == SHARED_POSE and own is not None and own.cameras > 0:
+        return own.cameras, plan.confirm_s
+    if kind in YARDSTICKS and this.get("gating_on") and this["gating_on"].cameras > 0:
         return this["gating_on"].cameras, plan.probe_s
     seed = this.get("baseline")
     return start_guess(plan, kind, seed.cameras if seed else None), plan.probe_s
@@ -512,7 +534,7 @@ def finish(results: dict[str, Any], side: dict[str, Any], notes: list[str]) -> N
         "capacity, medians: "
         + ", ".join(
             f"{kind} {'' if edges.get(kind) else '>= '}{cap.get(kind)}"
-            for kind in (*DESIGNS, PER_CAMERA)
+            for kind in (*DESIGNS, *YARDSTICKS)
         )
         + f"; ratios gate off {cap.get('ratio_gating_off')}, gate on {cap.get('ratio_gating_on')}"
     )
