@@ -29,6 +29,9 @@ DETECT_TARGET_FPS = 3.75
 # may ask for the other design (`ProductFleet(service=...)`).
 MODEL = {"backend": "auto", "imgsz": 640, "threads": 1, "service": "shared"}
 SERVICES = ("shared", "per-camera")
+# [detection] over the defaults for violence by the trigger's pose rule alone: what a
+# camera with its own model runs (it hosts no video verifier)
+POSE_METHOD: dict[str, Any] = {"violence": {"method": "pose"}}
 # Process titles under the manager: an inference service's starts with this, a camera
 # worker's is "cashwatch:<camera id>" (cashwatch.worker.base.process_title).
 SERVICE_TITLE = "cashwatch:inference"
@@ -92,11 +95,13 @@ class ProductFleet:
         in_phase: bool = False,
         service: str = str(MODEL["service"]),
         rules: dict[str, Any] | None = None,
+        kind: str = "",
     ) -> None:
         if service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES}, not {service!r}")
         self.service = service
-        self.kind = fleet_kind(gating, service)
+        # how the search's log lines name it; by default from the gate and the service
+        self.kind = kind or fleet_kind(gating, service)
         self.source = source
         self.in_phase = in_phase  # every camera from the clip's start: the worst case
         self.gating = gating

@@ -12,6 +12,7 @@ from typing import Any
 import psutil
 
 from bench.footage import REPO
+from bench.repeats import PER_CAMERA
 
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -176,8 +177,8 @@ def _not_below(cap: dict[str, Any], shared: str) -> str:
     """`shared`'s capacity against the per-camera design's; "–" unless both edges were
     found (a lower bound on either side compares nothing)."""
     edges = cap.get("edge_found", {})
-    n, own = cap.get(shared), cap.get("gating_on_per_camera")
-    if not (edges.get(shared) and edges.get("gating_on_per_camera")) or n is None or own is None:
+    n, own = cap.get(shared), cap.get(PER_CAMERA)
+    if not (edges.get(shared) and edges.get(PER_CAMERA)) or n is None or own is None:
         return "–"
     return f"{n} against {own}, {_verdict(n, own, True)}"
 

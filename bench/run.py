@@ -37,7 +37,7 @@ from bench.memory import (
     seed_cameras_that_fit,
 )
 from bench.plot import draw_capacity_plot
-from bench.product import MODEL, ProductFleet, share_model_cache
+from bench.product import MODEL, POSE_METHOD, ProductFleet, share_model_cache
 from bench.repeats import (
     DESIGNS,
     PER_CAMERA,
@@ -120,12 +120,14 @@ def make_fleet(kind: str, video: Path, work_dir: Path) -> Any:
     if kind == "baseline":
         return BaselineFleet(video)
     service = "per-camera" if kind == PER_CAMERA else str(MODEL["service"])
-    rules = {"violence": {"method": "pose"}} if kind == SHARED_POSE else None
-    fleet = ProductFleet(
-        video, gating=kind != "gating_off", work_dir=work_dir, service=service, rules=rules
+    return ProductFleet(
+        video,
+        gating=kind != "gating_off",
+        work_dir=work_dir,
+        service=service,
+        rules=POSE_METHOD if kind == SHARED_POSE else None,
+        kind=kind,
     )
-    fleet.kind = kind  # how the search's log lines name it
-    return fleet
 
 
 def run_capacity(plan: Plan, video: Path, work: Path, results: dict[str, Any]) -> dict[str, Any]:

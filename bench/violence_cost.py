@@ -32,13 +32,13 @@ from typing import Any
 from bench import report
 from bench.capacity import CapacityResult, find_capacity
 from bench.footage import prepare_footage
-from bench.product import ProductFleet
+from bench.product import POSE_METHOD, ProductFleet
 
 RESULTS = Path(__file__).resolve().parent / "results" / "violence_cost.json"
 DESIGNS = ("violence_on", "violence_pose", "violence_off")
 RULES: dict[str, dict[str, Any]] = {
     "violence_on": {},  # the defaults: the verified method
-    "violence_pose": {"violence": {"method": "pose"}},
+    "violence_pose": POSE_METHOD,
     "violence_off": {"violence": {"enabled": False}},
 }
 # where the first repetition's searches start (this 2-core machine, 2026-12-07's first
@@ -54,9 +54,9 @@ def log(message: str) -> None:
 
 
 def make_fleet(design: str, video: Path, work_dir: Path) -> ProductFleet:
-    fleet = ProductFleet(video, gating=True, work_dir=work_dir, rules=RULES[design])
-    fleet.kind = f"gating_on_{design}"  # how the search's log lines name it
-    return fleet
+    return ProductFleet(
+        video, gating=True, work_dir=work_dir, rules=RULES[design], kind=f"gating_on_{design}"
+    )
 
 
 def _looks(fleet: ProductFleet) -> int:
